@@ -1,0 +1,12 @@
+#pragma once
+// Each command group registers its subcommands on the root CLI11 app. A
+// command's callback returns normally on success and throws mantissa::Error for
+// user errors; main() turns that into one line on stderr and exit code 1.
+#include <CLI/CLI.hpp>
+
+namespace mantissa::cli {
+
+void add_devices_command(CLI::App& app);
+void add_model_commands(CLI::App& app);
+
+}  // namespace mantissa::cli

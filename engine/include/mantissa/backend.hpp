@@ -1,0 +1,188 @@
+#pragma once
+// The Backend interface: everything that touches device memory or does
+// arithmetic on tensors. It is shaped for an asynchronous GPU: every op is
+// enqueued and returns without reading results back. The scalars a training
+// step needs (loss, non-finite flag, loss scale) live in backend tensors and
+// reach the host only through download(), once per step, batched.
+//
+// Conventions for every op:
+//  * Tensors are dense row-major; images are NCHW, convolution weights OIHW.
+//  * Arithmetic is done in fp32 whatever the storage dtype; results are rounded
+//    to the output tensor's dtype with PRECISION.md's round-to-nearest-even.
+//  * Output tensors are allocated by the caller with the right shape; ops
+//    overwrite them unless the parameter is called `beta`/`accumulate`.
+//  * Gradients of parameters (dw, dbias, dgamma, dbeta) are always fp32.
+//  * Shape or dtype misuse is a programmer error (MANTISSA_ASSERT).
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "mantissa/tensor.hpp"
+
+namespace mantissa {
+
+struct MemoryStats {
+  std::size_t in_use = 0;         // bytes held by live tensors
+  std::size_t peak = 0;           // high-water mark of in_use since the last reset
+  std::size_t reserved = 0;       // bytes the allocator keeps (in_use + cached)
+  std::size_t driver_in_use = 0;  // device-wide use as the driver reports it (0 if unknown)
+  std::size_t driver_total = 0;   // device capacity (0 if unknown)
+};
+
+enum class Activation { Relu, LeakyRelu, Gelu, Tanh, Sigmoid };
+enum class PoolKind { Max, Avg };
+
+struct Conv2dParams {
+  int stride_h = 1, stride_w = 1;
+  int pad_h = 0, pad_w = 0;
+};
+
+struct Pool2dParams {
+  int kernel_h = 2, kernel_w = 2;
+  int stride_h = 2, stride_w = 2;
+  int pad_h = 0, pad_w = 0;  // average pooling excludes padding from the divisor
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  Backend() = default;
+  Backend(const Backend&) = delete;
+  Backend& operator=(const Backend&) = delete;
+
+  virtual std::string name() const = 0;         // "cpu", "cuda:0"
+  virtual std::string description() const = 0;  // "AMD EPYC 9B14 (2 threads)"
+  virtual bool native_bf16() const = 0;          // bf16 GEMM/conv without emulation
+  virtual bool native_f16() const = 0;           // fp16 GEMM/conv without emulation
+
+  // ---- memory -------------------------------------------------------------
+  // Throws OutOfMemoryError naming the request and what is already held.
+  virtual void* allocate(std::size_t bytes) = 0;
+  virtual void deallocate(void* ptr, std::size_t bytes) noexcept = 0;
+  virtual MemoryStats memory_stats() const = 0;
+  virtual void reset_peak_memory() = 0;
+  // Host <-> device copies of raw bytes. upload may return before the copy is
+  // done only if the host buffer stays valid until synchronize().
+  virtual void upload(void* dst, const void* host_src, std::size_t bytes) = 0;
+  virtual void download(void* host_dst, const void* src, std::size_t bytes) = 0;  // waits
+  virtual void synchronize() = 0;
+
+  // ---- elementwise and data movement --------------------------------------
+  virtual void fill(Tensor& t, float value) = 0;
+  // dst = src, converting dtype (same numel, shapes may differ).
+  virtual void cast(const Tensor& src, Tensor& dst) = 0;
+  // out = a + b (same numel; dtypes may differ, the sum is formed in fp32).
+  virtual void add(const Tensor& a, const Tensor& b, Tensor& out) = 0;
+  // dst += src (same numel; gradient accumulation, dst usually fp32).
+  virtual void accumulate(const Tensor& src, Tensor& dst) = 0;
+  // t *= s
+  virtual void scale(Tensor& t, float s) = 0;
+  // y = act(x); alpha is LeakyReLU's negative slope. GELU is the exact erf form.
+  virtual void activation_forward(Activation act, float alpha, const Tensor& x, Tensor& y) = 0;
+  // dx = dy * act'(x); y = act(x) is passed too (Tanh/Sigmoid use it).
+  virtual void activation_backward(Activation act, float alpha, const Tensor& x, const Tensor& y,
+                                   const Tensor& dy, Tensor& dx) = 0;
+  // Inverted dropout: mask[i] = keep ? 1/(1-p) : 0 drawn from (seed, i) only,
+  // so every backend draws the same mask; y = x * mask. mask has x's shape.
+  virtual void dropout_forward(const Tensor& x, Tensor& y, Tensor& mask, float p,
+                               std::uint64_t seed) = 0;
+  // dx = dy * mask
+  virtual void mul(const Tensor& a, const Tensor& b, Tensor& out) = 0;
+  // Concatenate along axis 1 (channels / features); inputs share all other dims.
+  virtual void concat(std::span<const Tensor> xs, Tensor& y) = 0;
+  // Split dy along axis 1 into the dxs (their axis-1 sizes add up to dy's).
+  virtual void split(const Tensor& dy, std::span<Tensor> dxs) = 0;
+
+  // ---- dense --------------------------------------------------------------
+  // c = op(a) @ op(b) + beta * c for 2-D a, b (op = transpose when flagged).
+  // a and b share a dtype; products accumulate in fp32; c is fp32 or a's dtype.
+  virtual void matmul(const Tensor& a, bool trans_a, const Tensor& b, bool trans_b, Tensor& c,
+                      float beta) = 0;
+  // y[n, c, ...] += bias[c] (bias fp32, y any dtype; axis 1 is the channel axis).
+  virtual void bias_add(Tensor& y, const Tensor& bias) = 0;
+  // dbias[c] = sum of dy over every axis but 1, + beta * dbias (dbias fp32).
+  virtual void bias_grad(const Tensor& dy, Tensor& dbias, float beta) = 0;
+
+  // ---- convolution (x NCHW, w OIHW; x, w, y share a dtype; bias is fp32) --
+  virtual void conv2d_forward(const Tensor& x, const Tensor& w, const Tensor* bias, Tensor& y,
+                              const Conv2dParams& p) = 0;
+  virtual void conv2d_backward_data(const Tensor& dy, const Tensor& w, Tensor& dx,
+                                    const Conv2dParams& p) = 0;
+  // dw (fp32, OIHW) and optionally dbias (fp32) are overwritten.
+  virtual void conv2d_backward_weights(const Tensor& x, const Tensor& dy, Tensor& dw,
+                                       Tensor* dbias, const Conv2dParams& p) = 0;
+
+  // ---- pooling (x, y, dy, dx share a dtype) -------------------------------
+  // `workspace` is backend-private state the backward pass may need (e.g. the
+  // argmax of max pooling); pass an empty Tensor, the backend fills it in.
+  virtual void pool2d_forward(PoolKind kind, const Tensor& x, Tensor& y, Tensor& workspace,
+                              const Pool2dParams& p) = 0;
+  virtual void pool2d_backward(PoolKind kind, const Tensor& x, const Tensor& y, const Tensor& dy,
+                               const Tensor& workspace, Tensor& dx, const Pool2dParams& p) = 0;
+
+  // ---- normalisation ------------------------------------------------------
+  // Batch norm over (N, C) or (N, C, H, W): x/y/dy/dx in the activation dtype,
+  // gamma, beta, running and saved statistics fp32. Training mode uses batch
+  // statistics, updates running_* with `momentum` (PyTorch convention:
+  // running = (1 - momentum) * running + momentum * batch; unbiased variance),
+  // and saves mean and 1/sqrt(var + eps) for backward.
+  virtual void batchnorm_forward_train(const Tensor& x, const Tensor& gamma, const Tensor& beta,
+                                       Tensor& y, Tensor& running_mean, Tensor& running_var,
+                                       Tensor& save_mean, Tensor& save_invstd, float momentum,
+                                       float eps) = 0;
+  virtual void batchnorm_forward_infer(const Tensor& x, const Tensor& gamma, const Tensor& beta,
+                                       const Tensor& running_mean, const Tensor& running_var,
+                                       Tensor& y, float eps) = 0;
+  virtual void batchnorm_backward(const Tensor& x, const Tensor& dy, const Tensor& gamma,
+                                  const Tensor& save_mean, const Tensor& save_invstd, Tensor& dx,
+                                  Tensor& dgamma, Tensor& dbeta) = 0;
+  // Layer norm over the last axis; every tensor fp32 (a forced-fp32 op).
+  // save_mean / save_invstd have one value per row.
+  virtual void layernorm_forward(const Tensor& x, const Tensor& gamma, const Tensor& beta,
+                                 Tensor& y, Tensor& save_mean, Tensor& save_invstd,
+                                 float eps) = 0;
+  virtual void layernorm_backward(const Tensor& x, const Tensor& dy, const Tensor& gamma,
+                                  const Tensor& save_mean, const Tensor& save_invstd, Tensor& dx,
+                                  Tensor& dgamma, Tensor& dbeta) = 0;
+
+  // ---- losses (fp32 in, fp32 scalar out) ----------------------------------
+  // logits (N, C) fp32, labels (N) fp32 holding class indices. loss (1) = mean
+  // cross-entropy (unscaled). dlogits (N, C, any dtype) = (softmax - onehot)
+  // / N * scale[0], computed in fp32 and rounded to dlogits' dtype; scale is a
+  // one-element fp32 tensor so the loss scale never leaves the device.
+  virtual void softmax_cross_entropy(const Tensor& logits, const Tensor& labels, Tensor& loss,
+                                     Tensor& dlogits, const Tensor& scale) = 0;
+  // pred, target (N, D) fp32. loss (1) = mean over all elements of (pred -
+  // target)^2; dpred = 2 (pred - target) / (N*D) * scale[0].
+  virtual void mse_loss(const Tensor& pred, const Tensor& target, Tensor& loss, Tensor& dpred,
+                        const Tensor& scale) = 0;
+  // correct[0] += number of rows whose argmax (first maximum) equals the label.
+  virtual void count_correct(const Tensor& logits, const Tensor& labels, Tensor& correct) = 0;
+
+  // ---- mixed-precision machinery ------------------------------------------
+  // One pass over all gradients: g *= 1/scale[0] (inv formed as
+  // float(1.0 / double(S))), in place, whether or not a value is non-finite.
+  // found_inf (1, fp32) is set to 1 + the index of the first gradient tensor
+  // that held a non-finite value, or left as it is (the caller zeroes it).
+  virtual void unscale_and_check(std::span<const Tensor> grads, const Tensor& scale,
+                                 Tensor& found_inf) = 0;
+  // out[0] = sum over all grads of g^2 (fp32 accumulate).
+  virtual void sum_squares(std::span<const Tensor> grads, Tensor& out) = 0;
+};
+
+// The registry: the one place that knows which backends were compiled in.
+struct DeviceInfo {
+  std::string name;         // "cpu", "cuda:0"
+  std::string description;  // model, cores / memory
+  bool available = false;   // compiled in and usable now
+  std::string reason;       // why not, when unavailable
+};
+
+std::vector<DeviceInfo> list_devices();
+// "cpu", "cuda", "cuda:N". Throws InputError naming the choice and the reason.
+std::unique_ptr<Backend> create_backend(const std::string& name);
+
+}  // namespace mantissa

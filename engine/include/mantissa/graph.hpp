@@ -1,0 +1,133 @@
+#pragma once
+// The executable model: one Layer object per project node, run as a DAG.
+//
+// Dtypes follow PRECISION.md's autocast rules (see layer_output_dtype): the
+// graph casts every input of a layer to the layer's dtype before forward and
+// casts each input gradient back to the dtype its producer emitted, so layers
+// never convert activations themselves. Weights live as masters (fp32, or
+// 16-bit under the pure policies); prepare_step() casts each master once per
+// step into its compute copy, which forward and backward both reuse.
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "mantissa/backend.hpp"
+#include "mantissa/model.hpp"
+#include "mantissa/precision.hpp"
+
+namespace mantissa {
+
+struct Param {
+  std::string name;  // "<layer-id>.weight", "<layer-id>.bias", "<layer-id>.gamma" ...
+  Tensor master;     // master_dtype(policy); what the optimizer updates
+  Tensor compute;    // the dtype the layer computes with; aliases master when equal
+  Tensor grad;       // fp32, same shape; overwritten by every backward
+  bool decay = true;  // weight decay applies (weights yes; biases and norm affine no)
+};
+
+// A non-trained tensor that is part of the model state (batch-norm running stats).
+struct Buffer {
+  std::string name;  // "<layer-id>.running_mean"
+  Tensor value;      // fp32
+};
+
+struct ExecContext {
+  Backend& backend;
+  bool training = true;
+  std::uint64_t dropout_seed = 0;  // changes every step
+};
+
+class Layer {
+ public:
+  explicit Layer(const LayerSpec& spec) : spec_(spec) {}
+  virtual ~Layer() = default;
+  Layer(const Layer&) = delete;
+  Layer& operator=(const Layer&) = delete;
+
+  const LayerSpec& spec() const { return spec_; }
+  const std::string& id() const { return spec_.id; }
+  DType dtype() const { return dtype_; }
+  void set_dtype(DType d) { dtype_ = d; }
+
+  // Creates parameters and buffers (values drawn from `seed`, identical on every
+  // backend). input_shapes are per sample.
+  virtual void create_state(Backend&, Policy, const std::vector<Shape>& /*input_shapes*/,
+                            std::uint64_t /*seed*/) {}
+  virtual std::vector<Param*> params() { return {}; }
+  virtual std::vector<Buffer*> buffers() { return {}; }
+
+  // inputs are already in dtype(); returns the output in dtype().
+  virtual Tensor forward(ExecContext& ctx, std::span<const Tensor> inputs) = 0;
+  // grad_out is in dtype(); returns one gradient per input (in dtype()), or an
+  // empty Tensor for an input that needs none. Parameter gradients are written.
+  virtual std::vector<Tensor> backward(ExecContext& ctx, const Tensor& grad_out,
+                                       const std::vector<bool>& need_input_grad) = 0;
+  // Releases tensors saved for backward.
+  virtual void clear_saved() {}
+
+ protected:
+  LayerSpec spec_;
+  DType dtype_ = DType::F32;
+};
+
+// Losses end the graph: fp32 predictions in, fp32 mean loss out, and the
+// gradient of loss * scale w.r.t. the predictions in one call.
+class LossLayer : public Layer {
+ public:
+  using Layer::Layer;
+  virtual void loss_and_grad(ExecContext& ctx, const Tensor& pred, const Tensor& targets,
+                             const Tensor& scale, Tensor& loss, Tensor& dpred) = 0;
+  Tensor forward(ExecContext&, std::span<const Tensor>) override;
+  std::vector<Tensor> backward(ExecContext&, const Tensor&, const std::vector<bool>&) override;
+};
+
+std::unique_ptr<Layer> create_layer(const LayerSpec& spec);
+
+class Graph {
+ public:
+  Graph(const ModelSpec& model, Backend& backend, Policy policy, std::uint64_t init_seed,
+        const std::filesystem::path& file_for_messages = {});
+
+  Backend& backend() const { return *backend_; }
+  Policy policy() const { return policy_; }
+  const ModelSummary& summary() const { return summary_; }
+  const Shape& input_shape() const;  // per sample
+  const Shape& output_shape() const; // per sample (what the loss consumes)
+  LayerKind loss_kind() const;
+
+  std::vector<Param*> params();    // in topological order, stable
+  std::vector<Buffer*> buffers();
+  Layer& layer(const std::string& id);
+
+  // Casts every master whose compute copy has another dtype. Once per step.
+  void prepare_step();
+  // Runs the model on a batch (N, input_shape...) of fp32 data; returns the
+  // tensor the loss consumes, in the dtype its producer emits.
+  Tensor forward(ExecContext& ctx, const Tensor& input);
+  // After forward(): loss (1, fp32) = mean loss on `targets`; then backward from
+  // loss * scale[0], filling every Param::grad.
+  void loss_and_backward(ExecContext& ctx, const Tensor& targets, const Tensor& scale,
+                         Tensor& loss);
+  void clear_saved();
+
+ private:
+  struct Node {
+    std::unique_ptr<Layer> layer;
+    std::vector<int> inputs;  // node indices
+    Tensor output;            // saved from forward
+    Tensor grad;              // accumulated during backward
+    bool needs_grad = false;  // some parameter upstream... i.e. grad must flow into it
+  };
+
+  Backend* backend_;
+  Policy policy_;
+  ModelSummary summary_;
+  std::vector<Node> nodes_;  // topological order; nodes_[0] is the Input
+  int output_node_ = -1;
+  int loss_node_ = -1;
+};
+
+}  // namespace mantissa

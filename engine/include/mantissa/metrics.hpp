@@ -1,0 +1,49 @@
+#pragma once
+// What a training run reports (PRECISION.md "What every step reports"). Plain
+// structs: the engine emits them through a MetricsSink, the store, the studio
+// and the command line consume them.
+#include <cstdint>
+#include <string>
+
+namespace mantissa {
+
+struct StepMetrics {
+  std::int64_t step = 0;   // 1-based, counts skipped steps too
+  std::int64_t epoch = 0;  // 0-based
+  double loss = 0;         // unscaled fp32 training loss of this batch
+  double loss_scale = 1;   // scale used for this step
+  bool skipped = false;    // optimizer not run (non-finite gradients)
+  std::int64_t skipped_total = 0;
+  std::int64_t growth_tracker = 0;
+  double grad_norm = 0;  // global L2 norm of the unscaled gradients
+  double lr = 0;         // learning rate used (0 when skipped)
+  double step_time_s = 0;
+  double samples_per_s = 0;
+  std::int64_t memory_in_use = 0;  // bytes the engine holds
+  std::int64_t memory_peak = 0;
+  std::int64_t driver_memory_in_use = 0;  // CUDA: what the driver reports; 0 otherwise
+  double wall_time_s = 0;                 // since the run started
+};
+
+struct EpochMetrics {
+  std::int64_t epoch = 0;  // 0-based
+  std::int64_t step = 0;   // last step of the epoch
+  double train_loss = 0;   // mean over the epoch's non-skipped steps
+  double val_loss = 0;
+  double val_accuracy = 0;  // fraction in [0, 1]; classification only
+  double wall_time_s = 0;
+};
+
+enum class EventKind { Overflow, Warning, Info, Error };
+
+struct RunEvent {
+  std::int64_t step = 0;
+  EventKind kind = EventKind::Info;
+  std::string message;       // one line, ready to show
+  double scale_before = 0;   // overflow events
+  double scale_after = 0;
+  std::string tensor;        // first gradient tensor with a non-finite value
+  double wall_time_s = 0;
+};
+
+}  // namespace mantissa

@@ -1,0 +1,176 @@
+#pragma once
+// Project files (.mantissa.json) as typed structs. JSON exists only inside
+// parse_project() / project_to_json(); everything else sees these structs.
+#include <array>
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "mantissa/precision.hpp"
+#include "mantissa/tensor.hpp"
+
+namespace mantissa {
+
+enum class LayerKind {
+  Input,
+  Linear,
+  Conv2d,
+  MaxPool2d,
+  AvgPool2d,
+  GlobalAvgPool,
+  Flatten,
+  ReLU,
+  LeakyReLU,
+  GELU,
+  Tanh,
+  Sigmoid,
+  Dropout,
+  BatchNorm,
+  LayerNorm,
+  Add,
+  Concat,
+  SoftmaxCrossEntropy,
+  MSE,
+};
+
+std::string_view layer_kind_name(LayerKind k);  // the project-file spelling, e.g. "Conv2d"
+std::optional<LayerKind> parse_layer_kind(std::string_view s);
+bool is_loss(LayerKind k);
+
+enum class Init { Default, KaimingUniform, KaimingNormal, XavierUniform, XavierNormal };
+
+// One node of the model graph. Only the fields of its kind are meaningful; the
+// parser rejects parameters that do not belong to the kind.
+struct LayerSpec {
+  std::string id;
+  LayerKind kind = LayerKind::Input;
+  std::vector<std::string> inputs;  // ids of the nodes feeding this one, in order
+  bool pin_fp32 = false;            // run in fp32 whatever the policy
+
+  std::vector<std::int64_t> shape;  // Input: per-sample shape, e.g. {784} or {1, 28, 28}
+  std::int64_t out_features = 0;    // Linear
+  std::int64_t out_channels = 0;    // Conv2d
+  bool bias = true;                 // Linear, Conv2d
+  int kernel_h = 0, kernel_w = 0;   // Conv2d, pools
+  int stride_h = 1, stride_w = 1;   // Conv2d, pools (pools default to the kernel size)
+  int pad_h = 0, pad_w = 0;         // Conv2d, pools
+  float negative_slope = 0.01f;     // LeakyReLU
+  float p = 0.5f;                   // Dropout
+  float eps = 1e-5f;                // BatchNorm, LayerNorm
+  float momentum = 0.1f;            // BatchNorm
+  Init init = Init::Default;        // Linear, Conv2d (Default = Kaiming uniform, PyTorch's)
+};
+
+struct ModelSpec {
+  std::vector<LayerSpec> layers;  // in file order; validated to be a DAG
+};
+
+struct DatasetSpec {
+  std::string kind = "mnist";        // mnist | idx | csv | spirals | moons | blobs
+  std::filesystem::path images;      // idx
+  std::filesystem::path labels;      // idx
+  std::filesystem::path path;        // csv
+  std::string label_column;          // csv: name or 0-based index; empty = last column
+  bool normalize = true;             // csv: standardise features; idx: scale to [0, 1]
+  std::int64_t samples = 2000;       // synthetic
+  int classes = 2;                   // synthetic
+  double noise = 0.1;                // synthetic
+  std::uint64_t seed = 1;            // synthetic
+  double validation_fraction = 0.2;  // for sets without a fixed split
+};
+
+enum class OptimizerKind { Sgd, AdamW };
+enum class ScheduleKind { Constant, Step, Cosine };
+
+struct OptimizerSpec {
+  OptimizerKind kind = OptimizerKind::Sgd;
+  double lr = 0.05;
+  double momentum = 0.9;  // SGD
+  bool nesterov = false;  // SGD
+  double weight_decay = 0.0;
+  double beta1 = 0.9, beta2 = 0.999, eps = 1e-8;  // AdamW
+};
+
+struct ScheduleSpec {
+  ScheduleKind kind = ScheduleKind::Constant;
+  std::int64_t warmup_steps = 0;  // linear warm-up from 0, before any schedule
+  std::int64_t step_size = 1000;  // Step: multiply by gamma every step_size steps
+  double gamma = 0.1;
+  double min_lr = 0.0;            // Cosine: floor reached at the last step
+};
+
+struct TrainingSpec {
+  Policy policy = Policy::Float32;
+  LossScaleConfig loss_scale;
+  OptimizerSpec optimizer;
+  ScheduleSpec schedule;
+  std::int64_t batch_size = 128;
+  int epochs = 5;
+  std::optional<std::int64_t> steps;  // overrides epochs when set
+  std::uint64_t seed = 0;
+  std::optional<double> clip_grad_norm;
+  std::int64_t checkpoint_every = 0;  // steps; 0 = only at the end
+  std::string backend = "cpu";
+};
+
+struct Project {
+  int version = 1;
+  std::string name;
+  std::filesystem::path file;  // where it was read from (for messages and relative paths)
+  DatasetSpec dataset;
+  ModelSpec model;
+  TrainingSpec training;
+};
+
+inline constexpr int kProjectFormatVersion = 1;
+
+// Reads and validates a project file. Every problem throws InputError whose
+// message starts with "<file>: <json path>: " and names the layer when there is
+// one, e.g. "mnist.json: /model/nodes/3: layer 'fc2': unknown layer type 'Dense2'".
+Project load_project(const std::filesystem::path& file);
+Project parse_project(const std::string& json_text, const std::filesystem::path& file_for_messages);
+std::string project_to_json(const Project& p);  // pretty, round-trips through parse_project
+
+// Shape inference and per-layer costs. Shapes are per sample (no batch axis).
+struct LayerInfo {
+  std::string id;
+  LayerKind kind = LayerKind::Input;
+  std::vector<Shape> input_shapes;
+  Shape output_shape;
+  std::int64_t params = 0;         // trainable parameter count
+  std::int64_t forward_flops = 0;  // per sample, 2 per multiply-add (linear, conv)
+  // Output activation bytes per sample under float32, mixed_float16, mixed_bfloat16.
+  std::array<std::int64_t, 3> activation_bytes{};
+  std::array<DType, 3> output_dtype{};
+};
+
+struct ModelSummary {
+  std::vector<LayerInfo> layers;  // topological order
+  std::int64_t total_params = 0;
+  std::int64_t total_forward_flops = 0;               // per sample
+  std::array<std::int64_t, 3> total_activation_bytes{};  // per sample
+  std::string output_id;                              // the node feeding the loss
+  std::string loss_id;                                // the loss node
+};
+
+inline constexpr std::array<Policy, 3> kSummaryPolicies = {Policy::Float32, Policy::MixedFloat16,
+                                                           Policy::MixedBFloat16};
+
+// Validates the graph (unknown inputs, cycles, exactly one Input and one loss,
+// shape compatibility) and infers shapes. Errors name the file, path and layer.
+ModelSummary analyze_model(const ModelSpec& model, const std::filesystem::path& file_for_messages);
+// The autocast rule of PRECISION.md: the dtype a layer computes in and emits,
+// given the policy, its pin and its inputs' dtypes. Input emits fp32 data.
+//  * Linear, Conv2d: compute dtype (fp32 when pinned).
+//  * LayerNorm, losses: fp32.
+//  * BatchNorm and everything else: the input dtype; Add / Concat with inputs of
+//    different dtypes promote to fp32; pinned layers are fp32.
+// Under Float16 / BFloat16 (pure) the Input emits the 16-bit type too.
+DType layer_output_dtype(const LayerSpec& layer, Policy policy, const std::vector<DType>& inputs);
+
+// Nodes in an order where every node comes after its inputs.
+std::vector<const LayerSpec*> topological_order(const ModelSpec& model);
+
+}  // namespace mantissa

@@ -1,0 +1,125 @@
+#pragma once
+// The Trainer: one run of one project on one backend. run() blocks and is
+// meant for a worker thread (TrainerThread starts one); faces talk to it only
+// through a MetricsSink (events out) and a TrainControl (commands in).
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "mantissa/metrics.hpp"
+#include "mantissa/model.hpp"
+
+namespace mantissa {
+
+class Backend;
+class Graph;
+struct DatasetSplit;
+
+// Commands from a face, checked at step boundaries. Thread-safe.
+class TrainControl {
+ public:
+  void request_stop();
+  void pause();
+  void resume();
+  bool stop_requested() const { return stop_.load(); }
+  bool paused() const { return paused_.load(); }
+  // Blocks while paused; returns false if a stop was requested.
+  bool wait_if_paused();
+
+ private:
+  std::atomic<bool> stop_{false};
+  std::atomic<bool> paused_{false};
+  std::mutex mutex_;
+  std::condition_variable cv_;
+};
+
+enum class RunOutcome { Finished, Stopped, Failed };
+
+struct RunSummary {
+  RunOutcome outcome = RunOutcome::Finished;
+  std::string error;  // when failed
+  std::int64_t steps = 0;
+  std::int64_t skipped_steps = 0;
+  double final_loss_scale = 1;
+  double final_train_loss = 0;
+  double final_val_loss = 0;
+  double final_val_accuracy = 0;
+  double wall_time_s = 0;
+  double samples_per_s = 0;  // mean over the run's steps
+  std::int64_t peak_memory = 0;
+  std::int64_t peak_activation_memory = 0;  // peak minus what the model state holds
+};
+
+struct RunStart {
+  std::int64_t total_steps = 0;
+  std::int64_t steps_per_epoch = 0;
+  std::int64_t first_step = 1;  // > 1 when resuming
+  std::string backend;
+  std::string device;
+};
+
+class MetricsSink {
+ public:
+  virtual ~MetricsSink() = default;
+  virtual void run_started(const RunStart&) {}
+  virtual void step_recorded(const StepMetrics&) {}
+  virtual void epoch_recorded(const EpochMetrics&) {}
+  virtual void event_recorded(const RunEvent&) {}
+  // Called with a serialised checkpoint; the sink decides where it goes.
+  virtual void checkpoint_written(std::int64_t /*step*/, std::int64_t /*epoch*/,
+                                  const std::vector<std::uint8_t>& /*blob*/) {}
+  virtual void run_finished(const RunSummary&) {}
+};
+
+// Fans one stream of metrics out to several sinks.
+class MetricsFanout : public MetricsSink {
+ public:
+  void add(MetricsSink* sink) { sinks_.push_back(sink); }
+  void run_started(const RunStart& s) override;
+  void step_recorded(const StepMetrics& m) override;
+  void epoch_recorded(const EpochMetrics& m) override;
+  void event_recorded(const RunEvent& e) override;
+  void checkpoint_written(std::int64_t step, std::int64_t epoch,
+                          const std::vector<std::uint8_t>& blob) override;
+  void run_finished(const RunSummary& s) override;
+
+ private:
+  std::vector<MetricsSink*> sinks_;
+};
+
+struct TrainOptions {
+  std::optional<std::vector<std::uint8_t>> resume_from;  // a checkpoint blob
+  bool evaluate = true;                                   // validation each epoch
+  std::int64_t warmup_steps_excluded = 0;                 // not counted in samples_per_s
+};
+
+class Trainer {
+ public:
+  // The project must already carry any command-line overrides. Loads the
+  // dataset and builds the model (throws InputError on bad input).
+  Trainer(const Project& project, Backend& backend, TrainOptions options = {});
+  ~Trainer();
+
+  // Trains until the budget is spent or a stop is requested. Never throws for
+  // run-time failures: they end the run as Failed with the message.
+  RunSummary run(MetricsSink& sink, TrainControl& control);
+
+  Graph& graph();
+  std::int64_t total_steps() const;
+  std::int64_t steps_per_epoch() const;
+  // Serialises the complete training state at the current step boundary.
+  std::vector<std::uint8_t> checkpoint() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace mantissa

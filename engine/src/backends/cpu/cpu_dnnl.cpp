@@ -1,0 +1,128 @@
+#include "backends/cpu/cpu_dnnl.hpp"
+
+#include <algorithm>
+#include <cstdlib>
+#include <string>
+
+#include "mantissa/error.hpp"
+
+namespace mantissa::cpu {
+
+dnnl_dt dnnl_type(DType t) {
+  switch (t) {
+    case DType::F32: return dnnl_dt::f32;
+    case DType::F16: return dnnl_dt::f16;
+    case DType::BF16: return dnnl_dt::bf16;
+  }
+  MANTISSA_ASSERT(false, "unknown dtype");
+  return dnnl_dt::undef;
+}
+
+dnnl::memory::desc plain_md(const dnnl_dims& dims, dnnl_dt dt) {
+  dnnl_dims strides(dims.size(), 1);
+  for (std::size_t i = dims.size(); i-- > 1;) strides[i - 1] = strides[i] * dims[i];
+  return dnnl::memory::desc(dims, dt, strides);
+}
+
+dnnl::memory::desc strided_md(const dnnl_dims& dims, dnnl_dt dt, const dnnl_dims& strides) {
+  return dnnl::memory::desc(dims, dt, strides);
+}
+
+PrimitiveKey::PrimitiveKey(PrimitiveOp op, std::initializer_list<std::int64_t> rest) {
+  fields.reserve(rest.size() + 1);
+  fields.push_back(static_cast<std::int64_t>(op));
+  fields.insert(fields.end(), rest.begin(), rest.end());
+}
+
+std::size_t PrimitiveKeyHash::operator()(const PrimitiveKey& k) const noexcept {
+  std::uint64_t h = 0xcbf29ce484222325ull;
+  for (std::int64_t f : k.fields) {
+    h ^= static_cast<std::uint64_t>(f) + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2);
+  }
+  return static_cast<std::size_t>(h);
+}
+
+void GrowBuffer::Free::operator()(void* p) const noexcept { std::free(p); }
+
+void* GrowBuffer::get(std::size_t bytes) {
+  if (bytes > bytes_) {
+    // Grow geometrically so a slowly rising demand settles after a few steps.
+    std::size_t want = std::max(bytes, bytes_ + bytes_ / 2);
+    want = (want + 63) / 64 * 64;
+    data_.reset();
+    bytes_ = 0;
+    void* p = std::aligned_alloc(64, want);
+    if (p == nullptr) {
+      throw OutOfMemoryError("cpu: out of memory allocating " + std::to_string(want) +
+                             " bytes of scratch space");
+    }
+    data_.reset(p);
+    bytes_ = want;
+  }
+  return data_.get();
+}
+
+DnnlContext::DnnlContext() : engine_(dnnl::engine::kind::cpu, 0), stream_(engine_) {}
+
+dnnl::primitive_attr DnnlContext::attr() {
+  dnnl::primitive_attr a;
+  a.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+  return a;
+}
+
+const CachedPrimitive* DnnlContext::find_or_make(
+    const PrimitiveKey& key, const std::function<dnnl::primitive_desc()>& make) {
+  if (auto it = cache_.find(key); it != cache_.end()) return it->second.get();
+  dnnl::primitive_desc pd = make();
+  std::unique_ptr<CachedPrimitive> entry;
+  if (pd) {
+    entry = std::make_unique<CachedPrimitive>();
+    entry->pd = pd;
+    entry->primitive = dnnl::primitive(pd);
+    entry->scratchpad = pd.scratchpad_desc();
+    entry->workspace = pd.workspace_desc();
+  }
+  const CachedPrimitive* result = entry.get();
+  cache_.emplace(key, std::move(entry));
+  return result;
+}
+
+dnnl::memory DnnlContext::memory(const dnnl::memory::desc& md, const void* ptr) const {
+  // oneDNN takes non-const handles; inputs are only read.
+  return dnnl::memory(md, engine_, const_cast<void*>(ptr));
+}
+
+void DnnlContext::execute(const CachedPrimitive& p, std::initializer_list<Arg> list) {
+  std::unordered_map<int, dnnl::memory> args;
+  for (const Arg& a : list) {
+    args.emplace(a.id, memory(p.pd.query_md(dnnl::query::exec_arg_md, a.id), a.data));
+  }
+  const std::size_t scratch = p.scratchpad.get_size();
+  if (scratch > 0) args.emplace(DNNL_ARG_SCRATCHPAD, memory(p.scratchpad, scratchpad_.get(scratch)));
+  p.primitive.execute(stream_, args);
+  stream_.wait();
+}
+
+float* DnnlContext::staging(int slot, std::size_t count) {
+  MANTISSA_ASSERT(slot >= 0 && slot < kStagingSlots, "staging slot out of range");
+  return static_cast<float*>(staging_[slot].get(std::max<std::size_t>(count, 1) * sizeof(float)));
+}
+
+const float* staged_input(DnnlContext& ctx, int slot, const Tensor& t) {
+  if (t.dtype() == DType::F32) return t.data_as<const float>();
+  float* buf = ctx.staging(slot, std::size_t(t.numel()));
+  convert(t.data(), t.dtype(), buf, DType::F32, std::size_t(t.numel()));
+  return buf;
+}
+
+float* staged_output(DnnlContext& ctx, int slot, const Tensor& t) {
+  if (t.dtype() == DType::F32) return t.data_as<float>();
+  return ctx.staging(slot, std::size_t(t.numel()));
+}
+
+void finish_output(const float* staged, const Tensor& t) {
+  if (t.dtype() == DType::F32) return;
+  convert(staged, DType::F32, t.data(), t.dtype(), std::size_t(t.numel()));
+}
+
+}  // namespace mantissa::cpu

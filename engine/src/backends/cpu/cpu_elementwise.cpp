@@ -1,0 +1,239 @@
+// Elementwise ops and data movement: fp32 loops over blocks (cpu_kernels.hpp).
+#include <cmath>
+#include <cstring>
+
+#include "backends/cpu/cpu_backend.hpp"
+#include "backends/cpu/cpu_kernels.hpp"
+#include "mantissa/error.hpp"
+
+namespace mantissa::cpu {
+
+namespace {
+
+void check_same_numel(const Tensor& a, const Tensor& b, const char* op) {
+  MANTISSA_ASSERT(a.numel() == b.numel(), std::string(op) + ": " + a.describe() + " vs " +
+                                              b.describe() + " differ in size");
+}
+
+constexpr float kInvSqrt2 = 0.70710678118654752440f;
+constexpr float kInvSqrt2Pi = 0.39894228040143267794f;
+
+// The float value a tensor of dtype t stores for v.
+float rounded_to(DType t, float v) {
+  switch (t) {
+    case DType::F16: return f16_to_f32(f32_to_f16(v));
+    case DType::BF16: return bf16_to_f32(f32_to_bf16(v));
+    case DType::F32: break;
+  }
+  return v;
+}
+
+}  // namespace
+
+void CpuBackend::fill(Tensor& t, float value) {
+  const std::int64_t n = t.numel();
+  if (t.dtype() == DType::F32) {
+    float* p = t.data_as<float>();
+#pragma omp parallel for simd if (n >= kParallelMin)
+    for (std::int64_t i = 0; i < n; ++i) p[i] = value;
+    return;
+  }
+  const std::uint16_t bits = t.dtype() == DType::F16 ? f32_to_f16(value) : f32_to_bf16(value);
+  auto* p = t.data_as<std::uint16_t>();
+#pragma omp parallel for simd if (n >= kParallelMin)
+  for (std::int64_t i = 0; i < n; ++i) p[i] = bits;
+}
+
+void CpuBackend::cast(const Tensor& src, Tensor& dst) {
+  check_same_numel(src, dst, "cast");
+  if (src.data() == dst.data() && src.dtype() == dst.dtype()) return;
+  // convert() copies for equal dtypes and is threaded for large tensors.
+  convert(src.data(), src.dtype(), dst.data(), dst.dtype(), std::size_t(src.numel()));
+}
+
+void CpuBackend::add(const Tensor& a, const Tensor& b, Tensor& out) {
+  check_same_numel(a, b, "add");
+  check_same_numel(a, out, "add");
+  map_blocks<2, 1>(out.numel(), {&a, &b}, {&out}, [](auto in, auto o, std::int64_t n, auto) {
+    const float* x = in[0];
+    const float* y = in[1];
+    float* z = o[0];
+#pragma omp simd
+    for (std::int64_t i = 0; i < n; ++i) z[i] = x[i] + y[i];
+  });
+}
+
+void CpuBackend::accumulate(const Tensor& src, Tensor& dst) {
+  check_same_numel(src, dst, "accumulate");
+  map_blocks<2, 1>(dst.numel(), {&src, &dst}, {&dst}, [](auto in, auto o, std::int64_t n, auto) {
+    const float* s = in[0];
+    const float* d = in[1];
+    float* z = o[0];
+#pragma omp simd
+    for (std::int64_t i = 0; i < n; ++i) z[i] = d[i] + s[i];
+  });
+}
+
+void CpuBackend::scale(Tensor& t, float s) {
+  map_blocks<1, 1>(t.numel(), {&t}, {&t}, [s](auto in, auto o, std::int64_t n, auto) {
+    const float* x = in[0];
+    float* z = o[0];
+#pragma omp simd
+    for (std::int64_t i = 0; i < n; ++i) z[i] = x[i] * s;
+  });
+}
+
+void CpuBackend::mul(const Tensor& a, const Tensor& b, Tensor& out) {
+  check_same_numel(a, b, "mul");
+  check_same_numel(a, out, "mul");
+  map_blocks<2, 1>(out.numel(), {&a, &b}, {&out}, [](auto in, auto o, std::int64_t n, auto) {
+    const float* x = in[0];
+    const float* y = in[1];
+    float* z = o[0];
+#pragma omp simd
+    for (std::int64_t i = 0; i < n; ++i) z[i] = x[i] * y[i];
+  });
+}
+
+void CpuBackend::activation_forward(Activation act, float alpha, const Tensor& x, Tensor& y) {
+  check_same_numel(x, y, "activation_forward");
+  // Comparisons are written so that NaN inputs stay NaN, as in PyTorch.
+  auto run = [&](auto f) {
+    map_blocks<1, 1>(y.numel(), {&x}, {&y}, [f](auto in, auto o, std::int64_t n, auto) {
+      const float* v = in[0];
+      float* z = o[0];
+#pragma omp simd
+      for (std::int64_t i = 0; i < n; ++i) z[i] = f(v[i]);
+    });
+  };
+  switch (act) {
+    case Activation::Relu: run([](float v) { return v < 0.0f ? 0.0f : v; }); break;
+    case Activation::LeakyRelu: run([alpha](float v) { return v < 0.0f ? alpha * v : v; }); break;
+    case Activation::Gelu:
+      run([](float v) { return 0.5f * v * (1.0f + std::erf(v * kInvSqrt2)); });
+      break;
+    case Activation::Tanh: run([](float v) { return std::tanh(v); }); break;
+    case Activation::Sigmoid: run([](float v) { return 1.0f / (1.0f + std::exp(-v)); }); break;
+  }
+}
+
+void CpuBackend::activation_backward(Activation act, float alpha, const Tensor& x,
+                                     const Tensor& y, const Tensor& dy, Tensor& dx) {
+  check_same_numel(dy, dx, "activation_backward");
+  // Each activation reads only what its derivative needs: x or y.
+  auto run = [&](const Tensor& v, auto f) {
+    check_same_numel(v, dx, "activation_backward");
+    map_blocks<2, 1>(dx.numel(), {&v, &dy}, {&dx}, [f](auto in, auto o, std::int64_t n, auto) {
+      const float* a = in[0];
+      const float* g = in[1];
+      float* z = o[0];
+#pragma omp simd
+      for (std::int64_t i = 0; i < n; ++i) z[i] = f(a[i], g[i]);
+    });
+  };
+  switch (act) {
+    case Activation::Relu: run(x, [](float v, float g) { return v > 0.0f ? g : 0.0f; }); break;
+    case Activation::LeakyRelu:
+      run(x, [alpha](float v, float g) { return v > 0.0f ? g : alpha * g; });
+      break;
+    case Activation::Gelu:
+      run(x, [](float v, float g) {
+        const float cdf = 0.5f * (1.0f + std::erf(v * kInvSqrt2));
+        const float pdf = kInvSqrt2Pi * std::exp(-0.5f * v * v);
+        return g * (cdf + v * pdf);
+      });
+      break;
+    case Activation::Tanh: run(y, [](float t, float g) { return g * (1.0f - t * t); }); break;
+    case Activation::Sigmoid:
+      run(y, [](float s, float g) { return g * s * (1.0f - s); });
+      break;
+  }
+}
+
+void CpuBackend::dropout_forward(const Tensor& x, Tensor& y, Tensor& mask, float p,
+                                 std::uint64_t seed) {
+  check_same_numel(x, y, "dropout_forward");
+  check_same_numel(x, mask, "dropout_forward");
+  MANTISSA_ASSERT(p >= 0.0f && p < 1.0f, "dropout probability must be in [0, 1)");
+  // y uses the mask value as stored, so backward (dy * mask) matches exactly.
+  const float keep_scale = rounded_to(mask.dtype(), 1.0f / (1.0f - p));
+  map_blocks<1, 2>(x.numel(), {&x}, {&y, &mask},
+                   [=](auto in, auto o, std::int64_t n, std::int64_t begin) {
+                     const float* v = in[0];
+                     float* out = o[0];
+                     float* m = o[1];
+#pragma omp simd
+                     for (std::int64_t i = 0; i < n; ++i) {
+                       const bool keep = dropout_keep(seed, std::uint64_t(begin + i), p);
+                       m[i] = keep ? keep_scale : 0.0f;
+                       out[i] = v[i] * m[i];
+                     }
+                   });
+}
+
+namespace {
+
+// Views a tensor as (outer, axis-1 size, inner) for concat / split.
+struct Axis1View {
+  std::int64_t outer, mid, inner;
+};
+
+Axis1View axis1_view(const Tensor& t) {
+  MANTISSA_ASSERT(t.rank() >= 2, "concat/split need rank >= 2, got " + t.describe());
+  std::int64_t inner = 1;
+  for (std::size_t i = 2; i < t.rank(); ++i) inner *= t.dim(i);
+  return {t.dim(0), t.dim(1), inner};
+}
+
+void check_axis1_compatible(const Tensor& part, const Tensor& whole) {
+  bool ok = part.rank() == whole.rank() && part.dim(0) == whole.dim(0);
+  for (std::size_t i = 2; ok && i < whole.rank(); ++i) ok = part.dim(i) == whole.dim(i);
+  MANTISSA_ASSERT(ok, "concat/split: " + part.describe() + " does not fit " + whole.describe());
+}
+
+// Copies `count` elements between buffers, converting dtype when they differ.
+void copy_elements(const void* src, DType st, void* dst, DType dt, std::int64_t count) {
+  if (st == dt) {
+    std::memcpy(dst, src, std::size_t(count) * dtype_size(st));
+  } else {
+    convert(src, st, dst, dt, std::size_t(count));
+  }
+}
+
+// Moves the axis-1 slices of `parts` to / from `whole` (to_whole: concat).
+template <class PartSpan>
+void move_axis1(PartSpan parts, const Tensor& whole, bool to_whole) {
+  const Axis1View w = axis1_view(whole);
+  std::int64_t mid_total = 0;
+  for (const Tensor& part : parts) {
+    check_axis1_compatible(part, whole);
+    mid_total += part.dim(1);
+  }
+  MANTISSA_ASSERT(mid_total == w.mid, "concat/split: axis-1 sizes do not add up to " +
+                                          whole.describe());
+  const std::int64_t total = whole.numel();
+#pragma omp parallel for schedule(static) if (total >= kParallelMin)
+  for (std::int64_t n = 0; n < w.outer; ++n) {
+    std::int64_t offset = 0;  // along axis 1 of whole
+    for (const Tensor& part : parts) {
+      const std::int64_t count = part.dim(1) * w.inner;
+      const auto* part_ptr = byte_ptr(part, n * count);
+      auto* whole_ptr = const_cast<std::uint8_t*>(byte_ptr(whole, (n * w.mid + offset) * w.inner));
+      if (to_whole) {
+        copy_elements(part_ptr, part.dtype(), whole_ptr, whole.dtype(), count);
+      } else {
+        copy_elements(whole_ptr, whole.dtype(), const_cast<std::uint8_t*>(part_ptr),
+                      part.dtype(), count);
+      }
+      offset += part.dim(1);
+    }
+  }
+}
+
+}  // namespace
+
+void CpuBackend::concat(std::span<const Tensor> xs, Tensor& y) { move_axis1(xs, y, true); }
+
+void CpuBackend::split(const Tensor& dy, std::span<Tensor> dxs) { move_axis1(dxs, dy, false); }
+
+}  // namespace mantissa::cpu

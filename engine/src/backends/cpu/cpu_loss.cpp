@@ -1,0 +1,184 @@
+// Losses and the mixed-precision machinery (unscale + finite check, squared
+// norms). Scalars stay in backend tensors; nothing here reads back to a host
+// variable the caller sees.
+#include <atomic>
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "backends/cpu/cpu_backend.hpp"
+#include "backends/cpu/cpu_kernels.hpp"
+#include "mantissa/error.hpp"
+
+namespace mantissa::cpu {
+
+namespace {
+
+void check_scalar(const Tensor& t, const char* what) {
+  MANTISSA_ASSERT(t.dtype() == DType::F32 && t.numel() == 1,
+                  std::string(what) + " must be a one-element f32 tensor, got " + t.describe());
+}
+
+// (N, C) logits and N labels holding class indices in [0, C). Datasets
+// validate labels on load, so a bad one here is an engine bug.
+void check_logits_labels(const Tensor& logits, const Tensor& labels) {
+  MANTISSA_ASSERT(logits.rank() == 2 && logits.dtype() == DType::F32,
+                  "logits must be (N, C) f32, got " + logits.describe());
+  MANTISSA_ASSERT(labels.dtype() == DType::F32 && labels.numel() == logits.dim(0),
+                  "labels must be N f32 class indices, got " + labels.describe());
+  const float* lab = labels.data_as<const float>();
+  const float classes = float(logits.dim(1));
+  for (std::int64_t n = 0; n < labels.numel(); ++n) {
+    MANTISSA_ASSERT(lab[n] >= 0.0f && lab[n] < classes && lab[n] == std::floor(lab[n]),
+                    "label " + std::to_string(lab[n]) + " of row " + std::to_string(n) +
+                        " is not a class index below " + std::to_string(logits.dim(1)));
+  }
+}
+
+bool is_nonfinite(float v) { return (float_bits(v) & 0x7F800000u) == 0x7F800000u; }
+
+}  // namespace
+
+void CpuBackend::softmax_cross_entropy(const Tensor& logits, const Tensor& labels, Tensor& loss,
+                                       Tensor& dlogits, const Tensor& scale) {
+  check_logits_labels(logits, labels);
+  check_scalar(loss, "cross-entropy loss");
+  check_scalar(scale, "loss scale");
+  MANTISSA_ASSERT(dlogits.shape() == logits.shape(), "dlogits must have logits' shape");
+  const std::int64_t N = logits.dim(0);
+  const std::int64_t C = logits.dim(1);
+  MANTISSA_ASSERT(N > 0 && C > 0, "cross-entropy over an empty batch");
+  const float* x = logits.data_as<const float>();
+  const float* lab = labels.data_as<const float>();
+  const float coef = float(double(scale.data_as<const float>()[0]) / double(N));
+
+  double total = 0.0;
+#pragma omp parallel reduction(+ : total) if (N * C >= kParallelMin)
+  {
+    std::vector<float> buf(dlogits.dtype() == DType::F32 ? 0 : std::size_t(C));
+#pragma omp for schedule(static)
+    for (std::int64_t n = 0; n < N; ++n) {
+      const float* row = x + n * C;
+      float* g = dlogits.dtype() == DType::F32 ? dlogits.data_as<float>() + n * C : buf.data();
+      // Subtracting the row maximum keeps exp() in range.
+      float mx = row[0];
+      for (std::int64_t i = 1; i < C; ++i) mx = row[i] > mx ? row[i] : mx;
+      float sum = 0.0f;
+#pragma omp simd reduction(+ : sum)
+      for (std::int64_t i = 0; i < C; ++i) {
+        g[i] = std::exp(row[i] - mx);
+        sum += g[i];
+      }
+      const auto label = std::int64_t(lab[n]);
+      total += double(mx) + std::log(double(sum)) - double(row[label]);
+      const float k = coef / sum;
+#pragma omp simd
+      for (std::int64_t i = 0; i < C; ++i) g[i] *= k;
+      g[label] -= coef;
+      write_back(dlogits, n * C, C, g);
+    }
+  }
+  loss.data_as<float>()[0] = float(total / double(N));
+}
+
+void CpuBackend::mse_loss(const Tensor& pred, const Tensor& target, Tensor& loss, Tensor& dpred,
+                          const Tensor& scale) {
+  MANTISSA_ASSERT(pred.dtype() == DType::F32 && target.dtype() == DType::F32 &&
+                      pred.shape() == target.shape() && dpred.shape() == pred.shape(),
+                  "mse_loss: pred and target must be f32 of one shape, got " + pred.describe() +
+                      " and " + target.describe());
+  check_scalar(loss, "mse loss");
+  check_scalar(scale, "loss scale");
+  const std::int64_t total = pred.numel();
+  MANTISSA_ASSERT(total > 0, "mse_loss over an empty batch");
+  const float coef = float(2.0 * double(scale.data_as<const float>()[0]) / double(total));
+  std::vector<double> block_sums(std::size_t((total + kBlock - 1) / kBlock), 0.0);
+  map_blocks<2, 1>(total, {&pred, &target}, {&dpred},
+                   [&](auto in, auto out, std::int64_t n, std::int64_t begin) {
+                     const float* p = in[0];
+                     const float* t = in[1];
+                     float* g = out[0];
+                     float s = 0.0f;
+#pragma omp simd reduction(+ : s)
+                     for (std::int64_t i = 0; i < n; ++i) {
+                       const float diff = p[i] - t[i];
+                       s += diff * diff;
+                       g[i] = coef * diff;
+                     }
+                     block_sums[std::size_t(begin / kBlock)] = s;
+                   });
+  double sum = 0.0;
+  for (double s : block_sums) sum += s;
+  loss.data_as<float>()[0] = float(sum / double(total));
+}
+
+void CpuBackend::count_correct(const Tensor& logits, const Tensor& labels, Tensor& correct) {
+  check_logits_labels(logits, labels);
+  check_scalar(correct, "correct count");
+  const std::int64_t N = logits.dim(0);
+  const std::int64_t C = logits.dim(1);
+  const float* x = logits.data_as<const float>();
+  const float* lab = labels.data_as<const float>();
+  std::int64_t hits = 0;
+#pragma omp parallel for reduction(+ : hits) if (N * C >= kParallelMin)
+  for (std::int64_t n = 0; n < N; ++n) {
+    const float* row = x + n * C;
+    std::int64_t best = 0;
+    for (std::int64_t i = 1; i < C; ++i) {
+      if (row[i] > row[best]) best = i;  // strict: the first maximum wins
+    }
+    hits += best == std::int64_t(lab[n]) ? 1 : 0;
+  }
+  correct.data_as<float>()[0] += float(hits);
+}
+
+void CpuBackend::unscale_and_check(std::span<const Tensor> grads, const Tensor& scale,
+                                   Tensor& found_inf) {
+  check_scalar(scale, "loss scale");
+  check_scalar(found_inf, "found_inf");
+  const float inv = float(1.0 / double(scale.data_as<const float>()[0]));
+  float* flag = found_inf.data_as<float>();
+  for (std::size_t k = 0; k < grads.size(); ++k) {
+    // Handles are shared, so unscaling through a copy writes the caller's tensor.
+    Tensor g = grads[k];
+    std::atomic<bool> bad{false};
+    map_blocks<1, 1>(g.numel(), {&g}, {&g}, [&](auto in, auto out, std::int64_t n, auto) {
+      const float* v = in[0];
+      float* o = out[0];
+      int any = 0;
+      // The check looks at the value before unscaling, as GradScaler does.
+#pragma omp simd reduction(| : any)
+      for (std::int64_t i = 0; i < n; ++i) {
+        any |= is_nonfinite(v[i]) ? 1 : 0;
+        o[i] = v[i] * inv;
+      }
+      if (any) bad.store(true, std::memory_order_relaxed);
+    });
+    if (bad.load() && flag[0] == 0.0f) flag[0] = float(k + 1);
+  }
+}
+
+void CpuBackend::sum_squares(std::span<const Tensor> grads, Tensor& out) {
+  check_scalar(out, "sum_squares output");
+  // fp32 sums per block of 1024; blocks and tensors are added in double.
+  double total = 0.0;
+  for (const Tensor& g : grads) {
+    const std::int64_t n = g.numel();
+    const std::int64_t blocks = (n + kBlock - 1) / kBlock;
+    double part = 0.0;
+#pragma omp parallel for reduction(+ : part) schedule(static) if (n >= kParallelMin)
+    for (std::int64_t b = 0; b < blocks; ++b) {
+      alignas(64) float buf[kBlock];
+      const std::int64_t len = std::min(kBlock, n - b * kBlock);
+      const float* v = read_f32(g, b * kBlock, len, buf);
+      float s = 0.0f;
+#pragma omp simd reduction(+ : s)
+      for (std::int64_t i = 0; i < len; ++i) s += v[i] * v[i];
+      part += s;
+    }
+    total += part;
+  }
+  out.data_as<float>()[0] = float(total);
+}
+
+}  // namespace mantissa::cpu

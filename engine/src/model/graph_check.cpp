@@ -1,0 +1,195 @@
+// The model as a graph: structural validation and topological order.
+#include <set>
+#include <unordered_map>
+
+#include "mantissa/error.hpp"
+#include "model/model_internal.hpp"
+
+namespace mantissa {
+
+namespace {
+
+using detail::node_pointer;
+using detail::throw_project_error;
+
+std::unordered_map<std::string_view, std::size_t> index_by_id(const ModelSpec& model) {
+  std::unordered_map<std::string_view, std::size_t> index;
+  for (std::size_t i = 0; i < model.layers.size(); ++i) index.emplace(model.layers[i].id, i);
+  return index;
+}
+
+std::string in_quotes(std::string_view s) {
+  std::string out(1, '\'');
+  out.append(s).push_back('\'');
+  return out;
+}
+
+// Depth-first search along input edges; the first back edge closes a cycle,
+// which is returned in data-flow order starting and ending at the same layer.
+std::vector<std::size_t> find_cycle(
+    const ModelSpec& model, const std::unordered_map<std::string_view, std::size_t>& index) {
+  enum class Mark { New, Open, Done };
+  std::vector<Mark> mark(model.layers.size(), Mark::New);
+  struct Frame {
+    std::size_t node;
+    std::size_t next_input;
+  };
+  for (std::size_t root = 0; root < model.layers.size(); ++root) {
+    if (mark[root] != Mark::New) continue;
+    std::vector<Frame> stack{{root, 0}};
+    mark[root] = Mark::Open;
+    while (!stack.empty()) {
+      Frame& f = stack.back();
+      const auto& inputs = model.layers[f.node].inputs;
+      if (f.next_input == inputs.size()) {
+        mark[f.node] = Mark::Done;
+        stack.pop_back();
+        continue;
+      }
+      std::size_t in = index.at(inputs[f.next_input++]);
+      if (mark[in] == Mark::New) {
+        mark[in] = Mark::Open;
+        stack.push_back({in, 0});
+      } else if (mark[in] == Mark::Open) {
+        // stack[k + 1] is an input of stack[k], so data flows from the top
+        // of the stack down to `in`, and from `in` back to the top.
+        std::size_t k = 0;
+        while (stack[k].node != in) ++k;
+        std::vector<std::size_t> cycle{in};
+        for (std::size_t j = stack.size(); j-- > k + 1;) cycle.push_back(stack[j].node);
+        cycle.push_back(in);
+        return cycle;
+      }
+    }
+  }
+  return {};
+}
+
+}  // namespace
+
+namespace detail {
+
+void validate_graph(const ModelSpec& model, const std::filesystem::path& file) {
+  const auto& layers = model.layers;
+  if (layers.empty()) throw_project_error(file, "/model/nodes", {}, "the model has no layers");
+
+  std::unordered_map<std::string_view, std::size_t> index;
+  std::vector<std::string_view> ids;
+  for (std::size_t i = 0; i < layers.size(); ++i) {
+    const auto& id = layers[i].id;
+    if (id.empty()) throw_project_error(file, node_pointer(i) + "/id", {}, "layer id is empty");
+    auto [it, inserted] = index.emplace(id, i);
+    if (!inserted)
+      throw_project_error(file, node_pointer(i) + "/id", id,
+                          "duplicate id (already used by " + node_pointer(it->second) + ")");
+    ids.push_back(id);
+  }
+
+  for (std::size_t i = 0; i < layers.size(); ++i) {
+    const auto& l = layers[i];
+    for (std::size_t k = 0; k < l.inputs.size(); ++k)
+      if (!index.contains(l.inputs[k]))
+        throw_project_error(file, node_pointer(i) + "/inputs/" + std::to_string(k), l.id,
+                            "input " + in_quotes(l.inputs[k]) + " does not exist (" +
+                                suggest(l.inputs[k], ids) + ")");
+  }
+
+  for (std::size_t i = 0; i < layers.size(); ++i) {
+    const auto& l = layers[i];
+    std::size_t n = l.inputs.size();
+    std::string kind(layer_kind_name(l.kind));
+    std::string got = ", got " + std::to_string(n);
+    if (takes_no_input(l.kind) && n != 0)
+      throw_project_error(file, node_pointer(i) + "/inputs", l.id, kind + " takes no inputs" + got);
+    if (takes_many_inputs(l.kind) && n < 2)
+      throw_project_error(file, node_pointer(i) + "/inputs", l.id,
+                          kind + " needs at least 2 inputs" + got);
+    if (!takes_no_input(l.kind) && !takes_many_inputs(l.kind) && n != 1)
+      throw_project_error(file, node_pointer(i) + "/inputs", l.id,
+                          kind + " takes exactly 1 input" + got);
+  }
+
+  std::optional<std::size_t> input, loss;
+  for (std::size_t i = 0; i < layers.size(); ++i) {
+    const auto& l = layers[i];
+    if (l.kind == LayerKind::Input) {
+      if (input)
+        throw_project_error(file, node_pointer(i), l.id,
+                            "more than one Input layer (" + in_quotes(layers[*input].id) +
+                                " is already the input; a model has exactly one)");
+      input = i;
+    }
+    if (is_loss(l.kind)) {
+      if (loss)
+        throw_project_error(file, node_pointer(i), l.id,
+                            "more than one loss layer (" + in_quotes(layers[*loss].id) +
+                                " is already the loss; a model has exactly one)");
+      loss = i;
+    }
+  }
+  if (!input) throw_project_error(file, "/model/nodes", {}, "the model has no Input layer");
+  if (!loss)
+    throw_project_error(file, "/model/nodes", {},
+                        "the model has no loss layer (end it with SoftmaxCrossEntropy or MSE)");
+
+  if (auto cycle = find_cycle(model, index); !cycle.empty()) {
+    std::string path;
+    for (std::size_t j = 0; j < cycle.size(); ++j)
+      path += (j ? " -> " : "") + in_quotes(layers[cycle[j]].id);
+    throw_project_error(file, node_pointer(cycle.front()), layers[cycle.front()].id,
+                        "the layers form a cycle: " + path);
+  }
+
+  // The loss must end the graph, and every other layer must lead to it.
+  std::vector<bool> used(layers.size(), false);
+  for (std::size_t i = 0; i < layers.size(); ++i) {
+    const auto& l = layers[i];
+    for (std::size_t k = 0; k < l.inputs.size(); ++k) {
+      std::size_t in = index.at(l.inputs[k]);
+      used[in] = true;
+      if (in == *loss)
+        throw_project_error(file, node_pointer(i) + "/inputs/" + std::to_string(k), l.id,
+                            "takes the output of the loss " + in_quotes(layers[in].id) +
+                                "; the loss must be the last layer");
+    }
+  }
+  for (std::size_t i = 0; i < layers.size(); ++i)
+    if (!used[i] && i != *loss)
+      throw_project_error(file, node_pointer(i), layers[i].id,
+                          "output is not used by any layer; every layer must lead to the loss " +
+                              in_quotes(layers[*loss].id));
+}
+
+}  // namespace detail
+
+std::vector<const LayerSpec*> topological_order(const ModelSpec& model) {
+  auto index = index_by_id(model);
+  MANTISSA_ASSERT(index.size() == model.layers.size(), "duplicate layer ids");
+  std::vector<std::size_t> pending(model.layers.size(), 0);
+  std::vector<std::vector<std::size_t>> consumers(model.layers.size());
+  for (std::size_t i = 0; i < model.layers.size(); ++i) {
+    for (const auto& in : model.layers[i].inputs) {
+      auto it = index.find(in);
+      MANTISSA_ASSERT(it != index.end(), "unknown input '" + in + "'");
+      consumers[it->second].push_back(i);
+      ++pending[i];
+    }
+  }
+  // Among the layers that are ready, the earliest in the file goes first, so a
+  // file that is already in order keeps its order.
+  std::set<std::size_t> ready;
+  for (std::size_t i = 0; i < pending.size(); ++i)
+    if (pending[i] == 0) ready.insert(i);
+  std::vector<const LayerSpec*> order;
+  while (!ready.empty()) {
+    std::size_t i = *ready.begin();
+    ready.erase(ready.begin());
+    order.push_back(&model.layers[i]);
+    for (std::size_t c : consumers[i])
+      if (--pending[c] == 0) ready.insert(c);
+  }
+  MANTISSA_ASSERT(order.size() == model.layers.size(), "the model graph has a cycle");
+  return order;
+}
+
+}  // namespace mantissa

@@ -1,0 +1,67 @@
+// Shape-preserving layers: activations, dropout, flatten. They run in their
+// input dtype (PRECISION.md "everything else").
+#include "model/layers/layer_util.hpp"
+#include "model/layers/layers.hpp"
+
+namespace mantissa::layers {
+
+Tensor ActivationLayer::forward(ExecContext& ctx, std::span<const Tensor> inputs) {
+  x_ = inputs[0];
+  y_ = empty_like(x_);
+  ctx.backend.activation_forward(act_, spec_.negative_slope, x_, y_);
+  return y_;
+}
+
+std::vector<Tensor> ActivationLayer::backward(ExecContext& ctx, const Tensor& dy,
+                                              const std::vector<bool>& need_input_grad) {
+  std::vector<Tensor> dx(1);
+  if (!need_input_grad[0]) return dx;
+  dx[0] = empty_like(x_);
+  ctx.backend.activation_backward(act_, spec_.negative_slope, x_, y_, dy, dx[0]);
+  return dx;
+}
+
+void ActivationLayer::clear_saved() {
+  x_ = Tensor();
+  y_ = Tensor();
+}
+
+Tensor Dropout::forward(ExecContext& ctx, std::span<const Tensor> inputs) {
+  if (!ctx.training || spec_.p == 0.0f) {
+    mask_ = Tensor();
+    return inputs[0];
+  }
+  // Each layer draws its own mask: mix the layer id into the step's seed.
+  std::uint64_t seed = ctx.dropout_seed;
+  for (unsigned char c : id()) seed = (seed ^ c) * 1099511628211ull;
+  Tensor y = empty_like(inputs[0]);
+  mask_ = empty_like(inputs[0]);
+  ctx.backend.dropout_forward(inputs[0], y, mask_, spec_.p, seed);
+  return y;
+}
+
+std::vector<Tensor> Dropout::backward(ExecContext& ctx, const Tensor& dy,
+                                      const std::vector<bool>& need_input_grad) {
+  std::vector<Tensor> dx(1);
+  if (!need_input_grad[0]) return dx;
+  if (!mask_.defined()) {
+    dx[0] = dy;
+    return dx;
+  }
+  dx[0] = empty_like(dy);
+  ctx.backend.mul(dy, mask_, dx[0]);
+  return dx;
+}
+
+void Dropout::clear_saved() { mask_ = Tensor(); }
+
+Tensor Flatten::forward(ExecContext&, std::span<const Tensor> inputs) {
+  input_shape_ = inputs[0].shape();
+  return inputs[0].reshaped(Shape{inputs[0].dim(0), inputs[0].numel() / inputs[0].dim(0)});
+}
+
+std::vector<Tensor> Flatten::backward(ExecContext&, const Tensor& dy, const std::vector<bool>&) {
+  return {dy.reshaped(input_shape_)};
+}
+
+}  // namespace mantissa::layers

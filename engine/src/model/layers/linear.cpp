@@ -1,0 +1,55 @@
+// Linear: y = x W^T + b.  x (N, in), W (out, in), b (out), y (N, out).
+// A low-precision op: x and W arrive in the compute dtype, products accumulate
+// in fp32 and the weight gradient is produced directly in fp32.
+#include "model/layers/layers.hpp"
+
+#include "core/rng.hpp"
+#include "model/layers/layer_util.hpp"
+
+namespace mantissa::layers {
+
+void Linear::create_state(Backend& backend, Policy policy, const std::vector<Shape>& input_shapes,
+                          std::uint64_t seed) {
+  in_ = input_shapes.at(0).numel();
+  const std::int64_t out = spec_.out_features;
+  weight_ = make_param(backend, policy, id() + ".weight", Shape{out, in_},
+                       init_weights(spec_.init, out * in_, in_, out, seed_for(seed, id() + ".weight")),
+                       dtype_, true);
+  if (spec_.bias) {
+    bias_ = make_param(backend, policy, id() + ".bias", Shape{out},
+                       init_bias(spec_.init, out, in_, seed_for(seed, id() + ".bias")),
+                       DType::F32, false);
+  }
+}
+
+std::vector<Param*> Linear::params() {
+  if (spec_.bias) return {&weight_, &bias_};
+  return {&weight_};
+}
+
+Tensor Linear::forward(ExecContext& ctx, std::span<const Tensor> inputs) {
+  x_ = inputs[0].reshaped(Shape{inputs[0].dim(0), in_});                   // (N, in)
+  Tensor y = Tensor::empty(ctx.backend, Shape{x_.dim(0), spec_.out_features}, dtype_);  // (N, out)
+  ctx.backend.matmul(x_, false, weight_.compute, true, y, 0.0f);
+  if (spec_.bias) ctx.backend.bias_add(y, bias_.compute);
+  input_shape_ = inputs[0].shape();
+  return y;
+}
+
+std::vector<Tensor> Linear::backward(ExecContext& ctx, const Tensor& dy,
+                                     const std::vector<bool>& need_input_grad) {
+  // dW (out, in) = dy^T x, straight into the fp32 gradient.
+  ctx.backend.matmul(dy, true, x_, false, weight_.grad, 0.0f);
+  if (spec_.bias) ctx.backend.bias_grad(dy, bias_.grad, 0.0f);
+  std::vector<Tensor> dx(1);
+  if (need_input_grad[0]) {
+    dx[0] = Tensor::empty(ctx.backend, x_.shape(), dtype_);  // (N, in) = dy W
+    ctx.backend.matmul(dy, false, weight_.compute, false, dx[0], 0.0f);
+    dx[0] = dx[0].reshaped(input_shape_);
+  }
+  return dx;
+}
+
+void Linear::clear_saved() { x_ = Tensor(); }
+
+}  // namespace mantissa::layers

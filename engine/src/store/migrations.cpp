@@ -1,0 +1,131 @@
+#include "store/migrations.hpp"
+
+#include <span>
+#include <string>
+
+namespace mantissa::store {
+namespace {
+
+struct Migration {
+  int version;      // user_version after this migration
+  const char* sql;  // one or more statements, no parameters
+};
+
+// Version 1: everything. Times are ISO-8601 UTC text. Metrics tables are
+// WITHOUT ROWID keyed by (run_id, step): the key is the order they are read in,
+// and a step written again (resume from a checkpoint) replaces the old row.
+constexpr const char* kSchemaV1 = R"sql(
+CREATE TABLE runs (
+  id               INTEGER PRIMARY KEY AUTOINCREMENT,
+  name             TEXT NOT NULL,
+  project_name     TEXT NOT NULL DEFAULT '',
+  project_json     TEXT NOT NULL DEFAULT '',
+  policy           TEXT NOT NULL DEFAULT '',
+  loss_scale_json  TEXT NOT NULL DEFAULT '',
+  backend          TEXT NOT NULL DEFAULT '',
+  device           TEXT NOT NULL DEFAULT '',
+  library_versions TEXT NOT NULL DEFAULT '',
+  seed             INTEGER NOT NULL DEFAULT 0,
+  status           TEXT NOT NULL
+                   CHECK (status IN ('running', 'finished', 'stopped', 'failed', 'interrupted')),
+  error            TEXT NOT NULL DEFAULT '',
+  created_at       TEXT NOT NULL,
+  started_at       TEXT,
+  finished_at      TEXT,
+  pid              INTEGER,
+  host             TEXT NOT NULL DEFAULT '',
+  notes            TEXT NOT NULL DEFAULT '',
+  summary_json     TEXT NOT NULL DEFAULT '',
+  parent_run_id    INTEGER REFERENCES runs(id) ON DELETE SET NULL,
+  group_name       TEXT
+);
+CREATE INDEX runs_by_project ON runs(project_name);
+CREATE INDEX runs_by_status ON runs(status);
+CREATE INDEX runs_by_group ON runs(group_name) WHERE group_name IS NOT NULL;
+CREATE INDEX runs_by_parent ON runs(parent_run_id) WHERE parent_run_id IS NOT NULL;
+
+CREATE TABLE step_metrics (
+  run_id               INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+  step                 INTEGER NOT NULL,
+  epoch                INTEGER NOT NULL,
+  loss                 REAL,
+  loss_scale           REAL,
+  skipped              INTEGER NOT NULL CHECK (skipped IN (0, 1)),
+  skipped_total        INTEGER NOT NULL,
+  growth_tracker       INTEGER NOT NULL,
+  grad_norm            REAL,
+  lr                   REAL,
+  step_time_s          REAL,
+  samples_per_s        REAL,
+  memory_in_use        INTEGER NOT NULL,
+  memory_peak          INTEGER NOT NULL,
+  driver_memory_in_use INTEGER NOT NULL,
+  wall_time_s          REAL,
+  PRIMARY KEY (run_id, step)
+) WITHOUT ROWID;
+
+CREATE TABLE epoch_metrics (
+  run_id       INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+  epoch        INTEGER NOT NULL,
+  step         INTEGER NOT NULL,
+  train_loss   REAL,
+  val_loss     REAL,
+  val_accuracy REAL,
+  wall_time_s  REAL,
+  PRIMARY KEY (run_id, epoch)
+) WITHOUT ROWID;
+
+CREATE TABLE events (
+  id           INTEGER PRIMARY KEY,
+  run_id       INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+  step         INTEGER NOT NULL,
+  kind         TEXT NOT NULL CHECK (kind IN ('overflow', 'warning', 'info', 'error')),
+  message      TEXT NOT NULL,
+  scale_before REAL,
+  scale_after  REAL,
+  tensor       TEXT NOT NULL DEFAULT '',
+  wall_time_s  REAL
+);
+CREATE INDEX events_by_run ON events(run_id, id);
+
+-- A checkpoint lives in `data`; `path` is reserved for checkpoints kept as
+-- files next to the database when they outgrow SQLite's value limit.
+CREATE TABLE checkpoints (
+  id         INTEGER PRIMARY KEY,
+  run_id     INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+  step       INTEGER NOT NULL,
+  epoch      INTEGER NOT NULL,
+  created_at TEXT NOT NULL,
+  bytes      INTEGER NOT NULL,
+  path       TEXT,
+  data       BLOB,
+  UNIQUE (run_id, step)
+);
+
+PRAGMA application_id = 1296979027;
+)sql";
+
+constexpr Migration kMigrations[] = {
+    {1, kSchemaV1},
+};
+
+}  // namespace
+
+int latest_schema_version() {
+  return std::span(kMigrations).back().version;
+}
+
+void migrate(sql::Connection& db) {
+  for (const Migration& m : kMigrations) {
+    if (db.query_int("PRAGMA user_version") >= m.version) continue;
+    sql::Transaction tx(db);
+    // Another process may have migrated between the check above and the lock.
+    if (db.query_int("PRAGMA user_version") >= m.version) continue;
+    db.exec(m.sql);
+    // Pragmas take no bound parameters; the version is this build's constant.
+    db.exec("PRAGMA user_version = " + std::to_string(m.version));
+    tx.commit();
+  }
+}
+
+}  // namespace mantissa::store

@@ -1,0 +1,63 @@
+#pragma once
+// RunStore's state, shared by the files that implement it: store.cpp (opening,
+// recovery, runs), store_metrics.cpp (batched writes, reads, CSV) and
+// store_checkpoints.cpp.
+#include <chrono>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "mantissa/store.hpp"
+#include "store/sqlite.hpp"
+
+namespace mantissa {
+
+struct RunStore::Impl {
+  std::filesystem::path path;
+  std::string file;  // path as written in messages
+  StoreOptions options;
+  std::optional<sql::Connection> db;  // optional: opened after the file checks
+  bool opened = false;                // past the open-time checks
+  int schema_version = 0;
+  std::string host;
+  std::vector<std::int64_t> recovered;
+
+  // Metrics waiting for the next batch commit, each with its run id.
+  std::vector<std::pair<std::int64_t, StepMetrics>> steps;
+  std::vector<std::pair<std::int64_t, EpochMetrics>> epochs;
+  std::vector<std::pair<std::int64_t, RunEvent>> events;
+  std::chrono::steady_clock::time_point last_commit;
+
+  // Prepared once, reused for every call (persistent statements).
+  std::unordered_map<std::string, sql::Statement> statements;
+
+  // A cached statement, reset and with no parameters bound.
+  sql::Statement& statement(const std::string& sql);
+
+  // SQLite failure → StoreError (or StoreLockedError) naming the file.
+  [[noreturn]] void fail(const sql::SqlError& e) const;
+  [[noreturn]] void no_run(std::int64_t run_id) const;
+
+  template <typename F>
+  auto guarded(F&& f) -> decltype(f()) {
+    try {
+      return f();
+    } catch (const sql::SqlError& e) {
+      fail(e);
+    }
+  }
+
+  std::size_t buffered_rows() const { return steps.size() + epochs.size() + events.size(); }
+  void maybe_commit();  // commits when the batch interval has passed or the buffer is full
+  void commit_buffered();
+  void drop_buffered(std::int64_t run_id);
+
+  void open();
+  void recover_interrupted_runs();
+};
+
+std::string now_iso8601();  // "2024-05-01T12:00:00.123Z"
+
+}  // namespace mantissa

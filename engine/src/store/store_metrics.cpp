@@ -1,0 +1,279 @@
+// Step and epoch metrics and run events: buffered in memory, committed in one
+// transaction per batch, read back in order, exported as CSV.
+#include <algorithm>
+#include <array>
+#include <charconv>
+
+#include "store/store_impl.hpp"
+
+namespace mantissa {
+namespace {
+
+constexpr std::array<std::string_view, 4> kEventKinds = {"overflow", "warning", "info", "error"};
+
+std::string_view event_kind_name(EventKind k) {
+  return kEventKinds.at(static_cast<size_t>(k));
+}
+
+EventKind parse_event_kind(std::string_view s) {
+  for (size_t i = 0; i < kEventKinds.size(); ++i) {
+    if (kEventKinds[i] == s) return static_cast<EventKind>(i);
+  }
+  return EventKind::Info;  // the schema's CHECK admits only the names above
+}
+
+// Runs one buffered row's insert. A row whose run was deleted while it was
+// buffered (say from the studio, while the trainer still writes) fails its
+// foreign key; it is dropped so that the rest of the batch still commits.
+template <typename Bind>
+void insert_row(sql::Statement& insert, Bind&& bind) {
+  bind(insert);
+  try {
+    insert.run();
+  } catch (const sql::SqlError& e) {
+    if (!sql::is_constraint(e)) throw;
+  }
+}
+
+const char* kInsertStep = R"sql(
+  INSERT OR REPLACE INTO step_metrics
+    (run_id, step, epoch, loss, loss_scale, skipped, skipped_total, growth_tracker, grad_norm, lr,
+     step_time_s, samples_per_s, memory_in_use, memory_peak, driver_memory_in_use, wall_time_s)
+  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
+)sql";
+
+const char* kInsertEpoch = R"sql(
+  INSERT OR REPLACE INTO epoch_metrics
+    (run_id, epoch, step, train_loss, val_loss, val_accuracy, wall_time_s)
+  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+)sql";
+
+const char* kInsertEvent = R"sql(
+  INSERT INTO events (run_id, step, kind, message, scale_before, scale_after, tensor, wall_time_s)
+  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+)sql";
+
+void append_number(std::string& out, double v) {
+  std::array<char, 32> buf{};
+  const auto [end, ec] = std::to_chars(buf.data(), buf.data() + buf.size(), v);
+  out.append(buf.data(), ec == std::errc() ? end : buf.data());
+}
+
+void append_number(std::string& out, std::int64_t v) {
+  std::array<char, 24> buf{};
+  const auto [end, ec] = std::to_chars(buf.data(), buf.data() + buf.size(), v);
+  out.append(buf.data(), ec == std::errc() ? end : buf.data());
+}
+
+}  // namespace
+
+// ------------------------------------------------------------------ Impl
+
+void RunStore::Impl::maybe_commit() {
+  const auto now = std::chrono::steady_clock::now();
+  if (buffered_rows() >= options.max_buffered_rows || now - last_commit >= options.batch_interval) {
+    commit_buffered();
+  }
+}
+
+void RunStore::Impl::commit_buffered() {
+  if (buffered_rows() == 0) return;
+  // The clock restarts even when the commit fails, so a locked database is
+  // retried once per interval rather than on every append.
+  last_commit = std::chrono::steady_clock::now();
+  sql::Transaction tx(*db);
+  if (!steps.empty()) {
+    sql::Statement& insert = statement(kInsertStep);
+    for (const auto& [run_id, m] : steps) {
+      insert_row(insert, [&](sql::Statement& q) {
+        q.bind(1, run_id).bind(2, m.step).bind(3, m.epoch).bind(4, m.loss).bind(5, m.loss_scale);
+        q.bind(6, m.skipped ? 1 : 0).bind(7, m.skipped_total).bind(8, m.growth_tracker);
+        q.bind(9, m.grad_norm).bind(10, m.lr).bind(11, m.step_time_s).bind(12, m.samples_per_s);
+        q.bind(13, m.memory_in_use).bind(14, m.memory_peak).bind(15, m.driver_memory_in_use);
+        q.bind(16, m.wall_time_s);
+      });
+    }
+  }
+  if (!epochs.empty()) {
+    sql::Statement& insert = statement(kInsertEpoch);
+    for (const auto& [run_id, m] : epochs) {
+      insert_row(insert, [&](sql::Statement& q) {
+        q.bind(1, run_id).bind(2, m.epoch).bind(3, m.step).bind(4, m.train_loss);
+        q.bind(5, m.val_loss).bind(6, m.val_accuracy).bind(7, m.wall_time_s);
+      });
+    }
+  }
+  if (!events.empty()) {
+    sql::Statement& insert = statement(kInsertEvent);
+    for (const auto& [run_id, e] : events) {
+      insert_row(insert, [&](sql::Statement& q) {
+        q.bind(1, run_id).bind(2, e.step).bind(3, event_kind_name(e.kind)).bind(4, e.message);
+        q.bind(5, e.scale_before).bind(6, e.scale_after).bind(7, e.tensor);
+        q.bind(8, e.wall_time_s);
+      });
+    }
+  }
+  tx.commit();
+  // Only now is the batch safe on disk; until here a failure keeps it buffered.
+  steps.clear();
+  epochs.clear();
+  events.clear();
+}
+
+void RunStore::Impl::drop_buffered(std::int64_t run_id) {
+  const auto of_run = [run_id](const auto& row) { return row.first == run_id; };
+  std::erase_if(steps, of_run);
+  std::erase_if(epochs, of_run);
+  std::erase_if(events, of_run);
+}
+
+// --------------------------------------------------------------- RunStore
+
+void RunStore::append_step(std::int64_t run_id, const StepMetrics& m) {
+  impl_->steps.emplace_back(run_id, m);
+  impl_->guarded([&] { impl_->maybe_commit(); });
+}
+
+void RunStore::append_epoch(std::int64_t run_id, const EpochMetrics& m) {
+  impl_->epochs.emplace_back(run_id, m);
+  impl_->guarded([&] { impl_->maybe_commit(); });
+}
+
+void RunStore::append_event(std::int64_t run_id, const RunEvent& e) {
+  impl_->events.emplace_back(run_id, e);
+  impl_->guarded([&] { impl_->maybe_commit(); });
+}
+
+void RunStore::flush() {
+  impl_->guarded([&] { impl_->commit_buffered(); });
+}
+
+std::size_t RunStore::buffered_rows() const {
+  return impl_->buffered_rows();
+}
+
+std::vector<StepMetrics> RunStore::step_metrics(std::int64_t run_id) {
+  Impl& s = *impl_;
+  flush();
+  return s.guarded([&] {
+    sql::Statement& q = s.statement(R"sql(
+      SELECT step, epoch, loss, loss_scale, skipped, skipped_total, growth_tracker, grad_norm, lr,
+             step_time_s, samples_per_s, memory_in_use, memory_peak, driver_memory_in_use,
+             wall_time_s
+      FROM step_metrics WHERE run_id = ?1 ORDER BY step
+    )sql");
+    q.bind(1, run_id);
+    std::vector<StepMetrics> rows;
+    while (q.step()) {
+      StepMetrics m;
+      m.step = q.column_int(0);
+      m.epoch = q.column_int(1);
+      m.loss = q.column_double(2);
+      m.loss_scale = q.column_double(3);
+      m.skipped = q.column_int(4) != 0;
+      m.skipped_total = q.column_int(5);
+      m.growth_tracker = q.column_int(6);
+      m.grad_norm = q.column_double(7);
+      m.lr = q.column_double(8);
+      m.step_time_s = q.column_double(9);
+      m.samples_per_s = q.column_double(10);
+      m.memory_in_use = q.column_int(11);
+      m.memory_peak = q.column_int(12);
+      m.driver_memory_in_use = q.column_int(13);
+      m.wall_time_s = q.column_double(14);
+      rows.push_back(m);
+    }
+    return rows;
+  });
+}
+
+std::vector<EpochMetrics> RunStore::epoch_metrics(std::int64_t run_id) {
+  Impl& s = *impl_;
+  flush();
+  return s.guarded([&] {
+    sql::Statement& q = s.statement(R"sql(
+      SELECT epoch, step, train_loss, val_loss, val_accuracy, wall_time_s
+      FROM epoch_metrics WHERE run_id = ?1 ORDER BY epoch
+    )sql");
+    q.bind(1, run_id);
+    std::vector<EpochMetrics> rows;
+    while (q.step()) {
+      EpochMetrics m;
+      m.epoch = q.column_int(0);
+      m.step = q.column_int(1);
+      m.train_loss = q.column_double(2);
+      m.val_loss = q.column_double(3);
+      m.val_accuracy = q.column_double(4);
+      m.wall_time_s = q.column_double(5);
+      rows.push_back(m);
+    }
+    return rows;
+  });
+}
+
+std::vector<RunEvent> RunStore::events(std::int64_t run_id) {
+  Impl& s = *impl_;
+  flush();
+  return s.guarded([&] {
+    sql::Statement& q = s.statement(R"sql(
+      SELECT step, kind, message, scale_before, scale_after, tensor, wall_time_s
+      FROM events WHERE run_id = ?1 ORDER BY id
+    )sql");
+    q.bind(1, run_id);
+    std::vector<RunEvent> rows;
+    while (q.step()) {
+      RunEvent e;
+      e.step = q.column_int(0);
+      e.kind = parse_event_kind(q.column_text(1));
+      e.message = q.column_text(2);
+      e.scale_before = q.column_double(3);
+      e.scale_after = q.column_double(4);
+      e.tensor = q.column_text(5);
+      e.wall_time_s = q.column_double(6);
+      rows.push_back(std::move(e));
+    }
+    return rows;
+  });
+}
+
+std::string RunStore::metrics_csv(std::int64_t run_id) {
+  require_run(run_id);  // an export of a run that does not exist is a user error
+  std::string out =
+      "step,epoch,loss,loss_scale,skipped,skipped_total,growth_tracker,grad_norm,lr,step_time_s,"
+      "samples_per_s,memory_in_use,memory_peak,driver_memory_in_use,wall_time_s\n";
+  for (const StepMetrics& m : step_metrics(run_id)) {
+    // Numbers are written shortest-round-trip, so reading the CSV back gives
+    // the stored doubles exactly; non-finite values appear as nan / inf.
+    append_number(out, m.step);
+    out += ',';
+    append_number(out, m.epoch);
+    out += ',';
+    append_number(out, m.loss);
+    out += ',';
+    append_number(out, m.loss_scale);
+    out += m.skipped ? ",1," : ",0,";
+    append_number(out, m.skipped_total);
+    out += ',';
+    append_number(out, m.growth_tracker);
+    out += ',';
+    append_number(out, m.grad_norm);
+    out += ',';
+    append_number(out, m.lr);
+    out += ',';
+    append_number(out, m.step_time_s);
+    out += ',';
+    append_number(out, m.samples_per_s);
+    out += ',';
+    append_number(out, m.memory_in_use);
+    out += ',';
+    append_number(out, m.memory_peak);
+    out += ',';
+    append_number(out, m.driver_memory_in_use);
+    out += ',';
+    append_number(out, m.wall_time_s);
+    out += '\n';
+  }
+  return out;
+}
+
+}  // namespace mantissa

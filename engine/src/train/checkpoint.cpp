@@ -1,0 +1,131 @@
+#include "train/checkpoint.hpp"
+
+#include <cstring>
+
+#include "mantissa/backend.hpp"
+#include "mantissa/error.hpp"
+
+namespace mantissa {
+
+namespace {
+constexpr char kMagic[8] = {'M', 'N', 'T', 'C', 'K', 'P', 'T', '1'};
+constexpr std::uint8_t kInt64 = 255;
+constexpr std::uint8_t kFloat64 = 254;
+
+template <class T>
+void put(std::vector<std::uint8_t>& out, T v) {
+  const auto* p = reinterpret_cast<const std::uint8_t*>(&v);
+  out.insert(out.end(), p, p + sizeof(T));
+}
+
+class Cursor {
+ public:
+  explicit Cursor(const std::vector<std::uint8_t>& b) : b_(b) {}
+  template <class T>
+  T get() {
+    need(sizeof(T));
+    T v;
+    std::memcpy(&v, b_.data() + pos_, sizeof(T));
+    pos_ += sizeof(T);
+    return v;
+  }
+  std::vector<std::uint8_t> bytes(std::uint64_t n) {
+    need(n);
+    std::vector<std::uint8_t> v(b_.begin() + std::ptrdiff_t(pos_),
+                                b_.begin() + std::ptrdiff_t(pos_ + n));
+    pos_ += n;
+    return v;
+  }
+  bool done() const { return pos_ == b_.size(); }
+
+ private:
+  void need(std::uint64_t n) {
+    if (n > b_.size() - pos_) throw InputError("checkpoint is truncated or corrupt");
+  }
+  const std::vector<std::uint8_t>& b_;
+  std::size_t pos_ = 0;
+};
+}  // namespace
+
+void CheckpointWriter::add_tensor(const std::string& name, const Tensor& t) {
+  entries_[name] = {std::uint8_t(t.dtype()), t.shape().dims(), t.to_host_bytes()};
+}
+
+void CheckpointWriter::add_int(const std::string& name, std::int64_t v) {
+  CheckpointEntry e{kInt64, {}, std::vector<std::uint8_t>(8)};
+  std::memcpy(e.bytes.data(), &v, 8);
+  entries_[name] = std::move(e);
+}
+
+void CheckpointWriter::add_double(const std::string& name, double v) {
+  CheckpointEntry e{kFloat64, {}, std::vector<std::uint8_t>(8)};
+  std::memcpy(e.bytes.data(), &v, 8);
+  entries_[name] = std::move(e);
+}
+
+std::vector<std::uint8_t> CheckpointWriter::finish() const {
+  std::vector<std::uint8_t> out(kMagic, kMagic + 8);
+  put(out, std::uint32_t(entries_.size()));
+  for (const auto& [name, e] : entries_) {
+    put(out, std::uint32_t(name.size()));
+    out.insert(out.end(), name.begin(), name.end());
+    put(out, e.dtype);
+    put(out, std::uint32_t(e.dims.size()));
+    for (auto d : e.dims) put(out, d);
+    put(out, std::uint64_t(e.bytes.size()));
+    out.insert(out.end(), e.bytes.begin(), e.bytes.end());
+  }
+  return out;
+}
+
+CheckpointReader::CheckpointReader(const std::vector<std::uint8_t>& blob) {
+  if (blob.size() < 12 || std::memcmp(blob.data(), kMagic, 8) != 0)
+    throw InputError("not a Mantissa checkpoint");
+  Cursor c(blob);
+  c.bytes(8);
+  const auto count = c.get<std::uint32_t>();
+  for (std::uint32_t i = 0; i < count; ++i) {
+    auto name_bytes = c.bytes(c.get<std::uint32_t>());
+    CheckpointEntry e;
+    e.dtype = c.get<std::uint8_t>();
+    const auto rank = c.get<std::uint32_t>();
+    if (rank > 8) throw InputError("checkpoint is corrupt (tensor rank " + std::to_string(rank) + ")");
+    for (std::uint32_t k = 0; k < rank; ++k) e.dims.push_back(c.get<std::int64_t>());
+    e.bytes = c.bytes(c.get<std::uint64_t>());
+    entries_[std::string(name_bytes.begin(), name_bytes.end())] = std::move(e);
+  }
+  if (!c.done()) throw InputError("checkpoint has trailing bytes");
+}
+
+const CheckpointEntry& CheckpointReader::entry(const std::string& name) const {
+  auto it = entries_.find(name);
+  if (it == entries_.end()) throw InputError("checkpoint has no entry '" + name + "'");
+  return it->second;
+}
+
+void CheckpointReader::read_tensor(const std::string& name, Tensor& t) const {
+  const CheckpointEntry& e = entry(name);
+  if (e.dtype != std::uint8_t(t.dtype()) || e.dims != t.shape().dims() || e.bytes.size() != t.bytes())
+    throw InputError("checkpoint entry '" + name + "' does not match the model (" +
+                     Shape(e.dims).str() + " vs " + t.describe() + ")");
+  t.backend().upload(t.data(), e.bytes.data(), e.bytes.size());
+  t.backend().synchronize();
+}
+
+std::int64_t CheckpointReader::read_int(const std::string& name) const {
+  const CheckpointEntry& e = entry(name);
+  if (e.dtype != kInt64) throw InputError("checkpoint entry '" + name + "' is not an integer");
+  std::int64_t v;
+  std::memcpy(&v, e.bytes.data(), 8);
+  return v;
+}
+
+double CheckpointReader::read_double(const std::string& name) const {
+  const CheckpointEntry& e = entry(name);
+  if (e.dtype != kFloat64) throw InputError("checkpoint entry '" + name + "' is not a number");
+  double v;
+  std::memcpy(&v, e.bytes.data(), 8);
+  return v;
+}
+
+}  // namespace mantissa

@@ -1,0 +1,47 @@
+#pragma once
+// The checkpoint container: named raw tensors plus a few integers, in a small
+// self-describing binary layout (little-endian):
+//   "MNTCKPT1" | u32 count | per entry: u32 name_len, name, u8 dtype,
+//   u32 rank, i64 dims[rank], u64 byte_len, bytes
+// Integers (step, epoch position, ...) are stored as rank-0 int64 entries.
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "mantissa/tensor.hpp"
+
+namespace mantissa {
+
+struct CheckpointEntry {
+  std::uint8_t dtype = 0;  // DType, or 255 for an int64 scalar
+  std::vector<std::int64_t> dims;
+  std::vector<std::uint8_t> bytes;
+};
+
+class CheckpointWriter {
+ public:
+  void add_tensor(const std::string& name, const Tensor& t);
+  void add_int(const std::string& name, std::int64_t v);
+  void add_double(const std::string& name, double v);
+  std::vector<std::uint8_t> finish() const;
+
+ private:
+  std::map<std::string, CheckpointEntry> entries_;
+};
+
+class CheckpointReader {
+ public:
+  explicit CheckpointReader(const std::vector<std::uint8_t>& blob);  // throws InputError
+  // Copies the named entry into t; its dtype and shape must match.
+  void read_tensor(const std::string& name, Tensor& t) const;
+  std::int64_t read_int(const std::string& name) const;
+  double read_double(const std::string& name) const;
+  bool has(const std::string& name) const { return entries_.count(name) != 0; }
+
+ private:
+  const CheckpointEntry& entry(const std::string& name) const;
+  std::map<std::string, CheckpointEntry> entries_;
+};
+
+}  // namespace mantissa

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Sets everything up (packages, MNIST, build) and runs every test suite.
+# Exits with ctest's status. Extra arguments go to ctest (e.g. -R cli).
+set -euo pipefail
+# shellcheck source=scripts/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+cd "$MANTISSA_ROOT"
+
+phase "setup: system packages"
+bash scripts/setup-deps.sh
+phase "setup: MNIST digits"
+bash scripts/fetch-mnist.sh
+bash scripts/build.sh
+
+# ctest runs two tests at a time; give each an equal share of the cores so
+# oneDNN's OpenMP pools do not oversubscribe the machine.
+jobs="${MANTISSA_TEST_JOBS:-2}"
+threads=$(($(nproc) / jobs))
+export OMP_NUM_THREADS="${OMP_NUM_THREADS:-$((threads > 0 ? threads : 1))}"
+export QT_QPA_PLATFORM="${QT_QPA_PLATFORM:-offscreen}"
+MANTISSA_DATA_DIR="$(mantissa_data_dir)"
+export MANTISSA_DATA_DIR
+
+build_dir="$(mantissa_build_dir "${MANTISSA_PRESET:-default}")"
+phase "test: ctest in $build_dir ($jobs at a time, OMP_NUM_THREADS=$OMP_NUM_THREADS)"
+status=0
+ctest --test-dir "$build_dir" --output-on-failure -j "$jobs" "$@" || status=$?
+exit "$status"

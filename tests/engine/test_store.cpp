@@ -1,0 +1,316 @@
+// RunStore: opening, schema migrations, refusing files it must not touch, and
+// the runs table.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <fstream>
+#include <functional>
+#include <optional>
+#include <set>
+
+#include "engine/test_store_util.hpp"
+#include "store/sqlite.hpp"
+
+namespace mantissa {
+namespace {
+
+using store_test::sample_run;
+using store_test::sample_step;
+using store_test::TempDir;
+
+std::set<std::string> table_names(const std::filesystem::path& db_path) {
+  sql::Connection db(db_path.string());
+  sql::Statement q = db.prepare("SELECT name FROM sqlite_schema WHERE type = 'table'");
+  std::set<std::string> names;
+  while (q.step()) names.insert(q.column_text(0));
+  return names;
+}
+
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+TEST(StoreOpen, NewDatabaseIsMigratedToLatestVersionInWalMode) {
+  TempDir dir;
+  const auto path = dir / "nested" / "deeper" / "runs.db";  // parents are created
+  {
+    RunStore store(path);
+    EXPECT_EQ(store.schema_version(), 1);
+    EXPECT_EQ(RunStore::latest_schema_version(), 1);
+    EXPECT_EQ(store.path(), path);
+  }
+  sql::Connection db(path.string());
+  EXPECT_EQ(db.query_int("PRAGMA user_version"), 1);
+  EXPECT_EQ(db.query_int("PRAGMA application_id"), 0x4D4E5453);
+  sql::Statement mode = db.prepare("PRAGMA journal_mode");
+  ASSERT_TRUE(mode.step());
+  EXPECT_EQ(mode.column_text(0), "wal");
+  mode.reset();
+  const auto tables = table_names(path);
+  for (const char* t : {"runs", "step_metrics", "epoch_metrics", "events", "checkpoints"}) {
+    EXPECT_TRUE(tables.count(t)) << t;
+  }
+}
+
+TEST(StoreOpen, ReopenPreservesRunsAndMetrics) {
+  TempDir dir;
+  const auto path = dir / "runs.db";
+  std::int64_t id = 0;
+  {
+    RunStore store(path);
+    id = store.create_run(sample_run());
+    for (int s = 1; s <= 20; ++s) store.append_step(id, sample_step(s));
+    store.append_epoch(id, {.epoch = 0,
+                            .step = 20,
+                            .train_loss = 0.5,
+                            .val_loss = 0.6,
+                            .val_accuracy = 0.91,
+                            .wall_time_s = 1.5});
+    store.append_event(id, {.step = 7,
+                            .kind = EventKind::Overflow,
+                            .message = "overflow at step 7",
+                            .scale_before = 65536,
+                            .scale_after = 32768,
+                            .tensor = "fc2.bias",
+                            .wall_time_s = 0.02});
+    store.set_summary(id, R"({"final_loss":0.125})");
+    store.set_status(id, RunStatus::Finished);
+  }
+  RunStore store(path);
+  EXPECT_EQ(store.schema_version(), 1);
+  const RunRecord r = store.require_run(id);
+  const NewRun expected = sample_run();
+  EXPECT_EQ(r.name, expected.name);
+  EXPECT_EQ(r.project_json, expected.project_json);
+  EXPECT_EQ(r.loss_scale_json, expected.loss_scale_json);
+  EXPECT_EQ(r.library_versions, expected.library_versions);
+  EXPECT_EQ(r.seed, 1234u);
+  EXPECT_EQ(r.status, RunStatus::Finished);
+  EXPECT_FALSE(r.finished_at.empty());
+  EXPECT_EQ(r.pid, static_cast<std::int64_t>(getpid()));
+  EXPECT_EQ(r.summary_json, R"({"final_loss":0.125})");
+  EXPECT_EQ(r.steps_recorded, 20);
+  EXPECT_EQ(r.last_step, 20);
+  EXPECT_EQ(r.skipped_total, 2);
+  ASSERT_TRUE(r.final_loss);
+  EXPECT_DOUBLE_EQ(*r.final_loss, 2.5 / 20);
+  ASSERT_TRUE(r.best_val_accuracy);
+  EXPECT_DOUBLE_EQ(*r.best_val_accuracy, 0.91);
+
+  const auto steps = store.step_metrics(id);
+  ASSERT_EQ(steps.size(), 20u);
+  EXPECT_EQ(steps[6].step, 7);
+  EXPECT_TRUE(steps[6].skipped);
+  EXPECT_EQ(steps[6].grad_norm, 0.125 * 7);
+  const auto events = store.events(id);
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].kind, EventKind::Overflow);
+  EXPECT_EQ(events[0].tensor, "fc2.bias");
+  EXPECT_EQ(events[0].scale_after, 32768);
+  ASSERT_EQ(store.epoch_metrics(id).size(), 1u);
+  EXPECT_EQ(store.epoch_metrics(id)[0].val_accuracy, 0.91);
+}
+
+TEST(StoreOpen, NewerSchemaVersionIsRefused) {
+  TempDir dir;
+  const auto path = dir / "runs.db";
+  { RunStore store(path); }
+  {
+    sql::Connection db(path.string());
+    db.exec("PRAGMA user_version = 9");
+  }
+  EXPECT_EQ(error_of([&] { RunStore store(path); }),
+            path.string() + ": database schema version 9 is newer than this build supports (1)");
+  sql::Connection db(path.string());
+  EXPECT_EQ(db.query_int("PRAGMA user_version"), 9);  // left as it was
+}
+
+TEST(StoreOpen, GarbageFileIsRefusedAndLeftUntouched) {
+  TempDir dir;
+  const auto path = dir / "runs.db";
+  {
+    std::ofstream out(path, std::ios::binary);
+    for (int i = 0; i < 200; ++i) out << "this is a text file, not a database " << i << "\n";
+  }
+  const std::string before = store_test::read_bytes(path);
+  EXPECT_EQ(error_of([&] { RunStore store(path); }),
+            path.string() + ": not a Mantissa run database (file is not a database)");
+  EXPECT_EQ(store_test::read_bytes(path), before);
+  EXPECT_FALSE(std::filesystem::exists(path.string() + "-wal"));
+  EXPECT_FALSE(std::filesystem::exists(path.string() + "-journal"));
+}
+
+TEST(StoreOpen, AnotherApplicationsDatabaseIsRefused) {
+  TempDir dir;
+  const auto path = dir / "other.db";
+  {
+    sql::Connection db(path.string());
+    db.exec("CREATE TABLE contacts (name TEXT)");
+  }
+  EXPECT_EQ(
+      error_of([&] { RunStore store(path); }),
+      path.string() + ": not a Mantissa run database (it holds another application's tables)");
+  EXPECT_EQ(table_names(path), std::set<std::string>{"contacts"});
+}
+
+TEST(StoreOpen, DirectoryInsteadOfFileIsRefused) {
+  TempDir dir;
+  std::filesystem::create_directory(dir / "runs.db");
+  EXPECT_EQ(error_of([&] { RunStore store(dir / "runs.db"); }),
+            (dir / "runs.db").string() + ": is a directory, not a database");
+}
+
+TEST(StoreOpen, DefaultPathFollowsEnvironment) {
+  const auto saved = [](const char* name) -> std::optional<std::string> {
+    const char* v = std::getenv(name);
+    return v ? std::optional<std::string>(v) : std::nullopt;
+  };
+  const auto db = saved("MANTISSA_DB"), xdg = saved("XDG_DATA_HOME"), home = saved("HOME");
+  setenv("MANTISSA_DB", "/data/my.db", 1);
+  EXPECT_EQ(default_database_path(), "/data/my.db");
+  unsetenv("MANTISSA_DB");
+  setenv("XDG_DATA_HOME", "/xdg", 1);
+  EXPECT_EQ(default_database_path(), "/xdg/mantissa/runs.db");
+  setenv("XDG_DATA_HOME", "relative", 1);  // ignored, as the XDG spec says
+  setenv("HOME", "/home/ada", 1);
+  EXPECT_EQ(default_database_path(), "/home/ada/.local/share/mantissa/runs.db");
+  const auto restore = [](const char* name, const std::optional<std::string>& v) {
+    if (v)
+      setenv(name, v->c_str(), 1);
+    else
+      unsetenv(name);
+  };
+  restore("MANTISSA_DB", db);
+  restore("XDG_DATA_HOME", xdg);
+  restore("HOME", home);
+}
+
+TEST(StoreRuns, CreateListFilterNewestFirst) {
+  TempDir dir;
+  RunStore store(dir / "runs.db");
+  const auto a = store.create_run(sample_run("fp32", "mnist-mlp", "float32"));
+  const auto b = store.create_run(sample_run("fp16", "mnist-mlp", "mixed_float16"));
+  NewRun c_run = sample_run("", "cifar-cnn", "mixed_bfloat16");
+  c_run.group_name = "compare-1";
+  c_run.parent_run_id = a;
+  const auto c = store.create_run(c_run);
+  store.set_status(b, RunStatus::Failed, "loss became NaN at step 12");
+
+  const auto all = store.list_runs();
+  ASSERT_EQ(all.size(), 3u);
+  EXPECT_EQ(all[0].id, c);
+  EXPECT_EQ(all[1].id, b);
+  EXPECT_EQ(all[2].id, a);
+  EXPECT_EQ(all[0].name, "run " + std::to_string(c));  // unnamed runs get a name
+  EXPECT_EQ(all[0].group_name, "compare-1");
+  EXPECT_EQ(all[0].parent_run_id, a);
+  EXPECT_FALSE(all[2].group_name);
+  EXPECT_EQ(all[2].status, RunStatus::Running);
+  EXPECT_TRUE(all[2].finished_at.empty());
+  EXPECT_EQ(all[1].error, "loss became NaN at step 12");
+  EXPECT_EQ(all[1].steps_recorded, 0);
+  EXPECT_FALSE(all[1].final_loss);
+
+  const auto ids = [](const std::vector<RunRecord>& runs) {
+    std::vector<std::int64_t> out;
+    for (const auto& r : runs) out.push_back(r.id);
+    return out;
+  };
+  EXPECT_EQ(ids(store.list_runs({.project_name = "mnist-mlp"})), (std::vector{b, a}));
+  EXPECT_EQ(ids(store.list_runs({.policy = "float32"})), std::vector{a});
+  EXPECT_EQ(ids(store.list_runs({.status = RunStatus::Failed})), std::vector{b});
+  EXPECT_EQ(ids(store.list_runs({.group_name = "compare-1"})), std::vector{c});
+  EXPECT_TRUE(store.list_runs({.project_name = "mnist-mlp", .policy = "mixed_bfloat16"}).empty());
+}
+
+TEST(StoreRuns, RenameNotesStatusAndMissingRuns) {
+  TempDir dir;
+  const auto path = dir / "runs.db";
+  RunStore store(path);
+  const auto id = store.create_run(sample_run());
+  store.rename_run(id, "fp16 with warm-up");
+  store.set_notes(id, "scale fell to 1 around step 300");
+  store.set_status(id, RunStatus::Stopped);
+  RunRecord r = store.require_run(id);
+  EXPECT_EQ(r.name, "fp16 with warm-up");
+  EXPECT_EQ(r.notes, "scale fell to 1 around step 300");
+  EXPECT_EQ(r.status, RunStatus::Stopped);
+  EXPECT_FALSE(r.finished_at.empty());
+  store.set_status(id, RunStatus::Running);  // resumed
+  EXPECT_TRUE(store.require_run(id).finished_at.empty());
+
+  const std::string missing = "no run 999 in " + path.string();
+  EXPECT_FALSE(store.get_run(999));
+  EXPECT_THROW(store.require_run(999), InputError);
+  EXPECT_EQ(error_of([&] { store.require_run(999); }), missing);
+  EXPECT_EQ(error_of([&] { store.rename_run(999, "x"); }), missing);
+  EXPECT_EQ(error_of([&] { store.set_notes(999, "x"); }), missing);
+  EXPECT_EQ(error_of([&] { store.set_status(999, RunStatus::Finished); }), missing);
+  EXPECT_EQ(error_of([&] { store.delete_run(999); }), missing);
+  EXPECT_EQ(error_of([&] { store.metrics_csv(999); }), missing);
+  NewRun orphan = sample_run();
+  orphan.parent_run_id = 999;
+  EXPECT_EQ(error_of([&] { store.create_run(orphan); }), missing);
+
+  EXPECT_EQ(parse_run_status("interrupted"), RunStatus::Interrupted);
+  EXPECT_EQ(run_status_name(RunStatus::Failed), "failed");
+  EXPECT_THROW(parse_run_status("done"), InputError);
+}
+
+TEST(StoreRuns, DeleteCascadesToMetricsEventsAndCheckpoints) {
+  TempDir dir;
+  const auto path = dir / "runs.db";
+  RunStore store(path);
+  const auto gone = store.create_run(sample_run("gone"));
+  const auto kept = store.create_run(sample_run("kept"));
+  for (const auto id : {gone, kept}) {
+    for (int s = 1; s <= 5; ++s) store.append_step(id, sample_step(s));
+    store.append_epoch(id, {.epoch = 0, .step = 5});
+    store.append_event(id, {.step = 3, .kind = EventKind::Warning, .message = "slow"});
+    store.add_checkpoint(id, 5, 0, std::vector<std::uint8_t>{1, 2, 3});
+  }
+  store.append_step(gone, sample_step(6));  // still buffered when the run goes
+  store.delete_run(gone);
+  store.flush();
+
+  EXPECT_FALSE(store.get_run(gone));
+  sql::Connection db(path.string());
+  for (const char* table : {"step_metrics", "epoch_metrics", "events", "checkpoints"}) {
+    EXPECT_EQ(db.query_int(std::string("SELECT count(*) FROM ") + table +
+                           " WHERE run_id = " + std::to_string(gone)),
+              0)
+        << table;
+  }
+  EXPECT_EQ(store.step_metrics(kept).size(), 5u);
+  EXPECT_EQ(store.events(kept).size(), 1u);
+  EXPECT_TRUE(store.latest_checkpoint(kept));
+}
+
+TEST(StoreRuns, MetricsOfADeletedRunAreDroppedNotFatal) {
+  // The studio deletes a run from its own connection while the trainer still
+  // buffers metrics for it: the trainer's next commit must not fail for good.
+  TempDir dir;
+  const auto path = dir / "runs.db";
+  RunStore trainer(path);
+  const auto doomed = trainer.create_run(sample_run("doomed"));
+  const auto other = trainer.create_run(sample_run("other"));
+  trainer.append_step(doomed, sample_step(1));
+  trainer.append_step(other, sample_step(1));
+  {
+    RunStore studio(path);
+    studio.delete_run(doomed);
+  }
+  trainer.flush();
+  EXPECT_EQ(trainer.buffered_rows(), 0u);
+  EXPECT_EQ(trainer.step_metrics(other).size(), 1u);
+  EXPECT_TRUE(trainer.step_metrics(doomed).empty());
+}
+
+}  // namespace
+}  // namespace mantissa
