@@ -19,21 +19,32 @@ std::vector<float> round_to(DType t, const std::vector<float>& v) {
   std::vector<float> out(v.size());
   for (std::size_t i = 0; i < v.size(); ++i) {
     switch (t) {
-      case DType::F32: out[i] = v[i]; break;
-      case DType::F16: out[i] = f16_to_f32(f32_to_f16(v[i])); break;
-      case DType::BF16: out[i] = bf16_to_f32(f32_to_bf16(v[i])); break;
+      case DType::F32:
+        out[i] = v[i];
+        break;
+      case DType::F16:
+        out[i] = f16_to_f32(f32_to_f16(v[i]));
+        break;
+      case DType::BF16:
+        out[i] = bf16_to_f32(f32_to_bf16(v[i]));
+        break;
     }
   }
   return out;
 }
 
-Vec to_double(const std::vector<float>& v) { return Vec(v.begin(), v.end()); }
+Vec to_double(const std::vector<float>& v) {
+  return Vec(v.begin(), v.end());
+}
 
 double unit_roundoff(DType t) {
   switch (t) {
-    case DType::F32: return std::ldexp(1.0, -24);
-    case DType::F16: return std::ldexp(1.0, -11);
-    case DType::BF16: return std::ldexp(1.0, -8);
+    case DType::F32:
+      return std::ldexp(1.0, -24);
+    case DType::F16:
+      return std::ldexp(1.0, -11);
+    case DType::BF16:
+      return std::ldexp(1.0, -8);
   }
   return 0.0;
 }
@@ -48,8 +59,8 @@ testing::AssertionResult all_close(const std::vector<float>& actual, const Vec& 
   for (std::size_t i = 0; i < actual.size(); ++i) {
     const double err = std::abs(double(actual[i]) - expected[i]);
     const double tol = abs_tol[i] + rel_tol * std::abs(expected[i]);
-    const double ratio = std::isnan(err) ? std::numeric_limits<double>::infinity()
-                                         : err / std::max(tol, 1e-300);
+    const double ratio =
+        std::isnan(err) ? std::numeric_limits<double>::infinity() : err / std::max(tol, 1e-300);
     if (!(err <= tol)) ++bad;
     if (ratio > worst_ratio || (i == 0 && bad)) {
       worst_ratio = ratio;
@@ -97,8 +108,8 @@ Vec matmul(const std::vector<float>& a, bool trans_a, const std::vector<float>& 
 namespace {
 
 // Index helpers for NCHW / OIHW.
-std::size_t at4(std::int64_t d1, std::int64_t d2, std::int64_t d3, std::int64_t i0,
-                std::int64_t i1, std::int64_t i2, std::int64_t i3) {
+std::size_t at4(std::int64_t d1, std::int64_t d2, std::int64_t d3, std::int64_t i0, std::int64_t i1,
+                std::int64_t i2, std::int64_t i3) {
   return std::size_t(((i0 * d1 + i1) * d2 + i2) * d3 + i3);
 }
 
@@ -178,7 +189,8 @@ Vec conv2d_backward_bias(const ConvShape& s, const std::vector<float>& dy) {
   Vec db(std::size_t(s.O), 0.0);
   for (std::int64_t n = 0; n < s.N; ++n)
     for (std::int64_t o = 0; o < s.O; ++o)
-      for (std::int64_t i = 0; i < plane; ++i) db[std::size_t(o)] += dy[std::size_t((n * s.O + o) * plane + i)];
+      for (std::int64_t i = 0; i < plane; ++i)
+        db[std::size_t(o)] += dy[std::size_t((n * s.O + o) * plane + i)];
   return db;
 }
 
@@ -287,16 +299,16 @@ BatchNormResult batchnorm_train(const std::vector<float>& x, std::int64_t N, std
 
 Vec batchnorm_infer(const std::vector<float>& x, std::int64_t N, std::int64_t C, std::int64_t S,
                     const std::vector<float>& gamma, const std::vector<float>& beta,
-                    const std::vector<float>& running_mean,
-                    const std::vector<float>& running_var, double eps) {
+                    const std::vector<float>& running_mean, const std::vector<float>& running_var,
+                    double eps) {
   Vec y(x.size());
   for (std::int64_t n = 0; n < N; ++n)
     for (std::int64_t c = 0; c < C; ++c)
       for (std::int64_t s = 0; s < S; ++s) {
         const std::size_t i = std::size_t((n * C + c) * S + s);
         const std::size_t k = std::size_t(c);
-        y[i] = (x[i] - running_mean[k]) / std::sqrt(double(running_var[k]) + eps) * gamma[k] +
-               beta[k];
+        y[i] =
+            (x[i] - running_mean[k]) / std::sqrt(double(running_var[k]) + eps) * gamma[k] + beta[k];
       }
   return y;
 }
@@ -379,8 +391,8 @@ NormGrads batchnorm_backward(const std::vector<float>& x, const std::vector<floa
 }
 
 LayerNormResult layernorm_forward(const std::vector<float>& x, std::int64_t rows, std::int64_t D,
-                                  const std::vector<float>& gamma,
-                                  const std::vector<float>& beta, double eps) {
+                                  const std::vector<float>& gamma, const std::vector<float>& beta,
+                                  double eps) {
   LayerNormResult r;
   r.y.resize(x.size());
   for (std::int64_t row = 0; row < rows; ++row) {
@@ -413,19 +425,26 @@ NormGrads layernorm_backward(const std::vector<float>& x, const std::vector<floa
 
 double activation(Act act, double alpha, double x) {
   switch (act) {
-    case Act::Relu: return x > 0.0 ? x : 0.0;
-    case Act::LeakyRelu: return x > 0.0 ? x : alpha * x;
-    case Act::Gelu: return 0.5 * x * (1.0 + std::erf(x / std::sqrt(2.0)));
-    case Act::Tanh: return std::tanh(x);
-    case Act::Sigmoid: return 1.0 / (1.0 + std::exp(-x));
+    case Act::Relu:
+      return x > 0.0 ? x : 0.0;
+    case Act::LeakyRelu:
+      return x > 0.0 ? x : alpha * x;
+    case Act::Gelu:
+      return 0.5 * x * (1.0 + std::erf(x / std::sqrt(2.0)));
+    case Act::Tanh:
+      return std::tanh(x);
+    case Act::Sigmoid:
+      return 1.0 / (1.0 + std::exp(-x));
   }
   return 0.0;
 }
 
 double activation_grad(Act act, double alpha, double x) {
   switch (act) {
-    case Act::Relu: return x > 0.0 ? 1.0 : 0.0;
-    case Act::LeakyRelu: return x > 0.0 ? 1.0 : alpha;
+    case Act::Relu:
+      return x > 0.0 ? 1.0 : 0.0;
+    case Act::LeakyRelu:
+      return x > 0.0 ? 1.0 : alpha;
     case Act::Gelu: {
       const double pi = 3.14159265358979323846;
       return 0.5 * (1.0 + std::erf(x / std::sqrt(2.0))) +
@@ -455,7 +474,8 @@ LossResult softmax_cross_entropy(const std::vector<float>& logits, const std::ve
     r.loss += -(logits[std::size_t(n * C) + label] - mx - std::log(sum));
     for (std::int64_t i = 0; i < C; ++i) {
       const double p = std::exp(logits[std::size_t(n * C + i)] - mx) / sum;
-      r.grad[std::size_t(n * C + i)] = (p - (std::size_t(i) == label ? 1.0 : 0.0)) / double(N) * scale;
+      r.grad[std::size_t(n * C + i)] =
+          (p - (std::size_t(i) == label ? 1.0 : 0.0)) / double(N) * scale;
     }
   }
   r.loss /= double(N);

@@ -82,12 +82,11 @@ BatchNormResult batchnorm_train(const std::vector<float>& x, std::int64_t N, std
                                 std::int64_t S, const std::vector<float>& gamma,
                                 const std::vector<float>& beta,
                                 const std::vector<float>& running_mean,
-                                const std::vector<float>& running_var, double momentum,
-                                double eps);
+                                const std::vector<float>& running_var, double momentum, double eps);
 Vec batchnorm_infer(const std::vector<float>& x, std::int64_t N, std::int64_t C, std::int64_t S,
                     const std::vector<float>& gamma, const std::vector<float>& beta,
-                    const std::vector<float>& running_mean,
-                    const std::vector<float>& running_var, double eps);
+                    const std::vector<float>& running_mean, const std::vector<float>& running_var,
+                    double eps);
 struct NormGrads {
   Vec dx, dgamma, dbeta;
 };
@@ -100,8 +99,8 @@ struct LayerNormResult {
   Vec y, mean, invstd;
 };
 LayerNormResult layernorm_forward(const std::vector<float>& x, std::int64_t rows, std::int64_t D,
-                                  const std::vector<float>& gamma,
-                                  const std::vector<float>& beta, double eps);
+                                  const std::vector<float>& gamma, const std::vector<float>& beta,
+                                  double eps);
 NormGrads layernorm_backward(const std::vector<float>& x, const std::vector<float>& dy,
                              std::int64_t rows, std::int64_t D, const std::vector<float>& gamma,
                              double eps);

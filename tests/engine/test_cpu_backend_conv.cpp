@@ -43,12 +43,12 @@ void check_conv(const cpu_test::Case& cs, const ref::ConvShape& s, bool with_bia
   const DType t = cs.dtype;
   const std::int64_t OH = s.out_h(), OW = s.out_w();
   const Conv2dParams p{int(s.stride_h), int(s.stride_w), int(s.pad_h), int(s.pad_w)};
-  const std::string what = cs.name() + " conv " + std::to_string(s.C) + "x" +
-                           std::to_string(s.H) + "x" + std::to_string(s.W) + " k" +
-                           std::to_string(s.KH) + "x" + std::to_string(s.KW) +
-                           (with_bias ? " +bias" : "");
+  const std::string what = cs.name() + " conv " + std::to_string(s.C) + "x" + std::to_string(s.H) +
+                           "x" + std::to_string(s.W) + " k" + std::to_string(s.KH) + "x" +
+                           std::to_string(s.KW) + (with_bias ? " +bias" : "");
   const auto xv = ref::round_to(t, ref::random_values(std::size_t(s.N * s.C * s.H * s.W), seed));
-  const auto wv = ref::round_to(t, ref::random_values(std::size_t(s.O * s.C * s.KH * s.KW), seed + 1));
+  const auto wv =
+      ref::round_to(t, ref::random_values(std::size_t(s.O * s.C * s.KH * s.KW), seed + 1));
   const auto bv = ref::random_values(std::size_t(s.O), seed + 2);
   const auto dyv = ref::round_to(t, ref::random_values(std::size_t(s.N * s.O * OH * OW), seed + 3));
   Tensor x = upload(b, {s.N, s.C, s.H, s.W}, t, xv);
@@ -63,9 +63,9 @@ void check_conv(const cpu_test::Case& cs, const ref::ConvShape& s, bool with_bia
   const auto abs_b = abs_values(bv);
   EXPECT_TRUE(ref::all_close(
       y.to_host(), ref::conv2d_forward(s, xv, wv, with_bias ? &bv : nullptr),
-      accumulation_tolerance(ref::conv2d_forward(s, abs_values(xv), abs_values(wv),
-                                                 with_bias ? &abs_b : nullptr),
-                             taps),
+      accumulation_tolerance(
+          ref::conv2d_forward(s, abs_values(xv), abs_values(wv), with_bias ? &abs_b : nullptr),
+          taps),
       rel))
       << what << " forward";
 
@@ -133,8 +133,8 @@ void check_pool(const cpu_test::Case& cs, PoolKind kind, const ref::PoolShape& s
                 std::uint64_t seed) {
   Backend& b = *cs.backend;
   const DType t = cs.dtype;
-  const Pool2dParams p{int(s.KH), int(s.KW), int(s.stride_h), int(s.stride_w), int(s.pad_h),
-                       int(s.pad_w)};
+  const Pool2dParams p{int(s.KH),       int(s.KW),    int(s.stride_h),
+                       int(s.stride_w), int(s.pad_h), int(s.pad_w)};
   const std::int64_t OH = s.out_h(), OW = s.out_w();
   const std::string what = cs.name() + (kind == PoolKind::Max ? " max" : " avg") + " pool " +
                            std::to_string(s.H) + "x" + std::to_string(s.W) + " k" +
@@ -150,10 +150,9 @@ void check_pool(const cpu_test::Case& cs, PoolKind kind, const ref::PoolShape& s
     EXPECT_TRUE(ref::all_close(y.to_host(), ref::max_pool_forward(s, xv), 0.0, 0.0)) << what;
     ASSERT_TRUE(workspace.defined()) << what;
   } else {
-    EXPECT_TRUE(ref::all_close(y.to_host(), ref::avg_pool_forward(s, xv),
-                               accumulation_tolerance(ref::avg_pool_forward(s, abs_values(xv)),
-                                                      s.KH * s.KW),
-                               u))
+    EXPECT_TRUE(ref::all_close(
+        y.to_host(), ref::avg_pool_forward(s, xv),
+        accumulation_tolerance(ref::avg_pool_forward(s, abs_values(xv)), s.KH * s.KW), u))
         << what;
   }
 

@@ -23,7 +23,9 @@ namespace ref = reference;
 // Sizes below and above the threading threshold, with ragged last blocks.
 const std::int64_t kSizes[] = {1, 37, 1025, 40001};
 
-float stored(DType t, float v) { return ref::round_to(t, {v})[0]; }
+float stored(DType t, float v) {
+  return ref::round_to(t, {v})[0];
+}
 
 TEST(CpuBackendElementwise, FillStoresTheRoundedValue) {
   Backend& b = cpu_test::default_backend();
@@ -41,8 +43,8 @@ TEST(CpuBackendElementwise, CastRoundsLikeTheScalarConversions) {
   Backend& b = cpu_test::default_backend();
   auto values = ref::random_values(3000, 11, -70000.0f, 70000.0f);
   const float inf = std::numeric_limits<float>::infinity();
-  values.insert(values.end(), {0.0f, -0.0f, inf, -inf, std::nanf(""), 65519.99f, 65520.0f,
-                               1e-8f, -3e-39f, 1.0f + 0x1p-11f});
+  values.insert(values.end(), {0.0f, -0.0f, inf, -inf, std::nanf(""), 65519.99f, 65520.0f, 1e-8f,
+                               -3e-39f, 1.0f + 0x1p-11f});
   for (DType from : cpu_test::kAllDtypes) {
     for (DType to : cpu_test::kAllDtypes) {
       Tensor src = upload(b, {std::int64_t(values.size())}, from, values);
@@ -83,8 +85,8 @@ void check_binary(const char* name, Op op, Expected expected) {
         for (std::size_t i = 0; i < got.size(); ++i) {
           const float want = stored(tout, expected(av[i], bv[i], ov[i]));
           ASSERT_EQ(float_bits(got[i]), float_bits(want))
-              << name << " " << dtype_name(ta) << "," << dtype_name(tb) << "->"
-              << dtype_name(tout) << " n=" << n << " at " << i;
+              << name << " " << dtype_name(ta) << "," << dtype_name(tb) << "->" << dtype_name(tout)
+              << " n=" << n << " at " << i;
         }
       }
     }
@@ -136,8 +138,8 @@ TEST(CpuBackendActivation, ForwardAndBackwardMatchReference) {
           bwd[i] = dyv[i] * ref::activation_grad(ac.ref_act, alpha, xv[i]);
           bwd_tol[i] = 1e-6 + 4.0 * u * std::abs(dyv[i]);
         }
-        const std::string what = std::string(ac.name) + " " + std::string(dtype_name(t)) +
-                                 " n=" + std::to_string(n);
+        const std::string what =
+            std::string(ac.name) + " " + std::string(dtype_name(t)) + " n=" + std::to_string(n);
         EXPECT_TRUE(ref::all_close(y.to_host(), fwd, 1e-6, 2e-6 + u)) << what;
         Tensor dy = upload(b, {n}, t, dyv);
         Tensor dx = Tensor::empty(b, {n}, t);
@@ -229,9 +231,7 @@ TEST(CpuBackendConcat, ConcatThenSplitRoundTripsAlongAxis1) {
       const std::int64_t widths[] = {2, 5, 1};
       std::vector<Tensor> parts;
       std::vector<std::vector<float>> values;
-      auto shape_of = [&](std::int64_t c) {
-        return inner == 1 ? Shape{N, c} : Shape{N, c, 3, 5};
-      };
+      auto shape_of = [&](std::int64_t c) { return inner == 1 ? Shape{N, c} : Shape{N, c, 3, 5}; };
       for (int k = 0; k < 3; ++k) {
         // Parts may hold another dtype than the result; concat converts.
         const DType pt = k == 1 ? DType::F32 : t;

@@ -96,10 +96,10 @@ TEST(CpuBackendLoss, MseMatchesDoubleReference) {
 TEST(CpuBackendLoss, CountCorrectUsesTheFirstMaximumAndAccumulates) {
   Backend& b = cpu_test::default_backend();
   Tensor x = upload(b, {4, 3}, DType::F32,
-                    {0.1f, 0.7f, 0.2f,    // argmax 1
-                     0.5f, 0.5f, 0.1f,    // tie: first maximum, 0
+                    {0.1f, 0.7f, 0.2f,     // argmax 1
+                     0.5f, 0.5f, 0.1f,     // tie: first maximum, 0
                      -1.0f, -2.0f, -0.5f,  // argmax 2
-                     3.0f, 3.0f, 3.0f});  // all tied: 0
+                     3.0f, 3.0f, 3.0f});   // all tied: 0
   Tensor lab = upload(b, {4}, DType::F32, {1, 1, 2, 0});
   Tensor correct = upload(b, {1}, DType::F32, {10.0f});
   b.count_correct(x, lab, correct);

@@ -16,14 +16,17 @@ namespace {
 using cpu_test::upload;
 namespace ref = reference;
 
-double out_rel(DType t) { return t == DType::F32 ? 0.0 : ref::unit_roundoff(t); }
+double out_rel(DType t) {
+  return t == DType::F32 ? 0.0 : ref::unit_roundoff(t);
+}
 
 void check_batchnorm(Backend& b, DType t, Shape shape, std::uint64_t seed) {
   const std::int64_t N = shape[0], C = shape[1];
   const std::int64_t S = shape.numel() / (N * C);
   const std::string what = std::string(dtype_name(t)) + " batch norm " + shape.str();
   // An offset mean checks that the variance is not formed as E[x^2] - E[x]^2.
-  const auto xv = ref::round_to(t, ref::random_values(std::size_t(shape.numel()), seed, 2.0f, 4.0f));
+  const auto xv =
+      ref::round_to(t, ref::random_values(std::size_t(shape.numel()), seed, 2.0f, 4.0f));
   const auto gamma = ref::random_values(std::size_t(C), seed + 1, 0.5f, 1.5f);
   const auto beta = ref::random_values(std::size_t(C), seed + 2);
   const auto rm0 = ref::random_values(std::size_t(C), seed + 3);
@@ -81,8 +84,8 @@ TEST(CpuBackendBatchNorm, TrainInferBackwardMatchReference) {
   Backend& b = cpu_test::default_backend();
   std::uint64_t seed = 4000;
   for (DType t : cpu_test::kAllDtypes) {
-    check_batchnorm(b, t, {6, 5}, seed += 8);         // dense (N, C)
-    check_batchnorm(b, t, {3, 5, 4, 3}, seed += 8);   // odd spatial sizes
+    check_batchnorm(b, t, {6, 5}, seed += 8);          // dense (N, C)
+    check_batchnorm(b, t, {3, 5, 4, 3}, seed += 8);    // odd spatial sizes
     check_batchnorm(b, t, {8, 256, 4, 4}, seed += 8);  // large enough to run threaded
   }
   check_batchnorm(b, DType::F32, {256, 128}, seed += 8);  // threaded dense
@@ -99,9 +102,9 @@ TEST(CpuBackendBatchNorm, RunningVarianceIsUnbiased) {
   Tensor sm = Tensor::empty(b, {1}, DType::F32), si = Tensor::empty(b, {1}, DType::F32);
   Tensor y = Tensor::empty(b, {2, 1}, DType::F32);
   b.batchnorm_forward_train(x, g, bt, y, rm, rv, sm, si, 0.5f, 0.0f);
-  EXPECT_FLOAT_EQ(rm.to_host()[0], 1.0f);   // 0.5 * 0 + 0.5 * 2
-  EXPECT_FLOAT_EQ(rv.to_host()[0], 1.5f);   // 0.5 * 1 + 0.5 * 2
-  EXPECT_FLOAT_EQ(si.to_host()[0], 1.0f);   // 1 / sqrt(biased var)
+  EXPECT_FLOAT_EQ(rm.to_host()[0], 1.0f);  // 0.5 * 0 + 0.5 * 2
+  EXPECT_FLOAT_EQ(rv.to_host()[0], 1.5f);  // 0.5 * 1 + 0.5 * 2
+  EXPECT_FLOAT_EQ(si.to_host()[0], 1.0f);  // 1 / sqrt(biased var)
   EXPECT_EQ(y.to_host(), (std::vector<float>{-1, 1}));
 }
 
@@ -133,8 +136,10 @@ void check_layernorm(Backend& b, Shape shape, std::uint64_t seed) {
   b.layernorm_backward(x, dy, g, sm, si, dx, dg, db);
   const auto gr = ref::layernorm_backward(xv, dyv, rows, D, gamma, eps);
   EXPECT_TRUE(ref::all_close(dx.to_host(), gr.dx, 1e-4, 0.0)) << what << " dx";
-  EXPECT_TRUE(ref::all_close(dg.to_host(), gr.dgamma, 1e-6 * double(rows), 1e-5)) << what << " dgamma";
-  EXPECT_TRUE(ref::all_close(db.to_host(), gr.dbeta, 1e-6 * double(rows), 1e-5)) << what << " dbeta";
+  EXPECT_TRUE(ref::all_close(dg.to_host(), gr.dgamma, 1e-6 * double(rows), 1e-5))
+      << what << " dgamma";
+  EXPECT_TRUE(ref::all_close(db.to_host(), gr.dbeta, 1e-6 * double(rows), 1e-5))
+      << what << " dbeta";
 }
 
 TEST(CpuBackendLayerNorm, ForwardBackwardMatchReference) {

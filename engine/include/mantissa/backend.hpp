@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "mantissa/optim.hpp"
 #include "mantissa/tensor.hpp"
 
 namespace mantissa {
@@ -171,6 +172,23 @@ class Backend {
                                  Tensor& found_inf) = 0;
   // out[0] = sum over all grads of g^2 (fp32 accumulate).
   virtual void sum_squares(std::span<const Tensor> grads, Tensor& out) = 0;
+
+  // ---- optimizer and loss scaler: decided on device ------------------------
+  // `state` is the run's step-state vector (optim.hpp, step_state). When
+  // state[kFoundInf] is set and rule.skip_on_nonfinite, nothing is written but
+  // kSkippedThisStep = 1 and kLearningRate = 0: masters, moments and the step
+  // counter stay bit-identical. Otherwise: clip by the global norm from
+  // kGradSumSquares, update every master (in its own dtype) and its moments
+  // (SGD: moment1 = momentum buffer, empty span without momentum; AdamW:
+  // moment1 / moment2), with the LR of the schedule at kOptimizerSteps, which
+  // then advances. decay[i] says whether weight decay applies to master i.
+  virtual void optimizer_step(std::span<const Tensor> masters, std::span<const Tensor> grads,
+                              std::span<const Tensor> moment1, std::span<const Tensor> moment2,
+                              std::span<const std::uint8_t> decay, Tensor& state,
+                              const OptimizerRule& rule) = 0;
+  // PRECISION.md steps 4-5 for the scale: records kScaleUsed, then backs off
+  // (skip counts, tracker reset) or grows after growth_interval clean steps.
+  virtual void update_loss_scale(Tensor& state, const ScalerRule& rule) = 0;
 };
 
 // The registry: the one place that knows which backends were compiled in.

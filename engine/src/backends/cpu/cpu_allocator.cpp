@@ -19,7 +19,9 @@ std::string mib(std::size_t bytes) {
 
 }  // namespace
 
-CachingAllocator::~CachingAllocator() { release_cached_locked(); }
+CachingAllocator::~CachingAllocator() {
+  release_cached_locked();
+}
 
 std::size_t CachingAllocator::block_size(std::size_t bytes) {
   if (bytes == 0) bytes = 1;
@@ -41,8 +43,8 @@ void* CachingAllocator::allocate(std::size_t bytes) {
       ptr = std::aligned_alloc(kAlignment, block);
     }
     if (ptr == nullptr) {
-      throw OutOfMemoryError("cpu: out of memory allocating " + mib(bytes) + " (" +
-                             mib(in_use_) + " already held by tensors)");
+      throw OutOfMemoryError("cpu: out of memory allocating " + mib(bytes) + " (" + mib(in_use_) +
+                             " already held by tensors)");
     }
     reserved_ += block;
   }

@@ -4,7 +4,9 @@
 // reference every other backend is tested against.
 //
 // Memory ops are thread-safe. Ops that run oneDNN primitives serialise on the
-// primitive context; the other ops keep no shared state.
+// primitive context; the other ops keep no shared state. memory_stats() counts
+// tensors; oneDNN scratchpads and the fp32 staging buffers are the backend's
+// own, grow to the largest op once, and are not counted.
 #include <cstdint>
 #include <string>
 
@@ -85,10 +87,9 @@ class CpuBackend final : public Backend {
                        const Tensor& workspace, Tensor& dx, const Pool2dParams& p) override;
 
   // ---- normalisation (cpu_norm.cpp) ---------------------------------------
-  void batchnorm_forward_train(const Tensor& x, const Tensor& gamma, const Tensor& beta,
-                               Tensor& y, Tensor& running_mean, Tensor& running_var,
-                               Tensor& save_mean, Tensor& save_invstd, float momentum,
-                               float eps) override;
+  void batchnorm_forward_train(const Tensor& x, const Tensor& gamma, const Tensor& beta, Tensor& y,
+                               Tensor& running_mean, Tensor& running_var, Tensor& save_mean,
+                               Tensor& save_invstd, float momentum, float eps) override;
   void batchnorm_forward_infer(const Tensor& x, const Tensor& gamma, const Tensor& beta,
                                const Tensor& running_mean, const Tensor& running_var, Tensor& y,
                                float eps) override;
@@ -111,11 +112,16 @@ class CpuBackend final : public Backend {
                          Tensor& found_inf) override;
   void sum_squares(std::span<const Tensor> grads, Tensor& out) override;
 
+  // ---- optimizer and loss scaler (cpu_optim.cpp) --------------------------
+  void optimizer_step(std::span<const Tensor> masters, std::span<const Tensor> grads,
+                      std::span<const Tensor> moment1, std::span<const Tensor> moment2,
+                      std::span<const std::uint8_t> decay, Tensor& state,
+                      const OptimizerRule& rule) override;
+  void update_loss_scale(Tensor& state, const ScalerRule& rule) override;
+
  private:
   // Whether a oneDNN primitive runs natively in `t`, or in fp32 on staged copies.
-  bool native(DType t) const {
-    return t == DType::F32 || (t == DType::BF16 && native_bf16_);
-  }
+  bool native(DType t) const { return t == DType::F32 || (t == DType::BF16 && native_bf16_); }
 
   CachingAllocator allocator_;
   DnnlContext dnnl_;

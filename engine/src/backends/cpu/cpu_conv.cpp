@@ -16,13 +16,13 @@ struct ConvGeometry {
 
 ConvGeometry conv_geometry(const Tensor& x, const Tensor& w, const Tensor& y,
                            const Conv2dParams& p) {
-  MANTISSA_ASSERT(x.rank() == 4 && w.rank() == 4 && y.rank() == 4,
-                  "conv2d needs 4-D tensors, got " + x.describe() + ", " + w.describe() + ", " +
-                      y.describe());
+  MANTISSA_ASSERT(
+      x.rank() == 4 && w.rank() == 4 && y.rank() == 4,
+      "conv2d needs 4-D tensors, got " + x.describe() + ", " + w.describe() + ", " + y.describe());
   MANTISSA_ASSERT(p.stride_h >= 1 && p.stride_w >= 1 && p.pad_h >= 0 && p.pad_w >= 0,
                   "conv2d: strides must be >= 1 and padding >= 0");
-  ConvGeometry g{x.dim(0), x.dim(1), x.dim(2), x.dim(3), w.dim(0), w.dim(2), w.dim(3),
-                 y.dim(2), y.dim(3)};
+  ConvGeometry g{x.dim(0), x.dim(1), x.dim(2), x.dim(3), w.dim(0),
+                 w.dim(2), w.dim(3), y.dim(2), y.dim(3)};
   const bool ok = w.dim(1) == g.C && y.dim(0) == g.N && y.dim(1) == g.O &&
                   g.OH == (g.H + 2 * p.pad_h - g.KH) / p.stride_h + 1 &&
                   g.OW == (g.W + 2 * p.pad_w - g.KW) / p.stride_w + 1 &&
@@ -49,22 +49,21 @@ struct ConvDescs {
 
   dnnl::convolution_forward::primitive_desc forward(const dnnl::engine& e, bool with_bias,
                                                     bool allow_empty = true) const {
-    const auto d = with_bias ? dnnl::convolution_forward::desc(
-                                   dnnl::prop_kind::forward_training,
-                                   dnnl::algorithm::convolution_direct, src, weights, bias, dst,
-                                   strides, pad, pad)
-                             : dnnl::convolution_forward::desc(
-                                   dnnl::prop_kind::forward_training,
-                                   dnnl::algorithm::convolution_direct, src, weights, dst,
-                                   strides, pad, pad);
+    const auto d = with_bias
+                       ? dnnl::convolution_forward::desc(dnnl::prop_kind::forward_training,
+                                                         dnnl::algorithm::convolution_direct, src,
+                                                         weights, bias, dst, strides, pad, pad)
+                       : dnnl::convolution_forward::desc(dnnl::prop_kind::forward_training,
+                                                         dnnl::algorithm::convolution_direct, src,
+                                                         weights, dst, strides, pad, pad);
     return dnnl::convolution_forward::primitive_desc(d, DnnlContext::attr(), e, allow_empty);
   }
 };
 
 PrimitiveKey conv_key(PrimitiveOp op, const ConvGeometry& g, const Conv2dParams& p, DType t,
                       bool with_bias) {
-  return PrimitiveKey(op, {g.N, g.C, g.H, g.W, g.O, g.KH, g.KW, g.OH, g.OW, p.stride_h,
-                           p.stride_w, p.pad_h, p.pad_w, std::int64_t(t), with_bias});
+  return PrimitiveKey(op, {g.N, g.C, g.H, g.W, g.O, g.KH, g.KW, g.OH, g.OW, p.stride_h, p.stride_w,
+                           p.pad_h, p.pad_w, std::int64_t(t), with_bias});
 }
 
 }  // namespace
@@ -90,7 +89,9 @@ void CpuBackend::conv2d_forward(const Tensor& x, const Tensor& w, const Tensor* 
   };
   auto run = [&](const CachedPrimitive& prim, const void* xd, const void* wd, const void* yd) {
     if (with_bias) {
-      dnnl_.execute(prim, {{DNNL_ARG_SRC, xd}, {DNNL_ARG_WEIGHTS, wd}, {DNNL_ARG_BIAS, bias_data},
+      dnnl_.execute(prim, {{DNNL_ARG_SRC, xd},
+                           {DNNL_ARG_WEIGHTS, wd},
+                           {DNNL_ARG_BIAS, bias_data},
                            {DNNL_ARG_DST, yd}});
     } else {
       dnnl_.execute(prim, {{DNNL_ARG_SRC, xd}, {DNNL_ARG_WEIGHTS, wd}, {DNNL_ARG_DST, yd}});
@@ -132,7 +133,8 @@ void CpuBackend::conv2d_backward_data(const Tensor& dy, const Tensor& w, Tensor&
   };
   if (native(dx.dtype())) {
     if (const CachedPrimitive* prim = get(dx.dtype())) {
-      dnnl_.execute(*prim, {{DNNL_ARG_DIFF_DST, dy.data()}, {DNNL_ARG_WEIGHTS, w.data()},
+      dnnl_.execute(*prim, {{DNNL_ARG_DIFF_DST, dy.data()},
+                            {DNNL_ARG_WEIGHTS, w.data()},
                             {DNNL_ARG_DIFF_SRC, dx.data()}});
       return;
     }
@@ -164,30 +166,30 @@ void CpuBackend::conv2d_backward_weights(const Tensor& x, const Tensor& dy, Tens
 
   auto lock = dnnl_.lock();
   auto get = [&](DType t) {
-    return dnnl_.find_or_make(
-        conv_key(PrimitiveOp::ConvBackwardWeights, g, p, t, with_bias), [&] {
-          const ConvDescs d(g, p, t);
-          const auto hint = d.forward(dnnl_.engine(), with_bias);
-          if (!hint) return dnnl::primitive_desc();
-          using BwdW = dnnl::convolution_backward_weights;
-          const auto algo = dnnl::algorithm::convolution_direct;
-          const BwdW::desc bd =
-              with_bias ? BwdW::desc(algo, d.src, d.diff_weights, d.bias, d.dst, d.strides, d.pad,
-                                     d.pad)
-                        : BwdW::desc(algo, d.src, d.diff_weights, d.dst, d.strides, d.pad, d.pad);
-          return dnnl::primitive_desc(BwdW::primitive_desc(bd, DnnlContext::attr(),
-                                                           dnnl_.engine(), hint,
-                                                           /*allow_empty=*/true));
-        });
+    return dnnl_.find_or_make(conv_key(PrimitiveOp::ConvBackwardWeights, g, p, t, with_bias), [&] {
+      const ConvDescs d(g, p, t);
+      const auto hint = d.forward(dnnl_.engine(), with_bias);
+      if (!hint) return dnnl::primitive_desc();
+      using BwdW = dnnl::convolution_backward_weights;
+      const auto algo = dnnl::algorithm::convolution_direct;
+      const BwdW::desc bd =
+          with_bias
+              ? BwdW::desc(algo, d.src, d.diff_weights, d.bias, d.dst, d.strides, d.pad, d.pad)
+              : BwdW::desc(algo, d.src, d.diff_weights, d.dst, d.strides, d.pad, d.pad);
+      return dnnl::primitive_desc(BwdW::primitive_desc(bd, DnnlContext::attr(), dnnl_.engine(),
+                                                       hint,
+                                                       /*allow_empty=*/true));
+    });
   };
   auto run = [&](const CachedPrimitive& prim, const void* xd, const void* dyd) {
     if (with_bias) {
-      dnnl_.execute(prim, {{DNNL_ARG_SRC, xd}, {DNNL_ARG_DIFF_DST, dyd},
+      dnnl_.execute(prim, {{DNNL_ARG_SRC, xd},
+                           {DNNL_ARG_DIFF_DST, dyd},
                            {DNNL_ARG_DIFF_WEIGHTS, dw.data()},
                            {DNNL_ARG_DIFF_BIAS, dbias->data()}});
     } else {
-      dnnl_.execute(prim, {{DNNL_ARG_SRC, xd}, {DNNL_ARG_DIFF_DST, dyd},
-                           {DNNL_ARG_DIFF_WEIGHTS, dw.data()}});
+      dnnl_.execute(
+          prim, {{DNNL_ARG_SRC, xd}, {DNNL_ARG_DIFF_DST, dyd}, {DNNL_ARG_DIFF_WEIGHTS, dw.data()}});
     }
   };
   // bf16 natively takes bf16 x and dy and produces fp32 dw / dbias.

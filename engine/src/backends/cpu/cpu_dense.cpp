@@ -1,7 +1,6 @@
 // Dense layers: matmul on oneDNN, bias add / bias gradient as plain loops.
 #include <omp.h>
 
-#include <cstring>
 #include <string>
 #include <vector>
 
@@ -13,15 +12,17 @@ namespace mantissa::cpu {
 
 namespace {
 
-std::int64_t float_key(float f) { return std::int64_t(float_bits(f)); }
+std::int64_t float_key(float f) {
+  return std::int64_t(float_bits(f));
+}
 
 }  // namespace
 
 void CpuBackend::matmul(const Tensor& a, bool trans_a, const Tensor& b, bool trans_b, Tensor& c,
                         float beta) {
-  MANTISSA_ASSERT(a.rank() == 2 && b.rank() == 2 && c.rank() == 2,
-                  "matmul needs 2-D tensors, got " + a.describe() + ", " + b.describe() + ", " +
-                      c.describe());
+  MANTISSA_ASSERT(
+      a.rank() == 2 && b.rank() == 2 && c.rank() == 2,
+      "matmul needs 2-D tensors, got " + a.describe() + ", " + b.describe() + ", " + c.describe());
   MANTISSA_ASSERT(a.dtype() == b.dtype(), "matmul: a and b must share a dtype");
   MANTISSA_ASSERT(c.dtype() == DType::F32 || c.dtype() == a.dtype(),
                   "matmul: c must be f32 or a's dtype, got " + c.describe());
@@ -53,8 +54,8 @@ void CpuBackend::matmul(const Tensor& a, bool trans_a, const Tensor& b, bool tra
       ops.append_sum(beta);
       attr.set_post_ops(ops);
     }
-    return dnnl::matmul::primitive_desc(dnnl::matmul::desc(a_md, b_md, c_md), attr,
-                                        dnnl_.engine(), /*allow_empty=*/true);
+    return dnnl::matmul::primitive_desc(dnnl::matmul::desc(a_md, b_md, c_md), attr, dnnl_.engine(),
+                                        /*allow_empty=*/true);
   };
   auto key = [&](DType in, DType out) {
     return PrimitiveKey(PrimitiveOp::Matmul, {M, N, K, trans_a, trans_b, std::int64_t(in),
@@ -64,18 +65,18 @@ void CpuBackend::matmul(const Tensor& a, bool trans_a, const Tensor& b, bool tra
   auto lock = dnnl_.lock();
   if (native(a.dtype())) {
     // bf16 runs natively: bf16 products, fp32 accumulation, f32 or bf16 out.
-    const CachedPrimitive* p = dnnl_.find_or_make(key(a.dtype(), c.dtype()),
-                                                  [&] { return make(a.dtype(), c.dtype()); });
+    const CachedPrimitive* p =
+        dnnl_.find_or_make(key(a.dtype(), c.dtype()), [&] { return make(a.dtype(), c.dtype()); });
     if (p != nullptr) {
-      dnnl_.execute(*p, {{DNNL_ARG_SRC, a.data()}, {DNNL_ARG_WEIGHTS, b.data()},
-                         {DNNL_ARG_DST, c.data()}});
+      dnnl_.execute(
+          *p, {{DNNL_ARG_SRC, a.data()}, {DNNL_ARG_WEIGHTS, b.data()}, {DNNL_ARG_DST, c.data()}});
       return;
     }
   }
   // oneDNN 2.6 has no fp16 matmul on CPUs (nor bf16 before AVX-512): convert
   // the operands to fp32, multiply in fp32 and round the result into c.
-  const CachedPrimitive* p = dnnl_.find_or_make(key(DType::F32, DType::F32),
-                                                [&] { return make(DType::F32, DType::F32); });
+  const CachedPrimitive* p =
+      dnnl_.find_or_make(key(DType::F32, DType::F32), [&] { return make(DType::F32, DType::F32); });
   MANTISSA_ASSERT(p != nullptr, "oneDNN has no f32 matmul for these shapes");
   const float* a32 = staged_input(dnnl_, 0, a);
   const float* b32 = staged_input(dnnl_, 1, b);
@@ -111,11 +112,11 @@ void CpuBackend::bias_add(Tensor& y, const Tensor& bias) {
   const float* bv = bias.data_as<const float>();
   if (v.inner == 1) {
     // (N, C): each row gets the bias vector.
-    update_rows(y, v.outer, v.channels, [bv](std::int64_t, std::int64_t j, float* row,
-                                             std::int64_t n) {
+    update_rows(y, v.outer, v.channels,
+                [bv](std::int64_t, std::int64_t j, float* row, std::int64_t n) {
 #pragma omp simd
-      for (std::int64_t i = 0; i < n; ++i) row[i] += bv[j + i];
-    });
+                  for (std::int64_t i = 0; i < n; ++i) row[i] += bv[j + i];
+                });
   } else {
     // (N, C, S): each (n, c) row of S values gets one scalar.
     const std::int64_t channels = v.channels;

@@ -10,9 +10,12 @@ namespace mantissa::cpu {
 
 dnnl_dt dnnl_type(DType t) {
   switch (t) {
-    case DType::F32: return dnnl_dt::f32;
-    case DType::F16: return dnnl_dt::f16;
-    case DType::BF16: return dnnl_dt::bf16;
+    case DType::F32:
+      return dnnl_dt::f32;
+    case DType::F16:
+      return dnnl_dt::f16;
+    case DType::BF16:
+      return dnnl_dt::bf16;
   }
   MANTISSA_ASSERT(false, "unknown dtype");
   return dnnl_dt::undef;
@@ -29,20 +32,24 @@ dnnl::memory::desc strided_md(const dnnl_dims& dims, dnnl_dt dt, const dnnl_dims
 }
 
 PrimitiveKey::PrimitiveKey(PrimitiveOp op, std::initializer_list<std::int64_t> rest) {
-  fields.reserve(rest.size() + 1);
-  fields.push_back(static_cast<std::int64_t>(op));
-  fields.insert(fields.end(), rest.begin(), rest.end());
+  MANTISSA_ASSERT(rest.size() < kMaxFields, "primitive key has too many fields");
+  fields[0] = static_cast<std::int64_t>(op);
+  std::copy(rest.begin(), rest.end(), fields.begin() + 1);
+  size = rest.size() + 1;
 }
 
 std::size_t PrimitiveKeyHash::operator()(const PrimitiveKey& k) const noexcept {
   std::uint64_t h = 0xcbf29ce484222325ull;
-  for (std::int64_t f : k.fields) {
+  for (std::size_t i = 0; i < k.size; ++i) {
+    const std::int64_t f = k.fields[i];
     h ^= static_cast<std::uint64_t>(f) + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2);
   }
   return static_cast<std::size_t>(h);
 }
 
-void GrowBuffer::Free::operator()(void* p) const noexcept { std::free(p); }
+void GrowBuffer::Free::operator()(void* p) const noexcept {
+  std::free(p);
+}
 
 void* GrowBuffer::get(std::size_t bytes) {
   if (bytes > bytes_) {
@@ -70,10 +77,8 @@ dnnl::primitive_attr DnnlContext::attr() {
   return a;
 }
 
-const CachedPrimitive* DnnlContext::find_or_make(
-    const PrimitiveKey& key, const std::function<dnnl::primitive_desc()>& make) {
-  if (auto it = cache_.find(key); it != cache_.end()) return it->second.get();
-  dnnl::primitive_desc pd = make();
+const CachedPrimitive* DnnlContext::insert(const PrimitiveKey& key,
+                                           const dnnl::primitive_desc& pd) {
   std::unique_ptr<CachedPrimitive> entry;
   if (pd) {
     entry = std::make_unique<CachedPrimitive>();
@@ -98,7 +103,8 @@ void DnnlContext::execute(const CachedPrimitive& p, std::initializer_list<Arg> l
     args.emplace(a.id, memory(p.pd.query_md(dnnl::query::exec_arg_md, a.id), a.data));
   }
   const std::size_t scratch = p.scratchpad.get_size();
-  if (scratch > 0) args.emplace(DNNL_ARG_SCRATCHPAD, memory(p.scratchpad, scratchpad_.get(scratch)));
+  if (scratch > 0)
+    args.emplace(DNNL_ARG_SCRATCHPAD, memory(p.scratchpad, scratchpad_.get(scratch)));
   p.primitive.execute(stream_, args);
   stream_.wait();
 }

@@ -4,9 +4,9 @@
 // far more than running a small one, and training runs the same shapes
 // thousands of times), and backend-owned scratch memory so that executing a
 // cached primitive allocates nothing.
+#include <array>
 #include <cstddef>
 #include <cstdint>
-#include <functional>
 #include <initializer_list>
 #include <memory>
 #include <mutex>
@@ -37,8 +37,12 @@ enum class PrimitiveOp : std::int64_t {
   PoolBackward,
 };
 
+// Op, shapes, dtypes and flags of a primitive; fixed-size so that looking a
+// primitive up allocates nothing.
 struct PrimitiveKey {
-  std::vector<std::int64_t> fields;
+  static constexpr std::size_t kMaxFields = 16;
+  std::array<std::int64_t, kMaxFields> fields{};
+  std::size_t size = 0;
   PrimitiveKey(PrimitiveOp op, std::initializer_list<std::int64_t> rest);
   bool operator==(const PrimitiveKey&) const = default;
 };
@@ -84,8 +88,11 @@ class DnnlContext {
   // miss. `make` may return an empty descriptor when the combination is not
   // implemented; then nullptr is returned, and the miss is remembered so the
   // question is not asked again.
-  const CachedPrimitive* find_or_make(const PrimitiveKey& key,
-                                      const std::function<dnnl::primitive_desc()>& make);
+  template <class Make>
+  const CachedPrimitive* find_or_make(const PrimitiveKey& key, Make&& make) {
+    if (auto it = cache_.find(key); it != cache_.end()) return it->second.get();
+    return insert(key, make());
+  }
 
   // Attributes every primitive is built with: user-managed scratchpad.
   static dnnl::primitive_attr attr();
@@ -108,6 +115,8 @@ class DnnlContext {
   std::size_t cached_primitives() const { return cache_.size(); }
 
  private:
+  const CachedPrimitive* insert(const PrimitiveKey& key, const dnnl::primitive_desc& pd);
+
   std::mutex mutex_;
   dnnl::engine engine_;
   dnnl::stream stream_;

@@ -21,9 +21,12 @@ constexpr float kInvSqrt2Pi = 0.39894228040143267794f;
 // The float value a tensor of dtype t stores for v.
 float rounded_to(DType t, float v) {
   switch (t) {
-    case DType::F16: return f16_to_f32(f32_to_f16(v));
-    case DType::BF16: return bf16_to_f32(f32_to_bf16(v));
-    case DType::F32: break;
+    case DType::F16:
+      return f16_to_f32(f32_to_f16(v));
+    case DType::BF16:
+      return bf16_to_f32(f32_to_bf16(v));
+    case DType::F32:
+      break;
   }
   return v;
 }
@@ -107,18 +110,26 @@ void CpuBackend::activation_forward(Activation act, float alpha, const Tensor& x
     });
   };
   switch (act) {
-    case Activation::Relu: run([](float v) { return v < 0.0f ? 0.0f : v; }); break;
-    case Activation::LeakyRelu: run([alpha](float v) { return v < 0.0f ? alpha * v : v; }); break;
+    case Activation::Relu:
+      run([](float v) { return v < 0.0f ? 0.0f : v; });
+      break;
+    case Activation::LeakyRelu:
+      run([alpha](float v) { return v < 0.0f ? alpha * v : v; });
+      break;
     case Activation::Gelu:
       run([](float v) { return 0.5f * v * (1.0f + std::erf(v * kInvSqrt2)); });
       break;
-    case Activation::Tanh: run([](float v) { return std::tanh(v); }); break;
-    case Activation::Sigmoid: run([](float v) { return 1.0f / (1.0f + std::exp(-v)); }); break;
+    case Activation::Tanh:
+      run([](float v) { return std::tanh(v); });
+      break;
+    case Activation::Sigmoid:
+      run([](float v) { return 1.0f / (1.0f + std::exp(-v)); });
+      break;
   }
 }
 
-void CpuBackend::activation_backward(Activation act, float alpha, const Tensor& x,
-                                     const Tensor& y, const Tensor& dy, Tensor& dx) {
+void CpuBackend::activation_backward(Activation act, float alpha, const Tensor& x, const Tensor& y,
+                                     const Tensor& dy, Tensor& dx) {
   check_same_numel(dy, dx, "activation_backward");
   // Each activation reads only what its derivative needs: x or y.
   auto run = [&](const Tensor& v, auto f) {
@@ -132,7 +143,9 @@ void CpuBackend::activation_backward(Activation act, float alpha, const Tensor& 
     });
   };
   switch (act) {
-    case Activation::Relu: run(x, [](float v, float g) { return v > 0.0f ? g : 0.0f; }); break;
+    case Activation::Relu:
+      run(x, [](float v, float g) { return v > 0.0f ? g : 0.0f; });
+      break;
     case Activation::LeakyRelu:
       run(x, [alpha](float v, float g) { return v > 0.0f ? g : alpha * g; });
       break;
@@ -143,7 +156,9 @@ void CpuBackend::activation_backward(Activation act, float alpha, const Tensor& 
         return g * (cdf + v * pdf);
       });
       break;
-    case Activation::Tanh: run(y, [](float t, float g) { return g * (1.0f - t * t); }); break;
+    case Activation::Tanh:
+      run(y, [](float t, float g) { return g * (1.0f - t * t); });
+      break;
     case Activation::Sigmoid:
       run(y, [](float s, float g) { return g * s * (1.0f - s); });
       break;
@@ -209,8 +224,8 @@ void move_axis1(PartSpan parts, const Tensor& whole, bool to_whole) {
     check_axis1_compatible(part, whole);
     mid_total += part.dim(1);
   }
-  MANTISSA_ASSERT(mid_total == w.mid, "concat/split: axis-1 sizes do not add up to " +
-                                          whole.describe());
+  MANTISSA_ASSERT(mid_total == w.mid,
+                  "concat/split: axis-1 sizes do not add up to " + whole.describe());
   const std::int64_t total = whole.numel();
 #pragma omp parallel for schedule(static) if (total >= kParallelMin)
   for (std::int64_t n = 0; n < w.outer; ++n) {
@@ -222,8 +237,8 @@ void move_axis1(PartSpan parts, const Tensor& whole, bool to_whole) {
       if (to_whole) {
         copy_elements(part_ptr, part.dtype(), whole_ptr, whole.dtype(), count);
       } else {
-        copy_elements(whole_ptr, whole.dtype(), const_cast<std::uint8_t*>(part_ptr),
-                      part.dtype(), count);
+        copy_elements(whole_ptr, whole.dtype(), const_cast<std::uint8_t*>(part_ptr), part.dtype(),
+                      count);
       }
       offset += part.dim(1);
     }
@@ -232,8 +247,12 @@ void move_axis1(PartSpan parts, const Tensor& whole, bool to_whole) {
 
 }  // namespace
 
-void CpuBackend::concat(std::span<const Tensor> xs, Tensor& y) { move_axis1(xs, y, true); }
+void CpuBackend::concat(std::span<const Tensor> xs, Tensor& y) {
+  move_axis1(xs, y, true);
+}
 
-void CpuBackend::split(const Tensor& dy, std::span<Tensor> dxs) { move_axis1(dxs, dy, false); }
+void CpuBackend::split(const Tensor& dy, std::span<Tensor> dxs) {
+  move_axis1(dxs, dy, false);
+}
 
 }  // namespace mantissa::cpu

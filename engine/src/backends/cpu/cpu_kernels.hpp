@@ -42,7 +42,8 @@ inline float* out_f32(Tensor& t, std::int64_t begin, float* buf) {
   return t.dtype() == DType::F32 ? t.data_as<float>() + begin : buf;
 }
 inline void write_back(Tensor& t, std::int64_t begin, std::int64_t n, const float* buf) {
-  if (t.dtype() != DType::F32) convert(buf, DType::F32, byte_ptr(t, begin), t.dtype(), std::size_t(n));
+  if (t.dtype() != DType::F32)
+    convert(buf, DType::F32, byte_ptr(t, begin), t.dtype(), std::size_t(n));
 }
 
 // Runs fn(in, out, n, begin) over [0, total) in blocks, where in[k] / out[k]
@@ -108,15 +109,12 @@ inline int threads_for(std::int64_t work) {
   return work >= kParallelMin ? omp_get_max_threads() : 1;
 }
 
-}  // namespace mantissa::cpu
-
-namespace mantissa::cpu {
-
 // Dropout's counter-based generator: output number `index` of a SplitMix64
 // stream seeded with `seed`, i.e. the finaliser applied to
 // seed + (index + 1) * golden_gamma. Element i is kept iff
 // (bits >> 40) * 2^-24 >= p. Any backend computing this formula draws the
-// same mask, whatever its thread or block layout.
+// same mask, whatever its thread or block layout; it is also output number
+// `index` of mantissa::Rng(seed) (core/rng.hpp).
 inline std::uint64_t splitmix64_at(std::uint64_t seed, std::uint64_t index) {
   std::uint64_t z = seed + (index + 1) * 0x9E3779B97F4A7C15ull;
   z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;

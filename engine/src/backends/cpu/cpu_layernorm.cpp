@@ -24,9 +24,9 @@ RowDims ln_dims(const Tensor& x, std::initializer_list<const Tensor*> same_shape
   const std::int64_t D = x.dim(x.rank() - 1);
   const RowDims d{D == 0 ? 0 : x.numel() / D, D};
   auto check = [](const Tensor& t, bool ok, const char* what) {
-    MANTISSA_ASSERT(t.dtype() == DType::F32 && ok,
-                    std::string("layer norm: ") + what + " has the wrong size or dtype: " +
-                        t.describe());
+    MANTISSA_ASSERT(
+        t.dtype() == DType::F32 && ok,
+        std::string("layer norm: ") + what + " has the wrong size or dtype: " + t.describe());
   };
   check(x, true, "x");
   for (const Tensor* t : same_shape) check(*t, t->shape() == x.shape(), "y / dy / dx");
@@ -70,10 +70,9 @@ void CpuBackend::layernorm_forward(const Tensor& x, const Tensor& gamma, const T
 }
 
 void CpuBackend::layernorm_backward(const Tensor& x, const Tensor& dy, const Tensor& gamma,
-                                    const Tensor& save_mean, const Tensor& save_invstd,
-                                    Tensor& dx, Tensor& dgamma, Tensor& dbeta) {
-  const RowDims d =
-      ln_dims(x, {&dy, &dx}, {&gamma, &dgamma, &dbeta}, {&save_mean, &save_invstd});
+                                    const Tensor& save_mean, const Tensor& save_invstd, Tensor& dx,
+                                    Tensor& dgamma, Tensor& dbeta) {
+  const RowDims d = ln_dims(x, {&dy, &dx}, {&gamma, &dgamma, &dbeta}, {&save_mean, &save_invstd});
   const float* xs = x.data_as<const float>();
   const float* dys = dy.data_as<const float>();
   const float* g = gamma.data_as<const float>();

@@ -35,7 +35,9 @@ void check_logits_labels(const Tensor& logits, const Tensor& labels) {
   }
 }
 
-bool is_nonfinite(float v) { return (float_bits(v) & 0x7F800000u) == 0x7F800000u; }
+bool is_nonfinite(float v) {
+  return (float_bits(v) & 0x7F800000u) == 0x7F800000u;
+}
 
 }  // namespace
 

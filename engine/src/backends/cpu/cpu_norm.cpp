@@ -77,8 +77,7 @@ std::array<std::vector<double>, 2> channel_sums(const ChannelDims& d,
       }
     }
   }
-  std::array<std::vector<double>, 2> sums{std::vector<double>(C, 0.0),
-                                          std::vector<double>(C, 0.0)};
+  std::array<std::vector<double>, 2> sums{std::vector<double>(C, 0.0), std::vector<double>(C, 0.0)};
   for (int t = 0; t < threads; ++t) {
     const double* p = partial.data() + std::size_t(t) * 2 * C;
     for (std::size_t c = 0; c < C; ++c) {
@@ -126,7 +125,8 @@ void CpuBackend::batchnorm_forward_train(const Tensor& x, const Tensor& gamma, c
                                          float eps) {
   const ChannelDims d = bn_dims(x);
   MANTISSA_ASSERT(y.shape() == x.shape(), "batch norm: y must have x's shape");
-  for (const Tensor* t : std::initializer_list<const Tensor*>{&gamma, &beta, &running_mean, &running_var, &save_mean, &save_invstd}) {
+  for (const Tensor* t : std::initializer_list<const Tensor*>{
+           &gamma, &beta, &running_mean, &running_var, &save_mean, &save_invstd}) {
     check_per_channel(*t, d.C, "gamma, beta and statistics");
   }
   const std::int64_t count = d.N * d.S;
@@ -138,7 +138,8 @@ void CpuBackend::batchnorm_forward_train(const Tensor& x, const Tensor& gamma, c
     return std::pair{in[0][i], 0.0f};
   });
   std::vector<float> mean(std::size_t(d.C));
-  for (std::int64_t c = 0; c < d.C; ++c) mean[std::size_t(c)] = float(sums[0][std::size_t(c)] / double(count));
+  for (std::int64_t c = 0; c < d.C; ++c)
+    mean[std::size_t(c)] = float(sums[0][std::size_t(c)] / double(count));
   const float* m = mean.data();
   const auto dev = channel_sums<1>(d, xs, [m](std::int64_t c, const auto& in, std::int64_t i) {
     const float t = in[0][i] - m[c];
@@ -178,7 +179,8 @@ void CpuBackend::batchnorm_forward_infer(const Tensor& x, const Tensor& gamma, c
                                          Tensor& y, float eps) {
   const ChannelDims d = bn_dims(x);
   MANTISSA_ASSERT(y.shape() == x.shape(), "batch norm: y must have x's shape");
-  for (const Tensor* t : std::initializer_list<const Tensor*>{&gamma, &beta, &running_mean, &running_var}) {
+  for (const Tensor* t :
+       std::initializer_list<const Tensor*>{&gamma, &beta, &running_mean, &running_var}) {
     check_per_channel(*t, d.C, "gamma, beta and running statistics");
   }
   const float* g = gamma.data_as<const float>();
@@ -199,12 +201,13 @@ void CpuBackend::batchnorm_forward_infer(const Tensor& x, const Tensor& gamma, c
 }
 
 void CpuBackend::batchnorm_backward(const Tensor& x, const Tensor& dy, const Tensor& gamma,
-                                    const Tensor& save_mean, const Tensor& save_invstd,
-                                    Tensor& dx, Tensor& dgamma, Tensor& dbeta) {
+                                    const Tensor& save_mean, const Tensor& save_invstd, Tensor& dx,
+                                    Tensor& dgamma, Tensor& dbeta) {
   const ChannelDims d = bn_dims(x);
   MANTISSA_ASSERT(dy.shape() == x.shape() && dx.shape() == x.shape(),
                   "batch norm backward: dy and dx must have x's shape");
-  for (const Tensor* t : std::initializer_list<const Tensor*>{&gamma, &save_mean, &save_invstd, &dgamma, &dbeta}) {
+  for (const Tensor* t :
+       std::initializer_list<const Tensor*>{&gamma, &save_mean, &save_invstd, &dgamma, &dbeta}) {
     check_per_channel(*t, d.C, "gamma, saved statistics and gradients");
   }
   const float* m = save_mean.data_as<const float>();
@@ -213,16 +216,15 @@ void CpuBackend::batchnorm_backward(const Tensor& x, const Tensor& dy, const Ten
   const std::array<const Tensor*, 2> ins{&x, &dy};
 
   // dbeta = sum(dy), dgamma = sum(dy * xhat)
-  const auto sums = channel_sums<2>(d, ins, [m, is](std::int64_t c, const auto& in,
-                                                    std::int64_t i) {
-    const float xhat = (in[0][i] - m[c]) * is[c];
-    return std::pair{in[1][i], in[1][i] * xhat};
-  });
+  const auto sums =
+      channel_sums<2>(d, ins, [m, is](std::int64_t c, const auto& in, std::int64_t i) {
+        const float xhat = (in[0][i] - m[c]) * is[c];
+        return std::pair{in[1][i], in[1][i] * xhat};
+      });
   const double count = double(d.N * d.S);
   float* dg = dgamma.data_as<float>();
   float* db = dbeta.data_as<float>();
-  std::vector<float> k_dy(std::size_t(d.C)), mean_dy(std::size_t(d.C)),
-      mean_dyx(std::size_t(d.C));
+  std::vector<float> k_dy(std::size_t(d.C)), mean_dy(std::size_t(d.C)), mean_dyx(std::size_t(d.C));
   for (std::int64_t c = 0; c < d.C; ++c) {
     const std::size_t k = std::size_t(c);
     db[c] = float(sums[0][k]);

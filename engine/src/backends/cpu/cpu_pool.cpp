@@ -18,8 +18,7 @@ PoolGeometry pool_geometry(const Tensor& x, const Tensor& y, const Pool2dParams&
   MANTISSA_ASSERT(x.rank() == 4 && y.rank() == 4,
                   "pool2d needs 4-D tensors, got " + x.describe() + " and " + y.describe());
   MANTISSA_ASSERT(p.kernel_h >= 1 && p.kernel_w >= 1 && p.stride_h >= 1 && p.stride_w >= 1 &&
-                      p.pad_h >= 0 && p.pad_w >= 0 && p.pad_h < p.kernel_h &&
-                      p.pad_w < p.kernel_w,
+                      p.pad_h >= 0 && p.pad_w >= 0 && p.pad_h < p.kernel_h && p.pad_w < p.kernel_w,
                   "pool2d: kernel and stride must be >= 1 and padding smaller than the kernel");
   PoolGeometry g{x.dim(0), x.dim(1), x.dim(2), x.dim(3), y.dim(2), y.dim(3)};
   const bool ok = y.dim(0) == g.N && y.dim(1) == g.C && g.H + 2 * p.pad_h >= p.kernel_h &&
@@ -36,21 +35,19 @@ dnnl::algorithm pool_algorithm(PoolKind kind) {
 }
 
 dnnl::pooling_forward::primitive_desc pool_forward_pd(const dnnl::engine& e, PoolKind kind,
-                                                      const PoolGeometry& g,
-                                                      const Pool2dParams& p, DType t) {
+                                                      const PoolGeometry& g, const Pool2dParams& p,
+                                                      DType t) {
   const dnnl::pooling_forward::desc d(
       dnnl::prop_kind::forward_training, pool_algorithm(kind),
       plain_md({g.N, g.C, g.H, g.W}, dnnl_type(t)), plain_md({g.N, g.C, g.OH, g.OW}, dnnl_type(t)),
-      {p.stride_h, p.stride_w}, {p.kernel_h, p.kernel_w}, {p.pad_h, p.pad_w},
-      {p.pad_h, p.pad_w});
+      {p.stride_h, p.stride_w}, {p.kernel_h, p.kernel_w}, {p.pad_h, p.pad_w}, {p.pad_h, p.pad_w});
   return dnnl::pooling_forward::primitive_desc(d, DnnlContext::attr(), e, /*allow_empty=*/true);
 }
 
-PrimitiveKey pool_key(PrimitiveOp op, PoolKind kind, const PoolGeometry& g,
-                      const Pool2dParams& p, DType t) {
+PrimitiveKey pool_key(PrimitiveOp op, PoolKind kind, const PoolGeometry& g, const Pool2dParams& p,
+                      DType t) {
   return PrimitiveKey(op, {std::int64_t(kind), g.N, g.C, g.H, g.W, g.OH, g.OW, p.kernel_h,
-                           p.kernel_w, p.stride_h, p.stride_w, p.pad_h, p.pad_w,
-                           std::int64_t(t)});
+                           p.kernel_w, p.stride_h, p.stride_w, p.pad_h, p.pad_w, std::int64_t(t)});
 }
 
 }  // namespace
@@ -77,8 +74,8 @@ void CpuBackend::pool2d_forward(PoolKind kind, const Tensor& x, Tensor& y, Tenso
   }
 
   const std::size_t ws_bytes = prim->workspace.get_size();
-  if (ws_bytes > 0 && (!workspace.defined() || workspace.bytes() < ws_bytes ||
-                       &workspace.backend() != this)) {
+  if (ws_bytes > 0 &&
+      (!workspace.defined() || workspace.bytes() < ws_bytes || &workspace.backend() != this)) {
     // A tensor like any other, so the bytes show in the memory statistics;
     // callers that keep it between steps get it reused.
     workspace = Tensor::empty(*this, Shape{std::int64_t((ws_bytes + 3) / 4)}, DType::F32);
@@ -96,9 +93,8 @@ void CpuBackend::pool2d_forward(PoolKind kind, const Tensor& x, Tensor& y, Tenso
   if (staged) finish_output(y32, y);
 }
 
-void CpuBackend::pool2d_backward(PoolKind kind, const Tensor& x, const Tensor& y,
-                                 const Tensor& dy, const Tensor& workspace, Tensor& dx,
-                                 const Pool2dParams& p) {
+void CpuBackend::pool2d_backward(PoolKind kind, const Tensor& x, const Tensor& y, const Tensor& dy,
+                                 const Tensor& workspace, Tensor& dx, const Pool2dParams& p) {
   const PoolGeometry g = pool_geometry(x, y, p);
   MANTISSA_ASSERT(dy.shape() == y.shape() && dx.shape() == x.shape(),
                   "pool2d_backward: dy / dx must have y's / x's shape");
@@ -137,7 +133,8 @@ void CpuBackend::pool2d_backward(PoolKind kind, const Tensor& x, const Tensor& y
   float* dx32 = staged ? staged_output(dnnl_, 1, dx) : nullptr;
   const void* dxd = staged ? static_cast<const void*>(dx32) : dx.data();
   if (ws_bytes > 0) {
-    dnnl_.execute(*prim, {{DNNL_ARG_DIFF_DST, dyd}, {DNNL_ARG_DIFF_SRC, dxd},
+    dnnl_.execute(*prim, {{DNNL_ARG_DIFF_DST, dyd},
+                          {DNNL_ARG_DIFF_SRC, dxd},
                           {DNNL_ARG_WORKSPACE, workspace.data()}});
   } else {
     dnnl_.execute(*prim, {{DNNL_ARG_DIFF_DST, dyd}, {DNNL_ARG_DIFF_SRC, dxd}});

@@ -1,0 +1,154 @@
+// Graph: builds layers from a validated ModelSpec and runs forward / backward
+// over the DAG in topological order.
+#include "mantissa/graph.hpp"
+
+#include <map>
+
+#include "mantissa/error.hpp"
+
+namespace mantissa {
+
+namespace {
+// The tensor in `dtype`, casting (into a fresh tensor) only when needed.
+Tensor as_dtype(Backend& backend, const Tensor& t, DType dtype) {
+  if (t.dtype() == dtype) return t;
+  Tensor out = Tensor::empty(backend, t.shape(), dtype);
+  backend.cast(t, out);
+  return out;
+}
+}  // namespace
+
+Graph::Graph(const ModelSpec& model, Backend& backend, Policy policy, std::uint64_t init_seed,
+             const std::filesystem::path& file_for_messages)
+    : backend_(&backend), policy_(policy), summary_(analyze_model(model, file_for_messages)) {
+  std::map<std::string, const LayerSpec*> specs;
+  for (const auto& l : model.layers) specs[l.id] = &l;
+  std::map<std::string, int> index;
+  for (const LayerInfo& info : summary_.layers) {
+    const LayerSpec& spec = *specs.at(info.id);
+    Node node;
+    std::vector<DType> input_dtypes;
+    bool any_input_grad = false;
+    for (const auto& in : spec.inputs) {
+      const int j = index.at(in);
+      node.inputs.push_back(j);
+      input_dtypes.push_back(nodes_[std::size_t(j)].layer->dtype());
+      any_input_grad = any_input_grad || nodes_[std::size_t(j)].needs_grad;
+    }
+    node.layer = create_layer(spec);
+    node.layer->set_dtype(layer_output_dtype(spec, policy, input_dtypes));
+    node.layer->create_state(backend, policy, info.input_shapes, init_seed);
+    node.needs_grad = !node.layer->params().empty() || any_input_grad;
+    index[info.id] = int(nodes_.size());
+    if (is_loss(spec.kind)) loss_node_ = int(nodes_.size());
+    nodes_.push_back(std::move(node));
+  }
+  MANTISSA_ASSERT(!nodes_.empty() && nodes_[0].layer->spec().kind == LayerKind::Input,
+                  "analyze_model must put the Input first");
+  MANTISSA_ASSERT(loss_node_ >= 0, "analyze_model must find the loss");
+  output_node_ = index.at(summary_.output_id);
+}
+
+const Shape& Graph::input_shape() const { return summary_.layers.front().output_shape; }
+
+const Shape& Graph::output_shape() const {
+  return summary_.layers[std::size_t(output_node_)].output_shape;
+}
+
+LayerKind Graph::loss_kind() const { return nodes_[std::size_t(loss_node_)].layer->spec().kind; }
+
+std::vector<Param*> Graph::params() {
+  std::vector<Param*> out;
+  for (auto& n : nodes_)
+    for (Param* p : n.layer->params()) out.push_back(p);
+  return out;
+}
+
+std::vector<Buffer*> Graph::buffers() {
+  std::vector<Buffer*> out;
+  for (auto& n : nodes_)
+    for (Buffer* b : n.layer->buffers()) out.push_back(b);
+  return out;
+}
+
+Layer& Graph::layer(const std::string& id) {
+  for (auto& n : nodes_)
+    if (n.layer->id() == id) return *n.layer;
+  throw InputError("no layer '" + id + "' in the model");
+}
+
+void Graph::prepare_step() {
+  for (Param* p : params())
+    if (p->compute.data() != p->master.data()) backend_->cast(p->master, p->compute);
+}
+
+Tensor Graph::forward(ExecContext& ctx, const Tensor& input) {
+  // Release each intermediate as soon as its last consumer has run; layers keep
+  // what their backward pass needs themselves.
+  std::vector<int> last_use(nodes_.size(), -1);
+  for (std::size_t i = 0; i < nodes_.size(); ++i)
+    for (int j : nodes_[i].inputs) last_use[std::size_t(j)] = int(i);
+  last_use[std::size_t(output_node_)] = int(nodes_.size());  // kept for the loss
+
+  nodes_[0].output = as_dtype(*backend_, input, nodes_[0].layer->dtype());
+  for (std::size_t i = 1; i < nodes_.size(); ++i) {
+    if (int(i) == loss_node_) continue;
+    Node& node = nodes_[i];
+    std::vector<Tensor> inputs;
+    for (int j : node.inputs)
+      inputs.push_back(as_dtype(*backend_, nodes_[std::size_t(j)].output, node.layer->dtype()));
+    node.output = node.layer->forward(ctx, inputs);
+    for (int j : node.inputs)
+      if (last_use[std::size_t(j)] == int(i)) nodes_[std::size_t(j)].output = Tensor();
+  }
+  return nodes_[std::size_t(output_node_)].output;
+}
+
+void Graph::loss_and_backward(ExecContext& ctx, const Tensor& targets, const Tensor& scale,
+                              Tensor& loss) {
+  Node& out = nodes_[std::size_t(output_node_)];
+  MANTISSA_ASSERT(out.output.defined(), "loss_and_backward() needs forward() first");
+  auto& loss_layer = static_cast<LossLayer&>(*nodes_[std::size_t(loss_node_)].layer);
+  // The loss is fp32; its gradient is rounded straight into the dtype the
+  // producer emitted (this is where an fp16 gradient can underflow).
+  Tensor pred = as_dtype(*backend_, out.output, DType::F32);
+  Tensor dpred = Tensor::empty(*backend_, out.output.shape(), out.layer->dtype());
+  loss_layer.loss_and_grad(ctx, pred, targets, scale, loss, dpred);
+  out.output = Tensor();
+  out.grad = dpred;
+
+  for (int i = output_node_; i >= 1; --i) {
+    Node& node = nodes_[std::size_t(i)];
+    if (!node.grad.defined() || !node.needs_grad) {
+      node.grad = Tensor();
+      continue;
+    }
+    std::vector<bool> need;
+    for (int j : node.inputs) need.push_back(nodes_[std::size_t(j)].needs_grad);
+    std::vector<Tensor> grads = node.layer->backward(ctx, node.grad, need);
+    node.grad = Tensor();
+    node.layer->clear_saved();
+    for (std::size_t k = 0; k < node.inputs.size() && k < grads.size(); ++k) {
+      if (!grads[k].defined() || !need[k]) continue;
+      Node& src = nodes_[std::size_t(node.inputs[k])];
+      Tensor g = as_dtype(*backend_, grads[k], src.layer->dtype());
+      if (!src.grad.defined()) {
+        src.grad = g;
+      } else {  // fan-out: sum into a fresh tensor, never into one a layer handed out
+        Tensor sum = Tensor::empty(*backend_, src.grad.shape(), src.grad.dtype());
+        backend_->add(src.grad, g.reshaped(src.grad.shape()), sum);
+        src.grad = sum;
+      }
+    }
+  }
+}
+
+void Graph::clear_saved() {
+  for (auto& n : nodes_) {
+    n.output = Tensor();
+    n.grad = Tensor();
+    n.layer->clear_saved();
+  }
+}
+
+}  // namespace mantissa

@@ -1,0 +1,401 @@
+// The training loop. One step reads top to bottom: upload, cast weights,
+// forward, loss × S, backward, unscale + finite check, gradient norm,
+// optimizer (skipped on device when a gradient was non-finite), scaler update,
+// and a single read of the step's scalars.
+#include "mantissa/trainer.hpp"
+
+#include <chrono>
+#include <cmath>
+
+#include "core/rng.hpp"
+#include "mantissa/backend.hpp"
+#include "mantissa/data.hpp"
+#include "mantissa/error.hpp"
+#include "mantissa/graph.hpp"
+#include "mantissa/optim.hpp"
+#include "train/checkpoint.hpp"
+
+namespace mantissa {
+
+namespace {
+using Clock = std::chrono::steady_clock;
+namespace ss = step_state;
+
+double seconds_since(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+std::string fmt_scale(double s) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", s);
+  return buf;
+}
+}  // namespace
+
+struct Trainer::Impl {
+  Project project;
+  Backend& backend;
+  TrainOptions options;
+  DatasetSplit data;
+  std::unique_ptr<Graph> graph;
+  std::vector<Param*> params;
+  std::vector<Tensor> grads, masters, moment1, moment2;
+  std::vector<std::uint8_t> decay;
+  Tensor state;  // (step_state::kSize) fp32, see optim.hpp
+  ScalerRule scaler;
+  OptimizerRule optimizer;
+  std::unique_ptr<DataLoader> loader;
+  std::int64_t steps_per_epoch = 0;
+  std::int64_t total_steps = 0;
+  std::int64_t step = 0;  // steps completed
+  double epoch_loss_sum = 0;
+  std::int64_t epoch_loss_count = 0;
+  double elapsed_before = 0;  // wall time of earlier sessions of a resumed run
+  bool warned_small_scale = false;
+  bool warned_consecutive = false;
+
+  Impl(const Project& p, Backend& b, TrainOptions o) : project(p), backend(b), options(std::move(o)) {}
+
+  void build() {
+    const TrainingSpec& t = project.training;
+    data = load_dataset(project.dataset, project.file.empty() ? std::filesystem::path{}
+                                                              : project.file.parent_path());
+    if (data.train.size() == 0)
+      throw InputError("dataset '" + data.train.name + "' has no training samples");
+    graph = std::make_unique<Graph>(project.model, backend, t.policy, t.seed, project.file);
+    check_input_shape(data.train, graph->input_shape().dims(), graph->summary().layers[0].id);
+    check_targets();
+
+    params = graph->params();
+    const bool adam = t.optimizer.kind == OptimizerKind::AdamW;
+    const bool sgd_momentum = t.optimizer.kind == OptimizerKind::Sgd && t.optimizer.momentum != 0;
+    for (Param* p : params) {
+      grads.push_back(p->grad);
+      masters.push_back(p->master);
+      decay.push_back(p->decay ? 1 : 0);
+      if (adam || sgd_momentum)
+        moment1.push_back(Tensor::zeros(backend, p->master.shape(), p->master.dtype()));
+      if (adam) moment2.push_back(Tensor::zeros(backend, p->master.shape(), p->master.dtype()));
+    }
+
+    state = Tensor::zeros(backend, Shape{ss::kSize}, DType::F32);
+    std::vector<float> init(ss::kSize, 0.0f);
+    init[ss::kScale] = float(initial_scale(t.policy, t.loss_scale));
+    state.copy_from_host(init.data());
+    scaler = make_scaler_rule(t.policy, t.loss_scale);
+
+    LoaderOptions lo;
+    lo.batch_size = t.batch_size;
+    lo.seed = t.seed;
+    loader = std::make_unique<DataLoader>(data.train, lo);
+    steps_per_epoch = loader->batches_per_epoch();
+    total_steps = t.steps ? *t.steps : std::int64_t(t.epochs) * steps_per_epoch;
+
+    optimizer.optimizer = t.optimizer;
+    optimizer.schedule = t.schedule;
+    optimizer.total_steps = total_steps;
+    optimizer.clip_grad_norm = t.clip_grad_norm.value_or(0.0);
+    optimizer.skip_on_nonfinite = scaler.skips();
+
+    if (options.resume_from) restore(*options.resume_from);
+  }
+
+  void check_targets() {
+    const bool classify = graph->loss_kind() == LayerKind::SoftmaxCrossEntropy;
+    const std::int64_t outputs = graph->output_shape().numel();
+    const std::string& loss_id = graph->summary().loss_id;
+    if (classify && data.train.num_classes == 0)
+      throw InputError("layer '" + loss_id + "': SoftmaxCrossEntropy needs class labels, but dataset '" +
+                       data.train.name + "' has regression targets");
+    if (classify && data.train.num_classes > outputs)
+      throw InputError("dataset '" + data.train.name + "' has " +
+                       std::to_string(data.train.num_classes) + " classes but layer '" +
+                       graph->summary().output_id + "' gives " + std::to_string(outputs) +
+                       " outputs");
+    if (!classify && data.train.target_dim != outputs && data.train.num_classes == 0)
+      throw InputError("dataset '" + data.train.name + "' has " +
+                       std::to_string(data.train.target_dim) + " targets per sample but layer '" +
+                       graph->summary().output_id + "' gives " + std::to_string(outputs));
+  }
+
+  Tensor upload(const std::vector<float>& host, Shape shape) {
+    Tensor t = Tensor::empty(backend, std::move(shape), DType::F32);
+    backend.upload(t.data(), host.data(), t.bytes());
+    return t;
+  }
+
+  Shape input_batch_shape(std::int64_t n) const {
+    std::vector<std::int64_t> d{n};
+    for (auto v : graph->input_shape().dims()) d.push_back(v);
+    return Shape(d);
+  }
+
+  Shape target_batch_shape(std::int64_t n) const {
+    if (graph->loss_kind() == LayerKind::SoftmaxCrossEntropy) return Shape{n};
+    return Shape{n, graph->output_shape().numel()};
+  }
+
+  // MSE on class labels trains against one-hot vectors.
+  std::vector<float> targets_for_loss(const Batch& b) const {
+    if (graph->loss_kind() != LayerKind::MSE || data.train.num_classes == 0) return b.y;
+    const std::int64_t k = graph->output_shape().numel();
+    std::vector<float> onehot(std::size_t(b.size * k), 0.0f);
+    for (std::int64_t i = 0; i < b.size; ++i) onehot[std::size_t(i * k + std::int64_t(b.y[std::size_t(i)]))] = 1.0f;
+    return onehot;
+  }
+
+  std::uint64_t dropout_seed() const { return seed_for(project.training.seed, "dropout#" + std::to_string(step)); }
+
+  std::array<float, ss::kSize> train_step(const Batch& batch) {
+    const std::int64_t n = batch.size;
+    Tensor x = upload(batch.x, input_batch_shape(n));       // (N, input...)
+    Tensor y = upload(targets_for_loss(batch), target_batch_shape(n));
+    Tensor scale = state.slice(ss::kScale, Shape{1});
+    Tensor found_inf = state.slice(ss::kFoundInf, Shape{1});
+    Tensor loss = state.slice(ss::kLoss, Shape{1});
+    Tensor grad_sq = state.slice(ss::kGradSumSquares, Shape{1});
+    ExecContext ctx{backend, true, dropout_seed()};
+
+    // ---- cast fp32 masters to their compute copies, once per step ----
+    graph->prepare_step();
+    // ---- forward ----
+    graph->forward(ctx, x);
+    // ---- loss (fp32) × S, backward: every Param::grad is overwritten ----
+    backend.fill(found_inf, 0.0f);
+    graph->loss_and_backward(ctx, y, scale, loss);
+    // ---- unscale every gradient in place, note the first non-finite one ----
+    backend.unscale_and_check(grads, scale, found_inf);
+    // ---- global gradient norm (unscaled) ----
+    backend.fill(grad_sq, 0.0f);
+    backend.sum_squares(grads, grad_sq);
+    // ---- clip + optimizer; skipped on device when found_inf is set ----
+    backend.optimizer_step(masters, grads, moment1, moment2, decay, state, optimizer);
+    // ---- loss-scale update: backoff on overflow, growth after N clean steps ----
+    backend.update_loss_scale(state, scaler);
+    // ---- the step's one read-back ----
+    std::array<float, ss::kSize> s{};
+    backend.download(s.data(), state.data(), sizeof(s));
+    graph->clear_saved();
+    return s;
+  }
+
+  void emit_step_events(const std::array<float, ss::kSize>& s, MetricsSink& sink, double wall) {
+    const bool nonfinite = s[ss::kFoundInf] > 0;
+    if (!nonfinite) return;
+    const std::size_t idx = std::size_t(s[ss::kFoundInf]) - 1;
+    const std::string tensor = idx < params.size() ? params[idx]->name : "?";
+    RunEvent e;
+    e.step = step;
+    e.tensor = tensor;
+    e.scale_before = s[ss::kScaleUsed];
+    e.scale_after = s[ss::kScale];
+    e.wall_time_s = wall;
+    if (s[ss::kSkippedThisStep] > 0) {
+      e.kind = EventKind::Overflow;
+      e.message = "step " + std::to_string(step) + " skipped: non-finite gradient in " + tensor +
+                  ", scale " + fmt_scale(e.scale_before) + " → " + fmt_scale(e.scale_after);
+    } else {
+      e.kind = EventKind::Warning;
+      e.message = "step " + std::to_string(step) + ": non-finite gradient in " + tensor +
+                  " was applied (loss scaling " +
+                  std::string(loss_scale_mode_name(scaler.mode)) + " does not skip steps)";
+    }
+    sink.event_recorded(e);
+    if (!warned_small_scale && scaler.mode == LossScaleMode::Dynamic && s[ss::kScale] < 1.0f) {
+      warned_small_scale = true;
+      sink.event_recorded({step, EventKind::Warning,
+                           "loss scale fell below 1 (" + fmt_scale(s[ss::kScale]) +
+                               "): gradients overflow even unscaled; first non-finite gradient in " +
+                               tensor,
+                           e.scale_before, e.scale_after, tensor, wall});
+    }
+    if (!warned_consecutive && s[ss::kConsecutiveSkips] >= 50) {
+      warned_consecutive = true;
+      sink.event_recorded({step, EventKind::Warning,
+                           "50 consecutive steps skipped; first non-finite gradient in " + tensor,
+                           e.scale_before, e.scale_after, tensor, wall});
+    }
+  }
+
+  // Validation loss and accuracy over the whole validation split.
+  std::pair<double, double> evaluate() {
+    const Dataset& v = data.validation;
+    if (v.size() == 0) return {0.0, 0.0};
+    const std::int64_t bs = project.training.batch_size;
+    const bool classify = graph->loss_kind() == LayerKind::SoftmaxCrossEntropy;
+    float one = 1.0f;
+    Tensor scale = Tensor::from_host(backend, Shape{1}, DType::F32, &one);
+    Tensor loss = Tensor::empty(backend, Shape{1}, DType::F32);
+    Tensor correct = Tensor::zeros(backend, Shape{1}, DType::F32);
+    ExecContext ctx{backend, false, 0};
+    graph->prepare_step();
+    double loss_sum = 0;
+    Batch b;
+    std::vector<std::int64_t> rows;
+    for (std::int64_t start = 0; start < v.size(); start += bs) {
+      rows.clear();
+      for (std::int64_t i = start; i < std::min(v.size(), start + bs); ++i) rows.push_back(i);
+      gather_batch(v, rows, b);
+      Tensor x = upload(b.x, input_batch_shape(b.size));
+      Tensor y = upload(targets_for_loss(b), target_batch_shape(b.size));
+      Tensor pred = graph->forward(ctx, x);
+      Tensor pred32 = Tensor::empty(backend, pred.shape(), DType::F32);
+      backend.cast(pred, pred32);
+      Tensor dpred = Tensor::empty(backend, pred.shape(), DType::F32);
+      if (classify) {
+        backend.softmax_cross_entropy(pred32, y, loss, dpred, scale);
+        backend.count_correct(pred32, y, correct);
+      } else {
+        backend.mse_loss(pred32, y.reshaped(pred32.shape()), loss, dpred, scale);
+      }
+      float l = 0;
+      backend.download(&l, loss.data(), sizeof l);
+      loss_sum += double(l) * double(b.size);
+      graph->clear_saved();
+    }
+    float c = 0;
+    backend.download(&c, correct.data(), sizeof c);
+    return {loss_sum / double(v.size()), classify ? double(c) / double(v.size()) : 0.0};
+  }
+
+  std::vector<std::uint8_t> checkpoint() const {
+    CheckpointWriter w;
+    for (std::size_t i = 0; i < params.size(); ++i) {
+      w.add_tensor("param/" + params[i]->name, params[i]->master);
+      if (i < moment1.size()) w.add_tensor("moment1/" + params[i]->name, moment1[i]);
+      if (i < moment2.size()) w.add_tensor("moment2/" + params[i]->name, moment2[i]);
+    }
+    for (Buffer* b : graph->buffers()) w.add_tensor("buffer/" + b->name, b->value);
+    w.add_tensor("state", state);
+    w.add_int("step", step);
+    w.add_int("steps_per_epoch", steps_per_epoch);
+    w.add_double("epoch_loss_sum", epoch_loss_sum);
+    w.add_int("epoch_loss_count", epoch_loss_count);
+    w.add_int("warned_small_scale", warned_small_scale);
+    w.add_int("warned_consecutive", warned_consecutive);
+    return w.finish();
+  }
+
+  void restore(const std::vector<std::uint8_t>& blob) {
+    CheckpointReader r(blob);
+    for (std::size_t i = 0; i < params.size(); ++i) {
+      r.read_tensor("param/" + params[i]->name, params[i]->master);
+      if (i < moment1.size()) r.read_tensor("moment1/" + params[i]->name, moment1[i]);
+      if (i < moment2.size()) r.read_tensor("moment2/" + params[i]->name, moment2[i]);
+    }
+    for (Buffer* b : graph->buffers()) r.read_tensor("buffer/" + b->name, b->value);
+    r.read_tensor("state", state);
+    step = r.read_int("step");
+    if (r.read_int("steps_per_epoch") != steps_per_epoch)
+      throw InputError("checkpoint was taken with " + std::to_string(r.read_int("steps_per_epoch")) +
+                       " steps per epoch, the project now gives " + std::to_string(steps_per_epoch));
+    epoch_loss_sum = r.read_double("epoch_loss_sum");
+    epoch_loss_count = r.read_int("epoch_loss_count");
+    warned_small_scale = r.read_int("warned_small_scale") != 0;
+    warned_consecutive = r.read_int("warned_consecutive") != 0;
+    loader->seek(step / steps_per_epoch, step % steps_per_epoch);
+  }
+
+  RunSummary run(MetricsSink& sink, TrainControl& control) {
+    RunSummary summary;
+    const auto t0 = Clock::now();
+    const std::int64_t first = step + 1;
+    std::int64_t timed_steps = 0;
+    double timed_seconds = 0, timed_samples = 0;
+    sink.run_started({total_steps, steps_per_epoch, first, backend.name(), backend.description()});
+    try {
+      backend.reset_peak_memory();
+      while (step < total_steps) {
+        if (!control.wait_if_paused()) {
+          summary.outcome = RunOutcome::Stopped;
+          break;
+        }
+        const auto ts = Clock::now();
+        const Batch& batch = loader->next();
+        const std::int64_t epoch = step / steps_per_epoch;
+        auto s = train_step(batch);
+        ++step;
+        const double dt = seconds_since(ts);
+        const double wall = elapsed_before + seconds_since(t0);
+        const MemoryStats mem = backend.memory_stats();
+
+        StepMetrics m;
+        m.step = step;
+        m.epoch = epoch;
+        m.loss = s[ss::kLoss];
+        m.loss_scale = s[ss::kScaleUsed];
+        m.skipped = s[ss::kSkippedThisStep] > 0;
+        m.skipped_total = std::int64_t(s[ss::kSkippedTotal]);
+        m.growth_tracker = std::int64_t(s[ss::kGrowthTracker]);
+        m.grad_norm = std::sqrt(double(s[ss::kGradSumSquares]));
+        m.lr = s[ss::kLearningRate];
+        m.step_time_s = dt;
+        m.samples_per_s = double(batch.size) / dt;
+        m.memory_in_use = std::int64_t(mem.in_use);
+        m.memory_peak = std::int64_t(mem.peak);
+        m.driver_memory_in_use = std::int64_t(mem.driver_in_use);
+        m.wall_time_s = wall;
+        sink.step_recorded(m);
+        emit_step_events(s, sink, wall);
+        if (!m.skipped && std::isfinite(m.loss)) {
+          epoch_loss_sum += m.loss;
+          ++epoch_loss_count;
+        }
+        if (step - first >= options.warmup_steps_excluded) {
+          ++timed_steps;
+          timed_seconds += dt;
+          timed_samples += double(batch.size);
+        }
+        summary.final_train_loss = m.loss;
+        summary.final_loss_scale = s[ss::kScale];
+        summary.skipped_steps = m.skipped_total;
+
+        if (step % steps_per_epoch == 0 || step == total_steps) {
+          EpochMetrics em;
+          em.epoch = epoch;
+          em.step = step;
+          em.train_loss = epoch_loss_count ? epoch_loss_sum / double(epoch_loss_count) : NAN;
+          if (options.evaluate) std::tie(em.val_loss, em.val_accuracy) = evaluate();
+          em.wall_time_s = elapsed_before + seconds_since(t0);
+          epoch_loss_sum = 0;
+          epoch_loss_count = 0;
+          summary.final_val_loss = em.val_loss;
+          summary.final_val_accuracy = em.val_accuracy;
+          sink.epoch_recorded(em);
+        }
+        const std::int64_t every = project.training.checkpoint_every;
+        if (every > 0 && step % every == 0 && step < total_steps)
+          sink.checkpoint_written(step, step / steps_per_epoch, checkpoint());
+      }
+      sink.checkpoint_written(step, step / std::max<std::int64_t>(steps_per_epoch, 1), checkpoint());
+    } catch (const Error& e) {
+      summary.outcome = RunOutcome::Failed;
+      summary.error = e.what();
+    } catch (const std::exception& e) {
+      summary.outcome = RunOutcome::Failed;
+      summary.error = std::string("unexpected error: ") + e.what();
+    }
+    summary.steps = step;
+    summary.wall_time_s = elapsed_before + seconds_since(t0);
+    summary.samples_per_s = timed_seconds > 0 ? timed_samples / timed_seconds : 0;
+    const MemoryStats mem = backend.memory_stats();
+    summary.peak_memory = std::int64_t(mem.peak);
+    sink.run_finished(summary);
+    return summary;
+  }
+};
+
+Trainer::Trainer(const Project& project, Backend& backend, TrainOptions options)
+    : impl_(std::make_unique<Impl>(project, backend, std::move(options))) {
+  impl_->build();
+}
+
+Trainer::~Trainer() = default;
+
+RunSummary Trainer::run(MetricsSink& sink, TrainControl& control) { return impl_->run(sink, control); }
+Graph& Trainer::graph() { return *impl_->graph; }
+std::int64_t Trainer::total_steps() const { return impl_->total_steps; }
+std::int64_t Trainer::steps_per_epoch() const { return impl_->steps_per_epoch; }
+std::vector<std::uint8_t> Trainer::checkpoint() const { return impl_->checkpoint(); }
+
+}  // namespace mantissa

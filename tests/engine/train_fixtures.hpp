@@ -1,0 +1,47 @@
+#pragma once
+// Small projects and sinks for trainer tests.
+#include <string>
+#include <vector>
+
+#include "mantissa/model.hpp"
+#include "mantissa/trainer.hpp"
+
+namespace mantissa::testing {
+
+// A small MLP on the two-spirals set; fast enough for tens of steps per test.
+inline Project spirals_project(Policy policy, std::int64_t steps, std::int64_t batch = 32) {
+  Project p = parse_project(R"({
+    "format": "mantissa-project", "version": 1, "name": "tiny-spirals",
+    "dataset": {"kind": "spirals", "samples": 256, "classes": 2, "noise": 0.05, "seed": 3},
+    "model": {"nodes": [
+      {"id": "input", "type": "Input", "params": {"shape": [2]}},
+      {"id": "fc1", "type": "Linear", "inputs": ["input"], "params": {"out_features": 16}},
+      {"id": "act1", "type": "Tanh", "inputs": ["fc1"]},
+      {"id": "fc2", "type": "Linear", "inputs": ["act1"], "params": {"out_features": 2}},
+      {"id": "loss", "type": "SoftmaxCrossEntropy", "inputs": ["fc2"]}]},
+    "training": {"policy": "float32", "batch_size": 32, "epochs": 1, "seed": 5,
+                 "optimizer": {"type": "sgd", "lr": 0.1, "momentum": 0.9}}
+  })", "tiny-spirals.json");
+  p.training.policy = policy;
+  p.training.steps = steps;
+  p.training.batch_size = batch;
+  return p;
+}
+
+// Records everything a run reports.
+struct RecordingSink : MetricsSink {
+  std::vector<StepMetrics> steps;
+  std::vector<EpochMetrics> epochs;
+  std::vector<RunEvent> events;
+  std::vector<std::pair<std::int64_t, std::vector<std::uint8_t>>> checkpoints;
+  RunSummary summary;
+  void step_recorded(const StepMetrics& m) override { steps.push_back(m); }
+  void epoch_recorded(const EpochMetrics& m) override { epochs.push_back(m); }
+  void event_recorded(const RunEvent& e) override { events.push_back(e); }
+  void checkpoint_written(std::int64_t step, std::int64_t, const std::vector<std::uint8_t>& b) override {
+    checkpoints.emplace_back(step, b);
+  }
+  void run_finished(const RunSummary& s) override { summary = s; }
+};
+
+}  // namespace mantissa::testing
