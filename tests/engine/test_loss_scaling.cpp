@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <limits>
+#include <random>
 
 #include "mantissa/backend.hpp"
 #include "mantissa/graph.hpp"
@@ -257,6 +258,45 @@ TEST(LossScaling, LearningRateScheduleAdvancesOnlyOnRealSteps) {
   set_found(0);
   backend->optimizer_step(ws, gs, {}, {}, decay, state, r);
   EXPECT_EQ(state.to_host()[ss::kLearningRate], 0.5f) << "third real step uses the decayed LR";
+}
+
+}  // namespace
+}  // namespace mantissa
+
+namespace mantissa {
+namespace {
+
+// The fused pass of the training step equals unscale_and_check followed by
+// sum_squares, bit for bit, for clean and non-finite gradients and S = 1.
+TEST(LossScaling, FusedGradientPassEqualsSeparateOps) {
+  auto backend = create_backend("cpu");
+  for (float scale : {1.0f, 1024.0f, 3.0f}) {
+    for (int bad_tensor : {-1, 0, 2}) {
+      std::vector<Tensor> a, b;
+      std::mt19937 gen(9);
+      std::normal_distribution<float> n01;
+      for (std::int64_t n : {70000, 5, 40000}) {
+        std::vector<float> v(static_cast<std::size_t>(n));
+        for (auto& x : v) x = n01(gen) * 100.0f;
+        if (int(a.size()) == bad_tensor) v[v.size() / 2] = std::numeric_limits<float>::infinity();
+        a.push_back(Tensor::from_host(*backend, Shape{n}, DType::F32, v.data()));
+        b.push_back(Tensor::from_host(*backend, Shape{n}, DType::F32, v.data()));
+      }
+      Tensor s = Tensor::from_host(*backend, Shape{1}, DType::F32, &scale);
+      Tensor fa = Tensor::zeros(*backend, Shape{1}, DType::F32);
+      Tensor fb = Tensor::zeros(*backend, Shape{1}, DType::F32);
+      Tensor qa = Tensor::zeros(*backend, Shape{1}, DType::F32);
+      Tensor qb = Tensor::zeros(*backend, Shape{1}, DType::F32);
+      backend->unscale_and_check(a, s, fa);
+      backend->sum_squares(a, qa);
+      backend->unscale_check_and_norm(b, s, fb, qb);
+      EXPECT_EQ(fa.to_host()[0], fb.to_host()[0]) << scale << " " << bad_tensor;
+      EXPECT_EQ(fb.to_host()[0], float(bad_tensor + 1));
+      if (bad_tensor < 0) EXPECT_NEAR(qa.to_host()[0], qb.to_host()[0], 1e-5 * qa.to_host()[0]);
+      for (std::size_t k = 0; k < a.size(); ++k)
+        EXPECT_EQ(a[k].to_host_bytes(), b[k].to_host_bytes()) << "tensor " << k;
+    }
+  }
 }
 
 }  // namespace

@@ -172,6 +172,10 @@ class Backend {
                                  Tensor& found_inf) = 0;
   // out[0] = sum over all grads of g^2 (fp32 accumulate).
   virtual void sum_squares(std::span<const Tensor> grads, Tensor& out) = 0;
+  // unscale_and_check() and then sum_squares() of the unscaled gradients, in
+  // one pass over memory (the training step's hot path).
+  virtual void unscale_check_and_norm(std::span<const Tensor> grads, const Tensor& scale,
+                                      Tensor& found_inf, Tensor& sum_squares) = 0;
 
   // ---- optimizer and loss scaler: decided on device ------------------------
   // `state` is the run's step-state vector (optim.hpp, step_state). When

@@ -163,11 +163,9 @@ struct Trainer::Impl {
     // ---- loss (fp32) × S, backward: every Param::grad is overwritten ----
     backend.fill(found_inf, 0.0f);
     graph->loss_and_backward(ctx, y, scale, loss);
-    // ---- unscale every gradient in place, note the first non-finite one ----
-    backend.unscale_and_check(grads, scale, found_inf);
-    // ---- global gradient norm (unscaled) ----
-    backend.fill(grad_sq, 0.0f);
-    backend.sum_squares(grads, grad_sq);
+    // ---- unscale every gradient in place, note the first non-finite one,
+    //      and the global norm of the unscaled gradients (one pass) ----
+    backend.unscale_check_and_norm(grads, scale, found_inf, grad_sq);
     // ---- clip + optimizer; skipped on device when found_inf is set ----
     backend.optimizer_step(masters, grads, moment1, moment2, decay, state, optimizer);
     // ---- loss-scale update: backoff on overflow, growth after N clean steps ----

@@ -111,6 +111,8 @@ class CpuBackend final : public Backend {
   void unscale_and_check(std::span<const Tensor> grads, const Tensor& scale,
                          Tensor& found_inf) override;
   void sum_squares(std::span<const Tensor> grads, Tensor& out) override;
+  void unscale_check_and_norm(std::span<const Tensor> grads, const Tensor& scale,
+                              Tensor& found_inf, Tensor& sum_squares) override;
 
   // ---- optimizer and loss scaler (cpu_optim.cpp) --------------------------
   void optimizer_step(std::span<const Tensor> masters, std::span<const Tensor> grads,

@@ -21,6 +21,10 @@ constexpr std::int64_t kBlock = 1024;
 // Below this many elements one thread does all the work.
 constexpr std::int64_t kParallelMin = 1 << 15;
 
+// inf or NaN: the exponent field is all ones (bit test, so it vectorises and
+// is not folded away under -ffast-math style flags).
+inline bool is_nonfinite(float v) { return (float_bits(v) & 0x7F800000u) == 0x7F800000u; }
+
 inline const std::uint8_t* byte_ptr(const Tensor& t, std::int64_t element) {
   return static_cast<const std::uint8_t*>(t.data()) + std::size_t(element) * dtype_size(t.dtype());
 }

@@ -35,10 +35,6 @@ void check_logits_labels(const Tensor& logits, const Tensor& labels) {
   }
 }
 
-bool is_nonfinite(float v) {
-  return (float_bits(v) & 0x7F800000u) == 0x7F800000u;
-}
-
 }  // namespace
 
 void CpuBackend::softmax_cross_entropy(const Tensor& logits, const Tensor& labels, Tensor& loss,

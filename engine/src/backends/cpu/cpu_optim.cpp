@@ -4,6 +4,7 @@
 #include <omp.h>
 
 #include <cmath>
+#include <vector>
 
 #include "backends/cpu/cpu_backend.hpp"
 #include "mantissa/error.hpp"
@@ -13,6 +14,7 @@ namespace mantissa::cpu {
 
 namespace {
 namespace ss = step_state;
+constexpr std::int64_t kChunk = 16384;  // elements per work item
 
 // Loads element i of a master / moment tensor as fp32 and stores it back
 // rounded to the tensor's dtype (fp16 / bf16 under the pure policies).
@@ -48,7 +50,7 @@ inline void store(void* p, DType d, std::int64_t i, float v) {
 template <DType D>
 void sgd_kernel(void* w, const float* g, void* buf, std::int64_t n, float lr, float momentum,
                 bool nesterov, float wd, float clip) {
-#pragma omp parallel for simd if (n > 32768)
+#pragma omp simd
   for (std::int64_t i = 0; i < n; ++i) {
     float wi = load(w, D, i);
     float gi = g[i] * clip + wd * wi;
@@ -65,7 +67,7 @@ void sgd_kernel(void* w, const float* g, void* buf, std::int64_t n, float lr, fl
 template <DType D>
 void adamw_kernel(void* w, const float* g, void* m, void* v, std::int64_t n, float lr, float b1,
                   float b2, float eps, float wd, float bc1, float bc2, float clip) {
-#pragma omp parallel for simd if (n > 32768)
+#pragma omp simd
   for (std::int64_t i = 0; i < n; ++i) {
     float wi = load(w, D, i) * (1.0f - lr * wd);
     float gi = g[i] * clip;
@@ -113,25 +115,44 @@ void CpuBackend::optimizer_step(std::span<const Tensor> masters, std::span<const
     if (norm > rule.clip_grad_norm) clip = float(rule.clip_grad_norm / (norm + 1e-6));
   }
   const OptimizerSpec& o = rule.optimizer;
+  const double step = double(t + 1);
+  const float bc1 = float(1.0 - std::pow(o.beta1, step));
+  const float bc2 = float(1.0 - std::pow(o.beta2, step));
+  // One work list over every tensor, one OpenMP region: small layers do not
+  // each pay a region's start-up.
+  struct Chunk {
+    std::size_t tensor;
+    std::int64_t begin, n;
+  };
+  std::vector<Chunk> chunks;
+  std::int64_t total = 0;
   for (std::size_t i = 0; i < masters.size(); ++i) {
-    const Tensor& w = masters[i];
-    MANTISSA_ASSERT(grads[i].dtype() == DType::F32 && grads[i].numel() == w.numel(),
+    MANTISSA_ASSERT(grads[i].dtype() == DType::F32 && grads[i].numel() == masters[i].numel(),
                     "optimizer gradient must be fp32 and match its parameter");
-    const float wd = decay[i] ? float(o.weight_decay) : 0.0f;
+    const std::int64_t n = masters[i].numel();
+    for (std::int64_t b = 0; b < n; b += kChunk) chunks.push_back({i, b, std::min(kChunk, n - b)});
+    total += n;
+  }
+  const auto count = std::int64_t(chunks.size());
+#pragma omp parallel for schedule(static) if (total > 32768)
+  for (std::int64_t c = 0; c < count; ++c) {
+    const Chunk& ch = chunks[std::size_t(c)];
+    const Tensor& w = masters[ch.tensor];
+    const std::size_t off = std::size_t(ch.begin) * dtype_size(w.dtype());
+    auto at = [&](const Tensor& x) { return static_cast<char*>(x.data()) + off; };
+    const float* g = grads[ch.tensor].data_as<const float>() + ch.begin;
+    const float wd = decay[ch.tensor] ? float(o.weight_decay) : 0.0f;
     if (o.kind == OptimizerKind::Sgd) {
-      void* buf = i < moment1.size() ? moment1[i].data() : nullptr;
+      void* buf = ch.tensor < moment1.size() ? at(moment1[ch.tensor]) : nullptr;
       dispatch(w.dtype(), [&](auto d) {
-        sgd_kernel<decltype(d)::value>(w.data(), grads[i].data_as<float>(), buf, w.numel(), lr,
-                                       float(o.momentum), o.nesterov, wd, clip);
+        sgd_kernel<decltype(d)::value>(at(w), g, buf, ch.n, lr, float(o.momentum), o.nesterov, wd,
+                                       clip);
       });
     } else {
-      const double step = double(t + 1);
-      const float bc1 = float(1.0 - std::pow(o.beta1, step));
-      const float bc2 = float(1.0 - std::pow(o.beta2, step));
       dispatch(w.dtype(), [&](auto d) {
-        adamw_kernel<decltype(d)::value>(w.data(), grads[i].data_as<float>(), moment1[i].data(),
-                                         moment2[i].data(), w.numel(), lr, float(o.beta1),
-                                         float(o.beta2), float(o.eps), wd, bc1, bc2, clip);
+        adamw_kernel<decltype(d)::value>(at(w), g, at(moment1[ch.tensor]), at(moment2[ch.tensor]),
+                                         ch.n, lr, float(o.beta1), float(o.beta2), float(o.eps),
+                                         wd, bc1, bc2, clip);
       });
     }
   }

@@ -1,0 +1,76 @@
+// The fused gradient pass of the training step: unscale, finite check and sum
+// of squares over every gradient in one sweep, with one OpenMP region for all
+// tensors (a region per tensor costs more than the work for small layers).
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include "backends/cpu/cpu_backend.hpp"
+#include "backends/cpu/cpu_kernels.hpp"
+#include "mantissa/error.hpp"
+
+namespace mantissa::cpu {
+
+namespace {
+struct Chunk {
+  float* data;
+  std::int64_t n;
+  std::int64_t tensor;
+};
+constexpr std::int64_t kChunk = 16384;  // elements per work item
+}  // namespace
+
+void CpuBackend::unscale_check_and_norm(std::span<const Tensor> grads, const Tensor& scale,
+                                        Tensor& found_inf, Tensor& sum_squares) {
+  bool all_f32 = true;
+  for (const Tensor& g : grads) all_f32 = all_f32 && g.dtype() == DType::F32;
+  if (!all_f32) {  // rare: the general ops handle every dtype
+    unscale_and_check(grads, scale, found_inf);
+    this->sum_squares(grads, sum_squares);
+    return;
+  }
+  const float inv = float(1.0 / double(scale.data_as<const float>()[0]));
+  std::vector<Chunk> chunks;
+  std::int64_t total = 0;
+  for (std::size_t k = 0; k < grads.size(); ++k) {
+    float* p = grads[k].data_as<float>();
+    const std::int64_t n = grads[k].numel();
+    for (std::int64_t b = 0; b < n; b += kChunk)
+      chunks.push_back({p + b, std::min(kChunk, n - b), std::int64_t(k)});
+    total += n;
+  }
+  const auto count = std::int64_t(chunks.size());
+  std::int64_t first_bad = std::numeric_limits<std::int64_t>::max();
+  double sum = 0.0;
+#pragma omp parallel for schedule(static) reduction(min : first_bad) reduction(+ : sum) \
+    if (total >= kParallelMin)
+  for (std::int64_t c = 0; c < count; ++c) {
+    float* v = chunks[std::size_t(c)].data;
+    const std::int64_t n = chunks[std::size_t(c)].n;
+    int any = 0;
+    float s = 0.0f;
+    if (inv == 1.0f) {
+#pragma omp simd reduction(| : any) reduction(+ : s)
+      for (std::int64_t i = 0; i < n; ++i) {
+        any |= is_nonfinite(v[i]) ? 1 : 0;
+        s += v[i] * v[i];
+      }
+    } else {
+#pragma omp simd reduction(| : any) reduction(+ : s)
+      for (std::int64_t i = 0; i < n; ++i) {
+        any |= is_nonfinite(v[i]) ? 1 : 0;  // checked before unscaling, as GradScaler does
+        const float x = v[i] * inv;
+        v[i] = x;
+        s += x * x;
+      }
+    }
+    if (any) first_bad = std::min(first_bad, chunks[std::size_t(c)].tensor);
+    sum += double(s);
+  }
+  float* flag = found_inf.data_as<float>();
+  if (first_bad != std::numeric_limits<std::int64_t>::max() && flag[0] == 0.0f)
+    flag[0] = float(first_bad + 1);
+  sum_squares.data_as<float>()[0] = float(sum);
+}
+
+}  // namespace mantissa::cpu
