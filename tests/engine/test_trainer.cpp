@@ -215,3 +215,37 @@ TEST(Trainer, DatasetThatDoesNotFitTheModelIsAClearError) {
 
 }  // namespace
 }  // namespace mantissa
+
+namespace mantissa {
+namespace {
+
+// Engine accounting of activation memory: 16-bit activations under mixed
+// policies take well under the fp32 run's peak above the model state.
+TEST(Trainer, MixedPoliciesHalveActivationMemory) {
+  auto peak_activations = [](Policy policy) {
+    Project p = testing::spirals_project(policy, 3, 256);
+    p.model.layers[1].out_features = 1024;  // fc1
+    LayerSpec fc = p.model.layers[1];
+    fc.id = "fc1b";
+    fc.inputs = {"act1"};
+    LayerSpec act = p.model.layers[2];
+    act.id = "act1b";
+    act.inputs = {"fc1b"};
+    p.model.layers[3].inputs = {"act1b"};
+    p.model.layers.insert(p.model.layers.begin() + 3, {fc, act});
+    auto backend = create_backend("cpu");
+    Trainer t(p, *backend);
+    testing::RecordingSink sink;
+    TrainControl c;
+    RunSummary s = t.run(sink, c);
+    EXPECT_EQ(s.outcome, RunOutcome::Finished) << s.error;
+    return double(s.peak_activation_memory);
+  };
+  const double fp32 = peak_activations(Policy::Float32);
+  ASSERT_GT(fp32, 0);
+  EXPECT_LT(peak_activations(Policy::MixedBFloat16), 0.6 * fp32);
+  EXPECT_LT(peak_activations(Policy::MixedFloat16), 0.6 * fp32);
+}
+
+}  // namespace
+}  // namespace mantissa

@@ -51,6 +51,7 @@ struct Trainer::Impl {
   double epoch_loss_sum = 0;
   std::int64_t epoch_loss_count = 0;
   double elapsed_before = 0;  // wall time of earlier sessions of a resumed run
+  Clock::time_point session_start = Clock::now();
   bool warned_small_scale = false;
   bool warned_consecutive = false;
 
@@ -160,6 +161,7 @@ struct Trainer::Impl {
     graph->prepare_step();
     // ---- forward ----
     graph->forward(ctx, x);
+    x = Tensor();  // layers keep what backward needs (a 16-bit copy under mixed policies)
     // ---- loss (fp32) × S, backward: every Param::grad is overwritten ----
     backend.fill(found_inf, 0.0f);
     graph->loss_and_backward(ctx, y, scale, loss);
@@ -271,6 +273,7 @@ struct Trainer::Impl {
     w.add_int("epoch_loss_count", epoch_loss_count);
     w.add_int("warned_small_scale", warned_small_scale);
     w.add_int("warned_consecutive", warned_consecutive);
+    w.add_double("wall_time_s", elapsed_before + seconds_since(session_start));
     return w.finish();
   }
 
@@ -291,16 +294,21 @@ struct Trainer::Impl {
     epoch_loss_count = r.read_int("epoch_loss_count");
     warned_small_scale = r.read_int("warned_small_scale") != 0;
     warned_consecutive = r.read_int("warned_consecutive") != 0;
+    elapsed_before = r.read_double("wall_time_s");
     loader->seek(step / steps_per_epoch, step % steps_per_epoch);
   }
 
   RunSummary run(MetricsSink& sink, TrainControl& control) {
     RunSummary summary;
     const auto t0 = Clock::now();
+    session_start = t0;
     const std::int64_t first = step + 1;
     std::int64_t timed_steps = 0;
     double timed_seconds = 0, timed_samples = 0;
     sink.run_started({total_steps, steps_per_epoch, first, backend.name(), backend.description()});
+    // What the model state holds (weights, gradients, moments, state vector);
+    // the peak above it is what activations and temporaries took.
+    const auto state_bytes = std::int64_t(backend.memory_stats().in_use);
     try {
       backend.reset_peak_memory();
       while (step < total_steps) {
@@ -378,6 +386,7 @@ struct Trainer::Impl {
     summary.samples_per_s = timed_seconds > 0 ? timed_samples / timed_seconds : 0;
     const MemoryStats mem = backend.memory_stats();
     summary.peak_memory = std::int64_t(mem.peak);
+    summary.peak_activation_memory = std::max<std::int64_t>(0, summary.peak_memory - state_bytes);
     sink.run_finished(summary);
     return summary;
   }
