@@ -14,7 +14,7 @@ packages=(
   # engine and command line
   libdnnl-dev nlohmann-json3-dev libcli11-dev libsqlite3-dev
   # tests
-  libgtest-dev libgmock-dev
+  libgtest-dev libgmock-dev python3-numpy python3-onnx
   # studio
   qt6-base-dev libqcustomplot-dev
   # headless GUI tests

@@ -8,5 +8,9 @@ namespace mantissa::cli {
 
 void add_devices_command(CLI::App& app);
 void add_model_commands(CLI::App& app);
+void add_train_commands(CLI::App& app);  // train, resume, compare
+void add_runs_commands(CLI::App& app);
+void add_bench_command(CLI::App& app);
+void add_export_commands(CLI::App& app);  // export
 
 }  // namespace mantissa::cli

@@ -14,6 +14,10 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   mantissa::cli::add_devices_command(app);
   mantissa::cli::add_model_commands(app);
+  mantissa::cli::add_train_commands(app);
+  mantissa::cli::add_runs_commands(app);
+  mantissa::cli::add_bench_command(app);
+  mantissa::cli::add_export_commands(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

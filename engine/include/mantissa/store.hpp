@@ -154,6 +154,11 @@ class RunStore {
   void rename_run(std::int64_t run_id, std::string_view name);
   void set_notes(std::int64_t run_id, std::string_view notes);
   void delete_run(std::int64_t run_id);  // with its metrics, events and checkpoints
+  // Takes a run up again from its checkpoint at `from_step`: status running
+  // under this process (error and finished_at cleared), and the metrics, events
+  // and checkpoints recorded after that step deleted, so that the resumed steps
+  // replace them rather than mix with them.
+  void resume_run(std::int64_t run_id, std::int64_t from_step);
   std::vector<RunRecord> list_runs(const RunFilter& filter = {});  // newest first
   std::optional<RunRecord> get_run(std::int64_t run_id);
   RunRecord require_run(std::int64_t run_id);  // InputError "no run 42 in <file>"

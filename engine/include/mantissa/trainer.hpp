@@ -5,6 +5,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -96,6 +97,9 @@ class MetricsFanout : public MetricsSink {
 
 struct TrainOptions {
   std::optional<std::vector<std::uint8_t>> resume_from;  // a checkpoint blob
+  // Initial weights from a safetensors file (load_weights: names and shapes
+  // must match); resume_from, when also given, wins.
+  std::optional<std::filesystem::path> init_weights;
   bool evaluate = true;                                   // validation each epoch
   std::int64_t warmup_steps_excluded = 0;                 // not counted in samples_per_s
 };

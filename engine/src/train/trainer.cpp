@@ -13,6 +13,7 @@
 #include "mantissa/error.hpp"
 #include "mantissa/graph.hpp"
 #include "mantissa/optim.hpp"
+#include "mantissa/weights_io.hpp"
 #include "train/checkpoint.hpp"
 
 namespace mantissa {
@@ -64,6 +65,7 @@ struct Trainer::Impl {
     if (data.train.size() == 0)
       throw InputError("dataset '" + data.train.name + "' has no training samples");
     graph = std::make_unique<Graph>(project.model, backend, t.policy, t.seed, project.file);
+    if (options.init_weights) load_weights(*graph, *options.init_weights);  // --init-weights
     check_input_shape(data.train, graph->input_shape().dims(), graph->summary().layers[0].id);
     check_targets();
 

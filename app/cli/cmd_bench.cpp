@@ -1,0 +1,395 @@
+// mantissa bench WORKLOAD: training throughput on the peer workloads of
+// shared/peers/README.md (mlp, cnn, big), per precision policy, on random data
+// held in memory. Nothing is stored.
+//
+// The timed step is the Trainer's step, call for call (upload, cast weights,
+// forward, loss × S, backward, unscale + check + norm, optimizer, scaler
+// update, one read-back), fed by a DataLoader over an in-memory random pool:
+// the Trainer itself only trains on a project's dataset, and the bench must
+// not need one.
+#include <omp.h>
+
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <iostream>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "cli/commands.hpp"
+#include "cli/progress.hpp"
+#include "mantissa/backend.hpp"
+#include "mantissa/data.hpp"
+#include "mantissa/error.hpp"
+#include "mantissa/graph.hpp"
+#include "mantissa/model.hpp"
+#include "mantissa/optim.hpp"
+
+namespace mantissa::cli {
+
+namespace {
+
+using Json = nlohmann::ordered_json;
+using Clock = std::chrono::steady_clock;
+namespace ss = step_state;
+
+constexpr int kWindows = 3;
+// The random pool holds up to 16 batches (the peer's pool) within this many bytes.
+constexpr std::int64_t kPoolBytes = std::int64_t(512) << 20;
+
+struct Workload {
+  std::string name;
+  std::string description;
+  std::int64_t batch = 128;
+  std::vector<std::int64_t> sample_shape;
+  int classes = 10;
+  std::string nodes;  // the model's nodes as project JSON
+  std::int64_t default_steps = 600;
+  std::int64_t default_warmup = 20;
+};
+
+std::string linear_chain(std::int64_t in, const std::vector<std::int64_t>& outs) {
+  std::string j =
+      R"({"id": "input", "type": "Input", "params": {"shape": [)" + std::to_string(in) + "]}}";
+  std::string prev = "input";
+  for (std::size_t i = 0; i < outs.size(); ++i) {
+    const std::string fc = "fc" + std::to_string(i + 1);
+    j += R"(, {"id": ")" + fc + R"(", "type": "Linear", "inputs": [")" + prev +
+         R"("], "params": {"out_features": )" + std::to_string(outs[i]) + "}}";
+    prev = fc;
+    if (i + 1 < outs.size()) {
+      const std::string act = "relu" + std::to_string(i + 1);
+      j += R"(, {"id": ")" + act + R"(", "type": "ReLU", "inputs": [")" + prev + R"("]})";
+      prev = act;
+    }
+  }
+  return j + R"(, {"id": "loss", "type": "SoftmaxCrossEntropy", "inputs": [")" + prev + R"("]})";
+}
+
+const std::vector<Workload>& workloads() {
+  static const std::vector<Workload> all = {
+      {.name = "mlp",
+       .description = "784-512-512-10 MLP, ReLU",
+       .batch = 128,
+       .sample_shape = {784},
+       .classes = 10,
+       .nodes = linear_chain(784, {512, 512, 10}),
+       .default_steps = 900,
+       .default_warmup = 20},
+      {.name = "cnn",
+       .description =
+           "conv 1→16 3×3, ReLU, maxpool 2, conv 16→32 3×3, ReLU, maxpool 2, linear 1568→10",
+       .batch = 128,
+       .sample_shape = {1, 28, 28},
+       .classes = 10,
+       .nodes =
+           R"({"id": "input", "type": "Input", "params": {"shape": [1, 28, 28]}},
+           {"id": "conv1", "type": "Conv2d", "inputs": ["input"],
+            "params": {"out_channels": 16, "kernel": 3, "padding": 1}},
+           {"id": "relu1", "type": "ReLU", "inputs": ["conv1"]},
+           {"id": "pool1", "type": "MaxPool2d", "inputs": ["relu1"], "params": {"kernel": 2}},
+           {"id": "conv2", "type": "Conv2d", "inputs": ["pool1"],
+            "params": {"out_channels": 32, "kernel": 3, "padding": 1}},
+           {"id": "relu2", "type": "ReLU", "inputs": ["conv2"]},
+           {"id": "pool2", "type": "MaxPool2d", "inputs": ["relu2"], "params": {"kernel": 2}},
+           {"id": "flatten", "type": "Flatten", "inputs": ["pool2"]},
+           {"id": "fc", "type": "Linear", "inputs": ["flatten"], "params": {"out_features": 10}},
+           {"id": "loss", "type": "SoftmaxCrossEntropy", "inputs": ["fc"]})",
+       .default_steps = 450,
+       .default_warmup = 20},
+      {.name = "big",
+       .description = "4 × linear 8192→8192, ReLU between, 8192 classes",
+       .batch = 8192,
+       .sample_shape = {8192},
+       .classes = 8192,
+       .nodes = linear_chain(8192, {8192, 8192, 8192, 8192}),
+       .default_steps = 3,
+       .default_warmup = 1},
+  };
+  return all;
+}
+
+const Workload& find_workload(const std::string& name) {
+  for (const auto& w : workloads())
+    if (w.name == name) return w;
+  throw InputError("unknown workload '" + name + "' (valid: mlp, cnn, big)");
+}
+
+Project workload_project(const Workload& w) {
+  // The dataset entry is never loaded: the bench feeds its own random pool.
+  const std::string json =
+      R"({"format": "mantissa-project", "version": 1, "name": "bench-)" + w.name +
+      R"(", "dataset": {"kind": "mnist"}, "model": {"nodes": [)" + w.nodes +
+      R"(]}, "training": {"policy": "float32", "batch_size": )" + std::to_string(w.batch) +
+      R"(, "seed": 0, "optimizer": {"type": "sgd", "lr": 0.05, "momentum": 0.9}}})";
+  return parse_project(json, "bench-" + w.name);
+}
+
+// MNIST-shaped (or `big`-shaped) normal noise with uniform labels.
+Dataset random_pool(const Workload& w) {
+  Dataset d;
+  d.name = "random";
+  d.sample_shape = w.sample_shape;
+  d.num_classes = w.classes;
+  const std::int64_t numel = d.sample_numel();
+  const std::int64_t batch_bytes = w.batch * numel * std::int64_t(sizeof(float));
+  const std::int64_t samples = w.batch * std::clamp<std::int64_t>(kPoolBytes / batch_bytes, 1, 16);
+  std::mt19937_64 rng(1234);
+  std::normal_distribution<float> normal;
+  std::uniform_int_distribution<int> label(0, w.classes - 1);
+  d.features.resize(std::size_t(samples * numel));
+  for (float& v : d.features) v = normal(rng);
+  d.targets.resize(std::size_t(samples));
+  for (float& v : d.targets) v = float(label(rng));
+  return d;
+}
+
+// The Trainer's training state and step (src/train/trainer.cpp), without its
+// dataset, evaluation, checkpoints and metrics.
+class BenchStep {
+ public:
+  BenchStep(const Project& p, Backend& backend) : backend_(backend) {
+    const TrainingSpec& t = p.training;
+    graph_ = std::make_unique<Graph>(p.model, backend, t.policy, t.seed);
+    for (Param* param : graph_->params()) {
+      grads_.push_back(param->grad);
+      masters_.push_back(param->master);
+      decay_.push_back(param->decay ? 1 : 0);
+      moment1_.push_back(Tensor::zeros(backend, param->master.shape(), param->master.dtype()));
+    }
+    state_ = Tensor::zeros(backend, Shape{ss::kSize}, DType::F32);
+    std::vector<float> init(ss::kSize, 0.0f);
+    init[ss::kScale] = float(initial_scale(t.policy, t.loss_scale));
+    state_.copy_from_host(init.data());
+    scaler_ = make_scaler_rule(t.policy, t.loss_scale);
+    optimizer_.optimizer = t.optimizer;
+    optimizer_.schedule = t.schedule;
+    optimizer_.skip_on_nonfinite = scaler_.skips();
+  }
+
+  std::array<float, ss::kSize> run(const Batch& batch) {
+    std::vector<std::int64_t> dims{batch.size};
+    for (auto v : graph_->input_shape().dims()) dims.push_back(v);
+    Tensor x = Tensor::empty(backend_, Shape(dims), DType::F32);  // (N, input...)
+    backend_.upload(x.data(), batch.x.data(), x.bytes());
+    Tensor y = Tensor::empty(backend_, Shape{batch.size}, DType::F32);  // (N) class ids
+    backend_.upload(y.data(), batch.y.data(), y.bytes());
+    Tensor scale = state_.slice(ss::kScale, Shape{1});
+    Tensor found_inf = state_.slice(ss::kFoundInf, Shape{1});
+    Tensor loss = state_.slice(ss::kLoss, Shape{1});
+    Tensor grad_sq = state_.slice(ss::kGradSumSquares, Shape{1});
+    ExecContext ctx{backend_, true, 0};
+
+    graph_->prepare_step();
+    graph_->forward(ctx, x);
+    x = Tensor();
+    backend_.fill(found_inf, 0.0f);
+    graph_->loss_and_backward(ctx, y, scale, loss);
+    backend_.unscale_check_and_norm(grads_, scale, found_inf, grad_sq);
+    backend_.optimizer_step(masters_, grads_, moment1_, moment2_, decay_, state_, optimizer_);
+    backend_.update_loss_scale(state_, scaler_);
+    std::array<float, ss::kSize> s{};
+    backend_.download(s.data(), state_.data(), sizeof(s));
+    graph_->clear_saved();
+    return s;
+  }
+
+ private:
+  Backend& backend_;
+  std::unique_ptr<Graph> graph_;
+  std::vector<Tensor> grads_, masters_, moment1_, moment2_;
+  std::vector<std::uint8_t> decay_;
+  Tensor state_;  // (step_state::kSize) fp32
+  ScalerRule scaler_;
+  OptimizerRule optimizer_;
+};
+
+struct PolicyResult {
+  Policy policy = Policy::Float32;
+  std::array<double, kWindows> steps_per_s{};  // per window
+  double median_steps_per_s = 0;
+  std::int64_t peak_memory = 0;
+  std::int64_t skipped = 0;
+  double final_loss = 0;
+  double final_scale = 1;
+};
+
+Project with_policy(Project p, Policy policy) {
+  p.training.policy = policy;
+  return p;
+}
+
+// One policy's model, optimizer state and data stream on a backend of its own
+// (so peak memory and primitive caches are per policy).
+class PolicyBench {
+ public:
+  PolicyBench(const Workload& w, Project p, Policy policy, const std::string& device,
+              const Dataset& pool)
+      : backend_(create_backend(device)),
+        step_(with_policy(std::move(p), policy), *backend_),
+        loader_(pool, w.batch, /*shuffle=*/true, /*seed=*/0, /*drop_last=*/true) {
+    result_.policy = policy;
+  }
+
+  void run(std::int64_t steps) {
+    for (std::int64_t i = 0; i < steps; ++i) state_ = step_.run(loader_.next());
+  }
+
+  void timed_window(int k, std::int64_t steps) {
+    const auto t0 = Clock::now();
+    run(steps);
+    const double dt = std::chrono::duration<double>(Clock::now() - t0).count();
+    result_.steps_per_s[std::size_t(k)] = double(steps) / dt;
+  }
+
+  PolicyResult finish() {
+    std::array<double, kWindows> sorted = result_.steps_per_s;
+    std::sort(sorted.begin(), sorted.end());
+    result_.median_steps_per_s = sorted[kWindows / 2];
+    result_.peak_memory = std::int64_t(backend_->memory_stats().peak);
+    result_.skipped = std::int64_t(state_[ss::kSkippedTotal]);
+    result_.final_loss = state_[ss::kLoss];
+    result_.final_scale = state_[ss::kScale];
+    return result_;
+  }
+
+ private:
+  std::unique_ptr<Backend> backend_;
+  BenchStep step_;
+  DataLoader loader_;
+  std::array<float, ss::kSize> state_{};
+  PolicyResult result_;
+};
+
+// Policies in one group are timed window by window in turn, so that a noisy
+// machine slows them alike; `big` runs one policy at a time to bound memory.
+std::vector<PolicyResult> bench_group(const Workload& w, const Project& p,
+                                      const std::vector<Policy>& group, const std::string& device,
+                                      const Dataset& pool, std::int64_t warmup,
+                                      std::int64_t window) {
+  std::vector<std::unique_ptr<PolicyBench>> benches;
+  for (Policy policy : group) {
+    benches.push_back(std::make_unique<PolicyBench>(w, p, policy, device, pool));
+    benches.back()->run(warmup);
+  }
+  for (int k = 0; k < kWindows; ++k)
+    for (auto& b : benches) b->timed_window(k, window);
+  std::vector<PolicyResult> out;
+  for (auto& b : benches) {
+    out.push_back(b->finish());
+    std::cerr << "  " << policy_name(out.back().policy) << ": "
+              << fixed(out.back().median_steps_per_s, 2) << " steps/s\n";
+  }
+  return out;
+}
+
+// 3 × the forward FLOPs of the linear and convolution layers, per step.
+std::int64_t model_flops_per_step(const Project& p, std::int64_t batch) {
+  const ModelSummary summary = analyze_model(p.model, p.file);
+  std::int64_t forward = 0;
+  for (const LayerInfo& l : summary.layers)
+    if (l.kind == LayerKind::Linear || l.kind == LayerKind::Conv2d) forward += l.forward_flops;
+  return 3 * forward * batch;
+}
+
+}  // namespace
+
+void add_bench_command(CLI::App& app) {
+  struct Flags {
+    std::string workload;
+    std::string policies = "float32,mixed_float16,mixed_bfloat16";
+    std::string backend = "cpu";
+    std::int64_t steps = 0, warmup = 0;
+    int threads = 0;
+    bool json = false;
+  };
+  auto f = std::make_shared<Flags>();
+  auto* cmd = app.add_subcommand(
+      "bench", "Training throughput per policy on the peer workloads (mlp, cnn, big)");
+  cmd->add_option("workload", f->workload, "mlp, cnn or big (see shared/peers/README.md)")
+      ->required();
+  cmd->add_option("--policies", f->policies, "Comma-separated policies")->capture_default_str();
+  cmd->add_option("--backend", f->backend, "Device: cpu, cuda, cuda:N")->capture_default_str();
+  auto* steps = cmd->add_option(
+      "--steps", f->steps, "Timed steps, split into 3 windows (default: mlp 900, cnn 450, big 3)");
+  auto* warmup = cmd->add_option("--warmup", f->warmup, "Untimed steps first (default: 20; big 1)");
+  auto* threads = cmd->add_option("--threads", f->threads, "CPU threads (default: all)");
+  cmd->add_flag("--json", f->json, "Print JSON instead of a table");
+  cmd->callback([f, steps, warmup, threads] {
+    const Workload& w = find_workload(f->workload);
+    const std::vector<Policy> policies = parse_policy_list("--policies", f->policies);
+    const std::int64_t total = steps->count() ? f->steps : w.default_steps;
+    const std::int64_t warm = warmup->count() ? f->warmup : w.default_warmup;
+    if (total < kWindows)
+      throw InputError("--steps must be at least 3, got " + std::to_string(total));
+    if (warm < 0) throw InputError("--warmup must be at least 0, got " + std::to_string(warm));
+    if (threads->count()) {
+      if (f->threads < 1)
+        throw InputError("--threads must be at least 1, got " + std::to_string(f->threads));
+      omp_set_num_threads(
+          f->threads);  // the CPU backend's parallel regions follow this thread's setting
+    }
+    const std::int64_t window = total / kWindows;
+    const Project project = workload_project(w);
+    const std::int64_t flops = model_flops_per_step(project, w.batch);
+    const std::string device = create_backend(f->backend)->description();
+    std::cerr << "bench " << w.name << ": " << w.description << ", batch " << w.batch
+              << ", SGD lr 0.05 momentum 0.9\n"
+              << f->backend << ": " << device << "; " << warm << " warm-up steps, then " << kWindows
+              << " windows of " << window << " steps per policy\n";
+    const Dataset pool = random_pool(w);
+
+    std::vector<PolicyResult> results;
+    if (w.name == "big") {
+      for (Policy policy : policies)
+        for (auto& r : bench_group(w, project, {policy}, f->backend, pool, warm, window))
+          results.push_back(r);
+    } else {
+      results = bench_group(w, project, policies, f->backend, pool, warm, window);
+    }
+
+    auto tflops = [&](const PolicyResult& r) {
+      return r.median_steps_per_s * double(flops) / 1e12;
+    };
+    if (f->json) {
+      Json out = {{"workload", w.name},      {"description", w.description},
+                  {"batch", w.batch},        {"backend", f->backend},
+                  {"device", device},        {"warmup_steps", warm},
+                  {"window_steps", window},  {"model_flops_per_step", flops},
+                  {"results", Json::array()}};
+      for (const auto& r : results)
+        out["results"].push_back({{"policy", policy_name(r.policy)},
+                                  {"steps_per_s_windows", r.steps_per_s},
+                                  {"steps_per_s", r.median_steps_per_s},
+                                  {"samples_per_s", r.median_steps_per_s * double(w.batch)},
+                                  {"model_tflops", tflops(r)},
+                                  {"peak_memory", r.peak_memory},
+                                  {"skipped_steps", r.skipped},
+                                  {"final_loss", r.final_loss},
+                                  {"final_loss_scale", r.final_scale}});
+      std::cout << out.dump(2) << "\n";
+      return;
+    }
+    Table t({"policy", "steps/s", "min - max", "samples/s", "TFLOP/s", "peak memory", "skipped",
+             "final loss", "scale"},
+            {false, true, true, true, true, true, true, true, true});
+    t.rule();
+    for (const auto& r : results) {
+      const auto [lo, hi] = std::minmax_element(r.steps_per_s.begin(), r.steps_per_s.end());
+      t.add({std::string(policy_name(r.policy)), fixed(r.median_steps_per_s, 2),
+             fixed(*lo, 1) + " - " + fixed(*hi, 1),
+             with_thousands(std::llround(r.median_steps_per_s * double(w.batch))),
+             fixed(tflops(r), 3), bytes_text(r.peak_memory), with_thousands(r.skipped),
+             fixed(r.final_loss, 4), scale_text(r.final_scale)});
+    }
+    t.print(std::cout);
+    std::cout << "steps/s: median of " << kWindows << " windows; TFLOP/s: 3 × forward FLOPs of "
+              << "the linear and convolution layers (" << fixed(double(flops) / 1e9, 2)
+              << " GFLOP per step)\n";
+  });
+}
+
+}  // namespace mantissa::cli

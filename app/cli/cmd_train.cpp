@@ -1,0 +1,412 @@
+// mantissa train PROJECT, resume RUN, compare PROJECT --policies ...: training
+// from the command line, every run recorded in the run database.
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <ctime>
+#include <filesystem>
+#include <iostream>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "cli/commands.hpp"
+#include "cli/progress.hpp"
+#include "mantissa/error.hpp"
+#include "mantissa/model.hpp"
+#include "mantissa/optim.hpp"
+#include "mantissa/recorder.hpp"
+#include "mantissa/store.hpp"
+#include "mantissa/version.hpp"
+
+namespace mantissa::cli {
+
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+// Steps left out of a run's samples/s: the first ones build oneDNN primitives.
+constexpr std::int64_t kWarmupStepsExcluded = 3;
+
+// The settings `train` and `compare` share; each is applied only when given.
+struct TrainFlags {
+  std::string project;
+  std::string policy;
+  std::string loss_scale;
+  double init_scale = 0;
+  int epochs = 0;
+  std::int64_t steps = 0;
+  std::int64_t batch = 0;
+  double lr = 0;
+  std::uint64_t seed = 0;
+  std::string backend;
+  std::string db;
+  std::string name;
+  bool json = false;
+  std::int64_t checkpoint_every = 0;
+  bool no_store = false;
+  std::string policies;  // compare
+
+  // Which options were given (CLI11 counts them).
+  std::vector<std::pair<std::string, CLI::Option*>> given;
+  bool has(const std::string& flag) const {
+    for (const auto& [given_flag, opt] : given)
+      if (given_flag == flag) return opt->count() > 0;
+    return false;
+  }
+};
+
+void add_override_options(CLI::App* cmd, TrainFlags& f, bool with_policy) {
+  auto add = [&](const std::string& flag, CLI::Option* opt) { f.given.emplace_back(flag, opt); };
+  if (with_policy)
+    add("--policy", cmd->add_option("--policy", f.policy,
+                                    "Precision policy: float32, mixed_float16, mixed_bfloat16, "
+                                    "float16, bfloat16 (aliases fp32, fp16, bf16)"));
+  add("--loss-scale",
+      cmd->add_option("--loss-scale", f.loss_scale, "Loss scaling: none, dynamic or fixed:S"));
+  add("--init-scale",
+      cmd->add_option("--init-scale", f.init_scale, "Initial loss scale for dynamic scaling"));
+  auto* epochs = cmd->add_option("--epochs", f.epochs, "Train for N epochs");
+  auto* steps = cmd->add_option("--steps", f.steps, "Train for N steps (instead of epochs)");
+  epochs->excludes(steps);
+  add("--epochs", epochs);
+  add("--steps", steps);
+  add("--batch", cmd->add_option("--batch", f.batch, "Batch size"));
+  add("--lr", cmd->add_option("--lr", f.lr, "Learning rate"));
+  add("--seed", cmd->add_option("--seed", f.seed, "Seed for initial weights and data order"));
+  add("--backend", cmd->add_option("--backend", f.backend, "Device: cpu, cuda, cuda:N"));
+  add("--checkpoint-every",
+      cmd->add_option("--checkpoint-every", f.checkpoint_every,
+                      "Store a checkpoint every N steps (one is always stored at the end)"));
+  cmd->add_option("--db", f.db,
+                  "Run database (default: $MANTISSA_DB or ~/.local/share/mantissa/runs.db)");
+  cmd->add_option("--name", f.name, "Name of the run");
+  cmd->add_flag("--no-store", f.no_store, "Do not record the run in the database");
+  cmd->add_flag("--json", f.json, "Print the result as JSON on stdout");
+}
+
+double positive_number(const std::string& flag, double v) {
+  if (!std::isfinite(v) || v <= 0)
+    throw InputError(flag + " must be a positive number, got " + scale_text(v));
+  return v;
+}
+
+std::int64_t at_least(const std::string& flag, std::int64_t v, std::int64_t min) {
+  if (v < min)
+    throw InputError(flag + " must be at least " + std::to_string(min) + ", got " +
+                     std::to_string(v));
+  return v;
+}
+
+// none | dynamic | fixed:S (a bare "fixed" keeps the project's scale).
+void apply_loss_scale(LossScaleConfig& c, const std::string& text) {
+  const auto colon = text.find(':');
+  const std::string mode = text.substr(0, colon);
+  try {
+    c.mode = parse_loss_scale_mode(mode);
+  } catch (const InputError& e) {
+    throw InputError("--loss-scale: " + std::string(e.what()) + "; write none, dynamic or fixed:S");
+  }
+  if (colon == std::string::npos) return;
+  if (*c.mode != LossScaleMode::Fixed)
+    throw InputError("--loss-scale: only fixed takes a value (fixed:S), got '" + text + "'");
+  const std::string value = text.substr(colon + 1);
+  std::size_t used = 0;
+  double s = 0;
+  try {
+    s = std::stod(value, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used == 0 || used != value.size())
+    throw InputError("--loss-scale: '" + value + "' is not a number in '" + text + "'");
+  c.init_scale = positive_number("--loss-scale", s);
+}
+
+void apply_overrides(Project& p, const TrainFlags& f) {
+  TrainingSpec& t = p.training;
+  if (f.has("--policy")) t.policy = parse_policy_flag("--policy", f.policy);
+  if (f.has("--loss-scale")) apply_loss_scale(t.loss_scale, f.loss_scale);
+  if (f.has("--init-scale"))
+    t.loss_scale.init_scale = positive_number("--init-scale", f.init_scale);
+  if (f.has("--epochs")) {
+    t.epochs = int(at_least("--epochs", f.epochs, 1));
+    t.steps.reset();
+  }
+  if (f.has("--steps")) t.steps = at_least("--steps", f.steps, 1);
+  if (f.has("--batch")) t.batch_size = at_least("--batch", f.batch, 1);
+  if (f.has("--lr")) t.optimizer.lr = positive_number("--lr", f.lr);
+  if (f.has("--seed")) t.seed = f.seed;
+  if (f.has("--backend")) t.backend = f.backend;
+  if (f.has("--checkpoint-every"))
+    t.checkpoint_every = at_least("--checkpoint-every", f.checkpoint_every, 0);
+  // The stored snapshot must find the dataset from wherever the run is resumed.
+  for (auto* path : {&p.dataset.path, &p.dataset.images, &p.dataset.labels})
+    if (!path->empty()) *path = std::filesystem::absolute(*path).lexically_normal();
+}
+
+std::string project_snapshot(Project p) {
+  p.file.clear();  // paths are absolute and stay so
+  return project_to_json(p);
+}
+
+std::string loss_scale_json(const TrainingSpec& t) {
+  const LossScaleConfig& c = t.loss_scale;
+  const LossScaleMode mode = effective_mode(t.policy, c);
+  Json j = {{"mode", loss_scale_mode_name(mode)}};
+  if (mode == LossScaleMode::None) return j.dump();
+  j["init_scale"] = initial_scale(t.policy, c);
+  if (mode == LossScaleMode::Dynamic) {
+    j["growth_factor"] = c.growth_factor;
+    j["backoff_factor"] = c.backoff_factor;
+    j["growth_interval"] = c.growth_interval;
+    if (c.min_scale) j["min_scale"] = *c.min_scale;
+    if (c.max_scale) j["max_scale"] = *c.max_scale;
+  } else {
+    j["skip_nonfinite"] = c.skip_nonfinite;
+  }
+  return j.dump();
+}
+
+std::filesystem::path database_path(const std::string& db_flag) {
+  return db_flag.empty() ? default_database_path() : std::filesystem::path(db_flag);
+}
+
+TrainJob make_job(const Project& p, const TrainFlags& f, const std::string& name) {
+  TrainJob job;
+  job.project = p;
+  job.backend = p.training.backend;
+  job.options.warmup_steps_excluded = kWarmupStepsExcluded;
+  if (!f.no_store) job.database = database_path(f.db);
+  NewRun& r = job.new_run;
+  r.name = name;
+  r.project_name = p.name;
+  r.project_json = project_snapshot(p);
+  r.policy = std::string(policy_name(p.training.policy));
+  r.loss_scale_json = loss_scale_json(p.training);
+  r.library_versions = library_versions();
+  r.seed = p.training.seed;
+  return job;
+}
+
+std::string status_name(const RunSummary& s) {
+  return std::string(run_status_name(run_status_of(s.outcome)));
+}
+
+Json result_json(const JobResult& r, const Project& p) {
+  Json j = {{"run_id", r.run_id ? Json(r.run_id) : Json(nullptr)},
+            {"status", status_name(r.summary)},
+            {"project", p.name},
+            {"policy", policy_name(p.training.policy)},
+            {"device", r.device},
+            {"total_steps", r.total_steps}};
+  j.update(Json::parse(run_summary_json(r.summary)));
+  if (r.summary.outcome == RunOutcome::Failed) j["error"] = r.summary.error;
+  return j;
+}
+
+void print_result(const JobResult& r, bool classify) {
+  const RunSummary& s = r.summary;
+  const std::string who = r.run_id ? "run " + std::to_string(r.run_id) : std::string("run");
+  if (s.outcome == RunOutcome::Failed) return;  // the error is the message main() prints
+  if (s.outcome == RunOutcome::Stopped)
+    std::cout << who << " stopped at step " << with_thousands(s.steps) << " of "
+              << with_thousands(r.total_steps);
+  else
+    std::cout << who << " finished: " << with_thousands(s.steps) << " steps";
+  std::cout << " in " << duration_text(s.wall_time_s) << ", "
+            << with_thousands(std::llround(s.samples_per_s)) << " samples/s\n"
+            << "  train loss " << fixed(s.final_train_loss, 4) << "  val loss "
+            << fixed(s.final_val_loss, 4);
+  if (classify) std::cout << "  val accuracy " << percent_text(s.final_val_accuracy, 2);
+  std::cout << "\n  loss scale " << scale_text(s.final_loss_scale) << "  skipped steps "
+            << with_thousands(s.skipped_steps) << "  peak memory " << bytes_text(s.peak_memory)
+            << "\n";
+  if (s.outcome == RunOutcome::Stopped && r.run_id)
+    std::cout << "resume with: mantissa resume " << r.run_id << "\n";
+}
+
+bool classifies(const Project& p) {
+  for (const auto& l : p.model.layers)
+    if (l.kind == LayerKind::SoftmaxCrossEntropy) return true;
+  return false;
+}
+
+// Prints the outcome; a failed run becomes the command's error.
+void finish_command(const JobResult& r, const Project& p, bool json) {
+  if (json)
+    std::cout << result_json(r, p).dump(2) << "\n";
+  else
+    print_result(r, classifies(p));
+  if (r.summary.outcome == RunOutcome::Failed) throw Error(r.summary.error);
+}
+
+// ---- train --------------------------------------------------------------------
+
+void add_train_command(CLI::App& app) {
+  auto f = std::make_shared<TrainFlags>();
+  auto* cmd = app.add_subcommand("train", "Train a project and record the run");
+  cmd->add_option("project", f->project, "Project file (.json)")->required();
+  add_override_options(cmd, *f, true);
+  cmd->callback([f] {
+    Project p = load_project(f->project);
+    apply_overrides(p, *f);
+    ProgressDisplay display;
+    const JobResult r = run_job(make_job(p, *f, f->name), display);
+    finish_command(r, p, f->json);
+  });
+}
+
+// ---- resume -------------------------------------------------------------------
+
+void add_resume_command(CLI::App& app) {
+  struct Flags {
+    std::int64_t run = 0;
+    std::string db;
+    bool json = false;
+  };
+  auto f = std::make_shared<Flags>();
+  auto* cmd = app.add_subcommand(
+      "resume", "Continue a stopped or interrupted run from its latest checkpoint");
+  cmd->add_option("run", f->run, "Run id")->required();
+  cmd->add_option("--db", f->db, "Run database");
+  cmd->add_flag("--json", f->json, "Print the result as JSON on stdout");
+  cmd->callback([f] {
+    const std::filesystem::path db = database_path(f->db);
+    TrainJob job;
+    Project p;
+    {
+      RunStore store(db);  // this thread's connection, closed before the worker opens its own
+      const RunRecord rec = store.require_run(f->run);
+      const std::string who = "run " + std::to_string(rec.id);
+      if (rec.status == RunStatus::Finished)
+        throw InputError(who + " has already finished; nothing to resume");
+      if (rec.status == RunStatus::Running)
+        throw InputError(who + " is still running (process " + std::to_string(rec.pid) + " on " +
+                         rec.host + ")");
+      std::optional<Checkpoint> ckpt = store.latest_checkpoint(rec.id);
+      if (!ckpt) throw InputError(who + " has no checkpoint to resume from");
+      p = parse_project(rec.project_json, who);
+      job.backend = rec.backend.empty() ? p.training.backend : rec.backend;
+      job.resume_run = rec.id;
+      job.resume_step = ckpt->step;
+      job.options.resume_from = std::move(ckpt->data);
+    }
+    job.project = p;
+    job.database = db;
+    job.options.warmup_steps_excluded = kWarmupStepsExcluded;
+    ProgressDisplay display;
+    const JobResult r = run_job(job, display);
+    finish_command(r, p, f->json);
+  });
+}
+
+// ---- compare ------------------------------------------------------------------
+
+std::string utc_stamp() {
+  const std::time_t now = std::time(nullptr);
+  std::tm utc{};
+  gmtime_r(&now, &utc);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &utc);
+  return buf;
+}
+
+void print_comparison(const std::vector<std::pair<Project, JobResult>>& runs, bool classify) {
+  const JobResult* base = nullptr;
+  for (const auto& [p, r] : runs)
+    if (p.training.policy == Policy::Float32 && r.summary.outcome != RunOutcome::Failed) base = &r;
+  // The accuracy column only for classifiers.
+  const auto row = [classify](std::vector<std::string> cells) {
+    if (!classify) cells.erase(cells.begin() + 3);
+    return cells;
+  };
+  std::vector<bool> right{false, true, false, true, true, true, true, true, true, true, true};
+  if (!classify) right.erase(right.begin() + 3);
+  Table t(row({"policy", "run", "status", "val acc", "val loss", "wall time", "samples/s",
+               "speed-up", "peak memory", "skipped", "final scale"}),
+          right);
+  t.rule();
+  for (const auto& [p, r] : runs) {
+    const RunSummary& s = r.summary;
+    const bool failed = s.outcome == RunOutcome::Failed;
+    const double base_rate = base ? base->summary.samples_per_s : 0;
+    t.add(
+        row({std::string(policy_name(p.training.policy)), r.run_id ? std::to_string(r.run_id) : "-",
+             status_name(s), failed ? "-" : percent_text(s.final_val_accuracy, 2),
+             failed ? "-" : fixed(s.final_val_loss, 4), duration_text(s.wall_time_s),
+             failed ? "-" : with_thousands(std::llround(s.samples_per_s)),
+             base_rate > 0 && !failed ? fixed(s.samples_per_s / base_rate, 2) + "×" : "-",
+             failed ? "-" : bytes_text(s.peak_memory), with_thousands(s.skipped_steps),
+             failed ? "-" : scale_text(s.final_loss_scale)}));
+  }
+  t.print(std::cout);
+  for (const auto& [p, r] : runs)
+    if (r.summary.outcome == RunOutcome::Failed)
+      std::cout << policy_name(p.training.policy) << " failed: " << r.summary.error << "\n";
+}
+
+void add_compare_command(CLI::App& app) {
+  auto f = std::make_shared<TrainFlags>();
+  auto* cmd = app.add_subcommand(
+      "compare", "Train a project once per policy from the same weights and data order");
+  cmd->add_option("project", f->project, "Project file (.json)")->required();
+  cmd->add_option("--policies", f->policies, "Comma-separated policies")
+      ->default_val("float32,mixed_float16,mixed_bfloat16");
+  add_override_options(cmd, *f, false);
+  cmd->callback([f] {
+    Project base = load_project(f->project);
+    apply_overrides(base, *f);
+    const std::vector<Policy> policies = parse_policy_list("--policies", f->policies);
+    const std::string group = base.name + " " + utc_stamp();
+    const std::string prefix = f->name.empty() ? base.name : f->name;
+
+    ProgressDisplay display;
+    std::vector<std::pair<Project, JobResult>> runs;
+    std::optional<std::int64_t> first_run;
+    for (std::size_t i = 0; i < policies.size(); ++i) {
+      Project p = base;  // same seed: same initial weights and batches for every policy
+      p.training.policy = policies[i];
+      TrainJob job = make_job(p, *f, prefix + " " + std::string(policy_name(policies[i])));
+      job.new_run.group_name = group;
+      job.new_run.parent_run_id = first_run;
+      display.note("[" + std::to_string(i + 1) + "/" + std::to_string(policies.size()) + "] " +
+                   std::string(policy_name(policies[i])));
+      JobResult r = run_job(job, display);
+      if (!first_run && r.run_id) first_run = r.run_id;
+      runs.emplace_back(std::move(p), std::move(r));
+      if (interrupted()) break;
+    }
+
+    std::size_t failed = 0;
+    for (const auto& [p, r] : runs) failed += r.summary.outcome == RunOutcome::Failed;
+    if (f->json) {
+      Json out = {{"group", group}, {"runs", Json::array()}};
+      for (const auto& [p, r] : runs) out["runs"].push_back(result_json(r, p));
+      std::cout << out.dump(2) << "\n";
+    } else {
+      std::cout << "\n"
+                << base.name << ": " << runs.size() << " of " << policies.size()
+                << " policies, group \"" << group << "\"\n";
+      print_comparison(runs, classifies(base));
+    }
+    if (failed)
+      throw Error(
+          std::to_string(failed) + " of " + std::to_string(runs.size()) +
+          " runs failed; first: " + std::find_if(runs.begin(), runs.end(), [](const auto& pr) {
+                                      return pr.second.summary.outcome == RunOutcome::Failed;
+                                    })->second.summary.error);
+  });
+}
+
+}  // namespace
+
+void add_train_commands(CLI::App& app) {
+  add_train_command(app);
+  add_resume_command(app);
+  add_compare_command(app);
+}
+
+}  // namespace mantissa::cli

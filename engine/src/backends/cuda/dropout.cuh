@@ -1,0 +1,17 @@
+#pragma once
+// Inverted dropout: mask[i] = keep(seed, i) ? keep_scale : 0 with the CPU
+// backend's counter-based draw, y = x * mask (the mask value as stored).
+#include <cuda_runtime_api.h>
+
+#include <cstdint>
+
+#include "mantissa/dtype.hpp"
+
+namespace mantissa::cuda {
+
+// keep_scale is 1 / (1 - p) already rounded to the mask's dtype.
+void launch_dropout(const void* x, DType x_type, void* y, DType y_type, void* mask, DType mask_type,
+                    std::int64_t n, float p, float keep_scale, std::uint64_t seed,
+                    cudaStream_t stream);
+
+}  // namespace mantissa::cuda

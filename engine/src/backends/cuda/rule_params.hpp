@@ -1,0 +1,63 @@
+#pragma once
+// OptimizerRule / ScalerRule as the plain parameters the kernels take
+// (step_rules.hpp). Host code only; tests use it to run the device rules on
+// the host against the CPU backend.
+#include "backends/cuda/step_rules.hpp"
+#include "mantissa/optim.hpp"
+
+namespace mantissa::cuda {
+
+static_assert(state_index::kScale == step_state::kScale &&
+                  state_index::kGrowthTracker == step_state::kGrowthTracker &&
+                  state_index::kSkippedTotal == step_state::kSkippedTotal &&
+                  state_index::kConsecutiveSkips == step_state::kConsecutiveSkips &&
+                  state_index::kFoundInf == step_state::kFoundInf &&
+                  state_index::kOptimizerSteps == step_state::kOptimizerSteps &&
+                  state_index::kGradSumSquares == step_state::kGradSumSquares &&
+                  state_index::kLearningRate == step_state::kLearningRate &&
+                  state_index::kSkippedThisStep == step_state::kSkippedThisStep &&
+                  state_index::kScaleUsed == step_state::kScaleUsed,
+              "step_rules.hpp's state indices must equal mantissa::step_state's");
+static_assert(int(ScheduleKind::Constant) == int(ScheduleCode::Constant) &&
+                  int(ScheduleKind::Step) == int(ScheduleCode::Step) &&
+                  int(ScheduleKind::Cosine) == int(ScheduleCode::Cosine),
+              "ScheduleCode must list the schedules in ScheduleKind's order");
+static_assert(int(LossScaleMode::None) == int(ScaleMode::None) &&
+                  int(LossScaleMode::Fixed) == int(ScaleMode::Fixed) &&
+                  int(LossScaleMode::Dynamic) == int(ScaleMode::Dynamic),
+              "ScaleMode must list the modes in LossScaleMode's order");
+
+inline OptimizerParams optimizer_params(const OptimizerRule& rule) {
+  OptimizerParams p;
+  p.schedule.base_lr = rule.optimizer.lr;
+  p.schedule.kind = ScheduleCode(int(rule.schedule.kind));
+  p.schedule.warmup_steps = rule.schedule.warmup_steps;
+  p.schedule.step_size = rule.schedule.step_size;
+  p.schedule.gamma = rule.schedule.gamma;
+  p.schedule.min_lr = rule.schedule.min_lr;
+  p.schedule.total_steps = rule.total_steps;
+  p.adamw = rule.optimizer.kind == OptimizerKind::AdamW;
+  p.momentum = float(rule.optimizer.momentum);
+  p.nesterov = rule.optimizer.nesterov;
+  p.weight_decay = float(rule.optimizer.weight_decay);
+  p.beta1 = rule.optimizer.beta1;
+  p.beta2 = rule.optimizer.beta2;
+  p.eps = float(rule.optimizer.eps);
+  p.clip_grad_norm = rule.clip_grad_norm;
+  p.skip_on_nonfinite = rule.skip_on_nonfinite;
+  return p;
+}
+
+inline ScalerParams scaler_params(const ScalerRule& rule) {
+  ScalerParams p;
+  p.mode = ScaleMode(int(rule.mode));
+  p.skips = rule.skips();
+  p.growth_factor = float(rule.growth_factor);
+  p.backoff_factor = float(rule.backoff_factor);
+  p.growth_interval = float(rule.growth_interval);
+  p.min_scale = float(rule.min_scale);
+  p.max_scale = float(rule.max_scale);
+  return p;
+}
+
+}  // namespace mantissa::cuda

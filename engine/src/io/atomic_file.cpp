@@ -1,0 +1,88 @@
+#include "io/atomic_file.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <string>
+
+#include "mantissa/error.hpp"
+
+namespace mantissa::io {
+
+namespace {
+
+std::atomic<unsigned> temp_counter{0};
+
+[[noreturn]] void fail(const std::filesystem::path& file, const std::string& what, int err) {
+  throw InputError(file.string() + ": cannot write: " + what + std::strerror(err));
+}
+
+// Closes and removes the temporary file unless release() was called.
+class TempFile {
+ public:
+  TempFile(std::filesystem::path path, int fd) : path_(std::move(path)), fd_(fd) {}
+  ~TempFile() {
+    if (fd_ >= 0) ::close(fd_);
+    if (!released_) ::unlink(path_.c_str());
+  }
+  TempFile(const TempFile&) = delete;
+  TempFile& operator=(const TempFile&) = delete;
+
+  int fd() const { return fd_; }
+  int close() {
+    const int rc = ::close(fd_);
+    fd_ = -1;
+    return rc;
+  }
+  void release() { released_ = true; }
+
+ private:
+  std::filesystem::path path_;
+  int fd_;
+  bool released_ = false;
+};
+
+}  // namespace
+
+void write_file_atomically(const std::filesystem::path& file,
+                           std::span<const std::span<const std::uint8_t>> chunks) {
+  const std::filesystem::path dir =
+      file.has_parent_path() ? file.parent_path() : std::filesystem::path(".");
+  // Hidden, unique per process and call, and in the same folder so that the
+  // rename stays on one file system and is atomic.
+  std::string temp_name = ".";
+  temp_name += file.filename().string();
+  temp_name += ".tmp-";
+  temp_name += std::to_string(::getpid());
+  temp_name += '-';
+  temp_name += std::to_string(temp_counter.fetch_add(1));
+  const std::filesystem::path temp = dir / temp_name;
+  const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+  if (fd < 0) fail(file, "cannot create a file in '" + dir.string() + "': ", errno);
+  TempFile out(temp, fd);
+
+  for (const auto& chunk : chunks) {
+    std::size_t done = 0;
+    while (done < chunk.size()) {
+      const ssize_t n = ::write(out.fd(), chunk.data() + done, chunk.size() - done);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) fail(file, "", errno);
+      done += std::size_t(n);
+    }
+  }
+  if (::fsync(out.fd()) != 0) fail(file, "", errno);
+  if (out.close() != 0) fail(file, "", errno);
+  if (::rename(temp.c_str(), file.c_str()) != 0) fail(file, "", errno);
+  out.release();
+  // Make the rename itself durable; a failure here loses nothing already written.
+  const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd >= 0) {
+    ::fsync(dfd);
+    ::close(dfd);
+  }
+}
+
+}  // namespace mantissa::io

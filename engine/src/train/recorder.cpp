@@ -1,0 +1,81 @@
+// Recording a run in the RunStore. Metrics go through the store's buffered
+// appends, which commit in batches, never one transaction per step.
+#include "mantissa/recorder.hpp"
+
+#include <nlohmann/json.hpp>
+
+namespace mantissa {
+
+RunRecorder::RunRecorder(RunStore& store, const NewRun& run)
+    : store_(store), run_id_(store.create_run(run)) {}
+
+RunRecorder::RunRecorder(RunStore& store, std::int64_t run_id, std::int64_t from_step)
+    : store_(store), run_id_(run_id), last_step_(from_step) {
+  store_.resume_run(run_id, from_step);
+  store_.append_event(
+      run_id, {from_step, EventKind::Info,
+               "resumed from the checkpoint at step " + std::to_string(from_step), 0, 0, "", 0});
+}
+
+void RunRecorder::step_recorded(const StepMetrics& m) {
+  last_step_ = m.step;
+  store_.append_step(run_id_, m);
+}
+
+void RunRecorder::epoch_recorded(const EpochMetrics& m) {
+  store_.append_epoch(run_id_, m);
+}
+
+void RunRecorder::event_recorded(const RunEvent& e) {
+  store_.append_event(run_id_, e);
+}
+
+void RunRecorder::checkpoint_written(std::int64_t step, std::int64_t epoch,
+                                     const std::vector<std::uint8_t>& blob) {
+  store_.add_checkpoint(run_id_, step, epoch, blob);
+}
+
+void RunRecorder::run_finished(const RunSummary& s) {
+  if (s.outcome == RunOutcome::Failed)
+    store_.append_event(run_id_, {last_step_, EventKind::Error, s.error, 0, 0, "", s.wall_time_s});
+  store_.set_summary(run_id_, run_summary_json(s));
+  store_.set_status(run_id_, run_status_of(s.outcome), s.error);
+  store_.flush();
+}
+
+void RunRecorder::fail(const std::string& message) {
+  RunSummary s;
+  s.outcome = RunOutcome::Failed;
+  s.error = message;
+  s.steps = last_step_;
+  run_finished(s);
+}
+
+RunStatus run_status_of(RunOutcome outcome) {
+  switch (outcome) {
+    case RunOutcome::Finished:
+      return RunStatus::Finished;
+    case RunOutcome::Stopped:
+      return RunStatus::Stopped;
+    case RunOutcome::Failed:
+      return RunStatus::Failed;
+  }
+  return RunStatus::Failed;
+}
+
+std::string run_summary_json(const RunSummary& s) {
+  // nlohmann writes NaN and infinities as null.
+  const nlohmann::ordered_json j = {{"steps", s.steps},
+                                    {"skipped_steps", s.skipped_steps},
+                                    {"final_loss_scale", s.final_loss_scale},
+                                    {"final_train_loss", s.final_train_loss},
+                                    {"final_val_loss", s.final_val_loss},
+                                    {"final_val_accuracy", s.final_val_accuracy},
+                                    {"wall_time_s", s.wall_time_s},
+                                    {"samples_per_s", s.samples_per_s},
+                                    {"peak_memory", s.peak_memory},
+                                    {"peak_activation_memory", s.peak_activation_memory}};
+  return j.dump();
+}
+
+}  // namespace mantissa

@@ -1,0 +1,451 @@
+// The CUDA backend's parts that run without a GPU: what the registry reports
+// when there is none, the caching allocator's size-class bookkeeping, and
+// the rules the kernels apply (dtype rounding, the LR schedule, the SGD /
+// AdamW element updates, the loss-scale rule, the dropout draw), compiled
+// here for the host from the same source the kernels use and checked against
+// the CPU backend. These run in every build, with or without CUDA.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "backends/cuda/elementwise_math.hpp"
+#include "backends/cuda/rule_params.hpp"
+#include "backends/cuda/size_class_cache.hpp"
+#include "backends/cuda/step_rules.hpp"
+#include "backends/cuda/storage.hpp"
+#include "mantissa/backend.hpp"
+#include "mantissa/error.hpp"
+
+namespace mantissa {
+namespace {
+
+namespace ss = step_state;
+
+// ---- registry ------------------------------------------------------------------
+
+std::vector<DeviceInfo> cuda_entries() {
+  std::vector<DeviceInfo> out;
+  for (auto& d : list_devices())
+    if (d.name.rfind("cuda", 0) == 0) out.push_back(d);
+  return out;
+}
+
+bool any_cuda_available() {
+  for (auto& d : cuda_entries())
+    if (d.available) return true;
+  return false;
+}
+
+TEST(CudaRegistry, ListsCudaWithAReasonWhenUnavailable) {
+  const auto entries = cuda_entries();
+  ASSERT_FALSE(entries.empty()) << "list_devices() must always mention cuda";
+  for (const auto& d : entries) {
+    EXPECT_FALSE(d.description.empty()) << d.name;
+    if (d.available) {
+      EXPECT_TRUE(d.reason.empty()) << d.name << ": " << d.reason;
+      EXPECT_EQ(d.name.rfind("cuda:", 0), 0u) << "usable GPUs are listed by ordinal";
+    } else {
+      // e.g. "cudaGetDeviceCount failed: no CUDA-capable device is detected
+      // (cudaErrorNoDevice)" or "this build has no CUDA backend".
+      EXPECT_FALSE(d.reason.empty()) << d.name << " is unavailable but says not why";
+    }
+  }
+}
+
+TEST(CudaRegistry, CreatingCudaWithoutAGpuIsAnInputErrorWithTheReason) {
+  if (any_cuda_available()) GTEST_SKIP() << "a CUDA device is present; covered by CudaParity";
+  const std::string reason = cuda_entries().front().reason;
+  for (const std::string name : {"cuda", "cuda:0", "cuda:3"}) {
+    try {
+      auto b = create_backend(name);
+      FAIL() << name << " was created without a usable GPU";
+    } catch (const InputError& e) {
+      const std::string what = e.what();
+      EXPECT_NE(what.find("\"cuda"), std::string::npos) << what;
+      EXPECT_NE(what.find("not available"), std::string::npos) << what;
+      EXPECT_NE(what.find(reason), std::string::npos) << what << " / " << reason;
+    }
+  }
+  EXPECT_THROW(create_backend("cuda:x"), InputError);
+}
+
+// ---- allocator bookkeeping --------------------------------------------------------
+
+// A fake device: hands out distinct addresses within a byte budget.
+struct FakeSource {
+  std::size_t budget = std::size_t(1) << 40;
+  std::size_t held = 0;
+  std::uintptr_t next = 0x10000;
+  int obtained = 0, released = 0;
+  void* obtain(std::size_t bytes) {
+    if (held + bytes > budget) return nullptr;
+    held += bytes;
+    ++obtained;
+    void* p = reinterpret_cast<void*>(next);
+    next += (bytes + 255) / 256 * 256 + 256;
+    return p;
+  }
+  void release(void*, std::size_t bytes) noexcept {
+    held -= bytes;
+    ++released;
+  }
+};
+
+TEST(CudaAllocatorCore, SizeClassesRoundSmallTo512AndLargeToEighths) {
+  using cuda::size_class;
+  EXPECT_EQ(size_class(0), 512u);
+  EXPECT_EQ(size_class(1), 512u);
+  EXPECT_EQ(size_class(512), 512u);
+  EXPECT_EQ(size_class(513), 1024u);
+  EXPECT_EQ(size_class(1 << 20), std::size_t(1) << 20);
+  EXPECT_EQ(size_class((1 << 20) + 1), (std::size_t(1) << 20) + (1 << 17));
+  EXPECT_EQ(size_class(3u << 20), 3u << 20);
+  EXPECT_EQ(size_class((3u << 20) + 1), (3u << 20) + (256u << 10));
+  for (std::size_t b = 1; b < (std::size_t(1) << 34); b = b * 3 + 7) {
+    const std::size_t c = size_class(b);
+    EXPECT_GE(c, b);
+    EXPECT_LE(double(c), double(b) * 1.125 + 512) << b;
+    EXPECT_EQ(size_class(c), c) << "a class is its own class";
+  }
+}
+
+TEST(CudaAllocatorCore, FreedBlocksAreReusedAndStatsFollowLiveTensors) {
+  cuda::SizeClassCache<FakeSource> cache{FakeSource{}};
+  void* a = cache.allocate(1000, true);
+  EXPECT_EQ(cache.stats().in_use, 1000u);
+  EXPECT_EQ(cache.stats().reserved, 1024u);
+  void* scratch = cache.allocate(4096, false);  // the backend's own: not tensor memory
+  EXPECT_EQ(cache.stats().in_use, 1000u);
+  EXPECT_EQ(cache.stats().reserved, 1024u + 4096u);
+  cache.deallocate(a);
+  EXPECT_EQ(cache.stats().in_use, 0u);
+  EXPECT_EQ(cache.stats().peak, 1000u);
+  EXPECT_EQ(cache.stats().cached, 1024u);
+  EXPECT_EQ(cache.stats().reserved, 1024u + 4096u);
+
+  // Same class: the cached block comes back, nothing new is obtained.
+  void* b = cache.allocate(700, true);
+  EXPECT_EQ(b, a);
+  EXPECT_EQ(cache.source().obtained, 2);
+  EXPECT_EQ(cache.stats().cached, 0u);
+  // A live block is never handed out twice.
+  void* c = cache.allocate(700, true);
+  EXPECT_NE(c, b);
+  EXPECT_EQ(cache.stats().in_use, 1400u);
+  EXPECT_EQ(cache.stats().peak, 1400u);
+  cache.reset_peak();
+  EXPECT_EQ(cache.stats().peak, 1400u);
+  cache.deallocate(b);
+  cache.reset_peak();
+  EXPECT_EQ(cache.stats().peak, 700u);
+
+  // A nearby larger block serves a request (at most a quarter more), a far one does not.
+  cache.deallocate(scratch);                // 4096 cached
+  void* near = cache.allocate(3500, true);  // class 3584; 4096 <= 3584 * 1.25
+  EXPECT_EQ(near, scratch);
+  cache.deallocate(near);
+  void* far = cache.allocate(1500, true);  // class 1536; 4096 is too big
+  EXPECT_NE(far, scratch);
+  EXPECT_EQ(cache.stats().live_blocks, 2u);
+  cache.deallocate(far);
+  cache.deallocate(c);
+  cache.deallocate(reinterpret_cast<void*>(0x1));  // unknown pointers are ignored
+  EXPECT_EQ(cache.stats().in_use, 0u);
+
+  cache.release_cached();
+  EXPECT_EQ(cache.stats().reserved, 0u);
+  EXPECT_EQ(cache.stats().cached_blocks, 0u);
+  EXPECT_EQ(cache.source().held, 0u);
+}
+
+TEST(CudaAllocatorCore, OutOfMemoryFirstReturnsTheCacheThenFails) {
+  FakeSource src;
+  src.budget = 8192;
+  cuda::SizeClassCache<FakeSource> cache{src};
+  void* a = cache.allocate(4096, true);
+  void* b = cache.allocate(2048, true);
+  cache.deallocate(b);  // 2048 cached, 6144 held by the source
+  // 3000 -> class 3072: does not fit beside 6144 until the cached block goes back.
+  void* c = cache.allocate(3000, true);
+  ASSERT_NE(c, nullptr);
+  EXPECT_EQ(cache.source().released, 1);
+  EXPECT_EQ(cache.stats().reserved, 4096u + 3072u);
+  // Nothing left to give back: the request fails (the backend turns this
+  // into OutOfMemoryError naming the request and what is held).
+  EXPECT_EQ(cache.allocate(4096, true), nullptr);
+  EXPECT_EQ(cache.stats().in_use, 4096u + 3000u);
+  cache.deallocate(a);
+  cache.deallocate(c);
+}
+
+// ---- dtype rounding (storage.hpp) against mantissa/dtype.hpp ---------------------
+
+TEST(CudaDeviceRules, ConversionsMatchTheCpuBitForBit) {
+  for (std::uint32_t h = 0; h < 65536; ++h) {
+    const auto bits = std::uint16_t(h);
+    ASSERT_EQ(float_bits(cuda::widen_f16(bits)), float_bits(f16_to_f32(bits))) << h;
+    ASSERT_EQ(float_bits(cuda::widen_bf16(bits)), float_bits(bf16_to_f32(bits))) << h;
+    const float f = f16_to_f32(bits);
+    ASSERT_EQ(cuda::round_to_f16(f), f32_to_f16(f)) << h;
+    ASSERT_EQ(cuda::round_to_bf16(f), f32_to_bf16(f)) << h;
+    const float g = bf16_to_f32(bits);
+    ASSERT_EQ(cuda::round_to_f16(g), f32_to_f16(g)) << h;
+    ASSERT_EQ(cuda::round_to_bf16(g), f32_to_bf16(g)) << h;
+  }
+  std::mt19937_64 gen(2024);
+  for (int i = 0; i < 1000000; ++i) {
+    const float f = bits_float(std::uint32_t(gen()));
+    ASSERT_EQ(cuda::round_to_f16(f), f32_to_f16(f)) << std::hex << float_bits(f);
+    ASSERT_EQ(cuda::round_to_bf16(f), f32_to_bf16(f)) << std::hex << float_bits(f);
+  }
+  // PRECISION.md's boundaries.
+  for (float f : {65504.0f, 65519.99f, 65520.0f, -65520.0f, 6.103515625e-05f, 5.9604645e-08f,
+                  2.9802322e-08f, 2.9802326e-08f, 3.3895314e38f, 3.4028235e38f, 0.0f, -0.0f,
+                  std::numeric_limits<float>::infinity(), std::numeric_limits<float>::quiet_NaN(),
+                  -std::numeric_limits<float>::quiet_NaN()}) {
+    EXPECT_EQ(cuda::round_to_f16(f), f32_to_f16(f)) << f;
+    EXPECT_EQ(cuda::round_to_bf16(f), f32_to_bf16(f)) << f;
+  }
+  EXPECT_EQ(cuda::round_to_f16(std::numeric_limits<float>::quiet_NaN()), 0x7E00);
+  EXPECT_EQ(cuda::round_to_bf16(-std::numeric_limits<float>::quiet_NaN()), 0x7FC0);
+}
+
+// ---- learning rate ----------------------------------------------------------------
+
+TEST(CudaDeviceRules, ScheduleEqualsScheduledLr) {
+  for (int kind = 0; kind < 3; ++kind) {
+    for (std::int64_t warmup : {0, 5}) {
+      OptimizerRule r;
+      r.optimizer.lr = 0.3;
+      r.schedule.kind = ScheduleKind(kind);
+      r.schedule.warmup_steps = warmup;
+      r.schedule.step_size = 7;
+      r.schedule.gamma = 0.5;
+      r.schedule.min_lr = 0.01;
+      r.total_steps = 60;
+      const cuda::OptimizerParams p = cuda::optimizer_params(r);
+      for (std::int64_t t = 0; t < 80; ++t) {
+        EXPECT_EQ(cuda::schedule_lr(p.schedule, t), scheduled_lr(r, t))
+            << "kind " << kind << " warmup " << warmup << " step " << t;
+      }
+    }
+  }
+}
+
+// ---- loss-scale rule against the CPU backend ---------------------------------------
+
+TEST(CudaDeviceRules, LossScaleRuleEqualsTheCpuBackend) {
+  auto cpu = create_backend("cpu");
+  std::mt19937 gen(7);
+  for (int config = 0; config < 12; ++config) {
+    ScalerRule rule;
+    rule.mode = LossScaleMode(config % 3);
+    rule.growth_interval = 1 + config % 4;
+    rule.skip_nonfinite = config % 2 == 1;
+    if (config % 5 == 1) rule.min_scale = 64;
+    if (config % 5 == 2) rule.max_scale = 1e6;
+    std::vector<float> host(ss::kSize, 0.0f);
+    host[ss::kScale] = config == 0 ? 3e38f : 65536.0f;
+    Tensor state = Tensor::from_host(*cpu, Shape{ss::kSize}, DType::F32, host.data());
+    const cuda::ScalerParams params = cuda::scaler_params(rule);
+    for (int step = 0; step < 300; ++step) {
+      const float found = gen() % 3 == 0 ? float(1 + gen() % 4) : 0.0f;
+      host[ss::kFoundInf] = found;
+      auto s = state.to_host();
+      s[ss::kFoundInf] = found;
+      state.copy_from_host(s.data());
+      cpu->update_loss_scale(state, rule);
+      cuda::apply_scaler_rule(host.data(), params);
+      const auto expect = state.to_host();
+      for (int i = 0; i < ss::kSize; ++i)
+        ASSERT_EQ(float_bits(host[std::size_t(i)]), float_bits(expect[std::size_t(i)]))
+            << "config " << config << " step " << step << " index " << i;
+    }
+  }
+}
+
+// ---- optimizer updates against the CPU backend -------------------------------------
+
+// The optimizer kernel's work for one parameter, run on host buffers: the
+// same calls update_chunk() in optimizer.cu makes.
+struct HostParam {
+  DType dtype;
+  std::vector<std::uint8_t> w, m1, m2;  // raw bytes in `dtype`
+  std::vector<float> g;
+  bool decay;
+};
+
+void host_optimizer_step(std::vector<HostParam>& ps, float* state, const cuda::OptimizerParams& p,
+                         bool momentum_buffers) {
+  namespace si = cuda::state_index;
+  if (cuda::step_is_skipped(p, state)) {
+    state[si::kSkippedThisStep] = 1;
+    state[si::kLearningRate] = 0;
+    return;
+  }
+  const cuda::StepScalars sc = cuda::step_scalars(p, state);
+  for (HostParam& hp : ps) {
+    const float wd = hp.decay ? p.weight_decay : 0.0f;
+    for (std::size_t i = 0; i < hp.g.size(); ++i) {
+      const auto k = std::int64_t(i);
+      const float wi = cuda::load_any(hp.w.data(), hp.dtype, k);
+      if (!p.adamw) {
+        float buf = momentum_buffers ? cuda::load_any(hp.m1.data(), hp.dtype, k) : 0.0f;
+        const float nw = cuda::sgd_element(wi, hp.g[i], momentum_buffers ? &buf : nullptr, sc.lr,
+                                           p.momentum, p.nesterov, wd, sc.clip);
+        if (momentum_buffers) cuda::store_any(hp.m1.data(), hp.dtype, k, buf);
+        cuda::store_any(hp.w.data(), hp.dtype, k, nw);
+      } else {
+        float m = cuda::load_any(hp.m1.data(), hp.dtype, k);
+        float v = cuda::load_any(hp.m2.data(), hp.dtype, k);
+        const float nw = cuda::adamw_element(wi, hp.g[i], m, v, sc.lr, float(p.beta1),
+                                             float(p.beta2), p.eps, wd, sc.bc1, sc.bc2, sc.clip);
+        cuda::store_any(hp.m1.data(), hp.dtype, k, m);
+        cuda::store_any(hp.m2.data(), hp.dtype, k, v);
+        cuda::store_any(hp.w.data(), hp.dtype, k, nw);
+      }
+    }
+  }
+  state[si::kSkippedThisStep] = 0;
+  state[si::kOptimizerSteps] = float(sc.t + 1);
+  state[si::kLearningRate] = sc.lr;
+}
+
+TEST(CudaDeviceRules, OptimizerUpdatesEqualTheCpuBackendBitForBit) {
+  auto cpu = create_backend("cpu");
+  struct Config {
+    OptimizerKind kind;
+    double momentum;
+    bool nesterov;
+    double clip;
+    ScheduleKind schedule;
+  };
+  const Config configs[] = {{OptimizerKind::Sgd, 0.9, false, 0, ScheduleKind::Constant},
+                            {OptimizerKind::Sgd, 0.9, true, 0.5, ScheduleKind::Step},
+                            {OptimizerKind::Sgd, 0.0, false, 0, ScheduleKind::Cosine},
+                            {OptimizerKind::AdamW, 0, false, 0, ScheduleKind::Constant},
+                            {OptimizerKind::AdamW, 0, false, 0.1, ScheduleKind::Cosine}};
+  std::mt19937 gen(11);
+  std::normal_distribution<float> n01;
+  for (DType dtype : {DType::F32, DType::F16, DType::BF16}) {
+    for (const Config& cf : configs) {
+      OptimizerRule rule;
+      rule.optimizer.kind = cf.kind;
+      rule.optimizer.lr = cf.kind == OptimizerKind::AdamW ? 0.01 : 0.1;
+      rule.optimizer.momentum = cf.momentum;
+      rule.optimizer.nesterov = cf.nesterov;
+      rule.optimizer.weight_decay = 0.05;
+      rule.schedule.kind = cf.schedule;
+      rule.schedule.step_size = 3;
+      rule.schedule.warmup_steps = 2;
+      rule.total_steps = 12;
+      rule.clip_grad_norm = cf.clip;
+      rule.skip_on_nonfinite = true;
+      const bool buffers = cf.kind == OptimizerKind::AdamW || cf.momentum > 0;
+      const cuda::OptimizerParams params = cuda::optimizer_params(rule);
+
+      std::vector<HostParam> host;
+      std::vector<Tensor> masters, grads, m1, m2;
+      std::vector<std::uint8_t> decay;
+      for (std::int64_t n : {37, 5}) {
+        std::vector<float> w(static_cast<std::size_t>(n)), g(w.size());
+        for (auto& v : w) v = n01(gen);
+        masters.push_back(Tensor::from_host(*cpu, Shape{n}, dtype, w.data()));
+        grads.push_back(Tensor::zeros(*cpu, Shape{n}, DType::F32));
+        if (buffers) m1.push_back(Tensor::zeros(*cpu, Shape{n}, dtype));
+        if (cf.kind == OptimizerKind::AdamW) m2.push_back(Tensor::zeros(*cpu, Shape{n}, dtype));
+        decay.push_back(n == 37 ? 1 : 0);
+        HostParam hp{dtype, masters.back().to_host_bytes(), {}, {}, g, n == 37};
+        hp.m1.assign(std::size_t(n) * dtype_size(dtype), 0);
+        hp.m2 = hp.m1;
+        host.push_back(hp);
+      }
+      std::vector<float> hs(ss::kSize, 0.0f);
+      Tensor state = Tensor::zeros(*cpu, Shape{ss::kSize}, DType::F32);
+      for (int step = 0; step < 12; ++step) {
+        for (std::size_t k = 0; k < grads.size(); ++k) {
+          for (auto& v : host[k].g) v = n01(gen) * 0.3f;
+          grads[k].copy_from_host(host[k].g.data());
+        }
+        auto s = state.to_host();
+        s[ss::kFoundInf] = step == 4 ? 2.0f : 0.0f;  // one skipped step
+        s[ss::kGradSumSquares] = float(step + 1);
+        state.copy_from_host(s.data());
+        hs[ss::kFoundInf] = s[ss::kFoundInf];
+        hs[ss::kGradSumSquares] = s[ss::kGradSumSquares];
+        cpu->optimizer_step(masters, grads, m1, m2, decay, state, rule);
+        host_optimizer_step(host, hs.data(), params, buffers);
+        const auto expect = state.to_host();
+        for (int i = 0; i < ss::kSize; ++i)
+          ASSERT_EQ(hs[std::size_t(i)], expect[std::size_t(i)])
+              << "state " << i << " step " << step;
+        for (std::size_t k = 0; k < masters.size(); ++k) {
+          ASSERT_EQ(host[k].w, masters[k].to_host_bytes())
+              << dtype_name(dtype) << " optimizer " << int(cf.kind) << " step " << step;
+          if (buffers) {
+            ASSERT_EQ(host[k].m1, m1[k].to_host_bytes());
+          }
+          if (cf.kind == OptimizerKind::AdamW) {
+            ASSERT_EQ(host[k].m2, m2[k].to_host_bytes());
+          }
+        }
+      }
+    }
+  }
+}
+
+// ---- activations and dropout against the CPU backend -------------------------------
+
+TEST(CudaDeviceRules, ActivationFormulasMatchTheCpuBackend) {
+  auto cpu = create_backend("cpu");
+  std::vector<float> x(2001);
+  for (std::size_t i = 0; i < x.size(); ++i) x[i] = -10.0f + 0.01f * float(i);
+  x[1000] = 0.0f;
+  const std::vector<float> dy(x.size(), 0.75f);
+  const Activation acts[] = {Activation::Relu, Activation::LeakyRelu, Activation::Gelu,
+                             Activation::Tanh, Activation::Sigmoid};
+  for (Activation act : acts) {
+    const auto kind = cuda::ActKind(int(act));
+    const Shape shape{std::int64_t(x.size())};
+    Tensor xt = Tensor::from_host(*cpu, shape, DType::F32, x.data());
+    Tensor y = Tensor::empty(*cpu, shape, DType::F32);
+    Tensor g = Tensor::from_host(*cpu, shape, DType::F32, dy.data());
+    Tensor dx = Tensor::empty(*cpu, shape, DType::F32);
+    cpu->activation_forward(act, 0.1f, xt, y);
+    cpu->activation_backward(act, 0.1f, xt, y, g, dx);
+    const auto yv = y.to_host(), dxv = dx.to_host();
+    for (std::size_t i = 0; i < x.size(); ++i) {
+      const float hy = cuda::activation_value(kind, 0.1f, x[i]);
+      const float a = cuda::activation_reads_output(kind) ? yv[i] : x[i];
+      const float hdx = cuda::activation_grad(kind, 0.1f, a, dy[i]);
+      // libm's erff / expf / tanhf may be vectorised differently on the CPU path.
+      EXPECT_NEAR(hy, yv[i], 2e-7 * (1 + std::abs(yv[i]))) << int(act) << " x " << x[i];
+      EXPECT_NEAR(hdx, dxv[i], 2e-7 * (1 + std::abs(dxv[i]))) << int(act) << " x " << x[i];
+    }
+  }
+}
+
+TEST(CudaDeviceRules, DropoutDrawEqualsTheCpuMask) {
+  auto cpu = create_backend("cpu");
+  const std::int64_t n = 5000;
+  std::vector<float> ones(static_cast<std::size_t>(n), 1.0f);
+  Tensor x = Tensor::from_host(*cpu, Shape{n}, DType::F32, ones.data());
+  Tensor y = Tensor::empty(*cpu, Shape{n}, DType::F32);
+  Tensor mask = Tensor::empty(*cpu, Shape{n}, DType::F32);
+  for (float p : {0.0f, 0.1f, 0.5f, 0.9f}) {
+    cpu->dropout_forward(x, y, mask, p, 0xABCDEFull);
+    const auto m = mask.to_host();
+    for (std::int64_t i = 0; i < n; ++i) {
+      const bool keep = cuda::dropout_keep(0xABCDEFull, std::uint64_t(i), p);
+      ASSERT_EQ(m[std::size_t(i)] != 0.0f, keep) << "p " << p << " i " << i;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace mantissa

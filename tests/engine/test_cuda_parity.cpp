@@ -1,0 +1,412 @@
+// Every CUDA backend op against the CPU backend (the reference), per dtype,
+// each with its own tolerance:
+//  * bit-identical: fill, cast, add / mul / accumulate / scale, ReLU and
+//    LeakyReLU, dropout, concat / split, bias_add, max pooling without
+//    overlapping windows, mse's gradient, count_correct, the gradient pass's
+//    unscaled values and found_inf, the optimizer (SGD, AdamW; the device
+//    build uses -fmad=false, so each product and sum rounds as on the CPU),
+//    the loss-scale update;
+//  * transcendental activations: a few fp32 ulps (device erff / expf / tanhf),
+//    plus one ulp of a 16-bit output;
+//  * matmul and convolution: 4 (K + 2) 2^-24 sum|a b| (both sides' fp32
+//    accumulation error bound) plus two ulps of a 16-bit output, with sum|a b|
+//    computed by the CPU backend on |a| and |b|;
+//  * reductions (bias_grad, pooling overlaps, norms, losses, squared norms):
+//    relative 1e-5 of the magnitude involved.
+// Without a GPU every test here is skipped with the driver's reason.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <numeric>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "mantissa/backend.hpp"
+#include "mantissa/error.hpp"
+
+namespace mantissa {
+namespace {
+
+const std::string& cuda_unavailable() {
+  static const std::string reason = [] {
+    std::string why = "list_devices() has no cuda entry";
+    for (const auto& d : list_devices()) {
+      if (d.name.rfind("cuda", 0) != 0) continue;
+      if (d.available) return std::string();
+      why = d.reason;
+    }
+    return why;
+  }();
+  return reason;
+}
+
+#define REQUIRE_CUDA() \
+  if (!cuda_unavailable().empty()) GTEST_SKIP() << "no CUDA device: " << cuda_unavailable()
+
+Backend& gpu() {
+  static std::unique_ptr<Backend> b = create_backend("cuda");
+  return *b;
+}
+Backend& cpu() {
+  static std::unique_ptr<Backend> b = create_backend("cpu");
+  return *b;
+}
+
+constexpr DType kDtypes[] = {DType::F32, DType::F16, DType::BF16};
+
+double unit_roundoff(DType t) {
+  return t == DType::F32 ? 0x1p-24 : t == DType::F16 ? 0x1p-11 : 0x1p-8;
+}
+
+std::vector<float> random_values(std::size_t n, std::uint32_t seed, float lo = -1, float hi = 1) {
+  std::mt19937 gen(seed);
+  std::uniform_real_distribution<float> d(lo, hi);
+  std::vector<float> v(n);
+  for (auto& x : v) x = d(gen);
+  return v;
+}
+
+// The same host values on both backends.
+struct Pair {
+  Tensor c, g;  // cpu, gpu
+};
+Pair both(const Shape& s, DType t, const std::vector<float>& v) {
+  return {Tensor::from_host(cpu(), s, t, v.data()), Tensor::from_host(gpu(), s, t, v.data())};
+}
+Pair both_empty(const Shape& s, DType t) {
+  return {Tensor::zeros(cpu(), s, t), Tensor::zeros(gpu(), s, t)};
+}
+std::vector<float> abs_of(const Tensor& t) {
+  auto v = t.to_host();
+  for (auto& x : v) x = std::abs(x);
+  return v;
+}
+
+testing::AssertionResult same_bits(const Pair& p) {
+  if (p.c.to_host_bytes() == p.g.to_host_bytes()) return testing::AssertionSuccess();
+  const auto a = p.c.to_host(), b = p.g.to_host();
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (float_bits(a[i]) != float_bits(b[i]) && !(std::isnan(a[i]) && std::isnan(b[i])))
+      return testing::AssertionFailure()
+             << "element " << i << ": cpu " << a[i] << ", cuda " << b[i];
+  }
+  return testing::AssertionFailure() << "bytes differ (NaN encodings)";
+}
+
+// |cuda - cpu| <= tol[i] (+ rel * |cpu|); NaN only where both are NaN.
+testing::AssertionResult close(const Pair& p, const std::vector<double>& tol, double rel = 0) {
+  const auto a = p.c.to_host(), b = p.g.to_host();
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (std::isnan(a[i]) || std::isnan(b[i])) {
+      if (std::isnan(a[i]) && std::isnan(b[i])) continue;
+      return testing::AssertionFailure()
+             << "element " << i << ": cpu " << a[i] << ", cuda " << b[i];
+    }
+    if (std::isinf(a[i]) || std::isinf(b[i])) {
+      if (a[i] == b[i]) continue;
+      return testing::AssertionFailure()
+             << "element " << i << ": cpu " << a[i] << ", cuda " << b[i];
+    }
+    const double t = (tol.size() == 1 ? tol[0] : tol[i]) + rel * std::abs(double(a[i]));
+    if (std::abs(double(a[i]) - double(b[i])) > t)
+      return testing::AssertionFailure() << "element " << i << " of " << p.c.describe() << ": cpu "
+                                         << a[i] << ", cuda " << b[i] << ", tolerance " << t;
+  }
+  return testing::AssertionSuccess();
+}
+
+// ---- memory ---------------------------------------------------------------------
+
+TEST(CudaParity, MemoryStatsFollowLiveTensorsAndOomNamesTheRequest) {
+  REQUIRE_CUDA();
+  auto b = create_backend("cuda");
+  EXPECT_EQ(b->memory_stats().in_use, 0u);
+  {
+    Tensor x = Tensor::empty(*b, {10, 3}, DType::F32);
+    Tensor h = Tensor::empty(*b, {7}, DType::F16);
+    EXPECT_EQ(b->memory_stats().in_use, 134u);
+    EXPECT_EQ(b->memory_stats().peak, 134u);
+    EXPECT_GE(b->memory_stats().reserved, 134u);
+  }
+  const MemoryStats s = b->memory_stats();
+  EXPECT_EQ(s.in_use, 0u);
+  EXPECT_EQ(s.peak, 134u);
+  EXPECT_GT(s.driver_total, 0u);
+  EXPECT_GT(s.driver_in_use, 0u);
+  b->reset_peak_memory();
+  EXPECT_EQ(b->memory_stats().peak, 0u);
+  // Freed blocks are reused: the same request gets memory without growing the reserve.
+  void* p = b->allocate(1000);
+  const std::size_t reserved = b->memory_stats().reserved;
+  b->deallocate(p, 1000);
+  void* again = b->allocate(1000);
+  EXPECT_EQ(again, p);
+  EXPECT_EQ(b->memory_stats().reserved, reserved);
+  b->deallocate(again, 1000);
+  try {
+    b->allocate(std::size_t(1) << 50);
+    FAIL() << "a petabyte was allocated";
+  } catch (const OutOfMemoryError& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("cuda:0"), std::string::npos) << what;
+    EXPECT_NE(what.find("out of memory allocating"), std::string::npos) << what;
+    EXPECT_NE(what.find("held by tensors"), std::string::npos) << what;
+  }
+  // The backend stays usable after an out-of-memory error.
+  Tensor t = Tensor::zeros(*b, {4}, DType::F32);
+  EXPECT_EQ(t.to_host(), std::vector<float>(4, 0.0f));
+}
+
+// ---- fill and cast ---------------------------------------------------------------
+
+TEST(CudaParity, FillIsBitIdentical) {
+  REQUIRE_CUDA();
+  for (DType t : kDtypes) {
+    for (float v :
+         {0.0f, -0.0f, 1.5f, -3e-8f, 70000.0f, 1e-40f, std::numeric_limits<float>::quiet_NaN()}) {
+      Pair p = both_empty({3, 333}, t);
+      cpu().fill(p.c, v);
+      gpu().fill(p.g, v);
+      EXPECT_EQ(p.c.to_host_bytes(), p.g.to_host_bytes()) << dtype_name(t) << " " << v;
+    }
+  }
+}
+
+// Uploads raw bytes (bit patterns) into a tensor on each backend.
+Pair both_raw(const Shape& s, DType t, const void* bytes) {
+  Pair p{Tensor::empty(cpu(), s, t), Tensor::empty(gpu(), s, t)};
+  cpu().upload(p.c.data(), bytes, p.c.bytes());
+  gpu().upload(p.g.data(), bytes, p.g.bytes());
+  gpu().synchronize();
+  return p;
+}
+
+// PRECISION.md test 1 on the device: every fp16 and bf16 pattern, widened and
+// rounded again, and 10^6 random fp32 patterns (NaN payloads included),
+// rounded to fp16 and bf16, bit for bit as on the CPU.
+TEST(CudaParity, CastsAreBitIdenticalOverAllPatterns) {
+  REQUIRE_CUDA();
+  std::vector<std::uint16_t> all(65536);
+  std::iota(all.begin(), all.end(), std::uint16_t(0));
+  for (DType half : {DType::F16, DType::BF16}) {
+    const Pair src = both_raw({65536}, half, all.data());
+    for (DType dst : kDtypes) {
+      Pair out = both_empty({65536}, dst);
+      cpu().cast(src.c, out.c);
+      gpu().cast(src.g, out.g);
+      EXPECT_EQ(out.c.to_host_bytes(), out.g.to_host_bytes())
+          << dtype_name(half) << " -> " << dtype_name(dst);
+    }
+  }
+  std::mt19937_64 gen(99);
+  std::vector<std::uint32_t> bits(1000000);
+  for (auto& b : bits) b = std::uint32_t(gen());
+  // The boundaries of PRECISION.md as well.
+  for (float f : {65504.0f, 65519.99f, 65520.0f, -65520.0f, 6.103515625e-05f, 5.9604645e-08f,
+                  2.9802322e-08f, 2.9802326e-08f, 3.3895314e38f, 3.4028235e38f, -0.0f})
+    bits.push_back(float_bits(f));
+  const Shape s{std::int64_t(bits.size())};
+  const Pair src = both_raw(s, DType::F32, bits.data());
+  for (DType dst : {DType::F16, DType::BF16}) {
+    Pair out = both_empty(s, dst);
+    cpu().cast(src.c, out.c);
+    gpu().cast(src.g, out.g);
+    EXPECT_EQ(out.c.to_host_bytes(), out.g.to_host_bytes()) << "f32 -> " << dtype_name(dst);
+  }
+}
+
+// ---- elementwise --------------------------------------------------------------------
+
+TEST(CudaParity, ArithmeticIsBitIdenticalForEveryDtypeMix) {
+  REQUIRE_CUDA();
+  const Shape s{5, 1001};
+  for (DType ta : kDtypes) {
+    for (DType tb : kDtypes) {
+      for (DType to : kDtypes) {
+        const auto av = random_values(5005, 1, -300, 300), bv = random_values(5005, 2, -300, 300);
+        const Pair a = both(s, ta, av), b = both(s, tb, bv);
+        Pair out = both_empty(s, to);
+        cpu().add(a.c, b.c, out.c);
+        gpu().add(a.g, b.g, out.g);
+        EXPECT_TRUE(same_bits(out)) << "add " << dtype_name(ta) << dtype_name(tb) << dtype_name(to);
+        cpu().mul(a.c, b.c, out.c);
+        gpu().mul(a.g, b.g, out.g);
+        EXPECT_TRUE(same_bits(out)) << "mul " << dtype_name(ta) << dtype_name(tb) << dtype_name(to);
+        Pair acc = both(s, to, bv);
+        cpu().accumulate(a.c, acc.c);
+        gpu().accumulate(a.g, acc.g);
+        EXPECT_TRUE(same_bits(acc))
+            << "accumulate " << dtype_name(ta) << " into " << dtype_name(to);
+      }
+    }
+    Pair t = both(s, ta, random_values(5005, 3, -1e4f, 1e4f));
+    cpu().scale(t.c, 7.3f);
+    gpu().scale(t.g, 7.3f);
+    EXPECT_TRUE(same_bits(t)) << "scale " << dtype_name(ta);
+  }
+}
+
+TEST(CudaParity, ActivationsForwardAndBackward) {
+  REQUIRE_CUDA();
+  const Shape s{7, 613};
+  const std::size_t n = 7 * 613;
+  const Activation acts[] = {Activation::Relu, Activation::LeakyRelu, Activation::Gelu,
+                             Activation::Tanh, Activation::Sigmoid};
+  for (DType t : kDtypes) {
+    auto xv = random_values(n, 5, -6, 6);
+    xv[0] = 0.0f;
+    const Pair x = both(s, t, xv), dy = both(s, t, random_values(n, 6));
+    for (Activation act : acts) {
+      const bool exact = act == Activation::Relu || act == Activation::LeakyRelu;
+      // A few fp32 ulps of the value, or one ulp of a 16-bit output.
+      const double rel = exact ? 0 : 8e-7 + 2 * unit_roundoff(t);
+      Pair y = both_empty(s, t), dx = both_empty(s, t);
+      cpu().activation_forward(act, 0.02f, x.c, y.c);
+      gpu().activation_forward(act, 0.02f, x.g, y.g);
+      if (exact) {
+        EXPECT_TRUE(same_bits(y)) << int(act) << " " << dtype_name(t);
+      } else {
+        EXPECT_TRUE(close(y, {1e-7}, rel)) << int(act) << " " << dtype_name(t);
+      }
+      // Backward from the CPU's y on both sides, so only the derivative is compared.
+      Pair ysame = both(s, t, y.c.to_host());
+      cpu().activation_backward(act, 0.02f, x.c, ysame.c, dy.c, dx.c);
+      gpu().activation_backward(act, 0.02f, x.g, ysame.g, dy.g, dx.g);
+      if (exact) {
+        EXPECT_TRUE(same_bits(dx)) << int(act) << " " << dtype_name(t);
+      } else {
+        EXPECT_TRUE(close(dx, {1e-7}, rel)) << int(act) << " backward " << dtype_name(t);
+      }
+    }
+  }
+}
+
+TEST(CudaParity, DropoutDrawsTheSameMask) {
+  REQUIRE_CUDA();
+  const Shape s{3, 4099};
+  for (DType t : kDtypes) {
+    const Pair x = both(s, t, random_values(3 * 4099, 7));
+    for (float p : {0.0f, 0.25f, 0.5f}) {
+      Pair y = both_empty(s, t), mask = both_empty(s, t);
+      cpu().dropout_forward(x.c, y.c, mask.c, p, 1234567);
+      gpu().dropout_forward(x.g, y.g, mask.g, p, 1234567);
+      EXPECT_TRUE(same_bits(mask)) << dtype_name(t) << " p " << p;
+      EXPECT_TRUE(same_bits(y)) << dtype_name(t) << " p " << p;
+    }
+  }
+}
+
+TEST(CudaParity, ConcatAndSplitMoveTheSameBits) {
+  REQUIRE_CUDA();
+  for (const Shape& whole : {Shape{4, 9}, Shape{3, 7, 5, 2}}) {
+    for (DType t : kDtypes) {
+      std::vector<Shape> parts;
+      for (std::int64_t c : {2, 4, 3}) {
+        Shape p = whole;
+        p[1] = c * whole[1] / 9;
+        parts.push_back(p);
+      }
+      parts.back()[1] = whole[1] - parts[0][1] - parts[1][1];
+      std::vector<Tensor> xc, xg;
+      for (std::size_t k = 0; k < parts.size(); ++k) {
+        // Parts in another dtype than the whole exercise the converting copy.
+        const DType pt = k == 1 ? DType::F32 : t;
+        const Pair p = both(parts[k], pt, random_values(std::size_t(parts[k].numel()), 10 + k));
+        xc.push_back(p.c);
+        xg.push_back(p.g);
+      }
+      Pair y = both_empty(whole, t);
+      cpu().concat(xc, y.c);
+      gpu().concat(xg, y.g);
+      EXPECT_TRUE(same_bits(y)) << whole.str() << " " << dtype_name(t);
+      std::vector<Tensor> dc, dg;
+      for (std::size_t k = 0; k < parts.size(); ++k) {
+        const Pair d = both_empty(parts[k], k == 2 ? DType::F32 : t);
+        dc.push_back(d.c);
+        dg.push_back(d.g);
+      }
+      cpu().split(y.c, dc);
+      gpu().split(y.g, dg);
+      for (std::size_t k = 0; k < parts.size(); ++k)
+        EXPECT_TRUE(same_bits({dc[k], dg[k]})) << "split part " << k << " " << dtype_name(t);
+    }
+  }
+}
+
+// ---- dense ------------------------------------------------------------------------
+
+TEST(CudaParity, MatmulWithinTheAccumulationBound) {
+  REQUIRE_CUDA();
+  struct Dims {
+    std::int64_t M, K, N;
+  };
+  const Dims shapes[] = {{3, 5, 7}, {1, 1, 1}, {17, 33, 9}, {64, 130, 31}, {128, 256, 64}};
+  std::uint32_t seed = 100;
+  for (DType in : kDtypes) {
+    for (DType out : {in, DType::F32}) {
+      for (const Dims& d : shapes) {
+        for (int tr = 0; tr < 4; ++tr) {
+          for (float beta : {0.0f, 1.0f, 0.5f}) {
+            const bool ta = tr & 1, tb = tr & 2;
+            const Shape sa = ta ? Shape{d.K, d.M} : Shape{d.M, d.K};
+            const Shape sb = tb ? Shape{d.N, d.K} : Shape{d.K, d.N};
+            const Pair a = both(sa, in, random_values(std::size_t(d.M * d.K), seed++));
+            const Pair b = both(sb, in, random_values(std::size_t(d.K * d.N), seed++));
+            const auto cv = random_values(std::size_t(d.M * d.N), seed++);
+            Pair c = both({d.M, d.N}, out, cv);
+            cpu().matmul(a.c, ta, b.c, tb, c.c, beta);
+            gpu().matmul(a.g, ta, b.g, tb, c.g, beta);
+            // sum |a_ik b_kj| + |beta c_ij|, by the CPU in fp32.
+            Tensor aa = Tensor::from_host(cpu(), sa, DType::F32, abs_of(a.c).data());
+            Tensor ab = Tensor::from_host(cpu(), sb, DType::F32, abs_of(b.c).data());
+            Tensor mag = Tensor::from_host(
+                cpu(), {d.M, d.N}, DType::F32,
+                abs_of(Tensor::from_host(cpu(), {d.M, d.N}, out, cv.data())).data());
+            cpu().matmul(aa, ta, ab, tb, mag, std::abs(beta));
+            std::vector<double> tol;
+            for (float m : mag.to_host())
+              tol.push_back(4.0 * double(d.K + 2) * 0x1p-24 * m +
+                            (out == DType::F32 ? 0.0 : 2 * unit_roundoff(out) * m));
+            EXPECT_TRUE(close(c, tol))
+                << dtype_name(in) << "->" << dtype_name(out) << " " << d.M << "x" << d.K << "x"
+                << d.N << " ta " << ta << " tb " << tb << " beta " << beta;
+          }
+        }
+      }
+    }
+  }
+  // An empty inner dimension scales c.
+  Pair a = both_empty({2, 0}, DType::F32), b = both_empty({0, 3}, DType::F32);
+  Pair c = both({2, 3}, DType::F32, {1, 2, 3, 4, 5, 6});
+  cpu().matmul(a.c, false, b.c, false, c.c, 0.5f);
+  gpu().matmul(a.g, false, b.g, false, c.g, 0.5f);
+  EXPECT_TRUE(same_bits(c));
+}
+
+TEST(CudaParity, BiasAddAndBiasGrad) {
+  REQUIRE_CUDA();
+  for (const Shape& s : {Shape{33, 17}, Shape{4, 6, 5, 7}}) {
+    const std::int64_t C = s[1];
+    for (DType t : kDtypes) {
+      const Pair bias = both({C}, DType::F32, random_values(std::size_t(C), 20));
+      Pair y = both(s, t, random_values(std::size_t(s.numel()), 21));
+      cpu().bias_add(y.c, bias.c);
+      gpu().bias_add(y.g, bias.g);
+      EXPECT_TRUE(same_bits(y)) << s.str() << " " << dtype_name(t);
+      for (float beta : {0.0f, 1.0f}) {
+        Pair db = both({C}, DType::F32, random_values(std::size_t(C), 22));
+        cpu().bias_grad(y.c, db.c, beta);
+        gpu().bias_grad(y.g, db.g, beta);
+        // Both sum in double: well within 1e-6 of the sum of magnitudes.
+        EXPECT_TRUE(close(db, {1e-6 * double(s.numel() / C)}, 1e-6)) << s.str() << " beta " << beta;
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace mantissa

@@ -1,0 +1,152 @@
+// Writes the files the independent readers check, with NumPy dumps of what the
+// files must contain, taken from the engine's tensors directly:
+//
+//   mantissa_io_fixtures models OUT
+//     OUT/<model>.<f32|f16|bf16>.safetensors, OUT/<model>.<f32|f16>.onnx,
+//     OUT/<model>.stale.onnx (exported before the weights were set: a check
+//     that passes on it cannot see weights), and in OUT/<model>/: masters/
+//     <tensor>.npy (fp32 masters and buffers), input.npy, expected.f32.npy
+//     (float32 inference) and expected.f16.npy (mixed_float16 inference).
+//   mantissa_io_fixtures run DB OUT
+//     Trains the dense model into the run database DB (checkpoints at steps 6
+//     and 12), adds a second run that has no checkpoint, and prints both run
+//     ids. OUT/latest/ and OUT/step6/ hold the masters of the two checkpoints;
+//     OUT/input.npy and OUT/expected.npy the float32 inference at step 12.
+#include <cstdio>
+#include <cstring>
+#include <exception>
+#include <iostream>
+
+#include "io/io_fixtures.hpp"
+#include "mantissa/backend.hpp"
+#include "mantissa/error.hpp"
+#include "mantissa/graph.hpp"
+#include "mantissa/store.hpp"
+#include "mantissa/trainer.hpp"
+#include "mantissa/version.hpp"
+#include "mantissa/weights_io.hpp"
+
+namespace fs = std::filesystem;
+using namespace mantissa;
+
+namespace {
+
+constexpr std::int64_t kBatch = 5;
+
+void dump_masters(Graph& g, const fs::path& dir) {
+  fs::create_directories(dir);
+  for (Param* p : g.params())
+    io_test::write_npy_f32(dir / (p->name + ".npy"), p->master.shape().dims(), p->master.to_host());
+  for (Buffer* b : g.buffers())
+    io_test::write_npy_f32(dir / (b->name + ".npy"), b->value.shape().dims(), b->value.to_host());
+}
+
+std::vector<std::int64_t> batched(std::int64_t n, const Shape& s) {
+  std::vector<std::int64_t> d{n};
+  d.insert(d.end(), s.dims().begin(), s.dims().end());
+  return d;
+}
+
+void write_inference(Graph& g, const fs::path& input_file, const fs::path& expected_file) {
+  const auto x =
+      io_test::test_values(std::size_t(io_test::input_numel(g, kBatch)), 42, -2.0f, 2.0f);
+  io_test::write_npy_f32(input_file, batched(kBatch, g.input_shape()), x);
+  io_test::write_npy_f32(expected_file, batched(kBatch, g.output_shape()),
+                         io_test::infer(g, x, kBatch));
+}
+
+void write_models(const fs::path& source, const fs::path& out) {
+  auto backend = create_backend("cpu");
+  for (const std::string name : {"dense", "conv"}) {
+    const Project project = io_test::load_test_project(source, name);
+    Graph g(project.model, *backend, Policy::Float32, 1);
+    const fs::path stem = out / name;
+    export_onnx(g, out / (name + ".stale.onnx"), {DType::F32, project.name, {}});
+    io_test::randomize_state(g, 17);
+    dump_masters(g, stem / "masters");
+    for (DType dtype : {DType::F32, DType::F16, DType::BF16}) {
+      std::string suffix(".");
+      suffix += dtype_name(dtype);
+      write_safetensors(out / (name + suffix + ".safetensors"), model_state(g, dtype),
+                        export_metadata(g, {&project, std::nullopt, std::nullopt}, dtype));
+      if (dtype != DType::BF16)
+        export_onnx(g, out / (name + suffix + ".onnx"), {dtype, project.name, {}});
+    }
+    write_inference(g, stem / "input.npy", stem / "expected.f32.npy");
+
+    // What the f16 ONNX model mirrors: the engine under mixed_float16.
+    Graph mixed(project.model, *backend, Policy::MixedFloat16, 2);
+    load_weights(mixed, out / (name + ".f32.safetensors"));
+    write_inference(mixed, stem / "input.npy", stem / "expected.f16.npy");
+  }
+}
+
+// Hands checkpoints to the run database, as the faces do.
+struct StoreSink : MetricsSink {
+  RunStore& store;
+  std::int64_t run_id;
+  StoreSink(RunStore& s, std::int64_t id) : store(s), run_id(id) {}
+  void checkpoint_written(std::int64_t step, std::int64_t epoch,
+                          const std::vector<std::uint8_t>& blob) override {
+    store.add_checkpoint(run_id, step, epoch, blob);
+  }
+};
+
+void write_run(const fs::path& source, const fs::path& db, const fs::path& out) {
+  auto backend = create_backend("cpu");
+  const Project project = io_test::load_test_project(source, "dense");
+  RunStore store(db);
+  NewRun run;
+  run.name = "export-test";
+  run.project_name = project.name;
+  run.project_json = project_to_json(project);
+  run.policy = std::string(policy_name(project.training.policy));
+  run.loss_scale_json = "{}";
+  run.backend = backend->name();
+  run.device = backend->description();
+  run.library_versions = library_versions();
+  run.seed = project.training.seed;
+  const std::int64_t id = store.create_run(run);
+
+  Trainer trainer(project, *backend);
+  StoreSink sink(store, id);
+  TrainControl control;
+  const RunSummary summary = trainer.run(sink, control);
+  if (summary.outcome != RunOutcome::Finished) throw Error("training failed: " + summary.error);
+  store.set_status(id, RunStatus::Finished);
+
+  dump_masters(trainer.graph(), out / "latest");
+  write_inference(trainer.graph(), out / "input.npy", out / "expected.npy");
+  Graph early(project.model, *backend, project.training.policy, 0);
+  restore_model_state(early, store.checkpoint(id, 6).value().data);
+  dump_masters(early, out / "step6");
+
+  run.name = "no-checkpoint";
+  const std::int64_t empty = store.create_run(run);
+  store.set_status(empty, RunStatus::Failed, "stopped before its first checkpoint");
+  std::cout << id << " " << empty << "\n";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const fs::path source = MANTISSA_SOURCE_DIR;
+  try {
+    const std::string mode = argc > 1 ? argv[1] : "";
+    if (mode == "models" && argc == 3) {
+      fs::create_directories(argv[2]);
+      write_models(source, argv[2]);
+      return 0;
+    }
+    if (mode == "run" && argc == 4) {
+      fs::create_directories(argv[3]);
+      write_run(source, argv[2], argv[3]);
+      return 0;
+    }
+    std::cerr << "usage: mantissa_io_fixtures models OUT | run DB OUT\n";
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << "mantissa_io_fixtures: " << e.what() << "\n";
+    return 1;
+  }
+}
