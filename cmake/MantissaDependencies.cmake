@@ -42,7 +42,7 @@ mantissa_resolve_option(MANTISSA_CUDA ${_cuda_found} "no CUDA toolkit was found"
 # GUI: Qt 6 Widgets and QCustomPlot built against Qt 6.
 set(_gui_found FALSE)
 if(NOT MANTISSA_GUI STREQUAL "OFF")
-  find_package(Qt6 QUIET COMPONENTS Widgets Test)
+  find_package(Qt6 QUIET COMPONENTS Widgets Test PrintSupport)
   find_package(QCustomPlotQt6 QUIET)
   if(Qt6_FOUND AND QCustomPlotQt6_FOUND)
     set(_gui_found TRUE)

@@ -1,0 +1,199 @@
+// mantissa-studio-bench: how responsive the studio stays while it trains, and
+// what the open window costs in training throughput.
+//
+// Trains the same project under the same policy headless (the Trainer with no
+// sink work) and through the studio's window and controller, alternating,
+// `--reps` times each. During the studio runs a 5 ms timer on the GUI thread
+// measures how late the event loop serves it. Prints the median throughputs
+// and the p50 / p99 / max event-loop delay over all studio runs.
+#include <qcustomplot.h>
+
+#include <QApplication>
+#include <QCommandLineParser>
+#include <QElapsedTimer>
+#include <QTemporaryDir>
+#include <QTimer>
+#include <algorithm>
+#include <cstdio>
+#include <ctime>
+#include <exception>
+#include <thread>
+#include <vector>
+
+#include "LivePlots.hpp"
+#include "MainWindow.hpp"
+#include "ProjectDocument.hpp"
+#include "StudioPaths.hpp"
+#include "TrainingController.hpp"
+#include "mantissa/backend.hpp"
+
+using namespace mantissa;
+using namespace mantissa::ui;
+
+namespace {
+
+constexpr std::int64_t kWarmupSteps = 10;
+
+double threadCpuSeconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return double(ts.tv_sec) + double(ts.tv_nsec) * 1e-9;
+}
+
+// On a thread of its own, as the studio trains: the GUI thread never starts
+// an OpenMP team, and a team left idle on it could compete with the trainer's.
+double headlessSamplesPerSecond(const Project& project) {
+  double rate = 0;
+  std::thread worker([&] {
+    auto backend = create_backend(project.training.backend);
+    TrainOptions options;
+    options.evaluate = false;
+    options.warmup_steps_excluded = kWarmupSteps;
+    Trainer trainer(project, *backend, options);
+    MetricsSink none;
+    TrainControl control;
+    rate = trainer.run(none, control).samples_per_s;
+  });
+  worker.join();
+  return rate;
+}
+
+struct StudioResult {
+  double samplesPerSecond = 0;
+  std::vector<double> delaysMs;  // how late each probe tick fired
+  double replotMs = 0;           // the four plots, mean of their last replots
+  double guiBusy = 0;            // GUI thread CPU time over wall time, while training
+  bool ok = false;
+};
+
+StudioResult studioRun(const Project& project, const QTemporaryDir& tmp, int intervalMs) {
+  StudioResult r;
+  StudioOptions options;
+  options.databasePath = tmp.filePath(QStringLiteral("bench.db"));
+  options.settingsFile = tmp.filePath(QStringLiteral("bench.ini"));
+  options.restoreWindowState = false;
+  MainWindow window(options);
+  window.document()->reset(project, QString::fromStdString(project.file.string()));
+  window.resize(1600, 1000);
+  window.show();
+
+  QElapsedTimer clock;
+  qint64 last = 0;
+  bool measuring = false;
+  double cpuAtStart = 0;
+  QTimer probe;
+  probe.setTimerType(Qt::PreciseTimer);
+  probe.setInterval(intervalMs);
+  QObject::connect(&probe, &QTimer::timeout, &window, [&] {
+    const qint64 now = clock.nsecsElapsed();
+    if (measuring) r.delaysMs.push_back(std::max(0.0, double(now - last) / 1e6 - intervalMs));
+    last = now;
+  });
+  // Throughput as the headless run counts it: samples over step time, after
+  // the warm-up steps.
+  double samples = 0, seconds = 0;
+  TrainingController* ctl = window.controller();
+  QObject::connect(ctl, &TrainingController::stepsRecorded, &window,
+                   [&](quint64, const QVector<StepMetrics>& steps) {
+                     for (const StepMetrics& m : steps) {
+                       if (m.step <= kWarmupSteps) continue;
+                       samples += m.samples_per_s * m.step_time_s;
+                       seconds += m.step_time_s;
+                     }
+                   });
+  QObject::connect(ctl, &TrainingController::runStarted, &window,
+                   [&](quint64, qint64, const RunStart&) {
+                     measuring = true;
+                     cpuAtStart = threadCpuSeconds();
+                     clock.start();
+                     last = 0;
+                     probe.start();
+                   });
+  QObject::connect(
+      ctl, &TrainingController::runFinished, &window, [&](quint64, qint64, const RunSummary&) {
+        measuring = false;
+        probe.stop();
+        r.guiBusy = (threadCpuSeconds() - cpuAtStart) / (double(clock.nsecsElapsed()) * 1e-9);
+        QApplication::exit(0);
+      });
+  QObject::connect(ctl, &TrainingController::runFailed, &window, [&](quint64, const QString& m) {
+    std::fprintf(stderr, "mantissa-studio-bench: %s\n", qPrintable(m));
+    QApplication::exit(1);
+  });
+  QTimer::singleShot(200, &window, [&] { window.startTraining(); });
+  r.ok = QApplication::exec() == 0;
+  r.samplesPerSecond = seconds > 0 ? samples / seconds : 0;
+  for (auto panel : {LivePlots::Panel::Loss, LivePlots::Panel::Scale, LivePlots::Panel::Memory,
+                     LivePlots::Panel::Throughput})
+    r.replotMs += window.livePlots()->plot(panel)->replotTime(true);
+  return r;
+}
+
+double percentile(std::vector<double> v, double q) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  const auto i = std::size_t(q * double(v.size() - 1) + 0.5);
+  return v[std::min(i, v.size() - 1)];
+}
+
+double median(std::vector<double> v) {
+  return percentile(std::move(v), 0.5);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  QApplication app(argc, argv);
+  QCommandLineParser args;
+  args.addHelpOption();
+  args.addOptions({
+      {"project", "Project file (default: the sample mnist-mlp).", "file"},
+      {"policy", "Precision policy.", "name", "float32"},
+      {"steps", "Steps per run.", "n", "200"},
+      {"reps", "Runs of each kind.", "n", "3"},
+      {"interval", "Probe timer interval in ms.", "ms", "5"},
+  });
+  args.process(app);
+
+  Project project;
+  try {
+    const QString path = args.isSet("project") ? args.value("project") : defaultProjectPath();
+    project = load_project(path.toStdString());
+    project.training.policy = parse_policy(args.value("policy").toStdString());
+    project.training.steps = args.value("steps").toLongLong();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "mantissa-studio-bench: %s\n", e.what());
+    return 2;
+  }
+  const int interval = std::max(1, args.value("interval").toInt());
+  const int reps = std::max(1, args.value("reps").toInt());
+  std::printf("project %s, policy %s, %lld steps, batch %lld, %d runs of each\n",
+              project.name.c_str(), std::string(policy_name(project.training.policy)).c_str(),
+              static_cast<long long>(*project.training.steps),
+              static_cast<long long>(project.training.batch_size), reps);
+
+  QTemporaryDir tmp;
+  std::vector<double> headless, studio, delays, replot, busy;
+  for (int i = 0; i < reps; ++i) {
+    headless.push_back(headlessSamplesPerSecond(project));
+    StudioResult r = studioRun(project, tmp, interval);
+    if (!r.ok) return 1;
+    studio.push_back(r.samplesPerSecond);
+    delays.insert(delays.end(), r.delaysMs.begin(), r.delaysMs.end());
+    replot.push_back(r.replotMs);
+    busy.push_back(r.guiBusy);
+    std::printf("  run %d: headless %.0f samples/s, studio %.0f samples/s\n", i + 1,
+                headless.back(), studio.back());
+  }
+  const double h = median(headless), s = median(studio);
+  std::printf("headless trainer (median):     %.0f samples/s\n", h);
+  std::printf("studio, window open (median):  %.0f samples/s (%.1f %% of headless)\n", s,
+              h > 0 ? 100.0 * s / h : 0.0);
+  std::printf(
+      "GUI event-loop delay, %d ms timer, %zu ticks: p50 %.2f ms, p99 %.2f ms, max %.2f ms\n",
+      interval, delays.size(), percentile(delays, 0.5), percentile(delays, 0.99),
+      delays.empty() ? 0.0 : *std::max_element(delays.begin(), delays.end()));
+  std::printf("replot of the four plots: %.2f ms; GUI thread busy %.1f %% of the run (medians)\n",
+              median(replot), 100.0 * median(busy));
+  return 0;
+}

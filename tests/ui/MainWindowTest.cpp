@@ -1,0 +1,255 @@
+// The main window with a temporary database and settings: training from the
+// toolbar fills every plot and is recorded; skipped steps are marked; errors
+// stay inline and the window stays usable; settings edits are undoable.
+#include <qcustomplot.h>
+
+#include <QAction>
+#include <QComboBox>
+#include <QDoubleSpinBox>
+#include <QLabel>
+#include <QProgressBar>
+#include <QSpinBox>
+#include <QTabWidget>
+#include <QTemporaryDir>
+#include <QTest>
+#include <QToolButton>
+#include <QUndoStack>
+
+#include "EventLog.hpp"
+#include "InlineMessage.hpp"
+#include "LivePlots.hpp"
+#include "MainWindow.hpp"
+#include "ModelSummaryView.hpp"
+#include "ModelTable.hpp"
+#include "PolicySelector.hpp"
+#include "ProjectDocument.hpp"
+#include "RunStatusBar.hpp"
+#include "TestSupport.hpp"
+#include "TrainingController.hpp"
+#include "TrainingSettingsForm.hpp"
+#include "mantissa/store.hpp"
+
+using namespace mantissa;
+using namespace mantissa::ui;
+using namespace mantissa::ui::testing;
+using Series = LivePlots::Series;
+
+class MainWindowTest : public QObject {
+  Q_OBJECT
+
+ private:
+  QTemporaryDir dir_;
+
+  StudioOptions options(const QString& projectPath) const {
+    StudioOptions o;
+    o.databasePath = dir_.filePath(QStringLiteral("runs.db"));
+    o.settingsFile = dir_.filePath(QStringLiteral("studio.ini"));
+    o.projectPath = projectPath;
+    o.restoreWindowState = false;
+    return o;
+  }
+  QString project(const QString& name, const QString& json) const {
+    return writeFile(dir_, name, json);
+  }
+
+  static bool idle(MainWindow& w) {
+    return w.controller()->state() == TrainingController::State::Idle;
+  }
+  static bool logHas(MainWindow& w, const QString& text) {
+    for (const QString& line : w.eventLog()->lines())
+      if (line.contains(text)) return true;
+    return false;
+  }
+
+ private slots:
+  void trainingFromTheToolbarFillsEveryPlot() {
+    MainWindow w(options(project(QStringLiteral("spirals.json"), spiralsJson(60))));
+    w.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&w));
+    QCOMPARE(w.document()->displayName(), QStringLiteral("tiny-spirals"));
+    QVERIFY(w.trainAction()->isEnabled());
+    QVERIFY(!w.stopAction()->isEnabled());
+
+    w.trainAction()->trigger();
+    QVERIFY(!w.trainAction()->isEnabled());
+    QVERIFY(w.stopAction()->isEnabled());
+    QCOMPARE(w.tabs()->currentIndex(), 1);  // the Training tab
+    QTRY_VERIFY_WITH_TIMEOUT(logHas(w, QStringLiteral("finished")), kRunTimeoutMs);
+    QTRY_VERIFY(idle(w));
+
+    LivePlots* plots = w.livePlots();
+    QCOMPARE(plots->pointCount(Series::TrainLoss), 60);
+    QVERIFY(plots->pointCount(Series::ValidationLoss) > 0);
+    QVERIFY(plots->pointCount(Series::LossScale) > 0);
+    QVERIFY(plots->pointCount(Series::MemoryInUse) > 0);
+    QVERIFY(plots->pointCount(Series::MemoryPeak) > 0);
+    QVERIFY(plots->pointCount(Series::Throughput) > 0);
+    QCOMPARE(plots->pointCount(Series::SkippedMarkers), 0);  // fp32 never skips
+    QVERIFY2(w.runStatus()->text().contains(QStringLiteral("step 60/60")),
+             qPrintable(w.runStatus()->text()));
+    QCOMPARE(w.runStatus()->progressBar()->value(), w.runStatus()->progressBar()->maximum());
+    QVERIFY(w.trainAction()->isEnabled());
+    QVERIFY(!w.messageBar()->isVisible());
+
+    RunStore store(dir_.filePath(QStringLiteral("runs.db")).toStdString());
+    const RunRecord rec = store.require_run(w.controller()->currentRunId());
+    QCOMPARE(rec.status, RunStatus::Finished);
+    QCOMPARE(rec.project_name, std::string("tiny-spirals"));
+    QCOMPARE(rec.steps_recorded, qint64(60));
+  }
+
+  void skippedStepsAreMarkedAndLogged() {
+    MainWindow w(
+        options(project(QStringLiteral("fp16.json"),
+                        spiralsJson(40, QStringLiteral("mixed_float16"), overflowingScale()))));
+    w.show();
+    w.startTraining();
+    QTRY_VERIFY_WITH_TIMEOUT(idle(w) && logHas(w, QStringLiteral("finished")), kRunTimeoutMs);
+    LivePlots* plots = w.livePlots();
+    const int markers = plots->pointCount(Series::SkippedMarkers);
+    QVERIFY(markers > 0);
+    auto totals = plots->graph(Series::SkippedTotal)->data();
+    QCOMPARE(int(totals->at(totals->size() - 1)->value), markers);
+    // The first step ran at the initial scale and was skipped.
+    QCOMPARE(plots->graph(Series::SkippedMarkers)->data()->at(0)->key, 1.0);
+    QCOMPARE(plots->graph(Series::SkippedMarkers)->data()->at(0)->value, 16777216.0);
+    QVERIFY(logHas(w, QStringLiteral("step 1 skipped: non-finite gradient in")));
+    QVERIFY(w.runStatus()->text().contains(QStringLiteral("skipped %1").arg(markers)));
+  }
+
+  void badDatasetShowsAnInlineErrorAndTheWindowStaysUsable() {
+    const QString bad =
+        project(QStringLiteral("bad.json"),
+                spiralsJson(60, QStringLiteral("float32"), QString(), missingCsvDataset()));
+    MainWindow w(options(bad));
+    w.show();
+    QVERIFY(w.document()->summary().has_value());  // the model itself is fine
+    w.trainAction()->trigger();
+    QTRY_VERIFY_WITH_TIMEOUT(w.messageBar()->isVisible(), kRunTimeoutMs);
+    QVERIFY2(w.messageBar()->text().contains(QStringLiteral("missing-data.csv")),
+             qPrintable(w.messageBar()->text()));
+    QCOMPARE(w.messageBar()->level(), InlineMessage::Level::Error);
+    QVERIFY(logHas(w, QStringLiteral("missing-data.csv")));
+    QTRY_VERIFY(idle(w));
+    QVERIFY(w.isVisible());
+    QVERIFY(w.trainAction()->isEnabled());
+
+    QVERIFY(w.openProject(project(QStringLiteral("good.json"), spiralsJson(25))));
+    QVERIFY(!w.messageBar()->isVisible());
+    w.trainAction()->trigger();
+    QTRY_VERIFY_WITH_TIMEOUT(idle(w) && w.livePlots()->pointCount(Series::TrainLoss) == 25,
+                             kRunTimeoutMs);
+  }
+
+  void aFileThatDoesNotOpenIsReportedInline() {
+    MainWindow w(options(project(QStringLiteral("spirals.json"), spiralsJson(60))));
+    QVERIFY(!w.openProject(dir_.filePath(QStringLiteral("nothing-here.json"))));
+    QVERIFY(w.messageBar()->text().contains(QStringLiteral("nothing-here.json")));
+    QCOMPARE(w.document()->displayName(), QStringLiteral("tiny-spirals"));
+  }
+
+  void trainPauseResumeAndStopFromKeysAndToolbar() {
+    MainWindow w(options(project(QStringLiteral("long.json"), spiralsJson(5'000'000))));
+    w.show();
+    w.activateWindow();
+    QVERIFY(QTest::qWaitForWindowActive(&w));
+    QTest::keyClick(&w, Qt::Key_Return, Qt::ControlModifier);  // Train
+    QVERIFY(w.controller()->isBusy());
+    QTRY_VERIFY_WITH_TIMEOUT(w.livePlots()->stepCount() > 0, kRunTimeoutMs);
+    w.pauseAction()->trigger();
+    QCOMPARE(w.controller()->state(), TrainingController::State::Paused);
+    QVERIFY(w.pauseAction()->isChecked());
+    QCOMPARE(w.pauseAction()->text(), QStringLiteral("Resume"));
+    w.pauseAction()->trigger();
+    QCOMPARE(w.controller()->state(), TrainingController::State::Running);
+    QTest::keyClick(&w, Qt::Key_Period, Qt::ControlModifier);  // Stop
+    QCOMPARE(w.controller()->state(), TrainingController::State::Stopping);
+    QTRY_VERIFY_WITH_TIMEOUT(idle(w), kRunTimeoutMs);
+    QVERIFY(logHas(w, QStringLiteral("stopped at step")));
+    QVERIFY(w.runStatus()->text().contains(QStringLiteral("stopped")));
+    RunStore store(dir_.filePath(QStringLiteral("runs.db")).toStdString());
+    QCOMPARE(store.require_run(w.controller()->currentRunId()).status, RunStatus::Stopped);
+  }
+
+  void settingsEditsGoThroughUndo() {
+    MainWindow w(options(project(QStringLiteral("spirals.json"), spiralsJson(60))));
+    TrainingSettingsForm* form = w.settingsForm();
+    QCOMPARE(form->batchSizeBox()->value(), 32);
+    form->batchSizeBox()->setValue(64);
+    QCOMPARE(w.document()->training().batch_size, qint64(64));
+    QVERIFY(w.isWindowModified());
+    w.undoAction()->trigger();
+    QCOMPARE(w.document()->training().batch_size, qint64(32));
+    QCOMPARE(form->batchSizeBox()->value(), 32);
+    QVERIFY(!w.isWindowModified());
+    w.redoAction()->trigger();
+    QCOMPARE(form->batchSizeBox()->value(), 64);
+
+    // Policy from the toolbar: fp16 turns the dynamic scaler on by default,
+    // bf16 leaves it off until asked for.
+    w.policySelector()->button(PolicySelector::Family::FP16)->click();
+    QCOMPARE(w.document()->training().policy, Policy::MixedFloat16);
+    QVERIFY(form->initScaleBox()->isEnabled());
+    QVERIFY(form->growthIntervalBox()->isEnabled());
+    QVERIFY(form->lossScaleModeBox()->itemText(0).contains(QStringLiteral("dynamic")));
+    w.policySelector()->button(PolicySelector::Family::BF16)->click();
+    QCOMPARE(w.document()->training().policy, Policy::MixedBFloat16);
+    QVERIFY(!form->initScaleBox()->isEnabled());
+    QVERIFY(!form->growthIntervalBox()->isEnabled());
+    form->lossScaleModeBox()->setCurrentIndex(
+        form->lossScaleModeBox()->findText(QStringLiteral("Fixed")));
+    QVERIFY(form->initScaleBox()->isEnabled());
+    QVERIFY(!form->growthIntervalBox()->isEnabled());
+    form->pureBox()->setChecked(true);
+    QCOMPARE(w.document()->training().policy, Policy::BFloat16);
+    QCOMPARE(w.policySelector()->family(), PolicySelector::Family::BF16);
+    w.undoAction()->trigger();  // pure
+    w.undoAction()->trigger();  // fixed
+    w.undoAction()->trigger();  // bf16
+    QCOMPARE(w.document()->training().policy, Policy::MixedFloat16);
+    QCOMPARE(w.policySelector()->family(), PolicySelector::Family::FP16);
+    // SGD-only momentum is disabled under AdamW.
+    form->optimizerBox()->setCurrentIndex(1);
+    QCOMPARE(w.document()->training().optimizer.kind, OptimizerKind::AdamW);
+    QVERIFY(!form->momentumBox()->isEnabled());
+  }
+
+  void inspectorAndModelTabDescribeTheProject() {
+    MainWindow w(options(project(QStringLiteral("spirals.json"), spiralsJson(60))));
+    QCOMPARE(w.modelSummary()->paramsText(), QStringLiteral("82"));
+    QCOMPARE(w.modelTable()->table()->rowCount(), 5);
+    QCOMPARE(w.modelTable()->table()->item(1, 0)->text(), QStringLiteral("fc1"));
+    QCOMPARE(w.modelTable()->table()->item(1, 3)->text(), QStringLiteral("16"));
+    QVERIFY(w.deviceBox()->count() >= 1);
+    QCOMPARE(w.deviceBox()->itemData(0).toString(), QStringLiteral("cpu"));
+  }
+
+  void pagesCanBeReplaced() {
+    MainWindow w(options(project(QStringLiteral("spirals.json"), spiralsJson(60))));
+    auto* editor = new QLabel(QStringLiteral("editor"));
+    w.setModelEditor(editor);
+    QVERIFY(w.tabs()->widget(0)->isAncestorOf(editor));
+    auto* history = new QLabel(QStringLiteral("history"));
+    w.setHistoryPage(history);
+    QVERIFY(w.tabs()->widget(3)->isAncestorOf(history));
+    auto* palette = new QLabel(QStringLiteral("palette"));
+    w.setLayerPalette(palette);
+    QVERIFY(w.isAncestorOf(palette));
+  }
+
+  void saveAsWritesTheProject() {
+    MainWindow w(options(project(QStringLiteral("spirals.json"), spiralsJson(60))));
+    w.settingsForm()->batchSizeBox()->setValue(48);
+    const QString copy = dir_.filePath(QStringLiteral("saved.json"));
+    QVERIFY(w.saveProjectAs(copy));
+    QVERIFY(!w.isWindowModified());
+    QCOMPARE(load_project(copy.toStdString()).training.batch_size, qint64(48));
+  }
+};
+
+int runMainWindowTests(int argc, char** argv) {
+  MainWindowTest t;
+  return QTest::qExec(&t, argc, argv);
+}
+
+#include "MainWindowTest.moc"

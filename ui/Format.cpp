@@ -1,0 +1,45 @@
+#include "Format.hpp"
+
+#include <QLocale>
+#include <cmath>
+
+namespace mantissa::ui {
+
+QString fromView(std::string_view s) {
+  return QString::fromUtf8(s.data(), qsizetype(s.size()));
+}
+
+QString formatCount(std::int64_t n) {
+  return QLocale(QLocale::English).toString(qlonglong(n));
+}
+
+QString formatFlops(double flops) {
+  static const char* units[] = {"FLOP", "kFLOP", "MFLOP", "GFLOP", "TFLOP", "PFLOP"};
+  int u = 0;
+  while (std::abs(flops) >= 1000.0 && u < 5) {
+    flops /= 1000.0;
+    ++u;
+  }
+  return QStringLiteral("%1 %2").arg(flops, 0, 'f', u == 0 ? 0 : 2).arg(QLatin1String(units[u]));
+}
+
+QString formatBytes(double bytes) {
+  static const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  int u = 0;
+  while (std::abs(bytes) >= 1024.0 && u < 4) {
+    bytes /= 1024.0;
+    ++u;
+  }
+  return QStringLiteral("%1 %2").arg(bytes, 0, 'f', u == 0 ? 0 : 1).arg(QLatin1String(units[u]));
+}
+
+QString formatDuration(double seconds) {
+  if (!std::isfinite(seconds) || seconds < 0) return QStringLiteral("–");
+  const auto total = std::int64_t(std::llround(seconds));
+  const std::int64_t h = total / 3600, m = (total / 60) % 60, s = total % 60;
+  if (h > 0)
+    return QStringLiteral("%1:%2:%3").arg(h).arg(m, 2, 10, QChar('0')).arg(s, 2, 10, QChar('0'));
+  return QStringLiteral("%1:%2").arg(m).arg(s, 2, 10, QChar('0'));
+}
+
+}  // namespace mantissa::ui

@@ -1,0 +1,16 @@
+#pragma once
+// Numbers as the studio shows them: counts with separators, FLOPs, bytes,
+// durations. One place so that the inspector, tables and status bar agree.
+#include <QString>
+#include <cstdint>
+#include <string_view>
+
+namespace mantissa::ui {
+
+QString fromView(std::string_view s);
+QString formatCount(std::int64_t n);     // "669,706"
+QString formatFlops(double flops);       // "1.33 MFLOP"
+QString formatBytes(double bytes);       // "3.1 KiB", "41.2 MiB"
+QString formatDuration(double seconds);  // "0:42", "1:02:05"
+
+}  // namespace mantissa::ui

@@ -1,0 +1,557 @@
+#include "LivePlots.hpp"
+
+#include <qcustomplot.h>
+
+#include <QButtonGroup>
+#include <QCheckBox>
+#include <QFileDialog>
+#include <QGridLayout>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QMenu>
+#include <QTimer>
+#include <QToolButton>
+#include <QVBoxLayout>
+#include <algorithm>
+#include <cmath>
+
+#include "PlotReadout.hpp"
+#include "PlotTheme.hpp"
+#include "PolicyColors.hpp"
+
+namespace mantissa::ui {
+
+namespace {
+
+constexpr int kMeanWindow = 20;  // steps in the throughput running mean
+constexpr double kMiB = 1024.0 * 1024.0;
+constexpr qint64 kMinReplotMs = 33;      // ~30 Hz at most
+constexpr double kReplotCostShare = 10;  // wait 10× the last replot's duration
+
+int idx(LivePlots::Panel p) {
+  return int(p);
+}
+int idx(LivePlots::Series s) {
+  return int(s);
+}
+
+QString mib(double bytes) {
+  return QString::number(bytes / kMiB, 'f', 1) + QStringLiteral(" MiB");
+}
+
+QString scaleText(double s) {
+  const QString p2 = powerOfTwoLabel(s);
+  return p2.isEmpty() ? QString::number(s, 'g', 6)
+                      : QStringLiteral("%1 (%2)").arg(p2).arg(s, 0, 'g', 8);
+}
+
+}  // namespace
+
+LivePlots::LivePlots(QWidget* parent) : QWidget(parent), replotTimer_(new QTimer(this)) {
+  replotTimer_->setSingleShot(true);
+  connect(replotTimer_, &QTimer::timeout, this, &LivePlots::replotAll);
+  auto* outer = new QVBoxLayout(this);
+  outer->setContentsMargins(0, 0, 0, 0);
+  outer->setSpacing(4);
+
+  // Controls shared by all four plots.
+  auto* bar = new QHBoxLayout;
+  bar->setContentsMargins(6, 2, 6, 0);
+  bar->addWidget(new QLabel(tr("X axis:"), this));
+  stepButton_ = new QToolButton(this);
+  stepButton_->setText(tr("Step"));
+  wallButton_ = new QToolButton(this);
+  wallButton_->setText(tr("Wall time"));
+  auto* group = new QButtonGroup(this);
+  for (QToolButton* b : {stepButton_, wallButton_}) {
+    b->setCheckable(true);
+    b->setAutoRaise(false);
+    group->addButton(b);
+    bar->addWidget(b);
+  }
+  stepButton_->setToolTip(tr("Plot every metric against the training step"));
+  wallButton_->setToolTip(tr("Plot every metric against seconds since the run started"));
+  stepButton_->setChecked(true);
+  connect(stepButton_, &QToolButton::toggled, this,
+          [this](bool on) { setXAxisMode(on ? XAxis::Step : XAxis::WallTime); });
+  bar->addSpacing(12);
+  followBox_ = new QCheckBox(tr("Follow latest"), this);
+  followBox_->setChecked(true);
+  followBox_->setToolTip(
+      tr("Keep the newest step in view. Dragging or zooming a plot turns this off."));
+  connect(followBox_, &QCheckBox::toggled, this, &LivePlots::setFollowLatest);
+  bar->addWidget(followBox_);
+  bar->addStretch(1);
+  runLabel_ = new QLabel(this);
+  runLabel_->setTextFormat(Qt::RichText);
+  bar->addWidget(runLabel_);
+  outer->addLayout(bar);
+
+  auto* grid = new QGridLayout;
+  grid->setContentsMargins(0, 0, 0, 0);
+  grid->setSpacing(2);
+  plots_[idx(Panel::Loss)] = makePlot(tr("Loss"), tr("loss"));
+  plots_[idx(Panel::Scale)] = makePlot(tr("Loss scale"), tr("scale (log₂)"));
+  plots_[idx(Panel::Memory)] = makePlot(tr("Memory"), tr("MiB"));
+  plots_[idx(Panel::Throughput)] = makePlot(tr("Throughput"), tr("samples / s"));
+  grid->addWidget(plots_[0], 0, 0);
+  grid->addWidget(plots_[1], 0, 1);
+  grid->addWidget(plots_[2], 1, 0);
+  grid->addWidget(plots_[3], 1, 1);
+  outer->addLayout(grid, 1);
+
+  auto addGraph = [this](Panel panel, Series series, const QString& name, bool rightAxis = false) {
+    QCustomPlot* p = plot(panel);
+    QCPGraph* g = p->addGraph(p->xAxis, rightAxis ? p->yAxis2 : p->yAxis);
+    g->setName(name);
+    graphs_[idx(series)] = g;
+    return g;
+  };
+  addGraph(Panel::Loss, Series::TrainLoss, tr("train"));
+  QCPGraph* val = addGraph(Panel::Loss, Series::ValidationLoss, tr("validation"));
+  val->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssCircle, 7));
+  QCPGraph* scale = addGraph(Panel::Scale, Series::LossScale, tr("scale"));
+  scale->setLineStyle(QCPGraph::lsStepLeft);
+  QCPGraph* skips = addGraph(Panel::Scale, Series::SkippedMarkers, tr("skipped step"));
+  skips->setLineStyle(QCPGraph::lsNone);
+  skips->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssTriangle, QPen(skippedStepColor(), 1),
+                                         QBrush(skippedStepColor()), 8));
+  QCPGraph* total = addGraph(Panel::Scale, Series::SkippedTotal, tr("skipped total"), true);
+  total->setLineStyle(QCPGraph::lsStepLeft);
+  addGraph(Panel::Memory, Series::MemoryInUse, tr("in use"));
+  addGraph(Panel::Memory, Series::MemoryPeak, tr("peak"));
+  addGraph(Panel::Throughput, Series::Throughput, tr("per step"));
+  addGraph(Panel::Throughput, Series::ThroughputMean, tr("mean of %1").arg(kMeanWindow));
+
+  QCustomPlot* sp = plot(Panel::Scale);
+  sp->yAxis->setScaleType(QCPAxis::stLogarithmic);
+  sp->yAxis->setTicker(QSharedPointer<QCPAxisTicker>(new PowerOfTwoTicker));
+  sp->yAxis2->setVisible(true);
+  sp->yAxis2->setLabel(tr("skipped steps"));
+  sp->yAxis2->setRange(0, 1);
+  QSharedPointer<QCPAxisTickerFixed> intTicker(new QCPAxisTickerFixed);
+  intTicker->setTickStep(1);
+  intTicker->setScaleStrategy(QCPAxisTickerFixed::ssMultiples);
+  sp->yAxis2->setTicker(intTicker);
+  sp->yAxis->setRange(1, 65536);
+
+  for (int i = 0; i < 4; ++i) {
+    QCustomPlot* p = plots_[i];
+    QCPGraph* main = i == idx(Panel::Loss)     ? graph(Series::TrainLoss)
+                     : i == idx(Panel::Scale)  ? graph(Series::LossScale)
+                     : i == idx(Panel::Memory) ? graph(Series::MemoryInUse)
+                                               : graph(Series::ThroughputMean);
+    readouts_[i] = std::make_unique<PlotReadout>(p, main);
+    auto* hint = new QCPItemText(p);
+    hint->position->setType(QCPItemPosition::ptAxisRectRatio);
+    hint->position->setCoords(0.5, 0.5);
+    hint->setText(tr("No run yet — press Train"));
+    hint->setColor(palette().color(QPalette::Disabled, QPalette::Text));
+    emptyHints_[i] = hint;
+    applyPlotTheme(p);
+    p->legend->setVisible(true);
+    p->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignRight);
+  }
+  applyPolicyStyle();
+}
+
+LivePlots::~LivePlots() = default;
+
+QCustomPlot* LivePlots::makePlot(const QString& title, const QString& yLabel) {
+  auto* p = new QCustomPlot(this);
+  p->setMinimumSize(240, 170);
+  p->setMouseTracking(true);
+  p->installEventFilter(this);  // to hide the read-out when the mouse leaves
+  p->setNoAntialiasingOnDrag(true);
+  p->setPlottingHint(QCP::phFastPolylines, true);
+  p->setInteractions(QCP::iRangeDrag | QCP::iRangeZoom);
+  p->axisRect()->setRangeDrag(Qt::Horizontal);
+  p->axisRect()->setRangeZoom(Qt::Horizontal);
+  p->plotLayout()->insertRow(0);
+  QFont tf = font();
+  tf.setBold(true);
+  auto* t = new QCPTextElement(p, title, tf);
+  t->setMargins(QMargins(0, 4, 0, 0));
+  p->plotLayout()->addElement(0, 0, t);
+  p->xAxis->setLabel(xLabel());
+  p->yAxis->setLabel(yLabel);
+  p->xAxis->setRange(0, 100);
+  p->setContextMenuPolicy(Qt::CustomContextMenu);
+  p->setToolTip(tr("Drag to pan, wheel to zoom (all plots together); right-click to save"));
+  connect(p, &QWidget::customContextMenuRequested, this,
+          [this, p](const QPoint& pos) { showContextMenu(p, pos); });
+  connect(p->xAxis, qOverload<const QCPRange&>(&QCPAxis::rangeChanged), this,
+          [this, p](const QCPRange&) { onRangeChanged(p); });
+  connect(p, &QCustomPlot::mouseMove, this, [this, p](QMouseEvent* e) {
+    if (!p->axisRect()->rect().contains(e->pos())) {
+      hideReadout();
+      return;
+    }
+    showReadoutAt(p->xAxis->pixelToCoord(e->pos().x()));
+  });
+  return p;
+}
+
+QCustomPlot* LivePlots::plot(Panel panel) const {
+  return plots_[idx(panel)];
+}
+QCPGraph* LivePlots::graph(Series series) const {
+  return graphs_[idx(series)];
+}
+int LivePlots::pointCount(Series series) const {
+  return graph(series)->dataCount();
+}
+
+QString LivePlots::xLabel() const {
+  return xAxis_ == XAxis::Step ? tr("step") : tr("wall time (s)");
+}
+
+double LivePlots::keyOf(const StepMetrics& m) const {
+  return xAxis_ == XAxis::Step ? double(m.step) : m.wall_time_s;
+}
+
+double LivePlots::keyOf(const EpochMetrics& m) const {
+  return xAxis_ == XAxis::Step ? double(m.step) : m.wall_time_s;
+}
+
+void LivePlots::applyPolicyStyle() {
+  const QColor c = policyColor(policy_);
+  const Qt::PenStyle style = policyPenStyle(policy_);
+  // Widths in device-independent pixels, so lines keep their weight on
+  // high-DPI screens.
+  auto pen = [](QColor color, qreal width, Qt::PenStyle s) { return QPen(color, width, s); };
+  graph(Series::TrainLoss)->setPen(pen(c, 1.4, style));
+  // The secondary series of a plot: the policy colour moved away from the
+  // background, so it stays visible on light and dark palettes.
+  const bool darkBase = palette().color(QPalette::Base).lightnessF() < 0.5;
+  QColor darker = darkBase ? c.lighter(145) : c.darker(135);
+  graph(Series::ValidationLoss)->setPen(pen(darker, 1.6, Qt::DashLine));
+  graph(Series::ValidationLoss)
+      ->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssCircle, QPen(darker, 1.5),
+                                        QBrush(palette().color(QPalette::Base)), 7));
+  graph(Series::LossScale)->setPen(pen(c, 1.8, style));
+  QColor grey = okabe_ito::kGrey;
+  graph(Series::SkippedTotal)->setPen(pen(grey, 1.2, Qt::DotLine));
+  graph(Series::MemoryInUse)->setPen(pen(c, 1.4, style));
+  graph(Series::MemoryPeak)->setPen(pen(darker, 1.4, Qt::DashDotLine));
+  QColor faint = c;
+  faint.setAlpha(80);
+  graph(Series::Throughput)->setPen(pen(faint, 1.0, style));
+  graph(Series::ThroughputMean)->setPen(pen(c, 2.0, style));
+}
+
+void LivePlots::beginRun(Policy policy, const QString& label) {
+  policy_ = policy;
+  steps_.clear();
+  epochs_.clear();
+  for (QCPGraph* g : graphs_) g->data()->clear();
+  hideReadout();
+  applyPolicyStyle();
+  runLabel_->setText(QStringLiteral("<span style='color:%1'>●</span> %2")
+                         .arg(policyColor(policy).name(), label.toHtmlEscaped()));
+  for (QCPItemText* h : emptyHints_) {
+    h->setText(tr("Waiting for the first step…"));
+    h->setVisible(true);
+  }
+  replotAll();
+}
+
+void LivePlots::appendSteps(const QVector<StepMetrics>& steps) {
+  if (steps.isEmpty()) return;
+  const qsizetype first = steps_.size();
+  steps_.append(steps);
+  addPoints(steps_, first);
+  for (QCPItemText* h : emptyHints_) h->setVisible(false);
+  if (follow_) followToLatest();
+  scheduleReplot();
+}
+
+void LivePlots::appendEpochs(const QVector<EpochMetrics>& epochs) {
+  if (epochs.isEmpty()) return;
+  epochs_.append(epochs);
+  addEpochPoints(epochs);
+  if (follow_) followToLatest();
+  scheduleReplot();
+}
+
+// Adds the points of all[firstIndex..] to every step series in one addData()
+// per graph.
+void LivePlots::addPoints(const QVector<StepMetrics>& all, qsizetype firstIndex) {
+  const qsizetype n = all.size() - firstIndex;
+  QVector<double> keys(n), loss(n), scale(n), total(n), inUse(n), peak(n), rate(n), mean(n);
+  QVector<double> skipKeys, skipScale;
+  for (qsizetype i = 0; i < n; ++i) {
+    const qsizetype k = firstIndex + i;
+    const StepMetrics& m = all[k];
+    keys[i] = keyOf(m);
+    loss[i] = std::isfinite(m.loss) ? m.loss : qQNaN();
+    scale[i] = m.loss_scale;
+    total[i] = double(m.skipped_total);
+    inUse[i] = double(m.memory_in_use) / kMiB;
+    peak[i] = double(m.memory_peak) / kMiB;
+    rate[i] = m.samples_per_s;
+    double sum = 0;
+    const qsizetype from = std::max<qsizetype>(0, k - kMeanWindow + 1);
+    for (qsizetype j = from; j <= k; ++j) sum += all[j].samples_per_s;
+    mean[i] = sum / double(k - from + 1);
+    if (m.skipped) {
+      skipKeys.push_back(keys[i]);
+      skipScale.push_back(m.loss_scale);
+    }
+  }
+  graph(Series::TrainLoss)->addData(keys, loss, true);
+  graph(Series::LossScale)->addData(keys, scale, true);
+  graph(Series::SkippedTotal)->addData(keys, total, true);
+  graph(Series::MemoryInUse)->addData(keys, inUse, true);
+  graph(Series::MemoryPeak)->addData(keys, peak, true);
+  graph(Series::Throughput)->addData(keys, rate, true);
+  graph(Series::ThroughputMean)->addData(keys, mean, true);
+  if (!skipKeys.isEmpty()) graph(Series::SkippedMarkers)->addData(skipKeys, skipScale, true);
+}
+
+void LivePlots::addEpochPoints(const QVector<EpochMetrics>& epochs) {
+  QVector<double> keys, values;
+  for (const EpochMetrics& e : epochs) {
+    if (!std::isfinite(e.val_loss)) continue;
+    keys.push_back(keyOf(e));
+    values.push_back(e.val_loss);
+  }
+  graph(Series::ValidationLoss)->addData(keys, values, true);
+}
+
+void LivePlots::rebuildData() {
+  for (QCPGraph* g : graphs_) g->data()->clear();
+  if (!steps_.isEmpty()) addPoints(steps_, 0);
+  if (!epochs_.isEmpty()) addEpochPoints(epochs_);
+}
+
+void LivePlots::setXAxisMode(XAxis mode) {
+  if (mode == xAxis_) return;
+  xAxis_ = mode;
+  (mode == XAxis::Step ? stepButton_ : wallButton_)->setChecked(true);
+  for (QCustomPlot* p : plots_) p->xAxis->setLabel(xLabel());
+  rebuildData();
+  hideReadout();
+  followToLatest();
+  replotAll();
+  emit xAxisModeChanged(mode);
+}
+
+void LivePlots::setFollowLatest(bool on) {
+  if (on == follow_) return;
+  follow_ = on;
+  followBox_->setChecked(on);
+  if (on) {
+    followToLatest();
+    replotAll();
+  }
+  emit followLatestChanged(on);
+}
+
+// Shows everything from the first point to the newest one.
+void LivePlots::followToLatest() {
+  if (steps_.isEmpty()) return;
+  const double lo = std::min(0.0, keyOf(steps_.front()));
+  const double hi = keyOf(steps_.back());
+  const double span = std::max(hi - lo, xAxis_ == XAxis::Step ? 10.0 : 1e-3);
+  settingRange_ = true;
+  for (QCustomPlot* p : plots_) p->xAxis->setRange(lo - span * 0.01, lo + span * 1.02);
+  settingRange_ = false;
+  for (QCustomPlot* p : plots_) fitYAxes(p);
+}
+
+void LivePlots::onRangeChanged(QCustomPlot* source) {
+  if (settingRange_) return;
+  // The user dragged or zoomed `source`: the others follow it, and the view
+  // stops jumping to the newest step.
+  settingRange_ = true;
+  const QCPRange range = source->xAxis->range();
+  for (QCustomPlot* p : plots_)
+    if (p != source) p->xAxis->setRange(range);
+  settingRange_ = false;
+  if (follow_) setFollowLatest(false);
+  for (QCustomPlot* p : plots_) fitYAxes(p);
+  replotAll();
+}
+
+// Fits each value axis to the data inside the visible x range.
+void LivePlots::fitYAxes(QCustomPlot* p) {
+  const QCPRange keyRange = p->xAxis->range();
+  for (QCPAxis* axis : {p->yAxis, p->yAxis2}) {
+    if (!axis->visible()) continue;
+    const bool log = axis->scaleType() == QCPAxis::stLogarithmic;
+    bool any = false;
+    QCPRange total;
+    for (int i = 0; i < p->graphCount(); ++i) {
+      QCPGraph* g = p->graph(i);
+      if (g->valueAxis() != axis || g->data()->isEmpty()) continue;
+      bool found = false;
+      const QCPRange r = g->getValueRange(found, log ? QCP::sdPositive : QCP::sdBoth, keyRange);
+      if (!found) continue;
+      total = any ? QCPRange(std::min(total.lower, r.lower), std::max(total.upper, r.upper)) : r;
+      any = true;
+    }
+    if (!any) continue;
+    if (log) {
+      axis->setRange(total.lower / 2.0, total.upper * 2.0);
+    } else if (axis == p->yAxis2) {
+      axis->setRange(0, std::max(1.0, total.upper * 1.15));
+    } else {
+      const double pad =
+          std::max((total.upper - total.lower) * 0.08, std::abs(total.upper) * 0.02 + 1e-9);
+      const double lower = total.lower >= 0 && total.lower - pad < 0 ? 0 : total.lower - pad;
+      axis->setRange(lower, total.upper + pad);
+    }
+  }
+}
+
+void LivePlots::replotAll() {
+  replotTimer_->stop();
+  dirty_ = false;
+  sinceReplot_.restart();
+  for (QCustomPlot* p : plots_) p->replot(QCustomPlot::rpQueuedReplot);
+}
+
+// New data is drawn at most every kMinReplotMs, and less often when drawing is
+// slow: the plots take no more than about 1/kReplotCostShare of the GUI
+// thread, which on a small machine shares its cores with the trainer. Plots
+// nobody sees are drawn when they are shown.
+void LivePlots::scheduleReplot() {
+  if (!isVisible()) {
+    dirty_ = true;
+    return;
+  }
+  double cost = 0;
+  for (QCustomPlot* p : plots_) cost += std::max(0.0, p->replotTime());
+  const qint64 interval = std::max<qint64>(kMinReplotMs, qint64(cost * kReplotCostShare));
+  const qint64 since = sinceReplot_.isValid() ? sinceReplot_.elapsed() : interval;
+  if (since >= interval) {
+    replotAll();
+    return;
+  }
+  if (!replotTimer_->isActive()) replotTimer_->start(int(interval - since));
+}
+
+void LivePlots::showEvent(QShowEvent* event) {
+  QWidget::showEvent(event);
+  if (dirty_) replotAll();
+}
+
+qsizetype LivePlots::indexNearest(double key) const {
+  if (steps_.isEmpty()) return -1;
+  auto it = std::lower_bound(steps_.begin(), steps_.end(), key,
+                             [this](const StepMetrics& m, double k) { return keyOf(m) < k; });
+  if (it == steps_.end()) return steps_.size() - 1;
+  if (it != steps_.begin() && key - keyOf(*(it - 1)) < keyOf(*it) - key) --it;
+  return it - steps_.begin();
+}
+
+qint64 LivePlots::showReadoutAt(double key) {
+  const qsizetype i = indexNearest(key);
+  if (i < 0) {
+    hideReadout();
+    return -1;
+  }
+  const StepMetrics& m = steps_[i];
+  const double k = keyOf(m);
+  const EpochMetrics* epoch = nullptr;
+  for (const EpochMetrics& e : epochs_)
+    if (e.step <= m.step) epoch = &e;
+
+  QString loss = tr("step %1 · %2 s\ntrain loss %3")
+                     .arg(m.step)
+                     .arg(m.wall_time_s, 0, 'f', 2)
+                     .arg(m.loss, 0, 'g', 5);
+  if (epoch)
+    loss += tr("\nval loss %1 · accuracy %2 % (epoch %3)")
+                .arg(epoch->val_loss, 0, 'g', 4)
+                .arg(epoch->val_accuracy * 100.0, 0, 'f', 1)
+                .arg(epoch->epoch + 1);
+  const QString scale = tr("step %1\nscale %2%3\nskipped so far %4")
+                            .arg(m.step)
+                            .arg(scaleText(m.loss_scale))
+                            .arg(m.skipped ? tr(" · skipped") : QString())
+                            .arg(m.skipped_total);
+  const QString memory = tr("step %1\nin use %2\npeak %3")
+                             .arg(m.step)
+                             .arg(mib(double(m.memory_in_use)), mib(double(m.memory_peak)));
+  const QString rate = tr("step %1\n%2 samples/s\nstep time %3 ms")
+                           .arg(m.step)
+                           .arg(QLocale().toString(m.samples_per_s, 'f', 0))
+                           .arg(m.step_time_s * 1000.0, 0, 'f', 2);
+  // The read-out names its values; the legends would only sit under it.
+  for (QCustomPlot* p : plots_) p->legend->setVisible(false);
+  readouts_[idx(Panel::Loss)]->show(k, loss);
+  readouts_[idx(Panel::Scale)]->show(k, scale);
+  readouts_[idx(Panel::Memory)]->show(k, memory);
+  readouts_[idx(Panel::Throughput)]->show(k, rate);
+  replotAll();
+  return m.step;
+}
+
+void LivePlots::hideReadout() {
+  bool any = false;
+  for (auto& r : readouts_) {
+    any = any || r->isVisible();
+    r->hide();
+  }
+  for (QCustomPlot* p : plots_) p->legend->setVisible(true);
+  if (any) replotAll();
+}
+
+QString LivePlots::readoutText(Panel panel) const {
+  const auto& r = readouts_[idx(panel)];
+  return r->isVisible() ? r->text() : QString();
+}
+
+bool LivePlots::savePng(Panel panel, const QString& path) const {
+  return plot(panel)->savePng(path, 0, 0, 2.0);
+}
+
+bool LivePlots::saveAllPng(const QString& path) {
+  return grab().save(path, "PNG");
+}
+
+void LivePlots::showContextMenu(QCustomPlot* p, const QPoint& pos) {
+  QMenu menu(this);
+  menu.addAction(tr("Save Plot as PNG…"), this, [this, p] {
+    const QString path =
+        QFileDialog::getSaveFileName(this, tr("Save Plot"), QString(), tr("PNG images (*.png)"));
+    if (!path.isEmpty()) p->savePng(path, 0, 0, 2.0);
+  });
+  menu.addAction(tr("Save All Plots as PNG…"), this, [this] {
+    const QString path =
+        QFileDialog::getSaveFileName(this, tr("Save Plots"), QString(), tr("PNG images (*.png)"));
+    if (!path.isEmpty()) saveAllPng(path);
+  });
+  menu.addSeparator();
+  QAction* follow = menu.addAction(tr("Follow Latest"));
+  follow->setCheckable(true);
+  follow->setChecked(follow_);
+  connect(follow, &QAction::toggled, this, &LivePlots::setFollowLatest);
+  QAction* wall = menu.addAction(tr("X Axis in Wall Time"));
+  wall->setCheckable(true);
+  wall->setChecked(xAxis_ == XAxis::WallTime);
+  connect(wall, &QAction::toggled, this,
+          [this](bool on) { setXAxisMode(on ? XAxis::WallTime : XAxis::Step); });
+  menu.exec(p->mapToGlobal(pos));
+}
+
+bool LivePlots::eventFilter(QObject* watched, QEvent* event) {
+  if (event->type() == QEvent::Leave) hideReadout();
+  return QWidget::eventFilter(watched, event);
+}
+
+void LivePlots::changeEvent(QEvent* event) {
+  if (event->type() == QEvent::PaletteChange) {
+    for (QCustomPlot* p : plots_) applyPlotTheme(p);
+    for (auto& r : readouts_) r->applyPalette();
+    for (QCPItemText* h : emptyHints_)
+      h->setColor(palette().color(QPalette::Disabled, QPalette::Text));
+    applyPolicyStyle();
+    replotAll();
+  }
+  QWidget::changeEvent(event);
+}
+
+}  // namespace mantissa::ui

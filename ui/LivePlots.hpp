@@ -1,0 +1,119 @@
+#pragma once
+// The Training tab's live plots: loss, loss scale (log, with a marker at every
+// skipped step and the cumulative skip count on the right axis), memory and
+// throughput, in a 2×2 grid. Metrics arrive in batches from the controller
+// and each batch ends in one queued replot per plot. All plots share their x
+// axis (step or wall time), their visible range, and a hover read-out.
+#include <QElapsedTimer>
+#include <QVector>
+#include <QWidget>
+#include <array>
+#include <memory>
+
+#include "MetricTypes.hpp"
+
+class QCustomPlot;
+class QCPGraph;
+class QCPItemText;
+class QCheckBox;
+class QLabel;
+class QTimer;
+class QToolButton;
+
+namespace mantissa::ui {
+
+class PlotReadout;
+
+class LivePlots : public QWidget {
+  Q_OBJECT
+
+ public:
+  enum class Panel { Loss, Scale, Memory, Throughput };
+  enum class Series {
+    TrainLoss,
+    ValidationLoss,
+    LossScale,
+    SkippedMarkers,
+    SkippedTotal,
+    MemoryInUse,
+    MemoryPeak,
+    Throughput,
+    ThroughputMean,
+  };
+  enum class XAxis { Step, WallTime };
+
+  explicit LivePlots(QWidget* parent = nullptr);
+  ~LivePlots() override;
+
+  QCustomPlot* plot(Panel panel) const;
+  QCPGraph* graph(Series series) const;
+  int pointCount(Series series) const;
+  qsizetype stepCount() const { return steps_.size(); }
+
+  // Clears the plots for a new run drawn in `policy`'s colour.
+  void beginRun(mantissa::Policy policy, const QString& label);
+  void appendSteps(const QVector<mantissa::StepMetrics>& steps);
+  void appendEpochs(const QVector<mantissa::EpochMetrics>& epochs);
+
+  XAxis xAxisMode() const { return xAxis_; }
+  void setXAxisMode(XAxis mode);
+  bool followLatest() const { return follow_; }
+  void setFollowLatest(bool on);
+
+  // The hover read-out at `key` (x in the current axis units) in every plot.
+  // Returns the step shown, or -1 when there is no data.
+  qint64 showReadoutAt(double key);
+  void hideReadout();
+  QString readoutText(Panel panel) const;
+
+  bool savePng(Panel panel, const QString& path) const;
+  bool saveAllPng(const QString& path);
+
+ signals:
+  void xAxisModeChanged(mantissa::ui::LivePlots::XAxis mode);
+  void followLatestChanged(bool on);
+
+ protected:
+  void changeEvent(QEvent* event) override;
+  void showEvent(QShowEvent* event) override;
+  bool eventFilter(QObject* watched, QEvent* event) override;
+
+ private:
+  QCustomPlot* makePlot(const QString& title, const QString& yLabel);
+  void addPoints(const QVector<mantissa::StepMetrics>& steps, qsizetype firstIndex);
+  void addEpochPoints(const QVector<mantissa::EpochMetrics>& epochs);
+  void rebuildData();
+  void applyPolicyStyle();
+  void onRangeChanged(QCustomPlot* source);
+  void fitYAxes(QCustomPlot* plot);
+  void followToLatest();
+  void replotAll();
+  void scheduleReplot();
+  void showContextMenu(QCustomPlot* plot, const QPoint& pos);
+  double keyOf(const mantissa::StepMetrics& m) const;
+  double keyOf(const mantissa::EpochMetrics& m) const;
+  qsizetype indexNearest(double key) const;
+  QString xLabel() const;
+
+  std::array<QCustomPlot*, 4> plots_{};
+  std::array<QCPGraph*, 9> graphs_{};
+  std::array<std::unique_ptr<PlotReadout>, 4> readouts_;
+  std::array<QCPItemText*, 4> emptyHints_{};
+  QToolButton* stepButton_ = nullptr;
+  QToolButton* wallButton_ = nullptr;
+  QCheckBox* followBox_ = nullptr;
+  QLabel* runLabel_ = nullptr;
+  QTimer* replotTimer_;
+  QElapsedTimer sinceReplot_;
+  bool dirty_ = false;  // data arrived while hidden
+
+  QVector<mantissa::StepMetrics> steps_;
+  QVector<mantissa::EpochMetrics> epochs_;
+  mantissa::Policy policy_ = mantissa::Policy::Float32;
+  XAxis xAxis_ = XAxis::Step;
+  bool follow_ = true;
+  bool settingRange_ = false;  // ranges being set by code, not by the user
+  double throughputWindowSum_ = 0;
+};
+
+}  // namespace mantissa::ui

@@ -1,0 +1,569 @@
+#include "MainWindow.hpp"
+
+#include <QAction>
+#include <QApplication>
+#include <QCloseEvent>
+#include <QComboBox>
+#include <QDockWidget>
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QGroupBox>
+#include <QLabel>
+#include <QMenuBar>
+#include <QMessageBox>
+#include <QScrollArea>
+#include <QStandardItemModel>
+#include <QStatusBar>
+#include <QStyle>
+#include <QTabWidget>
+#include <QToolBar>
+#include <QUndoStack>
+#include <QVBoxLayout>
+#include <cmath>
+
+#include "EventLog.hpp"
+#include "Format.hpp"
+#include "GlyphIcon.hpp"
+#include "InlineMessage.hpp"
+#include "LayerListView.hpp"
+#include "LivePlots.hpp"
+#include "ModelSummaryView.hpp"
+#include "ModelTable.hpp"
+#include "PolicyColors.hpp"
+#include "PolicySelector.hpp"
+#include "ProjectDocument.hpp"
+#include "RunStatusBar.hpp"
+#include "StudioPaths.hpp"
+#include "StudioSettings.hpp"
+#include "TrainingController.hpp"
+#include "TrainingSettingsForm.hpp"
+#include "mantissa/backend.hpp"
+#include "mantissa/store.hpp"
+
+namespace mantissa::ui {
+
+namespace {
+
+QWidget* emptyState(const QString& text, QWidget* parent) {
+  auto* label = new QLabel(text, parent);
+  label->setAlignment(Qt::AlignCenter);
+  label->setWordWrap(true);
+  label->setEnabled(false);  // drawn in the palette's disabled text colour
+  return label;
+}
+
+QWidget* container(QWidget* parent, QWidget* content) {
+  auto* w = new QWidget(parent);
+  auto* layout = new QVBoxLayout(w);
+  layout->setContentsMargins(0, 0, 0, 0);
+  layout->addWidget(content);
+  return w;
+}
+
+QIcon themed(const char* name, QStyle::StandardPixmap fallback) {
+  return QIcon::fromTheme(QLatin1String(name), QApplication::style()->standardIcon(fallback));
+}
+
+}  // namespace
+
+MainWindow::MainWindow(const StudioOptions& options, QWidget* parent)
+    : QMainWindow(parent),
+      settings_(options.settingsFile.isEmpty()
+                    ? std::make_unique<StudioSettings>()
+                    : std::make_unique<StudioSettings>(options.settingsFile)),
+      document_(new ProjectDocument(this)) {
+  QString db = options.databasePath;
+  if (db.isEmpty()) db = settings_->lastDatabase();
+  if (db.isEmpty()) db = QString::fromStdString(default_database_path().string());
+  controller_ = new TrainingController(db.toStdString(), this);
+
+  setWindowIcon(applicationIcon());
+  setDockOptions(AnimatedDocks | AllowTabbedDocks);
+  createActions();
+  createCentral();
+  createDocks();
+  createToolBar();
+  createMenus();
+  status_ = new RunStatusBar(this);
+  statusBar()->addPermanentWidget(status_, 1);
+  fillDevices();
+  connectController();
+
+  connect(document_, &ProjectDocument::projectReplaced, this, &MainWindow::refreshProject);
+  connect(document_, &ProjectDocument::trainingChanged, this, &MainWindow::refreshTraining);
+  connect(document_, &ProjectDocument::modifiedChanged, this, &MainWindow::updateTitle);
+  connect(document_, &ProjectDocument::filePathChanged, this, &MainWindow::updateTitle);
+  connect(settingsForm_, &TrainingSettingsForm::edited, document_,
+          [this](const TrainingSpec& spec, const QString& field, bool continuous) {
+            document_->editTraining(spec, field, continuous);
+          });
+  connect(policy_, &PolicySelector::familyChosen, this, [this](PolicySelector::Family f) {
+    TrainingSpec spec = document_->training();
+    spec.policy = PolicySelector::policyOf(f, isPurePolicy(spec.policy));
+    if (spec.policy != document_->training().policy) document_->editTraining(spec, tr("policy"));
+  });
+  connect(plots_, &LivePlots::xAxisModeChanged, this, [this](LivePlots::XAxis m) {
+    settings_->setPlotsUseWallTime(m == LivePlots::XAxis::WallTime);
+  });
+  connect(plots_, &LivePlots::followLatestChanged, this,
+          [this](bool on) { settings_->setPlotsFollowLatest(on); });
+  plots_->setXAxisMode(settings_->plotsUseWallTime() ? LivePlots::XAxis::WallTime
+                                                     : LivePlots::XAxis::Step);
+  plots_->setFollowLatest(settings_->plotsFollowLatest());
+
+  resize(1400, 900);
+  if (options.restoreWindowState) {
+    restoreGeometry(settings_->windowGeometry());
+    restoreState(settings_->windowState());
+  }
+
+  QString project = options.projectPath;
+  if (project.isEmpty() && QFileInfo::exists(settings_->lastProject()))
+    project = settings_->lastProject();
+  if (project.isEmpty()) project = defaultProjectPath();
+  if (project.isEmpty() || !openProject(project)) refreshProject();
+  updateActions();
+  updateTitle();
+}
+
+MainWindow::~MainWindow() = default;
+
+void MainWindow::createActions() {
+  newAction_ = new QAction(themed("document-new", QStyle::SP_FileIcon), tr("&New"), this);
+  newAction_->setShortcut(QKeySequence::New);
+  newAction_->setToolTip(tr("New project from the sample MLP (Ctrl+N)"));
+  connect(newAction_, &QAction::triggered, this, &MainWindow::newProject);
+  openAction_ =
+      new QAction(themed("document-open", QStyle::SP_DialogOpenButton), tr("&Open…"), this);
+  openAction_->setShortcut(QKeySequence::Open);
+  openAction_->setToolTip(tr("Open a project file (Ctrl+O)"));
+  connect(openAction_, &QAction::triggered, this, &MainWindow::openProjectDialog);
+  saveAction_ =
+      new QAction(themed("document-save", QStyle::SP_DialogSaveButton), tr("&Save"), this);
+  saveAction_->setShortcut(QKeySequence::Save);
+  saveAction_->setToolTip(tr("Save the project (Ctrl+S)"));
+  connect(saveAction_, &QAction::triggered, this, &MainWindow::save);
+  saveAsAction_ = new QAction(tr("Save &As…"), this);
+  saveAsAction_->setShortcut(QKeySequence::SaveAs);
+  connect(saveAsAction_, &QAction::triggered, this, &MainWindow::saveAsDialog);
+  quitAction_ = new QAction(tr("&Quit"), this);
+  quitAction_->setShortcut(QKeySequence::Quit);
+  connect(quitAction_, &QAction::triggered, this, &QWidget::close);
+
+  undoAction_ = document_->undoStack()->createUndoAction(this, tr("&Undo"));
+  undoAction_->setIcon(themed("edit-undo", QStyle::SP_ArrowBack));
+  undoAction_->setShortcut(QKeySequence::Undo);
+  redoAction_ = document_->undoStack()->createRedoAction(this, tr("&Redo"));
+  redoAction_->setIcon(themed("edit-redo", QStyle::SP_ArrowForward));
+  redoAction_->setShortcut(QKeySequence::Redo);
+
+  trainAction_ = new QAction(glyphIcon(Glyph::Play), tr("&Train"), this);
+  trainAction_->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_Return));
+  trainAction_->setToolTip(tr("Train the project under the chosen policy (Ctrl+Return)"));
+  connect(trainAction_, &QAction::triggered, this, &MainWindow::startTraining);
+  pauseAction_ = new QAction(glyphIcon(Glyph::Pause), tr("&Pause"), this);
+  pauseAction_->setCheckable(true);
+  pauseAction_->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_P));
+  pauseAction_->setToolTip(tr("Pause or resume at the next step boundary (Ctrl+P)"));
+  connect(pauseAction_, &QAction::toggled, this, [this](bool on) {
+    if (on)
+      controller_->pause();
+    else
+      controller_->resume();
+  });
+  stopAction_ = new QAction(glyphIcon(Glyph::Stop), tr("&Stop"), this);
+  stopAction_->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_Period));
+  stopAction_->setToolTip(
+      tr("Stop the run at the next step boundary; it is kept as stopped (Ctrl+.)"));
+  connect(stopAction_, &QAction::triggered, controller_, &TrainingController::stop);
+  compareAction_ = new QAction(glyphIcon(Glyph::Compare), tr("&Compare Policies"), this);
+  compareAction_->setToolTip(tr("Train under FP32, FP16 and BF16 and compare the runs"));
+  connect(compareAction_, &QAction::triggered, this, [this] {
+    tabs_->setCurrentWidget(comparePage_);
+    emit comparePoliciesRequested();
+  });
+}
+
+void MainWindow::createToolBar() {
+  QToolBar* bar = addToolBar(tr("Main"));
+  bar->setObjectName(QStringLiteral("mainToolBar"));
+  bar->setToolButtonStyle(Qt::ToolButtonTextBesideIcon);
+  bar->addAction(newAction_);
+  bar->addAction(openAction_);
+  bar->addAction(saveAction_);
+  bar->addSeparator();
+  bar->addAction(undoAction_);
+  bar->addAction(redoAction_);
+  bar->addSeparator();
+  bar->addWidget(new QLabel(tr(" Policy "), bar));
+  policy_ = new PolicySelector(bar);
+  bar->addWidget(policy_);
+  bar->addWidget(new QLabel(tr("  Device "), bar));
+  device_ = new QComboBox(bar);
+  device_->setSizeAdjustPolicy(QComboBox::AdjustToContents);
+  device_->setToolTip(tr("Where the run trains"));
+  bar->addWidget(device_);
+  bar->addSeparator();
+  bar->addAction(trainAction_);
+  bar->addAction(pauseAction_);
+  bar->addAction(stopAction_);
+  bar->addSeparator();
+  bar->addAction(compareAction_);
+}
+
+void MainWindow::createMenus() {
+  QMenu* file = menuBar()->addMenu(tr("&File"));
+  file->addAction(newAction_);
+  file->addAction(openAction_);
+  recentMenu_ = file->addMenu(tr("Open &Recent"));
+  connect(recentMenu_, &QMenu::aboutToShow, this, &MainWindow::rebuildRecentMenu);
+  file->addAction(saveAction_);
+  file->addAction(saveAsAction_);
+  file->addSeparator();
+  file->addAction(quitAction_);
+  QMenu* edit = menuBar()->addMenu(tr("&Edit"));
+  edit->addAction(undoAction_);
+  edit->addAction(redoAction_);
+  QMenu* run = menuBar()->addMenu(tr("&Run"));
+  run->addAction(trainAction_);
+  run->addAction(pauseAction_);
+  run->addAction(stopAction_);
+  run->addSeparator();
+  run->addAction(compareAction_);
+  QMenu* view = menuBar()->addMenu(tr("&View"));
+  for (QDockWidget* dock : findChildren<QDockWidget*>()) view->addAction(dock->toggleViewAction());
+  QMenu* help = menuBar()->addMenu(tr("&Help"));
+  help->addAction(tr("&About Mantissa Studio"), this, [this] {
+    QMessageBox::about(
+        this, tr("About Mantissa Studio"),
+        tr("<b>Mantissa Studio</b><p>Train neural networks in fp32, fp16 or bf16 "
+           "over fp32 master weights and watch loss, loss scale, skipped steps "
+           "and memory live.</p><p>Runs are kept in %1</p>")
+            .arg(QString::fromStdString(controller_->databasePath().string()).toHtmlEscaped()));
+  });
+}
+
+void MainWindow::createCentral() {
+  auto* central = new QWidget(this);
+  auto* layout = new QVBoxLayout(central);
+  layout->setContentsMargins(4, 4, 4, 0);
+  layout->setSpacing(4);
+  message_ = new InlineMessage(central);
+  layout->addWidget(message_);
+  tabs_ = new QTabWidget(central);
+  tabs_->setDocumentMode(true);
+  layout->addWidget(tabs_, 1);
+
+  modelTable_ = new ModelTable(tabs_);
+  modelPage_ = container(tabs_, modelTable_);
+  plots_ = new LivePlots(tabs_);
+  trainingPage_ = container(tabs_, plots_);
+  comparePage_ = container(tabs_, emptyState(tr("Select runs in History to compare"), tabs_));
+  historyPage_ = container(tabs_, emptyState(tr("No runs yet — press Train"), tabs_));
+  tabs_->addTab(modelPage_, tr("Model"));
+  tabs_->addTab(trainingPage_, tr("Training"));
+  tabs_->addTab(comparePage_, tr("Compare"));
+  tabs_->addTab(historyPage_, tr("History"));
+  setCentralWidget(central);
+}
+
+void MainWindow::createDocks() {
+  layersDock_ = new QDockWidget(tr("Layers"), this);
+  layersDock_->setObjectName(QStringLiteral("layersDock"));
+  layerList_ = new LayerListView(layersDock_);
+  layersDock_->setWidget(layerList_);
+  addDockWidget(Qt::LeftDockWidgetArea, layersDock_);
+
+  auto* inspector = new QDockWidget(tr("Inspector"), this);
+  inspector->setObjectName(QStringLiteral("inspectorDock"));
+  auto* scroll = new QScrollArea(inspector);
+  scroll->setWidgetResizable(true);
+  scroll->setFrameShape(QFrame::NoFrame);
+  auto* body = new QWidget(scroll);
+  auto* layout = new QVBoxLayout(body);
+  auto* summaryBox = new QGroupBox(tr("Model summary"), body);
+  summary_ = new ModelSummaryView(summaryBox);
+  (new QVBoxLayout(summaryBox))->addWidget(summary_);
+  layout->addWidget(summaryBox);
+  auto* settingsBox = new QGroupBox(tr("Training settings"), body);
+  settingsForm_ = new TrainingSettingsForm(settingsBox);
+  (new QVBoxLayout(settingsBox))->addWidget(settingsForm_);
+  layout->addWidget(settingsBox);
+  layout->addStretch(1);
+  scroll->setWidget(body);
+  inspector->setWidget(scroll);
+  addDockWidget(Qt::RightDockWidgetArea, inspector);
+
+  auto* eventsDock = new QDockWidget(tr("Events"), this);
+  eventsDock->setObjectName(QStringLiteral("eventsDock"));
+  events_ = new EventLog(eventsDock);
+  eventsDock->setWidget(events_);
+  addDockWidget(Qt::BottomDockWidgetArea, eventsDock);
+  resizeDocks({layersDock_, inspector}, {200, 330}, Qt::Horizontal);
+  resizeDocks({eventsDock}, {130}, Qt::Vertical);
+}
+
+void MainWindow::fillDevices() {
+  auto* model = qobject_cast<QStandardItemModel*>(device_->model());
+  const QString wanted = settings_->device();
+  for (const DeviceInfo& d : list_devices()) {
+    const QString name = QString::fromStdString(d.name);
+    device_->addItem(name.toUpper(), name);
+    const int row = device_->count() - 1;
+    const QString tip = d.available ? QString::fromStdString(d.description)
+                                    : tr("Unavailable: %1").arg(QString::fromStdString(d.reason));
+    device_->setItemData(row, tip, Qt::ToolTipRole);
+    device_->setItemData(row, QString::fromStdString(d.description), Qt::UserRole + 1);
+    if (model && !d.available) model->item(row)->setEnabled(false);
+    if (d.available && name == wanted) device_->setCurrentIndex(row);
+  }
+  auto showDevice = [this] {
+    status_->setDevice(device_->currentData(Qt::UserRole + 1).toString());
+    settings_->setDevice(currentDevice());
+  };
+  connect(device_, qOverload<int>(&QComboBox::currentIndexChanged), this, showDevice);
+  showDevice();
+}
+
+QString MainWindow::currentDevice() const {
+  const QString d = device_->currentData().toString();
+  return d.isEmpty() ? QStringLiteral("cpu") : d;
+}
+
+void MainWindow::connectController() {
+  TrainingController* c = controller_;
+  auto current = [c](quint64 gen) { return gen == c->generation(); };
+  connect(c, &TrainingController::stateChanged, this, &MainWindow::updateActions);
+  connect(c, &TrainingController::runStarted, this,
+          [this, current](quint64 gen, qint64 runId, const RunStart& start) {
+            if (!current(gen)) return;
+            status_->runStarted(runId, start);
+            events_->addMessage(EventKind::Info, tr("Run %1 started: %2 steps on %3")
+                                                     .arg(runId)
+                                                     .arg(start.total_steps)
+                                                     .arg(QString::fromStdString(start.device)));
+          });
+  connect(c, &TrainingController::stepsRecorded, this,
+          [this, current](quint64 gen, const QVector<StepMetrics>& steps) {
+            if (!current(gen) || steps.isEmpty()) return;
+            plots_->appendSteps(steps);
+            status_->stepsRecorded(steps.back());
+          });
+  connect(c, &TrainingController::epochsRecorded, this,
+          [this, current](quint64 gen, const QVector<EpochMetrics>& epochs) {
+            if (!current(gen)) return;
+            plots_->appendEpochs(epochs);
+            for (const EpochMetrics& e : epochs)
+              events_->addMessage(EventKind::Info,
+                                  tr("Epoch %1 (step %2): train loss %3, validation loss %4, "
+                                     "accuracy %5 %")
+                                      .arg(e.epoch + 1)
+                                      .arg(e.step)
+                                      .arg(e.train_loss, 0, 'g', 4)
+                                      .arg(e.val_loss, 0, 'g', 4)
+                                      .arg(e.val_accuracy * 100.0, 0, 'f', 1));
+          });
+  connect(c, &TrainingController::eventsRecorded, this,
+          [this, current](quint64 gen, const QVector<RunEvent>& events) {
+            if (current(gen)) events_->addEvents(events);
+          });
+  connect(c, &TrainingController::runFinished, this,
+          [this, current](quint64 gen, qint64 runId, const RunSummary& s) {
+            if (!current(gen)) return;
+            status_->runEnded(s);
+            if (s.outcome == RunOutcome::Finished)
+              events_->addMessage(EventKind::Info,
+                                  tr("Run %1 finished: %2 steps in %3 s, %4 samples/s, %5 skipped, "
+                                     "validation accuracy %6 %")
+                                      .arg(runId)
+                                      .arg(s.steps)
+                                      .arg(s.wall_time_s, 0, 'f', 1)
+                                      .arg(formatCount(std::llround(s.samples_per_s)))
+                                      .arg(s.skipped_steps)
+                                      .arg(s.final_val_accuracy * 100.0, 0, 'f', 1));
+            else if (s.outcome == RunOutcome::Stopped)
+              events_->addMessage(EventKind::Info,
+                                  tr("Run %1 stopped at step %2").arg(runId).arg(s.steps));
+          });
+  connect(c, &TrainingController::runFailed, this,
+          [this, current](quint64 gen, const QString& message) {
+            if (!current(gen)) return;
+            message_->showMessage(message, InlineMessage::Level::Error);
+            events_->addMessage(EventKind::Error, message);
+            status_->runFailed();
+          });
+}
+
+void MainWindow::startTraining() {
+  if (controller_->isBusy()) return;
+  const Project& p = document_->project();
+  const Policy policy = p.training.policy;
+  message_->hide();
+  plots_->beginRun(policy, tr("%1 · %2").arg(document_->displayName(), policyLabel(policy)));
+  events_->addMessage(EventKind::Info,
+                      tr("Training %1 under %2 on %3…")
+                          .arg(document_->displayName(), policyLabel(policy), currentDevice()));
+  status_->runPreparing();
+  controller_->start(p, policy, currentDevice());
+  tabs_->setCurrentWidget(trainingPage_);
+}
+
+void MainWindow::updateActions() {
+  using State = TrainingController::State;
+  const State s = controller_->state();
+  trainAction_->setEnabled(s == State::Idle);
+  pauseAction_->setEnabled(s == State::Running || s == State::Paused || s == State::Preparing);
+  {
+    const QSignalBlocker block(pauseAction_);
+    pauseAction_->setChecked(s == State::Paused);
+  }
+  pauseAction_->setText(s == State::Paused ? tr("Resume") : tr("&Pause"));
+  stopAction_->setEnabled(s != State::Idle && s != State::Stopping);
+  compareAction_->setEnabled(s == State::Idle);
+  if (s == State::Paused)
+    statusBar()->showMessage(tr("Paused"));
+  else if (s == State::Stopping)
+    statusBar()->showMessage(tr("Stopping at the next step…"));
+  else
+    statusBar()->clearMessage();
+}
+
+void MainWindow::refreshProject() {
+  const Project& p = document_->project();
+  layerList_->setModel(p.model);
+  refreshTraining();
+  updateTitle();
+}
+
+void MainWindow::refreshTraining() {
+  const Project& p = document_->project();
+  settingsForm_->setSpec(p.training);
+  policy_->setFamily(PolicySelector::familyOf(p.training.policy));
+  summary_->setSummary(document_->summary(), document_->modelError(), p.training.batch_size);
+  modelTable_->setModel(p.model, document_->summary(), document_->modelError(), p.training.policy);
+}
+
+void MainWindow::updateTitle() {
+  setWindowTitle(tr("%1[*] — Mantissa Studio").arg(document_->displayName()));
+  setWindowModified(document_->isModified());
+}
+
+bool MainWindow::openProject(const QString& path) {
+  if (auto error = document_->load(path)) {
+    message_->showMessage(*error, InlineMessage::Level::Error);
+    events_->addMessage(EventKind::Error, *error);
+    settings_->removeRecentFile(path);
+    return false;
+  }
+  message_->hide();
+  settings_->addRecentFile(path);
+  settings_->setLastProject(path);
+  return true;
+}
+
+bool MainWindow::saveProjectAs(const QString& path) {
+  if (auto error = document_->saveAs(path)) {
+    message_->showMessage(*error, InlineMessage::Level::Error);
+    return false;
+  }
+  settings_->addRecentFile(path);
+  settings_->setLastProject(path);
+  statusBar()->showMessage(tr("Saved %1").arg(path), 3000);
+  return true;
+}
+
+void MainWindow::newProject() {
+  if (!maybeSave()) return;
+  Project p;
+  const QString sample = defaultProjectPath();
+  try {
+    if (!sample.isEmpty()) p = load_project(sample.toStdString());
+  } catch (const std::exception&) {
+    p = Project{};  // an empty project still opens; the model table says what is missing
+  }
+  p.name = "untitled";
+  p.file.clear();
+  document_->reset(p);
+}
+
+void MainWindow::openProjectDialog() {
+  if (!maybeSave()) return;
+  QString dir = QFileInfo(document_->filePath()).absolutePath();
+  if (document_->filePath().isEmpty()) dir = sampleProjectsDir();
+  const QString path = QFileDialog::getOpenFileName(
+      this, tr("Open Project"), dir, tr("Mantissa projects (*.json);;All files (*)"));
+  if (!path.isEmpty()) openProject(path);
+}
+
+bool MainWindow::save() {
+  if (document_->filePath().isEmpty()) return saveAsDialog();
+  return saveProjectAs(document_->filePath());
+}
+
+bool MainWindow::saveAsDialog() {
+  const QString path = QFileDialog::getSaveFileName(this, tr("Save Project"), document_->filePath(),
+                                                    tr("Mantissa projects (*.json)"));
+  return !path.isEmpty() && saveProjectAs(path);
+}
+
+bool MainWindow::maybeSave() {
+  if (!document_->isModified()) return true;
+  const auto answer = QMessageBox::question(
+      this, tr("Unsaved changes"), tr("Save the changes to %1?").arg(document_->displayName()),
+      QMessageBox::Save | QMessageBox::Discard | QMessageBox::Cancel, QMessageBox::Save);
+  if (answer == QMessageBox::Save) return save();
+  return answer == QMessageBox::Discard;
+}
+
+void MainWindow::rebuildRecentMenu() {
+  recentMenu_->clear();
+  const QStringList files = settings_->recentFiles();
+  for (const QString& f : files) {
+    recentMenu_
+        ->addAction(QFileInfo(f).fileName(), this,
+                    [this, f] {
+                      if (maybeSave()) openProject(f);
+                    })
+        ->setToolTip(f);
+  }
+  recentMenu_->setEnabled(!files.isEmpty());
+}
+
+void MainWindow::replaceContent(QWidget* box, QWidget* next) {
+  auto* layout = box->layout();
+  while (QLayoutItem* item = layout->takeAt(0)) {
+    if (QWidget* w = item->widget()) w->hide();
+    delete item;
+  }
+  next->setParent(box);
+  layout->addWidget(next);
+  next->show();
+}
+
+void MainWindow::setLayerPalette(QWidget* palette) {
+  layersDock_->setWidget(palette);
+}
+void MainWindow::setModelEditor(QWidget* editor) {
+  replaceContent(modelPage_, editor);
+}
+void MainWindow::setComparePage(QWidget* page) {
+  replaceContent(comparePage_, page);
+}
+void MainWindow::setHistoryPage(QWidget* page) {
+  replaceContent(historyPage_, page);
+}
+
+void MainWindow::closeEvent(QCloseEvent* event) {
+  if (!maybeSave()) {
+    event->ignore();
+    return;
+  }
+  controller_->stop();
+  settings_->setWindowGeometry(saveGeometry());
+  settings_->setWindowState(saveState());
+  settings_->setLastDatabase(QString::fromStdString(controller_->databasePath().string()));
+  settings_->sync();
+  event->accept();
+}
+
+}  // namespace mantissa::ui

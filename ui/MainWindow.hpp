@@ -1,0 +1,136 @@
+#pragma once
+// The studio's main window (UI.md): toolbar, Layers / Inspector / Events docks
+// around the Model, Training, Compare and History tabs, and a status bar. It
+// wires widgets to the ProjectDocument and the TrainingController and does no
+// engine work itself.
+#include <QMainWindow>
+#include <memory>
+
+#include "MetricTypes.hpp"
+
+class QAction;
+class QComboBox;
+class QDockWidget;
+class QMenu;
+class QTabWidget;
+
+namespace mantissa::ui {
+
+class EventLog;
+class InlineMessage;
+class LayerListView;
+class LivePlots;
+class ModelSummaryView;
+class ModelTable;
+class PolicySelector;
+class ProjectDocument;
+class RunStatusBar;
+class StudioSettings;
+class TrainingController;
+class TrainingSettingsForm;
+
+struct StudioOptions {
+  QString databasePath;  // empty: the last one used, else default_database_path()
+  QString projectPath;   // empty: the last project, else the sample mnist-mlp
+  QString settingsFile;  // empty: the user's settings; else an INI file
+  bool restoreWindowState = true;
+};
+
+class MainWindow : public QMainWindow {
+  Q_OBJECT
+
+ public:
+  explicit MainWindow(const StudioOptions& options = {}, QWidget* parent = nullptr);
+  ~MainWindow() override;
+
+  // Slots the model editor, Compare and History pages plug into.
+  void setLayerPalette(QWidget* palette);
+  void setModelEditor(QWidget* editor);
+  void setComparePage(QWidget* page);
+  void setHistoryPage(QWidget* page);
+
+  bool openProject(const QString& path);  // errors go to the message bar
+  bool saveProjectAs(const QString& path);
+  void startTraining();
+
+  TrainingController* controller() const { return controller_; }
+  ProjectDocument* document() const { return document_; }
+  LivePlots* livePlots() const { return plots_; }
+  EventLog* eventLog() const { return events_; }
+  InlineMessage* messageBar() const { return message_; }
+  RunStatusBar* runStatus() const { return status_; }
+  TrainingSettingsForm* settingsForm() const { return settingsForm_; }
+  ModelSummaryView* modelSummary() const { return summary_; }
+  ModelTable* modelTable() const { return modelTable_; }
+  PolicySelector* policySelector() const { return policy_; }
+  QComboBox* deviceBox() const { return device_; }
+  QTabWidget* tabs() const { return tabs_; }
+  QAction* trainAction() const { return trainAction_; }
+  QAction* pauseAction() const { return pauseAction_; }
+  QAction* stopAction() const { return stopAction_; }
+  QAction* undoAction() const { return undoAction_; }
+  QAction* redoAction() const { return redoAction_; }
+
+ signals:
+  void comparePoliciesRequested();
+
+ protected:
+  void closeEvent(QCloseEvent* event) override;
+
+ private:
+  void createActions();
+  void createToolBar();
+  void createMenus();
+  void createCentral();
+  void createDocks();
+  void connectController();
+  void fillDevices();
+  void refreshProject();
+  void refreshTraining();
+  void updateActions();
+  void updateTitle();
+  void rebuildRecentMenu();
+  void newProject();
+  void openProjectDialog();
+  bool save();
+  bool saveAsDialog();
+  bool maybeSave();
+  QString currentDevice() const;
+  static void replaceContent(QWidget* container, QWidget* next);
+
+  std::unique_ptr<StudioSettings> settings_;
+  ProjectDocument* document_;
+  TrainingController* controller_;
+
+  QTabWidget* tabs_ = nullptr;
+  QWidget* modelPage_ = nullptr;
+  QWidget* trainingPage_ = nullptr;
+  QWidget* comparePage_ = nullptr;
+  QWidget* historyPage_ = nullptr;
+  ModelTable* modelTable_ = nullptr;
+  LivePlots* plots_ = nullptr;
+  InlineMessage* message_ = nullptr;
+  QDockWidget* layersDock_ = nullptr;
+  LayerListView* layerList_ = nullptr;
+  ModelSummaryView* summary_ = nullptr;
+  TrainingSettingsForm* settingsForm_ = nullptr;
+  EventLog* events_ = nullptr;
+  RunStatusBar* status_ = nullptr;
+  PolicySelector* policy_ = nullptr;
+  QComboBox* device_ = nullptr;
+  QMenu* recentMenu_ = nullptr;
+
+  QAction* newAction_ = nullptr;
+  QAction* openAction_ = nullptr;
+  QAction* saveAction_ = nullptr;
+  QAction* saveAsAction_ = nullptr;
+  QAction* undoAction_ = nullptr;
+  QAction* redoAction_ = nullptr;
+  QAction* trainAction_ = nullptr;
+  QAction* pauseAction_ = nullptr;
+  QAction* stopAction_ = nullptr;
+  QAction* compareAction_ = nullptr;
+  QAction* quitAction_ = nullptr;
+};
+
+}  // namespace mantissa::ui

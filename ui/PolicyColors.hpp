@@ -1,0 +1,71 @@
+#pragma once
+// One colour per precision policy, everywhere in the studio (plots, tables,
+// badges): the colour-blind-safe Okabe–Ito palette. Pure 16-bit policies share
+// their family's colour and are drawn dashed.
+#include <QColor>
+#include <QPen>
+#include <QString>
+
+#include "mantissa/precision.hpp"
+
+namespace mantissa::ui {
+
+namespace okabe_ito {
+inline const QColor kBlue{0x00, 0x72, 0xB2};        // fp32
+inline const QColor kOrange{0xE6, 0x9F, 0x00};      // fp16
+inline const QColor kGreen{0x00, 0x9E, 0x73};       // bf16
+inline const QColor kVermillion{0xD5, 0x5E, 0x00};  // skipped steps, errors
+inline const QColor kSkyBlue{0x56, 0xB4, 0xE9};
+inline const QColor kPurple{0xCC, 0x79, 0xA7};
+inline const QColor kYellow{0xF0, 0xE4, 0x42};
+inline const QColor kGrey{0x99, 0x99, 0x99};  // secondary series
+}  // namespace okabe_ito
+
+inline QColor policyColor(Policy p) {
+  switch (p) {
+    case Policy::Float32:
+      return okabe_ito::kBlue;
+    case Policy::MixedFloat16:
+    case Policy::Float16:
+      return okabe_ito::kOrange;
+    case Policy::MixedBFloat16:
+    case Policy::BFloat16:
+      return okabe_ito::kGreen;
+  }
+  return okabe_ito::kGrey;
+}
+
+inline bool isPurePolicy(Policy p) {
+  return p == Policy::Float16 || p == Policy::BFloat16;
+}
+
+inline Qt::PenStyle policyPenStyle(Policy p) {
+  return isPurePolicy(p) ? Qt::DashLine : Qt::SolidLine;
+}
+
+inline QPen policyPen(Policy p, qreal width = 1.6) {
+  return QPen(policyColor(p), width, policyPenStyle(p));
+}
+
+// Short names for toolbars, legends and tables.
+inline QString policyLabel(Policy p) {
+  switch (p) {
+    case Policy::Float32:
+      return QStringLiteral("FP32");
+    case Policy::MixedFloat16:
+      return QStringLiteral("FP16 (mixed)");
+    case Policy::MixedBFloat16:
+      return QStringLiteral("BF16 (mixed)");
+    case Policy::Float16:
+      return QStringLiteral("FP16 (pure)");
+    case Policy::BFloat16:
+      return QStringLiteral("BF16 (pure)");
+  }
+  return {};
+}
+
+inline const QColor& skippedStepColor() {
+  return okabe_ito::kVermillion;
+}
+
+}  // namespace mantissa::ui

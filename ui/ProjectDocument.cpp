@@ -1,0 +1,121 @@
+#include "ProjectDocument.hpp"
+
+#include <QFile>
+#include <QFileInfo>
+#include <QSaveFile>
+#include <QUndoCommand>
+#include <QUndoStack>
+#include <exception>
+
+namespace mantissa::ui {
+
+namespace {
+int fieldId(const QString& field) {
+  return int(qHash(field) & 0x3fffffff) + 1;
+}
+}  // namespace
+
+// Undo step for one change of the training settings.
+class TrainingEditCommand : public QUndoCommand {
+ public:
+  TrainingEditCommand(ProjectDocument* doc, TrainingSpec before, TrainingSpec after,
+                      const QString& field, bool continuous)
+      : doc_(doc),
+        before_(std::move(before)),
+        after_(std::move(after)),
+        id_(continuous ? fieldId(field) : -1) {
+    setText(QObject::tr("Change %1").arg(field));
+  }
+  void undo() override { doc_->applyTraining(before_); }
+  void redo() override { doc_->applyTraining(after_); }
+  int id() const override { return id_; }
+  bool mergeWith(const QUndoCommand* other) override {
+    if (other->id() != id_) return false;
+    after_ = static_cast<const TrainingEditCommand*>(other)->after_;
+    return true;
+  }
+
+ private:
+  ProjectDocument* doc_;
+  TrainingSpec before_, after_;
+  int id_;
+};
+
+ProjectDocument::ProjectDocument(QObject* parent) : QObject(parent), undo_(new QUndoStack(this)) {
+  connect(undo_, &QUndoStack::cleanChanged, this,
+          [this](bool clean) { emit modifiedChanged(!clean); });
+}
+
+QString ProjectDocument::displayName() const {
+  if (!project_.name.empty()) return QString::fromStdString(project_.name);
+  if (!filePath_.isEmpty()) return QFileInfo(filePath_).completeBaseName();
+  return tr("untitled");
+}
+
+bool ProjectDocument::isModified() const {
+  return !undo_->isClean();
+}
+
+std::optional<QString> ProjectDocument::load(const QString& path) {
+  try {
+    Project p = load_project(path.toStdString());
+    reset(p, path);
+    return std::nullopt;
+  } catch (const std::exception& e) {
+    return QString::fromStdString(e.what());
+  }
+}
+
+void ProjectDocument::reset(const Project& project, const QString& path) {
+  project_ = project;
+  filePath_ = path;
+  analyze();
+  undo_->clear();
+  undo_->setClean();
+  emit filePathChanged(filePath_);
+  emit projectReplaced();
+  emit modifiedChanged(false);
+}
+
+std::optional<QString> ProjectDocument::saveAs(const QString& path) {
+  std::string json;
+  try {
+    json = project_to_json(project_);
+  } catch (const std::exception& e) {
+    return QString::fromStdString(e.what());
+  }
+  QSaveFile file(path);
+  if (!file.open(QIODevice::WriteOnly | QIODevice::Truncate))
+    return tr("%1: cannot write: %2").arg(path, file.errorString());
+  file.write(json.data(), qint64(json.size()));
+  if (!file.commit()) return tr("%1: cannot write: %2").arg(path, file.errorString());
+  if (path != filePath_) {
+    filePath_ = path;
+    project_.file = path.toStdString();
+    emit filePathChanged(filePath_);
+  }
+  undo_->setClean();
+  return std::nullopt;
+}
+
+void ProjectDocument::editTraining(const TrainingSpec& spec, const QString& field,
+                                   bool continuous) {
+  undo_->push(new TrainingEditCommand(this, project_.training, spec, field, continuous));
+}
+
+void ProjectDocument::applyTraining(const TrainingSpec& spec) {
+  project_.training = spec;
+  emit trainingChanged();
+}
+
+void ProjectDocument::analyze() {
+  summary_.reset();
+  modelError_.clear();
+  try {
+    summary_ = analyze_model(project_.model, project_.file);
+  } catch (const std::exception& e) {
+    modelError_ = QString::fromStdString(e.what());
+  }
+}
+
+}  // namespace mantissa::ui
