@@ -40,6 +40,11 @@ constexpr int kWindows = 3;
 // The random pool holds up to 16 batches (the peer's pool) within this many bytes.
 constexpr std::int64_t kPoolBytes = std::int64_t(512) << 20;
 
+// Three significant digits at least: 412.5, 41.25, 0.0322.
+std::string steps_text(double steps_per_s) {
+  return fixed(steps_per_s, steps_per_s >= 100 ? 1 : steps_per_s >= 1 ? 2 : 4);
+}
+
 struct Workload {
   std::string name;
   std::string description;
@@ -281,7 +286,7 @@ std::vector<PolicyResult> bench_group(const Workload& w, const Project& p,
   for (auto& b : benches) {
     out.push_back(b->finish());
     std::cerr << "  " << policy_name(out.back().policy) << ": "
-              << fixed(out.back().median_steps_per_s, 2) << " steps/s\n";
+              << steps_text(out.back().median_steps_per_s) << " steps/s\n";
   }
   return out;
 }
@@ -338,8 +343,10 @@ void add_bench_command(CLI::App& app) {
     const std::string device = create_backend(f->backend)->description();
     std::cerr << "bench " << w.name << ": " << w.description << ", batch " << w.batch
               << ", SGD lr 0.05 momentum 0.9\n"
-              << f->backend << ": " << device << "; " << warm << " warm-up steps, then " << kWindows
-              << " windows of " << window << " steps per policy\n";
+              << f->backend << ": " << device << "; " << warm << " warm-up step"
+              << (warm == 1 ? "" : "s") << ", then " << kWindows << " windows of " << window
+              << (window == 1 ? " step" : " steps") << " per policy"
+              << (w.name == "big" || policies.size() == 1 ? "" : ", policies taking turns") << "\n";
     const Dataset pool = random_pool(w);
 
     std::vector<PolicyResult> results;
@@ -379,8 +386,8 @@ void add_bench_command(CLI::App& app) {
     t.rule();
     for (const auto& r : results) {
       const auto [lo, hi] = std::minmax_element(r.steps_per_s.begin(), r.steps_per_s.end());
-      t.add({std::string(policy_name(r.policy)), fixed(r.median_steps_per_s, 2),
-             fixed(*lo, 1) + " - " + fixed(*hi, 1),
+      t.add({std::string(policy_name(r.policy)), steps_text(r.median_steps_per_s),
+             steps_text(*lo) + " - " + steps_text(*hi),
              with_thousands(std::llround(r.median_steps_per_s * double(w.batch))),
              fixed(tflops(r), 3), bytes_text(r.peak_memory), with_thousands(r.skipped),
              fixed(r.final_loss, 4), scale_text(r.final_scale)});
