@@ -21,12 +21,16 @@
 #include <QVBoxLayout>
 #include <cmath>
 
+#include "ComparePage.hpp"
 #include "EventLog.hpp"
 #include "Format.hpp"
 #include "GlyphIcon.hpp"
+#include "HistoryPage.hpp"
 #include "InlineMessage.hpp"
 #include "LayerListView.hpp"
+#include "LayerPalette.hpp"
 #include "LivePlots.hpp"
+#include "ModelCanvas.hpp"
 #include "ModelSummaryView.hpp"
 #include "ModelTable.hpp"
 #include "PolicyColors.hpp"
@@ -89,7 +93,25 @@ MainWindow::MainWindow(const StudioOptions& options, QWidget* parent)
   fillDevices();
   connectController();
 
+  auto* compare = new ComparePage(db, this);
+  auto* history = new HistoryPage(db, options.settingsFile, this);
+  setComparePage(compare);
+  setHistoryPage(history);
+  connect(history, &HistoryPage::compareRequested, this,
+          [this, compare](const QVector<qint64>& ids) {
+            compare->compareRuns(ids);
+            tabs_->setCurrentWidget(comparePage_);
+          });
+  connect(history, &HistoryPage::runsDeleted, compare, &ComparePage::removeRuns);
+  connect(controller_, &TrainingController::runFinished, history, &HistoryPage::reload);
+
   connect(document_, &ProjectDocument::projectReplaced, this, &MainWindow::refreshProject);
+  connect(document_, &ProjectDocument::modelChanged, this, &MainWindow::refreshProject);
+  auto* palette = new LayerPalette(this);
+  auto* canvas = new ModelCanvas(document_, this);
+  connect(palette, &LayerPalette::layerRequested, canvas, &ModelCanvas::addFromPalette);
+  setLayerPalette(palette);
+  setModelEditor(canvas);
   connect(document_, &ProjectDocument::trainingChanged, this, &MainWindow::refreshTraining);
   connect(document_, &ProjectDocument::modifiedChanged, this, &MainWindow::updateTitle);
   connect(document_, &ProjectDocument::filePathChanged, this, &MainWindow::updateTitle);

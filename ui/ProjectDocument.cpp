@@ -108,6 +108,12 @@ void ProjectDocument::applyTraining(const TrainingSpec& spec) {
   emit trainingChanged();
 }
 
+void ProjectDocument::applyModel(const ModelSpec& model) {
+  project_.model = model;
+  analyze();
+  emit modelChanged();
+}
+
 void ProjectDocument::analyze() {
   summary_.reset();
   modelError_.clear();

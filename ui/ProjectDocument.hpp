@@ -41,10 +41,14 @@ class ProjectDocument : public QObject {
   // edit of the same field, so one drag of a value is one undo step.
   void editTraining(const mantissa::TrainingSpec& spec, const QString& field,
                     bool continuous = false);
+  // Replaces the model and re-analyses it; ModelEditCommand calls it so that
+  // every model edit is undoable. Emits modelChanged().
+  void applyModel(const mantissa::ModelSpec& model);
 
  signals:
   void projectReplaced();  // new, open: everything changed
   void trainingChanged();  // an edit, undo or redo of the training settings
+  void modelChanged();     // an edit, undo or redo of the model graph
   void modifiedChanged(bool modified);
   void filePathChanged(const QString& path);
 

@@ -14,6 +14,9 @@ int runLivePlotsTests(int argc, char** argv);
 int runDocumentTests(int argc, char** argv);
 int runControllerTests(int argc, char** argv);
 int runMainWindowTests(int argc, char** argv);
+int runHistoryTests(int argc, char** argv);
+int runCompareTests(int argc, char** argv);
+int runModelCanvasTests(int argc, char** argv);
 
 int main(int argc, char** argv) {
   QApplication app(argc, argv);
@@ -23,6 +26,9 @@ int main(int argc, char** argv) {
       {"document", runDocumentTests},
       {"controller", runControllerTests},
       {"main_window", runMainWindowTests},
+      {"history", runHistoryTests},
+      {"compare", runCompareTests},
+      {"model_canvas", runModelCanvasTests},
   };
   if (argc > 1 && argv[1][0] != '-') {
     const auto it = suites.find(argv[1]);

@@ -1,0 +1,304 @@
+// History and Compare over a temporary store holding three runs under
+// float32, mixed float16 and mixed bfloat16, written with RunStore directly.
+#include <qcustomplot.h>
+
+#include <QAction>
+#include <QTabWidget>
+#include <QFileInfo>
+#include <QLineEdit>
+#include <QSignalSpy>
+#include <QSortFilterProxyModel>
+#include <QTableView>
+#include <QTableWidget>
+#include <QTemporaryDir>
+#include <QTest>
+
+#include "ComparePage.hpp"
+#include "HistoryPage.hpp"
+#include "LivePlots.hpp"
+#include "MainWindow.hpp"
+#include "TrainingController.hpp"
+#include "PolicyColors.hpp"
+#include "RunTableModel.hpp"
+#include "TestSupport.hpp"
+#include "mantissa/recorder.hpp"
+#include "mantissa/store.hpp"
+
+using namespace mantissa;
+using namespace mantissa::ui;
+using namespace mantissa::ui::testing;
+
+namespace {
+
+struct SampleRun {
+  const char* name;
+  const char* policy;
+  double samplesPerS;
+  std::int64_t peakMemory;
+};
+
+constexpr SampleRun kRuns[] = {
+    {"alpha", "float32", 1000.0, 4000},
+    {"beta", "mixed_float16", 1500.0, 3000},
+    {"gamma", "mixed_bfloat16", 2000.0, 2500},
+};
+constexpr int kSteps = 20;
+
+// The three runs; returns their ids in kRuns order.
+QVector<qint64> writeRuns(const QString& db) {
+  RunStore store(db.toStdString());
+  QVector<qint64> ids;
+  for (const SampleRun& s : kRuns) {
+    NewRun n;
+    n.name = s.name;
+    n.project_name = "tiny-spirals";
+    n.project_json = spiralsJson(kSteps, QString::fromLatin1(s.policy)).toStdString();
+    n.policy = s.policy;
+    n.loss_scale_json = R"({"mode":"none"})";
+    n.backend = "cpu";
+    const std::int64_t id = store.create_run(n);
+    for (int step = 1; step <= kSteps; ++step) {
+      StepMetrics m;
+      m.step = step;
+      m.loss = 1.0 / step;
+      m.loss_scale = 1.0;
+      m.samples_per_s = s.samplesPerS;
+      m.memory_in_use = s.peakMemory / 2;
+      m.memory_peak = s.peakMemory;
+      m.wall_time_s = step * 0.01;
+      store.append_step(id, m);
+    }
+    EpochMetrics e;
+    e.epoch = 0;
+    e.step = kSteps;
+    e.train_loss = 0.2;
+    e.val_loss = 0.25;
+    e.val_accuracy = 0.9;
+    store.append_epoch(id, e);
+    RunSummary summary;
+    summary.steps = kSteps;
+    summary.final_val_accuracy = 0.9;
+    summary.final_train_loss = 0.05;
+    summary.wall_time_s = 0.2;
+    summary.samples_per_s = s.samplesPerS;
+    summary.peak_memory = s.peakMemory;
+    store.set_status(id, RunStatus::Finished);
+    store.set_summary(id, run_summary_json(summary));
+    ids << id;
+  }
+  return ids;
+}
+
+QString cellText(QAbstractItemModel* m, int row, int column) {
+  return m->index(row, column).data().toString();
+}
+
+}  // namespace
+
+class HistoryTest : public QObject {
+  Q_OBJECT
+
+ private:
+  QTemporaryDir dir_;
+  QString db_;
+  QVector<qint64> ids_;
+
+ private slots:
+  void init() {
+    db_ = dir_.filePath(QStringLiteral("runs-%1.db").arg(QTest::currentTestFunction()));
+    ids_ = writeRuns(db_);
+  }
+
+  void emptyStoreShowsWhatToDo() {
+    const QString missing = dir_.filePath(QStringLiteral("missing.db"));
+    HistoryPage page(missing, dir_.filePath(QStringLiteral("h.ini")));
+    QVERIFY(page.showsEmptyState());
+    QCOMPARE(page.model()->rowCount(), 0);
+    QVERIFY(!QFileInfo::exists(missing));  // looking does not create a database
+  }
+
+  void listsSortsAndFilters() {
+    HistoryPage page(db_, dir_.filePath(QStringLiteral("h.ini")));
+    QVERIFY(!page.showsEmptyState());
+    QCOMPARE(page.proxy()->rowCount(), 3);
+    QCOMPARE(page.model()->columnCount(), int(RunTableModel::ColumnCount));
+
+    page.table()->sortByColumn(RunTableModel::Policy, Qt::AscendingOrder);
+    QCOMPARE(cellText(page.proxy(), 0, RunTableModel::Policy), QStringLiteral("FP32"));
+    QCOMPARE(cellText(page.proxy(), 1, RunTableModel::Policy), QStringLiteral("FP16 (mixed)"));
+    QCOMPARE(cellText(page.proxy(), 2, RunTableModel::Policy), QStringLiteral("BF16 (mixed)"));
+    page.table()->sortByColumn(RunTableModel::Policy, Qt::DescendingOrder);
+    QCOMPARE(cellText(page.proxy(), 0, RunTableModel::Policy), QStringLiteral("BF16 (mixed)"));
+    // The badge is the policy's colour.
+    QCOMPARE(page.proxy()->index(0, RunTableModel::Policy).data(Qt::DecorationRole).value<QColor>(),
+             policyColor(Policy::MixedBFloat16));
+
+    page.table()->sortByColumn(RunTableModel::SamplesPerS, Qt::DescendingOrder);
+    QCOMPARE(cellText(page.proxy(), 0, RunTableModel::Name), QStringLiteral("gamma"));
+    QCOMPARE(cellText(page.proxy(), 0, RunTableModel::SamplesPerS), QStringLiteral("2,000"));
+    QCOMPARE(cellText(page.proxy(), 0, RunTableModel::ValAccuracy), QStringLiteral("90.0 %"));
+
+    page.filterEdit()->setText(QStringLiteral("bf16"));
+    QCOMPARE(page.proxy()->rowCount(), 1);
+    QCOMPARE(cellText(page.proxy(), 0, RunTableModel::Name), QStringLiteral("gamma"));
+    page.filterEdit()->setText(QStringLiteral("finished"));
+    QCOMPARE(page.proxy()->rowCount(), 3);
+    page.filterEdit()->setText(QStringLiteral("beta"));
+    QCOMPARE(page.proxy()->rowCount(), 1);
+    page.filterEdit()->clear();
+    QCOMPARE(page.proxy()->rowCount(), 3);
+  }
+
+  void renameNotesAndDeleteWriteTheStore() {
+    HistoryPage page(db_, dir_.filePath(QStringLiteral("h.ini")));
+    const int row = page.model()->rowOfRun(ids_[1]);
+    QVERIFY(row >= 0);
+    QVERIFY(page.model()->setData(page.model()->index(row, RunTableModel::Name),
+                                  QStringLiteral("renamed")));
+    QVERIFY(page.setRunNotes(ids_[1], QStringLiteral("a note")));
+    QVERIFY(page.deleteRuns({ids_[2]}));
+    QCOMPARE(page.proxy()->rowCount(), 2);
+    QCOMPARE(page.model()->rowOfRun(ids_[2]), -1);
+
+    RunStore store(db_.toStdString());
+    QCOMPARE(QString::fromStdString(store.require_run(ids_[1]).name), QStringLiteral("renamed"));
+    QCOMPARE(QString::fromStdString(store.require_run(ids_[1]).notes), QStringLiteral("a note"));
+    QVERIFY(!store.get_run(ids_[2]));
+    QCOMPARE(store.list_runs().size(), std::size_t(2));
+  }
+
+  void openingARunShowsItsCurvesAndSettings() {
+    HistoryPage page(db_, dir_.filePath(QStringLiteral("h.ini")));
+    QVERIFY(page.openRun(ids_[1]));
+    QCOMPARE(page.openedRunId(), ids_[1]);
+    QCOMPARE(page.runPlots()->stepCount(), qsizetype(kSteps));
+    QCOMPARE(page.runPlots()->pointCount(LivePlots::Series::TrainLoss), kSteps);
+    const QStringList settings = page.openedRunSettings();
+    QVERIFY2(settings.contains(QStringLiteral("Policy: mixed_float16")),
+             qPrintable(settings.join('\n')));
+    QVERIFY(settings.join('\n').contains(QStringLiteral("type: sgd")));
+  }
+
+  void exportsMetricsCsv() {
+    HistoryPage page(db_, dir_.filePath(QStringLiteral("h.ini")));
+    const QString file = dir_.filePath(QStringLiteral("m.csv"));
+    QVERIFY(page.exportMetricsCsv(ids_[0], file));
+    QFile f(file);
+    QVERIFY(f.open(QIODevice::ReadOnly));
+    QCOMPARE(f.readAll().count('\n'), kSteps + 1);
+  }
+
+  void weightsWithoutCheckpointFailInline() {
+    HistoryPage page(db_, dir_.filePath(QStringLiteral("h.ini")));
+    QSignalSpy spy(&page, &HistoryPage::weightsExported);
+    page.exportWeights(ids_[0], dir_.filePath(QStringLiteral("w.safetensors")));
+    QTRY_COMPARE_WITH_TIMEOUT(spy.count(), 1, 30000);
+    QVERIFY(spy.at(0).at(2).toString().contains(QStringLiteral("no checkpoint")));
+  }
+
+  void mainWindowListsRunsAndRefreshesAfterTraining() {
+    StudioOptions o;
+    o.databasePath = db_;
+    o.settingsFile = dir_.filePath(QStringLiteral("studio.ini"));
+    o.projectPath = writeFile(dir_, QStringLiteral("spirals.json"), spiralsJson(30));
+    o.restoreWindowState = false;
+    MainWindow w(o);
+    auto* history = w.findChild<HistoryPage*>();
+    auto* compare = w.findChild<ComparePage*>();
+    QVERIFY(history && compare);
+    QCOMPARE(history->proxy()->rowCount(), 3);
+    history->selectRuns(ids_);
+    history->compareAction()->trigger();
+    QCOMPARE(compare->lossPlot()->graphCount(), 3);
+    QVERIFY(w.tabs()->currentWidget()->isAncestorOf(compare));
+
+    w.trainAction()->trigger();
+    QTRY_COMPARE_WITH_TIMEOUT(history->proxy()->rowCount(), 4, kRunTimeoutMs);
+    QTRY_COMPARE(w.controller()->state(), TrainingController::State::Idle);
+  }
+
+  void compareActionNeedsTwoToSixRuns() {
+    HistoryPage page(db_, dir_.filePath(QStringLiteral("h.ini")));
+    QSignalSpy spy(&page, &HistoryPage::compareRequested);
+    page.selectRuns({ids_[0]});
+    QVERIFY(!page.compareAction()->isEnabled());
+    page.selectRuns(ids_);
+    QVERIFY(page.compareAction()->isEnabled());
+    page.compareAction()->trigger();
+    QCOMPARE(spy.count(), 1);
+    auto chosen = spy.at(0).at(0).value<QVector<qint64>>();
+    std::sort(chosen.begin(), chosen.end());
+    QCOMPARE(chosen, ids_);
+  }
+};
+
+class CompareTest : public QObject {
+  Q_OBJECT
+
+ private:
+  QTemporaryDir dir_;
+
+ private slots:
+  void overlaysSummarisesAndDiffs() {
+    const QString db = dir_.filePath(QStringLiteral("runs.db"));
+    const QVector<qint64> ids = writeRuns(db);
+    ComparePage page(db);
+    QVERIFY(page.showsEmptyState());
+    QVERIFY(page.compareRuns(ids));
+    QVERIFY(!page.showsEmptyState());
+
+    QCOMPARE(page.lossPlot()->graphCount(), 3);
+    QCOMPARE(page.accuracyPlot()->graphCount(), 3);
+    QCOMPARE(page.scalePlot()->graphCount(), 3);
+    const Policy policies[] = {Policy::Float32, Policy::MixedFloat16, Policy::MixedBFloat16};
+    for (int i = 0; i < 3; ++i) {
+      QCOMPARE(page.lossPlot()->graph(i)->pen().color(), policyColor(policies[i]));
+      QCOMPARE(page.lossPlot()->graph(i)->pen().style(), Qt::SolidLine);
+      QCOMPARE(page.lossPlot()->graph(i)->dataCount(), kSteps);
+    }
+
+    QTableWidget* t = page.summaryTable();
+    QCOMPARE(t->rowCount(), 3);
+    QCOMPARE(t->item(0, ComparePage::SpeedUp)->text(), QStringLiteral("1.00×"));
+    QCOMPARE(t->item(0, ComparePage::SpeedUp)->data(ComparePage::kValueRole).toDouble(), 1.0);
+    QCOMPARE(t->item(1, ComparePage::SpeedUp)->text(), QStringLiteral("1.50×"));
+    QCOMPARE(t->item(2, ComparePage::SpeedUp)->data(ComparePage::kValueRole).toDouble(), 2.0);
+    QCOMPARE(t->item(1, ComparePage::MemorySaving)->data(ComparePage::kValueRole).toDouble(), 0.25);
+    QCOMPARE(t->item(0, ComparePage::MemorySaving)->text(), QStringLiteral("0.0 %"));
+    QCOMPARE(t->item(2, ComparePage::FinalValAccuracy)->text(), QStringLiteral("90.0 %"));
+
+    QTableWidget* d = page.diffTable();
+    QStringList fields;
+    for (int r = 0; r < d->rowCount(); ++r) fields << d->item(r, 0)->text();
+    QVERIFY2(fields.contains(QStringLiteral("training.policy")), qPrintable(fields.join(',')));
+    QVERIFY(!fields.contains(QStringLiteral("training.batch_size")));
+    QVERIFY(!fields.contains(QStringLiteral("name")));
+    QCOMPARE(fields.size(), 1);
+    QCOMPARE(d->columnCount(), 4);
+    QCOMPARE(d->item(0, 3)->text(), QStringLiteral("mixed_bfloat16"));
+
+    page.removeRuns({ids[2]});
+    QCOMPARE(page.lossPlot()->graphCount(), 2);
+    QCOMPARE(page.diffTable()->rowCount(), 1);
+  }
+
+  void withoutFloat32ThereIsNoRatio() {
+    const QString db = dir_.filePath(QStringLiteral("runs2.db"));
+    const QVector<qint64> ids = writeRuns(db);
+    ComparePage page(db);
+    QVERIFY(page.compareRuns({ids[1], ids[2]}));
+    QCOMPARE(page.summaryTable()->item(0, ComparePage::SpeedUp)->text(), QStringLiteral("—"));
+  }
+};
+
+int runHistoryTests(int argc, char** argv) {
+  HistoryTest t;
+  return QTest::qExec(&t, argc, argv);
+}
+
+int runCompareTests(int argc, char** argv) {
+  CompareTest t;
+  return QTest::qExec(&t, argc, argv);
+}
+
+#include "HistoryCompareTest.moc"

@@ -1,0 +1,214 @@
+// The visual model builder: canvas built from a project, undoable edits,
+// errors flagged on the layer that causes them, and the layer palette.
+#include <QGraphicsScene>
+#include <QLineEdit>
+#include <QTest>
+#include <QTreeWidget>
+#include <QUndoStack>
+
+#include "LayerNode.hpp"
+#include "LayerPalette.hpp"
+#include "ModelCanvas.hpp"
+#include "ProjectDocument.hpp"
+
+using namespace mantissa;
+using namespace mantissa::ui;
+
+namespace {
+QString mnistPath() {
+  return QStringLiteral(MANTISSA_TEST_PROJECTS_DIR "/mnist-mlp.json");
+}
+std::string modelJson(const ProjectDocument& doc) {
+  return project_to_json(doc.project());
+}
+int flaggedCount(const ModelCanvas& canvas, const ProjectDocument& doc) {
+  int n = 0;
+  for (const auto& l : doc.project().model.layers)
+    if (canvas.node(QString::fromStdString(l.id))->hasError()) ++n;
+  return n;
+}
+}  // namespace
+
+class ModelCanvasTest : public QObject {
+  Q_OBJECT
+
+ private slots:
+  void emptyDocumentShowsTheHint() {
+    ProjectDocument doc;
+    ModelCanvas canvas(&doc);
+    QCOMPARE(canvas.nodeCount(), 0);
+    QVERIFY(canvas.isEmptyStateShown());
+    bool hint = false;
+    for (QGraphicsItem* item : canvas.scene()->items())
+      hint = hint || item->data(0).toString() == QLatin1String("empty-state");
+    QVERIFY(hint);
+  }
+
+  void opensMnistAsAGraph() {
+    ProjectDocument doc;
+    ModelCanvas canvas(&doc);
+    QVERIFY(!doc.load(mnistPath()).has_value());
+    QCOMPARE(canvas.nodeCount(), 7);
+    QCOMPARE(canvas.edgeCount(), 6);
+    bool has512 = false;
+    for (const QString& label : canvas.edgeLabels()) has512 = has512 || label.contains("512");
+    QVERIFY2(has512, qPrintable(canvas.edgeLabels().join(" | ")));
+    QVERIFY(canvas.edgeLabels().contains(QStringLiteral("512, f32")));
+    QCOMPARE(flaggedCount(canvas, doc), 0);
+    QCOMPARE(canvas.node("fc1")->subtitle(), QStringLiteral("Linear · 512"));
+    // Auto layout: columns by depth.
+    QVERIFY(canvas.nodePosition("fc1").x() > canvas.nodePosition("input").x());
+    QVERIFY(canvas.nodePosition("loss").x() > canvas.nodePosition("fc3").x());
+
+    // The policy drives the dtype on the edges.
+    TrainingSpec t = doc.training();
+    t.policy = Policy::MixedBFloat16;
+    doc.editTraining(t, QStringLiteral("policy"));
+    QVERIFY2(canvas.edgeLabels().contains(QStringLiteral("512, bf16")),
+             qPrintable(canvas.edgeLabels().join(" | ")));
+  }
+
+  void addAndConnectUndoRedo() {
+    ProjectDocument doc;
+    ModelCanvas canvas(&doc);
+    QVERIFY(!doc.load(mnistPath()).has_value());
+    const std::string original = modelJson(doc);
+
+    const QString id = canvas.addLayer(LayerKind::Linear, QPointF(100, 400));
+    QCOMPARE(id, QStringLiteral("linear1"));
+    QCOMPARE(canvas.nodeCount(), 8);
+    QVERIFY(canvas.node(id)->hasError());  // not connected yet
+    QVERIFY(canvas.connectLayers("relu2", id));
+    QVERIFY(canvas.connectLayers(id, "fc3"));
+    QCOMPARE(doc.project().model.layers.back().inputs, std::vector<std::string>{"relu2"});
+    QCOMPARE(doc.project().model.layers[5].inputs, std::vector<std::string>{"linear1"});
+    QVERIFY(doc.modelError().isEmpty());
+    QCOMPARE(flaggedCount(canvas, doc), 0);
+    QVERIFY(canvas.edgeLabels().contains(QStringLiteral("64, f32")));
+    const std::string edited = modelJson(doc);
+    QVERIFY(edited != original);
+    QCOMPARE(doc.undoStack()->count(), 3);
+
+    doc.undoStack()->undo();
+    doc.undoStack()->undo();
+    doc.undoStack()->undo();
+    QCOMPARE(modelJson(doc), original);
+    QCOMPARE(canvas.nodeCount(), 7);
+    QVERIFY(!doc.isModified());
+    doc.undoStack()->redo();
+    doc.undoStack()->redo();
+    doc.undoStack()->redo();
+    QCOMPARE(modelJson(doc), edited);
+    QCOMPARE(canvas.nodeCount(), 8);
+    QCOMPARE(canvas.edgeCount(), 7);
+    // An edit that changes nothing adds no undo step.
+    QVERIFY(!canvas.connectLayers("relu2", id));
+    QCOMPARE(doc.undoStack()->count(), 3);
+  }
+
+  void pinParamAndRename() {
+    ProjectDocument doc;
+    ModelCanvas canvas(&doc);
+    QVERIFY(!doc.load(mnistPath()).has_value());
+    QVERIFY(canvas.togglePin("fc2"));
+    QVERIFY(doc.project().model.layers[3].pin_fp32);
+    QVERIFY(canvas.node("fc2")->isPinned());
+    doc.undoStack()->undo();
+    QVERIFY(!doc.project().model.layers[3].pin_fp32);
+    QVERIFY(!canvas.node("fc2")->isPinned());
+
+    QVERIFY(canvas.setParam("fc2", "out_features", 256));
+    QCOMPARE(doc.project().model.layers[3].out_features, qint64(256));
+    QVERIFY(canvas.edgeLabels().contains(QStringLiteral("256, f32")));
+    QVERIFY(!canvas.setParam("fc2", "out_channels", 3));  // not a Linear parameter
+    QVERIFY(canvas.setParam("input", "shape", "1, 28, 28"));
+    QCOMPARE(doc.project().model.layers[0].shape, (std::vector<std::int64_t>{1, 28, 28}));
+    QVERIFY(canvas.node("fc1")->hasError());  // Linear needs a flat input
+    QVERIFY(canvas.node("fc1")->errorMessage().contains("1×28×28"));
+    doc.undoStack()->undo();
+    QVERIFY(!canvas.node("fc1")->hasError());
+
+    QVERIFY(canvas.renameLayer("fc2", "hidden"));
+    QCOMPARE(doc.project().model.layers[4].inputs, std::vector<std::string>{"hidden"});
+    QVERIFY(canvas.node("hidden") != nullptr);
+    QVERIFY(doc.modelError().isEmpty());
+
+    // Inspector shows the selected layer.
+    canvas.selectLayer("hidden");
+    auto* idBox = canvas.inspector()->findChild<QLineEdit*>("layerId");
+    QVERIFY(idBox);
+    QCOMPARE(idBox->text(), QStringLiteral("hidden"));
+  }
+
+  void shapeErrorIsFlaggedOnItsLayer() {
+    ProjectDocument doc;
+    ModelCanvas canvas(&doc);
+    QVERIFY(!doc.load(mnistPath()).has_value());
+    const std::string original = modelJson(doc);
+    const QString add = canvas.addLayer(LayerKind::Add);
+    QVERIFY(canvas.connectLayers("fc3", add));
+    QVERIFY(canvas.connectLayers("fc1", add));
+    QVERIFY(canvas.connectLayers(add, "loss"));
+    LayerNode* node = canvas.node(add);
+    QVERIFY(node->hasError());
+    QVERIFY2(node->errorMessage().contains("10") && node->errorMessage().contains("512"),
+             qPrintable(node->errorMessage()));
+    QCOMPARE(flaggedCount(canvas, doc), 1);
+
+    canvas.selectLayer(add);
+    canvas.deleteSelection();
+    QVERIFY(canvas.node(add) == nullptr);
+    QVERIFY2(doc.modelError().isEmpty(), qPrintable(doc.modelError()));
+    QCOMPARE(flaggedCount(canvas, doc), 0);
+    QCOMPARE(modelJson(doc), original);  // the loss is fed by fc3 again
+  }
+
+  void deleteEdgeAndCopyPaste() {
+    ProjectDocument doc;
+    ModelCanvas canvas(&doc);
+    QVERIFY(!doc.load(mnistPath()).has_value());
+    for (LayerEdge* e : canvas.edges())
+      if (e->to()->id() == QLatin1String("loss")) e->setSelected(true);
+    canvas.deleteSelection();
+    QCOMPARE(canvas.edgeCount(), 5);
+    QVERIFY(!doc.modelError().isEmpty());
+    QVERIFY(canvas.node("loss")->hasError());
+    doc.undoStack()->undo();
+    QCOMPARE(canvas.edgeCount(), 6);
+
+    canvas.selectLayer("fc2");
+    canvas.copySelection();
+    const QString pasted = canvas.paste();
+    QCOMPARE(pasted, QStringLiteral("linear1"));
+    QCOMPARE(doc.project().model.layers.back().out_features, qint64(512));
+    QVERIFY(doc.project().model.layers.back().inputs.empty());
+  }
+
+  void paletteGroupsAndFilters() {
+    LayerPalette palette;
+    QCOMPARE(palette.tree()->topLevelItemCount(), 8);
+    QVERIFY(palette.visibleKinds().contains("Conv2d"));
+    palette.searchBox()->setText("relu");
+    QCOMPARE(palette.visibleKinds(), (QStringList{"ReLU", "LeakyReLU"}));
+    palette.searchBox()->setText("pooling");
+    QCOMPARE(palette.visibleKinds().size(), 3);
+    palette.searchBox()->clear();
+    QCOMPARE(palette.visibleKinds().size(), 19);
+
+    ProjectDocument doc;
+    ModelCanvas canvas(&doc);
+    QVERIFY(!doc.load(mnistPath()).has_value());
+    connect(&palette, &LayerPalette::layerRequested, &canvas, &ModelCanvas::addFromPalette);
+    canvas.selectLayer("relu2");
+    emit palette.layerRequested(LayerKind::Dropout);
+    QCOMPARE(doc.project().model.layers.back().id, std::string("dropout1"));
+    QCOMPARE(doc.project().model.layers.back().inputs, std::vector<std::string>{"relu2"});
+  }
+};
+
+int runModelCanvasTests(int argc, char** argv) {
+  ModelCanvasTest t;
+  return QTest::qExec(&t, argc, argv);
+}
+
+#include "ModelCanvasTest.moc"

@@ -1,0 +1,72 @@
+#include "CompareDiff.hpp"
+
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QSet>
+
+namespace mantissa::ui {
+
+namespace {
+
+void flatten(const QJsonValue& v, const QString& path, QMap<QString, QString>& out) {
+  if (v.isObject()) {
+    const QJsonObject o = v.toObject();
+    if (o.isEmpty()) out.insert(path, QStringLiteral("{}"));
+    for (auto it = o.begin(); it != o.end(); ++it)
+      flatten(it.value(), path.isEmpty() ? it.key() : path + QLatin1Char('.') + it.key(), out);
+  } else if (v.isArray()) {
+    const QJsonArray a = v.toArray();
+    if (a.isEmpty()) out.insert(path, QStringLiteral("[]"));
+    for (qsizetype i = 0; i < a.size(); ++i)
+      flatten(a.at(i), path + QStringLiteral("[%1]").arg(i), out);
+  } else if (v.isString()) {
+    out.insert(path, v.toString());
+  } else if (v.isDouble()) {
+    out.insert(path, QString::number(v.toDouble(), 'g', 12));
+  } else if (v.isBool()) {
+    out.insert(path, v.toBool() ? QStringLiteral("true") : QStringLiteral("false"));
+  } else if (v.isNull()) {
+    out.insert(path, QStringLiteral("null"));
+  }
+}
+
+}  // namespace
+
+QMap<QString, QString> flattenJson(const QByteArray& json) {
+  QMap<QString, QString> out;
+  QJsonParseError error{};
+  const QJsonDocument doc = QJsonDocument::fromJson(json, &error);
+  if (error.error != QJsonParseError::NoError) return out;
+  if (doc.isObject())
+    flatten(doc.object(), QString(), out);
+  else if (doc.isArray())
+    flatten(doc.array(), QString(), out);
+  return out;
+}
+
+QVector<SettingsDifference> settingsDiff(const QVector<QMap<QString, QString>>& snapshots) {
+  QSet<QString> keys;
+  for (const auto& s : snapshots)
+    for (auto it = s.keyBegin(); it != s.keyEnd(); ++it) keys.insert(*it);
+  QStringList sorted(keys.begin(), keys.end());
+  sorted.sort();
+  QVector<SettingsDifference> out;
+  for (const QString& key : sorted) {
+    SettingsDifference d{key, {}};
+    bool differs = false;
+    for (const auto& s : snapshots) {
+      const auto it = s.constFind(key);
+      const QString value = it == s.constEnd() ? QString() : *it;
+      const bool present = it != s.constEnd();
+      if (!d.values.isEmpty() &&
+          (value != d.values.front() || present != snapshots.front().contains(key)))
+        differs = true;
+      d.values.push_back(value);
+    }
+    if (differs) out.push_back(std::move(d));
+  }
+  return out;
+}
+
+}  // namespace mantissa::ui

@@ -1,0 +1,24 @@
+#pragma once
+// Field-by-field comparison of project snapshots: the JSON flattened to
+// dotted paths ("training.optimizer.lr", "model.nodes[1].params.out_features")
+// and the paths whose values are not all equal.
+#include <QByteArray>
+#include <QMap>
+#include <QString>
+#include <QStringList>
+#include <QVector>
+
+namespace mantissa::ui {
+
+// Leaves of the JSON document as path → compact text. Invalid JSON gives nothing.
+QMap<QString, QString> flattenJson(const QByteArray& json);
+
+struct SettingsDifference {
+  QString field;
+  QStringList values;  // one per snapshot, in order; empty where the field is absent
+};
+
+// The fields whose values differ between the snapshots, sorted by path.
+QVector<SettingsDifference> settingsDiff(const QVector<QMap<QString, QString>>& snapshots);
+
+}  // namespace mantissa::ui

@@ -1,0 +1,79 @@
+#pragma once
+// The Compare tab (UI.md): 2–6 stored runs overlaid per metric — training
+// loss, validation accuracy per epoch and loss scale, all by step — in their
+// policies' colours (pure 16-bit dashed); a summary table with speed-up and
+// memory saving over the float32 run; and the project settings that differ.
+#include <QVector>
+#include <QWidget>
+#include <optional>
+
+#include "HistoryPage.hpp"
+
+class QCustomPlot;
+class QStackedWidget;
+class QTableWidget;
+
+namespace mantissa::ui {
+
+class InlineMessage;
+
+class ComparePage : public QWidget {
+  Q_OBJECT
+
+ public:
+  enum SummaryColumn {
+    Run,
+    Policy,
+    FinalValAccuracy,
+    FinalLoss,
+    WallTime,
+    SamplesPerS,
+    SpeedUp,
+    MemorySaving,
+    Skipped,
+    FinalScale,
+    SummaryColumnCount
+  };
+  // Numeric value of a summary cell (speed-up as a ratio, saving as a fraction).
+  static constexpr int kValueRole = Qt::UserRole + 1;
+
+  explicit ComparePage(const QString& databasePath, QWidget* parent = nullptr);
+  ~ComparePage() override;
+
+  void setDatabasePath(const QString& path) { databasePath_ = path; }
+
+  // Loads the runs from the store and shows them; false (and an inline
+  // message) when none could be read.
+  bool compareRuns(const QVector<qint64>& runIds);
+  // Shows runs already loaded.
+  void setRuns(const QVector<StoredRun>& runs);
+  void clear();
+  // Drops these runs from the comparison (deleted in History).
+  void removeRuns(const QVector<qint64>& runIds);
+
+  QCustomPlot* lossPlot() const { return lossPlot_; }
+  QCustomPlot* accuracyPlot() const { return accuracyPlot_; }
+  QCustomPlot* scalePlot() const { return scalePlot_; }
+  QTableWidget* summaryTable() const { return summary_; }
+  QTableWidget* diffTable() const { return diff_; }
+  bool showsEmptyState() const;
+  const QVector<StoredRun>& runs() const { return runs_; }
+
+ private:
+  void rebuild();
+  void fillPlots();
+  void fillSummary();
+  void fillDiff();
+
+  QString databasePath_;
+  QVector<StoredRun> runs_;
+  QStackedWidget* stack_;
+  InlineMessage* message_;
+  QCustomPlot* lossPlot_;
+  QCustomPlot* accuracyPlot_;
+  QCustomPlot* scalePlot_;
+  QTableWidget* summary_;
+  QTableWidget* diff_;
+};
+
+}  // namespace mantissa::ui

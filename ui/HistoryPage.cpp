@@ -1,0 +1,501 @@
+#include "HistoryPage.hpp"
+
+#include <QAction>
+#include <QDir>
+#include <QFile>
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QFormLayout>
+#include <QHBoxLayout>
+#include <QHeaderView>
+#include <QInputDialog>
+#include <QItemSelectionModel>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QLabel>
+#include <QLineEdit>
+#include <QMenu>
+#include <QMessageBox>
+#include <QPointer>
+#include <QSettings>
+#include <QSortFilterProxyModel>
+#include <QSplitter>
+#include <QStackedWidget>
+#include <QTableView>
+#include <QThread>
+#include <QToolButton>
+#include <QVBoxLayout>
+#include <algorithm>
+#include <exception>
+#include <set>
+
+#include "CompareDiff.hpp"
+#include "Format.hpp"
+#include "InlineMessage.hpp"
+#include "LivePlots.hpp"
+#include "PolicyColors.hpp"
+#include "RunTableModel.hpp"
+#include "mantissa/backend.hpp"
+#include "mantissa/graph.hpp"
+#include "mantissa/weights_io.hpp"
+
+namespace mantissa::ui {
+
+namespace {
+
+const QString kExportFolderKey = QStringLiteral("history/exportFolder");
+
+QString errorText(const std::exception& e) {
+  return QString::fromUtf8(e.what());
+}
+
+// "mode: dynamic, init_scale: 65536" from a flat JSON object.
+QString describeJson(const QByteArray& json) {
+  const QMap<QString, QString> flat = flattenJson(json);
+  QStringList parts;
+  for (auto it = flat.begin(); it != flat.end(); ++it)
+    parts << QStringLiteral("%1: %2").arg(it.key(), it.value());
+  return parts.isEmpty() ? QStringLiteral("—") : parts.join(QStringLiteral(", "));
+}
+
+// Writes the run's latest checkpoint as fp32 safetensors; the error or empty.
+QString writeWeights(const std::filesystem::path& db, qint64 runId,
+                     const std::filesystem::path& file) {
+  try {
+    RunStore store(db);
+    const RunRecord run = store.require_run(runId);
+    const std::optional<Checkpoint> ck = store.latest_checkpoint(runId);
+    if (!ck)
+      return QObject::tr("Run %1 has no checkpoint to export weights from").arg(runId);
+    const std::string label = "run " + std::to_string(run.id);
+    const Project project = parse_project(run.project_json, label + " (project snapshot)");
+    const Policy policy = parse_policy(run.policy);
+    auto backend = create_backend("cpu");
+    Graph graph(project.model, *backend, policy, project.training.seed, label);
+    restore_model_state(graph, ck->data);
+    const auto metadata = export_metadata(graph, {&project, run.id, ck->step}, DType::F32);
+    write_safetensors(file, model_state(graph, DType::F32), metadata);
+    return {};
+  } catch (const std::exception& e) {
+    return errorText(e);
+  }
+}
+
+}  // namespace
+
+HistoryExportFolder::HistoryExportFolder(const QString& iniFile)
+    : settings_(iniFile.isEmpty() ? std::make_unique<QSettings>()
+                                  : std::make_unique<QSettings>(iniFile, QSettings::IniFormat)) {}
+
+HistoryExportFolder::~HistoryExportFolder() = default;
+
+QString HistoryExportFolder::folder() const {
+  const QString f = settings_->value(kExportFolderKey).toString();
+  return f.isEmpty() || !QFileInfo(f).isDir() ? QDir::homePath() : f;
+}
+
+void HistoryExportFolder::setFolder(const QString& folder) {
+  settings_->setValue(kExportFolderKey, folder);
+}
+
+std::optional<StoredRun> loadStoredRun(RunStore& store, qint64 runId) {
+  std::optional<RunRecord> record = store.get_run(runId);
+  if (!record) return std::nullopt;
+  StoredRun run;
+  run.record = std::move(*record);
+  const std::vector<StepMetrics> steps = store.step_metrics(runId);
+  const std::vector<EpochMetrics> epochs = store.epoch_metrics(runId);
+  run.steps = QVector<StepMetrics>(steps.begin(), steps.end());
+  run.epochs = QVector<EpochMetrics>(epochs.begin(), epochs.end());
+  return run;
+}
+
+HistoryPage::HistoryPage(const QString& databasePath, const QString& settingsFile,
+                         QWidget* parent)
+    : QWidget(parent),
+      databasePath_(databasePath),
+      folder_(settingsFile),
+      model_(new RunTableModel(this)),
+      proxy_(new QSortFilterProxyModel(this)) {
+  proxy_->setSourceModel(model_);
+  proxy_->setSortRole(RunTableModel::SortRole);
+  proxy_->setFilterRole(RunTableModel::FilterRole);
+  proxy_->setFilterKeyColumn(RunTableModel::Name);
+  proxy_->setFilterCaseSensitivity(Qt::CaseInsensitive);
+  connect(model_, &RunTableModel::storeErrorOccurred, this, &HistoryPage::showError);
+
+  auto* layout = new QVBoxLayout(this);
+  layout->setContentsMargins(0, 0, 0, 0);
+  message_ = new InlineMessage(this);
+  layout->addWidget(message_);
+  stack_ = new QStackedWidget(this);
+  layout->addWidget(stack_, 1);
+
+  auto* empty = new QLabel(tr("No runs yet — press Train"), stack_);
+  empty->setAlignment(Qt::AlignCenter);
+  empty->setEnabled(false);
+  stack_->addWidget(empty);
+
+  auto* content = new QWidget(stack_);
+  auto* contentLayout = new QVBoxLayout(content);
+  contentLayout->setContentsMargins(0, 0, 0, 0);
+  auto* bar = new QHBoxLayout;
+  filter_ = new QLineEdit(content);
+  filter_->setPlaceholderText(tr("Filter by name, project, policy or status"));
+  filter_->setClearButtonEnabled(true);
+  connect(filter_, &QLineEdit::textChanged, proxy_,
+          [this](const QString& text) { proxy_->setFilterFixedString(text.trimmed()); });
+  bar->addWidget(filter_, 1);
+  compareAction_ = new QAction(tr("Compare"), this);
+  compareAction_->setToolTip(tr("Overlay 2–6 selected runs in the Compare tab"));
+  connect(compareAction_, &QAction::triggered, this, [this] {
+    const QVector<qint64> ids = selectedRunIds();
+    if (ids.size() >= kMinCompare && ids.size() <= kMaxCompare) emit compareRequested(ids);
+  });
+  compareButton_ = new QToolButton(content);
+  compareButton_->setDefaultAction(compareAction_);
+  compareButton_->setToolButtonStyle(Qt::ToolButtonTextOnly);
+  bar->addWidget(compareButton_);
+  contentLayout->addLayout(bar);
+
+  auto* splitter = new QSplitter(Qt::Vertical, content);
+  table_ = new QTableView(splitter);
+  table_->setModel(proxy_);
+  table_->setSortingEnabled(true);
+  table_->sortByColumn(RunTableModel::Id, Qt::DescendingOrder);
+  table_->setSelectionBehavior(QAbstractItemView::SelectRows);
+  table_->setSelectionMode(QAbstractItemView::ExtendedSelection);
+  table_->setEditTriggers(QAbstractItemView::EditKeyPressed);
+  table_->setContextMenuPolicy(Qt::CustomContextMenu);
+  table_->verticalHeader()->hide();
+  table_->horizontalHeader()->setStretchLastSection(true);
+  table_->setAlternatingRowColors(true);
+  connect(table_, &QTableView::customContextMenuRequested, this, &HistoryPage::showContextMenu);
+  connect(table_, &QTableView::doubleClicked, this, [this](const QModelIndex& index) {
+    openRun(index.data(RunTableModel::RunIdRole).toLongLong());
+  });
+  connect(table_->selectionModel(), &QItemSelectionModel::selectionChanged, this,
+          &HistoryPage::updateActions);
+
+  runView_ = new QWidget(splitter);
+  auto* runLayout = new QVBoxLayout(runView_);
+  runLayout->setContentsMargins(0, 0, 0, 0);
+  runTitle_ = new QLabel(runView_);
+  runLayout->addWidget(runTitle_);
+  auto* runSplit = new QHBoxLayout;
+  plots_ = new LivePlots(runView_);
+  plots_->setFollowLatest(false);
+  runSplit->addWidget(plots_, 1);
+  auto* settingsBox = new QWidget(runView_);
+  settingsBox->setMinimumWidth(240);
+  settingsForm_ = new QFormLayout(settingsBox);
+  runSplit->addWidget(settingsBox);
+  runLayout->addLayout(runSplit, 1);
+  runView_->hide();
+  splitter->setStretchFactor(0, 1);
+  splitter->setStretchFactor(1, 2);
+  contentLayout->addWidget(splitter, 1);
+  stack_->addWidget(content);
+
+  reload();
+}
+
+HistoryPage::~HistoryPage() = default;
+
+void HistoryPage::setDatabasePath(const QString& path) {
+  if (path == databasePath_) return;
+  databasePath_ = path;
+  store_.reset();
+  clearRunView();
+  reload();
+}
+
+RunStore* HistoryPage::store(bool create) {
+  if (store_) return store_.get();
+  if (databasePath_.isEmpty() || (!create && !QFileInfo::exists(databasePath_))) return nullptr;
+  try {
+    store_ = std::make_unique<RunStore>(databasePath_.toStdString());
+  } catch (const std::exception& e) {
+    showError(errorText(e));
+    return nullptr;
+  }
+  model_->setStore(store_.get());
+  return store_.get();
+}
+
+void HistoryPage::reload() {
+  const QVector<qint64> selected = selectedRunIds();
+  std::vector<RunRecord> runs;
+  if (RunStore* s = store()) {
+    try {
+      runs = s->list_runs();
+    } catch (const std::exception& e) {
+      showError(errorText(e));
+    }
+  }
+  model_->setRuns(std::move(runs));
+  selectRuns(selected);
+  if (openedRun_ != 0 && model_->rowOfRun(openedRun_) < 0) clearRunView();
+  updateEmptyState();
+  updateActions();
+}
+
+bool HistoryPage::showsEmptyState() const {
+  return stack_->currentIndex() == 0;
+}
+
+void HistoryPage::updateEmptyState() {
+  stack_->setCurrentIndex(model_->rowCount() == 0 ? 0 : 1);
+}
+
+void HistoryPage::updateActions() {
+  const auto n = selectedRunIds().size();
+  compareAction_->setEnabled(n >= kMinCompare && n <= kMaxCompare);
+}
+
+void HistoryPage::showError(const QString& text) {
+  message_->showMessage(text, InlineMessage::Level::Error);
+}
+
+QVector<qint64> HistoryPage::selectedRunIds() const {
+  QVector<qint64> ids;
+  const QModelIndexList rows = table_->selectionModel()->selectedRows();
+  QVector<int> order;
+  for (const QModelIndex& i : rows) order << i.row();
+  std::sort(order.begin(), order.end());
+  for (int row : order)
+    ids << proxy_->index(row, 0).data(RunTableModel::RunIdRole).toLongLong();
+  return ids;
+}
+
+void HistoryPage::selectRuns(const QVector<qint64>& ids) {
+  QItemSelection selection;
+  for (qint64 id : ids) {
+    const int row = model_->rowOfRun(id);
+    if (row < 0) continue;
+    const QModelIndex first = proxy_->mapFromSource(model_->index(row, 0));
+    if (!first.isValid()) continue;
+    selection.select(first, first.siblingAtColumn(RunTableModel::ColumnCount - 1));
+  }
+  table_->selectionModel()->select(selection, QItemSelectionModel::ClearAndSelect);
+}
+
+bool HistoryPage::renameRun(qint64 runId, const QString& name) {
+  const int row = model_->rowOfRun(runId);
+  if (row < 0) return false;
+  if (!store()) return false;
+  return model_->setData(model_->index(row, RunTableModel::Name), name);
+}
+
+bool HistoryPage::setRunNotes(qint64 runId, const QString& notes) {
+  RunStore* s = store();
+  if (!s) return false;
+  try {
+    s->set_notes(runId, notes.toStdString());
+    if (auto r = s->get_run(runId)) model_->updateRun(*r);
+  } catch (const std::exception& e) {
+    showError(errorText(e));
+    return false;
+  }
+  if (runId == openedRun_) openRun(runId);
+  return true;
+}
+
+bool HistoryPage::deleteRuns(const QVector<qint64>& runIds) {
+  RunStore* s = store();
+  if (!s) return false;
+  bool ok = true;
+  QVector<qint64> deleted;
+  for (qint64 id : runIds) {
+    try {
+      s->delete_run(id);
+      deleted << id;
+    } catch (const std::exception& e) {
+      showError(errorText(e));
+      ok = false;
+    }
+  }
+  reload();
+  if (!deleted.isEmpty()) emit runsDeleted(deleted);
+  return ok;
+}
+
+bool HistoryPage::exportMetricsCsv(qint64 runId, const QString& file) {
+  RunStore* s = store();
+  if (!s) return false;
+  try {
+    const std::string csv = s->metrics_csv(runId);
+    QFile out(file);
+    if (!out.open(QIODevice::WriteOnly | QIODevice::Truncate)) {
+      showError(tr("%1: cannot be written (%2)").arg(file, out.errorString()));
+      return false;
+    }
+    out.write(csv.data(), qint64(csv.size()));
+    if (!out.flush()) {
+      showError(tr("%1: cannot be written (%2)").arg(file, out.errorString()));
+      return false;
+    }
+  } catch (const std::exception& e) {
+    showError(errorText(e));
+    return false;
+  }
+  return true;
+}
+
+void HistoryPage::exportWeights(qint64 runId, const QString& file) {
+  auto result = std::make_shared<QString>();
+  const std::filesystem::path db = databasePath_.toStdString();
+  const std::filesystem::path out = file.toStdString();
+  QThread* thread =
+      QThread::create([result, db, runId, out] { *result = writeWeights(db, runId, out); });
+  connect(thread, &QThread::finished, this, [this, result, runId, file] {
+    if (!result->isEmpty()) showError(*result);
+    emit weightsExported(runId, file, *result);
+  });
+  connect(thread, &QThread::finished, thread, &QObject::deleteLater);
+  thread->start();
+}
+
+void HistoryPage::addSetting(const QString& label, const QString& value) {
+  auto* v = new QLabel(value.isEmpty() ? QStringLiteral("—") : value);
+  v->setWordWrap(true);
+  v->setTextInteractionFlags(Qt::TextSelectableByMouse);
+  settingsForm_->addRow(label, v);
+}
+
+QStringList HistoryPage::openedRunSettings() const {
+  QStringList lines;
+  for (int i = 0; i < settingsForm_->rowCount(); ++i) {
+    auto* l = settingsForm_->itemAt(i, QFormLayout::LabelRole);
+    auto* f = settingsForm_->itemAt(i, QFormLayout::FieldRole);
+    if (!l || !f) continue;
+    auto* label = qobject_cast<QLabel*>(l->widget());
+    auto* field = qobject_cast<QLabel*>(f->widget());
+    if (label && field) lines << label->text() + QStringLiteral(": ") + field->text();
+  }
+  return lines;
+}
+
+void HistoryPage::clearRunView() {
+  openedRun_ = 0;
+  while (settingsForm_->rowCount() > 0) settingsForm_->removeRow(0);
+  runView_->hide();
+}
+
+bool HistoryPage::openRun(qint64 runId) {
+  RunStore* s = store();
+  if (!s) return false;
+  std::optional<StoredRun> run;
+  try {
+    run = loadStoredRun(*s, runId);
+  } catch (const std::exception& e) {
+    showError(errorText(e));
+    return false;
+  }
+  if (!run) {
+    showError(tr("Run %1 is no longer in the store").arg(runId));
+    reload();
+    return false;
+  }
+  clearRunView();
+  openedRun_ = runId;
+  const RunRecord& r = run->record;
+  const Policy policy = recordPolicy(r);
+  const QString name = fromView(r.name);
+  runTitle_->setText(tr("<b>Run %1</b> · %2 · %3").arg(r.id).arg(name.toHtmlEscaped(),
+                                                                  policyLabel(policy)));
+  plots_->beginRun(policy, tr("Run %1 · %2").arg(r.id).arg(name));
+  plots_->appendSteps(run->steps);
+  plots_->appendEpochs(run->epochs);
+
+  const QJsonObject project =
+      QJsonDocument::fromJson(QByteArray::fromStdString(r.project_json)).object();
+  const QJsonObject training = project.value(QStringLiteral("training")).toObject();
+  addSetting(tr("Status"), fromView(run_status_name(r.status)));
+  addSetting(tr("Policy"), fromView(r.policy));
+  addSetting(tr("Loss scaling"), describeJson(QByteArray::fromStdString(r.loss_scale_json)));
+  addSetting(tr("Optimizer"),
+             describeJson(QJsonDocument(training.value(QStringLiteral("optimizer")).toObject())
+                              .toJson(QJsonDocument::Compact)));
+  addSetting(tr("Batch size"), training.value(QStringLiteral("batch_size")).toVariant().toString());
+  addSetting(tr("Seed"), QString::number(r.seed));
+  addSetting(tr("Device"), fromView(r.device.empty() ? r.backend : r.device));
+  addSetting(tr("Notes"), fromView(r.notes));
+  runView_->show();
+  return true;
+}
+
+void HistoryPage::showContextMenu(const QPoint& pos) {
+  const QModelIndex index = table_->indexAt(pos);
+  if (!index.isValid()) return;
+  const qint64 id = index.data(RunTableModel::RunIdRole).toLongLong();
+  if (!selectedRunIds().contains(id)) selectRuns({id});
+  const QVector<qint64> selected = selectedRunIds();
+  QMenu menu(this);
+  menu.addAction(tr("Open"), this, [this, id] { openRun(id); });
+  menu.addAction(tr("Rename…"), this, [this, id] { renameDialog(id); });
+  menu.addAction(tr("Notes…"), this, [this, id] { notesDialog(id); });
+  menu.addSeparator();
+  menu.addAction(tr("Export weights (safetensors, fp32)…"), this,
+                 [this, id] { exportWeightsDialog(id); });
+  menu.addAction(tr("Export metrics CSV…"), this, [this, id] { exportCsvDialog(id); });
+  menu.addSeparator();
+  menu.addAction(compareAction_);
+  menu.addSeparator();
+  menu.addAction(selected.size() > 1 ? tr("Delete %1 runs").arg(selected.size()) : tr("Delete"),
+                 this, [this, selected] { deleteDialog(selected); });
+  menu.exec(table_->viewport()->mapToGlobal(pos));
+}
+
+void HistoryPage::renameDialog(qint64 runId) {
+  const int row = model_->rowOfRun(runId);
+  if (row < 0) return;
+  bool ok = false;
+  const QString name = QInputDialog::getText(this, tr("Rename Run"), tr("Name of run %1:").arg(runId),
+                                             QLineEdit::Normal,
+                                             fromView(model_->run(row).name), &ok);
+  if (ok && !name.trimmed().isEmpty()) renameRun(runId, name);
+}
+
+void HistoryPage::notesDialog(qint64 runId) {
+  const int row = model_->rowOfRun(runId);
+  if (row < 0) return;
+  bool ok = false;
+  const QString notes = QInputDialog::getMultiLineText(
+      this, tr("Run Notes"), tr("Notes on run %1:").arg(runId), fromView(model_->run(row).notes),
+      &ok);
+  if (ok) setRunNotes(runId, notes);
+}
+
+void HistoryPage::exportWeightsDialog(qint64 runId) {
+  const QString suggested =
+      QDir(folder_.folder()).filePath(QStringLiteral("run-%1.safetensors").arg(runId));
+  const QString file = QFileDialog::getSaveFileName(this, tr("Export Weights"), suggested,
+                                                    tr("safetensors (*.safetensors)"));
+  if (file.isEmpty()) return;
+  folder_.setFolder(QFileInfo(file).absolutePath());
+  exportWeights(runId, file);
+}
+
+void HistoryPage::exportCsvDialog(qint64 runId) {
+  const QString suggested =
+      QDir(folder_.folder()).filePath(QStringLiteral("run-%1-metrics.csv").arg(runId));
+  const QString file = QFileDialog::getSaveFileName(this, tr("Export Metrics"), suggested,
+                                                    tr("CSV files (*.csv)"));
+  if (file.isEmpty()) return;
+  folder_.setFolder(QFileInfo(file).absolutePath());
+  exportMetricsCsv(runId, file);
+}
+
+void HistoryPage::deleteDialog(const QVector<qint64>& runIds) {
+  if (runIds.isEmpty()) return;
+  const QString what = runIds.size() == 1 ? tr("run %1").arg(runIds.front())
+                                          : tr("%1 runs").arg(runIds.size());
+  const auto answer = QMessageBox::question(
+      this, tr("Delete Runs"),
+      tr("Delete %1 with its metrics, events and checkpoints? This cannot be undone.").arg(what),
+      QMessageBox::Yes | QMessageBox::Cancel, QMessageBox::Cancel);
+  if (answer == QMessageBox::Yes) deleteRuns(runIds);
+}
+
+}  // namespace mantissa::ui

@@ -1,0 +1,134 @@
+#pragma once
+// The History tab (UI.md): every stored run in a sortable, filterable table;
+// the context menu renames, annotates, exports and deletes; a double click
+// opens the run's curves and settings; "Compare" hands 2–6 selected runs to
+// the Compare tab. The page opens its own RunStore on the GUI thread (one
+// connection per thread) and never creates a database that is not there yet.
+#include <QString>
+#include <QVector>
+#include <QWidget>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "MetricTypes.hpp"
+#include "mantissa/store.hpp"
+
+class QAction;
+class QFormLayout;
+class QLabel;
+class QLineEdit;
+class QSettings;
+class QSortFilterProxyModel;
+class QStackedWidget;
+class QTableView;
+class QToolButton;
+
+namespace mantissa::ui {
+
+class InlineMessage;
+class LivePlots;
+class RunTableModel;
+
+// The folder History's export dialogs start in, remembered between sessions.
+class HistoryExportFolder {
+ public:
+  explicit HistoryExportFolder(const QString& iniFile = {});  // empty: the user's settings
+  ~HistoryExportFolder();
+  QString folder() const;  // the home folder until one was used
+  void setFolder(const QString& folder);
+
+ private:
+  std::unique_ptr<QSettings> settings_;
+};
+
+// A stored run with its metrics, as the run view and Compare draw it.
+struct StoredRun {
+  mantissa::RunRecord record;
+  QVector<mantissa::StepMetrics> steps;
+  QVector<mantissa::EpochMetrics> epochs;
+};
+// Reads one run from `store`; nullopt when it is gone. Throws StoreError.
+std::optional<StoredRun> loadStoredRun(mantissa::RunStore& store, qint64 runId);
+
+class HistoryPage : public QWidget {
+  Q_OBJECT
+
+ public:
+  static constexpr int kMinCompare = 2;
+  static constexpr int kMaxCompare = 6;
+
+  explicit HistoryPage(const QString& databasePath, const QString& settingsFile = {},
+                       QWidget* parent = nullptr);
+  ~HistoryPage() override;
+
+  QString databasePath() const { return databasePath_; }
+  void setDatabasePath(const QString& path);
+
+  // Reads the run list from the store: the one place History loads it.
+  void reload();
+
+  RunTableModel* model() const { return model_; }
+  QSortFilterProxyModel* proxy() const { return proxy_; }
+  QTableView* table() const { return table_; }
+  QLineEdit* filterEdit() const { return filter_; }
+  QAction* compareAction() const { return compareAction_; }
+  LivePlots* runPlots() const { return plots_; }
+  InlineMessage* messageBar() const { return message_; }
+  bool showsEmptyState() const;
+  qint64 openedRunId() const { return openedRun_; }
+  // The run view's settings panel as "label: value" lines.
+  QStringList openedRunSettings() const;
+
+  QVector<qint64> selectedRunIds() const;  // in table order
+  void selectRuns(const QVector<qint64>& ids);
+
+  // The context menu's actions, without their dialogs. False (and an inline
+  // message) when the store refuses.
+  bool renameRun(qint64 runId, const QString& name);
+  bool setRunNotes(qint64 runId, const QString& notes);
+  bool deleteRuns(const QVector<qint64>& runIds);
+  bool exportMetricsCsv(qint64 runId, const QString& file);
+  // Writes the run's latest checkpoint as fp32 safetensors on a worker thread;
+  // weightsExported follows.
+  void exportWeights(qint64 runId, const QString& file);
+  bool openRun(qint64 runId);
+
+ signals:
+  void compareRequested(const QVector<qint64>& runIds);
+  void weightsExported(qint64 runId, const QString& file, const QString& error);
+  void runsDeleted(const QVector<qint64>& runIds);
+
+ private:
+  mantissa::RunStore* store(bool create = false);
+  void showError(const QString& text);
+  void showContextMenu(const QPoint& pos);
+  void updateActions();
+  void updateEmptyState();
+  void clearRunView();
+  void renameDialog(qint64 runId);
+  void notesDialog(qint64 runId);
+  void exportWeightsDialog(qint64 runId);
+  void exportCsvDialog(qint64 runId);
+  void deleteDialog(const QVector<qint64>& runIds);
+  void addSetting(const QString& label, const QString& value);
+
+  QString databasePath_;
+  std::unique_ptr<mantissa::RunStore> store_;
+  HistoryExportFolder folder_;
+  RunTableModel* model_;
+  QSortFilterProxyModel* proxy_;
+  QStackedWidget* stack_ = nullptr;
+  QTableView* table_ = nullptr;
+  QLineEdit* filter_ = nullptr;
+  QAction* compareAction_ = nullptr;
+  QToolButton* compareButton_ = nullptr;
+  InlineMessage* message_ = nullptr;
+  QWidget* runView_ = nullptr;
+  QLabel* runTitle_ = nullptr;
+  LivePlots* plots_ = nullptr;
+  QFormLayout* settingsForm_ = nullptr;
+  qint64 openedRun_ = 0;
+};
+
+}  // namespace mantissa::ui

@@ -1,0 +1,229 @@
+#include "LayerNode.hpp"
+
+#include <QGraphicsLineItem>
+#include <QGraphicsScene>
+#include <QGraphicsSceneContextMenuEvent>
+#include <QGraphicsSceneMouseEvent>
+#include <QGraphicsSimpleTextItem>
+#include <QMenu>
+#include <QPainter>
+#include <QPalette>
+#include <QStyleOptionGraphicsItem>
+#include <QTextOption>
+#include <QtMath>
+
+#include "ModelCanvas.hpp"
+#include "ModelEdits.hpp"
+#include "PolicyColors.hpp"
+
+namespace mantissa::ui {
+
+namespace {
+constexpr qreal kPortRadius = 5;
+constexpr qreal kErrorHeight = 48;  // room for the message under the node
+
+QColor kindColor(LayerKind k) {
+  const QString g = model_edits::groupOf(k);
+  if (g == QLatin1String("Input")) return okabe_ito::kGrey;
+  if (g == QLatin1String("Dense") || g == QLatin1String("Convolution")) return okabe_ito::kSkyBlue;
+  if (g == QLatin1String("Activation")) return okabe_ito::kYellow;
+  if (g == QLatin1String("Normalise")) return okabe_ito::kPurple;
+  if (g == QLatin1String("Loss")) return okabe_ito::kVermillion;
+  return okabe_ito::kGreen;
+}
+}  // namespace
+
+LayerNode::LayerNode(ModelCanvas* canvas, const LayerSpec& layer, QString errorMessage)
+    : canvas_(canvas),
+      id_(QString::fromStdString(layer.id)),
+      subtitle_(model_edits::describe(layer)),
+      error_(std::move(errorMessage)),
+      pinned_(layer.pin_fp32),
+      hasInput_(!model_edits::takesNoInput(layer.kind)),
+      hasOutput_(!is_loss(layer.kind)) {
+  setFlags(ItemIsMovable | ItemIsSelectable | ItemSendsGeometryChanges | ItemIsFocusable);
+  setZValue(1);
+  setToolTip(error_.isEmpty() ? subtitle_ : error_);
+  setCursor(Qt::ArrowCursor);
+  setData(1, QVariant::fromValue(int(layer.kind)));
+}
+
+QRectF LayerNode::boundingRect() const {
+  const qreal extra = error_.isEmpty() ? 0 : kErrorHeight;
+  return QRectF(-kPortRadius - 2, -12, kWidth + 2 * kPortRadius + 4, kHeight + 14 + extra);
+}
+
+QPointF LayerNode::inputPortScenePos() const {
+  return mapToScene(QPointF(0, kHeight / 2));
+}
+QPointF LayerNode::outputPortScenePos() const {
+  return mapToScene(QPointF(kWidth, kHeight / 2));
+}
+
+void LayerNode::paint(QPainter* p, const QStyleOptionGraphicsItem* option, QWidget*) {
+  p->setRenderHint(QPainter::Antialiasing);
+  const QPalette pal = option->palette;
+  const QRectF box(0, 0, kWidth, kHeight);
+  QPen border(isSelected() ? pal.highlight().color() : pal.mid().color(), isSelected() ? 2.2 : 1.2);
+  if (hasError()) border = QPen(okabe_ito::kVermillion, 2.4);
+  p->setPen(border);
+  p->setBrush(pal.base());
+  p->drawRoundedRect(box, 6, 6);
+  // Kind stripe on the left.
+  p->setPen(Qt::NoPen);
+  p->setBrush(kindColor(LayerKind(data(1).toInt())));
+  p->drawRoundedRect(QRectF(1, 1, 5, kHeight - 2), 2, 2);
+
+  p->setPen(pal.text().color());
+  QFont f = p->font();
+  QFont bold = f;
+  bold.setBold(true);
+  p->setFont(bold);
+  p->drawText(QRectF(12, 5, kWidth - 20, 20), Qt::AlignLeft | Qt::AlignVCenter,
+              p->fontMetrics().elidedText(id_, Qt::ElideRight, int(kWidth - (pinned_ ? 60 : 20))));
+  p->setFont(f);
+  p->setPen(pal.placeholderText().color());
+  p->drawText(QRectF(12, 26, kWidth - 20, 20), Qt::AlignLeft | Qt::AlignVCenter,
+              p->fontMetrics().elidedText(subtitle_, Qt::ElideRight, int(kWidth - 20)));
+
+  if (pinned_) {
+    const QRectF badge(kWidth - 44, 6, 38, 16);
+    p->setPen(Qt::NoPen);
+    p->setBrush(policyColor(Policy::Float32));
+    p->drawRoundedRect(badge, 4, 4);
+    p->setPen(Qt::white);
+    QFont small = f;
+    small.setPointSizeF(qMax(6.0, f.pointSizeF() - 2));
+    small.setBold(true);
+    p->setFont(small);
+    p->drawText(badge, Qt::AlignCenter, QStringLiteral("FP32"));
+    p->setFont(f);
+  }
+
+  p->setPen(pal.dark().color());
+  p->setBrush(pal.button());
+  if (hasInput_) p->drawEllipse(QPointF(0, kHeight / 2), kPortRadius, kPortRadius);
+  if (hasOutput_) p->drawEllipse(QPointF(kWidth, kHeight / 2), kPortRadius, kPortRadius);
+
+  if (hasError()) {
+    p->setPen(okabe_ito::kVermillion);
+    QTextOption wrap(Qt::AlignLeft | Qt::AlignTop);
+    wrap.setWrapMode(QTextOption::WrapAtWordBoundaryOrAnywhere);
+    QFont small = f;
+    small.setPointSizeF(qMax(6.0, f.pointSizeF() - 1));
+    p->setFont(small);
+    p->drawText(QRectF(0, kHeight + 2, kWidth, kErrorHeight - 2), error_, wrap);
+    p->setFont(f);
+  }
+}
+
+QVariant LayerNode::itemChange(GraphicsItemChange change, const QVariant& value) {
+  if (change == ItemPositionHasChanged && canvas_) canvas_->nodeMoved(this);
+  return QGraphicsItem::itemChange(change, value);
+}
+
+void LayerNode::mousePressEvent(QGraphicsSceneMouseEvent* event) {
+  if (hasOutput_ && event->button() == Qt::LeftButton &&
+      QLineF(event->pos(), QPointF(kWidth, kHeight / 2)).length() <= kPortRadius + 4) {
+    wire_ = new QGraphicsLineItem(QLineF(outputPortScenePos(), event->scenePos()));
+    wire_->setPen(QPen(Qt::darkGray, 1.5, Qt::DashLine));
+    wire_->setZValue(3);
+    scene()->addItem(wire_);
+    event->accept();
+    return;
+  }
+  QGraphicsItem::mousePressEvent(event);
+}
+
+void LayerNode::mouseMoveEvent(QGraphicsSceneMouseEvent* event) {
+  if (wire_) {
+    wire_->setLine(QLineF(outputPortScenePos(), event->scenePos()));
+    return;
+  }
+  QGraphicsItem::mouseMoveEvent(event);
+}
+
+void LayerNode::mouseReleaseEvent(QGraphicsSceneMouseEvent* event) {
+  if (!wire_) {
+    QGraphicsItem::mouseReleaseEvent(event);
+    return;
+  }
+  delete wire_;
+  wire_ = nullptr;
+  QString target;
+  for (QGraphicsItem* item : scene()->items(event->scenePos())) {
+    if (item->type() == LayerNode::Type && item != this) {
+      target = static_cast<LayerNode*>(item)->id();
+      break;
+    }
+  }
+  // The edit rebuilds the scene, this item included: run it after the event.
+  if (!target.isEmpty()) canvas_->connectLayersLater(id_, target);
+}
+
+void LayerNode::contextMenuEvent(QGraphicsSceneContextMenuEvent* event) {
+  QMenu menu;
+  QAction* pin = menu.addAction(QObject::tr("Pin to fp32"));
+  pin->setCheckable(true);
+  pin->setChecked(pinned_);
+  QAction* copy = menu.addAction(QObject::tr("Copy"));
+  QAction* remove = menu.addAction(QObject::tr("Delete"));
+  const QString id = id_;
+  ModelCanvas* canvas = canvas_;
+  QAction* chosen = menu.exec(event->screenPos());
+  // Edits rebuild the scene: never touch this item after one is queued.
+  if (chosen == pin)
+    canvas->runLater([canvas, id] { canvas->togglePin(id); });
+  else if (chosen == copy)
+    canvas->runLater([canvas, id] {
+      canvas->selectLayer(id);
+      canvas->copySelection();
+    });
+  else if (chosen == remove)
+    canvas->runLater([canvas, id] { canvas->removeLayer(id); });
+}
+
+LayerEdge::LayerEdge(LayerNode* from, LayerNode* to, int inputIndex, const QString& label)
+    : from_(from), to_(to), inputIndex_(inputIndex), label_(new QGraphicsSimpleTextItem(this)) {
+  setFlag(ItemIsSelectable);
+  setZValue(0);
+  label_->setText(label);
+  QFont f = label_->font();
+  f.setPointSizeF(qMax(6.0, f.pointSizeF() - 1));
+  label_->setFont(f);
+  setToolTip(label);
+  updatePath();
+}
+
+QString LayerEdge::label() const {
+  return label_->text();
+}
+
+void LayerEdge::updatePath() {
+  const QPointF a = from_->outputPortScenePos();
+  const QPointF b = to_->inputPortScenePos();
+  const qreal dx = qMax<qreal>(40, qAbs(b.x() - a.x()) / 2);
+  QPainterPath path(a);
+  path.cubicTo(a + QPointF(dx, 0), b - QPointF(dx, 0), b);
+  setPath(path);
+  const QPointF mid = path.pointAtPercent(0.5);
+  const QRectF r = label_->boundingRect();
+  label_->setPos(mid - QPointF(r.width() / 2, r.height() + 2));
+}
+
+void LayerEdge::paint(QPainter* p, const QStyleOptionGraphicsItem* option, QWidget*) {
+  p->setRenderHint(QPainter::Antialiasing);
+  const QColor c = isSelected() ? option->palette.highlight().color() : QColor(0x70, 0x70, 0x70);
+  p->setPen(QPen(c, isSelected() ? 2.4 : 1.4));
+  p->setBrush(Qt::NoBrush);
+  p->drawPath(path());
+  // Arrow head at the consumer.
+  const QPointF tip = path().pointAtPercent(1.0);
+  const qreal angle = qDegreesToRadians(path().angleAtPercent(0.98));
+  const QPointF back(-qCos(angle) * 8, qSin(angle) * 8);
+  const QPointF side(qSin(angle) * 4, qCos(angle) * 4);
+  p->setBrush(c);
+  p->drawPolygon(QPolygonF({tip, tip + back + side, tip + back - side}));
+}
+
+}  // namespace mantissa::ui

@@ -1,0 +1,80 @@
+#pragma once
+// Graphics items of the model canvas: one LayerNode per layer (title = id,
+// subtitle = type and key parameters, an input port on the left, an output
+// port on the right, an FP32 badge when pinned, a red outline and the message
+// when analysis fails at this layer) and one LayerEdge per input connection,
+// labelled with the shape and dtype that flow along it.
+#include <QGraphicsItem>
+#include <QGraphicsPathItem>
+#include <QString>
+
+#include "mantissa/model.hpp"
+
+class QGraphicsLineItem;
+class QGraphicsSimpleTextItem;
+
+namespace mantissa::ui {
+
+class ModelCanvas;
+
+class LayerNode : public QGraphicsItem {
+ public:
+  enum { Type = UserType + 41 };
+  static constexpr qreal kWidth = 170;
+  static constexpr qreal kHeight = 52;
+
+  LayerNode(ModelCanvas* canvas, const LayerSpec& layer, QString errorMessage);
+
+  int type() const override { return Type; }
+  QRectF boundingRect() const override;
+  void paint(QPainter* painter, const QStyleOptionGraphicsItem* option, QWidget* widget) override;
+
+  const QString& id() const { return id_; }
+  const QString& subtitle() const { return subtitle_; }
+  const QString& errorMessage() const { return error_; }
+  bool hasError() const { return !error_.isEmpty(); }
+  bool isPinned() const { return pinned_; }
+  bool hasInputPort() const { return hasInput_; }
+  bool hasOutputPort() const { return hasOutput_; }
+  QPointF inputPortScenePos() const;
+  QPointF outputPortScenePos() const;
+
+ protected:
+  QVariant itemChange(GraphicsItemChange change, const QVariant& value) override;
+  void mousePressEvent(QGraphicsSceneMouseEvent* event) override;
+  void mouseMoveEvent(QGraphicsSceneMouseEvent* event) override;
+  void mouseReleaseEvent(QGraphicsSceneMouseEvent* event) override;
+  void contextMenuEvent(QGraphicsSceneContextMenuEvent* event) override;
+
+ private:
+  ModelCanvas* canvas_;
+  QString id_, subtitle_, error_;
+  bool pinned_ = false;
+  bool hasInput_ = true, hasOutput_ = true;
+  QGraphicsLineItem* wire_ = nullptr;  // while dragging a new connection
+};
+
+class LayerEdge : public QGraphicsPathItem {
+ public:
+  enum { Type = UserType + 42 };
+
+  LayerEdge(LayerNode* from, LayerNode* to, int inputIndex, const QString& label);
+
+  int type() const override { return Type; }
+  void updatePath();
+  LayerNode* from() const { return from_; }
+  LayerNode* to() const { return to_; }
+  int inputIndex() const { return inputIndex_; }
+  QString label() const;
+
+ protected:
+  void paint(QPainter* painter, const QStyleOptionGraphicsItem* option, QWidget* widget) override;
+
+ private:
+  LayerNode* from_;
+  LayerNode* to_;
+  int inputIndex_;
+  QGraphicsSimpleTextItem* label_;
+};
+
+}  // namespace mantissa::ui

@@ -1,0 +1,541 @@
+#include "ModelCanvas.hpp"
+
+#include <QCheckBox>
+#include <QDoubleSpinBox>
+#include <QDragEnterEvent>
+#include <QFormLayout>
+#include <QGraphicsScene>
+#include <QGraphicsSimpleTextItem>
+#include <QGraphicsView>
+#include <QHBoxLayout>
+#include <QKeyEvent>
+#include <QLabel>
+#include <QLineEdit>
+#include <QMimeData>
+#include <QRegularExpression>
+#include <QSpinBox>
+#include <QTimer>
+#include <QToolButton>
+#include <QUndoStack>
+#include <QVBoxLayout>
+#include <algorithm>
+#include <map>
+
+#include "LayerNode.hpp"
+#include "LayerPalette.hpp"
+#include "ModelEdits.hpp"
+#include "ProjectDocument.hpp"
+
+namespace mantissa::ui {
+
+namespace {
+
+constexpr qreal kColumnGap = 250;
+constexpr qreal kRowGap = 110;
+
+QString qstr(std::string_view s) {
+  return QString::fromUtf8(s.data(), qsizetype(s.size()));
+}
+
+std::string modelText(const ModelSpec& m) {
+  Project p;
+  p.model = m;
+  return project_to_json(p);
+}
+
+// Accepts layer kinds dragged from the palette; Delete removes the selection.
+class CanvasView : public QGraphicsView {
+ public:
+  CanvasView(QGraphicsScene* scene, ModelCanvas* canvas) : QGraphicsView(scene), canvas_(canvas) {
+    setAcceptDrops(true);
+    setRenderHint(QPainter::Antialiasing);
+    setDragMode(QGraphicsView::RubberBandDrag);
+    setAlignment(Qt::AlignLeft | Qt::AlignTop);
+  }
+
+ protected:
+  void dragEnterEvent(QDragEnterEvent* e) override {
+    if (e->mimeData()->hasFormat(LayerPalette::mimeType()))
+      e->acceptProposedAction();
+    else
+      QGraphicsView::dragEnterEvent(e);
+  }
+  void dragMoveEvent(QDragMoveEvent* e) override {
+    if (e->mimeData()->hasFormat(LayerPalette::mimeType()))
+      e->acceptProposedAction();
+    else
+      QGraphicsView::dragMoveEvent(e);
+  }
+  void dropEvent(QDropEvent* e) override {
+    if (!e->mimeData()->hasFormat(LayerPalette::mimeType())) {
+      QGraphicsView::dropEvent(e);
+      return;
+    }
+    const auto kind =
+        parse_layer_kind(QString::fromUtf8(e->mimeData()->data(LayerPalette::mimeType()))
+                             .toStdString());
+    if (!kind) return;
+    e->acceptProposedAction();
+    const QPointF at = mapToScene(e->position().toPoint());
+    canvas_->runLater([c = canvas_, k = *kind, at] { c->addLayer(k, at); });
+  }
+  void keyPressEvent(QKeyEvent* e) override {
+    if (e->matches(QKeySequence::Delete) || e->key() == Qt::Key_Backspace) {
+      canvas_->runLater([c = canvas_] { c->deleteSelection(); });
+      return;
+    }
+    if (e->matches(QKeySequence::Copy)) {
+      canvas_->copySelection();
+      return;
+    }
+    if (e->matches(QKeySequence::Paste)) {
+      canvas_->runLater([c = canvas_] { c->paste(); });
+      return;
+    }
+    QGraphicsView::keyPressEvent(e);
+  }
+
+ private:
+  ModelCanvas* canvas_;
+};
+
+}  // namespace
+
+ModelCanvas::ModelCanvas(ProjectDocument* document, QWidget* parent)
+    : QWidget(parent), doc_(document), scene_(new QGraphicsScene(this)) {
+  auto* outer = new QHBoxLayout(this);
+  outer->setContentsMargins(0, 0, 0, 0);
+  auto* left = new QVBoxLayout;
+  auto* bar = new QHBoxLayout;
+  auto* layoutButton = new QToolButton(this);
+  layoutButton->setText(tr("Auto layout"));
+  layoutButton->setObjectName(QStringLiteral("autoLayoutButton"));
+  bar->addWidget(layoutButton);
+  bar->addStretch(1);
+  left->addLayout(bar);
+  banner_ = new QLabel(this);
+  banner_->setWordWrap(true);
+  banner_->setStyleSheet(QStringLiteral("color: #D55E00;"));
+  banner_->hide();
+  left->addWidget(banner_);
+  view_ = new CanvasView(scene_, this);
+  left->addWidget(view_, 1);
+  outer->addLayout(left, 1);
+
+  inspector_ = new QWidget(this);
+  inspector_->setObjectName(QStringLiteral("layerInspector"));
+  inspector_->setMinimumWidth(220);
+  inspector_->setMaximumWidth(280);
+  inspectorLayout_ = new QVBoxLayout(inspector_);
+  inspectorLayout_->setAlignment(Qt::AlignTop);
+  outer->addWidget(inspector_);
+
+  connect(layoutButton, &QToolButton::clicked, this, &ModelCanvas::autoLayout);
+  connect(scene_, &QGraphicsScene::selectionChanged, this, [this] {
+    if (rebuilding_) return;
+    QString id;
+    for (QGraphicsItem* item : scene_->selectedItems())
+      if (item->type() == LayerNode::Type) {
+        id = static_cast<LayerNode*>(item)->id();
+        break;
+      }
+    if (id != selected_) {
+      selected_ = id;
+      rebuildInspector();
+    }
+  });
+  connect(doc_, &ProjectDocument::projectReplaced, this, [this] {
+    positions_.clear();
+    selected_.clear();
+    rebuild();
+  });
+  connect(doc_, &ProjectDocument::modelChanged, this, &ModelCanvas::rebuild);
+  connect(doc_, &ProjectDocument::trainingChanged, this, &ModelCanvas::rebuild);
+  rebuild();
+}
+
+ModelCanvas::~ModelCanvas() {
+  // The scene dies with this widget's children; its selection signals must
+  // not reach a half-destroyed canvas.
+  rebuilding_ = true;
+  scene_->disconnect(this);
+}
+
+void ModelCanvas::runLater(std::function<void()> fn) {
+  QTimer::singleShot(0, this, std::move(fn));
+}
+
+void ModelCanvas::connectLayersLater(const QString& from, const QString& to) {
+  runLater([this, from, to] { connectLayers(from, to); });
+}
+
+QStringList ModelCanvas::edgeLabels() const {
+  QStringList out;
+  for (const LayerEdge* e : edges_) out << e->label();
+  return out;
+}
+
+bool ModelCanvas::isEmptyStateShown() const {
+  return doc_->project().model.layers.empty();
+}
+
+QString ModelCanvas::bannerText() const {
+  return banner_->isVisible() || !banner_->isHidden() ? banner_->text() : QString();
+}
+
+bool ModelCanvas::commit(const ModelSpec& after, const QString& text) {
+  const ModelSpec& before = doc_->project().model;
+  if (modelText(before) == modelText(after)) return false;
+  doc_->undoStack()->push(new ModelEditCommand(doc_, before, after, text));
+  return true;
+}
+
+QString ModelCanvas::addLayer(LayerKind kind, std::optional<QPointF> pos, const QString& feedFrom) {
+  const ModelSpec& model = doc_->project().model;
+  LayerSpec layer = model_edits::defaultLayer(model, kind);
+  const QString id = QString::fromStdString(layer.id);
+  ModelSpec after = model_edits::withLayer(model, layer);
+  if (!feedFrom.isEmpty())
+    after = model_edits::withConnection(after, feedFrom.toStdString(), layer.id);
+  if (pos) positions_.insert(id, *pos - QPointF(LayerNode::kWidth / 2, LayerNode::kHeight / 2));
+  if (!commit(after, tr("Add %1").arg(id))) return {};
+  selectLayer(id);
+  return id;
+}
+
+void ModelCanvas::addFromPalette(LayerKind kind) {
+  QString from = selected_;
+  if (!from.isEmpty()) {
+    const int i = model_edits::indexOf(doc_->project().model, from.toStdString());
+    if (i < 0 || is_loss(doc_->project().model.layers[std::size_t(i)].kind)) from.clear();
+  }
+  std::optional<QPointF> pos;
+  if (!from.isEmpty() && positions_.contains(from))
+    pos = positions_.value(from) + QPointF(kColumnGap + LayerNode::kWidth / 2,
+                                           LayerNode::kHeight / 2);
+  addLayer(kind, pos, model_edits::takesNoInput(kind) ? QString() : from);
+}
+
+bool ModelCanvas::connectLayers(const QString& from, const QString& to) {
+  return commit(model_edits::withConnection(doc_->project().model, from.toStdString(),
+                                            to.toStdString()),
+                tr("Connect %1 → %2").arg(from, to));
+}
+
+bool ModelCanvas::disconnectInput(const QString& to, int inputIndex) {
+  return commit(model_edits::withoutConnection(doc_->project().model, to.toStdString(), inputIndex),
+                tr("Disconnect input of %1").arg(to));
+}
+
+bool ModelCanvas::removeLayer(const QString& id) {
+  const bool done =
+      commit(model_edits::withoutLayer(doc_->project().model, id.toStdString()),
+             tr("Delete %1").arg(id));
+  if (done) positions_.remove(id);
+  return done;
+}
+
+bool ModelCanvas::setParam(const QString& id, const QString& key, const QVariant& value) {
+  auto after = model_edits::withParam(doc_->project().model, id.toStdString(), key, value);
+  if (!after) return false;
+  return commit(*after, tr("Change %1 of %2").arg(key, id));
+}
+
+bool ModelCanvas::setPinned(const QString& id, bool pinned) {
+  return commit(model_edits::withPin(doc_->project().model, id.toStdString(), pinned),
+                pinned ? tr("Pin %1 to fp32").arg(id) : tr("Unpin %1").arg(id));
+}
+
+bool ModelCanvas::togglePin(const QString& id) {
+  const ModelSpec& m = doc_->project().model;
+  const int i = model_edits::indexOf(m, id.toStdString());
+  if (i < 0) return false;
+  return setPinned(id, !m.layers[std::size_t(i)].pin_fp32);
+}
+
+bool ModelCanvas::renameLayer(const QString& id, const QString& newId) {
+  const QString trimmed = newId.trimmed();
+  if (trimmed.isEmpty() || trimmed == id) return false;
+  const bool done = commit(
+      model_edits::withRename(doc_->project().model, id.toStdString(), trimmed.toStdString()),
+      tr("Rename %1 to %2").arg(id, trimmed));
+  if (done) {
+    positions_.insert(trimmed, positions_.take(id));
+    selectLayer(trimmed);
+  }
+  return done;
+}
+
+void ModelCanvas::deleteSelection() {
+  ModelSpec after = doc_->project().model;
+  QStringList removed;
+  // Edges first (by consumer and index, highest index first), then nodes.
+  std::vector<std::pair<std::string, int>> cut;
+  for (QGraphicsItem* item : scene_->selectedItems())
+    if (item->type() == LayerEdge::Type) {
+      auto* e = static_cast<LayerEdge*>(item);
+      cut.emplace_back(e->to()->id().toStdString(), e->inputIndex());
+    }
+  std::sort(cut.begin(), cut.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
+  for (const auto& [to, index] : cut) after = model_edits::withoutConnection(after, to, index);
+  for (QGraphicsItem* item : scene_->selectedItems())
+    if (item->type() == LayerNode::Type) {
+      const QString id = static_cast<LayerNode*>(item)->id();
+      after = model_edits::withoutLayer(after, id.toStdString());
+      removed << id;
+    }
+  const QString text = removed.isEmpty() ? tr("Delete connection") : tr("Delete %1").arg(removed.join(QStringLiteral(", ")));
+  if (commit(after, text))
+    for (const QString& id : removed) positions_.remove(id);
+}
+
+void ModelCanvas::copySelection() {
+  const ModelSpec& m = doc_->project().model;
+  const int i = model_edits::indexOf(m, selected_.toStdString());
+  if (i >= 0) clipboard_ = m.layers[std::size_t(i)];
+}
+
+QString ModelCanvas::paste() {
+  if (!clipboard_) return {};
+  const ModelSpec& model = doc_->project().model;
+  LayerSpec layer = *clipboard_;
+  layer.id = model_edits::uniqueId(model, layer.kind);
+  layer.inputs.clear();
+  const QString id = QString::fromStdString(layer.id);
+  const QString source = QString::fromStdString(clipboard_->id);
+  if (positions_.contains(source)) positions_.insert(id, positions_.value(source) + QPointF(30, 30));
+  if (!commit(model_edits::withLayer(model, layer), tr("Paste %1").arg(id))) return {};
+  selectLayer(id);
+  return id;
+}
+
+void ModelCanvas::selectLayer(const QString& id) {
+  selected_ = id;
+  rebuilding_ = true;
+  scene_->clearSelection();
+  if (LayerNode* n = nodes_.value(id)) n->setSelected(true);
+  rebuilding_ = false;
+  rebuildInspector();
+}
+
+std::vector<int> ModelCanvas::depths(const ModelSpec& model) const {
+  const std::size_t n = model.layers.size();
+  std::vector<int> depth(n, 0);
+  // Longest path from a source; bounded relaxation so a cycle cannot hang.
+  for (std::size_t round = 0; round < n; ++round) {
+    bool changed = false;
+    for (std::size_t i = 0; i < n; ++i)
+      for (const std::string& in : model.layers[i].inputs) {
+        const int j = model_edits::indexOf(model, in);
+        if (j >= 0 && depth[std::size_t(j)] + 1 > depth[i] && depth[std::size_t(j)] + 1 <= int(n)) {
+          depth[i] = depth[std::size_t(j)] + 1;
+          changed = true;
+        }
+      }
+    if (!changed) break;
+  }
+  return depth;
+}
+
+void ModelCanvas::autoLayout() {
+  positions_.clear();
+  placeMissing(doc_->project().model);
+  for (auto it = nodes_.cbegin(); it != nodes_.cend(); ++it) it.value()->setPos(positions_.value(it.key()));
+  scene_->setSceneRect(scene_->itemsBoundingRect().adjusted(-40, -40, 40, 40));
+}
+
+void ModelCanvas::placeMissing(const ModelSpec& model) {
+  const std::vector<int> depth = depths(model);
+  std::map<int, int> rows;  // column → next free row
+  // Rows already taken by placed nodes in each column.
+  for (std::size_t i = 0; i < model.layers.size(); ++i) {
+    const QString id = QString::fromStdString(model.layers[i].id);
+    if (positions_.contains(id)) {
+      const int col = int(std::lround(positions_.value(id).x() / kColumnGap));
+      const int row = int(std::lround(positions_.value(id).y() / kRowGap)) + 1;
+      rows[col] = std::max(rows[col], row);
+    }
+  }
+  for (std::size_t i = 0; i < model.layers.size(); ++i) {
+    const QString id = QString::fromStdString(model.layers[i].id);
+    if (positions_.contains(id)) continue;
+    const int col = depth[i];
+    const int row = rows[col]++;
+    positions_.insert(id, QPointF(col * kColumnGap, row * kRowGap));
+  }
+}
+
+void ModelCanvas::nodeMoved(LayerNode* node) {
+  if (rebuilding_) return;
+  positions_.insert(node->id(), node->pos());
+  for (LayerEdge* e : edges_)
+    if (e->from() == node || e->to() == node) e->updatePath();
+}
+
+void ModelCanvas::rebuild() {
+  rebuilding_ = true;
+  scene_->clear();
+  nodes_.clear();
+  edges_.clear();
+
+  const Project& project = doc_->project();
+  const ModelSpec& model = project.model;
+
+  // Which layer the analysis blames, and for what.
+  errorLayer_.clear();
+  errorText_.clear();
+  const QString error = doc_->modelError();
+  if (!error.isEmpty()) {
+    static const QRegularExpression named(QStringLiteral("layer '([^']+)': "));
+    const auto m = named.match(error);
+    if (m.hasMatch() && model_edits::indexOf(model, m.captured(1).toStdString()) >= 0) {
+      errorLayer_ = m.captured(1);
+      errorText_ = error.mid(m.capturedEnd());
+    }
+  }
+  banner_->setText(errorLayer_.isEmpty() ? error : QString());
+  banner_->setVisible(errorLayer_.isEmpty() && !error.isEmpty() && !model.layers.empty());
+
+  if (model.layers.empty()) {
+    auto* hint = scene_->addSimpleText(tr("Drag a layer here"));
+    QFont f = hint->font();
+    f.setPointSizeF(f.pointSizeF() * 1.5);
+    hint->setFont(f);
+    hint->setBrush(palette().placeholderText());
+    hint->setData(0, QStringLiteral("empty-state"));
+    scene_->setSceneRect(QRectF(-20, -20, 400, 200));
+    rebuilding_ = false;
+    rebuildInspector();
+    return;
+  }
+
+  // Shapes and dtypes flowing out of each layer, when the model analyses.
+  QHash<QString, QString> outLabel;
+  if (const auto& summary = doc_->summary()) {
+    std::map<std::string, DType> dtypes;
+    for (const LayerInfo& info : summary->layers) {
+      const int i = model_edits::indexOf(model, info.id);
+      if (i < 0) continue;
+      const LayerSpec& l = model.layers[std::size_t(i)];
+      std::vector<DType> ins;
+      for (const std::string& in : l.inputs) ins.push_back(dtypes.at(in));
+      const DType dt = layer_output_dtype(l, project.training.policy, ins);
+      dtypes[info.id] = dt;
+      outLabel.insert(QString::fromStdString(info.id),
+                      QString::fromStdString(info.output_shape.str()) + QStringLiteral(", ") +
+                          qstr(dtype_name(dt)));
+    }
+  }
+
+  placeMissing(model);
+  for (const LayerSpec& l : model.layers) {
+    const QString id = QString::fromStdString(l.id);
+    auto* node = new LayerNode(this, l, id == errorLayer_ ? errorText_ : QString());
+    node->setPos(positions_.value(id));
+    scene_->addItem(node);
+    nodes_.insert(id, node);
+  }
+  for (const LayerSpec& l : model.layers) {
+    LayerNode* to = nodes_.value(QString::fromStdString(l.id));
+    for (std::size_t k = 0; k < l.inputs.size(); ++k) {
+      const QString from = QString::fromStdString(l.inputs[k]);
+      LayerNode* src = nodes_.value(from);
+      if (!src) continue;
+      auto* edge = new LayerEdge(src, to, int(k), outLabel.value(from));
+      scene_->addItem(edge);
+      edges_.append(edge);
+    }
+  }
+  if (!nodes_.contains(selected_)) selected_.clear();
+  if (LayerNode* n = nodes_.value(selected_)) n->setSelected(true);
+  scene_->setSceneRect(scene_->itemsBoundingRect().adjusted(-40, -40, 40, 40));
+  rebuilding_ = false;
+  rebuildInspector();
+}
+
+void ModelCanvas::rebuildInspector() {
+  if (inspectorBody_) {
+    inspectorBody_->hide();
+    inspectorBody_->deleteLater();
+  }
+  inspectorBody_ = new QWidget(inspector_);
+  inspectorLayout_->addWidget(inspectorBody_);
+  auto* form = new QFormLayout(inspectorBody_);
+  const ModelSpec& model = doc_->project().model;
+  const int i = model_edits::indexOf(model, selected_.toStdString());
+  if (i < 0) {
+    auto* hint = new QLabel(tr("Select a layer to edit its parameters."), inspectorBody_);
+    hint->setWordWrap(true);
+    form->addRow(hint);
+    return;
+  }
+  const LayerSpec& l = model.layers[std::size_t(i)];
+  const QString id = selected_;
+
+  auto* name = new QLineEdit(id, inspectorBody_);
+  name->setObjectName(QStringLiteral("layerId"));
+  connect(name, &QLineEdit::editingFinished, this, [this, id, name] {
+    const QString next = name->text();
+    runLater([this, id, next] { renameLayer(id, next); });
+  });
+  form->addRow(tr("Id"), name);
+  form->addRow(tr("Type"), new QLabel(qstr(layer_kind_name(l.kind)), inspectorBody_));
+
+  for (const QString& key : model_edits::paramKeys(l.kind)) {
+    const QVariant v = model_edits::paramValue(l, key);
+    QWidget* editor = nullptr;
+    if (key == QLatin1String("shape")) {
+      auto* e = new QLineEdit(v.toString(), inspectorBody_);
+      connect(e, &QLineEdit::editingFinished, this, [this, id, key, e] {
+        const QString text = e->text();
+        runLater([this, id, key, text] { setParam(id, key, text); });
+      });
+      editor = e;
+    } else if (v.typeId() == QMetaType::Bool) {
+      auto* e = new QCheckBox(inspectorBody_);
+      e->setChecked(v.toBool());
+      connect(e, &QCheckBox::toggled, this, [this, id, key](bool on) {
+        runLater([this, id, key, on] { setParam(id, key, on); });
+      });
+      editor = e;
+    } else if (v.typeId() == QMetaType::Double) {
+      auto* e = new QDoubleSpinBox(inspectorBody_);
+      e->setDecimals(6);
+      e->setRange(0, 1e6);
+      e->setSingleStep(0.01);
+      e->setValue(v.toDouble());
+      connect(e, &QDoubleSpinBox::editingFinished, this, [this, id, key, e] {
+        const double value = e->value();
+        runLater([this, id, key, value] { setParam(id, key, value); });
+      });
+      editor = e;
+    } else {
+      auto* e = new QSpinBox(inspectorBody_);
+      e->setRange(key == QLatin1String("padding") ? 0 : 1, 1 << 24);
+      e->setValue(int(v.toLongLong()));
+      connect(e, &QSpinBox::editingFinished, this, [this, id, key, e] {
+        const qlonglong value = e->value();
+        runLater([this, id, key, value] { setParam(id, key, value); });
+      });
+      editor = e;
+    }
+    editor->setObjectName(key);
+    form->addRow(key, editor);
+  }
+
+  auto* pin = new QCheckBox(tr("Pin to fp32"), inspectorBody_);
+  pin->setObjectName(QStringLiteral("pinFp32"));
+  pin->setChecked(l.pin_fp32);
+  connect(pin, &QCheckBox::toggled, this,
+          [this, id](bool on) { runLater([this, id, on] { setPinned(id, on); }); });
+  form->addRow(pin);
+
+  if (LayerNode* n = nodes_.value(id); n && n->hasError()) {
+    auto* err = new QLabel(n->errorMessage(), inspectorBody_);
+    err->setWordWrap(true);
+    err->setStyleSheet(QStringLiteral("color: #D55E00;"));
+    form->addRow(err);
+  }
+}
+
+}  // namespace mantissa::ui

@@ -1,0 +1,98 @@
+#pragma once
+// The Model tab's graph editor: layers as nodes, connections as edges carrying
+// the inferred per-sample shape and dtype under the project's policy, and a
+// small inspector for the selected layer. Every edit is a ModelEditCommand on
+// the document's undo stack; after each one the model is analysed again and
+// the layer named by the error, if any, is outlined red with the message.
+#include <QHash>
+#include <QPointF>
+#include <QWidget>
+#include <functional>
+#include <optional>
+
+#include "mantissa/model.hpp"
+
+class QGraphicsScene;
+class QGraphicsView;
+class QLabel;
+class QVBoxLayout;
+
+namespace mantissa::ui {
+
+class LayerEdge;
+class LayerNode;
+class ProjectDocument;
+
+class ModelCanvas : public QWidget {
+  Q_OBJECT
+
+ public:
+  explicit ModelCanvas(ProjectDocument* document, QWidget* parent = nullptr);
+  ~ModelCanvas() override;
+
+  QGraphicsScene* scene() const { return scene_; }
+  QGraphicsView* view() const { return view_; }
+  QWidget* inspector() const { return inspector_; }
+
+  int nodeCount() const { return int(nodes_.size()); }
+  int edgeCount() const { return int(edges_.size()); }
+  LayerNode* node(const QString& id) const { return nodes_.value(id); }
+  const QList<LayerEdge*>& edges() const { return edges_; }
+  QStringList edgeLabels() const;
+  bool isEmptyStateShown() const;
+  // The model-level error that names no layer ("the model has no loss layer").
+  QString bannerText() const;
+
+  // Edits; each pushes one undo command and returns false when nothing changed.
+  // addLayer returns the new layer's id; `pos` is in scene coordinates.
+  QString addLayer(LayerKind kind, std::optional<QPointF> pos = std::nullopt,
+                   const QString& feedFrom = QString());
+  bool connectLayers(const QString& from, const QString& to);
+  bool disconnectInput(const QString& to, int inputIndex);
+  bool removeLayer(const QString& id);
+  bool setParam(const QString& id, const QString& key, const QVariant& value);
+  bool setPinned(const QString& id, bool pinned);
+  bool togglePin(const QString& id);
+  bool renameLayer(const QString& id, const QString& newId);
+  void deleteSelection();  // the selected nodes and edges, as one undo step
+  void copySelection();
+  QString paste();  // returns the pasted layer's id, empty when nothing to paste
+
+  void selectLayer(const QString& id);
+  QString selectedLayer() const { return selected_; }
+  void autoLayout();
+  QPointF nodePosition(const QString& id) const { return positions_.value(id); }
+
+  // A palette double-click: the new layer follows the selected one.
+  void addFromPalette(LayerKind kind);
+
+  // Item callbacks.
+  void nodeMoved(LayerNode* node);
+  void connectLayersLater(const QString& from, const QString& to);
+  void runLater(std::function<void()> fn);
+
+ private:
+  bool commit(const ModelSpec& after, const QString& text);
+  void rebuild();
+  void rebuildInspector();
+  void placeMissing(const ModelSpec& model);
+  std::vector<int> depths(const ModelSpec& model) const;
+
+  ProjectDocument* doc_;
+  QGraphicsScene* scene_;
+  QGraphicsView* view_;
+  QLabel* banner_;
+  QWidget* inspector_;
+  QVBoxLayout* inspectorLayout_;
+  QWidget* inspectorBody_ = nullptr;
+  QHash<QString, LayerNode*> nodes_;
+  QList<LayerEdge*> edges_;
+  QHash<QString, QPointF> positions_;
+  std::optional<QPointF> pendingPos_;
+  std::optional<LayerSpec> clipboard_;
+  QString selected_;
+  QString errorLayer_, errorText_;
+  bool rebuilding_ = false;
+};
+
+}  // namespace mantissa::ui

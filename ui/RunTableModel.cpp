@@ -1,0 +1,223 @@
+#include "RunTableModel.hpp"
+
+#include <QColor>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <exception>
+
+#include "Format.hpp"
+#include "PolicyColors.hpp"
+
+namespace mantissa::ui {
+
+namespace {
+
+std::optional<double> number(const QJsonObject& o, const char* key) {
+  const QJsonValue v = o.value(QLatin1String(key));
+  if (!v.isDouble()) return std::nullopt;
+  return v.toDouble();
+}
+
+QString statusLabel(RunStatus s) {
+  const QString name = fromView(run_status_name(s));
+  return name.isEmpty() ? name : name.left(1).toUpper() + name.mid(1);
+}
+
+}  // namespace
+
+RunSummaryFields parseRunSummary(const std::string& summaryJson) {
+  RunSummaryFields f;
+  if (summaryJson.empty()) return f;
+  const QJsonObject o = QJsonDocument::fromJson(QByteArray::fromStdString(summaryJson)).object();
+  f.finalValAccuracy = number(o, "final_val_accuracy");
+  f.finalTrainLoss = number(o, "final_train_loss");
+  f.wallTimeS = number(o, "wall_time_s");
+  f.samplesPerS = number(o, "samples_per_s");
+  f.peakMemory = number(o, "peak_memory");
+  f.finalLossScale = number(o, "final_loss_scale");
+  if (auto s = number(o, "skipped_steps")) f.skippedSteps = qint64(*s);
+  return f;
+}
+
+mantissa::Policy recordPolicy(const RunRecord& run) {
+  try {
+    return parse_policy(run.policy);
+  } catch (const std::exception&) {
+    return mantissa::Policy::Float32;
+  }
+}
+
+RunTableModel::RunTableModel(QObject* parent) : QAbstractTableModel(parent) {}
+
+void RunTableModel::setRuns(std::vector<RunRecord> runs) {
+  beginResetModel();
+  rows_.clear();
+  rows_.reserve(runs.size());
+  for (RunRecord& r : runs) {
+    Row row;
+    row.summary = parseRunSummary(r.summary_json);
+    row.policy = recordPolicy(r);
+    row.record = std::move(r);
+    rows_.push_back(std::move(row));
+  }
+  endResetModel();
+}
+
+int RunTableModel::rowOfRun(qint64 id) const {
+  for (std::size_t i = 0; i < rows_.size(); ++i)
+    if (rows_[i].record.id == id) return int(i);
+  return -1;
+}
+
+void RunTableModel::updateRun(const RunRecord& record) {
+  const int row = rowOfRun(record.id);
+  if (row < 0) return;
+  Row& r = rows_[std::size_t(row)];
+  r.record = record;
+  r.summary = parseRunSummary(record.summary_json);
+  r.policy = recordPolicy(record);
+  emit dataChanged(index(row, 0), index(row, ColumnCount - 1));
+}
+
+int RunTableModel::rowCount(const QModelIndex& parent) const {
+  return parent.isValid() ? 0 : int(rows_.size());
+}
+
+int RunTableModel::columnCount(const QModelIndex& parent) const {
+  return parent.isValid() ? 0 : ColumnCount;
+}
+
+QVariant RunTableModel::data(const QModelIndex& index, int role) const {
+  if (!index.isValid() || index.row() >= int(rows_.size())) return {};
+  const Row& row = rows_[std::size_t(index.row())];
+  const RunRecord& r = row.record;
+  const RunSummaryFields& s = row.summary;
+  const std::optional<double> accuracy =
+      s.finalValAccuracy ? s.finalValAccuracy : r.best_val_accuracy;
+  const qint64 skipped = s.skippedSteps.value_or(r.skipped_total);
+
+  if (role == RunIdRole) return qint64(r.id);
+  if (role == FilterRole)
+    return QStringList{fromView(r.name), fromView(r.project_name), fromView(r.policy),
+                       policyLabel(row.policy), fromView(run_status_name(r.status))}
+        .join(QLatin1Char(' '));
+  if (role == SortRole) {
+    switch (index.column()) {
+      case Id:
+        return qint64(r.id);
+      case Policy:
+        return int(row.policy);
+      case Status:
+        return int(r.status);
+      case Steps:
+        return qint64(r.last_step);
+      case ValAccuracy:
+        return accuracy.value_or(-1.0);
+      case SamplesPerS:
+        return s.samplesPerS.value_or(-1.0);
+      case Skipped:
+        return skipped;
+      default:
+        return data(index, Qt::DisplayRole);
+    }
+  }
+  if (role == Qt::DecorationRole && index.column() == Policy) return policyColor(row.policy);
+  if (role == Qt::ToolTipRole) {
+    if (index.column() == Policy) return fromView(r.policy);
+    if (index.column() == Name && !r.notes.empty()) return fromView(r.notes);
+    if (index.column() == Status && !r.error.empty()) return fromView(r.error);
+    return {};
+  }
+  if (role == Qt::TextAlignmentRole) {
+    switch (index.column()) {
+      case Id:
+      case Steps:
+      case ValAccuracy:
+      case SamplesPerS:
+      case Skipped:
+        return int(Qt::AlignRight | Qt::AlignVCenter);
+      default:
+        return int(Qt::AlignLeft | Qt::AlignVCenter);
+    }
+  }
+  if (role != Qt::DisplayRole && role != Qt::EditRole) return {};
+  switch (index.column()) {
+    case Id:
+      return qint64(r.id);
+    case Name:
+      return fromView(r.name);
+    case Project:
+      return fromView(r.project_name);
+    case Policy:
+      return policyLabel(row.policy);
+    case Status:
+      return statusLabel(r.status);
+    case Created: {
+      QString t = fromView(r.created_at);
+      t.replace(QLatin1Char('T'), QLatin1Char(' '));
+      return t.left(19);
+    }
+    case Steps:
+      return formatCount(r.last_step);
+    case ValAccuracy:
+      return accuracy ? QStringLiteral("%1 %").arg(*accuracy * 100.0, 0, 'f', 1) : QString();
+    case SamplesPerS:
+      return s.samplesPerS ? formatCount(std::int64_t(*s.samplesPerS + 0.5)) : QString();
+    case Skipped:
+      return formatCount(skipped);
+    default:
+      return {};
+  }
+}
+
+QVariant RunTableModel::headerData(int section, Qt::Orientation o, int role) const {
+  if (o != Qt::Horizontal || role != Qt::DisplayRole) return {};
+  switch (section) {
+    case Id:
+      return tr("Id");
+    case Name:
+      return tr("Name");
+    case Project:
+      return tr("Project");
+    case Policy:
+      return tr("Policy");
+    case Status:
+      return tr("Status");
+    case Created:
+      return tr("Created (UTC)");
+    case Steps:
+      return tr("Steps");
+    case ValAccuracy:
+      return tr("Val accuracy");
+    case SamplesPerS:
+      return tr("Samples/s");
+    case Skipped:
+      return tr("Skipped");
+    default:
+      return {};
+  }
+}
+
+Qt::ItemFlags RunTableModel::flags(const QModelIndex& index) const {
+  Qt::ItemFlags f = QAbstractTableModel::flags(index);
+  if (index.isValid() && index.column() == Name && store_) f |= Qt::ItemIsEditable;
+  return f;
+}
+
+bool RunTableModel::setData(const QModelIndex& index, const QVariant& value, int role) {
+  if (!index.isValid() || index.column() != Name || role != Qt::EditRole || !store_) return false;
+  const QString name = value.toString().trimmed();
+  if (name.isEmpty()) return false;
+  Row& row = rows_[std::size_t(index.row())];
+  try {
+    store_->rename_run(row.record.id, name.toStdString());
+  } catch (const std::exception& e) {
+    emit storeErrorOccurred(QString::fromUtf8(e.what()));
+    return false;
+  }
+  row.record.name = name.toStdString();
+  emit dataChanged(index, index);
+  return true;
+}
+
+}  // namespace mantissa::ui

@@ -1,0 +1,79 @@
+#pragma once
+// The History table's rows: one stored run each, with the figures of its
+// summary parsed once. Sorting uses SortRole (numbers as numbers), filtering
+// FilterRole (name, project, policy and status in one string).
+#include <QAbstractTableModel>
+#include <QVector>
+#include <optional>
+#include <vector>
+
+#include "mantissa/precision.hpp"
+#include "mantissa/store.hpp"
+
+namespace mantissa::ui {
+
+// What a run's summary_json says; every field optional (running runs have none).
+struct RunSummaryFields {
+  std::optional<double> finalValAccuracy;
+  std::optional<double> finalTrainLoss;
+  std::optional<double> wallTimeS;
+  std::optional<double> samplesPerS;
+  std::optional<double> peakMemory;
+  std::optional<double> finalLossScale;
+  std::optional<qint64> skippedSteps;
+};
+RunSummaryFields parseRunSummary(const std::string& summaryJson);
+// The policy of a record; Float32 when the name is not known.
+mantissa::Policy recordPolicy(const mantissa::RunRecord& run);
+
+class RunTableModel : public QAbstractTableModel {
+  Q_OBJECT
+
+ public:
+  enum Column {
+    Id,
+    Name,
+    Project,
+    Policy,
+    Status,
+    Created,
+    Steps,
+    ValAccuracy,
+    SamplesPerS,
+    Skipped,
+    ColumnCount
+  };
+  enum Role { SortRole = Qt::UserRole + 1, FilterRole, RunIdRole };
+
+  explicit RunTableModel(QObject* parent = nullptr);
+
+  // Renames write through this store (owned elsewhere, on this thread); null: read-only.
+  void setStore(mantissa::RunStore* store) { store_ = store; }
+  void setRuns(std::vector<mantissa::RunRecord> runs);
+  const mantissa::RunRecord& run(int row) const { return rows_[std::size_t(row)].record; }
+  int rowOfRun(qint64 id) const;  // -1 when not shown
+  // Updates the row of `id` from the record without a reload.
+  void updateRun(const mantissa::RunRecord& record);
+
+  int rowCount(const QModelIndex& parent = {}) const override;
+  int columnCount(const QModelIndex& parent = {}) const override;
+  QVariant data(const QModelIndex& index, int role = Qt::DisplayRole) const override;
+  QVariant headerData(int section, Qt::Orientation o, int role = Qt::DisplayRole) const override;
+  Qt::ItemFlags flags(const QModelIndex& index) const override;
+  bool setData(const QModelIndex& index, const QVariant& value, int role = Qt::EditRole) override;
+
+ signals:
+  // A store write failed; one line, ready to show.
+  void storeErrorOccurred(const QString& message);
+
+ private:
+  struct Row {
+    mantissa::RunRecord record;
+    RunSummaryFields summary;
+    mantissa::Policy policy = mantissa::Policy::Float32;
+  };
+  std::vector<Row> rows_;
+  mantissa::RunStore* store_ = nullptr;
+};
+
+}  // namespace mantissa::ui
