@@ -47,6 +47,7 @@ struct TrainFlags {
   bool json = false;
   std::int64_t checkpoint_every = 0;
   bool no_store = false;
+  std::string init_weights;  // safetensors file to start from
   std::string policies;  // compare
 
   // Which options were given (CLI11 counts them).
@@ -84,6 +85,8 @@ void add_override_options(CLI::App* cmd, TrainFlags& f, bool with_policy) {
                   "Run database (default: $MANTISSA_DB or ~/.local/share/mantissa/runs.db)");
   cmd->add_option("--name", f.name, "Name of the run");
   cmd->add_flag("--no-store", f.no_store, "Do not record the run in the database");
+  cmd->add_option("--init-weights", f.init_weights,
+                  "Start from the weights in this safetensors file (names and shapes must match)");
   cmd->add_flag("--json", f.json, "Print the result as JSON on stdout");
 }
 
@@ -179,6 +182,7 @@ TrainJob make_job(const Project& p, const TrainFlags& f, const std::string& name
   job.project = p;
   job.backend = p.training.backend;
   job.options.warmup_steps_excluded = kWarmupStepsExcluded;
+  if (!f.init_weights.empty()) job.options.init_weights = std::filesystem::absolute(f.init_weights);
   if (!f.no_store) job.database = database_path(f.db);
   NewRun& r = job.new_run;
   r.name = name;
