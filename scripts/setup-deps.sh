@@ -13,6 +13,9 @@ packages=(
   build-essential cmake ninja-build ccache pkg-config file
   # engine and command line
   libdnnl-dev nlohmann-json3-dev libcli11-dev libsqlite3-dev
+  # dnnl-config.cmake asks for OpenCL (Debian builds oneDNN with its OCL GPU
+  # runtime); only a recommendation of libdnnl-dev, so name it here
+  ocl-icd-opencl-dev
   # tests
   libgtest-dev libgmock-dev python3-numpy python3-onnx
   # studio
