@@ -30,11 +30,13 @@
 #include <set>
 
 #include "CompareDiff.hpp"
+#include "ExportDialog.hpp"
 #include "Format.hpp"
 #include "InlineMessage.hpp"
 #include "LivePlots.hpp"
 #include "PolicyColors.hpp"
 #include "RunTableModel.hpp"
+#include "WeightsFile.hpp"
 #include "mantissa/backend.hpp"
 #include "mantissa/graph.hpp"
 #include "mantissa/weights_io.hpp"
@@ -56,29 +58,6 @@ QString describeJson(const QByteArray& json) {
   for (auto it = flat.begin(); it != flat.end(); ++it)
     parts << QStringLiteral("%1: %2").arg(it.key(), it.value());
   return parts.isEmpty() ? QStringLiteral("—") : parts.join(QStringLiteral(", "));
-}
-
-// Writes the run's latest checkpoint as fp32 safetensors; the error or empty.
-QString writeWeights(const std::filesystem::path& db, qint64 runId,
-                     const std::filesystem::path& file) {
-  try {
-    RunStore store(db);
-    const RunRecord run = store.require_run(runId);
-    const std::optional<Checkpoint> ck = store.latest_checkpoint(runId);
-    if (!ck)
-      return QObject::tr("Run %1 has no checkpoint to export weights from").arg(runId);
-    const std::string label = "run " + std::to_string(run.id);
-    const Project project = parse_project(run.project_json, label + " (project snapshot)");
-    const Policy policy = parse_policy(run.policy);
-    auto backend = create_backend("cpu");
-    Graph graph(project.model, *backend, policy, project.training.seed, label);
-    restore_model_state(graph, ck->data);
-    const auto metadata = export_metadata(graph, {&project, run.id, ck->step}, DType::F32);
-    write_safetensors(file, model_state(graph, DType::F32), metadata);
-    return {};
-  } catch (const std::exception& e) {
-    return errorText(e);
-  }
 }
 
 }  // namespace
@@ -344,10 +323,11 @@ bool HistoryPage::exportMetricsCsv(qint64 runId, const QString& file) {
 
 void HistoryPage::exportWeights(qint64 runId, const QString& file) {
   auto result = std::make_shared<QString>();
-  const std::filesystem::path db = databasePath_.toStdString();
-  const std::filesystem::path out = file.toStdString();
-  QThread* thread =
-      QThread::create([result, db, runId, out] { *result = writeWeights(db, runId, out); });
+  WeightsExportRequest request;
+  request.database = databasePath_.toStdString();
+  request.runId = runId;
+  request.file = file.toStdString();
+  QThread* thread = QThread::create([result, request] { *result = exportRunWeights(request); });
   connect(thread, &QThread::finished, this, [this, result, runId, file] {
     if (!result->isEmpty()) showError(*result);
     emit weightsExported(runId, file, *result);
@@ -436,7 +416,7 @@ void HistoryPage::showContextMenu(const QPoint& pos) {
   menu.addAction(tr("Rename…"), this, [this, id] { renameDialog(id); });
   menu.addAction(tr("Notes…"), this, [this, id] { notesDialog(id); });
   menu.addSeparator();
-  menu.addAction(tr("Export weights (safetensors, fp32)…"), this,
+  menu.addAction(tr("Export weights…"), this,
                  [this, id] { exportWeightsDialog(id); });
   menu.addAction(tr("Export metrics CSV…"), this, [this, id] { exportCsvDialog(id); });
   menu.addSeparator();
@@ -468,13 +448,10 @@ void HistoryPage::notesDialog(qint64 runId) {
 }
 
 void HistoryPage::exportWeightsDialog(qint64 runId) {
-  const QString suggested =
-      QDir(folder_.folder()).filePath(QStringLiteral("run-%1.safetensors").arg(runId));
-  const QString file = QFileDialog::getSaveFileName(this, tr("Export Weights"), suggested,
-                                                    tr("safetensors (*.safetensors)"));
-  if (file.isEmpty()) return;
-  folder_.setFolder(QFileInfo(file).absolutePath());
-  exportWeights(runId, file);
+  auto* dialog = new ExportDialog(databasePath_, runId, &folder_, this);
+  dialog->setAttribute(Qt::WA_DeleteOnClose);
+  connect(dialog, &ExportDialog::exportFinished, this, &HistoryPage::weightsExported);
+  dialog->open();
 }
 
 void HistoryPage::exportCsvDialog(qint64 runId) {

@@ -25,8 +25,10 @@
 #include "EventLog.hpp"
 #include "Format.hpp"
 #include "GlyphIcon.hpp"
+#include "EvaluationActions.hpp"
 #include "HistoryPage.hpp"
 #include "InlineMessage.hpp"
+#include "WeightsFile.hpp"
 #include "LayerListView.hpp"
 #include "LayerPalette.hpp"
 #include "LivePlots.hpp"
@@ -35,6 +37,7 @@
 #include "ModelTable.hpp"
 #include "PolicyColors.hpp"
 #include "PolicySelector.hpp"
+#include "PolicySweep.hpp"
 #include "ProjectDocument.hpp"
 #include "RunStatusBar.hpp"
 #include "StudioPaths.hpp"
@@ -80,6 +83,7 @@ MainWindow::MainWindow(const StudioOptions& options, QWidget* parent)
   if (db.isEmpty()) db = settings_->lastDatabase();
   if (db.isEmpty()) db = QString::fromStdString(default_database_path().string());
   controller_ = new TrainingController(db.toStdString(), this);
+  sweep_ = new PolicySweep(controller_, [this](Policy p) { startRun(p); }, this);
 
   setWindowIcon(applicationIcon());
   setDockOptions(AnimatedDocks | AllowTabbedDocks);
@@ -97,12 +101,27 @@ MainWindow::MainWindow(const StudioOptions& options, QWidget* parent)
   auto* history = new HistoryPage(db, options.settingsFile, this);
   setComparePage(compare);
   setHistoryPage(history);
+  installDataMenu(this, document_, history);
   connect(history, &HistoryPage::compareRequested, this,
           [this, compare](const QVector<qint64>& ids) {
             compare->compareRuns(ids);
             tabs_->setCurrentWidget(comparePage_);
           });
   connect(history, &HistoryPage::runsDeleted, compare, &ComparePage::removeRuns);
+  connect(sweep_, &PolicySweep::runStarting, this, [this](int i, int n, Policy p) {
+    events_->addMessage(EventKind::Info, tr("Compare policies: run %1 of %2, %3")
+                                             .arg(i + 1).arg(n).arg(policyLabel(p)));
+  });
+  connect(sweep_, &PolicySweep::sweepFinished, this, [this, compare](const QVector<qint64>& ids) {
+    compare->compareRuns(ids);
+    tabs_->setCurrentWidget(comparePage_);
+  });
+  connect(sweep_, &PolicySweep::sweepEnded, this,
+          [this](const QVector<qint64>& ids, const QString& why) {
+            events_->addMessage(EventKind::Warning,
+                                tr("Compare policies ended after %1 finished run(s): %2")
+                                    .arg(ids.size()).arg(why));
+          });
   connect(controller_, &TrainingController::runFinished, history, &HistoryPage::reload);
 
   connect(document_, &ProjectDocument::projectReplaced, this, &MainWindow::refreshProject);
@@ -201,8 +220,7 @@ void MainWindow::createActions() {
   compareAction_ = new QAction(glyphIcon(Glyph::Compare), tr("&Compare Policies"), this);
   compareAction_->setToolTip(tr("Train under FP32, FP16 and BF16 and compare the runs"));
   connect(compareAction_, &QAction::triggered, this, [this] {
-    tabs_->setCurrentWidget(comparePage_);
-    emit comparePoliciesRequested();
+    if (sweep_->start()) emit comparePoliciesRequested();
   });
 }
 
@@ -241,6 +259,10 @@ void MainWindow::createMenus() {
   connect(recentMenu_, &QMenu::aboutToShow, this, &MainWindow::rebuildRecentMenu);
   file->addAction(saveAction_);
   file->addAction(saveAsAction_);
+  auto* weights = new WeightsLoader(controller_, message_, this);
+  file->addAction(tr("&Load Weights…"), this,
+                  [this, weights] { weights->pickAndLoad(this, document_->project()); });
+  file->addAction(tr("Clear Loaded &Weights"), weights, &WeightsLoader::clear);
   file->addSeparator();
   file->addAction(quitAction_);
   QMenu* edit = menuBar()->addMenu(tr("&Edit"));
@@ -418,14 +440,20 @@ void MainWindow::connectController() {
 
 void MainWindow::startTraining() {
   if (controller_->isBusy()) return;
-  const Project& p = document_->project();
-  const Policy policy = p.training.policy;
+  startRun(document_->project().training.policy);
+}
+
+void MainWindow::startRun(Policy policy) {
+  Project p = document_->project();
+  p.training.policy = policy;
   message_->hide();
   plots_->beginRun(policy, tr("%1 · %2").arg(document_->displayName(), policyLabel(policy)));
   events_->addMessage(EventKind::Info,
                       tr("Training %1 under %2 on %3…")
                           .arg(document_->displayName(), policyLabel(policy), currentDevice()));
   status_->runPreparing();
+  if (const auto& w = controller_->initWeights())
+    events_->addMessage(EventKind::Info, tr("Starts from %1").arg(QString::fromStdString(w->string())));
   controller_->start(p, policy, currentDevice());
   tabs_->setCurrentWidget(trainingPage_);
 }

@@ -23,6 +23,7 @@ class LivePlots;
 class ModelSummaryView;
 class ModelTable;
 class PolicySelector;
+class PolicySweep;
 class ProjectDocument;
 class RunStatusBar;
 class StudioSettings;
@@ -52,6 +53,9 @@ class MainWindow : public QMainWindow {
   bool openProject(const QString& path);  // errors go to the message bar
   bool saveProjectAs(const QString& path);
   void startTraining();
+  // One run of the current project under `policy` (the project's own policy
+  // stays as it is).
+  void startRun(mantissa::Policy policy);
 
   TrainingController* controller() const { return controller_; }
   ProjectDocument* document() const { return document_; }
@@ -65,6 +69,8 @@ class MainWindow : public QMainWindow {
   PolicySelector* policySelector() const { return policy_; }
   QComboBox* deviceBox() const { return device_; }
   QTabWidget* tabs() const { return tabs_; }
+  PolicySweep* policySweep() const { return sweep_; }
+  QAction* compareAction() const { return compareAction_; }
   QAction* trainAction() const { return trainAction_; }
   QAction* pauseAction() const { return pauseAction_; }
   QAction* stopAction() const { return stopAction_; }
@@ -101,6 +107,7 @@ class MainWindow : public QMainWindow {
   std::unique_ptr<StudioSettings> settings_;
   ProjectDocument* document_;
   TrainingController* controller_;
+  PolicySweep* sweep_ = nullptr;
 
   QTabWidget* tabs_ = nullptr;
   QWidget* modelPage_ = nullptr;

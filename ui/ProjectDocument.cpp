@@ -41,6 +41,21 @@ class TrainingEditCommand : public QUndoCommand {
   int id_;
 };
 
+// Undo step for a change of dataset.
+class DatasetEditCommand : public QUndoCommand {
+ public:
+  DatasetEditCommand(ProjectDocument* doc, DatasetSpec before, DatasetSpec after)
+      : doc_(doc), before_(std::move(before)), after_(std::move(after)) {
+    setText(QObject::tr("Change dataset"));
+  }
+  void undo() override { doc_->applyDataset(before_); }
+  void redo() override { doc_->applyDataset(after_); }
+
+ private:
+  ProjectDocument* doc_;
+  DatasetSpec before_, after_;
+};
+
 ProjectDocument::ProjectDocument(QObject* parent) : QObject(parent), undo_(new QUndoStack(this)) {
   connect(undo_, &QUndoStack::cleanChanged, this,
           [this](bool clean) { emit modifiedChanged(!clean); });
@@ -106,6 +121,15 @@ void ProjectDocument::editTraining(const TrainingSpec& spec, const QString& fiel
 void ProjectDocument::applyTraining(const TrainingSpec& spec) {
   project_.training = spec;
   emit trainingChanged();
+}
+
+void ProjectDocument::editDataset(const DatasetSpec& spec) {
+  undo_->push(new DatasetEditCommand(this, project_.dataset, spec));
+}
+
+void ProjectDocument::applyDataset(const DatasetSpec& spec) {
+  project_.dataset = spec;
+  emit datasetChanged();
 }
 
 void ProjectDocument::applyModel(const ModelSpec& model) {

@@ -41,6 +41,8 @@ class ProjectDocument : public QObject {
   // edit of the same field, so one drag of a value is one undo step.
   void editTraining(const mantissa::TrainingSpec& spec, const QString& field,
                     bool continuous = false);
+  // An undoable change of the dataset the project trains on.
+  void editDataset(const mantissa::DatasetSpec& spec);
   // Replaces the model and re-analyses it; ModelEditCommand calls it so that
   // every model edit is undoable. Emits modelChanged().
   void applyModel(const mantissa::ModelSpec& model);
@@ -49,12 +51,15 @@ class ProjectDocument : public QObject {
   void projectReplaced();  // new, open: everything changed
   void trainingChanged();  // an edit, undo or redo of the training settings
   void modelChanged();     // an edit, undo or redo of the model graph
+  void datasetChanged();   // an edit, undo or redo of the dataset
   void modifiedChanged(bool modified);
   void filePathChanged(const QString& path);
 
  private:
   friend class TrainingEditCommand;
+  friend class DatasetEditCommand;
   void applyTraining(const mantissa::TrainingSpec& spec);
+  void applyDataset(const mantissa::DatasetSpec& spec);
   void analyze();
 
   mantissa::Project project_;

@@ -26,7 +26,8 @@ constexpr std::int64_t kWarmupStepsExcluded = 3;
 // used fails before a run exists; a project that cannot be trained is kept as
 // a failed run.
 void trainOnWorker(std::shared_ptr<RunChannel> channel, std::shared_ptr<TrainControl> control,
-                   Project project, std::filesystem::path database) {
+                   Project project, std::filesystem::path database,
+                   std::optional<std::filesystem::path> initWeights) {
   try {
     std::unique_ptr<Backend> backend = create_backend(project.training.backend);
     RunStore store(database);
@@ -39,6 +40,7 @@ void trainOnWorker(std::shared_ptr<RunChannel> channel, std::shared_ptr<TrainCon
     try {
       TrainOptions options;
       options.warmup_steps_excluded = kWarmupStepsExcluded;
+      options.init_weights = initWeights;
       trainer = std::make_unique<Trainer>(project, *backend, options);
     } catch (const std::exception& e) {
       const std::string message = dynamic_cast<const Error*>(&e)
@@ -107,7 +109,7 @@ void TrainingController::launch(const Project& project) {
   control_ = std::make_shared<TrainControl>();
   started_ = false;
   setState(State::Preparing);
-  worker_ = std::thread(trainOnWorker, channel_, control_, project, databasePath_);
+  worker_ = std::thread(trainOnWorker, channel_, control_, project, databasePath_, initWeights_);
   timer_.start();
 }
 

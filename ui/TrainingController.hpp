@@ -10,6 +10,7 @@
 #include <QVector>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <thread>
 
 #include "MetricTypes.hpp"
@@ -50,6 +51,10 @@ class TrainingController : public QObject {
   void resume();
   void stop();
 
+  // Weights the next runs start from (TrainOptions::init_weights); nullopt: fresh.
+  void setInitWeights(std::optional<std::filesystem::path> file) { initWeights_ = std::move(file); }
+  const std::optional<std::filesystem::path>& initWeights() const { return initWeights_; }
+
   // How often the queue is drained (ms); ~30 Hz by default.
   void setDrainInterval(int ms) { timer_.setInterval(ms); }
 
@@ -78,6 +83,7 @@ class TrainingController : public QObject {
   State state_ = State::Idle;
   quint64 generation_ = 0;
   qint64 runId_ = 0;
+  std::optional<std::filesystem::path> initWeights_;
 
   std::thread worker_;
   std::shared_ptr<RunChannel> channel_;        // drained; belongs to generation_

@@ -17,6 +17,9 @@ int runMainWindowTests(int argc, char** argv);
 int runHistoryTests(int argc, char** argv);
 int runCompareTests(int argc, char** argv);
 int runModelCanvasTests(int argc, char** argv);
+int runWeightsExportTests(int argc, char** argv);
+int runDatasetEvaluationTests(int argc, char** argv);
+int runWorkflowTests(int argc, char** argv);
 
 int main(int argc, char** argv) {
   QApplication app(argc, argv);
@@ -29,6 +32,9 @@ int main(int argc, char** argv) {
       {"history", runHistoryTests},
       {"compare", runCompareTests},
       {"model_canvas", runModelCanvasTests},
+      {"weights_export", runWeightsExportTests},
+      {"dataset_evaluation", runDatasetEvaluationTests},
+      {"workflow", runWorkflowTests},
   };
   if (argc > 1 && argv[1][0] != '-') {
     const auto it = suites.find(argv[1]);

@@ -1,0 +1,242 @@
+// The Data page (loading synthetic and CSV datasets off the GUI thread) and
+// the evaluation of a stored run's checkpoint.
+#include <QAction>
+#include <QComboBox>
+#include <QDialog>
+#include <QFile>
+#include <QListWidget>
+#include <QSignalSpy>
+#include <QTableWidget>
+#include <QTemporaryDir>
+#include <QTest>
+#include <QUndoStack>
+
+#include "DatasetPage.hpp"
+#include "EvaluationView.hpp"
+#include "MainWindow.hpp"
+#include "ProjectDocument.hpp"
+#include "TestSupport.hpp"
+#include "mantissa/backend.hpp"
+#include "mantissa/data.hpp"
+#include "mantissa/store.hpp"
+#include "mantissa/trainer.hpp"
+
+using namespace mantissa;
+using namespace mantissa::ui;
+using namespace mantissa::ui::testing;
+
+namespace {
+
+QByteArray bigEndian(quint32 v) {
+  QByteArray b(4, 0);
+  for (int i = 0; i < 4; ++i) b[i] = char((v >> (24 - 8 * i)) & 0xff);
+  return b;
+}
+
+// 40 images of 28×28 and their labels 0..3 as an IDX pair in `dir`.
+std::pair<QString, QString> writeIdx(const QTemporaryDir& dir) {
+  const int n = 40;
+  QByteArray images = bigEndian(0x803) + bigEndian(n) + bigEndian(28) + bigEndian(28);
+  QByteArray labels = bigEndian(0x801) + bigEndian(n);
+  for (int i = 0; i < n; ++i) {
+    for (int p = 0; p < 28 * 28; ++p) images.append(char((p * (i + 1)) % 256));
+    labels.append(char(i % 4));
+  }
+  const auto save = [&](const QString& name, const QByteArray& bytes) {
+    QFile f(dir.filePath(name));
+    if (!f.open(QIODevice::WriteOnly)) return QString();
+    f.write(bytes);
+    return f.fileName();
+  };
+  return {save(QStringLiteral("img-idx3-ubyte"), images),
+          save(QStringLiteral("lbl-idx1-ubyte"), labels)};
+}
+
+class DatasetEvaluationTest : public QObject {
+  Q_OBJECT
+
+ private slots:
+  void loadsSpirals() {
+    ProjectDocument doc;
+    DatasetPage page(&doc);
+    DatasetSpec spec;
+    spec.kind = "spirals";
+    spec.samples = 300;
+    spec.classes = 2;
+    spec.noise = 0.1;
+    spec.seed = 7;
+    spec.validation_fraction = 0.2;
+    page.setSpec(spec);
+    QSignalSpy done(&page, &DatasetPage::loaded);
+    page.load();
+    QVERIFY(page.isLoading());
+    QVERIFY(done.wait(10000));
+    QVERIFY(page.split().has_value());
+    const DatasetSplit expected = load_dataset(spec);
+    QCOMPARE(page.split()->train.num_classes, 2);
+    QCOMPARE(page.split()->train.size(), expected.train.size());
+    QCOMPARE(page.split()->validation.size(), expected.validation.size());
+    QCOMPARE(page.split()->train.size() + page.split()->validation.size(), 300);
+    QVERIFY(page.summaryText().contains(QStringLiteral("Classes: 2")));
+    QVERIFY(page.summaryText().contains(
+        QStringLiteral("Validation: %1").arg(expected.validation.size())));
+    QVERIFY(page.errorText().isEmpty());
+    QCOMPARE(page.previewTable()->rowCount(), 50);
+
+    const std::string kindBefore = doc.project().dataset.kind;
+    QVERIFY(!doc.isModified());
+    page.apply();
+    QCOMPARE(doc.project().dataset.kind, std::string("spirals"));
+    QCOMPARE(doc.project().dataset.samples, 300);
+    // An ordinary edit: undoable, and the document is unsaved until saved.
+    QVERIFY(doc.isModified());
+    doc.undoStack()->undo();
+    QCOMPARE(doc.project().dataset.kind, kindBefore);
+    QVERIFY(!doc.isModified());
+  }
+
+  void aNewerLoadWins() {
+    DatasetPage page(nullptr);
+    DatasetSpec first;
+    first.kind = "moons";
+    first.samples = 200;
+    DatasetSpec second;
+    second.kind = "blobs";
+    second.samples = 120;
+    second.classes = 3;
+    page.setSpec(first);
+    page.load();
+    page.setSpec(second);
+    QSignalSpy done(&page, &DatasetPage::loaded);
+    page.load();
+    QVERIFY(done.wait(10000));
+    QTest::qWait(50);  // the older result, if it arrives later, is dropped
+    QCOMPARE(done.count(), 1);
+    QCOMPARE(page.split()->train.num_classes, 3);
+    QCOMPARE(page.split()->train.size() + page.split()->validation.size(), 120);
+  }
+
+  void imageDataShowsThumbnails() {
+    QTemporaryDir dir;
+    const auto [images, labels] = writeIdx(dir);
+    DatasetPage page(nullptr);
+    DatasetSpec spec;
+    spec.kind = "idx";
+    spec.images = images.toStdString();
+    spec.labels = labels.toStdString();
+    spec.validation_fraction = 0.25;
+    page.setSpec(spec);
+    QSignalSpy done(&page, &DatasetPage::loaded);
+    page.load();
+    QVERIFY2(done.wait(10000), qPrintable(page.errorText()));
+    QCOMPARE(page.split()->train.size(), 30);
+    QCOMPARE(page.split()->validation.size(), 10);
+    QCOMPARE(page.split()->train.num_classes, 4);
+    QCOMPARE(page.previewImages()->count(), 30);
+    QVERIFY(page.summaryText().contains(QStringLiteral("1×28×28")));
+    QVERIFY(!sampleThumbnail(page.split()->train, 0).isNull());
+  }
+
+  void raggedCsvShowsTheRow() {
+    QTemporaryDir dir;
+    const QString csv = writeFile(dir, QStringLiteral("ragged.csv"),
+                                  QStringLiteral("a,b,label\n1,2,0\n3,4,1\n5,6\n7,8,1\n"));
+    ProjectDocument doc;
+    DatasetPage page(&doc);
+    page.fillLabelColumns(csv);
+    QVERIFY(page.labelColumnCombo()->findText(QStringLiteral("label")) >= 0);
+    DatasetSpec spec;
+    spec.kind = "csv";
+    spec.path = csv.toStdString();
+    page.setSpec(spec);
+    QSignalSpy failed(&page, &DatasetPage::loadFailed);
+    page.load();
+    QVERIFY(failed.wait(10000));
+    QVERIFY2(page.errorText().contains(QStringLiteral("row 4")), qPrintable(page.errorText()));
+    QVERIFY(!page.split().has_value());
+  }
+
+  void confusionMatrixCoversTheValidationSplit() {
+    QTemporaryDir dir;
+    const QString db = dir.filePath(QStringLiteral("runs.db"));
+    const QString json = spiralsJson(5);
+    const Project project = parseProject(json, QStringLiteral("tiny.json"));
+    qint64 id = 0;
+    {
+      RunStore store(db.toStdString());
+      NewRun n;
+      n.name = "tiny";
+      n.project_name = "tiny-spirals";
+      n.project_json = json.toStdString();
+      n.policy = "float32";
+      n.loss_scale_json = R"({"mode":"none"})";
+      n.backend = "cpu";
+      id = store.create_run(n);
+      auto backend = create_backend("cpu");
+      Trainer trainer(project, *backend);
+      const auto blob = trainer.checkpoint();
+      store.add_checkpoint(id, 0, 0, blob);
+      store.flush();
+    }
+    EvaluationView view;
+    QSignalSpy done(&view, &EvaluationView::evaluated);
+    view.evaluateRun(db, id);
+    QVERIFY(done.wait(20000));
+    const DatasetSplit split = load_dataset(project.dataset);
+    const RunEvaluation& r = view.result();
+    QCOMPARE(r.numClasses, 2);
+    QCOMPARE(r.total, split.validation.size());
+    qint64 sum = 0;
+    for (int t = 0; t < 2; ++t)
+      for (int p = 0; p < 2; ++p) sum += view.confusionTable()->item(t, p)->text().toLongLong();
+    QCOMPARE(sum, split.validation.size());
+    QVERIFY(view.errorText().isEmpty());
+  }
+
+  void mainWindowOpensTheDatasetPage() {
+    QTemporaryDir dir;
+    StudioOptions o;
+    o.databasePath = dir.filePath(QStringLiteral("runs.db"));
+    o.projectPath = writeFile(dir, QStringLiteral("spirals.json"), spiralsJson(60));
+    o.settingsFile = dir.filePath(QStringLiteral("studio.ini"));
+    o.restoreWindowState = false;
+    MainWindow w(o);
+    auto* data = w.findChild<QAction*>(QStringLiteral("datasetAction"));
+    QVERIFY(data);
+    QVERIFY(w.findChild<QAction*>(QStringLiteral("evaluateRunAction")));
+    data->trigger();
+    auto* page = w.findChild<DatasetPage*>();
+    QVERIFY(page);
+    QCOMPARE(page->spec().kind, std::string("spirals"));
+    QCOMPARE(page->spec().samples, 256);
+  }
+
+  void runWithoutCheckpointFails() {
+    QTemporaryDir dir;
+    const QString db = dir.filePath(QStringLiteral("runs.db"));
+    qint64 id = 0;
+    {
+      RunStore store(db.toStdString());
+      NewRun n;
+      n.name = "empty";
+      n.project_json = spiralsJson(5).toStdString();
+      n.policy = "float32";
+      n.backend = "cpu";
+      id = store.create_run(n);
+    }
+    EvaluationView view;
+    QSignalSpy failed(&view, &EvaluationView::failed);
+    view.evaluateRun(db, id);
+    QVERIFY(failed.wait(10000));
+    QVERIFY(view.errorText().contains(QStringLiteral("no checkpoint")));
+  }
+};
+
+}  // namespace
+
+int runDatasetEvaluationTests(int argc, char** argv) {
+  DatasetEvaluationTest t;
+  return QTest::qExec(&t, argc, argv);
+}
+
+#include "DatasetEvaluationTest.moc"

@@ -1,0 +1,184 @@
+// The whole studio workflow in one window, the way a user goes through it:
+// build a model in the editor, pick a dataset, train on synthetic data and see
+// every plot fill, stop, find the run in History, open its evaluation, then
+// press "Compare policies" and compare the three runs it trains.
+#include <qcustomplot.h>
+
+#include <QAction>
+#include <QSignalSpy>
+#include <QTableView>
+#include <QTableWidget>
+#include <QTemporaryDir>
+#include <QTest>
+
+#include "ComparePage.hpp"
+#include "DatasetPage.hpp"
+#include "EvaluationView.hpp"
+#include "HistoryPage.hpp"
+#include "LivePlots.hpp"
+#include "MainWindow.hpp"
+#include "ModelCanvas.hpp"
+#include "PolicySweep.hpp"
+#include "ProjectDocument.hpp"
+#include "RunTableModel.hpp"
+#include "TestSupport.hpp"
+#include "TrainingController.hpp"
+#include "mantissa/store.hpp"
+
+using namespace mantissa;
+using namespace mantissa::ui;
+using namespace mantissa::ui::testing;
+using Series = LivePlots::Series;
+
+class WorkflowTest : public QObject {
+  Q_OBJECT
+
+  QTemporaryDir dir_;
+
+  StudioOptions options(const QString& projectJson) const {
+    StudioOptions o;
+    o.databasePath = dir_.filePath(QStringLiteral("runs.db"));
+    o.settingsFile = dir_.filePath(QStringLiteral("studio.ini"));
+    o.projectPath = writeFile(dir_, QStringLiteral("project.json"), projectJson);
+    o.restoreWindowState = false;
+    return o;
+  }
+  static bool idle(MainWindow& w) {
+    return w.controller()->state() == TrainingController::State::Idle;
+  }
+
+ private slots:
+  void buildTrainStopFindEvaluateCompare() {
+    MainWindow w(options(spiralsJson(5'000'000)));
+    w.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&w));
+
+    // 1. Build: a hidden Linear + ReLU inserted through the editor.
+    auto* canvas = w.findChild<ModelCanvas*>();
+    QVERIFY(canvas);
+    const QString hidden = canvas->addLayer(LayerKind::Linear, QPointF(300, 300));
+    QVERIFY(canvas->setParam(hidden, QStringLiteral("out_features"), 24));
+    const QString act = canvas->addLayer(LayerKind::ReLU, QPointF(400, 300));
+    QVERIFY(canvas->connectLayers(QStringLiteral("act1"), hidden));
+    QVERIFY(canvas->connectLayers(hidden, act));
+    QVERIFY(canvas->connectLayers(act, QStringLiteral("fc2")));
+    QVERIFY2(w.document()->modelError().isEmpty(), qPrintable(w.document()->modelError()));
+    QCOMPARE(w.document()->project().model.layers.size(), std::size_t(7));
+    QVERIFY(canvas->edgeLabels().contains(QStringLiteral("24, f32")));
+
+    // 2. Data: two moons instead of the spirals, through the Data menu.
+    auto* dataAction = w.findChild<QAction*>(QStringLiteral("datasetAction"));
+    QVERIFY(dataAction);
+    dataAction->trigger();
+    auto* data = w.findChild<DatasetPage*>();
+    QVERIFY(data);
+    DatasetSpec moons = w.document()->project().dataset;
+    moons.kind = "moons";
+    moons.samples = 400;
+    data->setSpec(moons);
+    QSignalSpy loaded(data, &DatasetPage::loaded);
+    data->load();
+    QVERIFY2(loaded.wait(kRunTimeoutMs), qPrintable(data->errorText()));
+    data->apply();
+    QCOMPARE(w.document()->project().dataset.kind, std::string("moons"));
+
+    // 3. Train, see points in every plot, stop.
+    w.trainAction()->trigger();
+    LivePlots* plots = w.livePlots();
+    QTRY_VERIFY_WITH_TIMEOUT(
+        plots->pointCount(Series::TrainLoss) > 200 && plots->pointCount(Series::ValidationLoss) > 0,
+        kRunTimeoutMs);
+    for (Series s : {Series::LossScale, Series::SkippedTotal, Series::MemoryInUse,
+                     Series::MemoryPeak, Series::Throughput})
+      QVERIFY2(plots->pointCount(s) > 0, qPrintable(QString::number(int(s))));
+    w.stopAction()->trigger();
+    QTRY_VERIFY_WITH_TIMEOUT(idle(w), kRunTimeoutMs);
+    const qint64 trained = w.controller()->currentRunId();
+    QVERIFY(trained > 0);
+
+    // 4. History lists it as stopped, with the edited model and the moons.
+    auto* history = w.findChild<HistoryPage*>();
+    QVERIFY(history);
+    QTRY_COMPARE(history->model()->rowCount(), 1);
+    history->selectRuns({trained});
+    QCOMPARE(history->selectedRunIds(), QVector<qint64>{trained});
+    {
+      RunStore store(dir_.filePath(QStringLiteral("runs.db")).toStdString());
+      const RunRecord rec = store.require_run(trained);
+      QCOMPARE(rec.status, RunStatus::Stopped);
+      QVERIFY(rec.project_json.find("\"moons\"") != std::string::npos);
+      QVERIFY(rec.project_json.find(hidden.toStdString()) != std::string::npos);
+    }
+
+    // 5. Its evaluation: a confusion matrix over the moons' validation split.
+    auto* evaluate = w.findChild<QAction*>(QStringLiteral("evaluateRunAction"));
+    QVERIFY(evaluate);
+    evaluate->trigger();
+    auto* view = w.findChild<EvaluationView*>();
+    QVERIFY(view);
+    QTRY_VERIFY_WITH_TIMEOUT(!view->isBusy(), kRunTimeoutMs);
+    QVERIFY2(view->errorText().isEmpty(), qPrintable(view->errorText()));
+    QCOMPARE(view->result().runId, trained);
+    QCOMPARE(view->result().numClasses, 2);
+    QCOMPARE(view->result().total, load_dataset(moons).validation.size());
+    QVERIFY(view->result().correct > view->result().total / 2);  // it learned something
+
+    // 6. Compare policies: three runs from the same weights, then the Compare tab.
+    TrainingSpec t = w.document()->training();
+    t.steps = 40;
+    w.document()->editTraining(t, QStringLiteral("steps"));
+    QSignalSpy swept(w.policySweep(), &PolicySweep::sweepFinished);
+    w.compareAction()->trigger();
+    QVERIFY(w.policySweep()->isActive());
+    QVERIFY(!w.trainAction()->isEnabled());
+    QVERIFY(swept.wait(kRunTimeoutMs));
+    QTRY_VERIFY(idle(w));
+    const auto ids = swept.at(0).at(0).value<QVector<qint64>>();
+    QCOMPARE(ids.size(), 3);
+    auto* compare = w.findChild<ComparePage*>();
+    QVERIFY(compare);
+    QCOMPARE(
+        w.tabs()->currentWidget()->isAncestorOf(compare) || w.tabs()->currentWidget() == compare,
+        true);
+    QCOMPARE(compare->runs().size(), 3);
+    QCOMPARE(compare->summaryTable()->rowCount(), 3);
+    QCOMPARE(compare->lossPlot()->graphCount() >= 3, true);
+    RunStore store(dir_.filePath(QStringLiteral("runs.db")).toStdString());
+    const std::vector<std::string> policies{"float32", "mixed_float16", "mixed_bfloat16"};
+    for (int i = 0; i < 3; ++i) {
+      const RunRecord rec = store.require_run(ids[i]);
+      QCOMPARE(rec.policy, policies[std::size_t(i)]);
+      QCOMPARE(rec.status, RunStatus::Finished);
+      QCOMPARE(rec.steps_recorded, qint64(40));
+    }
+    // The same initial weights and batches: the first step's loss is computed
+    // from identical fp32 weights under fp32, and within 16-bit rounding of it
+    // under the mixed policies.
+    const auto first = [&](qint64 id) { return store.step_metrics(id).front().loss; };
+    QVERIFY(std::abs(first(ids[1]) - first(ids[0])) < 0.02 * std::abs(first(ids[0])) + 1e-3);
+    QVERIFY(std::abs(first(ids[2]) - first(ids[0])) < 0.05 * std::abs(first(ids[0])) + 1e-3);
+    QTRY_COMPARE(history->model()->rowCount(), 4);
+  }
+
+  void stoppingEndsTheSweepAndKeepsWhatFinished() {
+    MainWindow w(options(spiralsJson(5'000'000)));
+    w.show();
+    QSignalSpy ended(w.policySweep(), &PolicySweep::sweepEnded);
+    w.compareAction()->trigger();
+    QTRY_VERIFY_WITH_TIMEOUT(w.livePlots()->stepCount() > 0, kRunTimeoutMs);
+    w.stopAction()->trigger();
+    QVERIFY(ended.wait(kRunTimeoutMs));
+    QVERIFY(ended.at(0).at(0).value<QVector<qint64>>().isEmpty());
+    QVERIFY(ended.at(0).at(1).toString().contains(QStringLiteral("stopped")));
+    QTRY_VERIFY(idle(w));
+    QVERIFY(!w.policySweep()->isActive());
+    QVERIFY(w.compareAction()->isEnabled());
+  }
+};
+
+int runWorkflowTests(int argc, char** argv) {
+  WorkflowTest t;
+  return QTest::qExec(&t, argc, argv);
+}
+
+#include "WorkflowTest.moc"

@@ -1,0 +1,68 @@
+#include "EvaluationActions.hpp"
+
+#include <QAction>
+#include <QDialog>
+#include <QMainWindow>
+#include <QMenu>
+#include <QMenuBar>
+#include <QMessageBox>
+#include <QPointer>
+#include <QVBoxLayout>
+
+#include "DatasetPage.hpp"
+#include "EvaluationView.hpp"
+#include "HistoryPage.hpp"
+#include "ProjectDocument.hpp"
+
+namespace mantissa::ui {
+
+namespace {
+
+QDialog* toolWindow(QMainWindow* window, QWidget* content, const QString& title) {
+  auto* dialog = new QDialog(window);
+  dialog->setWindowTitle(title);
+  auto* layout = new QVBoxLayout(dialog);
+  layout->addWidget(content);
+  dialog->resize(720, 640);
+  return dialog;
+}
+
+}  // namespace
+
+void installDataMenu(QMainWindow* window, ProjectDocument* document, HistoryPage* history) {
+  auto* menu = new QMenu(QMenu::tr("&Data"), window);
+  const auto menus = window->menuBar()->actions();
+  if (menus.isEmpty())
+    window->menuBar()->addMenu(menu);
+  else
+    window->menuBar()->insertMenu(menus.last(), menu);  // before Help
+
+  auto* datasetAction = menu->addAction(QMenu::tr("&Dataset…"));
+  datasetAction->setObjectName(QStringLiteral("datasetAction"));
+  auto dataDialog = std::make_shared<QPointer<QDialog>>();
+  QObject::connect(datasetAction, &QAction::triggered, window, [window, document, dataDialog] {
+    if (!*dataDialog)
+      *dataDialog = toolWindow(window, new DatasetPage(document), QMenu::tr("Dataset"));
+    (*dataDialog)->show();
+    (*dataDialog)->raise();
+  });
+
+  auto* evaluateAction = menu->addAction(QMenu::tr("&Evaluate Selected Run"));
+  evaluateAction->setObjectName(QStringLiteral("evaluateRunAction"));
+  QObject::connect(evaluateAction, &QAction::triggered, window, [window, history] {
+    const QVector<qint64> ids = history->selectedRunIds();
+    const qint64 id = ids.isEmpty() ? history->openedRunId() : ids.first();
+    if (id <= 0) {
+      QMessageBox::information(window, QMenu::tr("Evaluate"),
+                               QMenu::tr("Select a run with a checkpoint in History first."));
+      return;
+    }
+    auto* view = new EvaluationView;
+    QDialog* dialog = toolWindow(window, view, QMenu::tr("Evaluation of run %1").arg(id));
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    view->evaluateRun(history->databasePath(), id);
+    dialog->show();
+  });
+}
+
+}  // namespace mantissa::ui

@@ -1,0 +1,72 @@
+#pragma once
+// Exports a stored run's weights: format (safetensors or ONNX), dtype, which
+// checkpoint and the output file. The export runs on a worker thread with its
+// own RunStore connection; the outcome shows inline as one line.
+#include <QDialog>
+#include <QString>
+#include <QVector>
+#include <optional>
+
+#include "WeightsFile.hpp"
+
+class QComboBox;
+class QLineEdit;
+class QPushButton;
+
+namespace mantissa::ui {
+
+class HistoryExportFolder;
+class InlineMessage;
+
+class ExportDialog : public QDialog {
+  Q_OBJECT
+
+ public:
+  // `folder` (may be null) is where the file dialog starts and is updated on export.
+  ExportDialog(const QString& databasePath, qint64 runId, HistoryExportFolder* folder,
+               QWidget* parent = nullptr);
+
+  qint64 runId() const { return runId_; }
+  QString projectName() const { return projectName_; }
+  QString defaultFileName() const;  // "<project>-run<id>.<ext>"
+
+  WeightsFormat format() const;
+  void setFormat(WeightsFormat format);
+  mantissa::DType dtype() const;
+  bool setDType(mantissa::DType dtype);  // false when the format does not take it
+  QVector<mantissa::DType> enabledDTypes() const;
+  QString dtypeToolTip(mantissa::DType dtype) const;
+
+  QVector<qint64> checkpointSteps() const;       // newest first
+  std::optional<qint64> checkpointStep() const;  // nullopt: latest
+  bool setCheckpointStep(std::optional<qint64> step);
+
+  QString outputFile() const;
+  void setOutputFile(const QString& file);
+
+  // Starts the export on a worker thread; exportFinished follows.
+  void startExport();
+  bool isExporting() const { return exporting_; }
+  InlineMessage* messageBar() const { return message_; }
+
+ signals:
+  void exportFinished(qint64 runId, const QString& file, const QString& error);
+
+ private:
+  void formatChanged();
+  void browse();
+
+  QString databasePath_;
+  qint64 runId_;
+  HistoryExportFolder* folder_;
+  QString projectName_;
+  QComboBox* format_;
+  QComboBox* dtype_;
+  QComboBox* checkpoint_;
+  QLineEdit* file_;
+  QPushButton* export_;
+  InlineMessage* message_;
+  bool exporting_ = false;
+};
+
+}  // namespace mantissa::ui

@@ -1,0 +1,105 @@
+#include "WeightsFile.hpp"
+
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QThread>
+#include <exception>
+#include <memory>
+
+#include "InlineMessage.hpp"
+#include "TrainingController.hpp"
+#include "mantissa/backend.hpp"
+#include "mantissa/graph.hpp"
+#include "mantissa/store.hpp"
+#include "mantissa/weights_io.hpp"
+
+namespace mantissa::ui {
+
+QString weightsExtension(WeightsFormat format) {
+  return format == WeightsFormat::Onnx ? QStringLiteral("onnx") : QStringLiteral("safetensors");
+}
+
+bool formatAllowsDType(WeightsFormat format, DType dtype) {
+  return format == WeightsFormat::Safetensors || dtype != DType::BF16;
+}
+
+QString exportRunWeights(const WeightsExportRequest& r) {
+  try {
+    if (!formatAllowsDType(r.format, r.dtype))
+      return QObject::tr("ONNX export takes f32 or f16, not bf16");
+    RunStore store(r.database);
+    const RunRecord run = store.require_run(r.runId);
+    const std::optional<Checkpoint> ck =
+        r.step ? store.checkpoint(r.runId, *r.step) : store.latest_checkpoint(r.runId);
+    if (!ck) {
+      return r.step ? QObject::tr("Run %1 has no checkpoint at step %2").arg(r.runId).arg(*r.step)
+                    : QObject::tr("Run %1 has no checkpoint to export weights from").arg(r.runId);
+    }
+    const std::string label = "run " + std::to_string(run.id);
+    const Project project = parse_project(run.project_json, label + " (project snapshot)");
+    const Policy policy = parse_policy(run.policy);
+    auto backend = create_backend("cpu");
+    Graph graph(project.model, *backend, policy, project.training.seed, label);
+    restore_model_state(graph, ck->data);
+    const auto metadata = export_metadata(graph, {&project, run.id, ck->step}, r.dtype);
+    if (r.format == WeightsFormat::Safetensors)
+      write_safetensors(r.file, model_state(graph, r.dtype), metadata);
+    else
+      export_onnx(graph, r.file, {r.dtype, project.name.empty() ? label : project.name, metadata});
+    return {};
+  } catch (const std::exception& e) {
+    return QString::fromUtf8(e.what());
+  }
+}
+
+QString checkWeightsFile(const Project& project, const std::filesystem::path& file) {
+  try {
+    auto backend = create_backend("cpu");
+    Graph graph(project.model, *backend, project.training.policy, project.training.seed,
+                project.name.empty() ? "model" : project.name);
+    load_weights(graph, file);
+    return {};
+  } catch (const std::exception& e) {
+    return QString::fromUtf8(e.what());
+  }
+}
+
+WeightsLoader::WeightsLoader(TrainingController* controller, InlineMessage* message,
+                             QObject* parent)
+    : QObject(parent), controller_(controller), message_(message) {}
+
+void WeightsLoader::pickAndLoad(QWidget* dialogParent, const Project& project) {
+  const QString file = QFileDialog::getOpenFileName(dialogParent, tr("Load Weights"), QString(),
+                                                    tr("safetensors (*.safetensors)"));
+  if (!file.isEmpty()) load(project, file);
+}
+
+void WeightsLoader::load(const Project& project, const QString& file) {
+  auto result = std::make_shared<QString>();
+  const std::filesystem::path path = file.toStdString();
+  QThread* thread =
+      QThread::create([result, project, path] { *result = checkWeightsFile(project, path); });
+  connect(thread, &QThread::finished, this, [this, result, file] {
+    const QString name = QFileInfo(file).fileName();
+    if (result->isEmpty()) {
+      if (controller_) controller_->setInitWeights(file.toStdString());
+      if (message_)
+        message_->showMessage(tr("%1 fits the model: the next run starts from %1").arg(name),
+                              InlineMessage::Level::Information);
+    } else if (message_) {
+      message_->showMessage(*result, InlineMessage::Level::Error);
+    }
+    emit checked(file, *result);
+  });
+  connect(thread, &QThread::finished, thread, &QObject::deleteLater);
+  thread->start();
+}
+
+void WeightsLoader::clear() {
+  if (controller_) controller_->setInitWeights(std::nullopt);
+  if (message_)
+    message_->showMessage(tr("Loaded weights cleared: runs start from fresh initialisation"),
+                          InlineMessage::Level::Information);
+}
+
+}  // namespace mantissa::ui
