@@ -22,13 +22,12 @@
 #include <cmath>
 
 #include "ComparePage.hpp"
+#include "EvaluationActions.hpp"
 #include "EventLog.hpp"
 #include "Format.hpp"
 #include "GlyphIcon.hpp"
-#include "EvaluationActions.hpp"
 #include "HistoryPage.hpp"
 #include "InlineMessage.hpp"
-#include "WeightsFile.hpp"
 #include "LayerListView.hpp"
 #include "LayerPalette.hpp"
 #include "LivePlots.hpp"
@@ -44,6 +43,7 @@
 #include "StudioSettings.hpp"
 #include "TrainingController.hpp"
 #include "TrainingSettingsForm.hpp"
+#include "WeightsFile.hpp"
 #include "mantissa/backend.hpp"
 #include "mantissa/store.hpp"
 
@@ -83,7 +83,8 @@ MainWindow::MainWindow(const StudioOptions& options, QWidget* parent)
   if (db.isEmpty()) db = settings_->lastDatabase();
   if (db.isEmpty()) db = QString::fromStdString(default_database_path().string());
   controller_ = new TrainingController(db.toStdString(), this);
-  sweep_ = new PolicySweep(controller_, [this](Policy p) { startRun(p); }, this);
+  sweep_ = new PolicySweep(
+      controller_, [this](Policy p) { startRun(p); }, this);
 
   setWindowIcon(applicationIcon());
   setDockOptions(AnimatedDocks | AllowTabbedDocks);
@@ -109,8 +110,9 @@ MainWindow::MainWindow(const StudioOptions& options, QWidget* parent)
           });
   connect(history, &HistoryPage::runsDeleted, compare, &ComparePage::removeRuns);
   connect(sweep_, &PolicySweep::runStarting, this, [this](int i, int n, Policy p) {
-    events_->addMessage(EventKind::Info, tr("Compare policies: run %1 of %2, %3")
-                                             .arg(i + 1).arg(n).arg(policyLabel(p)));
+    events_->addMessage(
+        EventKind::Info,
+        tr("Compare policies: run %1 of %2, %3").arg(i + 1).arg(n).arg(policyLabel(p)));
   });
   connect(sweep_, &PolicySweep::sweepFinished, this, [this, compare](const QVector<qint64>& ids) {
     compare->compareRuns(ids);
@@ -118,9 +120,9 @@ MainWindow::MainWindow(const StudioOptions& options, QWidget* parent)
   });
   connect(sweep_, &PolicySweep::sweepEnded, this,
           [this](const QVector<qint64>& ids, const QString& why) {
-            events_->addMessage(EventKind::Warning,
-                                tr("Compare policies ended after %1 finished run(s): %2")
-                                    .arg(ids.size()).arg(why));
+            events_->addMessage(
+                EventKind::Warning,
+                tr("Compare policies ended after %1 finished run(s): %2").arg(ids.size()).arg(why));
           });
   connect(controller_, &TrainingController::runFinished, history, &HistoryPage::reload);
 
@@ -134,6 +136,15 @@ MainWindow::MainWindow(const StudioOptions& options, QWidget* parent)
   connect(document_, &ProjectDocument::trainingChanged, this, &MainWindow::refreshTraining);
   connect(document_, &ProjectDocument::modifiedChanged, this, &MainWindow::updateTitle);
   connect(document_, &ProjectDocument::filePathChanged, this, &MainWindow::updateTitle);
+  // Weights loaded for one project do not carry over to the next one.
+  connect(document_, &ProjectDocument::projectReplaced, controller_,
+          [this] { controller_->setInitWeights(std::nullopt); });
+  connect(document_, &ProjectDocument::weightsOpened, this, [this](const QString& file) {
+    controller_->setInitWeights(file.toStdString());
+    events_->addMessage(EventKind::Info, tr("Opened %1: its project, and runs start from its "
+                                            "weights (File ▸ Clear Loaded Weights to start fresh)")
+                                             .arg(file));
+  });
   connect(settingsForm_, &TrainingSettingsForm::edited, document_,
           [this](const TrainingSpec& spec, const QString& field, bool continuous) {
             document_->editTraining(spec, field, continuous);
@@ -453,7 +464,8 @@ void MainWindow::startRun(Policy policy) {
                           .arg(document_->displayName(), policyLabel(policy), currentDevice()));
   status_->runPreparing();
   if (const auto& w = controller_->initWeights())
-    events_->addMessage(EventKind::Info, tr("Starts from %1").arg(QString::fromStdString(w->string())));
+    events_->addMessage(EventKind::Info,
+                        tr("Starts from %1").arg(QString::fromStdString(w->string())));
   controller_->start(p, policy, currentDevice());
   tabs_->setCurrentWidget(trainingPage_);
 }
@@ -541,7 +553,8 @@ void MainWindow::openProjectDialog() {
   QString dir = QFileInfo(document_->filePath()).absolutePath();
   if (document_->filePath().isEmpty()) dir = sampleProjectsDir();
   const QString path = QFileDialog::getOpenFileName(
-      this, tr("Open Project"), dir, tr("Mantissa projects (*.json);;All files (*)"));
+      this, tr("Open Project"), dir,
+      tr("Mantissa projects (*.json);;Weights with their project (*.safetensors);;All files (*)"));
   if (!path.isEmpty()) openProject(path);
 }
 

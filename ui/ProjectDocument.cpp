@@ -7,6 +7,8 @@
 #include <QUndoStack>
 #include <exception>
 
+#include "mantissa/weights_io.hpp"
+
 namespace mantissa::ui {
 
 namespace {
@@ -73,8 +75,12 @@ bool ProjectDocument::isModified() const {
 
 std::optional<QString> ProjectDocument::load(const QString& path) {
   try {
-    Project p = load_project(path.toStdString());
-    reset(p, path);
+    std::optional<std::filesystem::path> weights;
+    Project p = open_project(path.toStdString(), &weights);
+    // Weights open as an untitled project, so that saving writes a project
+    // file and never overwrites the weights.
+    reset(p, weights ? QString() : path);
+    if (weights) emit weightsOpened(path);
     return std::nullopt;
   } catch (const std::exception& e) {
     return QString::fromStdString(e.what());

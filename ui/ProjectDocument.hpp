@@ -29,7 +29,8 @@ class ProjectDocument : public QObject {
   const std::optional<mantissa::ModelSummary>& summary() const { return summary_; }
   const QString& modelError() const { return modelError_; }
 
-  // Replace the whole document. load() leaves the document untouched and
+  // Replace the whole document. load() takes a project file or exported
+  // weights that carry their project (weightsOpened() follows). It leaves the document untouched and
   // returns the one-line reason when the file cannot be used.
   std::optional<QString> load(const QString& path);
   void reset(const mantissa::Project& project, const QString& path = {});
@@ -54,6 +55,8 @@ class ProjectDocument : public QObject {
   void datasetChanged();   // an edit, undo or redo of the dataset
   void modifiedChanged(bool modified);
   void filePathChanged(const QString& path);
+  // load() opened exported weights: runs should start from them.
+  void weightsOpened(const QString& file);
 
  private:
   friend class TrainingEditCommand;

@@ -14,6 +14,7 @@
 #include "cli/commands.hpp"
 #include "mantissa/error.hpp"
 #include "mantissa/model.hpp"
+#include "mantissa/weights_io.hpp"
 
 namespace mantissa::cli {
 
@@ -204,7 +205,9 @@ void add_model_commands(CLI::App& app) {
   auto opts = std::make_shared<ShowOptions>();
   auto* show = model->add_subcommand(
       "show", "Layers, output shapes, dtypes, parameters, FLOPs and activation memory per policy");
-  show->add_option("project", opts->project, "Project file (.json)")->required();
+  show->add_option("project", opts->project,
+                   "Project file (.json), or weights exported with their project (.safetensors)")
+      ->required();
   show->add_flag("--json", opts->json, "Print JSON (layers and totals) instead of a table");
   auto* batch_opt =
       show->add_option("--batch", opts->batch,
@@ -213,7 +216,7 @@ void add_model_commands(CLI::App& app) {
     bool batch_given = batch_opt->count() > 0;
     if (batch_given && opts->batch < 1)
       throw InputError("--batch must be at least 1, got " + std::to_string(opts->batch));
-    Project project = load_project(opts->project);
+    Project project = open_project(opts->project);
     ModelSummary summary = analyze_model(project.model, project.file);
     std::int64_t batch = batch_given ? opts->batch : project.training.batch_size;
     if (opts->json)

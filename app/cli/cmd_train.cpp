@@ -20,6 +20,7 @@
 #include "mantissa/recorder.hpp"
 #include "mantissa/store.hpp"
 #include "mantissa/version.hpp"
+#include "mantissa/weights_io.hpp"
 
 namespace mantissa::cli {
 
@@ -48,7 +49,7 @@ struct TrainFlags {
   std::int64_t checkpoint_every = 0;
   bool no_store = false;
   std::string init_weights;  // safetensors file to start from
-  std::string policies;  // compare
+  std::string policies;      // compare
 
   // Which options were given (CLI11 counts them).
   std::vector<std::pair<std::string, CLI::Option*>> given;
@@ -177,6 +178,15 @@ std::filesystem::path database_path(const std::string& db_flag) {
   return db_flag.empty() ? default_database_path() : std::filesystem::path(db_flag);
 }
 
+// The project, from a project file or from exported weights; the latter also
+// start the run unless --init-weights names other weights.
+Project open_project_flags(TrainFlags& f) {
+  std::optional<std::filesystem::path> weights;
+  Project p = open_project(f.project, &weights);
+  if (weights && f.init_weights.empty()) f.init_weights = weights->string();
+  return p;
+}
+
 TrainJob make_job(const Project& p, const TrainFlags& f, const std::string& name) {
   TrainJob job;
   job.project = p;
@@ -252,10 +262,12 @@ void finish_command(const JobResult& r, const Project& p, bool json) {
 void add_train_command(CLI::App& app) {
   auto f = std::make_shared<TrainFlags>();
   auto* cmd = app.add_subcommand("train", "Train a project and record the run");
-  cmd->add_option("project", f->project, "Project file (.json)")->required();
+  cmd->add_option("project", f->project,
+                  "Project file (.json), or weights exported with their project (.safetensors)")
+      ->required();
   add_override_options(cmd, *f, true);
   cmd->callback([f] {
-    Project p = load_project(f->project);
+    Project p = open_project_flags(*f);
     apply_overrides(p, *f);
     ProgressDisplay display;
     const JobResult r = run_job(make_job(p, *f, f->name), display);
@@ -356,12 +368,14 @@ void add_compare_command(CLI::App& app) {
   auto f = std::make_shared<TrainFlags>();
   auto* cmd = app.add_subcommand(
       "compare", "Train a project once per policy from the same weights and data order");
-  cmd->add_option("project", f->project, "Project file (.json)")->required();
+  cmd->add_option("project", f->project,
+                  "Project file (.json), or weights exported with their project (.safetensors)")
+      ->required();
   cmd->add_option("--policies", f->policies, "Comma-separated policies")
       ->default_val("float32,mixed_float16,mixed_bfloat16");
   add_override_options(cmd, *f, false);
   cmd->callback([f] {
-    Project base = load_project(f->project);
+    Project base = open_project_flags(*f);
     apply_overrides(base, *f);
     const std::vector<Policy> policies = parse_policy_list("--policies", f->policies);
     const std::string group = base.name + " " + utc_stamp();

@@ -1,7 +1,9 @@
 # `mantissa train --init-weights`: a run started from another run's exported
 # weights (with a negligible learning rate) validates exactly like the run it
 # came from, not like a fresh start; weights for another model are refused
-# with one message listing what does not fit.
+# with one message listing what does not fit. The exported file also carries
+# its project: copied alone to another folder, it opens as that project (model
+# show, train) and its runs start from its weights.
 foreach(var MANTISSA SOURCE_DIR WORK_DIR)
   if(NOT DEFINED ${var})
     message(FATAL_ERROR "run with -D${var}=...")
@@ -49,4 +51,24 @@ execute_process(COMMAND "${MANTISSA}" train "${SOURCE_DIR}/projects/mnist-mlp.js
                 RESULT_VARIABLE rc ERROR_VARIABLE err)
 if(NOT rc EQUAL 1 OR NOT err MATCHES "does not fit the model: wrong shape fc1")
   message(FATAL_ERROR "mismatched weights: exit ${rc}, stderr: ${err}")
+endif()
+
+# The weights file on its own, somewhere else: the project comes with it.
+file(MAKE_DIRECTORY "${dir}/elsewhere")
+file(COPY "${dir}/w.safetensors" DESTINATION "${dir}/elsewhere")
+set(bundle "${dir}/elsewhere/w.safetensors")
+execute_process(COMMAND "${MANTISSA}" model show "${bundle}" --json RESULT_VARIABLE rc
+                OUTPUT_VARIABLE json ERROR_VARIABLE err)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "model show on exported weights: exit ${rc}\n${err}")
+endif()
+string(JSON name GET "${json}" name)
+if(NOT name MATCHES "^spirals$")
+  message(FATAL_ERROR "model show on exported weights named project '${name}'")
+endif()
+val_loss(bundled "${bundle}" --epochs 1 --lr 1e-9 --no-store)
+string(SUBSTRING "${bundled}" 0 6 d)
+if(NOT a STREQUAL d)
+  message(FATAL_ERROR "training from the exported file did not start from its weights: "
+                      "trained ${trained}, opened ${bundled}")
 endif()

@@ -274,3 +274,48 @@ TEST(IoWeightsTrainer, CheckpointRestoresParamsAndBatchNormStatistics) {
 
 }  // namespace
 }  // namespace mantissa
+
+namespace mantissa {
+namespace {
+
+// Exported weights carry their project: open_project() on the file gives the
+// project as trained and says that runs start from the file's weights.
+TEST(IoWeightsBundle, ExportedWeightsOpenAsTheirProject) {
+  auto backend = create_backend("cpu");
+  const Project project = testing::spirals_project(Policy::MixedBFloat16, 4);
+  Graph g(project.model, *backend, project.training.policy, 1);
+  TempDir dir;
+  const fs::path file = dir / "moved" / "model.safetensors";
+  fs::create_directories(file.parent_path());
+  write_safetensors(file, model_state(g, DType::F32),
+                    export_metadata(g, {&project, 9, 4}, DType::F32));
+
+  ASSERT_TRUE(is_weights_file(file));
+  ASSERT_FALSE(is_weights_file(kSource / "projects" / "spirals.json"));
+  std::optional<fs::path> weights;
+  const Project opened = open_project(file, &weights);
+  ASSERT_TRUE(weights.has_value());
+  EXPECT_EQ(*weights, file);
+  EXPECT_EQ(project_to_json(opened), project_to_json(project));
+  EXPECT_EQ(opened.file, file);  // messages and relative paths refer to the weights file
+
+  // A project file opens as before, with no weights.
+  weights.reset();
+  const Project json = open_project(kSource / "projects" / "spirals.json", &weights);
+  EXPECT_EQ(json.name, "spirals");
+  EXPECT_FALSE(weights.has_value());
+
+  // Weights written without a project: one message naming the file.
+  write_safetensors(dir / "bare.safetensors", model_state(g, DType::F32));
+  try {
+    open_project(dir / "bare.safetensors");
+    FAIL() << "expected an error";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("bare.safetensors: holds weights but no project"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace mantissa

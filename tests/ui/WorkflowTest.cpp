@@ -15,6 +15,7 @@
 #include "DatasetPage.hpp"
 #include "EvaluationView.hpp"
 #include "HistoryPage.hpp"
+#include "InlineMessage.hpp"
 #include "LivePlots.hpp"
 #include "MainWindow.hpp"
 #include "ModelCanvas.hpp"
@@ -23,7 +24,10 @@
 #include "RunTableModel.hpp"
 #include "TestSupport.hpp"
 #include "TrainingController.hpp"
+#include "mantissa/backend.hpp"
+#include "mantissa/graph.hpp"
 #include "mantissa/store.hpp"
+#include "mantissa/weights_io.hpp"
 
 using namespace mantissa;
 using namespace mantissa::ui;
@@ -158,6 +162,31 @@ class WorkflowTest : public QObject {
     QVERIFY(std::abs(first(ids[1]) - first(ids[0])) < 0.02 * std::abs(first(ids[0])) + 1e-3);
     QVERIFY(std::abs(first(ids[2]) - first(ids[0])) < 0.05 * std::abs(first(ids[0])) + 1e-3);
     QTRY_COMPARE(history->model()->rowCount(), 4);
+  }
+
+  void exportedWeightsOpenAsTheirProject() {
+    const Project project = parseProject(spiralsJson(30), QStringLiteral("tiny.json"));
+    auto backend = create_backend("cpu");
+    Graph g(project.model, *backend, project.training.policy, 1);
+    const QString file = dir_.filePath(QStringLiteral("tiny.safetensors"));
+    write_safetensors(file.toStdString(), model_state(g, DType::F32),
+                      export_metadata(g, {&project, 1, 30}, DType::F32));
+
+    MainWindow w(options(spiralsJson(60)));
+    QVERIFY(!w.controller()->initWeights());
+    QVERIFY(w.openProject(file));
+    QCOMPARE(w.document()->displayName(), QStringLiteral("tiny-spirals"));
+    QVERIFY(w.document()->filePath().isEmpty());  // Save asks where; the weights stay as they are
+    QVERIFY(w.controller()->initWeights());
+    QCOMPARE(QString::fromStdString(w.controller()->initWeights()->string()), file);
+    // Opening a plain project afterwards starts fresh again.
+    QVERIFY(w.openProject(writeFile(dir_, QStringLiteral("plain.json"), spiralsJson(10))));
+    QVERIFY(!w.controller()->initWeights());
+    // Weights without their project: an inline message naming the file.
+    const QString bare = dir_.filePath(QStringLiteral("bare.safetensors"));
+    write_safetensors(bare.toStdString(), model_state(g, DType::F32));
+    QVERIFY(!w.openProject(bare));
+    QVERIFY(w.messageBar()->text().contains(QStringLiteral("bare.safetensors")));
   }
 
   void stoppingEndsTheSweepAndKeepsWhatFinished() {

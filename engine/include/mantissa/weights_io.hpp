@@ -72,6 +72,18 @@ WeightsFile read_safetensors(const std::filesystem::path& file);
 // are converted to each tensor's dtype (16-bit masters round to nearest even).
 void load_weights(Graph& graph, const std::filesystem::path& file);
 
+// An exported safetensors file carries the project it was trained from (its
+// "project" metadata), so it opens as a project on any machine: the project
+// as trained, with `file` set to the weights file (relative dataset paths
+// resolve next to it). Throws InputError naming the file when it holds none.
+bool is_weights_file(const std::filesystem::path& file);  // by its .safetensors name
+Project project_from_weights(const std::filesystem::path& file);
+
+// Opens a project file (.json) or an exported weights file; for the latter,
+// `*weights` (when given) is set to the file, for the run to start from.
+Project open_project(const std::filesystem::path& file,
+                     std::optional<std::filesystem::path>* weights = nullptr);
+
 struct OnnxExportOptions {
   // F32: everything float32. F16: weights and activations follow the
   // mixed_float16 autocast rules of PRECISION.md (Linear / Conv weights and
