@@ -3,11 +3,13 @@
 #include <qcustomplot.h>
 
 #include <QGridLayout>
+#include <QHBoxLayout>
 #include <QHeaderView>
 #include <QLabel>
 #include <QSplitter>
 #include <QStackedWidget>
 #include <QTableWidget>
+#include <QToolButton>
 #include <QVBoxLayout>
 #include <cmath>
 #include <exception>
@@ -30,7 +32,6 @@ QCustomPlot* makePlot(QWidget* parent, const QString& title, const QString& yLab
   plot->plotLayout()->addElement(0, 0, new QCPTextElement(plot, title));
   plot->xAxis->setLabel(QObject::tr("step"));
   plot->yAxis->setLabel(yLabel);
-  plot->legend->setVisible(true);
   plot->setInteractions(QCP::iRangeDrag | QCP::iRangeZoom);
   plot->setMinimumHeight(160);
   return plot;
@@ -68,16 +69,43 @@ ComparePage::ComparePage(const QString& databasePath, QWidget* parent)
 
   auto* splitter = new QSplitter(Qt::Vertical, stack_);
   auto* plots = new QWidget(splitter);
-  auto* grid = new QGridLayout(plots);
-  grid->setContentsMargins(0, 0, 0, 0);
+  auto* plotsLayout = new QVBoxLayout(plots);
+  plotsLayout->setContentsMargins(0, 0, 0, 0);
+  auto* bar = new QHBoxLayout;
+  bar->addWidget(new QLabel(tr("X axis:"), plots));
+  stepButton_ = new QToolButton(plots);
+  stepButton_->setText(tr("Step"));
+  wallButton_ = new QToolButton(plots);
+  wallButton_->setText(tr("Wall time"));
+  wallButton_->setObjectName(QStringLiteral("compareWallTime"));
+  for (QToolButton* b : {stepButton_, wallButton_}) {
+    b->setCheckable(true);
+    b->setAutoExclusive(true);
+    bar->addWidget(b);
+  }
+  stepButton_->setChecked(true);
+  bar->addStretch(1);
+  plotsLayout->addLayout(bar);
+  auto* grid = new QGridLayout;
+  plotsLayout->addLayout(grid, 1);
   lossPlot_ = makePlot(plots, tr("Training loss"), tr("loss"));
   accuracyPlot_ = makePlot(plots, tr("Validation accuracy"), tr("accuracy (%)"));
   scalePlot_ = makePlot(plots, tr("Loss scale"), tr("scale"));
   scalePlot_->yAxis->setScaleType(QCPAxis::stLogarithmic);
   scalePlot_->yAxis->setTicker(QSharedPointer<QCPAxisTickerLog>::create());
+  throughputPlot_ = makePlot(plots, tr("Throughput"), tr("samples / s"));
+  // One legend is enough: the colours are the policies' everywhere, and the
+  // summary table under the plots repeats them.
+  lossPlot_->legend->setVisible(true);
+  lossPlot_->legend->setBrush(QColor(255, 255, 255, 200));
   grid->addWidget(lossPlot_, 0, 0);
   grid->addWidget(accuracyPlot_, 0, 1);
-  grid->addWidget(scalePlot_, 0, 2);
+  grid->addWidget(scalePlot_, 1, 0);
+  grid->addWidget(throughputPlot_, 1, 1);
+  connect(wallButton_, &QToolButton::toggled, this, [this](bool wall) {
+    xAxis_ = wall ? XAxis::WallTime : XAxis::Step;
+    fillPlots();
+  });
 
   summary_ = new QTableWidget(0, SummaryColumnCount, splitter);
   summary_->setHorizontalHeaderLabels({tr("Run"), tr("Policy"), tr("Final val accuracy"),
@@ -92,8 +120,11 @@ ComparePage::ComparePage(const QString& databasePath, QWidget* parent)
   diff_->verticalHeader()->hide();
   diff_->horizontalHeader()->setStretchLastSection(true);
   diff_->setEditTriggers(QAbstractItemView::NoEditTriggers);
-  splitter->setStretchFactor(0, 3);
-  splitter->setStretchFactor(1, 1);
+  // Room for the summary of up to four runs without scrolling; the settings
+  // diff is usually a line or two.
+  summary_->setMinimumHeight(150);
+  splitter->setStretchFactor(0, 4);
+  splitter->setStretchFactor(1, 2);
   splitter->setStretchFactor(2, 1);
   stack_->addWidget(splitter);
 }
@@ -116,9 +147,9 @@ bool ComparePage::compareRuns(const QVector<qint64>& runIds) {
     return false;
   }
   if (loaded.size() < runIds.size())
-    message_->showMessage(tr("%1 of the selected runs are no longer in the store")
-                              .arg(runIds.size() - loaded.size()),
-                          InlineMessage::Level::Warning);
+    message_->showMessage(
+        tr("%1 of the selected runs are no longer in the store").arg(runIds.size() - loaded.size()),
+        InlineMessage::Level::Warning);
   setRuns(loaded);
   return !loaded.isEmpty();
 }
@@ -146,20 +177,30 @@ void ComparePage::rebuild() {
   stack_->setCurrentIndex(runs_.isEmpty() ? 0 : 1);
 }
 
+void ComparePage::setXAxis(XAxis axis) {
+  (axis == XAxis::Step ? stepButton_ : wallButton_)->setChecked(true);
+}
+
 void ComparePage::fillPlots() {
-  for (QCustomPlot* p : {lossPlot_, accuracyPlot_, scalePlot_}) p->clearGraphs();
+  const bool wall = xAxis_ == XAxis::WallTime;
+  const QList<QCustomPlot*> all{lossPlot_, accuracyPlot_, scalePlot_, throughputPlot_};
+  for (QCustomPlot* p : all) {
+    p->clearGraphs();
+    p->xAxis->setLabel(wall ? tr("wall time (s)") : tr("step"));
+  }
   for (const StoredRun& run : runs_) {
     const mantissa::Policy policy = recordPolicy(run.record);
     const QPen pen = policyPen(policy);
     const QString name = runLabel(run.record);
-    QVector<double> steps, loss, scale, epochSteps, accuracy;
+    QVector<double> steps, loss, scale, rate, epochSteps, accuracy;
     for (const StepMetrics& m : run.steps) {
-      steps << double(m.step);
+      steps << (wall ? m.wall_time_s : double(m.step));
       loss << m.loss;
       scale << m.loss_scale;
+      rate << m.samples_per_s;
     }
     for (const EpochMetrics& e : run.epochs) {
-      epochSteps << double(e.step);
+      epochSteps << (wall ? e.wall_time_s : double(e.step));
       accuracy << e.val_accuracy * 100.0;
     }
     auto add = [&](QCustomPlot* plot, const QVector<double>& x, const QVector<double>& y) {
@@ -173,9 +214,17 @@ void ComparePage::fillPlots() {
     add(accuracyPlot_, epochSteps, accuracy)
         ->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssCircle, pen.color(), 5));
     add(scalePlot_, steps, scale);
+    add(throughputPlot_, steps, rate);
   }
-  for (QCustomPlot* p : {lossPlot_, accuracyPlot_, scalePlot_}) {
+  for (QCustomPlot* p : all) {
     p->rescaleAxes();
+    if (p == scalePlot_) {
+      // Room above and below, so a constant scale is not drawn on the frame.
+      const QCPRange r = p->yAxis->range();
+      p->yAxis->setRange(std::max(r.lower / 4.0, 0.25), r.upper * 4.0);
+    } else if (p != accuracyPlot_) {
+      p->yAxis->setRangeLower(std::min(0.0, p->yAxis->range().lower));
+    }
     p->replot(QCustomPlot::rpQueuedReplot);
   }
 }
@@ -206,21 +255,21 @@ void ComparePage::fillSummary() {
     std::optional<double> accuracy = s.finalValAccuracy;
     if (!accuracy && !run.epochs.isEmpty()) accuracy = run.epochs.back().val_accuracy;
     summary_->setItem(row, FinalValAccuracy,
-                      accuracy ? cell(QStringLiteral("%1 %").arg(*accuracy * 100, 0, 'f', 1),
-                                      *accuracy)
-                               : cell(QStringLiteral("—")));
+                      accuracy
+                          ? cell(QStringLiteral("%1 %").arg(*accuracy * 100, 0, 'f', 1), *accuracy)
+                          : cell(QStringLiteral("—")));
     std::optional<double> loss = s.finalTrainLoss;
     if (!loss) loss = r.final_loss;
-    summary_->setItem(row, FinalLoss,
-                      loss ? cell(QString::number(*loss, 'g', 4), *loss) : cell(QStringLiteral("—")));
-    summary_->setItem(row, WallTime,
-                      s.wallTimeS ? cell(formatDuration(*s.wallTimeS), *s.wallTimeS)
-                                  : cell(QStringLiteral("—")));
+    summary_->setItem(
+        row, FinalLoss,
+        loss ? cell(QString::number(*loss, 'g', 4), *loss) : cell(QStringLiteral("—")));
+    summary_->setItem(
+        row, WallTime,
+        s.wallTimeS ? cell(formatDuration(*s.wallTimeS), *s.wallTimeS) : cell(QStringLiteral("—")));
     summary_->setItem(row, SamplesPerS,
-                      s.samplesPerS
-                          ? cell(formatCount(std::int64_t(std::llround(*s.samplesPerS))),
-                                 *s.samplesPerS)
-                          : cell(QStringLiteral("—")));
+                      s.samplesPerS ? cell(formatCount(std::int64_t(std::llround(*s.samplesPerS))),
+                                           *s.samplesPerS)
+                                    : cell(QStringLiteral("—")));
     if (reference && s.samplesPerS && ref.samplesPerS && *ref.samplesPerS > 0) {
       const double ratio = *s.samplesPerS / *ref.samplesPerS;
       summary_->setItem(row, SpeedUp, cell(QStringLiteral("%1×").arg(ratio, 0, 'f', 2), ratio));
@@ -238,9 +287,9 @@ void ComparePage::fillSummary() {
     summary_->setItem(row, Skipped, cell(formatCount(skipped), skipped));
     std::optional<double> scale = s.finalLossScale;
     if (!scale && !run.steps.isEmpty()) scale = run.steps.back().loss_scale;
-    summary_->setItem(row, FinalScale,
-                      scale ? cell(QString::number(*scale, 'g', 6), *scale)
-                            : cell(QStringLiteral("—")));
+    summary_->setItem(
+        row, FinalScale,
+        scale ? cell(QString::number(*scale, 'g', 6), *scale) : cell(QStringLiteral("—")));
   }
   summary_->resizeColumnsToContents();
 }

@@ -1,6 +1,7 @@
 #pragma once
 // The Compare tab (UI.md): 2–6 stored runs overlaid per metric — training
-// loss, validation accuracy per epoch and loss scale, all by step — in their
+// loss, validation accuracy per epoch, loss scale and throughput, by step or
+// by wall time — in their
 // policies' colours (pure 16-bit dashed); a summary table with speed-up and
 // memory saving over the float32 run; and the project settings that differ.
 #include <QVector>
@@ -12,6 +13,7 @@
 class QCustomPlot;
 class QStackedWidget;
 class QTableWidget;
+class QToolButton;
 
 namespace mantissa::ui {
 
@@ -37,6 +39,8 @@ class ComparePage : public QWidget {
   // Numeric value of a summary cell (speed-up as a ratio, saving as a fraction).
   static constexpr int kValueRole = Qt::UserRole + 1;
 
+  enum class XAxis { Step, WallTime };
+
   explicit ComparePage(const QString& databasePath, QWidget* parent = nullptr);
   ~ComparePage() override;
 
@@ -54,6 +58,10 @@ class ComparePage : public QWidget {
   QCustomPlot* lossPlot() const { return lossPlot_; }
   QCustomPlot* accuracyPlot() const { return accuracyPlot_; }
   QCustomPlot* scalePlot() const { return scalePlot_; }
+  QCustomPlot* throughputPlot() const { return throughputPlot_; }
+  // Curves by step or by wall time (the toggle above the plots).
+  void setXAxis(XAxis axis);
+  XAxis xAxis() const { return xAxis_; }
   QTableWidget* summaryTable() const { return summary_; }
   QTableWidget* diffTable() const { return diff_; }
   bool showsEmptyState() const;
@@ -72,6 +80,10 @@ class ComparePage : public QWidget {
   QCustomPlot* lossPlot_;
   QCustomPlot* accuracyPlot_;
   QCustomPlot* scalePlot_;
+  QCustomPlot* throughputPlot_;
+  QToolButton* stepButton_;
+  QToolButton* wallButton_;
+  XAxis xAxis_ = XAxis::Step;
   QTableWidget* summary_;
   QTableWidget* diff_;
 };

@@ -89,8 +89,7 @@ std::optional<StoredRun> loadStoredRun(RunStore& store, qint64 runId) {
   return run;
 }
 
-HistoryPage::HistoryPage(const QString& databasePath, const QString& settingsFile,
-                         QWidget* parent)
+HistoryPage::HistoryPage(const QString& databasePath, const QString& settingsFile, QWidget* parent)
     : QWidget(parent),
       databasePath_(databasePath),
       folder_(settingsFile),
@@ -242,8 +241,7 @@ QVector<qint64> HistoryPage::selectedRunIds() const {
   QVector<int> order;
   for (const QModelIndex& i : rows) order << i.row();
   std::sort(order.begin(), order.end());
-  for (int row : order)
-    ids << proxy_->index(row, 0).data(RunTableModel::RunIdRole).toLongLong();
+  for (int row : order) ids << proxy_->index(row, 0).data(RunTableModel::RunIdRole).toLongLong();
   return ids;
 }
 
@@ -382,11 +380,12 @@ bool HistoryPage::openRun(qint64 runId) {
   const RunRecord& r = run->record;
   const Policy policy = recordPolicy(r);
   const QString name = fromView(r.name);
-  runTitle_->setText(tr("<b>Run %1</b> · %2 · %3").arg(r.id).arg(name.toHtmlEscaped(),
-                                                                  policyLabel(policy)));
+  runTitle_->setText(
+      tr("<b>Run %1</b> · %2 · %3").arg(r.id).arg(name.toHtmlEscaped(), policyLabel(policy)));
   plots_->beginRun(policy, tr("Run %1 · %2").arg(r.id).arg(name));
   plots_->appendSteps(run->steps);
   plots_->appendEpochs(run->epochs);
+  plots_->showAll();
 
   const QJsonObject project =
       QJsonDocument::fromJson(QByteArray::fromStdString(r.project_json)).object();
@@ -416,8 +415,7 @@ void HistoryPage::showContextMenu(const QPoint& pos) {
   menu.addAction(tr("Rename…"), this, [this, id] { renameDialog(id); });
   menu.addAction(tr("Notes…"), this, [this, id] { notesDialog(id); });
   menu.addSeparator();
-  menu.addAction(tr("Export weights…"), this,
-                 [this, id] { exportWeightsDialog(id); });
+  menu.addAction(tr("Export weights…"), this, [this, id] { exportWeightsDialog(id); });
   menu.addAction(tr("Export metrics CSV…"), this, [this, id] { exportCsvDialog(id); });
   menu.addSeparator();
   menu.addAction(compareAction_);
@@ -431,9 +429,9 @@ void HistoryPage::renameDialog(qint64 runId) {
   const int row = model_->rowOfRun(runId);
   if (row < 0) return;
   bool ok = false;
-  const QString name = QInputDialog::getText(this, tr("Rename Run"), tr("Name of run %1:").arg(runId),
-                                             QLineEdit::Normal,
-                                             fromView(model_->run(row).name), &ok);
+  const QString name =
+      QInputDialog::getText(this, tr("Rename Run"), tr("Name of run %1:").arg(runId),
+                            QLineEdit::Normal, fromView(model_->run(row).name), &ok);
   if (ok && !name.trimmed().isEmpty()) renameRun(runId, name);
 }
 
@@ -441,9 +439,9 @@ void HistoryPage::notesDialog(qint64 runId) {
   const int row = model_->rowOfRun(runId);
   if (row < 0) return;
   bool ok = false;
-  const QString notes = QInputDialog::getMultiLineText(
-      this, tr("Run Notes"), tr("Notes on run %1:").arg(runId), fromView(model_->run(row).notes),
-      &ok);
+  const QString notes =
+      QInputDialog::getMultiLineText(this, tr("Run Notes"), tr("Notes on run %1:").arg(runId),
+                                     fromView(model_->run(row).notes), &ok);
   if (ok) setRunNotes(runId, notes);
 }
 
@@ -457,8 +455,8 @@ void HistoryPage::exportWeightsDialog(qint64 runId) {
 void HistoryPage::exportCsvDialog(qint64 runId) {
   const QString suggested =
       QDir(folder_.folder()).filePath(QStringLiteral("run-%1-metrics.csv").arg(runId));
-  const QString file = QFileDialog::getSaveFileName(this, tr("Export Metrics"), suggested,
-                                                    tr("CSV files (*.csv)"));
+  const QString file =
+      QFileDialog::getSaveFileName(this, tr("Export Metrics"), suggested, tr("CSV files (*.csv)"));
   if (file.isEmpty()) return;
   folder_.setFolder(QFileInfo(file).absolutePath());
   exportMetricsCsv(runId, file);
@@ -466,8 +464,8 @@ void HistoryPage::exportCsvDialog(qint64 runId) {
 
 void HistoryPage::deleteDialog(const QVector<qint64>& runIds) {
   if (runIds.isEmpty()) return;
-  const QString what = runIds.size() == 1 ? tr("run %1").arg(runIds.front())
-                                          : tr("%1 runs").arg(runIds.size());
+  const QString what =
+      runIds.size() == 1 ? tr("run %1").arg(runIds.front()) : tr("%1 runs").arg(runIds.size());
   const auto answer = QMessageBox::question(
       this, tr("Delete Runs"),
       tr("Delete %1 with its metrics, events and checkpoints? This cannot be undone.").arg(what),

@@ -348,6 +348,11 @@ void LivePlots::setFollowLatest(bool on) {
   emit followLatestChanged(on);
 }
 
+void LivePlots::showAll() {
+  followToLatest();
+  replotAll();
+}
+
 // Shows everything from the first point to the newest one.
 void LivePlots::followToLatest() {
   if (steps_.isEmpty()) return;

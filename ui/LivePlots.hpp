@@ -59,6 +59,8 @@ class LivePlots : public QWidget {
   void setXAxisMode(XAxis mode);
   bool followLatest() const { return follow_; }
   void setFollowLatest(bool on);
+  // Fits every plot to all the data shown (a stored run just loaded).
+  void showAll();
 
   // The hover read-out at `key` (x in the current axis units) in every plot.
   // Returns the step shown, or -1 when there is no data.

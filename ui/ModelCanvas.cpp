@@ -19,8 +19,10 @@
 #include <QUndoStack>
 #include <QVBoxLayout>
 #include <algorithm>
+#include <cstdio>
 #include <map>
 
+#include "Format.hpp"
 #include "LayerNode.hpp"
 #include "LayerPalette.hpp"
 #include "ModelEdits.hpp"
@@ -32,6 +34,10 @@ namespace {
 
 constexpr qreal kColumnGap = 250;
 constexpr qreal kRowGap = 110;
+// Auto layout wraps a deep model into bands of columns, read like text, so
+// that it fits the view instead of running off to the right.
+constexpr qreal kBandGap = 60;
+constexpr qreal kNodeHeight = 60;
 
 QString qstr(std::string_view s) {
   return QString::fromUtf8(s.data(), qsizetype(s.size()));
@@ -71,9 +77,8 @@ class CanvasView : public QGraphicsView {
       QGraphicsView::dropEvent(e);
       return;
     }
-    const auto kind =
-        parse_layer_kind(QString::fromUtf8(e->mimeData()->data(LayerPalette::mimeType()))
-                             .toStdString());
+    const auto kind = parse_layer_kind(
+        QString::fromUtf8(e->mimeData()->data(LayerPalette::mimeType())).toStdString());
     if (!kind) return;
     e->acceptProposedAction();
     const QPointF at = mapToScene(e->position().toPoint());
@@ -111,6 +116,10 @@ ModelCanvas::ModelCanvas(ProjectDocument* document, QWidget* parent)
   layoutButton->setText(tr("Auto layout"));
   layoutButton->setObjectName(QStringLiteral("autoLayoutButton"));
   bar->addWidget(layoutButton);
+  auto* fitButton = new QToolButton(this);
+  fitButton->setText(tr("Fit"));
+  fitButton->setToolTip(tr("Zoom to show the whole model"));
+  bar->addWidget(fitButton);
   bar->addStretch(1);
   left->addLayout(bar);
   banner_ = new QLabel(this);
@@ -119,6 +128,7 @@ ModelCanvas::ModelCanvas(ProjectDocument* document, QWidget* parent)
   banner_->hide();
   left->addWidget(banner_);
   view_ = new CanvasView(scene_, this);
+  view_->viewport()->installEventFilter(this);
   left->addWidget(view_, 1);
   outer->addLayout(left, 1);
 
@@ -130,7 +140,11 @@ ModelCanvas::ModelCanvas(ProjectDocument* document, QWidget* parent)
   inspectorLayout_->setAlignment(Qt::AlignTop);
   outer->addWidget(inspector_);
 
-  connect(layoutButton, &QToolButton::clicked, this, &ModelCanvas::autoLayout);
+  connect(layoutButton, &QToolButton::clicked, this, [this] {
+    autoLayout();
+    fitToView();
+  });
+  connect(fitButton, &QToolButton::clicked, this, &ModelCanvas::fitToView);
   connect(scene_, &QGraphicsScene::selectionChanged, this, [this] {
     if (rebuilding_) return;
     QString id;
@@ -148,8 +162,13 @@ ModelCanvas::ModelCanvas(ProjectDocument* document, QWidget* parent)
     positions_.clear();
     selected_.clear();
     rebuild();
+    fitPending_ = true;
+    fitToView();
   });
-  connect(doc_, &ProjectDocument::modelChanged, this, &ModelCanvas::rebuild);
+  connect(doc_, &ProjectDocument::modelChanged, this, [this] {
+    fitPending_ = false;
+    rebuild();
+  });
   connect(doc_, &ProjectDocument::trainingChanged, this, &ModelCanvas::rebuild);
   rebuild();
 }
@@ -211,15 +230,15 @@ void ModelCanvas::addFromPalette(LayerKind kind) {
   }
   std::optional<QPointF> pos;
   if (!from.isEmpty() && positions_.contains(from))
-    pos = positions_.value(from) + QPointF(kColumnGap + LayerNode::kWidth / 2,
-                                           LayerNode::kHeight / 2);
+    pos = positions_.value(from) +
+          QPointF(kColumnGap + LayerNode::kWidth / 2, LayerNode::kHeight / 2);
   addLayer(kind, pos, model_edits::takesNoInput(kind) ? QString() : from);
 }
 
 bool ModelCanvas::connectLayers(const QString& from, const QString& to) {
-  return commit(model_edits::withConnection(doc_->project().model, from.toStdString(),
-                                            to.toStdString()),
-                tr("Connect %1 → %2").arg(from, to));
+  return commit(
+      model_edits::withConnection(doc_->project().model, from.toStdString(), to.toStdString()),
+      tr("Connect %1 → %2").arg(from, to));
 }
 
 bool ModelCanvas::disconnectInput(const QString& to, int inputIndex) {
@@ -228,9 +247,8 @@ bool ModelCanvas::disconnectInput(const QString& to, int inputIndex) {
 }
 
 bool ModelCanvas::removeLayer(const QString& id) {
-  const bool done =
-      commit(model_edits::withoutLayer(doc_->project().model, id.toStdString()),
-             tr("Delete %1").arg(id));
+  const bool done = commit(model_edits::withoutLayer(doc_->project().model, id.toStdString()),
+                           tr("Delete %1").arg(id));
   if (done) positions_.remove(id);
   return done;
 }
@@ -276,7 +294,8 @@ void ModelCanvas::deleteSelection() {
       auto* e = static_cast<LayerEdge*>(item);
       cut.emplace_back(e->to()->id().toStdString(), e->inputIndex());
     }
-  std::sort(cut.begin(), cut.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
+  std::sort(cut.begin(), cut.end(),
+            [](const auto& a, const auto& b) { return a.second > b.second; });
   for (const auto& [to, index] : cut) after = model_edits::withoutConnection(after, to, index);
   for (QGraphicsItem* item : scene_->selectedItems())
     if (item->type() == LayerNode::Type) {
@@ -284,7 +303,8 @@ void ModelCanvas::deleteSelection() {
       after = model_edits::withoutLayer(after, id.toStdString());
       removed << id;
     }
-  const QString text = removed.isEmpty() ? tr("Delete connection") : tr("Delete %1").arg(removed.join(QStringLiteral(", ")));
+  const QString text = removed.isEmpty() ? tr("Delete connection")
+                                         : tr("Delete %1").arg(removed.join(QStringLiteral(", ")));
   if (commit(after, text))
     for (const QString& id : removed) positions_.remove(id);
 }
@@ -303,7 +323,8 @@ QString ModelCanvas::paste() {
   layer.inputs.clear();
   const QString id = QString::fromStdString(layer.id);
   const QString source = QString::fromStdString(clipboard_->id);
-  if (positions_.contains(source)) positions_.insert(id, positions_.value(source) + QPointF(30, 30));
+  if (positions_.contains(source))
+    positions_.insert(id, positions_.value(source) + QPointF(30, 30));
   if (!commit(model_edits::withLayer(model, layer), tr("Paste %1").arg(id))) return {};
   selectLayer(id);
   return id;
@@ -340,12 +361,57 @@ std::vector<int> ModelCanvas::depths(const ModelSpec& model) const {
 void ModelCanvas::autoLayout() {
   positions_.clear();
   placeMissing(doc_->project().model);
-  for (auto it = nodes_.cbegin(); it != nodes_.cend(); ++it) it.value()->setPos(positions_.value(it.key()));
+  for (auto it = nodes_.cbegin(); it != nodes_.cend(); ++it)
+    it.value()->setPos(positions_.value(it.key()));
   scene_->setSceneRect(scene_->itemsBoundingRect().adjusted(-40, -40, 40, 40));
 }
 
 void ModelCanvas::placeMissing(const ModelSpec& model) {
   const std::vector<int> depth = depths(model);
+  if (positions_.isEmpty()) {
+    // Everything anew: column = depth, wrapped into bands of as many columns
+    // as make the whole model largest in the view; each band is as tall as
+    // its busiest column.
+    std::map<int, int> perDepth;
+    for (int d : depth) ++perDepth[d];
+    const int deepest = perDepth.empty() ? 0 : perDepth.rbegin()->first;
+    const QSize v = view_->viewport()->size();
+    const QSizeF view = v.width() >= 200 && v.height() >= 200 ? QSizeF(v) : QSizeF(800, 600);
+    const auto bandTops = [&](int columns) {
+      std::vector<qreal> tops;
+      qreal top = 0;
+      for (int band = 0; band <= deepest / columns; ++band) {
+        tops.push_back(top);
+        int rows = 1;
+        for (int d = band * columns; d < (band + 1) * columns; ++d)
+          if (auto it = perDepth.find(d); it != perDepth.end()) rows = std::max(rows, it->second);
+        top += (rows - 1) * kRowGap + kNodeHeight + kBandGap;
+      }
+      tops.push_back(top);  // the total height
+      return tops;
+    };
+    // From one band down: wrap further only while that makes the model
+    // clearly larger on screen (never past full size).
+    int columns = deepest + 1;
+    qreal best = 0;
+    for (int c = deepest + 1; c >= std::min(deepest + 1, 2); --c) {
+      const qreal width = (c - 1) * kColumnGap + 200;
+      const qreal scale = std::min({view.width() / width, view.height() / bandTops(c).back(), 1.0});
+      if (scale > best * 1.05) {
+        best = scale;
+        columns = c;
+      }
+    }
+    const std::vector<qreal> tops = bandTops(columns);
+    std::map<int, int> next;
+    for (std::size_t i = 0; i < model.layers.size(); ++i) {
+      const int d = depth[i];
+      positions_.insert(QString::fromStdString(model.layers[i].id),
+                        QPointF((d % columns) * kColumnGap,
+                                tops[std::size_t(d / columns)] + next[d]++ * kRowGap));
+    }
+    return;
+  }
   std::map<int, int> rows;  // column → next free row
   // Rows already taken by placed nodes in each column.
   for (std::size_t i = 0; i < model.layers.size(); ++i) {
@@ -367,6 +433,7 @@ void ModelCanvas::placeMissing(const ModelSpec& model) {
 
 void ModelCanvas::nodeMoved(LayerNode* node) {
   if (rebuilding_) return;
+  fitPending_ = false;  // the user's placement wins over the automatic one
   positions_.insert(node->id(), node->pos());
   for (LayerEdge* e : edges_)
     if (e->from() == node || e->to() == node) e->updatePath();
@@ -530,12 +597,66 @@ void ModelCanvas::rebuildInspector() {
           [this, id](bool on) { runLater([this, id, on] { setPinned(id, on); }); });
   form->addRow(pin);
 
+  addLayerCosts(form, id);
+
   if (LayerNode* n = nodes_.value(id); n && n->hasError()) {
     auto* err = new QLabel(n->errorMessage(), inspectorBody_);
     err->setWordWrap(true);
     err->setStyleSheet(QStringLiteral("color: #D55E00;"));
     form->addRow(err);
   }
+}
+
+// What the selected layer costs, from the document's model analysis: its
+// output shape, parameters, forward FLOPs and activation memory per policy.
+void ModelCanvas::addLayerCosts(QFormLayout* form, const QString& id) {
+  const auto& summary = doc_->summary();
+  if (!summary) return;
+  const auto it = std::find_if(summary->layers.begin(), summary->layers.end(),
+                               [&](const LayerInfo& l) { return qstr(l.id) == id; });
+  if (it == summary->layers.end()) return;
+  const auto row = [&](const QString& label, const QString& value, const char* name) {
+    auto* v = new QLabel(value, inspectorBody_);
+    v->setObjectName(QLatin1String(name));
+    v->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    form->addRow(label, v);
+  };
+  auto* heading = new QLabel(tr("<b>Per sample</b>"), inspectorBody_);
+  form->addRow(heading);
+  row(tr("Output"), qstr(it->output_shape.str()), "layerOutput");
+  row(tr("Parameters"), formatCount(it->params), "layerParams");
+  row(tr("FLOPs"), formatFlops(double(it->forward_flops)), "layerFlops");
+  row(tr("Activations"),
+      tr("FP32 %1 · FP16 %2 · BF16 %3")
+          .arg(formatBytes(double(it->activation_bytes[0])),
+               formatBytes(double(it->activation_bytes[1])),
+               formatBytes(double(it->activation_bytes[2]))),
+      "layerActivations");
+}
+
+void ModelCanvas::fitToView() {
+  // The nodes, not the edges: a curved edge's bounds include its control
+  // points, far outside what is drawn.
+  QRectF r;
+  for (const LayerNode* n : nodes_) r = r.united(n->sceneBoundingRect());
+  r.adjust(-40, -30, 40, 30);
+  const QSize v = view_->viewport()->size();
+  if (r.isEmpty() || v.width() < 50 || v.height() < 50) return;
+  // Whole graph in view, but never so small that the labels cannot be read.
+  const qreal s = std::clamp(std::min(v.width() / r.width(), v.height() / r.height()), 0.4, 1.0);
+  view_->resetTransform();
+  view_->scale(s, s);
+  view_->centerOn(r.center());
+}
+
+bool ModelCanvas::eventFilter(QObject* watched, QEvent* e) {
+  if (watched == view_->viewport() && e->type() == QEvent::Resize && fitPending_) {
+    // Until the first edit, the layout and the zoom follow the view's size.
+    positions_.clear();
+    autoLayout();
+    fitToView();
+  }
+  return QWidget::eventFilter(watched, e);
 }
 
 }  // namespace mantissa::ui

@@ -12,6 +12,7 @@
 
 #include "mantissa/model.hpp"
 
+class QFormLayout;
 class QGraphicsScene;
 class QGraphicsView;
 class QLabel;
@@ -61,6 +62,8 @@ class ModelCanvas : public QWidget {
   void selectLayer(const QString& id);
   QString selectedLayer() const { return selected_; }
   void autoLayout();
+  // Zooms so the whole graph is in view (not below 40 %).
+  void fitToView();
   QPointF nodePosition(const QString& id) const { return positions_.value(id); }
 
   // A palette double-click: the new layer follows the selected one.
@@ -72,9 +75,12 @@ class ModelCanvas : public QWidget {
   void runLater(std::function<void()> fn);
 
  private:
+  bool eventFilter(QObject* watched, QEvent* e) override;
+  void addLayerCosts(QFormLayout* form, const QString& id);
   bool commit(const ModelSpec& after, const QString& text);
   void rebuild();
   void rebuildInspector();
+  bool fitPending_ = true;  // fit once the view has its size
   void placeMissing(const ModelSpec& model);
   std::vector<int> depths(const ModelSpec& model) const;
 

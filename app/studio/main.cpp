@@ -1,16 +1,22 @@
 // mantissa-studio: the desktop face of the engine.
 //
-//   mantissa-studio [project.json] [--database runs.db] [--policy mixed_float16]
-//                   [--init-scale 16777216] [--growth-interval N] [--steps N] [--train]
-//                   [--screenshot out.png --after-steps N]
+//   mantissa-studio [project.json|weights.safetensors] [--database runs.db]
+//                   [--policy mixed_float16] [--init-scale 16777216] [--growth-interval N]
+//                   [--steps N] [--train] [--show model|training|compare|history|data]
+//                   [--run ID] [--compare ID,ID,...] [--screenshot out.png --after-steps N]
+#include <QAction>
 #include <QApplication>
 #include <QCommandLineParser>
 #include <QFileInfo>
+#include <QTabWidget>
 #include <QTimer>
 #include <cstdio>
 #include <exception>
 #include <memory>
 
+#include "ComparePage.hpp"
+#include "DatasetPage.hpp"
+#include "HistoryPage.hpp"
 #include "MainWindow.hpp"
 #include "ProjectDocument.hpp"
 #include "StudioPaths.hpp"
@@ -45,6 +51,38 @@ bool applyOverrides(MainWindow& w, const QCommandLineParser& args) {
   return true;
 }
 
+// Brings a tab to the front: the one holding a widget of type T.
+template <typename T>
+T* showTab(MainWindow& w) {
+  T* page = w.findChild<T*>();
+  if (!page) return nullptr;
+  for (int i = 0; i < w.tabs()->count(); ++i)
+    if (w.tabs()->widget(i)->isAncestorOf(page)) w.tabs()->setCurrentIndex(i);
+  return page;
+}
+
+QVector<qint64> runIds(const QString& list) {
+  QVector<qint64> ids;
+  for (const QString& part : list.split(QLatin1Char(','), Qt::SkipEmptyParts)) {
+    bool ok = false;
+    const qint64 id = part.trimmed().toLongLong(&ok);
+    if (ok && id > 0) ids.push_back(id);
+  }
+  return ids;
+}
+
+// Saves a picture of `widget`'s window once the queued replots have landed,
+// then quits with 0 when it was saved.
+void saveAndQuit(MainWindow& window, QWidget* widget, const QString& file) {
+  QTimer::singleShot(600, &window, [&window, widget, file] {
+    const bool ok = widget->window()->grab().save(file, "PNG");
+    std::fprintf(stderr, "mantissa-studio: %s %s\n", ok ? "saved" : "could not save",
+                 qPrintable(file));
+    window.controller()->stop();
+    QApplication::exit(ok ? 0 : 1);
+  });
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -71,7 +109,12 @@ int main(int argc, char** argv) {
       {"growth-interval", "Clean steps before the loss scale grows, for this session.", "n"},
       {"steps", "Train this many steps instead of the project's epochs.", "n"},
       {"train", "Start training as soon as the window is up."},
-      {"screenshot", "Save a picture of the window to this file and quit (implies --train).",
+      {"show", "Open on this page: model, training, compare, history or data.", "page"},
+      {"run", "Open this stored run in History.", "id"},
+      {"compare", "Compare these stored runs (comma-separated ids).", "ids"},
+      {"screenshot",
+       "Save a picture of the window to this file and quit. On the training page (the "
+       "default) it trains first; on the data page it waits for the dataset to load.",
        "png"},
       {"after-steps", "With --screenshot: take it once this many steps are plotted.", "n", "200"},
   });
@@ -89,21 +132,60 @@ int main(int argc, char** argv) {
   if (!applyOverrides(window, args)) return 2;
   window.show();
 
-  if (!screenshot.isEmpty()) {
+  const QString show = args.value("show");
+  const QStringList pages{"model", "training", "compare", "history", "data"};
+  if (!show.isEmpty() && !pages.contains(show)) {
+    std::fprintf(stderr, "mantissa-studio: --show: unknown page '%s' (one of %s)\n",
+                 qPrintable(show), qPrintable(pages.join(", ")));
+    return 2;
+  }
+  if (args.isSet("run")) {
+    const qint64 id = args.value("run").toLongLong();
+    HistoryPage* history = showTab<HistoryPage>(window);
+    if (id <= 0 || !history || !history->openRun(id)) {
+      std::fprintf(stderr, "mantissa-studio: --run: no stored run %s\n",
+                   qPrintable(args.value("run")));
+      return 2;
+    }
+    history->selectRuns({id});
+  }
+  if (args.isSet("compare")) {
+    const QVector<qint64> ids = runIds(args.value("compare"));
+    ComparePage* compare = showTab<ComparePage>(window);
+    if (ids.size() < 2 || !compare || !compare->compareRuns(ids)) {
+      std::fprintf(stderr, "mantissa-studio: --compare: needs 2 to 6 stored run ids, got '%s'\n",
+                   qPrintable(args.value("compare")));
+      return 2;
+    }
+  }
+  if (show == u"model") window.tabs()->setCurrentIndex(0);
+  if (show == u"training") window.tabs()->setCurrentIndex(1);
+  if (show == u"compare") showTab<ComparePage>(window);
+  if (show == u"history") showTab<HistoryPage>(window);
+  DatasetPage* data = nullptr;
+  if (show == u"data") {
+    if (auto* open = window.findChild<QAction*>(QStringLiteral("datasetAction"))) open->trigger();
+    data = window.findChild<DatasetPage*>();
+    if (data) data->load();
+  }
+
+  const bool shootTraining = !screenshot.isEmpty() && (show.isEmpty() || show == u"training") &&
+                             !args.isSet("run") && !args.isSet("compare");
+  if (!screenshot.isEmpty() && data) {
+    QObject::connect(data, &DatasetPage::loaded, &window,
+                     [&window, data, screenshot] { saveAndQuit(window, data, screenshot); });
+    QObject::connect(data, &DatasetPage::loadFailed, &window,
+                     [&window, data, screenshot] { saveAndQuit(window, data, screenshot); });
+  } else if (!screenshot.isEmpty() && !shootTraining) {
+    saveAndQuit(window, &window, screenshot);
+  } else if (shootTraining) {
     const qsizetype afterSteps = args.value("after-steps").toLongLong();
     auto* ctl = window.controller();
     auto taken = std::make_shared<bool>(false);
     auto shoot = [&window, screenshot, taken] {
       if (*taken) return;
       *taken = true;
-      // Let the queued replots of the last batch land first.
-      QTimer::singleShot(400, &window, [&window, screenshot] {
-        const bool ok = window.grab().save(screenshot, "PNG");
-        std::fprintf(stderr, "mantissa-studio: %s %s\n", ok ? "saved" : "could not save",
-                     qPrintable(screenshot));
-        window.controller()->stop();
-        QApplication::exit(ok ? 0 : 1);
-      });
+      saveAndQuit(window, &window, screenshot);
     };
     auto seen = std::make_shared<qsizetype>(0);
     QObject::connect(ctl, &TrainingController::stepsRecorded, &window,
@@ -116,7 +198,7 @@ int main(int argc, char** argv) {
     QObject::connect(ctl, &TrainingController::runFailed, &window,
                      [shoot](quint64, const QString&) { shoot(); });
   }
-  if (args.isSet("train") || !screenshot.isEmpty())
+  if (args.isSet("train") || shootTraining)
     QTimer::singleShot(0, &window, [&window] { window.startTraining(); });
   return QApplication::exec();
 }

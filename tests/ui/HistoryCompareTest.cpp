@@ -3,11 +3,11 @@
 #include <qcustomplot.h>
 
 #include <QAction>
-#include <QTabWidget>
 #include <QFileInfo>
 #include <QLineEdit>
 #include <QSignalSpy>
 #include <QSortFilterProxyModel>
+#include <QTabWidget>
 #include <QTableView>
 #include <QTableWidget>
 #include <QTemporaryDir>
@@ -17,10 +17,10 @@
 #include "HistoryPage.hpp"
 #include "LivePlots.hpp"
 #include "MainWindow.hpp"
-#include "TrainingController.hpp"
 #include "PolicyColors.hpp"
 #include "RunTableModel.hpp"
 #include "TestSupport.hpp"
+#include "TrainingController.hpp"
 #include "mantissa/recorder.hpp"
 #include "mantissa/store.hpp"
 
@@ -255,7 +255,17 @@ class CompareTest : public QObject {
       QCOMPARE(page.lossPlot()->graph(i)->pen().color(), policyColor(policies[i]));
       QCOMPARE(page.lossPlot()->graph(i)->pen().style(), Qt::SolidLine);
       QCOMPARE(page.lossPlot()->graph(i)->dataCount(), kSteps);
+      QCOMPARE(page.throughputPlot()->graph(i)->dataCount(), kSteps);
     }
+    // By wall time: the same curves keyed by seconds.
+    const double lastStepKey = page.lossPlot()->graph(0)->data()->at(kSteps - 1)->key;
+    page.setXAxis(ComparePage::XAxis::WallTime);
+    QCOMPARE(page.lossPlot()->graphCount(), 3);
+    const double lastWallKey = page.lossPlot()->graph(0)->data()->at(kSteps - 1)->key;
+    QVERIFY2(lastWallKey < lastStepKey / 50, qPrintable(QString::number(lastWallKey)));
+    QCOMPARE(page.lossPlot()->xAxis->label(), QStringLiteral("wall time (s)"));
+    page.setXAxis(ComparePage::XAxis::Step);
+    QCOMPARE(page.lossPlot()->graph(0)->data()->at(kSteps - 1)->key, lastStepKey);
 
     QTableWidget* t = page.summaryTable();
     QCOMPARE(t->rowCount(), 3);

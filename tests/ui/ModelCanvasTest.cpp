@@ -1,6 +1,7 @@
 // The visual model builder: canvas built from a project, undoable edits,
 // errors flagged on the layer that causes them, and the layer palette.
 #include <QGraphicsScene>
+#include <QLabel>
 #include <QLineEdit>
 #include <QTest>
 #include <QTreeWidget>
@@ -56,9 +57,19 @@ class ModelCanvasTest : public QObject {
     QVERIFY(canvas.edgeLabels().contains(QStringLiteral("512, f32")));
     QCOMPARE(flaggedCount(canvas, doc), 0);
     QCOMPARE(canvas.node("fc1")->subtitle(), QStringLiteral("Linear · 512"));
-    // Auto layout: columns by depth.
+    // Auto layout: columns by depth, wrapped into bands read like text.
+    const auto before = [&](const char* a, const char* b) {
+      const QPointF p = canvas.nodePosition(a), q = canvas.nodePosition(b);
+      return p.y() < q.y() || (p.y() == q.y() && p.x() < q.x());
+    };
     QVERIFY(canvas.nodePosition("fc1").x() > canvas.nodePosition("input").x());
-    QVERIFY(canvas.nodePosition("loss").x() > canvas.nodePosition("fc3").x());
+    QCOMPARE(canvas.nodePosition("fc1").y(), canvas.nodePosition("input").y());
+    for (const char* id : {"fc1", "relu1", "fc2", "relu2", "fc3", "loss"})
+      QVERIFY(before("input", id));
+    QVERIFY(before("fc3", "loss"));
+    QVERIFY(before("relu1", "fc2"));
+    // Seven layers do not fit one row of an 800-pixel view at full size: wrapped.
+    QVERIFY(canvas.nodePosition("loss").y() > canvas.nodePosition("input").y());
 
     // The policy drives the dtype on the edges.
     TrainingSpec t = doc.training();
@@ -138,6 +149,16 @@ class ModelCanvasTest : public QObject {
     auto* idBox = canvas.inspector()->findChild<QLineEdit*>("layerId");
     QVERIFY(idBox);
     QCOMPARE(idBox->text(), QStringLiteral("hidden"));
+    // ... with what it costs: Linear 512 → 256 holds 512×256 + 256 parameters.
+    auto* params = canvas.inspector()->findChild<QLabel*>("layerParams");
+    QVERIFY(params);
+    QCOMPARE(params->text(), QStringLiteral("131,328"));
+    auto* flops = canvas.inspector()->findChild<QLabel*>("layerFlops");
+    QVERIFY(flops);
+    QVERIFY2(flops->text().contains(QStringLiteral("262")), qPrintable(flops->text()));
+    auto* act = canvas.inspector()->findChild<QLabel*>("layerActivations");
+    QVERIFY(act);
+    QVERIFY2(act->text().contains(QStringLiteral("FP32 1.0 KiB")), qPrintable(act->text()));
   }
 
   void shapeErrorIsFlaggedOnItsLayer() {
