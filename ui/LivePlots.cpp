@@ -26,7 +26,7 @@ namespace {
 constexpr int kMeanWindow = 20;  // steps in the throughput running mean
 constexpr double kMiB = 1024.0 * 1024.0;
 constexpr qint64 kMinReplotMs = 33;      // ~30 Hz at most
-constexpr double kReplotCostShare = 10;  // wait 10× the last replot's duration
+constexpr double kReplotCostShare = 60;  // wait 60× the last replot's duration: <2 % of a core
 
 int idx(LivePlots::Panel p) {
   return int(p);

@@ -3,6 +3,7 @@
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QProgressBar>
+#include <QTimer>
 
 #include "Format.hpp"
 
@@ -16,7 +17,12 @@ RunStatusBar::RunStatusBar(QWidget* parent)
       step_(new QLabel(this)),
       skipped_(new QLabel(this)),
       eta_(new QLabel(this)),
-      progress_(new QProgressBar(this)) {
+      progress_(new QProgressBar(this)),
+      throttle_(new QTimer(this)) {
+  throttle_->setSingleShot(true);
+  connect(throttle_, &QTimer::timeout, this, [this] {
+    if (pending_) showStep(*pending_);
+  });
   auto* layout = new QHBoxLayout(this);
   layout->setContentsMargins(0, 0, 0, 0);
   layout->setSpacing(6);
@@ -46,6 +52,9 @@ void RunStatusBar::setDevice(const QString& description) {
 }
 
 void RunStatusBar::runPreparing() {
+  pending_.reset();  // a step of the last run must not land on this one
+  throttle_->stop();
+  shown_.invalidate();
   run_->setText(tr("preparing…"));
   step_->setText(tr("step –"));
   skipped_->setText(tr("skipped 0"));
@@ -65,6 +74,20 @@ void RunStatusBar::runStarted(qint64 runId, const RunStart& start) {
 }
 
 void RunStatusBar::stepsRecorded(const StepMetrics& last) {
+  constexpr qint64 kMinUpdateMs = 200;
+  const qint64 since = shown_.isValid() ? shown_.elapsed() : kMinUpdateMs;
+  if (since < kMinUpdateMs) {
+    pending_ = last;
+    if (!throttle_->isActive()) throttle_->start(int(kMinUpdateMs - since));
+    return;
+  }
+  showStep(last);
+}
+
+void RunStatusBar::showStep(const StepMetrics& last) {
+  pending_.reset();
+  throttle_->stop();
+  shown_.start();
   memory_->setText(
       tr("memory %1 (peak %2)")
           .arg(formatBytes(double(last.memory_in_use)), formatBytes(double(last.memory_peak))));
@@ -78,6 +101,7 @@ void RunStatusBar::stepsRecorded(const StepMetrics& last) {
 }
 
 void RunStatusBar::runEnded(const RunSummary& summary) {
+  if (pending_) showStep(*pending_);
   progress_->setRange(0, 1000);
   step_->setText(tr("step %1/%2").arg(summary.steps).arg(totalSteps_));
   skipped_->setText(tr("skipped %1").arg(summary.skipped_steps));
@@ -97,6 +121,8 @@ void RunStatusBar::runEnded(const RunSummary& summary) {
 }
 
 void RunStatusBar::runFailed() {
+  pending_.reset();
+  throttle_->stop();
   progress_->setRange(0, 1000);
   progress_->setValue(0);
   if (run_->text() == tr("preparing…")) run_->setText(tr("no run"));

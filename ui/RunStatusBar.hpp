@@ -1,12 +1,15 @@
 #pragma once
 // The permanent part of the status bar: device (threads) · memory in use
 // (peak) · run id · step i/N · skipped · ETA, and a progress bar.
+#include <QElapsedTimer>
 #include <QWidget>
+#include <optional>
 
 #include "MetricTypes.hpp"
 
 class QLabel;
 class QProgressBar;
+class QTimer;
 
 namespace mantissa::ui {
 
@@ -27,6 +30,8 @@ class RunStatusBar : public QWidget {
   QProgressBar* progressBar() const { return progress_; }
 
  private:
+  void showStep(const mantissa::StepMetrics& last);
+
   QLabel* device_;
   QLabel* memory_;
   QLabel* run_;
@@ -36,6 +41,10 @@ class RunStatusBar : public QWidget {
   QProgressBar* progress_;
   qint64 totalSteps_ = 0;
   qint64 firstStep_ = 1;
+  // Text changes relayout and repaint the bar; at most a few per second.
+  QTimer* throttle_;
+  QElapsedTimer shown_;
+  std::optional<mantissa::StepMetrics> pending_;
 };
 
 }  // namespace mantissa::ui
