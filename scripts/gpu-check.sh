@@ -101,7 +101,17 @@ report=()
 
 phase "gpu-check: $tests --gtest_filter=$filter"
 status=0
-"$tests" --gtest_filter="$filter" "${report[@]}" || status=$?
+log="$(mktemp)"
+"$tests" --gtest_filter="$filter" "${report[@]}" 2>&1 | tee "$log" || status=$?
+# A GPU test skips when it finds no usable device. Here that is a failure:
+# this script exists to run them for real.
+skipped="$({ grep -o '^\[  SKIPPED \] Cuda[A-Za-z0-9_.]*' "$log" || true; } | sort -u | wc -l)"
+rm -f "$log"
+if ((skipped > 0)); then
+  echo "gpu-check: $skipped GPU test(s) skipped: no usable CUDA device was found" >&2
+  command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >&2
+  status=1
+fi
 if ((run_all)); then
   [[ -n "${OUT:-}" ]] && report=(--gtest_output="xml:$OUT/all-tests.xml")
   phase "gpu-check: the whole engine suite"
