@@ -4,6 +4,7 @@
 #include <QApplication>
 #include <QCloseEvent>
 #include <QComboBox>
+#include <QDir>
 #include <QDockWidget>
 #include <QFileDialog>
 #include <QFileInfo>
@@ -184,7 +185,7 @@ void MainWindow::createActions() {
   newAction_ = new QAction(themed("document-new", QStyle::SP_FileIcon), tr("&New"), this);
   newAction_->setShortcut(QKeySequence::New);
   newAction_->setToolTip(tr("New project from the sample MLP (Ctrl+N)"));
-  connect(newAction_, &QAction::triggered, this, &MainWindow::newProject);
+  connect(newAction_, &QAction::triggered, this, [this] { newProject(); });
   openAction_ =
       new QAction(themed("document-open", QStyle::SP_DialogOpenButton), tr("&Open…"), this);
   openAction_->setShortcut(QKeySequence::Open);
@@ -265,6 +266,17 @@ void MainWindow::createToolBar() {
 void MainWindow::createMenus() {
   QMenu* file = menuBar()->addMenu(tr("&File"));
   file->addAction(newAction_);
+  QMenu* samples = file->addMenu(tr("New from &Sample"));
+  samples->setObjectName(QStringLiteral("samplesMenu"));
+  const QString samplesDir = sampleProjectsDir();
+  const QFileInfoList sampleFiles =
+      samplesDir.isEmpty()
+          ? QFileInfoList()
+          : QDir(samplesDir).entryInfoList({QStringLiteral("*.json")}, QDir::Files, QDir::Name);
+  for (const QFileInfo& f : sampleFiles)
+    samples->addAction(f.completeBaseName(), this,
+                       [this, path = f.absoluteFilePath()] { newProject(path); });
+  samples->setEnabled(!samples->isEmpty());
   file->addAction(openAction_);
   recentMenu_ = file->addMenu(tr("Open &Recent"));
   connect(recentMenu_, &QMenu::aboutToShow, this, &MainWindow::rebuildRecentMenu);
@@ -534,18 +546,18 @@ bool MainWindow::saveProjectAs(const QString& path) {
   return true;
 }
 
-void MainWindow::newProject() {
+void MainWindow::newProject(const QString& fromSample) {
   if (!maybeSave()) return;
   Project p;
-  const QString sample = defaultProjectPath();
+  const QString sample = fromSample.isEmpty() ? defaultProjectPath() : fromSample;
   try {
     if (!sample.isEmpty()) p = load_project(sample.toStdString());
   } catch (const std::exception&) {
     p = Project{};  // an empty project still opens; the model table says what is missing
   }
-  p.name = "untitled";
+  if (fromSample.isEmpty()) p.name = "untitled";
   p.file.clear();
-  document_->reset(p);
+  document_->reset(p);  // untitled: Save asks where, the sample stays as it is
 }
 
 void MainWindow::openProjectDialog() {

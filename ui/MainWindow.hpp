@@ -96,7 +96,8 @@ class MainWindow : public QMainWindow {
   void updateActions();
   void updateTitle();
   void rebuildRecentMenu();
-  void newProject();
+  // A new untitled project: the default sample, or a copy of `fromSample`.
+  void newProject(const QString& fromSample = {});
   void openProjectDialog();
   bool save();
   bool saveAsDialog();

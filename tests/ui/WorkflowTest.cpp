@@ -5,6 +5,7 @@
 #include <qcustomplot.h>
 
 #include <QAction>
+#include <QMenu>
 #include <QSignalSpy>
 #include <QTableView>
 #include <QTableWidget>
@@ -187,6 +188,21 @@ class WorkflowTest : public QObject {
     write_safetensors(bare.toStdString(), model_state(g, DType::F32));
     QVERIFY(!w.openProject(bare));
     QVERIFY(w.messageBar()->text().contains(QStringLiteral("bare.safetensors")));
+  }
+
+  void newFromASample() {
+    MainWindow w(options(spiralsJson(60)));
+    auto* menu = w.findChild<QMenu*>(QStringLiteral("samplesMenu"));
+    QVERIFY(menu);
+    QAction* cnn = nullptr;
+    for (QAction* a : menu->actions())
+      if (a->text() == QStringLiteral("mnist-cnn")) cnn = a;
+    QVERIFY(cnn);
+    cnn->trigger();
+    QCOMPARE(w.document()->project().name, std::string("mnist-cnn"));
+    QVERIFY(w.document()->filePath().isEmpty());  // a copy: saving never writes over the sample
+    QCOMPARE(w.document()->project().model.layers[1].kind, LayerKind::Conv2d);
+    QVERIFY(w.document()->modelError().isEmpty());
   }
 
   void stoppingEndsTheSweepAndKeepsWhatFinished() {
