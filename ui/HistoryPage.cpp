@@ -21,6 +21,7 @@
 #include <QSortFilterProxyModel>
 #include <QSplitter>
 #include <QStackedWidget>
+#include <QTabWidget>
 #include <QTableView>
 #include <QThread>
 #include <QToolButton>
@@ -34,6 +35,7 @@
 #include "Format.hpp"
 #include "InlineMessage.hpp"
 #include "LivePlots.hpp"
+#include "ModelTable.hpp"
 #include "PolicyColors.hpp"
 #include "RunTableModel.hpp"
 #include "WeightsFile.hpp"
@@ -161,9 +163,14 @@ HistoryPage::HistoryPage(const QString& databasePath, const QString& settingsFil
   runTitle_ = new QLabel(runView_);
   runLayout->addWidget(runTitle_);
   auto* runSplit = new QHBoxLayout;
-  plots_ = new LivePlots(runView_);
+  // The run's curves, and its model as it was trained (the project snapshot).
+  runTabs_ = new QTabWidget(runView_);
+  plots_ = new LivePlots(runTabs_);
   plots_->setFollowLatest(false);
-  runSplit->addWidget(plots_, 1);
+  runModel_ = new ModelTable(runTabs_);
+  runTabs_->addTab(plots_, tr("Plots"));
+  runTabs_->addTab(runModel_, tr("Model"));
+  runSplit->addWidget(runTabs_, 1);
   auto* settingsBox = new QWidget(runView_);
   settingsBox->setMinimumWidth(240);
   settingsForm_ = new QFormLayout(settingsBox);
@@ -387,6 +394,8 @@ bool HistoryPage::openRun(qint64 runId) {
   plots_->appendEpochs(run->epochs);
   plots_->showAll();
 
+  showRunModel(r, policy);
+
   const QJsonObject project =
       QJsonDocument::fromJson(QByteArray::fromStdString(r.project_json)).object();
   const QJsonObject training = project.value(QStringLiteral("training")).toObject();
@@ -402,6 +411,23 @@ bool HistoryPage::openRun(qint64 runId) {
   addSetting(tr("Notes"), fromView(r.notes));
   runView_->show();
   return true;
+}
+
+void HistoryPage::showRunModel(const RunRecord& r, Policy policy) {
+  try {
+    const Project p =
+        parse_project(r.project_json, "run " + std::to_string(r.id) + " (project snapshot)");
+    std::optional<ModelSummary> summary;
+    QString error;
+    try {
+      summary = analyze_model(p.model, p.file);
+    } catch (const std::exception& e) {
+      error = errorText(e);
+    }
+    runModel_->setModel(p.model, summary, error, policy);
+  } catch (const std::exception& e) {
+    runModel_->setModel({}, std::nullopt, errorText(e), policy);
+  }
 }
 
 void HistoryPage::showContextMenu(const QPoint& pos) {

@@ -16,6 +16,7 @@
 
 class QAction;
 class QFormLayout;
+class QTabWidget;
 class QLabel;
 class QLineEdit;
 class QSettings;
@@ -28,6 +29,7 @@ namespace mantissa::ui {
 
 class InlineMessage;
 class LivePlots;
+class ModelTable;
 class RunTableModel;
 
 // The folder History's export dialogs start in, remembered between sessions.
@@ -74,6 +76,7 @@ class HistoryPage : public QWidget {
   QLineEdit* filterEdit() const { return filter_; }
   QAction* compareAction() const { return compareAction_; }
   LivePlots* runPlots() const { return plots_; }
+  ModelTable* runModel() const { return runModel_; }
   InlineMessage* messageBar() const { return message_; }
   bool showsEmptyState() const;
   qint64 openedRunId() const { return openedRun_; }
@@ -106,6 +109,7 @@ class HistoryPage : public QWidget {
   void updateActions();
   void updateEmptyState();
   void clearRunView();
+  void showRunModel(const mantissa::RunRecord& r, mantissa::Policy policy);
   void renameDialog(qint64 runId);
   void notesDialog(qint64 runId);
   void exportWeightsDialog(qint64 runId);
@@ -126,7 +130,9 @@ class HistoryPage : public QWidget {
   InlineMessage* message_ = nullptr;
   QWidget* runView_ = nullptr;
   QLabel* runTitle_ = nullptr;
+  QTabWidget* runTabs_ = nullptr;
   LivePlots* plots_ = nullptr;
+  ModelTable* runModel_ = nullptr;
   QFormLayout* settingsForm_ = nullptr;
   qint64 openedRun_ = 0;
 };

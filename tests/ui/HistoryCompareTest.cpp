@@ -17,6 +17,7 @@
 #include "HistoryPage.hpp"
 #include "LivePlots.hpp"
 #include "MainWindow.hpp"
+#include "ModelTable.hpp"
 #include "PolicyColors.hpp"
 #include "RunTableModel.hpp"
 #include "TestSupport.hpp"
@@ -177,6 +178,19 @@ class HistoryTest : public QObject {
     QVERIFY2(settings.contains(QStringLiteral("Policy: mixed_float16")),
              qPrintable(settings.join('\n')));
     QVERIFY(settings.join('\n').contains(QStringLiteral("type: sgd")));
+    // Its model as trained: the snapshot's five layers, fc1 with its 48 parameters.
+    QTableWidget* model = page.runModel()->table();
+    QCOMPARE(model->rowCount(), 5);
+    bool fc1 = false;
+    for (int row = 0; row < model->rowCount(); ++row)
+      if (model->item(row, 0) && model->item(row, 0)->text() == QStringLiteral("fc1")) {
+        fc1 = true;
+        bool params = false;
+        for (int c = 0; c < model->columnCount(); ++c)
+          params = params || (model->item(row, c) && model->item(row, c)->text() == "48");
+        QVERIFY(params);
+      }
+    QVERIFY(fc1);
   }
 
   void exportsMetricsCsv() {
