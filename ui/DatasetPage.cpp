@@ -218,6 +218,12 @@ void DatasetPage::buildUi() {
 void DatasetPage::updateKind() {
   const QString k = kind_->currentData().toString();
   params_->setCurrentIndex(k == u"mnist" ? 0 : k == u"idx" ? 2 : k == u"csv" ? 3 : 1);
+  // The stack takes the height of the page shown, not of its tallest page.
+  for (int i = 0; i < params_->count(); ++i)
+    params_->widget(i)->setSizePolicy(QSizePolicy::Preferred, i == params_->currentIndex()
+                                                                  ? QSizePolicy::Maximum
+                                                                  : QSizePolicy::Ignored);
+  params_->adjustSize();
 }
 
 void DatasetPage::syncFromDocument() {
