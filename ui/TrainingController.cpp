@@ -29,7 +29,8 @@ void trainOnWorker(std::shared_ptr<RunChannel> channel, std::shared_ptr<TrainCon
                    Project project, std::filesystem::path database,
                    std::optional<std::filesystem::path> initWeights) {
   try {
-    std::unique_ptr<Backend> backend = create_backend(project.training.backend);
+    std::unique_ptr<Backend> backend =
+        create_backend(project.training.backend, {.allow_tf32 = project.training.allow_tf32});
     RunStore store(database);
     NewRun run = newRunFor(project);
     run.backend = backend->name();

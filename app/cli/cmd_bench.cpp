@@ -233,7 +233,7 @@ class PolicyBench {
  public:
   PolicyBench(const Workload& w, Project p, Policy policy, const std::string& device,
               const Dataset& pool)
-      : backend_(create_backend(device)),
+      : backend_(create_backend(device, {.allow_tf32 = p.training.allow_tf32})),
         step_(with_policy(std::move(p), policy), *backend_),
         loader_(pool, w.batch, /*shuffle=*/true, /*seed=*/0, /*drop_last=*/true) {
     result_.policy = policy;
@@ -310,6 +310,7 @@ void add_bench_command(CLI::App& app) {
     std::int64_t steps = 0, warmup = 0;
     int threads = 0;
     bool json = false;
+    bool tf32 = false;
   };
   auto f = std::make_shared<Flags>();
   auto* cmd = app.add_subcommand(
@@ -322,6 +323,7 @@ void add_bench_command(CLI::App& app) {
       "--steps", f->steps, "Timed steps, split into 3 windows (default: mlp 900, cnn 450, big 3)");
   auto* warmup = cmd->add_option("--warmup", f->warmup, "Untimed steps first (default: 20; big 1)");
   auto* threads = cmd->add_option("--threads", f->threads, "CPU threads (default: all)");
+  cmd->add_flag("--tf32", f->tf32, "float32 on TF32 tensor cores (GPU; off by default)");
   cmd->add_flag("--json", f->json, "Print JSON instead of a table");
   cmd->callback([f, steps, warmup, threads] {
     const Workload& w = find_workload(f->workload);
@@ -338,7 +340,8 @@ void add_bench_command(CLI::App& app) {
           f->threads);  // the CPU backend's parallel regions follow this thread's setting
     }
     const std::int64_t window = total / kWindows;
-    const Project project = workload_project(w);
+    Project project = workload_project(w);
+    project.training.allow_tf32 = f->tf32;
     const std::int64_t flops = model_flops_per_step(project, w.batch);
     const std::string device = create_backend(f->backend)->description();
     std::cerr << "bench " << w.name << ": " << w.description << ", batch " << w.batch

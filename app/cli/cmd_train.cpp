@@ -48,6 +48,7 @@ struct TrainFlags {
   bool json = false;
   std::int64_t checkpoint_every = 0;
   bool no_store = false;
+  bool tf32 = false;
   std::string init_weights;  // safetensors file to start from
   std::string policies;      // compare
 
@@ -79,6 +80,9 @@ void add_override_options(CLI::App* cmd, TrainFlags& f, bool with_policy) {
   add("--lr", cmd->add_option("--lr", f.lr, "Learning rate"));
   add("--seed", cmd->add_option("--seed", f.seed, "Seed for initial weights and data order"));
   add("--backend", cmd->add_option("--backend", f.backend, "Device: cpu, cuda, cuda:N"));
+  add("--tf32", cmd->add_flag("--tf32", f.tf32,
+                              "Let float32 matmuls and convolutions use TF32 on the GPU "
+                              "(faster, 10-bit mantissa products; off by default)"));
   add("--checkpoint-every",
       cmd->add_option("--checkpoint-every", f.checkpoint_every,
                       "Store a checkpoint every N steps (one is always stored at the end)"));
@@ -144,6 +148,7 @@ void apply_overrides(Project& p, const TrainFlags& f) {
   if (f.has("--lr")) t.optimizer.lr = positive_number("--lr", f.lr);
   if (f.has("--seed")) t.seed = f.seed;
   if (f.has("--backend")) t.backend = f.backend;
+  if (f.has("--tf32")) t.allow_tf32 = true;
   if (f.has("--checkpoint-every"))
     t.checkpoint_every = at_least("--checkpoint-every", f.checkpoint_every, 0);
   // The stored snapshot must find the dataset from wherever the run is resumed.

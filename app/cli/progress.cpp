@@ -460,7 +460,8 @@ bool interrupted() {
 
 JobResult run_job(const TrainJob& job, ProgressDisplay& display) {
   // On this thread, so that a device that cannot be used fails before a run exists.
-  std::unique_ptr<Backend> backend = create_backend(job.backend);
+  std::unique_ptr<Backend> backend =
+      create_backend(job.backend, {.allow_tf32 = job.project.training.allow_tf32});
   JobResult result;
   result.device = backend->description();
   display.begin_run(is_classification(job.project));

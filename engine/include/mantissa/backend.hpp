@@ -204,7 +204,16 @@ struct DeviceInfo {
 };
 
 std::vector<DeviceInfo> list_devices();
+// Choices a backend makes once, when it is created.
+struct BackendOptions {
+  // fp32 matmuls and convolutions on TF32 tensor cores (CUDA on Ampere and
+  // later): faster, with 10-bit mantissa products. Off unless the user opts
+  // in, so float32 means fp32 as on the CPU. The CPU backend ignores it.
+  bool allow_tf32 = false;
+};
+
 // "cpu", "cuda", "cuda:N". Throws InputError naming the choice and the reason.
-std::unique_ptr<Backend> create_backend(const std::string& name);
+std::unique_ptr<Backend> create_backend(const std::string& name,
+                                        const BackendOptions& options = {});
 
 }  // namespace mantissa

@@ -113,6 +113,7 @@ struct TrainingSpec {
   std::optional<double> clip_grad_norm;
   std::int64_t checkpoint_every = 0;  // steps; 0 = only at the end
   std::string backend = "cpu";
+  bool allow_tf32 = false;  // BackendOptions::allow_tf32
 };
 
 struct Project {

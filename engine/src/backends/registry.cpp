@@ -13,7 +13,7 @@ namespace mantissa {
 // ("cuda:0", ...), and a backend for a GPU ordinal, throwing InputError when
 // that GPU cannot be used.
 std::vector<DeviceInfo> cuda_list_devices();
-std::unique_ptr<Backend> cuda_create_backend(int ordinal);
+std::unique_ptr<Backend> cuda_create_backend(int ordinal, const BackendOptions& options);
 #endif
 
 namespace {
@@ -53,15 +53,16 @@ std::vector<DeviceInfo> list_devices() {
   return devices;
 }
 
-std::unique_ptr<Backend> create_backend(const std::string& name) {
+std::unique_ptr<Backend> create_backend(const std::string& name, const BackendOptions& options) {
   if (name == "cpu") return std::make_unique<cpu::CpuBackend>();
   const int ordinal = parse_cuda_ordinal(name);
   if (ordinal < 0) {
     throw InputError("unknown device \"" + name + "\"; valid choices: " + kValidChoices);
   }
 #ifdef MANTISSA_WITH_CUDA
-  return cuda_create_backend(ordinal);
+  return cuda_create_backend(ordinal, options);
 #else
+  (void)options;
   throw InputError("device \"" + name + "\" is not available: " + kNoCuda);
 #endif
 }

@@ -205,6 +205,7 @@ TrainingSpec parse_training(const Json& j, const std::filesystem::path& file) {
   t.checkpoint_every = r.integer("checkpoint_every", t.checkpoint_every, 0);
   t.backend = r.string("backend", t.backend);
   check_backend(r, t.backend);
+  t.allow_tf32 = r.boolean("allow_tf32", t.allow_tf32);
   r.finish("in training");
   return t;
 }

@@ -116,6 +116,7 @@ OrderedJson training_json(const TrainingSpec& t) {
   j["clip_grad_norm"] = optional_json(t.clip_grad_norm);
   j["checkpoint_every"] = t.checkpoint_every;
   j["backend"] = t.backend;
+  if (t.allow_tf32) j["allow_tf32"] = true;
   return j;
 }
 

@@ -210,8 +210,10 @@ std::vector<DeviceInfo> cuda_list_devices() {
   return devices;
 }
 
-std::unique_ptr<Backend> cuda_create_backend(int ordinal) {
-  return std::make_unique<cuda::CudaBackend>(ordinal);
+std::unique_ptr<Backend> cuda_create_backend(int ordinal, const BackendOptions& options) {
+  cuda::CudaBackendOptions o;
+  o.allow_tf32 = options.allow_tf32;
+  return std::make_unique<cuda::CudaBackend>(ordinal, o);
 }
 
 }  // namespace mantissa
