@@ -3,10 +3,62 @@
 #include <cstdio>
 #include <exception>
 #include <iostream>
+#include <string>
 
 #include "cli/commands.hpp"
 #include "mantissa/error.hpp"
 #include "mantissa/version.hpp"
+
+namespace {
+
+// Every error message goes out as exactly one line: a message that carries
+// line breaks of its own has them folded into "; ".
+std::string one_line(const std::string& message) {
+  std::string out;
+  bool pending_break = false;
+  for (char c : message) {
+    if (c == '\n' || c == '\r') {
+      pending_break = !out.empty();
+      continue;
+    }
+    if (pending_break) out += "; ";
+    pending_break = false;
+    out += c;
+  }
+  return out;
+}
+
+// The command the parser got to before it failed: "mantissa", "mantissa train",
+// "mantissa runs list". Names the help that would have answered the question.
+std::string command_path(const CLI::App& app) {
+  std::string path = app.get_name();
+  const CLI::App* current = &app;
+  for (;;) {
+    const auto selected = current->get_subcommands();
+    if (selected.empty()) break;
+    current = selected.front();
+    path += " " + current->get_name();
+  }
+  return path;
+}
+
+// CLI11 reports a parse error as its message plus a second line with a hint;
+// here both go on the one line the exit-code contract allows.
+int report_parse_error(CLI::App& app, const CLI::ParseError& e) {
+  if (e.get_exit_code() == static_cast<int>(CLI::ExitCodes::Success))
+    return app.exit(e);  // --help, --version: printed on stdout, exit 0
+  const std::string command = command_path(app);
+  std::string message = e.what();
+  // `mantissa trian`: CLI11 says a subcommand is required; say what was wrong.
+  if (command == app.get_name() && !app.remaining().empty() &&
+      dynamic_cast<const CLI::RequiredError*>(&e) != nullptr)
+    message = "unknown command '" + app.remaining().front() + "'";
+  std::cerr << "mantissa: " << one_line(message) << " (run '" << command
+            << " --help' for more information)\n";
+  return 1;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"Mantissa: train neural networks in mixed precision (fp32, fp16, bf16)", "mantissa"};
@@ -21,15 +73,15 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e) == 0 ? 0 : 1;
+    return report_parse_error(app, e) == 0 ? 0 : 1;
   } catch (const mantissa::InternalError& e) {
-    std::cerr << "mantissa: " << e.what() << "\n";
+    std::cerr << "mantissa: " << one_line(e.what()) << "\n";
     return 2;
   } catch (const mantissa::Error& e) {
-    std::cerr << "mantissa: " << e.what() << "\n";
+    std::cerr << "mantissa: " << one_line(e.what()) << "\n";
     return 1;
   } catch (const std::exception& e) {
-    std::cerr << "mantissa: unexpected error: " << e.what() << "\n";
+    std::cerr << "mantissa: unexpected error: " << one_line(e.what()) << "\n";
     return 2;
   }
   return 0;

@@ -91,8 +91,7 @@ TEST(LossScaling, NonFiniteInLastGradientSkipsTheStep) {
     srule.mode = LossScaleMode::Dynamic;
 
     Tensor found_inf = state.slice(ss::kFoundInf, Shape{1});
-    backend->unscale_and_check(grads, state.slice(ss::kScale, Shape{1}),
-                               found_inf);
+    backend->unscale_and_check(grads, state.slice(ss::kScale, Shape{1}), found_inf);
     backend->optimizer_step(masters, grads, m1, m2, decay, state, orule);
     backend->update_loss_scale(state, srule);
     auto s = state.to_host();
@@ -186,7 +185,8 @@ TEST(LossScaling, ScalingRescuesTinyFp16Gradients) {
       "model": {"nodes": [
         {"id": "input", "type": "Input", "params": {"shape": [1]}},
         {"id": "fc", "type": "Linear", "inputs": ["input"], "params": {"out_features": 1}},
-        {"id": "loss", "type": "MSE", "inputs": ["fc"]}]}})", "tiny.json");
+        {"id": "loss", "type": "MSE", "inputs": ["fc"]}]}})",
+                              "tiny.json");
     Graph g(p.model, *backend, Policy::MixedFloat16, 1);
     for (Param* prm : g.params()) backend->fill(prm->master, 0.0f);  // prediction 0
     g.prepare_step();
@@ -196,7 +196,8 @@ TEST(LossScaling, ScalingRescuesTinyFp16Gradients) {
     Tensor s = Tensor::from_host(*backend, Shape{1}, DType::F32, &scale);
     Tensor loss = Tensor::empty(*backend, Shape{1}, DType::F32);
     Tensor found = Tensor::zeros(*backend, Shape{1}, DType::F32);
-    g.loss_and_backward(ctx, Tensor::from_host(*backend, Shape{1, 1}, DType::F32, &target), s, loss);
+    g.loss_and_backward(ctx, Tensor::from_host(*backend, Shape{1, 1}, DType::F32, &target), s,
+                        loss);
     std::vector<Tensor> grads;
     for (Param* prm : g.params()) grads.push_back(prm->grad);
     backend->unscale_and_check(grads, s, found);
@@ -292,7 +293,9 @@ TEST(LossScaling, FusedGradientPassEqualsSeparateOps) {
       backend->unscale_check_and_norm(b, s, fb, qb);
       EXPECT_EQ(fa.to_host()[0], fb.to_host()[0]) << scale << " " << bad_tensor;
       EXPECT_EQ(fb.to_host()[0], float(bad_tensor + 1));
-      if (bad_tensor < 0) EXPECT_NEAR(qa.to_host()[0], qb.to_host()[0], 1e-5 * qa.to_host()[0]);
+      if (bad_tensor < 0) {
+        EXPECT_NEAR(qa.to_host()[0], qb.to_host()[0], 1e-5 * qa.to_host()[0]);
+      }
       for (std::size_t k = 0; k < a.size(); ++k)
         EXPECT_EQ(a[k].to_host_bytes(), b[k].to_host_bytes()) << "tensor " << k;
     }

@@ -1,5 +1,6 @@
-// The trainer end to end on the CPU backend: PRECISION.md tests 5, 6, 8 (in a
-// run), 9 and 10, determinism, skip events, and failure reporting.
+// The trainer end to end on the CPU backend: PRECISION.md tests 5, 6, 9 and
+// 10, determinism, skip events, and failure reporting. Tests 3 and 8 in a run
+// are in test_trainer_scaling.cpp.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -171,12 +172,13 @@ TEST(Trainer, OverflowSkipsThenRecovers) {
   EXPECT_EQ(sink.steps[1].loss_scale, sink.steps[0].loss_scale * 0.5);
   ASSERT_FALSE(sink.events.empty());
   EXPECT_EQ(sink.events[0].kind, EventKind::Overflow);
-  EXPECT_NE(sink.events[0].message.find("step 1 skipped: non-finite gradient in "), std::string::npos)
+  EXPECT_NE(sink.events[0].message.find("step 1 skipped: non-finite gradient in "),
+            std::string::npos)
       << sink.events[0].message;
   EXPECT_FALSE(sink.events[0].tensor.empty());
   // PRECISION.md 5: a clean step after skipped ones is an ordinary step.
-  const StepMetrics& first_clean = *std::find_if(sink.steps.begin(), sink.steps.end(),
-                                                 [](auto& m) { return !m.skipped; });
+  const StepMetrics& first_clean =
+      *std::find_if(sink.steps.begin(), sink.steps.end(), [](auto& m) { return !m.skipped; });
   EXPECT_TRUE(std::isfinite(first_clean.grad_norm));
   EXPECT_GT(first_clean.lr, 0);
 }
