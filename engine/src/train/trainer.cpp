@@ -56,7 +56,8 @@ struct Trainer::Impl {
   bool warned_small_scale = false;
   bool warned_consecutive = false;
 
-  Impl(const Project& p, Backend& b, TrainOptions o) : project(p), backend(b), options(std::move(o)) {}
+  Impl(const Project& p, Backend& b, TrainOptions o)
+      : project(p), backend(b), options(std::move(o)) {}
 
   void build() {
     const TrainingSpec& t = project.training;
@@ -108,13 +109,16 @@ struct Trainer::Impl {
     const std::int64_t outputs = graph->output_shape().numel();
     const std::string& loss_id = graph->summary().loss_id;
     if (classify && data.train.num_classes == 0)
-      throw InputError("layer '" + loss_id + "': SoftmaxCrossEntropy needs class labels, but dataset '" +
+      throw InputError("layer '" + loss_id +
+                       "': SoftmaxCrossEntropy needs class labels, but dataset '" +
                        data.train.name + "' has regression targets");
-    if (classify && data.train.num_classes > outputs)
-      throw InputError("dataset '" + data.train.name + "' has " +
-                       std::to_string(data.train.num_classes) + " classes but layer '" +
-                       graph->summary().output_id + "' gives " + std::to_string(outputs) +
-                       " outputs");
+    // Class labels need an output per class, for cross-entropy and for the
+    // one-hot targets MSE trains on alike.
+    const std::int64_t classes = std::max(data.train.num_classes, data.validation.num_classes);
+    if (classes > outputs)
+      throw InputError("dataset '" + data.train.name + "' has " + std::to_string(classes) +
+                       " classes but layer '" + graph->summary().output_id + "' gives " +
+                       std::to_string(outputs) + " outputs");
     if (!classify && data.train.target_dim != outputs && data.train.num_classes == 0)
       throw InputError("dataset '" + data.train.name + "' has " +
                        std::to_string(data.train.target_dim) + " targets per sample but layer '" +
@@ -143,15 +147,18 @@ struct Trainer::Impl {
     if (graph->loss_kind() != LayerKind::MSE || data.train.num_classes == 0) return b.y;
     const std::int64_t k = graph->output_shape().numel();
     std::vector<float> onehot(std::size_t(b.size * k), 0.0f);
-    for (std::int64_t i = 0; i < b.size; ++i) onehot[std::size_t(i * k + std::int64_t(b.y[std::size_t(i)]))] = 1.0f;
+    for (std::int64_t i = 0; i < b.size; ++i)
+      onehot[std::size_t(i * k + std::int64_t(b.y[std::size_t(i)]))] = 1.0f;
     return onehot;
   }
 
-  std::uint64_t dropout_seed() const { return seed_for(project.training.seed, "dropout#" + std::to_string(step)); }
+  std::uint64_t dropout_seed() const {
+    return seed_for(project.training.seed, "dropout#" + std::to_string(step));
+  }
 
   std::array<float, ss::kSize> train_step(const Batch& batch) {
     const std::int64_t n = batch.size;
-    Tensor x = upload(batch.x, input_batch_shape(n));       // (N, input...)
+    Tensor x = upload(batch.x, input_batch_shape(n));  // (N, input...)
     Tensor y = upload(targets_for_loss(batch), target_batch_shape(n));
     Tensor scale = state.slice(ss::kScale, Shape{1});
     Tensor found_inf = state.slice(ss::kFoundInf, Shape{1});
@@ -199,17 +206,17 @@ struct Trainer::Impl {
     } else {
       e.kind = EventKind::Warning;
       e.message = "step " + std::to_string(step) + ": non-finite gradient in " + tensor +
-                  " was applied (loss scaling " +
-                  std::string(loss_scale_mode_name(scaler.mode)) + " does not skip steps)";
+                  " was applied (loss scaling " + std::string(loss_scale_mode_name(scaler.mode)) +
+                  " does not skip steps)";
     }
     sink.event_recorded(e);
     if (!warned_small_scale && scaler.mode == LossScaleMode::Dynamic && s[ss::kScale] < 1.0f) {
       warned_small_scale = true;
-      sink.event_recorded({step, EventKind::Warning,
-                           "loss scale fell below 1 (" + fmt_scale(s[ss::kScale]) +
-                               "): gradients overflow even unscaled; first non-finite gradient in " +
-                               tensor,
-                           e.scale_before, e.scale_after, tensor, wall});
+      sink.event_recorded(
+          {step, EventKind::Warning,
+           "loss scale fell below 1 (" + fmt_scale(s[ss::kScale]) +
+               "): gradients overflow even unscaled; first non-finite gradient in " + tensor,
+           e.scale_before, e.scale_after, tensor, wall});
     }
     if (!warned_consecutive && s[ss::kConsecutiveSkips] >= 50) {
       warned_consecutive = true;
@@ -290,8 +297,9 @@ struct Trainer::Impl {
     r.read_tensor("state", state);
     step = r.read_int("step");
     if (r.read_int("steps_per_epoch") != steps_per_epoch)
-      throw InputError("checkpoint was taken with " + std::to_string(r.read_int("steps_per_epoch")) +
-                       " steps per epoch, the project now gives " + std::to_string(steps_per_epoch));
+      throw InputError(
+          "checkpoint was taken with " + std::to_string(r.read_int("steps_per_epoch")) +
+          " steps per epoch, the project now gives " + std::to_string(steps_per_epoch));
     epoch_loss_sum = r.read_double("epoch_loss_sum");
     epoch_loss_count = r.read_int("epoch_loss_count");
     warned_small_scale = r.read_int("warned_small_scale") != 0;
@@ -375,7 +383,8 @@ struct Trainer::Impl {
         if (every > 0 && step % every == 0 && step < total_steps)
           sink.checkpoint_written(step, step / steps_per_epoch, checkpoint());
       }
-      sink.checkpoint_written(step, step / std::max<std::int64_t>(steps_per_epoch, 1), checkpoint());
+      sink.checkpoint_written(step, step / std::max<std::int64_t>(steps_per_epoch, 1),
+                              checkpoint());
     } catch (const Error& e) {
       summary.outcome = RunOutcome::Failed;
       summary.error = e.what();
@@ -401,10 +410,20 @@ Trainer::Trainer(const Project& project, Backend& backend, TrainOptions options)
 
 Trainer::~Trainer() = default;
 
-RunSummary Trainer::run(MetricsSink& sink, TrainControl& control) { return impl_->run(sink, control); }
-Graph& Trainer::graph() { return *impl_->graph; }
-std::int64_t Trainer::total_steps() const { return impl_->total_steps; }
-std::int64_t Trainer::steps_per_epoch() const { return impl_->steps_per_epoch; }
-std::vector<std::uint8_t> Trainer::checkpoint() const { return impl_->checkpoint(); }
+RunSummary Trainer::run(MetricsSink& sink, TrainControl& control) {
+  return impl_->run(sink, control);
+}
+Graph& Trainer::graph() {
+  return *impl_->graph;
+}
+std::int64_t Trainer::total_steps() const {
+  return impl_->total_steps;
+}
+std::int64_t Trainer::steps_per_epoch() const {
+  return impl_->steps_per_epoch;
+}
+std::vector<std::uint8_t> Trainer::checkpoint() const {
+  return impl_->checkpoint();
+}
 
 }  // namespace mantissa
