@@ -272,6 +272,9 @@ void add_show(CLI::App* runs) {
     Json out = record_json(r);
     out["loss_scale"] = Json::parse(r.loss_scale_json, nullptr, false);
     if (out["loss_scale"].is_discarded()) out["loss_scale"] = nullptr;
+    // The project exactly as the run trained it (model, dataset, settings).
+    out["project_snapshot"] = Json::parse(r.project_json, nullptr, false);
+    if (out["project_snapshot"].is_discarded()) out["project_snapshot"] = nullptr;
     out["epochs"] = Json::array();
     for (const auto& e : store.epoch_metrics(r.id)) out["epochs"].push_back(epoch_json(e));
     out["events"] = Json::array();

@@ -363,6 +363,8 @@ TEST(ProjectErrors, BadTrainingValues) {
   EXPECT_THAT(training_error(R"({"backend": "gpu"})"),
               AllOf(HasSubstr("/training/backend: "), HasSubstr("unknown backend 'gpu'")));
   EXPECT_THAT(training_error(R"({"steps": 0})"), HasSubstr("/training/steps: "));
+  EXPECT_THAT(training_error(R"({"allow_tf32": "yes"})"),
+              AllOf(HasSubstr("/training/allow_tf32: "), HasSubstr("expected true or false")));
 }
 
 TEST(ProjectErrors, BadDataset) {
