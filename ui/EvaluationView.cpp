@@ -9,6 +9,7 @@
 #include <algorithm>
 
 #include "DatasetPage.hpp"
+#include "PolicyColors.hpp"
 #include "mantissa/backend.hpp"
 #include "mantissa/data.hpp"
 #include "mantissa/error.hpp"
@@ -92,7 +93,7 @@ EvaluationView::EvaluationView(QWidget* parent) : QWidget(parent) {
   title_->setWordWrap(true);
   error_ = new QLabel(this);
   error_->setWordWrap(true);
-  error_->setStyleSheet(QStringLiteral("color: #c62828;"));
+  error_->setStyleSheet(QStringLiteral("color: %1;").arg(okabe_ito::kVermillion.name()));
   error_->hide();
   confusion_ = new QTableWidget(this);
   confusion_->setEditTriggers(QAbstractItemView::NoEditTriggers);
@@ -175,7 +176,9 @@ void EvaluationView::showResult(const RunEvaluation& r) {
       auto* item = new QTableWidgetItem(QString::number(count));
       item->setTextAlignment(Qt::AlignCenter);
       const double level = double(count) / double(peak);
-      const QColor base = t == p ? QColor(46, 125, 50) : QColor(198, 40, 40);
+      // Colour-blind safe (Okabe–Ito) and translucent, so it reads on light
+      // and dark palettes alike.
+      const QColor base = t == p ? okabe_ito::kBlue : okabe_ito::kVermillion;
       QColor shade = base;
       shade.setAlphaF(count ? 0.12 + 0.78 * level : 0.0);
       item->setBackground(shade);
