@@ -224,6 +224,11 @@ void DatasetPage::updateKind() {
                                                                   ? QSizePolicy::Maximum
                                                                   : QSizePolicy::Ignored);
   params_->adjustSize();
+  // The built-in digits have a fixed split (the first 8,000 train).
+  validation_->setEnabled(k != u"mnist");
+  validation_->setToolTip(k == u"mnist"
+                              ? tr("MNIST's split is fixed: 8,000 train, 2,000 validation")
+                              : tr("Share of the samples kept for validation"));
 }
 
 void DatasetPage::syncFromDocument() {
