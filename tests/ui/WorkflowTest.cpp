@@ -5,12 +5,16 @@
 #include <qcustomplot.h>
 
 #include <QAction>
+#include <QApplication>
 #include <QMenu>
+#include <QMessageBox>
+#include <QPushButton>
 #include <QSignalSpy>
 #include <QTableView>
 #include <QTableWidget>
 #include <QTemporaryDir>
 #include <QTest>
+#include <QTimer>
 
 #include "ComparePage.hpp"
 #include "DatasetPage.hpp"
@@ -203,6 +207,44 @@ class WorkflowTest : public QObject {
     QVERIFY(w.document()->filePath().isEmpty());  // a copy: saving never writes over the sample
     QCOMPARE(w.document()->project().model.layers[1].kind, LayerKind::Conv2d);
     QVERIFY(w.document()->modelError().isEmpty());
+  }
+
+  // Answers the next "Unsaved changes" question with `button`; true once asked.
+  static std::shared_ptr<bool> answerNextQuestion(QMessageBox::StandardButton button) {
+    auto asked = std::make_shared<bool>(false);
+    QTimer::singleShot(0, [asked, button] {
+      auto* box = qobject_cast<QMessageBox*>(QApplication::activeModalWidget());
+      if (!box) return;
+      *asked = box->text().contains(QStringLiteral("Save the changes"));
+      box->button(button)->click();
+    });
+    return asked;
+  }
+
+  void unsavedChangesAreAskedAbout() {
+    const QString path = writeFile(dir_, QStringLiteral("edited.json"), spiralsJson(60));
+    StudioOptions o = options(spiralsJson(60));
+    o.projectPath = path;
+    MainWindow w(o);
+    w.show();
+    TrainingSpec t = w.document()->training();
+    t.seed = 99;
+    w.document()->editTraining(t, QStringLiteral("seed"));
+    QVERIFY(w.document()->isModified());
+
+    // Cancel: nothing happens, the edit is still there.
+    auto asked = answerNextQuestion(QMessageBox::Cancel);
+    w.close();
+    QVERIFY(*asked);
+    QVERIFY(w.isVisible());
+    QCOMPARE(w.document()->training().seed, std::uint64_t(99));
+
+    // Save: the file on disk gets the edit, and the window closes.
+    asked = answerNextQuestion(QMessageBox::Save);
+    w.close();
+    QVERIFY(*asked);
+    QVERIFY(!w.isVisible());
+    QCOMPARE(load_project(path.toStdString()).training.seed, std::uint64_t(99));
   }
 
   void stoppingEndsTheSweepAndKeepsWhatFinished() {
