@@ -109,7 +109,7 @@ skipped="$({ grep -o '^\[  SKIPPED \] Cuda[A-Za-z0-9_.]*' "$log" || true; } | so
 rm -f "$log"
 if ((skipped > 0)); then
   echo "gpu-check: $skipped GPU test(s) skipped: no usable CUDA device was found" >&2
-  command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >&2
+  if command -v nvidia-smi >/dev/null 2>&1; then nvidia-smi -L >&2 || true; fi
   status=1
 fi
 if ((run_all)); then

@@ -32,7 +32,7 @@ phase "screenshots: three policies of mnist-mlp into a scratch database"
 shot() {
   local name="$1"
   shift
-  xvfb-run -a -s "-screen 0 1600x1000x24" \
+  timeout 300 xvfb-run -a -s "-screen 0 1600x1000x24" \
     "$studio" --settings "$work/studio.ini" --database "$db" "$@" --screenshot "$out/$name.png"
 }
 

@@ -26,6 +26,7 @@ namespace {
 constexpr int kMeanWindow = 20;  // steps in the throughput running mean
 constexpr double kMiB = 1024.0 * 1024.0;
 constexpr qint64 kMinReplotMs = 33;      // ~30 Hz at most
+constexpr qint64 kMaxReplotMs = 500;     // 2 Hz at least
 constexpr double kReplotCostShare = 60;  // wait 60× the last replot's duration: <2 % of a core
 
 int idx(LivePlots::Panel p) {
@@ -428,7 +429,9 @@ void LivePlots::scheduleReplot() {
   }
   double cost = 0;
   for (QCustomPlot* p : plots_) cost += std::max(0.0, p->replotTime());
-  const qint64 interval = std::max<qint64>(kMinReplotMs, qint64(cost * kReplotCostShare));
+  // Never slower than twice a second, however slow drawing is.
+  const qint64 interval =
+      std::clamp<qint64>(qint64(cost * kReplotCostShare), kMinReplotMs, kMaxReplotMs);
   const qint64 since = sinceReplot_.isValid() ? sinceReplot_.elapsed() : interval;
   if (since >= interval) {
     replotAll();

@@ -85,7 +85,11 @@ MainWindow::MainWindow(const StudioOptions& options, QWidget* parent)
   if (db.isEmpty()) db = QString::fromStdString(default_database_path().string());
   controller_ = new TrainingController(db.toStdString(), this);
   sweep_ = new PolicySweep(
-      controller_, [this](Policy p) { startRun(p); }, this);
+      controller_,
+      [this](const Project& p, Policy policy, const QString& device) {
+        startRun(p, policy, device);
+      },
+      this);
 
   setWindowIcon(applicationIcon());
   setDockOptions(AnimatedDocks | AllowTabbedDocks);
@@ -138,8 +142,10 @@ MainWindow::MainWindow(const StudioOptions& options, QWidget* parent)
   connect(document_, &ProjectDocument::modifiedChanged, this, &MainWindow::updateTitle);
   connect(document_, &ProjectDocument::filePathChanged, this, &MainWindow::updateTitle);
   // Weights loaded for one project do not carry over to the next one.
-  connect(document_, &ProjectDocument::projectReplaced, controller_,
-          [this] { controller_->setInitWeights(std::nullopt); });
+  connect(document_, &ProjectDocument::projectReplaced, controller_, [this] {
+    controller_->setInitWeights(std::nullopt);
+    sweep_->abandon(tr("another project was opened"));
+  });
   connect(document_, &ProjectDocument::weightsOpened, this, [this](const QString& file) {
     controller_->setInitWeights(file.toStdString());
     events_->addMessage(EventKind::Info, tr("Opened %1: its project, and runs start from its "
@@ -232,7 +238,7 @@ void MainWindow::createActions() {
   compareAction_ = new QAction(glyphIcon(Glyph::Compare), tr("&Compare Policies"), this);
   compareAction_->setToolTip(tr("Train under FP32, FP16 and BF16 and compare the runs"));
   connect(compareAction_, &QAction::triggered, this, [this] {
-    if (sweep_->start()) emit comparePoliciesRequested();
+    if (sweep_->start(document_->project(), currentDevice())) emit comparePoliciesRequested();
   });
 }
 
@@ -463,22 +469,22 @@ void MainWindow::connectController() {
 
 void MainWindow::startTraining() {
   if (controller_->isBusy()) return;
-  startRun(document_->project().training.policy);
+  startRun(document_->project(), document_->project().training.policy, currentDevice());
 }
 
-void MainWindow::startRun(Policy policy) {
-  Project p = document_->project();
+void MainWindow::startRun(const Project& project, Policy policy, const QString& device) {
+  Project p = project;
   p.training.policy = policy;
+  const QString name = p.name.empty() ? document_->displayName() : QString::fromStdString(p.name);
   message_->hide();
-  plots_->beginRun(policy, tr("%1 · %2").arg(document_->displayName(), policyLabel(policy)));
+  plots_->beginRun(policy, tr("%1 · %2").arg(name, policyLabel(policy)));
   events_->addMessage(EventKind::Info,
-                      tr("Training %1 under %2 on %3…")
-                          .arg(document_->displayName(), policyLabel(policy), currentDevice()));
+                      tr("Training %1 under %2 on %3…").arg(name, policyLabel(policy), device));
   status_->runPreparing();
   if (const auto& w = controller_->initWeights())
     events_->addMessage(EventKind::Info,
                         tr("Starts from %1").arg(QString::fromStdString(w->string())));
-  controller_->start(p, policy, currentDevice());
+  controller_->start(p, policy, device);
   tabs_->setCurrentWidget(trainingPage_);
 }
 

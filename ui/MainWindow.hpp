@@ -53,9 +53,9 @@ class MainWindow : public QMainWindow {
   bool openProject(const QString& path);  // errors go to the message bar
   bool saveProjectAs(const QString& path);
   void startTraining();
-  // One run of the current project under `policy` (the project's own policy
-  // stays as it is).
-  void startRun(mantissa::Policy policy);
+  // One run of `project` under `policy` on `device` (the document's own
+  // policy stays as it is).
+  void startRun(const mantissa::Project& project, mantissa::Policy policy, const QString& device);
 
   TrainingController* controller() const { return controller_; }
   ProjectDocument* document() const { return document_; }

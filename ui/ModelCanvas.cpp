@@ -21,6 +21,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <map>
+#include <utility>
 
 #include "Format.hpp"
 #include "LayerNode.hpp"
@@ -361,8 +362,12 @@ std::vector<int> ModelCanvas::depths(const ModelSpec& model) const {
 void ModelCanvas::autoLayout() {
   positions_.clear();
   placeMissing(doc_->project().model);
+  // Moved by the layout, not by the user: nodeMoved() must not take these
+  // positions as the user's.
+  const bool wasRebuilding = std::exchange(rebuilding_, true);
   for (auto it = nodes_.cbegin(); it != nodes_.cend(); ++it)
     it.value()->setPos(positions_.value(it.key()));
+  rebuilding_ = wasRebuilding;
   scene_->setSceneRect(scene_->itemsBoundingRect().adjusted(-40, -40, 40, 40));
 }
 
@@ -652,7 +657,6 @@ void ModelCanvas::fitToView() {
 bool ModelCanvas::eventFilter(QObject* watched, QEvent* e) {
   if (watched == view_->viewport() && e->type() == QEvent::Resize && fitPending_) {
     // Until the first edit, the layout and the zoom follow the view's size.
-    positions_.clear();
     autoLayout();
     fitToView();
   }

@@ -41,8 +41,11 @@ QVector<Policy> PolicySweep::defaultPolicies() {
   return {Policy::Float32, Policy::MixedFloat16, Policy::MixedBFloat16};
 }
 
-bool PolicySweep::start(const QVector<Policy>& policies) {
+bool PolicySweep::start(const Project& project, const QString& device,
+                        const QVector<Policy>& policies) {
   if (active_ || controller_->isBusy() || policies.isEmpty()) return false;
+  project_ = project;
+  device_ = device;
   policies_ = policies;
   runIds_.clear();
   next_ = 0;
@@ -60,7 +63,7 @@ void PolicySweep::startNext() {
   }
   const Policy p = policies_[next_++];
   emit runStarting(next_ - 1, int(policies_.size()), p);
-  startRun_(p);
+  startRun_(project_, p, device_);
 }
 
 void PolicySweep::end(const QString& why) {

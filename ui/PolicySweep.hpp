@@ -3,8 +3,10 @@
 // mixed_float16, mixed_bfloat16 by default), one run after another through the
 // TrainingController. Every run starts from the same project and seed, so the
 // initial weights and the batch order are identical; only the policy differs.
-// The next run starts only once the controller is idle again. A run that is
-// stopped or fails ends the sweep; the runs finished so far are kept.
+// The project and device are taken when the sweep starts, so edits made
+// meanwhile do not leak into the later runs. The next run starts only once the
+// controller is idle again. A run that is stopped or fails ends the sweep; the
+// runs finished so far are kept.
 #include <QObject>
 #include <QVector>
 #include <functional>
@@ -19,14 +21,18 @@ class PolicySweep : public QObject {
   Q_OBJECT
 
  public:
-  // `startRun` starts one run under the given policy (MainWindow::startRun).
-  using StartRun = std::function<void(mantissa::Policy)>;
+  // Starts one run of `project` under `policy` on `device` (MainWindow::startRun).
+  using StartRun =
+      std::function<void(const mantissa::Project&, mantissa::Policy, const QString& device)>;
   PolicySweep(TrainingController* controller, StartRun startRun, QObject* parent = nullptr);
 
   static QVector<mantissa::Policy> defaultPolicies();
 
   // False when a run or another sweep is going, or `policies` is empty.
-  bool start(const QVector<mantissa::Policy>& policies = defaultPolicies());
+  bool start(const mantissa::Project& project, const QString& device,
+             const QVector<mantissa::Policy>& policies = defaultPolicies());
+  // Ends the sweep after the run going now (e.g. another project was opened).
+  void abandon(const QString& why) { end(why); }
   bool isActive() const { return active_; }
   // Index of the run going now, and how many there are.
   int current() const { return next_ - 1; }
@@ -46,6 +52,8 @@ class PolicySweep : public QObject {
 
   TrainingController* controller_;
   StartRun startRun_;
+  mantissa::Project project_;
+  QString device_;
   QVector<mantissa::Policy> policies_;
   QVector<qint64> runIds_;
   int next_ = 0;

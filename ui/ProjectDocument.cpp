@@ -101,7 +101,10 @@ void ProjectDocument::reset(const Project& project, const QString& path) {
 std::optional<QString> ProjectDocument::saveAs(const QString& path) {
   std::string json;
   try {
-    json = project_to_json(project_);
+    // Relative dataset paths are written relative to where the file goes.
+    Project copy = project_;
+    copy.file = path.toStdString();
+    json = project_to_json(copy);
   } catch (const std::exception& e) {
     return QString::fromStdString(e.what());
   }

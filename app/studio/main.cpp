@@ -31,6 +31,9 @@ namespace {
 // Applies the command-line overrides as the document's saved state, so they
 // do not count as unsaved edits.
 bool applyOverrides(MainWindow& w, const QCommandLineParser& args) {
+  const bool any = args.isSet("policy") || args.isSet("init-scale") ||
+                   args.isSet("growth-interval") || args.isSet("steps");
+  if (!any) return true;  // a reset would also drop the weights an opened file brought
   Project p = w.document()->project();
   try {
     if (args.isSet("policy")) p.training.policy = parse_policy(args.value("policy").toStdString());
@@ -47,7 +50,9 @@ bool applyOverrides(MainWindow& w, const QCommandLineParser& args) {
     if (!p.training.loss_scale.mode) p.training.loss_scale.mode = LossScaleMode::Dynamic;
   }
   if (args.isSet("steps")) p.training.steps = args.value("steps").toLongLong();
+  const auto weights = w.controller()->initWeights();
   w.document()->reset(p, w.document()->filePath());
+  w.controller()->setInitWeights(weights);
   return true;
 }
 
@@ -139,6 +144,12 @@ int main(int argc, char** argv) {
                  qPrintable(show), qPrintable(pages.join(", ")));
     return 2;
   }
+  if ((args.isSet("run") || args.isSet("compare")) && !options.databasePath.isEmpty() &&
+      !QFileInfo::exists(options.databasePath)) {
+    std::fprintf(stderr, "mantissa-studio: --database %s: no such file\n",
+                 qPrintable(options.databasePath));
+    return 2;
+  }
   if (args.isSet("run")) {
     const qint64 id = args.value("run").toLongLong();
     HistoryPage* history = showTab<HistoryPage>(window);
@@ -151,8 +162,11 @@ int main(int argc, char** argv) {
   }
   if (args.isSet("compare")) {
     const QVector<qint64> ids = runIds(args.value("compare"));
+    const qsizetype given =
+        args.value("compare").split(QLatin1Char(','), Qt::SkipEmptyParts).size();
     ComparePage* compare = showTab<ComparePage>(window);
-    if (ids.size() < 2 || !compare || !compare->compareRuns(ids)) {
+    if (ids.size() != given || ids.size() < 2 || ids.size() > 6 || !compare ||
+        !compare->compareRuns(ids) || compare->runs().size() != ids.size()) {
       std::fprintf(stderr, "mantissa-studio: --compare: needs 2 to 6 stored run ids, got '%s'\n",
                    qPrintable(args.value("compare")));
       return 2;

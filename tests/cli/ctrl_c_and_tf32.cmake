@@ -1,6 +1,6 @@
 # Ctrl-C (SIGINT) stops a training run at a step boundary: the process exits
 # on its own, the run is stored as 'stopped' with its metrics and a final
-# checkpoint, and resume finishes it. --tf32 is recorded in the run's project
+# checkpoint (resume is covered by kill_and_resume). --tf32 is recorded in the run's project
 # snapshot (the CPU backend ignores it).
 foreach(var MANTISSA SOURCE_DIR WORK_DIR)
   if(NOT DEFINED ${var})

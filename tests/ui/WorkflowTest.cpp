@@ -248,18 +248,48 @@ class WorkflowTest : public QObject {
   }
 
   void stoppingEndsTheSweepAndKeepsWhatFinished() {
-    MainWindow w(options(spiralsJson(5'000'000)));
+    MainWindow w(options(spiralsJson(20'000)));
     w.show();
     QSignalSpy ended(w.policySweep(), &PolicySweep::sweepEnded);
     w.compareAction()->trigger();
-    QTRY_VERIFY_WITH_TIMEOUT(w.livePlots()->stepCount() > 0, kRunTimeoutMs);
+    // Stop during the second run: the first one, finished, is kept.
+    QTRY_VERIFY_WITH_TIMEOUT(w.policySweep()->current() == 1 && w.livePlots()->stepCount() > 0,
+                             kRunTimeoutMs);
     w.stopAction()->trigger();
     QVERIFY(ended.wait(kRunTimeoutMs));
-    QVERIFY(ended.at(0).at(0).value<QVector<qint64>>().isEmpty());
+    const auto kept = ended.at(0).at(0).value<QVector<qint64>>();
+    QCOMPARE(kept.size(), 1);
     QVERIFY(ended.at(0).at(1).toString().contains(QStringLiteral("stopped")));
     QTRY_VERIFY(idle(w));
     QVERIFY(!w.policySweep()->isActive());
     QVERIFY(w.compareAction()->isEnabled());
+    RunStore store(dir_.filePath(QStringLiteral("runs.db")).toStdString());
+    QCOMPARE(store.require_run(kept[0]).status, RunStatus::Finished);
+    QCOMPARE(store.require_run(kept[0]).policy, std::string("float32"));
+  }
+
+  void editsDuringASweepDoNotReachItsRuns() {
+    MainWindow w(options(spiralsJson(20'000)));
+    w.show();
+    QSignalSpy ended(w.policySweep(), &PolicySweep::sweepEnded);
+    w.compareAction()->trigger();
+    QTRY_VERIFY_WITH_TIMEOUT(w.livePlots()->stepCount() > 0, kRunTimeoutMs);
+    // A settings edit meanwhile does not change the runs the sweep started with...
+    TrainingSpec t = w.document()->training();
+    t.seed = 77;
+    w.document()->editTraining(t, QStringLiteral("seed"));
+    QTRY_VERIFY_WITH_TIMEOUT(w.policySweep()->current() == 1, kRunTimeoutMs);
+    RunStore store(dir_.filePath(QStringLiteral("runs.db")).toStdString());
+    QTRY_VERIFY_WITH_TIMEOUT(w.controller()->currentRunId() > w.policySweep()->runIds().value(0),
+                             kRunTimeoutMs);
+    QCOMPARE(store.require_run(w.controller()->currentRunId()).seed, std::uint64_t(5));
+    // ... and opening another project ends the sweep after the run going now.
+    QVERIFY(w.openProject(writeFile(dir_, QStringLiteral("other.json"), spiralsJson(10))));
+    QVERIFY(!w.policySweep()->isActive());
+    QVERIFY(ended.count() == 1 || ended.wait(kRunTimeoutMs));
+    QVERIFY(ended.at(0).at(1).toString().contains(QStringLiteral("another project")));
+    w.stopAction()->trigger();
+    QTRY_VERIFY_WITH_TIMEOUT(idle(w), kRunTimeoutMs);
   }
 };
 
