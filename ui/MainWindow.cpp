@@ -292,6 +292,7 @@ void MainWindow::createMenus() {
   file->addAction(tr("&Load Weights…"), this,
                   [this, weights] { weights->pickAndLoad(this, document_->project()); });
   file->addAction(tr("Clear Loaded &Weights"), weights, &WeightsLoader::clear);
+  connect(document_, &ProjectDocument::projectReplaced, weights, &WeightsLoader::forget);
   file->addSeparator();
   file->addAction(quitAction_);
   QMenu* edit = menuBar()->addMenu(tr("&Edit"));

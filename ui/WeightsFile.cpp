@@ -77,9 +77,12 @@ void WeightsLoader::pickAndLoad(QWidget* dialogParent, const Project& project) {
 void WeightsLoader::load(const Project& project, const QString& file) {
   auto result = std::make_shared<QString>();
   const std::filesystem::path path = file.toStdString();
+  const quint64 generation = ++generation_;
   QThread* thread =
       QThread::create([result, project, path] { *result = checkWeightsFile(project, path); });
-  connect(thread, &QThread::finished, this, [this, result, file] {
+  connect(thread, &QThread::finished, this, [this, result, file, generation] {
+    // Checked against a project that has been replaced (or cleared) since.
+    if (generation != generation_) return;
     const QString name = QFileInfo(file).fileName();
     if (result->isEmpty()) {
       if (controller_) controller_->setInitWeights(file.toStdString());
@@ -95,7 +98,12 @@ void WeightsLoader::load(const Project& project, const QString& file) {
   thread->start();
 }
 
+void WeightsLoader::forget() {
+  ++generation_;
+}
+
 void WeightsLoader::clear() {
+  forget();
   if (controller_) controller_->setInitWeights(std::nullopt);
   if (message_)
     message_->showMessage(tr("Loaded weights cleared: runs start from fresh initialisation"),

@@ -51,6 +51,8 @@ class WeightsLoader : public QObject {
   void pickAndLoad(QWidget* dialogParent, const mantissa::Project& project);
   void load(const mantissa::Project& project, const QString& file);  // asynchronous
   void clear();
+  // Drops a check still running (the project it was made for is gone).
+  void forget();
 
  signals:
   void checked(const QString& file, const QString& error);
@@ -58,6 +60,7 @@ class WeightsLoader : public QObject {
  private:
   TrainingController* controller_;
   InlineMessage* message_;
+  quint64 generation_ = 0;
 };
 
 }  // namespace mantissa::ui
