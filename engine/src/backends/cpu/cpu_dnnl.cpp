@@ -109,6 +109,38 @@ void DnnlContext::execute(const CachedPrimitive& p, std::initializer_list<Arg> l
   stream_.wait();
 }
 
+void DnnlContext::reorder(const dnnl::memory::desc& from, const void* src,
+                          const dnnl::memory::desc& to, void* dst) {
+  // oneDNN's own primitive cache makes building the same reorder again cheap.
+  dnnl::memory a = memory(from, src), b = memory(to, dst);
+  dnnl::reorder(a, b).execute(stream_, a, b);
+  stream_.wait();
+}
+
+const void* DnnlContext::relayout_in(const CachedPrimitive& p, int arg, int slot, const void* data,
+                                     const dnnl::memory::desc& plain) {
+  const dnnl::memory::desc want = p.pd.query_md(dnnl::query::exec_arg_md, arg);
+  if (want == plain) return data;
+  MANTISSA_ASSERT(slot >= 0 && slot < kLayoutSlots, "layout slot out of range");
+  void* buf = layout_[slot].get(std::max<std::size_t>(want.get_size(), 1));
+  reorder(plain, data, want, buf);
+  return buf;
+}
+
+void* DnnlContext::output_buffer(const CachedPrimitive& p, int arg, int slot, void* data,
+                                 const dnnl::memory::desc& plain) {
+  const dnnl::memory::desc want = p.pd.query_md(dnnl::query::exec_arg_md, arg);
+  if (want == plain) return data;
+  MANTISSA_ASSERT(slot >= 0 && slot < kLayoutSlots, "layout slot out of range");
+  return layout_[slot].get(std::max<std::size_t>(want.get_size(), 1));
+}
+
+void DnnlContext::relayout_out(const CachedPrimitive& p, int arg, const void* staged, void* data,
+                               const dnnl::memory::desc& plain) {
+  if (staged == data) return;
+  reorder(p.pd.query_md(dnnl::query::exec_arg_md, arg), staged, plain, data);
+}
+
 float* DnnlContext::staging(int slot, std::size_t count) {
   MANTISSA_ASSERT(slot >= 0 && slot < kStagingSlots, "staging slot out of range");
   return static_cast<float*>(staging_[slot].get(std::max<std::size_t>(count, 1) * sizeof(float)));

@@ -112,6 +112,20 @@ class DnnlContext {
   static constexpr int kStagingSlots = 4;
   float* staging(int slot, std::size_t count);
 
+  // Layout staging for primitives that chose their own (blocked) layouts:
+  // `data`, laid out as `plain`, in the layout the primitive `p` wants for
+  // argument `arg` — the data itself when that is `plain`, else a copy in
+  // layout slot `slot` (independent buffers, kept between calls).
+  static constexpr int kLayoutSlots = 4;
+  const void* relayout_in(const CachedPrimitive& p, int arg, int slot, const void* data,
+                          const dnnl::memory::desc& plain);
+  // Where `p` writes argument `arg`: `data` itself when the layouts agree,
+  // else layout slot `slot`; relayout_out() then copies that into `data`.
+  void* output_buffer(const CachedPrimitive& p, int arg, int slot, void* data,
+                      const dnnl::memory::desc& plain);
+  void relayout_out(const CachedPrimitive& p, int arg, const void* staged, void* data,
+                    const dnnl::memory::desc& plain);
+
   std::size_t cached_primitives() const { return cache_.size(); }
 
  private:
@@ -123,6 +137,9 @@ class DnnlContext {
   std::unordered_map<PrimitiveKey, std::unique_ptr<CachedPrimitive>, PrimitiveKeyHash> cache_;
   GrowBuffer scratchpad_;
   GrowBuffer staging_[kStagingSlots];
+  GrowBuffer layout_[kLayoutSlots];
+  void reorder(const dnnl::memory::desc& from, const void* src, const dnnl::memory::desc& to,
+               void* dst);
 };
 
 // An fp32 view of a tensor for emulated (staged) primitives: the tensor's own
