@@ -94,10 +94,7 @@ DatasetPage::DatasetPage(ProjectDocument* document, QWidget* parent)
   }
 }
 
-DatasetPage::~DatasetPage() {
-  for (auto& t : workers_)
-    if (t.joinable()) t.join();
-}
+DatasetPage::~DatasetPage() = default;
 
 void DatasetPage::buildUi() {
   auto* layout = new QVBoxLayout(this);
@@ -308,7 +305,7 @@ void DatasetPage::load() {
   loadButton_->setEnabled(false);
   summary_->setText(tr("Loading…"));
   error_->hide();
-  workers_.emplace_back([this, s, base, generation] {
+  workers_.start([this, s, base, generation] {
     auto result = std::make_shared<Result>();
     try {
       result->split = load_dataset(s, base);

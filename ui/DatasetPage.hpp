@@ -10,6 +10,7 @@
 #include <thread>
 #include <vector>
 
+#include "WorkerThreads.hpp"
 #include "mantissa/data.hpp"
 #include "mantissa/model.hpp"
 
@@ -100,7 +101,7 @@ class DatasetPage : public QWidget {
   std::optional<mantissa::DatasetSplit> split_;
   std::uint64_t generation_ = 0;
   bool loading_ = false;
-  std::vector<std::thread> workers_;
+  WorkerThreads workers_;
 };
 
 }  // namespace mantissa::ui

@@ -112,10 +112,7 @@ EvaluationView::EvaluationView(QWidget* parent) : QWidget(parent) {
   layout->addWidget(mistakes_, 1);
 }
 
-EvaluationView::~EvaluationView() {
-  for (auto& t : workers_)
-    if (t.joinable()) t.join();
-}
+EvaluationView::~EvaluationView() = default;
 
 QString EvaluationView::errorText() const {
   return error_->isHidden() ? QString() : error_->text();
@@ -126,7 +123,7 @@ void EvaluationView::evaluateRun(const QString& databasePath, qint64 runId) {
   busy_ = true;
   error_->hide();
   title_->setText(tr("Evaluating run %1…").arg(runId));
-  workers_.emplace_back([this, databasePath, runId, generation] {
+  workers_.start([this, databasePath, runId, generation] {
     auto result = std::make_shared<RunEvaluation>();
     auto error = std::make_shared<QString>();
     try {

@@ -13,6 +13,8 @@
 #include <thread>
 #include <vector>
 
+#include "WorkerThreads.hpp"
+
 class QLabel;
 class QListWidget;
 class QTableWidget;
@@ -71,7 +73,7 @@ class EvaluationView : public QWidget {
   RunEvaluation result_;
   std::uint64_t generation_ = 0;
   bool busy_ = false;
-  std::vector<std::thread> workers_;
+  WorkerThreads workers_;
 };
 
 }  // namespace mantissa::ui

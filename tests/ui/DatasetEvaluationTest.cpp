@@ -10,12 +10,14 @@
 #include <QTemporaryDir>
 #include <QTest>
 #include <QUndoStack>
+#include <atomic>
 
 #include "DatasetPage.hpp"
 #include "EvaluationView.hpp"
 #include "MainWindow.hpp"
 #include "ProjectDocument.hpp"
 #include "TestSupport.hpp"
+#include "WorkerThreads.hpp"
 #include "mantissa/backend.hpp"
 #include "mantissa/data.hpp"
 #include "mantissa/store.hpp"
@@ -93,6 +95,16 @@ class DatasetEvaluationTest : public QObject {
     doc.undoStack()->undo();
     QCOMPARE(doc.project().dataset.kind, kindBefore);
     QVERIFY(!doc.isModified());
+  }
+
+  void finishedWorkersAreJoinedWhenTheNextStarts() {
+    WorkerThreads workers;
+    std::atomic<int> ran{0};
+    for (int i = 0; i < 5; ++i) workers.start([&ran] { ++ran; });
+    QTRY_COMPARE(ran.load(), 5);
+    // Each start joins the finished threads first: the five go, however late
+    // a thread gets to mark itself done. Without reaping, size() only grows.
+    QTRY_VERIFY_WITH_TIMEOUT((workers.start([] {}), workers.size() <= 3), 10000);
   }
 
   void aNewerLoadWins() {
