@@ -60,11 +60,8 @@ TEST(TrainerScaling, ScaleDoublesAfterGrowthIntervalCleanSteps) {
   Project p = spirals_project(Policy::MixedFloat16, 4 * n + 2);
   p.training.loss_scale.init_scale = s0;
   p.training.loss_scale.growth_interval = n;
-  auto backend = create_backend("cpu");
-  Trainer t(p, *backend);
   RecordingSink sink;
-  TrainControl c;
-  RunSummary s = t.run(sink, c);
+  RunSummary s = run_on_cpu(p, sink);
   ASSERT_EQ(s.outcome, RunOutcome::Finished) << s.error;
   ASSERT_EQ(sink.steps.size(), std::size_t(4 * n + 2));
   for (const StepMetrics& m : sink.steps) {
@@ -116,11 +113,8 @@ TEST(TrainerScaling, OverflowRestartsTheGrowthCount) {
   Project p = spirals_project(Policy::MixedFloat16, 40);
   p.training.loss_scale.init_scale = s0;
   p.training.loss_scale.growth_interval = n;
-  auto backend = create_backend("cpu");
-  Trainer t(p, *backend);
   RecordingSink sink;
-  TrainControl c;
-  RunSummary s = t.run(sink, c);
+  RunSummary s = run_on_cpu(p, sink);
   ASSERT_EQ(s.outcome, RunOutcome::Finished) << s.error;
   auto first_clean =
       std::find_if(sink.steps.begin(), sink.steps.end(), [](auto& m) { return !m.skipped; });
@@ -146,11 +140,8 @@ TEST(TrainerScaling, OverflowMidCountRestartsTheCount) {
   p.training.loss_scale.init_scale = 1024;
   p.training.loss_scale.max_scale = 4096;
   p.training.loss_scale.growth_interval = n;
-  auto backend = create_backend("cpu");
-  Trainer t(p, *backend);
   RecordingSink sink;
-  TrainControl c;
-  RunSummary s = t.run(sink, c);
+  RunSummary s = run_on_cpu(p, sink);
   ASSERT_EQ(s.outcome, RunOutcome::Finished) << s.error;
   ScalerReplay replay{n, 1024, 4096};
   replay.check(sink.steps);

@@ -3,6 +3,7 @@
 #include <string>
 #include <vector>
 
+#include "mantissa/backend.hpp"
 #include "mantissa/model.hpp"
 #include "mantissa/trainer.hpp"
 
@@ -21,7 +22,8 @@ inline Project spirals_project(Policy policy, std::int64_t steps, std::int64_t b
       {"id": "loss", "type": "SoftmaxCrossEntropy", "inputs": ["fc2"]}]},
     "training": {"policy": "float32", "batch_size": 32, "epochs": 1, "seed": 5,
                  "optimizer": {"type": "sgd", "lr": 0.1, "momentum": 0.9}}
-  })", "tiny-spirals.json");
+  })",
+                            "tiny-spirals.json");
   p.training.policy = policy;
   p.training.steps = steps;
   p.training.batch_size = batch;
@@ -38,10 +40,19 @@ struct RecordingSink : MetricsSink {
   void step_recorded(const StepMetrics& m) override { steps.push_back(m); }
   void epoch_recorded(const EpochMetrics& m) override { epochs.push_back(m); }
   void event_recorded(const RunEvent& e) override { events.push_back(e); }
-  void checkpoint_written(std::int64_t step, std::int64_t, const std::vector<std::uint8_t>& b) override {
+  void checkpoint_written(std::int64_t step, std::int64_t,
+                          const std::vector<std::uint8_t>& b) override {
     checkpoints.emplace_back(step, b);
   }
   void run_finished(const RunSummary& s) override { summary = s; }
 };
+
+// Trains `p` to the end on the CPU backend, recording into `sink`.
+inline RunSummary run_on_cpu(const Project& p, RecordingSink& sink) {
+  auto backend = create_backend("cpu");
+  Trainer trainer(p, *backend);
+  TrainControl control;
+  return trainer.run(sink, control);
+}
 
 }  // namespace mantissa::testing
