@@ -4,7 +4,8 @@
 //
 // The timed step is the Trainer's step, call for call (upload, cast weights,
 // forward, loss × S, backward, unscale + check + norm, optimizer, scaler
-// update, one read-back), fed by a DataLoader over an in-memory random pool:
+// update, one asynchronous read-back collected a step later; a captured step
+// on a GPU), fed by a DataLoader over an in-memory random pool:
 // the Trainer itself only trains on a project's dataset, and the bench must
 // not need one.
 #include <omp.h>
@@ -15,6 +16,7 @@
 #include <iostream>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -27,6 +29,7 @@
 #include "mantissa/graph.hpp"
 #include "mantissa/model.hpp"
 #include "mantissa/optim.hpp"
+#include "mantissa/train_step.hpp"
 
 namespace mantissa::cli {
 
@@ -152,64 +155,35 @@ Dataset random_pool(const Workload& w) {
   return d;
 }
 
-// The Trainer's training state and step (src/train/trainer.cpp), without its
-// dataset, evaluation, checkpoints and metrics.
+// The Trainer's step (mantissa/train_step.hpp) on its own graph, without a
+// dataset, evaluation, checkpoints or metrics. Like the Trainer, it collects
+// step t's scalars after step t + 1 has been enqueued.
 class BenchStep {
  public:
-  BenchStep(const Project& p, Backend& backend) : backend_(backend) {
-    const TrainingSpec& t = p.training;
-    graph_ = std::make_unique<Graph>(p.model, backend, t.policy, t.seed);
-    for (Param* param : graph_->params()) {
-      grads_.push_back(param->grad);
-      masters_.push_back(param->master);
-      decay_.push_back(param->decay ? 1 : 0);
-      moment1_.push_back(Tensor::zeros(backend, param->master.shape(), param->master.dtype()));
-    }
-    state_ = Tensor::zeros(backend, Shape{ss::kSize}, DType::F32);
-    std::vector<float> init(ss::kSize, 0.0f);
-    init[ss::kScale] = float(initial_scale(t.policy, t.loss_scale));
-    state_.copy_from_host(init.data());
-    scaler_ = make_scaler_rule(t.policy, t.loss_scale);
-    optimizer_.optimizer = t.optimizer;
-    optimizer_.schedule = t.schedule;
-    optimizer_.skip_on_nonfinite = scaler_.skips();
-  }
+  BenchStep(const Project& p, Backend& backend)
+      : graph_(p.model, backend, p.training.policy, p.training.seed),
+        step_(graph_, backend, p.training, /*total_steps=*/0,
+              StepOptions{.capture = p.training.capture_graphs}) {}
 
-  std::array<float, ss::kSize> run(const Batch& batch) {
-    std::vector<std::int64_t> dims{batch.size};
-    for (auto v : graph_->input_shape().dims()) dims.push_back(v);
-    Tensor x = Tensor::empty(backend_, Shape(dims), DType::F32);  // (N, input...)
-    backend_.upload(x.data(), batch.x.data(), x.bytes());
-    Tensor y = Tensor::empty(backend_, Shape{batch.size}, DType::F32);  // (N) class ids
-    backend_.upload(y.data(), batch.y.data(), y.bytes());
-    Tensor scale = state_.slice(ss::kScale, Shape{1});
-    Tensor found_inf = state_.slice(ss::kFoundInf, Shape{1});
-    Tensor loss = state_.slice(ss::kLoss, Shape{1});
-    Tensor grad_sq = state_.slice(ss::kGradSumSquares, Shape{1});
-    ExecContext ctx{backend_, true, 0};
-
-    graph_->prepare_step();
-    graph_->forward(ctx, x);
-    x = Tensor();
-    backend_.fill(found_inf, 0.0f);
-    graph_->loss_and_backward(ctx, y, scale, loss);
-    backend_.unscale_check_and_norm(grads_, scale, found_inf, grad_sq);
-    backend_.optimizer_step(masters_, grads_, moment1_, moment2_, decay_, state_, optimizer_);
-    backend_.update_loss_scale(state_, scaler_);
-    std::array<float, ss::kSize> s{};
-    backend_.download(s.data(), state_.data(), sizeof(s));
-    graph_->clear_saved();
-    return s;
+  void enqueue(const Batch& batch) {
+    step_.enqueue(batch.x, batch.y, batch.size, 0);
+    const std::uint64_t ticket = step_.begin_read();
+    if (pending_) state_ = step_.finish_read(*pending_);
+    pending_ = ticket;
   }
+  // Waits for the last step and returns its scalars.
+  const StepState& drain() {
+    if (pending_) state_ = step_.finish_read(*pending_);
+    pending_.reset();
+    return state_;
+  }
+  const TrainingStep& step() const { return step_; }
 
  private:
-  Backend& backend_;
-  std::unique_ptr<Graph> graph_;
-  std::vector<Tensor> grads_, masters_, moment1_, moment2_;
-  std::vector<std::uint8_t> decay_;
-  Tensor state_;  // (step_state::kSize) fp32
-  ScalerRule scaler_;
-  OptimizerRule optimizer_;
+  Graph graph_;
+  TrainingStep step_;
+  std::optional<std::uint64_t> pending_;
+  StepState state_{};
 };
 
 struct PolicyResult {
@@ -217,7 +191,11 @@ struct PolicyResult {
   std::array<double, kWindows> steps_per_s{};  // per window
   double median_steps_per_s = 0;
   std::int64_t peak_memory = 0;
+  std::int64_t activation_memory = 0;  // peak above the model state (weights, grads, moments)
   std::int64_t skipped = 0;
+  bool captured = false;  // the step replayed a recording (CUDA graph)
+  std::int64_t replays = 0;
+  std::string capture_note;
   double final_loss = 0;
   double final_scale = 1;
 };
@@ -237,10 +215,14 @@ class PolicyBench {
         step_(with_policy(std::move(p), policy), *backend_),
         loader_(pool, w.batch, /*shuffle=*/true, /*seed=*/0, /*drop_last=*/true) {
     result_.policy = policy;
+    state_bytes_ = std::int64_t(backend_->memory_stats().in_use);
+    backend_->reset_peak_memory();
   }
 
+  // Enqueues `steps` steps and waits for the last.
   void run(std::int64_t steps) {
-    for (std::int64_t i = 0; i < steps; ++i) state_ = step_.run(loader_.next());
+    for (std::int64_t i = 0; i < steps; ++i) step_.enqueue(loader_.next());
+    state_ = step_.drain();
   }
 
   void timed_window(int k, std::int64_t steps) {
@@ -255,6 +237,10 @@ class PolicyBench {
     std::sort(sorted.begin(), sorted.end());
     result_.median_steps_per_s = sorted[kWindows / 2];
     result_.peak_memory = std::int64_t(backend_->memory_stats().peak);
+    result_.activation_memory = std::max<std::int64_t>(0, result_.peak_memory - state_bytes_);
+    result_.captured = step_.step().captured();
+    result_.replays = step_.step().replays();
+    result_.capture_note = step_.step().capture_note();
     result_.skipped = std::int64_t(state_[ss::kSkippedTotal]);
     result_.final_loss = state_[ss::kLoss];
     result_.final_scale = state_[ss::kScale];
@@ -265,7 +251,8 @@ class PolicyBench {
   std::unique_ptr<Backend> backend_;
   BenchStep step_;
   DataLoader loader_;
-  std::array<float, ss::kSize> state_{};
+  StepState state_{};
+  std::int64_t state_bytes_ = 0;
   PolicyResult result_;
 };
 
@@ -311,6 +298,7 @@ void add_bench_command(CLI::App& app) {
     int threads = 0;
     bool json = false;
     bool tf32 = false;
+    bool no_graphs = false;
   };
   auto f = std::make_shared<Flags>();
   auto* cmd = app.add_subcommand(
@@ -324,6 +312,8 @@ void add_bench_command(CLI::App& app) {
   auto* warmup = cmd->add_option("--warmup", f->warmup, "Untimed steps first (default: 20; big 1)");
   auto* threads = cmd->add_option("--threads", f->threads, "CPU threads (default: all)");
   cmd->add_flag("--tf32", f->tf32, "float32 on TF32 tensor cores (GPU; off by default)");
+  cmd->add_flag("--no-graphs", f->no_graphs,
+                "Run every op as it is called instead of replaying a captured step (GPU)");
   cmd->add_flag("--json", f->json, "Print JSON instead of a table");
   cmd->callback([f, steps, warmup, threads] {
     const Workload& w = find_workload(f->workload);
@@ -342,6 +332,7 @@ void add_bench_command(CLI::App& app) {
     const std::int64_t window = total / kWindows;
     Project project = workload_project(w);
     project.training.allow_tf32 = f->tf32;
+    project.training.capture_graphs = !f->no_graphs;
     const std::int64_t flops = model_flops_per_step(project, w.batch);
     const std::string device = create_backend(f->backend)->description();
     std::cerr << "bench " << w.name << ": " << w.description << ", batch " << w.batch
@@ -377,28 +368,40 @@ void add_bench_command(CLI::App& app) {
                                   {"samples_per_s", r.median_steps_per_s * double(w.batch)},
                                   {"model_tflops", tflops(r)},
                                   {"peak_memory", r.peak_memory},
+                                  {"activation_memory", r.activation_memory},
+                                  {"captured", r.captured},
+                                  {"graph_replays", r.replays},
+                                  {"capture_note", r.capture_note},
                                   {"skipped_steps", r.skipped},
                                   {"final_loss", r.final_loss},
                                   {"final_loss_scale", r.final_scale}});
       std::cout << out.dump(2) << "\n";
       return;
     }
-    Table t({"policy", "steps/s", "min - max", "samples/s", "TFLOP/s", "peak memory", "skipped",
-             "final loss", "scale"},
-            {false, true, true, true, true, true, true, true, true});
+    Table t({"policy", "steps/s", "min - max", "samples/s", "TFLOP/s", "peak memory", "activations",
+             "skipped", "final loss", "scale"},
+            {false, true, true, true, true, true, true, true, true, true});
     t.rule();
     for (const auto& r : results) {
       const auto [lo, hi] = std::minmax_element(r.steps_per_s.begin(), r.steps_per_s.end());
       t.add({std::string(policy_name(r.policy)), steps_text(r.median_steps_per_s),
              steps_text(*lo) + " - " + steps_text(*hi),
              with_thousands(std::llround(r.median_steps_per_s * double(w.batch))),
-             fixed(tflops(r), 3), bytes_text(r.peak_memory), with_thousands(r.skipped),
-             fixed(r.final_loss, 4), scale_text(r.final_scale)});
+             fixed(tflops(r), 3), bytes_text(r.peak_memory), bytes_text(r.activation_memory),
+             with_thousands(r.skipped), fixed(r.final_loss, 4), scale_text(r.final_scale)});
     }
     t.print(std::cout);
     std::cout << "steps/s: median of " << kWindows << " windows; TFLOP/s: 3 × forward FLOPs of "
               << "the linear and convolution layers (" << fixed(double(flops) / 1e9, 2)
-              << " GFLOP per step)\n";
+              << " GFLOP per step); activations: peak memory above weights, gradients and "
+              << "optimizer state\n";
+    for (const auto& r : results)
+      if (r.captured)
+        std::cout << policy_name(r.policy) << ": step captured once, replayed " << r.replays
+                  << " times\n";
+      else if (r.capture_note.starts_with("capture failed") ||
+               r.capture_note.starts_with("not captured"))
+        std::cout << policy_name(r.policy) << ": " << r.capture_note << "\n";
   });
 }
 

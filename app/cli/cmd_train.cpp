@@ -49,6 +49,7 @@ struct TrainFlags {
   std::int64_t checkpoint_every = 0;
   bool no_store = false;
   bool tf32 = false;
+  bool no_graphs = false;
   std::string init_weights;  // safetensors file to start from
   std::string policies;      // compare
 
@@ -83,6 +84,10 @@ void add_override_options(CLI::App* cmd, TrainFlags& f, bool with_policy) {
   add("--tf32", cmd->add_flag("--tf32", f.tf32,
                               "Let float32 matmuls and convolutions use TF32 on the GPU "
                               "(faster, 10-bit mantissa products; off by default)"));
+  add("--no-graphs",
+      cmd->add_flag("--no-graphs", f.no_graphs,
+                    "Run every op of every step as it is called instead of replaying a "
+                    "captured step (CUDA graphs)"));
   add("--checkpoint-every",
       cmd->add_option("--checkpoint-every", f.checkpoint_every,
                       "Store a checkpoint every N steps (one is always stored at the end)"));
@@ -149,6 +154,7 @@ void apply_overrides(Project& p, const TrainFlags& f) {
   if (f.has("--seed")) t.seed = f.seed;
   if (f.has("--backend")) t.backend = f.backend;
   if (f.has("--tf32")) t.allow_tf32 = true;
+  if (f.has("--no-graphs")) t.capture_graphs = false;
   if (f.has("--checkpoint-every"))
     t.checkpoint_every = at_least("--checkpoint-every", f.checkpoint_every, 0);
   // The stored snapshot must find the dataset from wherever the run is resumed.

@@ -1,7 +1,7 @@
 # Ctrl-C (SIGINT) stops a training run at a step boundary: the process exits
 # on its own, the run is stored as 'stopped' with its metrics and a final
-# checkpoint (resume is covered by kill_and_resume). --tf32 is recorded in the run's project
-# snapshot (the CPU backend ignores it).
+# checkpoint (resume is covered by kill_and_resume). --tf32 and --no-graphs are recorded in
+# the run's project snapshot (the CPU backend ignores both).
 foreach(var MANTISSA SOURCE_DIR WORK_DIR)
   if(NOT DEFINED ${var})
     message(FATAL_ERROR "run with -D${var}=...")
@@ -14,7 +14,7 @@ set(db "${dir}/runs.db")
 set(project "${SOURCE_DIR}/projects/spirals.json")
 
 execute_process(
-  COMMAND sh -c "\"$0\" train \"$1\" --epochs 2000 --tf32 --db \"$2\" >/dev/null 2>\"$3\" &
+  COMMAND sh -c "\"$0\" train \"$1\" --epochs 2000 --tf32 --no-graphs --db \"$2\" >/dev/null 2>\"$3\" &
 pid=$!
 i=0
 while [ $i -lt 300 ]; do
@@ -45,9 +45,13 @@ string(JSON status GET "${show}" status)
 string(JSON steps GET "${show}" steps_recorded)
 string(JSON checkpoints LENGTH "${show}" checkpoints)
 string(JSON tf32 ERROR_VARIABLE tf32_err GET "${show}" project_snapshot training allow_tf32)
+string(JSON graphs ERROR_VARIABLE graphs_err GET "${show}" project_snapshot training cuda_graphs)
 if(NOT status MATCHES "^stopped$" OR steps LESS 50 OR checkpoints LESS 1)
   message(FATAL_ERROR "after Ctrl-C: status ${status}, ${steps} steps, ${checkpoints} checkpoints")
 endif()
 if(NOT tf32 MATCHES "^(ON|true|1)$")
   message(FATAL_ERROR "--tf32 is not in the run's project snapshot (allow_tf32: ${tf32})")
+endif()
+if(NOT graphs MATCHES "^(OFF|false|0)$")
+  message(FATAL_ERROR "--no-graphs is not in the run's project snapshot (cuda_graphs: ${graphs})")
 endif()

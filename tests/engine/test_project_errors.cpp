@@ -365,6 +365,8 @@ TEST(ProjectErrors, BadTrainingValues) {
   EXPECT_THAT(training_error(R"({"steps": 0})"), HasSubstr("/training/steps: "));
   EXPECT_THAT(training_error(R"({"allow_tf32": "yes"})"),
               AllOf(HasSubstr("/training/allow_tf32: "), HasSubstr("expected true or false")));
+  EXPECT_THAT(training_error(R"({"cuda_graphs": 0})"),
+              AllOf(HasSubstr("/training/cuda_graphs: "), HasSubstr("expected true or false")));
 }
 
 TEST(ProjectErrors, BadDataset) {

@@ -300,6 +300,7 @@ void expect_same_project(const Project& a, const Project& b) {
   EXPECT_EQ(t.checkpoint_every, u.checkpoint_every);
   EXPECT_EQ(t.backend, u.backend);
   EXPECT_EQ(t.allow_tf32, u.allow_tf32);
+  EXPECT_EQ(t.capture_graphs, u.capture_graphs);
 }
 
 void expect_round_trip(const Project& p) {
@@ -349,7 +350,8 @@ constexpr const char* kEverything = R"({"format": "mantissa-project", "version":
     "optimizer": {"type": "sgd", "lr": 0.1, "momentum": 0.8, "nesterov": true, "weight_decay": 0.0005},
     "schedule": {"type": "step", "warmup_steps": 10, "step_size": 300, "gamma": 0.5},
     "batch_size": 32, "epochs": 2, "steps": 500, "seed": 42, "clip_grad_norm": 5,
-    "checkpoint_every": 100, "backend": "cuda:0", "allow_tf32": true}})";
+    "checkpoint_every": 100, "backend": "cuda:0", "allow_tf32": true,
+    "cuda_graphs": false}})";
 
 TEST(ProjectRoundTrip, EveryLayerKindAndSetting) {
   auto file = std::filesystem::path("/work/projects/all.json");
@@ -362,6 +364,7 @@ TEST(ProjectRoundTrip, EveryLayerKindAndSetting) {
   EXPECT_EQ(p.training.loss_scale.mode, LossScaleMode::Fixed);
   EXPECT_EQ(p.training.steps, 500);
   EXPECT_TRUE(p.training.allow_tf32);
+  EXPECT_FALSE(p.training.capture_graphs);  // on unless turned off
   expect_round_trip(p);
   // Paths are written back relative to the project, as they were read.
   std::string text = project_to_json(p);

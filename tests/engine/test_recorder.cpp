@@ -113,12 +113,14 @@ TEST(RunRecorder, StoppedRunKeepsItsCheckpoint) {
   const RunSummary s = train(trainer, recorder, &stop, &control);
   ASSERT_EQ(s.outcome, RunOutcome::Stopped);
 
+  // Step 13 was already enqueued when step 12's metrics arrived and the stop
+  // was asked for; it is finished and kept.
   const RunRecord r = store.require_run(recorder.run_id());
   EXPECT_EQ(r.status, RunStatus::Stopped);
-  EXPECT_EQ(r.last_step, 12);
+  EXPECT_EQ(r.last_step, 13);
   const auto latest = store.latest_checkpoint(r.id);
   ASSERT_TRUE(latest.has_value());
-  EXPECT_EQ(latest->step, 12);
+  EXPECT_EQ(latest->step, 13);
   EXPECT_FALSE(latest->data.empty());
 }
 

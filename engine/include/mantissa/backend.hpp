@@ -18,6 +18,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "mantissa/optim.hpp"
@@ -56,8 +57,8 @@ class Backend {
 
   virtual std::string name() const = 0;         // "cpu", "cuda:0"
   virtual std::string description() const = 0;  // "AMD EPYC 9B14 (2 threads)"
-  virtual bool native_bf16() const = 0;          // bf16 GEMM/conv without emulation
-  virtual bool native_f16() const = 0;           // fp16 GEMM/conv without emulation
+  virtual bool native_bf16() const = 0;         // bf16 GEMM/conv without emulation
+  virtual bool native_f16() const = 0;          // fp16 GEMM/conv without emulation
 
   // ---- memory -------------------------------------------------------------
   // Throws OutOfMemoryError naming the request and what is already held.
@@ -113,8 +114,8 @@ class Backend {
   virtual void conv2d_backward_data(const Tensor& dy, const Tensor& w, Tensor& dx,
                                     const Conv2dParams& p) = 0;
   // dw (fp32, OIHW) and optionally dbias (fp32) are overwritten.
-  virtual void conv2d_backward_weights(const Tensor& x, const Tensor& dy, Tensor& dw,
-                                       Tensor* dbias, const Conv2dParams& p) = 0;
+  virtual void conv2d_backward_weights(const Tensor& x, const Tensor& dy, Tensor& dw, Tensor* dbias,
+                                       const Conv2dParams& p) = 0;
 
   // ---- pooling (x, y, dy, dx share a dtype) -------------------------------
   // `workspace` is backend-private state the backward pass may need (e.g. the
@@ -143,8 +144,7 @@ class Backend {
   // Layer norm over the last axis; every tensor fp32 (a forced-fp32 op).
   // save_mean / save_invstd have one value per row.
   virtual void layernorm_forward(const Tensor& x, const Tensor& gamma, const Tensor& beta,
-                                 Tensor& y, Tensor& save_mean, Tensor& save_invstd,
-                                 float eps) = 0;
+                                 Tensor& y, Tensor& save_mean, Tensor& save_invstd, float eps) = 0;
   virtual void layernorm_backward(const Tensor& x, const Tensor& dy, const Tensor& gamma,
                                   const Tensor& save_mean, const Tensor& save_invstd, Tensor& dx,
                                   Tensor& dgamma, Tensor& dbeta) = 0;
@@ -193,6 +193,44 @@ class Backend {
   // PRECISION.md steps 4-5 for the scale: records kScaleUsed, then backs off
   // (skip counts, tracker reset) or grows after growth_interval clean steps.
   virtual void update_loss_scale(Tensor& state, const ScalerRule& rule) = 0;
+
+  // ---- asynchronous read-back ---------------------------------------------
+  // begin_download() enqueues a copy of `bytes` (at most kMaxAsyncReadBytes)
+  // of device memory behind the work already enqueued and returns a ticket at
+  // once; finish_download() waits for that copy alone and writes the bytes to
+  // host_dst. At most kMaxAsyncReads tickets are open at a time (beginning
+  // one more throws Error); each is finished exactly once, in any order. The
+  // trainer reads step t's scalars while step t + 1 runs. This default copies
+  // at begin_download() (with download()), which is right for a backend whose
+  // ops have finished when they return.
+  static constexpr std::size_t kMaxAsyncReadBytes = 256;
+  static constexpr std::size_t kMaxAsyncReads = 4;
+  virtual std::uint64_t begin_download(const void* src, std::size_t bytes);
+  virtual void finish_download(std::uint64_t ticket, void* host_dst);
+
+  // ---- step capture (CUDA graphs) -----------------------------------------
+  // A backend that can record a fixed sequence of ops once and run it again
+  // says so in can_capture(). Between begin_capture() and end_capture() ops
+  // are recorded, not run, so nothing in that sequence may depend on the
+  // host: upload(), download(), begin_download() and synchronize() throw
+  // Error there. Every block allocated or freed while recording stays
+  // reserved for the recording (it reads and writes those addresses on every
+  // replay) until discard_capture(), whoever frees it and when. replay() runs
+  // the recorded ops once, in order, on the memory's current contents. One
+  // recording per backend; begin_capture() discards an earlier one. If
+  // end_capture() throws, nothing was recorded and the ops were not run;
+  // discard_capture() also abandons a recording still in progress.
+  virtual bool can_capture() const { return false; }
+  virtual void begin_capture();  // default: throws Error (cannot capture)
+  virtual void end_capture();
+  virtual void replay();
+  virtual void discard_capture() {}
+  virtual bool capturing() const { return false; }
+
+ private:
+  // The default begin_download()'s copies, waiting for finish_download().
+  std::vector<std::pair<std::uint64_t, std::vector<std::uint8_t>>> early_reads_;
+  std::uint64_t next_read_ticket_ = 1;
 };
 
 // The registry: the one place that knows which backends were compiled in.

@@ -114,6 +114,9 @@ struct TrainingSpec {
   std::int64_t checkpoint_every = 0;  // steps; 0 = only at the end
   std::string backend = "cpu";
   bool allow_tf32 = false;  // BackendOptions::allow_tf32
+  // Record a full-size training step once and replay it (CUDA graphs) where
+  // the backend can; off runs every op as it is called.
+  bool capture_graphs = true;
 };
 
 struct Project {

@@ -206,6 +206,7 @@ TrainingSpec parse_training(const Json& j, const std::filesystem::path& file) {
   t.backend = r.string("backend", t.backend);
   check_backend(r, t.backend);
   t.allow_tf32 = r.boolean("allow_tf32", t.allow_tf32);
+  t.capture_graphs = r.boolean("cuda_graphs", t.capture_graphs);
   r.finish("in training");
   return t;
 }

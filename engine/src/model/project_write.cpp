@@ -117,6 +117,7 @@ OrderedJson training_json(const TrainingSpec& t) {
   j["checkpoint_every"] = t.checkpoint_every;
   j["backend"] = t.backend;
   if (t.allow_tf32) j["allow_tf32"] = true;
+  if (!t.capture_graphs) j["cuda_graphs"] = false;
   return j;
 }
 

@@ -1,11 +1,16 @@
-// The training loop. One step reads top to bottom: upload, cast weights,
-// forward, loss × S, backward, unscale + finite check, gradient norm,
-// optimizer (skipped on device when a gradient was non-finite), scaler update,
-// and a single read of the step's scalars.
+// The training loop around TrainingStep (train_step.cpp: upload, cast
+// weights, forward, loss × S, backward, unscale + finite check, gradient norm,
+// optimizer skipped on device when a gradient was non-finite, scaler update).
+// The step's scalars come back with one asynchronous read that is collected
+// after the next step has been enqueued, so a GPU never waits for the host;
+// steps that end an epoch, take a checkpoint or end the run, and the last one
+// before a pause or stop, are collected at once, because what follows them
+// needs the state they leave.
 #include "mantissa/trainer.hpp"
 
 #include <chrono>
 #include <cmath>
+#include <optional>
 
 #include "core/rng.hpp"
 #include "mantissa/backend.hpp"
@@ -13,6 +18,7 @@
 #include "mantissa/error.hpp"
 #include "mantissa/graph.hpp"
 #include "mantissa/optim.hpp"
+#include "mantissa/train_step.hpp"
 #include "mantissa/weights_io.hpp"
 #include "train/checkpoint.hpp"
 
@@ -39,12 +45,7 @@ struct Trainer::Impl {
   TrainOptions options;
   DatasetSplit data;
   std::unique_ptr<Graph> graph;
-  std::vector<Param*> params;
-  std::vector<Tensor> grads, masters, moment1, moment2;
-  std::vector<std::uint8_t> decay;
-  Tensor state;  // (step_state::kSize) fp32, see optim.hpp
-  ScalerRule scaler;
-  OptimizerRule optimizer;
+  std::unique_ptr<TrainingStep> stepper;
   std::unique_ptr<DataLoader> loader;
   std::int64_t steps_per_epoch = 0;
   std::int64_t total_steps = 0;
@@ -70,36 +71,14 @@ struct Trainer::Impl {
     check_input_shape(data.train, graph->input_shape().dims(), graph->summary().layers[0].id);
     check_targets();
 
-    params = graph->params();
-    const bool adam = t.optimizer.kind == OptimizerKind::AdamW;
-    const bool sgd_momentum = t.optimizer.kind == OptimizerKind::Sgd && t.optimizer.momentum != 0;
-    for (Param* p : params) {
-      grads.push_back(p->grad);
-      masters.push_back(p->master);
-      decay.push_back(p->decay ? 1 : 0);
-      if (adam || sgd_momentum)
-        moment1.push_back(Tensor::zeros(backend, p->master.shape(), p->master.dtype()));
-      if (adam) moment2.push_back(Tensor::zeros(backend, p->master.shape(), p->master.dtype()));
-    }
-
-    state = Tensor::zeros(backend, Shape{ss::kSize}, DType::F32);
-    std::vector<float> init(ss::kSize, 0.0f);
-    init[ss::kScale] = float(initial_scale(t.policy, t.loss_scale));
-    state.copy_from_host(init.data());
-    scaler = make_scaler_rule(t.policy, t.loss_scale);
-
     LoaderOptions lo;
     lo.batch_size = t.batch_size;
     lo.seed = t.seed;
     loader = std::make_unique<DataLoader>(data.train, lo);
     steps_per_epoch = loader->batches_per_epoch();
     total_steps = t.steps ? *t.steps : std::int64_t(t.epochs) * steps_per_epoch;
-
-    optimizer.optimizer = t.optimizer;
-    optimizer.schedule = t.schedule;
-    optimizer.total_steps = total_steps;
-    optimizer.clip_grad_norm = t.clip_grad_norm.value_or(0.0);
-    optimizer.skip_on_nonfinite = scaler.skips();
+    stepper = std::make_unique<TrainingStep>(*graph, backend, t, total_steps,
+                                             StepOptions{.capture = t.capture_graphs});
 
     if (options.resume_from) restore(*options.resume_from);
   }
@@ -131,17 +110,6 @@ struct Trainer::Impl {
     return t;
   }
 
-  Shape input_batch_shape(std::int64_t n) const {
-    std::vector<std::int64_t> d{n};
-    for (auto v : graph->input_shape().dims()) d.push_back(v);
-    return Shape(d);
-  }
-
-  Shape target_batch_shape(std::int64_t n) const {
-    if (graph->loss_kind() == LayerKind::SoftmaxCrossEntropy) return Shape{n};
-    return Shape{n, graph->output_shape().numel()};
-  }
-
   // MSE on class labels trains against one-hot vectors.
   std::vector<float> targets_for_loss(const Batch& b) const {
     if (graph->loss_kind() != LayerKind::MSE || data.train.num_classes == 0) return b.y;
@@ -156,71 +124,42 @@ struct Trainer::Impl {
     return seed_for(project.training.seed, "dropout#" + std::to_string(step));
   }
 
-  std::array<float, ss::kSize> train_step(const Batch& batch) {
-    const std::int64_t n = batch.size;
-    Tensor x = upload(batch.x, input_batch_shape(n));  // (N, input...)
-    Tensor y = upload(targets_for_loss(batch), target_batch_shape(n));
-    Tensor scale = state.slice(ss::kScale, Shape{1});
-    Tensor found_inf = state.slice(ss::kFoundInf, Shape{1});
-    Tensor loss = state.slice(ss::kLoss, Shape{1});
-    Tensor grad_sq = state.slice(ss::kGradSumSquares, Shape{1});
-    ExecContext ctx{backend, true, dropout_seed()};
-
-    // ---- cast fp32 masters to their compute copies, once per step ----
-    graph->prepare_step();
-    // ---- forward ----
-    graph->forward(ctx, x);
-    x = Tensor();  // layers keep what backward needs (a 16-bit copy under mixed policies)
-    // ---- loss (fp32) × S, backward: every Param::grad is overwritten ----
-    backend.fill(found_inf, 0.0f);
-    graph->loss_and_backward(ctx, y, scale, loss);
-    // ---- unscale every gradient in place, note the first non-finite one,
-    //      and the global norm of the unscaled gradients (one pass) ----
-    backend.unscale_check_and_norm(grads, scale, found_inf, grad_sq);
-    // ---- clip + optimizer; skipped on device when found_inf is set ----
-    backend.optimizer_step(masters, grads, moment1, moment2, decay, state, optimizer);
-    // ---- loss-scale update: backoff on overflow, growth after N clean steps ----
-    backend.update_loss_scale(state, scaler);
-    // ---- the step's one read-back ----
-    std::array<float, ss::kSize> s{};
-    backend.download(s.data(), state.data(), sizeof(s));
-    graph->clear_saved();
-    return s;
-  }
-
-  void emit_step_events(const std::array<float, ss::kSize>& s, MetricsSink& sink, double wall) {
+  void emit_step_events(const StepState& s, std::int64_t at_step, MetricsSink& sink, double wall) {
+    const std::vector<Param*>& params = stepper->params();
     const bool nonfinite = s[ss::kFoundInf] > 0;
     if (!nonfinite) return;
     const std::size_t idx = std::size_t(s[ss::kFoundInf]) - 1;
     const std::string tensor = idx < params.size() ? params[idx]->name : "?";
     RunEvent e;
-    e.step = step;
+    e.step = at_step;
     e.tensor = tensor;
     e.scale_before = s[ss::kScaleUsed];
     e.scale_after = s[ss::kScale];
     e.wall_time_s = wall;
     if (s[ss::kSkippedThisStep] > 0) {
       e.kind = EventKind::Overflow;
-      e.message = "step " + std::to_string(step) + " skipped: non-finite gradient in " + tensor +
+      e.message = "step " + std::to_string(at_step) + " skipped: non-finite gradient in " + tensor +
                   ", scale " + fmt_scale(e.scale_before) + " → " + fmt_scale(e.scale_after);
     } else {
       e.kind = EventKind::Warning;
-      e.message = "step " + std::to_string(step) + ": non-finite gradient in " + tensor +
-                  " was applied (loss scaling " + std::string(loss_scale_mode_name(scaler.mode)) +
+      e.message = "step " + std::to_string(at_step) + ": non-finite gradient in " + tensor +
+                  " was applied (loss scaling " +
+                  std::string(loss_scale_mode_name(stepper->scaler().mode)) +
                   " does not skip steps)";
     }
     sink.event_recorded(e);
-    if (!warned_small_scale && scaler.mode == LossScaleMode::Dynamic && s[ss::kScale] < 1.0f) {
+    if (!warned_small_scale && stepper->scaler().mode == LossScaleMode::Dynamic &&
+        s[ss::kScale] < 1.0f) {
       warned_small_scale = true;
       sink.event_recorded(
-          {step, EventKind::Warning,
+          {at_step, EventKind::Warning,
            "loss scale fell below 1 (" + fmt_scale(s[ss::kScale]) +
                "): gradients overflow even unscaled; first non-finite gradient in " + tensor,
            e.scale_before, e.scale_after, tensor, wall});
     }
     if (!warned_consecutive && s[ss::kConsecutiveSkips] >= 50) {
       warned_consecutive = true;
-      sink.event_recorded({step, EventKind::Warning,
+      sink.event_recorded({at_step, EventKind::Warning,
                            "50 consecutive steps skipped; first non-finite gradient in " + tensor,
                            e.scale_before, e.scale_after, tensor, wall});
     }
@@ -245,8 +184,8 @@ struct Trainer::Impl {
       rows.clear();
       for (std::int64_t i = start; i < std::min(v.size(), start + bs); ++i) rows.push_back(i);
       gather_batch(v, rows, b);
-      Tensor x = upload(b.x, input_batch_shape(b.size));
-      Tensor y = upload(targets_for_loss(b), target_batch_shape(b.size));
+      Tensor x = upload(b.x, stepper->input_batch_shape(b.size));
+      Tensor y = upload(targets_for_loss(b), stepper->target_batch_shape(b.size));
       Tensor pred = graph->forward(ctx, x);
       Tensor pred32 = Tensor::empty(backend, pred.shape(), DType::F32);
       backend.cast(pred, pred32);
@@ -269,13 +208,16 @@ struct Trainer::Impl {
 
   std::vector<std::uint8_t> checkpoint() const {
     CheckpointWriter w;
+    const std::vector<Param*>& params = stepper->params();
+    const std::vector<Tensor>& moment1 = stepper->moment1();
+    const std::vector<Tensor>& moment2 = stepper->moment2();
     for (std::size_t i = 0; i < params.size(); ++i) {
       w.add_tensor("param/" + params[i]->name, params[i]->master);
       if (i < moment1.size()) w.add_tensor("moment1/" + params[i]->name, moment1[i]);
       if (i < moment2.size()) w.add_tensor("moment2/" + params[i]->name, moment2[i]);
     }
     for (Buffer* b : graph->buffers()) w.add_tensor("buffer/" + b->name, b->value);
-    w.add_tensor("state", state);
+    w.add_tensor("state", stepper->state());
     w.add_int("step", step);
     w.add_int("steps_per_epoch", steps_per_epoch);
     w.add_double("epoch_loss_sum", epoch_loss_sum);
@@ -288,13 +230,16 @@ struct Trainer::Impl {
 
   void restore(const std::vector<std::uint8_t>& blob) {
     CheckpointReader r(blob);
+    const std::vector<Param*>& params = stepper->params();
+    std::vector<Tensor>& moment1 = stepper->moment1();
+    std::vector<Tensor>& moment2 = stepper->moment2();
     for (std::size_t i = 0; i < params.size(); ++i) {
       r.read_tensor("param/" + params[i]->name, params[i]->master);
       if (i < moment1.size()) r.read_tensor("moment1/" + params[i]->name, moment1[i]);
       if (i < moment2.size()) r.read_tensor("moment2/" + params[i]->name, moment2[i]);
     }
     for (Buffer* b : graph->buffers()) r.read_tensor("buffer/" + b->name, b->value);
-    r.read_tensor("state", state);
+    r.read_tensor("state", stepper->state());
     step = r.read_int("step");
     if (r.read_int("steps_per_epoch") != steps_per_epoch)
       throw InputError(
@@ -308,6 +253,21 @@ struct Trainer::Impl {
     loader->seek(step / steps_per_epoch, step % steps_per_epoch);
   }
 
+  // A step whose scalars are still on their way back.
+  struct InFlight {
+    std::uint64_t ticket = 0;
+    std::int64_t step = 0;  // 1-based: the count of steps once it is done
+    std::int64_t epoch = 0;
+    std::int64_t batch = 0;
+  };
+
+  // Whatever follows this step needs the state it leaves (evaluation, a
+  // checkpoint, the run's end), so it is collected before the next is enqueued.
+  bool ends_a_stretch(std::int64_t s) const {
+    const std::int64_t every = project.training.checkpoint_every;
+    return s % steps_per_epoch == 0 || s == total_steps || (every > 0 && s % every == 0);
+  }
+
   RunSummary run(MetricsSink& sink, TrainControl& control) {
     RunSummary summary;
     const auto t0 = Clock::now();
@@ -319,69 +279,109 @@ struct Trainer::Impl {
     // What the model state holds (weights, gradients, moments, state vector);
     // the peak above it is what activations and temporaries took.
     const auto state_bytes = std::int64_t(backend.memory_stats().in_use);
+    // When the step being collected could start: the previous one's
+    // collection, or its own enqueue when nothing was in flight.
+    Clock::time_point ready_since = t0;
+    // The step whose enqueue recorded the step (or found it cannot be).
+    std::int64_t capture_step = -1;
+
+    auto collect = [&](const InFlight& f) {
+      const StepState s = stepper->finish_read(f.ticket);
+      const auto now = Clock::now();
+      const double dt = std::chrono::duration<double>(now - ready_since).count();
+      ready_since = now;
+      const double wall = elapsed_before + seconds_since(t0);
+      const MemoryStats mem = backend.memory_stats();
+
+      StepMetrics m;
+      m.step = f.step;
+      m.epoch = f.epoch;
+      m.loss = s[ss::kLoss];
+      m.loss_scale = s[ss::kScaleUsed];
+      m.skipped = s[ss::kSkippedThisStep] > 0;
+      m.skipped_total = std::int64_t(s[ss::kSkippedTotal]);
+      m.growth_tracker = std::int64_t(s[ss::kGrowthTracker]);
+      m.grad_norm = std::sqrt(double(s[ss::kGradSumSquares]));
+      m.lr = s[ss::kLearningRate];
+      m.step_time_s = dt;
+      m.samples_per_s = double(f.batch) / dt;
+      m.memory_in_use = std::int64_t(mem.in_use);
+      m.memory_peak = std::int64_t(mem.peak);
+      m.driver_memory_in_use = std::int64_t(mem.driver_in_use);
+      m.wall_time_s = wall;
+      sink.step_recorded(m);
+      emit_step_events(s, f.step, sink, wall);
+      if (f.step == capture_step) {
+        sink.event_recorded({f.step, stepper->captured() ? EventKind::Info : EventKind::Warning,
+                             stepper->captured()
+                                 ? "step " + std::to_string(f.step) +
+                                       " captured as one graph; full-size steps replay it"
+                                 : stepper->capture_note(),
+                             0, 0, "", wall});
+      }
+      if (!m.skipped && std::isfinite(m.loss)) {
+        epoch_loss_sum += m.loss;
+        ++epoch_loss_count;
+      }
+      if (f.step - first >= options.warmup_steps_excluded) {
+        ++timed_steps;
+        timed_seconds += dt;
+        timed_samples += double(f.batch);
+      }
+      summary.final_train_loss = m.loss;
+      summary.final_loss_scale = s[ss::kScale];
+      summary.skipped_steps = m.skipped_total;
+
+      if (!ends_a_stretch(f.step)) return;
+      MANTISSA_ASSERT(f.step == step, "step " + std::to_string(f.step) + " collected after step " +
+                                          std::to_string(step) + " was enqueued");
+      if (step % steps_per_epoch == 0 || step == total_steps) {
+        EpochMetrics em;
+        em.epoch = f.epoch;
+        em.step = step;
+        em.train_loss = epoch_loss_count ? epoch_loss_sum / double(epoch_loss_count) : NAN;
+        if (options.evaluate) std::tie(em.val_loss, em.val_accuracy) = evaluate();
+        em.wall_time_s = elapsed_before + seconds_since(t0);
+        epoch_loss_sum = 0;
+        epoch_loss_count = 0;
+        summary.final_val_loss = em.val_loss;
+        summary.final_val_accuracy = em.val_accuracy;
+        sink.epoch_recorded(em);
+      }
+      const std::int64_t every = project.training.checkpoint_every;
+      if (every > 0 && step % every == 0 && step < total_steps)
+        sink.checkpoint_written(step, step / steps_per_epoch, checkpoint());
+      // Evaluation and checkpoints are not step time.
+      ready_since = Clock::now();
+    };
+
+    std::optional<InFlight> pending;
     try {
       backend.reset_peak_memory();
       while (step < total_steps) {
+        if (pending && (control.paused() || control.stop_requested())) {
+          collect(*pending);
+          pending.reset();
+        }
         if (!control.wait_if_paused()) {
           summary.outcome = RunOutcome::Stopped;
           break;
         }
-        const auto ts = Clock::now();
         const Batch& batch = loader->next();
         const std::int64_t epoch = step / steps_per_epoch;
-        auto s = train_step(batch);
+        if (!pending) ready_since = Clock::now();
+        stepper->enqueue(batch.x, targets_for_loss(batch), batch.size, dropout_seed());
         ++step;
-        const double dt = seconds_since(ts);
-        const double wall = elapsed_before + seconds_since(t0);
-        const MemoryStats mem = backend.memory_stats();
-
-        StepMetrics m;
-        m.step = step;
-        m.epoch = epoch;
-        m.loss = s[ss::kLoss];
-        m.loss_scale = s[ss::kScaleUsed];
-        m.skipped = s[ss::kSkippedThisStep] > 0;
-        m.skipped_total = std::int64_t(s[ss::kSkippedTotal]);
-        m.growth_tracker = std::int64_t(s[ss::kGrowthTracker]);
-        m.grad_norm = std::sqrt(double(s[ss::kGradSumSquares]));
-        m.lr = s[ss::kLearningRate];
-        m.step_time_s = dt;
-        m.samples_per_s = double(batch.size) / dt;
-        m.memory_in_use = std::int64_t(mem.in_use);
-        m.memory_peak = std::int64_t(mem.peak);
-        m.driver_memory_in_use = std::int64_t(mem.driver_in_use);
-        m.wall_time_s = wall;
-        sink.step_recorded(m);
-        emit_step_events(s, sink, wall);
-        if (!m.skipped && std::isfinite(m.loss)) {
-          epoch_loss_sum += m.loss;
-          ++epoch_loss_count;
-        }
-        if (step - first >= options.warmup_steps_excluded) {
-          ++timed_steps;
-          timed_seconds += dt;
-          timed_samples += double(batch.size);
-        }
-        summary.final_train_loss = m.loss;
-        summary.final_loss_scale = s[ss::kScale];
-        summary.skipped_steps = m.skipped_total;
-
-        if (step % steps_per_epoch == 0 || step == total_steps) {
-          EpochMetrics em;
-          em.epoch = epoch;
-          em.step = step;
-          em.train_loss = epoch_loss_count ? epoch_loss_sum / double(epoch_loss_count) : NAN;
-          if (options.evaluate) std::tie(em.val_loss, em.val_accuracy) = evaluate();
-          em.wall_time_s = elapsed_before + seconds_since(t0);
-          epoch_loss_sum = 0;
-          epoch_loss_count = 0;
-          summary.final_val_loss = em.val_loss;
-          summary.final_val_accuracy = em.val_accuracy;
-          sink.epoch_recorded(em);
-        }
-        const std::int64_t every = project.training.checkpoint_every;
-        if (every > 0 && step % every == 0 && step < total_steps)
-          sink.checkpoint_written(step, step / steps_per_epoch, checkpoint());
+        if (capture_step < 0 &&
+            (stepper->captured() || stepper->capture_note().starts_with("capture failed")))
+          capture_step = step;
+        const InFlight current{stepper->begin_read(), step, epoch, batch.size};
+        if (pending) collect(*pending);
+        pending.reset();
+        if (ends_a_stretch(step))
+          collect(current);
+        else
+          pending = current;
       }
       sink.checkpoint_written(step, step / std::max<std::int64_t>(steps_per_epoch, 1),
                               checkpoint());

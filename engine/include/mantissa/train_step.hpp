@@ -1,0 +1,101 @@
+#pragma once
+// One training step, as the Trainer and `mantissa bench` run it: upload the
+// batch, cast weights, forward, loss × S, backward, unscale + finite check +
+// norm, optimizer (skipped on the device when a gradient was non-finite),
+// loss-scale update. enqueue() returns without waiting for the device; the
+// step's scalars come back through begin_read() / finish_read(), so a caller
+// can read step t while step t + 1 runs.
+//
+// Step capture: on a backend that can capture (CUDA graphs), the first
+// full-size step after one eager warm-up step is recorded once and every
+// later full-size step replays it: the batch is copied into fixed input
+// tensors first, then the recording runs, with no host work per op. A step of
+// another batch size (the last partial batch) runs eagerly beside it. Models
+// with Dropout are not captured (their mask changes every step and its seed
+// is a host value), nor is anything when StepOptions::capture is off. If the
+// recording fails, the step runs eagerly, capture stays off for this run and
+// capture_note() says why.
+#include <array>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "mantissa/backend.hpp"
+#include "mantissa/graph.hpp"
+#include "mantissa/model.hpp"
+#include "mantissa/optim.hpp"
+
+namespace mantissa {
+
+using StepState = std::array<float, step_state::kSize>;
+
+struct StepOptions {
+  bool capture = true;  // TrainingSpec::capture_graphs
+};
+
+class TrainingStep {
+ public:
+  // The optimizer's moments are created here (zeros); total_steps drives the
+  // cosine schedule.
+  TrainingStep(Graph& graph, Backend& backend, const TrainingSpec& training,
+               std::int64_t total_steps, StepOptions options = {});
+  ~TrainingStep();
+  TrainingStep(const TrainingStep&) = delete;
+  TrainingStep& operator=(const TrainingStep&) = delete;
+
+  // Enqueues one step on n samples: x holds n × input numel fp32 features,
+  // y what the loss takes (n class ids, or n × outputs targets).
+  void enqueue(std::span<const float> x, std::span<const float> y, std::int64_t n,
+               std::uint64_t dropout_seed);
+  // Starts copying the state the last enqueued step leaves; returns the ticket.
+  std::uint64_t begin_read();
+  StepState finish_read(std::uint64_t ticket);
+  // enqueue() + begin_read() + finish_read(): one step, waited for.
+  StepState run(std::span<const float> x, std::span<const float> y, std::int64_t n,
+                std::uint64_t dropout_seed);
+
+  Shape input_batch_shape(std::int64_t n) const;
+  Shape target_batch_shape(std::int64_t n) const;
+
+  // Capture status: whether a recording exists, how many steps replayed it,
+  // and why there is none when there is none ("" before the first attempt).
+  bool captured() const { return captured_; }
+  std::int64_t replays() const { return replays_; }
+  const std::string& capture_note() const { return capture_note_; }
+  // Drops the recording (e.g. before the model's memory is reshaped); the next
+  // full-size step records again.
+  void discard_capture();
+
+  // The training state, for checkpoints.
+  const std::vector<Param*>& params() const { return params_; }
+  std::vector<Tensor>& moment1() { return moment1_; }
+  std::vector<Tensor>& moment2() { return moment2_; }
+  Tensor& state() { return state_; }
+  const ScalerRule& scaler() const { return scaler_; }
+
+ private:
+  // The ops of one step on device tensors x, y (no host work in between).
+  void body(Tensor x, const Tensor& y, std::uint64_t dropout_seed);
+  bool capture_allowed(std::int64_t n);
+
+  Graph& graph_;
+  Backend& backend_;
+  StepOptions options_;
+  std::vector<Param*> params_;
+  std::vector<Tensor> grads_, masters_, moment1_, moment2_;
+  std::vector<std::uint8_t> decay_;
+  Tensor state_;  // (step_state::kSize) fp32, see optim.hpp
+  ScalerRule scaler_;
+  OptimizerRule optimizer_;
+  std::int64_t full_batch_ = 0;
+  // The fixed input tensors of full-size steps (what a recording reads).
+  Tensor static_x_, static_y_;
+  std::int64_t eager_full_steps_ = 0;
+  bool captured_ = false;
+  bool capture_failed_ = false;
+  std::int64_t replays_ = 0;
+  std::string capture_note_;
+};
+
+}  // namespace mantissa

@@ -1,0 +1,45 @@
+// The Backend interface's default behaviour for backends whose ops have
+// finished when they return: reads complete at once, and there is nothing to
+// capture.
+#include "mantissa/backend.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+#include "mantissa/error.hpp"
+
+namespace mantissa {
+
+std::uint64_t Backend::begin_download(const void* src, std::size_t bytes) {
+  if (bytes > kMaxAsyncReadBytes)
+    throw Error("asynchronous read of " + std::to_string(bytes) + " bytes (at most " +
+                std::to_string(kMaxAsyncReadBytes) + ")");
+  if (early_reads_.size() >= kMaxAsyncReads)
+    throw Error("more than " + std::to_string(kMaxAsyncReads) + " asynchronous reads open");
+  std::vector<std::uint8_t> bytes_read(bytes);
+  download(bytes_read.data(), src, bytes);
+  const std::uint64_t ticket = next_read_ticket_++;
+  early_reads_.emplace_back(ticket, std::move(bytes_read));
+  return ticket;
+}
+
+void Backend::finish_download(std::uint64_t ticket, void* host_dst) {
+  auto it = std::find_if(early_reads_.begin(), early_reads_.end(),
+                         [&](const auto& r) { return r.first == ticket; });
+  if (it == early_reads_.end())
+    throw Error("asynchronous read " + std::to_string(ticket) + " is not open");
+  std::memcpy(host_dst, it->second.data(), it->second.size());
+  early_reads_.erase(it);
+}
+
+void Backend::begin_capture() {
+  throw Error("backend " + name() + " cannot capture a step");
+}
+void Backend::end_capture() {
+  throw Error("backend " + name() + " cannot capture a step");
+}
+void Backend::replay() {
+  throw Error("backend " + name() + " has no captured step to replay");
+}
+
+}  // namespace mantissa

@@ -1,0 +1,170 @@
+// One training step (see mantissa/train_step.hpp). The ops are the same
+// whether a step runs eagerly or replays a recording: body() is the only
+// place they are listed.
+#include "mantissa/train_step.hpp"
+
+#include "mantissa/error.hpp"
+
+namespace mantissa {
+
+namespace ss = step_state;
+
+TrainingStep::TrainingStep(Graph& graph, Backend& backend, const TrainingSpec& t,
+                           std::int64_t total_steps, StepOptions options)
+    : graph_(graph), backend_(backend), options_(options), full_batch_(t.batch_size) {
+  params_ = graph_.params();
+  const bool adam = t.optimizer.kind == OptimizerKind::AdamW;
+  const bool sgd_momentum = t.optimizer.kind == OptimizerKind::Sgd && t.optimizer.momentum != 0;
+  for (Param* p : params_) {
+    grads_.push_back(p->grad);
+    masters_.push_back(p->master);
+    decay_.push_back(p->decay ? 1 : 0);
+    if (adam || sgd_momentum)
+      moment1_.push_back(Tensor::zeros(backend_, p->master.shape(), p->master.dtype()));
+    if (adam) moment2_.push_back(Tensor::zeros(backend_, p->master.shape(), p->master.dtype()));
+  }
+  state_ = Tensor::zeros(backend_, Shape{ss::kSize}, DType::F32);
+  std::vector<float> init(ss::kSize, 0.0f);
+  init[ss::kScale] = float(initial_scale(t.policy, t.loss_scale));
+  state_.copy_from_host(init.data());
+  scaler_ = make_scaler_rule(t.policy, t.loss_scale);
+  optimizer_.optimizer = t.optimizer;
+  optimizer_.schedule = t.schedule;
+  optimizer_.total_steps = total_steps;
+  optimizer_.clip_grad_norm = t.clip_grad_norm.value_or(0.0);
+  optimizer_.skip_on_nonfinite = scaler_.skips();
+  // The fixed input tensors a recording reads are part of the step's state,
+  // allocated up front like the weights.
+  if (capture_allowed(full_batch_)) {
+    static_x_ = Tensor::empty(backend_, input_batch_shape(full_batch_), DType::F32);
+    static_y_ = Tensor::empty(backend_, target_batch_shape(full_batch_), DType::F32);
+  }
+}
+
+TrainingStep::~TrainingStep() {
+  discard_capture();
+}
+
+Shape TrainingStep::input_batch_shape(std::int64_t n) const {
+  std::vector<std::int64_t> d{n};
+  for (auto v : graph_.input_shape().dims()) d.push_back(v);
+  return Shape(d);
+}
+
+Shape TrainingStep::target_batch_shape(std::int64_t n) const {
+  if (graph_.loss_kind() == LayerKind::SoftmaxCrossEntropy) return Shape{n};
+  return Shape{n, graph_.output_shape().numel()};
+}
+
+void TrainingStep::body(Tensor x, const Tensor& y, std::uint64_t dropout_seed) {
+  Tensor scale = state_.slice(ss::kScale, Shape{1});
+  Tensor found_inf = state_.slice(ss::kFoundInf, Shape{1});
+  Tensor loss = state_.slice(ss::kLoss, Shape{1});
+  Tensor grad_sq = state_.slice(ss::kGradSumSquares, Shape{1});
+  ExecContext ctx{backend_, true, dropout_seed};
+  // ---- cast fp32 masters to their compute copies, once per step ----
+  graph_.prepare_step();
+  // ---- forward; layers keep what backward needs (a 16-bit copy under mixed policies) ----
+  graph_.forward(ctx, x);
+  x = Tensor();  // eager steps free the fp32 batch here; the fixed one stays
+  // ---- loss (fp32) × S, backward: every Param::grad is overwritten ----
+  backend_.fill(found_inf, 0.0f);
+  graph_.loss_and_backward(ctx, y, scale, loss);
+  // ---- unscale every gradient in place, note the first non-finite one,
+  //      and the global norm of the unscaled gradients (one pass) ----
+  backend_.unscale_check_and_norm(grads_, scale, found_inf, grad_sq);
+  // ---- clip + optimizer; skipped on device when found_inf is set ----
+  backend_.optimizer_step(masters_, grads_, moment1_, moment2_, decay_, state_, optimizer_);
+  // ---- loss-scale update: backoff on overflow, growth after N clean steps ----
+  backend_.update_loss_scale(state_, scaler_);
+  graph_.clear_saved();
+}
+
+bool TrainingStep::capture_allowed(std::int64_t n) {
+  if (captured_) return n == full_batch_;
+  if (capture_failed_ || !options_.capture || n != full_batch_) return false;
+  if (!backend_.can_capture()) {
+    capture_note_ = "backend " + backend_.name() + " runs every op as it is called";
+    return false;
+  }
+  for (const LayerInfo& l : graph_.summary().layers)
+    if (l.kind == LayerKind::Dropout) {
+      capture_note_ = "not captured: Dropout layer '" + l.id + "' draws a new mask every step";
+      return false;
+    }
+  return true;
+}
+
+void TrainingStep::enqueue(std::span<const float> x, std::span<const float> y, std::int64_t n,
+                           std::uint64_t dropout_seed) {
+  const Shape xs = input_batch_shape(n), ys = target_batch_shape(n);
+  MANTISSA_ASSERT(std::int64_t(x.size()) == xs.numel() && std::int64_t(y.size()) == ys.numel(),
+                  "batch of " + std::to_string(n) + " samples with " + std::to_string(x.size()) +
+                      " features and " + std::to_string(y.size()) + " targets");
+  if (!capture_allowed(n)) {
+    Tensor tx = Tensor::empty(backend_, xs, DType::F32);
+    backend_.upload(tx.data(), x.data(), tx.bytes());
+    Tensor ty = Tensor::empty(backend_, ys, DType::F32);
+    backend_.upload(ty.data(), y.data(), ty.bytes());
+    body(std::move(tx), ty, dropout_seed);
+    return;
+  }
+  // Full-size steps read the fixed input tensors, recorded or not.
+  backend_.upload(static_x_.data(), x.data(), static_x_.bytes());
+  backend_.upload(static_y_.data(), y.data(), static_y_.bytes());
+  if (captured_) {
+    backend_.replay();
+    ++replays_;
+    return;
+  }
+  if (eager_full_steps_ == 0) {
+    // Warm-up: plans, handles, workspaces and pointer tables are created
+    // here, outside any recording.
+    body(static_x_, static_y_, dropout_seed);
+    ++eager_full_steps_;
+    return;
+  }
+  try {
+    backend_.begin_capture();
+    body(static_x_, static_y_, dropout_seed);
+    backend_.end_capture();
+  } catch (const Error& e) {
+    // Nothing ran: drop what the half-recorded step left and run it eagerly.
+    graph_.clear_saved();
+    backend_.discard_capture();
+    if (dynamic_cast<const OutOfMemoryError*>(&e) != nullptr) throw;
+    capture_failed_ = true;
+    capture_note_ = std::string("capture failed, steps run op by op: ") + e.what();
+    body(static_x_, static_y_, dropout_seed);
+    return;
+  }
+  captured_ = true;
+  capture_note_ = "captured";
+  backend_.replay();
+  ++replays_;
+}
+
+void TrainingStep::discard_capture() {
+  if (!captured_) return;
+  backend_.discard_capture();
+  captured_ = false;
+  eager_full_steps_ = 0;
+}
+
+std::uint64_t TrainingStep::begin_read() {
+  return backend_.begin_download(state_.data(), sizeof(StepState));
+}
+
+StepState TrainingStep::finish_read(std::uint64_t ticket) {
+  StepState s{};
+  backend_.finish_download(ticket, s.data());
+  return s;
+}
+
+StepState TrainingStep::run(std::span<const float> x, std::span<const float> y, std::int64_t n,
+                            std::uint64_t dropout_seed) {
+  enqueue(x, y, n, dropout_seed);
+  return finish_read(begin_read());
+}
+
+}  // namespace mantissa
