@@ -183,6 +183,51 @@ TEST(CudaAllocatorCore, OutOfMemoryFirstReturnsTheCacheThenFails) {
   cache.deallocate(c);
 }
 
+// Graph capture: the blocks a recording touched never go to anyone else
+// while it exists; inside the recording they are reused in stream order.
+TEST(CudaAllocatorCore, ARecordingKeepsItsBlocksUntilItIsReleased) {
+  cuda::SizeClassCache<FakeSource> cache{FakeSource{}};
+  void* before = cache.allocate(1000, true);  // e.g. the batch of an earlier step
+  void* cached = cache.allocate(2000, true);
+  cache.deallocate(cached);
+
+  cache.begin_reserve();
+  void* t1 = cache.allocate(2000, true);  // from the ordinary cache, now the recording's
+  EXPECT_EQ(t1, cached);
+  cache.deallocate(t1);                   // freed while recording: the recording's
+  void* t2 = cache.allocate(1900, true);  // reused later in the same recording
+  EXPECT_EQ(t2, t1);
+  void* kept = cache.allocate(5000, true);  // outlives the recording (a saved tensor)
+  cache.deallocate(before);                 // the recording may read it: kept too
+  cache.deallocate(t2);
+  cache.end_reserve();
+  EXPECT_EQ(cache.reserved_blocks(), 3u);
+
+  // After recording: freed recording blocks are not handed out again.
+  void* a = cache.allocate(2000, true);
+  EXPECT_NE(a, t1);
+  void* b = cache.allocate(1000, true);
+  EXPECT_NE(b, before);
+  cache.deallocate(kept);  // freed after the recording ended: still the recording's
+  void* c = cache.allocate(5000, true);
+  EXPECT_NE(c, kept);
+  // Only the recording's own blocks wait; the ordinary cache is released as usual.
+  const std::size_t held_by_recording = 1024 + 2048 + 5120;
+  cache.deallocate(a);
+  cache.release_cached();
+  EXPECT_EQ(cache.stats().cached, held_by_recording);
+
+  cache.release_reservation();  // the graph is gone
+  EXPECT_EQ(cache.reserved_blocks(), 0u);
+  EXPECT_EQ(cache.allocate(2000, true), t1);
+  cache.deallocate(b);
+  cache.deallocate(c);
+  cache.deallocate(t1);
+  cache.release_cached();
+  EXPECT_EQ(cache.stats().reserved, 0u);
+  EXPECT_EQ(cache.source().held, 0u);
+}
+
 // ---- dtype rounding (storage.hpp) against mantissa/dtype.hpp ---------------------
 
 TEST(CudaDeviceRules, ConversionsMatchTheCpuBitForBit) {

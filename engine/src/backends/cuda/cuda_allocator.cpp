@@ -102,4 +102,19 @@ void CudaAllocator::release_cached() {
   cache_.release_cached();
 }
 
+void CudaAllocator::begin_reserve() {
+  std::lock_guard lock(mutex_);
+  cache_.begin_reserve();
+}
+
+void CudaAllocator::end_reserve() {
+  std::lock_guard lock(mutex_);
+  cache_.end_reserve();
+}
+
+void CudaAllocator::release_reservation() noexcept {
+  std::lock_guard lock(mutex_);
+  cache_.release_reservation();
+}
+
 }  // namespace mantissa::cuda

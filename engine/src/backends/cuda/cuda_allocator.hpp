@@ -40,6 +40,11 @@ class CudaAllocator {
   void reset_peak();
   // Waits for the stream, then returns cached blocks to the driver.
   void release_cached();
+  // Graph capture (SizeClassCache::begin_reserve): blocks a recording touches
+  // stay its own until release_reservation().
+  void begin_reserve();
+  void end_reserve();
+  void release_reservation() noexcept;
 
  private:
   std::string device_name_;

@@ -108,6 +108,7 @@ CudaBackend::CudaBackend(int ordinal, const CudaBackendOptions& options)
       options_(options),
       allocator_(gpu_.name, stream_.get()),
       staging_(stream_.get()),
+      reads_(stream_.get(), kMaxAsyncReads, kMaxAsyncReadBytes),
       tables_(allocator_, staging_) {}
 
 CudaBackend::~CudaBackend() {
@@ -115,6 +116,7 @@ CudaBackend::~CudaBackend() {
   cudaSetDevice(gpu_.ordinal);
   cudaStreamSynchronize(stream());
   cudaGetLastError();
+  discard_capture();
   // Plans and tables hold device memory; they go before the allocator does.
   conv_.reset();
   matmul_.reset();
@@ -130,7 +132,7 @@ MatmulPlans& CudaBackend::matmul_plans() {
 }
 
 ConvPlans& CudaBackend::conv_plans() {
-  if (!conv_) conv_ = std::make_unique<ConvPlans>(allocator_, stream(), options_.allow_tf32);
+  if (!conv_) conv_ = std::make_unique<ConvPlans>(allocator_, stream(), options_.allow_tf32, capturing_);
   return *conv_;
 }
 
@@ -139,6 +141,9 @@ std::size_t CudaBackend::cached_matmul_plans() const {
 }
 std::size_t CudaBackend::cached_conv_plans() const {
   return conv_ ? conv_->size() : 0;
+}
+std::size_t CudaBackend::timed_conv_plans() const {
+  return conv_ ? conv_->timed_plans() : 0;
 }
 
 void* CudaBackend::allocate(std::size_t bytes) {
@@ -164,13 +169,20 @@ void CudaBackend::release_cached_memory() {
   allocator_.release_cached();
 }
 
+void CudaBackend::no_host_work_while_capturing(const char* what) const {
+  if (capturing_)
+    throw Error(std::string(what) + " while a step is being captured on " + gpu_.name);
+}
+
 void CudaBackend::upload(void* dst, const void* host_src, std::size_t bytes) {
+  no_host_work_while_capturing("upload()");
   if (bytes == 0) return;
   enter();
   staging_.upload(dst, host_src, bytes);
 }
 
 void CudaBackend::download(void* host_dst, const void* src, std::size_t bytes) {
+  no_host_work_while_capturing("download()");
   enter();
   if (bytes > 0) {
     MANTISSA_CUDA_CHECK(cudaMemcpyAsync(host_dst, src, bytes, cudaMemcpyDeviceToHost, stream()));
@@ -180,8 +192,92 @@ void CudaBackend::download(void* host_dst, const void* src, std::size_t bytes) {
 }
 
 void CudaBackend::synchronize() {
+  no_host_work_while_capturing("synchronize()");
   enter();
   MANTISSA_CUDA_CHECK(cudaStreamSynchronize(stream()));
+}
+
+std::uint64_t CudaBackend::begin_download(const void* src, std::size_t bytes) {
+  no_host_work_while_capturing("begin_download()");
+  enter();
+  return reads_.begin(src, bytes);
+}
+
+void CudaBackend::finish_download(std::uint64_t ticket, void* host_dst) {
+  enter();
+  reads_.finish(ticket, host_dst);
+}
+
+// ---- step capture -------------------------------------------------------------
+
+void CudaBackend::begin_capture() {
+  enter();
+  discard_capture();
+  // Nothing from before may be in flight inside the recording's window.
+  MANTISSA_CUDA_CHECK(cudaStreamSynchronize(stream()));
+  allocator_.begin_reserve();
+  tables_.set_recording(true);
+  const cudaError_t e = cudaStreamBeginCapture(stream(), cudaStreamCaptureModeRelaxed);
+  if (e != cudaSuccess) {
+    tables_.set_recording(false);
+    allocator_.end_reserve();
+    allocator_.release_reservation();
+    MANTISSA_CUDA_CHECK(e);
+  }
+  capturing_ = true;
+}
+
+void CudaBackend::end_capture() {
+  MANTISSA_ASSERT(capturing_, "end_capture() without begin_capture()");
+  enter();
+  cudaGraph_t graph = nullptr;
+  const cudaError_t e = cudaStreamEndCapture(stream(), &graph);
+  capturing_ = false;
+  tables_.set_recording(false);
+  allocator_.end_reserve();
+  if (e != cudaSuccess || graph == nullptr) {
+    if (graph != nullptr) cudaGraphDestroy(graph);
+    cudaGetLastError();
+    allocator_.release_reservation();
+    throw Error("capturing the step on " + gpu_.name + " failed: " +
+                std::string(cudaGetErrorString(e)) + " (" + cudaGetErrorName(e) + ")");
+  }
+  const cudaError_t ie = cudaGraphInstantiate(&graph_exec_, graph, 0);
+  cudaGraphDestroy(graph);  // the executable graph keeps what it needs
+  if (ie != cudaSuccess) {
+    graph_exec_ = nullptr;
+    cudaGetLastError();
+    allocator_.release_reservation();
+    throw Error("instantiating the captured step on " + gpu_.name + " failed: " +
+                std::string(cudaGetErrorString(ie)) + " (" + cudaGetErrorName(ie) + ")");
+  }
+  tables_.set_keep_all(true);
+}
+
+void CudaBackend::replay() {
+  MANTISSA_ASSERT(graph_exec_ != nullptr, "replay() without a captured step");
+  enter();
+  MANTISSA_CUDA_CHECK(cudaGraphLaunch(graph_exec_, stream()));
+}
+
+void CudaBackend::discard_capture() {
+  if (capturing_) {
+    cudaGraph_t graph = nullptr;
+    cudaStreamEndCapture(stream(), &graph);  // abandons the recording
+    if (graph != nullptr) cudaGraphDestroy(graph);
+    cudaGetLastError();
+    capturing_ = false;
+    tables_.set_recording(false);
+    allocator_.end_reserve();
+  }
+  if (graph_exec_ != nullptr) {
+    cudaStreamSynchronize(stream());  // a replay may still run
+    cudaGraphExecDestroy(graph_exec_);
+    graph_exec_ = nullptr;
+    cudaGetLastError();
+  }
+  tables_.set_keep_all(false);
+  allocator_.release_reservation();
 }
 
 }  // namespace cuda

@@ -144,9 +144,23 @@ class CudaBackend final : public Backend {
                       const OptimizerRule& rule) override;
   void update_loss_scale(Tensor& state, const ScalerRule& rule) override;
 
+  // ---- asynchronous reads and step capture (cuda_backend.cpp) --------------
+  std::uint64_t begin_download(const void* src, std::size_t bytes) override;
+  void finish_download(std::uint64_t ticket, void* host_dst) override;
+  // CUDA graphs: the stream is captured in relaxed mode (the caching
+  // allocator may cudaMalloc while recording), the graph instantiated once
+  // and launched on the same stream by replay().
+  bool can_capture() const override { return true; }
+  void begin_capture() override;
+  void end_capture() override;
+  void replay() override;
+  void discard_capture() override;
+  bool capturing() const override { return capturing_; }
+
   // ---- for tests and diagnostics --------------------------------------------
   std::size_t cached_matmul_plans() const;
   std::size_t cached_conv_plans() const;
+  std::size_t timed_conv_plans() const;
   std::size_t cached_tables() const { return tables_.size(); }
   // Waits for the stream and gives cached blocks back to the driver.
   void release_cached_memory();
@@ -160,6 +174,9 @@ class CudaBackend final : public Backend {
   MatmulPlans& matmul_plans();
   ConvPlans& conv_plans();
   TableView grad_table(std::span<const Tensor> grads);
+  // Throws Error naming `what` while a step is being captured (host traffic
+  // would not be part of the recording).
+  void no_host_work_while_capturing(const char* what) const;
 
   GpuIdentity gpu_;
   CudaBackendOptions options_;
@@ -168,9 +185,12 @@ class CudaBackend final : public Backend {
   Stream stream_;
   CudaAllocator allocator_;
   PinnedStaging staging_;
+  AsyncReads reads_;
   TableCache tables_;
   std::unique_ptr<MatmulPlans> matmul_;
   std::unique_ptr<ConvPlans> conv_;
+  bool capturing_ = false;
+  cudaGraphExec_t graph_exec_ = nullptr;
 };
 
 }  // namespace mantissa::cuda

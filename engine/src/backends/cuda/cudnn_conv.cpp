@@ -2,8 +2,10 @@
 
 #include <cudnn.h>
 
+#include <algorithm>
 #include <climits>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "mantissa/error.hpp"
@@ -65,6 +67,8 @@ struct ConvPlans::Plan {
   cudnnConvolutionDescriptor_t conv = nullptr;
   int algo = 0;
   std::size_t workspace = 0;
+  bool timed = false;  // chosen by running the candidates, not by the heuristic alone
+  float time_ms = 0;
 
   ~Plan() {
     if (conv != nullptr) cudnnDestroyConvolutionDescriptor(conv);
@@ -74,8 +78,15 @@ struct ConvPlans::Plan {
   }
 };
 
-ConvPlans::ConvPlans(CudaAllocator& allocator, cudaStream_t stream, bool allow_tf32)
-    : allocator_(allocator), stream_(stream), allow_tf32_(allow_tf32) {}
+ConvPlans::ConvPlans(CudaAllocator& allocator, cudaStream_t stream, bool allow_tf32,
+                     const bool& capturing)
+    : allocator_(allocator), stream_(stream), allow_tf32_(allow_tf32), capturing_(capturing) {}
+
+std::size_t ConvPlans::timed_plans() const {
+  std::size_t n = 0;
+  for (const auto& [key, plan] : plans_) n += plan->timed ? 1 : 0;
+  return n;
+}
 
 ConvPlans::~ConvPlans() {
   plans_.clear();
@@ -95,10 +106,14 @@ void ConvPlans::ensure_handle() {
   MANTISSA_CUDNN_CHECK(cudnnSetStream(h, stream_));
 }
 
-ConvPlans::Plan& ConvPlans::plan_for(const ConvShape& s, Direction dir, DType data, int math) {
+ConvPlans::Plan& ConvPlans::plan_for(const ConvShape& s, Direction dir, DType data, int math,
+                                     const void* a, const void* b, void* c) {
   const Key key{s.N,        s.C,        s.H,     s.W,     s.O,      s.KH,      s.KW, s.OH, s.OW,
                 s.stride_h, s.stride_w, s.pad_h, s.pad_w, int(dir), int(data), math, 0};
   if (auto it = plans_.find(key); it != plans_.end()) return *it->second;
+  if (capturing_)
+    throw Error("a convolution of a shape not seen before the step was captured has no cuDNN "
+                "plan (choosing one waits for the GPU)");
   ensure_handle();
   cudnnHandle_t h = dnn(handle_);
 
@@ -126,6 +141,45 @@ ConvPlans::Plan& ConvPlans::plan_for(const ConvShape& s, Direction dir, DType da
       "a " + std::to_string(s.N) + "x" + std::to_string(s.C) + "x" + std::to_string(s.H) + "x" +
       std::to_string(s.W) + " " + std::string(dtype_name(data)) + " convolution with " +
       std::to_string(s.O) + "x" + std::to_string(s.KH) + "x" + std::to_string(s.KW) + " filters";
+  // The heuristics rank candidates; the ones that qualify are then run once
+  // on these very tensors and the fastest is kept (cudnnFind*Ex). Timing
+  // waits for the GPU, once per shape. When timing fails (e.g. no memory for
+  // its workspace) the heuristic's first choice stands.
+  const bool deterministic = dir != Direction::Forward;
+  auto choose = [&](auto& perf, int count, auto&& find_ex, auto&& workspace_size) {
+    const auto* first = pick(perf, count, deterministic);
+    MANTISSA_ASSERT(first != nullptr, std::string("cuDNN has no ") +
+                                          (deterministic ? "deterministic " : "") +
+                                          "algorithm for " + what);
+    std::size_t most = 0;
+    for (int i = 0; i < count; ++i) {
+      const auto& p = perf[std::size_t(i)];
+      if (p.status == CUDNN_STATUS_SUCCESS && p.memory <= kMaxWorkspaceBytes &&
+          (!deterministic || p.determinism == CUDNN_DETERMINISTIC))
+        most = std::max(most, p.memory);
+    }
+    auto chosen = first->algo;
+    plan->timed = false;
+    try {
+      DeviceBuffer ws = most > 0 ? DeviceBuffer(allocator_, most) : DeviceBuffer();
+      std::remove_reference_t<decltype(perf)> timed(perf.size());
+      int timed_count = 0;
+      if (find_ex(int(timed.size()), &timed_count, timed.data(), ws.get(), most) ==
+          CUDNN_STATUS_SUCCESS) {
+        if (const auto* fastest = pick(timed, timed_count, deterministic);
+            fastest != nullptr && fastest->memory <= most) {
+          chosen = fastest->algo;
+          plan->timed = true;
+          plan->time_ms = fastest->time;
+        }
+      }
+    } catch (const OutOfMemoryError&) {
+      // keep the heuristic's choice
+    }
+    cudaGetLastError();
+    plan->algo = int(chosen);
+    MANTISSA_CUDNN_CHECK(workspace_size(chosen, &plan->workspace));
+  };
   int count = 0;
   switch (dir) {
     case Direction::Forward: {
@@ -134,11 +188,16 @@ ConvPlans::Plan& ConvPlans::plan_for(const ConvShape& s, Direction dir, DType da
       std::vector<cudnnConvolutionFwdAlgoPerf_t> perf(std::size_t(max > 0 ? max : 1));
       MANTISSA_CUDNN_CHECK(cudnnGetConvolutionForwardAlgorithm_v7(
           h, plan->x, plan->w, plan->conv, plan->y, int(perf.size()), &count, perf.data()));
-      const auto* p = pick(perf, count, false);
-      MANTISSA_ASSERT(p != nullptr, "cuDNN has no forward algorithm for " + what);
-      plan->algo = int(p->algo);
-      MANTISSA_CUDNN_CHECK(cudnnGetConvolutionForwardWorkspaceSize(
-          h, plan->x, plan->w, plan->conv, plan->y, p->algo, &plan->workspace));
+      choose(
+          perf, count,
+          [&](int n, int* got, cudnnConvolutionFwdAlgoPerf_t* out, void* ws, std::size_t bytes) {
+            return cudnnFindConvolutionForwardAlgorithmEx(h, plan->x, a, plan->w, b, plan->conv,
+                                                          plan->y, c, n, got, out, ws, bytes);
+          },
+          [&](cudnnConvolutionFwdAlgo_t algo, std::size_t* bytes) {
+            return cudnnGetConvolutionForwardWorkspaceSize(h, plan->x, plan->w, plan->conv,
+                                                           plan->y, algo, bytes);
+          });
       break;
     }
     case Direction::BackwardData: {
@@ -147,12 +206,19 @@ ConvPlans::Plan& ConvPlans::plan_for(const ConvShape& s, Direction dir, DType da
       std::vector<cudnnConvolutionBwdDataAlgoPerf_t> perf(std::size_t(max > 0 ? max : 1));
       MANTISSA_CUDNN_CHECK(cudnnGetConvolutionBackwardDataAlgorithm_v7(
           h, plan->w, plan->y, plan->conv, plan->x, int(perf.size()), &count, perf.data()));
-      const auto* p = pick(perf, count, true);
-      MANTISSA_ASSERT(p != nullptr,
-                      "cuDNN has no deterministic backward-data algorithm for " + what);
-      plan->algo = int(p->algo);
-      MANTISSA_CUDNN_CHECK(cudnnGetConvolutionBackwardDataWorkspaceSize(
-          h, plan->w, plan->y, plan->conv, plan->x, p->algo, &plan->workspace));
+      // a = dy, b = w, c = dx
+      choose(
+          perf, count,
+          [&](int n, int* got, cudnnConvolutionBwdDataAlgoPerf_t* out, void* ws,
+              std::size_t bytes) {
+            return cudnnFindConvolutionBackwardDataAlgorithmEx(h, plan->w, b, plan->y, a,
+                                                               plan->conv, plan->x, c, n, got, out,
+                                                               ws, bytes);
+          },
+          [&](cudnnConvolutionBwdDataAlgo_t algo, std::size_t* bytes) {
+            return cudnnGetConvolutionBackwardDataWorkspaceSize(h, plan->w, plan->y, plan->conv,
+                                                                plan->x, algo, bytes);
+          });
       break;
     }
     case Direction::BackwardFilter: {
@@ -161,12 +227,19 @@ ConvPlans::Plan& ConvPlans::plan_for(const ConvShape& s, Direction dir, DType da
       std::vector<cudnnConvolutionBwdFilterAlgoPerf_t> perf(std::size_t(max > 0 ? max : 1));
       MANTISSA_CUDNN_CHECK(cudnnGetConvolutionBackwardFilterAlgorithm_v7(
           h, plan->x, plan->y, plan->conv, plan->w, int(perf.size()), &count, perf.data()));
-      const auto* p = pick(perf, count, true);
-      MANTISSA_ASSERT(p != nullptr,
-                      "cuDNN has no deterministic backward-filter algorithm for " + what);
-      plan->algo = int(p->algo);
-      MANTISSA_CUDNN_CHECK(cudnnGetConvolutionBackwardFilterWorkspaceSize(
-          h, plan->x, plan->y, plan->conv, plan->w, p->algo, &plan->workspace));
+      // a = x, b = dy, c = dw
+      choose(
+          perf, count,
+          [&](int n, int* got, cudnnConvolutionBwdFilterAlgoPerf_t* out, void* ws,
+              std::size_t bytes) {
+            return cudnnFindConvolutionBackwardFilterAlgorithmEx(h, plan->x, a, plan->y, b,
+                                                                 plan->conv, plan->w, c, n, got,
+                                                                 out, ws, bytes);
+          },
+          [&](cudnnConvolutionBwdFilterAlgo_t algo, std::size_t* bytes) {
+            return cudnnGetConvolutionBackwardFilterWorkspaceSize(h, plan->x, plan->y,
+                                                                  plan->conv, plan->w, algo, bytes);
+          });
       break;
     }
   }
@@ -186,7 +259,7 @@ int math_for(DType data, bool allow_tf32) {
 }  // namespace
 
 void ConvPlans::forward(const ConvShape& s, DType dtype, const void* x, const void* w, void* y) {
-  Plan& p = plan_for(s, Direction::Forward, dtype, math_for(dtype, allow_tf32_));
+  Plan& p = plan_for(s, Direction::Forward, dtype, math_for(dtype, allow_tf32_), x, w, y);
   DeviceBuffer ws = p.workspace > 0 ? DeviceBuffer(allocator_, p.workspace) : DeviceBuffer();
   const float alpha = 1.0f, beta = 0.0f;
   MANTISSA_CUDNN_CHECK(cudnnConvolutionForward(dnn(handle_), &alpha, p.x, x, p.w, w, p.conv,
@@ -196,7 +269,7 @@ void ConvPlans::forward(const ConvShape& s, DType dtype, const void* x, const vo
 
 void ConvPlans::backward_data(const ConvShape& s, DType dtype, const void* dy, const void* w,
                               void* dx) {
-  Plan& p = plan_for(s, Direction::BackwardData, dtype, math_for(dtype, allow_tf32_));
+  Plan& p = plan_for(s, Direction::BackwardData, dtype, math_for(dtype, allow_tf32_), dy, w, dx);
   DeviceBuffer ws = p.workspace > 0 ? DeviceBuffer(allocator_, p.workspace) : DeviceBuffer();
   const float alpha = 1.0f, beta = 0.0f;
   MANTISSA_CUDNN_CHECK(cudnnConvolutionBackwardData(dnn(handle_), &alpha, p.w, w, p.y, dy, p.conv,
@@ -210,7 +283,7 @@ void ConvPlans::backward_filter(const ConvShape& s, DType source, const float* x
   // exponent range), so TF32 tensor cores form their products exactly.
   const int math =
       source == DType::F32 ? math_for(DType::F32, allow_tf32_) : int(CUDNN_DEFAULT_MATH);
-  Plan& p = plan_for(s, Direction::BackwardFilter, DType::F32, math);
+  Plan& p = plan_for(s, Direction::BackwardFilter, DType::F32, math, x, dy, dw);
   DeviceBuffer ws = p.workspace > 0 ? DeviceBuffer(allocator_, p.workspace) : DeviceBuffer();
   const float alpha = 1.0f, beta = 0.0f;
   MANTISSA_CUDNN_CHECK(cudnnConvolutionBackwardFilter(dnn(handle_), &alpha, p.x, x, p.y, dy, p.conv,

@@ -1,10 +1,13 @@
 #pragma once
 // 2-D convolution on cuDNN's convolution API (NCHW, OIHW, cross-correlation).
 // One plan per (shape, direction, data type, math mode): the tensor, filter
-// and convolution descriptors and the algorithm cuDNN's heuristics rank
-// first among those that are deterministic and fit the workspace limit.
-// Plans are built on first use and reused; workspaces come from the caching
-// allocator for the duration of one call.
+// and convolution descriptors and the fastest algorithm, measured once on
+// the first call's tensors (cudnnFind*AlgorithmEx) among those the
+// heuristics list that fit the workspace limit and, for the backward
+// passes, are deterministic; the heuristic's first choice when timing
+// fails. Plans are built on first use and reused; workspaces come from the
+// caching allocator for the duration of one call. A plan missing while a
+// step is being captured is an error (timing waits for the GPU).
 //
 // Math modes: fp32 runs with FMA math only (no TF32, like matmul) unless the
 // backend allows TF32; fp16 / bf16 use tensor cores with fp32 accumulation.
@@ -36,7 +39,8 @@ class ConvPlans {
  public:
   static constexpr std::size_t kMaxWorkspaceBytes = std::size_t(512) << 20;
 
-  ConvPlans(CudaAllocator& allocator, cudaStream_t stream, bool allow_tf32);
+  ConvPlans(CudaAllocator& allocator, cudaStream_t stream, bool allow_tf32,
+            const bool& capturing);
   ~ConvPlans();
   ConvPlans(const ConvPlans&) = delete;
   ConvPlans& operator=(const ConvPlans&) = delete;
@@ -49,17 +53,21 @@ class ConvPlans {
   void backward_filter(const ConvShape& s, DType source, const float* x, const float* dy,
                        float* dw);
   std::size_t size() const { return plans_.size(); }
+  std::size_t timed_plans() const;  // plans whose algorithm was chosen by timing
 
  private:
   enum class Direction : int { Forward, BackwardData, BackwardFilter };
   using Key = std::array<std::int64_t, 17>;
   struct Plan;
-  Plan& plan_for(const ConvShape& s, Direction dir, DType data, int math);
+  // a, b: the call's inputs, c: its output (timing runs on them).
+  Plan& plan_for(const ConvShape& s, Direction dir, DType data, int math, const void* a,
+                 const void* b, void* c);
   void ensure_handle();
 
   CudaAllocator& allocator_;
   cudaStream_t stream_;
   bool allow_tf32_;
+  const bool& capturing_;  // the backend's: a step is being captured
   void* handle_ = nullptr;  // cudnnHandle_t, created on first use (cuDNN loads slowly)
   std::map<Key, std::unique_ptr<Plan>> plans_;
 };

@@ -40,6 +40,8 @@ TableView TableCache::get(const std::vector<TensorSlot>& slots) {
     return it->second.view;
   }
 
+  if (recording_)
+    throw Error("a gradient or parameter table was not prepared before the step was captured");
   const std::vector<Chunk> chunks = make_chunks(slots);
   MANTISSA_ASSERT(chunks.size() < std::size_t(kNoBadSlot), "too many gradient chunks");
   // Layout: slots | chunks | partials | first_bad | blocks_done, each 256-byte aligned.
@@ -57,7 +59,7 @@ TableView TableCache::get(const std::vector<TensorSlot>& slots) {
   const std::int32_t no_bad = kNoBadSlot;
   std::memcpy(host.data() + bad_at, &no_bad, 4);
 
-  if (entries_.size() >= kMaxEntries) {
+  if (entries_.size() >= kMaxEntries && !keep_all_) {
     auto oldest = std::min_element(
         entries_.begin(), entries_.end(),
         [](const auto& a, const auto& b) { return a.second.last_use < b.second.last_use; });

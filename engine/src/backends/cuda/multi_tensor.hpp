@@ -28,6 +28,11 @@ class TableCache {
   // The device table for `slots`, copied to the device on first use.
   TableView get(const std::vector<TensorSlot>& slots);
   std::size_t size() const { return entries_.size(); }
+  // While a step is recorded a missing table is an error (its upload would
+  // not be part of the recording), and while a recording exists no table is
+  // evicted (the recording holds its address).
+  void set_recording(bool on) { recording_ = on; }
+  void set_keep_all(bool on) { keep_all_ = on; }
 
  private:
   struct Entry {
@@ -39,6 +44,8 @@ class TableCache {
   PinnedStaging& staging_;
   std::map<std::string, Entry> entries_;  // key: the slots' bytes
   std::uint64_t clock_ = 0;
+  bool recording_ = false;
+  bool keep_all_ = false;
 };
 
 }  // namespace mantissa::cuda

@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <cstring>
+#include <string>
 
 #include "backends/cuda/cuda_check.hpp"
+#include "mantissa/error.hpp"
 
 namespace mantissa::cuda {
 
@@ -56,6 +58,50 @@ void PinnedStaging::upload(void* dst, const void* src, std::size_t bytes) {
     s += n;
     bytes -= n;
   }
+}
+
+AsyncReads::~AsyncReads() {
+  for (Slot& s : slots_) {
+    if (s.done == nullptr) continue;
+    if (s.ticket != 0) cudaEventSynchronize(s.done);
+    cudaEventDestroy(s.done);
+    cudaFreeHost(s.host);
+  }
+}
+
+std::uint64_t AsyncReads::begin(const void* src, std::size_t bytes) {
+  if (bytes > slot_bytes_)
+    throw Error("asynchronous read of " + std::to_string(bytes) + " bytes (at most " +
+                std::to_string(slot_bytes_) + ")");
+  auto it = std::find_if(slots_.begin(), slots_.end(), [](const Slot& s) { return s.ticket == 0; });
+  if (it == slots_.end())
+    throw Error("more than " + std::to_string(slots_.size()) + " asynchronous reads open");
+  Slot& s = *it;
+  if (s.done == nullptr) {  // first use of this slot
+    MANTISSA_CUDA_CHECK(cudaHostAlloc(&s.host, slot_bytes_, cudaHostAllocDefault));
+    const cudaError_t e = cudaEventCreateWithFlags(&s.done, cudaEventDisableTiming);
+    if (e != cudaSuccess) {
+      cudaFreeHost(s.host);
+      s.host = nullptr;
+      MANTISSA_CUDA_CHECK(e);
+    }
+  }
+  if (bytes > 0)
+    MANTISSA_CUDA_CHECK(cudaMemcpyAsync(s.host, src, bytes, cudaMemcpyDeviceToHost, stream_));
+  MANTISSA_CUDA_CHECK(cudaEventRecord(s.done, stream_));
+  s.bytes = bytes;
+  s.ticket = next_ticket_++;
+  return s.ticket;
+}
+
+void AsyncReads::finish(std::uint64_t ticket, void* dst) {
+  auto it = std::find_if(slots_.begin(), slots_.end(),
+                         [&](const Slot& s) { return ticket != 0 && s.ticket == ticket; });
+  if (it == slots_.end())
+    throw Error("asynchronous read " + std::to_string(ticket) + " is not open");
+  it->ticket = 0;  // free even if the wait reports an error
+  MANTISSA_CUDA_CHECK(cudaEventSynchronize(it->done));
+  std::memcpy(dst, it->host, it->bytes);
 }
 
 }  // namespace mantissa::cuda

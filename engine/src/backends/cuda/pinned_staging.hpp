@@ -9,6 +9,7 @@
 #include <cuda_runtime_api.h>
 
 #include <cstddef>
+#include <cstdint>
 #include <vector>
 
 namespace mantissa::cuda {
@@ -37,6 +38,37 @@ class PinnedStaging {
   cudaStream_t stream_;
   std::vector<Block> blocks_;
   std::size_t next_ = 0;
+};
+
+// Device-to-host reads that do not wait (Backend::begin_download): each open
+// read has a small page-locked slot and an event recorded behind its copy;
+// finishing a read waits for that event only, so the stream keeps running
+// the work enqueued after it.
+class AsyncReads {
+ public:
+  AsyncReads(cudaStream_t stream, std::size_t slots, std::size_t slot_bytes)
+      : stream_(stream), slot_bytes_(slot_bytes), slots_(slots) {}
+  ~AsyncReads();
+  AsyncReads(const AsyncReads&) = delete;
+  AsyncReads& operator=(const AsyncReads&) = delete;
+
+  // Throws Error when bytes exceed a slot or every slot is open.
+  std::uint64_t begin(const void* src, std::size_t bytes);
+  // Waits for the read's copy (where earlier kernel errors surface) and
+  // copies its bytes to dst. Throws Error for a ticket that is not open.
+  void finish(std::uint64_t ticket, void* dst);
+
+ private:
+  struct Slot {
+    void* host = nullptr;
+    cudaEvent_t done = nullptr;
+    std::uint64_t ticket = 0;  // 0: free
+    std::size_t bytes = 0;
+  };
+  cudaStream_t stream_;
+  std::size_t slot_bytes_;
+  std::vector<Slot> slots_;
+  std::uint64_t next_ticket_ = 1;
 };
 
 }  // namespace mantissa::cuda

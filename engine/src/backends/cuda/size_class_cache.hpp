@@ -12,6 +12,7 @@
 #include <cstddef>
 #include <map>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 
 namespace mantissa::cuda {
@@ -49,7 +50,10 @@ template <class Source>
 class SizeClassCache {
  public:
   explicit SizeClassCache(Source source) : source_(std::move(source)) {}
-  ~SizeClassCache() { release_cached(); }
+  ~SizeClassCache() {
+    release_reservation();
+    release_cached();
+  }
   SizeClassCache(const SizeClassCache&) = delete;
   SizeClassCache& operator=(const SizeClassCache&) = delete;
 
@@ -60,7 +64,15 @@ class SizeClassCache {
     const std::size_t cls = size_class(bytes);
     void* ptr = nullptr;
     std::size_t block = 0;
-    if (auto it = free_.lower_bound(cls); it != free_.end() && block_fits(it->first, cls)) {
+    // While recording, blocks the recording already owns come first: reusing
+    // one later in the same recording follows stream order.
+    if (auto own = reserved_free_.lower_bound(cls);
+        reserving_ && own != reserved_free_.end() && block_fits(own->first, cls)) {
+      block = own->first;
+      ptr = own->second;
+      reserved_free_.erase(own);
+      stats_.cached -= block;
+    } else if (auto it = free_.lower_bound(cls); it != free_.end() && block_fits(it->first, cls)) {
       block = it->first;
       ptr = it->second;
       free_.erase(it);
@@ -76,6 +88,7 @@ class SizeClassCache {
       stats_.reserved += block;
     }
     live_.emplace(ptr, Live{block, counted ? bytes : 0});
+    if (reserving_) reserved_.insert(ptr);
     if (counted) {
       stats_.in_use += bytes;
       if (stats_.in_use > stats_.peak) stats_.peak = stats_.in_use;
@@ -91,6 +104,14 @@ class SizeClassCache {
     live_.erase(it);
     stats_.in_use -= live.counted_bytes;
     try {
+      // A block a recording used (or that was freed while recording, which
+      // the recording may still read) is kept for the recording alone.
+      if (reserving_ || reserved_.count(ptr) != 0) {
+        reserved_.insert(ptr);
+        reserved_free_.emplace(live.block, ptr);
+        stats_.cached += live.block;
+        return;
+      }
       free_.emplace(live.block, ptr);
       stats_.cached += live.block;
     } catch (...) {
@@ -101,20 +122,46 @@ class SizeClassCache {
 
   // Gives every cached block back to the source (live blocks are untouched).
   void release_cached() noexcept {
+    // (A recording's freed blocks stay: it may still run.)
     for (const auto& [block, ptr] : free_) {
       source_.release(ptr, block);
       stats_.reserved -= block;
+      stats_.cached -= block;
     }
     free_.clear();
-    stats_.cached = 0;
   }
 
   void reset_peak() { stats_.peak = stats_.in_use; }
 
+  // Recording (CUDA graph capture): between begin_reserve() and end_reserve()
+  // every block handed out or given back is marked as the recording's; a
+  // marked block, when freed, waits in a list of its own that only the
+  // recording draws from, so no later request gets an address the recording
+  // reads or writes on replay. release_reservation() (the recording is gone)
+  // returns those blocks to the ordinary cache and unmarks live ones.
+  void begin_reserve() { reserving_ = true; }
+  void end_reserve() { reserving_ = false; }
+  void release_reservation() noexcept {
+    reserving_ = false;
+    for (const auto& [block, ptr] : reserved_free_) {
+      try {
+        free_.emplace(block, ptr);
+      } catch (...) {
+        source_.release(ptr, block);
+        stats_.reserved -= block;
+        stats_.cached -= block;
+      }
+    }
+    reserved_free_.clear();
+    reserved_.clear();
+  }
+  bool reserving() const { return reserving_; }
+  std::size_t reserved_blocks() const { return reserved_.size(); }
+
   CacheStats stats() const {
     CacheStats s = stats_;
     s.live_blocks = live_.size();
-    s.cached_blocks = free_.size();
+    s.cached_blocks = free_.size() + reserved_free_.size();
     return s;
   }
 
@@ -134,6 +181,9 @@ class SizeClassCache {
   Source source_;
   std::multimap<std::size_t, void*> free_;  // block size -> cached block
   std::unordered_map<void*, Live> live_;
+  bool reserving_ = false;
+  std::unordered_set<void*> reserved_;                // the recording's blocks, live or free
+  std::multimap<std::size_t, void*> reserved_free_;  // its freed blocks
   CacheStats stats_;
 };
 
