@@ -146,6 +146,16 @@ class RecordingBackend final : public Backend {
   void bias_grad(const Tensor& dy, Tensor& db, float beta) override {
     MANTISSA_RECORD("bias_grad", inner_->bias_grad(dy, db, beta));
   }
+  void linear_forward(const Tensor& x, const Tensor& w, const Tensor* bias, Tensor& y) override {
+    Tensor b = bias != nullptr ? *bias : Tensor();
+    MANTISSA_RECORD("linear_forward", inner_->linear_forward(x, w, b.defined() ? &b : nullptr, y));
+  }
+  void linear_backward_weights(const Tensor& dy, const Tensor& x, Tensor& dw,
+                               Tensor* dbias) override {
+    Tensor db = dbias != nullptr ? *dbias : Tensor();
+    MANTISSA_RECORD("linear_backward_weights",
+                    inner_->linear_backward_weights(dy, x, dw, db.defined() ? &db : nullptr));
+  }
   void conv2d_forward(const Tensor& x, const Tensor& w, const Tensor* bias, Tensor& y,
                       const Conv2dParams& p) override {
     Tensor b = bias != nullptr ? *bias : Tensor();

@@ -157,3 +157,36 @@ TEST(CpuBackendBias, GradMatchesReference) {
 
 }  // namespace
 }  // namespace mantissa
+
+namespace mantissa {
+namespace {
+
+// linear_forward adds the bias before rounding to the output's dtype, once
+// (as cuBLASLt's bias epilogue does): 1 + 2^-9 alone rounds down to 1 in
+// bf16, and 1 + 2^-9 (bias) would round down again; summed first, 1 + 2^-8 +
+// 2^-20 lies past the halfway point and rounds up to 1 + 2^-7.
+TEST(CpuBackendLinear, BiasIsAddedBeforeTheOneRounding) {
+  Backend& b = cpu_test::default_backend();
+  Tensor x = upload(b, {1, 2}, DType::BF16, {1.0f, std::ldexp(1.0f, -9)});
+  Tensor w = upload(b, {1, 2}, DType::BF16, {1.0f, 1.0f});
+  Tensor bias = upload(b, {1}, DType::F32, {std::ldexp(1.0f, -9) + std::ldexp(1.0f, -20)});
+  Tensor y = Tensor::empty(b, {1, 1}, DType::BF16);
+  b.linear_forward(x, w, &bias, y);
+  EXPECT_EQ(y.to_host()[0], 1.0f + std::ldexp(1.0f, -7));
+  // Without a bias it is the plain matmul.
+  b.linear_forward(x, w, nullptr, y);
+  EXPECT_EQ(y.to_host()[0], 1.0f);
+
+  // The weight gradient and the bias gradient together, as the separate ops give them.
+  const std::vector<float> dyv{0.5f, -1.25f, 2.0f, 0.75f, -0.5f, 1.0f};
+  Tensor dy = upload(b, {3, 2}, DType::F32, dyv);
+  Tensor xs = upload(b, {3, 4}, DType::F32, {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12});
+  Tensor dw = Tensor::empty(b, {2, 4}, DType::F32), db = Tensor::empty(b, {2}, DType::F32);
+  b.linear_backward_weights(dy, xs, dw, &db);
+  EXPECT_EQ(db.to_host(), (std::vector<float>{0.5f + 2.0f - 0.5f, -1.25f + 0.75f + 1.0f}));
+  EXPECT_EQ(dw.to_host()[0], 0.5f * 1 + 2.0f * 5 - 0.5f * 9);
+  EXPECT_EQ(dw.to_host()[4], -1.25f * 1 + 0.75f * 5 + 1.0f * 9);
+}
+
+}  // namespace
+}  // namespace mantissa

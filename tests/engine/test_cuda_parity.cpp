@@ -408,5 +408,41 @@ TEST(CudaParity, BiasAddAndBiasGrad) {
   }
 }
 
+// A Linear layer's fused forward (bias in the cuBLASLt epilogue, one
+// rounding) and weight gradient (bias gradient in the epilogue) against the
+// CPU's unfused ops with the same one rounding.
+TEST(CudaParity, LinearWithBiasInTheEpilogue) {
+  REQUIRE_CUDA();
+  struct Dims {
+    std::int64_t N, in, out;
+  };
+  std::uint32_t seed = 300;
+  for (const Dims& d : {Dims{128, 784, 512}, Dims{33, 17, 9}, Dims{1, 8, 3}}) {
+    for (DType t : kDtypes) {
+      const Pair x = both({d.N, d.in}, t, random_values(std::size_t(d.N * d.in), seed++));
+      const Pair w = both({d.out, d.in}, t, random_values(std::size_t(d.out * d.in), seed++));
+      const Pair bias = both({d.out}, DType::F32, random_values(std::size_t(d.out), seed++));
+      Pair y = both_empty({d.N, d.out}, t);
+      cpu().linear_forward(x.c, w.c, &bias.c, y.c);
+      gpu().linear_forward(x.g, w.g, &bias.g, y.g);
+      // Accumulation-order differences (fp32) plus one 16-bit rounding step.
+      const double bound = 4.0 * double(d.in + 2) * 0x1p-24 * double(d.in) + 1.0;
+      EXPECT_TRUE(close(y, {bound * (t == DType::F32 ? 0x1p-24 : 0.0) + 1e-4},
+                        t == DType::F32 ? 0.0 : 2 * unit_roundoff(t)))
+          << dtype_name(t) << " " << d.N << "x" << d.in << "x" << d.out;
+
+      const Pair dy = both({d.N, d.out}, t, random_values(std::size_t(d.N * d.out), seed++));
+      Pair dw = both_empty({d.out, d.in}, DType::F32);
+      Pair db = both_empty({d.out}, DType::F32);
+      cpu().linear_backward_weights(dy.c, x.c, dw.c, &db.c);
+      gpu().linear_backward_weights(dy.g, x.g, dw.g, &db.g);
+      EXPECT_TRUE(close(dw, {4.0 * double(d.N + 2) * 0x1p-24 * double(d.N)}))
+          << dtype_name(t) << " dW";
+      EXPECT_TRUE(close(db, {4.0 * double(d.N + 2) * 0x1p-24 * double(d.N)}))
+          << dtype_name(t) << " dbias";
+    }
+  }
+}
+
 }  // namespace
 }  // namespace mantissa

@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "mantissa/error.hpp"
+#include "mantissa/tensor.hpp"
 
 namespace mantissa {
 
@@ -30,6 +31,27 @@ void Backend::finish_download(std::uint64_t ticket, void* host_dst) {
     throw Error("asynchronous read " + std::to_string(ticket) + " is not open");
   std::memcpy(host_dst, it->second.data(), it->second.size());
   early_reads_.erase(it);
+}
+
+void Backend::linear_forward(const Tensor& x, const Tensor& w, const Tensor* bias, Tensor& y) {
+  if (bias == nullptr) {
+    matmul(x, false, w, true, y, 0.0f);
+  } else if (y.dtype() == DType::F32) {
+    matmul(x, false, w, true, y, 0.0f);
+    bias_add(y, *bias);
+  } else {
+    // Sum in fp32, round once.
+    Tensor wide = Tensor::empty(*this, y.shape(), DType::F32);
+    matmul(x, false, w, true, wide, 0.0f);
+    bias_add(wide, *bias);
+    cast(wide, y);
+  }
+}
+
+void Backend::linear_backward_weights(const Tensor& dy, const Tensor& x, Tensor& dw,
+                                      Tensor* dbias) {
+  matmul(dy, true, x, false, dw, 0.0f);
+  if (dbias != nullptr) bias_grad(dy, *dbias, 0.0f);
 }
 
 void Backend::begin_capture() {

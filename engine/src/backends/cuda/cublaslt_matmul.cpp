@@ -72,13 +72,14 @@ MatmulPlans::~MatmulPlans() {
   if (handle_ != nullptr) cublasLtDestroy(lt(handle_));
 }
 
-MatmulPlans::Plan& MatmulPlans::plan_for(const MatmulCall& call) {
+MatmulPlans::Plan* MatmulPlans::plan_for(const MatmulCall& call) {
   const std::uint32_t align_a = pointer_alignment(call.a);
   const std::uint32_t align_b = pointer_alignment(call.b);
   const std::uint32_t align_c = pointer_alignment(call.c);
-  const Key key{call.M,        call.N,  call.K,  call.trans_a, call.trans_b, int(call.in),
-                int(call.out), align_a, align_b, align_c,      allow_tf32_};
-  if (auto it = plans_.find(key); it != plans_.end()) return *it->second;
+  const int epilogue = call.bias != nullptr ? 1 : call.bias_grad != nullptr ? 2 : 0;
+  const Key key{call.M,  call.N,  call.K,  call.trans_a, call.trans_b, int(call.in), int(call.out),
+                align_a, align_b, align_c, allow_tf32_,  epilogue};
+  if (auto it = plans_.find(key); it != plans_.end()) return it->second.get();
 
   auto plan = std::make_unique<Plan>();
   const bool fp32 = call.in == DType::F32;
@@ -92,6 +93,15 @@ MatmulPlans::Plan& MatmulPlans::plan_for(const MatmulCall& call) {
       cublasLtMatmulDescSetAttribute(plan->desc, CUBLASLT_MATMUL_DESC_TRANSA, &op_a, sizeof op_a));
   MANTISSA_CUBLAS_CHECK(
       cublasLtMatmulDescSetAttribute(plan->desc, CUBLASLT_MATMUL_DESC_TRANSB, &op_b, sizeof op_b));
+  if (epilogue != 0) {
+    // The vector is fp32 whatever c's type; its pointer is set per call.
+    const cublasLtEpilogue_t e = epilogue == 1 ? CUBLASLT_EPILOGUE_BIAS : CUBLASLT_EPILOGUE_BGRADB;
+    const cudaDataType_t bias_type = CUDA_R_32F;
+    MANTISSA_CUBLAS_CHECK(
+        cublasLtMatmulDescSetAttribute(plan->desc, CUBLASLT_MATMUL_DESC_EPILOGUE, &e, sizeof e));
+    MANTISSA_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(
+        plan->desc, CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE, &bias_type, sizeof bias_type));
+  }
   const cudaDataType_t in = cuda_type(call.in);
   MANTISSA_CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&plan->a, in, std::uint64_t(call.b_cols),
                                                    std::uint64_t(call.b_rows), call.b_cols));
@@ -121,28 +131,48 @@ MatmulPlans::Plan& MatmulPlans::plan_for(const MatmulCall& call) {
 
   cublasLtMatmulHeuristicResult_t result{};
   int found = 0;
-  MANTISSA_CUBLAS_CHECK(cublasLtMatmulAlgoGetHeuristic(lt(handle_), plan->desc, plan->a, plan->b,
-                                                       plan->c, plan->c, pref, 1, &result, &found));
+  const cublasStatus_t hs = cublasLtMatmulAlgoGetHeuristic(
+      lt(handle_), plan->desc, plan->a, plan->b, plan->c, plan->c, pref, 1, &result, &found);
+  if (epilogue != 0 && (hs != CUBLAS_STATUS_SUCCESS || found == 0)) {
+    plans_.emplace(key, nullptr);  // this epilogue is not offered here: remember that
+    return nullptr;
+  }
+  MANTISSA_CUBLAS_CHECK(hs);
   MANTISSA_ASSERT(found > 0, "cuBLASLt has no algorithm for a " + std::to_string(call.M) + "x" +
                                  std::to_string(call.K) + "x" + std::to_string(call.N) + " " +
                                  std::string(dtype_name(call.in)) + " -> " +
                                  std::string(dtype_name(call.out)) + " matmul on this GPU");
   plan->algo = result.algo;
   plan->workspace = result.workspaceSize;
-  Plan& ref = *plan;
+  Plan* ptr = plan.get();
   plans_.emplace(key, std::move(plan));
-  return ref;
+  return ptr;
+}
+
+bool MatmulPlans::try_run(const MatmulCall& call, cudaStream_t stream) {
+  Plan* plan = plan_for(call);
+  if (plan == nullptr) return false;
+  if (plan->workspace > 0 && workspace_.get() == nullptr)
+    workspace_ = DeviceBuffer(allocator_, kWorkspaceBytes);
+  if (call.bias != nullptr || call.bias_grad != nullptr) {
+    const void* vector = call.bias != nullptr ? static_cast<const void*>(call.bias) : call.bias_grad;
+    MANTISSA_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(
+        plan->desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &vector, sizeof vector));
+  }
+  const float alpha = 1.0f;
+  const float beta = call.beta;
+  MANTISSA_CUBLAS_CHECK(cublasLtMatmul(lt(handle_), plan->desc, &alpha, call.b, plan->a, call.a,
+                                       plan->b, &beta, call.c, plan->c, call.c, plan->c,
+                                       &plan->algo,
+                                       plan->workspace > 0 ? workspace_.get() : nullptr,
+                                       plan->workspace, stream));
+  return true;
 }
 
 void MatmulPlans::run(const MatmulCall& call, cudaStream_t stream) {
-  Plan& plan = plan_for(call);
-  if (plan.workspace > 0 && workspace_.get() == nullptr)
-    workspace_ = DeviceBuffer(allocator_, kWorkspaceBytes);
-  const float alpha = 1.0f;
-  const float beta = call.beta;
-  MANTISSA_CUBLAS_CHECK(cublasLtMatmul(
-      lt(handle_), plan.desc, &alpha, call.b, plan.a, call.a, plan.b, &beta, call.c, plan.c, call.c,
-      plan.c, &plan.algo, plan.workspace > 0 ? workspace_.get() : nullptr, plan.workspace, stream));
+  MANTISSA_ASSERT(call.bias == nullptr && call.bias_grad == nullptr,
+                  "epilogue matmuls go through try_run()");
+  try_run(call, stream);
 }
 
 }  // namespace mantissa::cuda

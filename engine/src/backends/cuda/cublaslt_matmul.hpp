@@ -29,6 +29,12 @@ struct MatmulCall {
   std::int64_t a_rows = 0, a_cols = 0, b_rows = 0, b_cols = 0;
   bool trans_a = false, trans_b = false;
   float beta = 0.0f;
+  // Epilogues (at most one): c[m, n] += bias[n] before c's one rounding
+  // (CUBLASLT_EPILOGUE_BIAS), or bias_grad[m] = sum over k of op(a)[m, k]
+  // (CUBLASLT_EPILOGUE_BGRADB: in the column-major view, a sum over the
+  // columns of cuBLASLt's B, which is our a). Both fp32.
+  const float* bias = nullptr;
+  float* bias_grad = nullptr;
 };
 
 // Largest power of two (at most 256) dividing a device address.
@@ -44,12 +50,16 @@ class MatmulPlans {
   MatmulPlans& operator=(const MatmulPlans&) = delete;
 
   void run(const MatmulCall& call, cudaStream_t stream);
+  // For calls with an epilogue: false (nothing enqueued) when cuBLASLt has
+  // no algorithm for it, so the caller runs the unfused ops instead.
+  bool try_run(const MatmulCall& call, cudaStream_t stream);
   std::size_t size() const { return plans_.size(); }
 
  private:
-  using Key = std::array<std::int64_t, 11>;
+  using Key = std::array<std::int64_t, 12>;
   struct Plan;
-  Plan& plan_for(const MatmulCall& call);
+  // nullptr when the heuristic finds no algorithm (cached as such).
+  Plan* plan_for(const MatmulCall& call);
 
   CudaAllocator& allocator_;
   bool allow_tf32_;

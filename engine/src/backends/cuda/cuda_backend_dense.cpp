@@ -1,5 +1,6 @@
-// Dense layers: matmul on cuBLASLt (cached plans), bias add and bias gradient
-// as the backend's own kernels.
+// Dense layers: matmul on cuBLASLt (cached plans); a Linear layer's bias and
+// bias gradient in cuBLASLt's epilogues where offered, otherwise (and for
+// bias_add / bias_grad called alone) the backend's own kernels.
 #include <string>
 
 #include "backends/cuda/arith.cuh"
@@ -11,39 +12,31 @@
 
 namespace mantissa::cuda {
 
-void CudaBackend::matmul(const Tensor& a, bool trans_a, const Tensor& b, bool trans_b, Tensor& c,
-                         float beta) {
+namespace {
+
+// Checks a matmul's operands (as the CPU backend does) and describes it for
+// cuBLASLt; M, N or K may be 0.
+MatmulCall describe_matmul(const Tensor& a, bool trans_a, const Tensor& b, bool trans_b,
+                           Tensor& c, float beta) {
   MANTISSA_ASSERT(
       a.rank() == 2 && b.rank() == 2 && c.rank() == 2,
       "matmul needs 2-D tensors, got " + a.describe() + ", " + b.describe() + ", " + c.describe());
   MANTISSA_ASSERT(a.dtype() == b.dtype(), "matmul: a and b must share a dtype");
   MANTISSA_ASSERT(c.dtype() == DType::F32 || c.dtype() == a.dtype(),
                   "matmul: c must be f32 or a's dtype, got " + c.describe());
-  const std::int64_t M = trans_a ? a.dim(1) : a.dim(0);
-  const std::int64_t K = trans_a ? a.dim(0) : a.dim(1);
-  const std::int64_t N = trans_b ? b.dim(0) : b.dim(1);
-  MANTISSA_ASSERT((trans_b ? b.dim(1) : b.dim(0)) == K && c.dim(0) == M && c.dim(1) == N,
+  MatmulCall call;
+  call.M = trans_a ? a.dim(1) : a.dim(0);
+  call.K = trans_a ? a.dim(0) : a.dim(1);
+  call.N = trans_b ? b.dim(0) : b.dim(1);
+  MANTISSA_ASSERT((trans_b ? b.dim(1) : b.dim(0)) == call.K && c.dim(0) == call.M &&
+                      c.dim(1) == call.N,
                   "matmul shapes do not agree: " + a.describe() + (trans_a ? "ᵀ" : "") + " @ " +
                       b.describe() + (trans_b ? "ᵀ" : "") + " -> " + c.describe());
-  if (M == 0 || N == 0) return;
-  enter();
-  if (K == 0) {  // an empty sum: c = beta * c
-    if (beta == 0.0f) {
-      launch_fill(c.data(), c.dtype(), c.numel(), 0.0f, stream());
-    } else {
-      launch_scale(c.data(), c.dtype(), c.numel(), beta, stream());
-    }
-    return;
-  }
-  MatmulCall call;
   call.a = a.data();
   call.b = b.data();
   call.c = c.data();
   call.in = a.dtype();
   call.out = c.dtype();
-  call.M = M;
-  call.N = N;
-  call.K = K;
   call.a_rows = a.dim(0);
   call.a_cols = a.dim(1);
   call.b_rows = b.dim(0);
@@ -51,7 +44,54 @@ void CudaBackend::matmul(const Tensor& a, bool trans_a, const Tensor& b, bool tr
   call.trans_a = trans_a;
   call.trans_b = trans_b;
   call.beta = beta;
+  return call;
+}
+
+}  // namespace
+
+void CudaBackend::matmul(const Tensor& a, bool trans_a, const Tensor& b, bool trans_b, Tensor& c,
+                         float beta) {
+  const MatmulCall call = describe_matmul(a, trans_a, b, trans_b, c, beta);
+  if (call.M == 0 || call.N == 0) return;
+  enter();
+  if (call.K == 0) {  // an empty sum: c = beta * c
+    if (beta == 0.0f) {
+      launch_fill(c.data(), c.dtype(), c.numel(), 0.0f, stream());
+    } else {
+      launch_scale(c.data(), c.dtype(), c.numel(), beta, stream());
+    }
+    return;
+  }
   matmul_plans().run(call, stream());
+}
+
+// The bias rides in the matmul's epilogue: added in fp32 before c's one
+// rounding, which is the contract. Where cuBLASLt offers no such algorithm,
+// the unfused default (fp32 product, bias, one rounding) runs instead.
+void CudaBackend::linear_forward(const Tensor& x, const Tensor& w, const Tensor* bias, Tensor& y) {
+  MatmulCall call = describe_matmul(x, false, w, true, y, 0.0f);
+  if (bias == nullptr || call.M == 0 || call.N == 0 || call.K == 0)
+    return Backend::linear_forward(x, w, bias, y);
+  MANTISSA_ASSERT(bias->dtype() == DType::F32 && bias->numel() == call.N,
+                  "linear_forward: bias " + bias->describe() + " for " + y.describe());
+  call.bias = bias->data_as<const float>();
+  enter();
+  if (!matmul_plans().try_run(call, stream())) Backend::linear_forward(x, w, bias, y);
+}
+
+// dW = dyᵀ x with dbias = column sums of dy from the same pass over dy
+// (CUBLASLT_EPILOGUE_BGRADB), or the two separate ops where not offered.
+void CudaBackend::linear_backward_weights(const Tensor& dy, const Tensor& x, Tensor& dw,
+                                          Tensor* dbias) {
+  MatmulCall call = describe_matmul(dy, true, x, false, dw, 0.0f);
+  if (dbias == nullptr || call.M == 0 || call.N == 0 || call.K == 0)
+    return Backend::linear_backward_weights(dy, x, dw, dbias);
+  MANTISSA_ASSERT(dbias->dtype() == DType::F32 && dbias->numel() == call.M,
+                  "linear_backward_weights: dbias " + dbias->describe() + " for " +
+                      dw.describe());
+  call.bias_grad = dbias->data_as<float>();
+  enter();
+  if (!matmul_plans().try_run(call, stream())) Backend::linear_backward_weights(dy, x, dw, dbias);
 }
 
 namespace {

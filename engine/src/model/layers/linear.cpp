@@ -1,4 +1,5 @@
-// Linear: y = x W^T + b.  x (N, in), W (out, in), b (out), y (N, out).
+// Linear: y = x W^T + b.  x (N, in), W (out, in), b (out), y (N, out); the
+// bias is added before the one rounding to y's dtype (Backend::linear_forward).
 // A low-precision op: x and W arrive in the compute dtype, products accumulate
 // in fp32 and the weight gradient is produced directly in fp32.
 #include "model/layers/layers.hpp"
@@ -30,17 +31,15 @@ std::vector<Param*> Linear::params() {
 Tensor Linear::forward(ExecContext& ctx, std::span<const Tensor> inputs) {
   x_ = inputs[0].reshaped(Shape{inputs[0].dim(0), in_});                   // (N, in)
   Tensor y = Tensor::empty(ctx.backend, Shape{x_.dim(0), spec_.out_features}, dtype_);  // (N, out)
-  ctx.backend.matmul(x_, false, weight_.compute, true, y, 0.0f);
-  if (spec_.bias) ctx.backend.bias_add(y, bias_.compute);
+  ctx.backend.linear_forward(x_, weight_.compute, spec_.bias ? &bias_.compute : nullptr, y);
   input_shape_ = inputs[0].shape();
   return y;
 }
 
 std::vector<Tensor> Linear::backward(ExecContext& ctx, const Tensor& dy,
                                      const std::vector<bool>& need_input_grad) {
-  // dW (out, in) = dy^T x, straight into the fp32 gradient.
-  ctx.backend.matmul(dy, true, x_, false, weight_.grad, 0.0f);
-  if (spec_.bias) ctx.backend.bias_grad(dy, bias_.grad, 0.0f);
+  // dW (out, in) = dy^T x, straight into the fp32 gradient, with db beside it.
+  ctx.backend.linear_backward_weights(dy, x_, weight_.grad, spec_.bias ? &bias_.grad : nullptr);
   std::vector<Tensor> dx(1);
   if (need_input_grad[0]) {
     dx[0] = Tensor::empty(ctx.backend, x_.shape(), dtype_);  // (N, in) = dy W
