@@ -5,6 +5,7 @@
 // Without a GPU every test here is skipped with the driver's reason.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -481,6 +482,38 @@ TEST(CudaTraining, FiftyStepsOfEachPolicyMatchTheCpu) {
     p.training.loss_scale.growth_interval = 10;  // the scale moves within the run
     expect_same_run(train(cpu(), p), train(gpu(), p), policy,
                     "spirals MLP " + std::string(policy_name(policy)));
+  }
+}
+
+// The same runs with every full-size step replayed from one CUDA graph and
+// with every op launched from the host: the graph replays the very kernels
+// on the very addresses, so the two agree bit for bit.
+TEST(CudaTraining, CapturedStepsGiveTheBitsOfEagerSteps) {
+  REQUIRE_CUDA();
+  for (Policy policy : {Policy::MixedFloat16, Policy::Float32}) {
+    Project p = testing::spirals_project(policy, 50);
+    p.training.loss_scale.growth_interval = 10;
+    Project eager = p;
+    eager.training.capture_graphs = false;
+    auto captured_backend = create_backend("cuda");
+    auto eager_backend = create_backend("cuda");
+    testing::RecordingSink a, b;
+    TrainControl ca, cb;
+    Trainer ta(p, *captured_backend), tb(eager, *eager_backend);
+    ASSERT_EQ(ta.run(a, ca).outcome, RunOutcome::Finished) << a.summary.error;
+    ASSERT_EQ(tb.run(b, cb).outcome, RunOutcome::Finished) << b.summary.error;
+    const auto captured_event = std::find_if(a.events.begin(), a.events.end(), [](auto& e) {
+      return e.message.find("captured as one graph") != std::string::npos;
+    });
+    EXPECT_NE(captured_event, a.events.end()) << "the step was not captured";
+    ASSERT_EQ(a.steps.size(), b.steps.size());
+    for (std::size_t i = 0; i < a.steps.size(); ++i) {
+      EXPECT_EQ(a.steps[i].loss, b.steps[i].loss) << policy_name(policy) << " step " << i + 1;
+      EXPECT_EQ(a.steps[i].loss_scale, b.steps[i].loss_scale) << "step " << i + 1;
+    }
+    auto pa = ta.graph().params(), pb = tb.graph().params();
+    for (std::size_t i = 0; i < pa.size(); ++i)
+      EXPECT_EQ(pa[i]->master.to_host_bytes(), pb[i]->master.to_host_bytes()) << pa[i]->name;
   }
 }
 
