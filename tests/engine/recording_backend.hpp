@@ -146,9 +146,12 @@ class RecordingBackend final : public Backend {
   void bias_grad(const Tensor& dy, Tensor& db, float beta) override {
     MANTISSA_RECORD("bias_grad", inner_->bias_grad(dy, db, beta));
   }
-  void linear_forward(const Tensor& x, const Tensor& w, const Tensor* bias, Tensor& y) override {
+  void linear_forward(const Tensor& x, const Tensor& w, const Tensor* bias, Tensor& y,
+                      bool relu) override {
     Tensor b = bias != nullptr ? *bias : Tensor();
-    MANTISSA_RECORD("linear_forward", inner_->linear_forward(x, w, b.defined() ? &b : nullptr, y));
+    if (relu) ++calls["linear_forward+relu"];
+    MANTISSA_RECORD("linear_forward",
+                    inner_->linear_forward(x, w, b.defined() ? &b : nullptr, y, relu));
   }
   void linear_backward_weights(const Tensor& dy, const Tensor& x, Tensor& dw,
                                Tensor* dbias) override {

@@ -171,10 +171,10 @@ TEST(CpuBackendLinear, BiasIsAddedBeforeTheOneRounding) {
   Tensor w = upload(b, {1, 2}, DType::BF16, {1.0f, 1.0f});
   Tensor bias = upload(b, {1}, DType::F32, {std::ldexp(1.0f, -9) + std::ldexp(1.0f, -20)});
   Tensor y = Tensor::empty(b, {1, 1}, DType::BF16);
-  b.linear_forward(x, w, &bias, y);
+  b.linear_forward(x, w, &bias, y, false);
   EXPECT_EQ(y.to_host()[0], 1.0f + std::ldexp(1.0f, -7));
   // Without a bias it is the plain matmul.
-  b.linear_forward(x, w, nullptr, y);
+  b.linear_forward(x, w, nullptr, y, false);
   EXPECT_EQ(y.to_host()[0], 1.0f);
 
   // The weight gradient and the bias gradient together, as the separate ops give them.

@@ -422,14 +422,23 @@ TEST(CudaParity, LinearWithBiasInTheEpilogue) {
       const Pair x = both({d.N, d.in}, t, random_values(std::size_t(d.N * d.in), seed++));
       const Pair w = both({d.out, d.in}, t, random_values(std::size_t(d.out * d.in), seed++));
       const Pair bias = both({d.out}, DType::F32, random_values(std::size_t(d.out), seed++));
-      Pair y = both_empty({d.N, d.out}, t);
-      cpu().linear_forward(x.c, w.c, &bias.c, y.c);
-      gpu().linear_forward(x.g, w.g, &bias.g, y.g);
-      // Accumulation-order differences (fp32) plus one 16-bit rounding step.
-      const double bound = 4.0 * double(d.in + 2) * 0x1p-24 * double(d.in) + 1.0;
-      EXPECT_TRUE(close(y, {bound * (t == DType::F32 ? 0x1p-24 : 0.0) + 1e-4},
-                        t == DType::F32 ? 0.0 : 2 * unit_roundoff(t)))
-          << dtype_name(t) << " " << d.N << "x" << d.in << "x" << d.out;
+      for (bool relu : {false, true}) {
+        for (const Tensor* b : {&bias.c, static_cast<const Tensor*>(nullptr)}) {
+          Pair y = both_empty({d.N, d.out}, t);
+          cpu().linear_forward(x.c, w.c, b, y.c, relu);
+          gpu().linear_forward(x.g, w.g, b != nullptr ? &bias.g : nullptr, y.g, relu);
+          // Accumulation-order differences (fp32) plus one 16-bit rounding step.
+          EXPECT_TRUE(close(y, {4.0 * double(d.in + 2) * 0x1p-24 * double(d.in) + 1e-4},
+                            t == DType::F32 ? 0.0 : 2 * unit_roundoff(t)))
+              << dtype_name(t) << " " << d.N << "x" << d.in << "x" << d.out << " relu " << relu
+              << " bias " << (b != nullptr);
+          if (relu) {
+            bool negative = false;
+            for (float v : y.g.to_host()) negative = negative || v < 0;
+            EXPECT_FALSE(negative) << "ReLU epilogue left a negative value";
+          }
+        }
+      }
 
       const Pair dy = both({d.N, d.out}, t, random_values(std::size_t(d.N * d.out), seed++));
       Pair dw = both_empty({d.out, d.in}, DType::F32);

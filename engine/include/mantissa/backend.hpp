@@ -107,11 +107,13 @@ class Backend {
   virtual void bias_add(Tensor& y, const Tensor& bias) = 0;
   // dbias[c] = sum of dy over every axis but 1, + beta * dbias (dbias fp32).
   virtual void bias_grad(const Tensor& dy, Tensor& dbias, float beta) = 0;
-  // A Linear layer's matmul with its bias, which a backend may fuse (the
-  // CUDA backend runs both in one cuBLASLt call, the bias in its epilogue):
-  // y (N, out) = x (N, in) @ wᵀ (w: (out, in)) + bias (fp32, out; or none),
-  // products and bias summed in fp32 and rounded to y's dtype once.
-  virtual void linear_forward(const Tensor& x, const Tensor& w, const Tensor* bias, Tensor& y);
+  // A Linear layer's matmul with its bias and, when `relu`, the ReLU that
+  // follows it, which a backend may fuse (the CUDA backend runs them in one
+  // cuBLASLt call, bias and ReLU in its epilogue): y (N, out) = x (N, in) @
+  // wᵀ (w: (out, in)) + bias (fp32, out; or none), products and bias summed
+  // in fp32 and rounded to y's dtype once; ReLU commutes with that rounding.
+  virtual void linear_forward(const Tensor& x, const Tensor& w, const Tensor* bias, Tensor& y,
+                              bool relu);
   // dw (out, in, fp32) = dyᵀ @ x and, when dbias is given, dbias (fp32, out) =
   // sums of dy's rows; both overwritten (cuBLASLt: the bias gradient epilogue).
   virtual void linear_backward_weights(const Tensor& dy, const Tensor& x, Tensor& dw,

@@ -112,8 +112,12 @@ class Graph {
   void loss_and_backward(ExecContext& ctx, const Tensor& targets, const Tensor& scale,
                          Tensor& loss);
   void clear_saved();
+  // ReLU layers applied inside the Linear before them (see fuse_linear_relu).
+  const std::vector<std::string>& fused_relus() const { return fused_relus_; }
 
  private:
+  void fuse_linear_relu();
+
   struct Node {
     std::unique_ptr<Layer> layer;
     std::vector<int> inputs;  // node indices
@@ -128,6 +132,7 @@ class Graph {
   std::vector<Node> nodes_;  // topological order; nodes_[0] is the Input
   int output_node_ = -1;
   int loss_node_ = -1;
+  std::vector<std::string> fused_relus_;
 };
 
 }  // namespace mantissa

@@ -33,7 +33,8 @@ void Backend::finish_download(std::uint64_t ticket, void* host_dst) {
   early_reads_.erase(it);
 }
 
-void Backend::linear_forward(const Tensor& x, const Tensor& w, const Tensor* bias, Tensor& y) {
+void Backend::linear_forward(const Tensor& x, const Tensor& w, const Tensor* bias, Tensor& y,
+                             bool relu) {
   if (bias == nullptr) {
     matmul(x, false, w, true, y, 0.0f);
   } else if (y.dtype() == DType::F32) {
@@ -46,6 +47,7 @@ void Backend::linear_forward(const Tensor& x, const Tensor& w, const Tensor* bia
     bias_add(wide, *bias);
     cast(wide, y);
   }
+  if (relu) activation_forward(Activation::Relu, 0.0f, y, y);
 }
 
 void Backend::linear_backward_weights(const Tensor& dy, const Tensor& x, Tensor& dw,

@@ -76,7 +76,11 @@ MatmulPlans::Plan* MatmulPlans::plan_for(const MatmulCall& call) {
   const std::uint32_t align_a = pointer_alignment(call.a);
   const std::uint32_t align_b = pointer_alignment(call.b);
   const std::uint32_t align_c = pointer_alignment(call.c);
-  const int epilogue = call.bias != nullptr ? 1 : call.bias_grad != nullptr ? 2 : 0;
+  // 0 none, 1 bias, 2 bias gradient, 3 ReLU, 4 bias + ReLU
+  const int epilogue = call.bias_grad != nullptr ? 2
+                       : call.relu               ? (call.bias != nullptr ? 4 : 3)
+                       : call.bias != nullptr    ? 1
+                                                 : 0;
   const Key key{call.M,  call.N,  call.K,  call.trans_a, call.trans_b, int(call.in), int(call.out),
                 align_a, align_b, align_c, allow_tf32_,  epilogue};
   if (auto it = plans_.find(key); it != plans_.end()) return it->second.get();
@@ -95,12 +99,17 @@ MatmulPlans::Plan* MatmulPlans::plan_for(const MatmulCall& call) {
       cublasLtMatmulDescSetAttribute(plan->desc, CUBLASLT_MATMUL_DESC_TRANSB, &op_b, sizeof op_b));
   if (epilogue != 0) {
     // The vector is fp32 whatever c's type; its pointer is set per call.
-    const cublasLtEpilogue_t e = epilogue == 1 ? CUBLASLT_EPILOGUE_BIAS : CUBLASLT_EPILOGUE_BGRADB;
-    const cudaDataType_t bias_type = CUDA_R_32F;
+    const cublasLtEpilogue_t e = epilogue == 1   ? CUBLASLT_EPILOGUE_BIAS
+                                 : epilogue == 2 ? CUBLASLT_EPILOGUE_BGRADB
+                                 : epilogue == 3 ? CUBLASLT_EPILOGUE_RELU
+                                                 : CUBLASLT_EPILOGUE_RELU_BIAS;
     MANTISSA_CUBLAS_CHECK(
         cublasLtMatmulDescSetAttribute(plan->desc, CUBLASLT_MATMUL_DESC_EPILOGUE, &e, sizeof e));
-    MANTISSA_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(
-        plan->desc, CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE, &bias_type, sizeof bias_type));
+    if (epilogue != 3) {
+      const cudaDataType_t bias_type = CUDA_R_32F;
+      MANTISSA_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(
+          plan->desc, CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE, &bias_type, sizeof bias_type));
+    }
   }
   const cudaDataType_t in = cuda_type(call.in);
   MANTISSA_CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&plan->a, in, std::uint64_t(call.b_cols),
@@ -170,7 +179,7 @@ bool MatmulPlans::try_run(const MatmulCall& call, cudaStream_t stream) {
 }
 
 void MatmulPlans::run(const MatmulCall& call, cudaStream_t stream) {
-  MANTISSA_ASSERT(call.bias == nullptr && call.bias_grad == nullptr,
+  MANTISSA_ASSERT(call.bias == nullptr && call.bias_grad == nullptr && !call.relu,
                   "epilogue matmuls go through try_run()");
   try_run(call, stream);
 }

@@ -29,11 +29,13 @@ struct MatmulCall {
   std::int64_t a_rows = 0, a_cols = 0, b_rows = 0, b_cols = 0;
   bool trans_a = false, trans_b = false;
   float beta = 0.0f;
-  // Epilogues (at most one): c[m, n] += bias[n] before c's one rounding
-  // (CUBLASLT_EPILOGUE_BIAS), or bias_grad[m] = sum over k of op(a)[m, k]
+  // Epilogues: c[m, n] += bias[n] before c's one rounding
+  // (CUBLASLT_EPILOGUE_BIAS), then c = max(c, 0) when relu (RELU_BIAS, or
+  // RELU without a bias); or, alone, bias_grad[m] = sum over k of op(a)[m, k]
   // (CUBLASLT_EPILOGUE_BGRADB: in the column-major view, a sum over the
-  // columns of cuBLASLt's B, which is our a). Both fp32.
+  // columns of cuBLASLt's B, which is our a). Vectors are fp32.
   const float* bias = nullptr;
+  bool relu = false;
   float* bias_grad = nullptr;
 };
 

@@ -96,7 +96,8 @@ class CudaBackend final : public Backend {
               float beta) override;
   void bias_add(Tensor& y, const Tensor& bias) override;
   void bias_grad(const Tensor& dy, Tensor& dbias, float beta) override;
-  void linear_forward(const Tensor& x, const Tensor& w, const Tensor* bias, Tensor& y) override;
+  void linear_forward(const Tensor& x, const Tensor& w, const Tensor* bias, Tensor& y,
+                      bool relu) override;
   void linear_backward_weights(const Tensor& dy, const Tensor& x, Tensor& dw,
                                Tensor* dbias) override;
 

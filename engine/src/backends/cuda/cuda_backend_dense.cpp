@@ -65,18 +65,23 @@ void CudaBackend::matmul(const Tensor& a, bool trans_a, const Tensor& b, bool tr
   matmul_plans().run(call, stream());
 }
 
-// The bias rides in the matmul's epilogue: added in fp32 before c's one
-// rounding, which is the contract. Where cuBLASLt offers no such algorithm,
-// the unfused default (fp32 product, bias, one rounding) runs instead.
-void CudaBackend::linear_forward(const Tensor& x, const Tensor& w, const Tensor* bias, Tensor& y) {
+// Bias and ReLU ride in the matmul's epilogue: the bias added in fp32 before
+// c's one rounding, which is the contract, and ReLU (which commutes with the
+// rounding) after it. Where cuBLASLt offers no such algorithm, the unfused
+// default (fp32 product, bias, one rounding, ReLU) runs instead.
+void CudaBackend::linear_forward(const Tensor& x, const Tensor& w, const Tensor* bias, Tensor& y,
+                                 bool relu) {
   MatmulCall call = describe_matmul(x, false, w, true, y, 0.0f);
-  if (bias == nullptr || call.M == 0 || call.N == 0 || call.K == 0)
-    return Backend::linear_forward(x, w, bias, y);
-  MANTISSA_ASSERT(bias->dtype() == DType::F32 && bias->numel() == call.N,
-                  "linear_forward: bias " + bias->describe() + " for " + y.describe());
-  call.bias = bias->data_as<const float>();
+  if ((bias == nullptr && !relu) || call.M == 0 || call.N == 0 || call.K == 0)
+    return Backend::linear_forward(x, w, bias, y, relu);
+  if (bias != nullptr) {
+    MANTISSA_ASSERT(bias->dtype() == DType::F32 && bias->numel() == call.N,
+                    "linear_forward: bias " + bias->describe() + " for " + y.describe());
+    call.bias = bias->data_as<const float>();
+  }
+  call.relu = relu;
   enter();
-  if (!matmul_plans().try_run(call, stream())) Backend::linear_forward(x, w, bias, y);
+  if (!matmul_plans().try_run(call, stream())) Backend::linear_forward(x, w, bias, y, relu);
 }
 
 // dW = dyᵀ x with dbias = column sums of dy from the same pass over dy

@@ -1,12 +1,22 @@
 // Shape-preserving layers: activations, dropout, flatten. They run in their
 // input dtype (PRECISION.md "everything else").
+#include "mantissa/error.hpp"
 #include "model/layers/layer_util.hpp"
 #include "model/layers/layers.hpp"
 
 namespace mantissa::layers {
 
+void ActivationLayer::applied_by_producer() {
+  MANTISSA_ASSERT(act_ == Activation::Relu, "only ReLU is fused into its producer");
+  by_producer_ = true;
+}
+
 Tensor ActivationLayer::forward(ExecContext& ctx, std::span<const Tensor> inputs) {
   x_ = inputs[0];
+  if (by_producer_) {
+    y_ = x_;
+    return y_;
+  }
   y_ = empty_like(x_);
   ctx.backend.activation_forward(act_, spec_.negative_slope, x_, y_);
   return y_;

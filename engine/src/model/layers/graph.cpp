@@ -5,6 +5,7 @@
 #include <map>
 
 #include "mantissa/error.hpp"
+#include "model/layers/layers.hpp"
 
 namespace mantissa {
 
@@ -47,6 +48,28 @@ Graph::Graph(const ModelSpec& model, Backend& backend, Policy policy, std::uint6
                   "analyze_model must put the Input first");
   MANTISSA_ASSERT(loss_node_ >= 0, "analyze_model must find the loss");
   output_node_ = index.at(summary_.output_id);
+  fuse_linear_relu();
+}
+
+// A ReLU whose only input is a Linear whose output nothing else reads (and
+// that is not the model's output) runs inside the Linear's matmul: one pass
+// over the output instead of two, and one tensor saved instead of two.
+// Results are the same bits either way (Backend::linear_forward).
+void Graph::fuse_linear_relu() {
+  std::vector<int> readers(nodes_.size(), 0);
+  for (const Node& n : nodes_)
+    for (int j : n.inputs) ++readers[std::size_t(j)];
+  for (Node& n : nodes_) {
+    if (n.layer->spec().kind != LayerKind::ReLU || n.inputs.size() != 1) continue;
+    const int producer = n.inputs[0];
+    Node& p = nodes_[std::size_t(producer)];
+    if (p.layer->spec().kind != LayerKind::Linear || readers[std::size_t(producer)] != 1 ||
+        producer == output_node_ || p.layer->dtype() != n.layer->dtype())
+      continue;
+    static_cast<layers::Linear&>(*p.layer).fuse_relu();
+    static_cast<layers::ActivationLayer&>(*n.layer).applied_by_producer();
+    fused_relus_.push_back(n.layer->id());
+  }
 }
 
 const Shape& Graph::input_shape() const { return summary_.layers.front().output_shape; }

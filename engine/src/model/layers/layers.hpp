@@ -22,9 +22,13 @@ class Linear : public Layer {
   Tensor forward(ExecContext&, std::span<const Tensor>) override;
   std::vector<Tensor> backward(ExecContext&, const Tensor&, const std::vector<bool>&) override;
   void clear_saved() override;
+  // The ReLU that alone consumes this layer's output is applied here, in the
+  // matmul (Graph decides; the ReLU layer then passes its input through).
+  void fuse_relu() { relu_ = true; }
 
  private:
   std::int64_t in_ = 0;
+  bool relu_ = false;
   Param weight_, bias_;  // (out, in), (out)
   Tensor x_;             // (N, in)
   Shape input_shape_;
@@ -80,9 +84,14 @@ class ActivationLayer : public Layer {
   Tensor forward(ExecContext&, std::span<const Tensor>) override;
   std::vector<Tensor> backward(ExecContext&, const Tensor&, const std::vector<bool>&) override;
   void clear_saved() override;
+  // A ReLU whose producer (a Linear) already applied it: forward passes the
+  // input through. Backward is unchanged: relu(v) > 0 exactly when v > 0, so
+  // the activated tensor serves as x for the derivative.
+  void applied_by_producer();
 
  private:
   Activation act_;
+  bool by_producer_ = false;
   Tensor x_, y_;
 };
 

@@ -31,7 +31,7 @@ std::vector<Param*> Linear::params() {
 Tensor Linear::forward(ExecContext& ctx, std::span<const Tensor> inputs) {
   x_ = inputs[0].reshaped(Shape{inputs[0].dim(0), in_});                   // (N, in)
   Tensor y = Tensor::empty(ctx.backend, Shape{x_.dim(0), spec_.out_features}, dtype_);  // (N, out)
-  ctx.backend.linear_forward(x_, weight_.compute, spec_.bias ? &bias_.compute : nullptr, y);
+  ctx.backend.linear_forward(x_, weight_.compute, spec_.bias ? &bias_.compute : nullptr, y, relu_);
   input_shape_ = inputs[0].shape();
   return y;
 }
