@@ -193,7 +193,8 @@ struct PolicyResult {
   std::int64_t peak_memory = 0;
   std::int64_t activation_memory = 0;  // peak above the model state (weights, grads, moments)
   std::int64_t skipped = 0;
-  bool captured = false;  // the step replayed a recording (CUDA graph)
+  bool can_capture = false;  // the backend records steps (CUDA graphs)
+  bool captured = false;     // the step replayed a recording
   std::int64_t replays = 0;
   std::string capture_note;
   double final_loss = 0;
@@ -238,6 +239,7 @@ class PolicyBench {
     result_.median_steps_per_s = sorted[kWindows / 2];
     result_.peak_memory = std::int64_t(backend_->memory_stats().peak);
     result_.activation_memory = std::max<std::int64_t>(0, result_.peak_memory - state_bytes_);
+    result_.can_capture = backend_->can_capture();
     result_.captured = step_.step().captured();
     result_.replays = step_.step().replays();
     result_.capture_note = step_.step().capture_note();
@@ -399,8 +401,7 @@ void add_bench_command(CLI::App& app) {
       if (r.captured)
         std::cout << policy_name(r.policy) << ": step captured once, replayed " << r.replays
                   << " times\n";
-      else if (r.capture_note.starts_with("capture failed") ||
-               r.capture_note.starts_with("not captured"))
+      else if (r.can_capture)
         std::cout << policy_name(r.policy) << ": " << r.capture_note << "\n";
   });
 }

@@ -20,21 +20,6 @@
 namespace mantissa::testing {
 namespace {
 
-struct Outcome {
-  RecordingSink sink;
-  RunSummary summary;
-  std::vector<std::vector<std::uint8_t>> masters;
-};
-
-Outcome train(const Project& p, Backend& backend) {
-  Outcome o;
-  Trainer trainer(p, backend);
-  TrainControl control;
-  o.summary = trainer.run(o.sink, control);
-  for (Param* param : trainer.graph().params()) o.masters.push_back(param->master.to_host_bytes());
-  return o;
-}
-
 std::unique_ptr<RecordingBackend> recording_cpu() {
   return std::make_unique<RecordingBackend>(create_backend("cpu"));
 }
@@ -54,7 +39,7 @@ Project moving_scale_project(std::int64_t steps) {
   return ::testing::AssertionFailure() << x << " vs " << y;
 }
 
-void expect_same_run(const Outcome& a, const Outcome& b) {
+void expect_same_run(const TrainedRun& a, const TrainedRun& b) {
   ASSERT_EQ(a.sink.steps.size(), b.sink.steps.size());
   for (std::size_t i = 0; i < a.sink.steps.size(); ++i) {
     const StepMetrics &x = a.sink.steps[i], &y = b.sink.steps[i];
@@ -79,9 +64,9 @@ const RunEvent* find_event(const RecordingSink& sink, EventKind kind, const std:
 TEST(StepCapture, CapturedRunGivesTheBitsOfAnEagerRun) {
   const Project p = moving_scale_project(30);
   auto cpu = create_backend("cpu");
-  const Outcome eager = train(p, *cpu);
+  const TrainedRun eager = train_on(*cpu, p);
   auto rec = recording_cpu();
-  const Outcome captured = train(p, *rec);
+  const TrainedRun captured = train_on(*rec, p);
 
   ASSERT_EQ(captured.summary.outcome, RunOutcome::Finished) << captured.summary.error;
   EXPECT_GT(eager.summary.skipped_steps, 0) << "the run should overflow at first";
@@ -100,7 +85,7 @@ TEST(StepCapture, TheSettingTurnsItOff) {
   Project p = moving_scale_project(20);
   p.training.capture_graphs = false;
   auto rec = recording_cpu();
-  const Outcome o = train(p, *rec);
+  const TrainedRun o = train_on(*rec, p);
   ASSERT_EQ(o.summary.outcome, RunOutcome::Finished) << o.summary.error;
   EXPECT_EQ(rec->captures, 0);
   EXPECT_EQ(rec->replays, 0);
@@ -110,10 +95,10 @@ TEST(StepCapture, TheSettingTurnsItOff) {
 TEST(StepCapture, ACaptureThatFailsRunsEagerlyAndSaysSo) {
   const Project p = moving_scale_project(20);
   auto cpu = create_backend("cpu");
-  const Outcome eager = train(p, *cpu);
+  const TrainedRun eager = train_on(*cpu, p);
   auto rec = recording_cpu();
   rec->refuse.insert("optimizer_step");
-  const Outcome o = train(p, *rec);
+  const TrainedRun o = train_on(*rec, p);
   ASSERT_EQ(o.summary.outcome, RunOutcome::Finished) << o.summary.error;
   EXPECT_EQ(rec->captures, 0);
   EXPECT_EQ(rec->replays, 0);

@@ -156,11 +156,8 @@ TEST(Trainer, OverflowSkipsThenRecovers) {
   Project p = spirals_project(Policy::MixedFloat16, 30);
   p.training.loss_scale.init_scale = 1099511627776.0;  // 2^40: fp16 gradients overflow
   p.training.steps = 60;
-  auto backend = create_backend("cpu");
-  Trainer t(p, *backend);
   RecordingSink sink;
-  TrainControl c;
-  RunSummary s = t.run(sink, c);
+  const RunSummary s = testing::run_on_cpu(p, sink);
   ASSERT_EQ(s.outcome, RunOutcome::Finished) << s.error;
   ASSERT_TRUE(sink.steps.front().skipped);
   std::int64_t skipped = 0;

@@ -1,9 +1,11 @@
 #pragma once
 // Small projects and sinks for trainer tests.
+#include <cstdint>
 #include <string>
 #include <vector>
 
 #include "mantissa/backend.hpp"
+#include "mantissa/graph.hpp"
 #include "mantissa/model.hpp"
 #include "mantissa/trainer.hpp"
 
@@ -46,6 +48,22 @@ struct RecordingSink : MetricsSink {
   }
   void run_finished(const RunSummary& s) override { summary = s; }
 };
+
+// A finished run: what it reported and the bytes of every master after it.
+struct TrainedRun {
+  RecordingSink sink;
+  RunSummary summary;
+  std::vector<std::vector<std::uint8_t>> masters;
+};
+
+inline TrainedRun train_on(Backend& backend, const Project& p) {
+  TrainedRun r;
+  Trainer trainer(p, backend);
+  TrainControl control;
+  r.summary = trainer.run(r.sink, control);
+  for (Param* param : trainer.graph().params()) r.masters.push_back(param->master.to_host_bytes());
+  return r;
+}
 
 // Trains `p` to the end on the CPU backend, recording into `sink`.
 inline RunSummary run_on_cpu(const Project& p, RecordingSink& sink) {

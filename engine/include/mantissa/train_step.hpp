@@ -61,6 +61,8 @@ class TrainingStep {
   // Capture status: whether a recording exists, how many steps replayed it,
   // and why there is none when there is none ("" before the first attempt).
   bool captured() const { return captured_; }
+  // A capture was tried and failed; steps run op by op for the rest of the run.
+  bool capture_failed() const { return capture_failed_; }
   std::int64_t replays() const { return replays_; }
   const std::string& capture_note() const { return capture_note_; }
   // Drops the recording (e.g. before the model's memory is reshaped); the next
@@ -77,7 +79,8 @@ class TrainingStep {
  private:
   // The ops of one step on device tensors x, y (no host work in between).
   void body(Tensor x, const Tensor& y, std::uint64_t dropout_seed);
-  bool capture_allowed(std::int64_t n);
+  bool decide_capture();
+  bool capture_allowed(std::int64_t n) const;
 
   Graph& graph_;
   Backend& backend_;
@@ -93,6 +96,7 @@ class TrainingStep {
   Tensor static_x_, static_y_;
   std::int64_t eager_full_steps_ = 0;
   bool captured_ = false;
+  bool capturable_ = false;  // option on, backend able, no Dropout
   bool capture_failed_ = false;
   std::int64_t replays_ = 0;
   std::string capture_note_;

@@ -35,7 +35,8 @@ TrainingStep::TrainingStep(Graph& graph, Backend& backend, const TrainingSpec& t
   optimizer_.skip_on_nonfinite = scaler_.skips();
   // The fixed input tensors a recording reads are part of the step's state,
   // allocated up front like the weights.
-  if (capture_allowed(full_batch_)) {
+  capturable_ = decide_capture();
+  if (capturable_) {
     static_x_ = Tensor::empty(backend_, input_batch_shape(full_batch_), DType::F32);
     static_y_ = Tensor::empty(backend_, target_batch_shape(full_batch_), DType::F32);
   }
@@ -80,9 +81,12 @@ void TrainingStep::body(Tensor x, const Tensor& y, std::uint64_t dropout_seed) {
   graph_.clear_saved();
 }
 
-bool TrainingStep::capture_allowed(std::int64_t n) {
-  if (captured_) return n == full_batch_;
-  if (capture_failed_ || !options_.capture || n != full_batch_) return false;
+// Whether this run may capture at all: decided once, with the reason when not.
+bool TrainingStep::decide_capture() {
+  if (!options_.capture) {
+    capture_note_ = "capture is off for this run";
+    return false;
+  }
   if (!backend_.can_capture()) {
     capture_note_ = "backend " + backend_.name() + " runs every op as it is called";
     return false;
@@ -93,6 +97,10 @@ bool TrainingStep::capture_allowed(std::int64_t n) {
       return false;
     }
   return true;
+}
+
+bool TrainingStep::capture_allowed(std::int64_t n) const {
+  return n == full_batch_ && (captured_ || (capturable_ && !capture_failed_));
 }
 
 void TrainingStep::enqueue(std::span<const float> x, std::span<const float> y, std::int64_t n,

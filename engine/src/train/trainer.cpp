@@ -372,8 +372,7 @@ struct Trainer::Impl {
         if (!pending) ready_since = Clock::now();
         stepper->enqueue(batch.x, targets_for_loss(batch), batch.size, dropout_seed());
         ++step;
-        if (capture_step < 0 &&
-            (stepper->captured() || stepper->capture_note().starts_with("capture failed")))
+        if (capture_step < 0 && (stepper->captured() || stepper->capture_failed()))
           capture_step = step;
         const InFlight current{stepper->begin_read(), step, epoch, batch.size};
         if (pending) collect(*pending);

@@ -81,8 +81,8 @@ MatmulPlans::Plan* MatmulPlans::plan_for(const MatmulCall& call) {
                        : call.relu               ? (call.bias != nullptr ? 4 : 3)
                        : call.bias != nullptr    ? 1
                                                  : 0;
-  const Key key{call.M,  call.N,  call.K,  call.trans_a, call.trans_b, int(call.in), int(call.out),
-                align_a, align_b, align_c, allow_tf32_,  epilogue};
+  const Key key{call.M,        call.N,  call.K,  call.trans_a, call.trans_b, int(call.in),
+                int(call.out), align_a, align_b, align_c,      allow_tf32_,  epilogue};
   if (auto it = plans_.find(key); it != plans_.end()) return it->second.get();
 
   auto plan = std::make_unique<Plan>();
@@ -164,17 +164,17 @@ bool MatmulPlans::try_run(const MatmulCall& call, cudaStream_t stream) {
   if (plan->workspace > 0 && workspace_.get() == nullptr)
     workspace_ = DeviceBuffer(allocator_, kWorkspaceBytes);
   if (call.bias != nullptr || call.bias_grad != nullptr) {
-    const void* vector = call.bias != nullptr ? static_cast<const void*>(call.bias) : call.bias_grad;
+    const void* vector =
+        call.bias != nullptr ? static_cast<const void*>(call.bias) : call.bias_grad;
     MANTISSA_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(
         plan->desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &vector, sizeof vector));
   }
   const float alpha = 1.0f;
   const float beta = call.beta;
-  MANTISSA_CUBLAS_CHECK(cublasLtMatmul(lt(handle_), plan->desc, &alpha, call.b, plan->a, call.a,
-                                       plan->b, &beta, call.c, plan->c, call.c, plan->c,
-                                       &plan->algo,
-                                       plan->workspace > 0 ? workspace_.get() : nullptr,
-                                       plan->workspace, stream));
+  MANTISSA_CUBLAS_CHECK(
+      cublasLtMatmul(lt(handle_), plan->desc, &alpha, call.b, plan->a, call.a, plan->b, &beta,
+                     call.c, plan->c, call.c, plan->c, &plan->algo,
+                     plan->workspace > 0 ? workspace_.get() : nullptr, plan->workspace, stream));
   return true;
 }
 

@@ -16,8 +16,8 @@ namespace {
 
 // Checks a matmul's operands (as the CPU backend does) and describes it for
 // cuBLASLt; M, N or K may be 0.
-MatmulCall describe_matmul(const Tensor& a, bool trans_a, const Tensor& b, bool trans_b,
-                           Tensor& c, float beta) {
+MatmulCall describe_matmul(const Tensor& a, bool trans_a, const Tensor& b, bool trans_b, Tensor& c,
+                           float beta) {
   MANTISSA_ASSERT(
       a.rank() == 2 && b.rank() == 2 && c.rank() == 2,
       "matmul needs 2-D tensors, got " + a.describe() + ", " + b.describe() + ", " + c.describe());
@@ -28,10 +28,10 @@ MatmulCall describe_matmul(const Tensor& a, bool trans_a, const Tensor& b, bool 
   call.M = trans_a ? a.dim(1) : a.dim(0);
   call.K = trans_a ? a.dim(0) : a.dim(1);
   call.N = trans_b ? b.dim(0) : b.dim(1);
-  MANTISSA_ASSERT((trans_b ? b.dim(1) : b.dim(0)) == call.K && c.dim(0) == call.M &&
-                      c.dim(1) == call.N,
-                  "matmul shapes do not agree: " + a.describe() + (trans_a ? "ᵀ" : "") + " @ " +
-                      b.describe() + (trans_b ? "ᵀ" : "") + " -> " + c.describe());
+  MANTISSA_ASSERT(
+      (trans_b ? b.dim(1) : b.dim(0)) == call.K && c.dim(0) == call.M && c.dim(1) == call.N,
+      "matmul shapes do not agree: " + a.describe() + (trans_a ? "ᵀ" : "") + " @ " + b.describe() +
+          (trans_b ? "ᵀ" : "") + " -> " + c.describe());
   call.a = a.data();
   call.b = b.data();
   call.c = c.data();
@@ -92,8 +92,7 @@ void CudaBackend::linear_backward_weights(const Tensor& dy, const Tensor& x, Ten
   if (dbias == nullptr || call.M == 0 || call.N == 0 || call.K == 0)
     return Backend::linear_backward_weights(dy, x, dw, dbias);
   MANTISSA_ASSERT(dbias->dtype() == DType::F32 && dbias->numel() == call.M,
-                  "linear_backward_weights: dbias " + dbias->describe() + " for " +
-                      dw.describe());
+                  "linear_backward_weights: dbias " + dbias->describe() + " for " + dw.describe());
   call.bias_grad = dbias->data_as<float>();
   enter();
   if (!matmul_plans().try_run(call, stream())) Backend::linear_backward_weights(dy, x, dw, dbias);

@@ -72,13 +72,17 @@ void Graph::fuse_linear_relu() {
   }
 }
 
-const Shape& Graph::input_shape() const { return summary_.layers.front().output_shape; }
+const Shape& Graph::input_shape() const {
+  return summary_.layers.front().output_shape;
+}
 
 const Shape& Graph::output_shape() const {
   return summary_.layers[std::size_t(output_node_)].output_shape;
 }
 
-LayerKind Graph::loss_kind() const { return nodes_[std::size_t(loss_node_)].layer->spec().kind; }
+LayerKind Graph::loss_kind() const {
+  return nodes_[std::size_t(loss_node_)].layer->spec().kind;
+}
 
 std::vector<Param*> Graph::params() {
   std::vector<Param*> out;
