@@ -121,9 +121,12 @@ class RecordingBackend final : public Backend {
                            const Tensor& dy, Tensor& dx) override {
     MANTISSA_RECORD("activation_backward", inner_->activation_backward(act, alpha, x, y, dy, dx));
   }
-  void dropout_forward(const Tensor& x, Tensor& y, Tensor& mask, float p,
-                       std::uint64_t seed) override {
-    MANTISSA_RECORD("dropout_forward", inner_->dropout_forward(x, y, mask, p, seed));
+  void dropout_forward(const Tensor& x, Tensor& y, Tensor& mask, float p, std::uint64_t seed,
+                       const Tensor* step) override {
+    Tensor s = step != nullptr ? *step : Tensor();
+    if (step != nullptr) ++calls["dropout_forward+step"];
+    MANTISSA_RECORD("dropout_forward",
+                    inner_->dropout_forward(x, y, mask, p, seed, s.defined() ? &s : nullptr));
   }
   void mul(const Tensor& a, const Tensor& b, Tensor& o) override {
     MANTISSA_RECORD("mul", inner_->mul(a, b, o));

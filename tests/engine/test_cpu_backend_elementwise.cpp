@@ -169,7 +169,7 @@ TEST(CpuBackendDropout, MaskIsTheDocumentedFunctionOfSeedAndIndex) {
   Tensor x = upload(b, {n}, DType::F32, xv);
   Tensor y = Tensor::empty(b, {n}, DType::F32);
   Tensor mask = Tensor::empty(b, {n}, DType::F32);
-  b.dropout_forward(x, y, mask, p, seed);
+  b.dropout_forward(x, y, mask, p, seed, nullptr);
   // Element i is kept iff the top 24 bits of SplitMix64's i-th output for
   // `seed`, as a fraction, are >= p.
   Rng stream(seed);
@@ -190,7 +190,7 @@ TEST(CpuBackendDropout, SameSeedSameMaskAtAnySizeAndDtype) {
     Tensor x = Tensor::zeros(b, {n}, t);
     Tensor y = Tensor::empty(b, {n}, t);
     Tensor mask = Tensor::empty(b, {n}, t);
-    b.dropout_forward(x, y, mask, p, seed);
+    b.dropout_forward(x, y, mask, p, seed, nullptr);
     return mask.to_host();
   };
   const auto big = mask_of(100000, DType::F32, 7);  // threaded
@@ -201,6 +201,38 @@ TEST(CpuBackendDropout, SameSeedSameMaskAtAnySizeAndDtype) {
   EXPECT_NE(mask_of(1000, DType::F32, 8), small);
 }
 
+// With a step tensor the seed is first mixed with the step's value (read when
+// the op runs): output number `step` of SplitMix64(seed), so each step draws
+// a new mask from one run seed.
+TEST(CpuBackendDropout, StepTensorMixesTheStepIntoTheSeed) {
+  auto output_number = [](std::uint64_t seed, int k) {  // of the run's generator
+    Rng r(seed);
+    std::uint64_t v = 0;
+    for (int i = 0; i <= k; ++i) v = r.next_u64();
+    return v;
+  };
+  Backend& b = cpu_test::default_backend();
+  const std::int64_t n = 4000;
+  auto mask_of = [&](std::uint64_t seed, const Tensor* step) {
+    Tensor x = Tensor::zeros(b, {n}, DType::F32);
+    Tensor y = Tensor::empty(b, {n}, DType::F32);
+    Tensor mask = Tensor::empty(b, {n}, DType::F32);
+    b.dropout_forward(x, y, mask, 0.5f, seed, step);
+    return mask.to_host();
+  };
+  Tensor step = upload(b, {1}, DType::F32, {0.0f});
+  const auto at0 = mask_of(42, &step);
+  step.copy_from_host(std::vector<float>{1.0f}.data());
+  const auto at1 = mask_of(42, &step);
+  step.copy_from_host(std::vector<float>{1000.0f}.data());
+  const auto at1000 = mask_of(42, &step);
+  EXPECT_EQ(at0, mask_of(output_number(42, 0), nullptr));
+  EXPECT_EQ(at1, mask_of(output_number(42, 1), nullptr));
+  EXPECT_EQ(at1000, mask_of(output_number(42, 1000), nullptr));
+  EXPECT_NE(at0, at1);
+  EXPECT_NE(at1, at1000);
+}
+
 TEST(CpuBackendDropout, KeepRateIsOneMinusP) {
   Backend& b = cpu_test::default_backend();
   const std::int64_t n = 200000;
@@ -208,7 +240,7 @@ TEST(CpuBackendDropout, KeepRateIsOneMinusP) {
     Tensor x = upload(b, {n}, DType::F16, std::vector<float>(std::size_t(n), 1.0f));
     Tensor y = Tensor::empty(b, {n}, DType::F16);
     Tensor mask = Tensor::empty(b, {n}, DType::F16);
-    b.dropout_forward(x, y, mask, p, 99);
+    b.dropout_forward(x, y, mask, p, 99, nullptr);
     const auto m = mask.to_host();
     const auto yv = y.to_host();
     const float keep_value = stored(DType::F16, 1.0f / (1.0f - p));

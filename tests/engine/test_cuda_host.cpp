@@ -483,7 +483,7 @@ TEST(CudaDeviceRules, DropoutDrawEqualsTheCpuMask) {
   Tensor y = Tensor::empty(*cpu, Shape{n}, DType::F32);
   Tensor mask = Tensor::empty(*cpu, Shape{n}, DType::F32);
   for (float p : {0.0f, 0.1f, 0.5f, 0.9f}) {
-    cpu->dropout_forward(x, y, mask, p, 0xABCDEFull);
+    cpu->dropout_forward(x, y, mask, p, 0xABCDEFull, nullptr);
     const auto m = mask.to_host();
     for (std::int64_t i = 0; i < n; ++i) {
       const bool keep = cuda::dropout_keep(0xABCDEFull, std::uint64_t(i), p);

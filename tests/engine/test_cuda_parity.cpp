@@ -292,10 +292,15 @@ TEST(CudaParity, DropoutDrawsTheSameMask) {
     const Pair x = both(s, t, random_values(3 * 4099, 7));
     for (float p : {0.0f, 0.25f, 0.5f}) {
       Pair y = both_empty(s, t), mask = both_empty(s, t);
-      cpu().dropout_forward(x.c, y.c, mask.c, p, 1234567);
-      gpu().dropout_forward(x.g, y.g, mask.g, p, 1234567);
+      cpu().dropout_forward(x.c, y.c, mask.c, p, 1234567, nullptr);
+      gpu().dropout_forward(x.g, y.g, mask.g, p, 1234567, nullptr);
       EXPECT_TRUE(same_bits(mask)) << dtype_name(t) << " p " << p;
       EXPECT_TRUE(same_bits(y)) << dtype_name(t) << " p " << p;
+      // The step counter, read from device memory by the kernel.
+      const Pair step = both({1}, DType::F32, {12345.0f});
+      cpu().dropout_forward(x.c, y.c, mask.c, p, 1234567, &step.c);
+      gpu().dropout_forward(x.g, y.g, mask.g, p, 1234567, &step.g);
+      EXPECT_TRUE(same_bits(mask)) << dtype_name(t) << " p " << p << " at step 12345";
     }
   }
 }

@@ -109,25 +109,42 @@ TEST(StepCapture, ACaptureThatFailsRunsEagerlyAndSaysSo) {
   expect_same_run(eager, o);
 }
 
-TEST(StepCapture, DropoutModelsRunEagerly) {
-  const Project p = parse_project(R"({"format": "mantissa-project", "version": 1,
-      "dataset": {"kind": "spirals"}, "model": {"nodes": [
+// Dropout draws from the step counter the device advances, so a captured
+// step draws a new mask on every replay: the captured run gives the bits of
+// an eager one, whose masks change every step.
+TEST(StepCapture, DropoutModelsAreCapturedAndDrawANewMaskEachStep) {
+  Project p = parse_project(R"({"format": "mantissa-project", "version": 1,
+      "dataset": {"kind": "spirals", "samples": 256, "classes": 2, "seed": 3},
+      "model": {"nodes": [
         {"id": "input", "type": "Input", "params": {"shape": [2]}},
-        {"id": "drop", "type": "Dropout", "inputs": ["input"], "params": {"p": 0.2}},
-        {"id": "fc", "type": "Linear", "inputs": ["drop"], "params": {"out_features": 2}},
-        {"id": "loss", "type": "SoftmaxCrossEntropy", "inputs": ["fc"]}]},
-      "training": {"batch_size": 32}})",
-                                  "dropout.json");
-  auto backend = recording_cpu();
-  Graph graph(p.model, *backend, p.training.policy, 0);
-  TrainingStep step(graph, *backend, p.training, 12);
-  EXPECT_NE(step.capture_note().find("Dropout layer 'drop'"), std::string::npos)
-      << step.capture_note();
+        {"id": "fc1", "type": "Linear", "inputs": ["input"], "params": {"out_features": 16}},
+        {"id": "drop", "type": "Dropout", "inputs": ["fc1"], "params": {"p": 0.3}},
+        {"id": "act", "type": "Tanh", "inputs": ["drop"]},
+        {"id": "fc2", "type": "Linear", "inputs": ["act"], "params": {"out_features": 2}},
+        {"id": "loss", "type": "SoftmaxCrossEntropy", "inputs": ["fc2"]}]},
+      "training": {"batch_size": 32, "steps": 20, "seed": 4,
+                   "optimizer": {"type": "sgd", "lr": 0.1, "momentum": 0.9}}})",
+                            "dropout.json");
+  auto cpu = create_backend("cpu");
+  const TrainedRun eager = train_on(*cpu, p);
+  auto rec = recording_cpu();
+  const TrainedRun captured = train_on(*rec, p);
+  ASSERT_EQ(captured.summary.outcome, RunOutcome::Finished) << captured.summary.error;
+  EXPECT_EQ(rec->captures, 1);
+  EXPECT_GT(rec->replays, 10);
+  // Every mask was drawn with the step counter (a constant seed alone would
+  // draw the same mask every step, eager or captured alike).
+  EXPECT_GT(rec->calls["dropout_forward"], 0);
+  EXPECT_EQ(rec->calls["dropout_forward+step"], rec->calls["dropout_forward"]);
+  expect_same_run(eager, captured);
+
+  // The counter the masks follow: one per step, in the state vector.
+  Graph graph(p.model, *rec, p.training.policy, 0);
+  TrainingStep step(graph, *rec, p.training, 20);
   std::vector<float> x(32 * 2, 0.5f), y(32, 1.0f);
-  for (int i = 0; i < 3; ++i) step.run(x, y, 32, std::uint64_t(i));
-  EXPECT_FALSE(step.captured());
-  EXPECT_EQ(backend->captures, 0);
-  EXPECT_EQ(backend->calls["dropout_forward"], 3);
+  for (int i = 0; i < 5; ++i) step.run(x, y, 32, 77);
+  EXPECT_TRUE(step.captured());
+  EXPECT_EQ(step.state().to_host()[step_state::kStepsTaken], 5.0f);
 }
 
 // TrainingStep alone: the second full-size step is recorded, later ones

@@ -89,8 +89,11 @@ class Backend {
                                    const Tensor& dy, Tensor& dx) = 0;
   // Inverted dropout: mask[i] = keep ? 1/(1-p) : 0 drawn from (seed, i) only,
   // so every backend draws the same mask; y = x * mask. mask has x's shape.
+  // With `step` (one fp32 holding a whole number, read where the op runs, so
+  // a captured step sees each replay's value) the seed is first mixed with
+  // it: seed' = SplitMix64 output number `step` of `seed`.
   virtual void dropout_forward(const Tensor& x, Tensor& y, Tensor& mask, float p,
-                               std::uint64_t seed) = 0;
+                               std::uint64_t seed, const Tensor* step) = 0;
   // dx = dy * mask
   virtual void mul(const Tensor& a, const Tensor& b, Tensor& out) = 0;
   // Concatenate along axis 1 (channels / features); inputs share all other dims.

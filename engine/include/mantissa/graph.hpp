@@ -37,7 +37,11 @@ struct Buffer {
 struct ExecContext {
   Backend& backend;
   bool training = true;
-  std::uint64_t dropout_seed = 0;  // changes every step
+  std::uint64_t dropout_seed = 0;  // the run's; each Dropout layer mixes in its id
+  // The step counter in the step state (step_state::kStepsTaken), which the
+  // backend mixes into the seed where it runs: a new mask every step, also
+  // when the step is captured once and replayed. None: the seed alone.
+  const Tensor* dropout_step = nullptr;
 };
 
 class Layer {

@@ -21,6 +21,10 @@ inline constexpr int kGradSumSquares = 7;    // sum of squares of the unscaled g
 inline constexpr int kLearningRate = 8;      // LR used by this step (0 if skipped)
 inline constexpr int kSkippedThisStep = 9;   // 1 if the optimizer did not run
 inline constexpr int kScaleUsed = 10;        // S this step's loss was multiplied by
+// Steps run so far, skipped or not, modulo 2^24 (exact in fp32): dropout
+// draws its mask from it on the device, so a captured step draws a new one.
+inline constexpr int kStepsTaken = 11;
+inline constexpr float kStepsTakenPeriod = 16777216.0f;
 inline constexpr int kSize = 16;
 }  // namespace step_state
 

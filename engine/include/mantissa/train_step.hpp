@@ -10,11 +10,11 @@
 // full-size step after one eager warm-up step is recorded once and every
 // later full-size step replays it: the batch is copied into fixed input
 // tensors first, then the recording runs, with no host work per op. A step of
-// another batch size (the last partial batch) runs eagerly beside it. Models
-// with Dropout are not captured (their mask changes every step and its seed
-// is a host value), nor is anything when StepOptions::capture is off. If the
-// recording fails, the step runs eagerly, capture stays off for this run and
-// capture_note() says why.
+// another batch size (the last partial batch) runs eagerly beside it. Dropout
+// draws from the run's seed and the step counter in the state vector, which
+// the device advances, so a replayed step draws a new mask. Nothing is
+// captured when StepOptions::capture is off. If the recording fails, the step
+// runs eagerly, capture stays off for this run and capture_note() says why.
 #include <array>
 #include <cstdint>
 #include <span>
@@ -45,7 +45,8 @@ class TrainingStep {
   TrainingStep& operator=(const TrainingStep&) = delete;
 
   // Enqueues one step on n samples: x holds n × input numel fp32 features,
-  // y what the loss takes (n class ids, or n × outputs targets).
+  // y what the loss takes (n class ids, or n × outputs targets). dropout_seed
+  // is the run's (the same every step).
   void enqueue(std::span<const float> x, std::span<const float> y, std::int64_t n,
                std::uint64_t dropout_seed);
   // Starts copying the state the last enqueued step leaves; returns the ticket.
@@ -96,7 +97,7 @@ class TrainingStep {
   Tensor static_x_, static_y_;
   std::int64_t eager_full_steps_ = 0;
   bool captured_ = false;
-  bool capturable_ = false;  // option on, backend able, no Dropout
+  bool capturable_ = false;  // option on and the backend able
   bool capture_failed_ = false;
   std::int64_t replays_ = 0;
   std::string capture_note_;

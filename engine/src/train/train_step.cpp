@@ -62,7 +62,8 @@ void TrainingStep::body(Tensor x, const Tensor& y, std::uint64_t dropout_seed) {
   Tensor found_inf = state_.slice(ss::kFoundInf, Shape{1});
   Tensor loss = state_.slice(ss::kLoss, Shape{1});
   Tensor grad_sq = state_.slice(ss::kGradSumSquares, Shape{1});
-  ExecContext ctx{backend_, true, dropout_seed};
+  Tensor steps_taken = state_.slice(ss::kStepsTaken, Shape{1});
+  ExecContext ctx{backend_, true, dropout_seed, &steps_taken};
   // ---- cast fp32 masters to their compute copies, once per step ----
   graph_.prepare_step();
   // ---- forward; layers keep what backward needs (a 16-bit copy under mixed policies) ----
@@ -82,6 +83,7 @@ void TrainingStep::body(Tensor x, const Tensor& y, std::uint64_t dropout_seed) {
 }
 
 // Whether this run may capture at all: decided once, with the reason when not.
+// (Dropout is no obstacle: its mask follows the step counter on the device.)
 bool TrainingStep::decide_capture() {
   if (!options_.capture) {
     capture_note_ = "capture is off for this run";
@@ -91,11 +93,6 @@ bool TrainingStep::decide_capture() {
     capture_note_ = "backend " + backend_.name() + " runs every op as it is called";
     return false;
   }
-  for (const LayerInfo& l : graph_.summary().layers)
-    if (l.kind == LayerKind::Dropout) {
-      capture_note_ = "not captured: Dropout layer '" + l.id + "' draws a new mask every step";
-      return false;
-    }
   return true;
 }
 

@@ -120,9 +120,8 @@ struct Trainer::Impl {
     return onehot;
   }
 
-  std::uint64_t dropout_seed() const {
-    return seed_for(project.training.seed, "dropout#" + std::to_string(step));
-  }
+  // The run's; the backend mixes in the step counter (step_state::kStepsTaken).
+  std::uint64_t dropout_seed() const { return seed_for(project.training.seed, "dropout"); }
 
   void emit_step_events(const StepState& s, std::int64_t at_step, MetricsSink& sink, double wall) {
     const std::vector<Param*>& params = stepper->params();
@@ -240,6 +239,11 @@ struct Trainer::Impl {
     }
     for (Buffer* b : graph->buffers()) r.read_tensor("buffer/" + b->name, b->value);
     r.read_tensor("state", stepper->state());
+    // Checkpoints from before the state kept a step counter hold 0 there;
+    // dropout's masks follow the counter, so set it from the step.
+    const float steps_taken = float(r.read_int("step") % std::int64_t(ss::kStepsTakenPeriod));
+    Tensor counter = stepper->state().slice(ss::kStepsTaken, Shape{1});
+    counter.copy_from_host(&steps_taken);
     step = r.read_int("step");
     if (r.read_int("steps_per_epoch") != steps_per_epoch)
       throw InputError(

@@ -163,6 +163,8 @@ void CpuBackend::optimizer_step(std::span<const Tensor> masters, std::span<const
 void CpuBackend::update_loss_scale(Tensor& state, const ScalerRule& rule) {
   float* s = state.data_as<float>();
   s[ss::kScaleUsed] = s[ss::kScale];
+  s[ss::kStepsTaken] =
+      s[ss::kStepsTaken] + 1.0f >= ss::kStepsTakenPeriod ? 0.0f : s[ss::kStepsTaken] + 1.0f;
   const bool found = s[ss::kFoundInf] > 0;
   if (found && rule.skips()) {
     s[ss::kSkippedTotal] += 1;

@@ -85,8 +85,8 @@ class CudaBackend final : public Backend {
   void activation_forward(Activation act, float alpha, const Tensor& x, Tensor& y) override;
   void activation_backward(Activation act, float alpha, const Tensor& x, const Tensor& y,
                            const Tensor& dy, Tensor& dx) override;
-  void dropout_forward(const Tensor& x, Tensor& y, Tensor& mask, float p,
-                       std::uint64_t seed) override;
+  void dropout_forward(const Tensor& x, Tensor& y, Tensor& mask, float p, std::uint64_t seed,
+                       const Tensor* step) override;
   void mul(const Tensor& a, const Tensor& b, Tensor& out) override;
   void concat(std::span<const Tensor> xs, Tensor& y) override;
   void split(const Tensor& dy, std::span<Tensor> dxs) override;

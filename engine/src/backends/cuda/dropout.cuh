@@ -9,9 +9,10 @@
 
 namespace mantissa::cuda {
 
-// keep_scale is 1 / (1 - p) already rounded to the mask's dtype.
+// keep_scale is 1 / (1 - p) already rounded to the mask's dtype. `step`
+// (device memory, or null) is read by the kernel and mixed into the seed.
 void launch_dropout(const void* x, DType x_type, void* y, DType y_type, void* mask, DType mask_type,
                     std::int64_t n, float p, float keep_scale, std::uint64_t seed,
-                    cudaStream_t stream);
+                    const float* step, cudaStream_t stream);
 
 }  // namespace mantissa::cuda

@@ -27,6 +27,8 @@ inline constexpr int kGradSumSquares = 7;
 inline constexpr int kLearningRate = 8;
 inline constexpr int kSkippedThisStep = 9;
 inline constexpr int kScaleUsed = 10;
+inline constexpr int kStepsTaken = 11;
+inline constexpr float kStepsTakenPeriod = 16777216.0f;
 }  // namespace state_index
 
 // ---- learning rate ---------------------------------------------------------
@@ -155,6 +157,8 @@ struct ScalerParams {
 MANTISSA_HD inline void apply_scaler_rule(float* s, const ScalerParams& r) {
   namespace si = state_index;
   s[si::kScaleUsed] = s[si::kScale];
+  s[si::kStepsTaken] = s[si::kStepsTaken] + 1.0f >= si::kStepsTakenPeriod ? 0.0f
+                                                                         : s[si::kStepsTaken] + 1.0f;
   const bool found = s[si::kFoundInf] > 0;
   if (found && r.skips) {
     s[si::kSkippedTotal] += 1;
