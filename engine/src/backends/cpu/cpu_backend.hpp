@@ -69,6 +69,10 @@ class CpuBackend final : public Backend {
   // ---- dense (cpu_dense.cpp) ----------------------------------------------
   void matmul(const Tensor& a, bool trans_a, const Tensor& b, bool trans_b, Tensor& c,
               float beta) override;
+  // The bias rides in oneDNN's matmul (added before the one rounding), so no
+  // fp32 temporary is needed for 16-bit outputs.
+  void linear_forward(const Tensor& x, const Tensor& w, const Tensor* bias, Tensor& y,
+                      bool relu) override;
   void bias_add(Tensor& y, const Tensor& bias) override;
   void bias_grad(const Tensor& dy, Tensor& dbias, float beta) override;
 
@@ -122,6 +126,9 @@ class CpuBackend final : public Backend {
   void update_loss_scale(Tensor& state, const ScalerRule& rule) override;
 
  private:
+  // matmul() with an optional fp32 bias (N) added inside oneDNN's primitive.
+  void matmul_with_bias(const Tensor& a, bool trans_a, const Tensor& b, bool trans_b, Tensor& c,
+                        float beta, const Tensor* bias);
   // Whether a oneDNN primitive runs natively in `t`, or in fp32 on staged copies.
   bool native(DType t) const { return t == DType::F32 || (t == DType::BF16 && native_bf16_); }
 

@@ -20,6 +20,21 @@ std::int64_t float_key(float f) {
 
 void CpuBackend::matmul(const Tensor& a, bool trans_a, const Tensor& b, bool trans_b, Tensor& c,
                         float beta) {
+  matmul_with_bias(a, trans_a, b, trans_b, c, beta, nullptr);
+}
+
+void CpuBackend::linear_forward(const Tensor& x, const Tensor& w, const Tensor* bias, Tensor& y,
+                                bool relu) {
+  if (bias != nullptr)
+    MANTISSA_ASSERT(bias->dtype() == DType::F32 && bias->numel() == y.dim(1),
+                    "linear_forward: bias " + bias->describe() + " for " + y.describe());
+  if (x.dim(1) == 0) return Backend::linear_forward(x, w, bias, y, relu);  // empty sum
+  matmul_with_bias(x, false, w, true, y, 0.0f, bias);
+  if (relu) activation_forward(Activation::Relu, 0.0f, y, y);  // commutes with the rounding
+}
+
+void CpuBackend::matmul_with_bias(const Tensor& a, bool trans_a, const Tensor& b, bool trans_b,
+                                  Tensor& c, float beta, const Tensor* bias) {
   MANTISSA_ASSERT(
       a.rank() == 2 && b.rank() == 2 && c.rank() == 2,
       "matmul needs 2-D tensors, got " + a.describe() + ", " + b.describe() + ", " + c.describe());
@@ -54,13 +69,20 @@ void CpuBackend::matmul(const Tensor& a, bool trans_a, const Tensor& b, bool tra
       ops.append_sum(beta);
       attr.set_post_ops(ops);
     }
+    if (bias != nullptr) {
+      const auto bias_md = plain_md({1, N}, dnnl_dt::f32);
+      return dnnl::matmul::primitive_desc(dnnl::matmul::desc(a_md, b_md, bias_md, c_md), attr,
+                                          dnnl_.engine(), /*allow_empty=*/true);
+    }
     return dnnl::matmul::primitive_desc(dnnl::matmul::desc(a_md, b_md, c_md), attr, dnnl_.engine(),
                                         /*allow_empty=*/true);
   };
   auto key = [&](DType in, DType out) {
-    return PrimitiveKey(PrimitiveOp::Matmul, {M, N, K, trans_a, trans_b, std::int64_t(in),
-                                              std::int64_t(out), float_key(beta)});
+    return PrimitiveKey(PrimitiveOp::Matmul,
+                        {M, N, K, trans_a, trans_b, std::int64_t(in), std::int64_t(out),
+                         float_key(beta), bias != nullptr});
   };
+  const void* bias_data = bias != nullptr ? bias->data() : nullptr;
 
   auto lock = dnnl_.lock();
   if (native(a.dtype())) {
@@ -68,8 +90,10 @@ void CpuBackend::matmul(const Tensor& a, bool trans_a, const Tensor& b, bool tra
     const CachedPrimitive* p =
         dnnl_.find_or_make(key(a.dtype(), c.dtype()), [&] { return make(a.dtype(), c.dtype()); });
     if (p != nullptr) {
-      dnnl_.execute(
-          *p, {{DNNL_ARG_SRC, a.data()}, {DNNL_ARG_WEIGHTS, b.data()}, {DNNL_ARG_DST, c.data()}});
+      dnnl_.execute(*p, {{DNNL_ARG_SRC, a.data()},
+                         {DNNL_ARG_WEIGHTS, b.data()},
+                         {DNNL_ARG_BIAS, bias_data},
+                         {DNNL_ARG_DST, c.data()}});
       return;
     }
   }
@@ -84,7 +108,10 @@ void CpuBackend::matmul(const Tensor& a, bool trans_a, const Tensor& b, bool tra
   if (beta != 0.0f && c.dtype() != DType::F32) {
     convert(c.data(), c.dtype(), c32, DType::F32, std::size_t(c.numel()));
   }
-  dnnl_.execute(*p, {{DNNL_ARG_SRC, a32}, {DNNL_ARG_WEIGHTS, b32}, {DNNL_ARG_DST, c32}});
+  dnnl_.execute(*p, {{DNNL_ARG_SRC, a32},
+                     {DNNL_ARG_WEIGHTS, b32},
+                     {DNNL_ARG_BIAS, bias_data},
+                     {DNNL_ARG_DST, c32}});
   finish_output(c32, c);
 }
 

@@ -100,6 +100,7 @@ dnnl::memory DnnlContext::memory(const dnnl::memory::desc& md, const void* ptr) 
 void DnnlContext::execute(const CachedPrimitive& p, std::initializer_list<Arg> list) {
   std::unordered_map<int, dnnl::memory> args;
   for (const Arg& a : list) {
+    if (a.data == nullptr) continue;  // an optional argument not given (e.g. no bias)
     args.emplace(a.id, memory(p.pd.query_md(dnnl::query::exec_arg_md, a.id), a.data));
   }
   const std::size_t scratch = p.scratchpad.get_size();
