@@ -6,6 +6,7 @@ find_package(dnnl REQUIRED)
 find_package(nlohmann_json 3.10 REQUIRED)
 find_package(CLI11 REQUIRED)
 find_package(SQLite3 REQUIRED)
+find_package(ZLIB REQUIRED)  # CRC-32 of checkpoints
 
 function(mantissa_resolve_option name found why_missing)
   string(TOUPPER "${${name}}" value)

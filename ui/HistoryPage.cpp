@@ -106,6 +106,10 @@ HistoryPage::HistoryPage(const QString& databasePath, const QString& settingsFil
 
   auto* layout = new QVBoxLayout(this);
   layout->setContentsMargins(0, 0, 0, 0);
+  databaseLabel_ = new QLabel(this);
+  databaseLabel_->setObjectName(QStringLiteral("historyDatabaseLabel"));
+  databaseLabel_->setTextInteractionFlags(Qt::TextSelectableByMouse);
+  layout->addWidget(databaseLabel_);
   message_ = new InlineMessage(this);
   layout->addWidget(message_);
   stack_ = new QStackedWidget(this);
@@ -195,16 +199,25 @@ void HistoryPage::setDatabasePath(const QString& path) {
   reload();
 }
 
+void HistoryPage::showDatabase() {
+  QString text = tr("Run database: %1").arg(QDir::toNativeSeparators(databasePath_));
+  if (store_ && store_->read_only()) text += tr(" (read-only)");
+  else if (!QFileInfo::exists(databasePath_)) text += tr(" (created by the first run)");
+  databaseLabel_->setText(text);
+}
+
 RunStore* HistoryPage::store(bool create) {
   if (store_) return store_.get();
   if (databasePath_.isEmpty() || (!create && !QFileInfo::exists(databasePath_))) return nullptr;
   try {
-    store_ = std::make_unique<RunStore>(databasePath_.toStdString());
+    store_ = std::make_unique<RunStore>(databasePath_.toStdString(),
+                                        StoreOptions{.access = StoreAccess::ReadOnlyIfNotWritable});
   } catch (const std::exception& e) {
     showError(errorText(e));
     return nullptr;
   }
   model_->setStore(store_.get());
+  showDatabase();
   return store_.get();
 }
 
@@ -218,6 +231,7 @@ void HistoryPage::reload() {
       showError(errorText(e));
     }
   }
+  showDatabase();
   model_->setRuns(std::move(runs));
   selectRuns(selected);
   if (openedRun_ != 0 && model_->rowOfRun(openedRun_) < 0) clearRunView();

@@ -104,6 +104,7 @@ class HistoryPage : public QWidget {
 
  private:
   mantissa::RunStore* store(bool create = false);
+  void showDatabase();  // the header line naming the database
   void showError(const QString& text);
   void showContextMenu(const QPoint& pos);
   void updateActions();
@@ -118,6 +119,7 @@ class HistoryPage : public QWidget {
   void addSetting(const QString& label, const QString& value);
 
   QString databasePath_;
+  QLabel* databaseLabel_ = nullptr;
   std::unique_ptr<mantissa::RunStore> store_;
   HistoryExportFolder folder_;
   RunTableModel* model_;

@@ -80,7 +80,10 @@ MainWindow::MainWindow(const StudioOptions& options, QWidget* parent)
                     ? std::make_unique<StudioSettings>()
                     : std::make_unique<StudioSettings>(options.settingsFile)),
       document_(new ProjectDocument(this)) {
+  // The command line, then $MANTISSA_DB (as for the CLI), then the database
+  // last opened here, then the default place.
   QString db = options.databasePath;
+  if (db.isEmpty()) db = qEnvironmentVariable("MANTISSA_DB");
   if (db.isEmpty()) db = settings_->lastDatabase();
   if (db.isEmpty()) db = QString::fromStdString(default_database_path().string());
   controller_ = new TrainingController(db.toStdString(), this);
@@ -100,13 +103,19 @@ MainWindow::MainWindow(const StudioOptions& options, QWidget* parent)
   createMenus();
   status_ = new RunStatusBar(this);
   statusBar()->addPermanentWidget(status_, 1);
+  databaseLabel_ = new QLabel(this);
+  databaseLabel_->setObjectName(QStringLiteral("runDatabaseLabel"));
+  statusBar()->addPermanentWidget(databaseLabel_);
   fillDevices();
   connectController();
 
   auto* compare = new ComparePage(db, this);
   auto* history = new HistoryPage(db, options.settingsFile, this);
+  compare_ = compare;
+  history_ = history;
   setComparePage(compare);
   setHistoryPage(history);
+  showRunDatabase();
   installDataMenu(this, document_, history);
   connect(history, &HistoryPage::compareRequested, this,
           [this, compare](const QVector<qint64>& ids) {
@@ -293,6 +302,11 @@ void MainWindow::createMenus() {
                   [this, weights] { weights->pickAndLoad(this, document_->project()); });
   file->addAction(tr("Clear Loaded &Weights"), weights, &WeightsLoader::clear);
   connect(document_, &ProjectDocument::projectReplaced, weights, &WeightsLoader::forget);
+  file->addSeparator();
+  file->addAction(tr("Open Run &Database…"), this, [this] { openRunDatabaseDialog(false); })
+      ->setObjectName(QStringLiteral("openRunDatabaseAction"));
+  file->addAction(tr("New Run Data&base…"), this, [this] { openRunDatabaseDialog(true); })
+      ->setObjectName(QStringLiteral("newRunDatabaseAction"));
   file->addSeparator();
   file->addAction(quitAction_);
   QMenu* edit = menuBar()->addMenu(tr("&Edit"));

@@ -11,12 +11,15 @@
 class QAction;
 class QComboBox;
 class QDockWidget;
+class QLabel;
 class QMenu;
 class QTabWidget;
 
 namespace mantissa::ui {
 
+class ComparePage;
 class EventLog;
+class HistoryPage;
 class InlineMessage;
 class LayerListView;
 class LivePlots;
@@ -51,6 +54,11 @@ class MainWindow : public QMainWindow {
   void setHistoryPage(QWidget* page);
 
   bool openProject(const QString& path);  // errors go to the message bar
+  // Records runs in `path` from now on (History and Compare read it too).
+  // `create`: make a new database there; otherwise it must be a Mantissa run
+  // database already. Refused while a run trains; errors go to the message bar.
+  bool openRunDatabase(const QString& path, bool create);
+  QString runDatabasePath() const;
   bool saveProjectAs(const QString& path);
   void startTraining();
   // One run of `project` under `policy` on `device` (the document's own
@@ -103,6 +111,8 @@ class MainWindow : public QMainWindow {
   bool saveAsDialog();
   bool maybeSave();
   QString currentDevice() const;
+  void openRunDatabaseDialog(bool create);
+  void showRunDatabase();
   static void replaceContent(QWidget* container, QWidget* next);
 
   std::unique_ptr<StudioSettings> settings_;
@@ -127,6 +137,9 @@ class MainWindow : public QMainWindow {
   PolicySelector* policy_ = nullptr;
   QComboBox* device_ = nullptr;
   QMenu* recentMenu_ = nullptr;
+  HistoryPage* history_ = nullptr;
+  ComparePage* compare_ = nullptr;
+  QLabel* databaseLabel_ = nullptr;
 
   QAction* newAction_ = nullptr;
   QAction* openAction_ = nullptr;

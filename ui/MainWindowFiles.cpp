@@ -7,7 +7,14 @@
 #include <QMessageBox>
 #include <QStatusBar>
 
+#include <QLabel>
+
+#include "ComparePage.hpp"
 #include "EventLog.hpp"
+#include "HistoryPage.hpp"
+#include "PolicySweep.hpp"
+#include "TrainingController.hpp"
+#include "mantissa/store.hpp"
 #include "InlineMessage.hpp"
 #include "MainWindow.hpp"
 #include "ProjectDocument.hpp"
@@ -20,6 +27,57 @@ namespace mantissa::ui {
 void MainWindow::updateTitle() {
   setWindowTitle(tr("%1[*] — Mantissa Studio").arg(document_->displayName()));
   setWindowModified(document_->isModified());
+}
+
+QString MainWindow::runDatabasePath() const {
+  return QString::fromStdString(controller_->databasePath().string());
+}
+
+void MainWindow::showRunDatabase() {
+  const QString path = runDatabasePath();
+  databaseLabel_->setText(tr("Runs: %1").arg(QDir::toNativeSeparators(path)));
+  databaseLabel_->setToolTip(tr("Every run is recorded in this database; "
+                                "File ▸ Open Run Database… switches to another"));
+}
+
+bool MainWindow::openRunDatabase(const QString& path, bool create) {
+  const auto refuse = [this](const QString& why) {
+    message_->showMessage(why, InlineMessage::Level::Error);
+    events_->addMessage(EventKind::Error, why);
+    return false;
+  };
+  if (controller_->isBusy() || sweep_->isActive()) {
+    return refuse(tr("%1: stop the run before switching run databases").arg(path));
+  }
+  if (!create && !QFileInfo::exists(path)) return refuse(tr("%1: no such file").arg(path));
+  if (create && QFileInfo::exists(path)) {
+    return refuse(tr("%1: already exists; open it with Open Run Database…").arg(path));
+  }
+  try {
+    // Creates it, or checks that it is a run database this build can read.
+    RunStore check(path.toStdString(),
+                   {.access = create ? StoreAccess::ReadWrite : StoreAccess::ReadOnlyIfNotWritable});
+  } catch (const std::exception& e) {
+    return refuse(QString::fromUtf8(e.what()));
+  }
+  message_->hide();
+  controller_->setDatabasePath(path.toStdString());
+  compare_->setDatabasePath(path);
+  history_->setDatabasePath(path);
+  settings_->setLastDatabase(path);
+  showRunDatabase();
+  events_->addMessage(EventKind::Info, tr("Runs are recorded in %1").arg(path));
+  return true;
+}
+
+void MainWindow::openRunDatabaseDialog(bool create) {
+  const QString start = QFileInfo(runDatabasePath()).absolutePath();
+  const QString filter = tr("Run databases (*.db *.sqlite);;All files (*)");
+  const QString path =
+      create ? QFileDialog::getSaveFileName(this, tr("New Run Database"), start, filter, nullptr,
+                                            QFileDialog::DontConfirmOverwrite)
+             : QFileDialog::getOpenFileName(this, tr("Open Run Database"), start, filter);
+  if (!path.isEmpty()) openRunDatabase(path, create);
 }
 
 bool MainWindow::openProject(const QString& path) {

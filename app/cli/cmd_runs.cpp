@@ -30,6 +30,9 @@ struct DbFlag {
   }
 };
 
+// Commands that only read also work on a database this user cannot write.
+const StoreOptions kReading{.access = StoreAccess::ReadOnlyIfNotWritable};
+
 void add_db_option(CLI::App* cmd, DbFlag& f) {
   cmd->add_option("--db", f.db,
                   "Run database (default: $MANTISSA_DB or ~/.local/share/mantissa/runs.db)");
@@ -159,7 +162,7 @@ void add_list(CLI::App* runs) {
   add_db_option(cmd, *f);
   cmd->add_flag("--json", f->json, "Print a JSON array");
   cmd->callback([f] {
-    RunStore store(f->path());
+    RunStore store(f->path(), kReading);
     const std::vector<RunRecord> list = store.list_runs();
     if (f->json) {
       Json out = Json::array();
@@ -263,7 +266,7 @@ void add_show(CLI::App* runs) {
   add_db_option(cmd, *f);
   cmd->add_flag("--json", f->json, "Print JSON");
   cmd->callback([f] {
-    RunStore store(f->path());
+    RunStore store(f->path(), kReading);
     const RunRecord r = store.require_run(f->run);
     if (!f->json) {
       print_run(store, r);
@@ -328,7 +331,7 @@ void add_metrics(CLI::App* runs) {
   auto* csv = cmd->add_flag("--csv", f->csv, "Every step as CSV: a header line, one line per step");
   cmd->add_flag("--json", f->json, "Every step and epoch as JSON")->excludes(csv);
   cmd->callback([f] {
-    RunStore store(f->path());
+    RunStore store(f->path(), kReading);
     store.require_run(f->run);
     if (f->csv) {
       std::cout << store.metrics_csv(f->run);

@@ -104,7 +104,8 @@ int main(int argc, char** argv) {
   args.addVersionOption();
   args.addPositionalArgument(QStringLiteral("project"), QStringLiteral("Project file to open."));
   args.addOptions({
-      {"database", "Run database (default: the last one, else ~/.local/share/mantissa/runs.db).",
+      {"database", "Run database (default: $MANTISSA_DB, else the last one opened, else "
+       "~/.local/share/mantissa/runs.db).",
        "file"},
       {"settings", "Keep the studio's settings in this INI file.", "file"},
       {"policy",

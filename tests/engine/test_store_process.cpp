@@ -219,15 +219,8 @@ TEST(StoreLocking, OpeningADatabaseLockedExclusivelyFails) {
 // The message RunStore gives when opening path, as an unprivileged user: root
 // writes read-only files, so as root the attempt runs in a child that drops
 // to 'nobody'.
-std::string open_error_as_unprivileged(const std::filesystem::path& path) {
-  const auto attempt = [&]() -> std::string {
-    try {
-      RunStore store(path);
-    } catch (const Error& e) {
-      return e.what();
-    }
-    return "(opened)";
-  };
+// What `attempt` returns when run as an unprivileged user.
+std::string as_unprivileged(const std::function<std::string()>& attempt) {
   if (geteuid() != 0) return attempt();
   const passwd* nobody = getpwnam("nobody");
   if (!nobody) return "(no user 'nobody')";
@@ -248,6 +241,40 @@ std::string open_error_as_unprivileged(const std::filesystem::path& path) {
   return message;
 }
 
+std::string open_error_as_unprivileged(const std::filesystem::path& path) {
+  return as_unprivileged([&]() -> std::string {
+    try {
+      RunStore store(path);
+    } catch (const Error& e) {
+      return e.what();
+    }
+    return "(opened)";
+  });
+}
+
+// Opens for reading where writing is impossible: lists the runs and their
+// metrics, and refuses a write with the reason.
+std::string read_as_unprivileged(const std::filesystem::path& path) {
+  return as_unprivileged([&]() -> std::string {
+    try {
+      RunStore store(path, {.access = StoreAccess::ReadOnlyIfNotWritable});
+      std::string seen = store.read_only() ? "read-only" : "writable";
+      for (const RunRecord& r : store.list_runs()) {
+        seen += " | " + r.name + " " + std::to_string(store.step_metrics(r.id).size());
+      }
+      try {
+        store.create_run(sample_run("new"));
+        seen += " | wrote";
+      } catch (const StoreError& e) {
+        seen += std::string(" | ") + e.what();
+      }
+      return seen;
+    } catch (const Error& e) {
+      return e.what();
+    }
+  });
+}
+
 TEST(StorePermissions, ReadOnlyFileIsRefusedAndLeftUntouched) {
   TempDir dir;
   const auto path = dir / "runs.db";
@@ -261,6 +288,42 @@ TEST(StorePermissions, ReadOnlyFileIsRefusedAndLeftUntouched) {
   EXPECT_EQ(open_error_as_unprivileged(path),
             path.string() + ": cannot write: the file is read-only (Permission denied)");
   EXPECT_EQ(store_test::read_bytes(path), before);
+}
+
+TEST(StorePermissions, ReadOnlyFileOpensForReadingWhenAskedAndRefusesWrites) {
+  TempDir dir;
+  const auto path = dir / "runs.db";
+  {
+    RunStore store(path);
+    const std::int64_t id = store.create_run(sample_run("kept"));
+    for (int s = 1; s <= 7; ++s) store.append_step(id, sample_step(s));
+  }
+  chmod(dir.path().c_str(), 0755);
+  chmod(path.c_str(), 0444);
+  const std::string before = store_test::read_bytes(path);
+  EXPECT_EQ(read_as_unprivileged(path),
+            "read-only | kept 7 | " + path.string() +
+                ": cannot write: the file is read-only (Permission denied)");
+  EXPECT_EQ(store_test::read_bytes(path), before);
+}
+
+TEST(StorePermissions, DatabaseInAReadOnlyFolderOpensForReading) {
+  TempDir dir;
+  const auto ro = dir / "ro";
+  std::filesystem::create_directory(ro);
+  {
+    RunStore store(ro / "runs.db");
+    const std::int64_t id = store.create_run(sample_run("kept"));
+    for (int s = 1; s <= 3; ++s) store.append_step(id, sample_step(s));
+  }
+  ASSERT_FALSE(std::filesystem::exists(ro / "runs.db-shm"));  // the last close removed it
+  chmod((ro / "runs.db").c_str(), 0666);  // only the folder stands in the way
+  chmod(dir.path().c_str(), 0755);
+  chmod(ro.c_str(), 0555);
+  EXPECT_EQ(read_as_unprivileged(ro / "runs.db"),
+            "read-only | kept 3 | " + (ro / "runs.db").string() + ": cannot write: directory " +
+                ro.string() + " is read-only (Permission denied)");
+  chmod(ro.c_str(), 0755);
 }
 
 TEST(StorePermissions, ReadOnlyDirectoryIsRefused) {

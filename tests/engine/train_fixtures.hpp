@@ -38,13 +38,15 @@ struct RecordingSink : MetricsSink {
   std::vector<EpochMetrics> epochs;
   std::vector<RunEvent> events;
   std::vector<std::pair<std::int64_t, std::vector<std::uint8_t>>> checkpoints;
+  std::vector<CheckpointKind> checkpoint_kinds;  // one per checkpoint
   RunSummary summary;
   void step_recorded(const StepMetrics& m) override { steps.push_back(m); }
   void epoch_recorded(const EpochMetrics& m) override { epochs.push_back(m); }
   void event_recorded(const RunEvent& e) override { events.push_back(e); }
-  void checkpoint_written(std::int64_t step, std::int64_t,
+  void checkpoint_written(std::int64_t step, std::int64_t, CheckpointKind kind,
                           const std::vector<std::uint8_t>& b) override {
     checkpoints.emplace_back(step, b);
+    checkpoint_kinds.push_back(kind);
   }
   void run_finished(const RunSummary& s) override { summary = s; }
 };

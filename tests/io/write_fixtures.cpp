@@ -86,7 +86,7 @@ struct StoreSink : MetricsSink {
   RunStore& store;
   std::int64_t run_id;
   StoreSink(RunStore& s, std::int64_t id) : store(s), run_id(id) {}
-  void checkpoint_written(std::int64_t step, std::int64_t epoch,
+  void checkpoint_written(std::int64_t step, std::int64_t epoch, CheckpointKind,
                           const std::vector<std::uint8_t>& blob) override {
     store.add_checkpoint(run_id, step, epoch, blob);
   }

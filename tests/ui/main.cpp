@@ -20,6 +20,7 @@ int runModelCanvasTests(int argc, char** argv);
 int runWeightsExportTests(int argc, char** argv);
 int runDatasetEvaluationTests(int argc, char** argv);
 int runWorkflowTests(int argc, char** argv);
+int runDatabaseGuardTests(int argc, char** argv);
 
 int main(int argc, char** argv) {
   QApplication app(argc, argv);
@@ -35,6 +36,7 @@ int main(int argc, char** argv) {
       {"weights_export", runWeightsExportTests},
       {"dataset_evaluation", runDatasetEvaluationTests},
       {"workflow", runWorkflowTests},
+      {"database_guard", runDatabaseGuardTests},
   };
   if (argc > 1 && argv[1][0] != '-') {
     const auto it = suites.find(argv[1]);

@@ -221,6 +221,9 @@ class Backend {
   static constexpr std::size_t kMaxAsyncReads = 4;
   virtual std::uint64_t begin_download(const void* src, std::size_t bytes);
   virtual void finish_download(std::uint64_t ticket, void* host_dst);
+  // Whether finish_download(ticket) would return without waiting, i.e. the
+  // work enqueued before the read has run. The trainer times a step by it.
+  virtual bool download_ready(std::uint64_t ticket);
 
   // ---- step capture (CUDA graphs) -----------------------------------------
   // A backend that can record a fixed sequence of ops once and run it again

@@ -32,7 +32,16 @@ struct EpochMetrics {
   double val_loss = 0;
   double val_accuracy = 0;  // fraction in [0, 1]; classification only
   double wall_time_s = 0;
+  // Time this epoch spent outside its steps: validation, and writing
+  // checkpoints (to the sink, i.e. the database). Not part of any step_time_s.
+  double eval_time_s = 0;
+  double checkpoint_time_s = 0;
 };
+
+// Why a checkpoint was written. Kept: asked for (checkpoint_every) or the
+// run's last. Safety: by wall time or at an epoch end, so that a killed run can
+// be resumed; a run that finishes drops them.
+enum class CheckpointKind { Kept, Safety };
 
 enum class EventKind { Overflow, Warning, Info, Error };
 

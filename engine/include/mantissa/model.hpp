@@ -112,6 +112,11 @@ struct TrainingSpec {
   std::uint64_t seed = 0;
   std::optional<double> clip_grad_norm;
   std::int64_t checkpoint_every = 0;  // steps; 0 = only at the end
+  // Safety checkpoints, so that a killed run resumes losing little: one once
+  // this much wall time has passed since the last (0 = none), and one at
+  // every epoch end. Pruned when the run finishes (RunStore::set_status).
+  double checkpoint_seconds = 60;
+  bool checkpoint_each_epoch = true;
   std::string backend = "cpu";
   bool allow_tf32 = false;  // BackendOptions::allow_tf32
   // Record a full-size training step once and replay it (CUDA graphs) where

@@ -30,7 +30,7 @@ class RunRecorder : public MetricsSink {
   void step_recorded(const StepMetrics& m) override;
   void epoch_recorded(const EpochMetrics& m) override;
   void event_recorded(const RunEvent& e) override;
-  void checkpoint_written(std::int64_t step, std::int64_t epoch,
+  void checkpoint_written(std::int64_t step, std::int64_t epoch, CheckpointKind,
                           const std::vector<std::uint8_t>& blob) override;
   // Summary, then status (finished / stopped / failed with the message); both
   // reach the database before this returns.

@@ -52,7 +52,14 @@ RunStatus parse_run_status(std::string_view s);  // throws InputError listing th
 // ~/.local/share/mantissa/runs.db.
 std::filesystem::path default_database_path();
 
+// Whether a store may be opened for reading only.
+enum class StoreAccess {
+  ReadWrite,     // fails when the file or its directory cannot be written
+  ReadOnlyIfNotWritable,  // read-only when the file or its directory cannot be written
+};
+
 struct StoreOptions {
+  StoreAccess access = StoreAccess::ReadWrite;
   std::chrono::milliseconds busy_timeout{2000};   // how long to wait for another writer
   std::chrono::milliseconds batch_interval{250};  // metrics commit at most this often
   std::size_t max_buffered_rows = 8192;           // commit early past this many rows
@@ -104,6 +111,9 @@ struct RunRecord {
   std::int64_t skipped_total = 0;
   std::optional<double> final_loss;         // loss of the last recorded step
   std::optional<double> best_val_accuracy;  // over the recorded epochs
+  std::int64_t checkpoint_bytes = 0;        // disk its checkpoints take
+  std::int64_t metrics_bytes = 0;           // estimate for its metric and event rows
+  std::int64_t disk_bytes() const { return checkpoint_bytes + metrics_bytes; }
 };
 
 // Unset fields match everything.
@@ -120,6 +130,7 @@ struct CheckpointInfo {
   std::int64_t epoch = 0;
   std::string created_at;
   std::int64_t bytes = 0;
+  CheckpointKind kind = CheckpointKind::Kept;
 };
 
 struct Checkpoint : CheckpointInfo {
@@ -141,6 +152,9 @@ class RunStore {
   RunStore& operator=(RunStore&&) noexcept;
 
   const std::filesystem::path& path() const;
+  // Opened read-only (StoreAccess::ReadOnlyIfNotWritable on a file this process cannot
+  // write): every read works, every write throws StoreError saying why.
+  bool read_only() const;
   int schema_version() const;
   static int latest_schema_version();
   // Runs this open found 'running' with their process gone, now 'interrupted'.
@@ -149,6 +163,7 @@ class RunStore {
   // ---- runs
   std::int64_t create_run(const NewRun& run);  // status running, this pid and host
   // Terminal states also set finished_at. Buffered metrics are committed first.
+  // Finished drops the run's safety checkpoints (export needs only the kept ones).
   void set_status(std::int64_t run_id, RunStatus status, std::string_view error = {});
   void set_summary(std::int64_t run_id, std::string_view summary_json);
   void rename_run(std::int64_t run_id, std::string_view name);
@@ -178,9 +193,12 @@ class RunStore {
   // Step metrics as CSV: a header line, then one line per step.
   std::string metrics_csv(std::int64_t run_id);
 
-  // ---- checkpoints (kept as BLOBs; only the newest StoreOptions::checkpoints_kept per run)
+  // ---- checkpoints (kept as BLOBs; the newest StoreOptions::checkpoints_kept
+  // of each kind per run). Written in one transaction: a crash leaves the old
+  // set or the new one.
   void add_checkpoint(std::int64_t run_id, std::int64_t step, std::int64_t epoch,
-                      std::span<const std::uint8_t> data);
+                      std::span<const std::uint8_t> data,
+                      CheckpointKind kind = CheckpointKind::Kept);
   std::optional<Checkpoint> latest_checkpoint(std::int64_t run_id);
   std::optional<Checkpoint> checkpoint(std::int64_t run_id, std::int64_t step);
   std::vector<CheckpointInfo> checkpoints(std::int64_t run_id);  // newest first, without data

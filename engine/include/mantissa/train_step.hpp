@@ -52,6 +52,8 @@ class TrainingStep {
   // Starts copying the state the last enqueued step leaves; returns the ticket.
   std::uint64_t begin_read();
   StepState finish_read(std::uint64_t ticket);
+  // Whether finish_read(ticket) would not wait: the step has run.
+  bool read_ready(std::uint64_t ticket);
   // enqueue() + begin_read() + finish_read(): one step, waited for.
   StepState run(std::span<const float> x, std::span<const float> y, std::int64_t n,
                 std::uint64_t dropout_seed);

@@ -54,6 +54,8 @@ struct RunSummary {
   double final_val_accuracy = 0;
   double wall_time_s = 0;
   double samples_per_s = 0;  // mean over the run's steps
+  double eval_time_s = 0;        // spent on validation, not in any step's time
+  double checkpoint_time_s = 0;  // spent writing checkpoints, not in any step's time
   std::int64_t peak_memory = 0;
   std::int64_t peak_activation_memory = 0;  // peak minus what the model state holds
 };
@@ -74,7 +76,7 @@ class MetricsSink {
   virtual void epoch_recorded(const EpochMetrics&) {}
   virtual void event_recorded(const RunEvent&) {}
   // Called with a serialised checkpoint; the sink decides where it goes.
-  virtual void checkpoint_written(std::int64_t /*step*/, std::int64_t /*epoch*/,
+  virtual void checkpoint_written(std::int64_t /*step*/, std::int64_t /*epoch*/, CheckpointKind /*kind*/,
                                   const std::vector<std::uint8_t>& /*blob*/) {}
   virtual void run_finished(const RunSummary&) {}
 };
@@ -87,7 +89,7 @@ class MetricsFanout : public MetricsSink {
   void step_recorded(const StepMetrics& m) override;
   void epoch_recorded(const EpochMetrics& m) override;
   void event_recorded(const RunEvent& e) override;
-  void checkpoint_written(std::int64_t step, std::int64_t epoch,
+  void checkpoint_written(std::int64_t step, std::int64_t epoch, CheckpointKind,
                           const std::vector<std::uint8_t>& blob) override;
   void run_finished(const RunSummary& s) override;
 

@@ -33,6 +33,10 @@ void Backend::finish_download(std::uint64_t ticket, void* host_dst) {
   early_reads_.erase(it);
 }
 
+bool Backend::download_ready(std::uint64_t /*ticket*/) {
+  return true;  // the default copies at begin_download()
+}
+
 void Backend::linear_forward(const Tensor& x, const Tensor& w, const Tensor* bias, Tensor& y,
                              bool relu) {
   if (bias == nullptr) {

@@ -203,6 +203,8 @@ TrainingSpec parse_training(const Json& j, const std::filesystem::path& file) {
   t.seed = r.unsigned_integer("seed", t.seed);
   t.clip_grad_norm = r.optional_number("clip_grad_norm", Range::positive());
   t.checkpoint_every = r.integer("checkpoint_every", t.checkpoint_every, 0);
+  t.checkpoint_seconds = r.number("checkpoint_seconds", t.checkpoint_seconds, Range::non_negative());
+  t.checkpoint_each_epoch = r.boolean("checkpoint_each_epoch", t.checkpoint_each_epoch);
   t.backend = r.string("backend", t.backend);
   check_backend(r, t.backend);
   t.allow_tf32 = r.boolean("allow_tf32", t.allow_tf32);

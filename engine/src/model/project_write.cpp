@@ -115,6 +115,10 @@ OrderedJson training_json(const TrainingSpec& t) {
   j["seed"] = t.seed;
   j["clip_grad_norm"] = optional_json(t.clip_grad_norm);
   j["checkpoint_every"] = t.checkpoint_every;
+  const TrainingSpec defaults;
+  if (t.checkpoint_seconds != defaults.checkpoint_seconds) j["checkpoint_seconds"] = t.checkpoint_seconds;
+  if (t.checkpoint_each_epoch != defaults.checkpoint_each_epoch)
+    j["checkpoint_each_epoch"] = t.checkpoint_each_epoch;
   j["backend"] = t.backend;
   if (t.allow_tf32) j["allow_tf32"] = true;
   if (!t.capture_graphs) j["cuda_graphs"] = false;

@@ -105,8 +105,20 @@ CREATE TABLE checkpoints (
 PRAGMA application_id = 1296979027;
 )sql";
 
+// Version 2: the time an epoch spent evaluating and writing checkpoints, kept
+// apart from step time; and why a checkpoint was written: 'kept' (asked for
+// with checkpoint_every, or the run's last) or 'safety' (by wall time or at an
+// epoch end, so that a killed run can resume; dropped when the run finishes).
+constexpr const char* kSchemaV2 = R"sql(
+ALTER TABLE epoch_metrics ADD COLUMN eval_time_s REAL;
+ALTER TABLE epoch_metrics ADD COLUMN checkpoint_time_s REAL;
+ALTER TABLE checkpoints ADD COLUMN kind TEXT NOT NULL DEFAULT 'kept'
+  CHECK (kind IN ('kept', 'safety'));
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, kSchemaV1},
+    {2, kSchemaV2},
 };
 
 }  // namespace

@@ -1,7 +1,10 @@
 #include "store/sqlite.hpp"
 
+#include "store/file_guard.hpp"
+
 #include <sqlite3.h>
 
+#include <cstdio>
 #include <limits>
 #include <utility>
 
@@ -26,11 +29,40 @@ bool is_too_big(const SqlError& e) {
 
 // ---------------------------------------------------------------- Connection
 
-Connection::Connection(const std::string& path) {
+namespace {
+
+// "file:" URI for path, with the characters a URI gives meaning escaped.
+std::string file_uri(const std::string& path) {
+  std::string uri = "file:";
+  for (const char c : path) {
+    if (c == '%' || c == '?' || c == '#') {
+      char escaped[4];
+      std::snprintf(escaped, sizeof escaped, "%%%02X", static_cast<unsigned char>(c));
+      uri += escaped;
+    } else {
+      uri += c;
+    }
+  }
+  return uri;
+}
+
+}  // namespace
+
+Connection::Connection(const std::string& path, Mode mode) {
   // NOMUTEX: a connection is confined to one thread, so SQLite's per-call
   // locking would only cost time.
-  const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
-  const int rc = sqlite3_open_v2(path.c_str(), &db_, flags, nullptr);
+  store::route_sqlite_opens();
+  int flags = SQLITE_OPEN_NOMUTEX;
+  std::string name = path;
+  switch (mode) {
+    case Mode::ReadWrite: flags |= SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE; break;
+    case Mode::ReadOnly: flags |= SQLITE_OPEN_READONLY; break;
+    case Mode::Immutable:
+      flags |= SQLITE_OPEN_READONLY | SQLITE_OPEN_URI;
+      name = file_uri(path) + "?immutable=1";
+      break;
+  }
+  const int rc = sqlite3_open_v2(name.c_str(), &db_, flags, nullptr);
   if (rc != SQLITE_OK) {
     const std::string message = db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
     sqlite3_close_v2(db_);

@@ -39,8 +39,13 @@ class Statement;
 
 class Connection {
  public:
+  enum class Mode {
+    ReadWrite,  // creates the file when missing
+    ReadOnly,   // SQLite's read-only open; the -shm file may be created
+    Immutable,  // read-only on a medium or folder nobody can write
+  };
   // Opens (and creates when missing) a database for reading and writing.
-  explicit Connection(const std::string& path);
+  explicit Connection(const std::string& path, Mode mode = Mode::ReadWrite);
   ~Connection();
   // Not movable: the commit hook holds this object's address.
   Connection(const Connection&) = delete;

@@ -35,25 +35,37 @@ bool process_alive(std::int64_t pid) {
 
 // Fails early, with a message about the file system rather than SQLite's
 // "unable to open database file", when the database cannot be written.
-void check_location(const std::filesystem::path& path, const std::string& file) {
+// Returns the reason it cannot be written when the caller accepts reading
+// only and the database exists; an empty string when it can be written.
+std::string check_location(const std::filesystem::path& path, const std::string& file,
+                           StoreAccess wanted) {
   namespace fs = std::filesystem;
   if (path.empty()) throw InputError("the run database path is empty");
   const fs::path dir = path.has_parent_path() ? path.parent_path() : fs::path(".");
   std::error_code ec;
-  fs::create_directories(dir, ec);
-  if (ec) {
-    throw StoreError(file + ": cannot write: cannot create directory " + dir.string() + " (" +
-                     ec.message() + ")");
-  }
+  const bool exists = fs::exists(path, ec);
+  const bool may_read_only = exists && wanted == StoreAccess::ReadOnlyIfNotWritable;
   if (fs::is_directory(path, ec)) throw StoreError(file + ": is a directory, not a database");
-  if (fs::exists(path, ec) && access(path.c_str(), W_OK) != 0) {
-    throw StoreError(file + ": cannot write: the file is read-only (" + std::strerror(errno) + ")");
+  if (!exists) {
+    fs::create_directories(dir, ec);
+    if (ec) {
+      throw StoreError(file + ": cannot write: cannot create directory " + dir.string() + " (" +
+                       ec.message() + ")");
+    }
+  }
+  if (exists && access(path.c_str(), W_OK) != 0) {
+    const std::string why = std::string("the file is read-only (") + std::strerror(errno) + ")";
+    if (may_read_only) return why;
+    throw StoreError(file + ": cannot write: " + why);
   }
   // WAL keeps two files (-wal, -shm) next to the database.
   if (access(dir.c_str(), W_OK) != 0) {
-    throw StoreError(file + ": cannot write: directory " + dir.string() + " is read-only (" +
-                     std::strerror(errno) + ")");
+    const std::string why =
+        "directory " + dir.string() + " is read-only (" + std::strerror(errno) + ")";
+    if (may_read_only) return why;
+    throw StoreError(file + ": cannot write: " + why);
   }
+  return {};
 }
 
 const char* kSelectRuns = R"sql(
@@ -62,7 +74,10 @@ SELECT r.id, r.name, r.project_name, r.project_json, r.policy, r.loss_scale_json
        r.finished_at, r.pid, r.host, r.notes, r.summary_json, r.parent_run_id, r.group_name,
        (SELECT count(*) FROM step_metrics c WHERE c.run_id = r.id),
        last.step, last.skipped_total, last.loss,
-       (SELECT max(val_accuracy) FROM epoch_metrics e WHERE e.run_id = r.id)
+       (SELECT max(val_accuracy) FROM epoch_metrics e WHERE e.run_id = r.id),
+       (SELECT coalesce(sum(bytes), 0) FROM checkpoints k WHERE k.run_id = r.id),
+       (SELECT count(*) FROM events v WHERE v.run_id = r.id),
+       (SELECT count(*) FROM epoch_metrics e WHERE e.run_id = r.id)
 FROM runs r
 LEFT JOIN step_metrics last ON last.run_id = r.id
   AND last.step = (SELECT max(step) FROM step_metrics m WHERE m.run_id = r.id)
@@ -71,6 +86,10 @@ WHERE (?1 IS NULL OR r.project_name = ?1) AND (?2 IS NULL OR r.policy = ?2)
   AND (?5 IS NULL OR r.id = ?5)
 ORDER BY r.id DESC
 )sql";
+
+constexpr std::int64_t kStepRowBytes = 120;
+constexpr std::int64_t kEventRowBytes = 160;
+constexpr std::int64_t kEpochRowBytes = 80;
 
 RunRecord read_run(const sql::Statement& q) {
   RunRecord r;
@@ -102,6 +121,11 @@ RunRecord read_run(const sql::Statement& q) {
     r.final_loss = q.column_double(24);  // NaN when the last loss was not finite
   }
   if (!q.column_is_null(25)) r.best_val_accuracy = q.column_double(25);
+  r.checkpoint_bytes = q.column_int(26);
+  // Rows as SQLite stores them: a step row holds 16 numbers, an event a line
+  // of text, an epoch 9 numbers; close enough to tell a big run from a small one.
+  r.metrics_bytes = r.steps_recorded * kStepRowBytes + q.column_int(27) * kEventRowBytes +
+                    q.column_int(28) * kEpochRowBytes;
   return r;
 }
 
@@ -167,7 +191,10 @@ void RunStore::Impl::fail(const sql::SqlError& e) const {
     if (opened) throw StoreError(file + ": database is damaged (" + e.what() + ")");
     throw StoreError(file + ": not a Mantissa run database (" + e.what() + ")");
   }
-  if (sql::is_read_only(e)) throw StoreError(file + ": cannot write: " + e.what());
+  if (sql::is_read_only(e)) {
+    if (!read_only_reason.empty()) throw StoreError(file + ": cannot write: " + read_only_reason);
+    throw StoreError(file + ": cannot write: " + e.what());
+  }
   throw StoreError(file + ": " + e.what());
 }
 
@@ -176,7 +203,19 @@ void RunStore::Impl::no_run(std::int64_t run_id) const {
 }
 
 void RunStore::Impl::open() {
-  db.emplace(file);
+  if (read_only_reason.empty()) {
+    db.emplace(file);
+  } else {
+    // Without write access to the folder SQLite cannot create the -shm file a
+    // WAL database needs; nobody can change such a database, so read it as
+    // immutable.
+    const bool shm_possible = std::filesystem::exists(file + "-shm") ||
+                              access(path.has_parent_path() ? path.parent_path().c_str() : ".",
+                                     W_OK) == 0;
+    db.emplace(file, shm_possible ? sql::Connection::Mode::ReadOnly
+                                  : sql::Connection::Mode::Immutable);
+  }
+  guard.emplace(path);
   db->set_busy_timeout(options.busy_timeout);
 
   // Read the header before anything could write to the file: a file that is
@@ -194,6 +233,16 @@ void RunStore::Impl::open() {
   if (version == 0 && db->query_int("SELECT count(*) FROM sqlite_schema") > 0) {
     throw StoreError(file +
                      ": not a Mantissa run database (it holds another application's tables)");
+  }
+  if (!read_only_reason.empty()) {
+    if (version < latest) {
+      throw StoreError(file + ": database schema version " + std::to_string(version) +
+                       " must be upgraded to " + std::to_string(latest) +
+                       ", which needs write access (" + read_only_reason + ")");
+    }
+    schema_version = static_cast<int>(version);
+    opened = true;
+    return;  // runs of dead processes stay as they are: marking them is a write
   }
   if (db->read_only()) throw StoreError(file + ": cannot write: the file is read-only");
 
@@ -243,7 +292,7 @@ RunStore::RunStore(std::filesystem::path file, StoreOptions options)
   s.file = s.path.string();
   s.options = options;
   s.host = this_host();
-  check_location(s.path, s.file);
+  s.read_only_reason = check_location(s.path, s.file, options.access);
   s.guarded([&] { s.open(); });
 }
 
@@ -268,6 +317,9 @@ RunStore& RunStore::operator=(RunStore&& other) noexcept {
 
 const std::filesystem::path& RunStore::path() const {
   return impl_->path;
+}
+bool RunStore::read_only() const {
+  return !impl_->read_only_reason.empty();
 }
 int RunStore::schema_version() const {
   return impl_->schema_version;
@@ -313,7 +365,8 @@ std::int64_t RunStore::create_run(const NewRun& run) {
 void RunStore::set_status(std::int64_t run_id, RunStatus status, std::string_view error) {
   Impl& s = *impl_;
   flush();  // the metrics of a finished run are complete before it says so
-  s.guarded([&] {
+  const bool updated = s.guarded([&] {
+    sql::Transaction tx(*s.db);
     sql::Statement& update = s.statement(R"sql(
       UPDATE runs SET status = ?2, error = ?3,
                       finished_at = CASE WHEN ?2 = 'running' THEN NULL ELSE ?4 END
@@ -321,8 +374,19 @@ void RunStore::set_status(std::int64_t run_id, RunStatus status, std::string_vie
     )sql");
     update.bind(1, run_id).bind(2, run_status_name(status)).bind(3, error).bind(4, now_iso8601());
     update.run();
+    if (s.db->changes() == 0) return false;
+    // A finished run is never resumed: its safety checkpoints go, unless one
+    // is all there is to export.
+    if (status == RunStatus::Finished) {
+      s.statement(R"sql(
+        DELETE FROM checkpoints WHERE run_id = ?1 AND kind = 'safety'
+          AND EXISTS (SELECT 1 FROM checkpoints WHERE run_id = ?1 AND kind = 'kept')
+      )sql").bind(1, run_id).run();
+    }
+    tx.commit();
+    return true;
   });
-  if (s.db->changes() == 0) s.no_run(run_id);
+  if (!updated) s.no_run(run_id);
 }
 
 namespace {

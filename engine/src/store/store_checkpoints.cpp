@@ -6,7 +6,7 @@ namespace mantissa {
 namespace {
 
 const char* kSelectCheckpoint = R"sql(
-  SELECT run_id, step, epoch, created_at, bytes, data FROM checkpoints
+  SELECT run_id, step, epoch, created_at, bytes, kind, data FROM checkpoints
   WHERE run_id = ?1 AND (?2 IS NULL OR step = ?2)
   ORDER BY step DESC LIMIT 1
 )sql";
@@ -18,6 +18,7 @@ CheckpointInfo read_info(const sql::Statement& q) {
   c.epoch = q.column_int(2);
   c.created_at = q.column_text(3);
   c.bytes = q.column_int(4);
+  c.kind = q.column_text(5) == "safety" ? CheckpointKind::Safety : CheckpointKind::Kept;
   return c;
 }
 
@@ -27,7 +28,7 @@ std::optional<Checkpoint> find_checkpoint(RunStore::Impl& s, std::int64_t run_id
     sql::Statement& q = s.statement(kSelectCheckpoint);
     q.bind(1, run_id).bind(2, step);
     if (!q.step()) return std::nullopt;
-    Checkpoint c{read_info(q), q.column_blob(5)};
+    Checkpoint c{read_info(q), q.column_blob(6)};
     q.reset();
     return c;
   });
@@ -36,7 +37,7 @@ std::optional<Checkpoint> find_checkpoint(RunStore::Impl& s, std::int64_t run_id
 }  // namespace
 
 void RunStore::add_checkpoint(std::int64_t run_id, std::int64_t step, std::int64_t epoch,
-                              std::span<const std::uint8_t> data) {
+                              std::span<const std::uint8_t> data, CheckpointKind kind) {
   Impl& s = *impl_;
   if (static_cast<std::int64_t>(data.size()) > s.db->max_value_bytes()) {
     throw StoreError(s.file + ": checkpoint of " + std::to_string(data.size()) +
@@ -48,22 +49,27 @@ void RunStore::add_checkpoint(std::int64_t run_id, std::int64_t step, std::int64
   s.guarded([&] {
     sql::Transaction tx(*s.db);
     sql::Statement& insert = s.statement(R"sql(
-      INSERT OR REPLACE INTO checkpoints (run_id, step, epoch, created_at, bytes, data)
-      VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+      INSERT OR REPLACE INTO checkpoints (run_id, step, epoch, created_at, bytes, data, kind)
+      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
     )sql");
     insert.bind(1, run_id).bind(2, step).bind(3, epoch).bind(4, now_iso8601());
     insert.bind(5, static_cast<std::int64_t>(data.size())).bind(6, data);
+    insert.bind(7, kind == CheckpointKind::Safety ? "safety" : "kept");
     try {
       insert.run();
     } catch (const sql::SqlError& e) {
       if (sql::is_constraint(e)) s.no_run(run_id);
       throw;
     }
+    // Each kind keeps its own newest few: frequent safety checkpoints do not
+    // push out the ones the user asked for.
     sql::Statement& prune = s.statement(R"sql(
-      DELETE FROM checkpoints WHERE run_id = ?1 AND step NOT IN
-        (SELECT step FROM checkpoints WHERE run_id = ?1 ORDER BY step DESC LIMIT ?2)
+      DELETE FROM checkpoints WHERE run_id = ?1 AND kind = ?3 AND step NOT IN
+        (SELECT step FROM checkpoints WHERE run_id = ?1 AND kind = ?3
+         ORDER BY step DESC LIMIT ?2)
     )sql");
-    prune.bind(1, run_id).bind(2, s.options.checkpoints_kept).run();
+    prune.bind(1, run_id).bind(2, s.options.checkpoints_kept);
+    prune.bind(3, kind == CheckpointKind::Safety ? "safety" : "kept").run();
     tx.commit();
   });
 }
@@ -80,7 +86,7 @@ std::vector<CheckpointInfo> RunStore::checkpoints(std::int64_t run_id) {
   Impl& s = *impl_;
   return s.guarded([&] {
     sql::Statement& q = s.statement(R"sql(
-      SELECT run_id, step, epoch, created_at, bytes FROM checkpoints
+      SELECT run_id, step, epoch, created_at, bytes, kind FROM checkpoints
       WHERE run_id = ?1 ORDER BY step DESC
     )sql");
     q.bind(1, run_id);

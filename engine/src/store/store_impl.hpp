@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "mantissa/store.hpp"
+#include "store/file_guard.hpp"
 #include "store/sqlite.hpp"
 
 namespace mantissa {
@@ -18,8 +19,11 @@ struct RunStore::Impl {
   std::filesystem::path path;
   std::string file;  // path as written in messages
   StoreOptions options;
+  // Declared before db so that it outlives the connection (file_guard.hpp).
+  std::optional<store::DatabaseFileGuard> guard;
   std::optional<sql::Connection> db;  // optional: opened after the file checks
   bool opened = false;                // past the open-time checks
+  std::string read_only_reason;       // why it was opened read-only; empty: read-write
   int schema_version = 0;
   std::string host;
   std::vector<std::int64_t> recovered;

@@ -44,8 +44,9 @@ const char* kInsertStep = R"sql(
 
 const char* kInsertEpoch = R"sql(
   INSERT OR REPLACE INTO epoch_metrics
-    (run_id, epoch, step, train_loss, val_loss, val_accuracy, wall_time_s)
-  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+    (run_id, epoch, step, train_loss, val_loss, val_accuracy, wall_time_s, eval_time_s,
+     checkpoint_time_s)
+  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
 )sql";
 
 const char* kInsertEvent = R"sql(
@@ -100,6 +101,7 @@ void RunStore::Impl::commit_buffered() {
       insert_row(insert, [&](sql::Statement& q) {
         q.bind(1, run_id).bind(2, m.epoch).bind(3, m.step).bind(4, m.train_loss);
         q.bind(5, m.val_loss).bind(6, m.val_accuracy).bind(7, m.wall_time_s);
+        q.bind(8, m.eval_time_s).bind(9, m.checkpoint_time_s);
       });
     }
   }
@@ -192,7 +194,8 @@ std::vector<EpochMetrics> RunStore::epoch_metrics(std::int64_t run_id) {
   flush();
   return s.guarded([&] {
     sql::Statement& q = s.statement(R"sql(
-      SELECT epoch, step, train_loss, val_loss, val_accuracy, wall_time_s
+      SELECT epoch, step, train_loss, val_loss, val_accuracy, wall_time_s,
+             coalesce(eval_time_s, 0), coalesce(checkpoint_time_s, 0)
       FROM epoch_metrics WHERE run_id = ?1 ORDER BY epoch
     )sql");
     q.bind(1, run_id);
@@ -205,6 +208,8 @@ std::vector<EpochMetrics> RunStore::epoch_metrics(std::int64_t run_id) {
       m.val_loss = q.column_double(3);
       m.val_accuracy = q.column_double(4);
       m.wall_time_s = q.column_double(5);
+      m.eval_time_s = q.column_double(6);
+      m.checkpoint_time_s = q.column_double(7);
       rows.push_back(m);
     }
     return rows;

@@ -1,5 +1,8 @@
 #include "train/checkpoint.hpp"
 
+#include <zlib.h>
+
+#include <algorithm>
 #include <cstring>
 
 #include "mantissa/backend.hpp"
@@ -8,7 +11,20 @@
 namespace mantissa {
 
 namespace {
-constexpr char kMagic[8] = {'M', 'N', 'T', 'C', 'K', 'P', 'T', '1'};
+// Version 1 had no checksum; it is still read.
+constexpr char kMagicV1[8] = {'M', 'N', 'T', 'C', 'K', 'P', 'T', '1'};
+constexpr char kMagic[8] = {'M', 'N', 'T', 'C', 'K', 'P', 'T', '2'};
+
+std::uint32_t crc32_of(const std::uint8_t* data, std::size_t n) {
+  uLong crc = crc32(0L, Z_NULL, 0);
+  while (n > 0) {
+    const auto chunk = static_cast<uInt>(std::min<std::size_t>(n, 1u << 30));
+    crc = crc32(crc, data, chunk);
+    data += chunk;
+    n -= chunk;
+  }
+  return static_cast<std::uint32_t>(crc);
+}
 constexpr std::uint8_t kInt64 = 255;
 constexpr std::uint8_t kFloat64 = 254;
 
@@ -20,7 +36,7 @@ void put(std::vector<std::uint8_t>& out, T v) {
 
 class Cursor {
  public:
-  explicit Cursor(const std::vector<std::uint8_t>& b) : b_(b) {}
+  Cursor(const std::vector<std::uint8_t>& b, std::size_t end) : b_(b), end_(end) {}
   template <class T>
   T get() {
     need(sizeof(T));
@@ -36,13 +52,14 @@ class Cursor {
     pos_ += n;
     return v;
   }
-  bool done() const { return pos_ == b_.size(); }
+  bool done() const { return pos_ == end_; }
 
  private:
   void need(std::uint64_t n) {
-    if (n > b_.size() - pos_) throw InputError("checkpoint is truncated or corrupt");
+    if (n > end_ - pos_) throw InputError("checkpoint is truncated or corrupt");
   }
   const std::vector<std::uint8_t>& b_;
+  std::size_t end_;
   std::size_t pos_ = 0;
 };
 }  // namespace
@@ -75,13 +92,27 @@ std::vector<std::uint8_t> CheckpointWriter::finish() const {
     put(out, std::uint64_t(e.bytes.size()));
     out.insert(out.end(), e.bytes.begin(), e.bytes.end());
   }
+  put(out, crc32_of(out.data(), out.size()));
   return out;
 }
 
 CheckpointReader::CheckpointReader(const std::vector<std::uint8_t>& blob) {
-  if (blob.size() < 12 || std::memcmp(blob.data(), kMagic, 8) != 0)
+  const bool v1 = blob.size() >= 12 && std::memcmp(blob.data(), kMagicV1, 8) == 0;
+  const bool v2 = blob.size() >= 16 && std::memcmp(blob.data(), kMagic, 8) == 0;
+  if (!v1 && !v2) {
+    if (blob.size() >= 8 && std::memcmp(blob.data(), kMagic, 7) == 0)
+      throw InputError("checkpoint is truncated or corrupt");
     throw InputError("not a Mantissa checkpoint");
-  Cursor c(blob);
+  }
+  std::size_t end = blob.size();
+  if (v2) {
+    end -= 4;
+    std::uint32_t stored = 0;
+    std::memcpy(&stored, blob.data() + end, 4);
+    if (stored != crc32_of(blob.data(), end))
+      throw InputError("checkpoint is truncated or corrupt (checksum mismatch)");
+  }
+  Cursor c(blob, end);
   c.bytes(8);
   const auto count = c.get<std::uint32_t>();
   for (std::uint32_t i = 0; i < count; ++i) {
@@ -91,6 +122,8 @@ CheckpointReader::CheckpointReader(const std::vector<std::uint8_t>& blob) {
     const auto rank = c.get<std::uint32_t>();
     if (rank > 8) throw InputError("checkpoint is corrupt (tensor rank " + std::to_string(rank) + ")");
     for (std::uint32_t k = 0; k < rank; ++k) e.dims.push_back(c.get<std::int64_t>());
+    if (e.dtype != kInt64 && e.dtype != kFloat64 && e.dtype > std::uint8_t(DType::BF16))
+      throw InputError("checkpoint is corrupt (unknown dtype " + std::to_string(e.dtype) + ")");
     e.bytes = c.bytes(c.get<std::uint64_t>());
     entries_[std::string(name_bytes.begin(), name_bytes.end())] = std::move(e);
   }

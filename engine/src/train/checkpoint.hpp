@@ -1,9 +1,11 @@
 #pragma once
 // The checkpoint container: named raw tensors plus a few integers, in a small
 // self-describing binary layout (little-endian):
-//   "MNTCKPT1" | u32 count | per entry: u32 name_len, name, u8 dtype,
-//   u32 rank, i64 dims[rank], u64 byte_len, bytes
+//   "MNTCKPT2" | u32 count | per entry: u32 name_len, name, u8 dtype,
+//   u32 rank, i64 dims[rank], u64 byte_len, bytes | u32 CRC-32 of all before
 // Integers (step, epoch position, ...) are stored as rank-0 int64 entries.
+// The reader also takes version 1 ("MNTCKPT1", no checksum); a version 2
+// blob whose checksum does not match is reported as corrupt.
 #include <cstdint>
 #include <map>
 #include <string>

@@ -36,9 +36,9 @@ void MetricsFanout::epoch_recorded(const EpochMetrics& m) {
 void MetricsFanout::event_recorded(const RunEvent& e) {
   for (auto* k : sinks_) k->event_recorded(e);
 }
-void MetricsFanout::checkpoint_written(std::int64_t step, std::int64_t epoch,
+void MetricsFanout::checkpoint_written(std::int64_t step, std::int64_t epoch, CheckpointKind kind,
                                        const std::vector<std::uint8_t>& blob) {
-  for (auto* k : sinks_) k->checkpoint_written(step, epoch, blob);
+  for (auto* k : sinks_) k->checkpoint_written(step, epoch, kind, blob);
 }
 void MetricsFanout::run_finished(const RunSummary& s) {
   for (auto* k : sinks_) k->run_finished(s);

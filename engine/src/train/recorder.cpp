@@ -30,9 +30,9 @@ void RunRecorder::event_recorded(const RunEvent& e) {
   store_.append_event(run_id_, e);
 }
 
-void RunRecorder::checkpoint_written(std::int64_t step, std::int64_t epoch,
+void RunRecorder::checkpoint_written(std::int64_t step, std::int64_t epoch, CheckpointKind kind,
                                      const std::vector<std::uint8_t>& blob) {
-  store_.add_checkpoint(run_id_, step, epoch, blob);
+  store_.add_checkpoint(run_id_, step, epoch, blob, kind);
 }
 
 void RunRecorder::run_finished(const RunSummary& s) {

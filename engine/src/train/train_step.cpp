@@ -160,6 +160,10 @@ std::uint64_t TrainingStep::begin_read() {
   return backend_.begin_download(state_.data(), sizeof(StepState));
 }
 
+bool TrainingStep::read_ready(std::uint64_t ticket) {
+  return backend_.download_ready(ticket);
+}
+
 StepState TrainingStep::finish_read(std::uint64_t ticket) {
   StepState s{};
   backend_.finish_download(ticket, s.data());

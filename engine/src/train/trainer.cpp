@@ -8,6 +8,9 @@
 // needs the state they leave.
 #include "mantissa/trainer.hpp"
 
+#include <unistd.h>
+
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <optional>
@@ -30,6 +33,26 @@ namespace ss = step_state;
 
 double seconds_since(Clock::time_point t0) {
   return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+std::string mib_text(std::size_t bytes) {
+  char buf[48];
+  std::snprintf(buf, sizeof buf, "%.1f MiB", double(bytes) / (1024.0 * 1024.0));
+  return buf;
+}
+
+// What the backend holds and what is left, for an out-of-memory message.
+std::string memory_report(const Backend& backend) {
+  const MemoryStats m = backend.memory_stats();
+  std::string text = mib_text(m.in_use) + " held by tensors";
+  if (m.driver_total > 0) {
+    text += ", " + mib_text(m.driver_total - std::min(m.driver_total, m.driver_in_use)) +
+            " free on the device";
+  } else if (const long pages = sysconf(_SC_AVPHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+             pages > 0 && page > 0) {
+    text += ", " + mib_text(std::size_t(pages) * std::size_t(page)) + " of memory free";
+  }
+  return text;
 }
 
 std::string fmt_scale(double s) {
@@ -263,6 +286,9 @@ struct Trainer::Impl {
     std::int64_t step = 0;  // 1-based: the count of steps once it is done
     std::int64_t epoch = 0;
     std::int64_t batch = 0;
+    Clock::time_point begun;                   // before its batch was fetched
+    std::optional<Clock::time_point> done_at;  // when known to have run
+    bool checkpoint_due = false;               // safety checkpoint by wall time
   };
 
   // Whatever follows this step needs the state it leaves (evaluation, a
@@ -283,18 +309,34 @@ struct Trainer::Impl {
     // What the model state holds (weights, gradients, moments, state vector);
     // the peak above it is what activations and temporaries took.
     const auto state_bytes = std::int64_t(backend.memory_stats().in_use);
-    // When the step being collected could start: the previous one's
-    // collection, or its own enqueue when nothing was in flight.
-    Clock::time_point ready_since = t0;
+    // A step's own interval runs from when it could start (its batch was
+    // asked for, and the step before it had run: one stream runs them in
+    // order) to when it had run. Pauses, evaluation and checkpoints fall
+    // between steps, so they are in no step's time.
+    Clock::time_point previous_done = t0;
+    Clock::time_point last_checkpoint = t0;
+    const double checkpoint_seconds = project.training.checkpoint_seconds;
+    double checkpoint_time_since_epoch = 0;
     // The step whose enqueue recorded the step (or found it cannot be).
     std::int64_t capture_step = -1;
 
+    const auto write_checkpoint = [&](CheckpointKind kind) {
+      const auto c0 = Clock::now();
+      sink.checkpoint_written(step, step / std::max<std::int64_t>(steps_per_epoch, 1), kind,
+                              checkpoint());
+      last_checkpoint = Clock::now();
+      const double seconds = std::chrono::duration<double>(last_checkpoint - c0).count();
+      checkpoint_time_since_epoch += seconds;
+      summary.checkpoint_time_s += seconds;
+    };
+
     auto collect = [&](const InFlight& f) {
       const StepState s = stepper->finish_read(f.ticket);
-      const auto now = Clock::now();
-      const double dt = std::chrono::duration<double>(now - ready_since).count();
-      ready_since = now;
-      const double wall = elapsed_before + seconds_since(t0);
+      const auto done = f.done_at.value_or(Clock::now());
+      const double dt =
+          std::chrono::duration<double>(done - std::max(f.begun, previous_done)).count();
+      previous_done = done;
+      const double wall = elapsed_before + std::chrono::duration<double>(done - t0).count();
       const MemoryStats mem = backend.memory_stats();
 
       StepMetrics m;
@@ -308,7 +350,7 @@ struct Trainer::Impl {
       m.grad_norm = std::sqrt(double(s[ss::kGradSumSquares]));
       m.lr = s[ss::kLearningRate];
       m.step_time_s = dt;
-      m.samples_per_s = double(f.batch) / dt;
+      m.samples_per_s = dt > 0 ? double(f.batch) / dt : 0;
       m.memory_in_use = std::int64_t(mem.in_use);
       m.memory_peak = std::int64_t(mem.peak);
       m.driver_memory_in_use = std::int64_t(mem.driver_in_use);
@@ -336,27 +378,40 @@ struct Trainer::Impl {
       summary.final_loss_scale = s[ss::kScale];
       summary.skipped_steps = m.skipped_total;
 
-      if (!ends_a_stretch(f.step)) return;
+      if (!ends_a_stretch(f.step) && !f.checkpoint_due) return;
       MANTISSA_ASSERT(f.step == step, "step " + std::to_string(f.step) + " collected after step " +
                                           std::to_string(step) + " was enqueued");
-      if (step % steps_per_epoch == 0 || step == total_steps) {
+      const bool epoch_end = step % steps_per_epoch == 0;
+      if (epoch_end || step == total_steps) {
         EpochMetrics em;
         em.epoch = f.epoch;
         em.step = step;
         em.train_loss = epoch_loss_count ? epoch_loss_sum / double(epoch_loss_count) : NAN;
-        if (options.evaluate) std::tie(em.val_loss, em.val_accuracy) = evaluate();
+        if (options.evaluate) {
+          const auto e0 = Clock::now();
+          std::tie(em.val_loss, em.val_accuracy) = evaluate();
+          em.eval_time_s = seconds_since(e0);
+          summary.eval_time_s += em.eval_time_s;
+        }
         em.wall_time_s = elapsed_before + seconds_since(t0);
+        // Checkpoints written since the previous epoch's row (the one at
+        // this epoch's end follows the row, so it counts in the next).
+        em.checkpoint_time_s = checkpoint_time_since_epoch;
+        checkpoint_time_since_epoch = 0;
         epoch_loss_sum = 0;
         epoch_loss_count = 0;
         summary.final_val_loss = em.val_loss;
         summary.final_val_accuracy = em.val_accuracy;
         sink.epoch_recorded(em);
       }
-      const std::int64_t every = project.training.checkpoint_every;
-      if (every > 0 && step % every == 0 && step < total_steps)
-        sink.checkpoint_written(step, step / steps_per_epoch, checkpoint());
-      // Evaluation and checkpoints are not step time.
-      ready_since = Clock::now();
+      if (step < total_steps) {
+        const std::int64_t every = project.training.checkpoint_every;
+        if (every > 0 && step % every == 0) {
+          write_checkpoint(CheckpointKind::Kept);
+        } else if (f.checkpoint_due || (epoch_end && project.training.checkpoint_each_epoch)) {
+          write_checkpoint(CheckpointKind::Safety);
+        }
+      }
     };
 
     std::optional<InFlight> pending;
@@ -371,26 +426,34 @@ struct Trainer::Impl {
           summary.outcome = RunOutcome::Stopped;
           break;
         }
+        const auto begun = Clock::now();
         const Batch& batch = loader->next();
         const std::int64_t epoch = step / steps_per_epoch;
-        if (!pending) ready_since = Clock::now();
         stepper->enqueue(batch.x, targets_for_loss(batch), batch.size, dropout_seed());
         ++step;
         if (capture_step < 0 && (stepper->captured() || stepper->capture_failed()))
           capture_step = step;
-        const InFlight current{stepper->begin_read(), step, epoch, batch.size};
+        InFlight current{stepper->begin_read(), step, epoch, batch.size, begun};
+        if (stepper->read_ready(current.ticket)) current.done_at = Clock::now();
+        current.checkpoint_due =
+            checkpoint_seconds > 0 &&
+            std::chrono::duration<double>(Clock::now() - last_checkpoint).count() >=
+                checkpoint_seconds;
         if (pending) collect(*pending);
         pending.reset();
-        if (ends_a_stretch(step))
+        if (ends_a_stretch(step) || current.checkpoint_due)
           collect(current);
         else
           pending = current;
       }
-      sink.checkpoint_written(step, step / std::max<std::int64_t>(steps_per_epoch, 1),
-                              checkpoint());
+      write_checkpoint(CheckpointKind::Kept);
     } catch (const Error& e) {
       summary.outcome = RunOutcome::Failed;
       summary.error = e.what();
+    } catch (const std::bad_alloc&) {
+      summary.outcome = RunOutcome::Failed;
+      summary.error = "out of memory at step " + std::to_string(step + 1) + " (" +
+                      memory_report(backend) + ")";
     } catch (const std::exception& e) {
       summary.outcome = RunOutcome::Failed;
       summary.error = std::string("unexpected error: ") + e.what();

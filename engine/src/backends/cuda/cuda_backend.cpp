@@ -208,6 +208,11 @@ void CudaBackend::finish_download(std::uint64_t ticket, void* host_dst) {
   reads_.finish(ticket, host_dst);
 }
 
+bool CudaBackend::download_ready(std::uint64_t ticket) {
+  enter();
+  return reads_.ready(ticket);
+}
+
 // ---- step capture -------------------------------------------------------------
 
 void CudaBackend::begin_capture() {

@@ -151,6 +151,7 @@ class CudaBackend final : public Backend {
   // ---- asynchronous reads and step capture (cuda_backend.cpp) --------------
   std::uint64_t begin_download(const void* src, std::size_t bytes) override;
   void finish_download(std::uint64_t ticket, void* host_dst) override;
+  bool download_ready(std::uint64_t ticket) override;
   // CUDA graphs: the stream is captured in relaxed mode (the caching
   // allocator may cudaMalloc while recording), the graph instantiated once
   // and launched on the same stream by replay().

@@ -104,4 +104,16 @@ void AsyncReads::finish(std::uint64_t ticket, void* dst) {
   std::memcpy(dst, it->host, it->bytes);
 }
 
+bool AsyncReads::ready(std::uint64_t ticket) const {
+  const auto it = std::find_if(slots_.begin(), slots_.end(),
+                               [&](const Slot& s) { return ticket != 0 && s.ticket == ticket; });
+  if (it == slots_.end()) return true;
+  const cudaError_t e = cudaEventQuery(it->done);
+  if (e == cudaErrorNotReady) {
+    (void)cudaGetLastError();  // a query that is not ready is not an error to keep
+    return false;
+  }
+  return true;
+}
+
 }  // namespace mantissa::cuda

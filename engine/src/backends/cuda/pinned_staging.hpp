@@ -57,6 +57,9 @@ class AsyncReads {
   // Waits for the read's copy (where earlier kernel errors surface) and
   // copies its bytes to dst. Throws Error for a ticket that is not open.
   void finish(std::uint64_t ticket, void* dst);
+  // Whether the read's copy has completed; true for an error too, which
+  // finish() then reports.
+  bool ready(std::uint64_t ticket) const;
 
  private:
   struct Slot {

@@ -1,0 +1,234 @@
+// Safety checkpoints (by wall time and at epoch ends, on by default), their
+// checksum, what a finished run keeps, and step timing that leaves
+// evaluation and checkpoint writing out of every step.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <thread>
+
+#include "engine/test_store_util.hpp"
+#include "engine/train_fixtures.hpp"
+#include "mantissa/error.hpp"
+#include "mantissa/recorder.hpp"
+#include "mantissa/store.hpp"
+#include "train/checkpoint.hpp"
+
+namespace mantissa {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::RecordingSink;
+using testing::run_on_cpu;
+using testing::spirals_project;
+
+// 205 training samples in batches of 32: 7 steps per epoch, the last of 13.
+constexpr std::int64_t kStepsPerEpoch = 7;
+
+TEST(SafetyCheckpoints, ByDefaultEveryEpochEndAndTheLastStep) {
+  const Project p = spirals_project(Policy::MixedFloat16, 20);
+  ASSERT_EQ(p.training.checkpoint_seconds, 60.0);
+  ASSERT_TRUE(p.training.checkpoint_each_epoch);
+  RecordingSink sink;
+  run_on_cpu(p, sink);
+  ASSERT_EQ(sink.checkpoints.size(), 3u);
+  EXPECT_EQ(sink.checkpoints[0].first, kStepsPerEpoch);
+  EXPECT_EQ(sink.checkpoints[1].first, 2 * kStepsPerEpoch);
+  EXPECT_EQ(sink.checkpoints[2].first, 20);
+  EXPECT_EQ(sink.checkpoint_kinds,
+            (std::vector{CheckpointKind::Safety, CheckpointKind::Safety, CheckpointKind::Kept}));
+}
+
+TEST(SafetyCheckpoints, ByWallTimeWhenItHasPassed) {
+  Project p = spirals_project(Policy::Float32, 12);
+  p.training.checkpoint_each_epoch = false;
+  p.training.checkpoint_seconds = 1e-9;  // due at every step
+  RecordingSink sink;
+  run_on_cpu(p, sink);
+  ASSERT_EQ(sink.checkpoints.size(), 12u);
+  for (std::size_t i = 0; i < sink.checkpoints.size(); ++i) {
+    EXPECT_EQ(sink.checkpoints[i].first, std::int64_t(i) + 1);
+  }
+}
+
+TEST(SafetyCheckpoints, OffWhenBothAreOff) {
+  Project p = spirals_project(Policy::Float32, 20);
+  p.training.checkpoint_each_epoch = false;
+  p.training.checkpoint_seconds = 0;
+  RecordingSink sink;
+  run_on_cpu(p, sink);
+  ASSERT_EQ(sink.checkpoints.size(), 1u);
+  EXPECT_EQ(sink.checkpoints[0].first, 20);
+}
+
+// Resuming from any safety checkpoint, mid-epoch or at an epoch end, gives
+// the bits of the uninterrupted run.
+TEST(SafetyCheckpoints, ResumingFromEachGivesTheUninterruptedRun) {
+  Project p = spirals_project(Policy::MixedFloat16, 23);
+  p.training.checkpoint_seconds = 1e-9;
+  p.training.optimizer.kind = OptimizerKind::AdamW;
+  p.training.optimizer.lr = 0.01;
+  auto backend = create_backend("cpu");
+  const testing::TrainedRun full = testing::train_on(*backend, p);
+  ASSERT_EQ(full.sink.checkpoints.size(), 23u);
+  for (const std::size_t k : {std::size_t(2), std::size_t(6), std::size_t(13)}) {
+    TrainOptions o;
+    o.resume_from = full.sink.checkpoints[k].second;
+    Trainer resumed(p, *backend, o);
+    RecordingSink sink;
+    TrainControl control;
+    resumed.run(sink, control);
+    ASSERT_EQ(sink.steps.front().step, std::int64_t(k) + 2);
+    for (const StepMetrics& m : sink.steps) {
+      const StepMetrics& ref = full.sink.steps[std::size_t(m.step - 1)];
+      EXPECT_EQ(m.loss, ref.loss) << "step " << m.step << " resumed after " << k + 1;
+      EXPECT_EQ(m.loss_scale, ref.loss_scale);
+    }
+    std::vector<std::vector<std::uint8_t>> masters;
+    for (Param* param : resumed.graph().params()) masters.push_back(param->master.to_host_bytes());
+    EXPECT_EQ(masters, full.masters) << "resumed after step " << k + 1;
+  }
+}
+
+TEST(CheckpointFormat, AFlippedByteOrATruncationIsDetected) {
+  RecordingSink sink;
+  run_on_cpu(spirals_project(Policy::Float32, 3), sink);
+  const std::vector<std::uint8_t> good = sink.checkpoints.back().second;
+  EXPECT_NO_THROW(CheckpointReader{good});
+
+  std::vector<std::uint8_t> flipped = good;
+  flipped[flipped.size() / 2] ^= 0x10;  // inside a tensor's bytes: only the checksum sees it
+  try {
+    CheckpointReader{flipped};
+    FAIL() << "a flipped byte was not detected";
+  } catch (const InputError& e) {
+    EXPECT_STREQ(e.what(), "checkpoint is truncated or corrupt (checksum mismatch)");
+  }
+  for (const std::size_t keep : {good.size() - 1, good.size() / 3, std::size_t(10)}) {
+    const std::vector<std::uint8_t> cut(good.begin(), good.begin() + std::ptrdiff_t(keep));
+    EXPECT_THROW(CheckpointReader{cut}, InputError) << keep << " bytes";
+  }
+}
+
+TEST(CheckpointFormat, VersionOneWithoutChecksumIsStillRead) {
+  RecordingSink sink;
+  run_on_cpu(spirals_project(Policy::Float32, 3), sink);
+  std::vector<std::uint8_t> v1 = sink.checkpoints.back().second;
+  v1.resize(v1.size() - 4);  // no checksum
+  v1[7] = '1';
+  const CheckpointReader r(v1);
+  EXPECT_EQ(r.read_int("step"), 3);
+}
+
+// What the store keeps: safety checkpoints while a run may still be resumed,
+// only the kept ones once it finished, and the disk each run takes.
+TEST(SafetyCheckpoints, AFinishedRunKeepsOnlyWhatExportNeeds) {
+  store_test::TempDir dir;
+  RunStore store(dir / "runs.db");
+  Project p = spirals_project(Policy::Float32, 20);
+  auto backend = create_backend("cpu");
+  Trainer trainer(p, *backend);
+
+  struct Watch : RunRecorder {
+    using RunRecorder::RunRecorder;
+    RunStore* store = nullptr;
+    std::vector<std::size_t> held;  // checkpoints in the store after each one
+    void checkpoint_written(std::int64_t step, std::int64_t epoch, CheckpointKind kind,
+                            const std::vector<std::uint8_t>& blob) override {
+      RunRecorder::checkpoint_written(step, epoch, kind, blob);
+      held.push_back(store->checkpoints(run_id()).size());
+    }
+  } recorder(store, store_test::sample_run("safe", "tiny-spirals", "float32"));
+  recorder.store = &store;
+  TrainControl control;
+  ASSERT_EQ(trainer.run(recorder, control).outcome, RunOutcome::Finished);
+  EXPECT_EQ(recorder.held, (std::vector<std::size_t>{1, 2, 3}));
+
+  const std::vector<CheckpointInfo> left = store.checkpoints(recorder.run_id());
+  ASSERT_EQ(left.size(), 1u);
+  EXPECT_EQ(left[0].step, 20);
+  EXPECT_EQ(left[0].kind, CheckpointKind::Kept);
+  const RunRecord r = store.require_run(recorder.run_id());
+  EXPECT_EQ(r.checkpoint_bytes, left[0].bytes);
+  EXPECT_GT(r.metrics_bytes, 20 * 50);
+  EXPECT_EQ(r.disk_bytes(), r.checkpoint_bytes + r.metrics_bytes);
+}
+
+TEST(SafetyCheckpoints, EachKindKeepsItsOwnNewestFew) {
+  store_test::TempDir dir;
+  RunStore store(dir / "runs.db", {.checkpoints_kept = 2});
+  const std::int64_t id = store.create_run(store_test::sample_run());
+  const std::vector<std::uint8_t> blob(16, 7);
+  store.add_checkpoint(id, 10, 0, blob, CheckpointKind::Kept);
+  for (std::int64_t s = 11; s <= 15; ++s) store.add_checkpoint(id, s, 0, blob, CheckpointKind::Safety);
+  std::vector<std::int64_t> steps;
+  for (const CheckpointInfo& c : store.checkpoints(id)) steps.push_back(c.step);
+  EXPECT_EQ(steps, (std::vector<std::int64_t>{15, 14, 10}));
+  store.set_status(id, RunStatus::Stopped);  // may be resumed: everything stays
+  EXPECT_EQ(store.checkpoints(id).size(), 3u);
+  store.set_status(id, RunStatus::Finished);
+  ASSERT_EQ(store.checkpoints(id).size(), 1u);
+  EXPECT_EQ(store.checkpoints(id)[0].step, 10);
+}
+
+// A sink that takes its time over epochs and checkpoints, as a slow disk or
+// a long validation would: none of it may show in any step's time.
+struct SlowSink : RecordingSink {
+  void epoch_recorded(const EpochMetrics& m) override {
+    std::this_thread::sleep_for(120ms);
+    RecordingSink::epoch_recorded(m);
+  }
+  void checkpoint_written(std::int64_t step, std::int64_t epoch, CheckpointKind kind,
+                          const std::vector<std::uint8_t>& b) override {
+    std::this_thread::sleep_for(100ms);
+    RecordingSink::checkpoint_written(step, epoch, kind, b);
+  }
+};
+
+TEST(StepTiming, EachStepIsTimedOverItsOwnIntervalOnly) {
+  // Wide enough that even the short last batch of an epoch is some twenty
+  // million flops: far more than the microseconds between two collections.
+  Project p = parse_project(R"({
+    "format": "mantissa-project", "version": 1, "name": "wide-spirals",
+    "dataset": {"kind": "spirals", "samples": 256, "classes": 2, "noise": 0.05, "seed": 3},
+    "model": {"nodes": [
+      {"id": "input", "type": "Input", "params": {"shape": [2]}},
+      {"id": "fc1", "type": "Linear", "inputs": ["input"], "params": {"out_features": 512}},
+      {"id": "act1", "type": "Tanh", "inputs": ["fc1"]},
+      {"id": "fc2", "type": "Linear", "inputs": ["act1"], "params": {"out_features": 512}},
+      {"id": "act2", "type": "Tanh", "inputs": ["fc2"]},
+      {"id": "fc3", "type": "Linear", "inputs": ["act2"], "params": {"out_features": 2}},
+      {"id": "loss", "type": "SoftmaxCrossEntropy", "inputs": ["fc3"]}]},
+    "training": {"policy": "float32", "batch_size": 32, "steps": 21, "seed": 5,
+                 "optimizer": {"type": "sgd", "lr": 0.01}}
+  })",
+                            "wide-spirals.json");
+  SlowSink sink;
+  const RunSummary s = run_on_cpu(p, sink);
+  ASSERT_EQ(s.outcome, RunOutcome::Finished) << s.error;
+  ASSERT_EQ(sink.steps.size(), std::size_t(3 * kStepsPerEpoch));
+
+  for (const StepMetrics& m : sink.steps) {
+    EXPECT_GT(m.step_time_s, 0) << "step " << m.step;
+    const double batch = m.step % kStepsPerEpoch == 0 ? 205 - 6 * 32 : 32;  // the epoch's last is short
+    EXPECT_DOUBLE_EQ(m.samples_per_s, batch / m.step_time_s) << "step " << m.step;
+  }
+  // The steps that end an epoch (collected at once) are timed over their own
+  // work, not as the microseconds between two collections.
+  for (const std::int64_t step : {kStepsPerEpoch, 2 * kStepsPerEpoch, 3 * kStepsPerEpoch}) {
+    EXPECT_GT(sink.steps[std::size_t(step - 1)].step_time_s, 100e-6) << "step " << step;
+  }
+  // Wall time moves on by the sink's pauses; the steps' times do not hold them.
+  const double last_wall = sink.steps.back().wall_time_s;
+  double step_sum = 0;
+  for (const StepMetrics& m : sink.steps) step_sum += m.step_time_s;
+  EXPECT_GT(last_wall - step_sum, 2 * 0.120 + 2 * 0.100 - 0.010);
+  // Evaluation and checkpoint time are reported on their own.
+  ASSERT_EQ(sink.epochs.size(), 3u);
+  for (const EpochMetrics& e : sink.epochs) EXPECT_GT(e.eval_time_s, 0);
+  EXPECT_GT(sink.epochs[1].checkpoint_time_s, 0.095);  // the checkpoint at the end of epoch 0
+  EXPECT_GT(s.checkpoint_time_s, 3 * 0.095);           // two at epoch ends and the last
+  EXPECT_GT(s.eval_time_s, 0);
+}
+
+}  // namespace
+}  // namespace mantissa
