@@ -444,6 +444,23 @@ void HistoryPage::showRunModel(const RunRecord& r, Policy policy) {
   }
 }
 
+bool HistoryPage::canResume(qint64 runId) {
+  RunStore* s = store();
+  if (s == nullptr || s->read_only()) return false;
+  try {
+    const std::optional<RunRecord> r = s->get_run(runId);
+    return r && r->status != RunStatus::Finished && r->status != RunStatus::Running &&
+           r->checkpoint_bytes > 0;
+  } catch (const std::exception& e) {
+    showError(errorText(e));
+    return false;
+  }
+}
+
+void HistoryPage::requestResume(qint64 runId) {
+  if (canResume(runId)) emit resumeRequested(runId);
+}
+
 void HistoryPage::showContextMenu(const QPoint& pos) {
   const QModelIndex index = table_->indexAt(pos);
   if (!index.isValid()) return;
@@ -452,6 +469,10 @@ void HistoryPage::showContextMenu(const QPoint& pos) {
   const QVector<qint64> selected = selectedRunIds();
   QMenu menu(this);
   menu.addAction(tr("Open"), this, [this, id] { openRun(id); });
+  if (canResume(id)) {
+    menu.addAction(tr("Resume"), this, [this, id] { requestResume(id); })
+        ->setToolTip(tr("Continue training from the run's newest checkpoint"));
+  }
   menu.addAction(tr("Rename…"), this, [this, id] { renameDialog(id); });
   menu.addAction(tr("Notes…"), this, [this, id] { notesDialog(id); });
   menu.addSeparator();

@@ -96,8 +96,12 @@ class HistoryPage : public QWidget {
   // weightsExported follows.
   void exportWeights(qint64 runId, const QString& file);
   bool openRun(qint64 runId);
+  // Stopped, interrupted or failed with a checkpoint: Resume can take it up.
+  bool canResume(qint64 runId);
+  void requestResume(qint64 runId);  // resumeRequested, when canResume
 
  signals:
+  void resumeRequested(qint64 runId);
   void compareRequested(const QVector<qint64>& runIds);
   void weightsExported(qint64 runId, const QString& file, const QString& error);
   void runsDeleted(const QVector<qint64>& runIds);

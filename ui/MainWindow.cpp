@@ -12,6 +12,7 @@
 #include <QLabel>
 #include <QMenuBar>
 #include <QMessageBox>
+#include <QPushButton>
 #include <QScrollArea>
 #include <QStandardItemModel>
 #include <QStatusBar>
@@ -123,6 +124,15 @@ MainWindow::MainWindow(const StudioOptions& options, QWidget* parent)
             tabs_->setCurrentWidget(comparePage_);
           });
   connect(history, &HistoryPage::runsDeleted, compare, &ComparePage::removeRuns);
+  connect(history, &HistoryPage::resumeRequested, this, &MainWindow::resumeRun);
+  confirmStopOnClose = [this] {
+    return QMessageBox::question(
+               this, tr("A Run Is Training"),
+               tr("Run %1 is still training. Stop it and quit?\n\nIts state is saved as a "
+                  "checkpoint: History ▸ Resume continues it later.")
+                   .arg(controller_->currentRunId()),
+               QMessageBox::Yes | QMessageBox::Cancel, QMessageBox::Cancel) == QMessageBox::Yes;
+  };
   connect(sweep_, &PolicySweep::runStarting, this, [this](int i, int n, Policy p) {
     events_->addMessage(
         EventKind::Info,
@@ -514,6 +524,7 @@ void MainWindow::updateActions() {
   }
   pauseAction_->setText(s == State::Paused ? tr("Resume") : tr("&Pause"));
   stopAction_->setEnabled(s != State::Idle && s != State::Stopping);
+  if (resumeOffer_ != nullptr && s != State::Idle) resumeOffer_->hide();
   compareAction_->setEnabled(s == State::Idle);
   if (s == State::Paused)
     statusBar()->showMessage(tr("Paused"));
@@ -563,10 +574,16 @@ void MainWindow::setHistoryPage(QWidget* page) {
 }
 
 void MainWindow::closeEvent(QCloseEvent* event) {
+  if (controller_->isBusy() && !(confirmStopOnClose && confirmStopOnClose())) {
+    event->ignore();
+    return;
+  }
   if (!maybeSave()) {
     event->ignore();
     return;
   }
+  // The trainer ends at its next step boundary and writes a checkpoint; the
+  // controller's destructor waits for it.
   controller_->stop();
   settings_->setWindowGeometry(saveGeometry());
   settings_->setWindowState(saveState());

@@ -4,6 +4,7 @@
 // wires widgets to the ProjectDocument and the TrainingController and does no
 // engine work itself.
 #include <QMainWindow>
+#include <functional>
 #include <memory>
 
 #include "MetricTypes.hpp"
@@ -12,6 +13,7 @@ class QAction;
 class QComboBox;
 class QDockWidget;
 class QLabel;
+class QPushButton;
 class QMenu;
 class QTabWidget;
 
@@ -58,6 +60,17 @@ class MainWindow : public QMainWindow {
   // `create`: make a new database there; otherwise it must be a Mantissa run
   // database already. Refused while a run trains; errors go to the message bar.
   bool openRunDatabase(const QString& path, bool create);
+  // Continues a stored run from its newest whole checkpoint; its stored curve
+  // up to there is drawn first. Errors go to the message bar.
+  bool resumeRun(qint64 runId);
+  // Interrupted runs (their process ended) that can be resumed, named in the
+  // message bar with a Resume button; called once at start-up.
+  void offerToResumeInterruptedRuns();
+  QPushButton* resumeOfferButton() const { return resumeOffer_; }
+  // Asked when the window is closed during a run: true stops it (the trainer
+  // saves a checkpoint, so History ▸ Resume can continue it) and closes.
+  // Replaceable so that tests can answer.
+  std::function<bool()> confirmStopOnClose;
   QString runDatabasePath() const;
   bool saveProjectAs(const QString& path);
   void startTraining();
@@ -140,6 +153,8 @@ class MainWindow : public QMainWindow {
   HistoryPage* history_ = nullptr;
   ComparePage* compare_ = nullptr;
   QLabel* databaseLabel_ = nullptr;
+  QPushButton* resumeOffer_ = nullptr;
+  QVector<qint64> interruptedRuns_;
 
   QAction* newAction_ = nullptr;
   QAction* openAction_ = nullptr;

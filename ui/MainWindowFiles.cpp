@@ -8,12 +8,18 @@
 #include <QStatusBar>
 
 #include <QLabel>
+#include <QLayout>
+#include <QPushButton>
 
 #include "ComparePage.hpp"
 #include "EventLog.hpp"
 #include "HistoryPage.hpp"
 #include "PolicySweep.hpp"
 #include "TrainingController.hpp"
+#include "LivePlots.hpp"
+#include "PolicyColors.hpp"
+#include "RunStatusBar.hpp"
+#include "mantissa/resume.hpp"
 #include "mantissa/store.hpp"
 #include "InlineMessage.hpp"
 #include "MainWindow.hpp"
@@ -78,6 +84,85 @@ void MainWindow::openRunDatabaseDialog(bool create) {
                                             QFileDialog::DontConfirmOverwrite)
              : QFileDialog::getOpenFileName(this, tr("Open Run Database"), start, filter);
   if (!path.isEmpty()) openRunDatabase(path, create);
+}
+
+bool MainWindow::resumeRun(qint64 runId) {
+  if (controller_->isBusy() || sweep_->isActive()) {
+    message_->showMessage(tr("Run %1: stop the current run before resuming another").arg(runId),
+                          InlineMessage::Level::Error);
+    return false;
+  }
+  // The curve so far, up to the newest checkpoint; the worker checks that the
+  // checkpoint reads back and says so if it takes an older one.
+  try {
+    RunStore store(runDatabasePath().toStdString(),
+                   {.access = StoreAccess::ReadOnlyIfNotWritable});
+    const RunRecord r = store.require_run(runId);
+    const std::vector<CheckpointInfo> checkpoints = store.checkpoints(runId);
+    const std::int64_t upTo = checkpoints.empty() ? 0 : checkpoints.front().step;
+    const Policy policy = parse_policy(r.policy);
+    plots_->beginRun(policy, tr("%1 · %2 (resumed)")
+                                 .arg(QString::fromStdString(r.name), policyLabel(policy)));
+    QVector<StepMetrics> steps;
+    for (const StepMetrics& m : store.step_metrics(runId))
+      if (m.step <= upTo) steps.push_back(m);
+    QVector<EpochMetrics> epochs;
+    for (const EpochMetrics& e : store.epoch_metrics(runId))
+      if (e.step <= upTo) epochs.push_back(e);
+    plots_->appendSteps(steps);
+    plots_->appendEpochs(epochs);
+    events_->addMessage(EventKind::Info, tr("Resuming run %1 (%2) from step %3…")
+                                             .arg(runId)
+                                             .arg(QString::fromStdString(r.name))
+                                             .arg(upTo));
+  } catch (const std::exception& e) {
+    message_->showMessage(QString::fromUtf8(e.what()), InlineMessage::Level::Error);
+    return false;
+  }
+  message_->hide();
+  status_->runPreparing();
+  controller_->resumeRun(runId);
+  tabs_->setCurrentWidget(trainingPage_);
+  return true;
+}
+
+void MainWindow::offerToResumeInterruptedRuns() {
+  interruptedRuns_.clear();
+  try {
+    if (!QFileInfo::exists(runDatabasePath())) return;
+    RunStore store(runDatabasePath().toStdString(),
+                   {.access = StoreAccess::ReadOnlyIfNotWritable});
+    if (store.read_only()) return;
+    for (const std::int64_t id : resumable_interrupted_runs(store)) interruptedRuns_.push_back(id);
+  } catch (const std::exception& e) {
+    events_->addMessage(EventKind::Warning, QString::fromUtf8(e.what()));
+    return;
+  }
+  if (interruptedRuns_.isEmpty()) return;
+  const qint64 newest = interruptedRuns_.front();
+  const QString text =
+      interruptedRuns_.size() == 1
+          ? tr("Run %1 was interrupted before it finished.").arg(newest)
+          : tr("%1 runs were interrupted before they finished; the newest is run %2.")
+                .arg(interruptedRuns_.size())
+                .arg(newest);
+  message_->showMessage(text, InlineMessage::Level::Warning);
+  events_->addMessage(EventKind::Warning, text + tr(" History ▸ Resume continues any of them."));
+  if (resumeOffer_ == nullptr) {
+    resumeOffer_ = new QPushButton(message_);
+    resumeOffer_->setObjectName(QStringLiteral("resumeInterruptedRunButton"));
+    // Before the bar's close button.
+    auto* row = static_cast<QBoxLayout*>(message_->layout());
+    row->insertWidget(row->count() - 1, resumeOffer_);
+    connect(resumeOffer_, &QPushButton::clicked, this, [this] {
+      if (interruptedRuns_.isEmpty()) return;
+      const qint64 id = interruptedRuns_.front();
+      resumeOffer_->hide();
+      resumeRun(id);
+    });
+  }
+  resumeOffer_->setText(tr("Resume Run %1").arg(newest));
+  resumeOffer_->show();
 }
 
 bool MainWindow::openProject(const QString& path) {

@@ -8,6 +8,7 @@
 #include "mantissa/backend.hpp"
 #include "mantissa/error.hpp"
 #include "mantissa/recorder.hpp"
+#include "mantissa/resume.hpp"
 #include "mantissa/store.hpp"
 
 namespace mantissa::ui {
@@ -64,10 +65,41 @@ void trainOnWorker(std::shared_ptr<RunChannel> channel, std::shared_ptr<TrainCon
   channel->markThreadDone();
 }
 
+// Worker body of a resumed run: like trainOnWorker, but the run exists, and a
+// failure before training leaves it as it was (still resumable).
+void resumeOnWorker(std::shared_ptr<RunChannel> channel, std::shared_ptr<TrainControl> control,
+                    std::int64_t runId, std::filesystem::path database) {
+  try {
+    RunStore store(database);
+    ResumePlan plan = plan_resume(store, runId);
+    std::unique_ptr<Backend> backend = create_backend(
+        plan.backend, {.allow_tf32 = plan.project.training.allow_tf32});
+    TrainOptions options;
+    options.warmup_steps_excluded = kWarmupStepsExcluded;
+    options.resume_from = std::move(plan.checkpoint);
+    Trainer trainer(plan.project, *backend, options);
+    RunRecorder recorder(store, runId, plan.from_step);
+    channel->setRunId(runId);
+    for (const std::string& line : plan.skipped) {
+      channel->event_recorded({plan.from_step, EventKind::Warning, line, 0, 0, "", 0});
+    }
+    MetricsFanout fanout;
+    fanout.add(&recorder);
+    fanout.add(channel.get());
+    const RunSummary summary = trainer.run(fanout, *control);
+    channel->finish(summary);
+    if (summary.outcome == RunOutcome::Failed) channel->fail(summary.error);
+  } catch (const std::exception& e) {
+    channel->fail(e.what());
+  }
+  channel->markThreadDone();
+}
+
 }  // namespace
 
 struct TrainingController::Pending {
   Project project;
+  std::optional<qint64> resumeRunId;
 };
 
 TrainingController::TrainingController(std::filesystem::path databasePath, QObject* parent)
@@ -104,13 +136,33 @@ quint64 TrainingController::start(const Project& project, Policy policy, const Q
   return generation_;
 }
 
-void TrainingController::launch(const Project& project) {
+quint64 TrainingController::resumeRun(qint64 runId) {
+  ++generation_;
+  runId_ = runId;
+  channel_.reset();
+  if (worker_.joinable()) {
+    control_->request_stop();
+    control_->resume();
+    pending_ = std::make_unique<Pending>(Pending{Project{}, runId});
+    setState(State::Preparing);
+    timer_.start();
+    return generation_;
+  }
+  launch(Project{}, runId);
+  return generation_;
+}
+
+void TrainingController::launch(const Project& project, std::optional<qint64> resumeRunId) {
   channel_ = std::make_shared<RunChannel>(generation_);
   workerChannel_ = channel_;
   control_ = std::make_shared<TrainControl>();
   started_ = false;
   setState(State::Preparing);
-  worker_ = std::thread(trainOnWorker, channel_, control_, project, databasePath_, initWeights_);
+  if (resumeRunId) {
+    worker_ = std::thread(resumeOnWorker, channel_, control_, *resumeRunId, databasePath_);
+  } else {
+    worker_ = std::thread(trainOnWorker, channel_, control_, project, databasePath_, initWeights_);
+  }
   timer_.start();
 }
 
@@ -176,7 +228,7 @@ void TrainingController::reapThread() {
   workerChannel_.reset();
   if (pending_) {
     std::unique_ptr<Pending> next = std::move(pending_);
-    launch(next->project);
+    launch(next->project, next->resumeRunId);
     return;
   }
   channel_.reset();

@@ -47,6 +47,10 @@ class TrainingController : public QObject {
   // the new run's generation.
   quint64 start(const mantissa::Project& project, mantissa::Policy policy,
                 const QString& device = QStringLiteral("cpu"));
+  // Continues a stored run (stopped, interrupted or failed) from its newest
+  // checkpoint that reads back whole, on the device it trained on; damaged
+  // newer ones are reported as warning events. Returns the generation.
+  quint64 resumeRun(qint64 runId);
   void pause();
   void resume();
   void stop();
@@ -74,7 +78,7 @@ class TrainingController : public QObject {
  private:
   struct Pending;
   void drain();
-  void launch(const mantissa::Project& project);
+  void launch(const mantissa::Project& project, std::optional<qint64> resumeRunId = {});
   void reapThread();
   void setState(State s);
 

@@ -18,6 +18,7 @@
 #include "mantissa/model.hpp"
 #include "mantissa/optim.hpp"
 #include "mantissa/recorder.hpp"
+#include "mantissa/resume.hpp"
 #include "mantissa/store.hpp"
 #include "mantissa/version.hpp"
 #include "mantissa/weights_io.hpp"
@@ -47,6 +48,7 @@ struct TrainFlags {
   std::string name;
   bool json = false;
   std::int64_t checkpoint_every = 0;
+  double checkpoint_seconds = 0;
   bool no_store = false;
   bool tf32 = false;
   bool no_graphs = false;
@@ -91,6 +93,10 @@ void add_override_options(CLI::App* cmd, TrainFlags& f, bool with_policy) {
   add("--checkpoint-every",
       cmd->add_option("--checkpoint-every", f.checkpoint_every,
                       "Store a checkpoint every N steps (one is always stored at the end)"));
+  add("--checkpoint-seconds",
+      cmd->add_option("--checkpoint-seconds", f.checkpoint_seconds,
+                      "Safety checkpoint once this much wall time has passed since the last, so "
+                      "that a killed run resumes losing at most that (default 60; 0: none)"));
   cmd->add_option("--db", f.db,
                   "Run database (default: $MANTISSA_DB or ~/.local/share/mantissa/runs.db)");
   cmd->add_option("--name", f.name, "Name of the run");
@@ -157,6 +163,12 @@ void apply_overrides(Project& p, const TrainFlags& f) {
   if (f.has("--no-graphs")) t.capture_graphs = false;
   if (f.has("--checkpoint-every"))
     t.checkpoint_every = at_least("--checkpoint-every", f.checkpoint_every, 0);
+  if (f.has("--checkpoint-seconds")) {
+    if (!(f.checkpoint_seconds >= 0) || !std::isfinite(f.checkpoint_seconds))
+      throw InputError("--checkpoint-seconds must be a number of seconds >= 0, got " +
+                       std::to_string(f.checkpoint_seconds));
+    t.checkpoint_seconds = f.checkpoint_seconds;
+  }
   // The stored snapshot must find the dataset from wherever the run is resumed.
   for (auto* path : {&p.dataset.path, &p.dataset.images, &p.dataset.labels})
     if (!path->empty()) *path = std::filesystem::absolute(*path).lexically_normal();
@@ -306,20 +318,13 @@ void add_resume_command(CLI::App& app) {
     Project p;
     {
       RunStore store(db);  // this thread's connection, closed before the worker opens its own
-      const RunRecord rec = store.require_run(f->run);
-      const std::string who = "run " + std::to_string(rec.id);
-      if (rec.status == RunStatus::Finished)
-        throw InputError(who + " has already finished; nothing to resume");
-      if (rec.status == RunStatus::Running)
-        throw InputError(who + " is still running (process " + std::to_string(rec.pid) + " on " +
-                         rec.host + ")");
-      std::optional<Checkpoint> ckpt = store.latest_checkpoint(rec.id);
-      if (!ckpt) throw InputError(who + " has no checkpoint to resume from");
-      p = parse_project(rec.project_json, who);
-      job.backend = rec.backend.empty() ? p.training.backend : rec.backend;
-      job.resume_run = rec.id;
-      job.resume_step = ckpt->step;
-      job.options.resume_from = std::move(ckpt->data);
+      ResumePlan plan = plan_resume(store, f->run);
+      for (const std::string& line : plan.skipped) std::cerr << "mantissa: " << line << "\n";
+      p = std::move(plan.project);
+      job.backend = plan.backend;
+      job.resume_run = plan.run_id;
+      job.resume_step = plan.from_step;
+      job.options.resume_from = std::move(plan.checkpoint);
     }
     job.project = p;
     job.database = db;

@@ -137,6 +137,8 @@ int main(int argc, char** argv) {
   MainWindow window(options);
   if (!applyOverrides(window, args)) return 2;
   window.show();
+  // Screenshots show exactly what they ask for.
+  if (screenshot.isEmpty()) window.offerToResumeInterruptedRuns();
 
   const QString show = args.value("show");
   const QStringList pages{"model", "training", "compare", "history", "data"};

@@ -10,6 +10,7 @@
 #include "engine/train_fixtures.hpp"
 #include "mantissa/error.hpp"
 #include "mantissa/recorder.hpp"
+#include "mantissa/resume.hpp"
 #include "mantissa/store.hpp"
 #include "train/checkpoint.hpp"
 
@@ -168,6 +169,59 @@ TEST(SafetyCheckpoints, EachKindKeepsItsOwnNewestFew) {
   store.set_status(id, RunStatus::Finished);
   ASSERT_EQ(store.checkpoints(id).size(), 1u);
   EXPECT_EQ(store.checkpoints(id)[0].step, 10);
+}
+
+// A damaged newest checkpoint is passed over with a message naming it, and
+// the run resumes from the one before.
+TEST(ResumePlan, PassesOverADamagedCheckpoint) {
+  store_test::TempDir dir;
+  RunStore store(dir / "runs.db");
+  Project p = spirals_project(Policy::Float32, 14);
+  p.training.checkpoint_every = 7;
+  NewRun run = store_test::sample_run("damaged", "tiny-spirals", "float32");
+  run.project_json = project_to_json(p);
+  run.backend = "cpu";
+  RunRecorder recorder(store, run);
+  TrainControl control;
+  auto backend = create_backend("cpu");
+  Trainer trainer(p, *backend);
+  struct StopAfter : RecordingSink {
+    RunRecorder* recorder = nullptr;
+    void checkpoint_written(std::int64_t step, std::int64_t epoch, CheckpointKind kind,
+                            const std::vector<std::uint8_t>& blob) override {
+      recorder->checkpoint_written(step, epoch, kind, blob);
+    }
+  } sink;
+  sink.recorder = &recorder;
+  trainer.run(sink, control);  // checkpoints at 7 and 14; the run is left "running"
+  store.set_status(recorder.run_id(), RunStatus::Interrupted);
+
+  std::vector<std::uint8_t> damaged = store.checkpoint(recorder.run_id(), 14)->data;
+  damaged[damaged.size() / 2] ^= 0x01;
+  store.add_checkpoint(recorder.run_id(), 14, 2, damaged);
+
+  const ResumePlan plan = plan_resume(store, recorder.run_id());
+  EXPECT_EQ(plan.from_step, 7);
+  ASSERT_EQ(plan.skipped.size(), 1u);
+  EXPECT_EQ(plan.skipped[0], "run 1: the checkpoint at step 14 is damaged (checkpoint is truncated "
+                             "or corrupt (checksum mismatch)) and was passed over");
+  EXPECT_EQ(plan.project.training.checkpoint_every, 7);
+
+  // With every checkpoint damaged there is nothing to resume from, and the
+  // message says why.
+  std::vector<std::uint8_t> other = store.checkpoint(recorder.run_id(), 7)->data;
+  other.resize(other.size() / 2);
+  store.add_checkpoint(recorder.run_id(), 7, 1, other);
+  try {
+    plan_resume(store, recorder.run_id());
+    FAIL() << "resumed without a usable checkpoint";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("run 1 has no usable checkpoint: the checkpoint at step 14"),
+              std::string::npos)
+        << e.what();
+  }
+  store.set_status(recorder.run_id(), RunStatus::Finished);
+  EXPECT_THROW(plan_resume(store, recorder.run_id()), InputError);
 }
 
 // A sink that takes its time over epochs and checkpoints, as a slow disk or

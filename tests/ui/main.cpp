@@ -21,6 +21,7 @@ int runWeightsExportTests(int argc, char** argv);
 int runDatasetEvaluationTests(int argc, char** argv);
 int runWorkflowTests(int argc, char** argv);
 int runDatabaseGuardTests(int argc, char** argv);
+int runRunDatabaseTests(int argc, char** argv);
 
 int main(int argc, char** argv) {
   QApplication app(argc, argv);
@@ -37,6 +38,7 @@ int main(int argc, char** argv) {
       {"dataset_evaluation", runDatasetEvaluationTests},
       {"workflow", runWorkflowTests},
       {"database_guard", runDatabaseGuardTests},
+      {"run_database", runRunDatabaseTests},
   };
   if (argc > 1 && argv[1][0] != '-') {
     const auto it = suites.find(argv[1]);

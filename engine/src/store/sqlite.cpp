@@ -73,7 +73,9 @@ Connection::Connection(const std::string& path, Mode mode) {
   sqlite3_commit_hook(
       db_,
       [](void* self) {
-        ++static_cast<Connection*>(self)->commits_;
+        auto* connection = static_cast<Connection*>(self);
+        ++connection->commits_;
+        if (connection->on_commit_) connection->on_commit_();
         return 0;  // 0 lets the commit go ahead
       },
       this);

@@ -6,6 +6,7 @@
 // Connection and its statements belong to the thread that opened them.
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <span>
 #include <stdexcept>
@@ -64,6 +65,9 @@ class Connection {
   std::int64_t changes() const;          // rows touched by the last INSERT / UPDATE / DELETE
   std::int64_t max_value_bytes() const;  // largest string or blob SQLite accepts
   std::int64_t commit_count() const { return commits_; }  // commits seen on this connection
+  // Called inside every commit, before it is durable (crash tests kill the
+  // process there: see RunStore's MANTISSA_KILL_AT_* variables).
+  void on_commit(std::function<void()> f) { on_commit_ = std::move(f); }
   sqlite3* handle() const { return db_; }
 
  private:
@@ -71,6 +75,7 @@ class Connection {
 
   sqlite3* db_ = nullptr;
   std::int64_t commits_ = 0;  // updated by a commit hook that points at this object
+  std::function<void()> on_commit_;
 };
 
 class Statement {

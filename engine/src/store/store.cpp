@@ -255,7 +255,23 @@ void RunStore::Impl::open() {
   schema_version = static_cast<int>(db->query_int("PRAGMA user_version"));
   opened = true;
   recover_interrupted_runs();
+  arm_crash_points();
   last_commit = std::chrono::steady_clock::now();
+}
+
+void RunStore::Impl::arm_crash_points() {
+  const auto number = [](const char* name) -> std::int64_t {
+    const char* v = std::getenv(name);
+    return v ? std::strtoll(v, nullptr, 10) : 0;
+  };
+  kill_at_commit = number("MANTISSA_KILL_AT_COMMIT");
+  kill_at_checkpoint = number("MANTISSA_KILL_AT_CHECKPOINT");
+  if (kill_at_commit <= 0 && kill_at_checkpoint <= 0) return;
+  db->on_commit([this] {
+    if (kill_in_this_commit || (kill_at_commit > 0 && db->commit_count() == kill_at_commit)) {
+      raise(SIGKILL);
+    }
+  });
 }
 
 void RunStore::Impl::recover_interrupted_runs() {

@@ -70,6 +70,7 @@ void RunStore::add_checkpoint(std::int64_t run_id, std::int64_t step, std::int64
     )sql");
     prune.bind(1, run_id).bind(2, s.options.checkpoints_kept);
     prune.bind(3, kind == CheckpointKind::Safety ? "safety" : "kept").run();
+    s.kill_in_this_commit = ++s.checkpoints_added == s.kill_at_checkpoint;
     tx.commit();
   });
 }

@@ -60,6 +60,15 @@ struct RunStore::Impl {
 
   void open();
   void recover_interrupted_runs();
+
+  // Crash testing (tests/crash/): MANTISSA_KILL_AT_COMMIT=N kills the process
+  // with SIGKILL inside this store's N-th commit, MANTISSA_KILL_AT_CHECKPOINT=N
+  // inside the commit of its N-th checkpoint. Unset: nothing happens.
+  std::int64_t kill_at_commit = 0;
+  std::int64_t kill_at_checkpoint = 0;
+  std::int64_t checkpoints_added = 0;
+  bool kill_in_this_commit = false;
+  void arm_crash_points();
 };
 
 std::string now_iso8601();  // "2024-05-01T12:00:00.123Z"
