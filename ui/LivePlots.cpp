@@ -123,6 +123,8 @@ LivePlots::LivePlots(QWidget* parent) : QWidget(parent), replotTimer_(new QTimer
   addGraph(Panel::Memory, Series::MemoryPeak, tr("peak"));
   addGraph(Panel::Throughput, Series::Throughput, tr("per step"));
   addGraph(Panel::Throughput, Series::ThroughputMean, tr("mean of %1").arg(kMeanWindow));
+  QCPGraph* outliers = addGraph(Panel::Throughput, Series::ThroughputOutliers, tr("off the scale"));
+  outliers->setLineStyle(QCPGraph::lsNone);
 
   QCustomPlot* sp = plot(Panel::Scale);
   sp->yAxis->setScaleType(QCPAxis::stLogarithmic);
@@ -239,6 +241,9 @@ void LivePlots::applyPolicyStyle() {
   faint.setAlpha(80);
   graph(Series::Throughput)->setPen(pen(faint, 1.0, style));
   graph(Series::ThroughputMean)->setPen(pen(c, 2.0, style));
+  graph(Series::ThroughputOutliers)
+      ->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssTriangle, QPen(darker, 1.2),
+                                        QBrush(palette().color(QPalette::Base)), 7));
 }
 
 void LivePlots::beginRun(Policy policy, const QString& label) {
@@ -381,7 +386,49 @@ void LivePlots::onRangeChanged(QCustomPlot* source) {
 }
 
 // Fits each value axis to the data inside the visible x range.
+// The throughput axis follows the bulk of the steps in view, not its extremes:
+// one step timed across a hiccup (a page fault, another process) would
+// otherwise flatten every other to the bottom. The axis ends at the upper
+// quartile plus three interquartile ranges (Tukey's far fence); steps above
+// it are drawn as markers on the top edge, and the readout gives their value.
+void LivePlots::fitThroughputAxis() {
+  QCustomPlot* p = plot(Panel::Throughput);
+  const QCPRange keys = p->xAxis->range();
+  std::vector<double> rates;
+  for (auto it = graph(Series::Throughput)->data()->findBegin(keys.lower, false);
+       it != graph(Series::Throughput)->data()->constEnd() && it->key <= keys.upper; ++it) {
+    if (std::isfinite(it->value) && it->value >= 0) rates.push_back(it->value);
+  }
+  QCPGraph* outliers = graph(Series::ThroughputOutliers);
+  outliers->data()->clear();
+  if (rates.empty()) return;
+  const auto quantile = [&rates](double q) {
+    const auto k = static_cast<std::ptrdiff_t>(q * double(rates.size() - 1));
+    std::nth_element(rates.begin(), rates.begin() + k, rates.end());
+    return rates[std::size_t(k)];
+  };
+  const double q1 = quantile(0.25);
+  const double q3 = quantile(0.75);
+  const double top = *std::max_element(rates.begin(), rates.end());
+  const double fence = q3 + 3.0 * (q3 - q1);
+  const double upper = std::min(top, std::max(fence, q3 * 1.05)) * 1.08 + 1e-9;
+  p->yAxis->setRange(0, upper);
+  QVector<double> outKeys, outValues;
+  for (auto it = graph(Series::Throughput)->data()->findBegin(keys.lower, false);
+       it != graph(Series::Throughput)->data()->constEnd() && it->key <= keys.upper; ++it) {
+    if (it->value > upper) {
+      outKeys.push_back(it->key);
+      outValues.push_back(upper);
+    }
+  }
+  outliers->setData(outKeys, outValues, true);
+}
+
 void LivePlots::fitYAxes(QCustomPlot* p) {
+  if (p == plot(Panel::Throughput)) {
+    fitThroughputAxis();
+    return;
+  }
   const QCPRange keyRange = p->xAxis->range();
   for (QCPAxis* axis : {p->yAxis, p->yAxis2}) {
     if (!axis->visible()) continue;

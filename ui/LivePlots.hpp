@@ -39,6 +39,7 @@ class LivePlots : public QWidget {
     MemoryPeak,
     Throughput,
     ThroughputMean,
+    ThroughputOutliers,  // steps above the axis, drawn at its top edge
   };
   enum class XAxis { Step, WallTime };
 
@@ -88,6 +89,7 @@ class LivePlots : public QWidget {
   void applyPolicyStyle();
   void onRangeChanged(QCustomPlot* source);
   void fitYAxes(QCustomPlot* plot);
+  void fitThroughputAxis();
   void followToLatest();
   void replotAll();
   void scheduleReplot();
@@ -98,7 +100,7 @@ class LivePlots : public QWidget {
   QString xLabel() const;
 
   std::array<QCustomPlot*, 4> plots_{};
-  std::array<QCPGraph*, 9> graphs_{};
+  std::array<QCPGraph*, 10> graphs_{};
   std::array<std::unique_ptr<PlotReadout>, 4> readouts_;
   std::array<QCPItemText*, 4> emptyHints_{};
   QToolButton* stepButton_ = nullptr;

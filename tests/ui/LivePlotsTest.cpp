@@ -5,7 +5,16 @@
 #include <QTemporaryDir>
 #include <QTest>
 
+#include <algorithm>
+#include <chrono>
+#include <thread>
+
 #include "LivePlots.hpp"
+#include "TestSupport.hpp"
+#include "mantissa/backend.hpp"
+#include "mantissa/recorder.hpp"
+#include "mantissa/store.hpp"
+#include "mantissa/trainer.hpp"
 #include "PlotTheme.hpp"
 #include "PolicyColors.hpp"
 
@@ -38,10 +47,99 @@ QVector<StepMetrics> makeSteps(qint64 first, qint64 count, QSet<qint64> skipped 
 
 }  // namespace
 
+// Validation that takes its time, as on a big validation set.
+struct SlowEvaluation : MetricsSink {
+  void epoch_recorded(const EpochMetrics&) override {
+    std::this_thread::sleep_for(std::chrono::milliseconds(150));
+  }
+};
+
+double throughputAxisTop(LivePlots& plots) {
+  return plots.plot(LivePlots::Panel::Throughput)->yAxis->range().upper;
+}
+
 class LivePlotsTest : public QObject {
   Q_OBJECT
 
  private slots:
+  void throughputAxisFollowsTheBulkAndMarksOutliers() {
+    LivePlots plots;
+    plots.beginRun(Policy::Float32, QStringLiteral("outliers"));
+    QVector<StepMetrics> steps = makeSteps(1, 200);
+    for (StepMetrics& m : steps) m.samples_per_s = 41000 + 200.0 * double(m.step % 200);
+    steps[125].samples_per_s = 59369202;  // one step timed as a sliver
+    steps[199].samples_per_s = 80000000;
+    plots.appendSteps(steps);
+    plots.showAll();
+    const double top = throughputAxisTop(plots);
+    QVERIFY2(top > 80000 && top < 200000, qPrintable(QString::number(top)));
+    auto marks = plots.graph(LivePlots::Series::ThroughputOutliers)->data();
+    QCOMPARE(marks->size(), 2);
+    QCOMPARE(marks->at(0)->key, 126.0);
+    QCOMPARE(marks->at(1)->key, 200.0);
+    QCOMPARE(marks->at(0)->value, top);  // on the top edge
+    // Without outliers the axis reaches the largest value.
+    LivePlots plain;
+    plain.beginRun(Policy::Float32, QStringLiteral("plain"));
+    plain.appendSteps(makeSteps(1, 50));
+    plain.showAll();
+    QVERIFY(throughputAxisTop(plain) >= 1050);
+    QCOMPARE(plain.pointCount(LivePlots::Series::ThroughputOutliers), 0);
+  }
+
+  // A real run whose epochs pause for a slow evaluation: what is stored
+  // keeps the pause out of every step, and the plot's axis follows the steps.
+  void aTrajectoryWithAnEvaluationPauseIsStoredAndPlottedHonestly() {
+    QTemporaryDir dir;
+    RunStore store(dir.filePath(QStringLiteral("runs.db")).toStdString());
+    const Project p = testing::parseProject(testing::spiralsJson(40), QStringLiteral("p.json"));
+    auto backend = create_backend("cpu");
+    Trainer trainer(p, *backend);
+    NewRun run;
+    run.name = "pauses";
+    RunRecorder recorder(store, run);
+    SlowEvaluation pause;
+    MetricsFanout fanout;
+    fanout.add(&recorder);
+    fanout.add(&pause);
+    TrainControl control;
+    QCOMPARE(int(trainer.run(fanout, control).outcome), int(RunOutcome::Finished));
+
+    const std::vector<StepMetrics> stored = store.step_metrics(recorder.run_id());
+    QCOMPARE(stored.size(), std::size_t(40));
+    std::vector<double> rates;
+    for (const StepMetrics& m : stored) {
+      QVERIFY2(m.step_time_s > 0 && m.step_time_s < 0.1,
+               qPrintable(QStringLiteral("step %1: %2 s").arg(m.step).arg(m.step_time_s)));
+      rates.push_back(m.samples_per_s);
+    }
+    std::vector<double> sorted = rates;
+    std::sort(sorted.begin(), sorted.end());
+    const double median = sorted[sorted.size() / 2];
+    // The steps that end an epoch were once timed as the microseconds between
+    // two reads: millions of samples per second.
+    for (const std::size_t epochEnd : {std::size_t(7), std::size_t(14), std::size_t(21)}) {
+      QVERIFY2(rates[epochEnd - 1] < 20 * median,
+               qPrintable(QStringLiteral("step %1: %2 samples/s, median %3")
+                              .arg(epochEnd)
+                              .arg(rates[epochEnd - 1])
+                              .arg(median)));
+    }
+    // Wall time jumps by the pause at each epoch end; step time does not.
+    const std::vector<EpochMetrics> epochs = store.epoch_metrics(recorder.run_id());
+    QVERIFY(epochs.size() >= 5);
+    QVERIFY(stored[7].wall_time_s - stored[6].wall_time_s >= 0.14);
+    QVERIFY(epochs[0].eval_time_s > 0);
+
+    LivePlots plots;
+    plots.beginRun(Policy::Float32, QStringLiteral("pauses"));
+    plots.appendSteps(QVector<StepMetrics>(stored.begin(), stored.end()));
+    plots.showAll();
+    const double top = throughputAxisTop(plots);
+    QVERIFY(top >= median);
+    QVERIFY(top <= sorted.back() * 1.09);
+  }
+
   void batchesAppendToEverySeries() {
     LivePlots plots;
     plots.beginRun(Policy::MixedFloat16, QStringLiteral("test"));
