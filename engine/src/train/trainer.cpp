@@ -24,6 +24,7 @@
 #include "mantissa/train_step.hpp"
 #include "mantissa/weights_io.hpp"
 #include "train/checkpoint.hpp"
+#include "train/memory_fit.hpp"
 
 namespace mantissa {
 
@@ -85,10 +86,19 @@ struct Trainer::Impl {
 
   void build() {
     const TrainingSpec& t = project.training;
-    data = load_dataset(project.dataset, project.file.empty() ? std::filesystem::path{}
-                                                              : project.file.parent_path());
+    try {
+      data = load_dataset(project.dataset, project.file.empty() ? std::filesystem::path{}
+                                                                : project.file.parent_path());
+    } catch (const std::bad_alloc&) {
+      throw OutOfMemoryError("dataset '" + project.dataset.kind +
+                             "' does not fit in memory (" +
+                             bytes_text(double(available_memory(backend))) + " available)");
+    }
     if (data.train.size() == 0)
       throw InputError("dataset '" + data.train.name + "' has no training samples");
+    check_model_fits(analyze_model(project.model, project.file), t,
+                     std::min<std::int64_t>(t.batch_size, std::int64_t(data.train.size())),
+                     backend);
     graph = std::make_unique<Graph>(project.model, backend, t.policy, t.seed, project.file);
     if (options.init_weights) load_weights(*graph, *options.init_weights);  // --init-weights
     check_input_shape(data.train, graph->input_shape().dims(), graph->summary().layers[0].id);

@@ -1,0 +1,98 @@
+#include "train/memory_fit.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+#include "mantissa/backend.hpp"
+#include "mantissa/error.hpp"
+
+namespace mantissa {
+namespace {
+
+std::size_t host_available_bytes() {
+  std::ifstream meminfo("/proc/meminfo");
+  std::string key;
+  std::size_t kib = 0;
+  std::string unit;
+  while (meminfo >> key >> kib >> unit) {
+    if (key == "MemAvailable:") return kib * 1024;
+  }
+  return 0;
+}
+
+std::size_t policy_index(Policy p) {
+  for (std::size_t i = 0; i < kSummaryPolicies.size(); ++i)
+    if (kSummaryPolicies[i] == p) return i;
+  return 0;  // pure 16-bit policies: no larger than float32's
+}
+
+// Per parameter: fp32 master and gradient, a 16-bit compute copy under mixed
+// policies, the optimizer's fp32 state, and the fp32 values the initial
+// weights are drawn into on the host.
+double bytes_per_param(const TrainingSpec& t) {
+  const bool mixed = t.policy != Policy::Float32;
+  const double optimizer = t.optimizer.kind == OptimizerKind::AdamW ? 8.0 : 4.0;
+  return 4.0 + 4.0 + (mixed ? 2.0 : 0.0) + optimizer + 4.0;
+}
+
+}  // namespace
+
+std::string bytes_text(double bytes) {
+  const char* units[] = {"bytes", "KiB", "MiB", "GiB", "TiB", "PiB"};
+  int u = 0;
+  while (bytes >= 1024.0 && u < 5) {
+    bytes /= 1024.0;
+    ++u;
+  }
+  char buf[48];
+  std::snprintf(buf, sizeof buf, u == 0 ? "%.0f %s" : "%.1f %s", bytes, units[u]);
+  return buf;
+}
+
+std::size_t available_memory(const Backend& backend) {
+  const MemoryStats m = backend.memory_stats();
+  if (m.driver_total > 0) return m.driver_total - std::min(m.driver_total, m.driver_in_use);
+  return host_available_bytes();
+}
+
+void check_model_fits(const ModelSummary& s, const TrainingSpec& t, std::int64_t batch,
+                      const Backend& backend) {
+  const std::size_t available = available_memory(backend);
+  if (available == 0) return;  // unknown: let the allocator speak
+  const double per_param = bytes_per_param(t);
+  const std::size_t p = policy_index(t.policy);
+  const LayerInfo* heaviest = nullptr;
+  double state = 0;
+  for (const LayerInfo& l : s.layers) {
+    state += double(l.params) * per_param;
+    if (!heaviest || l.params > heaviest->params) heaviest = &l;
+  }
+  // Activations: each layer's output, kept for backward, and a gradient of
+  // the same size while backward runs.
+  const LayerInfo* widest = nullptr;
+  double activations = 0;
+  for (const LayerInfo& l : s.layers) {
+    activations += 2.0 * double(l.activation_bytes[p]) * double(batch);
+    if (!widest || l.activation_bytes[p] > widest->activation_bytes[p]) widest = &l;
+  }
+  const std::string have = bytes_text(double(available)) + " is available on " + backend.name();
+  if (state > double(available)) {
+    throw OutOfMemoryError(
+        "the model does not fit: its weights, gradients and optimizer state need " +
+        bytes_text(state) + " and " + have + "; layer '" + heaviest->id + "' alone holds " +
+        std::to_string(heaviest->params) + " parameters (" +
+        bytes_text(double(heaviest->params) * per_param) + ")");
+  }
+  if (state + activations > double(available)) {
+    throw OutOfMemoryError(
+        "a batch of " + std::to_string(batch) + " does not fit: its activations need " +
+        bytes_text(activations) + " beside " + bytes_text(state) + " for the model, and " + have +
+        "; layer '" + widest->id + "' outputs " +
+        bytes_text(double(widest->activation_bytes[p]) * double(batch)) +
+        " per batch (lower batch_size)");
+  }
+}
+
+}  // namespace mantissa

@@ -1,0 +1,26 @@
+#pragma once
+// Whether a model and its batches fit before anything is allocated: a model
+// that cannot fit is refused with the layer that needs the most, the bytes
+// asked for and the bytes available, instead of dying in the allocator (or,
+// on an overcommitting host, under the kernel's out-of-memory killer).
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "mantissa/model.hpp"
+
+namespace mantissa {
+
+class Backend;
+
+// Bytes the backend can still hand out: free device memory where the backend
+// knows it, else the host's available memory (MemAvailable). 0 when unknown.
+std::size_t available_memory(const Backend& backend);
+
+// Throws OutOfMemoryError. `batch` is the largest batch a step will see.
+void check_model_fits(const ModelSummary& summary, const TrainingSpec& training,
+                      std::int64_t batch, const Backend& backend);
+
+std::string bytes_text(double bytes);  // "1.5 GiB"
+
+}  // namespace mantissa

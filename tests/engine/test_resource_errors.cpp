@@ -1,0 +1,53 @@
+// Resources a run cannot have are named before anything is allocated: the
+// layer, the bytes asked for and the bytes available.
+#include <gtest/gtest.h>
+
+#include "engine/train_fixtures.hpp"
+#include "mantissa/error.hpp"
+#include "train/memory_fit.hpp"
+
+namespace mantissa {
+namespace {
+
+using testing::spirals_project;
+
+std::string refusal(const Project& p) {
+  auto backend = create_backend("cpu");
+  try {
+    Trainer t(p, *backend);
+  } catch (const OutOfMemoryError& e) {
+    return e.what();
+  }
+  return "(it fit)";
+}
+
+TEST(ResourceErrors, AModelThatCannotFitNamesItsHeaviestLayerAndTheBytes) {
+  Project p = spirals_project(Policy::MixedFloat16, 3);
+  p.model.layers[1].out_features = 2000000000;  // fc1: 2 inputs, 2e9 outputs
+  const std::string m = refusal(p);
+  EXPECT_NE(m.find("the model does not fit: its weights, gradients and optimizer state need "),
+            std::string::npos)
+      << m;
+  EXPECT_NE(m.find("is available on cpu; layer 'fc1' alone holds 6000000000 parameters"),
+            std::string::npos)
+      << m;
+}
+
+TEST(ResourceErrors, ABatchThatCannotFitNamesTheWidestLayer) {
+  Project p = spirals_project(Policy::Float32, 3);
+  p.model.layers[1].out_features = 10000000;  // 40 MB of activations per sample, 30M parameters
+  p.training.batch_size = 200;
+  const std::string m = refusal(p);
+  EXPECT_NE(m.find("a batch of 200 does not fit: its activations need "), std::string::npos) << m;
+  EXPECT_NE(m.find("layer 'fc1' outputs "), std::string::npos) << m;
+  EXPECT_NE(m.find("(lower batch_size)"), std::string::npos) << m;
+}
+
+TEST(ResourceErrors, BytesAreWrittenForPeople) {
+  EXPECT_EQ(bytes_text(512), "512 bytes");
+  EXPECT_EQ(bytes_text(1536), "1.5 KiB");
+  EXPECT_EQ(bytes_text(3.0 * 1024 * 1024 * 1024 * 1024), "3.0 TiB");
+}
+
+}  // namespace
+}  // namespace mantissa
