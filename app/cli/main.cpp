@@ -1,5 +1,6 @@
 // mantissa: the headless face of the engine. Exit codes: 0 success, 1 user
 // error (one line on stderr), 2 unexpected internal error.
+#include <csignal>
 #include <cstdio>
 #include <exception>
 #include <iostream>
@@ -61,6 +62,9 @@ int report_parse_error(CLI::App& app, const CLI::ParseError& e) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // A file-size limit is a full disk to us: writes fail with EFBIG and say
+  // so, rather than the process dying of SIGXFSZ in the middle of a commit.
+  std::signal(SIGXFSZ, SIG_IGN);
   CLI::App app{"Mantissa: train neural networks in mixed precision (fp32, fp16, bf16)", "mantissa"};
   app.set_version_flag("--version", std::string("mantissa ") + mantissa::version_string());
   app.require_subcommand(1);

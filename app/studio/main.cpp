@@ -4,6 +4,7 @@
 //                   [--policy mixed_float16] [--init-scale 16777216] [--growth-interval N]
 //                   [--steps N] [--train] [--show model|training|compare|history|data]
 //                   [--run ID] [--compare ID,ID,...] [--screenshot out.png --after-steps N]
+#include <csignal>
 #include <QAction>
 #include <QApplication>
 #include <QCommandLineParser>
@@ -91,6 +92,7 @@ void saveAndQuit(MainWindow& window, QWidget* widget, const QString& file) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  std::signal(SIGXFSZ, SIG_IGN);  // a file-size limit fails writes with EFBIG instead
   QApplication app(argc, argv);
   QApplication::setOrganizationName(QStringLiteral("Mantissa"));
   QApplication::setApplicationName(QStringLiteral("Mantissa Studio"));

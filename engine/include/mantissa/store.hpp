@@ -44,6 +44,13 @@ class StoreLockedError : public StoreError {
   using StoreError::StoreError;
 };
 
+// No room to write: the disk, the quota or the process's file-size limit.
+// What was committed before is intact.
+class StoreFullError : public StoreError {
+ public:
+  using StoreError::StoreError;
+};
+
 enum class RunStatus { Running, Finished, Stopped, Failed, Interrupted };
 std::string_view run_status_name(RunStatus s);   // "running", "finished", ...
 RunStatus parse_run_status(std::string_view s);  // throws InputError listing the valid names

@@ -17,7 +17,12 @@ namespace {
 std::atomic<unsigned> temp_counter{0};
 
 [[noreturn]] void fail(const std::filesystem::path& file, const std::string& what, int err) {
-  throw InputError(file.string() + ": cannot write: " + what + std::strerror(err));
+  const char* room = err == ENOSPC  ? "the disk is full; "
+                     : err == EFBIG  ? "the file-size limit is reached; "
+                     : err == EDQUOT ? "the disk quota is used up; "
+                                     : "";
+  throw InputError(file.string() + ": cannot write: " + room + what + std::strerror(err) +
+                   (*room ? " (the file that was there is untouched)" : ""));
 }
 
 // Closes and removes the temporary file unless release() was called.

@@ -4,6 +4,7 @@
 
 #include <sqlite3.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <limits>
 #include <utility>
@@ -25,6 +26,10 @@ bool is_constraint(const SqlError& e) {
 }
 bool is_too_big(const SqlError& e) {
   return e.primary_code() == SQLITE_TOOBIG;
+}
+bool is_disk_full(const SqlError& e) {
+  return e.primary_code() == SQLITE_FULL || e.system_errno() == ENOSPC ||
+         e.system_errno() == EFBIG || e.system_errno() == EDQUOT;
 }
 
 // ---------------------------------------------------------------- Connection
@@ -88,7 +93,7 @@ Connection::~Connection() {
 }
 
 void Connection::fail(int rc) const {
-  throw SqlError(rc, sqlite3_errmsg(db_));
+  throw SqlError(rc, sqlite3_errmsg(db_), sqlite3_system_errno(db_));
 }
 
 void Connection::exec(const std::string& sql) {
@@ -196,7 +201,7 @@ bool Statement::step() {
     reset();
     return false;
   }
-  const SqlError error(rc, sqlite3_errmsg(db_));
+  const SqlError error(rc, sqlite3_errmsg(db_), sqlite3_system_errno(db_));
   reset();
   throw error;
 }

@@ -21,12 +21,15 @@ namespace mantissa::sql {
 
 class SqlError : public std::runtime_error {
  public:
-  SqlError(int code, const std::string& message) : std::runtime_error(message), code_(code) {}
+  SqlError(int code, const std::string& message, int system_errno = 0)
+      : std::runtime_error(message), code_(code), system_errno_(system_errno) {}
   int code() const { return code_; }                 // extended result code
   int primary_code() const { return code_ & 0xff; }  // SQLITE_BUSY, SQLITE_NOTADB, ...
+  int system_errno() const { return system_errno_; }  // errno of a failed I/O call; 0 if none
 
  private:
   int code_;
+  int system_errno_;
 };
 
 // Primary result codes the store reacts to, so callers need not include sqlite3.h.
@@ -35,6 +38,8 @@ bool is_not_a_database(const SqlError& e);
 bool is_read_only(const SqlError& e);  // read-only file, directory or medium
 bool is_constraint(const SqlError& e);
 bool is_too_big(const SqlError& e);
+// The disk (or the quota, or the process's file-size limit) has no room.
+bool is_disk_full(const SqlError& e);
 
 class Statement;
 

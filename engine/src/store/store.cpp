@@ -187,6 +187,13 @@ sql::Statement& RunStore::Impl::statement(const std::string& sql) {
 
 void RunStore::Impl::fail(const sql::SqlError& e) const {
   if (sql::is_busy(e)) throw StoreLockedError(file + ": database is locked by another process");
+  if (sql::is_disk_full(e)) {
+    const std::string why = e.system_errno() == EFBIG ? "the file-size limit is reached"
+                            : e.system_errno() == EDQUOT ? "the disk quota is used up"
+                                                         : "the disk is full";
+    throw StoreFullError(file + ": cannot write: " + why +
+                         "; what was stored before is intact (" + e.what() + ")");
+  }
   if (sql::is_not_a_database(e)) {
     if (opened) throw StoreError(file + ": database is damaged (" + e.what() + ")");
     throw StoreError(file + ": not a Mantissa run database (" + e.what() + ")");
@@ -380,8 +387,16 @@ std::int64_t RunStore::create_run(const NewRun& run) {
 
 void RunStore::set_status(std::int64_t run_id, RunStatus status, std::string_view error) {
   Impl& s = *impl_;
-  flush();  // the metrics of a finished run are complete before it says so
-  const bool updated = s.guarded([&] {
+  // The metrics of a finished run are complete before it says so. Where the
+  // disk has no room for them, the status matters more: they are dropped.
+  try {
+    flush();
+  } catch (const StoreFullError&) {
+    s.steps.clear();
+    s.epochs.clear();
+    s.events.clear();
+  }
+  const auto write = [&] { return s.guarded([&] {
     sql::Transaction tx(*s.db);
     sql::Statement& update = s.statement(R"sql(
       UPDATE runs SET status = ?2, error = ?3,
@@ -401,7 +416,19 @@ void RunStore::set_status(std::int64_t run_id, RunStatus status, std::string_vie
     }
     tx.commit();
     return true;
-  });
+  }); };
+  bool updated = false;
+  try {
+    updated = write();
+  } catch (const StoreFullError&) {
+    // A checkpoint of the WAL lets the next transaction reuse its start
+    // instead of growing it: a status line fits where nothing larger does.
+    try {
+      s.db->exec("PRAGMA wal_checkpoint(RESTART)");
+    } catch (const sql::SqlError&) {
+    }
+    updated = write();
+  }
   if (!updated) s.no_run(run_id);
 }
 

@@ -36,9 +36,14 @@ void RunRecorder::checkpoint_written(std::int64_t step, std::int64_t epoch, Chec
 }
 
 void RunRecorder::run_finished(const RunSummary& s) {
-  if (s.outcome == RunOutcome::Failed)
-    store_.append_event(run_id_, {last_step_, EventKind::Error, s.error, 0, 0, "", s.wall_time_s});
-  store_.set_summary(run_id_, run_summary_json(s));
+  // The status is what must land: a full disk may refuse the rest.
+  try {
+    if (s.outcome == RunOutcome::Failed)
+      store_.append_event(run_id_,
+                          {last_step_, EventKind::Error, s.error, 0, 0, "", s.wall_time_s});
+    store_.set_summary(run_id_, run_summary_json(s));
+  } catch (const StoreFullError&) {
+  }
   store_.set_status(run_id_, run_status_of(s.outcome), s.error);
   store_.flush();
 }
