@@ -117,6 +117,8 @@ QVariant RunTableModel::data(const QModelIndex& index, int role) const {
         return s.samplesPerS.value_or(-1.0);
       case Skipped:
         return skipped;
+      case Disk:
+        return qint64(r.disk_bytes());
       default:
         return data(index, Qt::DisplayRole);
     }
@@ -126,6 +128,9 @@ QVariant RunTableModel::data(const QModelIndex& index, int role) const {
     if (index.column() == Policy) return fromView(r.policy);
     if (index.column() == Name && !r.notes.empty()) return fromView(r.notes);
     if (index.column() == Status && !r.error.empty()) return fromView(r.error);
+    if (index.column() == Disk)
+      return tr("Checkpoints %1, metrics about %2")
+          .arg(formatBytes(double(r.checkpoint_bytes)), formatBytes(double(r.metrics_bytes)));
     return {};
   }
   if (role == Qt::TextAlignmentRole) {
@@ -135,6 +140,7 @@ QVariant RunTableModel::data(const QModelIndex& index, int role) const {
       case ValAccuracy:
       case SamplesPerS:
       case Skipped:
+      case Disk:
         return int(Qt::AlignRight | Qt::AlignVCenter);
       default:
         return int(Qt::AlignLeft | Qt::AlignVCenter);
@@ -165,6 +171,8 @@ QVariant RunTableModel::data(const QModelIndex& index, int role) const {
       return s.samplesPerS ? formatCount(std::int64_t(*s.samplesPerS + 0.5)) : QString();
     case Skipped:
       return formatCount(skipped);
+    case Disk:
+      return formatBytes(double(r.disk_bytes()));
     default:
       return {};
   }
@@ -193,6 +201,8 @@ QVariant RunTableModel::headerData(int section, Qt::Orientation o, int role) con
       return tr("Samples/s");
     case Skipped:
       return tr("Skipped");
+    case Disk:
+      return tr("Disk");
     default:
       return {};
   }

@@ -41,6 +41,7 @@ class RunTableModel : public QAbstractTableModel {
     ValAccuracy,
     SamplesPerS,
     Skipped,
+    Disk,  // checkpoints and metrics it keeps in the database
     ColumnCount
   };
   enum Role { SortRole = Qt::UserRole + 1, FilterRole, RunIdRole };

@@ -86,7 +86,9 @@ Json record_json(const RunRecord& r) {
       {"last_step", r.last_step},
       {"skipped_total", r.skipped_total},
       {"final_loss", r.final_loss ? Json(*r.final_loss) : Json(nullptr)},
-      {"best_val_accuracy", r.best_val_accuracy ? Json(*r.best_val_accuracy) : Json(nullptr)}};
+      {"best_val_accuracy", r.best_val_accuracy ? Json(*r.best_val_accuracy) : Json(nullptr)},
+      {"checkpoint_bytes", r.checkpoint_bytes},
+      {"metrics_bytes", r.metrics_bytes}};
   j["summary"] = summary_of(r);
   return j;
 }
@@ -175,8 +177,9 @@ void add_list(CLI::App* runs) {
       return;
     }
     Table t(
-        {"id", "name", "project", "policy", "status", "created", "steps", "val acc", "samples/s"},
-        {true, false, false, false, false, false, true, true, true});
+        {"id", "name", "project", "policy", "status", "created", "steps", "val acc", "samples/s",
+         "disk"},
+        {true, false, false, false, false, false, true, true, true, true});
     for (const auto& r : list) {
       const Json summary = summary_of(r);
       // The last validation when a run recorded any (a run that failed early has none).
@@ -186,7 +189,8 @@ void add_list(CLI::App* runs) {
       t.add({std::to_string(r.id), r.name, r.project_name, r.policy,
              std::string(run_status_name(r.status)), local_time(r.created_at),
              with_thousands(r.last_step), acc ? percent_text(*acc, 2) : "-",
-             rate && *rate > 0 ? with_thousands(std::llround(*rate)) : "-"});
+             rate && *rate > 0 ? with_thousands(std::llround(*rate)) : "-",
+             bytes_text(r.disk_bytes())});
     }
     t.print(std::cout);
   });

@@ -14,6 +14,7 @@
 #include <QTest>
 
 #include "ComparePage.hpp"
+#include "Format.hpp"
 #include "HistoryPage.hpp"
 #include "LivePlots.hpp"
 #include "MainWindow.hpp"
@@ -123,6 +124,12 @@ class HistoryTest : public QObject {
     QVERIFY(!page.showsEmptyState());
     QCOMPARE(page.proxy()->rowCount(), 3);
     QCOMPARE(page.model()->columnCount(), int(RunTableModel::ColumnCount));
+    // The disk each run takes: its metric rows (no checkpoints here).
+    for (int row = 0; row < 3; ++row) {
+      const RunRecord& r = page.model()->run(row);
+      QVERIFY(r.checkpoint_bytes == 0 && r.metrics_bytes > 0);
+      QCOMPARE(cellText(page.model(), row, RunTableModel::Disk), formatBytes(double(r.disk_bytes())));
+    }
 
     page.table()->sortByColumn(RunTableModel::Policy, Qt::AscendingOrder);
     QCOMPARE(cellText(page.proxy(), 0, RunTableModel::Policy), QStringLiteral("FP32"));
