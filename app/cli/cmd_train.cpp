@@ -261,6 +261,10 @@ void print_result(const JobResult& r, bool classify) {
   std::cout << "\n  loss scale " << scale_text(s.final_loss_scale) << "  skipped steps "
             << with_thousands(s.skipped_steps) << "  peak memory " << bytes_text(s.peak_memory)
             << "\n";
+  // Outside the steps, so outside samples/s.
+  if (s.eval_time_s > 0 || s.checkpoint_time_s > 0)
+    std::cout << "  validation " << duration_text(s.eval_time_s) << "  checkpoints "
+              << duration_text(s.checkpoint_time_s) << "\n";
   if (s.outcome == RunOutcome::Stopped && r.run_id)
     std::cout << "resume with: mantissa resume " << r.run_id << "\n";
 }

@@ -78,6 +78,8 @@ std::string run_summary_json(const RunSummary& s) {
                                     {"final_val_accuracy", s.final_val_accuracy},
                                     {"wall_time_s", s.wall_time_s},
                                     {"samples_per_s", s.samples_per_s},
+                                    {"eval_time_s", s.eval_time_s},
+                                    {"checkpoint_time_s", s.checkpoint_time_s},
                                     {"peak_memory", s.peak_memory},
                                     {"peak_activation_memory", s.peak_activation_memory}};
   return j.dump();
