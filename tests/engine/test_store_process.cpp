@@ -342,3 +342,62 @@ TEST(StorePermissions, ReadOnlyDirectoryIsRefused) {
 
 }  // namespace
 }  // namespace mantissa
+
+namespace mantissa {
+namespace {
+
+// Several processes writing one database at once (trainers, the studio, the
+// CLI): nobody sees "database is locked" and no row is lost.
+TEST(StoreConcurrency, FourWritingProcessesLoseNothing) {
+  TempDir dir;
+  const auto path = dir / "runs.db";
+  { RunStore store(path); }  // created before the fork, and closed
+  constexpr int kWriters = 4, kRuns = 3, kSteps = 400;
+  std::vector<pid_t> children;
+  std::vector<std::unique_ptr<Pipe>> pipes;
+  for (int w = 0; w < kWriters; ++w) {
+    pipes.push_back(std::make_unique<Pipe>());
+    children.push_back(spawn(*pipes.back(), [&](int fd) {
+      RunStore store(path, {.batch_interval = std::chrono::milliseconds(5)});
+      const std::vector<std::uint8_t> blob(256 * 1024, std::uint8_t(w));
+      for (int r = 0; r < kRuns; ++r) {
+        const std::int64_t id = store.create_run(sample_run("writer " + std::to_string(w)));
+        for (int s = 1; s <= kSteps; ++s) {
+          store.append_step(id, sample_step(s));
+          if (s % 100 == 0) store.add_checkpoint(id, s, 0, blob, CheckpointKind::Safety);
+        }
+        store.set_status(id, RunStatus::Finished);
+      }
+      write_value(fd, std::int64_t(1));
+    }));
+  }
+  // The parent reads all along, as History does while runs are written.
+  {
+    RunStore reader(path);
+    for (int i = 0; i < 20; ++i) {
+      EXPECT_NO_THROW(reader.list_runs());
+      std::this_thread::sleep_for(10ms);
+    }
+  }
+  for (int w = 0; w < kWriters; ++w) {
+    std::int64_t ok = 0;
+    EXPECT_TRUE(read_value(pipes[std::size_t(w)]->read_end(), ok)) << "writer " << w << " failed";
+    int status = 0;
+    waitpid(children[std::size_t(w)], &status, 0);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "writer " << w;
+  }
+  RunStore store(path);
+  const std::vector<RunRecord> runs = store.list_runs();
+  ASSERT_EQ(runs.size(), std::size_t(kWriters * kRuns));
+  for (const RunRecord& r : runs) {
+    EXPECT_EQ(r.status, RunStatus::Finished) << r.name;
+    EXPECT_EQ(r.steps_recorded, kSteps) << r.name;
+    EXPECT_EQ(r.last_step, kSteps) << r.name;
+  }
+  sql::Connection db(path.string());
+
+  EXPECT_EQ(db.query_int("SELECT count(*) FROM pragma_integrity_check WHERE integrity_check = 'ok'"), 1);
+}
+
+}  // namespace
+}  // namespace mantissa

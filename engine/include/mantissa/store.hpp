@@ -67,7 +67,9 @@ enum class StoreAccess {
 
 struct StoreOptions {
   StoreAccess access = StoreAccess::ReadWrite;
-  std::chrono::milliseconds busy_timeout{2000};   // how long to wait for another writer
+  // How long to wait for another writer: long enough for another process's
+  // checkpoint of a large model to commit on a slow disk.
+  std::chrono::milliseconds busy_timeout{15000};
   std::chrono::milliseconds batch_interval{250};  // metrics commit at most this often
   std::size_t max_buffered_rows = 8192;           // commit early past this many rows
   int checkpoints_kept = 3;                       // newest checkpoints kept per run
