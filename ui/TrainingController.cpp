@@ -76,7 +76,7 @@ void resumeOnWorker(std::shared_ptr<RunChannel> channel, std::shared_ptr<TrainCo
         plan.backend, {.allow_tf32 = plan.project.training.allow_tf32});
     TrainOptions options;
     options.warmup_steps_excluded = kWarmupStepsExcluded;
-    options.resume_from = std::move(plan.checkpoint);
+    if (!plan.checkpoint.empty()) options.resume_from = std::move(plan.checkpoint);
     Trainer trainer(plan.project, *backend, options);
     RunRecorder recorder(store, runId, plan.from_step);
     channel->setRunId(runId);

@@ -328,7 +328,7 @@ void add_resume_command(CLI::App& app) {
       job.backend = plan.backend;
       job.resume_run = plan.run_id;
       job.resume_step = plan.from_step;
-      job.options.resume_from = std::move(plan.checkpoint);
+      if (!plan.checkpoint.empty()) job.options.resume_from = std::move(plan.checkpoint);
     }
     job.project = p;
     job.database = db;

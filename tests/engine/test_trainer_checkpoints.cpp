@@ -3,6 +3,7 @@
 // evaluation and checkpoint writing out of every step.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <thread>
 
@@ -12,6 +13,7 @@
 #include "mantissa/recorder.hpp"
 #include "mantissa/resume.hpp"
 #include "mantissa/store.hpp"
+#include "mantissa/weights_io.hpp"
 #include "train/checkpoint.hpp"
 
 namespace mantissa {
@@ -25,12 +27,21 @@ using testing::spirals_project;
 // 205 training samples in batches of 32: 7 steps per epoch, the last of 13.
 constexpr std::int64_t kStepsPerEpoch = 7;
 
+// Runs a project with every epoch-end checkpoint written, however cheap the
+// epochs (TrainOptions::safety_checkpoint_share off).
+RunSummary run_with_every_epoch_checkpoint(const Project& p, RecordingSink& sink) {
+  auto backend = create_backend("cpu");
+  Trainer trainer(p, *backend, {.safety_checkpoint_share = 0});
+  TrainControl control;
+  return trainer.run(sink, control);
+}
+
 TEST(SafetyCheckpoints, ByDefaultEveryEpochEndAndTheLastStep) {
   const Project p = spirals_project(Policy::MixedFloat16, 20);
   ASSERT_EQ(p.training.checkpoint_seconds, 60.0);
   ASSERT_TRUE(p.training.checkpoint_each_epoch);
   RecordingSink sink;
-  run_on_cpu(p, sink);
+  run_with_every_epoch_checkpoint(p, sink);
   ASSERT_EQ(sink.checkpoints.size(), 3u);
   EXPECT_EQ(sink.checkpoints[0].first, kStepsPerEpoch);
   EXPECT_EQ(sink.checkpoints[1].first, 2 * kStepsPerEpoch);
@@ -51,6 +62,50 @@ TEST(SafetyCheckpoints, ByWallTimeWhenItHasPassed) {
   }
 }
 
+// Epochs of a millisecond are not each followed by a checkpoint that takes
+// as long: the share of time spent writing them stays small.
+TEST(SafetyCheckpoints, CheapEpochsAreNotEachCheckpointed) {
+  Project p = spirals_project(Policy::Float32, 7 * 300);
+  struct SlowCheckpoints : RecordingSink {
+    void checkpoint_written(std::int64_t step, std::int64_t epoch, CheckpointKind kind,
+                            const std::vector<std::uint8_t>& b) override {
+      std::this_thread::sleep_for(20ms);  // a slow disk
+      RecordingSink::checkpoint_written(step, epoch, kind, b);
+    }
+  } sink;
+  const RunSummary s = run_on_cpu(p, sink);
+  ASSERT_EQ(s.outcome, RunOutcome::Finished) << s.error;
+  // 300 epochs; each safety checkpoint needs 20 x 20 ms of run behind it.
+  const auto safety = std::count(sink.checkpoint_kinds.begin(), sink.checkpoint_kinds.end(),
+                                 CheckpointKind::Safety);
+  EXPECT_GE(safety, 1);  // the first epoch's
+  EXPECT_LE(safety, 1 + std::int64_t(s.wall_time_s / 0.4)) << s.wall_time_s << " s";
+  EXPECT_EQ(sink.checkpoint_kinds.back(), CheckpointKind::Kept);  // the last step's
+}
+
+// Weights from a file are not in the project, so a run that starts from them
+// is checkpointed before its first step.
+TEST(SafetyCheckpoints, ARunFromAWeightsFileIsCheckpointedAtStepZero) {
+  store_test::TempDir dir;
+  const Project p = spirals_project(Policy::Float32, 5);
+  const auto weights = dir / "start.safetensors";
+  {
+    auto backend = create_backend("cpu");
+    Trainer t(p, *backend);
+    write_safetensors(weights, model_state(t.graph(), DType::F32), {});
+  }
+  auto backend = create_backend("cpu");
+  TrainOptions o;
+  o.init_weights = weights;
+  Trainer trainer(p, *backend, o);
+  RecordingSink sink;
+  TrainControl control;
+  trainer.run(sink, control);
+  ASSERT_FALSE(sink.checkpoints.empty());
+  EXPECT_EQ(sink.checkpoints.front().first, 0);
+  EXPECT_EQ(sink.checkpoint_kinds.front(), CheckpointKind::Safety);
+}
+
 TEST(SafetyCheckpoints, OffWhenBothAreOff) {
   Project p = spirals_project(Policy::Float32, 20);
   p.training.checkpoint_each_epoch = false;
@@ -65,7 +120,7 @@ TEST(SafetyCheckpoints, OffWhenBothAreOff) {
 // the bits of the uninterrupted run.
 TEST(SafetyCheckpoints, ResumingFromEachGivesTheUninterruptedRun) {
   Project p = spirals_project(Policy::MixedFloat16, 23);
-  p.training.checkpoint_seconds = 1e-9;
+  p.training.checkpoint_seconds = 1e-9;  // every step, whatever it costs
   p.training.optimizer.kind = OptimizerKind::AdamW;
   p.training.optimizer.lr = 0.01;
   auto backend = create_backend("cpu");
@@ -127,7 +182,7 @@ TEST(SafetyCheckpoints, AFinishedRunKeepsOnlyWhatExportNeeds) {
   RunStore store(dir / "runs.db");
   Project p = spirals_project(Policy::Float32, 20);
   auto backend = create_backend("cpu");
-  Trainer trainer(p, *backend);
+  Trainer trainer(p, *backend, {.safety_checkpoint_share = 0});
 
   struct Watch : RunRecorder {
     using RunRecorder::RunRecorder;
@@ -222,6 +277,15 @@ TEST(ResumePlan, PassesOverADamagedCheckpoint) {
   }
   store.set_status(recorder.run_id(), RunStatus::Finished);
   EXPECT_THROW(plan_resume(store, recorder.run_id()), InputError);
+
+  // Killed before its first checkpoint: it starts over from step 0.
+  const std::int64_t early = store.create_run(run);
+  store.set_status(early, RunStatus::Interrupted);
+  const ResumePlan over = plan_resume(store, early);
+  EXPECT_EQ(over.from_step, 0);
+  EXPECT_TRUE(over.checkpoint.empty());
+  EXPECT_EQ(over.skipped, std::vector<std::string>{"run 2 has no checkpoint yet: it starts over "
+                                                   "from step 0"});
 }
 
 // A sink that takes its time over epochs and checkpoints, as a slow disk or
@@ -257,7 +321,7 @@ TEST(StepTiming, EachStepIsTimedOverItsOwnIntervalOnly) {
   })",
                             "wide-spirals.json");
   SlowSink sink;
-  const RunSummary s = run_on_cpu(p, sink);
+  const RunSummary s = run_with_every_epoch_checkpoint(p, sink);
   ASSERT_EQ(s.outcome, RunOutcome::Finished) << s.error;
   ASSERT_EQ(sink.steps.size(), std::size_t(3 * kStepsPerEpoch));
 

@@ -113,17 +113,18 @@ class LivePlotsTest : public QObject {
                qPrintable(QStringLiteral("step %1: %2 s").arg(m.step).arg(m.step_time_s)));
       rates.push_back(m.samples_per_s);
     }
-    std::vector<double> sorted = rates;
-    std::sort(sorted.begin(), sorted.end());
-    const double median = sorted[sorted.size() / 2];
     // The steps that end an epoch were once timed as the microseconds between
-    // two reads: millions of samples per second.
+    // two reads: millions of samples per second. Timed honestly, a short last
+    // batch is no faster per sample than the least disturbed full step.
+    double fastestFull = 0;
+    for (std::size_t i = 0; i < rates.size(); ++i)
+      if ((i + 1) % 7 != 0) fastestFull = std::max(fastestFull, rates[i]);
     for (const std::size_t epochEnd : {std::size_t(7), std::size_t(14), std::size_t(21)}) {
-      QVERIFY2(rates[epochEnd - 1] < 20 * median,
-               qPrintable(QStringLiteral("step %1: %2 samples/s, median %3")
+      QVERIFY2(rates[epochEnd - 1] < 3 * fastestFull,
+               qPrintable(QStringLiteral("step %1: %2 samples/s, fastest full step %3")
                               .arg(epochEnd)
                               .arg(rates[epochEnd - 1])
-                              .arg(median)));
+                              .arg(fastestFull)));
     }
     // Wall time jumps by the pause at each epoch end; step time does not.
     const std::vector<EpochMetrics> epochs = store.epoch_metrics(recorder.run_id());
@@ -135,8 +136,10 @@ class LivePlotsTest : public QObject {
     plots.beginRun(Policy::Float32, QStringLiteral("pauses"));
     plots.appendSteps(QVector<StepMetrics>(stored.begin(), stored.end()));
     plots.showAll();
+    std::vector<double> sorted = rates;
+    std::sort(sorted.begin(), sorted.end());
     const double top = throughputAxisTop(plots);
-    QVERIFY(top >= median);
+    QVERIFY(top >= sorted[sorted.size() / 2]);
     QVERIFY(top <= sorted.back() * 1.09);
   }
 

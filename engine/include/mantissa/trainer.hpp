@@ -104,6 +104,10 @@ struct TrainOptions {
   std::optional<std::filesystem::path> init_weights;
   bool evaluate = true;                                   // validation each epoch
   std::int64_t warmup_steps_excluded = 0;                 // not counted in samples_per_s
+  // Epoch-end safety checkpoints are skipped while writing them would take
+  // more than this share of the run's time (epochs of milliseconds on a small
+  // model); 0 or >= 1: one at every epoch end. Time-based ones always happen.
+  double safety_checkpoint_share = 0.05;
 };
 
 class Trainer {

@@ -19,7 +19,13 @@ ResumePlan plan_resume(RunStore& store, std::int64_t run_id) {
   plan.project = parse_project(rec.project_json, who);
   plan.backend = rec.backend.empty() ? plan.project.training.backend : rec.backend;
   const std::vector<CheckpointInfo> all = store.checkpoints(rec.id);  // newest first
-  if (all.empty()) throw InputError(who + " has no checkpoint to resume from");
+  if (all.empty()) {
+    // Killed before its first checkpoint: training is deterministic from the
+    // seed, so starting over gives the same trajectory. (A run started from
+    // other weights has a checkpoint at step 0 before its first step.)
+    plan.skipped.push_back(who + " has no checkpoint yet: it starts over from step 0");
+    return plan;
+  }
   for (const CheckpointInfo& info : all) {
     std::optional<Checkpoint> c = store.checkpoint(rec.id, info.step);
     if (!c) continue;  // deleted meanwhile

@@ -301,6 +301,14 @@ struct Trainer::Impl {
     bool checkpoint_due = false;               // safety checkpoint by wall time
   };
 
+  // An epoch-end safety checkpoint keeps the time spent writing them under
+  // TrainOptions::safety_checkpoint_share of the run.
+  bool epoch_checkpoint_affordable(Clock::time_point last, double last_cost) const {
+    const double share = options.safety_checkpoint_share;
+    if (share <= 0 || share >= 1) return true;
+    return seconds_since(last) * share >= last_cost;
+  }
+
   // Whatever follows this step needs the state it leaves (evaluation, a
   // checkpoint, the run's end), so it is collected before the next is enqueued.
   bool ends_a_stretch(std::int64_t s) const {
@@ -325,6 +333,7 @@ struct Trainer::Impl {
     // between steps, so they are in no step's time.
     Clock::time_point previous_done = t0;
     Clock::time_point last_checkpoint = t0;
+    double last_checkpoint_cost = 0;  // seconds the last one took
     const double checkpoint_seconds = project.training.checkpoint_seconds;
     double checkpoint_time_since_epoch = 0;
     // The step whose enqueue recorded the step (or found it cannot be).
@@ -336,6 +345,7 @@ struct Trainer::Impl {
                               checkpoint());
       last_checkpoint = Clock::now();
       const double seconds = std::chrono::duration<double>(last_checkpoint - c0).count();
+      last_checkpoint_cost = seconds;
       checkpoint_time_since_epoch += seconds;
       summary.checkpoint_time_s += seconds;
     };
@@ -418,7 +428,9 @@ struct Trainer::Impl {
         const std::int64_t every = project.training.checkpoint_every;
         if (every > 0 && step % every == 0) {
           write_checkpoint(CheckpointKind::Kept);
-        } else if (f.checkpoint_due || (epoch_end && project.training.checkpoint_each_epoch)) {
+        } else if (f.checkpoint_due || (epoch_end && project.training.checkpoint_each_epoch &&
+                                         epoch_checkpoint_affordable(last_checkpoint,
+                                                                     last_checkpoint_cost))) {
           write_checkpoint(CheckpointKind::Safety);
         }
       }
@@ -427,6 +439,11 @@ struct Trainer::Impl {
     std::optional<InFlight> pending;
     try {
       backend.reset_peak_memory();
+      // Weights from a file are not in the project: a run killed before its
+      // first checkpoint could not start over without them.
+      if (step == 0 && options.init_weights && !options.resume_from &&
+          (checkpoint_seconds > 0 || project.training.checkpoint_each_epoch))
+        write_checkpoint(CheckpointKind::Safety);
       while (step < total_steps) {
         if (pending && (control.paused() || control.stop_requested())) {
           collect(*pending);
