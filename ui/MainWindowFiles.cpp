@@ -147,7 +147,10 @@ void MainWindow::offerToResumeInterruptedRuns() {
                 .arg(interruptedRuns_.size())
                 .arg(newest);
   message_->showMessage(text, InlineMessage::Level::Warning);
-  events_->addMessage(EventKind::Warning, text + tr(" History ▸ Resume continues any of them."));
+  events_->addMessage(EventKind::Warning,
+                      text + (interruptedRuns_.size() == 1
+                                  ? tr(" History ▸ Resume continues it from its last checkpoint.")
+                                  : tr(" History ▸ Resume continues any of them.")));
   if (resumeOffer_ == nullptr) {
     resumeOffer_ = new QPushButton(message_);
     resumeOffer_->setObjectName(QStringLiteral("resumeInterruptedRunButton"));
