@@ -26,9 +26,16 @@ fail() {
   exit 1
 }
 
-# The database after a kill: whole, its run interrupted (or finished), listable.
+# The database after a kill: whole, listable, and its run, once created,
+# interrupted (or finished). Sets `created`.
+created=0
 check_db() {
   local show status
+  if [[ ! -f "$db" ]] || ! "$mantissa" runs list --json --db "$db" | grep -q '"id": 1,'; then
+    ((created == 0)) || fail "run 1 vanished after kill $1"
+    return  # killed before the run was created: it is trained again
+  fi
+  created=1
   show="$("$mantissa" runs show 1 --json --db "$db")" || fail "runs show after kill $1"
   status="$(grep -o '"status": *"[a-z]*"' <<<"$show" | head -1 | sed 's/.*"\([a-z]*\)"$/\1/')"
   case "$status" in
@@ -50,7 +57,7 @@ in_checkpoint=0
 segment=0
 while ((killed < kills)); do
   segment=$((segment + 1))
-  if ((segment == 1)); then
+  if ((created == 0)); then
     cmd=(train "$project" "${args[@]}" --db "$db")
   else
     cmd=(resume 1 --db "$db")

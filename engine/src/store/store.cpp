@@ -223,6 +223,7 @@ void RunStore::Impl::open() {
                                   : sql::Connection::Mode::Immutable);
   }
   guard.emplace(path);
+  arm_crash_points();  // before anything commits: migrations count too
   db->set_busy_timeout(options.busy_timeout);
 
   // Read the header before anything could write to the file: a file that is
@@ -262,7 +263,6 @@ void RunStore::Impl::open() {
   schema_version = static_cast<int>(db->query_int("PRAGMA user_version"));
   opened = true;
   recover_interrupted_runs();
-  arm_crash_points();
   last_commit = std::chrono::steady_clock::now();
 }
 
