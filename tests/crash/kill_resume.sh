@@ -19,7 +19,9 @@ project="$root/projects/spirals.json"
 rm -rf "$work"
 mkdir -p "$work"
 db="$work/runs.db"
-args=(--policy mixed_float16 --steps 3000 --seed 11)
+# Enough steps that the run outlasts the kills (each segment trains a little).
+steps=$((kills * 150 > 3000 ? kills * 150 : 3000))
+args=(--policy mixed_float16 --steps "$steps" --seed 11)
 
 fail() {
   echo "FAIL: $*" >&2
