@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Configures (first time only) and builds Mantissa with a CMake preset.
-#   MANTISSA_PRESET  default (Release, build/), debug or cpu-only; default: default
+#   MANTISSA_PRESET  default (Release, build/), debug, cpu-only, asan or fuzz; default: default
 #   MANTISSA_JOBS    parallel build jobs; default: nproc
 # Builds are incremental: build/ is never wiped, and Ninja re-runs CMake by
 # itself when a CMakeLists.txt changes. Delete the build folder to start over.

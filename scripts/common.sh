@@ -31,7 +31,7 @@ mantissa_cache_dir() {
 mantissa_build_dir() {
   case "$1" in
     default) printf '%s\n' "$MANTISSA_ROOT/build" ;;
-    debug | cpu-only) printf '%s\n' "$MANTISSA_ROOT/build-$1" ;;
-    *) die "unknown preset '$1' (use default, debug or cpu-only)" ;;
+    debug | cpu-only | asan | fuzz) printf '%s\n' "$MANTISSA_ROOT/build-$1" ;;
+    *) die "unknown preset '$1' (use default, debug, cpu-only, asan or fuzz)" ;;
   esac
 }

@@ -18,6 +18,9 @@ packages=(
   ocl-icd-opencl-dev
   # tests
   libgtest-dev libgmock-dev python3-numpy python3-onnx
+  # scripts/fuzz.sh: the fuzz preset's clang 16 with libFuzzer, its OpenMP,
+  # and llvm-symbolizer for readable sanitizer reports
+  clang-16 libclang-rt-16-dev libomp-16-dev llvm-16
   # studio
   qt6-base-dev libqcustomplot-dev
   # headless GUI tests

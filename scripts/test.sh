@@ -25,4 +25,13 @@ build_dir="$(mantissa_build_dir "${MANTISSA_PRESET:-default}")"
 phase "test: ctest in $build_dir ($jobs at a time, OMP_NUM_THREADS=$OMP_NUM_THREADS)"
 status=0
 ctest --test-dir "$build_dir" --output-on-failure -j "$jobs" "$@" || status=$?
+
+# Every reader of outside data, fuzzed briefly over its committed corpus
+# (scripts/fuzz.sh), so that the harnesses cannot rot. Skipped when ctest
+# arguments were given or MANTISSA_FUZZ_SECONDS=0.
+fuzz_seconds="${MANTISSA_FUZZ_SECONDS:-10}"
+if ((fuzz_seconds > 0 && $# == 0)); then
+  phase "test: fuzzing each reader for ${fuzz_seconds} s"
+  bash scripts/fuzz.sh "$fuzz_seconds" || status=$?
+fi
 exit "$status"

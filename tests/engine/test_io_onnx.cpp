@@ -148,7 +148,8 @@ std::tuple<std::string, std::int64_t, std::vector<std::string>> value_info(const
   const Message v = Message::parse(b);
   const Message tensor = v.msg(2).msg(1);
   std::vector<std::string> dims;
-  for (const auto* d : tensor.msg(2).all(1)) {
+  const Message shape = tensor.msg(2);  // the loop's range must outlive it
+  for (const auto* d : shape.all(1)) {
     const Message dim = Message::parse(d->bytes);
     dims.push_back(dim.first(2) ? dim.str(2) : std::to_string(dim.first(1)->varint));
   }

@@ -19,14 +19,14 @@ namespace fs = std::filesystem;
 HostTensor f32_tensor(std::string name, std::vector<std::int64_t> shape, std::vector<float> v) {
   HostTensor t{std::move(name), DType::F32, std::move(shape),
                std::vector<std::uint8_t>(v.size() * 4)};
-  std::memcpy(t.bytes.data(), v.data(), t.bytes.size());
+  if (!v.empty()) std::memcpy(t.bytes.data(), v.data(), t.bytes.size());
   return t;
 }
 
 HostTensor u16_tensor(std::string name, DType dtype, std::vector<std::int64_t> shape,
                       std::vector<std::uint16_t> v) {
   HostTensor t{std::move(name), dtype, std::move(shape), std::vector<std::uint8_t>(v.size() * 2)};
-  std::memcpy(t.bytes.data(), v.data(), t.bytes.size());
+  if (!v.empty()) std::memcpy(t.bytes.data(), v.data(), t.bytes.size());
   return t;
 }
 

@@ -165,6 +165,24 @@ TEST(CheckpointFormat, AFlippedByteOrATruncationIsDetected) {
   }
 }
 
+// Found by tests/fuzz: a number entry of fewer than 8 bytes was read as 8.
+TEST(CheckpointFormat, AScalarOfTheWrongSizeIsRefused) {
+  CheckpointWriter w;
+  w.add_int("step", 7);
+  w.add_double("wall_time_s", 1.5);
+  std::vector<std::uint8_t> blob = w.finish();
+  blob.resize(blob.size() - 4);  // as version 1, without a checksum to keep
+  blob[7] = '1';
+  // "wall_time_s" is the last entry (sorted); its byte length is the 8 bytes
+  // before its 8 bytes of value.
+  const std::size_t length_at = blob.size() - 16;
+  for (int i = 0; i < 8; ++i) blob[length_at + std::size_t(i)] = i == 0 ? 3 : 0;
+  blob.resize(blob.size() - 5);  // keep 3 bytes of value
+  const CheckpointReader r(blob);
+  EXPECT_THROW((void)r.read_double("wall_time_s"), InputError);
+  EXPECT_EQ(r.read_int("step"), 7);
+}
+
 TEST(CheckpointFormat, VersionOneWithoutChecksumIsStillRead) {
   RecordingSink sink;
   run_on_cpu(spirals_project(Policy::Float32, 3), sink);

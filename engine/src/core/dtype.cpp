@@ -26,9 +26,12 @@
 // GCC 12's AVX-512 intrinsics pass _mm512_undefined_*() through and then warn
 // about it inside the header when inlined at -O3 (GCC bug 105593, fixed in 13).
 #pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wpragmas"
+#pragma GCC diagnostic ignored "-Wunknown-warning-option"
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <immintrin.h>
 #pragma GCC diagnostic pop
+#include <cpuid.h>
 #endif
 
 namespace mantissa {
@@ -283,7 +286,10 @@ ConvertIsa best_convert_isa() {
     __builtin_cpu_init();
     // __builtin_cpu_supports also checks that the OS saves the wide registers.
     if (__builtin_cpu_supports("avx512f")) return ConvertIsa::Avx512;
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("f16c")) return ConvertIsa::Avx2;
+    // clang's __builtin_cpu_supports does not know "f16c"; CPUID leaf 1 says it.
+    unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+    const bool f16c = __get_cpuid(1, &eax, &ebx, &ecx, &edx) && (ecx & bit_F16C) != 0;
+    if (__builtin_cpu_supports("avx2") && f16c) return ConvertIsa::Avx2;
 #endif
     return ConvertIsa::Scalar;
   }();

@@ -115,6 +115,12 @@ Json parse_json_text(const std::string& text, const std::filesystem::path& file)
     }
     throw InputError(file_label(file) + ": line " + std::to_string(line) + ", column " +
                      std::to_string(column) + ": not valid JSON: " + what);
+  } catch (const Json::out_of_range& e) {
+    // A number too large for a double ("1e400") is refused after the lexer is
+    // done with it, so there is no position to point at.
+    std::string what = e.what();
+    if (auto colon = what.find("] "); colon != std::string::npos) what = what.substr(colon + 2);
+    throw InputError(file_label(file) + ": not valid JSON: " + what);
   }
 }
 

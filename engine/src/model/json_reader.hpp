@@ -38,6 +38,17 @@ struct Range {
   static Range unit_half_open() { return {0.0, 1.0, false, true}; }  // [0, 1)
   static Range unit_closed() { return {0.0, 1.0, false, false}; }    // [0, 1]
   static Range any() { return {}; }
+  // Values stored as float: finite in fp32, and for positive ones at least the
+  // smallest normal fp32 value, so that the conversion neither overflows nor
+  // turns them into 0.
+  static Range fp32() {
+    return {-double(std::numeric_limits<float>::max()), double(std::numeric_limits<float>::max()),
+            false, false};
+  }
+  static Range fp32_positive() {
+    return {double(std::numeric_limits<float>::min()), double(std::numeric_limits<float>::max()),
+            false, false};
+  }
 };
 
 // Parses text, rejecting duplicate keys in any object (the later one would

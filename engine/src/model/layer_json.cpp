@@ -87,23 +87,23 @@ void read_params(ObjectReader& r, LayerSpec& l, const std::filesystem::path& fil
       if (!r.find("stride")) l.stride_h = l.kernel_h, l.stride_w = l.kernel_w;
       read_pair(r, "padding", l.pad_h, l.pad_w, 0, 0, file, l.id);
       // Padding past half the window would make windows of padding only.
-      if (2 * l.pad_h > l.kernel_h || 2 * l.pad_w > l.kernel_w)
+      if (2 * std::int64_t(l.pad_h) > l.kernel_h || 2 * std::int64_t(l.pad_w) > l.kernel_w)
         r.fail("padding", "padding " + std::to_string(l.pad_h) + "×" + std::to_string(l.pad_w) +
                               " must be at most half the kernel " + std::to_string(l.kernel_h) +
                               "×" + std::to_string(l.kernel_w));
       break;
     case LayerKind::LeakyReLU:
-      l.negative_slope = float(r.number("negative_slope", 0.01, Range::any()));
+      l.negative_slope = float(r.number("negative_slope", 0.01, Range::fp32()));
       break;
     case LayerKind::Dropout:
       l.p = float(r.number("p", 0.5, Range::unit_half_open()));
       break;
     case LayerKind::BatchNorm:
-      l.eps = float(r.number("eps", 1e-5, Range::positive()));
+      l.eps = float(r.number("eps", 1e-5, Range::fp32_positive()));
       l.momentum = float(r.number("momentum", 0.1, Range::unit_closed()));
       break;
     case LayerKind::LayerNorm:
-      l.eps = float(r.number("eps", 1e-5, Range::positive()));
+      l.eps = float(r.number("eps", 1e-5, Range::fp32_positive()));
       break;
     case LayerKind::GlobalAvgPool:
     case LayerKind::Flatten:

@@ -34,6 +34,33 @@ struct Ctx {
   std::string from(std::size_t k) const { return " from '" + input_ids[k] + "'"; }
 };
 
+// Parameter and FLOP counts of absurd layers would overflow int64; such a
+// model is refused with a message instead of wrapping around.
+std::int64_t mul(const Ctx& c, std::int64_t a, std::int64_t b) {
+  std::int64_t r = 0;
+  if (__builtin_mul_overflow(a, b, &r))
+    c.fail(c.kind() + " is too large: its parameter or FLOP count overflows 64 bits");
+  return r;
+}
+
+std::int64_t add_counts(const Ctx& c, std::int64_t a, std::int64_t b) {
+  std::int64_t r = 0;
+  if (__builtin_add_overflow(a, b, &r))
+    c.fail("the model is too large: its parameter or FLOP count overflows 64 bits");
+  return r;
+}
+
+// Elements per sample of a layer's output, at most kMaxElements.
+std::int64_t out_numel(const Ctx& c, const Shape& shape) {
+  std::int64_t n = 1;
+  for (std::size_t a = 0; a < shape.rank(); ++a) {
+    if (shape[a] > kMaxElements / n)
+      c.fail("output shape " + shape.str() + " is too large (more than 2^40 values per sample)");
+    n *= shape[a];
+  }
+  return n;
+}
+
 std::string hw(std::int64_t h, std::int64_t w) {
   return std::to_string(h) + "×" + std::to_string(w);
 }
@@ -51,8 +78,8 @@ std::int64_t window_out(const Ctx& c, const Shape& in, std::int64_t size, int ke
   if (kernel > padded) {
     const auto& l = c.layer;
     c.fail("kernel " + hw(l.kernel_h, l.kernel_w) + " is larger than the padded input " +
-           hw(in[1] + 2 * l.pad_h, in[2] + 2 * l.pad_w) + " (input " + in.str() + c.from(0) +
-           ", padding " + hw(l.pad_h, l.pad_w) + ")");
+           hw(in[1] + 2 * std::int64_t(l.pad_h), in[2] + 2 * std::int64_t(l.pad_w)) + " (input " +
+           in.str() + c.from(0) + ", padding " + hw(l.pad_h, l.pad_w) + ")");
   }
   return (padded - kernel) / stride + 1;
 }
@@ -79,8 +106,8 @@ void infer(const Ctx& c, const std::vector<Shape>& in, LayerInfo& info) {
                 x.rank() > 1 ? "; insert a Flatten layer before it" : "");
       if (l.out_features <= 0) c.fail("out_features must be >= 1");
       info.output_shape = Shape{l.out_features};
-      info.params = x[0] * l.out_features + (l.bias ? l.out_features : 0);
-      info.forward_flops = 2 * x[0] * l.out_features;
+      info.params = add_counts(c, mul(c, x[0], l.out_features), l.bias ? l.out_features : 0);
+      info.forward_flops = mul(c, 2, mul(c, x[0], l.out_features));
       return;
     }
     case LayerKind::Conv2d: {
@@ -91,10 +118,10 @@ void infer(const Ctx& c, const std::vector<Shape>& in, LayerInfo& info) {
         c.fail("kernel and stride must be >= 1 and padding >= 0");
       std::int64_t oh = window_out(c, x, x[1], l.kernel_h, l.stride_h, l.pad_h);
       std::int64_t ow = window_out(c, x, x[2], l.kernel_w, l.stride_w, l.pad_w);
-      std::int64_t window = x[0] * l.kernel_h * l.kernel_w;
+      std::int64_t window = mul(c, mul(c, x[0], l.kernel_h), l.kernel_w);
       info.output_shape = Shape{l.out_channels, oh, ow};
-      info.params = l.out_channels * window + (l.bias ? l.out_channels : 0);
-      info.forward_flops = 2 * window * info.output_shape.numel();
+      info.params = add_counts(c, mul(c, l.out_channels, window), l.bias ? l.out_channels : 0);
+      info.forward_flops = mul(c, mul(c, 2, window), out_numel(c, info.output_shape));
       return;
     }
     case LayerKind::MaxPool2d:
@@ -106,7 +133,7 @@ void infer(const Ctx& c, const std::vector<Shape>& in, LayerInfo& info) {
       std::int64_t oh = window_out(c, x, x[1], l.kernel_h, l.stride_h, l.pad_h);
       std::int64_t ow = window_out(c, x, x[2], l.kernel_w, l.stride_w, l.pad_w);
       info.output_shape = Shape{x[0], oh, ow};
-      info.forward_flops = info.output_shape.numel() * l.kernel_h * l.kernel_w;
+      info.forward_flops = mul(c, mul(c, out_numel(c, info.output_shape), l.kernel_h), l.kernel_w);
       return;
     }
     case LayerKind::GlobalAvgPool:
@@ -146,7 +173,7 @@ void infer(const Ctx& c, const std::vector<Shape>& in, LayerInfo& info) {
           c.fail("input shapes " + x.str() + " and " + in[k].str() + " ('" + c.input_ids[0] +
                  "' and '" + c.input_ids[k] +
                  "') cannot be concatenated: all dimensions but the first must match");
-        dims[0] += in[k][0];
+        dims[0] = add_counts(c, dims[0], in[k][0]);
       }
       info.output_shape = Shape(std::move(dims));
       break;
@@ -174,7 +201,7 @@ void infer(const Ctx& c, const std::vector<Shape>& in, LayerInfo& info) {
       info.output_shape = x;
       break;
   }
-  info.forward_flops = info.output_shape.numel();
+  info.forward_flops = out_numel(c, info.output_shape);
 }
 
 }  // namespace
@@ -208,8 +235,8 @@ ModelSummary analyze_model(const ModelSpec& model, const std::filesystem::path& 
           info.output_shape.numel() * std::int64_t(dtype_size(info.output_dtype[p]));
       s.total_activation_bytes[p] += info.activation_bytes[p];
     }
-    s.total_params += info.params;
-    s.total_forward_flops += info.forward_flops;
+    s.total_params = add_counts(ctx, s.total_params, info.params);
+    s.total_forward_flops = add_counts(ctx, s.total_forward_flops, info.forward_flops);
     if (is_loss(l->kind)) {
       s.loss_id = l->id;
       s.output_id = l->inputs.front();

@@ -91,7 +91,7 @@ constexpr std::int64_t kStepRowBytes = 120;
 constexpr std::int64_t kEventRowBytes = 160;
 constexpr std::int64_t kEpochRowBytes = 80;
 
-RunRecord read_run(const sql::Statement& q) {
+RunRecord read_run(const sql::Statement& q, const std::string& file) {
   RunRecord r;
   r.id = q.column_int(0);
   r.name = q.column_text(1);
@@ -103,7 +103,12 @@ RunRecord read_run(const sql::Statement& q) {
   r.device = q.column_text(7);
   r.library_versions = q.column_text(8);
   r.seed = static_cast<std::uint64_t>(q.column_int(9));
-  r.status = parse_run_status(q.column_text(10));
+  try {
+    r.status = parse_run_status(q.column_text(10));
+  } catch (const InputError&) {
+    throw StoreError(file + ": run " + std::to_string(r.id) + " has an unknown status '" +
+                     q.column_text(10) + "' (the database is damaged)");
+  }
   r.error = q.column_text(11);
   r.created_at = q.column_text(12);
   r.started_at = q.column_text(13);
@@ -470,7 +475,7 @@ std::vector<RunRecord> RunStore::list_runs(const RunFilter& filter) {
     q.bind(1, filter.project_name).bind(2, filter.policy).bind(4, filter.group_name);
     if (filter.status) q.bind(3, run_status_name(*filter.status));
     std::vector<RunRecord> runs;
-    while (q.step()) runs.push_back(read_run(q));
+    while (q.step()) runs.push_back(read_run(q, s.file));
     return runs;
   });
 }
@@ -482,7 +487,7 @@ std::optional<RunRecord> RunStore::get_run(std::int64_t run_id) {
     sql::Statement& q = s.statement(kSelectRuns);
     q.bind(5, run_id);
     if (!q.step()) return std::nullopt;
-    RunRecord r = read_run(q);
+    RunRecord r = read_run(q, s.file);
     q.reset();
     return r;
   });

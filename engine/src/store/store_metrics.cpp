@@ -85,7 +85,10 @@ void RunStore::Impl::commit_buffered() {
   sql::Transaction tx(*db);
   if (!steps.empty()) {
     sql::Statement& insert = statement(kInsertStep);
-    for (const auto& [run_id, m] : steps) {
+    for (const auto& row : steps) {
+      // Named, not bound: clang cannot capture structured bindings under OpenMP.
+      const std::int64_t run_id = row.first;
+      const auto& m = row.second;
       insert_row(insert, [&](sql::Statement& q) {
         q.bind(1, run_id).bind(2, m.step).bind(3, m.epoch).bind(4, m.loss).bind(5, m.loss_scale);
         q.bind(6, m.skipped ? 1 : 0).bind(7, m.skipped_total).bind(8, m.growth_tracker);
@@ -97,7 +100,10 @@ void RunStore::Impl::commit_buffered() {
   }
   if (!epochs.empty()) {
     sql::Statement& insert = statement(kInsertEpoch);
-    for (const auto& [run_id, m] : epochs) {
+    for (const auto& row : epochs) {
+      // Named, not bound: clang cannot capture structured bindings under OpenMP.
+      const std::int64_t run_id = row.first;
+      const auto& m = row.second;
       insert_row(insert, [&](sql::Statement& q) {
         q.bind(1, run_id).bind(2, m.epoch).bind(3, m.step).bind(4, m.train_loss);
         q.bind(5, m.val_loss).bind(6, m.val_accuracy).bind(7, m.wall_time_s);
@@ -107,7 +113,10 @@ void RunStore::Impl::commit_buffered() {
   }
   if (!events.empty()) {
     sql::Statement& insert = statement(kInsertEvent);
-    for (const auto& [run_id, e] : events) {
+    for (const auto& row : events) {
+      // Named, not bound: clang cannot capture structured bindings under OpenMP.
+      const std::int64_t run_id = row.first;
+      const auto& e = row.second;
       insert_row(insert, [&](sql::Statement& q) {
         q.bind(1, run_id).bind(2, e.step).bind(3, event_kind_name(e.kind)).bind(4, e.message);
         q.bind(5, e.scale_before).bind(6, e.scale_after).bind(7, e.tensor);

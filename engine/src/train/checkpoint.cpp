@@ -147,7 +147,8 @@ void CheckpointReader::read_tensor(const std::string& name, Tensor& t) const {
 
 std::int64_t CheckpointReader::read_int(const std::string& name) const {
   const CheckpointEntry& e = entry(name);
-  if (e.dtype != kInt64) throw InputError("checkpoint entry '" + name + "' is not an integer");
+  if (e.dtype != kInt64 || !e.dims.empty() || e.bytes.size() != 8)
+    throw InputError("checkpoint entry '" + name + "' is not an integer");
   std::int64_t v;
   std::memcpy(&v, e.bytes.data(), 8);
   return v;
@@ -155,7 +156,8 @@ std::int64_t CheckpointReader::read_int(const std::string& name) const {
 
 double CheckpointReader::read_double(const std::string& name) const {
   const CheckpointEntry& e = entry(name);
-  if (e.dtype != kFloat64) throw InputError("checkpoint entry '" + name + "' is not a number");
+  if (e.dtype != kFloat64 || !e.dims.empty() || e.bytes.size() != 8)
+    throw InputError("checkpoint entry '" + name + "' is not a number");
   double v;
   std::memcpy(&v, e.bytes.data(), 8);
   return v;
