@@ -32,6 +32,7 @@ ctest --test-dir "$build_dir" --output-on-failure -j "$jobs" "$@" || status=$?
 fuzz_seconds="${MANTISSA_FUZZ_SECONDS:-10}"
 if ((fuzz_seconds > 0 && $# == 0)); then
   phase "test: fuzzing each reader for ${fuzz_seconds} s"
-  bash scripts/fuzz.sh "$fuzz_seconds" || status=$?
+  # nproc honours the OMP_NUM_THREADS set above for the tests; the build wants every core.
+  MANTISSA_JOBS="${MANTISSA_JOBS:-$(nproc --all)}" bash scripts/fuzz.sh "$fuzz_seconds" || status=$?
 fi
 exit "$status"
