@@ -117,10 +117,20 @@ Json parse_json_text(const std::string& text, const std::filesystem::path& file)
                      std::to_string(column) + ": not valid JSON: " + what);
   } catch (const Json::out_of_range& e) {
     // A number too large for a double ("1e400") is refused after the lexer is
-    // done with it, so there is no position to point at.
+    // done with it, with no position; the number's first appearance in the
+    // text is where it is.
     std::string what = e.what();
     if (auto colon = what.find("] "); colon != std::string::npos) what = what.substr(colon + 2);
-    throw InputError(file_label(file) + ": not valid JSON: " + what);
+    std::string where;
+    if (auto q1 = what.find('\''), q2 = what.rfind('\''); q1 != std::string::npos && q2 > q1 + 1) {
+      if (auto pos = text.find(what.substr(q1 + 1, q2 - q1 - 1)); pos != std::string::npos) {
+        const auto line = 1 + std::count(text.begin(), text.begin() + std::ptrdiff_t(pos), '\n');
+        const std::size_t line_start = text.rfind('\n', pos == 0 ? 0 : pos - 1);
+        const std::size_t column = line_start == std::string::npos ? pos + 1 : pos - line_start;
+        where = ": line " + std::to_string(line) + ", column " + std::to_string(column);
+      }
+    }
+    throw InputError(file_label(file) + where + ": not valid JSON: " + what);
   }
 }
 
