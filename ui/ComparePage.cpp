@@ -139,7 +139,7 @@ bool ComparePage::compareRuns(const QVector<qint64>& runIds) {
   message_->hide();
   QVector<StoredRun> loaded;
   try {
-    RunStore store(databasePath_.toStdString(), {.access = StoreAccess::ReadOnlyIfNotWritable});
+    RunStore store(databasePath_.toStdString(), StoreOptions::reading());
     for (qint64 id : runIds)
       if (auto run = loadStoredRun(store, id)) loaded.push_back(std::move(*run));
   } catch (const std::exception& e) {

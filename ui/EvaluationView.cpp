@@ -24,7 +24,7 @@ namespace mantissa::ui {
 RunEvaluation evaluateStoredRun(const QString& databasePath, qint64 runId) {
   if (!QFileInfo::exists(databasePath))
     throw InputError(databasePath.toStdString() + ": no run database here");
-  RunStore store(databasePath.toStdString(), {.access = StoreAccess::ReadOnlyIfNotWritable});
+  RunStore store(databasePath.toStdString(), StoreOptions::reading());
   const RunRecord run = store.require_run(runId);
   const std::string label = "run " + std::to_string(run.id);
   std::optional<Checkpoint> ck = store.latest_checkpoint(run.id);

@@ -61,7 +61,7 @@ ExportDialog::ExportDialog(const QString& databasePath, qint64 runId, HistoryExp
 
   checkpoint_->addItem(tr("Latest"), QVariant());
   try {
-    RunStore store(databasePath_.toStdString(), {.access = StoreAccess::ReadOnlyIfNotWritable});
+    RunStore store(databasePath_.toStdString(), StoreOptions::reading());
     const RunRecord run = store.require_run(runId);
     projectName_ = QString::fromStdString(run.project_name);
     const auto stored = store.checkpoints(runId);

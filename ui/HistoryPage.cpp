@@ -211,7 +211,7 @@ RunStore* HistoryPage::store(bool create) {
   if (databasePath_.isEmpty() || (!create && !QFileInfo::exists(databasePath_))) return nullptr;
   try {
     store_ = std::make_unique<RunStore>(databasePath_.toStdString(),
-                                        StoreOptions{.access = StoreAccess::ReadOnlyIfNotWritable});
+                                        StoreOptions::reading());
   } catch (const std::exception& e) {
     showError(errorText(e));
     return nullptr;

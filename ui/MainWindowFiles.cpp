@@ -96,7 +96,7 @@ bool MainWindow::resumeRun(qint64 runId) {
   // checkpoint reads back and says so if it takes an older one.
   try {
     RunStore store(runDatabasePath().toStdString(),
-                   {.access = StoreAccess::ReadOnlyIfNotWritable});
+                   StoreOptions::reading());
     const RunRecord r = store.require_run(runId);
     const std::vector<CheckpointInfo> checkpoints = store.checkpoints(runId);
     const std::int64_t upTo = checkpoints.empty() ? 0 : checkpoints.front().step;
@@ -131,7 +131,7 @@ void MainWindow::offerToResumeInterruptedRuns() {
   try {
     if (!QFileInfo::exists(runDatabasePath())) return;
     RunStore store(runDatabasePath().toStdString(),
-                   {.access = StoreAccess::ReadOnlyIfNotWritable});
+                   StoreOptions::reading());
     if (store.read_only()) return;
     for (const std::int64_t id : resumable_interrupted_runs(store)) interruptedRuns_.push_back(id);
   } catch (const std::exception& e) {

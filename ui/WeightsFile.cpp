@@ -27,7 +27,7 @@ QString exportRunWeights(const WeightsExportRequest& r) {
   try {
     if (!formatAllowsDType(r.format, r.dtype))
       return QObject::tr("ONNX export takes f32 or f16, not bf16");
-    RunStore store(r.database, {.access = StoreAccess::ReadOnlyIfNotWritable});
+    RunStore store(r.database, StoreOptions::reading());
     const RunRecord run = store.require_run(r.runId);
     const std::optional<Checkpoint> ck =
         r.step ? store.checkpoint(r.runId, *r.step) : store.latest_checkpoint(r.runId);

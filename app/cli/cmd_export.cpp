@@ -89,7 +89,7 @@ void run_export(const ExportArgs& a) {
   if (!fs::exists(db, ec))
     throw InputError(db.string() + ": no run database here (train a run first, or pass --db)");
 
-  RunStore store(db, {.access = StoreAccess::ReadOnlyIfNotWritable});
+  RunStore store(db, StoreOptions::reading());
   const RunRecord run = store.require_run(a.run_id);
   const Checkpoint ck = pick_checkpoint(store, run, a.step);
   const std::string label = "run " + std::to_string(run.id);

@@ -31,7 +31,7 @@ struct DbFlag {
 };
 
 // Commands that only read also work on a database this user cannot write.
-const StoreOptions kReading{.access = StoreAccess::ReadOnlyIfNotWritable};
+const StoreOptions kReading = StoreOptions::reading();
 
 void add_db_option(CLI::App* cmd, DbFlag& f) {
   cmd->add_option("--db", f.db,

@@ -73,6 +73,10 @@ struct StoreOptions {
   std::chrono::milliseconds batch_interval{250};  // metrics commit at most this often
   std::size_t max_buffered_rows = 8192;           // commit early past this many rows
   int checkpoints_kept = 3;                       // newest checkpoints kept per run
+
+  // For faces that only read (list, show, export, History, Compare): a
+  // database this process cannot write opens read-only.
+  static StoreOptions reading() { return {.access = StoreAccess::ReadOnlyIfNotWritable}; }
 };
 
 // What the caller knows when a run starts. The store adds id, status
