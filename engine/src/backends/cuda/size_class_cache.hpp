@@ -79,8 +79,12 @@ class SizeClassCache {
       stats_.cached -= block;
     } else {
       ptr = source_.obtain(cls);
-      if (ptr == nullptr && !free_.empty()) {
-        release_cached();  // cached blocks of other sizes may be what stands in the way
+      // Cached blocks of other sizes may be what stands in the way; giving
+      // them back waits for the stream, which would break a recording, so
+      // while recording the request fails instead (the step then runs
+      // eagerly, where the retry is allowed).
+      if (ptr == nullptr && !free_.empty() && !reserving_) {
+        release_cached();
         ptr = source_.obtain(cls);
       }
       if (ptr == nullptr) return nullptr;
