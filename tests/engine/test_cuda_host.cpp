@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "backends/cuda/elementwise_math.hpp"
+#include "backends/cuda/library_rules.hpp"
 #include "backends/cuda/rule_params.hpp"
 #include "backends/cuda/size_class_cache.hpp"
 #include "backends/cuda/step_rules.hpp"
@@ -183,6 +184,30 @@ TEST(CudaAllocatorCore, OutOfMemoryFirstReturnsTheCacheThenFails) {
   cache.deallocate(c);
 }
 
+// While a step is being recorded, giving cached blocks back would wait for
+// the capturing stream and invalidate the recording: the request fails
+// instead (the step then runs eagerly), and the cache is left as it was.
+TEST(CudaAllocatorCore, OutOfMemoryWhileRecordingFailsWithoutReleasingTheCache) {
+  FakeSource src;
+  src.budget = 8192;
+  cuda::SizeClassCache<FakeSource> cache{src};
+  void* a = cache.allocate(4096, true);
+  void* b = cache.allocate(2048, true);
+  cache.deallocate(b);  // 2048 cached, 6144 held by the source
+  cache.begin_reserve();
+  EXPECT_EQ(cache.allocate(3000, true), nullptr);  // would fit only after a release
+  EXPECT_EQ(cache.source().released, 0) << "released (synchronised) while recording";
+  EXPECT_EQ(cache.stats().cached, 2048u);
+  cache.end_reserve();
+  cache.release_reservation();
+  // Eagerly, the same request first returns the cache and then fits.
+  void* c = cache.allocate(3000, true);
+  ASSERT_NE(c, nullptr);
+  EXPECT_EQ(cache.source().released, 1);
+  cache.deallocate(a);
+  cache.deallocate(c);
+}
+
 // Graph capture: the blocks a recording touched never go to anyone else
 // while it exists; inside the recording they are reused in stream order.
 TEST(CudaAllocatorCore, ARecordingKeepsItsBlocksUntilItIsReleased) {
@@ -226,6 +251,94 @@ TEST(CudaAllocatorCore, ARecordingKeepsItsBlocksUntilItIsReleased) {
   cache.release_cached();
   EXPECT_EQ(cache.stats().reserved, 0u);
   EXPECT_EQ(cache.source().held, 0u);
+}
+
+// ---- what cuBLASLt and cuDNN are asked for (library_rules.hpp) -----------------------
+
+cuda::MatmulCall linear_call(DType in, DType out, std::int64_t batch) {
+  // dW (out x in) = dyᵀ (batch x out)ᵀ @ x (batch x in), as linear_backward_weights does
+  alignas(256) static float storage[4];
+  cuda::MatmulCall c;
+  c.a = storage;
+  c.b = storage;
+  c.c = storage;
+  c.in = in;
+  c.out = out;
+  c.M = 32;
+  c.N = 64;
+  c.K = batch;
+  c.a_rows = batch;
+  c.a_cols = 32;
+  c.b_rows = batch;
+  c.b_cols = 64;
+  c.trans_a = true;
+  return c;
+}
+
+TEST(CudaLibraryRules, SixteenBitOutputsKeepSplitKPartialSumsInFp32) {
+  for (DType in : {DType::F32, DType::F16, DType::BF16})
+    for (DType out : {DType::F32, in}) {
+      const auto pref = cuda::matmul_preference(linear_call(in, out, 128), 32u << 20);
+      EXPECT_EQ(pref.compute_type_reduction_only, out != DType::F32)
+          << dtype_name(in) << " -> " << dtype_name(out);
+      EXPECT_EQ(pref.max_workspace_bytes, 32u << 20);
+    }
+}
+
+TEST(CudaLibraryRules, PreferencesCarryEachOperandsAlignmentInCublasLtsOrder) {
+  alignas(256) static std::uint8_t buf[1024];
+  cuda::MatmulCall c = linear_call(DType::F16, DType::F16, 8);
+  c.a = buf + 16;  // our a is cuBLASLt's B
+  c.b = buf + 8;   // our b is cuBLASLt's A
+  c.c = buf + 256;
+  const auto pref = cuda::matmul_preference(c, 0);
+  EXPECT_EQ(pref.min_alignment_a, 8u);
+  EXPECT_EQ(pref.min_alignment_b, 16u);
+  EXPECT_EQ(pref.min_alignment_c, 256u);
+  EXPECT_EQ(pref.min_alignment_d, 256u);
+  EXPECT_EQ(cuda::pointer_alignment(buf + 2), 2u);
+  EXPECT_EQ(cuda::pointer_alignment(buf + 1), 1u);
+}
+
+TEST(CudaLibraryRules, BiasGradientIsFusedOnlyOverTwoOrMoreRows) {
+  float dbias[32];
+  cuda::MatmulCall c = linear_call(DType::F16, DType::F32, 1);
+  c.bias_grad = dbias;
+  EXPECT_EQ(cuda::epilogue_of(c), cuda::MatmulEpilogue::BiasGrad);
+  const std::string why = cuda::unfusable_reason(c);
+  EXPECT_NE(why.find("bias gradient"), std::string::npos) << why;
+  c.K = 2;
+  EXPECT_EQ(cuda::unfusable_reason(c), "");
+  // Forward epilogues are always offered (cuBLASLt may still refuse them).
+  cuda::MatmulCall f = linear_call(DType::BF16, DType::BF16, 1);
+  f.bias = dbias;
+  EXPECT_EQ(cuda::epilogue_of(f), cuda::MatmulEpilogue::Bias);
+  f.relu = true;
+  EXPECT_EQ(cuda::epilogue_of(f), cuda::MatmulEpilogue::ReluBias);
+  EXPECT_EQ(cuda::unfusable_reason(f), "");
+  f.bias = nullptr;
+  EXPECT_EQ(cuda::epilogue_of(f), cuda::MatmulEpilogue::Relu);
+  f.relu = false;
+  EXPECT_EQ(cuda::epilogue_of(f), cuda::MatmulEpilogue::None);
+}
+
+TEST(CudaLibraryRules, ConvolutionMathTypesKeepThePrecisionPromise) {
+  using M = cuda::ConvMath;
+  EXPECT_EQ(cuda::descriptor_math(DType::F32, false), M::Fma);
+  EXPECT_EQ(cuda::descriptor_math(DType::F32, true), M::Default);
+  EXPECT_EQ(cuda::descriptor_math(DType::F16, false), M::TensorOp);
+  EXPECT_EQ(cuda::descriptor_math(DType::BF16, true), M::TensorOp);
+  // fp32 without TF32: FMA kernels only.
+  EXPECT_TRUE(cuda::conv_math_acceptable(M::Fma, M::Fma));
+  for (M m : {M::Default, M::TensorOp, M::TensorOpAllowConversion})
+    EXPECT_FALSE(cuda::conv_math_acceptable(M::Fma, m)) << cuda::conv_math_name(m);
+  // 16-bit data on tensor cores: a default-math (non-tensor-core) algorithm
+  // may be chosen, and then runs under its own math type.
+  for (M m : {M::Default, M::TensorOp, M::Fma})
+    EXPECT_TRUE(cuda::conv_math_acceptable(M::TensorOp, m)) << cuda::conv_math_name(m);
+  // Never a down-conversion of the inputs.
+  for (M asked : {M::Default, M::TensorOp, M::Fma})
+    EXPECT_FALSE(cuda::conv_math_acceptable(asked, M::TensorOpAllowConversion));
 }
 
 // ---- dtype rounding (storage.hpp) against mantissa/dtype.hpp ---------------------

@@ -19,6 +19,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <iostream>
 #include <limits>
 #include <numeric>
 #include <random>
@@ -456,6 +457,46 @@ TEST(CudaParity, LinearWithBiasInTheEpilogue) {
           << dtype_name(t) << " dbias";
     }
   }
+}
+
+// Which path ran is reported per shape: a bias gradient over one row never
+// takes the fused epilogue; over more rows it is either fused or reported as
+// a fallback with cuBLASLt's reason, and every call is counted.
+TEST(CudaParity, OpPathsSayWhatRan) {
+  REQUIRE_CUDA();
+  auto fresh = create_backend("cuda");
+  EXPECT_TRUE(fresh->op_paths().empty());
+  EXPECT_TRUE(cpu().op_paths().empty());
+  for (DType t : kDtypes) {
+    for (std::int64_t rows : {1, 64}) {
+      Tensor dy = Tensor::from_host(*fresh, Shape({rows, 16}), t,
+                                    random_values(std::size_t(rows * 16), 7).data());
+      Tensor x = Tensor::from_host(*fresh, Shape({rows, 24}), t,
+                                   random_values(std::size_t(rows * 24), 8).data());
+      Tensor dw = Tensor::empty(*fresh, Shape({16, 24}), DType::F32);
+      Tensor db = Tensor::empty(*fresh, Shape({16}), DType::F32);
+      for (int i = 0; i < 3; ++i) fresh->linear_backward_weights(dy, x, dw, &db);
+    }
+  }
+  fresh->synchronize();
+  int one_row = 0, more_rows = 0;
+  for (const OpPath& p : fresh->op_paths()) {
+    std::cout << "  " << p.op << " " << p.shape << ": " << p.path << " (" << p.calls
+              << (p.fallback ? " calls, fallback)\n" : " calls)\n");
+    if (p.op != "linear_backward_weights") continue;
+    EXPECT_EQ(p.calls, 3) << p.shape;
+    EXPECT_FALSE(p.path.empty());
+    if (p.shape.rfind("1x16ᵀ", 0) == 0) {
+      ++one_row;
+      EXPECT_TRUE(p.fallback) << p.path;
+      EXPECT_NE(p.path.find("bias gradient summed over 1 row"), std::string::npos) << p.path;
+    } else {
+      ++more_rows;
+      EXPECT_EQ(p.fallback, p.path.rfind("unfused", 0) == 0) << p.path;
+    }
+  }
+  EXPECT_EQ(one_row, 3);
+  EXPECT_EQ(more_rows, 3);
 }
 
 }  // namespace

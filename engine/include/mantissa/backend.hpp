@@ -34,6 +34,18 @@ struct MemoryStats {
   std::size_t driver_total = 0;   // device capacity (0 if unknown)
 };
 
+// Which implementation ran an op, per shape: a backend that chooses between
+// a library's fused or tuned path and a fallback reports its choices, so a
+// run shows what actually ran (CudaBackend: cuBLASLt epilogues, cuDNN
+// algorithms and math types).
+struct OpPath {
+  std::string op;          // "linear_forward", "conv2d_backward_data", ...
+  std::string shape;       // "128x784 @ 784x512ᵀ f16 -> f16"
+  std::string path;        // "cuBLASLt, bias+relu epilogue" / "unfused: ..."
+  bool fallback = false;   // the path designed for this op could not be taken
+  std::int64_t calls = 0;  // calls made (a recorded step's ops count once, replays not)
+};
+
 enum class Activation { Relu, LeakyRelu, Gelu, Tanh, Sigmoid };
 enum class PoolKind { Max, Avg };
 
@@ -243,6 +255,10 @@ class Backend {
   virtual void replay();
   virtual void discard_capture() {}
   virtual bool capturing() const { return false; }
+
+  // Which implementation each library-backed op took, per shape (empty
+  // where a backend has only one way to run each op).
+  virtual std::vector<OpPath> op_paths() const { return {}; }
 
  private:
   // The default begin_download()'s copies, waiting for finish_download().

@@ -2,6 +2,7 @@
 
 #include <cublasLt.h>
 
+#include <iostream>
 #include <string>
 
 #include "mantissa/error.hpp"
@@ -39,13 +40,6 @@ cublasLtHandle_t lt(void* handle) {
 
 }  // namespace
 
-std::uint32_t pointer_alignment(const void* p) {
-  const auto address = reinterpret_cast<std::uintptr_t>(p);
-  std::uint32_t alignment = 256;
-  while (alignment > 1 && address % alignment != 0) alignment /= 2;
-  return alignment;
-}
-
 struct MatmulPlans::Plan {
   cublasLtMatmulDesc_t desc = nullptr;
   cublasLtMatrixLayout_t a = nullptr, b = nullptr, c = nullptr;  // cuBLASLt's A, B, C = D
@@ -60,8 +54,8 @@ struct MatmulPlans::Plan {
   }
 };
 
-MatmulPlans::MatmulPlans(CudaAllocator& allocator, bool allow_tf32)
-    : allocator_(allocator), allow_tf32_(allow_tf32) {
+MatmulPlans::MatmulPlans(CudaAllocator& allocator, bool allow_tf32, bool log)
+    : allocator_(allocator), allow_tf32_(allow_tf32), log_(log) {
   cublasLtHandle_t h = nullptr;
   MANTISSA_CUBLAS_CHECK(cublasLtCreate(&h));
   handle_ = h;
@@ -72,19 +66,59 @@ MatmulPlans::~MatmulPlans() {
   if (handle_ != nullptr) cublasLtDestroy(lt(handle_));
 }
 
-MatmulPlans::Plan* MatmulPlans::plan_for(const MatmulCall& call) {
-  const std::uint32_t align_a = pointer_alignment(call.a);
-  const std::uint32_t align_b = pointer_alignment(call.b);
-  const std::uint32_t align_c = pointer_alignment(call.c);
-  // 0 none, 1 bias, 2 bias gradient, 3 ReLU, 4 bias + ReLU
-  const int epilogue = call.bias_grad != nullptr ? 2
-                       : call.relu               ? (call.bias != nullptr ? 4 : 3)
-                       : call.bias != nullptr    ? 1
-                                                 : 0;
-  const Key key{call.M,        call.N,  call.K,  call.trans_a, call.trans_b, int(call.in),
-                int(call.out), align_a, align_b, align_c,      allow_tf32_,  epilogue};
-  if (auto it = plans_.find(key); it != plans_.end()) return it->second.get();
+namespace {
 
+std::string dims(std::int64_t rows, std::int64_t cols, bool trans) {
+  return std::to_string(rows) + "x" + std::to_string(cols) + (trans ? "ᵀ" : "");
+}
+
+std::string describe(const MatmulCall& call) {
+  return dims(call.a_rows, call.a_cols, call.trans_a) + " @ " +
+         dims(call.b_rows, call.b_cols, call.trans_b) + " " + std::string(dtype_name(call.in)) +
+         " -> " + std::string(dtype_name(call.out));
+}
+
+const char* op_name(MatmulEpilogue e) {
+  switch (e) {
+    case MatmulEpilogue::None:
+      return "matmul";
+    case MatmulEpilogue::BiasGrad:
+      return "linear_backward_weights";
+    default:
+      break;
+  }
+  return "linear_forward";
+}
+
+template <class T>
+T algo_config(const cublasLtMatmulAlgo_t& algo, cublasLtMatmulAlgoConfigAttributes_t attr) {
+  T value{};
+  std::size_t written = 0;
+  if (cublasLtMatmulAlgoConfigGetAttribute(&algo, attr, &value, sizeof value, &written) !=
+      CUBLAS_STATUS_SUCCESS)
+    return T{};
+  return value;
+}
+
+const char* reduction_name(std::uint32_t scheme) {
+  switch (scheme) {
+    case CUBLASLT_REDUCTION_SCHEME_INPLACE:
+      return "in place";
+    case CUBLASLT_REDUCTION_SCHEME_COMPUTE_TYPE:
+      return "in the compute type";
+    case CUBLASLT_REDUCTION_SCHEME_OUTPUT_TYPE:
+      return "in the output type";
+    default:
+      break;
+  }
+  return "none";
+}
+
+}  // namespace
+
+std::unique_ptr<MatmulPlans::Plan> MatmulPlans::make_plan(const MatmulCall& call,
+                                                         std::string& why_not) {
+  const MatmulEpilogue epilogue = epilogue_of(call);
   auto plan = std::make_unique<Plan>();
   const bool fp32 = call.in == DType::F32;
   const cublasComputeType_t compute =
@@ -97,15 +131,15 @@ MatmulPlans::Plan* MatmulPlans::plan_for(const MatmulCall& call) {
       cublasLtMatmulDescSetAttribute(plan->desc, CUBLASLT_MATMUL_DESC_TRANSA, &op_a, sizeof op_a));
   MANTISSA_CUBLAS_CHECK(
       cublasLtMatmulDescSetAttribute(plan->desc, CUBLASLT_MATMUL_DESC_TRANSB, &op_b, sizeof op_b));
-  if (epilogue != 0) {
+  if (epilogue != MatmulEpilogue::None) {
     // The vector is fp32 whatever c's type; its pointer is set per call.
-    const cublasLtEpilogue_t e = epilogue == 1   ? CUBLASLT_EPILOGUE_BIAS
-                                 : epilogue == 2 ? CUBLASLT_EPILOGUE_BGRADB
-                                 : epilogue == 3 ? CUBLASLT_EPILOGUE_RELU
-                                                 : CUBLASLT_EPILOGUE_RELU_BIAS;
+    const cublasLtEpilogue_t e = epilogue == MatmulEpilogue::Bias       ? CUBLASLT_EPILOGUE_BIAS
+                                 : epilogue == MatmulEpilogue::BiasGrad ? CUBLASLT_EPILOGUE_BGRADB
+                                 : epilogue == MatmulEpilogue::Relu     ? CUBLASLT_EPILOGUE_RELU
+                                                                        : CUBLASLT_EPILOGUE_RELU_BIAS;
     MANTISSA_CUBLAS_CHECK(
         cublasLtMatmulDescSetAttribute(plan->desc, CUBLASLT_MATMUL_DESC_EPILOGUE, &e, sizeof e));
-    if (epilogue != 3) {
+    if (epilogue != MatmulEpilogue::Relu) {
       const cudaDataType_t bias_type = CUDA_R_32F;
       MANTISSA_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(
           plan->desc, CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE, &bias_type, sizeof bias_type));
@@ -125,25 +159,28 @@ MatmulPlans::Plan* MatmulPlans::plan_for(const MatmulCall& call) {
     cublasLtMatmulPreference_t p;
     ~PrefGuard() { cublasLtMatmulPreferenceDestroy(p); }
   } guard{pref};
-  const std::uint64_t max_workspace = kWorkspaceBytes;
-  MANTISSA_CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(
-      pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &max_workspace, sizeof max_workspace));
-  // cuBLASLt's A is our b and its B our a; C and D are our c.
-  MANTISSA_CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(
-      pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, &align_b, sizeof align_b));
-  MANTISSA_CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(
-      pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES, &align_a, sizeof align_a));
-  MANTISSA_CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(
-      pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, &align_c, sizeof align_c));
-  MANTISSA_CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(
-      pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES, &align_c, sizeof align_c));
+  const MatmulPreference want = matmul_preference(call, kWorkspaceBytes);
+  auto set = [&](cublasLtMatmulPreferenceAttributes_t attr, const auto& value) {
+    MANTISSA_CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(pref, attr, &value, sizeof value));
+  };
+  set(CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, want.max_workspace_bytes);
+  set(CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, want.min_alignment_a);
+  set(CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES, want.min_alignment_b);
+  set(CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, want.min_alignment_c);
+  set(CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES, want.min_alignment_d);
+  if (want.compute_type_reduction_only) {
+    const std::uint32_t mask = CUBLASLT_REDUCTION_SCHEME_COMPUTE_TYPE;
+    set(CUBLASLT_MATMUL_PREF_REDUCTION_SCHEME_MASK, mask);
+  }
 
   cublasLtMatmulHeuristicResult_t result{};
   int found = 0;
   const cublasStatus_t hs = cublasLtMatmulAlgoGetHeuristic(
       lt(handle_), plan->desc, plan->a, plan->b, plan->c, plan->c, pref, 1, &result, &found);
-  if (epilogue != 0 && (hs != CUBLAS_STATUS_SUCCESS || found == 0)) {
-    plans_.emplace(key, nullptr);  // this epilogue is not offered here: remember that
+  if (epilogue != MatmulEpilogue::None && (hs != CUBLAS_STATUS_SUCCESS || found == 0)) {
+    why_not = std::string("cuBLASLt offers no algorithm with the ") + epilogue_name(epilogue) +
+              " epilogue (" +
+              (hs != CUBLAS_STATUS_SUCCESS ? cublasLtGetStatusName(hs) : "none found") + ")";
     return nullptr;
   }
   MANTISSA_CUBLAS_CHECK(hs);
@@ -153,13 +190,61 @@ MatmulPlans::Plan* MatmulPlans::plan_for(const MatmulCall& call) {
                                  std::string(dtype_name(call.out)) + " matmul on this GPU");
   plan->algo = result.algo;
   plan->workspace = result.workspaceSize;
-  Plan* ptr = plan.get();
-  plans_.emplace(key, std::move(plan));
-  return ptr;
+  return plan;
+}
+
+MatmulPlans::Entry& MatmulPlans::entry_for(const MatmulCall& call) {
+  const MatmulEpilogue epilogue = epilogue_of(call);
+  const Key key{call.M,
+                call.N,
+                call.K,
+                call.trans_a,
+                call.trans_b,
+                int(call.in),
+                int(call.out),
+                pointer_alignment(call.a),
+                pointer_alignment(call.b),
+                pointer_alignment(call.c),
+                allow_tf32_,
+                int(epilogue)};
+  if (auto it = plans_.find(key); it != plans_.end()) return it->second;
+
+  Entry entry;
+  entry.op = op_name(epilogue);
+  entry.shape = describe(call);
+  entry.fallback = unfusable_reason(call);
+  if (entry.fallback.empty()) entry.plan = make_plan(call, entry.fallback);
+  if (entry.plan != nullptr) {
+    const auto& algo = entry.plan->algo;
+    const auto splits = algo_config<std::uint32_t>(algo, CUBLASLT_ALGO_CONFIG_SPLITK_NUM);
+    entry.path = "cuBLASLt algo " +
+                 std::to_string(algo_config<std::int32_t>(algo, CUBLASLT_ALGO_CONFIG_ID));
+    if (splits > 1)
+      entry.path += ", split-K " + std::to_string(splits) + " reduced " +
+                    reduction_name(algo_config<std::uint32_t>(
+                        algo, CUBLASLT_ALGO_CONFIG_REDUCTION_SCHEME));
+    if (epilogue != MatmulEpilogue::None)
+      entry.path += std::string(", ") + epilogue_name(epilogue) + " epilogue";
+    entry.path += ", workspace " + std::to_string(entry.plan->workspace) + " B";
+  } else {
+    entry.path = "unfused: " + entry.fallback;
+  }
+  if (log_) std::cerr << "mantissa cuda: " << entry.op << " " << entry.shape << ": " << entry.path
+                      << "\n";
+  return plans_.emplace(key, std::move(entry)).first->second;
+}
+
+std::vector<OpPath> MatmulPlans::paths() const {
+  std::vector<OpPath> out;
+  for (const auto& [key, e] : plans_)
+    out.push_back({e.op, e.shape, e.path, e.plan == nullptr, e.calls});
+  return out;
 }
 
 bool MatmulPlans::try_run(const MatmulCall& call, cudaStream_t stream) {
-  Plan* plan = plan_for(call);
+  Entry& entry = entry_for(call);
+  ++entry.calls;
+  Plan* plan = entry.plan.get();
   if (plan == nullptr) return false;
   if (plan->workspace > 0 && workspace_.get() == nullptr)
     workspace_ = DeviceBuffer(allocator_, kWorkspaceBytes);

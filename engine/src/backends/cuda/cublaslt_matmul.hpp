@@ -5,7 +5,10 @@
 // it; fp16 / bf16 multiply with fp32 accumulation into an fp32 or 16-bit c.
 // One plan per (shape, transposes, dtypes, pointer alignment): the matmul
 // descriptor, the three layouts and the heuristic's algorithm, built on first
-// use and reused for every later call.
+// use and reused for every later call. The call, the epilogue rules and the
+// heuristic preferences are in library_rules.hpp. Every plan counts its
+// calls and says whether the epilogue was fused (paths()); with
+// MANTISSA_CUDA_LOG set, each new plan is also described on stderr.
 #include <cuda_runtime_api.h>
 
 #include <array>
@@ -13,40 +16,21 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "backends/cuda/cuda_allocator.hpp"
+#include "backends/cuda/library_rules.hpp"
+#include "mantissa/backend.hpp"
 #include "mantissa/dtype.hpp"
 
 namespace mantissa::cuda {
-
-struct MatmulCall {
-  const void* a = nullptr;  // stored (a_rows, a_cols)
-  const void* b = nullptr;  // stored (b_rows, b_cols)
-  void* c = nullptr;        // (M, N)
-  DType in = DType::F32;    // a and b
-  DType out = DType::F32;   // c
-  std::int64_t M = 0, N = 0, K = 0;
-  std::int64_t a_rows = 0, a_cols = 0, b_rows = 0, b_cols = 0;
-  bool trans_a = false, trans_b = false;
-  float beta = 0.0f;
-  // Epilogues: c[m, n] += bias[n] before c's one rounding
-  // (CUBLASLT_EPILOGUE_BIAS), then c = max(c, 0) when relu (RELU_BIAS, or
-  // RELU without a bias); or, alone, bias_grad[m] = sum over k of op(a)[m, k]
-  // (CUBLASLT_EPILOGUE_BGRADB: in the column-major view, a sum over the
-  // columns of cuBLASLt's B, which is our a). Vectors are fp32.
-  const float* bias = nullptr;
-  bool relu = false;
-  float* bias_grad = nullptr;
-};
-
-// Largest power of two (at most 256) dividing a device address.
-std::uint32_t pointer_alignment(const void* p);
 
 class MatmulPlans {
  public:
   static constexpr std::size_t kWorkspaceBytes = std::size_t(32) << 20;  // Hopper's recommendation
 
-  MatmulPlans(CudaAllocator& allocator, bool allow_tf32);
+  MatmulPlans(CudaAllocator& allocator, bool allow_tf32, bool log);
   ~MatmulPlans();
   MatmulPlans(const MatmulPlans&) = delete;
   MatmulPlans& operator=(const MatmulPlans&) = delete;
@@ -56,18 +40,28 @@ class MatmulPlans {
   // no algorithm for it, so the caller runs the unfused ops instead.
   bool try_run(const MatmulCall& call, cudaStream_t stream);
   std::size_t size() const { return plans_.size(); }
+  std::vector<OpPath> paths() const;
 
  private:
   using Key = std::array<std::int64_t, 12>;
   struct Plan;
-  // nullptr when the heuristic finds no algorithm (cached as such).
-  Plan* plan_for(const MatmulCall& call);
+  // One per key: the plan, or why the epilogue cannot be fused (the caller
+  // then runs the unfused ops); the calls made either way.
+  struct Entry {
+    std::unique_ptr<Plan> plan;
+    std::string fallback;  // non-empty: no plan, and why
+    std::string op, shape, path;
+    std::int64_t calls = 0;
+  };
+  Entry& entry_for(const MatmulCall& call);
+  std::unique_ptr<Plan> make_plan(const MatmulCall& call, std::string& why_not);
 
   CudaAllocator& allocator_;
   bool allow_tf32_;
+  bool log_;
   void* handle_ = nullptr;  // cublasLtHandle_t
   DeviceBuffer workspace_;
-  std::map<Key, std::unique_ptr<Plan>> plans_;
+  std::map<Key, Entry> plans_;
 };
 
 }  // namespace mantissa::cuda

@@ -2,6 +2,8 @@
 #include "backends/cuda/cuda_backend.hpp"
 
 #include <cstdio>
+#include <cstdlib>
+#include <string_view>
 
 #include "backends/cuda/cublaslt_matmul.hpp"
 #include "backends/cuda/cuda_check.hpp"
@@ -127,13 +129,22 @@ void CudaBackend::enter() const {
 }
 
 MatmulPlans& CudaBackend::matmul_plans() {
-  if (!matmul_) matmul_ = std::make_unique<MatmulPlans>(allocator_, options_.allow_tf32);
+  if (!matmul_) matmul_ = std::make_unique<MatmulPlans>(allocator_, options_.allow_tf32, options_.log_plans);
   return *matmul_;
 }
 
 ConvPlans& CudaBackend::conv_plans() {
-  if (!conv_) conv_ = std::make_unique<ConvPlans>(allocator_, stream(), options_.allow_tf32, capturing_);
+  if (!conv_)
+    conv_ = std::make_unique<ConvPlans>(allocator_, stream(), options_.allow_tf32, capturing_,
+                                        options_.log_plans);
   return *conv_;
+}
+
+std::vector<OpPath> CudaBackend::op_paths() const {
+  std::vector<OpPath> out = matmul_ ? matmul_->paths() : std::vector<OpPath>{};
+  if (conv_)
+    for (OpPath& p : conv_->paths()) out.push_back(std::move(p));
+  return out;
 }
 
 std::size_t CudaBackend::cached_matmul_plans() const {
@@ -314,6 +325,8 @@ std::vector<DeviceInfo> cuda_list_devices() {
 std::unique_ptr<Backend> cuda_create_backend(int ordinal, const BackendOptions& options) {
   cuda::CudaBackendOptions o;
   o.allow_tf32 = options.allow_tf32;
+  const char* log = std::getenv("MANTISSA_CUDA_LOG");
+  o.log_plans = log != nullptr && *log != '\0' && std::string_view(log) != "0";
   return std::make_unique<cuda::CudaBackend>(ordinal, o);
 }
 

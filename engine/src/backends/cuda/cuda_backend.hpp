@@ -30,6 +30,9 @@ struct CudaBackendOptions {
   // Let fp32 matmul and convolution use TF32 tensor cores (10-bit mantissa
   // products). Off by default, so fp32 means fp32 as on the CPU.
   bool allow_tf32 = false;
+  // Describe each new cuBLASLt / cuDNN plan on stderr (which algorithm,
+  // fused or not); set from MANTISSA_CUDA_LOG.
+  bool log_plans = false;
 };
 
 // Which GPU a backend drives; the constructor checks that it can be used
@@ -156,6 +159,7 @@ class CudaBackend final : public Backend {
   // allocator may cudaMalloc while recording), the graph instantiated once
   // and launched on the same stream by replay().
   bool can_capture() const override { return true; }
+  std::vector<OpPath> op_paths() const override;
   void begin_capture() override;
   void end_capture() override;
   void replay() override;

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <climits>
+#include <cstdio>
+#include <iostream>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -11,6 +13,12 @@
 #include "mantissa/error.hpp"
 
 namespace mantissa::cuda {
+
+static_assert(int(ConvMath::Default) == CUDNN_DEFAULT_MATH &&
+                  int(ConvMath::TensorOp) == CUDNN_TENSOR_OP_MATH &&
+                  int(ConvMath::TensorOpAllowConversion) == CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION &&
+                  int(ConvMath::Fma) == CUDNN_FMA_MATH,
+              "ConvMath must carry cudnnMathType_t's values");
 
 namespace {
 
@@ -45,18 +53,35 @@ int as_int(std::int64_t v, const char* what) {
   return int(v);
 }
 
-// Picks the first (best-ranked) result that ran, is deterministic when asked,
-// and fits the workspace limit.
+// A result may be used if it ran, is deterministic when that is asked, fits
+// the workspace limit, and its math type keeps the descriptor's promise.
 template <class Perf>
-const Perf* pick(const std::vector<Perf>& results, int count, bool need_deterministic) {
-  for (int i = 0; i < count; ++i) {
-    const Perf& p = results[std::size_t(i)];
-    if (p.status != CUDNN_STATUS_SUCCESS) continue;
-    if (need_deterministic && p.determinism != CUDNN_DETERMINISTIC) continue;
-    if (p.memory > ConvPlans::kMaxWorkspaceBytes) continue;
-    return &p;
-  }
+bool usable(const Perf& p, bool need_deterministic, ConvMath asked) {
+  return p.status == CUDNN_STATUS_SUCCESS &&
+         (!need_deterministic || p.determinism == CUDNN_DETERMINISTIC) &&
+         p.memory <= ConvPlans::kMaxWorkspaceBytes &&
+         conv_math_acceptable(asked, ConvMath(int(p.mathType)));
+}
+
+// The first (best-ranked) usable result.
+template <class Perf>
+const Perf* pick(const std::vector<Perf>& results, int count, bool need_deterministic,
+                 ConvMath asked) {
+  for (int i = 0; i < count; ++i)
+    if (usable(results[std::size_t(i)], need_deterministic, asked)) return &results[std::size_t(i)];
   return nullptr;
+}
+
+std::string milliseconds(float ms) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.3f ms", double(ms));
+  return buf;
+}
+
+std::string megabytes(std::size_t bytes) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f MiB", double(bytes) / (1024.0 * 1024.0));
+  return buf;
 }
 
 }  // namespace
@@ -66,9 +91,12 @@ struct ConvPlans::Plan {
   cudnnFilterDescriptor_t w = nullptr;
   cudnnConvolutionDescriptor_t conv = nullptr;
   int algo = 0;
+  ConvMath math = ConvMath::Default;  // the chosen result's, set on `conv`
   std::size_t workspace = 0;
   bool timed = false;  // chosen by running the candidates, not by the heuristic alone
   float time_ms = 0;
+  std::string op, shape, path;  // what paths() reports
+  std::int64_t calls = 0;
 
   ~Plan() {
     if (conv != nullptr) cudnnDestroyConvolutionDescriptor(conv);
@@ -79,8 +107,19 @@ struct ConvPlans::Plan {
 };
 
 ConvPlans::ConvPlans(CudaAllocator& allocator, cudaStream_t stream, bool allow_tf32,
-                     const bool& capturing)
-    : allocator_(allocator), stream_(stream), allow_tf32_(allow_tf32), capturing_(capturing) {}
+                     const bool& capturing, bool log)
+    : allocator_(allocator),
+      stream_(stream),
+      allow_tf32_(allow_tf32),
+      log_(log),
+      capturing_(capturing) {}
+
+std::vector<OpPath> ConvPlans::paths() const {
+  std::vector<OpPath> out;
+  for (const auto& [key, plan] : plans_)
+    out.push_back({plan->op, plan->shape, plan->path, !plan->timed, plan->calls});
+  return out;
+}
 
 std::size_t ConvPlans::timed_plans() const {
   std::size_t n = 0;
@@ -106,10 +145,11 @@ void ConvPlans::ensure_handle() {
   MANTISSA_CUDNN_CHECK(cudnnSetStream(h, stream_));
 }
 
-ConvPlans::Plan& ConvPlans::plan_for(const ConvShape& s, Direction dir, DType data, int math,
-                                     const void* a, const void* b, void* c) {
-  const Key key{s.N,        s.C,        s.H,     s.W,     s.O,      s.KH,      s.KW, s.OH, s.OW,
-                s.stride_h, s.stride_w, s.pad_h, s.pad_w, int(dir), int(data), math, 0};
+ConvPlans::Plan& ConvPlans::plan_for(const ConvShape& s, Direction dir, DType data,
+                                     ConvMath math, const void* a, const void* b, void* c) {
+  const Key key{s.N,        s.C,        s.H,     s.W,     s.O,      s.KH,      s.KW,
+                s.OH,       s.OW,       s.stride_h, s.stride_w, s.pad_h, s.pad_w, int(dir),
+                int(data),  int(math),  0};
   if (auto it = plans_.find(key); it != plans_.end()) return *it->second;
   if (capturing_)
     throw Error("a convolution of a shape not seen before the step was captured has no cuDNN "
@@ -135,7 +175,7 @@ ConvPlans::Plan& ConvPlans::plan_for(const ConvShape& s, Direction dir, DType da
   MANTISSA_CUDNN_CHECK(cudnnSetConvolution2dDescriptor(plan->conv, s.pad_h, s.pad_w, s.stride_h,
                                                        s.stride_w, 1, 1, CUDNN_CROSS_CORRELATION,
                                                        CUDNN_DATA_FLOAT));
-  MANTISSA_CUDNN_CHECK(cudnnSetConvolutionMathType(plan->conv, cudnnMathType_t(math)));
+  MANTISSA_CUDNN_CHECK(cudnnSetConvolutionMathType(plan->conv, cudnnMathType_t(int(math))));
 
   const std::string what =
       "a " + std::to_string(s.N) + "x" + std::to_string(s.C) + "x" + std::to_string(s.H) + "x" +
@@ -147,18 +187,19 @@ ConvPlans::Plan& ConvPlans::plan_for(const ConvShape& s, Direction dir, DType da
   // its workspace) the heuristic's first choice stands.
   const bool deterministic = dir != Direction::Forward;
   auto choose = [&](auto& perf, int count, auto&& find_ex, auto&& workspace_size) {
-    const auto* first = pick(perf, count, deterministic);
+    const auto* first = pick(perf, count, deterministic, math);
     MANTISSA_ASSERT(first != nullptr, std::string("cuDNN has no ") +
                                           (deterministic ? "deterministic " : "") +
-                                          "algorithm for " + what);
+                                          "algorithm with " + conv_math_name(math) + " for " +
+                                          what);
     std::size_t most = 0;
     for (int i = 0; i < count; ++i) {
       const auto& p = perf[std::size_t(i)];
-      if (p.status == CUDNN_STATUS_SUCCESS && p.memory <= kMaxWorkspaceBytes &&
-          (!deterministic || p.determinism == CUDNN_DETERMINISTIC))
-        most = std::max(most, p.memory);
+      if (usable(p, deterministic, math)) most = std::max(most, p.memory);
     }
+    // The whole result is kept: its algorithm runs under its own math type.
     auto chosen = first->algo;
+    auto chosen_math = first->mathType;
     plan->timed = false;
     try {
       DeviceBuffer ws = most > 0 ? DeviceBuffer(allocator_, most) : DeviceBuffer();
@@ -166,9 +207,10 @@ ConvPlans::Plan& ConvPlans::plan_for(const ConvShape& s, Direction dir, DType da
       int timed_count = 0;
       if (find_ex(int(timed.size()), &timed_count, timed.data(), ws.get(), most) ==
           CUDNN_STATUS_SUCCESS) {
-        if (const auto* fastest = pick(timed, timed_count, deterministic);
+        if (const auto* fastest = pick(timed, timed_count, deterministic, math);
             fastest != nullptr && fastest->memory <= most) {
           chosen = fastest->algo;
+          chosen_math = fastest->mathType;
           plan->timed = true;
           plan->time_ms = fastest->time;
         }
@@ -178,6 +220,8 @@ ConvPlans::Plan& ConvPlans::plan_for(const ConvShape& s, Direction dir, DType da
     }
     cudaGetLastError();
     plan->algo = int(chosen);
+    plan->math = ConvMath(int(chosen_math));
+    MANTISSA_CUDNN_CHECK(cudnnSetConvolutionMathType(plan->conv, chosen_math));
     MANTISSA_CUDNN_CHECK(workspace_size(chosen, &plan->workspace));
   };
   int count = 0;
@@ -243,23 +287,25 @@ ConvPlans::Plan& ConvPlans::plan_for(const ConvShape& s, Direction dir, DType da
       break;
     }
   }
+  static constexpr const char* kOps[] = {"conv2d_forward", "conv2d_backward_data",
+                                         "conv2d_backward_weights"};
+  plan->op = kOps[int(dir)];
+  plan->shape = what.substr(2);  // without the article
+  plan->path = "cuDNN algo " + std::to_string(plan->algo) + ", " + conv_math_name(plan->math) +
+               ", " +
+               (plan->timed ? "fastest of the candidates (" + milliseconds(plan->time_ms) + ")"
+                            : std::string("the heuristic's first choice (timing failed)")) +
+               ", workspace " + megabytes(plan->workspace);
+  if (log_) std::cerr << "mantissa cuda: " << plan->op << " " << plan->shape << ": " << plan->path
+                      << "\n";
   Plan& ref = *plan;
   plans_.emplace(key, std::move(plan));
   return ref;
 }
 
-namespace {
-
-// cuDNN math modes per data type (see the header).
-int math_for(DType data, bool allow_tf32) {
-  if (data != DType::F32) return int(CUDNN_TENSOR_OP_MATH);
-  return int(allow_tf32 ? CUDNN_DEFAULT_MATH : CUDNN_FMA_MATH);
-}
-
-}  // namespace
-
 void ConvPlans::forward(const ConvShape& s, DType dtype, const void* x, const void* w, void* y) {
-  Plan& p = plan_for(s, Direction::Forward, dtype, math_for(dtype, allow_tf32_), x, w, y);
+  Plan& p = plan_for(s, Direction::Forward, dtype, descriptor_math(dtype, allow_tf32_), x, w, y);
+  ++p.calls;
   DeviceBuffer ws = p.workspace > 0 ? DeviceBuffer(allocator_, p.workspace) : DeviceBuffer();
   const float alpha = 1.0f, beta = 0.0f;
   MANTISSA_CUDNN_CHECK(cudnnConvolutionForward(dnn(handle_), &alpha, p.x, x, p.w, w, p.conv,
@@ -269,7 +315,8 @@ void ConvPlans::forward(const ConvShape& s, DType dtype, const void* x, const vo
 
 void ConvPlans::backward_data(const ConvShape& s, DType dtype, const void* dy, const void* w,
                               void* dx) {
-  Plan& p = plan_for(s, Direction::BackwardData, dtype, math_for(dtype, allow_tf32_), dy, w, dx);
+  Plan& p = plan_for(s, Direction::BackwardData, dtype, descriptor_math(dtype, allow_tf32_), dy, w, dx);
+  ++p.calls;
   DeviceBuffer ws = p.workspace > 0 ? DeviceBuffer(allocator_, p.workspace) : DeviceBuffer();
   const float alpha = 1.0f, beta = 0.0f;
   MANTISSA_CUDNN_CHECK(cudnnConvolutionBackwardData(dnn(handle_), &alpha, p.w, w, p.y, dy, p.conv,
@@ -281,9 +328,10 @@ void ConvPlans::backward_filter(const ConvShape& s, DType source, const float* x
                                 float* dw) {
   // Widened 16-bit values are exact in TF32 (10 stored mantissa bits, fp32's
   // exponent range), so TF32 tensor cores form their products exactly.
-  const int math =
-      source == DType::F32 ? math_for(DType::F32, allow_tf32_) : int(CUDNN_DEFAULT_MATH);
+  const ConvMath math =
+      source == DType::F32 ? descriptor_math(DType::F32, allow_tf32_) : ConvMath::Default;
   Plan& p = plan_for(s, Direction::BackwardFilter, DType::F32, math, x, dy, dw);
+  ++p.calls;
   DeviceBuffer ws = p.workspace > 0 ? DeviceBuffer(allocator_, p.workspace) : DeviceBuffer();
   const float alpha = 1.0f, beta = 0.0f;
   MANTISSA_CUDNN_CHECK(cudnnConvolutionBackwardFilter(dnn(handle_), &alpha, p.x, x, p.y, dy, p.conv,

@@ -15,6 +15,13 @@
 // 16-bit inputs, so x and dy are widened to fp32 first; fp16 and bf16 values
 // are exact in TF32, so that convolution may use TF32 tensor cores and still
 // forms exact products.
+//
+// Each result cuDNN returns carries its own math type; only results whose
+// math type keeps these promises are considered (library_rules.hpp), and
+// the chosen one's math type is set on the plan's descriptor before its
+// workspace is sized and it runs. Every plan counts its calls and names its
+// algorithm (paths()); with MANTISSA_CUDA_LOG set, each new plan is
+// described on stderr.
 #include <cuda_runtime_api.h>
 
 #include <array>
@@ -22,8 +29,11 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <vector>
 
 #include "backends/cuda/cuda_allocator.hpp"
+#include "backends/cuda/library_rules.hpp"
+#include "mantissa/backend.hpp"
 #include "mantissa/dtype.hpp"
 
 namespace mantissa::cuda {
@@ -40,7 +50,7 @@ class ConvPlans {
   static constexpr std::size_t kMaxWorkspaceBytes = std::size_t(512) << 20;
 
   ConvPlans(CudaAllocator& allocator, cudaStream_t stream, bool allow_tf32,
-            const bool& capturing);
+            const bool& capturing, bool log);
   ~ConvPlans();
   ConvPlans(const ConvPlans&) = delete;
   ConvPlans& operator=(const ConvPlans&) = delete;
@@ -54,19 +64,21 @@ class ConvPlans {
                        float* dw);
   std::size_t size() const { return plans_.size(); }
   std::size_t timed_plans() const;  // plans whose algorithm was chosen by timing
+  std::vector<OpPath> paths() const;
 
  private:
   enum class Direction : int { Forward, BackwardData, BackwardFilter };
   using Key = std::array<std::int64_t, 17>;
   struct Plan;
   // a, b: the call's inputs, c: its output (timing runs on them).
-  Plan& plan_for(const ConvShape& s, Direction dir, DType data, int math, const void* a,
+  Plan& plan_for(const ConvShape& s, Direction dir, DType data, ConvMath math, const void* a,
                  const void* b, void* c);
   void ensure_handle();
 
   CudaAllocator& allocator_;
   cudaStream_t stream_;
   bool allow_tf32_;
+  bool log_;
   const bool& capturing_;  // the backend's: a step is being captured
   void* handle_ = nullptr;  // cudnnHandle_t, created on first use (cuDNN loads slowly)
   std::map<Key, std::unique_ptr<Plan>> plans_;
