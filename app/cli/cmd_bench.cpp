@@ -1,4 +1,4 @@
-// mantissa bench WORKLOAD: training throughput on the peer workloads of
+// mantissa bench WORKLOAD...: training throughput on the peer workloads of
 // shared/peers/README.md (mlp, cnn, big), per precision policy, on random data
 // held in memory. Nothing is stored.
 //
@@ -199,6 +199,7 @@ struct PolicyResult {
   std::string capture_note;
   double final_loss = 0;
   double final_scale = 1;
+  std::vector<OpPath> paths;  // which library path each op took (GPU)
 };
 
 Project with_policy(Project p, Policy policy) {
@@ -246,6 +247,7 @@ class PolicyBench {
     result_.skipped = std::int64_t(state_[ss::kSkippedTotal]);
     result_.final_loss = state_[ss::kLoss];
     result_.final_scale = state_[ss::kScale];
+    result_.paths = backend_->op_paths();
     return result_;
   }
 
@@ -289,23 +291,125 @@ std::int64_t model_flops_per_step(const Project& p, std::int64_t batch) {
   return 3 * forward * batch;
 }
 
+struct BenchFlags {
+  std::vector<std::string> workloads;
+  std::string policies = "float32,mixed_float16,mixed_bfloat16";
+  std::string backend = "cpu";
+  std::int64_t steps = 0, warmup = 0;
+  int threads = 0;
+  bool json = false;
+  bool tf32 = false;
+  bool no_graphs = false;
+};
+
+Json paths_json(const std::vector<OpPath>& paths) {
+  Json out = Json::array();
+  for (const OpPath& p : paths)
+    out.push_back({{"op", p.op},
+                   {"shape", p.shape},
+                   {"path", p.path},
+                   {"fallback", p.fallback},
+                   {"calls", p.calls}});
+  return out;
+}
+
+// Times one workload's policies; prints the table (unless --json) and
+// returns the JSON object.
+Json bench_workload(const Workload& w, const BenchFlags& f, const std::vector<Policy>& policies,
+                    const std::string& device, std::int64_t total, std::int64_t warm) {
+  const std::int64_t window = total / kWindows;
+  Project project = workload_project(w);
+  project.training.allow_tf32 = f.tf32;
+  project.training.capture_graphs = !f.no_graphs;
+  const std::int64_t flops = model_flops_per_step(project, w.batch);
+  std::cerr << "bench " << w.name << ": " << w.description << ", batch " << w.batch
+            << ", SGD lr 0.05 momentum 0.9\n"
+            << f.backend << ": " << device << "; " << warm << " warm-up step"
+            << (warm == 1 ? "" : "s") << ", then " << kWindows << " windows of " << window
+            << (window == 1 ? " step" : " steps") << " per policy"
+            << (w.name == "big" || policies.size() == 1 ? "" : ", policies taking turns") << "\n";
+  const Dataset pool = random_pool(w);
+
+  std::vector<PolicyResult> results;
+  if (w.name == "big") {
+    for (Policy policy : policies)
+      for (auto& r : bench_group(w, project, {policy}, f.backend, pool, warm, window))
+        results.push_back(r);
+  } else {
+    results = bench_group(w, project, policies, f.backend, pool, warm, window);
+  }
+
+  auto tflops = [&](const PolicyResult& r) {
+    return r.median_steps_per_s * double(flops) / 1e12;
+  };
+  Json out = {{"workload", w.name},      {"description", w.description},
+              {"batch", w.batch},        {"backend", f.backend},
+              {"device", device},        {"warmup_steps", warm},
+              {"window_steps", window},  {"model_flops_per_step", flops},
+              {"results", Json::array()}};
+  for (const auto& r : results) {
+    std::int64_t fallback_calls = 0, library_calls = 0;
+    for (const OpPath& p : r.paths) (p.fallback ? fallback_calls : library_calls) += p.calls;
+    out["results"].push_back({{"policy", policy_name(r.policy)},
+                              {"steps_per_s_windows", r.steps_per_s},
+                              {"steps_per_s", r.median_steps_per_s},
+                              {"samples_per_s", r.median_steps_per_s * double(w.batch)},
+                              {"model_tflops", tflops(r)},
+                              {"peak_memory", r.peak_memory},
+                              {"activation_memory", r.activation_memory},
+                              {"captured", r.captured},
+                              {"graph_replays", r.replays},
+                              {"capture_note", r.capture_note},
+                              {"skipped_steps", r.skipped},
+                              {"final_loss", r.final_loss},
+                              {"final_loss_scale", r.final_scale},
+                              {"library_path_calls", library_calls},
+                              {"fallback_path_calls", fallback_calls},
+                              {"op_paths", paths_json(r.paths)}});
+  }
+  if (f.json) return out;
+
+  Table t({"policy", "steps/s", "min - max", "samples/s", "TFLOP/s", "peak memory", "activations",
+           "skipped", "final loss", "scale"},
+          {false, true, true, true, true, true, true, true, true, true});
+  t.rule();
+  for (const auto& r : results) {
+    const auto [lo, hi] = std::minmax_element(r.steps_per_s.begin(), r.steps_per_s.end());
+    t.add({std::string(policy_name(r.policy)), steps_text(r.median_steps_per_s),
+           steps_text(*lo) + " - " + steps_text(*hi),
+           with_thousands(std::llround(r.median_steps_per_s * double(w.batch))),
+           fixed(tflops(r), 3), bytes_text(r.peak_memory), bytes_text(r.activation_memory),
+           with_thousands(r.skipped), fixed(r.final_loss, 4), scale_text(r.final_scale)});
+  }
+  std::cout << "bench " << w.name << " on " << device << "\n";
+  t.print(std::cout);
+  std::cout << "steps/s: median of " << kWindows << " windows; TFLOP/s: 3 × forward FLOPs of "
+            << "the linear and convolution layers (" << fixed(double(flops) / 1e9, 2)
+            << " GFLOP per step); activations: peak memory above weights, gradients and "
+            << "optimizer state\n";
+  for (const auto& r : results) {
+    if (r.captured)
+      std::cout << policy_name(r.policy) << ": step captured once, replayed " << r.replays
+                << " times\n";
+    else if (r.can_capture)
+      std::cout << policy_name(r.policy) << ": " << r.capture_note << "\n";
+    for (const OpPath& p : r.paths)
+      if (p.fallback)
+        std::cout << policy_name(r.policy) << ": " << p.op << " " << p.shape << ": " << p.path
+                  << "\n";
+  }
+  std::cout << "\n";
+  return out;
+}
+
 }  // namespace
 
 void add_bench_command(CLI::App& app) {
-  struct Flags {
-    std::string workload;
-    std::string policies = "float32,mixed_float16,mixed_bfloat16";
-    std::string backend = "cpu";
-    std::int64_t steps = 0, warmup = 0;
-    int threads = 0;
-    bool json = false;
-    bool tf32 = false;
-    bool no_graphs = false;
-  };
-  auto f = std::make_shared<Flags>();
+  auto f = std::make_shared<BenchFlags>();
   auto* cmd = app.add_subcommand(
       "bench", "Training throughput per policy on the peer workloads (mlp, cnn, big)");
-  cmd->add_option("workload", f->workload, "mlp, cnn or big (see shared/peers/README.md)")
+  cmd->add_option("workload", f->workloads,
+                  "mlp, cnn or big (see shared/peers/README.md); several run one after another")
       ->required();
   cmd->add_option("--policies", f->policies, "Comma-separated policies")->capture_default_str();
   cmd->add_option("--backend", f->backend, "Device: cpu, cuda, cuda:N")->capture_default_str();
@@ -318,91 +422,28 @@ void add_bench_command(CLI::App& app) {
                 "Run every op as it is called instead of replaying a captured step (GPU)");
   cmd->add_flag("--json", f->json, "Print JSON instead of a table");
   cmd->callback([f, steps, warmup, threads] {
-    const Workload& w = find_workload(f->workload);
+    std::vector<const Workload*> chosen;
+    for (const std::string& name : f->workloads) chosen.push_back(&find_workload(name));
     const std::vector<Policy> policies = parse_policy_list("--policies", f->policies);
-    const std::int64_t total = steps->count() ? f->steps : w.default_steps;
-    const std::int64_t warm = warmup->count() ? f->warmup : w.default_warmup;
-    if (total < kWindows)
-      throw InputError("--steps must be at least 3, got " + std::to_string(total));
-    if (warm < 0) throw InputError("--warmup must be at least 0, got " + std::to_string(warm));
+    if (steps->count() && f->steps < kWindows)
+      throw InputError("--steps must be at least 3, got " + std::to_string(f->steps));
+    if (f->warmup < 0) throw InputError("--warmup must be at least 0, got " + std::to_string(f->warmup));
     if (threads->count()) {
       if (f->threads < 1)
         throw InputError("--threads must be at least 1, got " + std::to_string(f->threads));
       omp_set_num_threads(
           f->threads);  // the CPU backend's parallel regions follow this thread's setting
     }
-    const std::int64_t window = total / kWindows;
-    Project project = workload_project(w);
-    project.training.allow_tf32 = f->tf32;
-    project.training.capture_graphs = !f->no_graphs;
-    const std::int64_t flops = model_flops_per_step(project, w.batch);
     const std::string device = create_backend(f->backend)->description();
-    std::cerr << "bench " << w.name << ": " << w.description << ", batch " << w.batch
-              << ", SGD lr 0.05 momentum 0.9\n"
-              << f->backend << ": " << device << "; " << warm << " warm-up step"
-              << (warm == 1 ? "" : "s") << ", then " << kWindows << " windows of " << window
-              << (window == 1 ? " step" : " steps") << " per policy"
-              << (w.name == "big" || policies.size() == 1 ? "" : ", policies taking turns") << "\n";
-    const Dataset pool = random_pool(w);
-
-    std::vector<PolicyResult> results;
-    if (w.name == "big") {
-      for (Policy policy : policies)
-        for (auto& r : bench_group(w, project, {policy}, f->backend, pool, warm, window))
-          results.push_back(r);
-    } else {
-      results = bench_group(w, project, policies, f->backend, pool, warm, window);
+    Json all = Json::array();
+    for (const Workload* w : chosen) {
+      const std::int64_t total = steps->count() ? f->steps : w->default_steps;
+      const std::int64_t warm = warmup->count() ? f->warmup : w->default_warmup;
+      Json out = bench_workload(*w, *f, policies, device, total, warm);
+      if (f->json) all.push_back(std::move(out));
     }
-
-    auto tflops = [&](const PolicyResult& r) {
-      return r.median_steps_per_s * double(flops) / 1e12;
-    };
-    if (f->json) {
-      Json out = {{"workload", w.name},      {"description", w.description},
-                  {"batch", w.batch},        {"backend", f->backend},
-                  {"device", device},        {"warmup_steps", warm},
-                  {"window_steps", window},  {"model_flops_per_step", flops},
-                  {"results", Json::array()}};
-      for (const auto& r : results)
-        out["results"].push_back({{"policy", policy_name(r.policy)},
-                                  {"steps_per_s_windows", r.steps_per_s},
-                                  {"steps_per_s", r.median_steps_per_s},
-                                  {"samples_per_s", r.median_steps_per_s * double(w.batch)},
-                                  {"model_tflops", tflops(r)},
-                                  {"peak_memory", r.peak_memory},
-                                  {"activation_memory", r.activation_memory},
-                                  {"captured", r.captured},
-                                  {"graph_replays", r.replays},
-                                  {"capture_note", r.capture_note},
-                                  {"skipped_steps", r.skipped},
-                                  {"final_loss", r.final_loss},
-                                  {"final_loss_scale", r.final_scale}});
-      std::cout << out.dump(2) << "\n";
-      return;
-    }
-    Table t({"policy", "steps/s", "min - max", "samples/s", "TFLOP/s", "peak memory", "activations",
-             "skipped", "final loss", "scale"},
-            {false, true, true, true, true, true, true, true, true, true});
-    t.rule();
-    for (const auto& r : results) {
-      const auto [lo, hi] = std::minmax_element(r.steps_per_s.begin(), r.steps_per_s.end());
-      t.add({std::string(policy_name(r.policy)), steps_text(r.median_steps_per_s),
-             steps_text(*lo) + " - " + steps_text(*hi),
-             with_thousands(std::llround(r.median_steps_per_s * double(w.batch))),
-             fixed(tflops(r), 3), bytes_text(r.peak_memory), bytes_text(r.activation_memory),
-             with_thousands(r.skipped), fixed(r.final_loss, 4), scale_text(r.final_scale)});
-    }
-    t.print(std::cout);
-    std::cout << "steps/s: median of " << kWindows << " windows; TFLOP/s: 3 × forward FLOPs of "
-              << "the linear and convolution layers (" << fixed(double(flops) / 1e9, 2)
-              << " GFLOP per step); activations: peak memory above weights, gradients and "
-              << "optimizer state\n";
-    for (const auto& r : results)
-      if (r.captured)
-        std::cout << policy_name(r.policy) << ": step captured once, replayed " << r.replays
-                  << " times\n";
-      else if (r.can_capture)
-        std::cout << policy_name(r.policy) << ": " << r.capture_note << "\n";
+    // One workload: its object, as before; several: an array of them.
+    if (f->json) std::cout << (all.size() == 1 ? all[0] : all).dump(2) << "\n";
   });
 }
 

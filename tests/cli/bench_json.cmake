@@ -56,3 +56,30 @@ endforeach()
 if(NOT ok)
   message(FATAL_ERROR "bench --json: steps_per_s ${steps_per_s} is none of its windows")
 endif()
+# The CPU backend has one way to run each op: no library paths to report.
+string(JSON paths LENGTH "${json}" results 0 op_paths)
+string(JSON fallbacks GET "${json}" results 0 fallback_path_calls)
+if(NOT paths EQUAL 0 OR NOT fallbacks EQUAL 0)
+  message(FATAL_ERROR "bench --json on the CPU: ${paths} op paths, ${fallbacks} fallback calls")
+endif()
+
+# Several workloads in one call: an array, one object per workload, in order.
+execute_process(COMMAND "${MANTISSA}" bench mlp cnn --steps 3 --warmup 0 --policies bfloat16 --json
+                RESULT_VARIABLE rc OUTPUT_VARIABLE json ERROR_VARIABLE err)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "bench mlp cnn --json: exit ${rc}\n${err}")
+endif()
+string(JSON n LENGTH "${json}")
+string(JSON first GET "${json}" 0 workload)
+string(JSON second GET "${json}" 1 workload)
+string(JSON policy GET "${json}" 1 results 0 policy)
+if(NOT n EQUAL 2 OR NOT first STREQUAL "mlp" OR NOT second STREQUAL "cnn"
+   OR NOT policy STREQUAL "bfloat16")
+  message(FATAL_ERROR "bench mlp cnn --json: ${n} entries (${first}, ${second}), ${policy}:\n${json}")
+endif()
+# A bad name among several is refused before anything runs, and named.
+execute_process(COMMAND "${MANTISSA}" bench mlp gpt9 --steps 3 --json
+                RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+if(rc EQUAL 0 OR NOT err MATCHES "unknown workload 'gpt9'" OR NOT out STREQUAL "")
+  message(FATAL_ERROR "bench mlp gpt9: exit ${rc}, stdout '${out}', stderr '${err}'")
+endif()
