@@ -12,6 +12,7 @@
 #include "cli/commands.hpp"
 #include "cli/progress.hpp"
 #include "mantissa/error.hpp"
+#include "mantissa/metric_fields.hpp"
 #include "mantissa/store.hpp"
 
 namespace mantissa::cli {
@@ -93,21 +94,12 @@ Json record_json(const RunRecord& r) {
   return j;
 }
 
+// Every per-step field, in the metrics table's order (mantissa/metric_fields.hpp).
 Json step_json(const StepMetrics& m) {
-  return {{"step", m.step},
-          {"epoch", m.epoch},
-          {"loss", m.loss},
-          {"loss_scale", m.loss_scale},
-          {"skipped", m.skipped},
-          {"skipped_total", m.skipped_total},
-          {"growth_tracker", m.growth_tracker},
-          {"grad_norm", m.grad_norm},
-          {"lr", m.lr},
-          {"step_time_s", m.step_time_s},
-          {"samples_per_s", m.samples_per_s},
-          {"memory_in_use", m.memory_in_use},
-          {"memory_peak", m.memory_peak},
-          {"wall_time_s", m.wall_time_s}};
+  Json j = Json::object();
+  for (const StepField& f : kStepFields)
+    visit_field(f, m, [&](const auto& value) { j[std::string(f.name)] = value; });
+  return j;
 }
 
 Json epoch_json(const EpochMetrics& m) {

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "engine/test_store_util.hpp"
+#include "mantissa/metric_fields.hpp"
 #include "store/sqlite.hpp"
 
 namespace mantissa {
@@ -159,6 +160,44 @@ TEST(StoreMetrics, CsvHasHeaderAndOneRowPerStep) {
   EXPECT_EQ(lines[4], "4,0,nan,65536,0,0,4,inf,0.05,0.003,42666.5,1048576,3145728,0,0.012");
   // Shortest round-trip formatting: the text parses back to the stored double.
   EXPECT_EQ(std::stod(lines[3].substr(lines[3].find(',', 2) + 1)), 2.5 / 3);
+}
+
+// The metrics table (metric_fields.hpp) is the schema: the step_metrics
+// columns after run_id are its fields, in order, and every field survives a
+// round trip through the database with a value of its own.
+TEST(StoreMetrics, StepColumnsAreTheMetricsTableAndEveryFieldRoundTrips) {
+  TempDir dir;
+  RunStore store(dir / "runs.db");
+  const auto id = store.create_run(sample_run());
+  {
+    sql::Connection db((dir / "runs.db").string());
+    sql::Statement q = db.prepare("SELECT name FROM pragma_table_info('step_metrics') ORDER BY cid");
+    std::vector<std::string> columns;
+    while (q.step()) columns.push_back(q.column_text(0));
+    std::vector<std::string> expected{"run_id"};
+    for (const StepField& f : kStepFields) expected.emplace_back(f.name);
+    EXPECT_EQ(columns, expected) << "a metric needs its row in kStepFields and a migration";
+  }
+  StepMetrics m;
+  int n = 0;
+  for (const StepField& f : kStepFields) {
+    ++n;
+    EXPECT_FALSE(f.description.empty()) << f.name;
+    visit_field(f, m, [&](auto& value) {
+      using T = std::decay_t<decltype(value)>;
+      if constexpr (std::is_same_v<T, bool>)
+        value = true;
+      else
+        value = T(n * 3 + 1) / T(f.name == "step" || f.name == "epoch" ? 1 : 2);
+    });
+  }
+  store.append_step(id, m);
+  const std::vector<StepMetrics> back = store.step_metrics(id);
+  ASSERT_EQ(back.size(), 1u);
+  for (const StepField& f : kStepFields)
+    visit_field(f, m, [&](const auto& want) {
+      visit_field(f, back[0], [&](const auto& got) { EXPECT_EQ(got, want) << f.name; });
+    });
 }
 
 TEST(StoreMetrics, CheckpointsKeepTheNewestThree) {

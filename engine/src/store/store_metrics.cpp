@@ -3,7 +3,10 @@
 #include <algorithm>
 #include <array>
 #include <charconv>
+#include <string>
+#include <type_traits>
 
+#include "mantissa/metric_fields.hpp"
 #include "store/store_impl.hpp"
 
 namespace mantissa {
@@ -35,12 +38,28 @@ void insert_row(sql::Statement& insert, Bind&& bind) {
   }
 }
 
-const char* kInsertStep = R"sql(
-  INSERT OR REPLACE INTO step_metrics
-    (run_id, step, epoch, loss, loss_scale, skipped, skipped_total, growth_tracker, grad_norm, lr,
-     step_time_s, samples_per_s, memory_in_use, memory_peak, driver_memory_in_use, wall_time_s)
-  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
-)sql";
+// "step, epoch, loss, ..." in kStepFields' order.
+std::string step_columns() {
+  std::string out;
+  for (const StepField& f : kStepFields) out += (out.empty() ? "" : ", ") + std::string(f.name);
+  return out;
+}
+
+const std::string& insert_step_sql() {
+  static const std::string sql = [] {
+    std::string values = "?1";
+    for (std::size_t i = 0; i < kStepFields.size(); ++i) values += ", ?" + std::to_string(i + 2);
+    return "INSERT OR REPLACE INTO step_metrics (run_id, " + step_columns() + ") VALUES (" +
+           values + ")";
+  }();
+  return sql;
+}
+
+const std::string& select_steps_sql() {
+  static const std::string sql =
+      "SELECT " + step_columns() + " FROM step_metrics WHERE run_id = ?1 ORDER BY step";
+  return sql;
+}
 
 const char* kInsertEpoch = R"sql(
   INSERT OR REPLACE INTO epoch_metrics
@@ -84,17 +103,21 @@ void RunStore::Impl::commit_buffered() {
   last_commit = std::chrono::steady_clock::now();
   sql::Transaction tx(*db);
   if (!steps.empty()) {
-    sql::Statement& insert = statement(kInsertStep);
+    sql::Statement& insert = statement(insert_step_sql());
     for (const auto& row : steps) {
       // Named, not bound: clang cannot capture structured bindings under OpenMP.
       const std::int64_t run_id = row.first;
       const auto& m = row.second;
       insert_row(insert, [&](sql::Statement& q) {
-        q.bind(1, run_id).bind(2, m.step).bind(3, m.epoch).bind(4, m.loss).bind(5, m.loss_scale);
-        q.bind(6, m.skipped ? 1 : 0).bind(7, m.skipped_total).bind(8, m.growth_tracker);
-        q.bind(9, m.grad_norm).bind(10, m.lr).bind(11, m.step_time_s).bind(12, m.samples_per_s);
-        q.bind(13, m.memory_in_use).bind(14, m.memory_peak).bind(15, m.driver_memory_in_use);
-        q.bind(16, m.wall_time_s);
+        q.bind(1, run_id);
+        int index = 2;
+        for (const StepField& f : kStepFields)
+          visit_field(f, m, [&](const auto& value) {
+            if constexpr (std::is_same_v<std::decay_t<decltype(value)>, bool>)
+              q.bind(index++, value ? 1 : 0);
+            else
+              q.bind(index++, value);
+          });
       });
     }
   }
@@ -167,31 +190,22 @@ std::vector<StepMetrics> RunStore::step_metrics(std::int64_t run_id) {
   Impl& s = *impl_;
   flush();
   return s.guarded([&] {
-    sql::Statement& q = s.statement(R"sql(
-      SELECT step, epoch, loss, loss_scale, skipped, skipped_total, growth_tracker, grad_norm, lr,
-             step_time_s, samples_per_s, memory_in_use, memory_peak, driver_memory_in_use,
-             wall_time_s
-      FROM step_metrics WHERE run_id = ?1 ORDER BY step
-    )sql");
+    sql::Statement& q = s.statement(select_steps_sql());
     q.bind(1, run_id);
     std::vector<StepMetrics> rows;
     while (q.step()) {
       StepMetrics m;
-      m.step = q.column_int(0);
-      m.epoch = q.column_int(1);
-      m.loss = q.column_double(2);
-      m.loss_scale = q.column_double(3);
-      m.skipped = q.column_int(4) != 0;
-      m.skipped_total = q.column_int(5);
-      m.growth_tracker = q.column_int(6);
-      m.grad_norm = q.column_double(7);
-      m.lr = q.column_double(8);
-      m.step_time_s = q.column_double(9);
-      m.samples_per_s = q.column_double(10);
-      m.memory_in_use = q.column_int(11);
-      m.memory_peak = q.column_int(12);
-      m.driver_memory_in_use = q.column_int(13);
-      m.wall_time_s = q.column_double(14);
+      int column = 0;
+      for (const StepField& f : kStepFields)
+        visit_field(f, m, [&](auto& value) {
+          using T = std::decay_t<decltype(value)>;
+          if constexpr (std::is_same_v<T, bool>)
+            value = q.column_int(column++) != 0;
+          else if constexpr (std::is_same_v<T, double>)
+            value = q.column_double(column++);
+          else
+            value = q.column_int(column++);
+        });
       rows.push_back(m);
     }
     return rows;
@@ -252,39 +266,23 @@ std::vector<RunEvent> RunStore::events(std::int64_t run_id) {
 
 std::string RunStore::metrics_csv(std::int64_t run_id) {
   require_run(run_id);  // an export of a run that does not exist is a user error
-  std::string out =
-      "step,epoch,loss,loss_scale,skipped,skipped_total,growth_tracker,grad_norm,lr,step_time_s,"
-      "samples_per_s,memory_in_use,memory_peak,driver_memory_in_use,wall_time_s\n";
+  std::string out;
+  for (const StepField& f : kStepFields) out += (out.empty() ? "" : ",") + std::string(f.name);
+  out += '\n';
   for (const StepMetrics& m : step_metrics(run_id)) {
     // Numbers are written shortest-round-trip, so reading the CSV back gives
     // the stored doubles exactly; non-finite values appear as nan / inf.
-    append_number(out, m.step);
-    out += ',';
-    append_number(out, m.epoch);
-    out += ',';
-    append_number(out, m.loss);
-    out += ',';
-    append_number(out, m.loss_scale);
-    out += m.skipped ? ",1," : ",0,";
-    append_number(out, m.skipped_total);
-    out += ',';
-    append_number(out, m.growth_tracker);
-    out += ',';
-    append_number(out, m.grad_norm);
-    out += ',';
-    append_number(out, m.lr);
-    out += ',';
-    append_number(out, m.step_time_s);
-    out += ',';
-    append_number(out, m.samples_per_s);
-    out += ',';
-    append_number(out, m.memory_in_use);
-    out += ',';
-    append_number(out, m.memory_peak);
-    out += ',';
-    append_number(out, m.driver_memory_in_use);
-    out += ',';
-    append_number(out, m.wall_time_s);
+    bool first = true;
+    for (const StepField& f : kStepFields) {
+      if (!first) out += ',';
+      first = false;
+      visit_field(f, m, [&](const auto& value) {
+        if constexpr (std::is_same_v<std::decay_t<decltype(value)>, bool>)
+          out += value ? '1' : '0';
+        else
+          append_number(out, value);
+      });
+    }
     out += '\n';
   }
   return out;
