@@ -11,6 +11,7 @@
 #include <limits>
 
 #include "PolicyColors.hpp"
+#include "mantissa/optim.hpp"
 #include "ScientificSpinBox.hpp"
 
 namespace mantissa::ui {
@@ -71,9 +72,16 @@ TrainingSettingsForm::TrainingSettingsForm(QWidget* parent) : QWidget(parent) {
   layout->addLayout(form);
 
   optimizer_ = new QComboBox(this);
-  optimizer_->addItem(tr("SGD"), int(OptimizerKind::Sgd));
-  optimizer_->addItem(tr("AdamW"), int(OptimizerKind::AdamW));
-  optimizer_->setToolTip(tr("SGD with momentum, or AdamW with decoupled weight decay"));
+  QStringList optimizerTips;
+  for (const OptimizerInfo& o : optimizer_kinds()) {
+    const QString label = QString::fromUtf8(o.label.data(), qsizetype(o.label.size()));
+    const QString description =
+        QString::fromUtf8(o.description.data(), qsizetype(o.description.size()));
+    optimizer_->addItem(label, int(o.kind));
+    optimizer_->setItemData(optimizer_->count() - 1, description, Qt::ToolTipRole);
+    optimizerTips << label + ": " + description;
+  }
+  optimizer_->setToolTip(optimizerTips.join('\n'));
   form->addRow(tr("Optimizer:"), optimizer_);
   lr_ = new ScientificSpinBox(this);
   lr_->setRange(1e-9, 10);
@@ -248,8 +256,10 @@ void TrainingSettingsForm::setSpec(const TrainingSpec& spec) {
 
 void TrainingSettingsForm::updateEnabled() {
   const TrainingSpec& s = spec_;
-  const bool sgd = s.optimizer.kind == OptimizerKind::Sgd;
-  setTip(momentum_, sgd, tr("SGD momentum"), tr("AdamW uses beta1 instead"));
+  const OptimizerInfo& optimizer = optimizer_info(s.optimizer.kind);
+  setTip(momentum_, optimizer.uses_momentum, tr("SGD momentum"),
+         tr("%1 uses beta1 instead").arg(QString::fromUtf8(optimizer.label.data(),
+                                                           qsizetype(optimizer.label.size()))));
   setTip(stepSize_, s.schedule.kind == ScheduleKind::Step,
          tr("Multiply the learning rate by the factor every this many steps"),
          tr("Only for the Step schedule"));

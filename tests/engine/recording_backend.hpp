@@ -240,13 +240,12 @@ class RecordingBackend final : public Backend {
     MANTISSA_RECORD("unscale_check_and_norm", inner_->unscale_check_and_norm(g, s, found_inf, sq));
   }
   void optimizer_step(std::span<const Tensor> masters, std::span<const Tensor> grads,
-                      std::span<const Tensor> m1, std::span<const Tensor> m2,
-                      std::span<const std::uint8_t> decay, Tensor& state,
-                      const OptimizerRule& rule) override {
+                      std::span<const Tensor> slots, std::span<const std::uint8_t> decay,
+                      Tensor& state, const OptimizerRule& rule) override {
     std::vector<Tensor> a(masters.begin(), masters.end()), g(grads.begin(), grads.end()),
-        b(m1.begin(), m1.end()), c(m2.begin(), m2.end());
+        b(slots.begin(), slots.end());
     std::vector<std::uint8_t> d(decay.begin(), decay.end());
-    MANTISSA_RECORD("optimizer_step", inner_->optimizer_step(a, g, b, c, d, state, rule));
+    MANTISSA_RECORD("optimizer_step", inner_->optimizer_step(a, g, b, d, state, rule));
   }
   void update_loss_scale(Tensor& state, const ScalerRule& rule) override {
     MANTISSA_RECORD("update_loss_scale", inner_->update_loss_scale(state, rule));

@@ -92,7 +92,9 @@ TEST(LossScaling, NonFiniteInLastGradientSkipsTheStep) {
 
     Tensor found_inf = state.slice(ss::kFoundInf, Shape{1});
     backend->unscale_and_check(grads, state.slice(ss::kScale, Shape{1}), found_inf);
-    backend->optimizer_step(masters, grads, m1, m2, decay, state, orule);
+    std::vector<Tensor> slots(m1);  // AdamW's slots: all first moments, then all second
+    slots.insert(slots.end(), m2.begin(), m2.end());
+    backend->optimizer_step(masters, grads, slots, decay, state, orule);
     backend->update_loss_scale(state, srule);
     auto s = state.to_host();
     EXPECT_EQ(s[ss::kFoundInf], float(grads.size())) << "index of the last tensor, plus one";
@@ -221,7 +223,7 @@ TEST(LossScaling, MasterWeightsKeepSmallUpdates) {
     rule.optimizer.momentum = 0;
     std::vector<Tensor> ws{w}, gs{g};
     std::vector<std::uint8_t> decay{1};
-    for (int i = 0; i < 100; ++i) backend->optimizer_step(ws, gs, {}, {}, decay, state, rule);
+    for (int i = 0; i < 100; ++i) backend->optimizer_step(ws, gs, {}, decay, state, rule);
     EXPECT_EQ(state.to_host()[ss::kOptimizerSteps], 100.0f);
     return w.to_host()[0];
   };
@@ -243,6 +245,7 @@ TEST(LossScaling, LearningRateScheduleAdvancesOnlyOnRealSteps) {
   Tensor g = Tensor::from_host(*backend, Shape{1}, DType::F32, &one);
   Tensor state = Tensor::zeros(*backend, Shape{ss::kSize}, DType::F32);
   r.skip_on_nonfinite = true;
+  r.optimizer.momentum = 0;  // plain SGD: no state slots
   std::vector<Tensor> ws{w}, gs{g};
   std::vector<std::uint8_t> decay{0};
   auto set_found = [&](float v) {
@@ -251,13 +254,13 @@ TEST(LossScaling, LearningRateScheduleAdvancesOnlyOnRealSteps) {
     state.copy_from_host(s.data());
   };
   set_found(0);
-  backend->optimizer_step(ws, gs, {}, {}, decay, state, r);
-  backend->optimizer_step(ws, gs, {}, {}, decay, state, r);
+  backend->optimizer_step(ws, gs, {}, decay, state, r);
+  backend->optimizer_step(ws, gs, {}, decay, state, r);
   set_found(1);
-  for (int i = 0; i < 5; ++i) backend->optimizer_step(ws, gs, {}, {}, decay, state, r);
+  for (int i = 0; i < 5; ++i) backend->optimizer_step(ws, gs, {}, decay, state, r);
   EXPECT_EQ(state.to_host()[ss::kOptimizerSteps], 2.0f);
   set_found(0);
-  backend->optimizer_step(ws, gs, {}, {}, decay, state, r);
+  backend->optimizer_step(ws, gs, {}, decay, state, r);
   EXPECT_EQ(state.to_host()[ss::kLearningRate], 0.5f) << "third real step uses the decayed LR";
 }
 

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <string>
 #include <vector>
 
 #include "mantissa/backend.hpp"
@@ -46,13 +47,10 @@ void compare(OptimizerRule rule, int steps, Reference reference) {
   auto backend = create_backend("cpu");
   std::vector<Tensor> masters{upload(*backend, kW0), upload(*backend, kB0)};
   std::vector<Tensor> grads{upload(*backend, grad_w(0)), upload(*backend, grad_b(0))};
-  std::vector<Tensor> m1, m2;
-  const bool adam = rule.optimizer.kind == OptimizerKind::AdamW;
-  for (const Tensor& w : masters) {
-    if (adam || rule.optimizer.momentum != 0)
-      m1.push_back(Tensor::zeros(*backend, w.shape(), DType::F32));
-    if (adam) m2.push_back(Tensor::zeros(*backend, w.shape(), DType::F32));
-  }
+  // The optimizer's state, slot by slot: slots[k * 2 + i] is master i's slot k.
+  std::vector<Tensor> slots;
+  for (int k = 0; k < optimizer_slots(rule.optimizer); ++k)
+    for (const Tensor& w : masters) slots.push_back(Tensor::zeros(*backend, w.shape(), DType::F32));
   const std::vector<std::uint8_t> decay{1, 0};
   Tensor state = Tensor::zeros(*backend, Shape{ss::kSize}, DType::F32);
   Vec w = kW0, b = kB0, mw(kW0.size()), mb(kB0.size()), vw(kW0.size()), vb(kB0.size());
@@ -67,7 +65,7 @@ void compare(OptimizerRule rule, int steps, Reference reference) {
     auto s = state.to_host();
     s[ss::kGradSumSquares] = float(sum_sq);
     state.copy_from_host(s.data());
-    backend->optimizer_step(masters, grads, m1, m2, decay, state, rule);
+    backend->optimizer_step(masters, grads, slots, decay, state, rule);
     // The global clip coefficient of torch.nn.utils.clip_grad_norm_.
     double clip = 1;
     if (rule.clip_grad_norm > 0) {
@@ -79,9 +77,13 @@ void compare(OptimizerRule rule, int steps, Reference reference) {
     reference(b, gb, mb, vb, 0.0, lr, clip, step + 1);
     expect_close(masters[0], w, "weight", step + 1);
     expect_close(masters[1], b, "bias", step + 1);
-    if (!m1.empty()) {
-      expect_close(m1[0], mw, "moment1 of weight", step + 1);
-      expect_close(m1[1], mb, "moment1 of bias", step + 1);
+    if (!slots.empty()) {
+      expect_close(slots[0], mw, "moment1 of weight", step + 1);
+      expect_close(slots[1], mb, "moment1 of bias", step + 1);
+    }
+    if (slots.size() == 4) {
+      expect_close(slots[2], vw, "moment2 of weight", step + 1);
+      expect_close(slots[3], vb, "moment2 of bias", step + 1);
     }
     const auto after = state.to_host();
     EXPECT_EQ(after[ss::kOptimizerSteps], float(step + 1));
@@ -118,6 +120,20 @@ void adamw_reference(Vec& w, const Vec& grad, Vec& m, Vec& v, double wd, double 
   }
 }
 
+// torch.optim.Adam (weight_decay as L2): g += wd·w; m = β1·m + (1-β1)·g;
+// v = β2·v + (1-β2)·g²; w -= lr / (1 - β1^t) · m / (sqrt(v) / sqrt(1 - β2^t) + eps).
+void adam_reference(Vec& w, const Vec& grad, Vec& m, Vec& v, double wd, double lr, double clip,
+                    int t, double b1, double b2, double eps) {
+  for (std::size_t i = 0; i < w.size(); ++i) {
+    const double g = double(float(grad[i])) * clip + wd * w[i];
+    m[i] = b1 * m[i] + (1 - b1) * g;
+    v[i] = b2 * v[i] + (1 - b2) * g * g;
+    const double step_size = lr / (1 - std::pow(b1, t));
+    const double denom = std::sqrt(v[i]) / std::sqrt(1 - std::pow(b2, t)) + eps;
+    w[i] -= step_size * m[i] / denom;
+  }
+}
+
 TEST(OptimizerRules, SgdMomentumMatchesTorchFormula) {
   for (bool nesterov : {false, true}) {
     SCOPED_TRACE(nesterov ? "nesterov" : "heavy ball");
@@ -141,6 +157,24 @@ TEST(OptimizerRules, PlainSgdHasNoMomentumBuffer) {
   compare(r, 3,
           [&](Vec& w, const Vec& g, Vec& buf, Vec& v, double wd, double lr, double clip, int t) {
             sgd_reference(w, g, buf, v, wd, lr, clip, t, 0.0, false);
+          });
+}
+
+// Adam's weight decay enters the moments (L2), unlike AdamW's; with clipping
+// on, the clip applies to the gradient before the decay term is added.
+TEST(OptimizerRules, AdamWithL2DecayMatchesTorchFormula) {
+  OptimizerRule r;
+  r.optimizer.kind = OptimizerKind::Adam;
+  r.optimizer.lr = 0.02;
+  r.optimizer.beta1 = 0.85;
+  r.optimizer.beta2 = 0.99;
+  r.optimizer.eps = 1e-7;
+  r.optimizer.weight_decay = 0.05;
+  r.clip_grad_norm = 0.5;
+  EXPECT_EQ(optimizer_slots(r.optimizer), 2);
+  compare(r, 5,
+          [&](Vec& w, const Vec& g, Vec& m, Vec& v, double wd, double lr, double clip, int t) {
+            adam_reference(w, g, m, v, wd, lr, clip, t, 0.85, 0.99, 1e-7);
           });
 }
 
@@ -173,8 +207,8 @@ TEST(OptimizerRules, AdamWFirstStepIsLrTimesSign) {
   r.optimizer.lr = 0.01;
   r.optimizer.weight_decay = 0.5;
   r.optimizer.eps = 0;
-  std::vector<Tensor> ws{w}, gs{g}, ms{m}, vs{v};
-  backend->optimizer_step(ws, gs, ms, vs, std::vector<std::uint8_t>{1}, state, r);
+  std::vector<Tensor> ws{w}, gs{g}, slots{m, v};
+  backend->optimizer_step(ws, gs, slots, std::vector<std::uint8_t>{1}, state, r);
   const auto got = w.to_host();
   for (int i = 0; i < 3; ++i) {
     const double want = double(w0[i]) * (1 - 0.01 * 0.5) - 0.01 * (g0[i] > 0 ? 1 : -1);
@@ -251,6 +285,42 @@ TEST(OptimizerRules, TrainerReportsTheScheduledRate) {
   ASSERT_EQ(sink.steps.size(), 20u);
   for (const StepMetrics& m : sink.steps)
     EXPECT_FLOAT_EQ(m.lr, float(warmup_cosine(0.2, 0.02, 5, 20, m.step - 1))) << "step " << m.step;
+}
+
+}  // namespace
+}  // namespace mantissa
+
+namespace mantissa {
+namespace {
+
+// Every optimizer is one row: a project names it, reads exactly its
+// hyperparameters, writes it back, and trains with its state slots.
+TEST(OptimizerRules, EveryOptimizerKindRoundTripsThroughAProjectAndTrains) {
+  ASSERT_EQ(optimizer_kinds().size(), 3u);
+  for (const OptimizerInfo& info : optimizer_kinds()) {
+    SCOPED_TRACE(std::string(info.name));
+    EXPECT_EQ(find_optimizer(info.name), &info);
+    EXPECT_EQ(&optimizer_info(info.kind), &info);
+    Project p = testing::spirals_project(Policy::Float32, 4);
+    p.training.optimizer.kind = info.kind;
+    p.training.optimizer.lr = 0.01;
+    p.training.optimizer.beta1 = 0.7;
+    const std::string json = project_to_json(p);
+    EXPECT_NE(json.find("\"type\": \"" + std::string(info.name) + "\""), std::string::npos) << json;
+    EXPECT_EQ(json.find("\"beta1\"") != std::string::npos, info.uses_betas) << json;
+    EXPECT_EQ(json.find("\"momentum\"") != std::string::npos, info.uses_momentum) << json;
+    const Project back = parse_project(json, "round-trip.json");
+    EXPECT_EQ(back.training.optimizer.kind, info.kind);
+    if (info.uses_betas) EXPECT_EQ(back.training.optimizer.beta1, 0.7);
+    EXPECT_EQ(optimizer_slots(back.training.optimizer), info.kind == OptimizerKind::Sgd ? 1 : 2);
+    testing::RecordingSink sink;
+    testing::run_on_cpu(back, sink);
+    ASSERT_EQ(sink.steps.size(), 4u);
+    for (const StepMetrics& m : sink.steps) EXPECT_TRUE(std::isfinite(m.loss));
+  }
+  OptimizerSpec plain;
+  plain.momentum = 0;
+  EXPECT_EQ(optimizer_slots(plain), 0) << "SGD without momentum keeps no buffer";
 }
 
 }  // namespace

@@ -340,9 +340,11 @@ TEST(ProjectErrors, BadTrainingValues) {
               AllOf(HasSubstr("/training/epochs: "), HasSubstr("expected an integer")));
   EXPECT_THAT(training_error(R"({"optimizer": {"lr": 0}})"),
               AllOf(HasSubstr("/training/optimizer/lr: "), HasSubstr("lr must be > 0")));
-  EXPECT_THAT(training_error(R"({"optimizer": {"type": "adam"}})"),
-              AllOf(HasSubstr("/training/optimizer/type: "), HasSubstr("unknown optimizer 'adam'"),
-                    HasSubstr("did you mean 'adamw'?")));
+  EXPECT_THAT(training_error(R"({"optimizer": {"type": "adamww"}})"),
+              AllOf(HasSubstr("/training/optimizer/type: "),
+                    HasSubstr("unknown optimizer 'adamww'"), HasSubstr("did you mean 'adamw'?")));
+  EXPECT_THAT(training_error(R"({"optimizer": {"type": "adam", "momentum": 0.9}})"),
+              AllOf(HasSubstr("/training/optimizer"), HasSubstr("momentum")));
   EXPECT_THAT(training_error(R"({"optimizer": {"type": "sgd", "beta1": 0.9}})"),
               AllOf(HasSubstr("/training/optimizer/beta1: "), HasSubstr("for optimizer 'sgd'")));
   EXPECT_THAT(

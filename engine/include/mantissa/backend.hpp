@@ -208,14 +208,16 @@ class Backend {
   // state[kFoundInf] is set and rule.skip_on_nonfinite, nothing is written but
   // kSkippedThisStep = 1 and kLearningRate = 0: masters, moments and the step
   // counter stay bit-identical. Otherwise: clip by the global norm from
-  // kGradSumSquares, update every master (in its own dtype) and its moments
-  // (SGD: moment1 = momentum buffer, empty span without momentum; AdamW:
-  // moment1 / moment2), with the LR of the schedule at kOptimizerSteps, which
-  // then advances. decay[i] says whether weight decay applies to master i.
+  // kGradSumSquares, update every master (in its own dtype) and its
+  // optimizer state with rule.optimizer's update (src/optim/step_rules.hpp),
+  // with the LR of the schedule at kOptimizerSteps, which then advances.
+  // `slots` holds optimizer_slots(rule.optimizer) state tensors per master,
+  // slot by slot: slots[k * masters.size() + i] is master i's slot k (SGD:
+  // the momentum buffer; Adam, AdamW: the first and second moments), in the
+  // master's dtype. decay[i] says whether weight decay applies to master i.
   virtual void optimizer_step(std::span<const Tensor> masters, std::span<const Tensor> grads,
-                              std::span<const Tensor> moment1, std::span<const Tensor> moment2,
-                              std::span<const std::uint8_t> decay, Tensor& state,
-                              const OptimizerRule& rule) = 0;
+                              std::span<const Tensor> slots, std::span<const std::uint8_t> decay,
+                              Tensor& state, const OptimizerRule& rule) = 0;
   // PRECISION.md steps 4-5 for the scale: records kScaleUsed, then backs off
   // (skip counts, tracker reset) or grows after growth_interval clean steps.
   virtual void update_loss_scale(Tensor& state, const ScalerRule& rule) = 0;

@@ -81,7 +81,9 @@ struct DatasetSpec {
   double validation_fraction = 0.2;  // for sets without a fixed split
 };
 
-enum class OptimizerKind { Sgd, AdamW };
+// Each kind's name, hyperparameters and state are its row in
+// src/optim/optimizers.cpp; its update is in src/optim/step_rules.hpp.
+enum class OptimizerKind { Sgd, AdamW, Adam };
 enum class ScheduleKind { Constant, Step, Cosine };
 
 struct OptimizerSpec {
@@ -90,7 +92,7 @@ struct OptimizerSpec {
   double momentum = 0.9;  // SGD
   bool nesterov = false;  // SGD
   double weight_decay = 0.0;
-  double beta1 = 0.9, beta2 = 0.999, eps = 1e-8;  // AdamW
+  double beta1 = 0.9, beta2 = 0.999, eps = 1e-8;  // Adam, AdamW
 };
 
 struct ScheduleSpec {

@@ -2,6 +2,8 @@
 // Optimizer and loss-scaler rules as plain values, executed by the backend on
 // device state (so a GPU never waits for the host to decide a step).
 #include <cstdint>
+#include <span>
+#include <string_view>
 
 #include "mantissa/model.hpp"
 #include "mantissa/precision.hpp"
@@ -56,5 +58,23 @@ struct OptimizerRule {
 
 // LR at optimizer step `step` (0-based count of steps already taken).
 double scheduled_lr(const OptimizerRule& rule, std::int64_t step);
+
+// The optimizers, one row each (src/optim/optimizers.cpp): what a project
+// file, the studio and the command line call them and which hyperparameters
+// they read. Their updates are in src/optim/step_rules.hpp.
+struct OptimizerInfo {
+  OptimizerKind kind;
+  std::string_view name;   // in project files: "sgd", "adamw", "adam"
+  std::string_view label;  // in the studio: "SGD", "AdamW", "Adam"
+  std::string_view description;
+  bool uses_momentum;  // momentum, nesterov
+  bool uses_betas;     // beta1, beta2, eps
+};
+std::span<const OptimizerInfo> optimizer_kinds();
+const OptimizerInfo& optimizer_info(OptimizerKind kind);
+const OptimizerInfo* find_optimizer(std::string_view name);  // nullptr if unknown
+// Per-parameter state tensors (momentum buffers, moments) the optimizer
+// keeps, each the size and dtype of its master.
+int optimizer_slots(const OptimizerSpec& spec);
 
 }  // namespace mantissa

@@ -74,8 +74,10 @@ class TrainingStep {
 
   // The training state, for checkpoints.
   const std::vector<Param*>& params() const { return params_; }
-  std::vector<Tensor>& moment1() { return moment1_; }
-  std::vector<Tensor>& moment2() { return moment2_; }
+  // The optimizer's state tensors: slots_per_param() per parameter, slot by
+  // slot (slots()[k * params().size() + i] is parameter i's slot k).
+  std::vector<Tensor>& slots() { return slots_; }
+  int slots_per_param() const { return slots_per_param_; }
   Tensor& state() { return state_; }
   const ScalerRule& scaler() const { return scaler_; }
 
@@ -89,7 +91,8 @@ class TrainingStep {
   Backend& backend_;
   StepOptions options_;
   std::vector<Param*> params_;
-  std::vector<Tensor> grads_, masters_, moment1_, moment2_;
+  std::vector<Tensor> grads_, masters_, slots_;
+  int slots_per_param_ = 0;
   std::vector<std::uint8_t> decay_;
   Tensor state_;  // (step_state::kSize) fp32, see optim.hpp
   ScalerRule scaler_;

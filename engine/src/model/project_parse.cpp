@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "mantissa/error.hpp"
+#include "mantissa/optim.hpp"
 #include "model/model_internal.hpp"
 #include "model/project_json.hpp"
 
@@ -28,7 +29,6 @@ constexpr std::array<Policy, 5> kPolicies = {Policy::Float32, Policy::MixedFloat
                                              Policy::BFloat16};
 constexpr std::array<LossScaleMode, 3> kScaleModes = {LossScaleMode::None, LossScaleMode::Fixed,
                                                       LossScaleMode::Dynamic};
-constexpr std::array<std::string_view, 2> kOptimizers = {"sgd", "adamw"};
 constexpr std::array<std::string_view, 3> kSchedules = {"constant", "step", "cosine"};
 
 bool is_synthetic(std::string_view kind) {
@@ -90,19 +90,21 @@ OptimizerSpec parse_optimizer(const Json& j, const std::filesystem::path& file) 
   ObjectReader r(j, "/training/optimizer", file);
   OptimizerSpec o;
   std::string type = r.string("type", "sgd");
-  if (type == "sgd")
-    o.kind = OptimizerKind::Sgd;
-  else if (type == "adamw")
-    o.kind = OptimizerKind::AdamW;
-  else
-    fail_choice(r, "type", "optimizer", type, kOptimizers);
+  const OptimizerInfo* info = find_optimizer(type);
+  if (info == nullptr) {
+    std::vector<std::string_view> names;
+    for (const OptimizerInfo& k : optimizer_kinds()) names.push_back(k.name);
+    fail_choice(r, "type", "optimizer", type, names);
+  }
+  o.kind = info->kind;
   o.lr = r.number("lr", o.lr, Range::positive());
   o.weight_decay = r.number("weight_decay", o.weight_decay, Range::non_negative());
-  if (o.kind == OptimizerKind::Sgd) {
+  if (info->uses_momentum) {
     o.momentum = r.number("momentum", o.momentum, Range::unit_half_open());
     o.nesterov = r.boolean("nesterov", o.nesterov);
     if (o.nesterov && o.momentum == 0.0) r.fail("nesterov", "nesterov needs momentum > 0");
-  } else {
+  }
+  if (info->uses_betas) {
     o.beta1 = r.number("beta1", o.beta1, Range::unit_half_open());
     o.beta2 = r.number("beta2", o.beta2, Range::unit_half_open());
     o.eps = r.number("eps", o.eps, Range::positive());

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <optional>
 
+#include "mantissa/optim.hpp"
 #include "model/model_internal.hpp"
 #include "model/project_json.hpp"
 
@@ -83,12 +84,14 @@ OrderedJson training_json(const TrainingSpec& t) {
 
   const OptimizerSpec& o = t.optimizer;
   OrderedJson opt = OrderedJson::object();
-  opt["type"] = o.kind == OptimizerKind::Sgd ? "sgd" : "adamw";
+  const OptimizerInfo& info = optimizer_info(o.kind);
+  opt["type"] = info.name;
   opt["lr"] = o.lr;
-  if (o.kind == OptimizerKind::Sgd) {
+  if (info.uses_momentum) {
     opt["momentum"] = o.momentum;
     opt["nesterov"] = o.nesterov;
-  } else {
+  }
+  if (info.uses_betas) {
     opt["beta1"] = o.beta1;
     opt["beta2"] = o.beta2;
     opt["eps"] = o.eps;

@@ -1,6 +1,7 @@
 #include <cmath>
 
 #include "mantissa/optim.hpp"
+#include "optim/rule_params.hpp"
 
 namespace mantissa {
 
@@ -21,22 +22,7 @@ double initial_scale(Policy policy, const LossScaleConfig& c) {
 }
 
 double scheduled_lr(const OptimizerRule& rule, std::int64_t step) {
-  const double base = rule.optimizer.lr;
-  const ScheduleSpec& s = rule.schedule;
-  if (s.warmup_steps > 0 && step < s.warmup_steps)
-    return base * double(step + 1) / double(s.warmup_steps);
-  const std::int64_t t = step - s.warmup_steps;
-  switch (s.kind) {
-    case ScheduleKind::Constant: return base;
-    case ScheduleKind::Step:
-      return base * std::pow(s.gamma, double(t / std::max<std::int64_t>(s.step_size, 1)));
-    case ScheduleKind::Cosine: {
-      const std::int64_t span = std::max<std::int64_t>(rule.total_steps - s.warmup_steps, 1);
-      const double progress = std::min(1.0, double(t) / double(span));
-      return s.min_lr + (base - s.min_lr) * 0.5 * (1.0 + std::cos(M_PI * progress));
-    }
-  }
-  return base;
+  return rules::schedule_lr(rules::optimizer_params(rule).schedule, step);
 }
 
 }  // namespace mantissa

@@ -33,7 +33,7 @@ std::size_t policy_index(Policy p) {
 // weights are drawn into on the host.
 double bytes_per_param(const TrainingSpec& t) {
   const bool mixed = t.policy != Policy::Float32;
-  const double optimizer = t.optimizer.kind == OptimizerKind::AdamW ? 8.0 : 4.0;
+  const double optimizer = 4.0 * optimizer_slots(t.optimizer);
   return 4.0 + 4.0 + (mixed ? 2.0 : 0.0) + optimizer + 4.0;
 }
 

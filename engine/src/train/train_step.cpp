@@ -13,16 +13,16 @@ TrainingStep::TrainingStep(Graph& graph, Backend& backend, const TrainingSpec& t
                            std::int64_t total_steps, StepOptions options)
     : graph_(graph), backend_(backend), options_(options), full_batch_(t.batch_size) {
   params_ = graph_.params();
-  const bool adam = t.optimizer.kind == OptimizerKind::AdamW;
-  const bool sgd_momentum = t.optimizer.kind == OptimizerKind::Sgd && t.optimizer.momentum != 0;
   for (Param* p : params_) {
     grads_.push_back(p->grad);
     masters_.push_back(p->master);
     decay_.push_back(p->decay ? 1 : 0);
-    if (adam || sgd_momentum)
-      moment1_.push_back(Tensor::zeros(backend_, p->master.shape(), p->master.dtype()));
-    if (adam) moment2_.push_back(Tensor::zeros(backend_, p->master.shape(), p->master.dtype()));
   }
+  // The optimizer's state, slot by slot (Backend::optimizer_step's layout).
+  slots_per_param_ = optimizer_slots(t.optimizer);
+  for (int k = 0; k < slots_per_param_; ++k)
+    for (Param* p : params_)
+      slots_.push_back(Tensor::zeros(backend_, p->master.shape(), p->master.dtype()));
   state_ = Tensor::zeros(backend_, Shape{ss::kSize}, DType::F32);
   std::vector<float> init(ss::kSize, 0.0f);
   init[ss::kScale] = float(initial_scale(t.policy, t.loss_scale));
@@ -76,7 +76,7 @@ void TrainingStep::body(Tensor x, const Tensor& y, std::uint64_t dropout_seed) {
   //      and the global norm of the unscaled gradients (one pass) ----
   backend_.unscale_check_and_norm(grads_, scale, found_inf, grad_sq);
   // ---- clip + optimizer; skipped on device when found_inf is set ----
-  backend_.optimizer_step(masters_, grads_, moment1_, moment2_, decay_, state_, optimizer_);
+  backend_.optimizer_step(masters_, grads_, slots_, decay_, state_, optimizer_);
   // ---- loss-scale update: backoff on overflow, growth after N clean steps ----
   backend_.update_loss_scale(state_, scaler_);
   graph_.clear_saved();

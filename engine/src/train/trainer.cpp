@@ -32,6 +32,12 @@ namespace {
 using Clock = std::chrono::steady_clock;
 namespace ss = step_state;
 
+// A checkpoint's name for an optimizer state slot: "moment1/fc1.weight"
+// (SGD's momentum buffer, Adam's first moment), "moment2/...".
+std::string slot_entry(int slot, const std::string& param) {
+  return "moment" + std::to_string(slot + 1) + "/" + param;
+}
+
 double seconds_since(Clock::time_point t0) {
   return std::chrono::duration<double>(Clock::now() - t0).count();
 }
@@ -241,12 +247,11 @@ struct Trainer::Impl {
   std::vector<std::uint8_t> checkpoint() const {
     CheckpointWriter w;
     const std::vector<Param*>& params = stepper->params();
-    const std::vector<Tensor>& moment1 = stepper->moment1();
-    const std::vector<Tensor>& moment2 = stepper->moment2();
+    const std::vector<Tensor>& slots = stepper->slots();
     for (std::size_t i = 0; i < params.size(); ++i) {
       w.add_tensor("param/" + params[i]->name, params[i]->master);
-      if (i < moment1.size()) w.add_tensor("moment1/" + params[i]->name, moment1[i]);
-      if (i < moment2.size()) w.add_tensor("moment2/" + params[i]->name, moment2[i]);
+      for (int k = 0; k < stepper->slots_per_param(); ++k)
+        w.add_tensor(slot_entry(k, params[i]->name), slots[std::size_t(k) * params.size() + i]);
     }
     for (Buffer* b : graph->buffers()) w.add_tensor("buffer/" + b->name, b->value);
     w.add_tensor("state", stepper->state());
@@ -263,12 +268,11 @@ struct Trainer::Impl {
   void restore(const std::vector<std::uint8_t>& blob) {
     CheckpointReader r(blob);
     const std::vector<Param*>& params = stepper->params();
-    std::vector<Tensor>& moment1 = stepper->moment1();
-    std::vector<Tensor>& moment2 = stepper->moment2();
+    std::vector<Tensor>& slots = stepper->slots();
     for (std::size_t i = 0; i < params.size(); ++i) {
       r.read_tensor("param/" + params[i]->name, params[i]->master);
-      if (i < moment1.size()) r.read_tensor("moment1/" + params[i]->name, moment1[i]);
-      if (i < moment2.size()) r.read_tensor("moment2/" + params[i]->name, moment2[i]);
+      for (int k = 0; k < stepper->slots_per_param(); ++k)
+        r.read_tensor(slot_entry(k, params[i]->name), slots[std::size_t(k) * params.size() + i]);
     }
     for (Buffer* b : graph->buffers()) r.read_tensor("buffer/" + b->name, b->value);
     r.read_tensor("state", stepper->state());

@@ -1,14 +1,17 @@
 // Optimizer steps and the loss-scale update on the CPU. Decisions (skip or
 // step, grow or back off) are taken here from the state vector, as a GPU
-// backend takes them on device, so the trainer never branches on them.
+// backend takes them on device, so the trainer never branches on them. The
+// rules themselves are step_rules.hpp's, which the CUDA kernels share.
 #include <omp.h>
 
 #include <cmath>
+#include <string>
 #include <vector>
 
 #include "backends/cpu/cpu_backend.hpp"
 #include "mantissa/error.hpp"
 #include "mantissa/optim.hpp"
+#include "optim/rule_params.hpp"
 
 namespace mantissa::cpu {
 
@@ -43,39 +46,19 @@ inline void store(void* p, DType d, std::int64_t i, float v) {
   }
 }
 
-// SGD with momentum / Nesterov and L2 weight decay, PyTorch's torch.optim.SGD
-// (dampening 0): g += wd * w; buf = momentum * buf + g; step = nesterov ? g +
-// momentum * buf : buf; w -= lr * step. With zero-initialised buffers the
-// first step gives buf = g, as PyTorch's first-step copy does.
-template <DType D>
-void sgd_kernel(void* w, const float* g, void* buf, std::int64_t n, float lr, float momentum,
-                bool nesterov, float wd, float clip) {
+// One chunk of one master through optimizer O's element update
+// (step_rules.hpp): the master and its slots are loaded as fp32, updated,
+// and stored back rounded to the master's dtype.
+template <class O, DType D>
+void update_kernel(const rules::OptimizerParams& p, const rules::StepScalars& sc, float wd,
+                   void* w, const float* g, void* const* slot, int slots, std::int64_t n) {
 #pragma omp simd
   for (std::int64_t i = 0; i < n; ++i) {
-    float wi = load(w, D, i);
-    float gi = g[i] * clip + wd * wi;
-    if (buf) {
-      float b = momentum * load(buf, D, i) + gi;
-      store(buf, D, i, b);
-      gi = nesterov ? gi + momentum * b : b;
-    }
-    store(w, D, i, wi - lr * gi);
-  }
-}
-
-// AdamW (decoupled weight decay), PyTorch's torch.optim.AdamW.
-template <DType D>
-void adamw_kernel(void* w, const float* g, void* m, void* v, std::int64_t n, float lr, float b1,
-                  float b2, float eps, float wd, float bc1, float bc2, float clip) {
-#pragma omp simd
-  for (std::int64_t i = 0; i < n; ++i) {
-    float wi = load(w, D, i) * (1.0f - lr * wd);
-    float gi = g[i] * clip;
-    float mi = b1 * load(m, D, i) + (1.0f - b1) * gi;
-    float vi = b2 * load(v, D, i) + (1.0f - b2) * gi * gi;
-    store(m, D, i, mi);
-    store(v, D, i, vi);
-    store(w, D, i, wi - lr * (mi / bc1) / (std::sqrt(vi / bc2) + eps));
+    float state[rules::kMaxSlots] = {};
+    for (int k = 0; k < slots; ++k) state[k] = load(slot[k], D, i);
+    const float nw = O::update(p, sc, wd, load(w, D, i), g[i], state);
+    for (int k = 0; k < slots; ++k) store(slot[k], D, i, state[k]);
+    store(w, D, i, nw);
   }
 }
 
@@ -96,28 +79,23 @@ void dispatch(DType d, F&& f) {
 }  // namespace
 
 void CpuBackend::optimizer_step(std::span<const Tensor> masters, std::span<const Tensor> grads,
-                                std::span<const Tensor> moment1, std::span<const Tensor> moment2,
-                                std::span<const std::uint8_t> decay, Tensor& state,
-                                const OptimizerRule& rule) {
+                                std::span<const Tensor> slots, std::span<const std::uint8_t> decay,
+                                Tensor& state, const OptimizerRule& rule) {
   float* s = state.data_as<float>();
-  if (s[ss::kFoundInf] > 0 && rule.skip_on_nonfinite) {
-    // Skipped: masters, moments and the step counter stay bit-identical.
+  const rules::OptimizerParams params = rules::optimizer_params(rule);
+  if (rules::step_is_skipped(params, s)) {
+    // Skipped: masters, slots and the step counter stay bit-identical.
     s[ss::kSkippedThisStep] = 1;
     s[ss::kLearningRate] = 0;
     return;
   }
+  const int per_master = rules::optimizer_slots(params);
+  MANTISSA_ASSERT(grads.size() == masters.size() && decay.size() == masters.size() &&
+                      slots.size() == std::size_t(per_master) * masters.size(),
+                  "optimizer_step: one gradient, one decay flag and " +
+                      std::to_string(per_master) + " state slot(s) per master");
   s[ss::kSkippedThisStep] = 0;
-  const auto t = std::int64_t(s[ss::kOptimizerSteps]);
-  const float lr = float(scheduled_lr(rule, t));
-  float clip = 1.0f;
-  if (rule.clip_grad_norm > 0) {
-    const double norm = std::sqrt(double(s[ss::kGradSumSquares]));
-    if (norm > rule.clip_grad_norm) clip = float(rule.clip_grad_norm / (norm + 1e-6));
-  }
-  const OptimizerSpec& o = rule.optimizer;
-  const double step = double(t + 1);
-  const float bc1 = float(1.0 - std::pow(o.beta1, step));
-  const float bc2 = float(1.0 - std::pow(o.beta2, step));
+  const rules::StepScalars sc = rules::step_scalars(params, s);
   // One work list over every tensor, one OpenMP region: small layers do not
   // each pay a region's start-up.
   struct Chunk {
@@ -129,6 +107,11 @@ void CpuBackend::optimizer_step(std::span<const Tensor> masters, std::span<const
   for (std::size_t i = 0; i < masters.size(); ++i) {
     MANTISSA_ASSERT(grads[i].dtype() == DType::F32 && grads[i].numel() == masters[i].numel(),
                     "optimizer gradient must be fp32 and match its parameter");
+    for (int k = 0; k < per_master; ++k) {
+      const Tensor& slot = slots[std::size_t(k) * masters.size() + i];
+      MANTISSA_ASSERT(slot.dtype() == masters[i].dtype() && slot.numel() == masters[i].numel(),
+                      "optimizer state must match its parameter: " + slot.describe());
+    }
     const std::int64_t n = masters[i].numel();
     for (std::int64_t b = 0; b < n; b += kChunk) chunks.push_back({i, b, std::min(kChunk, n - b)});
     total += n;
@@ -140,53 +123,24 @@ void CpuBackend::optimizer_step(std::span<const Tensor> masters, std::span<const
     const Tensor& w = masters[ch.tensor];
     const std::size_t off = std::size_t(ch.begin) * dtype_size(w.dtype());
     auto at = [&](const Tensor& x) { return static_cast<char*>(x.data()) + off; };
+    void* slot[rules::kMaxSlots] = {};
+    for (int k = 0; k < per_master; ++k)
+      slot[k] = at(slots[std::size_t(k) * masters.size() + ch.tensor]);
     const float* g = grads[ch.tensor].data_as<const float>() + ch.begin;
-    const float wd = decay[ch.tensor] ? float(o.weight_decay) : 0.0f;
-    if (o.kind == OptimizerKind::Sgd) {
-      void* buf = ch.tensor < moment1.size() ? at(moment1[ch.tensor]) : nullptr;
+    const float wd = decay[ch.tensor] ? params.weight_decay : 0.0f;
+    rules::with_optimizer(params.code, [&](auto o) {
       dispatch(w.dtype(), [&](auto d) {
-        sgd_kernel<decltype(d)::value>(at(w), g, buf, ch.n, lr, float(o.momentum), o.nesterov, wd,
-                                       clip);
+        update_kernel<decltype(o), decltype(d)::value>(params, sc, wd, at(w), g, slot, per_master,
+                                                       ch.n);
       });
-    } else {
-      dispatch(w.dtype(), [&](auto d) {
-        adamw_kernel<decltype(d)::value>(at(w), g, at(moment1[ch.tensor]), at(moment2[ch.tensor]),
-                                         ch.n, lr, float(o.beta1), float(o.beta2), float(o.eps),
-                                         wd, bc1, bc2, clip);
-      });
-    }
+    });
   }
-  s[ss::kOptimizerSteps] = float(t + 1);
-  s[ss::kLearningRate] = lr;
+  s[ss::kOptimizerSteps] = float(sc.t + 1);
+  s[ss::kLearningRate] = sc.lr;
 }
 
 void CpuBackend::update_loss_scale(Tensor& state, const ScalerRule& rule) {
-  float* s = state.data_as<float>();
-  s[ss::kScaleUsed] = s[ss::kScale];
-  s[ss::kStepsTaken] =
-      s[ss::kStepsTaken] + 1.0f >= ss::kStepsTakenPeriod ? 0.0f : s[ss::kStepsTaken] + 1.0f;
-  const bool found = s[ss::kFoundInf] > 0;
-  if (found && rule.skips()) {
-    s[ss::kSkippedTotal] += 1;
-    s[ss::kConsecutiveSkips] += 1;
-  } else {
-    s[ss::kConsecutiveSkips] = 0;
-  }
-  if (rule.mode != LossScaleMode::Dynamic) return;
-  if (found) {
-    float scale = s[ss::kScale] * float(rule.backoff_factor);
-    if (rule.min_scale > 0) scale = std::max(scale, float(rule.min_scale));
-    s[ss::kScale] = scale;
-    s[ss::kGrowthTracker] = 0;
-    return;
-  }
-  s[ss::kGrowthTracker] += 1;
-  if (s[ss::kGrowthTracker] >= float(rule.growth_interval)) {
-    float grown = s[ss::kScale] * float(rule.growth_factor);
-    if (rule.max_scale > 0) grown = std::min(grown, float(rule.max_scale));
-    if (std::isfinite(grown)) s[ss::kScale] = grown;
-    s[ss::kGrowthTracker] = 0;
-  }
+  rules::apply_scaler_rule(state.data_as<float>(), rules::scaler_params(rule));
 }
 
 }  // namespace mantissa::cpu

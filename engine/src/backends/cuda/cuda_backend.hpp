@@ -146,9 +146,8 @@ class CudaBackend final : public Backend {
 
   // ---- optimizer and loss scaler (cuda_backend_optim.cpp) -------------------
   void optimizer_step(std::span<const Tensor> masters, std::span<const Tensor> grads,
-                      std::span<const Tensor> moment1, std::span<const Tensor> moment2,
-                      std::span<const std::uint8_t> decay, Tensor& state,
-                      const OptimizerRule& rule) override;
+                      std::span<const Tensor> slots, std::span<const std::uint8_t> decay,
+                      Tensor& state, const OptimizerRule& rule) override;
   void update_loss_scale(Tensor& state, const ScalerRule& rule) override;
 
   // ---- asynchronous reads and step capture (cuda_backend.cpp) --------------

@@ -7,7 +7,7 @@
 #include <cmath>
 #include <cstdint>
 
-#include "backends/cuda/portable.hpp"
+#include "core/portable.hpp"
 
 namespace mantissa::cuda {
 

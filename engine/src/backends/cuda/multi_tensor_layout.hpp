@@ -10,7 +10,7 @@ namespace mantissa::cuda {
 
 struct TensorSlot {
   void* ptr[4] = {nullptr, nullptr, nullptr,
-                  nullptr};  // gradient pass: [0]; optimizer: master, grad, m1, m2
+                  nullptr};  // gradient pass: [0]; optimizer: master, grad, state slots
   std::int64_t numel = 0;
   std::int32_t dtype[4] = {0, 0, 0, 0};  // mantissa::DType values
   std::int32_t flags = 0;                // optimizer: bit 0 = weight decay applies

@@ -5,52 +5,42 @@ namespace mantissa::cuda {
 
 namespace {
 
-namespace si = state_index;
+namespace si = rules::state_index;
 
-__device__ void update_chunk(const TableView& table, const OptimizerParams& p,
-                             const StepScalars& sc) {
+template <class O>
+__device__ void update_chunk(const TableView& table, const rules::OptimizerParams& p,
+                             const rules::StepScalars& sc) {
   const Chunk chunk = table.chunks[blockIdx.x];
   const TensorSlot& slot = table.slots[chunk.slot];
   void* w = slot.ptr[0];
   const float* g = static_cast<const float*>(slot.ptr[1]);
-  void* m1 = slot.ptr[2];
-  void* m2 = slot.ptr[3];
+  const int slots = O::slots(p);
   const auto dt = DType(slot.dtype[0]);
   const float wd = (slot.flags & 1) != 0 ? p.weight_decay : 0.0f;
   const std::int64_t end = chunk.begin + chunk.length;
   for (std::int64_t i = chunk.begin + threadIdx.x; i < end; i += blockDim.x) {
-    const float wi = load_any(w, dt, i);
-    if (!p.adamw) {
-      float buf = m1 != nullptr ? load_any(m1, dt, i) : 0.0f;
-      const float nw = sgd_element(wi, g[i], m1 != nullptr ? &buf : nullptr, sc.lr, p.momentum,
-                                   p.nesterov, wd, sc.clip);
-      if (m1 != nullptr) store_any(m1, dt, i, buf);
-      store_any(w, dt, i, nw);
-    } else {
-      float m = load_any(m1, dt, i);
-      float v = load_any(m2, dt, i);
-      const float nw = adamw_element(wi, g[i], m, v, sc.lr, float(p.beta1), float(p.beta2), p.eps,
-                                     wd, sc.bc1, sc.bc2, sc.clip);
-      store_any(m1, dt, i, m);
-      store_any(m2, dt, i, v);
-      store_any(w, dt, i, nw);
-    }
+    float state[rules::kMaxSlots] = {};
+    for (int k = 0; k < slots; ++k) state[k] = load_any(slot.ptr[2 + k], dt, i);
+    const float nw = O::update(p, sc, wd, load_any(w, dt, i), g[i], state);
+    for (int k = 0; k < slots; ++k) store_any(slot.ptr[2 + k], dt, i, state[k]);
+    store_any(w, dt, i, nw);
   }
 }
 
-__global__ void optimizer_kernel(TableView table, float* state, OptimizerParams p) {
-  __shared__ StepScalars sc;
-  if (step_is_skipped(p, state)) {
-    // Masters, moments and the step counter stay bit-identical.
+template <class O>
+__global__ void optimizer_kernel(TableView table, float* state, rules::OptimizerParams p) {
+  __shared__ rules::StepScalars sc;
+  if (rules::step_is_skipped(p, state)) {
+    // Masters, state slots and the step counter stay bit-identical.
     if (blockIdx.x == 0 && threadIdx.x == 0) {
       state[si::kSkippedThisStep] = 1.0f;
       state[si::kLearningRate] = 0.0f;
     }
     return;
   }
-  if (threadIdx.x == 0) sc = step_scalars(p, state);
+  if (threadIdx.x == 0) sc = rules::step_scalars(p, state);
   __syncthreads();
-  if (int(blockIdx.x) < table.num_chunks) update_chunk(table, p, sc);
+  if (int(blockIdx.x) < table.num_chunks) update_chunk<O>(table, p, sc);
   __syncthreads();
   if (threadIdx.x == 0) {
     __threadfence();
@@ -65,10 +55,12 @@ __global__ void optimizer_kernel(TableView table, float* state, OptimizerParams 
 
 }  // namespace
 
-void launch_optimizer_step(const TableView& table, float* state, const OptimizerParams& params,
-                           cudaStream_t stream) {
+void launch_optimizer_step(const TableView& table, float* state,
+                           const rules::OptimizerParams& params, cudaStream_t stream) {
   const unsigned blocks = table.num_chunks > 0 ? unsigned(table.num_chunks) : 1u;
-  optimizer_kernel<<<blocks, kThreads, 0, stream>>>(table, state, params);
+  rules::with_optimizer(params.code, [&](auto o) {
+    optimizer_kernel<decltype(o)><<<blocks, kThreads, 0, stream>>>(table, state, params);
+  });
   MANTISSA_CUDA_CHECK_LAUNCH("optimizer_step");
 }
 

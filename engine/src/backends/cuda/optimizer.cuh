@@ -1,19 +1,20 @@
 #pragma once
 // The optimizer step as one kernel over every parameter (pointer table slots:
-// master, fp32 gradient, moment 1, moment 2; moments share the master's
-// dtype). Every block reads the step state itself: when found_inf is set and
-// the rule skips, nothing is written but kSkippedThisStep = 1 and
-// kLearningRate = 0 (by block 0). Otherwise each block derives the LR from
+// master, fp32 gradient, then the optimizer's state slots, which share the
+// master's dtype), instantiated per optimizer (step_rules.hpp). Every block
+// reads the step state itself: when found_inf is set and the rule skips,
+// nothing is written but kSkippedThisStep = 1 and kLearningRate = 0 (by
+// block 0). Otherwise each block derives the LR from
 // the device step counter (step_rules.hpp), updates its chunk, and the last
 // block to finish advances the counter, so no block can see it early.
 #include <cuda_runtime_api.h>
 
 #include "backends/cuda/multi_tensor_layout.hpp"
-#include "backends/cuda/step_rules.hpp"
+#include "optim/step_rules.hpp"
 
 namespace mantissa::cuda {
 
-void launch_optimizer_step(const TableView& table, float* state, const OptimizerParams& params,
-                           cudaStream_t stream);
+void launch_optimizer_step(const TableView& table, float* state,
+                           const rules::OptimizerParams& params, cudaStream_t stream);
 
 }  // namespace mantissa::cuda

@@ -8,7 +8,7 @@
 #include <cstdint>
 #include <cstring>
 
-#include "backends/cuda/portable.hpp"
+#include "core/portable.hpp"
 #include "mantissa/dtype.hpp"
 
 namespace mantissa::cuda {

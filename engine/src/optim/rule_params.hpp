@@ -1,11 +1,11 @@
 #pragma once
-// OptimizerRule / ScalerRule as the plain parameters the kernels take
-// (step_rules.hpp). Host code only; tests use it to run the device rules on
-// the host against the CPU backend.
-#include "backends/cuda/step_rules.hpp"
+// OptimizerRule / ScalerRule as the plain parameters of optim/step_rules.hpp
+// and precision/scaler_rule.hpp, which both backends apply. Host code only.
 #include "mantissa/optim.hpp"
+#include "optim/step_rules.hpp"
+#include "precision/scaler_rule.hpp"
 
-namespace mantissa::cuda {
+namespace mantissa::rules {
 
 static_assert(state_index::kScale == step_state::kScale &&
                   state_index::kGrowthTracker == step_state::kGrowthTracker &&
@@ -26,6 +26,10 @@ static_assert(int(LossScaleMode::None) == int(ScaleMode::None) &&
                   int(LossScaleMode::Fixed) == int(ScaleMode::Fixed) &&
                   int(LossScaleMode::Dynamic) == int(ScaleMode::Dynamic),
               "ScaleMode must list the modes in LossScaleMode's order");
+static_assert(int(OptimizerKind::Sgd) == int(OptimizerCode::Sgd) &&
+                  int(OptimizerKind::AdamW) == int(OptimizerCode::AdamW) &&
+                  int(OptimizerKind::Adam) == int(OptimizerCode::Adam),
+              "OptimizerCode must list the optimizers in OptimizerKind's order");
 
 inline OptimizerParams optimizer_params(const OptimizerRule& rule) {
   OptimizerParams p;
@@ -36,7 +40,7 @@ inline OptimizerParams optimizer_params(const OptimizerRule& rule) {
   p.schedule.gamma = rule.schedule.gamma;
   p.schedule.min_lr = rule.schedule.min_lr;
   p.schedule.total_steps = rule.total_steps;
-  p.adamw = rule.optimizer.kind == OptimizerKind::AdamW;
+  p.code = OptimizerCode(int(rule.optimizer.kind));
   p.momentum = float(rule.optimizer.momentum);
   p.nesterov = rule.optimizer.nesterov;
   p.weight_decay = float(rule.optimizer.weight_decay);
@@ -60,4 +64,4 @@ inline ScalerParams scaler_params(const ScalerRule& rule) {
   return p;
 }
 
-}  // namespace mantissa::cuda
+}  // namespace mantissa::rules
