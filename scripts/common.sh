@@ -35,3 +35,28 @@ mantissa_build_dir() {
     *) die "unknown preset '$1' (use default, debug, cpu-only, asan or fuzz)" ;;
   esac
 }
+
+# The outcome of each test in a GoogleTest console log, one "OUTCOME NAME" line
+# per test in the order run: PASS, FAIL, SKIP, NODEVICE (skipped with a reason
+# saying "no CUDA device", which is how the GPU suites skip without a usable
+# GPU) or UNFINISHED (started but never reported: a crash or a timeout). The
+# reason of a skip is what gtest prints between "[ RUN      ] X" and
+# "[  SKIPPED ] X"; the list gtest repeats at the end of a run is ignored.
+gtest_outcomes() {
+  awk '
+    function finish(outcome) { print outcome, name; name = "" }
+    /^\[ RUN      \] / { if (name != "") finish("UNFINISHED"); name = $4; nodev = 0; next }
+    name == "" { next }
+    /^\[       OK \] / && $4 == name { finish("PASS"); next }
+    /^\[  FAILED  \] / && $4 == name { finish("FAIL"); next }
+    /^\[  SKIPPED \] / && $4 == name { finish(nodev ? "NODEVICE" : "SKIP"); next }
+    /no CUDA device/ { nodev = 1 }
+    END { if (name != "") finish("UNFINISHED") }
+  ' "$1"
+}
+
+# The tests of a GoogleTest console log that skipped because no CUDA device
+# was usable, one name per line.
+gtest_no_device_skips() {
+  gtest_outcomes "$1" | awk '$1 == "NODEVICE" { print $2 }'
+}

@@ -1,12 +1,16 @@
 // Writes the files the independent readers check, with NumPy dumps of what the
 // files must contain, taken from the engine's tensors directly:
 //
-//   mantissa_io_fixtures models OUT
+//   mantissa_io_fixtures models OUT [--backend NAME] [--source DIR]
 //     OUT/<model>.<f32|f16|bf16>.safetensors, OUT/<model>.<f32|f16>.onnx,
 //     OUT/<model>.stale.onnx (exported before the weights were set: a check
 //     that passes on it cannot see weights), and in OUT/<model>/: masters/
 //     <tensor>.npy (fp32 masters and buffers), input.npy, expected.f32.npy
 //     (float32 inference) and expected.f16.npy (mixed_float16 inference).
+//     The models are built and run on backend NAME (default cpu; e.g. cuda,
+//     so the ONNX checks compare a runtime with the GPU's results). DIR is
+//     the source tree holding tests/io/models/ (default: the one this program
+//     was built from).
 //   mantissa_io_fixtures run DB OUT
 //     Trains the dense model into the run database DB (checkpoints at steps 6
 //     and 12), adds a second run that has no checkpoint, and prints both run
@@ -55,8 +59,8 @@ void write_inference(Graph& g, const fs::path& input_file, const fs::path& expec
                          io_test::infer(g, x, kBatch));
 }
 
-void write_models(const fs::path& source, const fs::path& out) {
-  auto backend = create_backend("cpu");
+void write_models(const fs::path& source, const fs::path& out, const std::string& backend_name) {
+  auto backend = create_backend(backend_name);
   for (const std::string name : {"dense", "conv"}) {
     const Project project = io_test::load_test_project(source, name);
     Graph g(project.model, *backend, Policy::Float32, 1);
@@ -133,17 +137,33 @@ int main(int argc, char** argv) {
   const fs::path source = MANTISSA_SOURCE_DIR;
   try {
     const std::string mode = argc > 1 ? argv[1] : "";
-    if (mode == "models" && argc == 3) {
-      fs::create_directories(argv[2]);
-      write_models(source, argv[2]);
-      return 0;
+    if (mode == "models" && argc >= 3 && argc % 2 == 1) {
+      std::string backend = "cpu";
+      fs::path models_source = source;
+      bool options_ok = true;
+      for (int i = 3; i + 1 < argc; i += 2) {
+        const std::string option = argv[i];
+        if (option == "--backend") {
+          backend = argv[i + 1];
+        } else if (option == "--source") {
+          models_source = argv[i + 1];
+        } else {
+          options_ok = false;
+        }
+      }
+      if (options_ok) {
+        fs::create_directories(argv[2]);
+        write_models(models_source, argv[2], backend);
+        return 0;
+      }
     }
     if (mode == "run" && argc == 4) {
       fs::create_directories(argv[3]);
       write_run(source, argv[2], argv[3]);
       return 0;
     }
-    std::cerr << "usage: mantissa_io_fixtures models OUT | run DB OUT\n";
+    std::cerr << "usage: mantissa_io_fixtures models OUT [--backend NAME] [--source DIR]"
+                 " | run DB OUT\n";
     return 2;
   } catch (const std::exception& e) {
     std::cerr << "mantissa_io_fixtures: " << e.what() << "\n";
