@@ -11,7 +11,8 @@
 #                    or $MANTISSA_GPU_BUNDLE); it is replaced
 # The bundle:
 #   bin/       mantissa_engine_tests, mantissa, mantissa_io_fixtures (stripped)
-#   lib/       every library they load that is neither glibc's, the driver's
+#   lib/       the engine library, the CUDA backend module (libmantissa-cuda.so),
+#              and every library they load that is neither glibc's, the driver's
 #              nor CUDA's (gpu-run.sh finds CUDA's there); libraries over
 #              8 MiB as NAME.gz, which gpu-run.sh unpacks
 #   fallback/  libstdc++ and libgcc_s, for a system whose own are too old
@@ -54,9 +55,9 @@ else
   flags="${flag_list[*]}"
   phase "gpu-bundle: configuring ${build#"$MANTISSA_ROOT"/}"
   nice -n 10 cmake -S "$MANTISSA_ROOT" -B "$build" "${generator[@]}" "${flag_list[@]}" >/dev/null
-  phase "gpu-bundle: building mantissa_engine_tests, mantissa, mantissa_io_fixtures"
+  phase "gpu-bundle: building mantissa_engine_tests, mantissa, mantissa_io_fixtures, mantissa_cuda"
   nice -n 10 cmake --build "$build" --parallel 2 \
-    --target mantissa_engine_tests mantissa mantissa_io_fixtures
+    --target mantissa_engine_tests mantissa mantissa_io_fixtures mantissa_cuda
 fi
 
 programs=("$build/tests/mantissa_engine_tests" "$build/app/mantissa" "$build/tests/io/mantissa_io_fixtures")
@@ -89,6 +90,18 @@ for p in "${programs[@]}"; do
   fi
 done
 
+# The CUDA backend is a module the registry loads from beside the engine
+# library (lib/); a CPU-only build has none, and the run then says so.
+module="$build/lib/libmantissa-cuda.so"
+modules=()
+if [[ -f "$module" ]]; then
+  cp "$module" "$out/lib/"
+  strip --strip-unneeded "$out/lib/${module##*/}"
+  modules=("$module")
+else
+  echo "gpu-bundle: warning: $module is missing (a build without the CUDA backend)" >&2
+fi
+
 # Libraries: what ldd resolves here, less glibc's own, the driver and CUDA's,
 # which the GPU machine has (scripts/find-cuda-libs.sh finds them there).
 declare -A copied=()
@@ -109,7 +122,7 @@ while read -r name path; do
   else
     cp -L "$path" "$out/lib/$name"
   fi
-done < <(for p in "${programs[@]}"; do ldd "$p"; done | awk '$2 == "=>" { print $1, $3 }')
+done < <(for p in "${programs[@]}" "${modules[@]}"; do ldd "$p"; done | awk '$2 == "=>" { print $1, $3 }')
 
 peer="$MANTISSA_ROOT/../shared/peers/torch_gpu_amp.py"
 if [[ -f "$peer" ]]; then
@@ -186,7 +199,11 @@ needs() {
     echo "cudnn:    $(awk '/#define CUDNN_(MAJOR|MINOR|PATCHLEVEL) / { v = v sep $3; sep = "." } END { print v }' \
       "$cudnn_include/cudnn_version.h") ($(cache_value MANTISSA_CUDNN_LIBRARY))"
   fi
-  echo "device code: $(sm_list "$out/bin/mantissa_engine_tests")"
+  if [[ -f "$out/lib/libmantissa-cuda.so" ]]; then
+    echo "device code: $(sm_list "$out/lib/libmantissa-cuda.so")"
+  else
+    echo "device code: none (no CUDA backend module)"
+  fi
   echo "needs:    $(needs GLIBC) or newer; $(needs GLIBCXX) / $(needs CXXABI) (fallback/ has" \
     "$(objdump -T "$out/fallback/libstdc++.so.6" 2>/dev/null | grep -o 'GLIBCXX_[0-9][0-9.]*' | sort -uV | tail -n1))"
   echo "files:"

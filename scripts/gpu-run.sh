@@ -188,7 +188,11 @@ if LD_LIBRARY_PATH="$ld" ldd "$bin/mantissa" "$bin/mantissa_engine_tests" 2>&1 |
   ld="$(join_path "${lib_dirs[@]}")"
   fallback_note="in use: this system's libstdc++ / libgcc_s are too old or absent"
 fi
-ldd_out="$(LD_LIBRARY_PATH="$ld" ldd "$bin/mantissa" "$bin/mantissa_engine_tests" "$bin/mantissa_io_fixtures" 2>&1 || true)"
+# The CUDA backend module (lib/libmantissa-cuda.so) is loaded by the
+# registry from beside the engine library; its libraries are checked too.
+module=()
+[[ -f "$bundle/lib/libmantissa-cuda.so" ]] && module=("$bundle/lib/libmantissa-cuda.so")
+ldd_out="$(LD_LIBRARY_PATH="$ld" ldd "$bin/mantissa" "$bin/mantissa_engine_tests" "$bin/mantissa_io_fixtures" "${module[@]}" 2>&1 || true)"
 run_env=(env "LD_LIBRARY_PATH=$ld" "OMP_NUM_THREADS=${OMP_NUM_THREADS:-8}")
 libs_detail="CUDA libraries $( ((cuda_ok)) && echo found || echo 'NOT all found'); fallback/ $fallback_note"
 if grep -q 'version .GLIBC_[0-9.]*. not found' <<<"$ldd_out"; then

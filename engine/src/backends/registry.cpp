@@ -1,28 +1,28 @@
-// The registry: the one file that knows which backends this build contains.
-#include <cctype>
-#include <string>
+// The registry: the one file that knows which backends exist. The CPU
+// backend is part of the engine; the CUDA backend is a module
+// (libmantissa-cuda.so, backend_plugin.hpp) loaded on first use from
+// $MANTISSA_BACKEND_PATH or from the directory that holds the engine library.
+#include <dlfcn.h>
 
+#include <cctype>
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "backends/backend_plugin.hpp"
 #include "backends/cpu/cpu_backend.hpp"
 #include "mantissa/backend.hpp"
 #include "mantissa/error.hpp"
 
 namespace mantissa {
 
-#ifdef MANTISSA_WITH_CUDA
-// Provided by the CUDA backend (src/backends/cuda/): one entry per visible GPU
-// ("cuda:0", ...), and a backend for a GPU ordinal, throwing InputError when
-// that GPU cannot be used.
-std::vector<DeviceInfo> cuda_list_devices();
-std::unique_ptr<Backend> cuda_create_backend(int ordinal, const BackendOptions& options);
-#endif
-
 namespace {
 
-constexpr const char* kValidChoices = "cpu, cuda, cuda:N";
+namespace fs = std::filesystem;
 
-#ifndef MANTISSA_WITH_CUDA
-constexpr const char* kNoCuda = "this build has no CUDA backend";
-#endif
+constexpr const char* kValidChoices = "cpu, cuda, cuda:N";
+constexpr const char* kCudaModule = "libmantissa-cuda.so";
 
 // "cuda" -> 0, "cuda:3" -> 3; -1 for anything that is not a CUDA device name.
 int parse_cuda_ordinal(const std::string& name) {
@@ -40,16 +40,85 @@ int parse_cuda_ordinal(const std::string& name) {
   return ordinal;
 }
 
+// Where modules are looked for, in order.
+std::vector<fs::path> module_dirs() {
+  std::vector<fs::path> dirs;
+  if (const char* env = std::getenv("MANTISSA_BACKEND_PATH"); env != nullptr) {
+    std::string list = env;
+    std::size_t start = 0;
+    while (start <= list.size()) {
+      const std::size_t end = std::min(list.find(':', start), list.size());
+      if (end > start) dirs.emplace_back(list.substr(start, end - start));
+      start = end + 1;
+    }
+  }
+  // Next to the engine library (build tree: build/lib; installed:
+  // <libdir>/mantissa).
+  Dl_info info{};
+  if (dladdr(reinterpret_cast<void*>(&list_devices), &info) != 0 && info.dli_fname != nullptr)
+    dirs.push_back(fs::path(info.dli_fname).parent_path().lexically_normal());
+  return dirs;
+}
+
+struct LoadedModule {
+  const BackendPlugin* api = nullptr;
+  std::string reason;  // why api is null
+};
+
+LoadedModule load_module(const char* file) {
+  LoadedModule m;
+  std::string looked;
+  for (const fs::path& dir : module_dirs()) {
+    const fs::path path = dir / file;
+    looked += (looked.empty() ? "" : ", ") + dir.string();
+    std::error_code ec;
+    if (!fs::exists(path, ec)) continue;
+    // Never closed: the module's libraries tear themselves down at exit.
+    void* handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+    if (handle == nullptr) {
+      const char* why = dlerror();
+      m.reason = "the CUDA backend module " + path.string() + " could not be loaded: " +
+                 (why != nullptr ? why : "unknown error");
+      return m;
+    }
+    auto entry = reinterpret_cast<BackendPluginEntry>(dlsym(handle, kBackendPluginSymbol));
+    if (entry == nullptr) {
+      m.reason = path.string() + " is not a Mantissa backend module (no " +
+                 std::string(kBackendPluginSymbol) + ")";
+      return m;
+    }
+    const BackendPlugin* api = entry();
+    if (api == nullptr || std::string(api->engine_version) != MANTISSA_VERSION) {
+      m.reason = path.string() + " was built for Mantissa " +
+                 (api != nullptr ? api->engine_version : "(unknown)") + ", this is " +
+                 MANTISSA_VERSION;
+      return m;
+    }
+    m.api = api;
+    return m;
+  }
+  m.reason = std::string("the CUDA backend is not installed (no ") + file + " in " +
+             (looked.empty() ? std::string("any folder") : looked) +
+             "; install the mantissa-cuda package)";
+  return m;
+}
+
+const LoadedModule& cuda_module() {
+  static const LoadedModule m = load_module(kCudaModule);  // once, thread-safe
+  return m;
+}
+
 }  // namespace
 
 std::vector<DeviceInfo> list_devices() {
   std::vector<DeviceInfo> devices;
   devices.push_back({"cpu", cpu::cpu_device_description(), true, ""});
-#ifdef MANTISSA_WITH_CUDA
-  for (auto& d : cuda_list_devices()) devices.push_back(std::move(d));
-#else
-  devices.push_back({"cuda", "NVIDIA GPU", false, kNoCuda});
-#endif
+  const LoadedModule& cuda = cuda_module();
+  if (cuda.api != nullptr) {
+    for (auto& d : cuda.api->list_devices()) devices.push_back(std::move(d));
+  } else {
+    devices.push_back({"cuda", "NVIDIA GPU", false, cuda.reason});
+  }
   return devices;
 }
 
@@ -59,12 +128,10 @@ std::unique_ptr<Backend> create_backend(const std::string& name, const BackendOp
   if (ordinal < 0) {
     throw InputError("unknown device \"" + name + "\"; valid choices: " + kValidChoices);
   }
-#ifdef MANTISSA_WITH_CUDA
-  return cuda_create_backend(ordinal, options);
-#else
-  (void)options;
-  throw InputError("device \"" + name + "\" is not available: " + kNoCuda);
-#endif
+  const LoadedModule& cuda = cuda_module();
+  if (cuda.api == nullptr)
+    throw InputError("device \"" + name + "\" is not available: " + cuda.reason);
+  return cuda.api->create_backend(ordinal, options);
 }
 
 }  // namespace mantissa

@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <string_view>
 
+#include "backends/backend_plugin.hpp"
 #include "backends/cuda/cublaslt_matmul.hpp"
 #include "backends/cuda/cuda_check.hpp"
 #include "backends/cuda/cudnn_conv.hpp"
@@ -298,7 +299,9 @@ void CudaBackend::discard_capture() {
 
 }  // namespace cuda
 
-// ---- the registry's hooks (backends/registry.cpp) ----------------------------
+// ---- the module's entry (backends/backend_plugin.hpp) ---------------------------
+
+namespace {
 
 std::vector<DeviceInfo> cuda_list_devices() {
   int previous = -1;
@@ -330,4 +333,13 @@ std::unique_ptr<Backend> cuda_create_backend(int ordinal, const BackendOptions& 
   return std::make_unique<cuda::CudaBackend>(ordinal, o);
 }
 
+constexpr BackendPlugin kCudaPlugin{MANTISSA_VERSION, &cuda_list_devices, &cuda_create_backend};
+
+}  // namespace
+
 }  // namespace mantissa
+
+extern "C" __attribute__((visibility("default"))) const mantissa::BackendPlugin*
+mantissa_backend_plugin_v1() {
+  return &mantissa::kCudaPlugin;
+}
