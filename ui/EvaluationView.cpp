@@ -10,14 +10,10 @@
 
 #include "DatasetPage.hpp"
 #include "PolicyColors.hpp"
-#include "mantissa/backend.hpp"
 #include "mantissa/data.hpp"
 #include "mantissa/error.hpp"
-#include "mantissa/graph.hpp"
-#include "mantissa/precision.hpp"
+#include "mantissa/evaluate.hpp"
 #include "mantissa/store.hpp"
-#include "mantissa/tensor.hpp"
-#include "mantissa/weights_io.hpp"
 
 namespace mantissa::ui {
 
@@ -25,65 +21,22 @@ RunEvaluation evaluateStoredRun(const QString& databasePath, qint64 runId) {
   if (!QFileInfo::exists(databasePath))
     throw InputError(databasePath.toStdString() + ": no run database here");
   RunStore store(databasePath.toStdString(), StoreOptions::reading());
-  const RunRecord run = store.require_run(runId);
-  const std::string label = "run " + std::to_string(run.id);
-  std::optional<Checkpoint> ck = store.latest_checkpoint(run.id);
-  if (!ck) throw InputError(label + " has no checkpoint to evaluate");
-  const Project project = parse_project(run.project_json, label + " (project snapshot)");
-  const Policy policy = parse_policy(run.policy);
-
-  auto backend = create_backend("cpu");
-  Graph graph(project.model, *backend, policy, project.training.seed, label);
-  restore_model_state(graph, ck->data);
-  if (graph.loss_kind() != LayerKind::SoftmaxCrossEntropy)
-    throw InputError(label + " is not a classifier: there is no confusion matrix to show");
-
-  const std::filesystem::path base =
-      project.file.empty() ? std::filesystem::path{} : project.file.parent_path();
-  const DatasetSplit split = load_dataset(project.dataset, base);
-  const Dataset& v = split.validation;
-  check_input_shape(v, graph.input_shape().dims(), "input");
-
+  const Evaluation e = evaluate_run(store, runId);  // the same job as `mantissa evaluate`
+  if (!e.classification)
+    throw InputError("run " + std::to_string(runId) +
+                     " is not a classifier: there is no confusion matrix to show");
   RunEvaluation r;
   r.runId = runId;
-  r.step = ck->step;
-  r.numClasses = std::max<int>(v.num_classes, int(graph.output_shape().numel()));
-  for (int c = 0; c < r.numClasses; ++c)
-    r.classNames << (c < int(v.class_names.size())
-                         ? QString::fromStdString(v.class_names[std::size_t(c)])
-                         : QString::number(c));
-  r.confusion.fill(0, r.numClasses * r.numClasses);
-
-  const std::int64_t bs = std::max<std::int64_t>(1, project.training.batch_size);
-  const std::int64_t f = v.sample_numel();
-  ExecContext ctx{*backend, false, 0};
-  graph.prepare_step();
-  for (std::int64_t start = 0; start < v.size(); start += bs) {
-    const std::int64_t n = std::min(bs, v.size() - start);
-    std::vector<std::int64_t> dims{n};
-    for (auto d : graph.input_shape().dims()) dims.push_back(d);
-    Tensor x = Tensor::from_host(*backend, Shape(dims), DType::F32, v.features.data() + start * f);
-    Tensor pred = graph.forward(ctx, x);
-    Tensor pred32 = Tensor::empty(*backend, pred.shape(), DType::F32);
-    backend->cast(pred, pred32);
-    const std::vector<float> out = pred32.to_host();
-    graph.clear_saved();
-    const std::int64_t k = std::int64_t(out.size()) / n;
-    for (std::int64_t i = 0; i < n; ++i) {
-      const float* row = out.data() + i * k;
-      const int predicted = int(std::max_element(row, row + k) - row);
-      const std::int64_t sample = start + i;
-      const int truth = int(v.targets[std::size_t(sample * v.target_dim)]);
-      if (truth < 0 || truth >= r.numClasses || predicted >= r.numClasses) continue;
-      ++r.confusion[truth * r.numClasses + predicted];
-      ++r.total;
-      if (truth == predicted) {
-        ++r.correct;
-      } else if (r.misclassified.size() < 32) {
-        r.misclassified.push_back({sample, truth, predicted, sampleThumbnail(v, sample)});
-      }
-    }
-  }
+  r.step = e.step;
+  r.numClasses = e.num_classes;
+  for (const std::string& name : e.class_names) r.classNames << QString::fromStdString(name);
+  r.confusion = QVector<qint64>(e.confusion.begin(), e.confusion.end());
+  r.total = e.samples;
+  r.correct = e.correct;
+  r.loss = e.loss;
+  for (double a : e.per_class_accuracy()) r.perClassAccuracy << a;
+  for (const MisclassifiedSample& m : e.misclassified)
+    r.misclassified.push_back({m.row, m.truth, m.predicted, sampleThumbnail(*e.data, m.row)});
   return r;
 }
 
@@ -153,17 +106,18 @@ void EvaluationView::evaluateRun(const QString& databasePath, qint64 runId) {
 void EvaluationView::showResult(const RunEvaluation& r) {
   result_ = r;
   const double accuracy = r.total ? 100.0 * double(r.correct) / double(r.total) : 0.0;
-  title_->setText(tr("Run %1 at step %2: %3 of %4 validation samples right (%5%)")
+  title_->setText(tr("Run %1 at step %2: %3 of %4 validation samples right (%5%), loss %6")
                       .arg(r.runId)
                       .arg(r.step)
                       .arg(r.correct)
                       .arg(r.total)
-                      .arg(accuracy, 0, 'f', 2));
+                      .arg(accuracy, 0, 'f', 2)
+                      .arg(r.loss, 0, 'f', 4));
   const int n = r.numClasses;
   confusion_->clear();
   confusion_->setRowCount(n);
-  confusion_->setColumnCount(n);
-  confusion_->setHorizontalHeaderLabels(r.classNames);
+  confusion_->setColumnCount(n + 1);
+  confusion_->setHorizontalHeaderLabels(QStringList(r.classNames) << tr("accuracy"));
   confusion_->setVerticalHeaderLabels(r.classNames);
   qint64 peak = 1;
   for (qint64 c : r.confusion) peak = std::max(peak, c);
@@ -182,6 +136,15 @@ void EvaluationView::showResult(const RunEvaluation& r) {
       if (level > 0.6) item->setForeground(Qt::white);
       confusion_->setItem(t, p, item);
     }
+  // The last column: each true class's share predicted right.
+  for (int t = 0; t < n; ++t) {
+    const double a = r.perClassAccuracy.value(t, -1.0);
+    auto* item =
+        new QTableWidgetItem(a < 0 ? QStringLiteral("–") : QString::number(100.0 * a, 'f', 1) + "%");
+    item->setTextAlignment(Qt::AlignCenter);
+    item->setToolTip(tr("Samples of class %1 predicted right").arg(r.classNames.value(t)));
+    confusion_->setItem(t, n, item);
+  }
   mistakes_->clear();
   bool images = false;
   for (const auto& m : r.misclassified) {

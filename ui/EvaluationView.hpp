@@ -1,8 +1,9 @@
 #pragma once
-// Evaluates a stored run: its model is rebuilt on the CPU backend from the
-// run's project snapshot and latest checkpoint, the validation split is run
-// through it on a worker thread, and the view shows the confusion matrix and,
-// for image data, the misclassified examples.
+// Evaluates a stored run with the engine's evaluate job (mantissa/evaluate.hpp,
+// as `mantissa evaluate` does) on a worker thread: the run's model rebuilt
+// from its project snapshot and latest checkpoint on the CPU backend, its
+// validation split run through it. The view shows the confusion matrix with
+// per-class accuracy and, for image data, the misclassified examples.
 #include <QImage>
 #include <QString>
 #include <QStringList>
@@ -36,6 +37,8 @@ struct RunEvaluation {
   QVector<qint64> confusion;  // numClasses × numClasses, row = true class, column = predicted
   std::int64_t total = 0;
   std::int64_t correct = 0;
+  double loss = 0;                  // mean validation loss
+  QVector<double> perClassAccuracy;  // per true class; -1 where it has no samples
   QVector<Misclassified> misclassified;  // at most 32
 };
 

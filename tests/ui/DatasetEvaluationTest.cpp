@@ -5,6 +5,7 @@
 #include <QDialog>
 #include <QFile>
 #include <QListWidget>
+#include <cmath>
 #include <QSignalSpy>
 #include <QTableWidget>
 #include <QTemporaryDir>
@@ -208,6 +209,17 @@ class DatasetEvaluationTest : public QObject {
     for (int t = 0; t < 2; ++t)
       for (int p = 0; p < 2; ++p) sum += view.confusionTable()->item(t, p)->text().toLongLong();
     QCOMPARE(sum, split.validation.size());
+    // The last column is each class's accuracy, from the same counts.
+    QCOMPARE(view.confusionTable()->columnCount(), 3);
+    for (int t = 0; t < 2; ++t) {
+      const qint64 right = view.confusionTable()->item(t, t)->text().toLongLong();
+      const qint64 row = view.confusionTable()->item(t, 0)->text().toLongLong() +
+                         view.confusionTable()->item(t, 1)->text().toLongLong();
+      if (row > 0)
+        QCOMPARE(view.confusionTable()->item(t, 2)->text(),
+                 QString::number(100.0 * double(right) / double(row), 'f', 1) + "%");
+    }
+    QVERIFY(std::isfinite(r.loss) && r.loss > 0);
     QVERIFY(view.errorText().isEmpty());
   }
 
