@@ -90,8 +90,8 @@ MainWindow::MainWindow(const StudioOptions& options, QWidget* parent)
   controller_ = new TrainingController(db.toStdString(), this);
   sweep_ = new PolicySweep(
       controller_,
-      [this](const Project& p, Policy policy, const QString& device) {
-        startRun(p, policy, device);
+      [this](const Project& p, Policy policy, const QString& device, const RunLink& link) {
+        startRun(p, policy, device, link);
       },
       this);
 
@@ -497,7 +497,8 @@ void MainWindow::startTraining() {
   startRun(document_->project(), document_->project().training.policy, currentDevice());
 }
 
-void MainWindow::startRun(const Project& project, Policy policy, const QString& device) {
+void MainWindow::startRun(const Project& project, Policy policy, const QString& device,
+                          const RunLink& link) {
   Project p = project;
   p.training.policy = policy;
   const QString name = p.name.empty() ? document_->displayName() : QString::fromStdString(p.name);
@@ -509,7 +510,7 @@ void MainWindow::startRun(const Project& project, Policy policy, const QString& 
   if (const auto& w = controller_->initWeights())
     events_->addMessage(EventKind::Info,
                         tr("Starts from %1").arg(QString::fromStdString(w->string())));
-  controller_->start(p, policy, device);
+  controller_->start(p, policy, device, link);
   tabs_->setCurrentWidget(trainingPage_);
 }
 

@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "MetricTypes.hpp"
+#include "TrainingController.hpp"
 
 class QAction;
 class QComboBox;
@@ -76,7 +77,8 @@ class MainWindow : public QMainWindow {
   void startTraining();
   // One run of `project` under `policy` on `device` (the document's own
   // policy stays as it is).
-  void startRun(const mantissa::Project& project, mantissa::Policy policy, const QString& device);
+  void startRun(const mantissa::Project& project, mantissa::Policy policy, const QString& device,
+                const RunLink& link = {});
 
   TrainingController* controller() const { return controller_; }
   ProjectDocument* document() const { return document_; }

@@ -1,6 +1,7 @@
 #include "PolicySweep.hpp"
 
 #include "TrainingController.hpp"
+#include "mantissa/train_job.hpp"
 
 namespace mantissa::ui {
 
@@ -46,6 +47,7 @@ bool PolicySweep::start(const Project& project, const QString& device,
   if (active_ || controller_->isBusy() || policies.isEmpty()) return false;
   project_ = project;
   device_ = device;
+  group_ = comparison_group(project);  // the runs' group, as `mantissa compare` names it
   policies_ = policies;
   runIds_.clear();
   next_ = 0;
@@ -63,7 +65,9 @@ void PolicySweep::startNext() {
   }
   const Policy p = policies_[next_++];
   emit runStarting(next_ - 1, int(policies_.size()), p);
-  startRun_(project_, p, device_);
+  RunLink link{group_, std::nullopt};
+  if (!runIds_.isEmpty()) link.parent = runIds_.first();
+  startRun_(project_, p, device_, link);
 }
 
 void PolicySweep::end(const QString& why) {

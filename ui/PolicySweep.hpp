@@ -11,6 +11,7 @@
 #include <QVector>
 #include <functional>
 
+#include "TrainingController.hpp"
 #include "mantissa/model.hpp"
 
 namespace mantissa::ui {
@@ -22,8 +23,8 @@ class PolicySweep : public QObject {
 
  public:
   // Starts one run of `project` under `policy` on `device` (MainWindow::startRun).
-  using StartRun =
-      std::function<void(const mantissa::Project&, mantissa::Policy, const QString& device)>;
+  using StartRun = std::function<void(const mantissa::Project&, mantissa::Policy,
+                                      const QString& device, const RunLink& link)>;
   PolicySweep(TrainingController* controller, StartRun startRun, QObject* parent = nullptr);
 
   static QVector<mantissa::Policy> defaultPolicies();
@@ -54,6 +55,7 @@ class PolicySweep : public QObject {
   StartRun startRun_;
   mantissa::Project project_;
   QString device_;
+  std::string group_;
   QVector<mantissa::Policy> policies_;
   QVector<qint64> runIds_;
   int next_ = 0;

@@ -4,12 +4,10 @@
 #include <utility>
 
 #include "RunChannel.hpp"
-#include "RunRecordFields.hpp"
 #include "mantissa/backend.hpp"
 #include "mantissa/error.hpp"
-#include "mantissa/recorder.hpp"
-#include "mantissa/resume.hpp"
 #include "mantissa/store.hpp"
+#include "mantissa/train_job.hpp"
 
 namespace mantissa::ui {
 
@@ -17,9 +15,11 @@ namespace {
 
 constexpr int kDrainIntervalMs = 33;  // ~30 Hz
 
-// Steps at the start of a run left out of its samples/s (the command line's
-// choice too, so that both report the same figure).
-constexpr std::int64_t kWarmupStepsExcluded = 3;
+// Notes whether the trainer began stepping.
+struct StartWatch : MetricsSink {
+  bool started = false;
+  void run_started(const RunStart&) override { started = true; }
+};
 
 // Worker thread body. Everything here runs off the GUI thread: backend
 // creation, dataset loading, the store and the training loop. Results leave
@@ -28,36 +28,28 @@ constexpr std::int64_t kWarmupStepsExcluded = 3;
 // a failed run.
 void trainOnWorker(std::shared_ptr<RunChannel> channel, std::shared_ptr<TrainControl> control,
                    Project project, std::filesystem::path database,
-                   std::optional<std::filesystem::path> initWeights) {
+                   std::optional<std::filesystem::path> initWeights, RunLink link) {
   try {
     std::unique_ptr<Backend> backend =
         create_backend(project.training.backend, {.allow_tf32 = project.training.allow_tf32});
-    RunStore store(database);
-    NewRun run = newRunFor(project);
-    run.backend = backend->name();
-    run.device = backend->description();
-    RunRecorder recorder(store, run);
-    channel->setRunId(recorder.run_id());
-    std::unique_ptr<Trainer> trainer;
-    try {
-      TrainOptions options;
-      options.warmup_steps_excluded = kWarmupStepsExcluded;
-      options.init_weights = initWeights;
-      trainer = std::make_unique<Trainer>(project, *backend, options);
-    } catch (const std::exception& e) {
-      const std::string message = dynamic_cast<const Error*>(&e)
-                                      ? std::string(e.what())
-                                      : std::string("unexpected error: ") + e.what();
-      recorder.fail(message);
-      channel->fail(message);
-      channel->markThreadDone();
-      return;
-    }
-    MetricsFanout fanout;
-    fanout.add(&recorder);  // first: the store has the end before the GUI hears of it
-    fanout.add(channel.get());
-    const RunSummary summary = trainer->run(fanout, *control);
-    channel->finish(summary);
+    TrainRequest request;
+    request.backend = project.training.backend;
+    request.database = database;
+    request.new_run = new_run_record(
+        project, project.name + " " + std::string(policy_name(project.training.policy)));
+    request.new_run.group_name = link.group;
+    request.new_run.parent_run_id = link.parent;
+    request.options.warmup_steps_excluded = kWarmupStepsExcluded;
+    request.options.init_weights = initWeights;
+    request.project = std::move(project);
+    StartWatch watch;
+    MetricsFanout sinks;
+    sinks.add(&watch);
+    sinks.add(channel.get());
+    const RunSummary summary = run_training(request, *backend, sinks, *control,
+                                            [&](std::int64_t id) { channel->setRunId(id); });
+    // A run whose trainer could not start is reported as failed only.
+    if (watch.started) channel->finish(summary);
     if (summary.outcome == RunOutcome::Failed) channel->fail(summary.error);
   } catch (const std::exception& e) {
     channel->fail(e.what());
@@ -65,29 +57,28 @@ void trainOnWorker(std::shared_ptr<RunChannel> channel, std::shared_ptr<TrainCon
   channel->markThreadDone();
 }
 
-// Worker body of a resumed run: like trainOnWorker, but the run exists, and a
-// failure before training leaves it as it was (still resumable).
+// Worker body of a resumed run: the run exists, and a failure before training
+// leaves it as it was (still resumable).
 void resumeOnWorker(std::shared_ptr<RunChannel> channel, std::shared_ptr<TrainControl> control,
                     std::int64_t runId, std::filesystem::path database) {
   try {
-    RunStore store(database);
-    ResumePlan plan = plan_resume(store, runId);
-    std::unique_ptr<Backend> backend = create_backend(
-        plan.backend, {.allow_tf32 = plan.project.training.allow_tf32});
-    TrainOptions options;
-    options.warmup_steps_excluded = kWarmupStepsExcluded;
-    if (!plan.checkpoint.empty()) options.resume_from = std::move(plan.checkpoint);
-    Trainer trainer(plan.project, *backend, options);
-    RunRecorder recorder(store, runId, plan.from_step);
-    channel->setRunId(runId);
-    for (const std::string& line : plan.skipped) {
-      channel->event_recorded({plan.from_step, EventKind::Warning, line, 0, 0, "", 0});
+    TrainRequest request;
+    {
+      RunStore store(database);  // closed before the job opens its own connection
+      request = resume_request(store, runId);
     }
-    MetricsFanout fanout;
-    fanout.add(&recorder);
-    fanout.add(channel.get());
-    const RunSummary summary = trainer.run(fanout, *control);
-    channel->finish(summary);
+    request.database = database;
+    request.options.warmup_steps_excluded = kWarmupStepsExcluded;
+    std::unique_ptr<Backend> backend = create_backend(
+        request.backend, {.allow_tf32 = request.project.training.allow_tf32});
+    StartWatch watch;
+    MetricsFanout sinks;
+    sinks.add(&watch);
+    sinks.add(channel.get());
+    const RunSummary summary = run_training(request, *backend, sinks, *control,
+                                            [&](std::int64_t id) { channel->setRunId(id); });
+    // A run whose trainer could not start is reported as failed only.
+    if (watch.started) channel->finish(summary);
     if (summary.outcome == RunOutcome::Failed) channel->fail(summary.error);
   } catch (const std::exception& e) {
     channel->fail(e.what());
@@ -100,6 +91,7 @@ void resumeOnWorker(std::shared_ptr<RunChannel> channel, std::shared_ptr<TrainCo
 struct TrainingController::Pending {
   Project project;
   std::optional<qint64> resumeRunId;
+  RunLink link;
 };
 
 TrainingController::TrainingController(std::filesystem::path databasePath, QObject* parent)
@@ -115,7 +107,8 @@ TrainingController::~TrainingController() {
   }
 }
 
-quint64 TrainingController::start(const Project& project, Policy policy, const QString& device) {
+quint64 TrainingController::start(const Project& project, Policy policy, const QString& device,
+                                  const RunLink& link) {
   ++generation_;
   runId_ = 0;
   Project p = project;
@@ -127,12 +120,12 @@ quint64 TrainingController::start(const Project& project, Policy policy, const Q
     // the new one starts from drain() once the old thread has ended.
     control_->request_stop();
     control_->resume();
-    pending_ = std::make_unique<Pending>(Pending{std::move(p)});
+    pending_ = std::make_unique<Pending>(Pending{std::move(p), std::nullopt, link});
     setState(State::Preparing);
     timer_.start();
     return generation_;
   }
-  launch(p);
+  launch(p, std::nullopt, link);
   return generation_;
 }
 
@@ -143,7 +136,7 @@ quint64 TrainingController::resumeRun(qint64 runId) {
   if (worker_.joinable()) {
     control_->request_stop();
     control_->resume();
-    pending_ = std::make_unique<Pending>(Pending{Project{}, runId});
+    pending_ = std::make_unique<Pending>(Pending{Project{}, runId, {}});
     setState(State::Preparing);
     timer_.start();
     return generation_;
@@ -152,7 +145,8 @@ quint64 TrainingController::resumeRun(qint64 runId) {
   return generation_;
 }
 
-void TrainingController::launch(const Project& project, std::optional<qint64> resumeRunId) {
+void TrainingController::launch(const Project& project, std::optional<qint64> resumeRunId,
+                                const RunLink& link) {
   channel_ = std::make_shared<RunChannel>(generation_);
   workerChannel_ = channel_;
   control_ = std::make_shared<TrainControl>();
@@ -161,7 +155,8 @@ void TrainingController::launch(const Project& project, std::optional<qint64> re
   if (resumeRunId) {
     worker_ = std::thread(resumeOnWorker, channel_, control_, *resumeRunId, databasePath_);
   } else {
-    worker_ = std::thread(trainOnWorker, channel_, control_, project, databasePath_, initWeights_);
+    worker_ =
+        std::thread(trainOnWorker, channel_, control_, project, databasePath_, initWeights_, link);
   }
   timer_.start();
 }
@@ -228,7 +223,7 @@ void TrainingController::reapThread() {
   workerChannel_.reset();
   if (pending_) {
     std::unique_ptr<Pending> next = std::move(pending_);
-    launch(next->project, next->resumeRunId);
+    launch(next->project, next->resumeRunId, next->link);
     return;
   }
   channel_.reset();

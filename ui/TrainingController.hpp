@@ -21,6 +21,13 @@ namespace mantissa::ui {
 
 class RunChannel;
 
+// Runs started together (Compare Policies): the group they share and the
+// sweep's first run, as `mantissa compare` records them.
+struct RunLink {
+  std::optional<std::string> group;
+  std::optional<qint64> parent;
+};
+
 class TrainingController : public QObject {
   Q_OBJECT
 
@@ -45,8 +52,9 @@ class TrainingController : public QObject {
   // Starts a run of `project` under `policy` on `device` ("cpu", "cuda:0").
   // A run already going is stopped first and its results are dropped. Returns
   // the new run's generation.
+  // `link` groups the run with others (Compare Policies, as `mantissa compare`).
   quint64 start(const mantissa::Project& project, mantissa::Policy policy,
-                const QString& device = QStringLiteral("cpu"));
+                const QString& device = QStringLiteral("cpu"), const RunLink& link = {});
   // Continues a stored run (stopped, interrupted or failed) from its newest
   // checkpoint that reads back whole, on the device it trained on; damaged
   // newer ones are reported as warning events. Returns the generation.
@@ -78,7 +86,8 @@ class TrainingController : public QObject {
  private:
   struct Pending;
   void drain();
-  void launch(const mantissa::Project& project, std::optional<qint64> resumeRunId = {});
+  void launch(const mantissa::Project& project, std::optional<qint64> resumeRunId = {},
+              const RunLink& link = {});
   void reapThread();
   void setState(State s);
 

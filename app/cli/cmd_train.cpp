@@ -29,9 +29,6 @@ namespace {
 
 using Json = nlohmann::ordered_json;
 
-// Steps left out of a run's samples/s: the first ones build oneDNN primitives.
-constexpr std::int64_t kWarmupStepsExcluded = 3;
-
 // The settings `train` and `compare` share; each is applied only when given.
 struct TrainFlags {
   std::string project;
@@ -174,29 +171,6 @@ void apply_overrides(Project& p, const TrainFlags& f) {
     if (!path->empty()) *path = std::filesystem::absolute(*path).lexically_normal();
 }
 
-std::string project_snapshot(Project p) {
-  p.file.clear();  // paths are absolute and stay so
-  return project_to_json(p);
-}
-
-std::string loss_scale_json(const TrainingSpec& t) {
-  const LossScaleConfig& c = t.loss_scale;
-  const LossScaleMode mode = effective_mode(t.policy, c);
-  Json j = {{"mode", loss_scale_mode_name(mode)}};
-  if (mode == LossScaleMode::None) return j.dump();
-  j["init_scale"] = initial_scale(t.policy, c);
-  if (mode == LossScaleMode::Dynamic) {
-    j["growth_factor"] = c.growth_factor;
-    j["backoff_factor"] = c.backoff_factor;
-    j["growth_interval"] = c.growth_interval;
-    if (c.min_scale) j["min_scale"] = *c.min_scale;
-    if (c.max_scale) j["max_scale"] = *c.max_scale;
-  } else {
-    j["skip_nonfinite"] = c.skip_nonfinite;
-  }
-  return j.dump();
-}
-
 std::filesystem::path database_path(const std::string& db_flag) {
   return db_flag.empty() ? default_database_path() : std::filesystem::path(db_flag);
 }
@@ -217,14 +191,7 @@ TrainJob make_job(const Project& p, const TrainFlags& f, const std::string& name
   job.options.warmup_steps_excluded = kWarmupStepsExcluded;
   if (!f.init_weights.empty()) job.options.init_weights = std::filesystem::absolute(f.init_weights);
   if (!f.no_store) job.database = database_path(f.db);
-  NewRun& r = job.new_run;
-  r.name = name;
-  r.project_name = p.name;
-  r.project_json = project_snapshot(p);
-  r.policy = std::string(policy_name(p.training.policy));
-  r.loss_scale_json = loss_scale_json(p.training);
-  r.library_versions = library_versions();
-  r.seed = p.training.seed;
+  job.new_run = new_run_record(p, name);
   return job;
 }
 
@@ -319,18 +286,11 @@ void add_resume_command(CLI::App& app) {
   cmd->callback([f] {
     const std::filesystem::path db = database_path(f->db);
     TrainJob job;
-    Project p;
     {
       RunStore store(db);  // this thread's connection, closed before the worker opens its own
-      ResumePlan plan = plan_resume(store, f->run);
-      for (const std::string& line : plan.skipped) std::cerr << "mantissa: " << line << "\n";
-      p = std::move(plan.project);
-      job.backend = plan.backend;
-      job.resume_run = plan.run_id;
-      job.resume_step = plan.from_step;
-      if (!plan.checkpoint.empty()) job.options.resume_from = std::move(plan.checkpoint);
+      job = resume_request(store, f->run);  // passed-over checkpoints become warning events
     }
-    job.project = p;
+    const Project p = job.project;
     job.database = db;
     job.options.warmup_steps_excluded = kWarmupStepsExcluded;
     ProgressDisplay display;
@@ -340,15 +300,6 @@ void add_resume_command(CLI::App& app) {
 }
 
 // ---- compare ------------------------------------------------------------------
-
-std::string utc_stamp() {
-  const std::time_t now = std::time(nullptr);
-  std::tm utc{};
-  gmtime_r(&now, &utc);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &utc);
-  return buf;
-}
 
 void print_comparison(const std::vector<std::pair<Project, JobResult>>& runs, bool classify) {
   const JobResult* base = nullptr;
@@ -398,7 +349,7 @@ void add_compare_command(CLI::App& app) {
     Project base = open_project_flags(*f);
     apply_overrides(base, *f);
     const std::vector<Policy> policies = parse_policy_list("--policies", f->policies);
-    const std::string group = base.name + " " + utc_stamp();
+    const std::string group = comparison_group(base);
     const std::string prefix = f->name.empty() ? base.name : f->name;
 
     ProgressDisplay display;

@@ -416,42 +416,6 @@ std::string header_text(const TrainJob& job, std::int64_t run_id, const RunStart
   return h + ", " + with_thousands(s.steps_per_epoch) + " per epoch";
 }
 
-// The worker thread's part: store, recorder, trainer.
-RunSummary train_and_record(const TrainJob& job, Backend& backend, MetricsSink& feed,
-                            TrainControl& control, std::atomic<std::int64_t>& run_id) {
-  std::optional<RunStore> store;
-  std::optional<RunRecorder> recorder;
-  if (job.database) store.emplace(*job.database);
-  if (store && !job.resume_run) {
-    NewRun run = job.new_run;
-    run.backend = backend.name();
-    run.device = backend.description();
-    recorder.emplace(*store, run);
-    run_id = recorder->run_id();
-  }
-  std::unique_ptr<Trainer> trainer;
-  try {
-    trainer = std::make_unique<Trainer>(job.project, backend, job.options);
-  } catch (const std::exception& e) {
-    // A resumed run stays as it was, still resumable; a new one is kept as failed.
-    if (job.resume_run) throw;
-    RunSummary failed;
-    failed.outcome = RunOutcome::Failed;
-    failed.error =
-        dynamic_cast<const Error*>(&e) ? e.what() : std::string("unexpected error: ") + e.what();
-    if (recorder) recorder->fail(failed.error);
-    return failed;
-  }
-  if (store && job.resume_run) {
-    recorder.emplace(*store, *job.resume_run, job.resume_step);
-    run_id = *job.resume_run;
-  }
-  MetricsFanout fanout;
-  fanout.add(&feed);
-  if (recorder) fanout.add(&*recorder);
-  return trainer->run(fanout, control);
-}
-
 }  // namespace
 
 bool interrupted() {
@@ -473,7 +437,8 @@ JobResult run_job(const TrainJob& job, ProgressDisplay& display) {
   InterruptGuard interrupt;
   std::thread worker([&] {
     try {
-      result.summary = train_and_record(job, *backend, feed, control, run_id);
+      result.summary = run_training(job, *backend, feed, control,
+                                    [&](std::int64_t id) { run_id = id; });
     } catch (...) {
       error = std::current_exception();
     }

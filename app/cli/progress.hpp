@@ -15,6 +15,7 @@
 
 #include "mantissa/model.hpp"
 #include "mantissa/store.hpp"
+#include "mantissa/train_job.hpp"
 #include "mantissa/trainer.hpp"
 
 namespace mantissa::cli {
@@ -121,16 +122,8 @@ class ProgressDisplay {
 
 // ---- a job ------------------------------------------------------------------
 
-struct TrainJob {
-  Project project;      // with every override applied
-  std::string backend;  // "cpu", "cuda:0"
-  TrainOptions options;
-  // Where the run is kept; empty: not stored (--no-store).
-  std::optional<std::filesystem::path> database;
-  NewRun new_run;                          // for a new run
-  std::optional<std::int64_t> resume_run;  // or the run to continue
-  std::int64_t resume_step = 0;            // its checkpoint's step
-};
+// What to train: the engine's train job (mantissa/train_job.hpp).
+using TrainJob = TrainRequest;
 
 struct JobResult {
   std::int64_t run_id = 0;  // 0 when not stored

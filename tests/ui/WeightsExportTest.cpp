@@ -8,7 +8,7 @@
 #include "ExportDialog.hpp"
 #include "HistoryPage.hpp"
 #include "InlineMessage.hpp"
-#include "RunRecordFields.hpp"
+#include "mantissa/train_job.hpp"
 #include "TestSupport.hpp"
 #include "TrainingController.hpp"
 #include "WeightsFile.hpp"
@@ -44,7 +44,7 @@ class WeightsExportTest : public QObject {
     db_ = dir_.filePath(QStringLiteral("runs.db"));
     project_ = parseProject(spiralsJson(4), QStringLiteral("tiny.json"));
     RunStore store(db_.toStdString());
-    runId_ = store.create_run(newRunFor(project_));
+    runId_ = store.create_run(new_run_record(project_, project_.name));
     auto backend = create_backend("cpu");
     Trainer trainer(project_, *backend);
     const std::vector<std::uint8_t> ck = trainer.checkpoint();

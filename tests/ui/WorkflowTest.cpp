@@ -25,6 +25,7 @@
 #include "MainWindow.hpp"
 #include "ModelCanvas.hpp"
 #include "PolicySweep.hpp"
+#include "mantissa/train_job.hpp"
 #include "ProjectDocument.hpp"
 #include "RunTableModel.hpp"
 #include "TestSupport.hpp"
@@ -159,6 +160,21 @@ class WorkflowTest : public QObject {
       QCOMPARE(rec.policy, policies[std::size_t(i)]);
       QCOMPARE(rec.status, RunStatus::Finished);
       QCOMPARE(rec.steps_recorded, qint64(40));
+      // Grouped as `mantissa compare` groups them: one group, the first run as parent.
+      QVERIFY(rec.group_name.has_value());
+      QCOMPARE(*rec.group_name, *store.require_run(ids[0]).group_name);
+      QVERIFY(rec.group_name->rfind(w.document()->project().name + " ", 0) == 0);
+      if (i == 0)
+        QVERIFY(!rec.parent_run_id.has_value());
+      else
+        QCOMPARE(rec.parent_run_id.value_or(-1), ids[0]);
+      // The scaler settings are written as the command line writes them.
+      QCOMPARE(rec.loss_scale_json,
+               loss_scale_json([&] {
+                 TrainingSpec spec = w.document()->training();
+                 spec.policy = parse_policy(rec.policy);
+                 return spec;
+               }()));
     }
     // The same initial weights and batches: the first step's loss is computed
     // from identical fp32 weights under fp32, and within 16-bit rounding of it
