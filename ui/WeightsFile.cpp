@@ -28,24 +28,13 @@ QString exportRunWeights(const WeightsExportRequest& r) {
     if (!formatAllowsDType(r.format, r.dtype))
       return QObject::tr("ONNX export takes f32 or f16, not bf16");
     RunStore store(r.database, StoreOptions::reading());
-    const RunRecord run = store.require_run(r.runId);
-    const std::optional<Checkpoint> ck =
-        r.step ? store.checkpoint(r.runId, *r.step) : store.latest_checkpoint(r.runId);
-    if (!ck) {
-      return r.step ? QObject::tr("Run %1 has no checkpoint at step %2").arg(r.runId).arg(*r.step)
-                    : QObject::tr("Run %1 has no checkpoint to export weights from").arg(r.runId);
-    }
-    const std::string label = "run " + std::to_string(run.id);
-    const Project project = parse_project(run.project_json, label + " (project snapshot)");
-    const Policy policy = parse_policy(run.policy);
-    auto backend = create_backend("cpu");
-    Graph graph(project.model, *backend, policy, project.training.seed, label);
-    restore_model_state(graph, ck->data);
-    const auto metadata = export_metadata(graph, {&project, run.id, ck->step}, r.dtype);
-    if (r.format == WeightsFormat::Safetensors)
-      write_safetensors(r.file, model_state(graph, r.dtype), metadata);
-    else
-      export_onnx(graph, r.file, {r.dtype, project.name.empty() ? label : project.name, metadata});
+    ExportRequest request;
+    request.run_id = r.runId;
+    request.step = r.step;
+    request.format = r.format;
+    request.dtype = r.dtype;
+    request.output = r.file;
+    export_run(store, request);
     return {};
   } catch (const std::exception& e) {
     return QString::fromUtf8(e.what());

@@ -8,6 +8,7 @@
 #include <optional>
 
 #include "mantissa/dtype.hpp"
+#include "mantissa/export_job.hpp"
 #include "mantissa/model.hpp"
 
 class QWidget;
@@ -17,7 +18,7 @@ namespace mantissa::ui {
 class InlineMessage;
 class TrainingController;
 
-enum class WeightsFormat { Safetensors, Onnx };
+using mantissa::WeightsFormat;  // the export job's (mantissa/export_job.hpp)
 
 QString weightsExtension(WeightsFormat format);  // "safetensors", "onnx"
 // ONNX takes f32 and f16 only; safetensors every dtype.
@@ -32,8 +33,9 @@ struct WeightsExportRequest {
   std::filesystem::path file;
 };
 
-// Writes the run's checkpoint with its own RunStore connection (any thread).
-// Returns the one-line error, or empty on success.
+// Writes the run's checkpoint with the export job (as `mantissa export`) and
+// its own RunStore connection (any thread). Returns the one-line error, or
+// empty on success.
 QString exportRunWeights(const WeightsExportRequest& request);
 
 // Loads `file` into the project's model built on the CPU backend. Returns the

@@ -11,12 +11,10 @@
 #include <optional>
 #include <string>
 
-#include "mantissa/backend.hpp"
 #include "cli/commands.hpp"
 #include "mantissa/error.hpp"
-#include "mantissa/graph.hpp"
+#include "mantissa/export_job.hpp"
 #include "mantissa/store.hpp"
-#include "mantissa/weights_io.hpp"
 
 namespace mantissa::cli {
 
@@ -47,23 +45,6 @@ Format pick_format(const ExportArgs& a) {
                    a.output.string() + "' does not tell)");
 }
 
-Checkpoint pick_checkpoint(RunStore& store, const RunRecord& run,
-                           std::optional<std::int64_t> step) {
-  const std::string name = "run " + std::to_string(run.id);
-  std::optional<Checkpoint> ck =
-      step ? store.checkpoint(run.id, *step) : store.latest_checkpoint(run.id);
-  if (ck) return std::move(*ck);
-  const auto stored = store.checkpoints(run.id);
-  if (stored.empty())
-    throw InputError(name + " has no checkpoint to export (status " +
-                     std::string(run_status_name(run.status)) + ", " +
-                     std::to_string(run.steps_recorded) + " steps recorded)");
-  std::string steps;
-  for (const auto& c : stored) steps += (steps.empty() ? "" : ", ") + std::to_string(c.step);
-  throw InputError(name + " has no checkpoint at step " + std::to_string(*step) +
-                   " (stored: " + steps + ")");
-}
-
 std::string size_text(std::uintmax_t bytes) {
   char buf[32];
   if (bytes < 1024) return std::to_string(bytes) + " B";
@@ -90,28 +71,16 @@ void run_export(const ExportArgs& a) {
     throw InputError(db.string() + ": no run database here (train a run first, or pass --db)");
 
   RunStore store(db, StoreOptions::reading());
-  const RunRecord run = store.require_run(a.run_id);
-  const Checkpoint ck = pick_checkpoint(store, run, a.step);
-  const std::string label = "run " + std::to_string(run.id);
-  const Project project = parse_project(run.project_json, label + " (project snapshot)");
-  const Policy policy = parse_policy(run.policy);
-
-  auto backend = create_backend("cpu");
-  Graph graph(project.model, *backend, policy, project.training.seed, label);
-  restore_model_state(graph, ck.data);
-  const auto metadata = export_metadata(graph, {&project, run.id, ck.step}, dtype);
-
-  std::string what;
-  if (format == Format::Safetensors) {
-    const auto state = model_state(graph, dtype);
-    write_safetensors(a.output, state, metadata);
-    what = std::to_string(state.size()) + " tensors in " + std::string(dtype_name(dtype));
-  } else {
-    export_onnx(graph, a.output, {dtype, project.name.empty() ? label : project.name, metadata});
-    what = "ONNX opset 17, " + std::string(dtype_name(dtype)) + " weights";
-  }
-  std::cout << "wrote " << a.output.string() << ": " << label << " step " << ck.step << ", " << what
-            << ", " << size_text(fs::file_size(a.output, ec)) << std::endl;
+  ExportRequest request;
+  request.run_id = a.run_id;
+  request.step = a.step;
+  request.format = format == Format::Onnx ? WeightsFormat::Onnx : WeightsFormat::Safetensors;
+  request.dtype = dtype;
+  request.output = a.output;
+  const ExportResult done = export_run(store, request);
+  std::cout << "wrote " << a.output.string() << ": run " << a.run_id << " step " << done.step
+            << ", " << done.description << ", " << size_text(fs::file_size(a.output, ec))
+            << std::endl;
 }
 
 }  // namespace

@@ -98,7 +98,8 @@ TEST(EvaluateJob, MatchesTheTrainersValidationAndCountsEverySample) {
     const std::string what = err.what();
     EXPECT_NE(what.find("run " + std::to_string(id) + " has no checkpoint at step 3"),
               std::string::npos) << what;
-    EXPECT_NE(what.find(std::to_string(epochs.back().step)), std::string::npos) << what;
+    EXPECT_NE(what.find("(stored: " + std::to_string(epochs.back().step) + ", "),
+              std::string::npos) << what;
   }
   EXPECT_THROW(evaluate_run(store, id + 7), InputError);
   EXPECT_THROW(evaluate_run(store, id, {.backend = "tpu"}), InputError);
@@ -112,7 +113,9 @@ TEST(EvaluateJob, ARunWithoutACheckpointIsNamed) {
     evaluate_run(store, id);
     FAIL();
   } catch (const InputError& err) {
-    EXPECT_EQ(std::string(err.what()), "run " + std::to_string(id) + " has no checkpoint to evaluate");
+    EXPECT_EQ(std::string(err.what()), "run " + std::to_string(id) +
+                                           " has no checkpoint to evaluate (status running, 0 "
+                                           "steps recorded)");
   }
 }
 

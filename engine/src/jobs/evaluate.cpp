@@ -3,12 +3,8 @@
 #include <algorithm>
 #include <filesystem>
 
-#include "mantissa/backend.hpp"
+#include "jobs/stored_model.hpp"
 #include "mantissa/error.hpp"
-#include "mantissa/graph.hpp"
-#include "mantissa/precision.hpp"
-#include "mantissa/store.hpp"
-#include "mantissa/weights_io.hpp"
 
 namespace mantissa {
 
@@ -22,40 +18,17 @@ std::vector<double> Evaluation::per_class_accuracy() const {
   return out;
 }
 
-namespace {
-
-Checkpoint checkpoint_to_evaluate(RunStore& store, std::int64_t run_id,
-                                  const std::optional<std::int64_t>& step,
-                                  const std::string& who) {
-  if (!step) {
-    std::optional<Checkpoint> ck = store.latest_checkpoint(run_id);
-    if (!ck) throw InputError(who + " has no checkpoint to evaluate");
-    return std::move(*ck);
-  }
-  if (std::optional<Checkpoint> ck = store.checkpoint(run_id, *step)) return std::move(*ck);
-  std::string have;
-  for (const CheckpointInfo& c : store.checkpoints(run_id))
-    have += (have.empty() ? "" : ", ") + std::to_string(c.step);
-  throw InputError(who + " has no checkpoint at step " + std::to_string(*step) +
-                   (have.empty() ? " (it has none)" : " (it has steps " + have + ")"));
-}
-
-}  // namespace
-
 Evaluation evaluate_run(RunStore& store, std::int64_t run_id, const EvaluateOptions& options) {
-  const RunRecord run = store.require_run(run_id);
-  const std::string who = "run " + std::to_string(run.id);
-  const Checkpoint ck = checkpoint_to_evaluate(store, run.id, options.checkpoint_step, who);
-  const Project project = parse_project(run.project_json, who + " (project snapshot)");
-  const Policy policy = parse_policy(run.policy);
+  StoredModel m =
+      open_stored_model(store, run_id, options.checkpoint_step, options.backend, "evaluate");
+  const Project& project = m.project;
+  Backend* backend = m.backend.get();
+  Graph& graph = *m.graph;
 
   Evaluation r;
-  r.run_id = run.id;
-  r.step = ck.step;
+  r.run_id = m.run.id;
+  r.step = m.checkpoint.step;
   r.backend = options.backend;
-  auto backend = create_backend(options.backend, {.allow_tf32 = project.training.allow_tf32});
-  Graph graph(project.model, *backend, policy, project.training.seed, who);
-  restore_model_state(graph, ck.data);
 
   const std::filesystem::path base =
       project.file.empty() ? std::filesystem::path{} : project.file.parent_path();
