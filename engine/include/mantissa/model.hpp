@@ -2,10 +2,12 @@
 // Project files (.mantissa.json) as typed structs. JSON exists only inside
 // parse_project() / project_to_json(); everything else sees these structs.
 #include <array>
+#include <cstddef>
 #include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "mantissa/precision.hpp"
@@ -13,6 +15,9 @@
 
 namespace mantissa {
 
+// Each kind is defined by one file under engine/src/model/kinds/ (its
+// descriptor: mantissa/layer_descriptor.hpp). A new kind is a value here and
+// that file.
 enum class LayerKind {
   Input,
   Linear,
@@ -34,7 +39,9 @@ enum class LayerKind {
   SoftmaxCrossEntropy,
   MSE,
 };
+inline constexpr std::size_t kLayerKindCount = std::size_t(LayerKind::MSE) + 1;  // the last one
 
+// Shorthands for fields of descriptor(k).
 std::string_view layer_kind_name(LayerKind k);  // the project-file spelling, e.g. "Conv2d"
 std::optional<LayerKind> parse_layer_kind(std::string_view s);
 bool is_loss(LayerKind k);

@@ -18,15 +18,16 @@
 // statistics and affine parameters; everything else in its input dtype. Cast
 // nodes sit at every dtype boundary, and the graph's input and output are
 // float32 in both exports, so callers feed and read both the same way.
-#include <cmath>
 #include <map>
 
 #include "io/atomic_file.hpp"
+#include "io/onnx_emitter.hpp"
 #include "io/protobuf_writer.hpp"
 #include "mantissa/error.hpp"
 #include "mantissa/graph.hpp"
 #include "mantissa/version.hpp"
 #include "mantissa/weights_io.hpp"
+#include "model/kinds/layer_rules.hpp"
 
 namespace mantissa {
 
@@ -66,7 +67,9 @@ constexpr std::uint32_t kDimValue = 1, kDimParam = 2;           // TensorShapePr
 constexpr std::uint32_t kEntryKey = 1, kEntryValue = 2;         // StringStringEntryProto
 constexpr std::uint32_t kOpsetDomain = 1, kOpsetVersionField = 2;
 
-std::int64_t elem_type(DType d) {
+}  // namespace
+
+std::int64_t io::onnx_elem_type(DType d) {
   switch (d) {
     case DType::F32:
       return 1;  // FLOAT
@@ -77,6 +80,8 @@ std::int64_t elem_type(DType d) {
   }
   return 1;
 }
+
+namespace {
 
 ProtoWriter attr_int(const std::string& name, std::int64_t v) {
   ProtoWriter a;
@@ -102,6 +107,12 @@ ProtoWriter attr_ints(const std::string& name, const std::vector<std::int64_t>& 
   return a;
 }
 
+ProtoWriter attr(const io::OnnxAttr& a) {
+  if (const auto* i = std::get_if<std::int64_t>(&a.value)) return attr_int(a.name, *i);
+  if (const auto* f = std::get_if<float>(&a.value)) return attr_float(a.name, *f);
+  return attr_ints(a.name, std::get<std::vector<std::int64_t>>(a.value));
+}
+
 // ValueInfoProto of a batch of per-sample `shape` tensors: (N, shape...).
 ProtoWriter batched_value_info(const std::string& name, DType dtype, const Shape& shape) {
   ProtoWriter dims;
@@ -114,7 +125,7 @@ ProtoWriter batched_value_info(const std::string& name, DType dtype, const Shape
     dims.message_field(kShapeDim, dim);
   }
   ProtoWriter tensor;
-  tensor.varint_field(kTensorElemType, elem_type(dtype));
+  tensor.varint_field(kTensorElemType, io::onnx_elem_type(dtype));
   tensor.message_field(kTensorShape, dims);
   ProtoWriter type;
   type.message_field(kTypeTensor, tensor);
@@ -124,7 +135,7 @@ ProtoWriter batched_value_info(const std::string& name, DType dtype, const Shape
   return info;
 }
 
-class OnnxBuilder {
+class OnnxBuilder final : public io::OnnxEmitter {
  public:
   OnnxBuilder(Graph& graph, DType dtype)
       : graph_(graph), policy_(dtype == DType::F16 ? Policy::MixedFloat16 : Policy::Float32) {
@@ -148,19 +159,20 @@ class OnnxBuilder {
     ProtoWriter g;
     for (const LayerInfo& info : summary.layers) {
       const LayerSpec& spec = graph_.layer(info.id).spec();
-      if (is_loss(spec.kind)) continue;
+      const LayerDescriptor& kind = descriptor(spec.kind);
+      if (kind.is_loss) continue;
       // The output keeps the layer's name; a 16-bit result is cast to it below.
       const std::string out = info.id == output_id && output_dtype != DType::F32
                                   ? info.id + "." + std::string(dtype_name(output_dtype))
                                   : info.id;
-      if (spec.kind == LayerKind::Input)
+      if (kind.inputs == Arity::None)
         g.message_field(graph_field::kInput,
                         batched_value_info(info.id, DType::F32, info.output_shape));
-      emit_layer(spec, out);
+      if (kind.rules->onnx) kind.rules->onnx(*this, spec, out);
       tensor_[info.id] = out;
     }
     if (output_dtype != DType::F32)
-      node("Cast", {tensor_.at(output_id)}, output_id, {attr_int("to", elem_type(DType::F32))});
+      node("Cast", {tensor_.at(output_id)}, output_id, {io::cast_to_attr(DType::F32)});
 
     g.bytes_field(graph_field::kName, name);
     g.bytes_field(graph_field::kDocString,
@@ -177,28 +189,30 @@ class OnnxBuilder {
 
  private:
   void node(const std::string& op, const std::vector<std::string>& inputs,
-            const std::string& output, const std::vector<ProtoWriter>& attrs = {}) {
+            const std::string& output, const std::vector<io::OnnxAttr>& attrs = {}) override {
     ProtoWriter n;
     for (const auto& i : inputs) n.bytes_field(node_field::kInput, i);
     n.bytes_field(node_field::kOutput, output);
     n.bytes_field(node_field::kName, output);  // one output per node: unique
     n.bytes_field(node_field::kOpType, op);
-    for (const auto& a : attrs) n.message_field(node_field::kAttribute, a);
+    for (const auto& a : attrs) n.message_field(node_field::kAttribute, attr(a));
     nodes_.message_field(graph_field::kNode, n);
   }
+
+  DType dtype(const LayerSpec& spec) const override { return dtype_.at(spec.id); }
 
   void initializer(const std::string& name, DType dtype, const std::vector<std::int64_t>& dims,
                    const std::vector<std::uint8_t>& bytes) {
     ProtoWriter t;
     for (auto d : dims) t.varint_field(tensor_field::kDims, d);
-    t.varint_field(tensor_field::kDataType, elem_type(dtype));
+    t.varint_field(tensor_field::kDataType, io::onnx_elem_type(dtype));
     t.bytes_field(tensor_field::kName, name);
     t.bytes_field(tensor_field::kRawData, bytes);
     initializers_.message_field(graph_field::kInitializer, t);
   }
 
   // A model-state tensor as an initializer of the given dtype; returns its name.
-  std::string weight(const std::string& name, DType dtype) {
+  std::string weight(const std::string& name, DType dtype) override {
     const Tensor& t = *state_.at(name);
     const std::vector<std::uint8_t> raw = t.to_host_bytes();
     std::vector<std::uint8_t> bytes(std::size_t(t.numel()) * dtype_size(dtype));
@@ -207,7 +221,7 @@ class OnnxBuilder {
     return name;
   }
 
-  std::string scalar(const std::string& name, float value, DType dtype) {
+  std::string scalar(const std::string& name, float value, DType dtype) override {
     std::vector<std::uint8_t> bytes(dtype_size(dtype));
     convert(&value, DType::F32, bytes.data(), dtype, 1);
     initializer(name, dtype, {}, bytes);
@@ -216,127 +230,20 @@ class OnnxBuilder {
 
   // `tensor` as dtype `to`, through one Cast per (tensor, dtype) however many
   // layers need it.
-  std::string cast_to(const std::string& tensor, DType to) {
+  std::string cast_to(const std::string& tensor, DType to) override {
     const std::string key = tensor + "\n" + std::string(dtype_name(to));
     if (auto it = casts_.find(key); it != casts_.end()) return it->second;
     const std::string output = tensor + ".as_" + std::string(dtype_name(to));
-    node("Cast", {tensor}, output, {attr_int("to", elem_type(to))});
+    node("Cast", {tensor}, output, {io::cast_to_attr(to)});
     casts_[key] = output;
     return output;
   }
 
   // Input k of the layer, in the dtype the layer computes in.
-  std::string input(const LayerSpec& spec, std::size_t k) {
+  std::string input(const LayerSpec& spec, std::size_t k) override {
     const std::string& src = spec.inputs[k];
     const DType want = dtype_.at(spec.id);
     return dtype_.at(src) == want ? tensor_.at(src) : cast_to(tensor_.at(src), want);
-  }
-
-  void emit_layer(const LayerSpec& spec, const std::string& out) {
-    const std::string& id = spec.id;
-    const DType d = dtype_.at(id);
-    switch (spec.kind) {
-      case LayerKind::Input:
-        return;
-      case LayerKind::Linear: {
-        std::vector<std::string> in{input(spec, 0), weight(id + ".weight", d)};
-        if (spec.bias) in.push_back(weight(id + ".bias", d));
-        node("Gemm", in, out, {attr_int("transB", 1)});
-        return;
-      }
-      case LayerKind::Conv2d: {
-        std::vector<std::string> in{input(spec, 0), weight(id + ".weight", d)};
-        if (spec.bias) in.push_back(weight(id + ".bias", d));
-        node("Conv", in, out, window_attrs(spec));
-        return;
-      }
-      case LayerKind::MaxPool2d:
-        node("MaxPool", {input(spec, 0)}, out, window_attrs(spec));
-        return;
-      case LayerKind::AvgPool2d: {
-        auto attrs = window_attrs(spec);
-        attrs.push_back(attr_int("count_include_pad", 0));
-        node("AveragePool", {input(spec, 0)}, out, attrs);
-        return;
-      }
-      case LayerKind::GlobalAvgPool:
-        node("GlobalAveragePool", {input(spec, 0)}, id + ".pooled");  // (N, C, 1, 1)
-        node("Flatten", {id + ".pooled"}, out, {attr_int("axis", 1)});
-        return;
-      case LayerKind::Flatten:
-        node("Flatten", {input(spec, 0)}, out, {attr_int("axis", 1)});
-        return;
-      case LayerKind::ReLU:
-        node("Relu", {input(spec, 0)}, out);
-        return;
-      case LayerKind::Tanh:
-        node("Tanh", {input(spec, 0)}, out);
-        return;
-      case LayerKind::Sigmoid:
-        node("Sigmoid", {input(spec, 0)}, out);
-        return;
-      case LayerKind::LeakyReLU:
-        node("LeakyRelu", {input(spec, 0)}, out, {attr_float("alpha", spec.negative_slope)});
-        return;
-      case LayerKind::GELU: {
-        // Opset 17 has no Gelu (it arrives in 20): 0.5 · x · (1 + erf(x / √2)).
-        const std::string x = input(spec, 0);
-        node("Div", {x, scalar(id + ".sqrt2", float(std::sqrt(2.0)), d)}, id + ".scaled");
-        node("Erf", {id + ".scaled"}, id + ".erf");
-        node("Add", {id + ".erf", scalar(id + ".one", 1.0f, d)}, id + ".erf_plus_1");
-        node("Mul", {x, id + ".erf_plus_1"}, id + ".x_erf_plus_1");
-        node("Mul", {id + ".x_erf_plus_1", scalar(id + ".half", 0.5f, d)}, out);
-        return;
-      }
-      case LayerKind::Dropout:
-        node("Identity", {input(spec, 0)}, out);
-        return;
-      case LayerKind::BatchNorm: {
-        // Statistics and affine parameters are fp32; a 16-bit activation is
-        // normalised in fp32 and rounded back, as the engine does.
-        const std::string x =
-            d == DType::F32 ? input(spec, 0) : cast_to(input(spec, 0), DType::F32);
-        const std::string y = d == DType::F32 ? out : id + ".f32";
-        node("BatchNormalization",
-             {x, weight(id + ".weight", DType::F32), weight(id + ".bias", DType::F32),
-              weight(id + ".running_mean", DType::F32), weight(id + ".running_var", DType::F32)},
-             y,
-             // ONNX's momentum weights the old running value (PyTorch's weights the new one).
-             {attr_float("epsilon", spec.eps), attr_float("momentum", 1.0f - spec.momentum)});
-        if (d != DType::F32) node("Cast", {y}, out, {attr_int("to", elem_type(d))});
-        return;
-      }
-      case LayerKind::LayerNorm:
-        node("LayerNormalization",
-             {input(spec, 0), weight(id + ".weight", d), weight(id + ".bias", d)}, out,
-             {attr_int("axis", -1), attr_float("epsilon", spec.eps)});
-        return;
-      case LayerKind::Add: {
-        std::string sum = input(spec, 0);
-        for (std::size_t k = 1; k < spec.inputs.size(); ++k) {
-          const std::string next =
-              k + 1 == spec.inputs.size() ? out : id + ".sum" + std::to_string(k);
-          node("Add", {sum, input(spec, k)}, next);
-          sum = next;
-        }
-        return;
-      }
-      case LayerKind::Concat: {
-        std::vector<std::string> in;
-        for (std::size_t k = 0; k < spec.inputs.size(); ++k) in.push_back(input(spec, k));
-        node("Concat", in, out, {attr_int("axis", 1)});
-        return;
-      }
-      case LayerKind::SoftmaxCrossEntropy:
-      case LayerKind::MSE:
-        return;
-    }
-  }
-
-  static std::vector<ProtoWriter> window_attrs(const LayerSpec& s) {
-    return {attr_ints("kernel_shape", {s.kernel_h, s.kernel_w}),
-            attr_ints("strides", {s.stride_h, s.stride_w}),
-            attr_ints("pads", {s.pad_h, s.pad_w, s.pad_h, s.pad_w})};
   }
 
   Graph& graph_;

@@ -3,6 +3,7 @@
 #include <unordered_map>
 
 #include "mantissa/error.hpp"
+#include "mantissa/layer_descriptor.hpp"
 #include "model/model_internal.hpp"
 
 namespace mantissa {
@@ -97,14 +98,15 @@ void validate_graph(const ModelSpec& model, const std::filesystem::path& file) {
   for (std::size_t i = 0; i < layers.size(); ++i) {
     const auto& l = layers[i];
     std::size_t n = l.inputs.size();
-    std::string kind(layer_kind_name(l.kind));
+    const LayerDescriptor& d = descriptor(l.kind);
+    std::string kind(d.name);
     std::string got = ", got " + std::to_string(n);
-    if (takes_no_input(l.kind) && n != 0)
+    if (d.inputs == Arity::None && n != 0)
       throw_project_error(file, node_pointer(i) + "/inputs", l.id, kind + " takes no inputs" + got);
-    if (takes_many_inputs(l.kind) && n < 2)
+    if (d.inputs == Arity::Many && n < 2)
       throw_project_error(file, node_pointer(i) + "/inputs", l.id,
                           kind + " needs at least 2 inputs" + got);
-    if (!takes_no_input(l.kind) && !takes_many_inputs(l.kind) && n != 1)
+    if (d.inputs == Arity::One && n != 1)
       throw_project_error(file, node_pointer(i) + "/inputs", l.id,
                           kind + " takes exactly 1 input" + got);
   }
@@ -112,7 +114,7 @@ void validate_graph(const ModelSpec& model, const std::filesystem::path& file) {
   std::optional<std::size_t> input, loss;
   for (std::size_t i = 0; i < layers.size(); ++i) {
     const auto& l = layers[i];
-    if (l.kind == LayerKind::Input) {
+    if (descriptor(l.kind).inputs == Arity::None) {
       if (input)
         throw_project_error(file, node_pointer(i), l.id,
                             "more than one Input layer (" + in_quotes(layers[*input].id) +
@@ -128,9 +130,13 @@ void validate_graph(const ModelSpec& model, const std::filesystem::path& file) {
     }
   }
   if (!input) throw_project_error(file, "/model/nodes", {}, "the model has no Input layer");
-  if (!loss)
+  if (!loss) {
+    std::string losses;
+    for (const LayerDescriptor* d : all_descriptors())
+      if (d->is_loss) losses += (losses.empty() ? "" : " or ") + std::string(d->name);
     throw_project_error(file, "/model/nodes", {},
-                        "the model has no loss layer (end it with SoftmaxCrossEntropy or MSE)");
+                        "the model has no loss layer (end it with " + losses + ")");
+  }
 
   if (auto cycle = find_cycle(model, index); !cycle.empty()) {
     std::string path;

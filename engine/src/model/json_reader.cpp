@@ -77,23 +77,6 @@ class DuplicateKeyCheck {
 
 }  // namespace
 
-bool Range::contains(double v) const {
-  if (!std::isfinite(v)) return false;
-  if (lo_open ? !(v > lo) : !(v >= lo)) return false;
-  if (hi_open ? !(v < hi) : !(v <= hi)) return false;
-  return true;
-}
-
-std::string Range::describe() const {
-  bool has_lo = std::isfinite(lo), has_hi = std::isfinite(hi);
-  if (has_lo && has_hi)
-    return std::string("in ") + (lo_open ? "(" : "[") + format_number(lo) + ", " +
-           format_number(hi) + (hi_open ? ")" : "]");
-  if (has_lo) return std::string(lo_open ? "> " : ">= ") + format_number(lo);
-  if (has_hi) return std::string(hi_open ? "< " : "<= ") + format_number(hi);
-  return "finite";
-}
-
 Json parse_json_text(const std::string& text, const std::filesystem::path& file) {
   try {
     return Json::parse(text, DuplicateKeyCheck(file));
@@ -285,3 +268,24 @@ void ObjectReader::finish(std::string_view context) const {
 }
 
 }  // namespace mantissa::detail
+
+namespace mantissa {
+
+bool ValueRange::contains(double v) const {
+  if (!std::isfinite(v)) return false;
+  if (lo_open ? !(v > lo) : !(v >= lo)) return false;
+  if (hi_open ? !(v < hi) : !(v <= hi)) return false;
+  return true;
+}
+
+std::string ValueRange::describe() const {
+  bool has_lo = std::isfinite(lo), has_hi = std::isfinite(hi);
+  if (has_lo && has_hi)
+    return std::string("in ") + (lo_open ? "(" : "[") + detail::format_number(lo) + ", " +
+           detail::format_number(hi) + (hi_open ? ")" : "]");
+  if (has_lo) return std::string(lo_open ? "> " : ">= ") + detail::format_number(lo);
+  if (has_hi) return std::string(hi_open ? "< " : "<= ") + detail::format_number(hi);
+  return "finite";
+}
+
+}  // namespace mantissa

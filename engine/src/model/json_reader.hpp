@@ -13,43 +13,15 @@
 #include <string_view>
 #include <vector>
 
+#include "mantissa/value_range.hpp"
+
 namespace mantissa::detail {
 
 using Json = nlohmann::json;
 
-// Allowed interval of a real-valued setting.
-struct Range {
-  double lo = -std::numeric_limits<double>::infinity();
-  double hi = std::numeric_limits<double>::infinity();
-  bool lo_open = false;
-  bool hi_open = false;
-
-  bool contains(double v) const;
-  std::string describe() const;  // "> 0", "in (0, 1)", ">= 0"
-
-  static Range positive() { return {0.0, std::numeric_limits<double>::infinity(), true, false}; }
-  static Range non_negative() {
-    return {0.0, std::numeric_limits<double>::infinity(), false, false};
-  }
-  static Range above(double lo) {
-    return {lo, std::numeric_limits<double>::infinity(), true, false};
-  }
-  static Range unit_open() { return {0.0, 1.0, true, true}; }        // (0, 1)
-  static Range unit_half_open() { return {0.0, 1.0, false, true}; }  // [0, 1)
-  static Range unit_closed() { return {0.0, 1.0, false, false}; }    // [0, 1]
-  static Range any() { return {}; }
-  // Values stored as float: finite in fp32, and for positive ones at least the
-  // smallest normal fp32 value, so that the conversion neither overflows nor
-  // turns them into 0.
-  static Range fp32() {
-    return {-double(std::numeric_limits<float>::max()), double(std::numeric_limits<float>::max()),
-            false, false};
-  }
-  static Range fp32_positive() {
-    return {double(std::numeric_limits<float>::min()), double(std::numeric_limits<float>::max()),
-            false, false};
-  }
-};
+// Allowed interval of a real-valued setting (public, since the layer
+// descriptors show it).
+using Range = ValueRange;
 
 // Parses text, rejecting duplicate keys in any object (the later one would
 // otherwise win without a word). Errors carry line and column.

@@ -1,9 +1,8 @@
 // Layer nodes of a project file: {"id", "type", "inputs", "params", "pin_fp32"}.
-// Each kind reads exactly its own parameters; anything else in "params" is an
-// error that names the layer.
+// The "params" object belongs to the kind's schema (kinds/layer_params.cpp).
 #include <charconv>
-#include <limits>
 
+#include "model/kinds/layer_params.hpp"
 #include "model/model_internal.hpp"
 #include "model/project_json.hpp"
 
@@ -11,113 +10,9 @@ namespace mantissa::detail {
 
 namespace {
 
-constexpr std::int64_t kMaxDim = std::numeric_limits<int>::max();
-
 bool valid_id_char(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
          c == '-';
-}
-
-// A kernel / stride / padding value: one integer for both axes or [h, w].
-void read_pair(ObjectReader& r, std::string_view key, int& h, int& w, std::int64_t min,
-               std::optional<int> def, const std::filesystem::path& file,
-               const std::string& layer_id) {
-  const Json* v = r.find(key);
-  if (!v) {
-    if (!def) r.fail(key, "missing required key '" + std::string(key) + "'");
-    h = w = *def;
-    return;
-  }
-  std::string pointer = r.pointer_of(key);
-  if (v->is_array()) {
-    if (v->size() != 2)
-      r.fail(key, std::string(key) + " must be one integer or [height, width], got " +
-                      describe_json_value(*v));
-    h = int(json_to_integer((*v)[0], pointer + "/0", file, layer_id, min, kMaxDim));
-    w = int(json_to_integer((*v)[1], pointer + "/1", file, layer_id, min, kMaxDim));
-    return;
-  }
-  if (!v->is_number())
-    r.fail(key, std::string(key) + " must be one integer or [height, width], got " +
-                    describe_json_value(*v));
-  h = w = int(json_to_integer(*v, pointer, file, layer_id, min, kMaxDim));
-}
-
-void read_init(ObjectReader& r, LayerSpec& l) {
-  const Json* v = r.find("init");
-  if (!v) return;
-  if (!v->is_string()) r.fail("init", "expected a string, got " + describe_json_value(*v));
-  auto name = v->get<std::string>();
-  auto init = parse_init(name);
-  if (!init) r.fail("init", "unknown init '" + name + "' (" + suggest(name, init_names()) + ")");
-  l.init = *init;
-}
-
-void read_params(ObjectReader& r, LayerSpec& l, const std::filesystem::path& file) {
-  switch (l.kind) {
-    case LayerKind::Input: {
-      const Json& shape = r.require("shape");
-      std::string pointer = r.pointer_of("shape");
-      if (!shape.is_array() || (shape.size() != 1 && shape.size() != 3))
-        r.fail("shape", "shape must be [features] or [channels, height, width], got " +
-                            describe_json_value(shape));
-      l.shape.clear();
-      for (std::size_t i = 0; i < shape.size(); ++i)
-        l.shape.push_back(
-            json_to_integer(shape[i], pointer + "/" + std::to_string(i), file, l.id, 1, kMaxDim));
-      break;
-    }
-    case LayerKind::Linear:
-      l.out_features = r.required_integer("out_features", 1, kMaxDim);
-      l.bias = r.boolean("bias", true);
-      read_init(r, l);
-      break;
-    case LayerKind::Conv2d:
-      l.out_channels = r.required_integer("out_channels", 1, kMaxDim);
-      read_pair(r, "kernel", l.kernel_h, l.kernel_w, 1, std::nullopt, file, l.id);
-      read_pair(r, "stride", l.stride_h, l.stride_w, 1, 1, file, l.id);
-      read_pair(r, "padding", l.pad_h, l.pad_w, 0, 0, file, l.id);
-      l.bias = r.boolean("bias", true);
-      read_init(r, l);
-      break;
-    case LayerKind::MaxPool2d:
-    case LayerKind::AvgPool2d:
-      read_pair(r, "kernel", l.kernel_h, l.kernel_w, 1, std::nullopt, file, l.id);
-      read_pair(r, "stride", l.stride_h, l.stride_w, 1, 1, file, l.id);
-      if (!r.find("stride")) l.stride_h = l.kernel_h, l.stride_w = l.kernel_w;
-      read_pair(r, "padding", l.pad_h, l.pad_w, 0, 0, file, l.id);
-      // Padding past half the window would make windows of padding only.
-      if (2 * std::int64_t(l.pad_h) > l.kernel_h || 2 * std::int64_t(l.pad_w) > l.kernel_w)
-        r.fail("padding", "padding " + std::to_string(l.pad_h) + "×" + std::to_string(l.pad_w) +
-                              " must be at most half the kernel " + std::to_string(l.kernel_h) +
-                              "×" + std::to_string(l.kernel_w));
-      break;
-    case LayerKind::LeakyReLU:
-      l.negative_slope = float(r.number("negative_slope", 0.01, Range::fp32()));
-      break;
-    case LayerKind::Dropout:
-      l.p = float(r.number("p", 0.5, Range::unit_half_open()));
-      break;
-    case LayerKind::BatchNorm:
-      l.eps = float(r.number("eps", 1e-5, Range::fp32_positive()));
-      l.momentum = float(r.number("momentum", 0.1, Range::unit_closed()));
-      break;
-    case LayerKind::LayerNorm:
-      l.eps = float(r.number("eps", 1e-5, Range::fp32_positive()));
-      break;
-    case LayerKind::GlobalAvgPool:
-    case LayerKind::Flatten:
-    case LayerKind::ReLU:
-    case LayerKind::GELU:
-    case LayerKind::Tanh:
-    case LayerKind::Sigmoid:
-    case LayerKind::Add:
-    case LayerKind::Concat:
-    case LayerKind::SoftmaxCrossEntropy:
-    case LayerKind::MSE:
-      break;
-  }
-  r.finish("for " + std::string(layer_kind_name(l.kind)));
 }
 
 }  // namespace
@@ -154,7 +49,7 @@ LayerSpec parse_layer(const Json& node, std::size_t index, const std::filesystem
   static const Json kNoParams = Json::object();
   const Json* params = r.find("params");
   ObjectReader pr(params ? *params : kNoParams, r.pointer_of("params"), file, l.id);
-  read_params(pr, l, file);
+  read_layer_params(pr, l, file);
   r.finish("in a layer node");
   return l;
 }
@@ -168,50 +63,7 @@ OrderedJson float_to_json(float v) {
 }
 
 OrderedJson layer_to_json(const LayerSpec& l) {
-  auto pair = [](int h, int w) -> OrderedJson {
-    if (h == w) return h;
-    return OrderedJson::array({h, w});
-  };
-  OrderedJson params = OrderedJson::object();
-  switch (l.kind) {
-    case LayerKind::Input:
-      params["shape"] = l.shape;
-      break;
-    case LayerKind::Linear:
-      params["out_features"] = l.out_features;
-      params["bias"] = l.bias;
-      break;
-    case LayerKind::Conv2d:
-      params["out_channels"] = l.out_channels;
-      params["kernel"] = pair(l.kernel_h, l.kernel_w);
-      params["stride"] = pair(l.stride_h, l.stride_w);
-      params["padding"] = pair(l.pad_h, l.pad_w);
-      params["bias"] = l.bias;
-      break;
-    case LayerKind::MaxPool2d:
-    case LayerKind::AvgPool2d:
-      params["kernel"] = pair(l.kernel_h, l.kernel_w);
-      params["stride"] = pair(l.stride_h, l.stride_w);
-      params["padding"] = pair(l.pad_h, l.pad_w);
-      break;
-    case LayerKind::LeakyReLU:
-      params["negative_slope"] = float_to_json(l.negative_slope);
-      break;
-    case LayerKind::Dropout:
-      params["p"] = float_to_json(l.p);
-      break;
-    case LayerKind::BatchNorm:
-      params["eps"] = float_to_json(l.eps);
-      params["momentum"] = float_to_json(l.momentum);
-      break;
-    case LayerKind::LayerNorm:
-      params["eps"] = float_to_json(l.eps);
-      break;
-    default:
-      break;
-  }
-  // Default stays implicit so that a file without "init" reads back unchanged.
-  if (has_weights(l.kind) && l.init != Init::Default) params["init"] = init_name(l.init);
+  OrderedJson params = layer_params_to_json(l);
 
   OrderedJson node = OrderedJson::object();
   node["id"] = l.id;

@@ -26,16 +26,8 @@ std::string pointer_append(std::string_view pointer, std::string_view key);  // 
 // "valid: a, b, c".
 std::string suggest(std::string_view given, std::span<const std::string_view> valid);
 
+// Every kind's project-file name, in LayerKind order (kinds/registry.cpp).
 std::span<const std::string_view> layer_kind_names();
-std::string_view init_name(Init init);  // Default reads as "kaiming_uniform"
-std::optional<Init> parse_init(std::string_view s);
-std::span<const std::string_view> init_names();
-
-// Layer kinds grouped by how many inputs they take.
-bool takes_no_input(LayerKind k);     // Input
-bool takes_many_inputs(LayerKind k);  // Add, Concat (two or more)
-bool is_pool(LayerKind k);            // MaxPool2d, AvgPool2d
-bool has_weights(LayerKind k);        // Linear, Conv2d: out size, bias, init
 
 // Structural checks of analyze_model, before any shape is looked at: unique
 // ids, inputs that exist, arity, one Input, one loss that is the only sink, no

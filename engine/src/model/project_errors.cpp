@@ -1,7 +1,5 @@
-// Layer kind and init names as spelled in project files, and the message
-// helpers every project error goes through.
+// The message helpers every project error goes through.
 #include <algorithm>
-#include <array>
 #include <cctype>
 #include <vector>
 
@@ -11,43 +9,6 @@
 namespace mantissa {
 
 namespace {
-
-struct KindName {
-  LayerKind kind;
-  std::string_view name;
-};
-
-constexpr std::array<KindName, 19> kKinds = {{
-    {LayerKind::Input, "Input"},
-    {LayerKind::Linear, "Linear"},
-    {LayerKind::Conv2d, "Conv2d"},
-    {LayerKind::MaxPool2d, "MaxPool2d"},
-    {LayerKind::AvgPool2d, "AvgPool2d"},
-    {LayerKind::GlobalAvgPool, "GlobalAvgPool"},
-    {LayerKind::Flatten, "Flatten"},
-    {LayerKind::ReLU, "ReLU"},
-    {LayerKind::LeakyReLU, "LeakyReLU"},
-    {LayerKind::GELU, "GELU"},
-    {LayerKind::Tanh, "Tanh"},
-    {LayerKind::Sigmoid, "Sigmoid"},
-    {LayerKind::Dropout, "Dropout"},
-    {LayerKind::BatchNorm, "BatchNorm"},
-    {LayerKind::LayerNorm, "LayerNorm"},
-    {LayerKind::Add, "Add"},
-    {LayerKind::Concat, "Concat"},
-    {LayerKind::SoftmaxCrossEntropy, "SoftmaxCrossEntropy"},
-    {LayerKind::MSE, "MSE"},
-}};
-
-constexpr std::array<std::string_view, kKinds.size()> kKindNames = [] {
-  std::array<std::string_view, kKinds.size()> names{};
-  for (std::size_t i = 0; i < kKinds.size(); ++i) names[i] = kKinds[i].name;
-  return names;
-}();
-
-// Order matches enum Init after Default, which is written as Kaiming uniform.
-constexpr std::array<std::string_view, 4> kInitNames = {"kaiming_uniform", "kaiming_normal",
-                                                        "xavier_uniform", "xavier_normal"};
 
 char lower(char c) {
   return static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -75,66 +36,7 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
 
 }  // namespace
 
-std::string_view layer_kind_name(LayerKind k) {
-  for (const auto& kn : kKinds)
-    if (kn.kind == k) return kn.name;
-  MANTISSA_ASSERT(false, "layer kind without a name");
-}
-
-std::optional<LayerKind> parse_layer_kind(std::string_view s) {
-  for (const auto& kn : kKinds)
-    if (kn.name == s) return kn.kind;
-  return std::nullopt;
-}
-
-bool is_loss(LayerKind k) {
-  return k == LayerKind::SoftmaxCrossEntropy || k == LayerKind::MSE;
-}
-
 namespace detail {
-
-std::span<const std::string_view> layer_kind_names() {
-  return kKindNames;
-}
-std::span<const std::string_view> init_names() {
-  return kInitNames;
-}
-
-std::string_view init_name(Init init) {
-  switch (init) {
-    case Init::Default:
-    case Init::KaimingUniform:
-      return kInitNames[0];
-    case Init::KaimingNormal:
-      return kInitNames[1];
-    case Init::XavierUniform:
-      return kInitNames[2];
-    case Init::XavierNormal:
-      return kInitNames[3];
-  }
-  MANTISSA_ASSERT(false, "init without a name");
-}
-
-std::optional<Init> parse_init(std::string_view s) {
-  if (s == kInitNames[0]) return Init::KaimingUniform;
-  if (s == kInitNames[1]) return Init::KaimingNormal;
-  if (s == kInitNames[2]) return Init::XavierUniform;
-  if (s == kInitNames[3]) return Init::XavierNormal;
-  return std::nullopt;
-}
-
-bool takes_no_input(LayerKind k) {
-  return k == LayerKind::Input;
-}
-bool takes_many_inputs(LayerKind k) {
-  return k == LayerKind::Add || k == LayerKind::Concat;
-}
-bool is_pool(LayerKind k) {
-  return k == LayerKind::MaxPool2d || k == LayerKind::AvgPool2d;
-}
-bool has_weights(LayerKind k) {
-  return k == LayerKind::Linear || k == LayerKind::Conv2d;
-}
 
 std::string file_label(const std::filesystem::path& file) {
   return file.empty() ? std::string("<project>") : file.string();

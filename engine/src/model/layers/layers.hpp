@@ -1,6 +1,6 @@
 #pragma once
-// The layer kinds. One .cpp per kind (or per small family); create_layer() in
-// layer.cpp maps LayerKind to these classes.
+// The runtime layers (forward, backward, state). One .cpp per layer or small
+// family; each kind's descriptor (model/kinds/) says which class it builds.
 #include "mantissa/graph.hpp"
 
 namespace mantissa::layers {

@@ -1,0 +1,44 @@
+// AvgPool2d: the mean of each window, padding not counted.
+#include "model/kinds/kind_file.hpp"
+#include "model/kinds/window.hpp"
+#include "model/layers/layers.hpp"
+
+namespace mantissa::detail {
+
+namespace {
+
+std::unique_ptr<Layer> build(const LayerSpec& spec) {
+  return std::make_unique<layers::Pool2d>(spec, PoolKind::Avg, false);
+}
+
+void onnx(io::OnnxEmitter& e, const LayerSpec& spec, const std::string& out) {
+  auto attrs = window_attrs(spec);
+  attrs.push_back({"count_include_pad", std::int64_t(0)});
+  e.node("AveragePool", {e.input(spec, 0)}, out, attrs);
+}
+
+constexpr LayerRules kRules{.after_read = pool_after_read,
+                            .infer = pool_infer,
+                            .output_dtype = input_dtype_rule,
+                            .build = build,
+                            .onnx = onnx,
+                            .summary = kernel_text};
+
+}  // namespace
+
+template <>
+struct KindDefinition<LayerKind::AvgPool2d> {
+  static LayerDescriptor make() {
+    LayerDescriptor d{.name = "AvgPool2d",
+                      .category = "Pooling",
+                      .help = "the mean of each window, per channel (padding not counted)",
+                      .params = {kernel_param(), pool_stride_param(), padding_param()},
+                      .rules = &kRules};
+    d.starter.kernel_h = d.starter.kernel_w = 2;
+    d.starter.stride_h = d.starter.stride_w = 2;
+    return d;
+  }
+};
+template const LayerDescriptor& descriptor_of<LayerKind::AvgPool2d>();
+
+}  // namespace mantissa::detail

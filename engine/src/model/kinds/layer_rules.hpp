@@ -1,0 +1,48 @@
+#pragma once
+// The functions of a layer kind, beside its plain-data descriptor
+// (mantissa/layer_descriptor.hpp). Included by the kind files and by the few
+// places that run them: the project reader and writer, shape inference, the
+// dtype rule, the graph and ONNX export.
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "mantissa/graph.hpp"
+#include "mantissa/layer_descriptor.hpp"
+#include "model/kinds/shape_rules.hpp"
+
+namespace mantissa::io {
+class OnnxEmitter;
+}
+
+namespace mantissa::detail {
+
+class ObjectReader;
+
+struct LayerRules {
+  // Checks that span parameters, and defaults derived from other parameters,
+  // run after the schema's keys are read (pools: stride defaults to the kernel).
+  void (*after_read)(ObjectReader& params, LayerSpec& layer) = nullptr;
+  // Output shape, parameter count and forward FLOPs per sample (LayerInfo's
+  // output_shape, params, forward_flops), from the input shapes; throws the
+  // project error of a shape that does not fit.
+  void (*infer)(const ShapeContext& c, const std::vector<Shape>& in, LayerInfo& info) = nullptr;
+  // The dtype the layer computes in and emits (PRECISION.md); pinned layers
+  // never get here.
+  DType (*output_dtype)(const LayerSpec& layer, Policy policy,
+                        const std::vector<DType>& inputs) = nullptr;
+  std::unique_ptr<Layer> (*build)(const LayerSpec& spec) = nullptr;
+  // Its ONNX nodes, the last of which writes `out`. None: the kind emits no
+  // node (the Input is the graph's input; losses are dropped).
+  void (*onnx)(io::OnnxEmitter& e, const LayerSpec& spec, const std::string& out) = nullptr;
+  std::string (*summary)(const LayerSpec& spec) = nullptr;  // layer_summary(); none: ""
+};
+
+const LayerRules& rules(LayerKind kind);
+
+// Each kind's file defines its descriptor through this template, explicitly
+// instantiated there (kind_file.hpp); the registry calls it for every LayerKind.
+template <LayerKind K>
+const LayerDescriptor& descriptor_of();
+
+}  // namespace mantissa::detail
