@@ -238,54 +238,53 @@ void ComparePage::fillSummary() {
       reference = &r;
       break;
     }
-  const RunSummaryFields ref =
-      reference ? parseRunSummary(reference->record.summary_json) : RunSummaryFields{};
+  const StoredSummary ref = reference ? reference->record.summary : StoredSummary{};
 
   summary_->setRowCount(int(runs_.size()));
   for (int row = 0; row < int(runs_.size()); ++row) {
     const StoredRun& run = runs_[row];
     const RunRecord& r = run.record;
-    const RunSummaryFields s = parseRunSummary(r.summary_json);
+    const StoredSummary& s = r.summary;
     const mantissa::Policy policy = recordPolicy(r);
     auto* name = cell(runLabel(r));
     name->setData(Qt::DecorationRole, policyColor(policy));
     summary_->setItem(row, Run, name);
     summary_->setItem(row, Policy, cell(policyLabel(policy)));
 
-    std::optional<double> accuracy = s.finalValAccuracy;
+    std::optional<double> accuracy = s.final_val_accuracy;
     if (!accuracy && !run.epochs.isEmpty()) accuracy = run.epochs.back().val_accuracy;
     summary_->setItem(row, FinalValAccuracy,
                       accuracy
                           ? cell(QStringLiteral("%1 %").arg(*accuracy * 100, 0, 'f', 1), *accuracy)
                           : cell(QStringLiteral("—")));
-    std::optional<double> loss = s.finalTrainLoss;
+    std::optional<double> loss = s.final_train_loss;
     if (!loss) loss = r.final_loss;
     summary_->setItem(
         row, FinalLoss,
         loss ? cell(QString::number(*loss, 'g', 4), *loss) : cell(QStringLiteral("—")));
     summary_->setItem(
         row, WallTime,
-        s.wallTimeS ? cell(formatDuration(*s.wallTimeS), *s.wallTimeS) : cell(QStringLiteral("—")));
+        s.wall_time_s ? cell(formatDuration(*s.wall_time_s), *s.wall_time_s) : cell(QStringLiteral("—")));
     summary_->setItem(row, SamplesPerS,
-                      s.samplesPerS ? cell(formatCount(std::int64_t(std::llround(*s.samplesPerS))),
-                                           *s.samplesPerS)
+                      s.samples_per_s ? cell(formatCount(std::int64_t(std::llround(*s.samples_per_s))),
+                                           *s.samples_per_s)
                                     : cell(QStringLiteral("—")));
-    if (reference && s.samplesPerS && ref.samplesPerS && *ref.samplesPerS > 0) {
-      const double ratio = *s.samplesPerS / *ref.samplesPerS;
+    if (reference && s.samples_per_s && ref.samples_per_s && *ref.samples_per_s > 0) {
+      const double ratio = *s.samples_per_s / *ref.samples_per_s;
       summary_->setItem(row, SpeedUp, cell(QStringLiteral("%1×").arg(ratio, 0, 'f', 2), ratio));
     } else {
       summary_->setItem(row, SpeedUp, cell(QStringLiteral("—")));
     }
-    if (reference && s.peakMemory && ref.peakMemory && *ref.peakMemory > 0) {
-      const double saving = 1.0 - *s.peakMemory / *ref.peakMemory;
+    if (reference && s.peak_memory && ref.peak_memory && *ref.peak_memory > 0) {
+      const double saving = 1.0 - double(*s.peak_memory) / double(*ref.peak_memory);
       summary_->setItem(row, MemorySaving,
                         cell(QStringLiteral("%1 %").arg(saving * 100, 0, 'f', 1), saving));
     } else {
       summary_->setItem(row, MemorySaving, cell(QStringLiteral("—")));
     }
-    const qint64 skipped = s.skippedSteps.value_or(r.skipped_total);
+    const qint64 skipped = s.skipped_steps.value_or(r.skipped_total);
     summary_->setItem(row, Skipped, cell(formatCount(skipped), skipped));
-    std::optional<double> scale = s.finalLossScale;
+    std::optional<double> scale = s.final_loss_scale;
     if (!scale && !run.steps.isEmpty()) scale = run.steps.back().loss_scale;
     summary_->setItem(
         row, FinalScale,

@@ -1,8 +1,6 @@
 #include "RunTableModel.hpp"
 
 #include <QColor>
-#include <QJsonDocument>
-#include <QJsonObject>
 #include <exception>
 
 #include "Format.hpp"
@@ -12,32 +10,12 @@ namespace mantissa::ui {
 
 namespace {
 
-std::optional<double> number(const QJsonObject& o, const char* key) {
-  const QJsonValue v = o.value(QLatin1String(key));
-  if (!v.isDouble()) return std::nullopt;
-  return v.toDouble();
-}
-
 QString statusLabel(RunStatus s) {
   const QString name = fromView(run_status_name(s));
   return name.isEmpty() ? name : name.left(1).toUpper() + name.mid(1);
 }
 
 }  // namespace
-
-RunSummaryFields parseRunSummary(const std::string& summaryJson) {
-  RunSummaryFields f;
-  if (summaryJson.empty()) return f;
-  const QJsonObject o = QJsonDocument::fromJson(QByteArray::fromStdString(summaryJson)).object();
-  f.finalValAccuracy = number(o, "final_val_accuracy");
-  f.finalTrainLoss = number(o, "final_train_loss");
-  f.wallTimeS = number(o, "wall_time_s");
-  f.samplesPerS = number(o, "samples_per_s");
-  f.peakMemory = number(o, "peak_memory");
-  f.finalLossScale = number(o, "final_loss_scale");
-  if (auto s = number(o, "skipped_steps")) f.skippedSteps = qint64(*s);
-  return f;
-}
 
 mantissa::Policy recordPolicy(const RunRecord& run) {
   try {
@@ -55,7 +33,6 @@ void RunTableModel::setRuns(std::vector<RunRecord> runs) {
   rows_.reserve(runs.size());
   for (RunRecord& r : runs) {
     Row row;
-    row.summary = parseRunSummary(r.summary_json);
     row.policy = recordPolicy(r);
     row.record = std::move(r);
     rows_.push_back(std::move(row));
@@ -74,7 +51,6 @@ void RunTableModel::updateRun(const RunRecord& record) {
   if (row < 0) return;
   Row& r = rows_[std::size_t(row)];
   r.record = record;
-  r.summary = parseRunSummary(record.summary_json);
   r.policy = recordPolicy(record);
   emit dataChanged(index(row, 0), index(row, ColumnCount - 1));
 }
@@ -91,10 +67,10 @@ QVariant RunTableModel::data(const QModelIndex& index, int role) const {
   if (!index.isValid() || index.row() >= int(rows_.size())) return {};
   const Row& row = rows_[std::size_t(index.row())];
   const RunRecord& r = row.record;
-  const RunSummaryFields& s = row.summary;
+  const StoredSummary& s = r.summary;
   const std::optional<double> accuracy =
-      s.finalValAccuracy ? s.finalValAccuracy : r.best_val_accuracy;
-  const qint64 skipped = s.skippedSteps.value_or(r.skipped_total);
+      s.final_val_accuracy ? s.final_val_accuracy : r.best_val_accuracy;
+  const qint64 skipped = s.skipped_steps.value_or(r.skipped_total);
 
   if (role == RunIdRole) return qint64(r.id);
   if (role == FilterRole)
@@ -114,7 +90,7 @@ QVariant RunTableModel::data(const QModelIndex& index, int role) const {
       case ValAccuracy:
         return accuracy.value_or(-1.0);
       case SamplesPerS:
-        return s.samplesPerS.value_or(-1.0);
+        return s.samples_per_s.value_or(-1.0);
       case Skipped:
         return skipped;
       case Disk:
@@ -168,7 +144,7 @@ QVariant RunTableModel::data(const QModelIndex& index, int role) const {
     case ValAccuracy:
       return accuracy ? QStringLiteral("%1 %").arg(*accuracy * 100.0, 0, 'f', 1) : QString();
     case SamplesPerS:
-      return s.samplesPerS ? formatCount(std::int64_t(*s.samplesPerS + 0.5)) : QString();
+      return s.samples_per_s ? formatCount(std::int64_t(*s.samples_per_s + 0.5)) : QString();
     case Skipped:
       return formatCount(skipped);
     case Disk:

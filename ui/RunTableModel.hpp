@@ -12,17 +12,6 @@
 
 namespace mantissa::ui {
 
-// What a run's summary_json says; every field optional (running runs have none).
-struct RunSummaryFields {
-  std::optional<double> finalValAccuracy;
-  std::optional<double> finalTrainLoss;
-  std::optional<double> wallTimeS;
-  std::optional<double> samplesPerS;
-  std::optional<double> peakMemory;
-  std::optional<double> finalLossScale;
-  std::optional<qint64> skippedSteps;
-};
-RunSummaryFields parseRunSummary(const std::string& summaryJson);
 // The policy of a record; Float32 when the name is not known.
 mantissa::Policy recordPolicy(const mantissa::RunRecord& run);
 
@@ -70,7 +59,6 @@ class RunTableModel : public QAbstractTableModel {
  private:
   struct Row {
     mantissa::RunRecord record;
-    RunSummaryFields summary;
     mantissa::Policy policy = mantissa::Policy::Float32;
   };
   std::vector<Row> rows_;

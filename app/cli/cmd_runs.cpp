@@ -39,17 +39,11 @@ void add_db_option(CLI::App* cmd, DbFlag& f) {
                   "Run database (default: $MANTISSA_DB or ~/.local/share/mantissa/runs.db)");
 }
 
-// The stored summary, or an empty object while a run has none.
+// The stored summary as JSON (null where a value was not finite), or an
+// empty object while a run has none.
 Json summary_of(const RunRecord& r) {
   if (r.summary_json.empty()) return Json::object();
-  Json j = Json::parse(r.summary_json, nullptr, false);
-  return j.is_discarded() || !j.is_object() ? Json::object() : j;
-}
-
-std::optional<double> summary_number(const Json& summary, const char* key) {
-  auto it = summary.find(key);
-  if (it == summary.end() || !it->is_number()) return std::nullopt;
-  return it->get<double>();
+  return Json::parse(stored_summary_json(r.summary));
 }
 
 // "2024-05-01T12:00:00.000Z" in local time, "2024-05-01 14:00".
@@ -173,11 +167,10 @@ void add_list(CLI::App* runs) {
          "disk"},
         {true, false, false, false, false, false, true, true, true, true});
     for (const auto& r : list) {
-      const Json summary = summary_of(r);
       // The last validation when a run recorded any (a run that failed early has none).
       std::optional<double> acc = r.best_val_accuracy;
-      if (acc) acc = summary_number(summary, "final_val_accuracy").value_or(*acc);
-      const auto rate = summary_number(summary, "samples_per_s");
+      if (acc) acc = r.summary.final_val_accuracy.value_or(*acc);
+      const auto rate = r.summary.samples_per_s;
       t.add({std::to_string(r.id), r.name, r.project_name, r.policy,
              std::string(run_status_name(r.status)), local_time(r.created_at),
              with_thousands(r.last_step), acc ? percent_text(*acc, 2) : "-",
@@ -208,20 +201,18 @@ void print_run(RunStore& store, const RunRecord& r) {
        with_thousands(r.last_step) + " (" + with_thousands(r.skipped_total) + " skipped)"});
   if (!r.error.empty()) add({"error", r.error});
   if (!r.notes.empty()) add({"notes", r.notes});
-  const Json summary = summary_of(r);
-  auto number = [&](const char* key) { return summary_number(summary, key); };
-  if (auto v = number("final_train_loss")) {
+  const StoredSummary& s = r.summary;
+  if (auto v = s.final_train_loss) {
     std::string line = "train loss " + fixed(*v, 4);
-    if (auto vl = number("final_val_loss")) line += ", val loss " + fixed(*vl, 4);
-    if (auto va = number("final_val_accuracy")) line += ", val accuracy " + percent_text(*va, 2);
+    if (auto vl = s.final_val_loss) line += ", val loss " + fixed(*vl, 4);
+    if (auto va = s.final_val_accuracy) line += ", val accuracy " + percent_text(*va, 2);
     add({"result", line});
   }
-  if (auto w = number("wall_time_s")) {
+  if (auto w = s.wall_time_s) {
     std::string line = duration_text(*w);
-    if (auto sps = number("samples_per_s"))
-      line += ", " + with_thousands(std::llround(*sps)) + " samples/s";
-    if (auto pm = number("peak_memory")) line += ", peak memory " + bytes_text(std::int64_t(*pm));
-    if (auto sc = number("final_loss_scale")) line += ", final loss scale " + scale_text(*sc);
+    if (auto sps = s.samples_per_s) line += ", " + with_thousands(std::llround(*sps)) + " samples/s";
+    if (auto pm = s.peak_memory) line += ", peak memory " + bytes_text(*pm);
+    if (auto sc = s.final_loss_scale) line += ", final loss scale " + scale_text(*sc);
     add({"speed", line});
   }
   std::size_t width = 0;

@@ -6,10 +6,12 @@
 #include <cstdlib>
 #include <fstream>
 #include <functional>
+#include <limits>
 #include <optional>
 #include <set>
 
 #include "engine/test_store_util.hpp"
+#include "mantissa/recorder.hpp"
 #include "store/sqlite.hpp"
 
 namespace mantissa {
@@ -310,6 +312,46 @@ TEST(StoreRuns, MetricsOfADeletedRunAreDroppedNotFatal) {
   EXPECT_EQ(trainer.buffered_rows(), 0u);
   EXPECT_EQ(trainer.step_metrics(other).size(), 1u);
   EXPECT_TRUE(trainer.step_metrics(doomed).empty());
+}
+
+}  // namespace
+}  // namespace mantissa
+
+namespace mantissa {
+namespace {
+
+// The summary the recorder writes is read back typed, field for field; a
+// non-finite value comes back empty, and a damaged text gives no summary.
+TEST(StoreSummary, RecordedSummaryReadsBackTyped) {
+  RunSummary s;
+  s.steps = 120;
+  s.skipped_steps = 3;
+  s.final_loss_scale = 32768;
+  s.final_train_loss = 0.25;
+  s.final_val_loss = std::numeric_limits<double>::quiet_NaN();
+  s.final_val_accuracy = 0.875;
+  s.wall_time_s = 12.5;
+  s.samples_per_s = 4096;
+  s.peak_memory = std::int64_t(1) << 33;
+  const StoredSummary back = parse_stored_summary(run_summary_json(s));
+  EXPECT_EQ(back.steps, 120);
+  EXPECT_EQ(back.skipped_steps, 3);
+  EXPECT_EQ(back.final_loss_scale, 32768.0);
+  EXPECT_EQ(back.final_train_loss, 0.25);
+  EXPECT_FALSE(back.final_val_loss.has_value()) << "NaN is stored as null";
+  EXPECT_EQ(back.final_val_accuracy, 0.875);
+  EXPECT_EQ(back.peak_memory, std::int64_t(1) << 33);
+  EXPECT_EQ(parse_stored_summary(stored_summary_json(back)).final_val_accuracy, 0.875);
+  EXPECT_FALSE(parse_stored_summary("").steps.has_value());
+  EXPECT_FALSE(parse_stored_summary("{not json").steps.has_value());
+  EXPECT_FALSE(parse_stored_summary("[1, 2]").steps.has_value());
+
+  store_test::TempDir dir;
+  RunStore store(dir / "runs.db");
+  const std::int64_t id = store.create_run(store_test::sample_run());
+  EXPECT_FALSE(store.require_run(id).summary.steps.has_value()) << "running: no summary";
+  store.set_summary(id, run_summary_json(s));
+  EXPECT_EQ(store.require_run(id).summary.samples_per_s, 4096.0);
 }
 
 }  // namespace

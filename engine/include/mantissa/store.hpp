@@ -96,6 +96,20 @@ struct NewRun {
   std::optional<std::string> group_name;      // runs launched together by `compare`
 };
 
+// A run's summary as stored (RunRecorder writes it when the run ends), read
+// back typed, once, by the store: a field is empty while the run has no
+// summary, or where the value was not finite (stored as null).
+struct StoredSummary {
+  std::optional<std::int64_t> steps, skipped_steps, peak_memory, peak_activation_memory;
+  std::optional<double> final_loss_scale, final_train_loss, final_val_loss, final_val_accuracy,
+      wall_time_s, samples_per_s, eval_time_s, checkpoint_time_s;
+};
+// The JSON text of runs.summary_json as a StoredSummary; text that is not a
+// JSON object (a damaged row) gives an empty one.
+StoredSummary parse_stored_summary(std::string_view json);
+// Every field, null where empty, in the order the recorder writes them.
+std::string stored_summary_json(const StoredSummary& summary);
+
 struct RunRecord {
   std::int64_t id = 0;
   std::string name;
@@ -115,7 +129,8 @@ struct RunRecord {
   std::int64_t pid = 0;     // process that trained it
   std::string host;
   std::string notes;
-  std::string summary_json;
+  std::string summary_json;  // as stored; `summary` is what it says
+  StoredSummary summary;
   std::optional<std::int64_t> parent_run_id;
   std::optional<std::string> group_name;
   // Derived from the stored metrics.

@@ -117,6 +117,7 @@ RunRecord read_run(const sql::Statement& q, const std::string& file) {
   r.host = q.column_text(16);
   r.notes = q.column_text(17);
   r.summary_json = q.column_text(18);
+  r.summary = parse_stored_summary(r.summary_json);
   r.parent_run_id = q.column_optional_int(19);
   r.group_name = q.column_optional_text(20);
   r.steps_recorded = q.column_int(21);

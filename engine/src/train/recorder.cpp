@@ -2,8 +2,6 @@
 // appends, which commit in batches, never one transaction per step.
 #include "mantissa/recorder.hpp"
 
-#include <nlohmann/json.hpp>
-
 namespace mantissa {
 
 RunRecorder::RunRecorder(RunStore& store, const NewRun& run)
@@ -66,23 +64,6 @@ RunStatus run_status_of(RunOutcome outcome) {
       return RunStatus::Failed;
   }
   return RunStatus::Failed;
-}
-
-std::string run_summary_json(const RunSummary& s) {
-  // nlohmann writes NaN and infinities as null.
-  const nlohmann::ordered_json j = {{"steps", s.steps},
-                                    {"skipped_steps", s.skipped_steps},
-                                    {"final_loss_scale", s.final_loss_scale},
-                                    {"final_train_loss", s.final_train_loss},
-                                    {"final_val_loss", s.final_val_loss},
-                                    {"final_val_accuracy", s.final_val_accuracy},
-                                    {"wall_time_s", s.wall_time_s},
-                                    {"samples_per_s", s.samples_per_s},
-                                    {"eval_time_s", s.eval_time_s},
-                                    {"checkpoint_time_s", s.checkpoint_time_s},
-                                    {"peak_memory", s.peak_memory},
-                                    {"peak_activation_memory", s.peak_activation_memory}};
-  return j.dump();
 }
 
 }  // namespace mantissa
