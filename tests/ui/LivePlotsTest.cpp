@@ -48,9 +48,12 @@ QVector<StepMetrics> makeSteps(qint64 first, qint64 count, QSet<qint64> skipped 
 }  // namespace
 
 // Validation that takes its time, as on a big validation set.
+// A pause far longer than any step of the tiny model, even on a loaded
+// machine, so that a step timed with it shows without a tight time bound.
+constexpr double kPauseS = 0.5;
 struct SlowEvaluation : MetricsSink {
   void epoch_recorded(const EpochMetrics&) override {
-    std::this_thread::sleep_for(std::chrono::milliseconds(150));
+    std::this_thread::sleep_for(std::chrono::duration<double>(kPauseS));
   }
 };
 
@@ -109,18 +112,22 @@ class LivePlotsTest : public QObject {
     QCOMPARE(stored.size(), std::size_t(40));
     std::vector<double> rates;
     for (const StepMetrics& m : stored) {
-      QVERIFY2(m.step_time_s > 0 && m.step_time_s < 0.1,
+      QVERIFY2(m.step_time_s > 0,
                qPrintable(QStringLiteral("step %1: %2 s").arg(m.step).arg(m.step_time_s)));
       rates.push_back(m.samples_per_s);
     }
     // The steps that end an epoch were once timed as the microseconds between
-    // two reads: millions of samples per second. Timed honestly, a short last
-    // batch is no faster per sample than the least disturbed full step.
+    // two reads: millions of samples per second (over a thousand times the
+    // full steps' rate). Timed honestly, a short last batch is within a small
+    // factor of the fastest full step, and its time holds no part of the pause.
     double fastestFull = 0;
     for (std::size_t i = 0; i < rates.size(); ++i)
       if ((i + 1) % 7 != 0) fastestFull = std::max(fastestFull, rates[i]);
     for (const std::size_t epochEnd : {std::size_t(7), std::size_t(14), std::size_t(21)}) {
-      QVERIFY2(rates[epochEnd - 1] < 3 * fastestFull,
+      QVERIFY2(stored[epochEnd - 1].step_time_s < 0.8 * kPauseS,
+               qPrintable(QStringLiteral("step %1: %2 s").arg(epochEnd).arg(
+                   stored[epochEnd - 1].step_time_s)));
+      QVERIFY2(rates[epochEnd - 1] < 30 * fastestFull,
                qPrintable(QStringLiteral("step %1: %2 samples/s, fastest full step %3")
                               .arg(epochEnd)
                               .arg(rates[epochEnd - 1])
@@ -129,7 +136,7 @@ class LivePlotsTest : public QObject {
     // Wall time jumps by the pause at each epoch end; step time does not.
     const std::vector<EpochMetrics> epochs = store.epoch_metrics(recorder.run_id());
     QVERIFY(epochs.size() >= 5);
-    QVERIFY(stored[7].wall_time_s - stored[6].wall_time_s >= 0.14);
+    QVERIFY(stored[7].wall_time_s - stored[6].wall_time_s >= 0.95 * kPauseS);
     QVERIFY(epochs[0].eval_time_s > 0);
 
     LivePlots plots;
