@@ -1,6 +1,7 @@
 #include "TrainingController.hpp"
 
 #include <exception>
+#include <functional>
 #include <utility>
 
 #include "RunChannel.hpp"
@@ -23,25 +24,17 @@ struct StartWatch : MetricsSink {
 
 // Worker thread body. Everything here runs off the GUI thread: backend
 // creation, dataset loading, the store and the training loop. Results leave
-// only through the channel. Like the command line: a device that cannot be
-// used fails before a run exists; a project that cannot be trained is kept as
-// a failed run.
-void trainOnWorker(std::shared_ptr<RunChannel> channel, std::shared_ptr<TrainControl> control,
-                   Project project, std::filesystem::path database,
-                   std::optional<std::filesystem::path> initWeights, RunLink link) {
+// only through the channel. Like the command line (the same train job): a
+// device that cannot be used fails before a run exists; a project that
+// cannot be trained is kept as a failed run; a resumed run that cannot start
+// is left as it was (still resumable). `prepare` builds the request.
+void runOnWorker(std::shared_ptr<RunChannel> channel, std::shared_ptr<TrainControl> control,
+                 std::function<TrainRequest()> prepare) {
   try {
-    std::unique_ptr<Backend> backend =
-        create_backend(project.training.backend, {.allow_tf32 = project.training.allow_tf32});
-    TrainRequest request;
-    request.backend = project.training.backend;
-    request.database = database;
-    request.new_run = new_run_record(
-        project, project.name + " " + std::string(policy_name(project.training.policy)));
-    request.new_run.group_name = link.group;
-    request.new_run.parent_run_id = link.parent;
+    TrainRequest request = prepare();
     request.options.warmup_steps_excluded = kWarmupStepsExcluded;
-    request.options.init_weights = initWeights;
-    request.project = std::move(project);
+    std::unique_ptr<Backend> backend =
+        create_backend(request.backend, {.allow_tf32 = request.project.training.allow_tf32});
     StartWatch watch;
     MetricsFanout sinks;
     sinks.add(&watch);
@@ -57,33 +50,28 @@ void trainOnWorker(std::shared_ptr<RunChannel> channel, std::shared_ptr<TrainCon
   channel->markThreadDone();
 }
 
-// Worker body of a resumed run: the run exists, and a failure before training
-// leaves it as it was (still resumable).
-void resumeOnWorker(std::shared_ptr<RunChannel> channel, std::shared_ptr<TrainControl> control,
-                    std::int64_t runId, std::filesystem::path database) {
-  try {
-    TrainRequest request;
-    {
-      RunStore store(database);  // closed before the job opens its own connection
-      request = resume_request(store, runId);
-    }
-    request.database = database;
-    request.options.warmup_steps_excluded = kWarmupStepsExcluded;
-    std::unique_ptr<Backend> backend = create_backend(
-        request.backend, {.allow_tf32 = request.project.training.allow_tf32});
-    StartWatch watch;
-    MetricsFanout sinks;
-    sinks.add(&watch);
-    sinks.add(channel.get());
-    const RunSummary summary = run_training(request, *backend, sinks, *control,
-                                            [&](std::int64_t id) { channel->setRunId(id); });
-    // A run whose trainer could not start is reported as failed only.
-    if (watch.started) channel->finish(summary);
-    if (summary.outcome == RunOutcome::Failed) channel->fail(summary.error);
-  } catch (const std::exception& e) {
-    channel->fail(e.what());
+TrainRequest newRunRequest(Project project, std::filesystem::path database,
+                           std::optional<std::filesystem::path> initWeights, RunLink link) {
+  TrainRequest request;
+  request.backend = project.training.backend;
+  request.database = std::move(database);
+  request.new_run = new_run_record(
+      project, project.name + " " + std::string(policy_name(project.training.policy)));
+  request.new_run.group_name = std::move(link.group);
+  request.new_run.parent_run_id = link.parent;
+  request.options.init_weights = std::move(initWeights);
+  request.project = std::move(project);
+  return request;
+}
+
+TrainRequest resumeRequest(std::int64_t runId, const std::filesystem::path& database) {
+  TrainRequest request;
+  {
+    RunStore store(database);  // closed before the job opens its own connection
+    request = resume_request(store, runId);
   }
-  channel->markThreadDone();
+  request.database = database;
+  return request;
 }
 
 }  // namespace
@@ -153,10 +141,13 @@ void TrainingController::launch(const Project& project, std::optional<qint64> re
   started_ = false;
   setState(State::Preparing);
   if (resumeRunId) {
-    worker_ = std::thread(resumeOnWorker, channel_, control_, *resumeRunId, databasePath_);
+    worker_ = std::thread(runOnWorker, channel_, control_,
+                          [runId = *resumeRunId, db = databasePath_] { return resumeRequest(runId, db); });
   } else {
-    worker_ =
-        std::thread(trainOnWorker, channel_, control_, project, databasePath_, initWeights_, link);
+    worker_ = std::thread(runOnWorker, channel_, control_,
+                          [project, db = databasePath_, init = initWeights_, link] {
+                            return newRunRequest(project, db, init, link);
+                          });
   }
   timer_.start();
 }
