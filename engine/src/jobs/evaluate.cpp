@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "jobs/stored_model.hpp"
+#include "train/validation.hpp"
 #include "mantissa/error.hpp"
 
 namespace mantissa {
@@ -47,61 +48,25 @@ Evaluation evaluate_run(RunStore& store, std::int64_t run_id, const EvaluateOpti
     r.confusion.assign(std::size_t(r.num_classes) * std::size_t(r.num_classes), 0);
   }
 
-  // Batch by batch as the trainer validates: forward, the fp32 loss of the
-  // batch (mean) weighted by its size, and the predicted classes.
-  const std::int64_t bs = std::max<std::int64_t>(1, project.training.batch_size);
-  float one = 1.0f;
-  Tensor scale = Tensor::from_host(*backend, Shape{1}, DType::F32, &one);
-  Tensor loss = Tensor::empty(*backend, Shape{1}, DType::F32);
-  ExecContext ctx{*backend, false, 0};
-  graph.prepare_step();
-  double loss_sum = 0;
-  Batch b;
-  std::vector<std::int64_t> rows;
-  for (std::int64_t start = 0; start < v.size(); start += bs) {
-    rows.clear();
-    for (std::int64_t i = start; i < std::min(v.size(), start + bs); ++i) rows.push_back(i);
-    gather_batch(v, rows, b);
-    std::vector<std::int64_t> dims{b.size};
-    for (auto d : graph.input_shape().dims()) dims.push_back(d);
-    Tensor x = Tensor::from_host(*backend, Shape(dims), DType::F32, b.x.data());
-    Tensor pred = graph.forward(ctx, x);
-    Tensor pred32 = Tensor::empty(*backend, pred.shape(), DType::F32);
-    backend->cast(pred, pred32);
-    Tensor dpred = Tensor::empty(*backend, pred.shape(), DType::F32);
-    std::vector<float> target = b.y;
-    if (!r.classification && v.num_classes > 0) {  // MSE on class labels: one-hot targets
-      target.assign(std::size_t(b.size * outputs), 0.0f);
-      for (std::int64_t i = 0; i < b.size; ++i)
-        target[std::size_t(i * outputs + std::int64_t(b.y[std::size_t(i)]))] = 1.0f;
-    }
-    const Shape target_shape = r.classification ? Shape{b.size} : pred32.shape();
-    Tensor y = Tensor::from_host(*backend, target_shape, DType::F32, target.data());
-    if (r.classification)
-      backend->softmax_cross_entropy(pred32, y, loss, dpred, scale);
-    else
-      backend->mse_loss(pred32, y, loss, dpred, scale);
-    float l = 0;
-    backend->download(&l, loss.data(), sizeof l);
-    loss_sum += double(l) * double(b.size);
-    if (r.classification) {
-      const std::vector<float> out = pred32.to_host();
-      for (std::int64_t i = 0; i < b.size; ++i) {
-        const float* row = out.data() + i * outputs;
-        const int predicted = int(std::max_element(row, row + outputs) - row);
-        const int truth = int(b.y[std::size_t(i)]);
-        if (truth < 0 || truth >= r.num_classes) continue;
-        ++r.confusion[std::size_t(truth * r.num_classes + predicted)];
-        if (truth == predicted) {
-          ++r.correct;
-        } else if (r.misclassified.size() < options.max_misclassified) {
-          r.misclassified.push_back({rows[std::size_t(i)], truth, predicted});
+  // The trainer's validation pass (the same loss and count for the same
+  // weights), reading each batch's predictions for the confusion matrix.
+  const ValidationResult pass = validate(
+      graph, *backend, v, project.training.batch_size,
+      [&](std::span<const std::int64_t> rows, const Batch& b, const Tensor& pred32) {
+        if (!r.classification) return;
+        const std::vector<float> out = pred32.to_host();
+        for (std::int64_t i = 0; i < b.size; ++i) {
+          const float* row = out.data() + i * outputs;
+          const int predicted = int(std::max_element(row, row + outputs) - row);
+          const int truth = int(b.y[std::size_t(i)]);
+          if (truth < 0 || truth >= r.num_classes) continue;
+          ++r.confusion[std::size_t(truth * r.num_classes + predicted)];
+          if (truth != predicted && r.misclassified.size() < options.max_misclassified)
+            r.misclassified.push_back({rows[std::size_t(i)], truth, predicted});
         }
-      }
-    }
-    graph.clear_saved();
-  }
-  r.loss = v.size() > 0 ? loss_sum / double(v.size()) : 0.0;
+      });
+  r.loss = pass.loss;
+  r.correct = pass.correct;
   return r;
 }
 

@@ -24,6 +24,7 @@
 #include "mantissa/train_step.hpp"
 #include "mantissa/weights_io.hpp"
 #include "train/checkpoint.hpp"
+#include "train/validation.hpp"
 #include "train/memory_fit.hpp"
 
 namespace mantissa {
@@ -149,16 +150,6 @@ struct Trainer::Impl {
     return t;
   }
 
-  // MSE on class labels trains against one-hot vectors.
-  std::vector<float> targets_for_loss(const Batch& b) const {
-    if (graph->loss_kind() != LayerKind::MSE || data.train.num_classes == 0) return b.y;
-    const std::int64_t k = graph->output_shape().numel();
-    std::vector<float> onehot(std::size_t(b.size * k), 0.0f);
-    for (std::int64_t i = 0; i < b.size; ++i)
-      onehot[std::size_t(i * k + std::int64_t(b.y[std::size_t(i)]))] = 1.0f;
-    return onehot;
-  }
-
   // The run's; the backend mixes in the step counter (step_state::kStepsTaken).
   std::uint64_t dropout_seed() const { return seed_for(project.training.seed, "dropout"); }
 
@@ -203,45 +194,14 @@ struct Trainer::Impl {
     }
   }
 
-  // Validation loss and accuracy over the whole validation split.
+  // Validation loss and accuracy over the whole validation split (the
+  // evaluate job runs the same pass, train/validation.hpp).
   std::pair<double, double> evaluate() {
     const Dataset& v = data.validation;
     if (v.size() == 0) return {0.0, 0.0};
-    const std::int64_t bs = project.training.batch_size;
+    const ValidationResult r = validate(*graph, backend, v, project.training.batch_size);
     const bool classify = graph->loss_kind() == LayerKind::SoftmaxCrossEntropy;
-    float one = 1.0f;
-    Tensor scale = Tensor::from_host(backend, Shape{1}, DType::F32, &one);
-    Tensor loss = Tensor::empty(backend, Shape{1}, DType::F32);
-    Tensor correct = Tensor::zeros(backend, Shape{1}, DType::F32);
-    ExecContext ctx{backend, false, 0};
-    graph->prepare_step();
-    double loss_sum = 0;
-    Batch b;
-    std::vector<std::int64_t> rows;
-    for (std::int64_t start = 0; start < v.size(); start += bs) {
-      rows.clear();
-      for (std::int64_t i = start; i < std::min(v.size(), start + bs); ++i) rows.push_back(i);
-      gather_batch(v, rows, b);
-      Tensor x = upload(b.x, stepper->input_batch_shape(b.size));
-      Tensor y = upload(targets_for_loss(b), stepper->target_batch_shape(b.size));
-      Tensor pred = graph->forward(ctx, x);
-      Tensor pred32 = Tensor::empty(backend, pred.shape(), DType::F32);
-      backend.cast(pred, pred32);
-      Tensor dpred = Tensor::empty(backend, pred.shape(), DType::F32);
-      if (classify) {
-        backend.softmax_cross_entropy(pred32, y, loss, dpred, scale);
-        backend.count_correct(pred32, y, correct);
-      } else {
-        backend.mse_loss(pred32, y.reshaped(pred32.shape()), loss, dpred, scale);
-      }
-      float l = 0;
-      backend.download(&l, loss.data(), sizeof l);
-      loss_sum += double(l) * double(b.size);
-      graph->clear_saved();
-    }
-    float c = 0;
-    backend.download(&c, correct.data(), sizeof c);
-    return {loss_sum / double(v.size()), classify ? double(c) / double(v.size()) : 0.0};
+    return {r.loss, classify ? double(r.correct) / double(v.size()) : 0.0};
   }
 
   std::vector<std::uint8_t> checkpoint() const {
@@ -460,7 +420,7 @@ struct Trainer::Impl {
         const auto begun = Clock::now();
         const Batch& batch = loader->next();
         const std::int64_t epoch = step / steps_per_epoch;
-        stepper->enqueue(batch.x, targets_for_loss(batch), batch.size, dropout_seed());
+        stepper->enqueue(batch.x, loss_targets(*graph, batch, data.train.num_classes), batch.size, dropout_seed());
         ++step;
         if (capture_step < 0 && (stepper->captured() || stepper->capture_failed()))
           capture_step = step;
