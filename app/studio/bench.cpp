@@ -6,6 +6,10 @@
 // `--reps` times each. During the studio runs a 5 ms timer on the GUI thread
 // measures how late the event loop serves it. Prints the median throughputs
 // and the p50 / p99 / max event-loop delay over all studio runs.
+//
+// --history-steps N instead stores two runs of N steps each and measures how
+// long opening one in History and comparing both block the GUI thread (the
+// event loop serves nothing meanwhile).
 #include <qcustomplot.h>
 
 #include <QApplication>
@@ -17,15 +21,19 @@
 #include <cstdio>
 #include <ctime>
 #include <exception>
+#include <functional>
 #include <thread>
 #include <vector>
 
+#include "ComparePage.hpp"
+#include "HistoryPage.hpp"
 #include "LivePlots.hpp"
 #include "MainWindow.hpp"
 #include "ProjectDocument.hpp"
 #include "StudioPaths.hpp"
 #include "TrainingController.hpp"
 #include "mantissa/backend.hpp"
+#include "mantissa/store.hpp"
 
 using namespace mantissa;
 using namespace mantissa::ui;
@@ -129,6 +137,74 @@ StudioResult studioRun(const Project& project, const QTemporaryDir& tmp, int int
   return r;
 }
 
+// Two stored runs of `steps` steps each (and an epoch per 1,000 steps).
+std::vector<qint64> storeLongRuns(const QString& db, std::int64_t steps) {
+  RunStore store(db.toStdString());
+  std::vector<qint64> ids;
+  for (const char* policy : {"float32", "mixed_float16"}) {
+    NewRun n;
+    n.name = std::string("long ") + policy;
+    n.project_name = "long";
+    n.policy = policy;
+    const std::int64_t id = store.create_run(n);
+    for (std::int64_t s = 1; s <= steps; ++s) {
+      StepMetrics m;
+      m.step = s;
+      m.epoch = (s - 1) / 1000;
+      m.loss = 2.0 / double(1 + s / 100);
+      m.loss_scale = 65536;
+      m.samples_per_s = 50000 + double(s % 97);
+      m.step_time_s = 0.002;
+      m.memory_in_use = m.memory_peak = 1 << 20;
+      m.wall_time_s = 0.002 * double(s);
+      store.append_step(id, m);
+      if (s % 1000 == 0) store.append_epoch(id, {m.epoch, s, m.loss, m.loss, 0.9, m.wall_time_s});
+    }
+    store.flush();
+    ids.push_back(id);
+  }
+  return ids;
+}
+
+// Milliseconds `fn` keeps the GUI thread.
+double blockingMs(const std::function<void()>& fn) {
+  QElapsedTimer t;
+  t.start();
+  fn();
+  return double(t.nsecsElapsed()) / 1e6;
+}
+
+int historyBench(std::int64_t steps) {
+  QTemporaryDir tmp;
+  const QString db = tmp.filePath(QStringLiteral("long.db"));
+  QElapsedTimer fill;
+  fill.start();
+  const std::vector<qint64> ids = storeLongRuns(db, steps);
+  std::printf("stored 2 runs of %lld steps in %.1f s\n", static_cast<long long>(steps),
+              double(fill.elapsed()) / 1000.0);
+  StudioOptions options;
+  options.databasePath = db;
+  options.settingsFile = tmp.filePath(QStringLiteral("bench.ini"));
+  options.restoreWindowState = false;
+  MainWindow window(options);
+  window.resize(1600, 1000);
+  window.show();
+  QApplication::processEvents();
+  auto* history = window.findChild<HistoryPage*>();
+  auto* compare = window.findChild<ComparePage*>();
+  if (history == nullptr || compare == nullptr) return 1;
+  bool ok = true;
+  const double open = blockingMs([&] { ok = history->openRun(ids[0]) && ok; });
+  QApplication::processEvents();
+  const double both = blockingMs([&] {
+    ok = compare->compareRuns(QVector<qint64>(ids.begin(), ids.end())) && ok;
+  });
+  QApplication::processEvents();
+  std::printf("GUI thread blocked: History opens a %lld-step run %.0f ms; Compare loads two %.0f ms\n",
+              static_cast<long long>(steps), open, both);
+  return ok ? 0 : 1;
+}
+
 double percentile(std::vector<double> v, double q) {
   if (v.empty()) return 0;
   std::sort(v.begin(), v.end());
@@ -152,8 +228,11 @@ int main(int argc, char** argv) {
       {"steps", "Steps per run.", "n", "200"},
       {"reps", "Runs of each kind.", "n", "3"},
       {"interval", "Probe timer interval in ms.", "ms", "5"},
+      {"history-steps", "Instead: how long History and Compare block on runs of n steps.", "n"},
   });
   args.process(app);
+  if (args.isSet("history-steps"))
+    return historyBench(std::max<std::int64_t>(1, args.value("history-steps").toLongLong()));
 
   Project project;
   try {
