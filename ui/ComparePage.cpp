@@ -55,6 +55,8 @@ QString runLabel(const RunRecord& r) {
 
 ComparePage::ComparePage(const QString& databasePath, QWidget* parent)
     : QWidget(parent), databasePath_(databasePath) {
+  library_ = new RunLibrary(this);
+  connect(library_, &RunLibrary::runsLoaded, this, &ComparePage::runsLoaded);
   auto* layout = new QVBoxLayout(this);
   layout->setContentsMargins(0, 0, 0, 0);
   message_ = new InlineMessage(this);
@@ -137,21 +139,25 @@ bool ComparePage::showsEmptyState() const {
 
 bool ComparePage::compareRuns(const QVector<qint64>& runIds) {
   message_->hide();
-  QVector<StoredRun> loaded;
-  try {
-    RunStore store(databasePath_.toStdString(), StoreOptions::reading());
-    for (qint64 id : runIds)
-      if (auto run = loadStoredRun(store, id)) loaded.push_back(std::move(*run));
-  } catch (const std::exception& e) {
-    message_->showMessage(QString::fromUtf8(e.what()), InlineMessage::Level::Error);
-    return false;
+  if (runIds.isEmpty()) return false;
+  loadRequest_ = library_->load(databasePath_, runIds);
+  return true;
+}
+
+void ComparePage::runsLoaded(quint64 request, const QVector<StoredRun>& loaded, int missing,
+                             const QString& error) {
+  if (request != loadRequest_) return;  // an older request: dropped
+  loadRequest_ = 0;
+  if (!error.isEmpty()) {
+    message_->showMessage(error, InlineMessage::Level::Error);
+    emit runsShown(0);
+    return;
   }
-  if (loaded.size() < runIds.size())
-    message_->showMessage(
-        tr("%1 of the selected runs are no longer in the store").arg(runIds.size() - loaded.size()),
-        InlineMessage::Level::Warning);
+  if (missing > 0)
+    message_->showMessage(tr("%1 of the selected runs are no longer in the store").arg(missing),
+                          InlineMessage::Level::Warning);
   setRuns(loaded);
-  return !loaded.isEmpty();
+  emit runsShown(int(loaded.size()));
 }
 
 void ComparePage::setRuns(const QVector<StoredRun>& runs) {

@@ -46,9 +46,11 @@ class ComparePage : public QWidget {
 
   void setDatabasePath(const QString& path) { databasePath_ = path; }
 
-  // Loads the runs from the store and shows them; false (and an inline
-  // message) when none could be read.
+  // Reads the runs on the run library's worker, then shows them: runsShown
+  // follows (an inline message when some or all could not be read). False
+  // when there is nothing to read.
   bool compareRuns(const QVector<qint64>& runIds);
+  bool isLoading() const { return loadRequest_ != 0; }
   // Shows runs already loaded.
   void setRuns(const QVector<StoredRun>& runs);
   void clear();
@@ -67,13 +69,21 @@ class ComparePage : public QWidget {
   bool showsEmptyState() const;
   const QVector<StoredRun>& runs() const { return runs_; }
 
+ signals:
+  // The runs asked for last are read (those that still exist) and drawn.
+  void runsShown(int count);
+
  private:
+  void runsLoaded(quint64 request, const QVector<StoredRun>& runs, int missing,
+                  const QString& error);
   void rebuild();
   void fillPlots();
   void fillSummary();
   void fillDiff();
 
   QString databasePath_;
+  RunLibrary* library_ = nullptr;
+  quint64 loadRequest_ = 0;  // the read under way, 0 when none
   QVector<StoredRun> runs_;
   QStackedWidget* stack_;
   InlineMessage* message_;

@@ -79,24 +79,28 @@ void HistoryExportFolder::setFolder(const QString& folder) {
   settings_->setValue(kExportFolderKey, folder);
 }
 
-std::optional<StoredRun> loadStoredRun(RunStore& store, qint64 runId) {
-  std::optional<RunRecord> record = store.get_run(runId);
-  if (!record) return std::nullopt;
-  StoredRun run;
-  run.record = std::move(*record);
-  const std::vector<StepMetrics> steps = store.step_metrics(runId);
-  const std::vector<EpochMetrics> epochs = store.epoch_metrics(runId);
-  run.steps = QVector<StepMetrics>(steps.begin(), steps.end());
-  run.epochs = QVector<EpochMetrics>(epochs.begin(), epochs.end());
-  return run;
-}
-
 HistoryPage::HistoryPage(const QString& databasePath, const QString& settingsFile, QWidget* parent)
     : QWidget(parent),
       databasePath_(databasePath),
       folder_(settingsFile),
       model_(new RunTableModel(this)),
       proxy_(new QSortFilterProxyModel(this)) {
+  library_ = new RunLibrary(this);
+  connect(library_, &RunLibrary::runsLoaded, this,
+          [this](quint64 request, const QVector<StoredRun>& runs, int, const QString& error) {
+            if (request != openRequest_) return;  // an older request: dropped
+            openRequest_ = 0;
+            if (!error.isEmpty() || runs.isEmpty()) {
+              const QString why = !error.isEmpty()
+                                      ? error
+                                      : tr("Run %1 is no longer in the store").arg(openingRun_);
+              showError(why);
+              if (error.isEmpty()) reload();
+              emit runOpenFailed(openingRun_, why);
+              return;
+            }
+            showRun(runs.front());
+          });
   proxy_->setSourceModel(model_);
   proxy_->setSortRole(RunTableModel::SortRole);
   proxy_->setFilterRole(RunTableModel::FilterRole);
@@ -382,20 +386,15 @@ void HistoryPage::clearRunView() {
 }
 
 bool HistoryPage::openRun(qint64 runId) {
-  RunStore* s = store();
-  if (!s) return false;
-  std::optional<StoredRun> run;
-  try {
-    run = loadStoredRun(*s, runId);
-  } catch (const std::exception& e) {
-    showError(errorText(e));
-    return false;
-  }
-  if (!run) {
-    showError(tr("Run %1 is no longer in the store").arg(runId));
-    reload();
-    return false;
-  }
+  if (databasePath_.isEmpty() || !QFileInfo::exists(databasePath_)) return false;
+  openingRun_ = runId;
+  openRequest_ = library_->load(databasePath_, {runId});
+  return true;
+}
+
+void HistoryPage::showRun(const StoredRun& loaded) {
+  const StoredRun* run = &loaded;
+  const qint64 runId = run->record.id;
   clearRunView();
   openedRun_ = runId;
   const RunRecord& r = run->record;
@@ -424,7 +423,7 @@ bool HistoryPage::openRun(qint64 runId) {
   addSetting(tr("Device"), fromView(r.device.empty() ? r.backend : r.device));
   addSetting(tr("Notes"), fromView(r.notes));
   runView_->show();
-  return true;
+  emit runOpened(runId);
 }
 
 void HistoryPage::showRunModel(const RunRecord& r, Policy policy) {

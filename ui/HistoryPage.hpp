@@ -13,6 +13,7 @@
 
 #include "MetricTypes.hpp"
 #include "mantissa/store.hpp"
+#include "services/RunLibrary.hpp"
 
 class QAction;
 class QFormLayout;
@@ -43,15 +44,6 @@ class HistoryExportFolder {
  private:
   std::unique_ptr<QSettings> settings_;
 };
-
-// A stored run with its metrics, as the run view and Compare draw it.
-struct StoredRun {
-  mantissa::RunRecord record;
-  QVector<mantissa::StepMetrics> steps;
-  QVector<mantissa::EpochMetrics> epochs;
-};
-// Reads one run from `store`; nullopt when it is gone. Throws StoreError.
-std::optional<StoredRun> loadStoredRun(mantissa::RunStore& store, qint64 runId);
 
 class HistoryPage : public QWidget {
   Q_OBJECT
@@ -95,7 +87,11 @@ class HistoryPage : public QWidget {
   // Writes the run's latest checkpoint as fp32 safetensors on a worker thread;
   // weightsExported follows.
   void exportWeights(qint64 runId, const QString& file);
+  // Reads the run on the run library's worker and then shows it: runOpened
+  // (or an inline message and runOpenFailed) follows. False when there is
+  // no database to read.
   bool openRun(qint64 runId);
+  bool isOpening() const { return openRequest_ != 0; }
   // Stopped, interrupted or failed with a checkpoint: Resume can take it up.
   bool canResume(qint64 runId);
   void requestResume(qint64 runId);  // resumeRequested, when canResume
@@ -105,6 +101,8 @@ class HistoryPage : public QWidget {
   void compareRequested(const QVector<qint64>& runIds);
   void weightsExported(qint64 runId, const QString& file, const QString& error);
   void runsDeleted(const QVector<qint64>& runIds);
+  void runOpened(qint64 runId);
+  void runOpenFailed(qint64 runId, const QString& why);
 
  private:
   mantissa::RunStore* store(bool create = false);
@@ -121,8 +119,12 @@ class HistoryPage : public QWidget {
   void exportCsvDialog(qint64 runId);
   void deleteDialog(const QVector<qint64>& runIds);
   void addSetting(const QString& label, const QString& value);
+  void showRun(const StoredRun& run);
 
   QString databasePath_;
+  RunLibrary* library_ = nullptr;
+  quint64 openRequest_ = 0;  // the read under way, 0 when none
+  qint64 openingRun_ = 0;
   QLabel* databaseLabel_ = nullptr;
   std::unique_ptr<mantissa::RunStore> store_;
   HistoryExportFolder folder_;

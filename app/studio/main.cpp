@@ -8,6 +8,7 @@
 #include <QAction>
 #include <QApplication>
 #include <QCommandLineParser>
+#include <QEventLoop>
 #include <QFileInfo>
 #include <QTabWidget>
 #include <QTimer>
@@ -158,7 +159,18 @@ int main(int argc, char** argv) {
   if (args.isSet("run")) {
     const qint64 id = args.value("run").toLongLong();
     HistoryPage* history = showTab<HistoryPage>(window);
-    if (id <= 0 || !history || !history->openRun(id)) {
+    // The run is read on a worker; wait for it before going on.
+    bool opened = false;
+    if (id > 0 && history) {
+      QEventLoop wait;
+      QObject::connect(history, &HistoryPage::runOpened, &wait, [&] {
+        opened = true;
+        wait.quit();
+      });
+      QObject::connect(history, &HistoryPage::runOpenFailed, &wait, [&] { wait.quit(); });
+      if (history->openRun(id)) wait.exec();
+    }
+    if (!opened) {
       std::fprintf(stderr, "mantissa-studio: --run: no stored run %s\n",
                    qPrintable(args.value("run")));
       return 2;
@@ -170,8 +182,16 @@ int main(int argc, char** argv) {
     const qsizetype given =
         args.value("compare").split(QLatin1Char(','), Qt::SkipEmptyParts).size();
     ComparePage* compare = showTab<ComparePage>(window);
-    if (ids.size() != given || ids.size() < 2 || ids.size() > 6 || !compare ||
-        !compare->compareRuns(ids) || compare->runs().size() != ids.size()) {
+    bool shown = false;
+    if (ids.size() == given && ids.size() >= 2 && ids.size() <= 6 && compare) {
+      QEventLoop wait;
+      QObject::connect(compare, &ComparePage::runsShown, &wait, [&](int n) {
+        shown = n == ids.size();
+        wait.quit();
+      });
+      if (compare->compareRuns(ids)) wait.exec();
+    }
+    if (!shown) {
       std::fprintf(stderr, "mantissa-studio: --compare: needs 2 to 6 stored run ids, got '%s'\n",
                    qPrintable(args.value("compare")));
       return 2;

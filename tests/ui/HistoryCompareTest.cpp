@@ -177,7 +177,10 @@ class HistoryTest : public QObject {
 
   void openingARunShowsItsCurvesAndSettings() {
     HistoryPage page(db_, dir_.filePath(QStringLiteral("h.ini")));
+    QSignalSpy opened(&page, &HistoryPage::runOpened);
     QVERIFY(page.openRun(ids_[1]));
+    QVERIFY(page.isOpening());  // read on the run library's worker, not here
+    QVERIFY(opened.wait(10000));
     QCOMPARE(page.openedRunId(), ids_[1]);
     QCOMPARE(page.runPlots()->stepCount(), qsizetype(kSteps));
     QCOMPARE(page.runPlots()->pointCount(LivePlots::Series::TrainLoss), kSteps);
@@ -230,7 +233,7 @@ class HistoryTest : public QObject {
     QCOMPARE(history->proxy()->rowCount(), 3);
     history->selectRuns(ids_);
     history->compareAction()->trigger();
-    QCOMPARE(compare->lossPlot()->graphCount(), 3);
+    QTRY_COMPARE(compare->lossPlot()->graphCount(), 3);  // read on the run library's worker
     QVERIFY(w.tabs()->currentWidget()->isAncestorOf(compare));
 
     w.trainAction()->trigger();
@@ -265,7 +268,11 @@ class CompareTest : public QObject {
     const QVector<qint64> ids = writeRuns(db);
     ComparePage page(db);
     QVERIFY(page.showsEmptyState());
+    QSignalSpy shown(&page, &ComparePage::runsShown);
     QVERIFY(page.compareRuns(ids));
+    QVERIFY(page.isLoading());
+    QVERIFY(shown.wait(10000));
+    QCOMPARE(shown.at(0).at(0).toInt(), 3);
     QVERIFY(!page.showsEmptyState());
 
     QCOMPARE(page.lossPlot()->graphCount(), 3);
@@ -317,7 +324,9 @@ class CompareTest : public QObject {
     const QString db = dir_.filePath(QStringLiteral("runs2.db"));
     const QVector<qint64> ids = writeRuns(db);
     ComparePage page(db);
+    QSignalSpy shown(&page, &ComparePage::runsShown);
     QVERIFY(page.compareRuns({ids[1], ids[2]}));
+    QVERIFY(shown.wait(10000));
     QCOMPARE(page.summaryTable()->item(0, ComparePage::SpeedUp)->text(), QStringLiteral("—"));
   }
 };
