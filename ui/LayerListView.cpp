@@ -5,28 +5,9 @@
 #include <QVBoxLayout>
 
 #include "Format.hpp"
+#include "mantissa/layer_descriptor.hpp"
 
 namespace mantissa::ui {
-
-namespace {
-
-QString layerDetail(const LayerSpec& l) {
-  switch (l.kind) {
-    case LayerKind::Input: {
-      QStringList dims;
-      for (auto d : l.shape) dims << QString::number(d);
-      return dims.join(QStringLiteral("×"));
-    }
-    case LayerKind::Linear:
-      return QString::number(l.out_features);
-    case LayerKind::Conv2d:
-      return QStringLiteral("%1, %2×%3").arg(l.out_channels).arg(l.kernel_h).arg(l.kernel_w);
-    default:
-      return {};
-  }
-}
-
-}  // namespace
 
 LayerListView::LayerListView(QWidget* parent)
     : QWidget(parent), search_(new QLineEdit(this)), list_(new QListWidget(this)) {
@@ -43,7 +24,7 @@ LayerListView::LayerListView(QWidget* parent)
 void LayerListView::setModel(const ModelSpec& spec) {
   list_->clear();
   for (const LayerSpec& l : spec.layers) {
-    const QString detail = layerDetail(l);
+    const QString detail = QString::fromStdString(layer_summary(l));
     QString text = QStringLiteral("%1 — %2").arg(QString::fromStdString(l.id),
                                                  fromView(layer_kind_name(l.kind)));
     if (!detail.isEmpty()) text += QStringLiteral(" (%1)").arg(detail);

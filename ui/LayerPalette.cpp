@@ -8,18 +8,15 @@
 #include <QTreeWidget>
 #include <QVBoxLayout>
 
+#include "Format.hpp"
 #include "ModelEdits.hpp"
+#include "mantissa/layer_descriptor.hpp"
 
 namespace mantissa::ui {
 
 namespace {
 
 constexpr int kKindRole = Qt::UserRole + 1;
-
-QString kindName(LayerKind k) {
-  const auto n = layer_kind_name(k);
-  return QString::fromUtf8(n.data(), qsizetype(n.size()));
-}
 
 // Starts a drag carrying the kind's name instead of Qt's item-model payload.
 class PaletteTree : public QTreeWidget {
@@ -65,12 +62,13 @@ LayerPalette::LayerPalette(QWidget* parent) : QWidget(parent) {
     QFont f = g->font(0);
     f.setBold(true);
     g->setFont(0, f);
-    for (LayerKind k : model_edits::allKinds()) {
-      if (model_edits::groupOf(k) != group) continue;
-      auto* item = new QTreeWidgetItem(g, {kindName(k)});
-      item->setData(0, kKindRole, kindName(k));
+    for (const LayerDescriptor* d : all_descriptors()) {
+      if (fromView(d->category) != group) continue;
+      auto* item = new QTreeWidgetItem(g, {fromView(d->name)});
+      item->setData(0, kKindRole, fromView(d->name));
       item->setFlags(Qt::ItemIsEnabled | Qt::ItemIsSelectable | Qt::ItemIsDragEnabled);
-      item->setToolTip(0, tr("Drag onto the canvas, or double-click to add"));
+      item->setToolTip(0, fromView(d->help) + QLatin1Char('\n') +
+                              tr("Drag onto the canvas, or double-click to add"));
     }
   }
   tree_->expandAll();

@@ -1,7 +1,6 @@
 #include "ModelCanvas.hpp"
 
 #include <QCheckBox>
-#include <QDoubleSpinBox>
 #include <QDragEnterEvent>
 #include <QFormLayout>
 #include <QGraphicsScene>
@@ -13,7 +12,6 @@
 #include <QLineEdit>
 #include <QMimeData>
 #include <QRegularExpression>
-#include <QSpinBox>
 #include <QTimer>
 #include <QToolButton>
 #include <QUndoStack>
@@ -27,7 +25,9 @@
 #include "LayerNode.hpp"
 #include "LayerPalette.hpp"
 #include "ModelEdits.hpp"
+#include "ParamEditor.hpp"
 #include "ProjectDocument.hpp"
+#include "mantissa/layer_descriptor.hpp"
 
 namespace mantissa::ui {
 
@@ -553,46 +553,16 @@ void ModelCanvas::rebuildInspector() {
   form->addRow(tr("Id"), name);
   form->addRow(tr("Type"), new QLabel(qstr(layer_kind_name(l.kind)), inspectorBody_));
 
-  for (const QString& key : model_edits::paramKeys(l.kind)) {
-    const QVariant v = model_edits::paramValue(l, key);
-    QWidget* editor = nullptr;
-    if (key == QLatin1String("shape")) {
-      auto* e = new QLineEdit(v.toString(), inspectorBody_);
-      connect(e, &QLineEdit::editingFinished, this, [this, id, key, e] {
-        const QString text = e->text();
-        runLater([this, id, key, text] { setParam(id, key, text); });
-      });
-      editor = e;
-    } else if (v.typeId() == QMetaType::Bool) {
-      auto* e = new QCheckBox(inspectorBody_);
-      e->setChecked(v.toBool());
-      connect(e, &QCheckBox::toggled, this, [this, id, key](bool on) {
-        runLater([this, id, key, on] { setParam(id, key, on); });
-      });
-      editor = e;
-    } else if (v.typeId() == QMetaType::Double) {
-      auto* e = new QDoubleSpinBox(inspectorBody_);
-      e->setDecimals(6);
-      e->setRange(0, 1e6);
-      e->setSingleStep(0.01);
-      e->setValue(v.toDouble());
-      connect(e, &QDoubleSpinBox::editingFinished, this, [this, id, key, e] {
-        const double value = e->value();
-        runLater([this, id, key, value] { setParam(id, key, value); });
-      });
-      editor = e;
-    } else {
-      auto* e = new QSpinBox(inspectorBody_);
-      e->setRange(key == QLatin1String("padding") ? 0 : 1, 1 << 24);
-      e->setValue(int(v.toLongLong()));
-      connect(e, &QSpinBox::editingFinished, this, [this, id, key, e] {
-        const qlonglong value = e->value();
-        runLater([this, id, key, value] { setParam(id, key, value); });
-      });
-      editor = e;
-    }
-    editor->setObjectName(key);
-    form->addRow(key, editor);
+  // The kind's parameters, as its descriptor lists them.
+  for (const ParamSchema& p : descriptor(l.kind).params) {
+    const QString key = fromView(p.key);
+    QWidget* editor = makeParamEditor(p, model_edits::paramValue(l, key), inspectorBody_, this,
+                                      [this, id, key](const QVariant& v) {
+                                        runLater([this, id, key, v] { setParam(id, key, v); });
+                                      });
+    auto* label = new QLabel(key, inspectorBody_);
+    label->setToolTip(editor->toolTip());
+    form->addRow(label, editor);
   }
 
   auto* pin = new QCheckBox(tr("Pin to fp32"), inspectorBody_);

@@ -3,18 +3,15 @@
 #include <QStringList>
 #include <algorithm>
 
+#include "Format.hpp"
 #include "ProjectDocument.hpp"
+#include "mantissa/layer_descriptor.hpp"
 
 namespace mantissa::ui {
 
 namespace model_edits {
 
 namespace {
-
-QString lower(LayerKind k) {
-  return QString::fromUtf8(layer_kind_name(k).data(), qsizetype(layer_kind_name(k).size()))
-      .toLower();
-}
 
 // "1, 28, 28" or "1×28×28" → {1, 28, 28}; empty on a bad value.
 std::vector<std::int64_t> parseDims(const QString& text) {
@@ -41,49 +38,13 @@ QString dimsText(const std::vector<std::int64_t>& dims) {
 }  // namespace
 
 QStringList groupNames() {
-  return {QStringLiteral("Input"),     QStringLiteral("Dense"),     QStringLiteral("Convolution"),
-          QStringLiteral("Pooling"),   QStringLiteral("Normalise"), QStringLiteral("Activation"),
-          QStringLiteral("Structure"), QStringLiteral("Loss")};
+  QStringList names;
+  for (std::string_view c : layer_categories()) names << fromView(c);
+  return names;
 }
 
 QString groupOf(LayerKind kind) {
-  switch (kind) {
-    case LayerKind::Input:
-      return QStringLiteral("Input");
-    case LayerKind::Linear:
-      return QStringLiteral("Dense");
-    case LayerKind::Conv2d:
-      return QStringLiteral("Convolution");
-    case LayerKind::MaxPool2d:
-    case LayerKind::AvgPool2d:
-    case LayerKind::GlobalAvgPool:
-      return QStringLiteral("Pooling");
-    case LayerKind::BatchNorm:
-    case LayerKind::LayerNorm:
-      return QStringLiteral("Normalise");
-    case LayerKind::ReLU:
-    case LayerKind::LeakyReLU:
-    case LayerKind::GELU:
-    case LayerKind::Tanh:
-    case LayerKind::Sigmoid:
-      return QStringLiteral("Activation");
-    case LayerKind::Flatten:
-    case LayerKind::Dropout:
-    case LayerKind::Add:
-    case LayerKind::Concat:
-      return QStringLiteral("Structure");
-    case LayerKind::SoftmaxCrossEntropy:
-    case LayerKind::MSE:
-      return QStringLiteral("Loss");
-  }
-  return QStringLiteral("Structure");
-}
-
-std::vector<LayerKind> allKinds() {
-  std::vector<LayerKind> kinds;
-  for (int k = int(LayerKind::Input); k <= int(LayerKind::MSE); ++k)
-    kinds.push_back(LayerKind(k));
-  return kinds;
+  return fromView(descriptor(kind).category);
 }
 
 int indexOf(const ModelSpec& model, const std::string& id) {
@@ -93,9 +54,8 @@ int indexOf(const ModelSpec& model, const std::string& id) {
 }
 
 std::string uniqueId(const ModelSpec& model, LayerKind kind) {
-  std::string base = kind == LayerKind::SoftmaxCrossEntropy || kind == LayerKind::MSE
-                         ? std::string("loss")
-                         : lower(kind).toStdString();
+  const LayerDescriptor& d = descriptor(kind);
+  std::string base = d.is_loss ? std::string("loss") : fromView(d.name).toLower().toStdString();
   for (int n = 1;; ++n) {
     std::string id = base + std::to_string(n);
     if (indexOf(model, id) < 0) return id;
@@ -103,37 +63,16 @@ std::string uniqueId(const ModelSpec& model, LayerKind kind) {
 }
 
 LayerSpec defaultLayer(const ModelSpec& model, LayerKind kind) {
-  LayerSpec l;
-  l.kind = kind;
+  LayerSpec l = descriptor(kind).starter;
   l.id = uniqueId(model, kind);
-  switch (kind) {
-    case LayerKind::Input:
-      l.shape = {784};
-      break;
-    case LayerKind::Linear:
-      l.out_features = 64;
-      break;
-    case LayerKind::Conv2d:
-      l.out_channels = 16;
-      l.kernel_h = l.kernel_w = 3;
-      l.pad_h = l.pad_w = 1;
-      break;
-    case LayerKind::MaxPool2d:
-    case LayerKind::AvgPool2d:
-      l.kernel_h = l.kernel_w = 2;
-      l.stride_h = l.stride_w = 2;
-      break;
-    default:
-      break;
-  }
   return l;
 }
 
 bool takesManyInputs(LayerKind kind) {
-  return kind == LayerKind::Add || kind == LayerKind::Concat;
+  return descriptor(kind).inputs == Arity::Many;
 }
 bool takesNoInput(LayerKind kind) {
-  return kind == LayerKind::Input;
+  return descriptor(kind).inputs == Arity::None;
 }
 
 ModelSpec withLayer(ModelSpec model, LayerSpec layer) {
@@ -199,43 +138,27 @@ ModelSpec withRename(ModelSpec model, const std::string& id, const std::string& 
   return model;
 }
 
-QStringList paramKeys(LayerKind kind) {
-  switch (kind) {
-    case LayerKind::Input:
-      return {QStringLiteral("shape")};
-    case LayerKind::Linear:
-      return {QStringLiteral("out_features"), QStringLiteral("bias")};
-    case LayerKind::Conv2d:
-      return {QStringLiteral("out_channels"), QStringLiteral("kernel"), QStringLiteral("stride"),
-              QStringLiteral("padding"), QStringLiteral("bias")};
-    case LayerKind::MaxPool2d:
-    case LayerKind::AvgPool2d:
-      return {QStringLiteral("kernel"), QStringLiteral("stride"), QStringLiteral("padding")};
-    case LayerKind::LeakyReLU:
-      return {QStringLiteral("negative_slope")};
-    case LayerKind::Dropout:
-      return {QStringLiteral("p")};
-    case LayerKind::BatchNorm:
-      return {QStringLiteral("eps"), QStringLiteral("momentum")};
-    case LayerKind::LayerNorm:
-      return {QStringLiteral("eps")};
-    default:
-      return {};
-  }
-}
-
 QVariant paramValue(const LayerSpec& l, const QString& key) {
-  if (key == QLatin1String("shape")) return dimsText(l.shape);
-  if (key == QLatin1String("out_features")) return qlonglong(l.out_features);
-  if (key == QLatin1String("out_channels")) return qlonglong(l.out_channels);
-  if (key == QLatin1String("bias")) return l.bias;
-  if (key == QLatin1String("kernel")) return l.kernel_h;
-  if (key == QLatin1String("stride")) return l.stride_h;
-  if (key == QLatin1String("padding")) return l.pad_h;
-  if (key == QLatin1String("negative_slope")) return double(l.negative_slope);
-  if (key == QLatin1String("p")) return double(l.p);
-  if (key == QLatin1String("eps")) return double(l.eps);
-  if (key == QLatin1String("momentum")) return double(l.momentum);
+  const ParamSchema* p = descriptor(l.kind).param(key.toStdString());
+  if (!p) return {};
+  const ParamValue v = param_value(l, *p);
+  switch (p->type()) {
+    case ParamType::Int:
+      return qlonglong(std::get<std::int64_t>(v));
+    case ParamType::Bool:
+      return std::get<bool>(v);
+    case ParamType::Float:
+      return std::get<double>(v);
+    case ParamType::IntPair: {
+      const auto& hw = std::get<std::vector<std::int64_t>>(v);
+      if (hw[0] == hw[1]) return int(hw[0]);
+      return dimsText(hw);  // edited as text: "3, 5"
+    }
+    case ParamType::Shape:
+      return dimsText(std::get<std::vector<std::int64_t>>(v));
+    case ParamType::Choice:
+      return QString::fromStdString(std::get<std::string>(v));
+  }
   return {};
 }
 
@@ -244,67 +167,43 @@ std::optional<ModelSpec> withParam(ModelSpec model, const std::string& id, const
   const int i = indexOf(model, id);
   if (i < 0) return std::nullopt;
   LayerSpec& l = model.layers[std::size_t(i)];
-  if (!paramKeys(l.kind).contains(key)) return std::nullopt;
+  const ParamSchema* p = descriptor(l.kind).param(key.toStdString());
+  if (!p) return std::nullopt;
   bool ok = true;
-  if (key == QLatin1String("shape")) {
-    auto dims = parseDims(value.toString());
-    if (dims.empty()) return std::nullopt;
-    l.shape = std::move(dims);
-  } else if (key == QLatin1String("bias")) {
-    l.bias = value.toBool();
-  } else if (key == QLatin1String("out_features") || key == QLatin1String("out_channels") ||
-             key == QLatin1String("kernel") || key == QLatin1String("stride") ||
-             key == QLatin1String("padding")) {
-    const qlonglong v = value.toLongLong(&ok);
-    if (!ok) return std::nullopt;
-    if (key == QLatin1String("out_features")) l.out_features = v;
-    if (key == QLatin1String("out_channels")) l.out_channels = v;
-    if (key == QLatin1String("kernel")) l.kernel_h = l.kernel_w = int(v);
-    if (key == QLatin1String("stride")) l.stride_h = l.stride_w = int(v);
-    if (key == QLatin1String("padding")) l.pad_h = l.pad_w = int(v);
-  } else {
-    const double v = value.toDouble(&ok);
-    if (!ok) return std::nullopt;
-    if (key == QLatin1String("negative_slope")) l.negative_slope = float(v);
-    if (key == QLatin1String("p")) l.p = float(v);
-    if (key == QLatin1String("eps")) l.eps = float(v);
-    if (key == QLatin1String("momentum")) l.momentum = float(v);
+  ParamValue v;
+  switch (p->type()) {
+    case ParamType::Int:
+      v = std::int64_t(value.toLongLong(&ok));
+      break;
+    case ParamType::Bool:
+      v = value.toBool();
+      break;
+    case ParamType::Float:
+      v = value.toDouble(&ok);
+      break;
+    case ParamType::IntPair:
+      if (value.typeId() == QMetaType::QString) {
+        v = parseDims(value.toString());  // "3, 5" or "3"
+        const auto& dims = std::get<std::vector<std::int64_t>>(v);
+        if (dims.size() == 1) v = dims[0];
+      } else {
+        v = std::int64_t(value.toLongLong(&ok));
+      }
+      break;
+    case ParamType::Shape:
+      v = parseDims(value.toString());
+      break;
+    case ParamType::Choice:
+      v = value.toString().toStdString();
+      break;
   }
+  if (!ok || !set_param_value(l, *p, v)) return std::nullopt;
   return model;
 }
 
 QString describe(const LayerSpec& l) {
-  const QString kind = QString::fromUtf8(layer_kind_name(l.kind).data(),
-                                         qsizetype(layer_kind_name(l.kind).size()));
-  QString params;
-  const QString times(QChar(0x00D7));
-  switch (l.kind) {
-    case LayerKind::Input: {
-      QStringList d;
-      for (auto v : l.shape) d << QString::number(v);
-      params = d.join(times);
-      break;
-    }
-    case LayerKind::Linear:
-      params = QString::number(l.out_features);
-      break;
-    case LayerKind::Conv2d:
-      params = QStringLiteral("%1, %2%3%4").arg(l.out_channels).arg(l.kernel_h).arg(times).arg(
-          l.kernel_w);
-      break;
-    case LayerKind::MaxPool2d:
-    case LayerKind::AvgPool2d:
-      params = QStringLiteral("%1%2%3").arg(l.kernel_h).arg(times).arg(l.kernel_w);
-      break;
-    case LayerKind::LeakyReLU:
-      params = QString::number(double(l.negative_slope));
-      break;
-    case LayerKind::Dropout:
-      params = QStringLiteral("p=%1").arg(double(l.p));
-      break;
-    default:
-      break;
-  }
+  const QString kind = fromView(layer_kind_name(l.kind));
+  const QString params = QString::fromStdString(layer_summary(l));
   return params.isEmpty() ? kind : kind + QStringLiteral(" · ") + params;
 }
 

@@ -16,14 +16,15 @@ class ProjectDocument;
 
 namespace model_edits {
 
-// The palette's groups, in the order UI.md lists them.
+// The palette's groups, in the order UI.md lists them, and a kind's group
+// (its descriptor's category).
 QStringList groupNames();
 QString groupOf(LayerKind kind);
-std::vector<LayerKind> allKinds();
 
 // "linear1", "linear2", ...: the first id of the form <kind><n> not in `model`.
 std::string uniqueId(const ModelSpec& model, LayerKind kind);
-// A layer of `kind` with parameters that make sense out of the box.
+// A layer of `kind` with parameters that make sense out of the box (its
+// descriptor's starter).
 LayerSpec defaultLayer(const ModelSpec& model, LayerKind kind);
 
 // Whether the kind takes several inputs (Add, Concat) or none (Input).
@@ -46,14 +47,14 @@ ModelSpec withPin(ModelSpec model, const std::string& id, bool pinned);
 ModelSpec withRename(ModelSpec model, const std::string& id, const std::string& newId);
 // Sets one parameter by its project-file name ("out_features", "shape",
 // "kernel", "stride", "padding", "bias", "p", ...). Returns nullopt when the
-// value does not parse or the key does not belong to the layer's kind.
+// value does not parse, the key does not belong to the layer's kind, or the
+// project reader would refuse the result (mantissa::set_param_value).
 std::optional<ModelSpec> withParam(ModelSpec model, const std::string& id, const QString& key,
                                    const QVariant& value);
 
-// The value of a parameter as the inspector shows it.
+// The value of a parameter as the inspector shows it: a number, a bool, a
+// name, or text ("1, 28, 28"; a [height, width] pair "3, 5").
 QVariant paramValue(const LayerSpec& layer, const QString& key);
-// The parameters the inspector offers for a kind.
-QStringList paramKeys(LayerKind kind);
 // "Linear · 512", "Conv2d · 16, 3×3": the node's subtitle.
 QString describe(const LayerSpec& layer);
 

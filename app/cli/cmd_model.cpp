@@ -1,6 +1,8 @@
 // mantissa model show PROJECT [--json] [--batch N]: the model as the engine
 // sees it, layer by layer: shapes, dtypes under each mixed policy, parameters,
 // forward FLOPs and activation memory per policy.
+// mantissa model kinds [--json]: every layer kind and its parameters, from the
+// kinds' descriptors (what the studio's palette and inspector show).
 #include <algorithm>
 #include <array>
 #include <cstdio>
@@ -13,6 +15,7 @@
 
 #include "cli/commands.hpp"
 #include "mantissa/error.hpp"
+#include "mantissa/layer_descriptor.hpp"
 #include "mantissa/model.hpp"
 #include "mantissa/weights_io.hpp"
 
@@ -191,6 +194,67 @@ void print_summary(const Project& project, const ModelSummary& s, std::int64_t b
             << "output         '" << s.output_id << "' feeds the loss '" << s.loss_id << "'\n";
 }
 
+std::string_view type_text(const ParamSchema& p) {
+  switch (p.type()) {
+    case ParamType::Int:
+      return "integer";
+    case ParamType::Bool:
+      return "true/false";
+    case ParamType::Float:
+      return "number";
+    case ParamType::IntPair:
+      return "integer or [h, w]";
+    case ParamType::Shape:
+      return "[F] or [C, H, W]";
+    case ParamType::Choice:
+      return "name";
+  }
+  return "";
+}
+
+std::string_view inputs_text(Arity a) {
+  return a == Arity::None ? "none" : a == Arity::One ? "one" : "two or more";
+}
+
+Json kinds_json() {
+  Json kinds = Json::array();
+  for (const LayerDescriptor* d : all_descriptors()) {
+    Json params = Json::array();
+    for (const ParamSchema& p : d->params) {
+      Json j = {{"key", p.key},
+                {"type", type_text(p)},
+                {"default", param_default_text(p)},
+                {"allowed", param_allowed_text(p)},
+                {"help", p.help}};
+      if (p.has_default())
+        j["default_value"] =
+            p.type() == ParamType::Bool ? Json(p.default_value != 0) : Json(p.default_value);
+      params.push_back(std::move(j));
+    }
+    kinds.push_back({{"type", d->name},
+                     {"category", d->category},
+                     {"inputs", inputs_text(d->inputs)},
+                     {"loss", d->is_loss},
+                     {"help", d->help},
+                     {"params", std::move(params)}});
+  }
+  return {{"kinds", std::move(kinds)}};
+}
+
+void print_kinds() {
+  for (const LayerDescriptor* d : all_descriptors()) {
+    if (d != all_descriptors().front()) std::cout << "\n";
+    std::cout << d->name << "  (" << d->category << "; inputs: " << inputs_text(d->inputs) << ")  "
+              << d->help << "\n";
+    if (d->params.empty()) continue;
+    Table t({"  param", "type", "default", "allowed", "help"}, {false, false, false, false, false});
+    for (const ParamSchema& p : d->params)
+      t.add({"  " + std::string(p.key), std::string(type_text(p)), param_default_text(p),
+             param_allowed_text(p), std::string(p.help)});
+    t.print(std::cout);
+  }
+}
+
 }  // namespace
 
 void add_model_commands(CLI::App& app) {
@@ -223,6 +287,17 @@ void add_model_commands(CLI::App& app) {
       std::cout << summary_json(project, summary, batch).dump(2) << "\n";
     else
       print_summary(project, summary, batch);
+  });
+
+  auto kinds_as_json = std::make_shared<bool>(false);
+  auto* kinds = model->add_subcommand(
+      "kinds", "Every layer kind: its category, inputs and parameters (defaults, ranges, help)");
+  kinds->add_flag("--json", *kinds_as_json, "Print JSON instead of a table");
+  kinds->callback([kinds_as_json] {
+    if (*kinds_as_json)
+      std::cout << kinds_json().dump(2) << "\n";
+    else
+      print_kinds();
   });
 }
 

@@ -1,8 +1,12 @@
 // The visual model builder: canvas built from a project, undoable edits,
 // errors flagged on the layer that causes them, and the layer palette.
+#include <QCheckBox>
+#include <QComboBox>
+#include <QDoubleSpinBox>
 #include <QGraphicsScene>
 #include <QLabel>
 #include <QLineEdit>
+#include <QSpinBox>
 #include <QTest>
 #include <QTreeWidget>
 #include <QUndoStack>
@@ -203,6 +207,37 @@ class ModelCanvasTest : public QObject {
     QCOMPARE(pasted, QStringLiteral("linear1"));
     QCOMPARE(doc.project().model.layers.back().out_features, qint64(512));
     QVERIFY(doc.project().model.layers.back().inputs.empty());
+  }
+
+  // The inspector's parameter form comes from the kind's schema: the editor
+  // fits the type, its bounds are the schema's range, help is the tooltip.
+  void inspectorIsBuiltFromTheSchema() {
+    ProjectDocument doc;
+    ModelCanvas canvas(&doc);
+    QVERIFY(!doc.load(mnistPath()).has_value());
+    const QString drop = canvas.addLayer(LayerKind::Dropout);
+    canvas.selectLayer(drop);
+    auto* p = canvas.inspector()->findChild<QDoubleSpinBox*>("p");
+    QVERIFY(p);
+    QCOMPARE(p->value(), 0.5);
+    QVERIFY(p->maximum() < 1.0);  // [0, 1)
+    QCOMPARE(p->minimum(), 0.0);
+    QVERIFY2(p->toolTip().contains("probability") && p->toolTip().contains("in [0, 1)"),
+             qPrintable(p->toolTip()));
+    QVERIFY(canvas.setParam(drop, "p", 0.25));
+    QCOMPARE(doc.project().model.layers.back().p, 0.25f);
+    QVERIFY(!canvas.setParam(drop, "p", 1.0));    // the project reader would refuse it
+    QVERIFY(!canvas.setParam(drop, "eps", 0.1));  // not a Dropout parameter
+
+    canvas.selectLayer("fc1");
+    auto* init = canvas.inspector()->findChild<QComboBox*>("init");
+    QVERIFY(init);
+    QCOMPARE(init->currentText(), QStringLiteral("default"));
+    QVERIFY(init->findText("xavier_uniform") >= 0);
+    QVERIFY(canvas.setParam("fc1", "init", QStringLiteral("xavier_uniform")));
+    QCOMPARE(doc.project().model.layers[1].init, Init::XavierUniform);
+    QVERIFY(canvas.inspector()->findChild<QSpinBox*>("out_features"));
+    QVERIFY(canvas.inspector()->findChild<QCheckBox*>("bias"));
   }
 
   void paletteGroupsAndFilters() {
