@@ -10,6 +10,7 @@
 #include "mantissa/evaluate.hpp"
 #include "mantissa/store.hpp"
 #include "mantissa/trainer.hpp"
+#include "train/validation.hpp"
 #include "train_fixtures.hpp"
 
 namespace mantissa {
@@ -117,6 +118,31 @@ TEST(EvaluateJob, ARunWithoutACheckpointIsNamed) {
                                            " has no checkpoint to evaluate (status running, 0 "
                                            "steps recorded)");
   }
+}
+
+}  // namespace
+}  // namespace mantissa
+
+namespace mantissa {
+namespace {
+
+// The validation pass weights each batch's mean loss by its size, so the
+// split into batches (a short last one included) does not change the mean.
+TEST(ValidationPass, MeanLossAndCountDoNotDependOnTheBatchSplit) {
+  const Project p = testing::spirals_project(Policy::Float32, 1);
+  const DatasetSplit data = load_dataset(p.dataset);
+  ASSERT_GT(data.validation.size(), 40);
+  ASSERT_NE(data.validation.size() % 28, 0) << "the test needs a short last batch";
+  auto backend = create_backend("cpu");
+  Graph graph(p.model, *backend, Policy::Float32, 7);
+  const ValidationResult whole = validate(graph, *backend, data.validation, data.validation.size());
+  const ValidationResult split = validate(graph, *backend, data.validation, 28);
+  const ValidationResult single = validate(graph, *backend, data.validation, 1);
+  EXPECT_GT(whole.loss, 0);
+  EXPECT_NEAR(split.loss, whole.loss, 1e-6 * whole.loss);
+  EXPECT_NEAR(single.loss, whole.loss, 1e-6 * whole.loss);
+  EXPECT_EQ(split.correct, whole.correct);
+  EXPECT_EQ(single.correct, whole.correct);
 }
 
 }  // namespace

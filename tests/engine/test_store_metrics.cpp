@@ -178,6 +178,12 @@ TEST(StoreMetrics, StepColumnsAreTheMetricsTableAndEveryFieldRoundTrips) {
     for (const StepField& f : kStepFields) expected.emplace_back(f.name);
     EXPECT_EQ(columns, expected) << "a metric needs its row in kStepFields and a migration";
   }
+  // Every row names a member of its own (a row pointing at another's member
+  // would store one value twice and lose the other).
+  for (std::size_t i = 0; i < kStepFields.size(); ++i)
+    for (std::size_t j = i + 1; j < kStepFields.size(); ++j)
+      EXPECT_NE(kStepFields[i].member, kStepFields[j].member)
+          << kStepFields[i].name << " and " << kStepFields[j].name;
   StepMetrics m;
   int n = 0;
   for (const StepField& f : kStepFields) {
