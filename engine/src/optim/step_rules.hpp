@@ -110,8 +110,10 @@ MANTISSA_HD inline StepScalars step_scalars(const OptimizerParams& p, const floa
 // Each optimizer: slots(p), the per-parameter state tensors it keeps (in
 // the master's dtype), and update(), one element's step. `w` is the master
 // value, `g` the fp32 gradient, `wd` the weight decay for this parameter (0
-// where it is exempt), `slot` the element's state values widened to fp32,
-// updated in place; it returns the new master value. Callers round w and
+// where it is exempt), `m` and `v` the element's state slots widened to fp32
+// (those the optimizer keeps), updated in place; it returns the new master
+// value. (Two scalars rather than an array: an array in the CPU's element
+// loop keeps the compiler from vectorising it.) Callers round w and
 // the slots to their storage type afterwards; the update itself uses the
 // unrounded values.
 
@@ -122,11 +124,11 @@ MANTISSA_HD inline StepScalars step_scalars(const OptimizerParams& p, const floa
 struct Sgd {
   MANTISSA_HD static int slots(const OptimizerParams& p) { return p.momentum != 0 ? 1 : 0; }
   MANTISSA_HD static float update(const OptimizerParams& p, const StepScalars& s, float wd,
-                                  float w, float g, float* slot) {
+                                  float w, float g, float& m, float&) {
     float gi = g * s.clip + wd * w;
     if (p.momentum != 0) {
-      const float b = p.momentum * slot[0] + gi;
-      slot[0] = b;
+      const float b = p.momentum * m + gi;
+      m = b;
       gi = p.nesterov ? gi + p.momentum * b : b;
     }
     return w - s.lr * gi;
@@ -137,13 +139,13 @@ struct Sgd {
 struct AdamW {
   MANTISSA_HD static int slots(const OptimizerParams&) { return 2; }
   MANTISSA_HD static float update(const OptimizerParams& p, const StepScalars& s, float wd,
-                                  float w, float g, float* slot) {
+                                  float w, float g, float& m, float& v) {
     const float b1 = float(p.beta1), b2 = float(p.beta2);
     const float wi = w * (1.0f - s.lr * wd);
     const float gi = g * s.clip;
-    slot[0] = b1 * slot[0] + (1.0f - b1) * gi;
-    slot[1] = b2 * slot[1] + (1.0f - b2) * gi * gi;
-    return wi - s.lr * (slot[0] / s.bc1) / (sqrtf(slot[1] / s.bc2) + p.eps);
+    m = b1 * m + (1.0f - b1) * gi;
+    v = b2 * v + (1.0f - b2) * gi * gi;
+    return wi - s.lr * (m / s.bc1) / (sqrtf(v / s.bc2) + p.eps);
   }
 };
 
@@ -151,12 +153,12 @@ struct AdamW {
 struct Adam {
   MANTISSA_HD static int slots(const OptimizerParams&) { return 2; }
   MANTISSA_HD static float update(const OptimizerParams& p, const StepScalars& s, float wd,
-                                  float w, float g, float* slot) {
+                                  float w, float g, float& m, float& v) {
     const float b1 = float(p.beta1), b2 = float(p.beta2);
     const float gi = g * s.clip + wd * w;
-    slot[0] = b1 * slot[0] + (1.0f - b1) * gi;
-    slot[1] = b2 * slot[1] + (1.0f - b2) * gi * gi;
-    return w - s.lr * (slot[0] / s.bc1) / (sqrtf(slot[1] / s.bc2) + p.eps);
+    m = b1 * m + (1.0f - b1) * gi;
+    v = b2 * v + (1.0f - b2) * gi * gi;
+    return w - s.lr * (m / s.bc1) / (sqrtf(v / s.bc2) + p.eps);
   }
 };
 

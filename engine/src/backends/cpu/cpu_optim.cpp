@@ -49,15 +49,25 @@ inline void store(void* p, DType d, std::int64_t i, float v) {
 // One chunk of one master through optimizer O's element update
 // (step_rules.hpp): the master and its slots are loaded as fp32, updated,
 // and stored back rounded to the master's dtype.
-template <class O, DType D>
+template <class O, DType D, int Slots>
 void update_kernel(const rules::OptimizerParams& p, const rules::StepScalars& sc, float wd,
-                   void* w, const float* g, void* const* slot, int slots, std::int64_t n) {
+                   void* w, const float* g, void* const* slot, std::int64_t n) {
+  // The slot count is a constant here, so the loop over slots unrolls and the
+  // element loop vectorises as a hand-written one per optimizer would.
+  // Local copies: the stores below go through untyped pointers, which the
+  // compiler must otherwise assume may change the caller's parameters.
+  const rules::OptimizerParams params = p;
+  const rules::StepScalars scalars = sc;
+  void* s0 = Slots > 0 ? slot[0] : nullptr;
+  void* s1 = Slots > 1 ? slot[1] : nullptr;
 #pragma omp simd
   for (std::int64_t i = 0; i < n; ++i) {
-    float state[rules::kMaxSlots] = {};
-    for (int k = 0; k < slots; ++k) state[k] = load(slot[k], D, i);
-    const float nw = O::update(p, sc, wd, load(w, D, i), g[i], state);
-    for (int k = 0; k < slots; ++k) store(slot[k], D, i, state[k]);
+    float m = 0, v = 0;
+    if constexpr (Slots > 0) m = load(s0, D, i);
+    if constexpr (Slots > 1) v = load(s1, D, i);
+    const float nw = O::update(params, scalars, wd, load(w, D, i), g[i], m, v);
+    if constexpr (Slots > 0) store(s0, D, i, m);
+    if constexpr (Slots > 1) store(s1, D, i, v);
     store(w, D, i, nw);
   }
 }
@@ -130,8 +140,14 @@ void CpuBackend::optimizer_step(std::span<const Tensor> masters, std::span<const
     const float wd = decay[ch.tensor] ? params.weight_decay : 0.0f;
     rules::with_optimizer(params.code, [&](auto o) {
       dispatch(w.dtype(), [&](auto d) {
-        update_kernel<decltype(o), decltype(d)::value>(params, sc, wd, at(w), g, slot, per_master,
-                                                       ch.n);
+        constexpr DType D = decltype(d)::value;
+        using O = decltype(o);
+        if (per_master == 0)
+          update_kernel<O, D, 0>(params, sc, wd, at(w), g, slot, ch.n);
+        else if (per_master == 1)
+          update_kernel<O, D, 1>(params, sc, wd, at(w), g, slot, ch.n);
+        else
+          update_kernel<O, D, 2>(params, sc, wd, at(w), g, slot, ch.n);
       });
     });
   }

@@ -19,10 +19,11 @@ __device__ void update_chunk(const TableView& table, const rules::OptimizerParam
   const float wd = (slot.flags & 1) != 0 ? p.weight_decay : 0.0f;
   const std::int64_t end = chunk.begin + chunk.length;
   for (std::int64_t i = chunk.begin + threadIdx.x; i < end; i += blockDim.x) {
-    float state[rules::kMaxSlots] = {};
-    for (int k = 0; k < slots; ++k) state[k] = load_any(slot.ptr[2 + k], dt, i);
-    const float nw = O::update(p, sc, wd, load_any(w, dt, i), g[i], state);
-    for (int k = 0; k < slots; ++k) store_any(slot.ptr[2 + k], dt, i, state[k]);
+    float m = slots > 0 ? load_any(slot.ptr[2], dt, i) : 0.0f;
+    float v = slots > 1 ? load_any(slot.ptr[3], dt, i) : 0.0f;
+    const float nw = O::update(p, sc, wd, load_any(w, dt, i), g[i], m, v);
+    if (slots > 0) store_any(slot.ptr[2], dt, i, m);
+    if (slots > 1) store_any(slot.ptr[3], dt, i, v);
     store_any(w, dt, i, nw);
   }
 }
