@@ -6,7 +6,6 @@
 #include <QComboBox>
 #include <QDir>
 #include <QDoubleSpinBox>
-#include <QFile>
 #include <QFileDialog>
 #include <QFileInfo>
 #include <QFormLayout>
@@ -27,65 +26,16 @@
 
 namespace mantissa::ui {
 
-namespace {
-
-const char* const kKinds[] = {"mnist", "spirals", "moons", "blobs", "idx", "csv"};
-
-// Splits one CSV line on commas outside double quotes.
-QStringList csvCells(const QString& line) {
-  QStringList cells;
-  QString cell;
-  bool quoted = false;
-  for (int i = 0; i < line.size(); ++i) {
-    const QChar c = line[i];
-    if (quoted) {
-      if (c == u'"' && i + 1 < line.size() && line[i + 1] == u'"') {
-        cell += c;
-        ++i;
-      } else if (c == u'"') {
-        quoted = false;
-      } else {
-        cell += c;
-      }
-    } else if (c == u'"') {
-      quoted = true;
-    } else if (c == u',') {
-      cells << cell;
-      cell.clear();
-    } else {
-      cell += c;
-    }
-  }
-  cells << cell;
-  return cells;
-}
-
-}  // namespace
-
-bool isImageData(const Dataset& data) {
-  const auto& s = data.sample_shape;
-  return (s.size() == 3 && s[0] >= 1 && s[0] <= 4 && s[1] >= 4 && s[2] >= 4) ||
-         (s.size() == 2 && s[0] >= 4 && s[1] >= 4);
-}
-
-QImage sampleThumbnail(const Dataset& data, std::int64_t row, int size) {
-  if (!isImageData(data) || row < 0 || row >= data.size()) return {};
-  const auto& s = data.sample_shape;
-  const int h = int(s[s.size() - 2]), w = int(s[s.size() - 1]);
-  const float* px = data.features.data() + row * data.sample_numel();  // first channel
-  const auto [lo, hi] = std::minmax_element(px, px + std::int64_t(h) * w);
-  const float range = *hi - *lo > 0 ? *hi - *lo : 1.0f;
-  QImage img(w, h, QImage::Format_Grayscale8);
-  for (int y = 0; y < h; ++y) {
-    uchar* line = img.scanLine(y);
-    for (int x = 0; x < w; ++x)
-      line[x] = uchar(std::clamp((px[y * w + x] - *lo) / range, 0.0f, 1.0f) * 255.0f);
-  }
-  return img.scaled(size, size, Qt::KeepAspectRatio, Qt::FastTransformation);
-}
-
 DatasetPage::DatasetPage(ProjectDocument* document, QWidget* parent)
-    : QWidget(parent), document_(document) {
+    : QWidget(parent), document_(document), service_(new DatasetService(this)) {
+  connect(service_, &DatasetService::datasetLoaded, this,
+          [this](quint64, const DatasetSplitPtr& split) { showLoaded(split); });
+  connect(service_, &DatasetService::datasetLoadFailed, this,
+          [this](quint64, const QString& message) { showLoadFailure(message); });
+  connect(service_, &DatasetService::labelColumnsRead, this,
+          [this](quint64, const QString&, const QStringList& columns) {
+            showLabelColumns(columns);
+          });
   buildUi();
   syncFromDocument();
   if (document_) {
@@ -274,25 +224,19 @@ void DatasetPage::pickFile(QLineEdit* edit, const QString& filter) {
 }
 
 void DatasetPage::fillLabelColumns(const QString& csvFile) {
-  const QString keep = labelColumn_->currentText();
-  labelColumn_->clear();
-  labelColumn_->addItem(QString());  // the last column
   QString path = csvFile;
   if (document_ && QFileInfo(path).isRelative() && !document_->filePath().isEmpty())
     path = QFileInfo(document_->filePath()).dir().filePath(path);
-  QFile f(path);
-  if (f.open(QIODevice::ReadOnly | QIODevice::Text)) {
-    QString header;
-    while (header.trimmed().isEmpty() && !f.atEnd()) header = QString::fromUtf8(f.readLine());
-    const QStringList cells = csvCells(header.trimmed());
-    for (int i = 0; i < cells.size(); ++i) {
-      bool number = false;
-      cells[i].trimmed().toDouble(&number);
-      labelColumn_->addItem(number || cells[i].trimmed().isEmpty() ? QString::number(i)
-                                                                   : cells[i].trimmed());
-    }
-  }
+  service_->readLabelColumns(path);
+}
+
+void DatasetPage::showLabelColumns(const QStringList& columns) {
+  const QString keep = labelColumn_->currentText();
+  labelColumn_->clear();
+  labelColumn_->addItem(QString());  // the last column
+  labelColumn_->addItems(columns);
   labelColumn_->setCurrentText(keep);
+  emit labelColumnsFilled();
 }
 
 void DatasetPage::load() {
@@ -300,42 +244,33 @@ void DatasetPage::load() {
   std::filesystem::path base;
   if (document_ && !document_->filePath().isEmpty())
     base = QFileInfo(document_->filePath()).absolutePath().toStdString();
-  const std::uint64_t generation = ++generation_;
   loading_ = true;
   loadButton_->setEnabled(false);
   summary_->setText(tr("Loading…"));
   error_->hide();
-  workers_.start([this, s, base, generation] {
-    auto result = std::make_shared<Result>();
-    try {
-      result->split = load_dataset(s, base);
-    } catch (const std::exception& e) {
-      result->error = QString::fromStdString(e.what());
-    }
-    QMetaObject::invokeMethod(
-        this, [this, generation, result] { finish(generation, result); }, Qt::QueuedConnection);
-  });
+  service_->load(s, base);
 }
 
-void DatasetPage::finish(std::uint64_t generation, const std::shared_ptr<Result>& result) {
-  if (generation != generation_) return;  // a newer load is under way
+void DatasetPage::showLoadFailure(const QString& message) {
   loading_ = false;
   loadButton_->setEnabled(true);
-  if (!result->split) {
-    split_.reset();
-    error_->setText(result->error);
-    error_->show();
-    summary_->clear();
-    balance_->clearPlottables();
-    balance_->replot();
-    images_->clear();
-    table_->clear();
-    table_->setRowCount(0);
-    table_->setColumnCount(0);
-    emit loadFailed(result->error);
-    return;
-  }
-  split_ = std::move(result->split);
+  split_.reset();
+  error_->setText(message);
+  error_->show();
+  summary_->clear();
+  balance_->clearPlottables();
+  balance_->replot();
+  images_->clear();
+  table_->clear();
+  table_->setRowCount(0);
+  table_->setColumnCount(0);
+  emit loadFailed(message);
+}
+
+void DatasetPage::showLoaded(const DatasetSplitPtr& split) {
+  loading_ = false;
+  loadButton_->setEnabled(true);
+  split_ = split;
   error_->hide();
   showSplit();
   emit loaded();

@@ -1,18 +1,13 @@
 #pragma once
-// The Data page: picks the current project's dataset, loads it on a worker
-// thread and shows what came out (shapes, split sizes, class balance and a
-// preview of the first samples). Apply writes the spec into the document.
+// The Data page: picks the current project's dataset, has the dataset
+// service (services/DatasetService.hpp) load it on a worker and shows what
+// came out (shapes, split sizes, class balance and a preview of the first
+// samples). Apply writes the spec into the document.
 #include <QWidget>
-#include <cstdint>
-#include <memory>
-#include <mutex>
-#include <optional>
-#include <thread>
-#include <vector>
 
-#include "WorkerThreads.hpp"
 #include "mantissa/data.hpp"
 #include "mantissa/model.hpp"
+#include "services/DatasetService.hpp"
 
 class QComboBox;
 class QCheckBox;
@@ -30,11 +25,6 @@ namespace mantissa::ui {
 
 class ProjectDocument;
 
-// A grayscale thumbnail of sample `row` when the dataset holds images
-// (sample shape {C, H, W} or {H, W}); a null image otherwise.
-QImage sampleThumbnail(const mantissa::Dataset& data, std::int64_t row, int size = 56);
-bool isImageData(const mantissa::Dataset& data);
-
 class DatasetPage : public QWidget {
   Q_OBJECT
 
@@ -45,34 +35,35 @@ class DatasetPage : public QWidget {
   mantissa::DatasetSpec spec() const;
   void setSpec(const mantissa::DatasetSpec& spec);
 
-  // Loads spec() on a worker thread; loaded() or loadFailed() follows.
+  // Loads spec() on the service's worker; loaded() or loadFailed() follows
+  // (for the newest load only).
   void load();
   // Writes spec() into the document.
   void apply();
 
   bool isLoading() const { return loading_; }
-  const std::optional<mantissa::DatasetSplit>& split() const { return split_; }
+  const DatasetSplitPtr& split() const { return split_; }  // null until loaded
   QString errorText() const;
   QString summaryText() const;
   QTableWidget* previewTable() const { return table_; }
   QListWidget* previewImages() const { return images_; }
   QComboBox* labelColumnCombo() const { return labelColumn_; }
-  // Reads the header of a CSV file into the label column combo.
+  // Reads the header of a CSV file (on the service's worker) into the label
+  // column combo; labelColumnsFilled follows.
   void fillLabelColumns(const QString& csvFile);
 
  signals:
   void loaded();
   void loadFailed(const QString& message);
+  void labelColumnsFilled();
 
  private:
-  struct Result {
-    std::optional<mantissa::DatasetSplit> split;
-    QString error;
-  };
   void buildUi();
   void syncFromDocument();
   void updateKind();
-  void finish(std::uint64_t generation, const std::shared_ptr<Result>& result);
+  void showLoaded(const DatasetSplitPtr& split);
+  void showLoadFailure(const QString& message);
+  void showLabelColumns(const QStringList& columns);
   void showSplit();
   void pickFile(QLineEdit* edit, const QString& filter);
 
@@ -98,10 +89,9 @@ class DatasetPage : public QWidget {
   QListWidget* images_ = nullptr;
   QTableWidget* table_ = nullptr;
 
-  std::optional<mantissa::DatasetSplit> split_;
-  std::uint64_t generation_ = 0;
+  DatasetService* service_;
+  DatasetSplitPtr split_;
   bool loading_ = false;
-  WorkerThreads workers_;
 };
 
 }  // namespace mantissa::ui

@@ -1,6 +1,5 @@
 #include "EvaluationView.hpp"
 
-#include <QFileInfo>
 #include <QHeaderView>
 #include <QLabel>
 #include <QListWidget>
@@ -8,39 +7,20 @@
 #include <QVBoxLayout>
 #include <algorithm>
 
-#include "DatasetPage.hpp"
 #include "PolicyColors.hpp"
-#include "mantissa/data.hpp"
-#include "mantissa/error.hpp"
-#include "mantissa/evaluate.hpp"
-#include "mantissa/store.hpp"
 
 namespace mantissa::ui {
 
-RunEvaluation evaluateStoredRun(const QString& databasePath, qint64 runId) {
-  if (!QFileInfo::exists(databasePath))
-    throw InputError(databasePath.toStdString() + ": no run database here");
-  RunStore store(databasePath.toStdString(), StoreOptions::reading());
-  const Evaluation e = evaluate_run(store, runId);  // the same job as `mantissa evaluate`
-  if (!e.classification)
-    throw InputError("run " + std::to_string(runId) +
-                     " is not a classifier: there is no confusion matrix to show");
-  RunEvaluation r;
-  r.runId = runId;
-  r.step = e.step;
-  r.numClasses = e.num_classes;
-  for (const std::string& name : e.class_names) r.classNames << QString::fromStdString(name);
-  r.confusion = QVector<qint64>(e.confusion.begin(), e.confusion.end());
-  r.total = e.samples;
-  r.correct = e.correct;
-  r.loss = e.loss;
-  for (double a : e.per_class_accuracy()) r.perClassAccuracy << a;
-  for (const MisclassifiedSample& m : e.misclassified)
-    r.misclassified.push_back({m.row, m.truth, m.predicted, sampleThumbnail(*e.data, m.row)});
-  return r;
-}
-
-EvaluationView::EvaluationView(QWidget* parent) : QWidget(parent) {
+EvaluationView::EvaluationView(QWidget* parent)
+    : QWidget(parent), service_(new EvaluationService(this)) {
+  connect(service_, &EvaluationService::runEvaluated, this,
+          [this](quint64, const RunEvaluation& r) {
+            busy_ = false;
+            showResult(r);
+            emit evaluated();
+          });
+  connect(service_, &EvaluationService::evaluationFailed, this,
+          [this](quint64, qint64, const QString& message) { showFailure(message); });
   auto* layout = new QVBoxLayout(this);
   title_ = new QLabel(tr("Choose a run with a checkpoint to evaluate."), this);
   title_->setWordWrap(true);
@@ -72,35 +52,18 @@ QString EvaluationView::errorText() const {
 }
 
 void EvaluationView::evaluateRun(const QString& databasePath, qint64 runId) {
-  const std::uint64_t generation = ++generation_;
   busy_ = true;
   error_->hide();
   title_->setText(tr("Evaluating run %1…").arg(runId));
-  workers_.start([this, databasePath, runId, generation] {
-    auto result = std::make_shared<RunEvaluation>();
-    auto error = std::make_shared<QString>();
-    try {
-      *result = evaluateStoredRun(databasePath, runId);
-    } catch (const std::exception& e) {
-      *error = QString::fromStdString(e.what());
-    }
-    QMetaObject::invokeMethod(
-        this,
-        [this, generation, result, error] {
-          if (generation != generation_) return;
-          busy_ = false;
-          if (!error->isEmpty()) {
-            title_->setText(tr("Evaluation failed"));
-            error_->setText(*error);
-            error_->show();
-            emit failed(*error);
-            return;
-          }
-          showResult(*result);
-          emit evaluated();
-        },
-        Qt::QueuedConnection);
-  });
+  service_->evaluate(databasePath, runId);
+}
+
+void EvaluationView::showFailure(const QString& message) {
+  busy_ = false;
+  title_->setText(tr("Evaluation failed"));
+  error_->setText(message);
+  error_->show();
+  emit failed(message);
 }
 
 void EvaluationView::showResult(const RunEvaluation& r) {

@@ -10,14 +10,10 @@
 #include <QLineEdit>
 #include <QPushButton>
 #include <QStandardItemModel>
-#include <QThread>
 #include <QVBoxLayout>
-#include <exception>
-#include <memory>
-
 #include "HistoryPage.hpp"
 #include "InlineMessage.hpp"
-#include "mantissa/store.hpp"
+#include "services/RunLibrary.hpp"
 
 namespace mantissa::ui {
 
@@ -60,25 +56,36 @@ ExportDialog::ExportDialog(const QString& databasePath, qint64 runId, HistoryExp
   connect(format_, &QComboBox::currentIndexChanged, this, &ExportDialog::formatChanged);
 
   checkpoint_->addItem(tr("Latest"), QVariant());
-  try {
-    RunStore store(databasePath_.toStdString(), StoreOptions::reading());
-    const RunRecord run = store.require_run(runId);
-    projectName_ = QString::fromStdString(run.project_name);
-    const auto stored = store.checkpoints(runId);
-    if (!stored.empty())
-      checkpoint_->setItemText(0, tr("Latest (step %1)").arg(stored.front().step));
-    for (const auto& c : stored)
-      checkpoint_->addItem(tr("Step %1").arg(c.step), QVariant::fromValue<qint64>(c.step));
-    if (stored.empty())
-      message_->showMessage(tr("Run %1 has no checkpoint to export weights from").arg(runId),
-                            InlineMessage::Level::Warning);
-  } catch (const std::exception& e) {
-    message_->showMessage(QString::fromUtf8(e.what()), InlineMessage::Level::Error);
-  }
-  if (projectName_.isEmpty()) projectName_ = QStringLiteral("mantissa");
+  projectName_ = QStringLiteral("mantissa");
   const QString dir = folder_ ? folder_->folder() : QDir::homePath();
   file_->setText(QDir(dir).filePath(defaultFileName()));
   formatChanged();
+
+  library_ = new RunLibrary(this);
+  connect(library_, &RunLibrary::checkpointsRead, this, &ExportDialog::showCheckpoints);
+  connect(library_, &RunLibrary::weightsExported, this, &ExportDialog::exportDone);
+  library_->readCheckpoints(databasePath_, runId_);
+}
+
+void ExportDialog::showCheckpoints(quint64, qint64, const RunCheckpoints& stored) {
+  if (!stored.error.isEmpty()) {
+    message_->showMessage(stored.error, InlineMessage::Level::Error);
+  } else {
+    if (!stored.steps.isEmpty())
+      checkpoint_->setItemText(0, tr("Latest (step %1)").arg(stored.steps.front()));
+    for (qint64 step : stored.steps)
+      checkpoint_->addItem(tr("Step %1").arg(step), QVariant::fromValue<qint64>(step));
+    if (stored.steps.isEmpty())
+      message_->showMessage(tr("Run %1 has no checkpoint to export weights from").arg(runId_),
+                            InlineMessage::Level::Warning);
+  }
+  // The file name follows the project's, unless one was chosen meanwhile.
+  const QString placeholder = defaultFileName();
+  if (!stored.projectName.isEmpty()) projectName_ = stored.projectName;
+  if (QFileInfo(outputFile()).fileName() == placeholder)
+    file_->setText(QFileInfo(outputFile()).dir().filePath(defaultFileName()));
+  checkpointsKnown_ = true;
+  emit checkpointsShown();
 }
 
 QString ExportDialog::defaultFileName() const {
@@ -192,20 +199,18 @@ void ExportDialog::startExport() {
   export_->setEnabled(false);
   message_->showMessage(tr("Exporting %1…").arg(QFileInfo(file).fileName()),
                         InlineMessage::Level::Information);
-  auto result = std::make_shared<QString>();
-  QThread* thread = QThread::create([result, request] { *result = exportRunWeights(request); });
-  connect(thread, &QThread::finished, this, [this, result, file] {
-    exporting_ = false;
-    export_->setEnabled(true);
-    if (result->isEmpty())
-      message_->showMessage(tr("Wrote %1").arg(file), InlineMessage::Level::Information);
-    else
-      message_->showMessage(tr("%1 not written: %2").arg(QFileInfo(file).fileName(), *result),
-                            InlineMessage::Level::Error);
-    emit exportFinished(runId_, file, *result);
-  });
-  connect(thread, &QThread::finished, thread, &QObject::deleteLater);
-  thread->start();
+  library_->exportWeights(request);
+}
+
+void ExportDialog::exportDone(qint64, const QString& file, const QString& error) {
+  exporting_ = false;
+  export_->setEnabled(true);
+  if (error.isEmpty())
+    message_->showMessage(tr("Wrote %1").arg(file), InlineMessage::Level::Information);
+  else
+    message_->showMessage(tr("%1 not written: %2").arg(QFileInfo(file).fileName(), error),
+                          InlineMessage::Level::Error);
+  emit exportFinished(runId_, file, error);
 }
 
 }  // namespace mantissa::ui

@@ -1,7 +1,8 @@
 #pragma once
 // Exports a stored run's weights: format (safetensors or ONNX), dtype, which
-// checkpoint and the output file. The export runs on a worker thread with its
-// own RunStore connection; the outcome shows inline as one line.
+// checkpoint and the output file. The checkpoint list is read and the export
+// written by the run library (services/RunLibrary.hpp) on its workers; the
+// outcome shows inline as one line.
 #include <QDialog>
 #include <QString>
 #include <QVector>
@@ -17,6 +18,8 @@ namespace mantissa::ui {
 
 class HistoryExportFolder;
 class InlineMessage;
+class RunLibrary;
+struct RunCheckpoints;
 
 class ExportDialog : public QDialog {
   Q_OBJECT
@@ -37,6 +40,9 @@ class ExportDialog : public QDialog {
   QVector<mantissa::DType> enabledDTypes() const;
   QString dtypeToolTip(mantissa::DType dtype) const;
 
+  // The run's checkpoints, read on the run library's worker: empty until
+  // checkpointsShown.
+  bool checkpointsKnown() const { return checkpointsKnown_; }
   QVector<qint64> checkpointSteps() const;       // newest first
   std::optional<qint64> checkpointStep() const;  // nullopt: latest
   bool setCheckpointStep(std::optional<qint64> step);
@@ -51,9 +57,12 @@ class ExportDialog : public QDialog {
 
  signals:
   void exportFinished(qint64 runId, const QString& file, const QString& error);
+  void checkpointsShown();
 
  private:
   void formatChanged();
+  void showCheckpoints(quint64 request, qint64 runId, const RunCheckpoints& stored);
+  void exportDone(qint64 runId, const QString& file, const QString& error);
   void browse();
 
   QString databasePath_;
@@ -66,6 +75,8 @@ class ExportDialog : public QDialog {
   QLineEdit* file_;
   QPushButton* export_;
   InlineMessage* message_;
+  RunLibrary* library_ = nullptr;
+  bool checkpointsKnown_ = false;
   bool exporting_ = false;
 };
 

@@ -2,7 +2,6 @@
 
 #include <QAction>
 #include <QDir>
-#include <QFile>
 #include <QFileDialog>
 #include <QFileInfo>
 #include <QFormLayout>
@@ -23,7 +22,6 @@
 #include <QStackedWidget>
 #include <QTabWidget>
 #include <QTableView>
-#include <QThread>
 #include <QToolButton>
 #include <QVBoxLayout>
 #include <algorithm>
@@ -39,9 +37,7 @@
 #include "PolicyColors.hpp"
 #include "RunTableModel.hpp"
 #include "WeightsFile.hpp"
-#include "mantissa/backend.hpp"
 #include "mantissa/graph.hpp"
-#include "mantissa/weights_io.hpp"
 
 namespace mantissa::ui {
 
@@ -86,9 +82,23 @@ HistoryPage::HistoryPage(const QString& databasePath, const QString& settingsFil
       model_(new RunTableModel(this)),
       proxy_(new QSortFilterProxyModel(this)) {
   library_ = new RunLibrary(this);
+  connect(library_, &RunLibrary::runsListed, this,
+          [this](quint64, const RunList& list) { showList(list); });
+  connect(library_, &RunLibrary::runEdited, this, &HistoryPage::runEditDone);
+  connect(library_, &RunLibrary::runsDeleted, this, &HistoryPage::deleteDone);
+  connect(library_, &RunLibrary::metricsExported, this,
+          [this](qint64 runId, const QString& file, const QString& error) {
+            if (!error.isEmpty()) showError(error);
+            emit metricsExported(runId, file, error);
+          });
+  connect(library_, &RunLibrary::weightsExported, this,
+          [this](qint64 runId, const QString& file, const QString& error) {
+            if (!error.isEmpty()) showError(error);
+            emit weightsExported(runId, file, error);
+          });
   connect(library_, &RunLibrary::runsLoaded, this,
           [this](quint64 request, const QVector<StoredRun>& runs, int, const QString& error) {
-            if (request != openRequest_) return;  // an older request: dropped
+            if (request != openRequest_) return;  // asked for before a database switch
             openRequest_ = 0;
             if (!error.isEmpty() || runs.isEmpty()) {
               const QString why = !error.isEmpty()
@@ -106,7 +116,10 @@ HistoryPage::HistoryPage(const QString& databasePath, const QString& settingsFil
   proxy_->setFilterRole(RunTableModel::FilterRole);
   proxy_->setFilterKeyColumn(RunTableModel::Name);
   proxy_->setFilterCaseSensitivity(Qt::CaseInsensitive);
-  connect(model_, &RunTableModel::storeErrorOccurred, this, &HistoryPage::showError);
+  connect(model_, &RunTableModel::renameRequested, this,
+          [this](qint64 runId, const QString& name) {
+            library_->renameRun(databasePath_, runId, name);
+          });
 
   auto* layout = new QVBoxLayout(this);
   layout->setContentsMargins(0, 0, 0, 0);
@@ -198,49 +211,40 @@ HistoryPage::~HistoryPage() = default;
 void HistoryPage::setDatabasePath(const QString& path) {
   if (path == databasePath_) return;
   databasePath_ = path;
-  store_.reset();
+  exists_ = readOnly_ = false;
+  openRequest_ = 0;  // a run of the other database is not shown
   clearRunView();
+  model_->setEditable(false);
+  model_->setRuns({});
+  updateEmptyState();
   reload();
 }
 
 void HistoryPage::showDatabase() {
   QString text = tr("Run database: %1").arg(QDir::toNativeSeparators(databasePath_));
-  if (store_ && store_->read_only()) text += tr(" (read-only)");
-  else if (!QFileInfo::exists(databasePath_)) text += tr(" (created by the first run)");
+  if (readOnly_) text += tr(" (read-only)");
+  else if (!exists_) text += tr(" (created by the first run)");
   databaseLabel_->setText(text);
 }
 
-RunStore* HistoryPage::store(bool create) {
-  if (store_) return store_.get();
-  if (databasePath_.isEmpty() || (!create && !QFileInfo::exists(databasePath_))) return nullptr;
-  try {
-    store_ = std::make_unique<RunStore>(databasePath_.toStdString(),
-                                        StoreOptions::reading());
-  } catch (const std::exception& e) {
-    showError(errorText(e));
-    return nullptr;
-  }
-  model_->setStore(store_.get());
+void HistoryPage::reload() {
   showDatabase();
-  return store_.get();
+  library_->listRuns(databasePath_);
 }
 
-void HistoryPage::reload() {
+void HistoryPage::showList(const RunList& list) {
+  exists_ = list.exists;
+  readOnly_ = list.readOnly;
+  if (!list.error.isEmpty()) showError(list.error);
   const QVector<qint64> selected = selectedRunIds();
-  std::vector<RunRecord> runs;
-  if (RunStore* s = store()) {
-    try {
-      runs = s->list_runs();
-    } catch (const std::exception& e) {
-      showError(errorText(e));
-    }
-  }
   showDatabase();
-  model_->setRuns(std::move(runs));
+  model_->setEditable(exists_);
+  model_->setRuns(std::vector<RunRecord>(list.runs.begin(), list.runs.end()));
   selectRuns(selected);
   if (openedRun_ != 0 && model_->rowOfRun(openedRun_) < 0) clearRunView();
   updateEmptyState();
   updateActions();
+  emit runsListed(model_->rowCount());
 }
 
 bool HistoryPage::showsEmptyState() const {
@@ -285,78 +289,50 @@ void HistoryPage::selectRuns(const QVector<qint64>& ids) {
 bool HistoryPage::renameRun(qint64 runId, const QString& name) {
   const int row = model_->rowOfRun(runId);
   if (row < 0) return false;
-  if (!store()) return false;
-  return model_->setData(model_->index(row, RunTableModel::Name), name);
+  return model_->setData(model_->index(row, RunTableModel::Name), name);  // renameRequested
 }
 
 bool HistoryPage::setRunNotes(qint64 runId, const QString& notes) {
-  RunStore* s = store();
-  if (!s) return false;
-  try {
-    s->set_notes(runId, notes.toStdString());
-    if (auto r = s->get_run(runId)) model_->updateRun(*r);
-  } catch (const std::exception& e) {
-    showError(errorText(e));
-    return false;
-  }
-  if (runId == openedRun_) openRun(runId);
+  if (databasePath_.isEmpty()) return false;
+  library_->setRunNotes(databasePath_, runId, notes);
   return true;
 }
 
-bool HistoryPage::deleteRuns(const QVector<qint64>& runIds) {
-  RunStore* s = store();
-  if (!s) return false;
-  bool ok = true;
-  QVector<qint64> deleted;
-  for (qint64 id : runIds) {
-    try {
-      s->delete_run(id);
-      deleted << id;
-    } catch (const std::exception& e) {
-      showError(errorText(e));
-      ok = false;
-    }
+void HistoryPage::runEditDone(qint64 runId, const RunRecord& record, const QString& error) {
+  if (!error.isEmpty()) {
+    showError(error);
+    reload();  // the table shows what is stored
+  } else {
+    model_->updateRun(record);
+    if (runId == openedRun_) openRun(runId);
   }
+  emit runEdited(runId, error);
+}
+
+bool HistoryPage::deleteRuns(const QVector<qint64>& runIds) {
+  if (databasePath_.isEmpty() || runIds.isEmpty()) return false;
+  library_->deleteRuns(databasePath_, runIds);
+  return true;
+}
+
+void HistoryPage::deleteDone(const QVector<qint64>& deleted, const QStringList& errors) {
+  for (const QString& e : errors) showError(e);
   reload();
   if (!deleted.isEmpty()) emit runsDeleted(deleted);
-  return ok;
 }
 
 bool HistoryPage::exportMetricsCsv(qint64 runId, const QString& file) {
-  RunStore* s = store();
-  if (!s) return false;
-  try {
-    const std::string csv = s->metrics_csv(runId);
-    QFile out(file);
-    if (!out.open(QIODevice::WriteOnly | QIODevice::Truncate)) {
-      showError(tr("%1: cannot be written (%2)").arg(file, out.errorString()));
-      return false;
-    }
-    out.write(csv.data(), qint64(csv.size()));
-    if (!out.flush()) {
-      showError(tr("%1: cannot be written (%2)").arg(file, out.errorString()));
-      return false;
-    }
-  } catch (const std::exception& e) {
-    showError(errorText(e));
-    return false;
-  }
+  if (databasePath_.isEmpty()) return false;
+  library_->exportMetricsCsv(databasePath_, runId, file);
   return true;
 }
 
 void HistoryPage::exportWeights(qint64 runId, const QString& file) {
-  auto result = std::make_shared<QString>();
   WeightsExportRequest request;
   request.database = databasePath_.toStdString();
   request.runId = runId;
   request.file = file.toStdString();
-  QThread* thread = QThread::create([result, request] { *result = exportRunWeights(request); });
-  connect(thread, &QThread::finished, this, [this, result, runId, file] {
-    if (!result->isEmpty()) showError(*result);
-    emit weightsExported(runId, file, *result);
-  });
-  connect(thread, &QThread::finished, thread, &QObject::deleteLater);
-  thread->start();
+  library_->exportWeights(request);
 }
 
 void HistoryPage::addSetting(const QString& label, const QString& value) {
@@ -386,7 +362,7 @@ void HistoryPage::clearRunView() {
 }
 
 bool HistoryPage::openRun(qint64 runId) {
-  if (databasePath_.isEmpty() || !QFileInfo::exists(databasePath_)) return false;
+  if (databasePath_.isEmpty()) return false;
   openingRun_ = runId;
   openRequest_ = library_->load(databasePath_, {runId});
   return true;
@@ -443,17 +419,12 @@ void HistoryPage::showRunModel(const RunRecord& r, Policy policy) {
   }
 }
 
-bool HistoryPage::canResume(qint64 runId) {
-  RunStore* s = store();
-  if (s == nullptr || s->read_only()) return false;
-  try {
-    const std::optional<RunRecord> r = s->get_run(runId);
-    return r && r->status != RunStatus::Finished && r->status != RunStatus::Running &&
-           r->checkpoint_bytes > 0;
-  } catch (const std::exception& e) {
-    showError(errorText(e));
-    return false;
-  }
+bool HistoryPage::canResume(qint64 runId) const {
+  const int row = model_->rowOfRun(runId);
+  if (!exists_ || readOnly_ || row < 0) return false;
+  const RunRecord& r = model_->run(row);
+  return r.status != RunStatus::Finished && r.status != RunStatus::Running &&
+         r.checkpoint_bytes > 0;
 }
 
 void HistoryPage::requestResume(qint64 runId) {

@@ -2,17 +2,15 @@
 // The History tab (UI.md): every stored run in a sortable, filterable table;
 // the context menu renames, annotates, exports and deletes; a double click
 // opens the run's curves and settings; "Compare" hands 2–6 selected runs to
-// the Compare tab. The page opens its own RunStore on the GUI thread (one
-// connection per thread) and never creates a database that is not there yet.
+// the Compare tab. Every read and write goes through the run library
+// (services/RunLibrary.hpp) on its worker; the page draws what it answers and
+// never creates a database that is not there yet.
 #include <QString>
 #include <QVector>
 #include <QWidget>
 #include <memory>
-#include <optional>
-#include <vector>
 
 #include "MetricTypes.hpp"
-#include "mantissa/store.hpp"
 #include "services/RunLibrary.hpp"
 
 class QAction;
@@ -59,7 +57,8 @@ class HistoryPage : public QWidget {
   QString databasePath() const { return databasePath_; }
   void setDatabasePath(const QString& path);
 
-  // Reads the run list from the store: the one place History loads it.
+  // Reads the run list on the run library's worker: the one place History
+  // loads it. runsListed follows (an older reload's answer is dropped).
   void reload();
 
   RunTableModel* model() const { return model_; }
@@ -78,12 +77,13 @@ class HistoryPage : public QWidget {
   QVector<qint64> selectedRunIds() const;  // in table order
   void selectRuns(const QVector<qint64>& ids);
 
-  // The context menu's actions, without their dialogs. False (and an inline
-  // message) when the store refuses.
-  bool renameRun(qint64 runId, const QString& name);
-  bool setRunNotes(qint64 runId, const QString& notes);
-  bool deleteRuns(const QVector<qint64>& runIds);
-  bool exportMetricsCsv(qint64 runId, const QString& file);
+  // The context menu's actions, without their dialogs. Each is written on
+  // the run library's worker; false when it cannot be asked for (no such
+  // row, no database). When the store refuses, an inline message says why.
+  bool renameRun(qint64 runId, const QString& name);       // runEdited
+  bool setRunNotes(qint64 runId, const QString& notes);    // runEdited
+  bool deleteRuns(const QVector<qint64>& runIds);          // runsDeleted, then the list again
+  bool exportMetricsCsv(qint64 runId, const QString& file);  // metricsExported
   // Writes the run's latest checkpoint as fp32 safetensors on a worker thread;
   // weightsExported follows.
   void exportWeights(qint64 runId, const QString& file);
@@ -92,12 +92,17 @@ class HistoryPage : public QWidget {
   // no database to read.
   bool openRun(qint64 runId);
   bool isOpening() const { return openRequest_ != 0; }
-  // Stopped, interrupted or failed with a checkpoint: Resume can take it up.
-  bool canResume(qint64 runId);
+  // Stopped, interrupted or failed with a checkpoint, in a database that can
+  // be written: Resume can take it up. From the listed record.
+  bool canResume(qint64 runId) const;
   void requestResume(qint64 runId);  // resumeRequested, when canResume
 
  signals:
   void resumeRequested(qint64 runId);
+  void runsListed(int count);  // the table shows the list just read
+  // A rename or notes change written (error empty) or refused.
+  void runEdited(qint64 runId, const QString& error);
+  void metricsExported(qint64 runId, const QString& file, const QString& error);
   void compareRequested(const QVector<qint64>& runIds);
   void weightsExported(qint64 runId, const QString& file, const QString& error);
   void runsDeleted(const QVector<qint64>& runIds);
@@ -105,7 +110,9 @@ class HistoryPage : public QWidget {
   void runOpenFailed(qint64 runId, const QString& why);
 
  private:
-  mantissa::RunStore* store(bool create = false);
+  void showList(const RunList& list);
+  void runEditDone(qint64 runId, const mantissa::RunRecord& record, const QString& error);
+  void deleteDone(const QVector<qint64>& deleted, const QStringList& errors);
   void showDatabase();  // the header line naming the database
   void showError(const QString& text);
   void showContextMenu(const QPoint& pos);
@@ -125,8 +132,9 @@ class HistoryPage : public QWidget {
   RunLibrary* library_ = nullptr;
   quint64 openRequest_ = 0;  // the read under way, 0 when none
   qint64 openingRun_ = 0;
+  bool exists_ = false;    // as the last list found the database
+  bool readOnly_ = false;
   QLabel* databaseLabel_ = nullptr;
-  std::unique_ptr<mantissa::RunStore> store_;
   HistoryExportFolder folder_;
   RunTableModel* model_;
   QSortFilterProxyModel* proxy_;

@@ -43,7 +43,7 @@
 #include "RunStatusBar.hpp"
 #include "StudioPaths.hpp"
 #include "StudioSettings.hpp"
-#include "TrainingController.hpp"
+#include "services/TrainingController.hpp"
 #include "TrainingSettingsForm.hpp"
 #include "WeightsFile.hpp"
 #include "mantissa/backend.hpp"

@@ -8,7 +8,7 @@
 #include <memory>
 
 #include "MetricTypes.hpp"
-#include "TrainingController.hpp"
+#include "services/TrainingController.hpp"
 
 class QAction;
 class QComboBox;

@@ -15,7 +15,7 @@
 #include "EventLog.hpp"
 #include "HistoryPage.hpp"
 #include "PolicySweep.hpp"
-#include "TrainingController.hpp"
+#include "services/TrainingController.hpp"
 #include "LivePlots.hpp"
 #include "PolicyColors.hpp"
 #include "RunStatusBar.hpp"

@@ -1,6 +1,6 @@
 #include "PolicySweep.hpp"
 
-#include "TrainingController.hpp"
+#include "services/TrainingController.hpp"
 #include "mantissa/train_job.hpp"
 
 namespace mantissa::ui {

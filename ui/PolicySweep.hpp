@@ -11,7 +11,7 @@
 #include <QVector>
 #include <functional>
 
-#include "TrainingController.hpp"
+#include "services/TrainingController.hpp"
 #include "mantissa/model.hpp"
 
 namespace mantissa::ui {

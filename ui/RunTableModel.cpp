@@ -186,23 +186,19 @@ QVariant RunTableModel::headerData(int section, Qt::Orientation o, int role) con
 
 Qt::ItemFlags RunTableModel::flags(const QModelIndex& index) const {
   Qt::ItemFlags f = QAbstractTableModel::flags(index);
-  if (index.isValid() && index.column() == Name && store_) f |= Qt::ItemIsEditable;
+  if (index.isValid() && index.column() == Name && editable_) f |= Qt::ItemIsEditable;
   return f;
 }
 
 bool RunTableModel::setData(const QModelIndex& index, const QVariant& value, int role) {
-  if (!index.isValid() || index.column() != Name || role != Qt::EditRole || !store_) return false;
+  if (!index.isValid() || index.column() != Name || role != Qt::EditRole || !editable_)
+    return false;
   const QString name = value.toString().trimmed();
   if (name.isEmpty()) return false;
   Row& row = rows_[std::size_t(index.row())];
-  try {
-    store_->rename_run(row.record.id, name.toStdString());
-  } catch (const std::exception& e) {
-    emit storeErrorOccurred(QString::fromUtf8(e.what()));
-    return false;
-  }
   row.record.name = name.toStdString();
   emit dataChanged(index, index);
+  emit renameRequested(row.record.id, name);
   return true;
 }
 

@@ -37,8 +37,8 @@ class RunTableModel : public QAbstractTableModel {
 
   explicit RunTableModel(QObject* parent = nullptr);
 
-  // Renames write through this store (owned elsewhere, on this thread); null: read-only.
-  void setStore(mantissa::RunStore* store) { store_ = store; }
+  // Whether the name column can be edited (the database can be written).
+  void setEditable(bool editable) { editable_ = editable; }
   void setRuns(std::vector<mantissa::RunRecord> runs);
   const mantissa::RunRecord& run(int row) const { return rows_[std::size_t(row)].record; }
   int rowOfRun(qint64 id) const;  // -1 when not shown
@@ -53,8 +53,9 @@ class RunTableModel : public QAbstractTableModel {
   bool setData(const QModelIndex& index, const QVariant& value, int role = Qt::EditRole) override;
 
  signals:
-  // A store write failed; one line, ready to show.
-  void storeErrorOccurred(const QString& message);
+  // The name was edited in the table: the row shows it at once, and the
+  // owner writes it to the store (and sets the row back if that fails).
+  void renameRequested(qint64 runId, const QString& name);
 
  private:
   struct Row {
@@ -62,7 +63,7 @@ class RunTableModel : public QAbstractTableModel {
     mantissa::Policy policy = mantissa::Policy::Float32;
   };
   std::vector<Row> rows_;
-  mantissa::RunStore* store_ = nullptr;
+  bool editable_ = false;
 };
 
 }  // namespace mantissa::ui

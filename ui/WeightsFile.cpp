@@ -7,7 +7,7 @@
 #include <memory>
 
 #include "InlineMessage.hpp"
-#include "TrainingController.hpp"
+#include "services/TrainingController.hpp"
 #include "mantissa/backend.hpp"
 #include "mantissa/graph.hpp"
 #include "mantissa/store.hpp"

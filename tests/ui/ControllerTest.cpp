@@ -6,7 +6,7 @@
 #include <QTest>
 
 #include "TestSupport.hpp"
-#include "TrainingController.hpp"
+#include "services/TrainingController.hpp"
 #include "mantissa/store.hpp"
 
 using namespace mantissa;

@@ -18,7 +18,7 @@
 #include "MainWindow.hpp"
 #include "ProjectDocument.hpp"
 #include "TestSupport.hpp"
-#include "WorkerThreads.hpp"
+#include "services/WorkerThreads.hpp"
 #include "mantissa/backend.hpp"
 #include "mantissa/data.hpp"
 #include "mantissa/store.hpp"
@@ -74,7 +74,7 @@ class DatasetEvaluationTest : public QObject {
     page.load();
     QVERIFY(page.isLoading());
     QVERIFY(done.wait(10000));
-    QVERIFY(page.split().has_value());
+    QVERIFY(page.split() != nullptr);
     const DatasetSplit expected = load_dataset(spec);
     QCOMPARE(page.split()->train.num_classes, 2);
     QCOMPARE(page.split()->train.size(), expected.train.size());
@@ -162,7 +162,9 @@ class DatasetEvaluationTest : public QObject {
                                   QStringLiteral("a,b,label\n1,2,0\n3,4,1\n5,6\n7,8,1\n"));
     ProjectDocument doc;
     DatasetPage page(&doc);
+    QSignalSpy filled(&page, &DatasetPage::labelColumnsFilled);
     page.fillLabelColumns(csv);
+    QVERIFY(filled.wait(10000));  // the header is read on the dataset service's worker
     QVERIFY(page.labelColumnCombo()->findText(QStringLiteral("label")) >= 0);
     DatasetSpec spec;
     spec.kind = "csv";
@@ -172,7 +174,7 @@ class DatasetEvaluationTest : public QObject {
     page.load();
     QVERIFY(failed.wait(10000));
     QVERIFY2(page.errorText().contains(QStringLiteral("row 4")), qPrintable(page.errorText()));
-    QVERIFY(!page.split().has_value());
+    QVERIFY(page.split() == nullptr);
   }
 
   void confusionMatrixCoversTheValidationSplit() {

@@ -16,13 +16,14 @@
 #include "ComparePage.hpp"
 #include "Format.hpp"
 #include "HistoryPage.hpp"
+#include "InlineMessage.hpp"
 #include "LivePlots.hpp"
 #include "MainWindow.hpp"
 #include "ModelTable.hpp"
 #include "PolicyColors.hpp"
 #include "RunTableModel.hpp"
 #include "TestSupport.hpp"
-#include "TrainingController.hpp"
+#include "services/TrainingController.hpp"
 #include "mantissa/recorder.hpp"
 #include "mantissa/store.hpp"
 
@@ -95,6 +96,13 @@ QString cellText(QAbstractItemModel* m, int row, int column) {
   return m->index(row, column).data().toString();
 }
 
+// History reads its list on the run library's worker: waits for the answer
+// to the read the page asked for last.
+bool listed(HistoryPage& page) {
+  QSignalSpy spy(&page, &HistoryPage::runsListed);
+  return spy.wait(10000);
+}
+
 }  // namespace
 
 class HistoryTest : public QObject {
@@ -114,6 +122,7 @@ class HistoryTest : public QObject {
   void emptyStoreShowsWhatToDo() {
     const QString missing = dir_.filePath(QStringLiteral("missing.db"));
     HistoryPage page(missing, dir_.filePath(QStringLiteral("h.ini")));
+    QVERIFY(listed(page));
     QVERIFY(page.showsEmptyState());
     QCOMPARE(page.model()->rowCount(), 0);
     QVERIFY(!QFileInfo::exists(missing));  // looking does not create a database
@@ -121,6 +130,7 @@ class HistoryTest : public QObject {
 
   void listsSortsAndFilters() {
     HistoryPage page(db_, dir_.filePath(QStringLiteral("h.ini")));
+    QVERIFY(listed(page));
     QVERIFY(!page.showsEmptyState());
     QCOMPARE(page.proxy()->rowCount(), 3);
     QCOMPARE(page.model()->columnCount(), int(RunTableModel::ColumnCount));
@@ -159,20 +169,92 @@ class HistoryTest : public QObject {
 
   void renameNotesAndDeleteWriteTheStore() {
     HistoryPage page(db_, dir_.filePath(QStringLiteral("h.ini")));
+    QVERIFY(listed(page));
     const int row = page.model()->rowOfRun(ids_[1]);
     QVERIFY(row >= 0);
+    QSignalSpy edited(&page, &HistoryPage::runEdited);
+    QSignalSpy deleted(&page, &HistoryPage::runsDeleted);
     QVERIFY(page.model()->setData(page.model()->index(row, RunTableModel::Name),
                                   QStringLiteral("renamed")));
     QVERIFY(page.setRunNotes(ids_[1], QStringLiteral("a note")));
     QVERIFY(page.deleteRuns({ids_[2]}));
+    // Written on the run library's worker, in the order asked for.
+    QVERIFY(deleted.wait(10000));
+    QCOMPARE(edited.count(), 2);
+    for (const QList<QVariant>& e : edited) {
+      QCOMPARE(e.at(0).toLongLong(), ids_[1]);
+      QVERIFY2(e.at(1).toString().isEmpty(), qPrintable(e.at(1).toString()));
+    }
+    QCOMPARE(deleted.at(0).at(0).value<QVector<qint64>>(), QVector<qint64>{ids_[2]});
+    QVERIFY(listed(page));  // the list read again after the delete
     QCOMPARE(page.proxy()->rowCount(), 2);
     QCOMPARE(page.model()->rowOfRun(ids_[2]), -1);
+    const RunRecord& shown = page.model()->run(page.model()->rowOfRun(ids_[1]));
+    QCOMPARE(QString::fromStdString(shown.name), QStringLiteral("renamed"));
+    QCOMPARE(QString::fromStdString(shown.notes), QStringLiteral("a note"));
 
     RunStore store(db_.toStdString());
     QCOMPARE(QString::fromStdString(store.require_run(ids_[1]).name), QStringLiteral("renamed"));
     QCOMPARE(QString::fromStdString(store.require_run(ids_[1]).notes), QStringLiteral("a note"));
     QVERIFY(!store.get_run(ids_[2]));
     QCOMPARE(store.list_runs().size(), std::size_t(2));
+  }
+
+  void renameThroughThePageAndARefusedWrite() {
+    HistoryPage page(db_, dir_.filePath(QStringLiteral("h.ini")));
+    QVERIFY(listed(page));
+    QSignalSpy edited(&page, &HistoryPage::runEdited);
+    QVERIFY(page.renameRun(ids_[0], QStringLiteral("first")));
+    QVERIFY(edited.wait(10000));
+    QVERIFY(edited.at(0).at(1).toString().isEmpty());
+    QCOMPARE(QString::fromStdString(RunStore(db_.toStdString()).require_run(ids_[0]).name),
+             QStringLiteral("first"));
+    QVERIFY(!page.renameRun(ids_[0] + 1000, QStringLiteral("nobody")));  // not listed
+
+    // A run deleted behind the page's back: the store refuses, the page says
+    // so inline and shows what is stored again.
+    RunStore(db_.toStdString()).delete_run(ids_[1]);
+    QVERIFY(page.setRunNotes(ids_[1], QStringLiteral("too late")));
+    QVERIFY(edited.wait(10000));
+    QVERIFY(!edited.at(1).at(1).toString().isEmpty());
+    QVERIFY(page.messageBar()->isVisibleTo(&page));
+    QVERIFY(listed(page));
+    QCOMPARE(page.model()->rowOfRun(ids_[1]), -1);
+  }
+
+  void aNewerListOrOpenWins() {
+    const QString other = dir_.filePath(QStringLiteral("other.db"));
+    {
+      RunStore store(other.toStdString());
+      NewRun n;
+      n.name = "solo";
+      n.project_json = spiralsJson(kSteps).toStdString();
+      n.policy = "float32";
+      n.backend = "cpu";
+      store.create_run(n);
+    }
+    HistoryPage page(db_, dir_.filePath(QStringLiteral("h.ini")));
+    QVERIFY(listed(page));
+    // Two switches in a row: only the second database's list reaches the table.
+    QSignalSpy lists(&page, &HistoryPage::runsListed);
+    page.setDatabasePath(other);
+    page.setDatabasePath(db_);
+    QVERIFY(lists.wait(10000));
+    QCOMPARE(lists.at(0).at(0).toInt(), 3);
+    QCOMPARE(page.proxy()->rowCount(), 3);
+
+    // Opening run 1, then run 2 before the first is read: only run 2 is shown.
+    QSignalSpy opened(&page, &HistoryPage::runOpened);
+    QVERIFY(page.openRun(ids_[1]));
+    QVERIFY(page.openRun(ids_[2]));
+    QVERIFY(opened.wait(10000));
+    QCOMPARE(opened.at(0).at(0).toLongLong(), ids_[2]);
+    QCOMPARE(page.openedRunId(), ids_[2]);
+    // A list asked for after the opens comes back after them: the first
+    // open's answer, had it been delivered, would have come before it.
+    page.reload();
+    QVERIFY(listed(page));
+    QCOMPARE(opened.count(), 1);
   }
 
   void openingARunShowsItsCurvesAndSettings() {
@@ -206,7 +288,10 @@ class HistoryTest : public QObject {
   void exportsMetricsCsv() {
     HistoryPage page(db_, dir_.filePath(QStringLiteral("h.ini")));
     const QString file = dir_.filePath(QStringLiteral("m.csv"));
+    QSignalSpy exported(&page, &HistoryPage::metricsExported);
     QVERIFY(page.exportMetricsCsv(ids_[0], file));
+    QVERIFY(exported.wait(10000));
+    QVERIFY(exported.at(0).at(2).toString().isEmpty());
     QFile f(file);
     QVERIFY(f.open(QIODevice::ReadOnly));
     QCOMPARE(f.readAll().count('\n'), kSteps + 1);
@@ -230,7 +315,7 @@ class HistoryTest : public QObject {
     auto* history = w.findChild<HistoryPage*>();
     auto* compare = w.findChild<ComparePage*>();
     QVERIFY(history && compare);
-    QCOMPARE(history->proxy()->rowCount(), 3);
+    QTRY_COMPARE(history->proxy()->rowCount(), 3);  // read on the run library's worker
     history->selectRuns(ids_);
     history->compareAction()->trigger();
     QTRY_COMPARE(compare->lossPlot()->graphCount(), 3);  // read on the run library's worker
@@ -243,6 +328,7 @@ class HistoryTest : public QObject {
 
   void compareActionNeedsTwoToSixRuns() {
     HistoryPage page(db_, dir_.filePath(QStringLiteral("h.ini")));
+    QVERIFY(listed(page));
     QSignalSpy spy(&page, &HistoryPage::compareRequested);
     page.selectRuns({ids_[0]});
     QVERIFY(!page.compareAction()->isEnabled());

@@ -25,7 +25,7 @@
 #include "ProjectDocument.hpp"
 #include "RunStatusBar.hpp"
 #include "TestSupport.hpp"
-#include "TrainingController.hpp"
+#include "services/TrainingController.hpp"
 #include "TrainingSettingsForm.hpp"
 #include "mantissa/store.hpp"
 

@@ -14,7 +14,7 @@
 #include "MainWindow.hpp"
 #include "StudioSettings.hpp"
 #include "TestSupport.hpp"
-#include "TrainingController.hpp"
+#include "services/TrainingController.hpp"
 #include "mantissa/store.hpp"
 
 using namespace mantissa;
@@ -134,7 +134,7 @@ class RunDatabaseTest : public QObject {
 
     auto* history = w.findChild<HistoryPage*>();
     history->reload();
-    QVERIFY(history->canResume(id));
+    QTRY_VERIFY(history->canResume(id));  // the list is read on the run library's worker
     history->requestResume(id);
     QVERIFY(!idle(w));
     QTRY_VERIFY_WITH_TIMEOUT(idle(w), kRunMs);
@@ -143,7 +143,7 @@ class RunDatabaseTest : public QObject {
     QCOMPARE(done.last_step, std::int64_t(3000));
     QCOMPARE(done.steps_recorded, std::int64_t(3000));
     history->reload();
-    QVERIFY(!history->canResume(id));  // finished
+    QTRY_VERIFY(!history->canResume(id));  // finished
   }
 
   void closingDuringARunAsksAndStopsWithACheckpoint() {

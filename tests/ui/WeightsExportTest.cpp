@@ -10,7 +10,7 @@
 #include "InlineMessage.hpp"
 #include "mantissa/train_job.hpp"
 #include "TestSupport.hpp"
-#include "TrainingController.hpp"
+#include "services/TrainingController.hpp"
 #include "WeightsFile.hpp"
 #include "mantissa/backend.hpp"
 #include "mantissa/store.hpp"
@@ -28,6 +28,13 @@ class WeightsExportTest : public QObject {
   QString db_;
   qint64 runId_ = 0;
   Project project_;
+
+  // The dialog reads the run's checkpoints on the run library's worker.
+  static bool shown(ExportDialog& dialog) {
+    if (dialog.checkpointsKnown()) return true;
+    QSignalSpy spy(&dialog, &ExportDialog::checkpointsShown);
+    return spy.wait(10000);
+  }
 
   QString exportThrough(ExportDialog& dialog, const QString& name) {
     const QString file = dir_.filePath(name);
@@ -56,6 +63,7 @@ class WeightsExportTest : public QObject {
     HistoryExportFolder folder(dir_.filePath(QStringLiteral("settings.ini")));
     folder.setFolder(dir_.path());
     ExportDialog dialog(db_, runId_, &folder);
+    QVERIFY(shown(dialog));
     QCOMPARE(dialog.format(), WeightsFormat::Safetensors);
     QCOMPARE(dialog.enabledDTypes(), (QVector<DType>{DType::F32, DType::F16, DType::BF16}));
     QCOMPARE(dialog.defaultFileName(),
@@ -76,6 +84,7 @@ class WeightsExportTest : public QObject {
 
   void exportsSafetensorsInChosenDType() {
     ExportDialog dialog(db_, runId_, nullptr);
+    QVERIFY(shown(dialog));
     QVERIFY(dialog.setDType(DType::BF16));
     QVERIFY(dialog.setCheckpointStep(0));
     const QString error = exportThrough(dialog, QStringLiteral("w.safetensors"));
@@ -99,7 +108,9 @@ class WeightsExportTest : public QObject {
 
   void missingCheckpointFailsInline() {
     ExportDialog dialog(db_, runId_ + 1000, nullptr);
+    QVERIFY(shown(dialog));
     QVERIFY(dialog.checkpointSteps().isEmpty());
+    QVERIFY(!dialog.messageBar()->text().isEmpty());  // the run is not there
     const QString error = exportThrough(dialog, QStringLiteral("none.safetensors"));
     QVERIFY(!error.isEmpty());
     QVERIFY(dialog.messageBar()->text().contains(QStringLiteral("none.safetensors")));

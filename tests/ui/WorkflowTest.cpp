@@ -29,7 +29,7 @@
 #include "ProjectDocument.hpp"
 #include "RunTableModel.hpp"
 #include "TestSupport.hpp"
-#include "TrainingController.hpp"
+#include "services/TrainingController.hpp"
 #include "mantissa/backend.hpp"
 #include "mantissa/graph.hpp"
 #include "mantissa/store.hpp"

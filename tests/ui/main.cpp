@@ -22,6 +22,7 @@ int runDatasetEvaluationTests(int argc, char** argv);
 int runWorkflowTests(int argc, char** argv);
 int runDatabaseGuardTests(int argc, char** argv);
 int runRunDatabaseTests(int argc, char** argv);
+int runServicesTests(int argc, char** argv);
 
 int main(int argc, char** argv) {
   QApplication app(argc, argv);
@@ -39,6 +40,7 @@ int main(int argc, char** argv) {
       {"workflow", runWorkflowTests},
       {"database_guard", runDatabaseGuardTests},
       {"run_database", runRunDatabaseTests},
+      {"services", runServicesTests},
   };
   if (argc > 1 && argv[1][0] != '-') {
     const auto it = suites.find(argv[1]);

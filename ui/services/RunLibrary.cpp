@@ -1,10 +1,27 @@
 #include "services/RunLibrary.hpp"
 
+#include <QFile>
 #include <QMetaObject>
 #include <exception>
+#include <filesystem>
 #include <memory>
 
 namespace mantissa::ui {
+
+namespace {
+
+QString errorText(const std::exception& e) {
+  return QString::fromUtf8(e.what());
+}
+
+// Reads never create a database: a missing file is said, not made.
+RunStore openForReading(const std::string& database) {
+  if (!std::filesystem::exists(database))
+    throw InputError(database + ": no run database here");
+  return RunStore(database, StoreOptions::reading());
+}
+
+}  // namespace
 
 std::optional<StoredRun> loadStoredRun(RunStore& store, qint64 runId) {
   std::optional<RunRecord> record = store.get_run(runId);
@@ -20,32 +37,191 @@ std::optional<StoredRun> loadStoredRun(RunStore& store, qint64 runId) {
 
 RunLibrary::RunLibrary(QObject* parent) : QObject(parent) {
   qRegisterMetaType<QVector<StoredRun>>();
+  qRegisterMetaType<RunList>();
+  qRegisterMetaType<RunCheckpoints>();
+  qRegisterMetaType<RunRecord>();
 }
 
 RunLibrary::~RunLibrary() = default;
 
-quint64 RunLibrary::load(const QString& database, const QVector<qint64>& runIds) {
-  const quint64 request = ++request_;
-  workers_.start([this, request, db = database.toStdString(), runIds] {
-    auto runs = std::make_shared<QVector<StoredRun>>();
-    int missing = 0;
-    QString error;
-    try {
-      RunStore store(db, StoreOptions::reading());
-      for (qint64 id : runIds) {
-        if (auto run = loadStoredRun(store, id))
-          runs->push_back(std::move(*run));
-        else
-          ++missing;
-      }
-    } catch (const std::exception& e) {
-      error = QString::fromUtf8(e.what());
-    }
+template <class Answer, class Job, class Deliver>
+void RunLibrary::inOrder(Job job, Deliver deliver) {
+  store_.post([this, job = std::move(job), deliver = std::move(deliver)]() mutable {
+    auto answer = std::make_shared<Answer>(job());
     QMetaObject::invokeMethod(
-        this, [this, request, runs, missing, error] { emit runsLoaded(request, *runs, missing, error); },
+        this, [answer, deliver = std::move(deliver)]() mutable { deliver(std::move(*answer)); },
         Qt::QueuedConnection);
   });
+}
+
+quint64 RunLibrary::listRuns(const QString& database) {
+  const quint64 request = latestList_ = ++request_;
+  inOrder<RunList>(
+      [db = database.toStdString()] {
+        RunList list;
+        try {
+          list.exists = !db.empty() && std::filesystem::exists(db);
+          if (!list.exists) return list;
+          RunStore store(db, StoreOptions::reading());
+          list.readOnly = store.read_only();
+          const std::vector<RunRecord> runs = store.list_runs();
+          list.runs = QVector<RunRecord>(runs.begin(), runs.end());
+        } catch (const std::exception& e) {
+          list.error = errorText(e);
+        }
+        return list;
+      },
+      [this, request](RunList list) {
+        if (request != latestList_) return;  // a newer list was asked for
+        emit runsListed(request, list);
+      });
   return request;
+}
+
+quint64 RunLibrary::load(const QString& database, const QVector<qint64>& runIds) {
+  struct Loaded {
+    QVector<StoredRun> runs;
+    int missing = 0;
+    QString error;
+  };
+  const quint64 request = latestLoad_ = ++request_;
+  inOrder<Loaded>(
+      [db = database.toStdString(), runIds] {
+        Loaded out;
+        try {
+          RunStore store = openForReading(db);
+          for (qint64 id : runIds) {
+            if (auto run = loadStoredRun(store, id))
+              out.runs.push_back(std::move(*run));
+            else
+              ++out.missing;
+          }
+        } catch (const std::exception& e) {
+          out.error = errorText(e);
+        }
+        return out;
+      },
+      [this, request](Loaded out) {
+        if (request != latestLoad_) return;  // a newer load was asked for
+        emit runsLoaded(request, out.runs, out.missing, out.error);
+      });
+  return request;
+}
+
+quint64 RunLibrary::readCheckpoints(const QString& database, qint64 runId) {
+  const quint64 request = latestCheckpoints_ = ++request_;
+  inOrder<RunCheckpoints>(
+      [db = database.toStdString(), runId] {
+        RunCheckpoints out;
+        try {
+          RunStore store = openForReading(db);
+          const RunRecord run = store.require_run(runId);
+          out.projectName = QString::fromStdString(run.project_name);
+          for (const CheckpointInfo& c : store.checkpoints(runId)) out.steps << c.step;
+        } catch (const std::exception& e) {
+          out.error = errorText(e);
+        }
+        return out;
+      },
+      [this, request, runId](RunCheckpoints out) {
+        if (request != latestCheckpoints_) return;
+        emit checkpointsRead(request, runId, out);
+      });
+  return request;
+}
+
+namespace {
+
+struct Edited {
+  RunRecord record;
+  QString error;
+};
+
+// Writes with `write` and reads the run back as stored.
+template <class Write>
+Edited editRun(const std::string& db, qint64 runId, Write write) {
+  Edited out;
+  try {
+    RunStore store = openForReading(db);
+    write(store);
+    if (auto r = store.get_run(runId)) out.record = std::move(*r);
+  } catch (const std::exception& e) {
+    out.error = errorText(e);
+  }
+  return out;
+}
+
+}  // namespace
+
+void RunLibrary::renameRun(const QString& database, qint64 runId, const QString& name) {
+  inOrder<Edited>(
+      [db = database.toStdString(), runId, name = name.toStdString()] {
+        return editRun(db, runId, [&](RunStore& s) { s.rename_run(runId, name); });
+      },
+      [this, runId](Edited out) { emit runEdited(runId, out.record, out.error); });
+}
+
+void RunLibrary::setRunNotes(const QString& database, qint64 runId, const QString& notes) {
+  inOrder<Edited>(
+      [db = database.toStdString(), runId, notes = notes.toStdString()] {
+        return editRun(db, runId, [&](RunStore& s) { s.set_notes(runId, notes); });
+      },
+      [this, runId](Edited out) { emit runEdited(runId, out.record, out.error); });
+}
+
+void RunLibrary::deleteRuns(const QString& database, const QVector<qint64>& runIds) {
+  struct Deleted {
+    QVector<qint64> ids;
+    QStringList errors;
+  };
+  inOrder<Deleted>(
+      [db = database.toStdString(), runIds] {
+        Deleted out;
+        try {
+          RunStore store = openForReading(db);
+          for (qint64 id : runIds) {
+            try {
+              store.delete_run(id);
+              out.ids << id;
+            } catch (const std::exception& e) {
+              out.errors << errorText(e);
+            }
+          }
+        } catch (const std::exception& e) {
+          out.errors << errorText(e);
+        }
+        return out;
+      },
+      [this](Deleted out) { emit runsDeleted(out.ids, out.errors); });
+}
+
+void RunLibrary::exportMetricsCsv(const QString& database, qint64 runId, const QString& file) {
+  inOrder<QString>(
+      [db = database.toStdString(), runId, file]() -> QString {
+        try {
+          RunStore store = openForReading(db);
+          const std::string csv = store.metrics_csv(runId);
+          QFile out(file);
+          if (!out.open(QIODevice::WriteOnly | QIODevice::Truncate) ||
+              out.write(csv.data(), qint64(csv.size())) != qint64(csv.size()) || !out.flush())
+            return tr("%1: cannot be written (%2)").arg(file, out.errorString());
+        } catch (const std::exception& e) {
+          return errorText(e);
+        }
+        return {};
+      },
+      [this, runId, file](QString error) { emit metricsExported(runId, file, error); });
+}
+
+void RunLibrary::exportWeights(const WeightsExportRequest& request) {
+  exports_.start([this, request] {
+    const QString error = exportRunWeights(request);
+    const qint64 runId = request.runId;
+    const QString file = QString::fromStdString(request.file.string());
+    QMetaObject::invokeMethod(
+        this, [this, runId, file, error] { emit weightsExported(runId, file, error); },
+        Qt::QueuedConnection);
+  });
 }
 
 }  // namespace mantissa::ui

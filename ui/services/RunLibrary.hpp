@@ -1,16 +1,26 @@
 #pragma once
-// The run library: reads stored runs (the record with every step and epoch)
-// from the run database on a worker thread, so that opening a long run in
-// History or comparing runs never blocks the GUI thread. The studio's one
-// threading idiom: a job on a worker, the answer posted back with a queued
-// call and a signal named for the past event, stale answers (an older
-// request) recognised by their request number.
+// The run library: everything the studio reads from or writes to the run
+// database outside a training run (the History list, a run's record with
+// every step and epoch, checkpoints, rename, notes, delete, exports), done on
+// worker threads so that no widget opens the store and the GUI thread never
+// waits on SQLite or a file.
+//
+// The studio's one threading idiom: a job on a worker, the answer posted back
+// with a queued call and a signal named for the past event. A read answers
+// the newest request of its kind only: an older request's answer is dropped
+// here (opening run A, then run B, never shows A). Store reads and writes run
+// in order on one thread, so a read sees every write asked for before it;
+// exports, which may take a while, run beside them. A read never creates a
+// database that is not there.
 #include <QObject>
 #include <QString>
+#include <QStringList>
 #include <QVector>
 #include <optional>
 
 #include "MetricTypes.hpp"
+#include "SerialWorker.hpp"
+#include "WeightsFile.hpp"
 #include "WorkerThreads.hpp"
 #include "mantissa/store.hpp"
 
@@ -25,6 +35,21 @@ struct StoredRun {
 // Reads one run from `store`; nullopt when it is gone. Throws StoreError.
 std::optional<StoredRun> loadStoredRun(mantissa::RunStore& store, qint64 runId);
 
+// The run list of a database, as History shows it.
+struct RunList {
+  QVector<mantissa::RunRecord> runs;  // newest first
+  bool exists = false;                // the database file is there
+  bool readOnly = false;              // opened read-only (the file cannot be written)
+  QString error;                      // the list could not be read
+};
+
+// A run's checkpoints, as the export dialog offers them.
+struct RunCheckpoints {
+  QString projectName;  // empty when the run could not be read
+  QVector<qint64> steps;  // newest first
+  QString error;
+};
+
 class RunLibrary : public QObject {
   Q_OBJECT
 
@@ -32,23 +57,56 @@ class RunLibrary : public QObject {
   explicit RunLibrary(QObject* parent = nullptr);
   ~RunLibrary() override;
 
-  // Starts reading `runIds` from `database` (read-only, its own connection);
-  // runsLoaded follows with the same request number. Returns it.
+  // Reads. Each returns its request number; the answer carries it, and only
+  // the newest request of each kind is answered.
+  quint64 listRuns(const QString& database);  // runsListed
+  // `runIds` read-only, its own connection; runsLoaded.
   quint64 load(const QString& database, const QVector<qint64>& runIds);
-  // The newest request; an answer to an older one is stale.
-  quint64 latestRequest() const { return request_; }
+  quint64 readCheckpoints(const QString& database, qint64 runId);  // checkpointsRead
+  // The newest load request; 0 before the first.
+  quint64 latestRequest() const { return latestLoad_; }
+
+  // Writes, in the order asked for; every one is answered.
+  void renameRun(const QString& database, qint64 runId, const QString& name);  // runEdited
+  void setRunNotes(const QString& database, qint64 runId, const QString& notes);  // runEdited
+  void deleteRuns(const QString& database, const QVector<qint64>& runIds);  // runsDeleted
+  // The run's per-step metrics as CSV into `file`; metricsExported.
+  void exportMetricsCsv(const QString& database, qint64 runId, const QString& file);
+  // The run's checkpoint as safetensors or ONNX (the export job); weightsExported.
+  void exportWeights(const WeightsExportRequest& request);
 
  signals:
+  void runsListed(quint64 request, const mantissa::ui::RunList& list);
   // `runs` in the order asked for, without those no longer stored
   // (`missing` counts them); `error` when the database could not be read.
   void runsLoaded(quint64 request, const QVector<mantissa::ui::StoredRun>& runs, int missing,
                   const QString& error);
+  void checkpointsRead(quint64 request, qint64 runId, const mantissa::ui::RunCheckpoints& result);
+  // `record` is the run as stored after the change; on `error` it is empty
+  // (id 0) and nothing was written.
+  void runEdited(qint64 runId, const mantissa::RunRecord& record, const QString& error);
+  // The runs deleted, and one line for each that could not be.
+  void runsDeleted(const QVector<qint64>& deleted, const QStringList& errors);
+  void metricsExported(qint64 runId, const QString& file, const QString& error);
+  void weightsExported(qint64 runId, const QString& file, const QString& error);
 
  private:
-  quint64 request_ = 0;
-  WorkerThreads workers_;  // last member: joined first, while the rest still exists
+  // Runs `job` on the store thread and delivers its answer on the GUI thread.
+  template <class Answer, class Job, class Deliver>
+  void inOrder(Job job, Deliver deliver);
+
+  quint64 request_ = 0;  // every read request gets the next number
+  quint64 latestList_ = 0;
+  quint64 latestLoad_ = 0;
+  quint64 latestCheckpoints_ = 0;
+  // Last members, joined first, while the rest still exists.
+  WorkerThreads exports_;
+  SerialWorker store_;
 };
 
 }  // namespace mantissa::ui
 
+Q_DECLARE_METATYPE(mantissa::RunRecord)
 Q_DECLARE_METATYPE(mantissa::ui::StoredRun)
+Q_DECLARE_METATYPE(mantissa::ui::RunList)
+Q_DECLARE_METATYPE(mantissa::ui::RunCheckpoints)

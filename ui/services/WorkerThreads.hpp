@@ -1,6 +1,8 @@
 #pragma once
-// Background threads of a widget: each runs one job and posts its result back
-// with a queued call. Finished threads are joined whenever a new one starts,
+// Background threads of a service: each runs one job and posts its result
+// back with a queued call; for jobs that may overlap (a newer dataset load
+// need not wait for an older one). Jobs that must run in order share a
+// SerialWorker instead. Finished threads are joined whenever a new one starts,
 // so a long-lived page does not collect them; the rest are joined on
 // destruction (a job still running is waited for).
 #include <atomic>

@@ -1,4 +1,4 @@
-#include "TrainingController.hpp"
+#include "services/TrainingController.hpp"
 
 #include <exception>
 #include <functional>

@@ -1,0 +1,125 @@
+#include "services/DatasetService.hpp"
+
+#include <QFile>
+#include <QMetaObject>
+#include <algorithm>
+#include <exception>
+
+namespace mantissa::ui {
+
+namespace {
+
+// Splits one CSV line on commas outside double quotes.
+QStringList csvCells(const QString& line) {
+  QStringList cells;
+  QString cell;
+  bool quoted = false;
+  for (int i = 0; i < line.size(); ++i) {
+    const QChar c = line[i];
+    if (quoted) {
+      if (c == u'"' && i + 1 < line.size() && line[i + 1] == u'"') {
+        cell += c;
+        ++i;
+      } else if (c == u'"') {
+        quoted = false;
+      } else {
+        cell += c;
+      }
+    } else if (c == u'"') {
+      quoted = true;
+    } else if (c == u',') {
+      cells << cell;
+      cell.clear();
+    } else {
+      cell += c;
+    }
+  }
+  cells << cell;
+  return cells;
+}
+
+}  // namespace
+
+bool isImageData(const Dataset& data) {
+  const auto& s = data.sample_shape;
+  return (s.size() == 3 && s[0] >= 1 && s[0] <= 4 && s[1] >= 4 && s[2] >= 4) ||
+         (s.size() == 2 && s[0] >= 4 && s[1] >= 4);
+}
+
+QImage sampleThumbnail(const Dataset& data, std::int64_t row, int size) {
+  if (!isImageData(data) || row < 0 || row >= data.size()) return {};
+  const auto& s = data.sample_shape;
+  const int h = int(s[s.size() - 2]), w = int(s[s.size() - 1]);
+  const float* px = data.features.data() + row * data.sample_numel();  // first channel
+  const auto [lo, hi] = std::minmax_element(px, px + std::int64_t(h) * w);
+  const float range = *hi - *lo > 0 ? *hi - *lo : 1.0f;
+  QImage img(w, h, QImage::Format_Grayscale8);
+  for (int y = 0; y < h; ++y) {
+    uchar* line = img.scanLine(y);
+    for (int x = 0; x < w; ++x)
+      line[x] = uchar(std::clamp((px[y * w + x] - *lo) / range, 0.0f, 1.0f) * 255.0f);
+  }
+  return img.scaled(size, size, Qt::KeepAspectRatio, Qt::FastTransformation);
+}
+
+QStringList csvLabelColumns(const QString& file) {
+  QStringList columns;
+  QFile f(file);
+  if (!f.open(QIODevice::ReadOnly | QIODevice::Text)) return columns;
+  QString header;
+  while (header.trimmed().isEmpty() && !f.atEnd()) header = QString::fromUtf8(f.readLine());
+  const QStringList cells = csvCells(header.trimmed());
+  for (int i = 0; i < cells.size(); ++i) {
+    bool number = false;
+    cells[i].trimmed().toDouble(&number);
+    columns << (number || cells[i].trimmed().isEmpty() ? QString::number(i) : cells[i].trimmed());
+  }
+  return columns;
+}
+
+DatasetService::DatasetService(QObject* parent) : QObject(parent) {
+  qRegisterMetaType<DatasetSplitPtr>();
+}
+
+DatasetService::~DatasetService() = default;
+
+quint64 DatasetService::load(const DatasetSpec& spec, const std::filesystem::path& base) {
+  const quint64 request = latestLoad_ = ++request_;
+  workers_.start([this, spec, base, request] {
+    DatasetSplitPtr split;
+    QString error;
+    try {
+      split = std::make_shared<const DatasetSplit>(load_dataset(spec, base));
+    } catch (const std::exception& e) {
+      error = QString::fromUtf8(e.what());
+    }
+    QMetaObject::invokeMethod(
+        this,
+        [this, request, split, error] {
+          if (request != latestLoad_) return;  // a newer load was asked for
+          if (split)
+            emit datasetLoaded(request, split);
+          else
+            emit datasetLoadFailed(request, error);
+        },
+        Qt::QueuedConnection);
+  });
+  return request;
+}
+
+quint64 DatasetService::readLabelColumns(const QString& csvFile) {
+  const quint64 request = latestColumns_ = ++request_;
+  workers_.start([this, csvFile, request] {
+    const QStringList columns = csvLabelColumns(csvFile);
+    QMetaObject::invokeMethod(
+        this,
+        [this, request, csvFile, columns] {
+          if (request != latestColumns_) return;
+          emit labelColumnsRead(request, csvFile, columns);
+        },
+        Qt::QueuedConnection);
+  });
+  return request;
+}
+
+}  // namespace mantissa::ui
