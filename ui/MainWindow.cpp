@@ -125,6 +125,7 @@ MainWindow::MainWindow(const StudioOptions& options, QWidget* parent)
           });
   connect(history, &HistoryPage::runsDeleted, compare, &ComparePage::removeRuns);
   connect(history, &HistoryPage::resumeRequested, this, &MainWindow::resumeRun);
+  connectRunLibrary();
   confirmStopOnClose = [this] {
     return QMessageBox::question(
                this, tr("A Run Is Training"),

@@ -31,10 +31,12 @@ class ModelTable;
 class PolicySelector;
 class PolicySweep;
 class ProjectDocument;
+class RunLibrary;
 class RunStatusBar;
 class StudioSettings;
 class TrainingController;
 class TrainingSettingsForm;
+struct StoredRun;
 
 struct StudioOptions {
   QString databasePath;  // empty: the last one used, else default_database_path()
@@ -59,13 +61,17 @@ class MainWindow : public QMainWindow {
   bool openProject(const QString& path);  // errors go to the message bar
   // Records runs in `path` from now on (History and Compare read it too).
   // `create`: make a new database there; otherwise it must be a Mantissa run
-  // database already. Refused while a run trains; errors go to the message bar.
+  // database already. Checked on the run library's worker; runDatabaseOpened
+  // follows. False when refused at once (a run trains); errors go to the
+  // message bar.
   bool openRunDatabase(const QString& path, bool create);
   // Continues a stored run from its newest whole checkpoint; its stored curve
-  // up to there is drawn first. Errors go to the message bar.
+  // up to there is read on the run library's worker and drawn first. False
+  // when refused at once (a run trains). Errors go to the message bar.
   bool resumeRun(qint64 runId);
   // Interrupted runs (their process ended) that can be resumed, named in the
-  // message bar with a Resume button; called once at start-up.
+  // message bar with a Resume button; called once at start-up. Looked for on
+  // the run library's worker; interruptedRunsOffered follows.
   void offerToResumeInterruptedRuns();
   QPushButton* resumeOfferButton() const { return resumeOffer_; }
   // Asked when the window is closed during a run: true stops it (the trainer
@@ -102,12 +108,18 @@ class MainWindow : public QMainWindow {
 
  signals:
   void comparePoliciesRequested();
+  void runDatabaseOpened(const QString& path, const QString& error);
+  void interruptedRunsOffered(int count);
 
  protected:
   void closeEvent(QCloseEvent* event) override;
 
  private:
   void createActions();
+  void connectRunLibrary();  // MainWindowFiles.cpp
+  void switchRunDatabase(const QString& path);
+  void startResumedRun(const StoredRun& run, qint64 upTo);
+  void offerInterruptedRuns(const QVector<qint64>& runIds);
   void createToolBar();
   void createMenus();
   void createCentral();
@@ -157,6 +169,7 @@ class MainWindow : public QMainWindow {
   QLabel* databaseLabel_ = nullptr;
   QPushButton* resumeOffer_ = nullptr;
   QVector<qint64> interruptedRuns_;
+  RunLibrary* library_ = nullptr;
 
   QAction* newAction_ = nullptr;
   QAction* openAction_ = nullptr;

@@ -19,8 +19,7 @@
 #include "LivePlots.hpp"
 #include "PolicyColors.hpp"
 #include "RunStatusBar.hpp"
-#include "mantissa/resume.hpp"
-#include "mantissa/store.hpp"
+#include "services/RunLibrary.hpp"
 #include "InlineMessage.hpp"
 #include "MainWindow.hpp"
 #include "ProjectDocument.hpp"
@@ -46,26 +45,48 @@ void MainWindow::showRunDatabase() {
                                 "File ▸ Open Run Database… switches to another"));
 }
 
+void MainWindow::connectRunLibrary() {
+  library_ = new RunLibrary(this);
+  connect(library_, &RunLibrary::databaseChecked, this,
+          [this](quint64, const QString& path, QString error) {
+            // A run may have started while the file was checked.
+            if (error.isEmpty() && (controller_->isBusy() || sweep_->isActive()))
+              error = tr("%1: stop the run before switching run databases").arg(path);
+            if (error.isEmpty()) {
+              switchRunDatabase(path);
+            } else {
+              message_->showMessage(error, InlineMessage::Level::Error);
+              events_->addMessage(EventKind::Error, error);
+            }
+            emit runDatabaseOpened(path, error);
+          });
+  connect(library_, &RunLibrary::resumePointRead, this,
+          [this](quint64, const StoredRun& run, qint64 upTo, const QString& error) {
+            if (!error.isEmpty()) {
+              message_->showMessage(error, InlineMessage::Level::Error);
+              return;
+            }
+            startResumedRun(run, upTo);
+          });
+  connect(library_, &RunLibrary::interruptedRunsFound, this,
+          [this](quint64, const QVector<qint64>& ids, const QString& error) {
+            if (!error.isEmpty()) events_->addMessage(EventKind::Warning, error);
+            offerInterruptedRuns(ids);
+          });
+}
+
 bool MainWindow::openRunDatabase(const QString& path, bool create) {
-  const auto refuse = [this](const QString& why) {
+  if (controller_->isBusy() || sweep_->isActive()) {
+    const QString why = tr("%1: stop the run before switching run databases").arg(path);
     message_->showMessage(why, InlineMessage::Level::Error);
     events_->addMessage(EventKind::Error, why);
     return false;
-  };
-  if (controller_->isBusy() || sweep_->isActive()) {
-    return refuse(tr("%1: stop the run before switching run databases").arg(path));
   }
-  if (!create && !QFileInfo::exists(path)) return refuse(tr("%1: no such file").arg(path));
-  if (create && QFileInfo::exists(path)) {
-    return refuse(tr("%1: already exists; open it with Open Run Database…").arg(path));
-  }
-  try {
-    // Creates it, or checks that it is a run database this build can read.
-    RunStore check(path.toStdString(),
-                   {.access = create ? StoreAccess::ReadWrite : StoreAccess::ReadOnlyIfNotWritable});
-  } catch (const std::exception& e) {
-    return refuse(QString::fromUtf8(e.what()));
-  }
+  library_->checkDatabase(path, create);
+  return true;
+}
+
+void MainWindow::switchRunDatabase(const QString& path) {
   message_->hide();
   controller_->setDatabasePath(path.toStdString());
   compare_->setDatabasePath(path);
@@ -73,7 +94,6 @@ bool MainWindow::openRunDatabase(const QString& path, bool create) {
   settings_->setLastDatabase(path);
   showRunDatabase();
   events_->addMessage(EventKind::Info, tr("Runs are recorded in %1").arg(path));
-  return true;
 }
 
 void MainWindow::openRunDatabaseDialog(bool create) {
@@ -94,51 +114,48 @@ bool MainWindow::resumeRun(qint64 runId) {
   }
   // The curve so far, up to the newest checkpoint; the worker checks that the
   // checkpoint reads back and says so if it takes an older one.
+  library_->readResumePoint(runDatabasePath(), runId);
+  return true;
+}
+
+void MainWindow::startResumedRun(const StoredRun& run, qint64 upTo) {
+  const RunRecord& r = run.record;
+  if (controller_->isBusy() || sweep_->isActive()) {  // started while the curve was read
+    message_->showMessage(tr("Run %1: stop the current run before resuming another").arg(r.id),
+                          InlineMessage::Level::Error);
+    return;
+  }
   try {
-    RunStore store(runDatabasePath().toStdString(),
-                   StoreOptions::reading());
-    const RunRecord r = store.require_run(runId);
-    const std::vector<CheckpointInfo> checkpoints = store.checkpoints(runId);
-    const std::int64_t upTo = checkpoints.empty() ? 0 : checkpoints.front().step;
     const Policy policy = parse_policy(r.policy);
     plots_->beginRun(policy, tr("%1 · %2 (resumed)")
                                  .arg(QString::fromStdString(r.name), policyLabel(policy)));
-    QVector<StepMetrics> steps;
-    for (const StepMetrics& m : store.step_metrics(runId))
-      if (m.step <= upTo) steps.push_back(m);
-    QVector<EpochMetrics> epochs;
-    for (const EpochMetrics& e : store.epoch_metrics(runId))
-      if (e.step <= upTo) epochs.push_back(e);
-    plots_->appendSteps(steps);
-    plots_->appendEpochs(epochs);
-    events_->addMessage(EventKind::Info, tr("Resuming run %1 (%2) from step %3…")
-                                             .arg(runId)
-                                             .arg(QString::fromStdString(r.name))
-                                             .arg(upTo));
   } catch (const std::exception& e) {
     message_->showMessage(QString::fromUtf8(e.what()), InlineMessage::Level::Error);
-    return false;
+    return;
   }
+  plots_->appendSteps(run.steps);
+  plots_->appendEpochs(run.epochs);
+  events_->addMessage(EventKind::Info, tr("Resuming run %1 (%2) from step %3…")
+                                           .arg(r.id)
+                                           .arg(QString::fromStdString(r.name))
+                                           .arg(upTo));
   message_->hide();
   status_->runPreparing();
-  controller_->resumeRun(runId);
+  controller_->resumeRun(r.id);
   tabs_->setCurrentWidget(trainingPage_);
-  return true;
 }
 
 void MainWindow::offerToResumeInterruptedRuns() {
   interruptedRuns_.clear();
-  try {
-    if (!QFileInfo::exists(runDatabasePath())) return;
-    RunStore store(runDatabasePath().toStdString(),
-                   StoreOptions::reading());
-    if (store.read_only()) return;
-    for (const std::int64_t id : resumable_interrupted_runs(store)) interruptedRuns_.push_back(id);
-  } catch (const std::exception& e) {
-    events_->addMessage(EventKind::Warning, QString::fromUtf8(e.what()));
+  library_->findInterruptedRuns(runDatabasePath());
+}
+
+void MainWindow::offerInterruptedRuns(const QVector<qint64>& runIds) {
+  interruptedRuns_ = runIds;
+  if (interruptedRuns_.isEmpty()) {
+    emit interruptedRunsOffered(0);
     return;
   }
-  if (interruptedRuns_.isEmpty()) return;
   const qint64 newest = interruptedRuns_.front();
   const QString text =
       interruptedRuns_.size() == 1
@@ -166,6 +183,7 @@ void MainWindow::offerToResumeInterruptedRuns() {
   }
   resumeOffer_->setText(tr("Resume Run %1").arg(newest));
   resumeOffer_->show();
+  emit interruptedRunsOffered(int(interruptedRuns_.size()));
 }
 
 bool MainWindow::openProject(const QString& path) {

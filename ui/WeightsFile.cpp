@@ -2,7 +2,7 @@
 
 #include <QFileDialog>
 #include <QFileInfo>
-#include <QThread>
+#include <QMetaObject>
 #include <exception>
 #include <memory>
 
@@ -64,27 +64,28 @@ void WeightsLoader::pickAndLoad(QWidget* dialogParent, const Project& project) {
 }
 
 void WeightsLoader::load(const Project& project, const QString& file) {
-  auto result = std::make_shared<QString>();
-  const std::filesystem::path path = file.toStdString();
   const quint64 generation = ++generation_;
-  QThread* thread =
-      QThread::create([result, project, path] { *result = checkWeightsFile(project, path); });
-  connect(thread, &QThread::finished, this, [this, result, file, generation] {
-    // Checked against a project that has been replaced (or cleared) since.
-    if (generation != generation_) return;
-    const QString name = QFileInfo(file).fileName();
-    if (result->isEmpty()) {
-      if (controller_) controller_->setInitWeights(file.toStdString());
-      if (message_)
-        message_->showMessage(tr("%1 fits the model: the next run starts from %1").arg(name),
-                              InlineMessage::Level::Information);
-    } else if (message_) {
-      message_->showMessage(*result, InlineMessage::Level::Error);
-    }
-    emit checked(file, *result);
+  workers_.start([this, project, file, generation] {
+    const QString error = checkWeightsFile(project, file.toStdString());
+    QMetaObject::invokeMethod(
+        this, [this, file, error, generation] { showCheck(generation, file, error); },
+        Qt::QueuedConnection);
   });
-  connect(thread, &QThread::finished, thread, &QObject::deleteLater);
-  thread->start();
+}
+
+void WeightsLoader::showCheck(quint64 generation, const QString& file, const QString& error) {
+  // Checked against a project that has been replaced (or cleared) since.
+  if (generation != generation_) return;
+  const QString name = QFileInfo(file).fileName();
+  if (error.isEmpty()) {
+    if (controller_) controller_->setInitWeights(file.toStdString());
+    if (message_)
+      message_->showMessage(tr("%1 fits the model: the next run starts from %1").arg(name),
+                            InlineMessage::Level::Information);
+  } else if (message_) {
+    message_->showMessage(error, InlineMessage::Level::Error);
+  }
+  emit checked(file, error);
 }
 
 void WeightsLoader::forget() {

@@ -10,6 +10,7 @@
 #include "mantissa/dtype.hpp"
 #include "mantissa/export_job.hpp"
 #include "mantissa/model.hpp"
+#include "services/WorkerThreads.hpp"
 
 class QWidget;
 
@@ -43,7 +44,8 @@ QString exportRunWeights(const WeightsExportRequest& request);
 QString checkWeightsFile(const mantissa::Project& project, const std::filesystem::path& file);
 
 // "Load weights…": checks a safetensors file on a worker thread; when it fits,
-// the controller's next runs start from it.
+// the controller's next runs start from it. A check made for a project since
+// replaced is dropped by its generation.
 class WeightsLoader : public QObject {
   Q_OBJECT
 
@@ -60,9 +62,12 @@ class WeightsLoader : public QObject {
   void checked(const QString& file, const QString& error);
 
  private:
+  void showCheck(quint64 generation, const QString& file, const QString& error);
+
   TrainingController* controller_;
   InlineMessage* message_;
   quint64 generation_ = 0;
+  WorkerThreads workers_;  // last member: joined first, while the rest still exists
 };
 
 }  // namespace mantissa::ui

@@ -5,6 +5,7 @@
 #include <QLabel>
 #include <QPushButton>
 #include <QSettings>
+#include <QSignalSpy>
 #include <QTemporaryDir>
 #include <QTest>
 
@@ -27,6 +28,15 @@ constexpr int kRunMs = 120000;
 
 bool idle(MainWindow& w) {
   return w.controller()->state() == TrainingController::State::Idle;
+}
+
+// Opens `path` as the run database (checked on the run library's worker);
+// the error, empty when the window switched to it.
+QString openDatabase(MainWindow& w, const QString& path, bool create) {
+  QSignalSpy opened(&w, &MainWindow::runDatabaseOpened);
+  if (!w.openRunDatabase(path, create)) return w.messageBar()->text();
+  if (!opened.wait(10000)) return QStringLiteral("no answer");
+  return opened.at(0).at(1).toString();
 }
 
 RunRecord runIn(const QString& db, qint64 id) {
@@ -100,22 +110,22 @@ class RunDatabaseTest : public QObject {
     const QString first = dir_.filePath(QStringLiteral("first.db"));
     const QString second = dir_.filePath(QStringLiteral("second.db"));
     MainWindow w(options(first));
-    QVERIFY(!w.openRunDatabase(dir_.filePath(QStringLiteral("missing.db")), false));
+    QVERIFY(!openDatabase(w, dir_.filePath(QStringLiteral("missing.db")), false).isEmpty());
     QVERIFY(w.messageBar()->text().contains(QStringLiteral("no such file")));
     const QString notADb = writeFile(dir_, QStringLiteral("notes.db"), QStringLiteral("hello"));
-    QVERIFY(!w.openRunDatabase(notADb, false));
+    QVERIFY(!openDatabase(w, notADb, false).isEmpty());
     QVERIFY2(w.messageBar()->text().contains(QStringLiteral("not a Mantissa run database")),
              qPrintable(w.messageBar()->text()));
     QCOMPARE(w.runDatabasePath(), first);
 
-    QVERIFY(w.openRunDatabase(second, true));
+    QCOMPARE(openDatabase(w, second, true), QString());
     QCOMPARE(w.runDatabasePath(), second);
     QVERIFY(w.findChild<QLabel*>(QStringLiteral("runDatabaseLabel"))->text().contains(second));
     w.startTraining();
     QTRY_VERIFY_WITH_TIMEOUT(idle(w), kRunMs);
     QCOMPARE(RunStore(second.toStdString()).list_runs().size(), std::size_t(1));
     QVERIFY(!QFileInfo::exists(first));
-    QVERIFY(!w.openRunDatabase(second, true));  // exists already
+    QVERIFY(openDatabase(w, second, true).contains(QStringLiteral("already exists")));
   }
 
   void historyResumesAStoppedRunToTheEnd() {
@@ -135,8 +145,9 @@ class RunDatabaseTest : public QObject {
     auto* history = w.findChild<HistoryPage*>();
     history->reload();
     QTRY_VERIFY(history->canResume(id));  // the list is read on the run library's worker
-    history->requestResume(id);
-    QVERIFY(!idle(w));
+    QSignalSpy started(w.controller(), &TrainingController::runStarted);
+    history->requestResume(id);  // its curve so far is read on the worker first
+    QVERIFY(started.wait(kRunMs));
     QTRY_VERIFY_WITH_TIMEOUT(idle(w), kRunMs);
     const RunRecord done = runIn(db, id);
     QCOMPARE(done.status, RunStatus::Finished);
@@ -196,14 +207,19 @@ class RunDatabaseTest : public QObject {
     RunStore(db.toStdString()).set_status(id, RunStatus::Interrupted, "process 1 ended");
 
     MainWindow w(options(db, spiralsJson(3000)));
+    QSignalSpy offered(&w, &MainWindow::interruptedRunsOffered);
     w.offerToResumeInterruptedRuns();
+    QVERIFY(offered.wait(10000));
+    QCOMPARE(offered.at(0).at(0).toInt(), 1);
     QVERIFY2(w.messageBar()->isVisibleTo(&w) || w.messageBar()->text().contains(QString::number(id)),
              qPrintable(w.messageBar()->text()));
     QVERIFY(w.messageBar()->text().contains(QStringLiteral("interrupted")));
     QPushButton* button = w.resumeOfferButton();
     QVERIFY(button != nullptr);
     QCOMPARE(button->text(), QStringLiteral("Resume Run %1").arg(id));
+    QSignalSpy started(w.controller(), &TrainingController::runStarted);
     QTest::mouseClick(button, Qt::LeftButton);
+    QVERIFY(started.wait(kRunMs));
     QTRY_VERIFY_WITH_TIMEOUT(idle(w), kRunMs);
     QCOMPARE(runIn(db, id).status, RunStatus::Finished);
     QCOMPARE(runIn(db, id).last_step, std::int64_t(3000));

@@ -1,10 +1,13 @@
 #include "services/RunLibrary.hpp"
 
 #include <QFile>
+#include <QObject>
 #include <QMetaObject>
 #include <exception>
 #include <filesystem>
 #include <memory>
+
+#include "mantissa/resume.hpp"
 
 namespace mantissa::ui {
 
@@ -126,6 +129,88 @@ quint64 RunLibrary::readCheckpoints(const QString& database, qint64 runId) {
       [this, request, runId](RunCheckpoints out) {
         if (request != latestCheckpoints_) return;
         emit checkpointsRead(request, runId, out);
+      });
+  return request;
+}
+
+quint64 RunLibrary::readResumePoint(const QString& database, qint64 runId) {
+  struct Point {
+    StoredRun run;
+    qint64 step = 0;
+    QString error;
+  };
+  const quint64 request = latestResume_ = ++request_;
+  inOrder<Point>(
+      [db = database.toStdString(), runId] {
+        Point out;
+        try {
+          RunStore store = openForReading(db);
+          out.run.record = store.require_run(runId);
+          const std::vector<CheckpointInfo> checkpoints = store.checkpoints(runId);
+          out.step = checkpoints.empty() ? 0 : checkpoints.front().step;
+          for (const StepMetrics& m : store.step_metrics(runId))
+            if (m.step <= out.step) out.run.steps.push_back(m);
+          for (const EpochMetrics& e : store.epoch_metrics(runId))
+            if (e.step <= out.step) out.run.epochs.push_back(e);
+        } catch (const std::exception& e) {
+          out.error = errorText(e);
+        }
+        return out;
+      },
+      [this, request](Point out) {
+        if (request != latestResume_) return;
+        emit resumePointRead(request, out.run, out.step, out.error);
+      });
+  return request;
+}
+
+quint64 RunLibrary::findInterruptedRuns(const QString& database) {
+  struct Found {
+    QVector<qint64> ids;
+    QString error;
+  };
+  const quint64 request = latestInterrupted_ = ++request_;
+  inOrder<Found>(
+      [db = database.toStdString()] {
+        Found out;
+        try {
+          if (!std::filesystem::exists(db)) return out;
+          RunStore store(db, StoreOptions::reading());
+          if (store.read_only()) return out;
+          for (const std::int64_t id : resumable_interrupted_runs(store)) out.ids << id;
+        } catch (const std::exception& e) {
+          out.error = errorText(e);
+        }
+        return out;
+      },
+      [this, request](Found out) {
+        if (request != latestInterrupted_) return;
+        emit interruptedRunsFound(request, out.ids, out.error);
+      });
+  return request;
+}
+
+quint64 RunLibrary::checkDatabase(const QString& database, bool create) {
+  const quint64 request = latestCheck_ = ++request_;
+  inOrder<QString>(
+      [database, create]() -> QString {
+        const std::string db = database.toStdString();
+        const bool exists = std::filesystem::exists(db);
+        if (!create && !exists) return tr("%1: no such file").arg(database);
+        if (create && exists)
+          return tr("%1: already exists; open it with Open Run Database…").arg(database);
+        try {
+          // Creates it, or checks that it is a run database this build can read.
+          RunStore check(db, {.access = create ? StoreAccess::ReadWrite
+                                               : StoreAccess::ReadOnlyIfNotWritable});
+        } catch (const std::exception& e) {
+          return errorText(e);
+        }
+        return {};
+      },
+      [this, request, database](QString error) {
+        if (request != latestCheck_) return;
+        emit databaseChecked(request, database, error);
       });
   return request;
 }

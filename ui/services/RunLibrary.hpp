@@ -63,6 +63,16 @@ class RunLibrary : public QObject {
   // `runIds` read-only, its own connection; runsLoaded.
   quint64 load(const QString& database, const QVector<qint64>& runIds);
   quint64 readCheckpoints(const QString& database, qint64 runId);  // checkpointsRead
+  // The run's curve up to its newest checkpoint, drawn before it resumes;
+  // resumePointRead.
+  quint64 readResumePoint(const QString& database, qint64 runId);
+  // Interrupted runs that can be resumed, newest first; none in a database
+  // opened read-only. interruptedRunsFound.
+  quint64 findInterruptedRuns(const QString& database);
+  // Checks that `database` is a run database this build can read, or with
+  // `create` makes a new one (refused where a file is already there);
+  // databaseChecked.
+  quint64 checkDatabase(const QString& database, bool create);
   // The newest load request; 0 before the first.
   quint64 latestRequest() const { return latestLoad_; }
 
@@ -82,6 +92,11 @@ class RunLibrary : public QObject {
   void runsLoaded(quint64 request, const QVector<mantissa::ui::StoredRun>& runs, int missing,
                   const QString& error);
   void checkpointsRead(quint64 request, qint64 runId, const mantissa::ui::RunCheckpoints& result);
+  // `run` holds the steps and epochs up to `step`, the newest checkpoint's.
+  void resumePointRead(quint64 request, const mantissa::ui::StoredRun& run, qint64 step,
+                       const QString& error);
+  void interruptedRunsFound(quint64 request, const QVector<qint64>& runIds, const QString& error);
+  void databaseChecked(quint64 request, const QString& database, const QString& error);
   // `record` is the run as stored after the change; on `error` it is empty
   // (id 0) and nothing was written.
   void runEdited(qint64 runId, const mantissa::RunRecord& record, const QString& error);
@@ -99,6 +114,9 @@ class RunLibrary : public QObject {
   quint64 latestList_ = 0;
   quint64 latestLoad_ = 0;
   quint64 latestCheckpoints_ = 0;
+  quint64 latestResume_ = 0;
+  quint64 latestInterrupted_ = 0;
+  quint64 latestCheck_ = 0;
   // Last members, joined first, while the rest still exists.
   WorkerThreads exports_;
   SerialWorker store_;
