@@ -37,7 +37,6 @@ namespace {
 
 using Json = nlohmann::ordered_json;
 using Clock = std::chrono::steady_clock;
-namespace ss = step_state;
 
 constexpr int kWindows = 3;
 // The random pool holds up to 16 batches (the peer's pool) within this many bytes.
@@ -244,9 +243,9 @@ class PolicyBench {
     result_.captured = step_.step().captured();
     result_.replays = step_.step().replays();
     result_.capture_note = step_.step().capture_note();
-    result_.skipped = std::int64_t(state_[ss::kSkippedTotal]);
-    result_.final_loss = state_[ss::kLoss];
-    result_.final_scale = state_[ss::kScale];
+    result_.skipped = state_.skipped_total;
+    result_.final_loss = state_.loss;
+    result_.final_scale = state_.scale;
     result_.paths = backend_->op_paths();
     return result_;
   }

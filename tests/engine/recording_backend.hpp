@@ -122,9 +122,9 @@ class RecordingBackend final : public Backend {
     MANTISSA_RECORD("activation_backward", inner_->activation_backward(act, alpha, x, y, dy, dx));
   }
   void dropout_forward(const Tensor& x, Tensor& y, Tensor& mask, float p, std::uint64_t seed,
-                       const Tensor* step) override {
-    Tensor s = step != nullptr ? *step : Tensor();
-    if (step != nullptr) ++calls["dropout_forward+step"];
+                       const Tensor* state) override {
+    Tensor s = state != nullptr ? *state : Tensor();
+    if (state != nullptr) ++calls["dropout_forward+step"];
     MANTISSA_RECORD("dropout_forward",
                     inner_->dropout_forward(x, y, mask, p, seed, s.defined() ? &s : nullptr));
   }

@@ -213,24 +213,28 @@ TEST(CpuBackendDropout, StepTensorMixesTheStepIntoTheSeed) {
   };
   Backend& b = cpu_test::default_backend();
   const std::int64_t n = 4000;
-  auto mask_of = [&](std::uint64_t seed, const Tensor* step) {
+  auto mask_of = [&](std::uint64_t seed, const Tensor* state) {
     Tensor x = Tensor::zeros(b, {n}, DType::F32);
     Tensor y = Tensor::empty(b, {n}, DType::F32);
     Tensor mask = Tensor::empty(b, {n}, DType::F32);
-    b.dropout_forward(x, y, mask, 0.5f, seed, step);
+    b.dropout_forward(x, y, mask, 0.5f, seed, state);
     return mask.to_host();
   };
-  Tensor step = upload(b, {1}, DType::F32, {0.0f});
-  const auto at0 = mask_of(42, &step);
-  step.copy_from_host(std::vector<float>{1.0f}.data());
-  const auto at1 = mask_of(42, &step);
-  step.copy_from_host(std::vector<float>{1000.0f}.data());
-  const auto at1000 = mask_of(42, &step);
+  Tensor state = make_step_state(b, StepState{});
+  auto at_step = [&](std::int64_t k) {
+    StepState s{};
+    s.steps_taken = k;
+    write_step_state(state, s);
+    return mask_of(42, &state);
+  };
+  const auto at0 = at_step(0), at1 = at_step(1), at1000 = at_step(1000);
   EXPECT_EQ(at0, mask_of(output_number(42, 0), nullptr));
   EXPECT_EQ(at1, mask_of(output_number(42, 1), nullptr));
   EXPECT_EQ(at1000, mask_of(output_number(42, 1000), nullptr));
   EXPECT_NE(at0, at1);
   EXPECT_NE(at1, at1000);
+  // Past 2^24, where an fp32 counter stops counting, steps still differ.
+  EXPECT_NE(at_step(std::int64_t(1) << 24), at_step((std::int64_t(1) << 24) + 1));
 }
 
 TEST(CpuBackendDropout, KeepRateIsOneMinusP) {

@@ -22,7 +22,7 @@
 namespace mantissa {
 namespace {
 
-namespace ss = step_state;
+namespace ssw = step_state_word;
 
 const std::string& cuda_unavailable() {
   static const std::string reason = [] {
@@ -70,6 +70,9 @@ struct Pair {
 };
 Pair both(const Shape& s, DType t, const std::vector<float>& v) {
   return {Tensor::from_host(cpu(), s, t, v.data()), Tensor::from_host(gpu(), s, t, v.data())};
+}
+Pair both_states(const StepState& s) {
+  return {make_step_state(cpu(), s), make_step_state(gpu(), s)};
 }
 Pair both_empty(const Shape& s, DType t) {
   return {Tensor::zeros(cpu(), s, t), Tensor::zeros(gpu(), s, t)};
@@ -197,18 +200,18 @@ TEST(CudaParity, OptimizerStepsAreBitIdentical) {
           if (kind != OptimizerKind::Sgd) add(m2c, m2g, mdt, 0, 0.01f);
           decay.push_back(n == 3 ? 0 : 1);
         }
-        std::vector<float> s0(ss::kSize, 0.0f);
-        s0[ss::kOptimizerSteps] = 3;
-        Pair state = both({ss::kSize}, DType::F32, s0);
+        StepState s0{};
+        s0.optimizer_steps = 3;
+        Pair state = both_states(s0);
         for (int step = 0; step < 5; ++step) {
-          auto s = state.c.to_host();
-          s[ss::kFoundInf] = step == 2 ? 1.0f : 0.0f;
-          s[ss::kGradSumSquares] = 4.0f;
-          state.c.copy_from_host(s.data());
-          state.g.copy_from_host(s.data());
+          StepState s = read_step_state(state.c);
+          s.found_inf = step == 2 ? 1.0f : 0.0f;
+          s.grad_sum_squares = 4.0f;
+          write_step_state(state.c, s);
+          write_step_state(state.g, s);
           cpu().optimizer_step(wc, gc, concat(m1c, m2c), decay, state.c, rule);
           gpu().optimizer_step(wg, gg, concat(m1g, m2g), decay, state.g, rule);
-          EXPECT_EQ(state.c.to_host(), state.g.to_host()) << "step " << step;
+          EXPECT_EQ(read_step_state(state.c), read_step_state(state.g)) << "step " << step;
           for (std::size_t k = 0; k < wc.size(); ++k) {
             ASSERT_EQ(wc[k].to_host_bytes(), wg[k].to_host_bytes())
                 << dtype_name(mdt) << " kind " << int(kind) << " step " << step << " tensor " << k;
@@ -229,18 +232,18 @@ TEST(CudaParity, LossScaleUpdatesAreIdentical) {
   rule.mode = LossScaleMode::Dynamic;
   rule.growth_interval = 3;
   rule.min_scale = 4;
-  std::vector<float> s0(ss::kSize, 0.0f);
-  s0[ss::kScale] = 64;
-  Pair state = both({ss::kSize}, DType::F32, s0);
+  StepState s0{};
+  s0.scale = 64;
+  Pair state = both_states(s0);
   std::mt19937 gen(3);
   for (int step = 0; step < 60; ++step) {
-    auto s = state.c.to_host();
-    s[ss::kFoundInf] = gen() % 4 == 0 ? 2.0f : 0.0f;
-    state.c.copy_from_host(s.data());
-    state.g.copy_from_host(s.data());
+    StepState s = read_step_state(state.c);
+    s.found_inf = gen() % 4 == 0 ? 2.0f : 0.0f;
+    write_step_state(state.c, s);
+    write_step_state(state.g, s);
     cpu().update_loss_scale(state.c, rule);
     gpu().update_loss_scale(state.g, rule);
-    ASSERT_EQ(state.c.to_host(), state.g.to_host()) << "step " << step;
+    ASSERT_EQ(read_step_state(state.c), read_step_state(state.g)) << "step " << step;
   }
 }
 
@@ -250,19 +253,18 @@ struct ScalerHarness {
   Tensor state;
   ScalerRule rule;
   explicit ScalerHarness(double init, long interval = 2000) {
-    state = Tensor::zeros(gpu(), Shape{ss::kSize}, DType::F32);
+    state = make_step_state(gpu(), StepState{});
     rule.mode = LossScaleMode::Dynamic;
     rule.growth_interval = interval;
-    set(ss::kScale, float(init));
+    StepState s = get();
+    s.scale = float(init);
+    write_step_state(state, s);
   }
-  float get(int i) { return state.to_host()[std::size_t(i)]; }
-  void set(int i, float v) {
-    auto s = state.to_host();
-    s[std::size_t(i)] = v;
-    state.copy_from_host(s.data());
-  }
+  StepState get() { return read_step_state(state); }
   void step(bool overflow) {
-    set(ss::kFoundInf, overflow ? 1.0f : 0.0f);
+    StepState s = get();
+    s.found_inf = overflow ? 1.0f : 0.0f;
+    write_step_state(state, s);
     gpu().update_loss_scale(state, rule);
   }
 };
@@ -289,14 +291,14 @@ TEST(CudaPrecision, NonFiniteInLastGradientSkipsThenACleanStepIsOrdinary) {
       b.fill(m2.back(), 0.5f);
       decay.push_back(1);
     }
-    std::vector<float> s0(ss::kSize, 0.0f);
-    s0[ss::kScale] = 65536;
-    s0[ss::kGrowthTracker] = 17;
-    s0[ss::kOptimizerSteps] = 5;
-    Tensor state = Tensor::from_host(b, Shape{ss::kSize}, DType::F32, s0.data());
-    Tensor scale = state.slice(ss::kScale, Shape{1});
-    Tensor found = state.slice(ss::kFoundInf, Shape{1});
-    Tensor sq = state.slice(ss::kGradSumSquares, Shape{1});
+    StepState s0{};
+    s0.scale = 65536;
+    s0.growth_tracker = 17;
+    s0.optimizer_steps = 5;
+    Tensor state = make_step_state(b, s0);
+    Tensor scale = state.slice(ssw::kScale, Shape{1});
+    Tensor found = state.slice(ssw::kFoundInf, Shape{1});
+    Tensor sq = state.slice(ssw::kGradSumSquares, Shape{1});
     OptimizerRule orule;
     orule.optimizer.kind = OptimizerKind::AdamW;
     orule.optimizer.weight_decay = 0.1;
@@ -309,7 +311,7 @@ TEST(CudaPrecision, NonFiniteInLastGradientSkipsThenACleanStepIsOrdinary) {
       g.prepare_step();
       g.forward(ctx, Tensor::from_host(b, Shape{4, 2}, DType::F32, x.data()));
       b.fill(found, 0.0f);
-      Tensor loss = state.slice(ss::kLoss, Shape{1});
+      Tensor loss = state.slice(ssw::kLoss, Shape{1});
       g.loss_and_backward(ctx, Tensor::from_host(b, Shape{4}, DType::F32, y.data()), scale, loss);
     };
     auto bytes = [](const std::vector<Tensor>& ts) {
@@ -325,31 +327,31 @@ TEST(CudaPrecision, NonFiniteInLastGradientSkipsThenACleanStepIsOrdinary) {
     b.unscale_check_and_norm(grads, scale, found, sq);
     b.optimizer_step(masters, grads, concat(m1, m2), decay, state, orule);
     b.update_loss_scale(state, srule);
-    auto s = state.to_host();
-    EXPECT_EQ(s[ss::kFoundInf], float(grads.size())) << "1 + index of the last tensor";
+    StepState s = read_step_state(state);
+    EXPECT_EQ(s.found_inf, float(grads.size())) << "1 + index of the last tensor";
     EXPECT_EQ(bytes(masters), w0);
     EXPECT_EQ(bytes(m1), a0);
     EXPECT_EQ(bytes(m2), b0);
-    EXPECT_EQ(s[ss::kOptimizerSteps], 5.0f);
-    EXPECT_EQ(s[ss::kScale], 32768.0f);
-    EXPECT_EQ(s[ss::kScaleUsed], 65536.0f);
-    EXPECT_EQ(s[ss::kGrowthTracker], 0.0f);
-    EXPECT_EQ(s[ss::kSkippedTotal], 1.0f);
-    EXPECT_EQ(s[ss::kSkippedThisStep], 1.0f);
-    EXPECT_EQ(s[ss::kLearningRate], 0.0f);
+    EXPECT_EQ(s.optimizer_steps, 5);
+    EXPECT_EQ(s.scale, 32768.0f);
+    EXPECT_EQ(s.scale_used, 65536.0f);
+    EXPECT_EQ(s.growth_tracker, 0);
+    EXPECT_EQ(s.skipped_total, 1);
+    EXPECT_EQ(s.skipped_this_step, 1);
+    EXPECT_EQ(s.learning_rate, 0.0f);
 
     // PRECISION.md 5: the next clean step is an ordinary one.
     backward();
     b.unscale_check_and_norm(grads, scale, found, sq);
     b.optimizer_step(masters, grads, concat(m1, m2), decay, state, orule);
     b.update_loss_scale(state, srule);
-    s = state.to_host();
-    EXPECT_EQ(s[ss::kFoundInf], 0.0f);
-    EXPECT_EQ(s[ss::kSkippedThisStep], 0.0f);
-    EXPECT_EQ(s[ss::kOptimizerSteps], 6.0f);
-    EXPECT_EQ(s[ss::kGrowthTracker], 1.0f);
-    EXPECT_EQ(s[ss::kConsecutiveSkips], 0.0f);
-    EXPECT_TRUE(std::isfinite(s[ss::kGradSumSquares]));
+    s = read_step_state(state);
+    EXPECT_EQ(s.found_inf, 0.0f);
+    EXPECT_EQ(s.skipped_this_step, 0);
+    EXPECT_EQ(s.optimizer_steps, 6);
+    EXPECT_EQ(s.growth_tracker, 1);
+    EXPECT_EQ(s.consecutive_skips, 0);
+    EXPECT_TRUE(std::isfinite(s.grad_sum_squares));
     EXPECT_NE(bytes(masters), w0) << "the clean step updated the weights";
     for (auto& t : masters)
       for (float v : t.to_host()) ASSERT_TRUE(std::isfinite(v));
@@ -363,17 +365,17 @@ TEST(CudaPrecision, GrowsAfterGrowthIntervalCleanSteps) {
   const long n = 5;
   ScalerHarness h(1024, n);
   for (long i = 0; i < n - 1; ++i) h.step(false);
-  EXPECT_EQ(h.get(ss::kScale), 1024.0f);
+  EXPECT_EQ(h.get().scale, 1024.0f);
   h.step(false);
-  EXPECT_EQ(h.get(ss::kScale), 2048.0f);
-  EXPECT_EQ(h.get(ss::kGrowthTracker), 0.0f);
+  EXPECT_EQ(h.get().scale, 2048.0f);
+  EXPECT_EQ(h.get().growth_tracker, 0);
   for (int i = 0; i < 3; ++i) h.step(false);
   h.step(true);
-  EXPECT_EQ(h.get(ss::kScale), 1024.0f);
+  EXPECT_EQ(h.get().scale, 1024.0f);
   for (long i = 0; i < n - 1; ++i) h.step(false);
-  EXPECT_EQ(h.get(ss::kScale), 1024.0f);
+  EXPECT_EQ(h.get().scale, 1024.0f);
   h.step(false);
-  EXPECT_EQ(h.get(ss::kScale), 2048.0f);
+  EXPECT_EQ(h.get().scale, 2048.0f);
 }
 
 // PRECISION.md 4: repeated overflows follow S0 x 0.5^k exactly; min_scale stops it.
@@ -382,13 +384,13 @@ TEST(CudaPrecision, RepeatedOverflowsHalveExactly) {
   ScalerHarness h(65536);
   for (int k = 1; k <= 40; ++k) {
     h.step(true);
-    ASSERT_EQ(h.get(ss::kScale), float(65536.0 * std::ldexp(1.0, -k))) << "after " << k;
-    ASSERT_EQ(h.get(ss::kSkippedTotal), float(k));
+    ASSERT_EQ(h.get().scale, float(65536.0 * std::ldexp(1.0, -k))) << "after " << k;
+    ASSERT_EQ(h.get().skipped_total, k);
   }
   ScalerHarness m(65536);
   m.rule.min_scale = 128;
   for (int k = 0; k < 20; ++k) m.step(true);
-  EXPECT_EQ(m.get(ss::kScale), 128.0f);
+  EXPECT_EQ(m.get().scale, 128.0f);
 }
 
 // PRECISION.md 7: a gradient of 1e-8 vanishes in an fp16 backward with S = 1
@@ -432,14 +434,14 @@ TEST(CudaPrecision, MasterWeightsKeepSmallUpdates) {
     float one = 1.0f, minus_one = -1.0f;
     Tensor w = Tensor::from_host(b, Shape{1}, master_dtype(policy), &one);
     Tensor g = Tensor::from_host(b, Shape{1}, DType::F32, &minus_one);
-    Tensor state = Tensor::zeros(b, Shape{ss::kSize}, DType::F32);
+    Tensor state = make_step_state(b, StepState{});
     OptimizerRule rule;
     rule.optimizer.lr = 1e-4;
     rule.optimizer.momentum = 0;
     std::vector<Tensor> ws{w}, gs{g};
     std::vector<std::uint8_t> decay{1};
     for (int i = 0; i < 100; ++i) b.optimizer_step(ws, gs, {}, decay, state, rule);
-    EXPECT_EQ(state.to_host()[ss::kOptimizerSteps], 100.0f);
+    EXPECT_EQ(read_step_state(state).optimizer_steps, 100);
     return w.to_host()[0];
   };
   EXPECT_NEAR(final_weight(Policy::MixedFloat16), 1.01f, 1e-5f);

@@ -13,27 +13,26 @@
 
 namespace mantissa {
 namespace {
-namespace ss = step_state;
+namespace ssw = step_state_word;
 
 struct ScalerHarness {
   std::unique_ptr<Backend> backend = create_backend("cpu");
-  Tensor state = Tensor::zeros(*backend, Shape{ss::kSize}, DType::F32);
+  Tensor state = make_step_state(*backend, StepState{});
   ScalerRule rule;
 
   explicit ScalerHarness(double init, long interval = 2000) {
     rule.mode = LossScaleMode::Dynamic;
     rule.growth_interval = interval;
-    set(ss::kScale, float(init));
+    StepState s = get();
+    s.scale = float(init);
+    write_step_state(state, s);
   }
-  float get(int i) { return state.to_host()[std::size_t(i)]; }
-  void set(int i, float v) {
-    auto s = state.to_host();
-    s[std::size_t(i)] = v;
-    state.copy_from_host(s.data());
-  }
+  StepState get() { return read_step_state(state); }
   // One step's scaler update with or without a non-finite gradient.
   void step(bool overflow) {
-    set(ss::kFoundInf, overflow ? 1.0f : 0.0f);
+    StepState s = get();
+    s.found_inf = overflow ? 1.0f : 0.0f;
+    write_step_state(state, s);
     backend->update_loss_scale(state, rule);
   }
 };
@@ -60,18 +59,18 @@ TEST(LossScaling, NonFiniteInLastGradientSkipsTheStep) {
     }
     // A real backward first, so every gradient tensor holds ordinary values.
     std::vector<float> x(8, 0.3f), y{0, 1, 1, 0};
-    Tensor state = Tensor::zeros(*backend, Shape{ss::kSize}, DType::F32);
-    std::vector<float> s0(ss::kSize, 0.0f);
-    s0[ss::kScale] = 65536;
-    s0[ss::kGrowthTracker] = 17;
-    s0[ss::kOptimizerSteps] = 5;
-    state.copy_from_host(s0.data());
+    Tensor state = make_step_state(*backend, StepState{});
+    StepState s0{};
+    s0.scale = 65536;
+    s0.growth_tracker = 17;
+    s0.optimizer_steps = 5;
+    write_step_state(state, s0);
     ExecContext ctx{*backend, true, 0};
     g.prepare_step();
     g.forward(ctx, Tensor::from_host(*backend, Shape{4, 2}, DType::F32, x.data()));
-    Tensor loss = state.slice(ss::kLoss, Shape{1});
+    Tensor loss = state.slice(ssw::kLoss, Shape{1});
     g.loss_and_backward(ctx, Tensor::from_host(*backend, Shape{4}, DType::F32, y.data()),
-                        state.slice(ss::kScale, Shape{1}), loss);
+                        state.slice(ssw::kScale, Shape{1}), loss);
     auto last = grads.back().to_host();
     last.back() = bad;
     grads.back().copy_from_host(last.data());
@@ -90,23 +89,23 @@ TEST(LossScaling, NonFiniteInLastGradientSkipsTheStep) {
     ScalerRule srule;
     srule.mode = LossScaleMode::Dynamic;
 
-    Tensor found_inf = state.slice(ss::kFoundInf, Shape{1});
-    backend->unscale_and_check(grads, state.slice(ss::kScale, Shape{1}), found_inf);
+    Tensor found_inf = state.slice(ssw::kFoundInf, Shape{1});
+    backend->unscale_and_check(grads, state.slice(ssw::kScale, Shape{1}), found_inf);
     std::vector<Tensor> slots(m1);  // AdamW's slots: all first moments, then all second
     slots.insert(slots.end(), m2.begin(), m2.end());
     backend->optimizer_step(masters, grads, slots, decay, state, orule);
     backend->update_loss_scale(state, srule);
-    auto s = state.to_host();
-    EXPECT_EQ(s[ss::kFoundInf], float(grads.size())) << "index of the last tensor, plus one";
+    const StepState s = read_step_state(state);
+    EXPECT_EQ(s.found_inf, float(grads.size())) << "index of the last tensor, plus one";
     EXPECT_EQ(before(masters), w0);
     EXPECT_EQ(before(m1), a0);
     EXPECT_EQ(before(m2), b0);
-    EXPECT_EQ(s[ss::kOptimizerSteps], 5.0f);
-    EXPECT_EQ(s[ss::kScale], 32768.0f);
-    EXPECT_EQ(s[ss::kScaleUsed], 65536.0f);
-    EXPECT_EQ(s[ss::kGrowthTracker], 0.0f);
-    EXPECT_EQ(s[ss::kSkippedTotal], 1.0f);
-    EXPECT_EQ(s[ss::kSkippedThisStep], 1.0f);
+    EXPECT_EQ(s.optimizer_steps, 5);
+    EXPECT_EQ(s.scale, 32768.0f);
+    EXPECT_EQ(s.scale_used, 65536.0f);
+    EXPECT_EQ(s.growth_tracker, 0);
+    EXPECT_EQ(s.skipped_total, 1);
+    EXPECT_EQ(s.skipped_this_step, 1);
     // Gradients were unscaled in place even though the step was skipped.
     const std::vector<float> g1 = grads.front().to_host();
     for (std::size_t i = 0; i < g0.size(); ++i) EXPECT_EQ(g1[i], g0[i] * (1.0f / 65536.0f)) << i;
@@ -119,31 +118,31 @@ TEST(LossScaling, GrowsAfterGrowthIntervalCleanSteps) {
   const long n = 5;
   ScalerHarness h(1024, n);
   for (long i = 0; i < n - 1; ++i) h.step(false);
-  EXPECT_EQ(h.get(ss::kScale), 1024.0f);
-  EXPECT_EQ(h.get(ss::kGrowthTracker), float(n - 1));
+  EXPECT_EQ(h.get().scale, 1024.0f);
+  EXPECT_EQ(h.get().growth_tracker, n - 1);
   h.step(false);
-  EXPECT_EQ(h.get(ss::kScale), 2048.0f);
-  EXPECT_EQ(h.get(ss::kGrowthTracker), 0.0f);
+  EXPECT_EQ(h.get().scale, 2048.0f);
+  EXPECT_EQ(h.get().growth_tracker, 0);
 
   for (int i = 0; i < 3; ++i) h.step(false);
   h.step(true);  // overflow at k = 4 < N
-  EXPECT_EQ(h.get(ss::kScale), 1024.0f);
+  EXPECT_EQ(h.get().scale, 1024.0f);
   for (long i = 0; i < n - 1; ++i) h.step(false);
-  EXPECT_EQ(h.get(ss::kScale), 1024.0f) << "the count restarted at the overflow";
+  EXPECT_EQ(h.get().scale, 1024.0f) << "the count restarted at the overflow";
   h.step(false);
-  EXPECT_EQ(h.get(ss::kScale), 2048.0f);
+  EXPECT_EQ(h.get().scale, 2048.0f);
 }
 
 TEST(LossScaling, GrowthNeverReachesInfinityAndMaxScaleClamps) {
   ScalerHarness h(std::ldexp(1.0, 127), 1);
   h.step(false);
-  EXPECT_EQ(h.get(ss::kScale), float(std::ldexp(1.0, 127))) << "2^128 would be inf in fp32";
+  EXPECT_EQ(h.get().scale, float(std::ldexp(1.0, 127))) << "2^128 would be inf in fp32";
   ScalerHarness c(1000, 1);
   c.rule.max_scale = 3000;
   c.step(false);
-  EXPECT_EQ(c.get(ss::kScale), 2000.0f);
+  EXPECT_EQ(c.get().scale, 2000.0f);
   c.step(false);
-  EXPECT_EQ(c.get(ss::kScale), 3000.0f);
+  EXPECT_EQ(c.get().scale, 3000.0f);
 }
 
 // PRECISION.md 4: repeated overflows follow S0 × 0.5^k exactly; with
@@ -152,29 +151,29 @@ TEST(LossScaling, RepeatedOverflowsHalveExactly) {
   ScalerHarness h(65536);
   for (int k = 1; k <= 40; ++k) {
     h.step(true);
-    EXPECT_EQ(h.get(ss::kScale), float(65536.0 * std::ldexp(1.0, -k))) << "after " << k;
-    EXPECT_EQ(h.get(ss::kSkippedTotal), float(k));
-    EXPECT_EQ(h.get(ss::kConsecutiveSkips), float(k));
+    EXPECT_EQ(h.get().scale, float(65536.0 * std::ldexp(1.0, -k))) << "after " << k;
+    EXPECT_EQ(h.get().skipped_total, k);
+    EXPECT_EQ(h.get().consecutive_skips, k);
   }
   ScalerHarness m(65536);
   m.rule.min_scale = 128;
   for (int k = 0; k < 20; ++k) m.step(true);
-  EXPECT_EQ(m.get(ss::kScale), 128.0f);
+  EXPECT_EQ(m.get().scale, 128.0f);
   m.step(false);
-  EXPECT_EQ(m.get(ss::kConsecutiveSkips), 0.0f);
+  EXPECT_EQ(m.get().consecutive_skips, 0);
 }
 
 TEST(LossScaling, FixedScaleNeverChangesAndSkipsOnlyWhenAsked) {
   ScalerHarness h(512);
   h.rule.mode = LossScaleMode::Fixed;
   h.step(true);
-  EXPECT_EQ(h.get(ss::kScale), 512.0f);
-  EXPECT_EQ(h.get(ss::kSkippedTotal), 0.0f);
+  EXPECT_EQ(h.get().scale, 512.0f);
+  EXPECT_EQ(h.get().skipped_total, 0);
   EXPECT_FALSE(h.rule.skips());
   h.rule.skip_nonfinite = true;
   h.step(true);
-  EXPECT_EQ(h.get(ss::kScale), 512.0f);
-  EXPECT_EQ(h.get(ss::kSkippedTotal), 1.0f);
+  EXPECT_EQ(h.get().scale, 512.0f);
+  EXPECT_EQ(h.get().skipped_total, 1);
 }
 
 // PRECISION.md 7: a gradient of 1e-8 becomes 0 in an fp16 backward with S = 1
@@ -217,14 +216,14 @@ TEST(LossScaling, MasterWeightsKeepSmallUpdates) {
     float one = 1.0f, minus_one = -1.0f;
     Tensor w = Tensor::from_host(*backend, Shape{1}, master_dtype(policy), &one);
     Tensor g = Tensor::from_host(*backend, Shape{1}, DType::F32, &minus_one);
-    Tensor state = Tensor::zeros(*backend, Shape{ss::kSize}, DType::F32);
+    Tensor state = make_step_state(*backend, StepState{});
     OptimizerRule rule;
     rule.optimizer.lr = 1e-4;
     rule.optimizer.momentum = 0;
     std::vector<Tensor> ws{w}, gs{g};
     std::vector<std::uint8_t> decay{1};
     for (int i = 0; i < 100; ++i) backend->optimizer_step(ws, gs, {}, decay, state, rule);
-    EXPECT_EQ(state.to_host()[ss::kOptimizerSteps], 100.0f);
+    EXPECT_EQ(read_step_state(state).optimizer_steps, 100);
     return w.to_host()[0];
   };
   EXPECT_NEAR(final_weight(Policy::MixedFloat16), 1.01f, 1e-5f);
@@ -243,25 +242,67 @@ TEST(LossScaling, LearningRateScheduleAdvancesOnlyOnRealSteps) {
   float one = 1.0f;
   Tensor w = Tensor::from_host(*backend, Shape{1}, DType::F32, &one);
   Tensor g = Tensor::from_host(*backend, Shape{1}, DType::F32, &one);
-  Tensor state = Tensor::zeros(*backend, Shape{ss::kSize}, DType::F32);
+  Tensor state = make_step_state(*backend, StepState{});
   r.skip_on_nonfinite = true;
   r.optimizer.momentum = 0;  // plain SGD: no state slots
   std::vector<Tensor> ws{w}, gs{g};
   std::vector<std::uint8_t> decay{0};
   auto set_found = [&](float v) {
-    auto s = state.to_host();
-    s[ss::kFoundInf] = v;
-    state.copy_from_host(s.data());
+    StepState s = read_step_state(state);
+    s.found_inf = v;
+    write_step_state(state, s);
   };
   set_found(0);
   backend->optimizer_step(ws, gs, {}, decay, state, r);
   backend->optimizer_step(ws, gs, {}, decay, state, r);
   set_found(1);
   for (int i = 0; i < 5; ++i) backend->optimizer_step(ws, gs, {}, decay, state, r);
-  EXPECT_EQ(state.to_host()[ss::kOptimizerSteps], 2.0f);
+  EXPECT_EQ(read_step_state(state).optimizer_steps, 2);
   set_found(0);
   backend->optimizer_step(ws, gs, {}, decay, state, r);
-  EXPECT_EQ(state.to_host()[ss::kLearningRate], 0.5f) << "third real step uses the decayed LR";
+  EXPECT_EQ(read_step_state(state).learning_rate, 0.5f) << "third real step uses the decayed LR";
+}
+
+// The counters are integers: past 2^24 optimizer steps (where an fp32 count
+// stops advancing, 2^24 + 1 rounding back to 2^24) the step count, the LR
+// schedule and the growth interval keep counting.
+TEST(LossScaling, CountersKeepCountingPastFloatPrecision) {
+  constexpr std::int64_t k24 = std::int64_t(1) << 24;
+  auto backend = create_backend("cpu");
+  float one = 1.0f;
+  Tensor w = Tensor::from_host(*backend, Shape{1}, DType::F32, &one);
+  Tensor g = Tensor::from_host(*backend, Shape{1}, DType::F32, &one);
+  StepState s0{};
+  s0.scale = 1024;
+  s0.optimizer_steps = k24;
+  s0.steps_taken = k24;
+  s0.growth_tracker = k24;
+  Tensor state = make_step_state(*backend, s0);
+  OptimizerRule r;
+  r.optimizer.lr = 1.0;
+  r.optimizer.momentum = 0;
+  r.schedule.kind = ScheduleKind::Step;
+  r.schedule.step_size = k24 + 2;  // the LR halves at optimizer step 2^24 + 2
+  r.schedule.gamma = 0.5;
+  ScalerRule scaler;
+  scaler.mode = LossScaleMode::Dynamic;
+  scaler.growth_interval = long(k24 + 2);
+  std::vector<Tensor> ws{w}, gs{g};
+  std::vector<std::uint8_t> decay{0};
+  std::vector<float> lrs;
+  for (int i = 0; i < 3; ++i) {
+    backend->optimizer_step(ws, gs, {}, decay, state, r);
+    backend->update_loss_scale(state, scaler);
+    lrs.push_back(read_step_state(state).learning_rate);
+  }
+  const StepState s = read_step_state(state);
+  EXPECT_EQ(s.optimizer_steps, k24 + 3);
+  EXPECT_EQ(s.steps_taken, k24 + 3);
+  EXPECT_EQ(lrs, (std::vector<float>{1.0f, 1.0f, 0.5f}));
+  // The tracker reached 2^24 + 2 on the second step: the scale doubled, and
+  // the count restarted.
+  EXPECT_EQ(s.scale, 2048.0f);
+  EXPECT_EQ(s.growth_tracker, 1);
 }
 
 }  // namespace

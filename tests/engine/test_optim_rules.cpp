@@ -13,7 +13,7 @@
 
 namespace mantissa {
 namespace {
-namespace ss = step_state;
+namespace ssw = step_state_word;
 using Vec = std::vector<double>;
 
 // Two parameter tensors: a "weight" that takes weight decay and a "bias" that
@@ -52,7 +52,7 @@ void compare(OptimizerRule rule, int steps, Reference reference) {
   for (int k = 0; k < optimizer_slots(rule.optimizer); ++k)
     for (const Tensor& w : masters) slots.push_back(Tensor::zeros(*backend, w.shape(), DType::F32));
   const std::vector<std::uint8_t> decay{1, 0};
-  Tensor state = Tensor::zeros(*backend, Shape{ss::kSize}, DType::F32);
+  Tensor state = make_step_state(*backend, StepState{});
   Vec w = kW0, b = kB0, mw(kW0.size()), mb(kB0.size()), vw(kW0.size()), vb(kB0.size());
   for (int step = 0; step < steps; ++step) {
     const Vec gw = grad_w(step), gb = grad_b(step);
@@ -62,9 +62,9 @@ void compare(OptimizerRule rule, int steps, Reference reference) {
     double sum_sq = 0;
     for (double g : gw) sum_sq += float(g) * double(float(g));
     for (double g : gb) sum_sq += float(g) * double(float(g));
-    auto s = state.to_host();
-    s[ss::kGradSumSquares] = float(sum_sq);
-    state.copy_from_host(s.data());
+    StepState s = read_step_state(state);
+    s.grad_sum_squares = float(sum_sq);
+    write_step_state(state, s);
     backend->optimizer_step(masters, grads, slots, decay, state, rule);
     // The global clip coefficient of torch.nn.utils.clip_grad_norm_.
     double clip = 1;
@@ -85,9 +85,9 @@ void compare(OptimizerRule rule, int steps, Reference reference) {
       expect_close(slots[2], vw, "moment2 of weight", step + 1);
       expect_close(slots[3], vb, "moment2 of bias", step + 1);
     }
-    const auto after = state.to_host();
-    EXPECT_EQ(after[ss::kOptimizerSteps], float(step + 1));
-    EXPECT_FLOAT_EQ(after[ss::kLearningRate], float(lr));
+    const StepState after = read_step_state(state);
+    EXPECT_EQ(after.optimizer_steps, step + 1);
+    EXPECT_FLOAT_EQ(after.learning_rate, float(lr));
   }
 }
 
@@ -201,7 +201,7 @@ TEST(OptimizerRules, AdamWFirstStepIsLrTimesSign) {
   Tensor g = Tensor::from_host(*backend, Shape{3}, DType::F32, g0);
   Tensor m = Tensor::zeros(*backend, Shape{3}, DType::F32);
   Tensor v = Tensor::zeros(*backend, Shape{3}, DType::F32);
-  Tensor state = Tensor::zeros(*backend, Shape{ss::kSize}, DType::F32);
+  Tensor state = make_step_state(*backend, StepState{});
   OptimizerRule r;
   r.optimizer.kind = OptimizerKind::AdamW;
   r.optimizer.lr = 0.01;
@@ -311,7 +311,9 @@ TEST(OptimizerRules, EveryOptimizerKindRoundTripsThroughAProjectAndTrains) {
     EXPECT_EQ(json.find("\"momentum\"") != std::string::npos, info.uses_momentum) << json;
     const Project back = parse_project(json, "round-trip.json");
     EXPECT_EQ(back.training.optimizer.kind, info.kind);
-    if (info.uses_betas) EXPECT_EQ(back.training.optimizer.beta1, 0.7);
+    if (info.uses_betas) {
+      EXPECT_EQ(back.training.optimizer.beta1, 0.7);
+    }
     EXPECT_EQ(optimizer_slots(back.training.optimizer), info.kind == OptimizerKind::Sgd ? 1 : 2);
     testing::RecordingSink sink;
     testing::run_on_cpu(back, sink);

@@ -144,7 +144,7 @@ TEST(StepCapture, DropoutModelsAreCapturedAndDrawANewMaskEachStep) {
   std::vector<float> x(32 * 2, 0.5f), y(32, 1.0f);
   for (int i = 0; i < 5; ++i) step.run(x, y, 32, 77);
   EXPECT_TRUE(step.captured());
-  EXPECT_EQ(step.state().to_host()[step_state::kStepsTaken], 5.0f);
+  EXPECT_EQ(step.read_state().steps_taken, 5);
 }
 
 // TrainingStep alone: the second full-size step is recorded, later ones

@@ -9,6 +9,7 @@
 
 #include "engine/test_store_util.hpp"
 #include "engine/train_fixtures.hpp"
+#include "mantissa/backend.hpp"
 #include "mantissa/error.hpp"
 #include "mantissa/recorder.hpp"
 #include "mantissa/resume.hpp"
@@ -191,6 +192,58 @@ TEST(CheckpointFormat, VersionOneWithoutChecksumIsStillRead) {
   v1[7] = '1';
   const CheckpointReader r(v1);
   EXPECT_EQ(r.read_int("step"), 3);
+}
+
+// The step state is stored field by field, counters as 64-bit integers: a
+// run past 2^24 optimizer steps resumes with its exact count.
+TEST(CheckpointFormat, StepStateRoundTripsWithCountersPastFloatPrecision) {
+  StepState s{};
+  s.scale = 3.0517578125e-05f;  // 2^-15
+  s.optimizer_steps = (std::int64_t(1) << 24) + 3;
+  s.steps_taken = (std::int64_t(1) << 33) + 1;
+  s.growth_tracker = 1999;
+  s.skipped_total = 70000001;
+  s.consecutive_skips = 2;
+  s.loss = 1.5f;  // a per-step output: not carried over
+  CheckpointWriter w;
+  w.add_step_state(s);
+  const StepState back = CheckpointReader(w.finish()).read_step_state();
+  StepState want = s;
+  want.loss = 0;
+  EXPECT_EQ(back, want);
+}
+
+// Checkpoints written before the typed step state hold one 16-value fp32
+// vector under "state"; they still resume, counters converted and the steps
+// taken (which dropout's masks follow) set from the run's step.
+TEST(CheckpointFormat, ALegacyFp32StateVectorIsRead) {
+  const std::unique_ptr<Backend> backend = create_backend("cpu");
+  Backend& cpu = *backend;
+  std::vector<float> v(16, 0.0f);
+  v[0] = 8192;   // scale
+  v[1] = 17;     // growth tracker
+  v[2] = 4;      // skipped in total
+  v[3] = 1;      // skipped in a row
+  v[4] = 2;      // found_inf of the last step: not carried over
+  v[5] = 1200;   // optimizer steps
+  v[6] = 0.25f;  // loss
+  CheckpointWriter w;
+  w.add_tensor("state", Tensor::from_host(cpu, Shape{16}, DType::F32, v.data()));
+  w.add_int("step", 1204);
+  const StepState s = CheckpointReader(w.finish()).read_step_state();
+  EXPECT_EQ(s.scale, 8192.0f);
+  EXPECT_EQ(s.growth_tracker, 17);
+  EXPECT_EQ(s.skipped_total, 4);
+  EXPECT_EQ(s.consecutive_skips, 1);
+  EXPECT_EQ(s.optimizer_steps, 1200);
+  EXPECT_EQ(s.steps_taken, 1204);
+  EXPECT_EQ(s.found_inf, 0.0f);
+  EXPECT_EQ(s.loss, 0.0f);
+
+  CheckpointWriter bad;
+  bad.add_tensor("state", Tensor::from_host(cpu, Shape{4}, DType::F32, v.data()));
+  bad.add_int("step", 3);
+  EXPECT_THROW((void)CheckpointReader(bad.finish()).read_step_state(), InputError);
 }
 
 // What the store keeps: safety checkpoints while a run may still be resumed,

@@ -101,11 +101,12 @@ class Backend {
                                    const Tensor& dy, Tensor& dx) = 0;
   // Inverted dropout: mask[i] = keep ? 1/(1-p) : 0 drawn from (seed, i) only,
   // so every backend draws the same mask; y = x * mask. mask has x's shape.
-  // With `step` (one fp32 holding a whole number, read where the op runs, so
-  // a captured step sees each replay's value) the seed is first mixed with
-  // it: seed' = SplitMix64 output number `step` of `seed`.
+  // With `state` (the run's step-state tensor, see step_state_of()) the seed
+  // is first mixed with its steps_taken, read where the op runs, so a
+  // captured step sees each replay's value: seed' = SplitMix64 output number
+  // steps_taken of `seed`.
   virtual void dropout_forward(const Tensor& x, Tensor& y, Tensor& mask, float p,
-                               std::uint64_t seed, const Tensor* step) = 0;
+                               std::uint64_t seed, const Tensor* state) = 0;
   // dx = dy * mask
   virtual void mul(const Tensor& a, const Tensor& b, Tensor& out) = 0;
   // Concatenate along axis 1 (channels / features); inputs share all other dims.
@@ -204,13 +205,13 @@ class Backend {
                                       Tensor& found_inf, Tensor& sum_squares) = 0;
 
   // ---- optimizer and loss scaler: decided on device ------------------------
-  // `state` is the run's step-state vector (optim.hpp, step_state). When
-  // state[kFoundInf] is set and rule.skip_on_nonfinite, nothing is written but
-  // kSkippedThisStep = 1 and kLearningRate = 0: masters, moments and the step
-  // counter stay bit-identical. Otherwise: clip by the global norm from
-  // kGradSumSquares, update every master (in its own dtype) and its
+  // `state` is the run's step-state tensor (a StepState, step_state_of()).
+  // When found_inf is set and rule.skip_on_nonfinite, nothing is written but
+  // skipped_this_step = 1 and learning_rate = 0: masters, moments and the
+  // step counter stay bit-identical. Otherwise: clip by the global norm from
+  // grad_sum_squares, update every master (in its own dtype) and its
   // optimizer state with rule.optimizer's update (src/optim/step_rules.hpp),
-  // with the LR of the schedule at kOptimizerSteps, which then advances.
+  // with the LR of the schedule at optimizer_steps, which then advances.
   // `slots` holds optimizer_slots(rule.optimizer) state tensors per master,
   // slot by slot: slots[k * masters.size() + i] is master i's slot k (SGD:
   // the momentum buffer; Adam, AdamW: the first and second moments), in the
@@ -218,7 +219,7 @@ class Backend {
   virtual void optimizer_step(std::span<const Tensor> masters, std::span<const Tensor> grads,
                               std::span<const Tensor> slots, std::span<const std::uint8_t> decay,
                               Tensor& state, const OptimizerRule& rule) = 0;
-  // PRECISION.md steps 4-5 for the scale: records kScaleUsed, then backs off
+  // PRECISION.md steps 4-5 for the scale: records scale_used, then backs off
   // (skip counts, tracker reset) or grows after growth_interval clean steps.
   virtual void update_loss_scale(Tensor& state, const ScalerRule& rule) = 0;
 
@@ -288,5 +289,16 @@ struct BackendOptions {
 // "cpu", "cuda", "cuda:N". Throws InputError naming the choice and the reason.
 std::unique_ptr<Backend> create_backend(const std::string& name,
                                         const BackendOptions& options = {});
+
+// The run's step state (step_state.hpp) as the tensor that holds it on a
+// backend: sizeof(StepState) bytes of storage, typed fp32 so its fp32 fields
+// can be viewed as one-element tensors (step_state_word). make_step_state()
+// uploads `init`; step_state_of() is the struct in the backend's memory (the
+// device's, for a GPU backend: pass it to a kernel, do not read it on the
+// host) and checks the tensor's size; read/write copy it (waiting).
+Tensor make_step_state(Backend& backend, const StepState& init);
+StepState* step_state_of(const Tensor& state);
+StepState read_step_state(const Tensor& state);
+void write_step_state(Tensor& state, const StepState& value);
 
 }  // namespace mantissa

@@ -38,10 +38,10 @@ struct ExecContext {
   Backend& backend;
   bool training = true;
   std::uint64_t dropout_seed = 0;  // the run's; each Dropout layer mixes in its id
-  // The step counter in the step state (step_state::kStepsTaken), which the
-  // backend mixes into the seed where it runs: a new mask every step, also
-  // when the step is captured once and replayed. None: the seed alone.
-  const Tensor* dropout_step = nullptr;
+  // The run's step state, whose steps_taken the backend mixes into the seed
+  // where it runs: a new mask every step, also when the step is captured
+  // once and replayed. None: the seed alone.
+  const Tensor* step_state = nullptr;
 };
 
 class Layer {

@@ -1,34 +1,16 @@
 #pragma once
 // Optimizer and loss-scaler rules as plain values, executed by the backend on
-// device state (so a GPU never waits for the host to decide a step).
+// the step state (step_state.hpp), so a GPU never waits for the host to
+// decide a step.
 #include <cstdint>
 #include <span>
 #include <string_view>
 
 #include "mantissa/model.hpp"
 #include "mantissa/precision.hpp"
+#include "mantissa/step_state.hpp"
 
 namespace mantissa {
-
-// Layout of the per-run device state vector (fp32; one download per step).
-namespace step_state {
-inline constexpr int kScale = 0;             // current loss scale S
-inline constexpr int kGrowthTracker = 1;     // clean steps since the last change
-inline constexpr int kSkippedTotal = 2;      // skipped steps so far
-inline constexpr int kConsecutiveSkips = 3;  // skipped steps in a row
-inline constexpr int kFoundInf = 4;          // 0, or 1 + index of the first non-finite gradient
-inline constexpr int kOptimizerSteps = 5;    // optimizer steps taken (drives LR and Adam)
-inline constexpr int kLoss = 6;              // this step's unscaled loss
-inline constexpr int kGradSumSquares = 7;    // sum of squares of the unscaled gradients
-inline constexpr int kLearningRate = 8;      // LR used by this step (0 if skipped)
-inline constexpr int kSkippedThisStep = 9;   // 1 if the optimizer did not run
-inline constexpr int kScaleUsed = 10;        // S this step's loss was multiplied by
-// Steps run so far, skipped or not, modulo 2^24 (exact in fp32): dropout
-// draws its mask from it on the device, so a captured step draws a new one.
-inline constexpr int kStepsTaken = 11;
-inline constexpr float kStepsTakenPeriod = 16777216.0f;
-inline constexpr int kSize = 16;
-}  // namespace step_state
 
 struct ScalerRule {
   LossScaleMode mode = LossScaleMode::None;

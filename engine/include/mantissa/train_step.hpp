@@ -15,7 +15,6 @@
 // the device advances, so a replayed step draws a new mask. Nothing is
 // captured when StepOptions::capture is off. If the recording fails, the step
 // runs eagerly, capture stays off for this run and capture_note() says why.
-#include <array>
 #include <cstdint>
 #include <span>
 #include <string>
@@ -27,8 +26,6 @@
 #include "mantissa/optim.hpp"
 
 namespace mantissa {
-
-using StepState = std::array<float, step_state::kSize>;
 
 struct StepOptions {
   bool capture = true;  // TrainingSpec::capture_graphs
@@ -78,7 +75,11 @@ class TrainingStep {
   // slot (slots()[k * params().size() + i] is parameter i's slot k).
   std::vector<Tensor>& slots() { return slots_; }
   int slots_per_param() const { return slots_per_param_; }
-  Tensor& state() { return state_; }
+  // The step state on the device (see step_state.hpp). read_state() waits
+  // for the steps enqueued so far; write_state() is for a resumed run.
+  const Tensor& state() const { return state_; }
+  StepState read_state() const { return read_step_state(state_); }
+  void write_state(const StepState& s) { write_step_state(state_, s); }
   const ScalerRule& scaler() const { return scaler_; }
 
  private:
@@ -94,7 +95,7 @@ class TrainingStep {
   std::vector<Tensor> grads_, masters_, slots_;
   int slots_per_param_ = 0;
   std::vector<std::uint8_t> decay_;
-  Tensor state_;  // (step_state::kSize) fp32, see optim.hpp
+  Tensor state_;  // a StepState (make_step_state())
   ScalerRule scaler_;
   OptimizerRule optimizer_;
   std::int64_t full_batch_ = 0;

@@ -70,4 +70,27 @@ void Backend::replay() {
   throw Error("backend " + name() + " has no captured step to replay");
 }
 
+Tensor make_step_state(Backend& backend, const StepState& init) {
+  Tensor t = Tensor::empty(backend, Shape{step_state_word::kWords}, DType::F32);
+  write_step_state(t, init);
+  return t;
+}
+
+StepState* step_state_of(const Tensor& state) {
+  MANTISSA_ASSERT(state.dtype() == DType::F32 && state.bytes() == sizeof(StepState),
+                  "the step state must be " + std::to_string(step_state_word::kWords) +
+                      " fp32 words (a StepState), got " + state.describe());
+  return static_cast<StepState*>(state.data());
+}
+
+StepState read_step_state(const Tensor& state) {
+  StepState s{};
+  state.backend().download(&s, step_state_of(state), sizeof(StepState));
+  return s;
+}
+
+void write_step_state(Tensor& state, const StepState& value) {
+  state.backend().upload(step_state_of(state), &value, sizeof(StepState));
+}
+
 }  // namespace mantissa

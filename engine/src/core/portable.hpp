@@ -8,3 +8,12 @@
 #else
 #define MANTISSA_HD
 #endif
+
+namespace mantissa::rules {
+
+// std::isfinite for host and device code alike.
+MANTISSA_HD inline bool is_finite(float v) {
+  return v == v && v - v == 0.0f;  // NaN fails the first, ±inf the second
+}
+
+}  // namespace mantissa::rules

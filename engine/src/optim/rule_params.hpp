@@ -7,17 +7,6 @@
 
 namespace mantissa::rules {
 
-static_assert(state_index::kScale == step_state::kScale &&
-                  state_index::kGrowthTracker == step_state::kGrowthTracker &&
-                  state_index::kSkippedTotal == step_state::kSkippedTotal &&
-                  state_index::kConsecutiveSkips == step_state::kConsecutiveSkips &&
-                  state_index::kFoundInf == step_state::kFoundInf &&
-                  state_index::kOptimizerSteps == step_state::kOptimizerSteps &&
-                  state_index::kGradSumSquares == step_state::kGradSumSquares &&
-                  state_index::kLearningRate == step_state::kLearningRate &&
-                  state_index::kSkippedThisStep == step_state::kSkippedThisStep &&
-                  state_index::kScaleUsed == step_state::kScaleUsed,
-              "step_rules.hpp's state indices must equal mantissa::step_state's");
 static_assert(int(ScheduleKind::Constant) == int(ScheduleCode::Constant) &&
                   int(ScheduleKind::Step) == int(ScheduleCode::Step) &&
                   int(ScheduleKind::Cosine) == int(ScheduleCode::Cosine),
@@ -58,7 +47,7 @@ inline ScalerParams scaler_params(const ScalerRule& rule) {
   p.skips = rule.skips();
   p.growth_factor = float(rule.growth_factor);
   p.backoff_factor = float(rule.backoff_factor);
-  p.growth_interval = float(rule.growth_interval);
+  p.growth_interval = rule.growth_interval;
   p.min_scale = float(rule.min_scale);
   p.max_scale = float(rule.max_scale);
   return p;

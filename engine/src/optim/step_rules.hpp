@@ -17,7 +17,7 @@
 #include <cstdint>
 
 #include "core/portable.hpp"
-#include "core/step_state_index.hpp"
+#include "mantissa/step_state.hpp"
 
 namespace mantissa::rules {
 
@@ -79,8 +79,8 @@ struct OptimizerParams {
 };
 
 // Whether the state says this optimizer step must not run.
-MANTISSA_HD inline bool step_is_skipped(const OptimizerParams& p, const float* state) {
-  return state[state_index::kFoundInf] > 0 && p.skip_on_nonfinite;
+MANTISSA_HD inline bool step_is_skipped(const OptimizerParams& p, const StepState& state) {
+  return state.found_inf > 0 && p.skip_on_nonfinite;
 }
 
 // The scalars one optimizer step uses, from the state before the step.
@@ -92,19 +92,31 @@ struct StepScalars {
   float bc1, bc2;  // Adam bias corrections
 };
 
-MANTISSA_HD inline StepScalars step_scalars(const OptimizerParams& p, const float* state) {
+MANTISSA_HD inline StepScalars step_scalars(const OptimizerParams& p, const StepState& state) {
   StepScalars s;
   s.clip = 1.0f;
-  s.t = std::int64_t(state[state_index::kOptimizerSteps]);
+  s.t = state.optimizer_steps;
   s.lr = float(schedule_lr(p.schedule, s.t));
   if (p.clip_grad_norm > 0) {
-    const double norm = sqrt(double(state[state_index::kGradSumSquares]));
+    const double norm = sqrt(double(state.grad_sum_squares));
     if (norm > p.clip_grad_norm) s.clip = float(p.clip_grad_norm / (norm + 1e-6));
   }
   const double step = double(s.t + 1);
   s.bc1 = float(1.0 - pow(p.beta1, step));
   s.bc2 = float(1.0 - pow(p.beta2, step));
   return s;
+}
+
+// What an optimizer step leaves in the state: skipped (nothing else
+// changes, the step count included) or taken with scalars sc.
+MANTISSA_HD inline void note_skipped_step(StepState& state) {
+  state.skipped_this_step = 1;
+  state.learning_rate = 0.0f;
+}
+MANTISSA_HD inline void note_taken_step(StepState& state, const StepScalars& sc) {
+  state.skipped_this_step = 0;
+  state.optimizer_steps = sc.t + 1;
+  state.learning_rate = sc.lr;
 }
 
 // Each optimizer: slots(p), the per-parameter state tensors it keeps (in

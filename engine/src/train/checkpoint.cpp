@@ -163,4 +163,47 @@ double CheckpointReader::read_double(const std::string& name) const {
   return v;
 }
 
+void CheckpointWriter::add_step_state(const StepState& s) {
+  add_double("state/scale", s.scale);
+  add_int("state/optimizer_steps", s.optimizer_steps);
+  add_int("state/steps_taken", s.steps_taken);
+  add_int("state/growth_tracker", s.growth_tracker);
+  add_int("state/skipped_total", s.skipped_total);
+  add_int("state/consecutive_skips", s.consecutive_skips);
+}
+
+namespace {
+// The fp32 state vector of checkpoints before the typed step state: its
+// indices, and the run's step count standing in for the steps taken.
+StepState legacy_step_state(const CheckpointEntry& e, std::int64_t step) {
+  constexpr std::size_t kScale = 0, kGrowthTracker = 1, kSkippedTotal = 2, kConsecutiveSkips = 3,
+                        kOptimizerSteps = 5, kValues = 16;
+  if (e.dtype != std::uint8_t(DType::F32) || e.dims != std::vector<std::int64_t>{kValues} ||
+      e.bytes.size() != kValues * sizeof(float))
+    throw InputError("checkpoint entry 'state' is not the 16-value fp32 step state");
+  float v[kValues];
+  std::memcpy(v, e.bytes.data(), sizeof v);
+  StepState s{};
+  s.scale = v[kScale];
+  s.growth_tracker = std::int64_t(v[kGrowthTracker]);
+  s.skipped_total = std::int64_t(v[kSkippedTotal]);
+  s.consecutive_skips = std::int64_t(v[kConsecutiveSkips]);
+  s.optimizer_steps = std::int64_t(v[kOptimizerSteps]);
+  s.steps_taken = step;
+  return s;
+}
+}  // namespace
+
+StepState CheckpointReader::read_step_state() const {
+  if (!has("state/scale") && has("state")) return legacy_step_state(entry("state"), read_int("step"));
+  StepState s{};
+  s.scale = float(read_double("state/scale"));
+  s.optimizer_steps = read_int("state/optimizer_steps");
+  s.steps_taken = read_int("state/steps_taken");
+  s.growth_tracker = read_int("state/growth_tracker");
+  s.skipped_total = read_int("state/skipped_total");
+  s.consecutive_skips = read_int("state/consecutive_skips");
+  return s;
+}
+
 }  // namespace mantissa

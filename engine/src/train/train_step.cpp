@@ -7,7 +7,7 @@
 
 namespace mantissa {
 
-namespace ss = step_state;
+namespace ssw = step_state_word;
 
 TrainingStep::TrainingStep(Graph& graph, Backend& backend, const TrainingSpec& t,
                            std::int64_t total_steps, StepOptions options)
@@ -23,10 +23,9 @@ TrainingStep::TrainingStep(Graph& graph, Backend& backend, const TrainingSpec& t
   for (int k = 0; k < slots_per_param_; ++k)
     for (Param* p : params_)
       slots_.push_back(Tensor::zeros(backend_, p->master.shape(), p->master.dtype()));
-  state_ = Tensor::zeros(backend_, Shape{ss::kSize}, DType::F32);
-  std::vector<float> init(ss::kSize, 0.0f);
-  init[ss::kScale] = float(initial_scale(t.policy, t.loss_scale));
-  state_.copy_from_host(init.data());
+  StepState init{};
+  init.scale = float(initial_scale(t.policy, t.loss_scale));
+  state_ = make_step_state(backend_, init);
   scaler_ = make_scaler_rule(t.policy, t.loss_scale);
   optimizer_.optimizer = t.optimizer;
   optimizer_.schedule = t.schedule;
@@ -58,12 +57,11 @@ Shape TrainingStep::target_batch_shape(std::int64_t n) const {
 }
 
 void TrainingStep::body(Tensor x, const Tensor& y, std::uint64_t dropout_seed) {
-  Tensor scale = state_.slice(ss::kScale, Shape{1});
-  Tensor found_inf = state_.slice(ss::kFoundInf, Shape{1});
-  Tensor loss = state_.slice(ss::kLoss, Shape{1});
-  Tensor grad_sq = state_.slice(ss::kGradSumSquares, Shape{1});
-  Tensor steps_taken = state_.slice(ss::kStepsTaken, Shape{1});
-  ExecContext ctx{backend_, true, dropout_seed, &steps_taken};
+  Tensor scale = state_.slice(ssw::kScale, Shape{1});
+  Tensor found_inf = state_.slice(ssw::kFoundInf, Shape{1});
+  Tensor loss = state_.slice(ssw::kLoss, Shape{1});
+  Tensor grad_sq = state_.slice(ssw::kGradSumSquares, Shape{1});
+  ExecContext ctx{backend_, true, dropout_seed, &state_};
   // ---- cast fp32 masters to their compute copies, once per step ----
   graph_.prepare_step();
   // ---- forward; layers keep what backward needs (a 16-bit copy under mixed policies) ----
@@ -166,7 +164,7 @@ bool TrainingStep::read_ready(std::uint64_t ticket) {
 
 StepState TrainingStep::finish_read(std::uint64_t ticket) {
   StepState s{};
-  backend_.finish_download(ticket, s.data());
+  backend_.finish_download(ticket, &s);
   return s;
 }
 

@@ -31,7 +31,6 @@ namespace mantissa {
 
 namespace {
 using Clock = std::chrono::steady_clock;
-namespace ss = step_state;
 
 // A checkpoint's name for an optimizer state slot: "moment1/fc1.weight"
 // (SGD's momentum buffer, Adam's first moment), "moment2/...".
@@ -150,22 +149,22 @@ struct Trainer::Impl {
     return t;
   }
 
-  // The run's; the backend mixes in the step counter (step_state::kStepsTaken).
+  // The run's; the backend mixes in the step counter (StepState::steps_taken).
   std::uint64_t dropout_seed() const { return seed_for(project.training.seed, "dropout"); }
 
   void emit_step_events(const StepState& s, std::int64_t at_step, MetricsSink& sink, double wall) {
     const std::vector<Param*>& params = stepper->params();
-    const bool nonfinite = s[ss::kFoundInf] > 0;
+    const bool nonfinite = s.found_inf > 0;
     if (!nonfinite) return;
-    const std::size_t idx = std::size_t(s[ss::kFoundInf]) - 1;
+    const std::size_t idx = std::size_t(s.found_inf) - 1;
     const std::string tensor = idx < params.size() ? params[idx]->name : "?";
     RunEvent e;
     e.step = at_step;
     e.tensor = tensor;
-    e.scale_before = s[ss::kScaleUsed];
-    e.scale_after = s[ss::kScale];
+    e.scale_before = s.scale_used;
+    e.scale_after = s.scale;
     e.wall_time_s = wall;
-    if (s[ss::kSkippedThisStep] > 0) {
+    if (s.skipped_this_step != 0) {
       e.kind = EventKind::Overflow;
       e.message = "step " + std::to_string(at_step) + " skipped: non-finite gradient in " + tensor +
                   ", scale " + fmt_scale(e.scale_before) + " → " + fmt_scale(e.scale_after);
@@ -178,15 +177,15 @@ struct Trainer::Impl {
     }
     sink.event_recorded(e);
     if (!warned_small_scale && stepper->scaler().mode == LossScaleMode::Dynamic &&
-        s[ss::kScale] < 1.0f) {
+        s.scale < 1.0f) {
       warned_small_scale = true;
       sink.event_recorded(
           {at_step, EventKind::Warning,
-           "loss scale fell below 1 (" + fmt_scale(s[ss::kScale]) +
+           "loss scale fell below 1 (" + fmt_scale(s.scale) +
                "): gradients overflow even unscaled; first non-finite gradient in " + tensor,
            e.scale_before, e.scale_after, tensor, wall});
     }
-    if (!warned_consecutive && s[ss::kConsecutiveSkips] >= 50) {
+    if (!warned_consecutive && s.consecutive_skips >= 50) {
       warned_consecutive = true;
       sink.event_recorded({at_step, EventKind::Warning,
                            "50 consecutive steps skipped; first non-finite gradient in " + tensor,
@@ -214,7 +213,7 @@ struct Trainer::Impl {
         w.add_tensor(slot_entry(k, params[i]->name), slots[std::size_t(k) * params.size() + i]);
     }
     for (Buffer* b : graph->buffers()) w.add_tensor("buffer/" + b->name, b->value);
-    w.add_tensor("state", stepper->state());
+    w.add_step_state(stepper->read_state());
     w.add_int("step", step);
     w.add_int("steps_per_epoch", steps_per_epoch);
     w.add_double("epoch_loss_sum", epoch_loss_sum);
@@ -235,12 +234,7 @@ struct Trainer::Impl {
         r.read_tensor(slot_entry(k, params[i]->name), slots[std::size_t(k) * params.size() + i]);
     }
     for (Buffer* b : graph->buffers()) r.read_tensor("buffer/" + b->name, b->value);
-    r.read_tensor("state", stepper->state());
-    // Checkpoints from before the state kept a step counter hold 0 there;
-    // dropout's masks follow the counter, so set it from the step.
-    const float steps_taken = float(r.read_int("step") % std::int64_t(ss::kStepsTakenPeriod));
-    Tensor counter = stepper->state().slice(ss::kStepsTaken, Shape{1});
-    counter.copy_from_host(&steps_taken);
+    stepper->write_state(r.read_step_state());
     step = r.read_int("step");
     if (r.read_int("steps_per_epoch") != steps_per_epoch)
       throw InputError(
@@ -326,13 +320,13 @@ struct Trainer::Impl {
       StepMetrics m;
       m.step = f.step;
       m.epoch = f.epoch;
-      m.loss = s[ss::kLoss];
-      m.loss_scale = s[ss::kScaleUsed];
-      m.skipped = s[ss::kSkippedThisStep] > 0;
-      m.skipped_total = std::int64_t(s[ss::kSkippedTotal]);
-      m.growth_tracker = std::int64_t(s[ss::kGrowthTracker]);
-      m.grad_norm = std::sqrt(double(s[ss::kGradSumSquares]));
-      m.lr = s[ss::kLearningRate];
+      m.loss = s.loss;
+      m.loss_scale = s.scale_used;
+      m.skipped = s.skipped_this_step != 0;
+      m.skipped_total = s.skipped_total;
+      m.growth_tracker = s.growth_tracker;
+      m.grad_norm = std::sqrt(double(s.grad_sum_squares));
+      m.lr = s.learning_rate;
       m.step_time_s = dt;
       m.samples_per_s = dt > 0 ? double(f.batch) / dt : 0;
       m.memory_in_use = std::int64_t(mem.in_use);
@@ -359,7 +353,7 @@ struct Trainer::Impl {
         timed_samples += double(f.batch);
       }
       summary.final_train_loss = m.loss;
-      summary.final_loss_scale = s[ss::kScale];
+      summary.final_loss_scale = s.scale;
       summary.skipped_steps = m.skipped_total;
 
       if (!ends_a_stretch(f.step) && !f.checkpoint_due) return;

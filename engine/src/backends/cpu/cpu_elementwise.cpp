@@ -166,15 +166,14 @@ void CpuBackend::activation_backward(Activation act, float alpha, const Tensor& 
 }
 
 void CpuBackend::dropout_forward(const Tensor& x, Tensor& y, Tensor& mask, float p,
-                                 std::uint64_t seed_in, const Tensor* step) {
+                                 std::uint64_t seed_in, const Tensor* state) {
   check_same_numel(x, y, "dropout_forward");
   check_same_numel(x, mask, "dropout_forward");
   MANTISSA_ASSERT(p >= 0.0f && p < 1.0f, "dropout probability must be in [0, 1)");
-  MANTISSA_ASSERT(step == nullptr || (step->numel() == 1 && step->dtype() == DType::F32),
-                  "dropout step must be one fp32 value");
   const std::uint64_t seed =
-      step == nullptr ? seed_in
-                      : splitmix64_at(seed_in, std::uint64_t(step->data_as<const float>()[0]));
+      state == nullptr
+          ? seed_in
+          : splitmix64_at(seed_in, std::uint64_t(step_state_of(*state)->steps_taken));
   // y uses the mask value as stored, so backward (dy * mask) matches exactly.
   const float keep_scale = rounded_to(mask.dtype(), 1.0f / (1.0f - p));
   map_blocks<1, 2>(x.numel(), {&x}, {&y, &mask},

@@ -16,7 +16,6 @@
 namespace mantissa::cpu {
 
 namespace {
-namespace ss = step_state;
 constexpr std::int64_t kChunk = 16384;  // elements per work item
 
 // Loads element i of a master / moment tensor as fp32 and stores it back
@@ -91,12 +90,11 @@ void dispatch(DType d, F&& f) {
 void CpuBackend::optimizer_step(std::span<const Tensor> masters, std::span<const Tensor> grads,
                                 std::span<const Tensor> slots, std::span<const std::uint8_t> decay,
                                 Tensor& state, const OptimizerRule& rule) {
-  float* s = state.data_as<float>();
+  StepState& s = *step_state_of(state);
   const rules::OptimizerParams params = rules::optimizer_params(rule);
   if (rules::step_is_skipped(params, s)) {
     // Skipped: masters, slots and the step counter stay bit-identical.
-    s[ss::kSkippedThisStep] = 1;
-    s[ss::kLearningRate] = 0;
+    rules::note_skipped_step(s);
     return;
   }
   const int per_master = rules::optimizer_slots(params);
@@ -104,7 +102,6 @@ void CpuBackend::optimizer_step(std::span<const Tensor> masters, std::span<const
                       slots.size() == std::size_t(per_master) * masters.size(),
                   "optimizer_step: one gradient, one decay flag and " +
                       std::to_string(per_master) + " state slot(s) per master");
-  s[ss::kSkippedThisStep] = 0;
   const rules::StepScalars sc = rules::step_scalars(params, s);
   // One work list over every tensor, one OpenMP region: small layers do not
   // each pay a region's start-up.
@@ -151,12 +148,11 @@ void CpuBackend::optimizer_step(std::span<const Tensor> masters, std::span<const
       });
     });
   }
-  s[ss::kOptimizerSteps] = float(sc.t + 1);
-  s[ss::kLearningRate] = sc.lr;
+  rules::note_taken_step(s, sc);
 }
 
 void CpuBackend::update_loss_scale(Tensor& state, const ScalerRule& rule) {
-  rules::apply_scaler_rule(state.data_as<float>(), rules::scaler_params(rule));
+  rules::apply_scaler_rule(*step_state_of(state), rules::scaler_params(rule));
 }
 
 }  // namespace mantissa::cpu

@@ -100,17 +100,16 @@ void CudaBackend::activation_backward(Activation act, float alpha, const Tensor&
 }
 
 void CudaBackend::dropout_forward(const Tensor& x, Tensor& y, Tensor& mask, float p,
-                                  std::uint64_t seed, const Tensor* step) {
+                                  std::uint64_t seed, const Tensor* state) {
   check_same_numel(x, y, "dropout_forward");
   check_same_numel(x, mask, "dropout_forward");
   MANTISSA_ASSERT(p >= 0.0f && p < 1.0f, "dropout probability must be in [0, 1)");
-  MANTISSA_ASSERT(step == nullptr || (step->numel() == 1 && step->dtype() == DType::F32),
-                  "dropout step must be one fp32 value");
+  const StepState* step = state != nullptr ? step_state_of(*state) : nullptr;
   // y uses the mask value as stored, so backward (dy * mask) matches exactly.
   const float keep_scale = rounded_to(mask.dtype(), 1.0f / (1.0f - p));
   enter();
   launch_dropout(x.data(), x.dtype(), y.data(), y.dtype(), mask.data(), mask.dtype(), x.numel(), p,
-                 keep_scale, seed, step != nullptr ? step->data_as<const float>() : nullptr,
+                 keep_scale, seed, step,
                  stream());
 }
 

@@ -12,22 +12,10 @@
 
 namespace mantissa::cuda {
 
-namespace {
-
-namespace ss = step_state;
-
-void check_state(const Tensor& state) {
-  MANTISSA_ASSERT(state.dtype() == DType::F32 && state.numel() >= ss::kSize,
-                  "the step state must be f32 with " + std::to_string(ss::kSize) + " values, got " +
-                      state.describe());
-}
-
-}  // namespace
-
 void CudaBackend::optimizer_step(std::span<const Tensor> masters, std::span<const Tensor> grads,
                                  std::span<const Tensor> slots, std::span<const std::uint8_t> decay,
                                  Tensor& state, const OptimizerRule& rule) {
-  check_state(state);
+  StepState* step_state = step_state_of(state);
   const rules::OptimizerParams params = rules::optimizer_params(rule);
   const int per_master = rules::optimizer_slots(params);
   static_assert(rules::kMaxSlots <= 2, "a pointer-table slot holds master, gradient and two more");
@@ -55,13 +43,13 @@ void CudaBackend::optimizer_step(std::span<const Tensor> masters, std::span<cons
     }
   }
   enter();
-  launch_optimizer_step(tables_.get(table), state.data_as<float>(), params, stream());
+  launch_optimizer_step(tables_.get(table), step_state, params, stream());
 }
 
 void CudaBackend::update_loss_scale(Tensor& state, const ScalerRule& rule) {
-  check_state(state);
+  StepState* step_state = step_state_of(state);
   enter();
-  launch_update_loss_scale(state.data_as<float>(), rules::scaler_params(rule), stream());
+  launch_update_loss_scale(step_state, rules::scaler_params(rule), stream());
 }
 
 }  // namespace mantissa::cuda

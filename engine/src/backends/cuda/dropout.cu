@@ -9,9 +9,9 @@ namespace {
 template <class Y>
 __global__ void dropout_kernel(const void* x, DType xt, typename Y::raw* y, void* mask, DType mt,
                                std::int64_t n, float p, float keep_scale, std::uint64_t seed_in,
-                               const float* step) {
+                               const StepState* step) {
   const std::uint64_t seed =
-      step == nullptr ? seed_in : splitmix64_at(seed_in, static_cast<std::uint64_t>(*step));
+      step == nullptr ? seed_in : splitmix64_at(seed_in, std::uint64_t(step->steps_taken));
   for (std::int64_t i = global_index(); i < n; i += global_stride()) {
     const float m = dropout_keep(seed, std::uint64_t(i), p) ? keep_scale : 0.0f;
     store_any(mask, mt, i, m);
@@ -23,7 +23,7 @@ __global__ void dropout_kernel(const void* x, DType xt, typename Y::raw* y, void
 
 void launch_dropout(const void* x, DType x_type, void* y, DType y_type, void* mask, DType mask_type,
                     std::int64_t n, float p, float keep_scale, std::uint64_t seed,
-                    const float* step, cudaStream_t stream) {
+                    const StepState* step, cudaStream_t stream) {
   if (n <= 0) return;
   with_storage(y_type, [&](auto t) {
     using Y = decltype(t);

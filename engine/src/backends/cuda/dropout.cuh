@@ -6,13 +6,15 @@
 #include <cstdint>
 
 #include "mantissa/dtype.hpp"
+#include "mantissa/step_state.hpp"
 
 namespace mantissa::cuda {
 
 // keep_scale is 1 / (1 - p) already rounded to the mask's dtype. `step`
-// (device memory, or null) is read by the kernel and mixed into the seed.
+// (the step state in device memory, or null): the kernel mixes its
+// steps_taken into the seed.
 void launch_dropout(const void* x, DType x_type, void* y, DType y_type, void* mask, DType mask_type,
                     std::int64_t n, float p, float keep_scale, std::uint64_t seed,
-                    const float* step, cudaStream_t stream);
+                    const StepState* step, cudaStream_t stream);
 
 }  // namespace mantissa::cuda

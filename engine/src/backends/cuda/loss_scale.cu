@@ -5,13 +5,13 @@ namespace mantissa::cuda {
 
 namespace {
 
-__global__ void loss_scale_kernel(float* state, rules::ScalerParams params) {
-  rules::apply_scaler_rule(state, params);
+__global__ void loss_scale_kernel(StepState* state, rules::ScalerParams params) {
+  rules::apply_scaler_rule(*state, params);
 }
 
 }  // namespace
 
-void launch_update_loss_scale(float* state, const rules::ScalerParams& params, cudaStream_t stream) {
+void launch_update_loss_scale(StepState* state, const rules::ScalerParams& params, cudaStream_t stream) {
   loss_scale_kernel<<<1, 1, 0, stream>>>(state, params);
   MANTISSA_CUDA_CHECK_LAUNCH("update_loss_scale");
 }

@@ -1,5 +1,5 @@
 #pragma once
-// The loss-scale update (PRECISION.md steps 4-5) on the step-state vector:
+// The loss-scale update (PRECISION.md steps 4-5) on the step state:
 // one thread applying precision/scaler_rule.hpp's apply_scaler_rule on the device.
 #include <cuda_runtime_api.h>
 
@@ -7,6 +7,6 @@
 
 namespace mantissa::cuda {
 
-void launch_update_loss_scale(float* state, const rules::ScalerParams& params, cudaStream_t stream);
+void launch_update_loss_scale(StepState* state, const rules::ScalerParams& params, cudaStream_t stream);
 
 }  // namespace mantissa::cuda

@@ -5,8 +5,6 @@ namespace mantissa::cuda {
 
 namespace {
 
-namespace si = rules::state_index;
-
 template <class O>
 __device__ void update_chunk(const TableView& table, const rules::OptimizerParams& p,
                              const rules::StepScalars& sc) {
@@ -29,26 +27,21 @@ __device__ void update_chunk(const TableView& table, const rules::OptimizerParam
 }
 
 template <class O>
-__global__ void optimizer_kernel(TableView table, float* state, rules::OptimizerParams p) {
+__global__ void optimizer_kernel(TableView table, StepState* state, rules::OptimizerParams p) {
   __shared__ rules::StepScalars sc;
-  if (rules::step_is_skipped(p, state)) {
+  if (rules::step_is_skipped(p, *state)) {
     // Masters, state slots and the step counter stay bit-identical.
-    if (blockIdx.x == 0 && threadIdx.x == 0) {
-      state[si::kSkippedThisStep] = 1.0f;
-      state[si::kLearningRate] = 0.0f;
-    }
+    if (blockIdx.x == 0 && threadIdx.x == 0) rules::note_skipped_step(*state);
     return;
   }
-  if (threadIdx.x == 0) sc = rules::step_scalars(p, state);
+  if (threadIdx.x == 0) sc = rules::step_scalars(p, *state);
   __syncthreads();
   if (int(blockIdx.x) < table.num_chunks) update_chunk<O>(table, p, sc);
   __syncthreads();
   if (threadIdx.x == 0) {
     __threadfence();
     if (atomicAdd(table.blocks_done, 1u) == gridDim.x - 1) {
-      state[si::kSkippedThisStep] = 0.0f;
-      state[si::kOptimizerSteps] = float(sc.t + 1);
-      state[si::kLearningRate] = sc.lr;
+      rules::note_taken_step(*state, sc);
       *table.blocks_done = 0u;
     }
   }
@@ -56,7 +49,7 @@ __global__ void optimizer_kernel(TableView table, float* state, rules::Optimizer
 
 }  // namespace
 
-void launch_optimizer_step(const TableView& table, float* state,
+void launch_optimizer_step(const TableView& table, StepState* state,
                            const rules::OptimizerParams& params, cudaStream_t stream) {
   const unsigned blocks = table.num_chunks > 0 ? unsigned(table.num_chunks) : 1u;
   rules::with_optimizer(params.code, [&](auto o) {

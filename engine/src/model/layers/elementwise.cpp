@@ -46,7 +46,7 @@ Tensor Dropout::forward(ExecContext& ctx, std::span<const Tensor> inputs) {
   for (unsigned char c : id()) seed = (seed ^ c) * 1099511628211ull;
   Tensor y = empty_like(inputs[0]);
   mask_ = empty_like(inputs[0]);
-  ctx.backend.dropout_forward(inputs[0], y, mask_, spec_.p, seed, ctx.dropout_step);
+  ctx.backend.dropout_forward(inputs[0], y, mask_, spec_.p, seed, ctx.step_state);
   return y;
 }
 
