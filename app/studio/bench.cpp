@@ -32,7 +32,7 @@
 #include "MainWindow.hpp"
 #include "ProjectDocument.hpp"
 #include "StudioPaths.hpp"
-#include "TrainingController.hpp"
+#include "services/TrainingController.hpp"
 #include "mantissa/backend.hpp"
 #include "mantissa/store.hpp"
 

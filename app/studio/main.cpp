@@ -22,7 +22,7 @@
 #include "MainWindow.hpp"
 #include "ProjectDocument.hpp"
 #include "StudioPaths.hpp"
-#include "TrainingController.hpp"
+#include "services/TrainingController.hpp"
 #include "mantissa/version.hpp"
 
 using namespace mantissa;
