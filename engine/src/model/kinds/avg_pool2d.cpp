@@ -29,14 +29,8 @@ constexpr LayerRules kRules{.after_read = pool_after_read,
 template <>
 struct KindDefinition<LayerKind::AvgPool2d> {
   static LayerDescriptor make() {
-    LayerDescriptor d{.name = "AvgPool2d",
-                      .category = "Pooling",
-                      .help = "the mean of each window, per channel (padding not counted)",
-                      .params = {kernel_param(), pool_stride_param(), padding_param()},
-                      .rules = &kRules};
-    d.starter.kernel_h = d.starter.kernel_w = 2;
-    d.starter.stride_h = d.starter.stride_w = 2;
-    return d;
+    return pool_descriptor("AvgPool2d",
+                           "the mean of each window, per channel (padding not counted)", &kRules);
   }
 };
 template const LayerDescriptor& descriptor_of<LayerKind::AvgPool2d>();

@@ -27,14 +27,7 @@ constexpr LayerRules kRules{.after_read = pool_after_read,
 template <>
 struct KindDefinition<LayerKind::MaxPool2d> {
   static LayerDescriptor make() {
-    LayerDescriptor d{.name = "MaxPool2d",
-                      .category = "Pooling",
-                      .help = "the largest value of each window, per channel",
-                      .params = {kernel_param(), pool_stride_param(), padding_param()},
-                      .rules = &kRules};
-    d.starter.kernel_h = d.starter.kernel_w = 2;
-    d.starter.stride_h = d.starter.stride_w = 2;
-    return d;
+    return pool_descriptor("MaxPool2d", "the largest value of each window, per channel", &kRules);
   }
 };
 template const LayerDescriptor& descriptor_of<LayerKind::MaxPool2d>();

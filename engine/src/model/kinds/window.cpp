@@ -68,4 +68,16 @@ std::string kernel_text(const LayerSpec& s) {
   return std::to_string(s.kernel_h) + "×" + std::to_string(s.kernel_w);
 }
 
+LayerDescriptor pool_descriptor(std::string_view name, std::string_view help,
+                                const LayerRules* rules) {
+  LayerDescriptor d{.name = name,
+                    .category = "Pooling",
+                    .help = help,
+                    .params = {kernel_param(), pool_stride_param(), padding_param()},
+                    .rules = rules};
+  d.starter.kernel_h = d.starter.kernel_w = 2;
+  d.starter.stride_h = d.starter.stride_w = 2;
+  return d;
+}
+
 }  // namespace mantissa::detail

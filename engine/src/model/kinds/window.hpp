@@ -22,6 +22,9 @@ std::int64_t window_out(const ShapeContext& c, const Shape& in, std::int64_t siz
 // output [C, H', W'], one FLOP per window element read.
 void pool_after_read(ObjectReader& params, LayerSpec& layer);
 void pool_infer(const ShapeContext& c, const std::vector<Shape>& in, LayerInfo& info);
+// A pool's descriptor: kernel, stride and padding, a 2×2 / stride 2 starter.
+LayerDescriptor pool_descriptor(std::string_view name, std::string_view help,
+                                const LayerRules* rules);
 
 std::vector<io::OnnxAttr> window_attrs(const LayerSpec& s);  // kernel_shape, strides, pads
 std::string kernel_text(const LayerSpec& s);                 // "3×3"
