@@ -3,6 +3,8 @@
 #include <QLocale>
 #include <cmath>
 
+#include "mantissa/units.hpp"
+
 namespace mantissa::ui {
 
 QString fromView(std::string_view s) {
@@ -24,13 +26,7 @@ QString formatFlops(double flops) {
 }
 
 QString formatBytes(double bytes) {
-  static const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-  int u = 0;
-  while (std::abs(bytes) >= 1024.0 && u < 4) {
-    bytes /= 1024.0;
-    ++u;
-  }
-  return QStringLiteral("%1 %2").arg(bytes, 0, 'f', u == 0 ? 0 : 1).arg(QLatin1String(units[u]));
+  return QString::fromStdString(bytes_text(bytes));
 }
 
 QString formatDuration(double seconds) {

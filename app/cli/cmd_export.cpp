@@ -15,6 +15,7 @@
 #include "mantissa/error.hpp"
 #include "mantissa/export_job.hpp"
 #include "mantissa/store.hpp"
+#include "mantissa/units.hpp"
 
 namespace mantissa::cli {
 
@@ -45,16 +46,6 @@ Format pick_format(const ExportArgs& a) {
                    a.output.string() + "' does not tell)");
 }
 
-std::string size_text(std::uintmax_t bytes) {
-  char buf[32];
-  if (bytes < 1024) return std::to_string(bytes) + " B";
-  if (bytes < 1024 * 1024)
-    std::snprintf(buf, sizeof buf, "%.1f KiB", double(bytes) / 1024.0);
-  else
-    std::snprintf(buf, sizeof buf, "%.1f MiB", double(bytes) / (1024.0 * 1024.0));
-  return buf;
-}
-
 void run_export(const ExportArgs& a) {
   const Format format = pick_format(a);
   DType dtype = DType::F32;
@@ -79,7 +70,7 @@ void run_export(const ExportArgs& a) {
   request.output = a.output;
   const ExportResult done = export_run(store, request);
   std::cout << "wrote " << a.output.string() << ": run " << a.run_id << " step " << done.step
-            << ", " << done.description << ", " << size_text(fs::file_size(a.output, ec))
+            << ", " << done.description << ", " << bytes_text(double(fs::file_size(a.output, ec)))
             << std::endl;
 }
 

@@ -17,6 +17,7 @@
 #include "mantissa/error.hpp"
 #include "mantissa/layer_descriptor.hpp"
 #include "mantissa/model.hpp"
+#include "mantissa/units.hpp"
 #include "mantissa/weights_io.hpp"
 
 namespace mantissa::cli {
@@ -52,15 +53,6 @@ std::string si(std::int64_t n) {
   std::size_t u = 0;
   for (v /= 1000.0; v >= 999.5 && u + 1 < kUnits.size(); v /= 1000.0) ++u;
   return fixed(v, v < 10 ? 2 : v < 100 ? 1 : 0) + " " + kUnits[u];
-}
-
-std::string bytes_text(std::int64_t b) {
-  static constexpr std::array<const char*, 4> kUnits = {"KiB", "MiB", "GiB", "TiB"};
-  if (b < 1024) return std::to_string(b) + " B";
-  double v = double(b) / 1024.0;
-  std::size_t u = 0;
-  for (; v >= 1024.0 && u + 1 < kUnits.size(); v /= 1024.0) ++u;
-  return fixed(v, 1) + " " + kUnits[u];
 }
 
 double saving_percent(std::int64_t narrow, std::int64_t wide) {

@@ -41,15 +41,6 @@ std::string fixed(double v, int decimals) {
   return buf.data();
 }
 
-std::string bytes_text(std::int64_t b) {
-  static constexpr std::array<const char*, 4> kUnits = {"KiB", "MiB", "GiB", "TiB"};
-  if (b < 1024) return std::to_string(b) + " B";
-  double v = double(b) / 1024.0;
-  std::size_t u = 0;
-  for (; v >= 1024.0 && u + 1 < kUnits.size(); v /= 1024.0) ++u;
-  return fixed(v, 1) + " " + kUnits[u];
-}
-
 std::string duration_text(double seconds) {
   if (!std::isfinite(seconds) || seconds < 0) return "-";
   if (seconds < 60) return fixed(seconds, seconds < 10 ? 2 : 1) + " s";

@@ -17,6 +17,7 @@
 #include "mantissa/store.hpp"
 #include "mantissa/train_job.hpp"
 #include "mantissa/trainer.hpp"
+#include "mantissa/units.hpp"
 
 namespace mantissa::cli {
 
@@ -24,7 +25,6 @@ namespace mantissa::cli {
 
 std::string with_thousands(std::int64_t n);                   // 1234567 -> "1,234,567"
 std::string fixed(double v, int decimals);                    // "%.*f"; "-" when not finite
-std::string bytes_text(std::int64_t bytes);                   // "1.3 MiB"
 std::string duration_text(double seconds);                    // "4.2 s", "3:07", "1:02:03"
 std::string percent_text(double fraction, int decimals = 1);  // 0.981 -> "98.1%"
 std::string scale_text(double scale);                         // "%g"

@@ -44,9 +44,10 @@ TEST(ResourceErrors, ABatchThatCannotFitNamesTheWidestLayer) {
 }
 
 TEST(ResourceErrors, BytesAreWrittenForPeople) {
-  EXPECT_EQ(bytes_text(512), "512 bytes");
+  EXPECT_EQ(bytes_text(512), "512 B");
   EXPECT_EQ(bytes_text(1536), "1.5 KiB");
   EXPECT_EQ(bytes_text(3.0 * 1024 * 1024 * 1024 * 1024), "3.0 TiB");
+  EXPECT_EQ(bytes_text(-2048), "-2.0 KiB");
 }
 
 }  // namespace

@@ -39,18 +39,6 @@ double bytes_per_param(const TrainingSpec& t) {
 
 }  // namespace
 
-std::string bytes_text(double bytes) {
-  const char* units[] = {"bytes", "KiB", "MiB", "GiB", "TiB", "PiB"};
-  int u = 0;
-  while (bytes >= 1024.0 && u < 5) {
-    bytes /= 1024.0;
-    ++u;
-  }
-  char buf[48];
-  std::snprintf(buf, sizeof buf, u == 0 ? "%.0f %s" : "%.1f %s", bytes, units[u]);
-  return buf;
-}
-
 std::size_t available_memory(const Backend& backend) {
   const MemoryStats m = backend.memory_stats();
   if (m.driver_total > 0) return m.driver_total - std::min(m.driver_total, m.driver_in_use);

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "mantissa/model.hpp"
+#include "mantissa/units.hpp"
 
 namespace mantissa {
 
@@ -21,6 +22,5 @@ std::size_t available_memory(const Backend& backend);
 void check_model_fits(const ModelSummary& summary, const TrainingSpec& training,
                       std::int64_t batch, const Backend& backend);
 
-std::string bytes_text(double bytes);  // "1.5 GiB"
 
 }  // namespace mantissa

@@ -6,18 +6,9 @@
 #include <string>
 
 #include "mantissa/error.hpp"
+#include "mantissa/units.hpp"
 
 namespace mantissa::cpu {
-
-namespace {
-
-std::string mib(std::size_t bytes) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.1f MiB", double(bytes) / (1024.0 * 1024.0));
-  return buf;
-}
-
-}  // namespace
 
 CachingAllocator::~CachingAllocator() {
   release_cached_locked();
@@ -43,8 +34,8 @@ void* CachingAllocator::allocate(std::size_t bytes) {
       ptr = std::aligned_alloc(kAlignment, block);
     }
     if (ptr == nullptr) {
-      throw OutOfMemoryError("cpu: out of memory allocating " + mib(bytes) + " (" + mib(in_use_) +
-                             " already held by tensors)");
+      throw OutOfMemoryError("cpu: out of memory allocating " + bytes_text(double(bytes)) + " (" +
+                             bytes_text(double(in_use_)) + " already held by tensors)");
     }
     reserved_ += block;
   }

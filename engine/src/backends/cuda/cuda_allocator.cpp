@@ -4,18 +4,9 @@
 
 #include "backends/cuda/cuda_check.hpp"
 #include "mantissa/error.hpp"
+#include "mantissa/units.hpp"
 
 namespace mantissa::cuda {
-
-namespace {
-
-std::string mib(std::size_t bytes) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.1f MiB", double(bytes) / (1024.0 * 1024.0));
-  return buf;
-}
-
-}  // namespace
 
 void* CudaMallocSource::obtain(std::size_t bytes) {
   void* ptr = nullptr;
@@ -48,13 +39,14 @@ void* CudaAllocator::allocate(std::size_t bytes, bool counted) {
     std::size_t free_bytes = 0, total_bytes = 0;
     std::string driver;
     if (cudaMemGetInfo(&free_bytes, &total_bytes) == cudaSuccess) {
-      driver = "; the driver reports " + mib(total_bytes - free_bytes) + " of " + mib(total_bytes) +
-               " in use";
+      driver = "; the driver reports " + bytes_text(double(total_bytes - free_bytes)) + " of " +
+               bytes_text(double(total_bytes)) + " in use";
     } else {
       cudaGetLastError();
     }
-    throw OutOfMemoryError(device_name_ + ": out of memory allocating " + mib(bytes) + " (" +
-                           mib(s.in_use) + " held by tensors, " + mib(s.reserved) +
+    throw OutOfMemoryError(device_name_ + ": out of memory allocating " +
+                           bytes_text(double(bytes)) + " (" + bytes_text(double(s.in_use)) +
+                           " held by tensors, " + bytes_text(double(s.reserved)) +
                            " reserved by the allocator" + driver + ")");
   }
   return ptr;

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "mantissa/error.hpp"
+#include "mantissa/units.hpp"
 
 namespace mantissa::cuda {
 
@@ -75,12 +76,6 @@ const Perf* pick(const std::vector<Perf>& results, int count, bool need_determin
 std::string milliseconds(float ms) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.3f ms", double(ms));
-  return buf;
-}
-
-std::string megabytes(std::size_t bytes) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.1f MiB", double(bytes) / (1024.0 * 1024.0));
   return buf;
 }
 
@@ -295,7 +290,7 @@ ConvPlans::Plan& ConvPlans::plan_for(const ConvShape& s, Direction dir, DType da
                ", " +
                (plan->timed ? "fastest of the candidates (" + milliseconds(plan->time_ms) + ")"
                             : std::string("the heuristic's first choice (timing failed)")) +
-               ", workspace " + megabytes(plan->workspace);
+               ", workspace " + bytes_text(double(plan->workspace));
   if (log_) std::cerr << "mantissa cuda: " << plan->op << " " << plan->shape << ": " << plan->path
                       << "\n";
   Plan& ref = *plan;
