@@ -11,6 +11,7 @@
 #include <sstream>
 #include <string>
 
+#include "engine/model_compare.hpp"
 #include "mantissa/error.hpp"
 #include "mantissa/layer_descriptor.hpp"
 #include "model/kinds/layer_rules.hpp"
@@ -209,19 +210,7 @@ LayerSpec off_defaults(LayerSpec l) {
   return l;
 }
 
-void expect_same_layers(const ModelSpec& a, const ModelSpec& b) {
-  ASSERT_EQ(a.layers.size(), b.layers.size());
-  for (std::size_t i = 0; i < a.layers.size(); ++i) {
-    const LayerSpec &x = a.layers[i], &y = b.layers[i];
-    SCOPED_TRACE(x.id);
-    EXPECT_EQ(x.id, y.id);
-    EXPECT_EQ(x.kind, y.kind);
-    EXPECT_EQ(x.inputs, y.inputs);
-    EXPECT_EQ(x.pin_fp32, y.pin_fp32);
-    for (const ParamSchema& p : descriptor(x.kind).params)
-      EXPECT_EQ(param_value(x, p), param_value(y, p)) << p.key;
-  }
-}
+using testing::expect_same_layers;
 
 TEST(LayerDescriptors, EveryKindParsesWritesAndParsesBackIdentically) {
   std::set<LayerKind> covered = {LayerKind::Input, LayerKind::Flatten, LayerKind::Linear,

@@ -7,6 +7,7 @@
 #include <map>
 #include <string>
 
+#include "engine/model_compare.hpp"
 #include "mantissa/error.hpp"
 #include "mantissa/model.hpp"
 
@@ -226,32 +227,7 @@ TEST(ProjectTopology, OrderedFileKeepsItsOrder) {
   for (std::size_t i = 0; i < order.size(); ++i) EXPECT_EQ(order[i], &p.model.layers[i]);
 }
 
-void expect_same_layers(const ModelSpec& a, const ModelSpec& b) {
-  ASSERT_EQ(a.layers.size(), b.layers.size());
-  for (std::size_t i = 0; i < a.layers.size(); ++i) {
-    const LayerSpec &x = a.layers[i], &y = b.layers[i];
-    SCOPED_TRACE(x.id);
-    EXPECT_EQ(x.id, y.id);
-    EXPECT_EQ(x.kind, y.kind);
-    EXPECT_EQ(x.inputs, y.inputs);
-    EXPECT_EQ(x.pin_fp32, y.pin_fp32);
-    EXPECT_EQ(x.shape, y.shape);
-    EXPECT_EQ(x.out_features, y.out_features);
-    EXPECT_EQ(x.out_channels, y.out_channels);
-    EXPECT_EQ(x.bias, y.bias);
-    EXPECT_EQ(x.kernel_h, y.kernel_h);
-    EXPECT_EQ(x.kernel_w, y.kernel_w);
-    EXPECT_EQ(x.stride_h, y.stride_h);
-    EXPECT_EQ(x.stride_w, y.stride_w);
-    EXPECT_EQ(x.pad_h, y.pad_h);
-    EXPECT_EQ(x.pad_w, y.pad_w);
-    EXPECT_EQ(x.negative_slope, y.negative_slope);
-    EXPECT_EQ(x.p, y.p);
-    EXPECT_EQ(x.eps, y.eps);
-    EXPECT_EQ(x.momentum, y.momentum);
-    EXPECT_EQ(x.init, y.init);
-  }
-}
+using testing::expect_same_layers;
 
 void expect_same_project(const Project& a, const Project& b) {
   EXPECT_EQ(a.name, b.name);
