@@ -82,7 +82,6 @@ class ModelCanvas : public QWidget {
   void rebuildInspector();
   bool fitPending_ = true;  // fit once the view has its size
   void placeMissing(const ModelSpec& model);
-  std::vector<int> depths(const ModelSpec& model) const;
 
   ProjectDocument* doc_;
   QGraphicsScene* scene_;
