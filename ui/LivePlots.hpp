@@ -83,6 +83,7 @@ class LivePlots : public QWidget {
 
  private:
   QCustomPlot* makePlot(const QString& title, const QString& yLabel);
+  void createSeries();  // the graphs of every panel (LivePlotsSeries.cpp)
   void addPoints(const QVector<mantissa::StepMetrics>& steps, qsizetype firstIndex);
   void addEpochPoints(const QVector<mantissa::EpochMetrics>& epochs);
   void rebuildData();
