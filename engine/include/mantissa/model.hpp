@@ -179,6 +179,25 @@ inline constexpr std::array<Policy, 3> kSummaryPolicies = {Policy::Float32, Poli
 // Validates the graph (unknown inputs, cycles, exactly one Input and one loss,
 // shape compatibility) and infers shapes. Errors name the file, path and layer.
 ModelSummary analyze_model(const ModelSpec& model, const std::filesystem::path& file_for_messages);
+// The model as a builder sees it while it is unfinished: the shape of every
+// layer that can be inferred (its inputs are), and every problem at once, each
+// on its layer, in words without file or JSON path. An unused output is a
+// warning here: the layers after it are still inferred (training refuses it).
+struct ModelProblem {
+  std::string layer_id;  // empty: the model as a whole ("the model has no loss layer ...")
+  std::string message;
+  bool warning = false;
+};
+struct ModelDiagnosis {
+  std::vector<LayerInfo> layers;  // the inferred layers, inputs before the layers they feed
+  std::vector<ModelProblem> problems;
+  // No problems at all: analyze_model() accepts the model.
+  bool complete() const { return problems.empty(); }
+  const LayerInfo* find(std::string_view id) const;        // nullptr: not inferred
+  std::vector<const ModelProblem*> problems_of(std::string_view id) const;
+};
+ModelDiagnosis diagnose_model(const ModelSpec& model);
+
 // The autocast rule of PRECISION.md: the dtype a layer computes in and emits,
 // given the policy, its pin and its inputs' dtypes. Input emits fp32 data.
 //  * Linear, Conv2d: compute dtype (fp32 when pinned).

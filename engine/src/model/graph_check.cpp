@@ -1,4 +1,5 @@
 // The model as a graph: structural validation and topological order.
+#include <optional>
 #include <set>
 #include <unordered_map>
 
@@ -47,7 +48,9 @@ std::vector<std::size_t> find_cycle(
         stack.pop_back();
         continue;
       }
-      std::size_t in = index.at(inputs[f.next_input++]);
+      const auto known = index.find(inputs[f.next_input++]);
+      if (known == index.end()) continue;  // reported as an unknown input
+      const std::size_t in = known->second;
       if (mark[in] == Mark::New) {
         mark[in] = Mark::Open;
         stack.push_back({in, 0});
@@ -70,29 +73,45 @@ std::vector<std::size_t> find_cycle(
 
 namespace detail {
 
-void validate_graph(const ModelSpec& model, const std::filesystem::path& file) {
+std::vector<GraphProblem> graph_problems(const ModelSpec& model) {
   const auto& layers = model.layers;
-  if (layers.empty()) throw_project_error(file, "/model/nodes", {}, "the model has no layers");
+  std::vector<GraphProblem> out;
+  // The node is read back from the pointer ("/model/nodes/<i>...").
+  auto add = [&](std::string pointer, std::string_view layer, std::string what,
+                 GraphProblem::Kind kind = GraphProblem::Kind::Error) {
+    std::size_t node = GraphProblem::kNoNode;
+    static constexpr std::string_view kNodes = "/model/nodes/";
+    if (pointer.rfind(kNodes, 0) == 0) node = std::stoul(pointer.substr(kNodes.size()));
+    out.push_back({std::move(pointer), std::string(layer), std::move(what), kind, node});
+  };
+  if (layers.empty()) {
+    add("/model/nodes", {}, "the model has no layers");
+    return out;
+  }
 
   std::unordered_map<std::string_view, std::size_t> index;
   std::vector<std::string_view> ids;
   for (std::size_t i = 0; i < layers.size(); ++i) {
     const auto& id = layers[i].id;
-    if (id.empty()) throw_project_error(file, node_pointer(i) + "/id", {}, "layer id is empty");
+    if (id.empty()) {
+      add(node_pointer(i) + "/id", {}, "layer id is empty");
+      continue;
+    }
     auto [it, inserted] = index.emplace(id, i);
     if (!inserted)
-      throw_project_error(file, node_pointer(i) + "/id", id,
-                          "duplicate id (already used by " + node_pointer(it->second) + ")");
-    ids.push_back(id);
+      add(node_pointer(i) + "/id", id,
+          "duplicate id (already used by " + node_pointer(it->second) + ")");
+    else
+      ids.push_back(id);
   }
 
   for (std::size_t i = 0; i < layers.size(); ++i) {
     const auto& l = layers[i];
     for (std::size_t k = 0; k < l.inputs.size(); ++k)
       if (!index.contains(l.inputs[k]))
-        throw_project_error(file, node_pointer(i) + "/inputs/" + std::to_string(k), l.id,
-                            "input " + in_quotes(l.inputs[k]) + " does not exist (" +
-                                suggest(l.inputs[k], ids) + ")");
+        add(node_pointer(i) + "/inputs/" + std::to_string(k), l.id,
+            "input " + in_quotes(l.inputs[k]) + " does not exist (" + suggest(l.inputs[k], ids) +
+                ")");
   }
 
   for (std::size_t i = 0; i < layers.size(); ++i) {
@@ -102,13 +121,11 @@ void validate_graph(const ModelSpec& model, const std::filesystem::path& file) {
     std::string kind(d.name);
     std::string got = ", got " + std::to_string(n);
     if (d.inputs == Arity::None && n != 0)
-      throw_project_error(file, node_pointer(i) + "/inputs", l.id, kind + " takes no inputs" + got);
+      add(node_pointer(i) + "/inputs", l.id, kind + " takes no inputs" + got);
     if (d.inputs == Arity::Many && n < 2)
-      throw_project_error(file, node_pointer(i) + "/inputs", l.id,
-                          kind + " needs at least 2 inputs" + got);
+      add(node_pointer(i) + "/inputs", l.id, kind + " needs at least 2 inputs" + got);
     if (d.inputs == Arity::One && n != 1)
-      throw_project_error(file, node_pointer(i) + "/inputs", l.id,
-                          kind + " takes exactly 1 input" + got);
+      add(node_pointer(i) + "/inputs", l.id, kind + " takes exactly 1 input" + got);
   }
 
   std::optional<std::size_t> input, loss;
@@ -116,34 +133,35 @@ void validate_graph(const ModelSpec& model, const std::filesystem::path& file) {
     const auto& l = layers[i];
     if (descriptor(l.kind).inputs == Arity::None) {
       if (input)
-        throw_project_error(file, node_pointer(i), l.id,
-                            "more than one Input layer (" + in_quotes(layers[*input].id) +
-                                " is already the input; a model has exactly one)");
-      input = i;
+        add(node_pointer(i), l.id,
+            "more than one Input layer (" + in_quotes(layers[*input].id) +
+                " is already the input; a model has exactly one)");
+      else
+        input = i;
     }
     if (is_loss(l.kind)) {
       if (loss)
-        throw_project_error(file, node_pointer(i), l.id,
-                            "more than one loss layer (" + in_quotes(layers[*loss].id) +
-                                " is already the loss; a model has exactly one)");
-      loss = i;
+        add(node_pointer(i), l.id,
+            "more than one loss layer (" + in_quotes(layers[*loss].id) +
+                " is already the loss; a model has exactly one)");
+      else
+        loss = i;
     }
   }
-  if (!input) throw_project_error(file, "/model/nodes", {}, "the model has no Input layer");
+  if (!input) add("/model/nodes", {}, "the model has no Input layer");
   if (!loss) {
     std::string losses;
     for (const LayerDescriptor* d : all_descriptors())
       if (d->is_loss) losses += (losses.empty() ? "" : " or ") + std::string(d->name);
-    throw_project_error(file, "/model/nodes", {},
-                        "the model has no loss layer (end it with " + losses + ")");
+    add("/model/nodes", {}, "the model has no loss layer (end it with " + losses + ")");
   }
 
   if (auto cycle = find_cycle(model, index); !cycle.empty()) {
     std::string path;
     for (std::size_t j = 0; j < cycle.size(); ++j)
       path += (j ? " -> " : "") + in_quotes(layers[cycle[j]].id);
-    throw_project_error(file, node_pointer(cycle.front()), layers[cycle.front()].id,
-                        "the layers form a cycle: " + path);
+    for (std::size_t j = 0; j + 1 < cycle.size(); ++j)
+      add(node_pointer(cycle[j]), layers[cycle[j]].id, "the layers form a cycle: " + path);
   }
 
   // The loss must end the graph, and every other layer must lead to it.
@@ -151,19 +169,31 @@ void validate_graph(const ModelSpec& model, const std::filesystem::path& file) {
   for (std::size_t i = 0; i < layers.size(); ++i) {
     const auto& l = layers[i];
     for (std::size_t k = 0; k < l.inputs.size(); ++k) {
-      std::size_t in = index.at(l.inputs[k]);
+      const auto known = index.find(l.inputs[k]);
+      if (known == index.end()) continue;
+      const std::size_t in = known->second;
       used[in] = true;
-      if (in == *loss)
-        throw_project_error(file, node_pointer(i) + "/inputs/" + std::to_string(k), l.id,
-                            "takes the output of the loss " + in_quotes(layers[in].id) +
-                                "; the loss must be the last layer");
+      if (loss && in == *loss)
+        add(node_pointer(i) + "/inputs/" + std::to_string(k), l.id,
+            "takes the output of the loss " + in_quotes(layers[in].id) +
+                "; the loss must be the last layer");
     }
   }
   for (std::size_t i = 0; i < layers.size(); ++i)
-    if (!used[i] && i != *loss)
-      throw_project_error(file, node_pointer(i), layers[i].id,
-                          "output is not used by any layer; every layer must lead to the loss " +
-                              in_quotes(layers[*loss].id));
+    if (!used[i] && (!loss || i != *loss) && !is_loss(layers[i].kind))
+      add(node_pointer(i), layers[i].id,
+          loss ? "output is not used by any layer; every layer must lead to the loss " +
+                     in_quotes(layers[*loss].id)
+               : std::string("output is not used by any layer"),
+          GraphProblem::Kind::Unused);
+  return out;
+}
+
+void validate_graph(const ModelSpec& model, const std::filesystem::path& file) {
+  const std::vector<GraphProblem> problems = graph_problems(model);
+  if (problems.empty()) return;
+  const GraphProblem& first = problems.front();
+  throw_project_error(file, first.pointer, first.layer_id, first.what);
 }
 
 }  // namespace detail

@@ -7,7 +7,10 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
+#include "mantissa/error.hpp"
 #include "mantissa/model.hpp"
 
 namespace mantissa::detail {
@@ -29,9 +32,33 @@ std::string suggest(std::string_view given, std::span<const std::string_view> va
 // Every kind's project-file name, in LayerKind order (kinds/registry.cpp).
 std::span<const std::string_view> layer_kind_names();
 
-// Structural checks of analyze_model, before any shape is looked at: unique
-// ids, inputs that exist, arity, one Input, one loss that is the only sink, no
-// cycle. Throws the first problem found, in file order.
+// What throw_project_error throws: the message as above, and its parts, so
+// the studio can say the words on the layer without the file and path.
+class ProjectError : public InputError {
+ public:
+  ProjectError(const std::string& message, std::string at, std::string layer, std::string what)
+      : InputError(message),
+        pointer(std::move(at)),
+        layer_id(std::move(layer)),
+        what_words(std::move(what)) {}
+  std::string pointer, layer_id, what_words;
+};
+
+// Structural checks, before any shape is looked at: unique ids, inputs that
+// exist, arity, one Input, one loss that is the only sink, no cycle. Every
+// problem, grouped by check and in file order within each; an unused output
+// is its own kind (the studio warns, training refuses).
+struct GraphProblem {
+  enum class Kind { Error, Unused };
+  std::string pointer;   // JSON path in the project file
+  std::string layer_id;  // empty: the model as a whole
+  std::string what;
+  Kind kind = Kind::Error;
+  std::size_t node = kNoNode;  // index in model.layers, for a layer's problem
+  static constexpr std::size_t kNoNode = std::size_t(-1);
+};
+std::vector<GraphProblem> graph_problems(const ModelSpec& model);
+// Throws the first of graph_problems() as a project error.
 void validate_graph(const ModelSpec& model, const std::filesystem::path& file);
 
 }  // namespace mantissa::detail

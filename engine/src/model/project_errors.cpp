@@ -65,7 +65,7 @@ void throw_project_error(const std::filesystem::path& file, std::string_view poi
   std::string msg = file_label(file) + ": " + std::string(pointer.empty() ? "/" : pointer) + ": ";
   if (!layer_id.empty()) msg += "layer '" + std::string(layer_id) + "': ";
   msg += what;
-  throw InputError(msg);
+  throw ProjectError(msg, std::string(pointer), std::string(layer_id), std::string(what));
 }
 
 std::string suggest(std::string_view given, std::span<const std::string_view> valid) {
