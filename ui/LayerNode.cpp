@@ -1,5 +1,6 @@
 #include "LayerNode.hpp"
 
+#include <QFontMetricsF>
 #include <QGraphicsLineItem>
 #include <QGraphicsScene>
 #include <QGraphicsSceneContextMenuEvent>
@@ -9,7 +10,6 @@
 #include <QPainter>
 #include <QPalette>
 #include <QStyleOptionGraphicsItem>
-#include <QTextOption>
 #include <QtMath>
 
 #include "ModelCanvas.hpp"
@@ -20,7 +20,12 @@ namespace mantissa::ui {
 
 namespace {
 constexpr qreal kPortRadius = 5;
-constexpr qreal kErrorHeight = 48;  // room for the message under the node
+
+QFont noteFont(QFont f) {
+  f.setPointSizeF(qMax(6.0, f.pointSizeF() - 1));
+  return f;
+}
+constexpr int kNoteFlags = Qt::AlignLeft | Qt::AlignTop | Qt::TextWrapAnywhere;
 
 QColor kindColor(LayerKind k) {
   const QString g = model_edits::groupOf(k);
@@ -33,23 +38,32 @@ QColor kindColor(LayerKind k) {
 }
 }  // namespace
 
-LayerNode::LayerNode(ModelCanvas* canvas, const LayerSpec& layer, QString errorMessage)
+LayerNode::LayerNode(ModelCanvas* canvas, const LayerSpec& layer, QString errorMessage,
+                     QString warningMessage)
     : canvas_(canvas),
       id_(QString::fromStdString(layer.id)),
       subtitle_(model_edits::describe(layer)),
       error_(std::move(errorMessage)),
+      warning_(std::move(warningMessage)),
       pinned_(layer.pin_fp32),
       hasInput_(!model_edits::takesNoInput(layer.kind)),
       hasOutput_(!is_loss(layer.kind)) {
   setFlags(ItemIsMovable | ItemIsSelectable | ItemSendsGeometryChanges | ItemIsFocusable);
   setZValue(1);
-  setToolTip(error_.isEmpty() ? subtitle_ : error_);
+  note_ = error_;
+  if (!warning_.isEmpty()) note_ += (note_.isEmpty() ? QString() : QStringLiteral("\n")) + warning_;
+  if (!note_.isEmpty()) {
+    // As tall as the wrapped text, so messages neither overlap nor clip.
+    const QFontMetricsF fm(noteFont(QFont()));
+    noteHeight_ = fm.boundingRect(QRectF(0, 0, kWidth, 1e6), kNoteFlags, note_).height() + 4;
+  }
+  setToolTip(note_.isEmpty() ? subtitle_ : note_);
   setCursor(Qt::ArrowCursor);
   setData(1, QVariant::fromValue(int(layer.kind)));
 }
 
 QRectF LayerNode::boundingRect() const {
-  const qreal extra = error_.isEmpty() ? 0 : kErrorHeight;
+  const qreal extra = noteHeight_;
   return QRectF(-kPortRadius - 2, -12, kWidth + 2 * kPortRadius + 4, kHeight + 14 + extra);
 }
 
@@ -65,7 +79,10 @@ void LayerNode::paint(QPainter* p, const QStyleOptionGraphicsItem* option, QWidg
   const QPalette pal = option->palette;
   const QRectF box(0, 0, kWidth, kHeight);
   QPen border(isSelected() ? pal.highlight().color() : pal.mid().color(), isSelected() ? 2.2 : 1.2);
-  if (hasError()) border = QPen(okabe_ito::kVermillion, 2.4);
+  if (hasError())
+    border = QPen(okabe_ito::kVermillion, 2.4);
+  else if (hasWarning())
+    border = QPen(okabe_ito::kOrange, 2.0, Qt::DashLine);
   p->setPen(border);
   p->setBrush(pal.base());
   p->drawRoundedRect(box, 6, 6);
@@ -105,14 +122,11 @@ void LayerNode::paint(QPainter* p, const QStyleOptionGraphicsItem* option, QWidg
   if (hasInput_) p->drawEllipse(QPointF(0, kHeight / 2), kPortRadius, kPortRadius);
   if (hasOutput_) p->drawEllipse(QPointF(kWidth, kHeight / 2), kPortRadius, kPortRadius);
 
-  if (hasError()) {
-    p->setPen(okabe_ito::kVermillion);
-    QTextOption wrap(Qt::AlignLeft | Qt::AlignTop);
-    wrap.setWrapMode(QTextOption::WrapAtWordBoundaryOrAnywhere);
-    QFont small = f;
-    small.setPointSizeF(qMax(6.0, f.pointSizeF() - 1));
-    p->setFont(small);
-    p->drawText(QRectF(0, kHeight + 2, kWidth, kErrorHeight - 2), error_, wrap);
+  if (!note_.isEmpty()) {
+    // Errors in red; a warning alone (an unused output) in amber.
+    p->setPen(hasError() ? okabe_ito::kVermillion : okabe_ito::kOrange.darker(130));
+    p->setFont(noteFont(f));
+    p->drawText(QRectF(0, kHeight + 2, kWidth, noteHeight_), kNoteFlags, note_);
     p->setFont(f);
   }
 }

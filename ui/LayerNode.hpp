@@ -23,7 +23,10 @@ class LayerNode : public QGraphicsItem {
   static constexpr qreal kWidth = 170;
   static constexpr qreal kHeight = 52;
 
-  LayerNode(ModelCanvas* canvas, const LayerSpec& layer, QString errorMessage);
+  // errorMessage: why the layer cannot be used (drawn in red under it);
+  // warningMessage: what is wrong but stops nothing (an unused output).
+  LayerNode(ModelCanvas* canvas, const LayerSpec& layer, QString errorMessage,
+            QString warningMessage = {});
 
   int type() const override { return Type; }
   QRectF boundingRect() const override;
@@ -33,6 +36,8 @@ class LayerNode : public QGraphicsItem {
   const QString& subtitle() const { return subtitle_; }
   const QString& errorMessage() const { return error_; }
   bool hasError() const { return !error_.isEmpty(); }
+  const QString& warningMessage() const { return warning_; }
+  bool hasWarning() const { return !warning_.isEmpty(); }
   bool isPinned() const { return pinned_; }
   bool hasInputPort() const { return hasInput_; }
   bool hasOutputPort() const { return hasOutput_; }
@@ -48,7 +53,9 @@ class LayerNode : public QGraphicsItem {
 
  private:
   ModelCanvas* canvas_;
-  QString id_, subtitle_, error_;
+  QString id_, subtitle_, error_, warning_;
+  QString note_;         // what is drawn under the node: the errors, then the warnings
+  qreal noteHeight_ = 0;  // its wrapped height
   bool pinned_ = false;
   bool hasInput_ = true, hasOutput_ = true;
   QGraphicsLineItem* wire_ = nullptr;  // while dragging a new connection

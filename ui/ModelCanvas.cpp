@@ -11,7 +11,6 @@
 #include <QLabel>
 #include <QLineEdit>
 #include <QMimeData>
-#include <QRegularExpression>
 #include <QTimer>
 #include <QToolButton>
 #include <QUndoStack>
@@ -367,20 +366,20 @@ void ModelCanvas::rebuild() {
   const Project& project = doc_->project();
   const ModelSpec& model = project.model;
 
-  // Which layer the analysis blames, and for what.
-  errorLayer_.clear();
-  errorText_.clear();
-  const QString error = doc_->modelError();
-  if (!error.isEmpty()) {
-    static const QRegularExpression named(QStringLiteral("layer '([^']+)': "));
-    const auto m = named.match(error);
-    if (m.hasMatch() && model_edits::indexOf(model, m.captured(1).toStdString()) >= 0) {
-      errorLayer_ = m.captured(1);
-      errorText_ = error.mid(m.capturedEnd());
-    }
+  // Every problem at once: a layer's on its node (errors, then warnings), the
+  // model's own ("no loss layer") in the banner.
+  const ModelDiagnosis& diagnosis = doc_->diagnosis();
+  QHash<QString, QStringList> errors, warnings;
+  QStringList modelProblems;
+  for (const ModelProblem& p : diagnosis.problems) {
+    const QString text = QString::fromStdString(p.message);
+    if (p.layer_id.empty())
+      modelProblems << text;
+    else
+      (p.warning ? warnings : errors)[QString::fromStdString(p.layer_id)] << text;
   }
-  banner_->setText(errorLayer_.isEmpty() ? error : QString());
-  banner_->setVisible(errorLayer_.isEmpty() && !error.isEmpty() && !model.layers.empty());
+  banner_->setText(modelProblems.join(QLatin1Char('\n')));
+  banner_->setVisible(!modelProblems.isEmpty() && !model.layers.empty());
 
   if (model.layers.empty()) {
     auto* hint = scene_->addSimpleText(tr("Drag a layer here"));
@@ -395,11 +394,12 @@ void ModelCanvas::rebuild() {
     return;
   }
 
-  // Shapes and dtypes flowing out of each layer, when the model analyses.
+  // Shapes and dtypes flowing out of each layer whose shape is known: every
+  // part of the graph that can be inferred, finished or not.
   QHash<QString, QString> outLabel;
-  if (const auto& summary = doc_->summary()) {
+  {
     std::map<std::string, DType> dtypes;
-    for (const LayerInfo& info : summary->layers) {
+    for (const LayerInfo& info : diagnosis.layers) {
       const int i = model_edits::indexOf(model, info.id);
       if (i < 0) continue;
       const LayerSpec& l = model.layers[std::size_t(i)];
@@ -416,7 +416,8 @@ void ModelCanvas::rebuild() {
   placeMissing(model);
   for (const LayerSpec& l : model.layers) {
     const QString id = QString::fromStdString(l.id);
-    auto* node = new LayerNode(this, l, id == errorLayer_ ? errorText_ : QString());
+    auto* node = new LayerNode(this, l, errors.value(id).join(QLatin1Char('\n')),
+                               warnings.value(id).join(QLatin1Char('\n')));
     node->setPos(positions_.value(id));
     scene_->addItem(node);
     nodes_.insert(id, node);
@@ -488,22 +489,23 @@ void ModelCanvas::rebuildInspector() {
 
   addLayerCosts(form, id);
 
-  if (LayerNode* n = nodes_.value(id); n && n->hasError()) {
-    auto* err = new QLabel(n->errorMessage(), inspectorBody_);
-    err->setWordWrap(true);
-    err->setStyleSheet(QStringLiteral("color: #D55E00;"));
-    form->addRow(err);
+  if (LayerNode* n = nodes_.value(id)) {
+    for (const auto& [text, colour] : {std::pair{n->errorMessage(), "#D55E00"},
+                                       std::pair{n->warningMessage(), "#9A6A00"}}) {
+      if (text.isEmpty()) continue;
+      auto* note = new QLabel(text, inspectorBody_);
+      note->setWordWrap(true);
+      note->setStyleSheet(QStringLiteral("color: %1;").arg(QLatin1String(colour)));
+      form->addRow(note);
+    }
   }
 }
 
 // What the selected layer costs, from the document's model analysis: its
 // output shape, parameters, forward FLOPs and activation memory per policy.
 void ModelCanvas::addLayerCosts(QFormLayout* form, const QString& id) {
-  const auto& summary = doc_->summary();
-  if (!summary) return;
-  const auto it = std::find_if(summary->layers.begin(), summary->layers.end(),
-                               [&](const LayerInfo& l) { return qstr(l.id) == id; });
-  if (it == summary->layers.end()) return;
+  const LayerInfo* it = doc_->diagnosis().find(id.toStdString());
+  if (it == nullptr) return;
   const auto row = [&](const QString& label, const QString& value, const char* name) {
     auto* v = new QLabel(value, inspectorBody_);
     v->setObjectName(QLatin1String(name));

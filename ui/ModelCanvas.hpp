@@ -96,7 +96,6 @@ class ModelCanvas : public QWidget {
   std::optional<QPointF> pendingPos_;
   std::optional<LayerSpec> clipboard_;
   QString selected_;
-  QString errorLayer_, errorText_;
   bool rebuilding_ = false;
 };
 

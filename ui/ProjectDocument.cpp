@@ -150,6 +150,7 @@ void ProjectDocument::applyModel(const ModelSpec& model) {
 void ProjectDocument::analyze() {
   summary_.reset();
   modelError_.clear();
+  diagnosis_ = diagnose_model(project_.model);
   try {
     summary_ = analyze_model(project_.model, project_.file);
   } catch (const std::exception& e) {

@@ -28,6 +28,9 @@ class ProjectDocument : public QObject {
   // The model as analyze_model() sees it; unset when the model has an error.
   const std::optional<mantissa::ModelSummary>& summary() const { return summary_; }
   const QString& modelError() const { return modelError_; }
+  // The model as the builder shows it while it is unfinished: the shapes of
+  // every part that can be inferred, and every problem on its layer.
+  const mantissa::ModelDiagnosis& diagnosis() const { return diagnosis_; }
 
   // Replace the whole document. load() takes a project file or exported
   // weights that carry their project (weightsOpened() follows). It leaves the document untouched and
@@ -69,6 +72,7 @@ class ProjectDocument : public QObject {
   QString filePath_;
   std::optional<mantissa::ModelSummary> summary_;
   QString modelError_;
+  mantissa::ModelDiagnosis diagnosis_;
   QUndoStack* undo_;
 };
 

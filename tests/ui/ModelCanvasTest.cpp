@@ -49,6 +49,54 @@ class ModelCanvasTest : public QObject {
     QVERIFY(hint);
   }
 
+  // An unfinished graph: dropping an unconnected layer keeps every edge's
+  // shape; a dangling branch shows its real error at once, beside the
+  // warning that it leads nowhere; the inspector says both.
+  void shapesFlowThroughTheValidPartOfAnUnfinishedGraph() {
+    ProjectDocument doc;
+    ModelCanvas canvas(&doc);
+    QVERIFY(!doc.load(mnistPath()).has_value());
+    const QStringList before = canvas.edgeLabels();
+    QVERIFY(before.contains(QStringLiteral("512, f32")));
+
+    const QString loose = canvas.addLayer(LayerKind::Linear, QPointF(100, 400));
+    QCOMPARE(canvas.edgeLabels(), before);
+    QVERIFY(canvas.node(loose)->hasError());
+    QVERIFY(canvas.node(loose)->hasWarning());
+    QVERIFY(canvas.node(loose)->warningMessage().contains("not used by any layer"));
+    for (const char* id : {"input", "fc1", "relu1", "fc2", "relu2", "fc3", "loss"})
+      QVERIFY2(!canvas.node(id)->hasError() && !canvas.node(id)->hasWarning(), id);
+    QVERIFY(canvas.bannerText().isEmpty());
+
+    const QString conv = canvas.addLayer(LayerKind::Conv2d, QPointF(400, 400));
+    QVERIFY(canvas.connectLayers(QStringLiteral("fc3"), conv));
+    LayerNode* node = canvas.node(conv);
+    QCOMPARE(node->errorMessage(),
+             QStringLiteral("Conv2d needs a [channels, height, width] input, got 10 from 'fc3'"));
+    QVERIFY(node->warningMessage().contains("not used by any layer"));
+    QVERIFY2(node->boundingRect().height() > LayerNode::kHeight + 30,
+             "the node grows to hold both messages");
+    QVERIFY(canvas.edgeLabels().contains(QStringLiteral("10, f32")));
+
+    canvas.selectLayer(conv);
+    QStringList shown;
+    for (QLabel* l : canvas.findChildren<QLabel*>()) shown << l->text();
+    QVERIFY2(shown.contains(node->errorMessage()), qPrintable(shown.join(" | ")));
+    QVERIFY(shown.contains(node->warningMessage()));
+  }
+
+  // Problems of the model as a whole are said in words in the banner.
+  void modelProblemsShowInTheBanner() {
+    ProjectDocument doc;
+    ModelCanvas canvas(&doc);
+    QVERIFY(!doc.load(mnistPath()).has_value());
+    QVERIFY(canvas.removeLayer(QStringLiteral("loss")));
+    QVERIFY2(canvas.bannerText().startsWith(QStringLiteral("the model has no loss layer")),
+             qPrintable(canvas.bannerText()));
+    QVERIFY(!canvas.bannerText().contains(QStringLiteral("/model")));
+    QVERIFY(canvas.edgeLabels().contains(QStringLiteral("512, f32")));
+  }
+
   void opensMnistAsAGraph() {
     ProjectDocument doc;
     ModelCanvas canvas(&doc);
