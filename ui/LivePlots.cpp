@@ -4,6 +4,7 @@
 
 #include <QButtonGroup>
 #include <QCheckBox>
+#include <QComboBox>
 #include <QFileDialog>
 #include <QGridLayout>
 #include <QHBoxLayout>
@@ -15,6 +16,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "Format.hpp"
+#include "MetricFields.hpp"
 #include "PlotReadout.hpp"
 #include "PlotTheme.hpp"
 #include "PolicyColors.hpp"
@@ -23,17 +26,12 @@ namespace mantissa::ui {
 
 namespace {
 
-constexpr double kMiB = 1024.0 * 1024.0;
 constexpr qint64 kMinReplotMs = 33;      // ~30 Hz at most
 constexpr qint64 kMaxReplotMs = 500;     // 2 Hz at least
 constexpr double kReplotCostShare = 60;  // wait 60× the last replot's duration: <2 % of a core
 
 int idx(LivePlots::Panel p) {
   return int(p);
-}
-
-QString mib(double bytes) {
-  return QString::number(bytes / kMiB, 'f', 1) + QStringLiteral(" MiB");
 }
 
 QString scaleText(double s) {
@@ -51,7 +49,7 @@ LivePlots::LivePlots(QWidget* parent) : QWidget(parent), replotTimer_(new QTimer
   outer->setContentsMargins(0, 0, 0, 0);
   outer->setSpacing(4);
 
-  // Controls shared by all four plots.
+  // Controls shared by all the plots.
   auto* bar = new QHBoxLayout;
   bar->setContentsMargins(6, 2, 6, 0);
   bar->addWidget(new QLabel(tr("X axis:"), this));
@@ -78,6 +76,19 @@ LivePlots::LivePlots(QWidget* parent) : QWidget(parent), replotTimer_(new QTimer
       tr("Keep the newest step in view. Dragging or zooming a plot turns this off."));
   connect(followBox_, &QCheckBox::toggled, this, &LivePlots::setFollowLatest);
   bar->addWidget(followBox_);
+  bar->addSpacing(12);
+  bar->addWidget(new QLabel(tr("Also plot:"), this));
+  metricBox_ = new QComboBox(this);
+  metricBox_->setObjectName(QStringLiteral("plotMetricChooser"));
+  metricBox_->setToolTip(tr("Plot another per-step metric under the others"));
+  metricBox_->addItem(tr("nothing more"), QString());
+  // Every row of the metrics table, named and described as the table does.
+  for (const StepField* f : plottableStepFields()) {
+    metricBox_->addItem(metricLabel(*f), fromView(f->name));
+    metricBox_->setItemData(metricBox_->count() - 1, metricToolTip(*f), Qt::ToolTipRole);
+  }
+  connect(metricBox_, &QComboBox::currentIndexChanged, this, &LivePlots::showChosenMetric);
+  bar->addWidget(metricBox_);
   bar->addStretch(1);
   runLabel_ = new QLabel(this);
   runLabel_->setTextFormat(Qt::RichText);
@@ -87,14 +98,17 @@ LivePlots::LivePlots(QWidget* parent) : QWidget(parent), replotTimer_(new QTimer
   auto* grid = new QGridLayout;
   grid->setContentsMargins(0, 0, 0, 0);
   grid->setSpacing(2);
-  plots_[idx(Panel::Loss)] = makePlot(tr("Loss"), tr("loss"));
-  plots_[idx(Panel::Scale)] = makePlot(tr("Loss scale"), tr("scale (log₂)"));
-  plots_[idx(Panel::Memory)] = makePlot(tr("Memory"), tr("MiB"));
-  plots_[idx(Panel::Throughput)] = makePlot(tr("Throughput"), tr("samples / s"));
+  plots_[idx(Panel::Loss)] = makePlot(tr("Loss"));
+  plots_[idx(Panel::Scale)] = makePlot(tr("Loss scale"));
+  plots_[idx(Panel::Memory)] = makePlot(tr("Memory"));
+  plots_[idx(Panel::Throughput)] = makePlot(tr("Throughput"));
+  plots_[idx(Panel::Metric)] = makePlot(QString());
   grid->addWidget(plots_[0], 0, 0);
   grid->addWidget(plots_[1], 0, 1);
   grid->addWidget(plots_[2], 1, 0);
   grid->addWidget(plots_[3], 1, 1);
+  grid->addWidget(plots_[4], 2, 0, 1, 2);
+  plot(Panel::Metric)->hide();
   outer->addLayout(grid, 1);
 
   createSeries();
@@ -103,7 +117,6 @@ LivePlots::LivePlots(QWidget* parent) : QWidget(parent), replotTimer_(new QTimer
   sp->yAxis->setScaleType(QCPAxis::stLogarithmic);
   sp->yAxis->setTicker(QSharedPointer<QCPAxisTicker>(new PowerOfTwoTicker));
   sp->yAxis2->setVisible(true);
-  sp->yAxis2->setLabel(tr("skipped steps"));
   sp->yAxis2->setRange(0, 1);
   QSharedPointer<QCPAxisTickerFixed> intTicker(new QCPAxisTickerFixed);
   intTicker->setTickStep(1);
@@ -111,12 +124,13 @@ LivePlots::LivePlots(QWidget* parent) : QWidget(parent), replotTimer_(new QTimer
   sp->yAxis2->setTicker(intTicker);
   sp->yAxis->setRange(1, 65536);
 
-  for (int i = 0; i < 4; ++i) {
+  for (int i = 0; i < kPanelCount; ++i) {
     QCustomPlot* p = plots_[i];
-    QCPGraph* main = i == idx(Panel::Loss)     ? graph(Series::TrainLoss)
-                     : i == idx(Panel::Scale)  ? graph(Series::LossScale)
-                     : i == idx(Panel::Memory) ? graph(Series::MemoryInUse)
-                                               : graph(Series::ThroughputMean);
+    QCPGraph* main = i == idx(Panel::Loss)         ? graph(Series::TrainLoss)
+                     : i == idx(Panel::Scale)      ? graph(Series::LossScale)
+                     : i == idx(Panel::Memory)     ? graph(Series::MemoryInUse)
+                     : i == idx(Panel::Throughput) ? graph(Series::ThroughputMean)
+                                                   : graph(Series::Metric);
     readouts_[i] = std::make_unique<PlotReadout>(p, main);
     auto* hint = new QCPItemText(p);
     hint->position->setType(QCPItemPosition::ptAxisRectRatio);
@@ -133,7 +147,7 @@ LivePlots::LivePlots(QWidget* parent) : QWidget(parent), replotTimer_(new QTimer
 
 LivePlots::~LivePlots() = default;
 
-QCustomPlot* LivePlots::makePlot(const QString& title, const QString& yLabel) {
+QCustomPlot* LivePlots::makePlot(const QString& title) {
   auto* p = new QCustomPlot(this);
   p->setMinimumSize(240, 170);
   p->setMouseTracking(true);
@@ -150,10 +164,8 @@ QCustomPlot* LivePlots::makePlot(const QString& title, const QString& yLabel) {
   t->setMargins(QMargins(0, 4, 0, 0));
   p->plotLayout()->addElement(0, 0, t);
   p->xAxis->setLabel(xLabel());
-  p->yAxis->setLabel(yLabel);
   p->xAxis->setRange(0, 100);
   p->setContextMenuPolicy(Qt::CustomContextMenu);
-  p->setToolTip(tr("Drag to pan, wheel to zoom (all plots together); right-click to save"));
   connect(p, &QWidget::customContextMenuRequested, this,
           [this, p](const QPoint& pos) { showContextMenu(p, pos); });
   connect(p->xAxis, qOverload<const QCPRange&>(&QCPAxis::rangeChanged), this,
@@ -349,7 +361,8 @@ void LivePlots::replotAll() {
   replotTimer_->stop();
   dirty_ = false;
   sinceReplot_.restart();
-  for (QCustomPlot* p : plots_) p->replot(QCustomPlot::rpQueuedReplot);
+  for (QCustomPlot* p : plots_)
+    if (!p->isHidden()) p->replot(QCustomPlot::rpQueuedReplot);
 }
 
 // New data is drawn at most every kMinReplotMs, and less often when drawing is
@@ -414,9 +427,12 @@ qint64 LivePlots::showReadoutAt(double key) {
                             .arg(scaleText(m.loss_scale))
                             .arg(m.skipped ? tr(" · skipped") : QString())
                             .arg(m.skipped_total);
+  const StepField& inUse = stepField("memory_in_use");
+  const StepField& peak = stepField("memory_peak");
   const QString memory = tr("step %1\nin use %2\npeak %3")
                              .arg(m.step)
-                             .arg(mib(double(m.memory_in_use)), mib(double(m.memory_peak)));
+                             .arg(formatMetric(inUse, metricValue(inUse, m)),
+                                  formatMetric(peak, metricValue(peak, m)));
   const QString rate = tr("step %1\n%2 samples/s\nstep time %3 ms")
                            .arg(m.step)
                            .arg(QLocale().toString(m.samples_per_s, 'f', 0))
@@ -427,6 +443,11 @@ qint64 LivePlots::showReadoutAt(double key) {
   readouts_[idx(Panel::Scale)]->show(k, scale);
   readouts_[idx(Panel::Memory)]->show(k, memory);
   readouts_[idx(Panel::Throughput)]->show(k, rate);
+  if (chosen_)
+    readouts_[idx(Panel::Metric)]->show(
+        k, tr("step %1\n%2 %3")
+               .arg(m.step)
+               .arg(metricLabel(*chosen_), formatMetric(*chosen_, metricValue(*chosen_, m))));
   replotAll();
   return m.step;
 }
@@ -444,6 +465,15 @@ void LivePlots::hideReadout() {
 QString LivePlots::readoutText(Panel panel) const {
   const auto& r = readouts_[idx(panel)];
   return r->isVisible() ? r->text() : QString();
+}
+
+QString LivePlots::chosenMetric() const {
+  return chosen_ ? fromView(chosen_->name) : QString();
+}
+
+void LivePlots::setChosenMetric(const QString& name) {
+  const int i = metricBox_->findData(name);
+  metricBox_->setCurrentIndex(std::max(i, 0));
 }
 
 bool LivePlots::savePng(Panel panel, const QString& path) const {

@@ -1,21 +1,27 @@
 #pragma once
 // The Training tab's live plots: loss, loss scale (log, with a marker at every
 // skipped step and the cumulative skip count on the right axis), memory and
-// throughput, in a 2×2 grid. Metrics arrive in batches from the controller
-// and each batch ends in one queued replot per plot. All plots share their x
-// axis (step or wall time), their visible range, and a hover read-out.
+// throughput, in a 2×2 grid, and under it, once chosen, any other row of the
+// metrics table. Metrics arrive in batches from the controller and each batch
+// ends in one queued replot per plot. All plots share their x axis (step or
+// wall time), their visible range, and a hover read-out. What each series
+// draws, and the axis labels and tooltips, come from the metrics table
+// (mantissa/metric_fields.hpp) through seriesTable().
 #include <QElapsedTimer>
 #include <QVector>
 #include <QWidget>
 #include <array>
 #include <memory>
+#include <span>
 
 #include "MetricTypes.hpp"
+#include "mantissa/metric_fields.hpp"
 
 class QCustomPlot;
 class QCPGraph;
 class QCPItemText;
 class QCheckBox;
+class QComboBox;
 class QLabel;
 class QTimer;
 class QToolButton;
@@ -28,7 +34,9 @@ class LivePlots : public QWidget {
   Q_OBJECT
 
  public:
-  enum class Panel { Loss, Scale, Memory, Throughput };
+  // Metric: the row picked in metricChooser(), hidden while none is.
+  enum class Panel { Loss, Scale, Memory, Throughput, Metric };
+  static constexpr int kPanelCount = 5;
   enum class Series {
     TrainLoss,
     ValidationLoss,
@@ -40,7 +48,26 @@ class LivePlots : public QWidget {
     Throughput,
     ThroughputMean,
     ThroughputOutliers,  // steps above the axis, drawn at its top edge
+    Metric,              // the chosen row, on Panel::Metric
   };
+  static constexpr int kSeriesCount = 11;
+  // How a series gets its points from the row it names.
+  enum class Draw {
+    Value,    // the row's value at every step, in its display unit
+    Derived,  // computed from the row (markers, running mean, outliers)
+    Epoch,    // an epoch metric, not a row of the step table
+    Chosen,   // whichever row the metric chooser names
+  };
+  struct SeriesInfo {
+    Series series;
+    Panel panel;
+    const mantissa::StepField* metric;  // null for Epoch and Chosen
+    Draw draw;
+    const char* legend;  // untranslated; the chosen row's label for Chosen
+    bool rightAxis = false;
+  };
+  // Every series of the plots, in Series order.
+  static std::span<const SeriesInfo> seriesTable();
   enum class XAxis { Step, WallTime };
 
   explicit LivePlots(QWidget* parent = nullptr);
@@ -69,6 +96,12 @@ class LivePlots : public QWidget {
   void hideReadout();
   QString readoutText(Panel panel) const;
 
+  // The row of the metrics table drawn on Panel::Metric (empty: none) and
+  // the combo box that picks it, listing every plottable row.
+  QString chosenMetric() const;
+  void setChosenMetric(const QString& name);
+  QComboBox* metricChooser() const { return metricBox_; }
+
   bool savePng(Panel panel, const QString& path) const;
   bool saveAllPng(const QString& path);
 
@@ -82,8 +115,10 @@ class LivePlots : public QWidget {
   bool eventFilter(QObject* watched, QEvent* event) override;
 
  private:
-  QCustomPlot* makePlot(const QString& title, const QString& yLabel);
+  QCustomPlot* makePlot(const QString& title);
   void createSeries();  // the graphs of every panel (LivePlotsSeries.cpp)
+  void labelAxes();     // from the metrics table
+  void showChosenMetric();
   void addPoints(const QVector<mantissa::StepMetrics>& steps, qsizetype firstIndex);
   void addEpochPoints(const QVector<mantissa::EpochMetrics>& epochs);
   void rebuildData();
@@ -100,13 +135,15 @@ class LivePlots : public QWidget {
   qsizetype indexNearest(double key) const;
   QString xLabel() const;
 
-  std::array<QCustomPlot*, 4> plots_{};
-  std::array<QCPGraph*, 10> graphs_{};
-  std::array<std::unique_ptr<PlotReadout>, 4> readouts_;
-  std::array<QCPItemText*, 4> emptyHints_{};
+  std::array<QCustomPlot*, kPanelCount> plots_{};
+  std::array<QCPGraph*, kSeriesCount> graphs_{};
+  std::array<std::unique_ptr<PlotReadout>, kPanelCount> readouts_;
+  std::array<QCPItemText*, kPanelCount> emptyHints_{};
   QToolButton* stepButton_ = nullptr;
   QToolButton* wallButton_ = nullptr;
   QCheckBox* followBox_ = nullptr;
+  QComboBox* metricBox_ = nullptr;
+  const mantissa::StepField* chosen_ = nullptr;  // drawn on Panel::Metric
   QLabel* runLabel_ = nullptr;
   QTimer* replotTimer_;
   QElapsedTimer sinceReplot_;

@@ -1,11 +1,18 @@
-// The live plots' series: the graphs of each panel, their pens, and the
-// points each step and epoch adds to them.
+// The live plots' series: which row of the metrics table each one draws, on
+// which panel and axis; the graphs, their pens, and the points each step and
+// epoch adds to them. A series that draws a row's value at every step needs
+// only its line in kSeries; the derived ones (skip markers, running mean,
+// outliers, validation loss) are computed below.
 #include <qcustomplot.h>
 
+#include <QComboBox>
 #include <algorithm>
 #include <cmath>
+#include <utility>
 
 #include "LivePlots.hpp"
+#include "MetricFields.hpp"
+#include "PlotReadout.hpp"
 #include "PolicyColors.hpp"
 
 namespace mantissa::ui {
@@ -13,39 +20,106 @@ namespace mantissa::ui {
 namespace {
 
 constexpr int kMeanWindow = 20;  // steps in the throughput running mean
-constexpr double kMiB = 1024.0 * 1024.0;
+
+using S = LivePlots::Series;
+using P = LivePlots::Panel;
+using D = LivePlots::Draw;
+
+// stepField() in a constant expression: a name the metrics table lacks does
+// not compile.
+constexpr std::array<LivePlots::SeriesInfo, LivePlots::kSeriesCount> kSeries{{
+    {S::TrainLoss, P::Loss, &stepField("loss"), D::Value,
+     QT_TRANSLATE_NOOP("mantissa::ui::LivePlots", "train")},
+    {S::ValidationLoss, P::Loss, nullptr, D::Epoch,
+     QT_TRANSLATE_NOOP("mantissa::ui::LivePlots", "validation")},
+    {S::LossScale, P::Scale, &stepField("loss_scale"), D::Value,
+     QT_TRANSLATE_NOOP("mantissa::ui::LivePlots", "scale")},
+    {S::SkippedMarkers, P::Scale, &stepField("skipped"), D::Derived,
+     QT_TRANSLATE_NOOP("mantissa::ui::LivePlots", "skipped step")},
+    {S::SkippedTotal, P::Scale, &stepField("skipped_total"), D::Value,
+     QT_TRANSLATE_NOOP("mantissa::ui::LivePlots", "skipped total"), true},
+    {S::MemoryInUse, P::Memory, &stepField("memory_in_use"), D::Value,
+     QT_TRANSLATE_NOOP("mantissa::ui::LivePlots", "in use")},
+    {S::MemoryPeak, P::Memory, &stepField("memory_peak"), D::Value,
+     QT_TRANSLATE_NOOP("mantissa::ui::LivePlots", "peak")},
+    {S::Throughput, P::Throughput, &stepField("samples_per_s"), D::Value,
+     QT_TRANSLATE_NOOP("mantissa::ui::LivePlots", "per step")},
+    {S::ThroughputMean, P::Throughput, &stepField("samples_per_s"), D::Derived,
+     QT_TRANSLATE_NOOP("mantissa::ui::LivePlots", "mean of %1")},
+    {S::ThroughputOutliers, P::Throughput, &stepField("samples_per_s"), D::Derived,
+     QT_TRANSLATE_NOOP("mantissa::ui::LivePlots", "off the scale")},
+    {S::Metric, P::Metric, nullptr, D::Chosen, ""},
+}};
+
+constexpr bool inSeriesOrder() {
+  for (std::size_t i = 0; i < kSeries.size(); ++i)
+    if (std::size_t(kSeries[i].series) != i) return false;
+  return true;
+}
+static_assert(inSeriesOrder(), "kSeries lists every series once, in Series order");
 
 int idx(LivePlots::Series s) {
   return int(s);
 }
 
+// `all[first..]`'s values of `field` in its display unit; non-finite values
+// are gaps.
+QVector<double> valuesOf(const StepField& field, const QVector<StepMetrics>& all, qsizetype first) {
+  const double divisor = displayUnit(field).divisor;
+  QVector<double> out(all.size() - first);
+  for (qsizetype i = 0; i < out.size(); ++i) {
+    const double v = metricValue(field, all[first + i]) / divisor;
+    out[i] = std::isfinite(v) ? v : qQNaN();
+  }
+  return out;
+}
+
 }  // namespace
 
+std::span<const LivePlots::SeriesInfo> LivePlots::seriesTable() {
+  return kSeries;
+}
+
 void LivePlots::createSeries() {
-  auto addGraph = [this](Panel panel, Series series, const QString& name, bool rightAxis = false) {
-    QCustomPlot* p = plot(panel);
-    QCPGraph* g = p->addGraph(p->xAxis, rightAxis ? p->yAxis2 : p->yAxis);
-    g->setName(name);
-    graphs_[idx(series)] = g;
-    return g;
-  };
-  addGraph(Panel::Loss, Series::TrainLoss, tr("train"));
-  QCPGraph* val = addGraph(Panel::Loss, Series::ValidationLoss, tr("validation"));
-  val->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssCircle, 7));
-  QCPGraph* scale = addGraph(Panel::Scale, Series::LossScale, tr("scale"));
-  scale->setLineStyle(QCPGraph::lsStepLeft);
-  QCPGraph* skips = addGraph(Panel::Scale, Series::SkippedMarkers, tr("skipped step"));
+  for (const SeriesInfo& info : kSeries) {
+    QCustomPlot* p = plot(info.panel);
+    QCPGraph* g = p->addGraph(p->xAxis, info.rightAxis ? p->yAxis2 : p->yAxis);
+    g->setName(info.series == Series::ThroughputMean ? tr(info.legend).arg(kMeanWindow)
+                                                     : tr(info.legend));
+    graphs_[idx(info.series)] = g;
+  }
+  graph(Series::ValidationLoss)->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssCircle, 7));
+  graph(Series::LossScale)->setLineStyle(QCPGraph::lsStepLeft);
+  QCPGraph* skips = graph(Series::SkippedMarkers);
   skips->setLineStyle(QCPGraph::lsNone);
   skips->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssTriangle, QPen(skippedStepColor(), 1),
                                          QBrush(skippedStepColor()), 8));
-  QCPGraph* total = addGraph(Panel::Scale, Series::SkippedTotal, tr("skipped total"), true);
-  total->setLineStyle(QCPGraph::lsStepLeft);
-  addGraph(Panel::Memory, Series::MemoryInUse, tr("in use"));
-  addGraph(Panel::Memory, Series::MemoryPeak, tr("peak"));
-  addGraph(Panel::Throughput, Series::Throughput, tr("per step"));
-  addGraph(Panel::Throughput, Series::ThroughputMean, tr("mean of %1").arg(kMeanWindow));
-  QCPGraph* outliers = addGraph(Panel::Throughput, Series::ThroughputOutliers, tr("off the scale"));
-  outliers->setLineStyle(QCPGraph::lsNone);
+  graph(Series::SkippedTotal)->setLineStyle(QCPGraph::lsStepLeft);
+  graph(Series::ThroughputOutliers)->setLineStyle(QCPGraph::lsNone);
+  labelAxes();
+}
+
+// Each value axis is labelled with the display unit (or the label) of the
+// first row drawn on it, and each panel's tooltip says what its rows are.
+void LivePlots::labelAxes() {
+  for (int i = 0; i < kPanelCount; ++i) {
+    const auto panel = Panel(i);
+    QCustomPlot* p = plot(panel);
+    QStringList about;
+    std::array<bool, 2> labelled{};
+    for (const SeriesInfo& info : kSeries) {
+      const StepField* field = info.draw == Draw::Chosen ? chosen_ : info.metric;
+      if (info.panel != panel || !field) continue;
+      const QString tip = metricToolTip(*field);
+      if (!about.contains(tip)) about << tip;
+      if (info.draw == Draw::Derived || std::exchange(labelled[info.rightAxis], true)) continue;
+      QString label = metricAxisLabel(*field);
+      if (panel == Panel::Scale && !info.rightAxis) label += tr(" (log₂)");
+      (info.rightAxis ? p->yAxis2 : p->yAxis)->setLabel(label);
+    }
+    about << tr("Drag to pan, wheel to zoom (all plots together); right-click to save");
+    p->setToolTip(about.join(QLatin1Char('\n')));
+  }
 }
 
 QCPGraph* LivePlots::graph(Series series) const {
@@ -53,6 +127,28 @@ QCPGraph* LivePlots::graph(Series series) const {
 }
 int LivePlots::pointCount(Series series) const {
   return graph(series)->dataCount();
+}
+
+// Draws the row picked in the chooser on Panel::Metric, from every step so far.
+void LivePlots::showChosenMetric() {
+  chosen_ = findStepField(metricBox_->currentData().toString().toStdString());
+  QCustomPlot* p = plot(Panel::Metric);
+  const QString label = chosen_ ? metricLabel(*chosen_) : QString();
+  if (auto* title = qobject_cast<QCPTextElement*>(p->plotLayout()->element(0, 0)))
+    title->setText(label);
+  QCPGraph* g = graph(Series::Metric);
+  g->setName(label);
+  g->data()->clear();
+  readouts_[int(Panel::Metric)]->hide();
+  labelAxes();
+  p->setVisible(chosen_ != nullptr);
+  if (chosen_ && !steps_.isEmpty()) {
+    QVector<double> keys(steps_.size());
+    for (qsizetype i = 0; i < steps_.size(); ++i) keys[i] = keyOf(steps_[i]);
+    g->setData(keys, valuesOf(*chosen_, steps_, 0), true);
+    fitYAxes(p);
+  }
+  replotAll();
 }
 
 void LivePlots::applyPolicyStyle() {
@@ -82,39 +178,34 @@ void LivePlots::applyPolicyStyle() {
   graph(Series::ThroughputOutliers)
       ->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssTriangle, QPen(darker, 1.2),
                                         QBrush(palette().color(QPalette::Base)), 7));
+  graph(Series::Metric)->setPen(pen(c, 1.4, style));
 }
 
 // Adds the points of all[firstIndex..] to every step series in one addData()
 // per graph.
 void LivePlots::addPoints(const QVector<StepMetrics>& all, qsizetype firstIndex) {
   const qsizetype n = all.size() - firstIndex;
-  QVector<double> keys(n), loss(n), scale(n), total(n), inUse(n), peak(n), rate(n), mean(n);
-  QVector<double> skipKeys, skipScale;
+  QVector<double> keys(n);
+  for (qsizetype i = 0; i < n; ++i) keys[i] = keyOf(all[firstIndex + i]);
+  for (const SeriesInfo& info : kSeries)
+    if (info.draw == Draw::Value)
+      graph(info.series)->addData(keys, valuesOf(*info.metric, all, firstIndex), true);
+  if (chosen_) graph(Series::Metric)->addData(keys, valuesOf(*chosen_, all, firstIndex), true);
+
+  // Derived: the running mean of the throughput, and a marker on the scale
+  // curve at each skipped step.
+  QVector<double> mean(n), skipKeys, skipScale;
   for (qsizetype i = 0; i < n; ++i) {
     const qsizetype k = firstIndex + i;
-    const StepMetrics& m = all[k];
-    keys[i] = keyOf(m);
-    loss[i] = std::isfinite(m.loss) ? m.loss : qQNaN();
-    scale[i] = m.loss_scale;
-    total[i] = double(m.skipped_total);
-    inUse[i] = double(m.memory_in_use) / kMiB;
-    peak[i] = double(m.memory_peak) / kMiB;
-    rate[i] = m.samples_per_s;
     double sum = 0;
     const qsizetype from = std::max<qsizetype>(0, k - kMeanWindow + 1);
     for (qsizetype j = from; j <= k; ++j) sum += all[j].samples_per_s;
     mean[i] = sum / double(k - from + 1);
-    if (m.skipped) {
+    if (all[k].skipped) {
       skipKeys.push_back(keys[i]);
-      skipScale.push_back(m.loss_scale);
+      skipScale.push_back(all[k].loss_scale);
     }
   }
-  graph(Series::TrainLoss)->addData(keys, loss, true);
-  graph(Series::LossScale)->addData(keys, scale, true);
-  graph(Series::SkippedTotal)->addData(keys, total, true);
-  graph(Series::MemoryInUse)->addData(keys, inUse, true);
-  graph(Series::MemoryPeak)->addData(keys, peak, true);
-  graph(Series::Throughput)->addData(keys, rate, true);
   graph(Series::ThroughputMean)->addData(keys, mean, true);
   if (!skipKeys.isEmpty()) graph(Series::SkippedMarkers)->addData(skipKeys, skipScale, true);
 }

@@ -2,21 +2,23 @@
 // the shared x axis, synchronised ranges, the hover read-out, PNG export.
 #include <qcustomplot.h>
 
+#include <QComboBox>
 #include <QTemporaryDir>
 #include <QTest>
-
 #include <algorithm>
 #include <chrono>
 #include <thread>
 
+#include "Format.hpp"
 #include "LivePlots.hpp"
+#include "MetricFields.hpp"
+#include "PlotTheme.hpp"
+#include "PolicyColors.hpp"
 #include "TestSupport.hpp"
 #include "mantissa/backend.hpp"
 #include "mantissa/recorder.hpp"
 #include "mantissa/store.hpp"
 #include "mantissa/trainer.hpp"
-#include "PlotTheme.hpp"
-#include "PolicyColors.hpp"
 
 using namespace mantissa;
 using namespace mantissa::ui;
@@ -40,6 +42,25 @@ QVector<StepMetrics> makeSteps(qint64 first, qint64 count, QSet<qint64> skipped 
     m.memory_in_use = 4 << 20;
     m.memory_peak = 6 << 20;
     m.wall_time_s = 0.5 * double(s);  // differs from the step, so the toggle shows
+    out.push_back(m);
+  }
+  return out;
+}
+
+// Steps in which every row of the metrics table holds its own value.
+QVector<StepMetrics> everyFieldSet(qint64 count) {
+  QVector<StepMetrics> out;
+  for (qint64 s = 1; s <= count; ++s) {
+    StepMetrics m;
+    for (std::size_t row = 0; row < kStepFields.size(); ++row)
+      visit_field(kStepFields[row], m, [&](auto& v) {
+        using T = std::remove_reference_t<decltype(v)>;
+        if constexpr (std::is_same_v<T, bool>)
+          v = s % 2 == 0;
+        else
+          v = T(double(row + 1) * double(s) * 3.0);
+      });
+    m.step = s;
     out.push_back(m);
   }
   return out;
@@ -124,9 +145,10 @@ class LivePlotsTest : public QObject {
     for (std::size_t i = 0; i < rates.size(); ++i)
       if ((i + 1) % 7 != 0) fastestFull = std::max(fastestFull, rates[i]);
     for (const std::size_t epochEnd : {std::size_t(7), std::size_t(14), std::size_t(21)}) {
-      QVERIFY2(stored[epochEnd - 1].step_time_s < 0.8 * kPauseS,
-               qPrintable(QStringLiteral("step %1: %2 s").arg(epochEnd).arg(
-                   stored[epochEnd - 1].step_time_s)));
+      QVERIFY2(
+          stored[epochEnd - 1].step_time_s < 0.8 * kPauseS,
+          qPrintable(
+              QStringLiteral("step %1: %2 s").arg(epochEnd).arg(stored[epochEnd - 1].step_time_s)));
       QVERIFY2(rates[epochEnd - 1] < 30 * fastestFull,
                qPrintable(QStringLiteral("step %1: %2 samples/s, fastest full step %3")
                               .arg(epochEnd)
@@ -278,6 +300,91 @@ class LivePlotsTest : public QObject {
     const QString all = dir.filePath(QStringLiteral("all.png"));
     QVERIFY(plots.saveAllPng(all));
     QCOMPARE(QImage(all).size(), plots.size() * plots.devicePixelRatio());
+  }
+
+  // Each series names a row of the metrics table; its points are that row's
+  // values in the row's display unit, its axis is labelled with the row's
+  // unit (or name) and its panel's tooltip carries the row's description.
+  void seriesDrawRowsOfTheMetricsTable() {
+    LivePlots plots;
+    plots.beginRun(Policy::Float32, QStringLiteral("table"));
+    const QVector<StepMetrics> steps = everyFieldSet(5);
+    plots.appendSteps(steps);
+    QCOMPARE(qsizetype(LivePlots::seriesTable().size()), qsizetype(LivePlots::kSeriesCount));
+    int values = 0;
+    for (const LivePlots::SeriesInfo& s : LivePlots::seriesTable()) {
+      QCPGraph* g = plots.graph(s.series);
+      QCustomPlot* p = plots.plot(s.panel);
+      QCOMPARE(g->parentPlot(), p);
+      QCOMPARE(g->valueAxis(), s.rightAxis ? p->yAxis2 : p->yAxis);
+      if (!s.metric) continue;
+      QCOMPARE(findStepField(s.metric->name), s.metric);  // a row of the table
+      QVERIFY2(p->toolTip().contains(fromView(s.metric->description)), qPrintable(p->toolTip()));
+      if (s.draw != LivePlots::Draw::Value) continue;
+      ++values;
+      QVERIFY2(g->valueAxis()->label().startsWith(metricAxisLabel(*s.metric)),
+               qPrintable(g->valueAxis()->label()));
+      QCOMPARE(g->dataCount(), int(steps.size()));
+      const double divisor = displayUnit(*s.metric).divisor;
+      for (int i = 0; i < steps.size(); ++i)
+        QCOMPARE(g->data()->at(i)->value, metricValue(*s.metric, steps[i]) / divisor);
+    }
+    QCOMPARE(values, 6);  // loss, loss scale, skipped total, memory in use and peak, samples/s
+    QCOMPARE(plots.plot(LivePlots::Panel::Memory)->yAxis->label(), QStringLiteral("MiB"));
+    QCOMPARE(plots.plot(LivePlots::Panel::Throughput)->yAxis->label(),
+             fromView(stepField("samples_per_s").unit));
+    QCOMPARE(plots.plot(LivePlots::Panel::Scale)->yAxis2->label(), QStringLiteral("skipped total"));
+  }
+
+  // Every row of the metrics table but the step reaches the plots: the
+  // chooser lists them in the table's order, named and described by the
+  // table, and picking one draws its values, labels its axis and reads out.
+  void everyTableRowCanBePlotted() {
+    LivePlots plots;
+    plots.beginRun(Policy::BFloat16, QStringLiteral("chooser"));
+    const QVector<StepMetrics> steps = everyFieldSet(6);
+    plots.appendSteps(steps.mid(0, 4));
+    QCustomPlot* p = plots.plot(LivePlots::Panel::Metric);
+    QVERIFY(p->isHidden());
+    QComboBox* box = plots.metricChooser();
+    QStringList listed, expected;
+    for (int i = 1; i < box->count(); ++i) listed << box->itemData(i).toString();
+    for (const StepField& f : kStepFields)
+      if (f.name != "step") expected << fromView(f.name);
+    QCOMPARE(listed, expected);
+
+    for (int i = 1; i < box->count(); ++i) {
+      const StepField* f = findStepField(box->itemData(i).toString().toStdString());
+      QVERIFY(f);
+      QCOMPARE(box->itemText(i), metricLabel(*f));
+      QCOMPARE(box->itemData(i, Qt::ToolTipRole).toString(), metricToolTip(*f));
+      QVERIFY(box->itemData(i, Qt::ToolTipRole).toString().contains(fromView(f->description)));
+      box->setCurrentIndex(i);
+      QCOMPARE(plots.chosenMetric(), fromView(f->name));
+      QVERIFY(!p->isHidden());
+      QCOMPARE(p->yAxis->label(), metricAxisLabel(*f));
+      QVERIFY(p->toolTip().contains(fromView(f->description)));
+      QCOMPARE(plots.pointCount(LivePlots::Series::Metric), 4);
+      const double divisor = displayUnit(*f).divisor;
+      for (int k = 0; k < 4; ++k)
+        QCOMPARE(plots.graph(LivePlots::Series::Metric)->data()->at(k)->value,
+                 metricValue(*f, steps[k]) / divisor);
+      QVERIFY(plots.showReadoutAt(3) == 3);
+      const QString readout = plots.readoutText(LivePlots::Panel::Metric);
+      QVERIFY2(readout.contains(metricLabel(*f) + QLatin1Char(' ') +
+                                formatMetric(*f, metricValue(*f, steps[2]))),
+               qPrintable(readout));
+      plots.hideReadout();
+    }
+
+    // Steps that arrive later reach the chosen series too.
+    plots.setChosenMetric(QStringLiteral("grad_norm"));
+    plots.appendSteps(steps.mid(4));
+    QCOMPARE(plots.pointCount(LivePlots::Series::Metric), 6);
+    QCOMPARE(plots.graph(LivePlots::Series::Metric)->data()->at(5)->value, steps[5].grad_norm);
+    plots.setChosenMetric(QString());
+    QVERIFY(p->isHidden());
+    QCOMPARE(plots.pointCount(LivePlots::Series::Metric), 0);
   }
 
   void powerOfTwoTickLabels() {
