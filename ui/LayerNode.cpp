@@ -25,7 +25,7 @@ QFont noteFont(QFont f) {
   f.setPointSizeF(qMax(6.0, f.pointSizeF() - 1));
   return f;
 }
-constexpr int kNoteFlags = Qt::AlignLeft | Qt::AlignTop | Qt::TextWrapAnywhere;
+constexpr int kNoteFlags = Qt::AlignLeft | Qt::AlignTop | Qt::TextWordWrap;
 
 QColor kindColor(LayerKind k) {
   const QString g = model_edits::groupOf(k);

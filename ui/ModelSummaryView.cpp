@@ -47,29 +47,57 @@ ModelSummaryView::ModelSummaryView(QWidget* parent)
     }
   }
   layout->addWidget(table_);
+  error_->setObjectName(QStringLiteral("modelProblems"));
   error_->setWordWrap(true);
   error_->setTextInteractionFlags(Qt::TextSelectableByMouse);
   QPalette pal = error_->palette();
   pal.setColor(QPalette::WindowText, skippedStepColor());
   error_->setPalette(pal);
   layout->addWidget(error_);
-  setSummary(std::nullopt, QString(), 0);
+  setSummary(ModelDiagnosis{}, 0);
 }
 
-void ModelSummaryView::setSummary(const std::optional<ModelSummary>& summary, const QString& error,
-                                  std::int64_t batchSize) {
-  error_->setText(error);
-  error_->setVisible(!error.isEmpty());
-  table_->setVisible(summary.has_value());
-  if (!summary) {
+void ModelSummaryView::setSummary(const ModelDiagnosis& diagnosis, std::int64_t batchSize) {
+  // Totals over the layers whose shapes are known: the whole model once it is
+  // complete, the part built so far while it is not.
+  std::int64_t params = 0, flops = 0;
+  std::array<std::int64_t, 3> bytes{};
+  for (const LayerInfo& l : diagnosis.layers) {
+    params += l.params;
+    flops += l.forward_flops;
+    for (std::size_t i = 0; i < bytes.size(); ++i) bytes[i] += l.activation_bytes[i];
+  }
+  // What is wrong, in words: the model's own problems, then how many layers
+  // are marked on the canvas.
+  QStringList notes;
+  int errors = 0, warnings = 0;
+  for (const ModelProblem& p : diagnosis.problems) {
+    if (p.layer_id.empty())
+      notes << QString::fromStdString(p.message);
+    else
+      ++(p.warning ? warnings : errors);
+  }
+  if (errors > 0)
+    notes << (errors == 1 ? tr("1 problem marked on the layers")
+                          : tr("%1 problems marked on the layers").arg(errors));
+  if (warnings > 0)
+    notes << (warnings == 1 ? tr("1 layer not leading to the loss")
+                            : tr("%1 layers not leading to the loss").arg(warnings));
+  error_->setText(notes.join(QLatin1Char('\n')));
+  error_->setVisible(!notes.isEmpty());
+
+  const bool known = !diagnosis.layers.empty();
+  table_->setVisible(known);
+  if (!known) {
     params_->setText(QStringLiteral("–"));
     flops_->setText(QStringLiteral("–"));
     return;
   }
-  params_->setText(formatCount(summary->total_params));
-  flops_->setText(tr("%1 / sample").arg(formatFlops(double(summary->total_forward_flops))));
+  const QString sofar = diagnosis.complete() ? QString() : tr(" so far");
+  params_->setText(formatCount(params) + sofar);
+  flops_->setText(tr("%1 / sample").arg(formatFlops(double(flops))) + sofar);
   for (int i = 0; i < 3; ++i) {
-    const double perSample = double(summary->total_activation_bytes[std::size_t(i)]);
+    const double perSample = double(bytes[std::size_t(i)]);
     activation_[i][0]->setText(formatBytes(perSample));
     activation_[i][1]->setText(
         formatBytes(perSample * double(std::max<std::int64_t>(batchSize, 1))));

@@ -17,8 +17,9 @@ class ModelSummaryView : public QWidget {
  public:
   explicit ModelSummaryView(QWidget* parent = nullptr);
 
-  void setSummary(const std::optional<mantissa::ModelSummary>& summary, const QString& error,
-                  std::int64_t batchSize);
+  // The model's totals (over the inferred part while it is unfinished) and
+  // what is wrong with it, in words.
+  void setSummary(const mantissa::ModelDiagnosis& diagnosis, std::int64_t batchSize);
 
   QString paramsText() const;
 

@@ -19,15 +19,16 @@
 #include "InlineMessage.hpp"
 #include "LivePlots.hpp"
 #include "MainWindow.hpp"
+#include "ModelCanvas.hpp"
 #include "ModelSummaryView.hpp"
 #include "ModelTable.hpp"
 #include "PolicySelector.hpp"
 #include "ProjectDocument.hpp"
 #include "RunStatusBar.hpp"
 #include "TestSupport.hpp"
-#include "services/TrainingController.hpp"
 #include "TrainingSettingsForm.hpp"
 #include "mantissa/store.hpp"
+#include "services/TrainingController.hpp"
 
 using namespace mantissa;
 using namespace mantissa::ui;
@@ -222,6 +223,22 @@ class MainWindowTest : public QObject {
     QCOMPARE(w.modelTable()->table()->item(1, 3)->text(), QStringLiteral("16"));
     QVERIFY(w.deviceBox()->count() >= 1);
     QCOMPARE(w.deviceBox()->itemData(0).toString(), QStringLiteral("cpu"));
+
+    // An unconnected layer: the totals of the part built so far stay, and
+    // what is wrong is said in words, without the file or a JSON path.
+    auto* canvas = w.findChild<ModelCanvas*>();
+    QVERIFY(canvas != nullptr);
+    canvas->addLayer(LayerKind::Linear, QPointF(100, 400));
+    QCOMPARE(w.modelSummary()->paramsText(), QStringLiteral("82 so far"));
+    const QString said =
+        w.modelSummary()->findChild<QLabel*>(QStringLiteral("modelProblems"))->text();
+    QVERIFY2(said.contains(QStringLiteral("1 problem marked on the layers")) &&
+                 said.contains(QStringLiteral("1 layer not leading to the loss")) &&
+                 !said.contains(QStringLiteral("/model")) &&
+                 !said.contains(QStringLiteral(".json")),
+             qPrintable(said));
+    w.undoAction()->trigger();
+    QCOMPARE(w.modelSummary()->paramsText(), QStringLiteral("82"));
   }
 
   void pagesCanBeReplaced() {
