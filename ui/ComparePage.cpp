@@ -294,7 +294,7 @@ void ComparePage::fillSummary() {
     if (!scale && !run.steps.isEmpty()) scale = run.steps.back().loss_scale;
     summary_->setItem(
         row, FinalScale,
-        scale ? cell(QString::number(*scale, 'g', 6), *scale) : cell(QStringLiteral("—")));
+        scale ? cell(formatScale(*scale), *scale) : cell(QStringLiteral("—")));
   }
   summary_->resizeColumnsToContents();
 }

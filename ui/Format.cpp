@@ -3,6 +3,7 @@
 #include <QLocale>
 #include <cmath>
 
+#include "PlotTheme.hpp"
 #include "mantissa/units.hpp"
 
 namespace mantissa::ui {
@@ -27,6 +28,13 @@ QString formatFlops(double flops) {
 
 QString formatBytes(double bytes) {
   return QString::fromStdString(bytes_text(bytes));
+}
+
+QString formatScale(double scale) {
+  // The engine's rule (loss_scale_text), with the plots' superscript for
+  // the powers of two it writes as 2^k.
+  const QString text = QString::fromStdString(loss_scale_text(scale));
+  return text.startsWith(QLatin1String("2^")) ? powerOfTwoLabel(scale) : text;
 }
 
 QString formatDuration(double seconds) {

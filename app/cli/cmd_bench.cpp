@@ -378,7 +378,7 @@ Json bench_workload(const Workload& w, const BenchFlags& f, const std::vector<Po
            steps_text(*lo) + " - " + steps_text(*hi),
            with_thousands(std::llround(r.median_steps_per_s * double(w.batch))),
            fixed(tflops(r), 3), bytes_text(r.peak_memory), bytes_text(r.activation_memory),
-           with_thousands(r.skipped), fixed(r.final_loss, 4), scale_text(r.final_scale)});
+           with_thousands(r.skipped), fixed(r.final_loss, 4), loss_scale_text(r.final_scale)});
   }
   std::cout << "bench " << w.name << " on " << device << "\n";
   t.print(std::cout);

@@ -212,7 +212,7 @@ void print_run(RunStore& store, const RunRecord& r) {
     std::string line = duration_text(*w);
     if (auto sps = s.samples_per_s) line += ", " + with_thousands(std::llround(*sps)) + " samples/s";
     if (auto pm = s.peak_memory) line += ", peak memory " + bytes_text(*pm);
-    if (auto sc = s.final_loss_scale) line += ", final loss scale " + scale_text(*sc);
+    if (auto sc = s.final_loss_scale) line += ", final loss scale " + loss_scale_text(*sc);
     add({"speed", line});
   }
   std::size_t width = 0;
@@ -344,7 +344,7 @@ void add_metrics(CLI::App* runs) {
     for (std::size_t i = 0; i < shown; ++i) {
       const StepMetrics& m = steps[shown == 1 ? 0 : i * (n - 1) / (shown - 1)];
       t.add({with_thousands(m.step), std::to_string(m.epoch + 1), fixed(m.loss, 4),
-             scale_text(m.loss_scale), with_thousands(m.skipped_total), fixed(m.grad_norm, 4),
+             loss_scale_text(m.loss_scale), with_thousands(m.skipped_total), fixed(m.grad_norm, 4),
              scale_text(m.lr), with_thousands(std::llround(m.samples_per_s)),
              bytes_text(m.memory_in_use)});
     }

@@ -225,7 +225,7 @@ void print_result(const JobResult& r, bool classify) {
             << "  train loss " << fixed(s.final_train_loss, 4) << "  val loss "
             << fixed(s.final_val_loss, 4);
   if (classify) std::cout << "  val accuracy " << percent_text(s.final_val_accuracy, 2);
-  std::cout << "\n  loss scale " << scale_text(s.final_loss_scale) << "  skipped steps "
+  std::cout << "\n  loss scale " << loss_scale_text(s.final_loss_scale) << "  skipped steps "
             << with_thousands(s.skipped_steps) << "  peak memory " << bytes_text(s.peak_memory)
             << "\n";
   // Outside the steps, so outside samples/s.
@@ -327,7 +327,7 @@ void print_comparison(const std::vector<std::pair<Project, JobResult>>& runs, bo
              failed ? "-" : with_thousands(std::llround(s.samples_per_s)),
              base_rate > 0 && !failed ? fixed(s.samples_per_s / base_rate, 2) + "×" : "-",
              failed ? "-" : bytes_text(s.peak_memory), with_thousands(s.skipped_steps),
-             failed ? "-" : scale_text(s.final_loss_scale)}));
+             failed ? "-" : loss_scale_text(s.final_loss_scale)}));
   }
   t.print(std::cout);
   for (const auto& [p, r] : runs)

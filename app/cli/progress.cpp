@@ -254,7 +254,7 @@ std::string ProgressDisplay::status_text() const {
   s += "  loss ";
   s += fixed(m.loss, 4);
   s += "  scale ";
-  s += scale_text(m.loss_scale);
+  s += loss_scale_text(m.loss_scale);
   s += "  skipped ";
   s += with_thousands(m.skipped_total);
   s += "  ";
@@ -289,7 +289,7 @@ void ProgressDisplay::print_epoch(const EpochMetrics& m, double samples_per_s) {
   }
   if (last_) {
     s += "  scale ";
-    s += scale_text(last_->loss_scale);
+    s += loss_scale_text(last_->loss_scale);
     s += "  skipped ";
     s += with_thousands(last_->skipped_total);
   }

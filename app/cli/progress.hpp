@@ -27,7 +27,7 @@ std::string with_thousands(std::int64_t n);                   // 1234567 -> "1,2
 std::string fixed(double v, int decimals);                    // "%.*f"; "-" when not finite
 std::string duration_text(double seconds);                    // "4.2 s", "3:07", "1:02:03"
 std::string percent_text(double fraction, int decimals = 1);  // 0.981 -> "98.1%"
-std::string scale_text(double scale);                         // "%g"
+std::string scale_text(double scale);                         // "%g" (a loss scale: loss_scale_text)
 
 // parse_policy() with the flag named in the message.
 Policy parse_policy_flag(const std::string& flag, const std::string& text);

@@ -4,6 +4,7 @@
 
 #include "engine/train_fixtures.hpp"
 #include "mantissa/error.hpp"
+#include "mantissa/units.hpp"
 #include "train/memory_fit.hpp"
 
 namespace mantissa {
@@ -48,6 +49,20 @@ TEST(ResourceErrors, BytesAreWrittenForPeople) {
   EXPECT_EQ(bytes_text(1536), "1.5 KiB");
   EXPECT_EQ(bytes_text(3.0 * 1024 * 1024 * 1024 * 1024), "3.0 TiB");
   EXPECT_EQ(bytes_text(-2048), "-2.0 KiB");
+}
+
+// Loss scales read as their plots label them: powers of two as 2^k (never
+// 1.67772e+07 for 2^24), small ones and other whole numbers in full.
+TEST(ResourceErrors, LossScalesAreWrittenAsPowersOfTwo) {
+  EXPECT_EQ(loss_scale_text(16777216.0), "2^24");
+  EXPECT_EQ(loss_scale_text(8388608.0), "2^23");
+  EXPECT_EQ(loss_scale_text(65536.0), "2^16");
+  EXPECT_EQ(loss_scale_text(1024.0), "1024");
+  EXPECT_EQ(loss_scale_text(1.0), "1");
+  EXPECT_EQ(loss_scale_text(0.5), "2^-1");
+  EXPECT_EQ(loss_scale_text(0x1p127), "2^127");
+  EXPECT_EQ(loss_scale_text(3000.0), "3000");
+  EXPECT_EQ(loss_scale_text(0.3), "0.3");
 }
 
 }  // namespace

@@ -174,6 +174,9 @@ TEST(Trainer, OverflowSkipsThenRecovers) {
             std::string::npos)
       << sink.events[0].message;
   EXPECT_FALSE(sink.events[0].tensor.empty());
+  // The scales as the plot labels them, not 1.09951e+12 → 5.49756e+11.
+  EXPECT_NE(sink.events[0].message.find(", scale 2^40 → 2^39"), std::string::npos)
+      << sink.events[0].message;
   // PRECISION.md 5: a clean step after skipped ones is an ordinary step.
   const StepMetrics& first_clean =
       *std::find_if(sink.steps.begin(), sink.steps.end(), [](auto& m) { return !m.skipped; });

@@ -9,4 +9,9 @@ namespace mantissa {
 // up to PiB; negative sizes keep their sign.
 std::string bytes_text(double bytes);
 
+// A loss scale as its plots label it: a power of two as "2^24" (as an
+// integer up to 2^10: "1", "512"), another whole number in full ("3000"),
+// anything else "%g". Never "1.67772e+07" for 2^24.
+std::string loss_scale_text(double scale);
+
 }  // namespace mantissa

@@ -17,4 +17,21 @@ std::string bytes_text(double bytes) {
   return buf;
 }
 
+std::string loss_scale_text(double scale) {
+  char buf[48];
+  int exp = 0;
+  if (scale > 0 && std::isfinite(scale) && std::frexp(scale, &exp) == 0.5) {
+    const int power = exp - 1;
+    if (power >= 0 && power <= 10)
+      std::snprintf(buf, sizeof buf, "%d", 1 << power);
+    else
+      std::snprintf(buf, sizeof buf, "2^%d", power);
+  } else if (std::isfinite(scale) && scale == std::floor(scale) && std::abs(scale) < 0x1p53) {
+    std::snprintf(buf, sizeof buf, "%.0f", scale);
+  } else {
+    std::snprintf(buf, sizeof buf, "%g", scale);
+  }
+  return buf;
+}
+
 }  // namespace mantissa

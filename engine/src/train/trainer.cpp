@@ -22,6 +22,7 @@
 #include "mantissa/graph.hpp"
 #include "mantissa/optim.hpp"
 #include "mantissa/train_step.hpp"
+#include "mantissa/units.hpp"
 #include "mantissa/weights_io.hpp"
 #include "train/checkpoint.hpp"
 #include "train/validation.hpp"
@@ -42,31 +43,20 @@ double seconds_since(Clock::time_point t0) {
   return std::chrono::duration<double>(Clock::now() - t0).count();
 }
 
-std::string mib_text(std::size_t bytes) {
-  char buf[48];
-  std::snprintf(buf, sizeof buf, "%.1f MiB", double(bytes) / (1024.0 * 1024.0));
-  return buf;
-}
-
 // What the backend holds and what is left, for an out-of-memory message.
 std::string memory_report(const Backend& backend) {
   const MemoryStats m = backend.memory_stats();
-  std::string text = mib_text(m.in_use) + " held by tensors";
+  std::string text = bytes_text(double(m.in_use)) + " held by tensors";
   if (m.driver_total > 0) {
-    text += ", " + mib_text(m.driver_total - std::min(m.driver_total, m.driver_in_use)) +
+    text += ", " + bytes_text(double(m.driver_total - std::min(m.driver_total, m.driver_in_use))) +
             " free on the device";
   } else if (const long pages = sysconf(_SC_AVPHYS_PAGES), page = sysconf(_SC_PAGESIZE);
              pages > 0 && page > 0) {
-    text += ", " + mib_text(std::size_t(pages) * std::size_t(page)) + " of memory free";
+    text += ", " + bytes_text(double(std::size_t(pages) * std::size_t(page))) + " of memory free";
   }
   return text;
 }
 
-std::string fmt_scale(double s) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%g", s);
-  return buf;
-}
 }  // namespace
 
 struct Trainer::Impl {
@@ -167,7 +157,7 @@ struct Trainer::Impl {
     if (s.skipped_this_step != 0) {
       e.kind = EventKind::Overflow;
       e.message = "step " + std::to_string(at_step) + " skipped: non-finite gradient in " + tensor +
-                  ", scale " + fmt_scale(e.scale_before) + " → " + fmt_scale(e.scale_after);
+                  ", scale " + loss_scale_text(e.scale_before) + " → " + loss_scale_text(e.scale_after);
     } else {
       e.kind = EventKind::Warning;
       e.message = "step " + std::to_string(at_step) + ": non-finite gradient in " + tensor +
@@ -181,7 +171,7 @@ struct Trainer::Impl {
       warned_small_scale = true;
       sink.event_recorded(
           {at_step, EventKind::Warning,
-           "loss scale fell below 1 (" + fmt_scale(s.scale) +
+           "loss scale fell below 1 (" + loss_scale_text(s.scale) +
                "): gradients overflow even unscaled; first non-finite gradient in " + tensor,
            e.scale_before, e.scale_after, tensor, wall});
     }
