@@ -331,6 +331,7 @@ void MainWindow::createMenus() {
   run->addAction(compareAction_);
   QMenu* view = menuBar()->addMenu(tr("&View"));
   for (QDockWidget* dock : findChildren<QDockWidget*>()) view->addAction(dock->toggleViewAction());
+  addPageKeys(view);
   QMenu* help = menuBar()->addMenu(tr("&Help"));
   help->addAction(tr("&About Mantissa Studio"), this, [this] {
     QMessageBox::about(

@@ -122,6 +122,7 @@ class MainWindow : public QMainWindow {
   void offerInterruptedRuns(const QVector<qint64>& runIds);
   void createToolBar();
   void createMenus();
+  void addPageKeys(QMenu* view);  // MainWindowKeys.cpp
   void createCentral();
   void createDocks();
   void connectController();

@@ -199,7 +199,9 @@ bool MainWindow::openProject(const QString& path) {
   return true;
 }
 
-bool MainWindow::saveProjectAs(const QString& path) {
+bool MainWindow::saveProjectAs(const QString& given) {
+  // "cnn" is saved as cnn.json, which File ▸ Open's filter then shows.
+  const QString path = QFileInfo(given).suffix().isEmpty() ? given + QStringLiteral(".json") : given;
   if (auto error = document_->saveAs(path)) {
     message_->showMessage(*error, InlineMessage::Level::Error);
     return false;

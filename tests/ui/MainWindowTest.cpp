@@ -21,6 +21,7 @@
 #include "MainWindow.hpp"
 #include "ModelCanvas.hpp"
 #include "ModelSummaryView.hpp"
+#include "StudioSettings.hpp"
 #include "ModelTable.hpp"
 #include "PolicySelector.hpp"
 #include "ProjectDocument.hpp"
@@ -147,6 +148,44 @@ class MainWindowTest : public QObject {
     QVERIFY(!w.openProject(dir_.filePath(QStringLiteral("nothing-here.json"))));
     QVERIFY(w.messageBar()->text().contains(QStringLiteral("nothing-here.json")));
     QCOMPARE(w.document()->displayName(), QStringLiteral("tiny-spirals"));
+  }
+
+  // The pages from the keyboard: Ctrl+Tab / Ctrl+PgDn forward, Ctrl+PgUp /
+  // Ctrl+Shift+Tab back, wrapping; Alt+1…4 straight to a page.
+  void pagesSwitchFromTheKeyboard() {
+    MainWindow w(options(project(QStringLiteral("spirals.json"), spiralsJson(60))));
+    w.show();
+    w.activateWindow();
+    QVERIFY(QTest::qWaitForWindowActive(&w));
+    w.tabs()->setCurrentIndex(0);
+    QTest::keyClick(&w, Qt::Key_Tab, Qt::ControlModifier);
+    QCOMPARE(w.tabs()->currentIndex(), 1);
+    QTest::keyClick(&w, Qt::Key_PageDown, Qt::ControlModifier);
+    QCOMPARE(w.tabs()->currentIndex(), 2);
+    QTest::keyClick(&w, Qt::Key_4, Qt::AltModifier);
+    QCOMPARE(w.tabs()->currentIndex(), 3);
+    QTest::keyClick(&w, Qt::Key_Tab, Qt::ControlModifier);
+    QCOMPARE(w.tabs()->currentIndex(), 0);  // wraps
+    QTest::keyClick(&w, Qt::Key_PageUp, Qt::ControlModifier);
+    QCOMPARE(w.tabs()->currentIndex(), 3);
+    QTest::keyClick(&w, Qt::Key_Backtab, Qt::ControlModifier | Qt::ShiftModifier);
+    QCOMPARE(w.tabs()->currentIndex(), 2);
+    QTest::keyClick(&w, Qt::Key_1, Qt::AltModifier);
+    QCOMPARE(w.tabs()->currentIndex(), 0);
+  }
+
+  // Saved without an extension: written as .json (so File ▸ Open's filter
+  // shows it), the title and the recent files follow.
+  void savingWithoutAnExtensionAddsIt() {
+    MainWindow w(options(project(QStringLiteral("spirals.json"), spiralsJson(60))));
+    const QString bare = dir_.filePath(QStringLiteral("cnn"));
+    QVERIFY(w.saveProjectAs(bare));
+    QVERIFY(QFileInfo::exists(bare + QStringLiteral(".json")));
+    QVERIFY(!QFileInfo::exists(bare));
+    QCOMPARE(w.document()->filePath(), bare + QStringLiteral(".json"));
+    QVERIFY(!w.isWindowModified());
+    QVERIFY(w.windowTitle().contains(w.document()->displayName()));
+    QCOMPARE(StudioSettings(dir_.filePath(QStringLiteral("studio.ini"))).recentFiles().value(0), bare + QStringLiteral(".json"));
   }
 
   void trainPauseResumeAndStopFromKeysAndToolbar() {
