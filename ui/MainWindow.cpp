@@ -45,6 +45,7 @@
 #include "StudioSettings.hpp"
 #include "services/TrainingController.hpp"
 #include "TrainingSettingsForm.hpp"
+#include "WheelGuard.hpp"
 #include "WeightsFile.hpp"
 #include "mantissa/backend.hpp"
 #include "mantissa/store.hpp"
@@ -81,6 +82,7 @@ MainWindow::MainWindow(const StudioOptions& options, QWidget* parent)
                     ? std::make_unique<StudioSettings>()
                     : std::make_unique<StudioSettings>(options.settingsFile)),
       document_(new ProjectDocument(this)) {
+  WheelGuard::install();
   // The command line, then $MANTISSA_DB (as for the CLI), then the database
   // last opened here, then the default place.
   QString db = options.databasePath;

@@ -61,12 +61,13 @@ QVector<qint64> writeRuns(const QString& db) {
     n.loss_scale_json = R"({"mode":"none"})";
     n.backend = "cpu";
     const std::int64_t id = store.create_run(n);
+    // The fp16 run ends at 2^22, which the summary must not write as 4.1943e+06.
+    const double finalScale = std::string_view(s.policy) == "mixed_float16" ? 4194304.0 : 1.0;
     for (int step = 1; step <= kSteps; ++step) {
       StepMetrics m;
       m.step = step;
       m.loss = 1.0 / step;
-      // The fp16 run ends at 2^22, which the summary must not write as 4.1943e+06.
-      m.loss_scale = std::string_view(s.policy) == "mixed_float16" ? 4194304.0 : 1.0;
+      m.loss_scale = finalScale;
       m.samples_per_s = s.samplesPerS;
       m.memory_in_use = s.peakMemory / 2;
       m.memory_peak = s.peakMemory;
@@ -87,6 +88,7 @@ QVector<qint64> writeRuns(const QString& db) {
     summary.wall_time_s = 0.2;
     summary.samples_per_s = s.samplesPerS;
     summary.peak_memory = s.peakMemory;
+    summary.final_loss_scale = finalScale;
     store.set_status(id, RunStatus::Finished);
     store.set_summary(id, run_summary_json(summary));
     ids << id;

@@ -11,6 +11,10 @@
 #include <QSpinBox>
 #include <QTabWidget>
 #include <QTemporaryDir>
+#include <QScrollArea>
+#include <QScrollBar>
+#include <QWheelEvent>
+#include <QApplication>
 #include <QTest>
 #include <QToolButton>
 #include <QUndoStack>
@@ -172,6 +176,40 @@ class MainWindowTest : public QObject {
     QCOMPARE(w.tabs()->currentIndex(), 2);
     QTest::keyClick(&w, Qt::Key_1, Qt::AltModifier);
     QCOMPARE(w.tabs()->currentIndex(), 0);
+  }
+
+  // The wheel over the inspector scrolls it; it changes a field's value only
+  // once the field has the keyboard focus.
+  void theWheelScrollsThePanelNotTheValues() {
+    MainWindow w(options(project(QStringLiteral("spirals.json"), spiralsJson(60))));
+    w.resize(900, 500);  // short enough that the inspector scrolls
+    w.show();
+    w.activateWindow();
+    QVERIFY(QTest::qWaitForWindowActive(&w));
+    QSpinBox* batch = w.settingsForm()->batchSizeBox();
+    QScrollArea* area = nullptr;
+    for (QWidget* p = batch->parentWidget(); p && !area; p = p->parentWidget())
+      area = qobject_cast<QScrollArea*>(p);
+    QVERIFY(area != nullptr);
+    QVERIFY(area->verticalScrollBar()->maximum() > 0);
+    const int before = batch->value();
+    const int scrolled = area->verticalScrollBar()->value();
+    auto wheel = [&](QWidget* target) {
+      const QPointF at(target->width() / 2.0, target->height() / 2.0);
+      QWheelEvent e(at, target->mapToGlobal(at), QPoint(), QPoint(0, -120), Qt::NoButton,
+                    Qt::NoModifier, Qt::NoScrollPhase, false);
+      QApplication::sendEvent(target, &e);
+    };
+    w.setFocus();
+    QVERIFY(!batch->hasFocus());
+    QCOMPARE(batch->focusPolicy(), Qt::StrongFocus);  // a real wheel does not focus it
+    wheel(batch);
+    QCOMPARE(batch->value(), before);
+    QVERIFY2(area->verticalScrollBar()->value() > scrolled, "the panel scrolled instead");
+    batch->setFocus();
+    QTRY_VERIFY(batch->hasFocus());
+    wheel(batch);
+    QVERIFY(batch->value() != before);
   }
 
   // Saved without an extension: written as .json (so File ▸ Open's filter
