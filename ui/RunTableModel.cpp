@@ -68,8 +68,11 @@ QVariant RunTableModel::data(const QModelIndex& index, int role) const {
   const Row& row = rows_[std::size_t(index.row())];
   const RunRecord& r = row.record;
   const StoredSummary& s = r.summary;
-  const std::optional<double> accuracy =
-      s.final_val_accuracy ? s.final_val_accuracy : r.best_val_accuracy;
+  // Only a run that validated has an accuracy: one that failed before its
+  // first validation shows none (not "0.0 %").
+  const std::optional<double> accuracy = !r.best_val_accuracy   ? std::nullopt
+                                         : s.final_val_accuracy ? s.final_val_accuracy
+                                                                : r.best_val_accuracy;
   const qint64 skipped = s.skipped_steps.value_or(r.skipped_total);
 
   if (role == RunIdRole) return qint64(r.id);

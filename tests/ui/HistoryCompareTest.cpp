@@ -171,6 +171,36 @@ class HistoryTest : public QObject {
     QCOMPARE(page.proxy()->rowCount(), 3);
   }
 
+  // A run that failed before validating shows no accuracy, not "0.0 %".
+  void aRunThatNeverValidatedShowsNoAccuracy() {
+    {
+      RunStore store(db_.toStdString());
+      NewRun n;
+      n.name = "broken";
+      n.project_name = "tiny-spirals";
+      n.project_json = spiralsJson(kSteps, QStringLiteral("float32")).toStdString();
+      n.policy = "float32";
+      n.loss_scale_json = R"({"mode":"none"})";
+      n.backend = "cpu";
+      const std::int64_t id = store.create_run(n);
+      RunSummary summary;  // what a failed run stores: accuracy 0, never measured
+      summary.outcome = RunOutcome::Failed;
+      summary.error = "dataset 'x': no such file";
+      store.set_status(id, RunStatus::Failed);
+      store.set_summary(id, run_summary_json(summary));
+    }
+    HistoryPage page(db_, dir_.filePath(QStringLiteral("h.ini")));
+    QVERIFY(listed(page));
+    int failedRow = -1;
+    for (int row = 0; row < page.model()->rowCount(); ++row)
+      if (cellText(page.model(), row, RunTableModel::Name) == QLatin1String("broken")) failedRow = row;
+    QVERIFY(failedRow >= 0);
+    QCOMPARE(cellText(page.model(), failedRow, RunTableModel::ValAccuracy), QString());
+    for (int row = 0; row < page.model()->rowCount(); ++row)
+      if (row != failedRow)
+        QCOMPARE(cellText(page.model(), row, RunTableModel::ValAccuracy), QStringLiteral("90.0 %"));
+  }
+
   void renameNotesAndDeleteWriteTheStore() {
     HistoryPage page(db_, dir_.filePath(QStringLiteral("h.ini")));
     QVERIFY(listed(page));
