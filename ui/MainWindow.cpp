@@ -212,7 +212,7 @@ MainWindow::~MainWindow() = default;
 void MainWindow::createActions() {
   newAction_ = new QAction(themed("document-new", QStyle::SP_FileIcon), tr("&New"), this);
   newAction_->setShortcut(QKeySequence::New);
-  newAction_->setToolTip(tr("New project from the sample MLP (Ctrl+N)"));
+  newAction_->setToolTip(tr("New empty project (Ctrl+N)"));
   connect(newAction_, &QAction::triggered, this, [this] { newProject(); });
   openAction_ =
       new QAction(themed("document-open", QStyle::SP_DialogOpenButton), tr("&Open…"), this);

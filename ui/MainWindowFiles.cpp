@@ -221,7 +221,13 @@ void MainWindow::newProject(const QString& fromSample) {
   } catch (const std::exception&) {
     p = Project{};  // an empty project still opens; the model table says what is missing
   }
-  if (fromSample.isEmpty()) p.name = "untitled";
+  // File ▸ New is a blank canvas with the sample's data and training
+  // settings, so Train works once a model is drawn; the samples are under
+  // File ▸ New from Sample.
+  if (fromSample.isEmpty()) {
+    p.name = "untitled";
+    p.model.layers.clear();
+  }
   p.file.clear();
   document_->reset(p);  // untitled: Save asks where, the sample stays as it is
 }

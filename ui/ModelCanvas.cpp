@@ -382,7 +382,8 @@ void ModelCanvas::rebuild() {
   banner_->setVisible(!modelProblems.isEmpty() && !model.layers.empty());
 
   if (model.layers.empty()) {
-    auto* hint = scene_->addSimpleText(tr("Drag a layer here"));
+    auto* hint = scene_->addSimpleText(
+        tr("Add an Input layer: drag it from the Layers palette,\nor double-click it there"));
     QFont f = hint->font();
     f.setPointSizeF(f.pointSizeF() * 1.5);
     hint->setFont(f);

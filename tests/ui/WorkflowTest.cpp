@@ -13,6 +13,8 @@
 #include <QTableView>
 #include <QTableWidget>
 #include <QTemporaryDir>
+#include <QGraphicsScene>
+#include <QGraphicsSimpleTextItem>
 #include <QTest>
 #include <QTimer>
 
@@ -208,6 +210,31 @@ class WorkflowTest : public QObject {
     write_safetensors(bare.toStdString(), model_state(g, DType::F32));
     QVERIFY(!w.openProject(bare));
     QVERIFY(w.messageBar()->text().contains(QStringLiteral("bare.safetensors")));
+  }
+
+  // File ▸ New is a blank canvas that says where to start; the samples are
+  // one menu away.
+  void newIsABlankCanvas() {
+    MainWindow w(options(spiralsJson(60)));
+    QAction* newAction = nullptr;
+    for (QAction* a : w.findChildren<QAction*>())
+      if (a->shortcut() == QKeySequence(QKeySequence::New)) newAction = a;
+    QVERIFY(newAction);
+    newAction->trigger();
+    QVERIFY(w.document()->project().model.layers.empty());
+    QCOMPARE(w.document()->displayName(), QStringLiteral("untitled"));
+    QVERIFY(w.document()->filePath().isEmpty());
+    auto* canvas = w.findChild<ModelCanvas*>();
+    QVERIFY(canvas && canvas->isEmptyStateShown());
+    bool says = false;
+    for (QGraphicsItem* item : canvas->scene()->items())
+      if (auto* t = dynamic_cast<QGraphicsSimpleTextItem*>(item))
+        says = says || t->text().startsWith(QStringLiteral("Add an Input layer"));
+    QVERIFY(says);
+    // The first layer drawn starts the model; the empty state goes.
+    canvas->addLayer(LayerKind::Input);
+    QCOMPARE(w.document()->project().model.layers.size(), std::size_t(1));
+    QVERIFY(!canvas->isEmptyStateShown());
   }
 
   void newFromASample() {
