@@ -20,7 +20,7 @@ rm -rf "$work"
 mkdir -p "$work"
 db="$work/runs.db"
 # Enough steps that the run outlasts the kills (each segment trains a little).
-steps=$((kills * 150 > 3000 ? kills * 150 : 3000))
+steps=$((kills * 400 > 8000 ? kills * 400 : 8000))
 args=(--policy mixed_float16 --steps "$steps" --seed 11)
 
 fail() {
