@@ -19,6 +19,7 @@
 #include <QStyle>
 #include <QTabWidget>
 #include <QToolBar>
+#include <QToolButton>
 #include <QUndoStack>
 #include <QVBoxLayout>
 #include <cmath>
@@ -274,6 +275,11 @@ void MainWindow::createToolBar() {
   bar->addSeparator();
   bar->addAction(undoAction_);
   bar->addAction(redoAction_);
+  // Their text names the edit ("Undo Connect fc3 → conv2d1"): beside the
+  // icon it would push Train and Stop into the overflow. The tooltip says it.
+  for (QAction* a : {undoAction_, redoAction_})
+    if (auto* b = qobject_cast<QToolButton*>(bar->widgetForAction(a)))
+      b->setToolButtonStyle(Qt::ToolButtonIconOnly);
   bar->addSeparator();
   bar->addWidget(new QLabel(tr(" Policy "), bar));
   policy_ = new PolicySelector(bar);
@@ -289,60 +295,6 @@ void MainWindow::createToolBar() {
   bar->addAction(stopAction_);
   bar->addSeparator();
   bar->addAction(compareAction_);
-}
-
-void MainWindow::createMenus() {
-  QMenu* file = menuBar()->addMenu(tr("&File"));
-  file->addAction(newAction_);
-  QMenu* samples = file->addMenu(tr("New from &Sample"));
-  samples->setObjectName(QStringLiteral("samplesMenu"));
-  const QString samplesDir = sampleProjectsDir();
-  const QFileInfoList sampleFiles =
-      samplesDir.isEmpty()
-          ? QFileInfoList()
-          : QDir(samplesDir).entryInfoList({QStringLiteral("*.json")}, QDir::Files, QDir::Name);
-  for (const QFileInfo& f : sampleFiles)
-    samples->addAction(f.completeBaseName(), this,
-                       [this, path = f.absoluteFilePath()] { newProject(path); });
-  samples->setEnabled(!samples->isEmpty());
-  file->addAction(openAction_);
-  recentMenu_ = file->addMenu(tr("Open &Recent"));
-  connect(recentMenu_, &QMenu::aboutToShow, this, &MainWindow::rebuildRecentMenu);
-  file->addAction(saveAction_);
-  file->addAction(saveAsAction_);
-  auto* weights = new WeightsLoader(controller_, message_, this);
-  file->addAction(tr("&Load Weights…"), this,
-                  [this, weights] { weights->pickAndLoad(this, document_->project()); });
-  file->addAction(tr("Clear Loaded &Weights"), weights, &WeightsLoader::clear);
-  connect(document_, &ProjectDocument::projectReplaced, weights, &WeightsLoader::forget);
-  file->addSeparator();
-  file->addAction(tr("Open Run &Database…"), this, [this] { openRunDatabaseDialog(false); })
-      ->setObjectName(QStringLiteral("openRunDatabaseAction"));
-  file->addAction(tr("New Run Data&base…"), this, [this] { openRunDatabaseDialog(true); })
-      ->setObjectName(QStringLiteral("newRunDatabaseAction"));
-  file->addSeparator();
-  file->addAction(quitAction_);
-  QMenu* edit = menuBar()->addMenu(tr("&Edit"));
-  edit->addAction(undoAction_);
-  edit->addAction(redoAction_);
-  QMenu* run = menuBar()->addMenu(tr("&Run"));
-  run->addAction(trainAction_);
-  run->addAction(pauseAction_);
-  run->addAction(stopAction_);
-  run->addSeparator();
-  run->addAction(compareAction_);
-  QMenu* view = menuBar()->addMenu(tr("&View"));
-  for (QDockWidget* dock : findChildren<QDockWidget*>()) view->addAction(dock->toggleViewAction());
-  addPageKeys(view);
-  QMenu* help = menuBar()->addMenu(tr("&Help"));
-  help->addAction(tr("&About Mantissa Studio"), this, [this] {
-    QMessageBox::about(
-        this, tr("About Mantissa Studio"),
-        tr("<b>Mantissa Studio</b><p>Train neural networks in fp32, fp16 or bf16 "
-           "over fp32 master weights and watch loss, loss scale, skipped steps "
-           "and memory live.</p><p>Runs are kept in %1</p>")
-            .arg(QString::fromStdString(controller_->databasePath().string()).toHtmlEscaped()));
-  });
 }
 
 void MainWindow::createCentral() {

@@ -16,6 +16,7 @@
 #include <QWheelEvent>
 #include <QApplication>
 #include <QTest>
+#include <QToolBar>
 #include <QToolButton>
 #include <QUndoStack>
 
@@ -210,6 +211,24 @@ class MainWindowTest : public QObject {
     QTRY_VERIFY(batch->hasFocus());
     wheel(batch);
     QVERIFY(batch->value() != before);
+  }
+
+  // The toolbar keeps its layout whatever the last edit was called: Undo and
+  // Redo show their icon, the edit's name is in the tooltip.
+  void aLongUndoLabelDoesNotReflowTheToolbar() {
+    MainWindow w(options(project(QStringLiteral("spirals.json"), spiralsJson(60))));
+    auto* bar = w.findChild<QToolBar*>(QStringLiteral("mainToolBar"));
+    QVERIFY(bar);
+    auto* undo = qobject_cast<QToolButton*>(bar->widgetForAction(w.undoAction()));
+    QVERIFY(undo);
+    QCOMPARE(undo->toolButtonStyle(), Qt::ToolButtonIconOnly);
+    const int before = undo->sizeHint().width();
+    auto* canvas = w.findChild<ModelCanvas*>();
+    const QString id = canvas->addLayer(LayerKind::Linear);
+    QVERIFY(canvas->renameLayer(id, QStringLiteral("a_rather_long_layer_name_for_the_undo_label")));
+    QVERIFY(w.undoAction()->text().contains(QStringLiteral("a_rather_long")));
+    QCOMPARE(undo->sizeHint().width(), before);
+    QVERIFY(undo->toolTip().contains(QStringLiteral("a_rather_long")));
   }
 
   // Saved without an extension: written as .json (so File ▸ Open's filter
