@@ -39,6 +39,9 @@ QString formatScale(double scale) {
 
 QString formatDuration(double seconds) {
   if (!std::isfinite(seconds) || seconds < 0) return QStringLiteral("–");
+  // Short runs differ in their seconds: "0.42 s", "12.3 s", not "0:01" for all.
+  if (seconds < 10) return QStringLiteral("%1 s").arg(seconds, 0, 'f', 2);
+  if (seconds < 60) return QStringLiteral("%1 s").arg(seconds, 0, 'f', 1);
   const auto total = std::int64_t(std::llround(seconds));
   const std::int64_t h = total / 3600, m = (total / 60) % 60, s = total % 60;
   if (h > 0)

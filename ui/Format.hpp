@@ -12,6 +12,6 @@ QString formatCount(std::int64_t n);     // "669,706"
 QString formatFlops(double flops);       // "1.33 MFLOP"
 QString formatBytes(double bytes);       // "3.1 KiB", "41.2 MiB"
 QString formatScale(double scale);       // a loss scale: "512", "2²⁴", "3000"
-QString formatDuration(double seconds);  // "0:42", "1:02:05"
+QString formatDuration(double seconds);  // "0.42 s", "42.0 s", "3:07", "1:02:05"
 
 }  // namespace mantissa::ui

@@ -425,6 +425,11 @@ class CompareTest : public QObject {
     QCOMPARE(t->item(0, ComparePage::MemorySaving)->text(), QStringLiteral("0.0 %"));
     QCOMPARE(t->item(2, ComparePage::FinalValAccuracy)->text(), QStringLiteral("90.0 %"));
     QCOMPARE(t->item(0, ComparePage::FinalScale)->text(), QStringLiteral("1"));
+    // Wall time in seconds for a short run, not "0:00" for every run.
+    QCOMPARE(t->item(0, ComparePage::WallTime)->text(), QStringLiteral("0.20 s"));
+    QCOMPARE(formatDuration(42.04), QStringLiteral("42.0 s"));
+    QCOMPARE(formatDuration(187), QStringLiteral("3:07"));
+    QCOMPARE(formatDuration(3725), QStringLiteral("1:02:05"));
     QCOMPARE(t->item(1, ComparePage::FinalScale)->text(), QStringLiteral("2²²"));
     QCOMPARE(t->item(1, ComparePage::FinalScale)->data(ComparePage::kValueRole).toDouble(),
              4194304.0);
