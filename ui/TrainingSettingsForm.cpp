@@ -12,6 +12,7 @@
 
 #include "PolicyColors.hpp"
 #include "mantissa/optim.hpp"
+#include "RangeNote.hpp"
 #include "ScientificSpinBox.hpp"
 
 namespace mantissa::ui {
@@ -57,11 +58,16 @@ void TrainingSettingsForm::change(const QString& field, Fn&& apply, bool continu
 // A spin box whose value goes into one field of the spec.
 template <typename Box, typename Fn>
 void TrainingSettingsForm::bindNumber(Box* box, const QString& field, Fn&& apply) {
+  attachRangeNote(box, field);
   connect(box, qOverload<decltype(box->value())>(&Box::valueChanged), this,
           [this, field, apply](auto v) {
             change(
                 field, [&](TrainingSpec& s) { apply(s, v); }, true);
           });
+}
+
+QDoubleSpinBox* TrainingSettingsForm::learningRateBox() const {
+  return lr_;
 }
 
 TrainingSettingsForm::TrainingSettingsForm(QWidget* parent) : QWidget(parent) {

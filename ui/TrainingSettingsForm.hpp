@@ -36,6 +36,7 @@ class TrainingSettingsForm : public QWidget {
   QCheckBox* pureBox() const { return pure_; }
   QComboBox* optimizerBox() const { return optimizer_; }
   QDoubleSpinBox* momentumBox() const { return momentum_; }
+  QDoubleSpinBox* learningRateBox() const;
   bool advancedVisible() const;
 
  signals:

@@ -213,6 +213,37 @@ class MainWindowTest : public QObject {
     QVERIFY(batch->value() != before);
   }
 
+  // A value out of range is not taken silently: the line under the field
+  // names it, what was typed and the valid range; a good value hides it.
+  void anOutOfRangeValueSaysWhyItWasNotTaken() {
+    MainWindow w(options(project(QStringLiteral("spirals.json"), spiralsJson(60))));
+    w.show();
+    w.activateWindow();
+    QVERIFY(QTest::qWaitForWindowActive(&w));
+    QDoubleSpinBox* lr = w.settingsForm()->learningRateBox();
+    const double before = lr->value();
+    auto type = [&](const QString& text) {
+      lr->setFocus();
+      lr->selectAll();
+      QTest::keyClicks(lr, text);
+      QTest::keyClick(lr, Qt::Key_Return);
+    };
+    for (const QString& bad : {QStringLiteral("-0.05"), QStringLiteral("0"), QStringLiteral("50")}) {
+      type(bad);
+      QCOMPARE(lr->value(), before);
+      QLabel* shown = nullptr;
+      for (QLabel* l : lr->parentWidget()->findChildren<QLabel*>(QStringLiteral("rangeNote")))
+        if (l->isVisible()) shown = l;
+      QVERIFY2(shown, qPrintable(bad));
+      QCOMPARE(shown->text(), QStringLiteral("learning rate must be between 1e-09 and 10; %1 was "
+                                             "not applied").arg(bad));
+    }
+    type(QStringLiteral("0.01"));
+    QCOMPARE(lr->value(), 0.01);
+    for (QLabel* l : lr->parentWidget()->findChildren<QLabel*>(QStringLiteral("rangeNote")))
+      QVERIFY(!l->isVisible());
+  }
+
   // The toolbar keeps its layout whatever the last edit was called: Undo and
   // Redo show their icon, the edit's name is in the tooltip.
   void aLongUndoLabelDoesNotReflowTheToolbar() {

@@ -1,0 +1,87 @@
+#include "RangeNote.hpp"
+
+#include <QDoubleSpinBox>
+#include <QFormLayout>
+#include <QLabel>
+#include <QLineEdit>
+#include <QLocale>
+#include <QSpinBox>
+#include <memory>
+
+namespace mantissa::ui {
+
+namespace {
+
+QString number(double v) {
+  return QString::number(v, 'g', 8);
+}
+
+// The valid range of a spin box, or nothing for another kind.
+bool rangeOf(const QAbstractSpinBox* box, double& lo, double& hi) {
+  if (auto* d = qobject_cast<const QDoubleSpinBox*>(box)) {
+    lo = d->minimum();
+    hi = d->maximum();
+    return true;
+  }
+  if (auto* i = qobject_cast<const QSpinBox*>(box)) {
+    lo = i->minimum();
+    hi = i->maximum();
+    return true;
+  }
+  return false;
+}
+
+// The form layout that holds `w`, however deep in its parent's layouts.
+QFormLayout* formOf(QLayout* layout, QWidget* w) {
+  if (layout == nullptr) return nullptr;
+  if (auto* form = qobject_cast<QFormLayout*>(layout); form && form->indexOf(w) >= 0) return form;
+  for (int i = 0; i < layout->count(); ++i)
+    if (QFormLayout* found = formOf(layout->itemAt(i)->layout(), w)) return found;
+  return nullptr;
+}
+
+}  // namespace
+
+void attachRangeNote(QAbstractSpinBox* box, const QString& field) {
+  auto* edit = box->findChild<QLineEdit*>();
+  QFormLayout* form = box->parentWidget() ? formOf(box->parentWidget()->layout(), box) : nullptr;
+  if (edit == nullptr || form == nullptr) return;
+  int row = -1;
+  QFormLayout::ItemRole role;
+  form->getWidgetPosition(box, &row, &role);
+  if (row < 0) return;
+  auto* note = new QLabel(box->parentWidget());
+  note->setObjectName(QStringLiteral("rangeNote"));
+  note->setWordWrap(true);
+  note->setStyleSheet(QStringLiteral("color: #D55E00;"));
+  form->insertRow(row + 1, note);
+  form->setRowVisible(note, false);
+
+  // What was typed last; the box has put its old value back by the time
+  // editing finishes, so the text is kept as it is edited.
+  auto typed = std::make_shared<QString>();
+  QObject::connect(edit, &QLineEdit::textEdited, note, [typed](const QString& t) { *typed = t; });
+  QObject::connect(box, &QAbstractSpinBox::editingFinished, note, [=] {
+    const QString text = typed->trimmed();
+    typed->clear();
+    double lo = 0, hi = 0;
+    if (text.isEmpty() || !rangeOf(box, lo, hi)) return;
+    // The box's own parse (suffixes, special text) decides what it took.
+    int pos = 0;
+    QString probe = text;
+    const bool taken = box->validate(probe, pos) == QValidator::Acceptable;
+    if (taken) {
+      form->setRowVisible(note, false);
+      return;
+    }
+    bool isNumber = false;
+    QLocale::c().toDouble(text, &isNumber);
+    note->setText(
+        isNumber ? QObject::tr("%1 must be between %2 and %3; %4 was not applied")
+                       .arg(field, number(lo), number(hi), text)
+                 : QObject::tr("%1: '%2' is not a number; the value was kept").arg(field, text));
+    form->setRowVisible(note, true);
+  });
+}
+
+}  // namespace mantissa::ui
