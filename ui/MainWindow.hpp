@@ -122,7 +122,8 @@ class MainWindow : public QMainWindow {
   void offerInterruptedRuns(const QVector<qint64>& runIds);
   void createToolBar();
   void createMenus();
-  void addPageKeys(QMenu* view);  // MainWindowKeys.cpp
+  void addPageKeys(QMenu* view);     // MainWindowMenus.cpp
+  void addCanvasEdits(QMenu* edit);  // MainWindowMenus.cpp
   void createCentral();
   void createDocks();
   void connectController();

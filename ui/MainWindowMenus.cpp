@@ -12,6 +12,7 @@
 
 #include "InlineMessage.hpp"
 #include "MainWindow.hpp"
+#include "ModelCanvas.hpp"
 #include "ProjectDocument.hpp"
 #include "StudioPaths.hpp"
 #include "WeightsFile.hpp"
@@ -53,6 +54,7 @@ void MainWindow::createMenus() {
   QMenu* edit = menuBar()->addMenu(tr("&Edit"));
   edit->addAction(undoAction_);
   edit->addAction(redoAction_);
+  addCanvasEdits(edit);
   QMenu* run = menuBar()->addMenu(tr("&Run"));
   run->addAction(trainAction_);
   run->addAction(pauseAction_);
@@ -73,6 +75,37 @@ void MainWindow::createMenus() {
   });
 }
 
+
+// Cut, Copy, Paste, Delete, Select All and Duplicate act on the model
+// canvas while it is shown; in a text field the field keeps its own keys
+// (it takes them first), and elsewhere they do nothing.
+void MainWindow::addCanvasEdits(QMenu* edit) {
+  edit->addSeparator();
+  const auto add = [this, edit](const QString& text, const QKeySequence& keys, const char* name,
+                                auto fn) {
+    QAction* a = edit->addAction(text, this, [this, fn] {
+      auto* canvas = findChild<ModelCanvas*>();
+      if (canvas != nullptr && canvas->isVisible()) fn(canvas);
+    });
+    a->setShortcut(keys);
+    a->setObjectName(QLatin1String(name));
+  };
+  add(tr("Cu&t"), QKeySequence::Cut, "cutAction", [](ModelCanvas* c) {
+    c->copySelection();
+    c->deleteSelection();
+  });
+  add(tr("&Copy"), QKeySequence::Copy, "copyAction", [](ModelCanvas* c) { c->copySelection(); });
+  add(tr("&Paste"), QKeySequence::Paste, "pasteAction", [](ModelCanvas* c) { c->paste(); });
+  add(tr("&Delete"), QKeySequence::Delete, "deleteAction",
+      [](ModelCanvas* c) { c->deleteSelection(); });
+  add(tr("Select &All"), QKeySequence::SelectAll, "selectAllAction",
+      [](ModelCanvas* c) { c->selectAll(); });
+  add(tr("D&uplicate"), QKeySequence(Qt::CTRL | Qt::Key_D), "duplicateAction",
+      [](ModelCanvas* c) {
+        c->copySelection();
+        c->paste();
+      });
+}
 
 void MainWindow::addPageKeys(QMenu* view) {
   view->addSeparator();

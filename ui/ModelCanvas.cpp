@@ -324,6 +324,17 @@ QString ModelCanvas::paste() {
   return id;
 }
 
+void ModelCanvas::selectAll() {
+  for (QGraphicsItem* item : scene_->items())
+    if (item->type() == LayerNode::Type || item->type() == LayerEdge::Type) item->setSelected(true);
+}
+
+int ModelCanvas::selectedNodeCount() const {
+  int n = 0;
+  for (QGraphicsItem* item : scene_->selectedItems()) n += item->type() == LayerNode::Type;
+  return n;
+}
+
 void ModelCanvas::selectLayer(const QString& id) {
   selected_ = id;
   rebuilding_ = true;

@@ -60,6 +60,8 @@ class ModelCanvas : public QWidget {
   QString paste();  // returns the pasted layer's id, empty when nothing to paste
 
   void selectLayer(const QString& id);
+  void selectAll();                 // every layer and connection
+  int selectedNodeCount() const;
   QString selectedLayer() const { return selected_; }
   void autoLayout();
   // Zooms so the whole graph is in view (not below 40 %).

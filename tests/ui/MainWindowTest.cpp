@@ -244,6 +244,43 @@ class MainWindowTest : public QObject {
       QVERIFY(!l->isVisible());
   }
 
+  // The Edit menu acts on the canvas with the usual keys: Duplicate, Select
+  // All, Cut, Paste, Delete, Copy; each is one undo step.
+  void theEditMenuEditsTheCanvasFromTheKeyboard() {
+    MainWindow w(options(project(QStringLiteral("spirals.json"), spiralsJson(60))));
+    w.show();
+    w.activateWindow();
+    QVERIFY(QTest::qWaitForWindowActive(&w));
+    w.tabs()->setCurrentIndex(0);
+    auto* canvas = w.findChild<ModelCanvas*>();
+    QVERIFY(canvas && canvas->isVisible());
+    const auto layers = [&] { return int(w.document()->project().model.layers.size()); };
+    const int n = layers();
+    for (const char* name : {"cutAction", "copyAction", "pasteAction", "deleteAction",
+                             "selectAllAction", "duplicateAction"})
+      QVERIFY2(w.findChild<QAction*>(QLatin1String(name)), name);
+    canvas->selectLayer(QStringLiteral("fc1"));
+    QTest::keyClick(&w, Qt::Key_D, Qt::ControlModifier);  // Duplicate
+    QCOMPARE(layers(), n + 1);
+    const QString copy = QString::fromStdString(w.document()->project().model.layers.back().id);
+    QVERIFY(copy != QStringLiteral("fc1"));
+    canvas->selectLayer(copy);
+    QTest::keyClick(&w, Qt::Key_X, Qt::ControlModifier);  // Cut
+    QCOMPARE(layers(), n);
+    QTest::keyClick(&w, Qt::Key_V, Qt::ControlModifier);  // Paste
+    QCOMPARE(layers(), n + 1);
+    QTest::keyClick(&w, Qt::Key_Delete);  // the pasted layer is selected
+    QCOMPARE(layers(), n);
+    QTest::keyClick(&w, Qt::Key_A, Qt::ControlModifier);  // Select All
+    QCOMPARE(canvas->selectedNodeCount(), n);
+    w.undoAction()->trigger();  // Delete undone
+    QCOMPARE(layers(), n + 1);
+    // Elsewhere the keys leave the model alone.
+    w.tabs()->setCurrentIndex(3);
+    QTest::keyClick(&w, Qt::Key_D, Qt::ControlModifier);
+    QCOMPARE(layers(), n + 1);
+  }
+
   // The toolbar keeps its layout whatever the last edit was called: Undo and
   // Redo show their icon, the edit's name is in the tooltip.
   void aLongUndoLabelDoesNotReflowTheToolbar() {
