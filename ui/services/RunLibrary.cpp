@@ -17,11 +17,26 @@ QString errorText(const std::exception& e) {
   return QString::fromUtf8(e.what());
 }
 
-// Reads never create a database: a missing file is said, not made.
-RunStore openForReading(const std::string& database) {
+// Opens a database that must exist (reads and edits never create one: a
+// missing file is said, not made), read-only where it cannot be written.
+RunStore openExisting(const std::string& database) {
   if (!std::filesystem::exists(database))
     throw InputError(database + ": no run database here");
   return RunStore(database, StoreOptions::reading());
+}
+
+// An answer built by `fill` from the opened store; what it throws becomes
+// the answer's error.
+template <class Answer, class Fill>
+Answer fromStore(const std::string& database, Fill fill) {
+  Answer out;
+  try {
+    RunStore store = openExisting(database);
+    fill(store, out);
+  } catch (const std::exception& e) {
+    out.error = errorText(e);
+  }
+  return out;
 }
 
 }  // namespace
@@ -90,19 +105,14 @@ quint64 RunLibrary::load(const QString& database, const QVector<qint64>& runIds)
   const quint64 request = latestLoad_ = ++request_;
   inOrder<Loaded>(
       [db = database.toStdString(), runIds] {
-        Loaded out;
-        try {
-          RunStore store = openForReading(db);
+        return fromStore<Loaded>(db, [&](RunStore& store, Loaded& out) {
           for (qint64 id : runIds) {
             if (auto run = loadStoredRun(store, id))
               out.runs.push_back(std::move(*run));
             else
               ++out.missing;
           }
-        } catch (const std::exception& e) {
-          out.error = errorText(e);
-        }
-        return out;
+        });
       },
       [this, request](Loaded out) {
         if (request != latestLoad_) return;  // a newer load was asked for
@@ -115,16 +125,11 @@ quint64 RunLibrary::readCheckpoints(const QString& database, qint64 runId) {
   const quint64 request = latestCheckpoints_ = ++request_;
   inOrder<RunCheckpoints>(
       [db = database.toStdString(), runId] {
-        RunCheckpoints out;
-        try {
-          RunStore store = openForReading(db);
+        return fromStore<RunCheckpoints>(db, [&](RunStore& store, RunCheckpoints& out) {
           const RunRecord run = store.require_run(runId);
           out.projectName = QString::fromStdString(run.project_name);
           for (const CheckpointInfo& c : store.checkpoints(runId)) out.steps << c.step;
-        } catch (const std::exception& e) {
-          out.error = errorText(e);
-        }
-        return out;
+        });
       },
       [this, request, runId](RunCheckpoints out) {
         if (request != latestCheckpoints_) return;
@@ -142,9 +147,7 @@ quint64 RunLibrary::readResumePoint(const QString& database, qint64 runId) {
   const quint64 request = latestResume_ = ++request_;
   inOrder<Point>(
       [db = database.toStdString(), runId] {
-        Point out;
-        try {
-          RunStore store = openForReading(db);
+        return fromStore<Point>(db, [&](RunStore& store, Point& out) {
           out.run.record = store.require_run(runId);
           const std::vector<CheckpointInfo> checkpoints = store.checkpoints(runId);
           out.step = checkpoints.empty() ? 0 : checkpoints.front().step;
@@ -152,10 +155,7 @@ quint64 RunLibrary::readResumePoint(const QString& database, qint64 runId) {
             if (m.step <= out.step) out.run.steps.push_back(m);
           for (const EpochMetrics& e : store.epoch_metrics(runId))
             if (e.step <= out.step) out.run.epochs.push_back(e);
-        } catch (const std::exception& e) {
-          out.error = errorText(e);
-        }
-        return out;
+        });
       },
       [this, request](Point out) {
         if (request != latestResume_) return;
@@ -225,15 +225,10 @@ struct Edited {
 // Writes with `write` and reads the run back as stored.
 template <class Write>
 Edited editRun(const std::string& db, qint64 runId, Write write) {
-  Edited out;
-  try {
-    RunStore store = openForReading(db);
+  return fromStore<Edited>(db, [&](RunStore& store, Edited& out) {
     write(store);
     if (auto r = store.get_run(runId)) out.record = std::move(*r);
-  } catch (const std::exception& e) {
-    out.error = errorText(e);
-  }
-  return out;
+  });
 }
 
 }  // namespace
@@ -263,7 +258,7 @@ void RunLibrary::deleteRuns(const QString& database, const QVector<qint64>& runI
       [db = database.toStdString(), runIds] {
         Deleted out;
         try {
-          RunStore store = openForReading(db);
+          RunStore store = openExisting(db);
           for (qint64 id : runIds) {
             try {
               store.delete_run(id);
@@ -284,7 +279,7 @@ void RunLibrary::exportMetricsCsv(const QString& database, qint64 runId, const Q
   inOrder<QString>(
       [db = database.toStdString(), runId, file]() -> QString {
         try {
-          RunStore store = openForReading(db);
+          RunStore store = openExisting(db);
           const std::string csv = store.metrics_csv(runId);
           QFile out(file);
           if (!out.open(QIODevice::WriteOnly | QIODevice::Truncate) ||
