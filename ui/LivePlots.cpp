@@ -5,13 +5,17 @@
 #include <QButtonGroup>
 #include <QCheckBox>
 #include <QComboBox>
+#include <QDoubleSpinBox>
+#include <QHelpEvent>
 #include <QFileDialog>
 #include <QGridLayout>
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QMenu>
+#include <QSlider>
 #include <QTimer>
 #include <QToolButton>
+#include <QToolTip>
 #include <QVBoxLayout>
 #include <algorithm>
 #include <cmath>
@@ -21,6 +25,7 @@
 #include "PlotReadout.hpp"
 #include "PlotTheme.hpp"
 #include "PolicyColors.hpp"
+#include "services/RunLibrary.hpp"
 
 namespace mantissa::ui {
 
@@ -29,15 +34,21 @@ namespace {
 constexpr qint64 kMinReplotMs = 33;      // ~30 Hz at most
 constexpr qint64 kMaxReplotMs = 500;     // 2 Hz at least
 constexpr double kReplotCostShare = 60;  // wait 60× the last replot's duration: <2 % of a core
+// Pixels kept between the highest (lowest) point and the frame, so that a
+// marker drawn there (validation loss, skipped step) is whole.
+constexpr double kMarkerRoomPx = 9;
 
 int idx(LivePlots::Panel p) {
   return int(p);
 }
 
-QString scaleText(double s) {
-  const QString p2 = powerOfTwoLabel(s);
-  return p2.isEmpty() ? QString::number(s, 'g', 6)
-                      : QStringLiteral("%1 (%2)").arg(p2).arg(s, 0, 'g', 8);
+// The padding of a value range [lo, hi] drawn over `px` pixels: a share of
+// the range, and never less than kMarkerRoomPx.
+double rangePadding(double lo, double hi, double share, double px) {
+  const double span = hi - lo;
+  double pad = span * share;
+  if (px > 4 * kMarkerRoomPx) pad = std::max(pad, span * kMarkerRoomPx / (px - 2 * kMarkerRoomPx));
+  return pad;
 }
 
 }  // namespace
@@ -76,6 +87,7 @@ LivePlots::LivePlots(QWidget* parent) : QWidget(parent), replotTimer_(new QTimer
       tr("Keep the newest step in view. Dragging or zooming a plot turns this off."));
   connect(followBox_, &QCheckBox::toggled, this, &LivePlots::setFollowLatest);
   bar->addWidget(followBox_);
+  addLossControls(bar);
   bar->addSpacing(12);
   bar->addWidget(new QLabel(tr("Also plot:"), this));
   metricBox_ = new QComboBox(this);
@@ -90,10 +102,24 @@ LivePlots::LivePlots(QWidget* parent) : QWidget(parent), replotTimer_(new QTimer
   connect(metricBox_, &QComboBox::currentIndexChanged, this, &LivePlots::showChosenMetric);
   bar->addWidget(metricBox_);
   bar->addStretch(1);
-  runLabel_ = new QLabel(this);
-  runLabel_->setTextFormat(Qt::RichText);
-  bar->addWidget(runLabel_);
   outer->addLayout(bar);
+  // The run's name, and how to move about the plots: above them, where
+  // neither a tooltip nor the hover read-out can hide it.
+  auto* header = new QHBoxLayout;
+  header->setContentsMargins(6, 0, 6, 0);
+  runLabel_ = new QLabel(this);
+  runLabel_->setObjectName(QStringLiteral("plotsRunLabel"));
+  runLabel_->setTextFormat(Qt::RichText);
+  header->addWidget(runLabel_);
+  header->addStretch(1);
+  hintLabel_ = new QLabel(
+      tr("Drag to pan · wheel to zoom (all plots together) · double-click to show all · "
+         "right-click to save"),
+      this);
+  hintLabel_->setObjectName(QStringLiteral("plotsNavigationHint"));
+  hintLabel_->setEnabled(false);  // drawn faint: a reminder, not a control
+  header->addWidget(hintLabel_);
+  outer->addLayout(header);
 
   auto* grid = new QGridLayout;
   grid->setContentsMargins(0, 0, 0, 0);
@@ -143,6 +169,8 @@ LivePlots::LivePlots(QWidget* parent) : QWidget(parent), replotTimer_(new QTimer
     p->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignRight);
   }
   applyPolicyStyle();
+  showLossCurves();
+  connect(RunNotices::instance(), &RunNotices::runRenamed, this, &LivePlots::runRenamed);
 }
 
 LivePlots::~LivePlots() = default;
@@ -151,7 +179,9 @@ QCustomPlot* LivePlots::makePlot(const QString& title) {
   auto* p = new QCustomPlot(this);
   p->setMinimumSize(240, 170);
   p->setMouseTracking(true);
-  p->installEventFilter(this);  // to hide the read-out when the mouse leaves
+  // To hide the read-out when the mouse leaves, and the tooltip where the
+  // read-out shows.
+  p->installEventFilter(this);
   p->setNoAntialiasingOnDrag(true);
   p->setPlottingHint(QCP::phFastPolylines, true);
   p->setInteractions(QCP::iRangeDrag | QCP::iRangeZoom);
@@ -177,6 +207,7 @@ QCustomPlot* LivePlots::makePlot(const QString& title) {
     }
     showReadoutAt(p->xAxis->pixelToCoord(e->pos().x()));
   });
+  connect(p, &QCustomPlot::mouseDoubleClick, this, [this](QMouseEvent*) { resetView(); });
   return p;
 }
 
@@ -198,13 +229,17 @@ double LivePlots::keyOf(const EpochMetrics& m) const {
 
 void LivePlots::beginRun(Policy policy, const QString& label) {
   policy_ = policy;
+  database_.clear();
+  runId_ = 0;
   steps_.clear();
   epochs_.clear();
+  smoothedLoss_.clear();
+  smoother_.reset();
   for (QCPGraph* g : graphs_) g->data()->clear();
   hideReadout();
   applyPolicyStyle();
-  runLabel_->setText(QStringLiteral("<span style='color:%1'>●</span> %2")
-                         .arg(policyColor(policy).name(), label.toHtmlEscaped()));
+  showLossCurves();
+  setHeader(label);
   for (QCPItemText* h : emptyHints_) {
     h->setText(tr("Waiting for the first step…"));
     h->setVisible(true);
@@ -256,6 +291,35 @@ void LivePlots::setFollowLatest(bool on) {
 void LivePlots::showAll() {
   followToLatest();
   replotAll();
+}
+
+void LivePlots::resetView() {
+  if (follow_) {
+    followToLatest();
+    replotAll();
+  } else {
+    setFollowLatest(true);
+  }
+}
+
+void LivePlots::setHeader(const QString& label) {
+  runLabel_->setText(QStringLiteral("<span style='color:%1'>●</span> %2")
+                         .arg(policyColor(policy_).name(), label.toHtmlEscaped()));
+  runLabel_->setProperty("plainLabel", label);
+}
+
+QString LivePlots::runLabelText() const {
+  return runLabel_->property("plainLabel").toString();
+}
+
+void LivePlots::setStoredRun(const QString& database, qint64 runId) {
+  database_ = database;
+  runId_ = runId;
+}
+
+void LivePlots::runRenamed(const QString& database, qint64 runId, const QString& name) {
+  if (runId_ == 0 || runId != runId_ || !sameDatabase(database, database_)) return;
+  setHeader(tr("%1 · %2").arg(name, policyLabel(policy_)));
 }
 
 // Shows everything from the first point to the newest one.
@@ -344,13 +408,17 @@ void LivePlots::fitYAxes(QCustomPlot* p) {
       any = true;
     }
     if (!any) continue;
+    const double px = axis->axisRect()->height();
     if (log) {
-      axis->setRange(total.lower / 2.0, total.upper * 2.0);
+      // At least one doubling beyond the data at each end, in log₂ units.
+      const double lo = std::log2(total.lower), hi = std::log2(total.upper);
+      const double pad = std::max(1.0, rangePadding(lo, hi, 0, px));
+      axis->setRange(std::exp2(lo - pad), std::exp2(hi + pad));
     } else if (axis == p->yAxis2) {
       axis->setRange(0, std::max(1.0, total.upper * 1.15));
     } else {
-      const double pad =
-          std::max((total.upper - total.lower) * 0.08, std::abs(total.upper) * 0.02 + 1e-9);
+      const double pad = std::max(rangePadding(total.lower, total.upper, 0.08, px),
+                                  std::abs(total.upper) * 0.02 + 1e-9);
       const double lower = total.lower >= 0 && total.lower - pad < 0 ? 0 : total.lower - pad;
       axis->setRange(lower, total.upper + pad);
     }
@@ -417,6 +485,8 @@ qint64 LivePlots::showReadoutAt(double key) {
                      .arg(m.step)
                      .arg(m.wall_time_s, 0, 'f', 2)
                      .arg(m.loss, 0, 'g', 5);
+  if (smoothing_ > 0 && i < smoothedLoss_.size())
+    loss += tr(" · smoothed %1").arg(smoothedLoss_[i], 0, 'g', 5);
   if (epoch)
     loss += tr("\nval loss %1 · accuracy %2 % (epoch %3)")
                 .arg(epoch->val_loss, 0, 'g', 4)
@@ -424,7 +494,7 @@ qint64 LivePlots::showReadoutAt(double key) {
                 .arg(epoch->epoch + 1);
   const QString scale = tr("step %1\nscale %2%3\nskipped so far %4")
                             .arg(m.step)
-                            .arg(scaleText(m.loss_scale))
+                            .arg(formatScale(m.loss_scale))
                             .arg(m.skipped ? tr(" · skipped") : QString())
                             .arg(m.skipped_total);
   const StepField& inUse = stepField("memory_in_use");
@@ -445,9 +515,7 @@ qint64 LivePlots::showReadoutAt(double key) {
   readouts_[idx(Panel::Throughput)]->show(k, rate);
   if (chosen_)
     readouts_[idx(Panel::Metric)]->show(
-        k, tr("step %1\n%2 %3")
-               .arg(m.step)
-               .arg(metricLabel(*chosen_), formatMetric(*chosen_, metricValue(*chosen_, m))));
+        k, tr("step %1\n%2 %3").arg(m.step).arg(metricLabel(*chosen_), chosenValueText(m)));
   replotAll();
   return m.step;
 }
@@ -511,6 +579,17 @@ void LivePlots::showContextMenu(QCustomPlot* p, const QPoint& pos) {
 
 bool LivePlots::eventFilter(QObject* watched, QEvent* event) {
   if (event->type() == QEvent::Leave) hideReadout();
+  // Over the data the read-out says what is there; the panel's tooltip (what
+  // its rows mean) shows over the axes and the title, never on top of it.
+  if (event->type() == QEvent::ToolTip) {
+    auto* p = qobject_cast<QCustomPlot*>(watched);
+    const QPoint pos = static_cast<QHelpEvent*>(event)->pos();
+    if (p && p->axisRect()->rect().contains(pos)) {
+      QToolTip::hideText();
+      event->ignore();
+      return true;
+    }
+  }
   return QWidget::eventFilter(watched, event);
 }
 

@@ -1,10 +1,12 @@
 #pragma once
-// The Training tab's live plots: loss, loss scale (log, with a marker at every
+// The Training tab's live plots: loss (smoothed as TensorBoard smooths it,
+// the raw curve faint behind; linear or log), loss scale (log, with a marker at every
 // skipped step and the cumulative skip count on the right axis), memory and
 // throughput, in a 2×2 grid, and under it, once chosen, any other row of the
 // metrics table. Metrics arrive in batches from the controller and each batch
 // ends in one queued replot per plot. All plots share their x axis (step or
-// wall time), their visible range, and a hover read-out. What each series
+// wall time), their visible range (a double click goes back to all of it,
+// following the newest step), and a hover read-out. What each series
 // draws, and the axis labels and tooltips, come from the metrics table
 // (mantissa/metric_fields.hpp) through seriesTable().
 #include <QElapsedTimer>
@@ -14,6 +16,7 @@
 #include <memory>
 #include <span>
 
+#include "LossSmoothing.hpp"
 #include "MetricTypes.hpp"
 #include "mantissa/metric_fields.hpp"
 
@@ -21,8 +24,11 @@ class QCustomPlot;
 class QCPGraph;
 class QCPItemText;
 class QCheckBox;
+class QHBoxLayout;
 class QComboBox;
+class QDoubleSpinBox;
 class QLabel;
+class QSlider;
 class QTimer;
 class QToolButton;
 
@@ -38,7 +44,8 @@ class LivePlots : public QWidget {
   enum class Panel { Loss, Scale, Memory, Throughput, Metric };
   static constexpr int kPanelCount = 5;
   enum class Series {
-    TrainLoss,
+    TrainLoss,          // faint behind the smoothed curve while smoothing is on
+    TrainLossSmoothed,  // hidden while smoothing is 0
     ValidationLoss,
     LossScale,
     SkippedMarkers,
@@ -50,7 +57,7 @@ class LivePlots : public QWidget {
     ThroughputOutliers,  // steps above the axis, drawn at its top edge
     Metric,              // the chosen row, on Panel::Metric
   };
-  static constexpr int kSeriesCount = 11;
+  static constexpr int kSeriesCount = 12;
   // How a series gets its points from the row it names.
   enum class Draw {
     Value,    // the row's value at every step, in its display unit
@@ -78,8 +85,28 @@ class LivePlots : public QWidget {
   int pointCount(Series series) const;
   qsizetype stepCount() const { return steps_.size(); }
 
-  // Clears the plots for a new run drawn in `policy`'s colour.
+  // Clears the plots for a new run drawn in `policy`'s colour; `label` heads
+  // them until the run is known in the store (setStoredRun).
   void beginRun(mantissa::Policy policy, const QString& label);
+  // The stored run these plots show. Its name in the header follows a rename
+  // written by any run library (RunNotices::runRenamed).
+  void setStoredRun(const QString& database, qint64 runId);
+  qint64 storedRunId() const { return runId_; }
+  QString runLabelText() const;  // the header, as plain text
+
+  // TensorBoard's smoothing of the training loss, 0 (none) to 0.99.
+  double smoothing() const { return smoothing_; }
+  void setSmoothing(double weight);
+  QSlider* smoothingSlider() const { return smoothingSlider_; }
+  QDoubleSpinBox* smoothingSpinBox() const { return smoothingSpin_; }
+  // The loss plot's value axis: logarithmic or linear.
+  bool logLoss() const { return logLoss_; }
+  void setLogLoss(bool on);
+  QCheckBox* logLossBox() const { return logLossBox_; }
+  // Back to every step so far, following the newest (a double click on a plot).
+  void resetView();
+  // How to move about the plots, shown above them where no read-out covers it.
+  QLabel* navigationHint() const { return hintLabel_; }
   void appendSteps(const QVector<mantissa::StepMetrics>& steps);
   void appendEpochs(const QVector<mantissa::EpochMetrics>& epochs);
 
@@ -105,9 +132,15 @@ class LivePlots : public QWidget {
   bool savePng(Panel panel, const QString& path) const;
   bool saveAllPng(const QString& path);
 
+ public slots:
+  // A run renamed in `database`: the header follows when it is the one shown.
+  void runRenamed(const QString& database, qint64 runId, const QString& name);
+
  signals:
   void xAxisModeChanged(mantissa::ui::LivePlots::XAxis mode);
   void followLatestChanged(bool on);
+  void smoothingChanged(double weight);
+  void logLossChanged(bool on);
 
  protected:
   void changeEvent(QEvent* event) override;
@@ -116,6 +149,11 @@ class LivePlots : public QWidget {
 
  private:
   QCustomPlot* makePlot(const QString& title);
+  void addLossControls(QHBoxLayout* bar);  // LivePlotsLoss.cpp
+  void showLossCurves();                   // raw and smoothed, as smoothing_ says
+  void setHeader(const QString& label);
+  void ensureHeadroom(QCustomPlot* plot);
+  void styleChosenAxis();
   void createSeries();  // the graphs of every panel (LivePlotsSeries.cpp)
   void labelAxes();     // from the metrics table
   void showChosenMetric();
@@ -131,6 +169,7 @@ class LivePlots : public QWidget {
   void scheduleReplot();
   void showContextMenu(QCustomPlot* plot, const QPoint& pos);
   double keyOf(const mantissa::StepMetrics& m) const;
+  QString chosenValueText(const mantissa::StepMetrics& m) const;
   double keyOf(const mantissa::EpochMetrics& m) const;
   qsizetype indexNearest(double key) const;
   QString xLabel() const;
@@ -145,12 +184,22 @@ class LivePlots : public QWidget {
   QComboBox* metricBox_ = nullptr;
   const mantissa::StepField* chosen_ = nullptr;  // drawn on Panel::Metric
   QLabel* runLabel_ = nullptr;
+  QLabel* hintLabel_ = nullptr;
+  QSlider* smoothingSlider_ = nullptr;
+  QDoubleSpinBox* smoothingSpin_ = nullptr;
+  QCheckBox* logLossBox_ = nullptr;
   QTimer* replotTimer_;
   QElapsedTimer sinceReplot_;
   bool dirty_ = false;  // data arrived while hidden
 
   QVector<mantissa::StepMetrics> steps_;
   QVector<mantissa::EpochMetrics> epochs_;
+  QVector<double> smoothedLoss_;  // one per step, smoothing_ applied
+  LossSmoother smoother_;         // where smoothedLoss_ got to
+  double smoothing_ = 0.6;        // TensorBoard's default
+  bool logLoss_ = false;
+  QString database_;  // the stored run shown, once known
+  qint64 runId_ = 0;
   mantissa::Policy policy_ = mantissa::Policy::Float32;
   XAxis xAxis_ = XAxis::Step;
   bool follow_ = true;

@@ -30,6 +30,8 @@ using D = LivePlots::Draw;
 constexpr std::array<LivePlots::SeriesInfo, LivePlots::kSeriesCount> kSeries{{
     {S::TrainLoss, P::Loss, &stepField("loss"), D::Value,
      QT_TRANSLATE_NOOP("mantissa::ui::LivePlots", "train")},
+    {S::TrainLossSmoothed, P::Loss, &stepField("loss"), D::Derived,
+     QT_TRANSLATE_NOOP("mantissa::ui::LivePlots", "train, smoothed")},
     {S::ValidationLoss, P::Loss, nullptr, D::Epoch,
      QT_TRANSLATE_NOOP("mantissa::ui::LivePlots", "validation")},
     {S::LossScale, P::Scale, &stepField("loss_scale"), D::Value,
@@ -114,10 +116,12 @@ void LivePlots::labelAxes() {
       if (!about.contains(tip)) about << tip;
       if (info.draw == Draw::Derived || std::exchange(labelled[info.rightAxis], true)) continue;
       QString label = metricAxisLabel(*field);
-      if (panel == Panel::Scale && !info.rightAxis) label += tr(" (log₂)");
+      if (!info.rightAxis && (panel == Panel::Scale || (panel == Panel::Metric &&
+                                                         field->name == "loss_scale")))
+        label += tr(" (log₂)");
+      if (panel == Panel::Loss && logLoss_ && !info.rightAxis) label += tr(" (log)");
       (info.rightAxis ? p->yAxis2 : p->yAxis)->setLabel(label);
     }
-    about << tr("Drag to pan, wheel to zoom (all plots together); right-click to save");
     p->setToolTip(about.join(QLatin1Char('\n')));
   }
 }
@@ -141,6 +145,7 @@ void LivePlots::showChosenMetric() {
   g->data()->clear();
   readouts_[int(Panel::Metric)]->hide();
   labelAxes();
+  styleChosenAxis();
   p->setVisible(chosen_ != nullptr);
   if (chosen_ && !steps_.isEmpty()) {
     QVector<double> keys(steps_.size());
@@ -157,7 +162,12 @@ void LivePlots::applyPolicyStyle() {
   // Widths in device-independent pixels, so lines keep their weight on
   // high-DPI screens.
   auto pen = [](QColor color, qreal width, Qt::PenStyle s) { return QPen(color, width, s); };
-  graph(Series::TrainLoss)->setPen(pen(c, 1.4, style));
+  // Smoothing on, the raw loss is a faint trace behind the smoothed curve,
+  // as in TensorBoard.
+  QColor raw = c;
+  if (smoothing_ > 0) raw.setAlpha(70);
+  graph(Series::TrainLoss)->setPen(pen(raw, smoothing_ > 0 ? 1.0 : 1.4, style));
+  graph(Series::TrainLossSmoothed)->setPen(pen(c, 1.6, style));
   // The secondary series of a plot: the policy colour moved away from the
   // background, so it stays visible on light and dark palettes.
   const bool darkBase = palette().color(QPalette::Base).lightnessF() < 0.5;
@@ -190,6 +200,11 @@ void LivePlots::addPoints(const QVector<StepMetrics>& all, qsizetype firstIndex)
   for (const SeriesInfo& info : kSeries)
     if (info.draw == Draw::Value)
       graph(info.series)->addData(keys, valuesOf(*info.metric, all, firstIndex), true);
+  // The smoothed loss goes on from where the last batch left it.
+  QVector<double> smooth(n);
+  for (qsizetype i = 0; i < n; ++i) smooth[i] = smoother_.add(all[firstIndex + i].loss);
+  smoothedLoss_.append(smooth);
+  graph(Series::TrainLossSmoothed)->addData(keys, smooth, true);
   if (chosen_) graph(Series::Metric)->addData(keys, valuesOf(*chosen_, all, firstIndex), true);
 
   // Derived: the running mean of the throughput, and a marker on the scale
@@ -222,6 +237,8 @@ void LivePlots::addEpochPoints(const QVector<EpochMetrics>& epochs) {
 
 void LivePlots::rebuildData() {
   for (QCPGraph* g : graphs_) g->data()->clear();
+  smoothedLoss_.clear();
+  smoother_.setWeight(smoothing_);
   if (!steps_.isEmpty()) addPoints(steps_, 0);
   if (!epochs_.isEmpty()) addEpochPoints(epochs_);
 }

@@ -76,6 +76,11 @@ void PlotReadout::show(double key, const QString& text) {
   label_->setVisible(true);
 }
 
+void PlotReadout::setGraph(QCPGraph* graph) {
+  graph_ = graph;
+  if (isVisible()) show(key_, text());
+}
+
 void PlotReadout::hide() {
   tracer_->setGraph(nullptr);
   line_->setVisible(false);

@@ -23,6 +23,8 @@ class PlotReadout {
   QString text() const;
   double key() const { return key_; }
   void applyPalette();
+  // The curve the tracer sits on.
+  void setGraph(QCPGraph* graph);
 
  private:
   QCustomPlot* plot_;

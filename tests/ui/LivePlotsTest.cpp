@@ -2,19 +2,30 @@
 // the shared x axis, synchronised ranges, the hover read-out, PNG export.
 #include <qcustomplot.h>
 
+#include <QApplication>
+#include <QCheckBox>
 #include <QComboBox>
+#include <QDoubleSpinBox>
+#include <QHelpEvent>
+#include <QLabel>
+#include <QSignalSpy>
+#include <QSlider>
 #include <QTemporaryDir>
+#include <QToolTip>
 #include <QTest>
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <thread>
 
 #include "Format.hpp"
 #include "LivePlots.hpp"
+#include "LossSmoothing.hpp"
 #include "MetricFields.hpp"
 #include "PlotTheme.hpp"
 #include "PolicyColors.hpp"
 #include "TestSupport.hpp"
+#include "services/RunLibrary.hpp"
 #include "mantissa/backend.hpp"
 #include "mantissa/recorder.hpp"
 #include "mantissa/store.hpp"
@@ -194,7 +205,7 @@ class LivePlotsTest : public QObject {
              plots.plot(LivePlots::Panel::Scale)->yAxis2);
     QCOMPARE(plots.plot(LivePlots::Panel::Scale)->yAxis->scaleType(), QCPAxis::stLogarithmic);
     // The run's policy colour, dashed only for pure 16-bit.
-    QCOMPARE(plots.graph(LivePlots::Series::TrainLoss)->pen().color(),
+    QCOMPARE(plots.graph(LivePlots::Series::TrainLossSmoothed)->pen().color(),
              policyColor(Policy::MixedFloat16));
     QCOMPARE(plots.graph(LivePlots::Series::TrainLoss)->pen().style(), Qt::SolidLine);
     plots.beginRun(Policy::BFloat16, QStringLiteral("pure"));
@@ -362,7 +373,7 @@ class LivePlotsTest : public QObject {
       box->setCurrentIndex(i);
       QCOMPARE(plots.chosenMetric(), fromView(f->name));
       QVERIFY(!p->isHidden());
-      QCOMPARE(p->yAxis->label(), metricAxisLabel(*f));
+      QVERIFY(p->yAxis->label().startsWith(metricAxisLabel(*f)));
       QVERIFY(p->toolTip().contains(fromView(f->description)));
       QCOMPARE(plots.pointCount(LivePlots::Series::Metric), 4);
       const double divisor = displayUnit(*f).divisor;
@@ -385,6 +396,246 @@ class LivePlotsTest : public QObject {
     plots.setChosenMetric(QString());
     QVERIFY(p->isHidden());
     QCOMPARE(plots.pointCount(LivePlots::Series::Metric), 0);
+  }
+
+  // TensorBoard's rule: an exponential moving average divided by 1 − wⁿ, so
+  // the first point is the first value; gaps pass through and do not count.
+  void smoothingIsTensorBoards() {
+    QCOMPARE(smoothed({3, 1, 2}, 0), (QVector<double>{3, 1, 2}));
+    const QVector<double> s = smoothed({1, 0, qQNaN(), 0}, 0.6);
+    QCOMPARE(s[0], 1.0);
+    QVERIFY(qFuzzyCompare(s[1], 0.24 / 0.64));  // (0.6·0.4·1 + 0.4·0) / (1 − 0.6²)
+    QVERIFY(std::isnan(s[2]));
+    QVERIFY(qFuzzyCompare(s[3], 0.144 / 0.784));  // the third value counted
+    for (double v : smoothed({2, 2, 2, 2}, 0.99)) QVERIFY(qFuzzyCompare(v, 2.0));
+    QCOMPARE(LossSmoother(1.5).weight(), LossSmoother::kMaxWeight);
+  }
+
+  // The smoothed loss leads, the raw loss stays faint behind it; the slider
+  // and the spin box set the weight and the curve follows from the first step.
+  void lossSmoothingSliderAndSpinBox() {
+    LivePlots plots;
+    plots.resize(1100, 700);
+    plots.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&plots));
+    plots.beginRun(Policy::Float32, QStringLiteral("smooth"));
+    QVector<StepMetrics> steps = makeSteps(1, 30);
+    for (StepMetrics& m : steps) m.loss = 1.0 + (m.step % 2 ? 0.5 : -0.5) / double(m.step);
+    plots.appendSteps(steps.mid(0, 12));
+    plots.appendSteps(steps.mid(12));  // smoothed on from where the first batch ended
+    QVector<double> raw;
+    for (const StepMetrics& m : steps) raw << m.loss;
+    QCPGraph* smooth = plots.graph(LivePlots::Series::TrainLossSmoothed);
+    QCPGraph* rawGraph = plots.graph(LivePlots::Series::TrainLoss);
+    const auto expectSmoothed = [&](double weight) {
+      const QVector<double> want = smoothed(raw, weight);
+      QCOMPARE(smooth->dataCount(), int(want.size()));
+      for (int i = 0; i < want.size(); ++i) QVERIFY(qFuzzyCompare(smooth->data()->at(i)->value, want[i]));
+    };
+    QCOMPARE(plots.smoothing(), 0.6);  // TensorBoard's default
+    expectSmoothed(0.6);
+    QVERIFY(smooth->visible());
+    QCOMPARE(smooth->pen().color(), policyColor(Policy::Float32));
+    QVERIFY(rawGraph->pen().color().alpha() < 128);  // faint behind
+    QCOMPARE(rawGraph->dataCount(), 30);
+    QVERIFY(plots.plot(LivePlots::Panel::Loss)->legend->hasItemWithPlottable(smooth));
+
+    // Home on the slider: no smoothing, the raw loss alone at full strength.
+    QSlider* slider = plots.smoothingSlider();
+    slider->setFocus();
+    QTest::keyClick(slider, Qt::Key_Home);
+    QCOMPARE(plots.smoothing(), 0.0);
+    QCOMPARE(plots.smoothingSpinBox()->value(), 0.0);
+    QVERIFY(!smooth->visible());
+    QVERIFY(!plots.plot(LivePlots::Panel::Loss)->legend->hasItemWithPlottable(smooth));
+    QCOMPARE(rawGraph->pen().color().alpha(), 255);
+    QTest::keyClick(slider, Qt::Key_End);
+    QCOMPARE(plots.smoothing(), 0.99);
+    expectSmoothed(0.99);
+
+    // Typed into the spin box.
+    QDoubleSpinBox* spin = plots.smoothingSpinBox();
+    spin->setFocus();
+    spin->selectAll();
+    QTest::keyClicks(spin, QStringLiteral("0.3"));
+    QTest::keyClick(spin, Qt::Key_Enter);
+    QCOMPARE(plots.smoothing(), 0.3);
+    QCOMPARE(slider->value(), 30);
+    expectSmoothed(0.3);
+    // The read-out gives both.
+    QCOMPARE(plots.showReadoutAt(5), qint64(5));
+    QVERIFY2(plots.readoutText(LivePlots::Panel::Loss)
+                 .contains(QStringLiteral("smoothed %1").arg(smoothed(raw, 0.3)[4], 0, 'g', 5)),
+             qPrintable(plots.readoutText(LivePlots::Panel::Loss)));
+  }
+
+  void logLossAxisToggles() {
+    LivePlots plots;
+    plots.resize(1100, 700);
+    plots.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&plots));
+    plots.beginRun(Policy::Float32, QStringLiteral("log"));
+    plots.appendSteps(makeSteps(1, 100));  // loss from 2 down to 0.02
+    QCPAxis* axis = plots.plot(LivePlots::Panel::Loss)->yAxis;
+    QCOMPARE(axis->scaleType(), QCPAxis::stLinear);
+    QTest::mouseClick(plots.logLossBox(), Qt::LeftButton);
+    QVERIFY(plots.logLoss());
+    QCOMPARE(axis->scaleType(), QCPAxis::stLogarithmic);
+    QVERIFY(axis->range().lower > 0 && axis->range().lower <= 0.02);
+    QVERIFY(axis->range().upper >= 2);
+    QVERIFY2(axis->label().endsWith(QStringLiteral("(log)")), qPrintable(axis->label()));
+    QTest::mouseClick(plots.logLossBox(), Qt::LeftButton);
+    QVERIFY(!plots.logLoss());
+    QCOMPARE(axis->scaleType(), QCPAxis::stLinear);
+    QVERIFY(!axis->label().endsWith(QStringLiteral("(log)")));
+  }
+
+  // A double click on any plot goes back to every step, following the newest.
+  void doubleClickResetsTheZoom() {
+    LivePlots plots;
+    plots.resize(1100, 700);
+    plots.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&plots));
+    plots.beginRun(Policy::Float32, QString());
+    plots.appendSteps(makeSteps(1, 50));
+    plots.plot(LivePlots::Panel::Loss)->xAxis->setRange(10, 20);  // as a drag would
+    QVERIFY(!plots.followLatest());
+    QCustomPlot* memory = plots.plot(LivePlots::Panel::Memory);
+    memory->replot();
+    const QPoint at = memory->axisRect()->rect().center();
+    QTest::mouseDClick(memory, Qt::LeftButton, {}, at);
+    QTest::mouseRelease(memory, Qt::LeftButton, {}, at);  // QTest leaves the button down
+    QVERIFY(plots.followLatest());
+    for (auto p : {LivePlots::Panel::Loss, LivePlots::Panel::Memory}) {
+      QVERIFY(plots.plot(p)->xAxis->range().contains(1));
+      QVERIFY(plots.plot(p)->xAxis->range().contains(50));
+    }
+    plots.appendSteps(makeSteps(51, 10));
+    QVERIFY(plots.plot(LivePlots::Panel::Loss)->xAxis->range().contains(60));
+  }
+
+  // The highest validation marker and the highest skipped-step marker are
+  // drawn whole: the value axes keep room for them, even on a short plot.
+  void markersAtTheTopAreNotClipped() {
+    LivePlots plots;
+    plots.resize(520, 380);  // the plots near their smallest
+    plots.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&plots));
+    plots.beginRun(Policy::MixedFloat16, QString());
+    for (auto p : {LivePlots::Panel::Loss, LivePlots::Panel::Scale}) plots.plot(p)->replot();
+    QVector<StepMetrics> steps = makeSteps(1, 40);
+    for (StepMetrics& m : steps) {
+      m.loss = 1.0;  // flat: the validation loss above it is the top of the plot
+      m.loss_scale = std::ldexp(1.0, int(m.step % 24));  // up to 2^23 and back
+      m.skipped = m.step % 24 == 23;
+    }
+    plots.appendSteps(steps);
+    EpochMetrics e;
+    e.epoch = 0;
+    e.step = 20;
+    e.val_loss = 1.5;
+    plots.appendEpochs({e});
+    plots.showAll();
+    QCustomPlot* loss = plots.plot(LivePlots::Panel::Loss);
+    loss->replot();
+    const double radius =
+        plots.graph(LivePlots::Series::ValidationLoss)->scatterStyle().size() / 2 + 1.5;
+    QVERIFY2(loss->yAxis->coordToPixel(1.5) - loss->axisRect()->top() >= radius,
+             qPrintable(QString::number(loss->yAxis->coordToPixel(1.5) - loss->axisRect()->top())));
+    QCustomPlot* scale = plots.plot(LivePlots::Panel::Scale);
+    scale->replot();
+    const double top = std::ldexp(1.0, 23);
+    QCOMPARE(plots.graph(LivePlots::Series::SkippedMarkers)->data()->at(0)->value, top);
+    QVERIFY(scale->yAxis->coordToPixel(top) - scale->axisRect()->top() >= 8 / 2 + 1);
+  }
+
+  // The read-out is the tooltip over the data; the panel's own tooltip shows
+  // over its axes only, and how to pan and zoom is said above the plots,
+  // where no read-out reaches.
+  void readoutAndHintsNeverOverlap() {
+    LivePlots plots;
+    plots.resize(1100, 700);
+    plots.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&plots));
+    plots.beginRun(Policy::Float32, QString());
+    plots.appendSteps(makeSteps(1, 40));
+    QCustomPlot* loss = plots.plot(LivePlots::Panel::Loss);
+    loss->replot();
+    QLabel* hint = plots.navigationHint();
+    QVERIFY(hint->isVisible());
+    QVERIFY(hint->text().contains(QStringLiteral("double-click")));
+    QVERIFY(!loss->geometry().intersects(hint->geometry()));
+
+    const QPoint inside = loss->axisRect()->rect().center();
+    QTest::mouseMove(loss, inside - QPoint(20, 0));
+    QTest::mouseMove(loss, inside);
+    QTRY_VERIFY(!plots.readoutText(LivePlots::Panel::Loss).isEmpty());
+    QHelpEvent over(QEvent::ToolTip, inside, loss->mapToGlobal(inside));
+    QApplication::sendEvent(loss, &over);
+    QVERIFY(!QToolTip::isVisible());
+    const QPoint onAxis(loss->axisRect()->left() - 10, inside.y());
+    QHelpEvent beside(QEvent::ToolTip, onAxis, loss->mapToGlobal(onAxis));
+    QApplication::sendEvent(loss, &beside);
+    QTRY_VERIFY(QToolTip::isVisible());
+    QVERIFY(QToolTip::text().contains(fromView(stepField("loss").description)));
+    QToolTip::hideText();
+  }
+
+  // Loss scales read as powers of two in the read-out, also when the loss
+  // scale is the extra row; its axis is log₂ there too.
+  void lossScalesReadAsPowersOfTwo() {
+    LivePlots plots;
+    plots.beginRun(Policy::MixedFloat16, QString());
+    QVector<StepMetrics> steps = makeSteps(1, 5);
+    for (StepMetrics& m : steps) m.loss_scale = 16777216.0;
+    plots.appendSteps(steps);
+    plots.setChosenMetric(QStringLiteral("loss_scale"));
+    QCOMPARE(plots.showReadoutAt(3), qint64(3));
+    const QString scale = plots.readoutText(LivePlots::Panel::Scale);
+    const QString metric = plots.readoutText(LivePlots::Panel::Metric);
+    QVERIFY2(scale.contains(QStringLiteral("scale 2²⁴")), qPrintable(scale));
+    QVERIFY2(metric.contains(QStringLiteral("loss scale 2²⁴")), qPrintable(metric));
+    for (const QString& t : {scale, metric}) {
+      QVERIFY2(!t.contains(QStringLiteral("e+")), qPrintable(t));
+      QVERIFY2(!t.contains(QStringLiteral("16777216")), qPrintable(t));
+    }
+    QCPAxis* axis = plots.plot(LivePlots::Panel::Metric)->yAxis;
+    QCOMPARE(axis->scaleType(), QCPAxis::stLogarithmic);
+    QVERIFY(axis->ticker().dynamicCast<PowerOfTwoTicker>());
+    plots.setChosenMetric(QStringLiteral("grad_norm"));
+    QCOMPARE(axis->scaleType(), QCPAxis::stLinear);
+    QCOMPARE(formatScale(16777216.0), QStringLiteral("2²⁴"));
+    QCOMPARE(formatScale(512), QStringLiteral("512"));
+  }
+
+  // A rename written by any run library reaches the header of the plots
+  // showing that run, and no other.
+  void renamedRunRenamesTheHeader() {
+    QTemporaryDir dir;
+    const QString db = dir.filePath(QStringLiteral("runs.db"));
+    qint64 id = 0;
+    {
+      RunStore store(db.toStdString());
+      NewRun n;
+      n.name = "spirals mixed_float16";
+      n.policy = "mixed_float16";
+      id = store.create_run(n);
+    }
+    LivePlots shown, other;
+    shown.beginRun(Policy::MixedFloat16, QStringLiteral("spirals · FP16 (mixed)"));
+    other.beginRun(Policy::Float32, QStringLiteral("other · FP32"));
+    shown.setStoredRun(db, id);
+    other.setStoredRun(db, id + 1);
+    RunLibrary library;
+    QSignalSpy renamed(RunNotices::instance(), &RunNotices::runRenamed);
+    library.renameRun(db, id, QStringLiteral("baseline"));
+    QVERIFY(renamed.wait(10000));
+    QCOMPARE(renamed.at(0).at(1).toLongLong(), id);
+    QCOMPARE(shown.runLabelText(), QStringLiteral("baseline · FP16 (mixed)"));
+    QCOMPARE(other.runLabelText(), QStringLiteral("other · FP32"));
+    // A run of the same id in another database is another run.
+    shown.runRenamed(dir.filePath(QStringLiteral("elsewhere.db")), id, QStringLiteral("no"));
+    QCOMPARE(shown.runLabelText(), QStringLiteral("baseline · FP16 (mixed)"));
   }
 
   void powerOfTwoTickLabels() {

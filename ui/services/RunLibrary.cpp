@@ -1,6 +1,8 @@
 #include "services/RunLibrary.hpp"
 
 #include <QFile>
+#include <QFileInfo>
+#include <QGlobalStatic>
 #include <QObject>
 #include <QMetaObject>
 #include <exception>
@@ -40,6 +42,20 @@ Answer fromStore(const std::string& database, Fill fill) {
 }
 
 }  // namespace
+
+Q_GLOBAL_STATIC(RunNotices, runNotices)
+
+RunNotices* RunNotices::instance() {
+  return runNotices();
+}
+
+bool sameDatabase(const QString& a, const QString& b) {
+  if (a == b) return true;
+  if (a.isEmpty() || b.isEmpty()) return false;
+  const QFileInfo fa(a), fb(b);
+  const QString ca = fa.canonicalFilePath(), cb = fb.canonicalFilePath();
+  return !ca.isEmpty() ? ca == cb : fa.absoluteFilePath() == fb.absoluteFilePath();
+}
 
 std::optional<StoredRun> loadStoredRun(RunStore& store, qint64 runId) {
   std::optional<RunRecord> record = store.get_run(runId);
@@ -128,6 +144,7 @@ quint64 RunLibrary::readCheckpoints(const QString& database, qint64 runId) {
         return fromStore<RunCheckpoints>(db, [&](RunStore& store, RunCheckpoints& out) {
           const RunRecord run = store.require_run(runId);
           out.projectName = QString::fromStdString(run.project_name);
+          out.runName = QString::fromStdString(run.name);
           for (const CheckpointInfo& c : store.checkpoints(runId)) out.steps << c.step;
         });
       },
@@ -238,7 +255,13 @@ void RunLibrary::renameRun(const QString& database, qint64 runId, const QString&
       [db = database.toStdString(), runId, name = name.toStdString()] {
         return editRun(db, runId, [&](RunStore& s) { s.rename_run(runId, name); });
       },
-      [this, runId](Edited out) { emit runEdited(runId, out.record, out.error); });
+      [this, runId, database](Edited out) {
+        emit runEdited(runId, out.record, out.error);
+        if (!out.error.isEmpty() || out.record.id == 0) return;
+        const QString stored = QString::fromStdString(out.record.name);
+        emit runRenamed(database, runId, stored);
+        emit RunNotices::instance()->runRenamed(database, runId, stored);
+      });
 }
 
 void RunLibrary::setRunNotes(const QString& database, qint64 runId, const QString& notes) {

@@ -46,9 +46,26 @@ struct RunList {
 // A run's checkpoints, as the export dialog offers them.
 struct RunCheckpoints {
   QString projectName;  // empty when the run could not be read
+  QString runName;
   QVector<qint64> steps;  // newest first
   QString error;
 };
+
+// Where a view hears of an edit written by any run library, its own or
+// another view's: a run renamed in History reaches the Training tab, Compare
+// and an open export dialog. One per process, on the GUI thread.
+class RunNotices : public QObject {
+  Q_OBJECT
+
+ public:
+  static RunNotices* instance();
+
+ signals:
+  void runRenamed(const QString& database, qint64 runId, const QString& name);
+};
+
+// Whether two paths name the same run database.
+bool sameDatabase(const QString& a, const QString& b);
 
 class RunLibrary : public QObject {
   Q_OBJECT
@@ -100,6 +117,8 @@ class RunLibrary : public QObject {
   // `record` is the run as stored after the change; on `error` it is empty
   // (id 0) and nothing was written.
   void runEdited(qint64 runId, const mantissa::RunRecord& record, const QString& error);
+  // A rename written, after runEdited; RunNotices::runRenamed tells every view.
+  void runRenamed(const QString& database, qint64 runId, const QString& name);
   // The runs deleted, and one line for each that could not be.
   void runsDeleted(const QVector<qint64>& deleted, const QStringList& errors);
   void metricsExported(qint64 runId, const QString& file, const QString& error);
