@@ -98,6 +98,35 @@ bool shape_fits(const Dataset& data, const std::vector<std::int64_t>& model_inpu
 void check_input_shape(const Dataset& data, const std::vector<std::int64_t>& model_input_shape,
                        const std::string& input_id);
 
+// What a dataset gives per sample, known without holding its samples: enough
+// to check it against a model while the model is being drawn.
+struct DatasetShape {
+  std::string name;                        // as Dataset::name: "mnist", the file name...
+  std::vector<std::int64_t> sample_shape;  // {1, 28, 28}, {F}
+  std::int64_t target_dim = 1;
+  int num_classes = -1;  // -1: unknown until every label is read; 0: regression
+  bool operator==(const DatasetShape&) const = default;
+};
+
+// The shape of a loaded dataset; its classes are known.
+DatasetShape dataset_shape(const Dataset& data);
+
+// The shape `spec` will load, read from the headers of its files only (a CSV
+// file's first record, an IDX file's header and its one byte per label), never
+// their samples, so it is cheap enough to call on every edit. Classes are known
+// for the synthetic sets and IDX files, not for CSV files (-1). Relative paths
+// are taken from `base_dir` as load_dataset() takes them; an unreadable file
+// throws InputError naming it.
+DatasetShape peek_dataset(const DatasetSpec& spec, const std::filesystem::path& base_dir = {});
+
+// Where `data` does not fit `model` (diagnosed as `diagnosis`), as error
+// problems on its layers, in words that name the dataset and both shapes: the
+// sample size on the Input layer; classes or targets on the layer feeding the
+// loss (the checks Trainer makes before its first step). Parts of the model
+// the diagnosis could not infer, and classes that are unknown, are not checked.
+std::vector<ModelProblem> dataset_fit_problems(const DatasetShape& data, const ModelSpec& model,
+                                               const ModelDiagnosis& diagnosis);
+
 // One batch, laid out for a direct upload.
 struct Batch {
   std::int64_t epoch = 0;
