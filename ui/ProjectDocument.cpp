@@ -5,6 +5,7 @@
 #include <QSaveFile>
 #include <QUndoCommand>
 #include <QUndoStack>
+#include <algorithm>
 #include <exception>
 
 #include "mantissa/weights_io.hpp"
@@ -43,10 +44,12 @@ class TrainingEditCommand : public QUndoCommand {
   int id_;
 };
 
-// Undo step for a change of dataset.
+// Undo step for a change of dataset; it carries what was known of each
+// dataset, so that undo and redo check the model without reading files.
 class DatasetEditCommand : public QUndoCommand {
  public:
-  DatasetEditCommand(ProjectDocument* doc, DatasetSpec before, DatasetSpec after)
+  using State = ProjectDocument::DatasetState;
+  DatasetEditCommand(ProjectDocument* doc, State before, State after)
       : doc_(doc), before_(std::move(before)), after_(std::move(after)) {
     setText(QObject::tr("Change dataset"));
   }
@@ -55,7 +58,7 @@ class DatasetEditCommand : public QUndoCommand {
 
  private:
   ProjectDocument* doc_;
-  DatasetSpec before_, after_;
+  State before_, after_;
 };
 
 ProjectDocument::ProjectDocument(QObject* parent) : QObject(parent), undo_(new QUndoStack(this)) {
@@ -90,6 +93,7 @@ std::optional<QString> ProjectDocument::load(const QString& path) {
 void ProjectDocument::reset(const Project& project, const QString& path) {
   project_ = project;
   filePath_ = path;
+  dataset_ = peekDataset(project_.dataset);
   analyze();
   undo_->clear();
   undo_->setClean();
@@ -132,13 +136,50 @@ void ProjectDocument::applyTraining(const TrainingSpec& spec) {
   emit trainingChanged();
 }
 
-void ProjectDocument::editDataset(const DatasetSpec& spec) {
-  undo_->push(new DatasetEditCommand(this, project_.dataset, spec));
+void ProjectDocument::editDataset(const DatasetSpec& spec, std::optional<DatasetShape> loaded) {
+  DatasetState after = loaded ? DatasetState{spec, std::move(loaded), {}} : peekDataset(spec);
+  undo_->push(new DatasetEditCommand(this, dataset_, std::move(after)));
 }
 
-void ProjectDocument::applyDataset(const DatasetSpec& spec) {
-  project_.dataset = spec;
+void ProjectDocument::applyDataset(const DatasetState& state) {
+  project_.dataset = state.spec;
+  dataset_ = state;
+  const bool diagnosisChanged = diagnoseDataset();
   emit datasetChanged();
+  if (diagnosisChanged) emit modelChanged();
+}
+
+std::filesystem::path ProjectDocument::datasetBaseDir() const {
+  if (!filePath_.isEmpty()) return QFileInfo(filePath_).absolutePath().toStdString();
+  return project_.file.empty() ? std::filesystem::path{} : project_.file.parent_path();
+}
+
+ProjectDocument::DatasetState ProjectDocument::peekDataset(const DatasetSpec& spec) const {
+  DatasetState state{spec, std::nullopt, {}};
+  try {
+    state.shape = peek_dataset(spec, datasetBaseDir());
+  } catch (const std::exception& e) {
+    state.error = QString::fromUtf8(e.what());
+  }
+  return state;
+}
+
+bool ProjectDocument::diagnoseDataset() {
+  ModelDiagnosis next = modelDiagnosis_;
+  if (dataset_.shape)
+    for (ModelProblem& p : dataset_fit_problems(*dataset_.shape, project_.model, modelDiagnosis_))
+      next.problems.push_back(std::move(p));
+  const auto sameProblems = [](const ModelDiagnosis& a, const ModelDiagnosis& b) {
+    return a.problems.size() == b.problems.size() &&
+           std::equal(a.problems.begin(), a.problems.end(), b.problems.begin(),
+                      [](const ModelProblem& x, const ModelProblem& y) {
+                        return x.layer_id == y.layer_id && x.message == y.message &&
+                               x.warning == y.warning;
+                      });
+  };
+  const bool changed = !sameProblems(next, diagnosis_);
+  diagnosis_ = std::move(next);
+  return changed;
 }
 
 void ProjectDocument::applyModel(const ModelSpec& model) {
@@ -150,7 +191,8 @@ void ProjectDocument::applyModel(const ModelSpec& model) {
 void ProjectDocument::analyze() {
   summary_.reset();
   modelError_.clear();
-  diagnosis_ = diagnose_model(project_.model);
+  modelDiagnosis_ = diagnose_model(project_.model);
+  diagnoseDataset();
   try {
     summary_ = analyze_model(project_.model, project_.file);
   } catch (const std::exception& e) {

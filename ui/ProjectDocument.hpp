@@ -5,6 +5,7 @@
 #include <QString>
 #include <optional>
 
+#include "mantissa/data.hpp"
 #include "mantissa/model.hpp"
 
 class QUndoStack;
@@ -29,8 +30,20 @@ class ProjectDocument : public QObject {
   const std::optional<mantissa::ModelSummary>& summary() const { return summary_; }
   const QString& modelError() const { return modelError_; }
   // The model as the builder shows it while it is unfinished: the shapes of
-  // every part that can be inferred, and every problem on its layer.
+  // every part that can be inferred, and every problem on its layer, the
+  // dataset's misfits (dataset_fit_problems) among them.
   const mantissa::ModelDiagnosis& diagnosis() const { return diagnosis_; }
+
+  // What the project's dataset gives per sample, kept so that every model
+  // edit is checked against it without reading the dataset again: the split
+  // the Data page loaded when it applied it, else the headers of its files.
+  // Unset when those cannot be read; datasetShapeError() then says why.
+  const std::optional<mantissa::DatasetShape>& datasetShape() const {
+    return dataset_.shape;
+  }
+  const QString& datasetShapeError() const { return dataset_.error; }
+  // The folder relative dataset paths are taken from, as Train takes them.
+  std::filesystem::path datasetBaseDir() const;
 
   // Replace the whole document. load() takes a project file or exported
   // weights that carry their project (weightsOpened() follows). It leaves the document untouched and
@@ -45,8 +58,11 @@ class ProjectDocument : public QObject {
   // edit of the same field, so one drag of a value is one undo step.
   void editTraining(const mantissa::TrainingSpec& spec, const QString& field,
                     bool continuous = false);
-  // An undoable change of the dataset the project trains on.
-  void editDataset(const mantissa::DatasetSpec& spec);
+  // An undoable change of the dataset the project trains on. `loaded` is the
+  // shape of `spec` when the caller has loaded it; otherwise the headers of
+  // its files are read now (once: undo and redo restore what was known).
+  void editDataset(const mantissa::DatasetSpec& spec,
+                   std::optional<mantissa::DatasetShape> loaded = std::nullopt);
   // Replaces the model and re-analyses it; ModelEditCommand calls it so that
   // every model edit is undoable. Emits modelChanged().
   void applyModel(const mantissa::ModelSpec& model);
@@ -54,25 +70,40 @@ class ProjectDocument : public QObject {
  signals:
   void projectReplaced();  // new, open: everything changed
   void trainingChanged();  // an edit, undo or redo of the training settings
-  void modelChanged();     // an edit, undo or redo of the model graph
-  void datasetChanged();   // an edit, undo or redo of the dataset
+  // An edit, undo or redo of the model graph, or of the dataset when that
+  // changes what diagnosis() says.
+  void modelChanged();
+  void datasetChanged();  // an edit, undo or redo of the dataset
   void modifiedChanged(bool modified);
   void filePathChanged(const QString& path);
   // load() opened exported weights: runs should start from them.
   void weightsOpened(const QString& file);
 
+ public:
+  // The dataset and what is known of it, as one undo step restores them.
+  struct DatasetState {
+    mantissa::DatasetSpec spec;
+    std::optional<mantissa::DatasetShape> shape;
+    QString error;  // why shape is unset
+  };
+
  private:
   friend class TrainingEditCommand;
   friend class DatasetEditCommand;
   void applyTraining(const mantissa::TrainingSpec& spec);
-  void applyDataset(const mantissa::DatasetSpec& spec);
+  void applyDataset(const DatasetState& state);
+  DatasetState peekDataset(const mantissa::DatasetSpec& spec) const;
   void analyze();
+  // diagnosis_ from modelDiagnosis_ and the dataset's shape; true if it changed.
+  bool diagnoseDataset();
 
   mantissa::Project project_;
   QString filePath_;
   std::optional<mantissa::ModelSummary> summary_;
   QString modelError_;
-  mantissa::ModelDiagnosis diagnosis_;
+  mantissa::ModelDiagnosis modelDiagnosis_;  // the model's own problems
+  mantissa::ModelDiagnosis diagnosis_;       // and the dataset's
+  DatasetState dataset_;                     // spec mirrors project_.dataset
   QUndoStack* undo_;
 };
 

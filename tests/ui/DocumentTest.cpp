@@ -1,4 +1,6 @@
-// ProjectDocument (open, save, undo of training edits) and StudioSettings.
+// ProjectDocument (open, save, undo of training edits, the dataset checked
+// against the model) and StudioSettings.
+#include <QFile>
 #include <QSignalSpy>
 #include <QTemporaryDir>
 #include <QTest>
@@ -105,6 +107,86 @@ class DocumentTest : public QObject {
     QCOMPARE(again.training().loss_scale.init_scale, 1024.0);
     QCOMPARE(project_to_json(again.project()), project_to_json(doc.project()));
     QVERIFY(doc.saveAs(dir.filePath(QStringLiteral("no/such/dir/x.json"))).has_value());
+  }
+
+  void aDatasetThatDoesNotFitIsAnErrorOnTheInput() {
+    QTemporaryDir dir;
+    // Three features for an Input of [2].
+    const QString csv = writeFile(dir, QStringLiteral("three.csv"),
+                                  QStringLiteral("a,b,c,label\n1,2,3,0\n4,5,6,1\n"));
+    const QString path = writeFile(
+        dir, QStringLiteral("p.json"),
+        spiralsJson(40, QStringLiteral("float32"), QString(),
+                    QStringLiteral(R"({"kind": "csv", "path": "three.csv"})")));
+    ProjectDocument doc;
+    QVERIFY(!doc.load(path).has_value());
+    QVERIFY(doc.datasetShape().has_value());
+    QCOMPARE(doc.datasetShape()->sample_shape, std::vector<std::int64_t>{3});
+    const auto inputProblems = [&doc] {
+      QStringList out;
+      for (const ModelProblem* p : doc.diagnosis().problems_of("input"))
+        if (!p->warning) out << QString::fromStdString(p->message);
+      return out;
+    };
+    QCOMPARE(inputProblems(),
+             QStringList{QStringLiteral(
+                 "the dataset 'three.csv' has 3 features per sample; this Input expects 2")});
+
+    // A dataset that fits clears it, and the canvas hears of it.
+    QSignalSpy modelChanged(&doc, &ProjectDocument::modelChanged);
+    DatasetSpec spirals;
+    spirals.kind = "spirals";
+    doc.editDataset(spirals);
+    QVERIFY(inputProblems().isEmpty());
+    QCOMPARE(modelChanged.count(), 1);
+
+    // Undo and redo restore what was known without reading the file again.
+    QVERIFY(QFile::remove(csv));
+    doc.undoStack()->undo();
+    QCOMPARE(doc.project().dataset.kind, std::string("csv"));
+    QCOMPARE(inputProblems().size(), 1);
+    QVERIFY(inputProblems().first().contains(QStringLiteral("three.csv")));
+    QCOMPARE(modelChanged.count(), 2);
+    doc.undoStack()->redo();
+    QVERIFY(inputProblems().isEmpty());
+    doc.undoStack()->undo();
+
+    // A model edit is checked against the kept shape: an Input of [3] fits.
+    ModelSpec model = doc.project().model;
+    model.layers[0].shape = {3};
+    doc.applyModel(model);
+    QVERIFY(inputProblems().isEmpty());
+    model.layers[0].shape = {1, 2, 2};
+    doc.applyModel(model);
+    QCOMPARE(inputProblems(), QStringList{QStringLiteral("the dataset 'three.csv' has 3 features "
+                                                         "per sample; this Input expects 1×2×2 = 4")});
+  }
+
+  void aLoadedShapeCarriesItsClassesToTheHead() {
+    QTemporaryDir dir;
+    ProjectDocument doc;
+    QVERIFY(!doc.load(writeFile(dir, QStringLiteral("p.json"), spiralsJson(40))).has_value());
+    QVERIFY(doc.diagnosis().problems.empty());
+    DatasetSpec csv;
+    csv.kind = "csv";
+    csv.path = "absent.csv";  // never read: the caller loaded it
+    DatasetShape loaded;
+    loaded.name = "five.csv";
+    loaded.sample_shape = {2};
+    loaded.num_classes = 5;
+    doc.editDataset(csv, loaded);
+    const auto head = doc.diagnosis().problems_of("fc2");
+    QCOMPARE(head.size(), std::size_t(1));
+    QVERIFY2(QString::fromStdString(head[0]->message).contains(QStringLiteral("5 classes")),
+             head[0]->message.c_str());
+    QVERIFY(doc.datasetShapeError().isEmpty());
+
+    // Nothing loaded and the file unreadable: nothing to check, and why.
+    doc.editDataset(csv);
+    QVERIFY(!doc.datasetShape().has_value());
+    QVERIFY2(doc.datasetShapeError().contains(QStringLiteral("absent.csv")),
+             qPrintable(doc.datasetShapeError()));
+    QVERIFY(doc.diagnosis().problems.empty());
   }
 
   void settingsAreTypedAndPersist() {
