@@ -4,6 +4,7 @@
 
 #include <QCheckBox>
 #include <QComboBox>
+#include <QDialogButtonBox>
 #include <QDir>
 #include <QDoubleSpinBox>
 #include <QFileDialog>
@@ -16,9 +17,11 @@
 #include <QLineEdit>
 #include <QListWidget>
 #include <QPushButton>
+#include <QSignalBlocker>
 #include <QSpinBox>
 #include <QStackedWidget>
 #include <QTableWidget>
+#include <QTimer>
 #include <QVBoxLayout>
 #include <algorithm>
 
@@ -26,21 +29,63 @@
 
 namespace mantissa::ui {
 
+namespace {
+
+bool sameSpec(const DatasetSpec& a, const DatasetSpec& b) {
+  return a.kind == b.kind && a.images == b.images && a.labels == b.labels && a.path == b.path &&
+         a.label_column == b.label_column && a.normalize == b.normalize &&
+         a.samples == b.samples && a.classes == b.classes && a.noise == b.noise &&
+         a.seed == b.seed && a.validation_fraction == b.validation_fraction;
+}
+
+// The index of the label column among a CSV file's columns, as load_csv
+// chooses it; -1 when it names no column.
+int labelIndex(const QStringList& columns, const QString& labelColumn) {
+  const QString wanted = labelColumn.trimmed();
+  if (wanted.isEmpty()) return int(columns.size()) - 1;
+  bool number = false;
+  const int i = wanted.toInt(&number);
+  if (number) return i >= 0 && i < columns.size() ? i : -1;
+  return int(columns.indexOf(wanted));
+}
+
+}  // namespace
+
 DatasetPage::DatasetPage(ProjectDocument* document, QWidget* parent)
     : QWidget(parent), document_(document), service_(new DatasetService(this)) {
   connect(service_, &DatasetService::datasetLoaded, this,
-          [this](quint64, const DatasetSplitPtr& split) { showLoaded(split); });
-  connect(service_, &DatasetService::datasetLoadFailed, this,
-          [this](quint64, const QString& message) { showLoadFailure(message); });
-  connect(service_, &DatasetService::labelColumnsRead, this,
-          [this](quint64, const QString&, const QStringList& columns) {
-            showLabelColumns(columns);
+          [this](quint64 request, const DatasetSplitPtr& split) {
+            if (request == loadRequest_) showLoaded(split);
           });
+  connect(service_, &DatasetService::datasetLoadFailed, this,
+          [this](quint64 request, const QString& message) {
+            if (request == loadRequest_) showLoadFailure(message);
+          });
+  connect(service_, &DatasetService::labelColumnsRead, this,
+          [this](quint64, const QString& file, const QStringList& columns) {
+            showLabelColumns(file, columns);
+          });
+  connect(service_, &DatasetService::datasetPeeked, this,
+          [this](quint64, const DatasetShape& shape) {
+            peek_ = Peek{peeking_, shape, {}};
+            updateFit();
+          });
+  connect(service_, &DatasetService::datasetPeekFailed, this,
+          [this](quint64, const QString& message) {
+            peek_ = Peek{peeking_, std::nullopt, message};
+            updateFit();
+          });
+  refreshTimer_ = new QTimer(this);
+  refreshTimer_->setSingleShot(true);
+  refreshTimer_->setInterval(150);
+  connect(refreshTimer_, &QTimer::timeout, this, &DatasetPage::refresh);
   buildUi();
   syncFromDocument();
+  scheduleRefresh();
   if (document_) {
     connect(document_, &ProjectDocument::projectReplaced, this, &DatasetPage::syncFromDocument);
     connect(document_, &ProjectDocument::datasetChanged, this, &DatasetPage::syncFromDocument);
+    connect(document_, &ProjectDocument::modelChanged, this, &DatasetPage::updateFit);
   }
 }
 
@@ -106,9 +151,9 @@ void DatasetPage::buildUi() {
   cf->addRow(tr("File"), fileRow(csv, csv_path_, tr("CSV files (*.csv);;All files (*)")));
   labelColumn_ = new QComboBox(csv);
   labelColumn_->setEditable(true);
+  labelColumn_->setInsertPolicy(QComboBox::NoInsert);
+  labelColumn_->setToolTip(tr("The column holding the labels; empty: the last column"));
   cf->addRow(tr("Label column"), labelColumn_);
-  connect(csv_path_, &QLineEdit::editingFinished, this,
-          [this] { fillLabelColumns(csv_path_->text()); });
   params_->addWidget(csv);
   layout->addWidget(params_);
 
@@ -121,15 +166,29 @@ void DatasetPage::buildUi() {
   common->addRow(tr("Validation fraction"), validation_);
   layout->addLayout(common);
 
-  auto* buttons = new QHBoxLayout;
+  auto* row = new QHBoxLayout;
   loadButton_ = new QPushButton(tr("Load"), this);
-  applyButton_ = new QPushButton(tr("Apply"), this);
-  buttons->addWidget(loadButton_);
-  buttons->addWidget(applyButton_);
-  buttons->addStretch(1);
-  layout->addLayout(buttons);
+  loadButton_->setObjectName(QStringLiteral("datasetLoad"));
+  loadButton_->setAutoDefault(false);  // Enter means OK
+  row->addWidget(loadButton_);
+  fit_ = new QLabel(this);
+  fit_->setWordWrap(true);
+  fit_->setTextInteractionFlags(Qt::TextSelectableByMouse);
+  row->addWidget(fit_, 1);
+  buttons_ = new QDialogButtonBox(
+      QDialogButtonBox::Ok | QDialogButtonBox::Apply | QDialogButtonBox::Cancel, this);
+  // OK becomes the default (Enter) button once the box is shown in a dialog;
+  // making it so here, outside one, would keep the dialog from knowing it.
+  buttons_->button(QDialogButtonBox::Apply)->setToolTip(tr("Make this the project's dataset"));
+  row->addWidget(buttons_);
   connect(loadButton_, &QPushButton::clicked, this, &DatasetPage::load);
-  connect(applyButton_, &QPushButton::clicked, this, &DatasetPage::apply);
+  connect(buttons_->button(QDialogButtonBox::Apply), &QPushButton::clicked, this,
+          &DatasetPage::apply);
+  connect(buttons_, &QDialogButtonBox::accepted, this, [this] {
+    apply();
+    emit accepted();
+  });
+  connect(buttons_, &QDialogButtonBox::rejected, this, &DatasetPage::rejected);
 
   error_ = new QLabel(this);
   error_->setWordWrap(true);
@@ -158,8 +217,16 @@ void DatasetPage::buildUi() {
   preview_->addWidget(images_);
   preview_->addWidget(table_);
   layout->addWidget(preview_, 2);
+  layout->addLayout(row);
 
   connect(kind_, &QComboBox::currentIndexChanged, this, &DatasetPage::updateKind);
+  // Any change of what would be loaded: read the headers again.
+  connect(kind_, &QComboBox::currentIndexChanged, this, &DatasetPage::scheduleRefresh);
+  for (QLineEdit* edit : {images_path_, labels_path_, csv_path_})
+    connect(edit, &QLineEdit::textChanged, this, &DatasetPage::scheduleRefresh);
+  connect(labelColumn_, &QComboBox::currentTextChanged, this, &DatasetPage::scheduleRefresh);
+  for (QSpinBox* box : {samples_, classes_, seed_})
+    connect(box, &QSpinBox::valueChanged, this, &DatasetPage::scheduleRefresh);
 }
 
 void DatasetPage::updateKind() {
@@ -179,8 +246,25 @@ void DatasetPage::updateKind() {
 }
 
 void DatasetPage::syncFromDocument() {
-  if (document_) setSpec(document_->project().dataset);
+  if (!document_) return;
+  setSpec(document_->project().dataset);
+  // A preview of another dataset than the one shown would mislead.
+  if (loadedSpec_ && !sameSpec(*loadedSpec_, spec())) clearPreview();
+  if (loading_ && !sameSpec(loadingSpec_, spec())) {
+    loadRequest_ = 0;  // the answer of the load under way is dropped
+    loading_ = false;
+    loadButton_->setEnabled(true);
+    summary_->clear();
+  }
+  updateFit();
+  scheduleRefresh();
 }
+
+void DatasetPage::showProjectDataset() {
+  csvColumnsFile_.clear();  // the file may have changed since: read it again
+  syncFromDocument();
+}
+
 
 void DatasetPage::setSpec(const DatasetSpec& s) {
   const int i = kind_->findData(QString::fromStdString(s.kind));
@@ -192,7 +276,6 @@ void DatasetPage::setSpec(const DatasetSpec& s) {
   images_path_->setText(QString::fromStdString(s.images.string()));
   labels_path_->setText(QString::fromStdString(s.labels.string()));
   csv_path_->setText(QString::fromStdString(s.path.string()));
-  if (s.kind == "csv") fillLabelColumns(csv_path_->text());
   labelColumn_->setCurrentText(QString::fromStdString(s.label_column));
   normalize_->setChecked(s.normalize);
   validation_->setValue(s.validation_fraction);
@@ -220,43 +303,66 @@ void DatasetPage::pickFile(QLineEdit* edit, const QString& filter) {
       QFileDialog::getOpenFileName(this, tr("Choose a file"), edit->text(), filter);
   if (file.isEmpty()) return;
   edit->setText(file);
-  if (edit == csv_path_) fillLabelColumns(file);
+  if (edit == csv_path_) fillLabelColumns(file);  // even when the same file is chosen again
+}
+
+std::filesystem::path DatasetPage::baseDir() const {
+  return document_ ? document_->datasetBaseDir() : std::filesystem::path{};
+}
+
+QString DatasetPage::resolvedPath(const QString& file) const {
+  const QString base = QString::fromStdString(baseDir().string());
+  if (file.isEmpty() || !QFileInfo(file).isRelative() || base.isEmpty()) return file;
+  return QDir(base).filePath(file);
 }
 
 void DatasetPage::fillLabelColumns(const QString& csvFile) {
-  QString path = csvFile;
-  if (document_ && QFileInfo(path).isRelative() && !document_->filePath().isEmpty())
-    path = QFileInfo(document_->filePath()).dir().filePath(path);
-  service_->readLabelColumns(path);
+  service_->readLabelColumns(resolvedPath(csvFile));
 }
 
-void DatasetPage::showLabelColumns(const QStringList& columns) {
+void DatasetPage::showLabelColumns(const QString& csvFile, const QStringList& columns) {
+  csvColumnsFile_ = csvFile;
+  csvColumns_ = columns;
   const QString keep = labelColumn_->currentText();
-  labelColumn_->clear();
-  labelColumn_->addItem(QString());  // the last column
-  labelColumn_->addItems(columns);
-  labelColumn_->setCurrentText(keep);
+  {
+    const QSignalBlocker quiet(labelColumn_);  // the label column stays what it was
+    labelColumn_->clear();
+    labelColumn_->addItem(QString());  // the last column
+    labelColumn_->addItems(columns);
+    labelColumn_->setCurrentText(keep);
+  }
+  if (split_ && preview_->currentWidget() == table_) labelTableColumns();
   emit labelColumnsFilled();
 }
 
-void DatasetPage::load() {
+void DatasetPage::scheduleRefresh() {
+  updateFit();  // what was said of the fields before no longer holds
+  refreshTimer_->start();
+}
+
+void DatasetPage::refresh() {
   const DatasetSpec s = spec();
-  std::filesystem::path base;
-  if (document_ && !document_->filePath().isEmpty())
-    base = QFileInfo(document_->filePath()).absolutePath().toStdString();
+  if (s.kind == "csv" && !s.path.empty()) {
+    const QString file = resolvedPath(QString::fromStdString(s.path.string()));
+    if (file != csvColumnsFile_) fillLabelColumns(QString::fromStdString(s.path.string()));
+  }
+  peeking_ = s;
+  service_->peek(s, baseDir());
+}
+
+void DatasetPage::load() {
+  loadingSpec_ = spec();
   loading_ = true;
   loadButton_->setEnabled(false);
   summary_->setText(tr("Loading…"));
   error_->hide();
-  service_->load(s, base);
+  loadRequest_ = service_->load(loadingSpec_, baseDir());
 }
 
-void DatasetPage::showLoadFailure(const QString& message) {
-  loading_ = false;
-  loadButton_->setEnabled(true);
+void DatasetPage::clearPreview() {
   split_.reset();
-  error_->setText(message);
-  error_->show();
+  loadedSpec_.reset();
+  error_->hide();
   summary_->clear();
   balance_->clearPlottables();
   balance_->replot();
@@ -264,6 +370,15 @@ void DatasetPage::showLoadFailure(const QString& message) {
   table_->clear();
   table_->setRowCount(0);
   table_->setColumnCount(0);
+}
+
+void DatasetPage::showLoadFailure(const QString& message) {
+  loading_ = false;
+  loadButton_->setEnabled(true);
+  clearPreview();
+  error_->setText(message);
+  error_->show();
+  updateFit();
   emit loadFailed(message);
 }
 
@@ -271,8 +386,10 @@ void DatasetPage::showLoaded(const DatasetSplitPtr& split) {
   loading_ = false;
   loadButton_->setEnabled(true);
   split_ = split;
+  loadedSpec_ = loadingSpec_;
   error_->hide();
   showSplit();
+  updateFit();
   emit loaded();
 }
 
@@ -334,11 +451,7 @@ void DatasetPage::showSplit() {
   const std::int64_t f = train.sample_numel();
   table_->setRowCount(int(rows));
   table_->setColumnCount(int(f + train.target_dim));
-  QStringList headers;
-  for (std::int64_t j = 0; j < f; ++j) headers << tr("x%1").arg(j);
-  for (std::int64_t j = 0; j < train.target_dim; ++j)
-    headers << (train.target_dim == 1 ? tr("label") : tr("y%1").arg(j));
-  table_->setHorizontalHeaderLabels(headers);
+  labelTableColumns();
   for (std::int64_t i = 0; i < rows; ++i) {
     for (std::int64_t j = 0; j < f; ++j)
       table_->setItem(
@@ -351,9 +464,102 @@ void DatasetPage::showSplit() {
   }
 }
 
+// The preview's column titles: a CSV file's header names where it has them,
+// x0, x1, ... and "label" otherwise.
+void DatasetPage::labelTableColumns() {
+  const Dataset& train = split_->train;
+  const std::int64_t f = train.sample_numel();
+  QStringList features, targets;
+  for (std::int64_t j = 0; j < f; ++j) features << tr("x%1").arg(j);
+  for (std::int64_t j = 0; j < train.target_dim; ++j)
+    targets << (train.target_dim == 1 ? tr("label") : tr("y%1").arg(j));
+  const bool header =
+      loadedSpec_ && loadedSpec_->kind == "csv" &&
+      csvColumnsFile_ == resolvedPath(QString::fromStdString(loadedSpec_->path.string())) &&
+      csvColumns_.size() == f + 1 && train.target_dim == 1;
+  const int label =
+      header ? labelIndex(csvColumns_, QString::fromStdString(loadedSpec_->label_column)) : -1;
+  if (label >= 0) {
+    // csvLabelColumns() numbers the columns whose header cell is a number.
+    const auto named = [&](int i) { return csvColumns_[i] != QString::number(i); };
+    for (int i = 0, j = 0; i < csvColumns_.size(); ++i) {
+      if (i == label) {
+        if (named(i)) targets[0] = csvColumns_[i];
+        continue;
+      }
+      if (named(i)) features[j] = csvColumns_[i];
+      ++j;
+    }
+  }
+  table_->setHorizontalHeaderLabels(features + targets);
+}
+
+std::optional<DatasetShape> DatasetPage::knownShape(const DatasetSpec& s) const {
+  // Only the fields that decide the shape matter: a changed seed or split
+  // leaves a loaded dataset's shape as it was.
+  const auto sameSource = [](const DatasetSpec& a, const DatasetSpec& b) {
+    if (a.kind != b.kind) return false;
+    if (a.kind == "csv") return a.path == b.path && a.label_column == b.label_column;
+    if (a.kind == "idx") return a.images == b.images && a.labels == b.labels;
+    if (a.kind == "mnist") return true;
+    return a.classes == b.classes;
+  };
+  if (split_ && loadedSpec_ && sameSource(*loadedSpec_, s)) {
+    DatasetShape shape = dataset_shape(split_->train);
+    shape.num_classes = std::max(split_->train.num_classes, split_->validation.num_classes);
+    return shape;
+  }
+  if (peek_ && peek_->shape && sameSource(peek_->spec, s)) {
+    // A document that loaded this dataset knows its classes too.
+    if (document_ && document_->datasetShape() &&
+        sameSource(document_->project().dataset, s) &&
+        document_->datasetShape()->sample_shape == peek_->shape->sample_shape)
+      return document_->datasetShape();
+    return peek_->shape;
+  }
+  if (document_ && document_->datasetShape() && sameSource(document_->project().dataset, s))
+    return document_->datasetShape();
+  return std::nullopt;
+}
+
+void DatasetPage::updateFit() {
+  const auto say = [this](const QString& text, bool problem) {
+    fit_->setText(text);
+    fit_->setStyleSheet(problem ? QStringLiteral("color: #c62828;") : QString());
+    fitProblem_ = problem;
+    emit fitUpdated();
+  };
+  if (!document_) return say({}, false);
+  const DatasetSpec s = spec();
+  const std::optional<DatasetShape> shape = knownShape(s);
+  if (!shape) {
+    // The headers could not be read: the reason, as Load would give it.
+    if (peek_ && !peek_->shape && sameSpec(peek_->spec, s)) return say(peek_->error, true);
+    return say({}, false);
+  }
+  const Project& project = document_->project();
+  const std::vector<ModelProblem> problems =
+      dataset_fit_problems(*shape, project.model, document_->diagnosis());
+  QStringList lines;
+  for (const ModelProblem& p : problems) lines << QString::fromStdString(p.message);
+  if (!lines.isEmpty()) return say(lines.join(QLatin1Char('\n')), true);
+  const LayerInfo* input = nullptr;
+  for (const LayerInfo& info : document_->diagnosis().layers)
+    if (info.kind == LayerKind::Input) input = &info;
+  if (!input) return say({}, false);
+  return say(tr("Fits the model's Input (%1 values per sample)")
+                  .arg(input->output_shape.numel()),
+              false);
+}
+
+QString DatasetPage::fitText() const {
+  return fit_->text();
+}
+
 void DatasetPage::apply() {
   if (!document_) return;
-  document_->editDataset(spec());
+  const DatasetSpec s = spec();
+  document_->editDataset(s, knownShape(s));
 }
 
 }  // namespace mantissa::ui

@@ -2,8 +2,12 @@
 // The Data page: picks the current project's dataset, has the dataset
 // service (services/DatasetService.hpp) load it on a worker and shows what
 // came out (shapes, split sizes, class balance and a preview of the first
-// samples). Apply writes the spec into the document.
+// samples). While the fields change it has the service read the files'
+// headers, to name a CSV file's columns and to say, next to Apply, whether
+// the dataset fits the project's model. Apply writes the spec into the
+// document; OK applies and asks to close, Cancel asks to close without.
 #include <QWidget>
+#include <optional>
 
 #include "mantissa/data.hpp"
 #include "mantissa/model.hpp"
@@ -11,6 +15,8 @@
 
 class QComboBox;
 class QCheckBox;
+class QDialogButtonBox;
+class QTimer;
 class QDoubleSpinBox;
 class QLabel;
 class QLineEdit;
@@ -34,11 +40,16 @@ class DatasetPage : public QWidget {
 
   mantissa::DatasetSpec spec() const;
   void setSpec(const mantissa::DatasetSpec& spec);
+  // Shows the project's dataset: edits not applied, and the preview of any
+  // other dataset, are dropped. Done on opening and whenever the project's
+  // dataset changes (a new project, an undo).
+  void showProjectDataset();
 
   // Loads spec() on the service's worker; loaded() or loadFailed() follows
   // (for the newest load only).
   void load();
-  // Writes spec() into the document.
+  // Writes spec() into the document, with its shape when it was loaded or
+  // its headers read here, so that the document need not read them again.
   void apply();
 
   bool isLoading() const { return loading_; }
@@ -48,6 +59,13 @@ class DatasetPage : public QWidget {
   QTableWidget* previewTable() const { return table_; }
   QListWidget* previewImages() const { return images_; }
   QComboBox* labelColumnCombo() const { return labelColumn_; }
+  QComboBox* kindCombo() const { return kind_; }
+  QLineEdit* csvPathEdit() const { return csv_path_; }
+  QDialogButtonBox* buttonBox() const { return buttons_; }
+  // Next to Apply: whether spec() fits the project's model, or why it does
+  // not; empty while that is not known yet.
+  QString fitText() const;
+  bool fitIsProblem() const { return fitProblem_; }
   // Reads the header of a CSV file (on the service's worker) into the label
   // column combo; labelColumnsFilled follows.
   void fillLabelColumns(const QString& csvFile);
@@ -56,6 +74,9 @@ class DatasetPage : public QWidget {
   void loaded();
   void loadFailed(const QString& message);
   void labelColumnsFilled();
+  void fitUpdated();
+  void accepted();  // OK: applied; the window may close
+  void rejected();  // Cancel: nothing applied
 
  private:
   void buildUi();
@@ -63,9 +84,18 @@ class DatasetPage : public QWidget {
   void updateKind();
   void showLoaded(const DatasetSplitPtr& split);
   void showLoadFailure(const QString& message);
-  void showLabelColumns(const QStringList& columns);
+  void showLabelColumns(const QString& csvFile, const QStringList& columns);
   void showSplit();
+  void clearPreview();
+  void labelTableColumns();
   void pickFile(QLineEdit* edit, const QString& filter);
+  QString resolvedPath(const QString& file) const;
+  std::filesystem::path baseDir() const;
+  // Reads the headers of spec()'s files (shortly after the last change).
+  void scheduleRefresh();
+  void refresh();
+  std::optional<mantissa::DatasetShape> knownShape(const mantissa::DatasetSpec& s) const;
+  void updateFit();
 
   ProjectDocument* document_;
   QComboBox* kind_ = nullptr;
@@ -81,7 +111,10 @@ class DatasetPage : public QWidget {
   QCheckBox* normalize_ = nullptr;
   QDoubleSpinBox* validation_ = nullptr;
   QPushButton* loadButton_ = nullptr;
-  QPushButton* applyButton_ = nullptr;
+  QDialogButtonBox* buttons_ = nullptr;
+  QLabel* fit_ = nullptr;
+  bool fitProblem_ = false;
+  QTimer* refreshTimer_ = nullptr;
   QLabel* error_ = nullptr;
   QLabel* summary_ = nullptr;
   QCustomPlot* balance_ = nullptr;
@@ -91,7 +124,20 @@ class DatasetPage : public QWidget {
 
   DatasetService* service_;
   DatasetSplitPtr split_;
+  std::optional<mantissa::DatasetSpec> loadedSpec_;  // what split_ was loaded from
+  mantissa::DatasetSpec loadingSpec_;
+  quint64 loadRequest_ = 0;  // answers to other loads are dropped
   bool loading_ = false;
+  // The newest header read: the spec it was for and its answer.
+  struct Peek {
+    mantissa::DatasetSpec spec;
+    std::optional<mantissa::DatasetShape> shape;
+    QString error;
+  };
+  std::optional<Peek> peek_;
+  mantissa::DatasetSpec peeking_;
+  QString csvColumnsFile_;  // the file csvColumns_ name, resolved
+  QStringList csvColumns_;
 };
 
 }  // namespace mantissa::ui

@@ -40,12 +40,26 @@ void installDataMenu(QMainWindow* window, ProjectDocument* document, HistoryPage
   auto* datasetAction = menu->addAction(QMenu::tr("&Dataset…"));
   datasetAction->setObjectName(QStringLiteral("datasetAction"));
   auto dataDialog = std::make_shared<QPointer<QDialog>>();
-  QObject::connect(datasetAction, &QAction::triggered, window, [window, document, dataDialog] {
-    if (!*dataDialog)
-      *dataDialog = toolWindow(window, new DatasetPage(document), QMenu::tr("Dataset"));
-    (*dataDialog)->show();
-    (*dataDialog)->raise();
-  });
+  auto dataPage = std::make_shared<QPointer<DatasetPage>>();
+  QObject::connect(datasetAction, &QAction::triggered, window,
+                   [window, document, dataDialog, dataPage] {
+                     if (!*dataDialog) {
+                       auto* page = new DatasetPage(document);
+                       QDialog* dialog = toolWindow(window, page, QMenu::tr("Dataset"));
+                       // The page's OK and Cancel (and Enter, Escape) close the window.
+                       QObject::connect(page, &DatasetPage::accepted, dialog, &QDialog::accept);
+                       QObject::connect(page, &DatasetPage::rejected, dialog, &QDialog::reject);
+                       *dataDialog = dialog;
+                       *dataPage = page;
+                     }
+                     // Opening shows the project's dataset, not what was last
+                     // tried and left unapplied; an open window keeps its edits.
+                     if (!(*dataDialog)->isVisible() && *dataPage)
+                       (*dataPage)->showProjectDataset();
+                     (*dataDialog)->show();
+                     (*dataDialog)->raise();
+                     (*dataDialog)->activateWindow();
+                   });
 
   auto* evaluateAction = menu->addAction(QMenu::tr("&Evaluate Selected Run"));
   evaluateAction->setObjectName(QStringLiteral("evaluateRunAction"));

@@ -3,8 +3,11 @@
 #include <QAction>
 #include <QComboBox>
 #include <QDialog>
+#include <QDialogButtonBox>
 #include <QFile>
+#include <QLineEdit>
 #include <QListWidget>
+#include <QPushButton>
 #include <cmath>
 #include <QSignalSpy>
 #include <QTableWidget>
@@ -15,7 +18,9 @@
 
 #include "DatasetPage.hpp"
 #include "EvaluationView.hpp"
+#include "LayerNode.hpp"
 #include "MainWindow.hpp"
+#include "ModelCanvas.hpp"
 #include "ProjectDocument.hpp"
 #include "TestSupport.hpp"
 #include "services/WorkerThreads.hpp"
@@ -53,6 +58,36 @@ std::pair<QString, QString> writeIdx(const QTemporaryDir& dir) {
   };
   return {save(QStringLiteral("img-idx3-ubyte"), images),
           save(QStringLiteral("lbl-idx1-ubyte"), labels)};
+}
+
+// The studio on the spirals project (Input [2]) saved in `dir`.
+StudioOptions studioIn(const QTemporaryDir& dir) {
+  StudioOptions o;
+  o.databasePath = dir.filePath(QStringLiteral("runs.db"));
+  o.projectPath = writeFile(dir, QStringLiteral("spirals.json"), spiralsJson(60));
+  o.settingsFile = dir.filePath(QStringLiteral("studio.ini"));
+  o.restoreWindowState = false;
+  return o;
+}
+
+// Opens Data ▸ Dataset… and returns its page, shown in its window.
+DatasetPage* openDatasetWindow(MainWindow& w) {
+  auto* action = w.findChild<QAction*>(QStringLiteral("datasetAction"));
+  if (!action) return nullptr;
+  action->trigger();
+  auto* page = w.findChild<DatasetPage*>();
+  if (!page || !QTest::qWaitForWindowExposed(page->window())) return nullptr;
+  return page;
+}
+
+// Picks CSV in the kind list and types `file` into its path, as a person would.
+void chooseCsv(DatasetPage* page, const QString& file) {
+  page->kindCombo()->setFocus();
+  QTest::keyClick(page->kindCombo(), Qt::Key_End);  // CSV file, the last kind
+  QLineEdit* path = page->csvPathEdit();
+  path->setFocus();
+  path->selectAll();
+  QTest::keyClicks(path, file);
 }
 
 class DatasetEvaluationTest : public QObject {
@@ -241,6 +276,111 @@ class DatasetEvaluationTest : public QObject {
     QVERIFY(page);
     QCOMPARE(page->spec().kind, std::string("spirals"));
     QCOMPARE(page->spec().samples, 256);
+  }
+
+  void choosingACsvFileNamesItsColumnsAndChecksTheModel() {
+    QTemporaryDir dir;
+    MainWindow w(studioIn(dir));
+    DatasetPage* page = openDatasetWindow(w);
+    QVERIFY(page);
+    const QString csv = writeFile(dir, QStringLiteral("three.csv"),
+                                  QStringLiteral("width,height,depth,kind\n1,2,3,a\n4,5,6,b\n"));
+    QSignalSpy filled(page, &DatasetPage::labelColumnsFilled);
+    chooseCsv(page, csv);
+    QCOMPARE(page->spec().kind, std::string("csv"));
+    // The header is read once the file is named, before any Load.
+    QVERIFY(filled.wait(10000));
+    for (const char* name : {"width", "height", "depth", "kind"})
+      QVERIFY2(page->labelColumnCombo()->findText(QString::fromLatin1(name)) >= 0, name);
+    // Next to Apply: the misfit, before anything is applied.
+    QTRY_VERIFY_WITH_TIMEOUT(page->fitIsProblem(), 10000);
+    QCOMPARE(page->fitText(),
+             QStringLiteral("the dataset 'three.csv' has 3 features per sample; this Input "
+                            "expects 2"));
+    auto* canvas = w.findChild<ModelCanvas*>();
+    QVERIFY(canvas && canvas->node(QStringLiteral("input")));
+    QVERIFY(!canvas->node(QStringLiteral("input"))->hasError());
+
+    // Apply: the Input node shows it in red, and Undo takes it away.
+    QTest::mouseClick(page->buttonBox()->button(QDialogButtonBox::Apply), Qt::LeftButton);
+    QCOMPARE(w.document()->project().dataset.path.string(), csv.toStdString());
+    QVERIFY(page->window()->isVisible());  // Apply keeps the window open
+    QVERIFY2(canvas->node(QStringLiteral("input"))->errorMessage().contains(
+                 QStringLiteral("'three.csv' has 3 features per sample")),
+             qPrintable(canvas->node(QStringLiteral("input"))->errorMessage()));
+    w.document()->undoStack()->undo();
+    QVERIFY(!canvas->node(QStringLiteral("input"))->hasError());
+    QCOMPARE(page->spec().kind, std::string("spirals"));  // the page follows the undo
+    QTRY_VERIFY_WITH_TIMEOUT(page->fitText().startsWith(QStringLiteral("Fits")), 10000);
+  }
+
+  void theLoadedDatasetsClassesAreCheckedAgainstTheHead() {
+    QTemporaryDir dir;
+    MainWindow w(studioIn(dir));
+    DatasetPage* page = openDatasetWindow(w);
+    QVERIFY(page);
+    // Two features fit the Input; three classes do not fit fc2's two outputs.
+    const QString csv = writeFile(dir, QStringLiteral("three-classes.csv"),
+                                  QStringLiteral("x,y,label\n1,2,0\n3,4,1\n5,6,2\n7,8,0\n"));
+    chooseCsv(page, csv);
+    QTRY_VERIFY_WITH_TIMEOUT(page->fitText().startsWith(QStringLiteral("Fits")), 10000);
+    QSignalSpy loaded(page, &DatasetPage::loaded);
+    QTest::mouseClick(page->findChild<QPushButton*>(QStringLiteral("datasetLoad")),
+                      Qt::LeftButton);
+    QVERIFY2(loaded.wait(10000), qPrintable(page->errorText()));
+    QVERIFY(page->fitIsProblem());
+    QVERIFY2(page->fitText().contains(QStringLiteral("3 classes")), qPrintable(page->fitText()));
+    // The preview names the columns as the header does.
+    QTRY_COMPARE(page->previewTable()->horizontalHeaderItem(0)->text(), QStringLiteral("x"));
+    QCOMPARE(page->previewTable()->horizontalHeaderItem(1)->text(), QStringLiteral("y"));
+    QCOMPARE(page->previewTable()->horizontalHeaderItem(2)->text(), QStringLiteral("label"));
+
+    // OK applies what was loaded, classes included, and closes the window.
+    QTest::mouseClick(page->buttonBox()->button(QDialogButtonBox::Ok), Qt::LeftButton);
+    QVERIFY(!page->window()->isVisible());
+    QVERIFY(w.document()->datasetShape().has_value());
+    QCOMPARE(w.document()->datasetShape()->num_classes, 3);
+    auto* canvas = w.findChild<ModelCanvas*>();
+    QVERIFY2(canvas->node(QStringLiteral("fc2"))->errorMessage().contains(
+                 QStringLiteral("3 classes")),
+             qPrintable(canvas->node(QStringLiteral("fc2"))->errorMessage()));
+  }
+
+  void theWindowOpensOnTheProjectsDataset() {
+    QTemporaryDir dir;
+    MainWindow w(studioIn(dir));
+    DatasetPage* page = openDatasetWindow(w);
+    QVERIFY(page);
+    chooseCsv(page, dir.filePath(QStringLiteral("tried.csv")));
+    QCOMPARE(page->spec().kind, std::string("csv"));
+    // Escape closes without applying.
+    QTest::keyClick(page->csvPathEdit(), Qt::Key_Escape);
+    QVERIFY(!page->window()->isVisible());
+    QCOMPARE(w.document()->project().dataset.kind, std::string("spirals"));
+    // Reopened, it shows the project's dataset, not the file last tried.
+    QCOMPARE(openDatasetWindow(w), page);
+    QCOMPARE(page->spec().kind, std::string("spirals"));
+    QVERIFY(page->csvPathEdit()->text().isEmpty());
+
+    // Cancel closes without applying too.
+    chooseCsv(page, dir.filePath(QStringLiteral("tried.csv")));
+    QTest::mouseClick(page->buttonBox()->button(QDialogButtonBox::Cancel), Qt::LeftButton);
+    QVERIFY(!page->window()->isVisible());
+    QCOMPARE(w.document()->project().dataset.kind, std::string("spirals"));
+
+    // Enter is OK: applied and closed. While closed, the page follows undo.
+    QCOMPARE(openDatasetWindow(w), page);
+    page->kindCombo()->setFocus();
+    QTest::keyClick(page->kindCombo(), Qt::Key_Home);  // Built-in MNIST
+    QTest::keyClick(page->kindCombo(), Qt::Key_Down);  // Spirals
+    QTest::keyClick(page->kindCombo(), Qt::Key_Down);  // Moons
+    QCOMPARE(page->spec().kind, std::string("moons"));
+    QTest::keyClick(page->kindCombo(), Qt::Key_Return);
+    QVERIFY(!page->window()->isVisible());
+    QCOMPARE(w.document()->project().dataset.kind, std::string("moons"));
+    w.document()->undoStack()->undo();
+    QCOMPARE(openDatasetWindow(w), page);
+    QCOMPARE(page->spec().kind, std::string("spirals"));
   }
 
   void runWithoutCheckpointFails() {

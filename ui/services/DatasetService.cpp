@@ -4,6 +4,7 @@
 #include <QMetaObject>
 #include <algorithm>
 #include <exception>
+#include <optional>
 
 namespace mantissa::ui {
 
@@ -79,6 +80,7 @@ QStringList csvLabelColumns(const QString& file) {
 
 DatasetService::DatasetService(QObject* parent) : QObject(parent) {
   qRegisterMetaType<DatasetSplitPtr>();
+  qRegisterMetaType<DatasetShape>();
 }
 
 DatasetService::~DatasetService() = default;
@@ -116,6 +118,30 @@ quint64 DatasetService::readLabelColumns(const QString& csvFile) {
         [this, request, csvFile, columns] {
           if (request != latestColumns_) return;
           emit labelColumnsRead(request, csvFile, columns);
+        },
+        Qt::QueuedConnection);
+  });
+  return request;
+}
+
+quint64 DatasetService::peek(const DatasetSpec& spec, const std::filesystem::path& base) {
+  const quint64 request = latestPeek_ = ++request_;
+  workers_.start([this, spec, base, request] {
+    std::optional<DatasetShape> shape;
+    QString error;
+    try {
+      shape = peek_dataset(spec, base);
+    } catch (const std::exception& e) {
+      error = QString::fromUtf8(e.what());
+    }
+    QMetaObject::invokeMethod(
+        this,
+        [this, request, shape, error] {
+          if (request != latestPeek_) return;
+          if (shape)
+            emit datasetPeeked(request, *shape);
+          else
+            emit datasetPeekFailed(request, error);
         },
         Qt::QueuedConnection);
   });

@@ -1,6 +1,7 @@
 #pragma once
 // Datasets for the studio: loads a project's dataset (the engine's
-// load_dataset) and reads a CSV file's header on worker threads, so the Data
+// load_dataset), reads the shape it will have from its files' headers
+// (peek_dataset) and reads a CSV file's header on worker threads, so the Data
 // page never reads a file itself. Only the newest request of each kind is
 // answered: a load asked for before another is dropped when it ends.
 #include <QImage>
@@ -41,19 +42,26 @@ class DatasetService : public QObject {
   quint64 load(const mantissa::DatasetSpec& spec, const std::filesystem::path& base);
   // labelColumnsRead follows.
   quint64 readLabelColumns(const QString& csvFile);
+  // The shape `spec` will load, from its files' headers only; datasetPeeked or
+  // datasetPeekFailed follows.
+  quint64 peek(const mantissa::DatasetSpec& spec, const std::filesystem::path& base);
 
  signals:
   void datasetLoaded(quint64 request, const mantissa::ui::DatasetSplitPtr& split);
   void datasetLoadFailed(quint64 request, const QString& message);
   void labelColumnsRead(quint64 request, const QString& csvFile, const QStringList& columns);
+  void datasetPeeked(quint64 request, const mantissa::DatasetShape& shape);
+  void datasetPeekFailed(quint64 request, const QString& message);
 
  private:
   quint64 request_ = 0;
   quint64 latestLoad_ = 0;
   quint64 latestColumns_ = 0;
+  quint64 latestPeek_ = 0;
   WorkerThreads workers_;  // last member: joined first, while the rest still exists
 };
 
 }  // namespace mantissa::ui
 
 Q_DECLARE_METATYPE(mantissa::ui::DatasetSplitPtr)
+Q_DECLARE_METATYPE(mantissa::DatasetShape)
