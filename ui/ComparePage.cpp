@@ -2,6 +2,7 @@
 
 #include <qcustomplot.h>
 
+#include <QEvent>
 #include <QGridLayout>
 #include <QHBoxLayout>
 #include <QHeaderView>
@@ -11,12 +12,14 @@
 #include <QTableWidget>
 #include <QToolButton>
 #include <QVBoxLayout>
+#include <algorithm>
 #include <cmath>
 #include <exception>
 
 #include "CompareDiff.hpp"
 #include "Format.hpp"
 #include "InlineMessage.hpp"
+#include "PlotReadout.hpp"
 #include "PlotTheme.hpp"
 #include "PolicyColors.hpp"
 #include "RunTableModel.hpp"
@@ -34,7 +37,38 @@ QCustomPlot* makePlot(QWidget* parent, const QString& title, const QString& yLab
   plot->yAxis->setLabel(yLabel);
   plot->setInteractions(QCP::iRangeDrag | QCP::iRangeZoom);
   plot->setMinimumHeight(160);
+  plot->setMouseTracking(true);  // the read-out follows the mouse, no button held
   return plot;
+}
+
+// A policy as a marker (one per epoch): float32 circles, float16 triangles,
+// bfloat16 squares; hollow for the pure 16-bit policies.
+QCPScatterStyle policyScatter(mantissa::Policy policy, const QColor& color,
+                              const QColor& background) {
+  QCPScatterStyle::ScatterShape shape = QCPScatterStyle::ssCircle;
+  switch (policy) {
+    case mantissa::Policy::Float32:
+      break;
+    case mantissa::Policy::MixedFloat16:
+    case mantissa::Policy::Float16:
+      shape = QCPScatterStyle::ssTriangle;
+      break;
+    case mantissa::Policy::MixedBFloat16:
+    case mantissa::Policy::BFloat16:
+      shape = QCPScatterStyle::ssSquare;
+      break;
+  }
+  return QCPScatterStyle(shape, QPen(color, 1.5),
+                         isPurePolicy(policy) ? QBrush(background) : QBrush(color), 7);
+}
+
+// The index of the point of `keys` (sorted) nearest `key`; -1 when empty.
+qsizetype nearestIndex(const QVector<double>& keys, double key) {
+  if (keys.isEmpty()) return -1;
+  auto it = std::lower_bound(keys.begin(), keys.end(), key);
+  if (it == keys.end()) return keys.size() - 1;
+  if (it != keys.begin() && key - *(it - 1) < *it - key) --it;
+  return it - keys.begin();
 }
 
 QTableWidgetItem* cell(const QString& text, const QVariant& value = {}) {
@@ -49,6 +83,11 @@ QTableWidgetItem* cell(const QString& text, const QVariant& value = {}) {
 
 QString runLabel(const RunRecord& r) {
   return QStringLiteral("%1 · %2").arg(r.id).arg(fromView(r.name));
+}
+
+// The legend names both what the colour and what the dash stand for.
+QString legendLabel(const RunRecord& r) {
+  return QStringLiteral("%1 — %2").arg(runLabel(r), policyLabel(recordPolicy(r)));
 }
 
 }  // namespace
@@ -96,10 +135,23 @@ ComparePage::ComparePage(const QString& databasePath, QWidget* parent)
   scalePlot_->yAxis->setScaleType(QCPAxis::stLogarithmic);
   scalePlot_->yAxis->setTicker(QSharedPointer<QCPAxisTickerLog>::create());
   throughputPlot_ = makePlot(plots, tr("Throughput"), tr("samples / s"));
-  // One legend is enough: the colours are the policies' everywhere, and the
-  // summary table under the plots repeats them.
+  scalePlot_->yAxis->setTicker(QSharedPointer<PowerOfTwoTicker>::create());
+  // One legend is enough: each run keeps its colour and dash in every plot,
+  // and the summary table under the plots repeats its colour.
   lossPlot_->legend->setVisible(true);
   lossPlot_->legend->setBrush(QColor(255, 255, 255, 200));
+  for (QCustomPlot* p : this->plots()) p->installEventFilter(this);  // to hide the read-out on leave
+  for (int i = 0; i < int(readouts_.size()); ++i) {
+    QCustomPlot* p = this->plots()[i];
+    readouts_[std::size_t(i)] = std::make_unique<PlotReadout>(p, nullptr);
+    connect(p, &QCustomPlot::mouseMove, this, [this, p](QMouseEvent* e) {
+      if (!p->axisRect()->rect().contains(e->pos())) {
+        hideReadout();
+        return;
+      }
+      showReadoutAt(p->xAxis->pixelToCoord(e->pos().x()));
+    });
+  }
   grid->addWidget(lossPlot_, 0, 0);
   grid->addWidget(accuracyPlot_, 0, 1);
   grid->addWidget(scalePlot_, 1, 0);
@@ -115,7 +167,13 @@ ComparePage::ComparePage(const QString& databasePath, QWidget* parent)
                                        tr("Speed-up vs FP32"), tr("Memory saving vs FP32"),
                                        tr("Skipped"), tr("Final scale")});
   summary_->verticalHeader()->hide();
-  summary_->horizontalHeader()->setStretchLastSection(true);
+  // Every column as wide as its header and cells; a narrow window scrolls
+  // the table sideways instead of squeezing them.
+  summary_->horizontalHeader()->setStretchLastSection(false);
+  summary_->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
+  summary_->setHorizontalScrollBarPolicy(Qt::ScrollBarAsNeeded);
+  summary_->setHorizontalScrollMode(QAbstractItemView::ScrollPerPixel);
+  summary_->setWordWrap(false);
   summary_->setEditTriggers(QAbstractItemView::NoEditTriggers);
 
   diff_ = new QTableWidget(0, 1, splitter);
@@ -129,6 +187,7 @@ ComparePage::ComparePage(const QString& databasePath, QWidget* parent)
   splitter->setStretchFactor(1, 2);
   splitter->setStretchFactor(2, 1);
   stack_->addWidget(splitter);
+  connect(RunNotices::instance(), &RunNotices::runRenamed, this, &ComparePage::runRenamed);
 }
 
 ComparePage::~ComparePage() = default;
@@ -187,17 +246,40 @@ void ComparePage::setXAxis(XAxis axis) {
   (axis == XAxis::Step ? stepButton_ : wallButton_)->setChecked(true);
 }
 
+QList<QCustomPlot*> ComparePage::plots() const {
+  return {lossPlot_, accuracyPlot_, scalePlot_, throughputPlot_};
+}
+
+QColor ComparePage::colorOfRun(int index) {
+  return runColor(index);
+}
+
+void ComparePage::runRenamed(const QString& database, qint64 runId, const QString& name) {
+  if (!sameDatabase(database, databasePath_)) return;
+  bool shown = false;
+  for (StoredRun& r : runs_)
+    if (r.record.id == runId) {
+      r.record.name = name.toStdString();
+      shown = true;
+    }
+  if (shown) rebuild();
+}
+
 void ComparePage::fillPlots() {
   const bool wall = xAxis_ == XAxis::WallTime;
-  const QList<QCustomPlot*> all{lossPlot_, accuracyPlot_, scalePlot_, throughputPlot_};
+  const QList<QCustomPlot*> all = plots();
+  hideReadout();
+  for (auto& r : readouts_) r->setGraph(nullptr);  // its graph is about to go
   for (QCustomPlot* p : all) {
     p->clearGraphs();
     p->xAxis->setLabel(wall ? tr("wall time (s)") : tr("step"));
   }
-  for (const StoredRun& run : runs_) {
+  const QColor background = lossPlot_->palette().color(QPalette::Base);
+  for (int i = 0; i < int(runs_.size()); ++i) {
+    const StoredRun& run = runs_[i];
     const mantissa::Policy policy = recordPolicy(run.record);
-    const QPen pen = policyPen(policy);
-    const QString name = runLabel(run.record);
+    const QPen pen(colorOfRun(i), 1.6, policyLineStyle(policy));
+    const QString name = legendLabel(run.record);
     QVector<double> steps, loss, scale, rate, epochSteps, accuracy;
     for (const StepMetrics& m : run.steps) {
       steps << (wall ? m.wall_time_s : double(m.step));
@@ -218,7 +300,7 @@ void ComparePage::fillPlots() {
     };
     add(lossPlot_, steps, loss);
     add(accuracyPlot_, epochSteps, accuracy)
-        ->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssCircle, pen.color(), 5));
+        ->setScatterStyle(policyScatter(policy, pen.color(), background));
     add(scalePlot_, steps, scale);
     add(throughputPlot_, steps, rate);
   }
@@ -233,6 +315,89 @@ void ComparePage::fillPlots() {
     }
     p->replot(QCustomPlot::rpQueuedReplot);
   }
+  for (int i = 0; i < int(readouts_.size()); ++i)
+    readouts_[std::size_t(i)]->setGraph(all[i]->graphCount() > 0 ? all[i]->graph(0) : nullptr);
+}
+
+qint64 ComparePage::showReadoutAt(double key) {
+  if (runs_.isEmpty()) {
+    hideReadout();
+    return -1;
+  }
+  const bool wall = xAxis_ == XAxis::WallTime;
+  std::array<QStringList, 4> lines;
+  qint64 firstStep = -1;
+  double shownKey = key;
+  for (int i = 0; i < int(runs_.size()); ++i) {
+    const StoredRun& run = runs_[i];
+    const QString name = runLabel(run.record);
+    QVector<double> keys;
+    for (const StepMetrics& m : run.steps) keys << (wall ? m.wall_time_s : double(m.step));
+    const qsizetype at = nearestIndex(keys, key);
+    if (at >= 0) {
+      const StepMetrics& m = run.steps[at];
+      if (firstStep < 0) {
+        firstStep = m.step;
+        shownKey = keys[at];
+      }
+      const QString where = wall ? tr(" (step %1)").arg(m.step) : QString();
+      lines[0] << tr("%1: %2%3").arg(name).arg(m.loss, 0, 'g', 5).arg(where);
+      lines[2] << tr("%1: %2%3").arg(name, formatScale(m.loss_scale), where);
+      lines[3] << tr("%1: %2 samples/s%3")
+                      .arg(name, formatCount(std::int64_t(std::llround(m.samples_per_s))), where);
+    }
+    QVector<double> epochKeys;
+    for (const EpochMetrics& e : run.epochs) epochKeys << (wall ? e.wall_time_s : double(e.step));
+    const qsizetype ep = nearestIndex(epochKeys, key);
+    if (ep >= 0) {
+      const EpochMetrics& e = run.epochs[ep];
+      lines[1] << tr("%1: %2 % (epoch %3, step %4)")
+                      .arg(name)
+                      .arg(e.val_accuracy * 100.0, 0, 'f', 1)
+                      .arg(e.epoch + 1)
+                      .arg(e.step);
+    }
+  }
+  if (firstStep < 0 && lines[1].isEmpty()) {
+    hideReadout();
+    return -1;
+  }
+  const QString head = wall ? tr("%1 s").arg(key, 0, 'f', 2) : tr("step %1").arg(qint64(std::llround(key)));
+  const QList<QCustomPlot*> all = plots();
+  // The read-out names every run; the legend would only sit under it.
+  lossPlot_->legend->setVisible(false);
+  for (int p = 0; p < int(all.size()); ++p) {
+    if (lines[std::size_t(p)].isEmpty()) {
+      readouts_[std::size_t(p)]->hide();
+    } else {
+      readouts_[std::size_t(p)]->show(p == 1 ? key : shownKey,
+                                      head + QLatin1Char('\n') + lines[std::size_t(p)].join(QLatin1Char('\n')));
+    }
+    all[p]->replot(QCustomPlot::rpQueuedReplot);
+  }
+  return firstStep;
+}
+
+void ComparePage::hideReadout() {
+  bool any = false;
+  for (auto& r : readouts_) {
+    any = any || r->isVisible();
+    r->hide();
+  }
+  lossPlot_->legend->setVisible(true);
+  if (any)
+    for (QCustomPlot* p : plots()) p->replot(QCustomPlot::rpQueuedReplot);
+}
+
+QString ComparePage::readoutText(QCustomPlot* plot) const {
+  const int i = int(plots().indexOf(plot));
+  if (i < 0 || !readouts_[std::size_t(i)]->isVisible()) return {};
+  return readouts_[std::size_t(i)]->text();
+}
+
+bool ComparePage::eventFilter(QObject* watched, QEvent* event) {
+  if (event->type() == QEvent::Leave) hideReadout();
+  return QWidget::eventFilter(watched, event);
 }
 
 void ComparePage::fillSummary() {
@@ -253,7 +418,7 @@ void ComparePage::fillSummary() {
     const StoredSummary& s = r.summary;
     const mantissa::Policy policy = recordPolicy(r);
     auto* name = cell(runLabel(r));
-    name->setData(Qt::DecorationRole, policyColor(policy));
+    name->setData(Qt::DecorationRole, colorOfRun(row));  // its curves' colour
     summary_->setItem(row, Run, name);
     summary_->setItem(row, Policy, cell(policyLabel(policy)));
 
@@ -268,9 +433,12 @@ void ComparePage::fillSummary() {
     summary_->setItem(
         row, FinalLoss,
         loss ? cell(QString::number(*loss, 'g', 4), *loss) : cell(QStringLiteral("—")));
-    summary_->setItem(
-        row, WallTime,
-        s.wall_time_s ? cell(formatDuration(*s.wall_time_s), *s.wall_time_s) : cell(QStringLiteral("—")));
+    // The run's time as stored; a run that ended without a summary (killed)
+    // has its last step's.
+    std::optional<double> wall = s.wall_time_s;
+    if (!wall && !run.steps.isEmpty()) wall = run.steps.back().wall_time_s;
+    summary_->setItem(row, WallTime,
+                      wall ? cell(formatDuration(*wall), *wall) : cell(QStringLiteral("—")));
     summary_->setItem(row, SamplesPerS,
                       s.samples_per_s ? cell(formatCount(std::int64_t(std::llround(*s.samples_per_s))),
                                            *s.samples_per_s)

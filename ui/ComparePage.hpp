@@ -1,11 +1,15 @@
 #pragma once
 // The Compare tab (UI.md): 2–6 stored runs overlaid per metric — training
 // loss, validation accuracy per epoch, loss scale and throughput, by step or
-// by wall time — in their
-// policies' colours (pure 16-bit dashed); a summary table with speed-up and
-// memory saving over the float32 run; and the project settings that differ.
+// by wall time — each run in its own colour, its policy the line's dash
+// (float32 solid, float16 dashed, bfloat16 dotted) and the marker's shape; a
+// hover read-out with every run's value at the step under the mouse; a
+// summary table with speed-up and memory saving over the float32 run; and the
+// project settings that differ.
 #include <QVector>
 #include <QWidget>
+#include <array>
+#include <memory>
 #include <optional>
 
 #include "HistoryPage.hpp"
@@ -18,6 +22,7 @@ class QToolButton;
 namespace mantissa::ui {
 
 class InlineMessage;
+class PlotReadout;
 
 class ComparePage : public QWidget {
   Q_OBJECT
@@ -68,6 +73,19 @@ class ComparePage : public QWidget {
   QTableWidget* diffTable() const { return diff_; }
   bool showsEmptyState() const;
   const QVector<StoredRun>& runs() const { return runs_; }
+  // The colour of the run at `index` in runs(); its policy is the dash.
+  static QColor colorOfRun(int index);
+
+  // The hover read-out at `key` (x in the current axis units) in every plot:
+  // the step (or time) and each run's value there. Returns the step nearest
+  // `key` in the first run, or -1 when nothing is shown.
+  qint64 showReadoutAt(double key);
+  void hideReadout();
+  QString readoutText(QCustomPlot* plot) const;
+
+ public slots:
+  // A run renamed in `database`: its curves, rows and columns take the name.
+  void runRenamed(const QString& database, qint64 runId, const QString& name);
 
  signals:
   // The runs asked for last are read (those that still exist) and drawn.
@@ -80,6 +98,8 @@ class ComparePage : public QWidget {
   void fillPlots();
   void fillSummary();
   void fillDiff();
+  bool eventFilter(QObject* watched, QEvent* event) override;
+  QList<QCustomPlot*> plots() const;
 
   QString databasePath_;
   RunLibrary* library_ = nullptr;
@@ -96,6 +116,7 @@ class ComparePage : public QWidget {
   XAxis xAxis_ = XAxis::Step;
   QTableWidget* summary_;
   QTableWidget* diff_;
+  std::array<std::unique_ptr<PlotReadout>, 4> readouts_;  // in plots() order
 };
 
 }  // namespace mantissa::ui

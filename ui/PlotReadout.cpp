@@ -69,7 +69,7 @@ void PlotReadout::show(double key, const QString& text) {
   }
   // A tracer follows its graph only while the graph has data; QCustomPlot
   // complains about a tracer on an empty graph.
-  const bool hasGraphData = !graph_->data()->isEmpty();
+  const bool hasGraphData = graph_ && !graph_->data()->isEmpty();
   tracer_->setGraph(hasGraphData ? graph_ : nullptr);
   tracer_->setVisible(hasGraphData);
   line_->setVisible(true);
@@ -78,6 +78,7 @@ void PlotReadout::show(double key, const QString& text) {
 
 void PlotReadout::setGraph(QCPGraph* graph) {
   graph_ = graph;
+  if (!graph) tracer_->setGraph(nullptr);
   if (isVisible()) show(key_, text());
 }
 

@@ -15,6 +15,7 @@ namespace mantissa::ui {
 
 class PlotReadout {
  public:
+  // `graph`, which the tracer sits on, may be null (none yet).
   PlotReadout(QCustomPlot* plot, QCPGraph* graph);
 
   void show(double key, const QString& text);
@@ -23,7 +24,7 @@ class PlotReadout {
   QString text() const;
   double key() const { return key_; }
   void applyPalette();
-  // The curve the tracer sits on.
+  // The curve the tracer sits on; null before a curve that is removed.
   void setGraph(QCPGraph* graph);
 
  private:

@@ -1,7 +1,9 @@
 #pragma once
 // One colour per precision policy, everywhere in the studio (plots, tables,
 // badges): the colour-blind-safe Okabe–Ito palette. Pure 16-bit policies share
-// their family's colour and are drawn dashed.
+// their family's colour and are drawn dashed. Where several runs share a plot
+// (Compare), each run has its own colour instead and the policy is the line's
+// dash and the marker's shape.
 #include <QColor>
 #include <QPen>
 #include <QString>
@@ -62,6 +64,36 @@ inline QString policyLabel(Policy p) {
       return QStringLiteral("BF16 (pure)");
   }
   return {};
+}
+
+// The colour of the `index`th run on a shared plot: the Okabe–Ito colours in
+// an order that keeps neighbours apart (yellow, faint on a light background,
+// last), then round again.
+inline QColor runColor(int index) {
+  static const QColor colors[] = {okabe_ito::kBlue,       okabe_ito::kOrange,
+                                  okabe_ito::kGreen,      okabe_ito::kPurple,
+                                  okabe_ito::kSkyBlue,    okabe_ito::kVermillion,
+                                  okabe_ito::kYellow};
+  constexpr int n = int(sizeof colors / sizeof colors[0]);
+  return colors[((index % n) + n) % n];
+}
+
+// A policy as a line where colours name runs: float32 solid, float16 dashed,
+// bfloat16 dotted; the pure 16-bit policies add a dot to their dash.
+inline Qt::PenStyle policyLineStyle(Policy p) {
+  switch (p) {
+    case Policy::Float32:
+      return Qt::SolidLine;
+    case Policy::MixedFloat16:
+      return Qt::DashLine;
+    case Policy::Float16:
+      return Qt::DashDotLine;
+    case Policy::MixedBFloat16:
+      return Qt::DotLine;
+    case Policy::BFloat16:
+      return Qt::DashDotDotLine;
+  }
+  return Qt::SolidLine;
 }
 
 inline const QColor& skippedStepColor() {

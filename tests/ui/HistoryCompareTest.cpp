@@ -3,6 +3,9 @@
 #include <qcustomplot.h>
 
 #include <QAction>
+#include <QApplication>
+#include <QHeaderView>
+#include <QScrollBar>
 #include <QFileInfo>
 #include <QLineEdit>
 #include <QSignalSpy>
@@ -94,6 +97,29 @@ QVector<qint64> writeRuns(const QString& db) {
     ids << id;
   }
   return ids;
+}
+
+// A run killed before its summary was written: steps only, 0.01 s apart.
+qint64 writeUnfinishedRun(const QString& db, const char* name, const char* policy) {
+  RunStore store(db.toStdString());
+  NewRun n;
+  n.name = name;
+  n.project_name = "tiny-spirals";
+  n.project_json = spiralsJson(kSteps, QString::fromLatin1(policy)).toStdString();
+  n.policy = policy;
+  n.loss_scale_json = R"({"mode":"none"})";
+  n.backend = "cpu";
+  const std::int64_t id = store.create_run(n);
+  for (int step = 1; step <= kSteps; ++step) {
+    StepMetrics m;
+    m.step = step;
+    m.loss = 2.0 / step;
+    m.loss_scale = 1;
+    m.samples_per_s = 800;
+    m.wall_time_s = step * 0.15;
+    store.append_step(id, m);
+  }
+  return id;
 }
 
 QString cellText(QAbstractItemModel* m, int row, int column) {
@@ -400,8 +426,11 @@ class CompareTest : public QObject {
     QCOMPARE(page.scalePlot()->graphCount(), 3);
     const Policy policies[] = {Policy::Float32, Policy::MixedFloat16, Policy::MixedBFloat16};
     for (int i = 0; i < 3; ++i) {
-      QCOMPARE(page.lossPlot()->graph(i)->pen().color(), policyColor(policies[i]));
-      QCOMPARE(page.lossPlot()->graph(i)->pen().style(), Qt::SolidLine);
+      // Each run its own colour, its policy the dash: fp32 solid, fp16
+      // dashed, bf16 dotted.
+      QCOMPARE(page.lossPlot()->graph(i)->pen().color(), ComparePage::colorOfRun(i));
+      QCOMPARE(page.lossPlot()->graph(i)->pen().style(), policyLineStyle(policies[i]));
+      QCOMPARE(page.scalePlot()->graph(i)->pen(), page.lossPlot()->graph(i)->pen());
       QCOMPARE(page.lossPlot()->graph(i)->dataCount(), kSteps);
       QCOMPARE(page.throughputPlot()->graph(i)->dataCount(), kSteps);
     }
@@ -447,6 +476,125 @@ class CompareTest : public QObject {
     page.removeRuns({ids[2]});
     QCOMPARE(page.lossPlot()->graphCount(), 2);
     QCOMPARE(page.diffTable()->rowCount(), 1);
+  }
+
+  // Two float32 runs: each its own colour, both solid, and the legend says
+  // which run and which policy each line is.
+  void runsOfOnePolicyHaveTheirOwnColours() {
+    const QString db = dir_.filePath(QStringLiteral("same.db"));
+    const QVector<qint64> ids = writeRuns(db);
+    const qint64 delta = writeUnfinishedRun(db, "delta", "float32");
+    ComparePage page(db);
+    QSignalSpy shown(&page, &ComparePage::runsShown);
+    QVERIFY(page.compareRuns({ids[0], delta, ids[1]}));
+    QVERIFY(shown.wait(10000));
+    QCustomPlot* loss = page.lossPlot();
+    QCOMPARE(loss->graphCount(), 3);
+    QVERIFY(loss->graph(0)->pen().color() != loss->graph(1)->pen().color());
+    QVERIFY(loss->graph(2)->pen().color() != loss->graph(1)->pen().color());
+    QCOMPARE(loss->graph(0)->pen().style(), Qt::SolidLine);
+    QCOMPARE(loss->graph(1)->pen().style(), Qt::SolidLine);
+    QCOMPARE(loss->graph(2)->pen().style(), Qt::DashLine);
+    // Markers by policy in the accuracy plot: circles for fp32, triangles for fp16.
+    QCOMPARE(page.accuracyPlot()->graph(0)->scatterStyle().shape(), QCPScatterStyle::ssCircle);
+    QCOMPARE(page.accuracyPlot()->graph(2)->scatterStyle().shape(), QCPScatterStyle::ssTriangle);
+    QCOMPARE(loss->legend->itemCount(), 3);
+    QStringList legend;
+    for (int i = 0; i < 3; ++i)
+      legend << static_cast<QCPPlottableLegendItem*>(loss->legend->item(i))->plottable()->name();
+    QCOMPARE(legend.at(0), QStringLiteral("%1 · alpha — FP32").arg(ids[0]));
+    QCOMPARE(legend.at(1), QStringLiteral("%1 · delta — FP32").arg(delta));
+    QCOMPARE(legend.at(2), QStringLiteral("%1 · beta — FP16 (mixed)").arg(ids[1]));
+    // The summary's badge is the run's colour.
+    QTableWidget* t = page.summaryTable();
+    for (int row = 0; row < 3; ++row)
+      QCOMPARE(t->item(row, ComparePage::Run)->data(Qt::DecorationRole).value<QColor>(),
+               loss->graph(row)->pen().color());
+    // A run that ended without a summary has its last step's wall time.
+    QCOMPARE(t->item(1, ComparePage::WallTime)->text(), QStringLiteral("3.00 s"));
+  }
+
+  // In a narrow window the summary scrolls sideways; no column is squeezed
+  // under its header or its cells.
+  void summaryScrollsSideways() {
+    const QString db = dir_.filePath(QStringLiteral("narrow.db"));
+    const QVector<qint64> ids = writeRuns(db);
+    ComparePage page(db);
+    page.resize(520, 700);
+    page.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&page));
+    QSignalSpy shown(&page, &ComparePage::runsShown);
+    QVERIFY(page.compareRuns(ids));
+    QVERIFY(shown.wait(10000));
+    QTableWidget* t = page.summaryTable();
+    QHeaderView* header = t->horizontalHeader();
+    // A larger font after the table was filled (the system's, or a zoom)
+    // widens the columns with it.
+    QFont larger = page.font();
+    larger.setPointSizeF(larger.pointSizeF() * 1.6);
+    page.setFont(larger);
+    QTRY_VERIFY(t->horizontalScrollBar()->maximum() > 0);
+    for (int c = 0; c < ComparePage::SummaryColumnCount; ++c) {
+      int need = header->sectionSizeHint(c);
+      for (int row = 0; row < t->rowCount(); ++row)
+        need = std::max(need, t->fontMetrics().horizontalAdvance(t->item(row, c)->text()));
+      QVERIFY2(header->sectionSize(c) >= need,
+               qPrintable(QStringLiteral("column %1: %2 < %3").arg(c).arg(header->sectionSize(c)).arg(need)));
+    }
+  }
+
+  // Hovering a plot reads out the step and every run's value there.
+  void hoverReadsOutEveryRun() {
+    const QString db = dir_.filePath(QStringLiteral("hover.db"));
+    const QVector<qint64> ids = writeRuns(db);
+    ComparePage page(db);
+    page.resize(1100, 800);
+    page.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&page));
+    QSignalSpy shown(&page, &ComparePage::runsShown);
+    QVERIFY(page.compareRuns(ids));
+    QVERIFY(shown.wait(10000));
+    QCustomPlot* loss = page.lossPlot();
+    loss->replot();
+    const QPoint at(int(loss->xAxis->coordToPixel(10)), loss->axisRect()->rect().center().y());
+    QTest::mouseMove(loss, at + QPoint(15, 0));
+    QTest::mouseMove(loss, at);
+    QTRY_VERIFY(!page.readoutText(loss).isEmpty());
+    const QString text = page.readoutText(loss);
+    QVERIFY2(text.startsWith(QStringLiteral("step 10\n")), qPrintable(text));
+    for (int i = 0; i < 3; ++i)
+      QVERIFY2(text.contains(QStringLiteral("%1 · %2: 0.1").arg(ids[i]).arg(QLatin1String(kRuns[i].name))),
+               qPrintable(text));
+    QVERIFY(!loss->legend->visible());  // the read-out names the runs
+    const QString scale = page.readoutText(page.scalePlot());
+    QVERIFY2(scale.contains(QStringLiteral("%1 · beta: 2²²").arg(ids[1])), qPrintable(scale));
+    QVERIFY(page.readoutText(page.throughputPlot()).contains(QStringLiteral("1,500 samples/s")));
+    QVERIFY(page.readoutText(page.accuracyPlot()).contains(QStringLiteral("90.0 %")));
+    QEvent leave(QEvent::Leave);
+    QApplication::sendEvent(loss, &leave);
+    QVERIFY(page.readoutText(loss).isEmpty());
+    QVERIFY(loss->legend->visible());
+  }
+
+  // A run renamed in History takes its new name in Compare's legend, table
+  // and settings columns.
+  void aRenameReachesTheLegend() {
+    const QString db = dir_.filePath(QStringLiteral("rename.db"));
+    const QVector<qint64> ids = writeRuns(db);
+    ComparePage page(db);
+    QSignalSpy shown(&page, &ComparePage::runsShown);
+    QVERIFY(page.compareRuns(ids));
+    QVERIFY(shown.wait(10000));
+    HistoryPage history(db, dir_.filePath(QStringLiteral("h.ini")));
+    QVERIFY(listed(history));
+    QSignalSpy renamed(RunNotices::instance(), &RunNotices::runRenamed);
+    QVERIFY(history.renameRun(ids[1], QStringLiteral("fp16 baseline")));
+    QVERIFY(renamed.wait(10000));
+    const QString label = QStringLiteral("%1 · fp16 baseline").arg(ids[1]);
+    QCOMPARE(page.lossPlot()->graph(1)->name(), label + QStringLiteral(" — FP16 (mixed)"));
+    QCOMPARE(page.summaryTable()->item(1, ComparePage::Run)->text(), label);
+    QCOMPARE(page.diffTable()->horizontalHeaderItem(2)->text(), label);
+    QCOMPARE(page.lossPlot()->graph(0)->name(), QStringLiteral("%1 · alpha — FP32").arg(ids[0]));
   }
 
   void withoutFloat32ThereIsNoRatio() {
