@@ -11,6 +11,7 @@
 #include <QPushButton>
 #include <QStandardItemModel>
 #include <QVBoxLayout>
+#include "Format.hpp"
 #include "HistoryPage.hpp"
 #include "InlineMessage.hpp"
 #include "services/RunLibrary.hpp"
@@ -65,6 +66,7 @@ ExportDialog::ExportDialog(const QString& databasePath, qint64 runId, HistoryExp
   connect(library_, &RunLibrary::checkpointsRead, this, &ExportDialog::showCheckpoints);
   connect(library_, &RunLibrary::weightsExported, this, &ExportDialog::exportDone);
   library_->readCheckpoints(databasePath_, runId_);
+  connect(RunNotices::instance(), &RunNotices::runRenamed, this, &ExportDialog::runRenamed);
 }
 
 void ExportDialog::showCheckpoints(quint64, qint64, const RunCheckpoints& stored) {
@@ -79,20 +81,36 @@ void ExportDialog::showCheckpoints(quint64, qint64, const RunCheckpoints& stored
       message_->showMessage(tr("Run %1 has no checkpoint to export weights from").arg(runId_),
                             InlineMessage::Level::Warning);
   }
-  // The file name follows the project's, unless one was chosen meanwhile.
   const QString placeholder = defaultFileName();
   if (!stored.projectName.isEmpty()) projectName_ = stored.projectName;
-  if (QFileInfo(outputFile()).fileName() == placeholder)
-    file_->setText(QFileInfo(outputFile()).dir().filePath(defaultFileName()));
+  if (!stored.runName.isEmpty()) runName_ = stored.runName;
+  followDefaultName(placeholder);
   checkpointsKnown_ = true;
   emit checkpointsShown();
 }
 
 QString ExportDialog::defaultFileName() const {
   return QStringLiteral("%1-run%2.%3")
-      .arg(projectName_)
+      .arg(fileNameStem(runName_.isEmpty() ? projectName_ : runName_))
       .arg(runId_)
       .arg(weightsExtension(format()));
+}
+
+// The file name follows the run's, unless one was chosen meanwhile (it is
+// no longer `placeholder`, the default name before the change).
+void ExportDialog::followDefaultName(const QString& placeholder) {
+  if (QFileInfo(outputFile()).fileName() == placeholder)
+    file_->setText(QFileInfo(outputFile()).dir().filePath(defaultFileName()));
+}
+
+void ExportDialog::setRunName(const QString& name) {
+  const QString placeholder = defaultFileName();
+  runName_ = name;
+  followDefaultName(placeholder);
+}
+
+void ExportDialog::runRenamed(const QString& database, qint64 runId, const QString& name) {
+  if (runId == runId_ && sameDatabase(database, databasePath_)) setRunName(name);
 }
 
 WeightsFormat ExportDialog::format() const {

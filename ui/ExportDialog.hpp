@@ -31,7 +31,10 @@ class ExportDialog : public QDialog {
 
   qint64 runId() const { return runId_; }
   QString projectName() const { return projectName_; }
-  QString defaultFileName() const;  // "<project>-run<id>.<ext>"
+  // The run's name as stored, kept up to date when it is renamed meanwhile.
+  QString runName() const { return runName_; }
+  // "<run name>-run<id>.<ext>", the name made fit for a file (fileNameStem).
+  QString defaultFileName() const;
 
   WeightsFormat format() const;
   void setFormat(WeightsFormat format);
@@ -64,11 +67,15 @@ class ExportDialog : public QDialog {
   void showCheckpoints(quint64 request, qint64 runId, const RunCheckpoints& stored);
   void exportDone(qint64 runId, const QString& file, const QString& error);
   void browse();
+  void runRenamed(const QString& database, qint64 runId, const QString& name);
+  void setRunName(const QString& name);
+  void followDefaultName(const QString& placeholder);
 
   QString databasePath_;
   qint64 runId_;
   HistoryExportFolder* folder_;
   QString projectName_;
+  QString runName_;
   QComboBox* format_;
   QComboBox* dtype_;
   QComboBox* checkpoint_;

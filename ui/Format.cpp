@@ -49,4 +49,22 @@ QString formatDuration(double seconds) {
   return QStringLiteral("%1:%2").arg(m).arg(s, 2, 10, QChar('0'));
 }
 
+QString fileNameStem(const QString& name) {
+  QString out;
+  for (const QChar c : name) {
+    const bool keep = c.isLetterOrNumber() || c == QLatin1Char('.') || c == QLatin1Char('_') ||
+                      c == QLatin1Char('+') || c == QLatin1Char('-');
+    if (keep)
+      out += c;
+    else if (!out.endsWith(QLatin1Char('-')))
+      out += QLatin1Char('-');
+  }
+  // No leading dot (a hidden file) and no trailing dot or dash.
+  while (!out.isEmpty() && (out.front() == QLatin1Char('.') || out.front() == QLatin1Char('-')))
+    out.remove(0, 1);
+  while (!out.isEmpty() && (out.back() == QLatin1Char('.') || out.back() == QLatin1Char('-')))
+    out.chop(1);
+  return out.isEmpty() ? QStringLiteral("run") : out;
+}
+
 }  // namespace mantissa::ui

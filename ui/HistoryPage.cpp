@@ -22,6 +22,7 @@
 #include <QStackedWidget>
 #include <QTabWidget>
 #include <QTableView>
+#include <QTextDocument>
 #include <QToolButton>
 #include <QVBoxLayout>
 #include <algorithm>
@@ -49,12 +50,17 @@ QString errorText(const std::exception& e) {
   return QString::fromUtf8(e.what());
 }
 
-// "mode: dynamic, init_scale: 65536" from a flat JSON object.
+// "mode: dynamic, init_scale: 2¹⁶" from a flat JSON object; scales read as
+// powers of two, as everywhere else.
 QString describeJson(const QByteArray& json) {
   const QMap<QString, QString> flat = flattenJson(json);
   QStringList parts;
-  for (auto it = flat.begin(); it != flat.end(); ++it)
-    parts << QStringLiteral("%1: %2").arg(it.key(), it.value());
+  for (auto it = flat.begin(); it != flat.end(); ++it) {
+    bool number = false;
+    const double v = it.value().toDouble(&number);
+    const bool scale = it.key().endsWith(QLatin1String("scale"));
+    parts << QStringLiteral("%1: %2").arg(it.key(), number && scale ? formatScale(v) : it.value());
+  }
   return parts.isEmpty() ? QStringLiteral("—") : parts.join(QStringLiteral(", "));
 }
 
@@ -361,6 +367,13 @@ void HistoryPage::clearRunView() {
   runView_->hide();
 }
 
+QString HistoryPage::openedRunTitle() const {
+  if (openedRun_ == 0) return {};
+  QTextDocument doc;
+  doc.setHtml(runTitle_->text());
+  return doc.toPlainText();
+}
+
 bool HistoryPage::openRun(qint64 runId) {
   if (databasePath_.isEmpty()) return false;
   openingRun_ = runId;
@@ -379,6 +392,7 @@ void HistoryPage::showRun(const StoredRun& loaded) {
   runTitle_->setText(
       tr("<b>Run %1</b> · %2 · %3").arg(r.id).arg(name.toHtmlEscaped(), policyLabel(policy)));
   plots_->beginRun(policy, tr("Run %1 · %2").arg(r.id).arg(name));
+  plots_->setStoredRun(databasePath_, r.id);
   plots_->appendSteps(run->steps);
   plots_->appendEpochs(run->epochs);
   plots_->showAll();

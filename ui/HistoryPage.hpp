@@ -71,6 +71,7 @@ class HistoryPage : public QWidget {
   InlineMessage* messageBar() const { return message_; }
   bool showsEmptyState() const;
   qint64 openedRunId() const { return openedRun_; }
+  QString openedRunTitle() const;  // the run view's header, as plain text
   // The run view's settings panel as "label: value" lines.
   QStringList openedRunSettings() const;
 

@@ -282,6 +282,48 @@ class HistoryTest : public QObject {
     QCOMPARE(page.model()->rowOfRun(ids_[1]), -1);
   }
 
+  // Renamed in the table (F2, type, Enter): the open run's header in History,
+  // its plots' header, and the Training tab's plots showing the same run
+  // take the new name; plots of another run do not.
+  void aRenameReachesEveryViewOfTheRun() {
+    HistoryPage page(db_, dir_.filePath(QStringLiteral("h.ini")));
+    QVERIFY(listed(page));
+    page.resize(1000, 800);
+    page.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&page));
+    QSignalSpy opened(&page, &HistoryPage::runOpened);
+    QVERIFY(page.openRun(ids_[1]));
+    QVERIFY(opened.wait(10000));
+    QVERIFY(page.openedRunTitle().contains(QStringLiteral("beta")));
+    LivePlots training, other;  // the Training tab, once it knows its stored run
+    training.beginRun(Policy::MixedFloat16, QStringLiteral("tiny-spirals · FP16 (mixed)"));
+    training.setStoredRun(db_, ids_[1]);
+    other.beginRun(Policy::Float32, QStringLiteral("tiny-spirals · FP32"));
+    other.setStoredRun(db_, ids_[0]);
+
+    const QModelIndex cell =
+        page.proxy()->mapFromSource(page.model()->index(page.model()->rowOfRun(ids_[1]), RunTableModel::Name));
+    page.table()->setFocus();
+    page.table()->setCurrentIndex(cell);
+    QSignalSpy renamed(RunNotices::instance(), &RunNotices::runRenamed);
+    QTest::keyClick(page.table(), Qt::Key_F2);
+    QWidget* editor = page.table()->focusWidget();
+    QVERIFY(editor && editor != page.table());
+    QTest::keyClick(editor, Qt::Key_A, Qt::ControlModifier);
+    QTest::keyClicks(editor, QStringLiteral("fp16 baseline"));
+    QTest::keyClick(editor, Qt::Key_Return);
+    QVERIFY(renamed.wait(10000));
+    QCOMPARE(renamed.at(0).at(2).toString(), QStringLiteral("fp16 baseline"));
+    QCOMPARE(training.runLabelText(), QStringLiteral("fp16 baseline · FP16 (mixed)"));
+    QCOMPARE(other.runLabelText(), QStringLiteral("tiny-spirals · FP32"));
+    QVERIFY2(page.runPlots()->runLabelText().contains(QStringLiteral("fp16 baseline")),
+             qPrintable(page.runPlots()->runLabelText()));
+    QTRY_VERIFY2(page.openedRunTitle().contains(QStringLiteral("fp16 baseline")),
+                 qPrintable(page.openedRunTitle()));
+    QCOMPARE(cellText(page.model(), page.model()->rowOfRun(ids_[1]), RunTableModel::Name),
+             QStringLiteral("fp16 baseline"));
+  }
+
   void aNewerListOrOpenWins() {
     const QString other = dir_.filePath(QStringLiteral("other.db"));
     {

@@ -6,10 +6,12 @@
 #include <QTest>
 
 #include "ExportDialog.hpp"
+#include "Format.hpp"
 #include "HistoryPage.hpp"
 #include "InlineMessage.hpp"
 #include "mantissa/train_job.hpp"
 #include "TestSupport.hpp"
+#include "services/RunLibrary.hpp"
 #include "services/TrainingController.hpp"
 #include "WeightsFile.hpp"
 #include "mantissa/backend.hpp"
@@ -80,6 +82,42 @@ class WeightsExportTest : public QObject {
     QVERIFY(dialog.dtypeToolTip(DType::F16).isEmpty());
     QVERIFY(dialog.outputFile().endsWith(QStringLiteral("-run%1.onnx").arg(runId_)));
     QVERIFY(!dialog.setCheckpointStep(7));
+  }
+
+  // The suggested file is named after the run, made fit for a file name, and
+  // follows a rename written while the dialog is open.
+  void defaultFileNameIsTheRunsName() {
+    QCOMPARE(fileNameStem(QStringLiteral("fp16 baseline / v2")), QStringLiteral("fp16-baseline-v2"));
+    QCOMPARE(fileNameStem(QStringLiteral("..a:b*c?.")), QStringLiteral("a-b-c"));
+    QCOMPARE(fileNameStem(QStringLiteral("  / ")), QStringLiteral("run"));
+    QCOMPARE(fileNameStem(QStringLiteral("bf16_lr+0.1")), QStringLiteral("bf16_lr+0.1"));
+
+    ExportDialog dialog(db_, runId_, nullptr);
+    QVERIFY(shown(dialog));
+    const QString before = QStringLiteral("tiny-spirals-run%1.safetensors").arg(runId_);
+    QCOMPARE(QFileInfo(dialog.outputFile()).fileName(), before);
+    RunLibrary library;
+    QSignalSpy renamed(RunNotices::instance(), &RunNotices::runRenamed);
+    library.renameRun(db_, runId_, QStringLiteral("fp16 baseline / v2"));
+    QVERIFY(renamed.wait(10000));
+    const QString after = QStringLiteral("fp16-baseline-v2-run%1.safetensors").arg(runId_);
+    QCOMPARE(dialog.runName(), QStringLiteral("fp16 baseline / v2"));
+    QCOMPARE(dialog.defaultFileName(), after);
+    QCOMPARE(QFileInfo(dialog.outputFile()).fileName(), after);
+    dialog.setFormat(WeightsFormat::Onnx);
+    QCOMPARE(QFileInfo(dialog.outputFile()).fileName(),
+             QStringLiteral("fp16-baseline-v2-run%1.onnx").arg(runId_));
+    // A file chosen by hand stays as it is.
+    dialog.setOutputFile(dir_.filePath(QStringLiteral("mine.onnx")));
+    library.renameRun(db_, runId_, QStringLiteral("other"));
+    QVERIFY(renamed.wait(10000));
+    QCOMPARE(QFileInfo(dialog.outputFile()).fileName(), QStringLiteral("mine.onnx"));
+    // A dialog opened later reads the name from the store, not the project's.
+    ExportDialog later(db_, runId_, nullptr);
+    QVERIFY(shown(later));
+    QCOMPARE(later.defaultFileName(), QStringLiteral("other-run%1.safetensors").arg(runId_));
+    library.renameRun(db_, runId_, QStringLiteral("tiny-spirals"));  // as the others expect
+    QVERIFY(renamed.wait(10000));
   }
 
   void exportsSafetensorsInChosenDType() {
