@@ -21,8 +21,8 @@ packages=(
   # scripts/fuzz.sh: the fuzz preset's clang 16 with libFuzzer, its OpenMP,
   # and llvm-symbolizer for readable sanitizer reports
   clang-16 libclang-rt-16-dev libomp-16-dev llvm-16
-  # studio
-  qt6-base-dev libqcustomplot-dev
+  # studio; Graphviz's dot lays out the model graph
+  qt6-base-dev libqcustomplot-dev libgraphviz-dev
   # headless GUI tests
   xvfb xauth
 )

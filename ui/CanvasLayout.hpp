@@ -1,29 +1,37 @@
 #pragma once
-// Where the Model tab's canvas puts layers that have no place yet. Column =
-// depth (the longest path from a layer without inputs); a deep model is
-// wrapped into bands of columns, read like text, so that it fits the view
-// instead of running off to the right. Plain geometry over the model: no
-// scene, no widgets.
+// Where the Model tab's canvas puts layers: a layered (Sugiyama) layout from
+// Graphviz's dot, top to bottom as Netron and TensorBoard draw graphs, with
+// skip connections routed beside the main path and few crossings. Plain
+// geometry over the model: no scene, no widgets. Positions are the top-left
+// corners of the nodes, in scene coordinates.
 #include <QHash>
 #include <QPointF>
-#include <QSize>
+#include <QPolygonF>
+#include <QSizeF>
 #include <QString>
-#include <vector>
 
 #include "mantissa/model.hpp"
 
 namespace mantissa::ui::canvas_layout {
 
-inline constexpr qreal kColumnGap = 250;
-inline constexpr qreal kRowGap = 110;
+inline constexpr qreal kRankGap = 58;  // between a layer and the next: edge labels live here
+inline constexpr qreal kNodeGap = 44;  // between layers side by side
 
-// Each layer's depth, in model order.
-std::vector<int> depths(const ModelSpec& model);
+struct Layout {
+  QHash<QString, QPointF> positions;  // every layer
+  // The route of each connection ("from>to#input"), as cubic Bézier control
+  // points (1 + 3n points), where the layout found one.
+  QHash<QString, QPolygonF> routes;
+};
 
-// Gives every layer of `model` missing from `positions` a place (its node's
-// top-left corner, in scene coordinates). With no layer placed, lays the whole
-// model out anew, wrapped to suit a view of `viewport` pixels; otherwise each
-// new layer goes under the layers already in its depth's column.
-void placeMissing(const ModelSpec& model, QHash<QString, QPointF>& positions, QSize viewport);
+QString edgeKey(const QString& from, const QString& to, int inputIndex);
+
+// Lays the whole model out anew. `sizes` holds each layer's node size
+// (including what is drawn beside it); missing ones are `nodeSize`.
+Layout layered(const ModelSpec& model, const QHash<QString, QSizeF>& sizes, QSizeF nodeSize);
+
+// Gives every layer missing from `positions` a place: under the lowest of its
+// placed inputs, or under everything when it has none.
+void placeMissing(const ModelSpec& model, QHash<QString, QPointF>& positions, QSizeF nodeSize);
 
 }  // namespace mantissa::ui::canvas_layout

@@ -3,6 +3,7 @@
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
+#include <QRegularExpression>
 #include <QSet>
 
 namespace mantissa::ui {
@@ -52,7 +53,10 @@ QVector<SettingsDifference> settingsDiff(const QVector<QMap<QString, QString>>& 
   QStringList sorted(keys.begin(), keys.end());
   sorted.sort();
   QVector<SettingsDifference> out;
+  // Where a layer is drawn on the canvas changes nothing a run computes.
+  static const QRegularExpression kLayout(QStringLiteral(R"(^model\.nodes\[\d+\]\.position)"));
   for (const QString& key : sorted) {
+    if (kLayout.match(key).hasMatch()) continue;
     SettingsDifference d{key, {}};
     bool differs = false;
     for (const auto& s : snapshots) {

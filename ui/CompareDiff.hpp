@@ -18,7 +18,8 @@ struct SettingsDifference {
   QStringList values;  // one per snapshot, in order; empty where the field is absent
 };
 
-// The fields whose values differ between the snapshots, sorted by path.
+// The fields whose values differ between the snapshots, sorted by path; node
+// positions (canvas layout) are left out.
 QVector<SettingsDifference> settingsDiff(const QVector<QMap<QString, QString>>& snapshots);
 
 }  // namespace mantissa::ui

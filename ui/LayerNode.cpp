@@ -55,23 +55,33 @@ LayerNode::LayerNode(ModelCanvas* canvas, const LayerSpec& layer, QString errorM
   if (!note_.isEmpty()) {
     // As tall as the wrapped text, so messages neither overlap nor clip.
     const QFontMetricsF fm(noteFont(QFont()));
-    noteHeight_ = fm.boundingRect(QRectF(0, 0, kWidth, 1e6), kNoteFlags, note_).height() + 4;
+    noteHeight_ = fm.boundingRect(QRectF(0, 0, kNoteWidth, 1e6), kNoteFlags, note_).height() + 4;
   }
   setToolTip(note_.isEmpty() ? subtitle_ : note_);
   setCursor(Qt::ArrowCursor);
   setData(1, QVariant::fromValue(int(layer.kind)));
 }
 
+namespace {
+constexpr QPointF kInPort(LayerNode::kWidth / 2, 0);
+constexpr QPointF kOutPort(LayerNode::kWidth / 2, LayerNode::kHeight);
+}  // namespace
+
 QRectF LayerNode::boundingRect() const {
-  const qreal extra = noteHeight_;
-  return QRectF(-kPortRadius - 2, -12, kWidth + 2 * kPortRadius + 4, kHeight + 14 + extra);
+  const QSizeF s = layoutSize();
+  return QRectF(-2, -kPortRadius - 2, s.width() + 4, std::max(s.height(), kHeight) + 2 * kPortRadius + 4);
+}
+
+QSizeF LayerNode::layoutSize() const {
+  if (note_.isEmpty()) return {kWidth, kHeight};
+  return {kWidth + kNoteGap + kNoteWidth, std::max(kHeight, noteHeight_)};
 }
 
 QPointF LayerNode::inputPortScenePos() const {
-  return mapToScene(QPointF(0, kHeight / 2));
+  return mapToScene(kInPort);
 }
 QPointF LayerNode::outputPortScenePos() const {
-  return mapToScene(QPointF(kWidth, kHeight / 2));
+  return mapToScene(kOutPort);
 }
 
 void LayerNode::paint(QPainter* p, const QStyleOptionGraphicsItem* option, QWidget*) {
@@ -119,14 +129,15 @@ void LayerNode::paint(QPainter* p, const QStyleOptionGraphicsItem* option, QWidg
 
   p->setPen(pal.dark().color());
   p->setBrush(pal.button());
-  if (hasInput_) p->drawEllipse(QPointF(0, kHeight / 2), kPortRadius, kPortRadius);
-  if (hasOutput_) p->drawEllipse(QPointF(kWidth, kHeight / 2), kPortRadius, kPortRadius);
+  if (hasInput_) p->drawEllipse(kInPort, kPortRadius, kPortRadius);
+  if (hasOutput_) p->drawEllipse(kOutPort, kPortRadius, kPortRadius);
 
   if (!note_.isEmpty()) {
-    // Errors in red; a warning alone (an unused output) in amber.
+    // Beside the box, clear of the edges above and below it. Errors in red; a
+    // warning alone (an unused output) in amber.
     p->setPen(hasError() ? okabe_ito::kVermillion : okabe_ito::kOrange.darker(130));
     p->setFont(noteFont(f));
-    p->drawText(QRectF(0, kHeight + 2, kWidth, noteHeight_), kNoteFlags, note_);
+    p->drawText(QRectF(kWidth + kNoteGap, 0, kNoteWidth, noteHeight_), kNoteFlags, note_);
     p->setFont(f);
   }
 }
@@ -138,7 +149,7 @@ QVariant LayerNode::itemChange(GraphicsItemChange change, const QVariant& value)
 
 void LayerNode::mousePressEvent(QGraphicsSceneMouseEvent* event) {
   if (hasOutput_ && event->button() == Qt::LeftButton &&
-      QLineF(event->pos(), QPointF(kWidth, kHeight / 2)).length() <= kPortRadius + 4) {
+      QLineF(event->pos(), kOutPort).length() <= kPortRadius + 4) {
     wire_ = new QGraphicsLineItem(QLineF(outputPortScenePos(), event->scenePos()));
     wire_->setPen(QPen(Qt::darkGray, 1.5, Qt::DashLine));
     wire_->setZValue(3);
@@ -160,6 +171,7 @@ void LayerNode::mouseMoveEvent(QGraphicsSceneMouseEvent* event) {
 void LayerNode::mouseReleaseEvent(QGraphicsSceneMouseEvent* event) {
   if (!wire_) {
     QGraphicsItem::mouseReleaseEvent(event);
+    if (event->button() == Qt::LeftButton && canvas_) canvas_->nodesReleased();
     return;
   }
   delete wire_;
@@ -197,8 +209,15 @@ void LayerNode::contextMenuEvent(QGraphicsSceneContextMenuEvent* event) {
     canvas->runLater([canvas, id] { canvas->removeLayer(id); });
 }
 
-LayerEdge::LayerEdge(LayerNode* from, LayerNode* to, int inputIndex, const QString& label)
-    : from_(from), to_(to), inputIndex_(inputIndex), label_(new QGraphicsSimpleTextItem(this)) {
+LayerEdge::LayerEdge(LayerNode* from, LayerNode* to, int inputIndex, const QString& label,
+                     QPolygonF route)
+    : from_(from),
+      to_(to),
+      inputIndex_(inputIndex),
+      label_(new QGraphicsSimpleTextItem(this)),
+      route_(std::move(route)),
+      routeFrom_(from->outputPortScenePos()),
+      routeTo_(to->inputPortScenePos()) {
   setFlag(ItemIsSelectable);
   setZValue(0);
   label_->setText(label);
@@ -213,16 +232,29 @@ QString LayerEdge::label() const {
   return label_->text();
 }
 
+QPointF LayerEdge::labelScenePos() const {
+  return label_->scenePos();
+}
+
 void LayerEdge::updatePath() {
   const QPointF a = from_->outputPortScenePos();
   const QPointF b = to_->inputPortScenePos();
-  const qreal dx = qMax<qreal>(40, qAbs(b.x() - a.x()) / 2);
+  // The layout's route holds while both ends stay where it put them.
+  if (!route_.isEmpty() && (a != routeFrom_ || b != routeTo_)) route_.clear();
   QPainterPath path(a);
-  path.cubicTo(a + QPointF(dx, 0), b - QPointF(dx, 0), b);
+  if (route_.size() >= 4) {
+    // dot ends its routes on the box's border; start and end on the ports.
+    for (qsizetype i = 1; i + 2 < route_.size(); i += 3)
+      path.cubicTo(route_[i], route_[i + 1], i + 3 >= route_.size() ? b : route_[i + 2]);
+  } else {
+    const qreal dy = qMax<qreal>(30, qAbs(b.y() - a.y()) / 2);
+    path.cubicTo(a + QPointF(0, dy), b - QPointF(0, dy), b);
+  }
   setPath(path);
+  // Beside the edge, halfway down, clear of the nodes at either end.
   const QPointF mid = path.pointAtPercent(0.5);
   const QRectF r = label_->boundingRect();
-  label_->setPos(mid - QPointF(r.width() / 2, r.height() + 2));
+  label_->setPos(mid + QPointF(6, -r.height() / 2));
 }
 
 void LayerEdge::paint(QPainter* p, const QStyleOptionGraphicsItem* option, QWidget*) {

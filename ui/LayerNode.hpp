@@ -1,11 +1,12 @@
 #pragma once
 // Graphics items of the model canvas: one LayerNode per layer (title = id,
-// subtitle = type and key parameters, an input port on the left, an output
-// port on the right, an FP32 badge when pinned, a red outline and the message
-// when analysis fails at this layer) and one LayerEdge per input connection,
-// labelled with the shape and dtype that flow along it.
+// subtitle = type and key parameters, an input port on top, an output port at
+// the bottom, an FP32 badge when pinned, a red outline and the message beside
+// it when analysis fails at this layer) and one LayerEdge per input
+// connection, labelled with the shape and dtype that flow along it.
 #include <QGraphicsItem>
 #include <QGraphicsPathItem>
+#include <QPolygonF>
 #include <QString>
 
 #include "mantissa/model.hpp"
@@ -22,8 +23,10 @@ class LayerNode : public QGraphicsItem {
   enum { Type = UserType + 41 };
   static constexpr qreal kWidth = 170;
   static constexpr qreal kHeight = 52;
+  static constexpr qreal kNoteGap = 10;     // between the box and its note
+  static constexpr qreal kNoteWidth = 200;  // the note's wrap width
 
-  // errorMessage: why the layer cannot be used (drawn in red under it);
+  // errorMessage: why the layer cannot be used (drawn in red beside it);
   // warningMessage: what is wrong but stops nothing (an unused output).
   LayerNode(ModelCanvas* canvas, const LayerSpec& layer, QString errorMessage,
             QString warningMessage = {});
@@ -43,6 +46,8 @@ class LayerNode : public QGraphicsItem {
   bool hasOutputPort() const { return hasOutput_; }
   QPointF inputPortScenePos() const;
   QPointF outputPortScenePos() const;
+  // The box and the note beside it: what the layout must keep apart.
+  QSizeF layoutSize() const;
 
  protected:
   QVariant itemChange(GraphicsItemChange change, const QVariant& value) override;
@@ -65,7 +70,10 @@ class LayerEdge : public QGraphicsPathItem {
  public:
   enum { Type = UserType + 42 };
 
-  LayerEdge(LayerNode* from, LayerNode* to, int inputIndex, const QString& label);
+  // `route`: the layout's Bézier control points (1 + 3n), drawn until either
+  // end moves; without one the edge is a plain curve from port to port.
+  LayerEdge(LayerNode* from, LayerNode* to, int inputIndex, const QString& label,
+            QPolygonF route = {});
 
   int type() const override { return Type; }
   void updatePath();
@@ -73,6 +81,8 @@ class LayerEdge : public QGraphicsPathItem {
   LayerNode* to() const { return to_; }
   int inputIndex() const { return inputIndex_; }
   QString label() const;
+  bool followsRoute() const { return !route_.isEmpty(); }
+  QPointF labelScenePos() const;
 
  protected:
   void paint(QPainter* painter, const QStyleOptionGraphicsItem* option, QWidget* widget) override;
@@ -82,6 +92,8 @@ class LayerEdge : public QGraphicsPathItem {
   LayerNode* to_;
   int inputIndex_;
   QGraphicsSimpleTextItem* label_;
+  QPolygonF route_;
+  QPointF routeFrom_, routeTo_;  // where the ports were when the route was made
 };
 
 }  // namespace mantissa::ui

@@ -153,7 +153,8 @@ ModelCanvas::ModelCanvas(ProjectDocument* document, QWidget* parent)
     }
   });
   connect(doc_, &ProjectDocument::projectReplaced, this, [this] {
-    positions_.clear();
+    autoPositions_.clear();
+    lastLayout_ = {};
     selected_.clear();
     rebuild();
     fitPending_ = true;
@@ -196,21 +197,57 @@ QString ModelCanvas::bannerText() const {
   return banner_->isVisible() || !banner_->isHidden() ? banner_->text() : QString();
 }
 
-bool ModelCanvas::commit(const ModelSpec& after, const QString& text) {
+bool ModelCanvas::commit(const ModelSpec& edited, const QString& text) {
   const ModelSpec& before = doc_->project().model;
+  // Every edit stores where each node is, so the layout is saved with the
+  // project and Undo puts nodes back.
+  const ModelSpec after = placed(edited);
   if (modelText(before) == modelText(after)) return false;
   doc_->undoStack()->push(new ModelEditCommand(doc_, before, after, text));
   return true;
+}
+
+QPointF ModelCanvas::nodePosition(const QString& id) const {
+  const LayerNode* n = nodes_.value(id);
+  return n ? n->pos() : QPointF();
+}
+
+QHash<QString, QSizeF> ModelCanvas::nodeSizes() const {
+  QHash<QString, QSizeF> sizes;
+  for (auto it = nodes_.cbegin(); it != nodes_.cend(); ++it)
+    sizes.insert(it.key(), it.value()->layoutSize());
+  return sizes;
+}
+
+ModelSpec ModelCanvas::placed(ModelSpec model) const {
+  QHash<QString, QPointF> at;
+  for (const LayerSpec& l : model.layers) {
+    const QString id = QString::fromStdString(l.id);
+    if (l.position)
+      at.insert(id, QPointF(l.position->x, l.position->y));
+    else if (const LayerNode* n = nodes_.value(id))
+      at.insert(id, n->pos());
+  }
+  canvas_layout::placeMissing(model, at, QSizeF(LayerNode::kWidth, LayerNode::kHeight));
+  for (LayerSpec& l : model.layers)
+    if (!l.position) {
+      const QPointF p = at.value(QString::fromStdString(l.id));
+      l.position = CanvasPosition{std::round(p.x()), std::round(p.y())};
+    }
+  return model;
 }
 
 QString ModelCanvas::addLayer(LayerKind kind, std::optional<QPointF> pos, const QString& feedFrom) {
   const ModelSpec& model = doc_->project().model;
   LayerSpec layer = model_edits::defaultLayer(model, kind);
   const QString id = QString::fromStdString(layer.id);
+  if (pos) {
+    const QPointF corner = *pos - QPointF(LayerNode::kWidth / 2, LayerNode::kHeight / 2);
+    layer.position = CanvasPosition{std::round(corner.x()), std::round(corner.y())};
+  }
   ModelSpec after = model_edits::withLayer(model, layer);
   if (!feedFrom.isEmpty())
     after = model_edits::withConnection(after, feedFrom.toStdString(), layer.id);
-  if (pos) positions_.insert(id, *pos - QPointF(LayerNode::kWidth / 2, LayerNode::kHeight / 2));
   if (!commit(after, tr("Add %1").arg(id))) return {};
   selectLayer(id);
   return id;
@@ -222,10 +259,10 @@ void ModelCanvas::addFromPalette(LayerKind kind) {
     const int i = model_edits::indexOf(doc_->project().model, from.toStdString());
     if (i < 0 || is_loss(doc_->project().model.layers[std::size_t(i)].kind)) from.clear();
   }
-  std::optional<QPointF> pos;
-  if (!from.isEmpty() && positions_.contains(from))
-    pos = positions_.value(from) +
-          QPointF(canvas_layout::kColumnGap + LayerNode::kWidth / 2, LayerNode::kHeight / 2);
+  std::optional<QPointF> pos;  // the new node's centre: under the one it follows
+  if (!from.isEmpty() && nodes_.contains(from))
+    pos = nodePosition(from) + QPointF(LayerNode::kWidth / 2, LayerNode::kHeight * 1.5 +
+                                                               canvas_layout::kRankGap);
   addLayer(kind, pos, model_edits::takesNoInput(kind) ? QString() : from);
 }
 
@@ -241,10 +278,8 @@ bool ModelCanvas::disconnectInput(const QString& to, int inputIndex) {
 }
 
 bool ModelCanvas::removeLayer(const QString& id) {
-  const bool done = commit(model_edits::withoutLayer(doc_->project().model, id.toStdString()),
-                           tr("Delete %1").arg(id));
-  if (done) positions_.remove(id);
-  return done;
+  return commit(model_edits::withoutLayer(doc_->project().model, id.toStdString()),
+                tr("Delete %1").arg(id));
 }
 
 bool ModelCanvas::setParam(const QString& id, const QString& key, const QVariant& value) {
@@ -268,13 +303,11 @@ bool ModelCanvas::togglePin(const QString& id) {
 bool ModelCanvas::renameLayer(const QString& id, const QString& newId) {
   const QString trimmed = newId.trimmed();
   if (trimmed.isEmpty() || trimmed == id) return false;
-  const bool done = commit(
-      model_edits::withRename(doc_->project().model, id.toStdString(), trimmed.toStdString()),
-      tr("Rename %1 to %2").arg(id, trimmed));
-  if (done) {
-    positions_.insert(trimmed, positions_.take(id));
-    selectLayer(trimmed);
-  }
+  // Placed first: the renamed layer keeps its node's place.
+  const bool done = commit(model_edits::withRename(placed(doc_->project().model), id.toStdString(),
+                                                   trimmed.toStdString()),
+                           tr("Rename %1 to %2").arg(id, trimmed));
+  if (done) selectLayer(trimmed);
   return done;
 }
 
@@ -299,8 +332,7 @@ void ModelCanvas::deleteSelection() {
     }
   const QString text = removed.isEmpty() ? tr("Delete connection")
                                          : tr("Delete %1").arg(removed.join(QStringLiteral(", ")));
-  if (commit(after, text))
-    for (const QString& id : removed) positions_.remove(id);
+  commit(after, text);
 }
 
 void ModelCanvas::copySelection() {
@@ -316,9 +348,15 @@ QString ModelCanvas::paste() {
   layer.id = model_edits::uniqueId(model, layer.kind);
   layer.inputs.clear();
   const QString id = QString::fromStdString(layer.id);
+  // Down and to the right of the copied layer, wherever that is now.
   const QString source = QString::fromStdString(clipboard_->id);
-  if (positions_.contains(source))
-    positions_.insert(id, positions_.value(source) + QPointF(30, 30));
+  if (nodes_.contains(source)) {
+    const QPointF at = nodePosition(source) + QPointF(30, 30);
+    layer.position = CanvasPosition{at.x(), at.y()};
+  } else if (layer.position) {
+    layer.position->x += 30;
+    layer.position->y += 30;
+  }
   if (!commit(model_edits::withLayer(model, layer), tr("Paste %1").arg(id))) return {};
   selectLayer(id);
   return id;
@@ -345,27 +383,48 @@ void ModelCanvas::selectLayer(const QString& id) {
 }
 
 void ModelCanvas::autoLayout() {
-  positions_.clear();
-  placeMissing(doc_->project().model);
-  // Moved by the layout, not by the user: nodeMoved() must not take these
-  // positions as the user's.
-  const bool wasRebuilding = std::exchange(rebuilding_, true);
-  for (auto it = nodes_.cbegin(); it != nodes_.cend(); ++it)
-    it.value()->setPos(positions_.value(it.key()));
-  rebuilding_ = wasRebuilding;
-  scene_->setSceneRect(scene_->itemsBoundingRect().adjusted(-40, -40, 40, 40));
-}
-
-void ModelCanvas::placeMissing(const ModelSpec& model) {
-  canvas_layout::placeMissing(model, positions_, view_->viewport()->size());
+  ModelSpec after = doc_->project().model;
+  lastLayout_ = canvas_layout::layered(after, nodeSizes(),
+                                       QSizeF(LayerNode::kWidth, LayerNode::kHeight));
+  for (LayerSpec& l : after.layers) {
+    const QPointF p = lastLayout_.positions.value(QString::fromStdString(l.id));
+    l.position = CanvasPosition{p.x(), p.y()};
+  }
+  // One undoable edit; the scene is rebuilt from it, edges and all.
+  commit(after, tr("Auto layout"));
 }
 
 void ModelCanvas::nodeMoved(LayerNode* node) {
   if (rebuilding_) return;
   fitPending_ = false;  // the user's placement wins over the automatic one
-  positions_.insert(node->id(), node->pos());
   for (LayerEdge* e : edges_)
     if (e->from() == node || e->to() == node) e->updatePath();
+}
+
+void ModelCanvas::nodesReleased() {
+  if (rebuilding_) return;
+  // The edit rebuilds the scene, the released item included: after the event.
+  runLater([this] {
+    // Where each node was before the drag: stored, or the opening layout.
+    ModelSpec after = doc_->project().model;
+    for (LayerSpec& l : after.layers) {
+      const auto it = autoPositions_.constFind(QString::fromStdString(l.id));
+      if (!l.position && it != autoPositions_.cend())
+        l.position = CanvasPosition{std::round(it->x()), std::round(it->y())};
+    }
+    QStringList moved;
+    for (LayerSpec& l : after.layers) {
+      const LayerNode* n = nodes_.value(QString::fromStdString(l.id));
+      if (n == nullptr) continue;
+      const CanvasPosition at{std::round(n->pos().x()), std::round(n->pos().y())};
+      if (l.position && *l.position == at) continue;
+      l.position = at;
+      moved << QString::fromStdString(l.id);
+    }
+    if (moved.isEmpty()) return;
+    commit(after, moved.size() == 1 ? tr("Move %1").arg(moved.front())
+                                     : tr("Move %n layers", nullptr, int(moved.size())));
+  });
 }
 
 void ModelCanvas::rebuild() {
@@ -425,14 +484,34 @@ void ModelCanvas::rebuild() {
     }
   }
 
-  placeMissing(model);
   for (const LayerSpec& l : model.layers) {
     const QString id = QString::fromStdString(l.id);
     auto* node = new LayerNode(this, l, errors.value(id).join(QLatin1Char('\n')),
                                warnings.value(id).join(QLatin1Char('\n')));
-    node->setPos(positions_.value(id));
     scene_->addItem(node);
     nodes_.insert(id, node);
+  }
+  // Stored positions first; a project without them is laid out once, and
+  // that layout stays put until an edit stores positions.
+  const QSizeF nodeSize(LayerNode::kWidth, LayerNode::kHeight);
+  const bool anyStored =
+      std::any_of(model.layers.begin(), model.layers.end(), [](const LayerSpec& l) {
+        return l.position.has_value();
+      });
+  if (lastLayout_.positions.isEmpty()) lastLayout_ = canvas_layout::layered(model, nodeSizes(), nodeSize);
+  if (!anyStored && autoPositions_.isEmpty()) autoPositions_ = lastLayout_.positions;
+  QHash<QString, QPointF> at;
+  for (const LayerSpec& l : model.layers) {
+    const QString id = QString::fromStdString(l.id);
+    if (l.position)
+      at.insert(id, QPointF(l.position->x, l.position->y));
+    else if (autoPositions_.contains(id))
+      at.insert(id, autoPositions_.value(id));
+  }
+  canvas_layout::placeMissing(model, at, nodeSize);
+  for (auto it = nodes_.cbegin(); it != nodes_.cend(); ++it) {
+    it.value()->setPos(at.value(it.key()));
+    if (!autoPositions_.contains(it.key())) autoPositions_.insert(it.key(), at.value(it.key()));
   }
   for (const LayerSpec& l : model.layers) {
     LayerNode* to = nodes_.value(QString::fromStdString(l.id));
@@ -440,7 +519,12 @@ void ModelCanvas::rebuild() {
       const QString from = QString::fromStdString(l.inputs[k]);
       LayerNode* src = nodes_.value(from);
       if (!src) continue;
-      auto* edge = new LayerEdge(src, to, int(k), outLabel.value(from));
+      // The layout's route where both ends are where the layout put them.
+      QPolygonF route;
+      if (lastLayout_.positions.value(from, QPointF(-1e9, 0)) == src->pos() &&
+          lastLayout_.positions.value(to->id(), QPointF(-1e9, 0)) == to->pos())
+        route = lastLayout_.routes.value(canvas_layout::edgeKey(from, to->id(), int(k)));
+      auto* edge = new LayerEdge(src, to, int(k), outLabel.value(from), route);
       scene_->addItem(edge);
       edges_.append(edge);
     }
@@ -554,8 +638,7 @@ void ModelCanvas::fitToView() {
 
 bool ModelCanvas::eventFilter(QObject* watched, QEvent* e) {
   if (watched == view_->viewport() && e->type() == QEvent::Resize && fitPending_) {
-    // Until the first edit, the layout and the zoom follow the view's size.
-    autoLayout();
+    // Until the first edit, the zoom follows the view's size.
     fitToView();
   }
   return QWidget::eventFilter(watched, e);

@@ -10,6 +10,7 @@
 #include <functional>
 #include <optional>
 
+#include "CanvasLayout.hpp"
 #include "mantissa/model.hpp"
 
 class QFormLayout;
@@ -66,13 +67,16 @@ class ModelCanvas : public QWidget {
   void autoLayout();
   // Zooms so the whole graph is in view (not below 40 %).
   void fitToView();
-  QPointF nodePosition(const QString& id) const { return positions_.value(id); }
+  // Where the layer's node is drawn (its top-left corner, scene coordinates).
+  QPointF nodePosition(const QString& id) const;
 
   // A palette double-click: the new layer follows the selected one.
   void addFromPalette(LayerKind kind);
 
-  // Item callbacks.
+  // Item callbacks. nodeMoved follows a drag; nodesReleased ends one and
+  // records where the nodes went as one undoable edit.
   void nodeMoved(LayerNode* node);
+  void nodesReleased();
   void connectLayersLater(const QString& from, const QString& to);
   void runLater(std::function<void()> fn);
 
@@ -83,7 +87,10 @@ class ModelCanvas : public QWidget {
   void rebuild();
   void rebuildInspector();
   bool fitPending_ = true;  // fit once the view has its size
-  void placeMissing(const ModelSpec& model);
+  // `model` with a position for every layer: where its node is drawn now, or
+  // a new place for a layer that has none.
+  ModelSpec placed(ModelSpec model) const;
+  QHash<QString, QSizeF> nodeSizes() const;
 
   ProjectDocument* doc_;
   QGraphicsScene* scene_;
@@ -94,8 +101,10 @@ class ModelCanvas : public QWidget {
   QWidget* inspectorBody_ = nullptr;
   QHash<QString, LayerNode*> nodes_;
   QList<LayerEdge*> edges_;
-  QHash<QString, QPointF> positions_;
-  std::optional<QPointF> pendingPos_;
+  // Where layers without a stored position are drawn: the layout made when
+  // the project was opened (so Undo back to it puts every node back).
+  QHash<QString, QPointF> autoPositions_;
+  canvas_layout::Layout lastLayout_;  // the newest layered layout, for its edge routes
   std::optional<LayerSpec> clipboard_;
   QString selected_;
   bool rebuilding_ = false;

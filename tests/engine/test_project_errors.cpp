@@ -408,5 +408,35 @@ TEST(ProjectErrors, LoadProjectReportsErrorsWithItsPath) {
   std::filesystem::remove_all(dir);
 }
 
+// Node positions are the studio's layout: kept through a save, checked on
+// read, and never part of what the model computes.
+TEST(ProjectErrors, NodePositionRoundTripsAndBadOnesAreNamed) {
+  Project p = parse_project(project_text(R"([
+    {"id": "input", "type": "Input", "params": {"shape": [784]}, "position": [12.4, -30]},
+    {"id": "fc", "type": "Linear", "inputs": ["input"], "params": {"out_features": 10}},
+    {"id": "loss", "type": "SoftmaxCrossEntropy", "inputs": ["fc"], "position": [250, 110.6]}])"),
+                            kFile);
+  ASSERT_TRUE(p.model.layers[0].position.has_value());
+  EXPECT_DOUBLE_EQ(p.model.layers[0].position->x, 12.4);
+  EXPECT_DOUBLE_EQ(p.model.layers[0].position->y, -30);
+  EXPECT_FALSE(p.model.layers[1].position.has_value());
+  const Project back = parse_project(project_to_json(p), kFile);
+  ASSERT_TRUE(back.model.layers[2].position.has_value());
+  EXPECT_EQ(*back.model.layers[2].position, (CanvasPosition{250, 111}));  // whole units
+  EXPECT_EQ(*back.model.layers[0].position, (CanvasPosition{12, -30}));
+  EXPECT_FALSE(back.model.layers[1].position.has_value());
+  EXPECT_THAT(nodes_error(R"([{"id": "input", "type": "Input", "params": {"shape": [4]},
+                                "position": [1]}])"),
+              AllOf(HasSubstr("bad.json: /model/nodes/0/position: layer 'input': "),
+                    HasSubstr("expected [x, y]")));
+  EXPECT_THAT(nodes_error(R"([{"id": "input", "type": "Input", "params": {"shape": [4]},
+                                "position": [1, "a"]}])"),
+              AllOf(HasSubstr("/model/nodes/0/position/1: layer 'input': "),
+                    HasSubstr("expected a canvas coordinate")));
+  EXPECT_THAT(nodes_error(R"([{"id": "input", "type": "Input", "params": {"shape": [4]},
+                                "position": [1e300, 0]}])"),
+              HasSubstr("/model/nodes/0/position/0: "));
+}
+
 }  // namespace
 }  // namespace mantissa

@@ -1,6 +1,11 @@
 // The visual model builder: canvas built from a project, undoable edits,
 // errors flagged on the layer that causes them, and the layer palette.
+#include <QApplication>
 #include <QCheckBox>
+#include <QGraphicsView>
+#include <QMouseEvent>
+#include <QTemporaryDir>
+#include <QToolButton>
 #include <QComboBox>
 #include <QDoubleSpinBox>
 #include <QGraphicsScene>
@@ -23,14 +28,41 @@ namespace {
 QString mnistPath() {
   return QStringLiteral(MANTISSA_TEST_PROJECTS_DIR "/mnist-mlp.json");
 }
+// The project as it computes: without where its nodes are drawn.
 std::string modelJson(const ProjectDocument& doc) {
-  return project_to_json(doc.project());
+  Project p = doc.project();
+  for (LayerSpec& l : p.model.layers) l.position.reset();
+  return project_to_json(p);
 }
 int flaggedCount(const ModelCanvas& canvas, const ProjectDocument& doc) {
   int n = 0;
   for (const auto& l : doc.project().model.layers)
     if (canvas.node(QString::fromStdString(l.id))->hasError()) ++n;
   return n;
+}
+// A real drag of a node with the mouse, in view coordinates.
+void dragNode(ModelCanvas& canvas, const QString& id, QPointF by) {
+  QGraphicsView* view = canvas.view();
+  QWidget* vp = view->viewport();
+  const QPointF grab = canvas.nodePosition(id) + QPointF(60, 30);
+  const QPoint from = view->mapFromScene(grab);
+  const QPoint to = view->mapFromScene(grab + by);
+  QTest::mousePress(vp, Qt::LeftButton, {}, from);
+  for (int step = 1; step <= 4; ++step) {
+    const QPoint at = from + (to - from) * step / 4;
+    QMouseEvent move(QEvent::MouseMove, at, vp->mapToGlobal(at), Qt::NoButton, Qt::LeftButton,
+                     Qt::NoModifier);
+    QApplication::sendEvent(vp, &move);
+  }
+  QTest::mouseRelease(vp, Qt::LeftButton, {}, to);
+  QCoreApplication::processEvents();  // the move is recorded after the event
+}
+
+// Whether the edge's drawn path ends on the ports of its two layers.
+bool edgeMeetsItsPorts(const LayerEdge* e) {
+  const QPainterPath p = e->path();
+  return QLineF(p.pointAtPercent(0), e->from()->outputPortScenePos()).length() < 0.5 &&
+         QLineF(p.pointAtPercent(1), e->to()->inputPortScenePos()).length() < 0.5;
 }
 }  // namespace
 
@@ -109,19 +141,18 @@ class ModelCanvasTest : public QObject {
     QVERIFY(canvas.edgeLabels().contains(QStringLiteral("512, f32")));
     QCOMPARE(flaggedCount(canvas, doc), 0);
     QCOMPARE(canvas.node("fc1")->subtitle(), QStringLiteral("Linear · 512"));
-    // Auto layout: columns by depth, wrapped into bands read like text.
-    const auto before = [&](const char* a, const char* b) {
-      const QPointF p = canvas.nodePosition(a), q = canvas.nodePosition(b);
-      return p.y() < q.y() || (p.y() == q.y() && p.x() < q.x());
-    };
-    QVERIFY(canvas.nodePosition("fc1").x() > canvas.nodePosition("input").x());
-    QCOMPARE(canvas.nodePosition("fc1").y(), canvas.nodePosition("input").y());
-    for (const char* id : {"fc1", "relu1", "fc2", "relu2", "fc3", "loss"})
-      QVERIFY(before("input", id));
-    QVERIFY(before("fc3", "loss"));
-    QVERIFY(before("relu1", "fc2"));
-    // Seven layers do not fit one row of an 800-pixel view at full size: wrapped.
-    QVERIFY(canvas.nodePosition("loss").y() > canvas.nodePosition("input").y());
+    // Laid out top to bottom: each layer under the one feeding it, a chain
+    // in one column.
+    const char* chain[] = {"input", "fc1", "relu1", "fc2", "relu2", "fc3", "loss"};
+    for (std::size_t i = 1; i < std::size(chain); ++i) {
+      QVERIFY2(canvas.nodePosition(chain[i]).y() >=
+                   canvas.nodePosition(chain[i - 1]).y() + LayerNode::kHeight + 20,
+               chain[i]);
+      QCOMPARE(canvas.nodePosition(chain[i]).x(), canvas.nodePosition("input").x());
+    }
+    // Opening a project lays it out but changes nothing in it.
+    QVERIFY(!doc.isModified());
+    QCOMPARE(doc.undoStack()->count(), 0);
 
     // The policy drives the dtype on the edges.
     TrainingSpec t = doc.training();
@@ -129,6 +160,124 @@ class ModelCanvasTest : public QObject {
     doc.editTraining(t, QStringLiteral("policy"));
     QVERIFY2(canvas.edgeLabels().contains(QStringLiteral("512, bf16")),
              qPrintable(canvas.edgeLabels().join(" | ")));
+  }
+
+  // A residual network reads as Netron draws it: top to bottom, the block's
+  // main path in one column, the skip connection routed beside it, no node
+  // on another, no edge label under a node.
+  void residualNetworkGetsALayeredLayout() {
+    ProjectDocument doc;
+    ModelCanvas canvas(&doc);
+    canvas.resize(1000, 800);
+    QVERIFY(!doc.load(QStringLiteral(MANTISSA_TEST_PROJECTS_DIR "/residual-mlp.json")).has_value());
+    const ModelSpec& m = doc.project().model;
+    QList<QRectF> boxes;
+    for (const LayerSpec& l : m.layers) {
+      const QString id = QString::fromStdString(l.id);
+      const QRectF box(canvas.nodePosition(id), QSizeF(LayerNode::kWidth, LayerNode::kHeight));
+      for (const QRectF& other : boxes) QVERIFY2(!box.intersects(other), qPrintable(id));
+      boxes << box;
+      for (const std::string& in : l.inputs)
+        QVERIFY2(canvas.nodePosition(id).y() > canvas.nodePosition(QString::fromStdString(in)).y(),
+                 qPrintable(id));
+    }
+    const qreal column = canvas.nodePosition("block1_norm").x();
+    for (const char* id : {"block1_fc1", "block1_gelu", "block1_fc2"})
+      QCOMPARE(canvas.nodePosition(id).x(), column);
+    for (const LayerEdge* e : canvas.edges()) {
+      QVERIFY(edgeMeetsItsPorts(e));
+      const QRectF label(e->labelScenePos(), QSizeF(40, 10));
+      for (const QRectF& box : boxes) QVERIFY2(!label.intersects(box), qPrintable(e->label()));
+      if (e->from()->id() != QLatin1String("stem") || e->to()->id() != QLatin1String("block1_add"))
+        continue;
+      // The skip connection passes beside the block, not through it.
+      QVERIFY(e->followsRoute());
+      for (int k = 1; k < 100; ++k) {
+        const QPointF at = e->path().pointAtPercent(k / 100.0);
+        for (const char* id : {"block1_norm", "block1_fc1", "block1_gelu", "block1_fc2"})
+          QVERIFY2(!QRectF(canvas.nodePosition(id), QSizeF(LayerNode::kWidth, LayerNode::kHeight))
+                        .contains(at),
+                   id);
+      }
+    }
+  }
+
+  // Moving a node with the mouse is one undoable edit that the project file
+  // keeps; Auto layout is one too, and every edge follows the nodes at once.
+  void movesAndAutoLayoutAreUndoableAndSaved() {
+    ProjectDocument doc;
+    ModelCanvas canvas(&doc);
+    canvas.resize(1000, 800);
+    canvas.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&canvas));
+    QVERIFY(!doc.load(mnistPath()).has_value());
+    canvas.view()->resetTransform();  // 1:1, so mouse offsets are scene offsets
+    const QPointF start = canvas.nodePosition("fc2");
+
+    dragNode(canvas, QStringLiteral("fc2"), QPointF(220, 8));
+    const QPointF moved = canvas.nodePosition("fc2");
+    QVERIFY2(QLineF(moved, start + QPointF(220, 8)).length() < 2,
+             qPrintable(QStringLiteral("%1,%2").arg(moved.x()).arg(moved.y())));
+    QCOMPARE(doc.undoStack()->count(), 1);
+    QCOMPARE(doc.undoStack()->undoText(), QStringLiteral("Move fc2"));
+    const LayerSpec& fc2 = doc.project().model.layers[3];
+    QVERIFY(fc2.position.has_value());
+    QCOMPARE(QPointF(fc2.position->x, fc2.position->y), moved);
+    for (const LayerEdge* e : canvas.edges()) QVERIFY(edgeMeetsItsPorts(e));
+
+    // Saved, and read back where it was put.
+    QTemporaryDir dir;
+    const QString file = dir.filePath(QStringLiteral("moved.json"));
+    QVERIFY(!doc.saveAs(file).has_value());
+    {
+      ProjectDocument again;
+      ModelCanvas other(&again);
+      QVERIFY(!again.load(file).has_value());
+      QCOMPARE(other.nodePosition("fc2"), moved);
+      QCOMPARE(other.nodePosition("input"), canvas.nodePosition("input"));
+    }
+
+    doc.undoStack()->undo();
+    QCOMPARE(canvas.nodePosition("fc2"), start);
+    doc.undoStack()->redo();
+    QCOMPARE(canvas.nodePosition("fc2"), moved);
+
+    // Auto layout, from its button: fc2 back in the column, edges on the ports.
+    auto* button = canvas.findChild<QToolButton*>(QStringLiteral("autoLayoutButton"));
+    QVERIFY(button);
+    QTest::mouseClick(button, Qt::LeftButton);
+    QCOMPARE(doc.undoStack()->undoText(), QStringLiteral("Auto layout"));
+    QCOMPARE(canvas.nodePosition("fc2").x(), canvas.nodePosition("input").x());
+    for (const LayerEdge* e : canvas.edges()) QVERIFY(edgeMeetsItsPorts(e));
+    doc.undoStack()->undo();
+    QCOMPARE(canvas.nodePosition("fc2"), moved);
+    for (const LayerEdge* e : canvas.edges()) QVERIFY(edgeMeetsItsPorts(e));
+
+    // A click without a move is no edit.
+    const int edits = doc.undoStack()->count();
+    dragNode(canvas, QStringLiteral("relu1"), QPointF(0, 0));
+    QCOMPARE(doc.undoStack()->count(), edits);
+  }
+
+  // A layer's message sits beside its node, and the layout leaves room for it.
+  void messagesSitBesideTheirNodes() {
+    ProjectDocument doc;
+    ModelCanvas canvas(&doc);
+    QVERIFY(!doc.load(mnistPath()).has_value());
+    const QString conv = canvas.addLayer(LayerKind::Conv2d);
+    QVERIFY(canvas.connectLayers(QStringLiteral("fc3"), conv));
+    LayerNode* node = canvas.node(conv);
+    QVERIFY(node->hasError());
+    QVERIFY(node->layoutSize().width() > LayerNode::kWidth + 100);
+    canvas.autoLayout();
+    node = canvas.node(conv);
+    const QRectF taken(node->pos(), node->layoutSize());
+    for (const LayerSpec& l : doc.project().model.layers) {
+      const QString id = QString::fromStdString(l.id);
+      if (id == conv) continue;
+      QVERIFY2(!taken.intersects(QRectF(canvas.node(id)->pos(), canvas.node(id)->layoutSize())),
+               qPrintable(id));
+    }
   }
 
   void addAndConnectUndoRedo() {

@@ -50,6 +50,13 @@ enum class Init { Default, KaimingUniform, KaimingNormal, XavierUniform, XavierN
 
 // One node of the model graph. Only the fields of its kind are meaningful; the
 // parser rejects parameters that do not belong to the kind.
+// Where the studio draws a layer's node (its top-left corner, in canvas
+// units). Layout only: it never changes what the model computes.
+struct CanvasPosition {
+  double x = 0, y = 0;
+  bool operator==(const CanvasPosition& o) const { return x == o.x && y == o.y; }
+};
+
 struct LayerSpec {
   std::string id;
   LayerKind kind = LayerKind::Input;
@@ -68,6 +75,7 @@ struct LayerSpec {
   float eps = 1e-5f;                // BatchNorm, LayerNorm
   float momentum = 0.1f;            // BatchNorm
   Init init = Init::Default;        // Linear, Conv2d (Default = Kaiming uniform, PyTorch's)
+  std::optional<CanvasPosition> position;  // "position": [x, y]; unset = the studio lays it out
 };
 
 struct ModelSpec {

@@ -1,6 +1,8 @@
-// Layer nodes of a project file: {"id", "type", "inputs", "params", "pin_fp32"}.
+// Layer nodes of a project file: {"id", "type", "inputs", "params", "pin_fp32",
+// "position"}.
 // The "params" object belongs to the kind's schema (kinds/layer_params.cpp).
 #include <charconv>
+#include <cmath>
 
 #include "model/kinds/layer_params.hpp"
 #include "model/model_internal.hpp"
@@ -45,6 +47,19 @@ LayerSpec parse_layer(const Json& node, std::size_t index, const std::filesystem
     }
   }
   l.pin_fp32 = r.boolean("pin_fp32", false);
+  if (const Json* at = r.find("position")) {
+    const auto coordinate = [&](std::size_t k) {
+      const Json& v = (*at)[k];
+      if (!v.is_number() || !std::isfinite(v.get<double>()) || std::abs(v.get<double>()) > 1e7)
+        throw_project_error(file, r.pointer_of("position") + "/" + std::to_string(k), l.id,
+                            "expected a canvas coordinate (a number within ±10,000,000), got " +
+                                describe_json_value(v));
+      return v.get<double>();
+    };
+    if (!at->is_array() || at->size() != 2)
+      r.fail("position", "expected [x, y], got " + describe_json_value(*at));
+    l.position = CanvasPosition{coordinate(0), coordinate(1)};
+  }
 
   static const Json kNoParams = Json::object();
   const Json* params = r.find("params");
@@ -71,6 +86,10 @@ OrderedJson layer_to_json(const LayerSpec& l) {
   if (!l.inputs.empty()) node["inputs"] = l.inputs;
   if (!params.empty()) node["params"] = std::move(params);
   if (l.pin_fp32) node["pin_fp32"] = true;
+  if (l.position) {
+    // Whole canvas units are precise enough and keep project files tidy.
+    node["position"] = {std::round(l.position->x), std::round(l.position->y)};
+  }
   return node;
 }
 
