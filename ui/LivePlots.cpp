@@ -87,7 +87,6 @@ LivePlots::LivePlots(QWidget* parent) : QWidget(parent), replotTimer_(new QTimer
       tr("Keep the newest step in view. Dragging or zooming a plot turns this off."));
   connect(followBox_, &QCheckBox::toggled, this, &LivePlots::setFollowLatest);
   bar->addWidget(followBox_);
-  addLossControls(bar);
   bar->addSpacing(12);
   bar->addWidget(new QLabel(tr("Also plot:"), this));
   metricBox_ = new QComboBox(this);
@@ -102,24 +101,27 @@ LivePlots::LivePlots(QWidget* parent) : QWidget(parent), replotTimer_(new QTimer
   connect(metricBox_, &QComboBox::currentIndexChanged, this, &LivePlots::showChosenMetric);
   bar->addWidget(metricBox_);
   bar->addStretch(1);
-  outer->addLayout(bar);
-  // The run's name, and how to move about the plots: above them, where
-  // neither a tooltip nor the hover read-out can hide it.
-  auto* header = new QHBoxLayout;
-  header->setContentsMargins(6, 0, 6, 0);
   runLabel_ = new QLabel(this);
   runLabel_->setObjectName(QStringLiteral("plotsRunLabel"));
   runLabel_->setTextFormat(Qt::RichText);
-  header->addWidget(runLabel_);
-  header->addStretch(1);
-  hintLabel_ = new QLabel(
-      tr("Drag to pan · wheel to zoom (all plots together) · double-click to show all · "
-         "right-click to save"),
-      this);
+  bar->addWidget(runLabel_);
+  outer->addLayout(bar);
+  // The loss plot's controls, and how to move about the plots: above them,
+  // where neither a tooltip nor the hover read-out can hide it.
+  auto* second = new QHBoxLayout;
+  second->setContentsMargins(6, 0, 6, 0);
+  addLossControls(second);
+  const QString hint = tr("Drag: pan · wheel: zoom (all plots together) · double-click: show all · "
+                          "right-click: save");
+  hintLabel_ = new QLabel(hint, this);
   hintLabel_->setObjectName(QStringLiteral("plotsNavigationHint"));
+  hintLabel_->setToolTip(hint);
   hintLabel_->setEnabled(false);  // drawn faint: a reminder, not a control
-  header->addWidget(hintLabel_);
-  outer->addLayout(header);
+  // It gives way first in a narrow window; the plots keep their room.
+  hintLabel_->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Preferred);
+  hintLabel_->setAlignment(Qt::AlignRight | Qt::AlignVCenter);
+  second->addWidget(hintLabel_, 1);
+  outer->addLayout(second);
 
   auto* grid = new QGridLayout;
   grid->setContentsMargins(0, 0, 0, 0);

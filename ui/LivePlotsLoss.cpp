@@ -33,7 +33,6 @@ bool isLossScale(const StepField* f) {
 
 void LivePlots::addLossControls(QHBoxLayout* bar) {
   smoother_.setWeight(smoothing_);
-  bar->addSpacing(12);
   auto* label = new QLabel(tr("Smoothing:"), this);
   bar->addWidget(label);
   smoothingSlider_ = new QSlider(Qt::Horizontal, this);

@@ -564,6 +564,10 @@ class LivePlotsTest : public QObject {
     QLabel* hint = plots.navigationHint();
     QVERIFY(hint->isVisible());
     QVERIFY(hint->text().contains(QStringLiteral("double-click")));
+    QVERIFY(hint->width() >= hint->sizeHint().width());  // whole in a wide window
+    // ...and the first to give way in a narrow one: the controls fit a small screen.
+    QVERIFY2(plots.minimumSizeHint().width() <= 600,
+             qPrintable(QString::number(plots.minimumSizeHint().width())));
     QVERIFY(!loss->geometry().intersects(hint->geometry()));
 
     const QPoint inside = loss->axisRect()->rect().center();
