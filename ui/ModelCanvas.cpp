@@ -613,8 +613,9 @@ void ModelCanvas::addLayerCosts(QFormLayout* form, const QString& id) {
   row(tr("Output"), qstr(it->output_shape.str()), "layerOutput");
   row(tr("Parameters"), formatCount(it->params), "layerParams");
   row(tr("FLOPs"), formatFlops(double(it->forward_flops)), "layerFlops");
+  // One policy a line: the inspector is narrow, and nothing here may be cut.
   row(tr("Activations"),
-      tr("FP32 %1 · FP16 %2 · BF16 %3")
+      tr("FP32 %1\nFP16 %2\nBF16 %3")
           .arg(formatBytes(double(it->activation_bytes[0])),
                formatBytes(double(it->activation_bytes[1])),
                formatBytes(double(it->activation_bytes[2]))),

@@ -360,6 +360,14 @@ class ModelCanvasTest : public QObject {
     auto* act = canvas.inspector()->findChild<QLabel*>("layerActivations");
     QVERIFY(act);
     QVERIFY2(act->text().contains(QStringLiteral("FP32 1.0 KiB")), qPrintable(act->text()));
+    QVERIFY(act->text().contains(QStringLiteral("BF16 512 B")));
+    // Nothing of it is cut off in the narrow inspector.
+    canvas.resize(900, 700);
+    canvas.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&canvas));
+    act = canvas.inspector()->findChild<QLabel*>("layerActivations");
+    QVERIFY2(act->width() >= act->sizeHint().width(),
+             qPrintable(QStringLiteral("%1 < %2").arg(act->width()).arg(act->sizeHint().width())));
   }
 
   void shapeErrorIsFlaggedOnItsLayer() {
