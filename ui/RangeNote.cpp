@@ -42,10 +42,37 @@ QFormLayout* formOf(QLayout* layout, QWidget* w) {
 
 }  // namespace
 
-void attachRangeNote(QAbstractSpinBox* box, const QString& field) {
+void watchTypedValue(QAbstractSpinBox* box, QObject* context,
+                     std::function<void(const QString& typed, bool isNumber)> refused,
+                     std::function<void()> taken) {
   auto* edit = box->findChild<QLineEdit*>();
+  if (edit == nullptr) return;
+  // What was typed last; the box has put its old value back by the time
+  // editing finishes, so the text is kept as it is edited.
+  auto typed = std::make_shared<QString>();
+  QObject::connect(edit, &QLineEdit::textEdited, context, [typed](const QString& t) { *typed = t; });
+  QObject::connect(box, &QAbstractSpinBox::editingFinished, context, [=] {
+    const QString text = typed->trimmed();
+    typed->clear();
+    if (text.isEmpty()) return;
+    // The box's own parse (suffixes, special text) decides what it took.
+    int pos = 0;
+    QString probe = text;
+    if (box->validate(probe, pos) == QValidator::Acceptable) {
+      taken();
+      return;
+    }
+    bool isNumber = false;
+    box->locale().toDouble(text, &isNumber);
+    if (!isNumber) QLocale::c().toDouble(text, &isNumber);
+    refused(text, isNumber);
+  });
+}
+
+void attachRangeNote(QAbstractSpinBox* box, const QString& field) {
   QFormLayout* form = box->parentWidget() ? formOf(box->parentWidget()->layout(), box) : nullptr;
-  if (edit == nullptr || form == nullptr) return;
+  double lo = 0, hi = 0;
+  if (form == nullptr || !rangeOf(box, lo, hi)) return;  // a spin box in a form only
   int row = -1;
   QFormLayout::ItemRole role;
   form->getWidgetPosition(box, &row, &role);
@@ -56,32 +83,18 @@ void attachRangeNote(QAbstractSpinBox* box, const QString& field) {
   note->setStyleSheet(QStringLiteral("color: #D55E00;"));
   form->insertRow(row + 1, note);
   form->setRowVisible(note, false);
-
-  // What was typed last; the box has put its old value back by the time
-  // editing finishes, so the text is kept as it is edited.
-  auto typed = std::make_shared<QString>();
-  QObject::connect(edit, &QLineEdit::textEdited, note, [typed](const QString& t) { *typed = t; });
-  QObject::connect(box, &QAbstractSpinBox::editingFinished, note, [=] {
-    const QString text = typed->trimmed();
-    typed->clear();
-    double lo = 0, hi = 0;
-    if (text.isEmpty() || !rangeOf(box, lo, hi)) return;
-    // The box's own parse (suffixes, special text) decides what it took.
-    int pos = 0;
-    QString probe = text;
-    const bool taken = box->validate(probe, pos) == QValidator::Acceptable;
-    if (taken) {
-      form->setRowVisible(note, false);
-      return;
-    }
-    bool isNumber = false;
-    QLocale::c().toDouble(text, &isNumber);
-    note->setText(
-        isNumber ? QObject::tr("%1 must be between %2 and %3; %4 was not applied")
-                       .arg(field, number(lo), number(hi), text)
-                 : QObject::tr("%1: '%2' is not a number; the value was kept").arg(field, text));
-    form->setRowVisible(note, true);
-  });
+  watchTypedValue(
+      box, note,
+      [=](const QString& text, bool isNumber) {
+        double lo = 0, hi = 0;  // read now: the range may have changed since
+        rangeOf(box, lo, hi);
+        note->setText(isNumber ? QObject::tr("%1 must be between %2 and %3; %4 was not applied")
+                                     .arg(field, number(lo), number(hi), text)
+                               : QObject::tr("%1: '%2' is not a number; the value was kept")
+                                     .arg(field, text));
+        form->setRowVisible(note, true);
+      },
+      [=] { form->setRowVisible(note, false); });
 }
 
 }  // namespace mantissa::ui

@@ -5,11 +5,21 @@
 // that names the field, the value typed and the valid range, and hides it at
 // the next accepted value.
 #include <QString>
+#include <functional>
 
 class QAbstractSpinBox;
+class QObject;
 
 namespace mantissa::ui {
 
 void attachRangeNote(QAbstractSpinBox* box, const QString& field);
+
+// The check under attachRangeNote, for notes placed elsewhere: when editing
+// ends, `refused` gets the text typed if the box did not take it (whether it
+// reads as a number or not), `taken` is called if it did. Nothing is called
+// when nothing was typed. Connections live as long as `context`.
+void watchTypedValue(QAbstractSpinBox* box, QObject* context,
+                     std::function<void(const QString& typed, bool isNumber)> refused,
+                     std::function<void()> taken);
 
 }  // namespace mantissa::ui

@@ -5,6 +5,10 @@
 
 #include <QAction>
 #include <QComboBox>
+#include <QDockWidget>
+#include <QLineEdit>
+#include <QListWidget>
+#include <QTreeWidget>
 #include <QDoubleSpinBox>
 #include <QLabel>
 #include <QProgressBar>
@@ -61,6 +65,29 @@ class MainWindowTest : public QObject {
 
   static bool idle(MainWindow& w) {
     return w.controller()->state() == TrainingController::State::Idle;
+  }
+  static void showActive(MainWindow& w) {
+    w.show();
+    w.activateWindow();
+    QVERIFY(QTest::qWaitForWindowActive(&w));
+  }
+  static const LayerSpec* layer(MainWindow& w, const char* id) {
+    for (const LayerSpec& l : w.document()->project().model.layers)
+      if (l.id == id) return &l;
+    return nullptr;
+  }
+  // The one on screen: a rebuilt inspector leaves its old widgets until
+  // they are deleted later.
+  template <typename T>
+  static T* shown(QWidget* in, const QString& name) {
+    for (T* w : in->findChildren<T*>(name))
+      if (w->isVisible()) return w;
+    return nullptr;
+  }
+  static QLabel* shownNote(QWidget* in) {
+    for (QLabel* l : in->findChildren<QLabel*>(QStringLiteral("rangeNote")))
+      if (l->isVisible()) return l;
+    return nullptr;
   }
   static bool logHas(MainWindow& w, const QString& text) {
     for (const QString& line : w.eventLog()->lines())
@@ -242,6 +269,54 @@ class MainWindowTest : public QObject {
     QCOMPARE(lr->value(), 0.01);
     for (QLabel* l : lr->parentWidget()->findChildren<QLabel*>(QStringLiteral("rangeNote")))
       QVERIFY(!l->isVisible());
+  }
+
+  // The layer inspector says why a typed value was not taken, in words,
+  // under the field; an accepted value clears it.
+  void aLayerFieldOutOfRangeSaysWhy() {
+    MainWindow w(options(project(QStringLiteral("spirals.json"), spiralsJson(60))));
+    showActive(w);
+    w.tabs()->setCurrentIndex(0);
+    auto* canvas = w.findChild<ModelCanvas*>();
+    const QString drop = canvas->addLayer(LayerKind::Dropout, QPointF(300, 400));
+    canvas->selectLayer(drop);
+    auto type = [](QWidget* field, const QString& text) {
+      field->setFocus();
+      QTRY_VERIFY(field->hasFocus());
+      QTest::keyClick(field, Qt::Key_A, Qt::ControlModifier);
+      QTest::keyClicks(field, text);
+      QTest::keyClick(field, Qt::Key_Return);
+    };
+    QDoubleSpinBox* p = nullptr;
+    QTRY_VERIFY((p = shown<QDoubleSpinBox>(canvas->inspector(), QStringLiteral("p"))));
+    QVERIFY(!shownNote(canvas->inspector()));
+    type(p, QStringLiteral("1.5"));
+    QCOMPARE(p->value(), 0.5);
+    QLabel* note = shownNote(canvas->inspector());
+    QVERIFY(note);
+    QCOMPARE(note->text(),
+             QStringLiteral("p must be at least 0 and less than 1; 1.5 was not applied"));
+    type(p, QStringLiteral("0.25"));
+    QTRY_COMPARE(w.document()->project().model.layers.back().p, 0.25f);
+    QTRY_VERIFY(!shownNote(canvas->inspector()));
+
+    canvas->selectLayer(QStringLiteral("fc1"));
+    QSpinBox* out = nullptr;
+    QTRY_VERIFY((out = shown<QSpinBox>(canvas->inspector(), QStringLiteral("out_features"))));
+    type(out, QStringLiteral("0"));
+    QCOMPARE(out->value(), 16);
+    QVERIFY(shownNote(canvas->inspector()));
+    QCOMPARE(shownNote(canvas->inspector())->text(),
+             QStringLiteral("out_features must be at least 1; 0 was not applied"));
+    QCOMPARE(layer(w, "fc1")->out_features, qint64(16));
+
+    canvas->selectLayer(QStringLiteral("input"));
+    QLineEdit* shape = nullptr;
+    QTRY_VERIFY((shape = shown<QLineEdit>(canvas->inspector(), QStringLiteral("shape"))));
+    type(shape, QStringLiteral("0, 2"));
+    QVERIFY(shownNote(canvas->inspector()));
+    QCOMPARE(shownNote(canvas->inspector())->text(),
+             QStringLiteral("shape: each number must be at least 1; 0, 2 was not applied"));
   }
 
   // The Edit menu acts on the canvas with the usual keys: Duplicate, Select
