@@ -6,6 +6,7 @@
 #include <QLineEdit>
 #include <QMimeData>
 #include <QTreeWidget>
+#include <QTreeWidgetItemIterator>
 #include <QVBoxLayout>
 
 #include "Format.hpp"
@@ -48,6 +49,7 @@ LayerPalette::LayerPalette(QWidget* parent) : QWidget(parent) {
   search_ = new QLineEdit(this);
   search_->setPlaceholderText(tr("Search layers"));
   search_->setClearButtonEnabled(true);
+  search_->installEventFilter(this);
   layout->addWidget(search_);
   tree_ = new PaletteTree(this);
   tree_->setHeaderHidden(true);
@@ -80,6 +82,22 @@ LayerPalette::LayerPalette(QWidget* parent) : QWidget(parent) {
     if (!v.isValid()) return;
     if (auto k = parse_layer_kind(v.toString().toStdString())) emit layerRequested(*k);
   });
+}
+
+bool LayerPalette::eventFilter(QObject* watched, QEvent* event) {
+  if (watched == search_ && event->type() == QEvent::KeyPress &&
+      static_cast<QKeyEvent*>(event)->key() == Qt::Key_Down) {
+    // Into the list, on the first kind shown (group headings are not kinds).
+    for (QTreeWidgetItemIterator it(tree_, QTreeWidgetItemIterator::NotHidden); *it; ++it) {
+      if (!(*it)->data(0, kKindRole).isValid()) continue;
+      tree_->setCurrentItem(*it);
+      tree_->scrollToItem(*it);
+      tree_->setFocus(Qt::TabFocusReason);
+      return true;
+    }
+    return true;
+  }
+  return QWidget::eventFilter(watched, event);
 }
 
 void LayerPalette::applyFilter(const QString& text) {

@@ -1,6 +1,8 @@
 #pragma once
 // The Layers dock: every layer kind, grouped as UI.md lists them, with a
-// search box. Drag a kind onto the model canvas, or double-click it to add it.
+// search box. Drag a kind onto the model canvas, or double-click it to add it;
+// from the keyboard, Down in the search box goes to the first kind shown and
+// Enter adds the current one.
 #include <QWidget>
 
 #include "mantissa/model.hpp"
@@ -29,6 +31,7 @@ class LayerPalette : public QWidget {
   void layerRequested(mantissa::LayerKind kind);  // double-click or Enter
 
  private:
+  bool eventFilter(QObject* watched, QEvent* event) override;
   void applyFilter(const QString& text);
 
   QLineEdit* search_;

@@ -161,6 +161,7 @@ MainWindow::MainWindow(const StudioOptions& options, QWidget* parent)
   connect(palette, &LayerPalette::layerRequested, canvas, &ModelCanvas::addFromPalette);
   setLayerPalette(palette);
   setModelEditor(canvas);
+  watchCanvas(canvas);
   connect(document_, &ProjectDocument::trainingChanged, this, &MainWindow::refreshTraining);
   connect(document_, &ProjectDocument::modifiedChanged, this, &MainWindow::updateTitle);
   connect(document_, &ProjectDocument::filePathChanged, this, &MainWindow::updateTitle);
@@ -208,7 +209,11 @@ MainWindow::MainWindow(const StudioOptions& options, QWidget* parent)
   updateTitle();
 }
 
-MainWindow::~MainWindow() = default;
+// The canvas's scene and the tabs still signal while the children are
+// deleted; by then the canvas is half gone.
+MainWindow::~MainWindow() {
+  delete canvasWatch_;
+}
 
 void MainWindow::createActions() {
   newAction_ = new QAction(themed("document-new", QStyle::SP_FileIcon), tr("&New"), this);

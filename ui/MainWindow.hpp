@@ -4,6 +4,7 @@
 // wires widgets to the ProjectDocument and the TrainingController and does no
 // engine work itself.
 #include <QMainWindow>
+#include <QPointer>
 #include <functional>
 #include <memory>
 
@@ -26,6 +27,7 @@ class HistoryPage;
 class InlineMessage;
 class LayerListView;
 class LivePlots;
+class ModelCanvas;
 class ModelSummaryView;
 class ModelTable;
 class PolicySelector;
@@ -105,6 +107,9 @@ class MainWindow : public QMainWindow {
   QAction* stopAction() const { return stopAction_; }
   QAction* undoAction() const { return undoAction_; }
   QAction* redoAction() const { return redoAction_; }
+  // Edit ▸ Connect Selected To… (Ctrl+L): enabled while a layer is selected
+  // on the shown Model page.
+  QAction* connectAction() const { return connectAction_; }
 
  signals:
   void comparePoliciesRequested();
@@ -124,6 +129,9 @@ class MainWindow : public QMainWindow {
   void createMenus();
   void addPageKeys(QMenu* view);     // MainWindowMenus.cpp
   void addCanvasEdits(QMenu* edit);  // MainWindowMenus.cpp
+  void watchCanvas(ModelCanvas* canvas);  // MainWindowMenus.cpp
+  void updateConnectAction();             // MainWindowMenus.cpp
+  void connectSelectedLayer();            // MainWindowMenus.cpp
   void createCentral();
   void createDocks();
   void connectController();
@@ -184,6 +192,9 @@ class MainWindow : public QMainWindow {
   QAction* stopAction_ = nullptr;
   QAction* compareAction_ = nullptr;
   QAction* quitAction_ = nullptr;
+  QAction* connectAction_ = nullptr;
+  QPointer<ModelCanvas> canvas_;
+  QObject* canvasWatch_ = nullptr;  // context of the canvas's connections, gone first
 };
 
 }  // namespace mantissa::ui

@@ -5,11 +5,13 @@
 #include <QDir>
 #include <QDockWidget>
 #include <QFileInfo>
+#include <QGraphicsScene>
 #include <QMenu>
 #include <QMenuBar>
 #include <QMessageBox>
 #include <QTabWidget>
 
+#include "ConnectDialog.hpp"
 #include "InlineMessage.hpp"
 #include "MainWindow.hpp"
 #include "ModelCanvas.hpp"
@@ -105,6 +107,46 @@ void MainWindow::addCanvasEdits(QMenu* edit) {
         c->copySelection();
         c->paste();
       });
+  edit->addSeparator();
+  connectAction_ = edit->addAction(tr("Co&nnect Selected To…"), this,
+                                   &MainWindow::connectSelectedLayer);
+  connectAction_->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_L));
+  connectAction_->setObjectName(QStringLiteral("connectAction"));
+  connectAction_->setToolTip(tr("Feed the selected layer into another one, picked by name (Ctrl+L)"));
+  connectAction_->setEnabled(false);
+}
+
+// The canvas's selection, the model and the page decide whether Connect
+// Selected To… can act. Connected after the canvas's own handlers, so its
+// selected layer is up to date when these run.
+void MainWindow::watchCanvas(ModelCanvas* canvas) {
+  canvas_ = canvas;
+  delete canvasWatch_;
+  canvasWatch_ = new QObject(this);
+  const auto update = [this] { updateConnectAction(); };
+  connect(canvas->scene(), &QGraphicsScene::selectionChanged, canvasWatch_, update);
+  connect(document_, &ProjectDocument::modelChanged, canvasWatch_, update);
+  connect(document_, &ProjectDocument::projectReplaced, canvasWatch_, update);
+  connect(tabs_, &QTabWidget::currentChanged, canvasWatch_, update);
+  updateConnectAction();
+}
+
+void MainWindow::updateConnectAction() {
+  connectAction_->setEnabled(canvas_ && tabs_->currentWidget() == modelPage_ &&
+                             canvas_->isVisibleTo(modelPage_) &&
+                             !canvas_->selectedLayer().isEmpty());
+}
+
+void MainWindow::connectSelectedLayer() {
+  updateConnectAction();
+  if (!connectAction_->isEnabled()) return;
+  auto* dialog = new ConnectDialog(document_->project().model, canvas_->selectedLayer(), this);
+  dialog->setAttribute(Qt::WA_DeleteOnClose);
+  connect(dialog, &ConnectDialog::connectRequested, canvas_,
+          [canvas = canvas_](const QString& from, const QString& to) {
+            if (canvas) canvas->connectLayers(from, to);
+          });
+  dialog->open();
 }
 
 void MainWindow::addPageKeys(QMenu* view) {

@@ -24,7 +24,9 @@
 #include <QToolButton>
 #include <QUndoStack>
 
+#include "ConnectDialog.hpp"
 #include "EventLog.hpp"
+#include "LayerPalette.hpp"
 #include "InlineMessage.hpp"
 #include "LivePlots.hpp"
 #include "MainWindow.hpp"
@@ -75,6 +77,13 @@ class MainWindowTest : public QObject {
     for (const LayerSpec& l : w.document()->project().model.layers)
       if (l.id == id) return &l;
     return nullptr;
+  }
+  static QStringList listed(ConnectDialog* d, bool visibleOnly = true) {
+    QStringList ids;
+    for (int i = 0; i < d->list()->count(); ++i)
+      if (!visibleOnly || !d->list()->item(i)->isHidden())
+        ids << d->list()->item(i)->text().section(QLatin1Char(' '), 0, 0);
+    return ids;
   }
   // The one on screen: a rebuilt inspector leaves its old widgets until
   // they are deleted later.
@@ -269,6 +278,99 @@ class MainWindowTest : public QObject {
     QCOMPARE(lr->value(), 0.01);
     for (QLabel* l : lr->parentWidget()->findChildren<QLabel*>(QStringLiteral("rangeNote")))
       QVERIFY(!l->isVisible());
+  }
+
+  // Edit ▸ Connect Selected To… (Ctrl+L): a search over the layers the
+  // selected one can feed, Up / Down from the search field, Enter connects
+  // as one undo step. Itself, its ancestors (a cycle), layers it feeds
+  // already and Inputs are not offered; with nothing selected it is off.
+  void layersConnectFromTheKeyboard() {
+    MainWindow w(options(project(QStringLiteral("spirals.json"), spiralsJson(60))));
+    showActive(w);
+    w.tabs()->setCurrentIndex(0);
+    auto* canvas = w.findChild<ModelCanvas*>();
+    QVERIFY(canvas && canvas->isVisible());
+    const QString extra = canvas->addLayer(LayerKind::Linear, QPointF(300, 400));
+    QCOMPARE(extra, QStringLiteral("linear1"));
+    canvas->selectLayer(QString());
+    QVERIFY(!w.connectAction()->isEnabled());
+    QTest::keyClick(&w, Qt::Key_L, Qt::ControlModifier);
+    QVERIFY(w.findChild<ConnectDialog*>() == nullptr);
+
+    canvas->selectLayer(QStringLiteral("fc1"));
+    QVERIFY(w.connectAction()->isEnabled());
+    QCOMPARE(w.connectAction()->shortcut(), QKeySequence(Qt::CTRL | Qt::Key_L));
+    QTest::keyClick(&w, Qt::Key_L, Qt::ControlModifier);
+    ConnectDialog* d = nullptr;
+    QTRY_VERIFY((d = w.findChild<ConnectDialog*>()) != nullptr && d->isVisible());
+    // act1 is fed by fc1 already; input and fc1 itself cannot take it.
+    QCOMPARE(listed(d), (QStringList{"fc2", "loss", "linear1"}));
+    QTRY_VERIFY(d->searchBox()->hasFocus());
+    QTest::keyClicks(d->searchBox(), QStringLiteral("lin"));  // fc2 is Linear too
+    QCOMPARE(listed(d), (QStringList{"fc2", "linear1"}));
+    QCOMPARE(d->list()->currentItem()->text().section(' ', 0, 0), QStringLiteral("fc2"));
+    QTest::keyClick(d->searchBox(), Qt::Key_Down);
+    QCOMPARE(d->list()->currentItem()->text().section(' ', 0, 0), QStringLiteral("linear1"));
+    QTest::keyClick(d->searchBox(), Qt::Key_Up);
+    QCOMPARE(d->list()->currentItem()->text().section(' ', 0, 0), QStringLiteral("fc2"));
+    QTest::keyClick(d->searchBox(), Qt::Key_Down);
+    QVERIFY(d->searchBox()->hasFocus());  // typing goes on in the field
+    const int undoBefore = w.document()->undoStack()->count();
+    QTest::keyClick(d->searchBox(), Qt::Key_Return);
+    QTRY_VERIFY(w.findChild<ConnectDialog*>() == nullptr);
+    QCOMPARE(layer(w, "linear1")->inputs, std::vector<std::string>{"fc1"});
+    QCOMPARE(layer(w, "act1")->inputs, std::vector<std::string>{"fc1"});  // untouched
+    QCOMPARE(w.document()->undoStack()->count(), undoBefore + 1);
+
+    // From fc2: input, fc1 and act1 lead into it, loss is fed by it already.
+    showActive(w);  // the offscreen platform does not hand it back by itself
+    canvas->selectLayer(QStringLiteral("fc2"));
+    QVERIFY(w.connectAction()->isEnabled());
+    QTest::keyClick(&w, Qt::Key_L, Qt::ControlModifier);
+    QTRY_VERIFY((d = w.findChild<ConnectDialog*>()) != nullptr && d->isVisible());
+    QCOMPARE(listed(d, false), (QStringList{"linear1"}));
+    QTest::keyClicks(d->searchBox(), QStringLiteral("zzz"));
+    QVERIFY(listed(d).isEmpty());
+    QTest::keyClick(d->searchBox(), Qt::Key_Return);  // nothing to connect to
+    QVERIFY(d->isVisible());
+    QTest::keyClick(d->searchBox(), Qt::Key_Escape);
+    QTRY_VERIFY(w.findChild<ConnectDialog*>() == nullptr);
+    QCOMPARE(layer(w, "linear1")->inputs, std::vector<std::string>{"fc1"});
+    w.undoAction()->trigger();
+    QVERIFY(layer(w, "linear1")->inputs.empty());
+
+    // Only on the Model page.
+    w.tabs()->setCurrentIndex(1);
+    QVERIFY(!w.connectAction()->isEnabled());
+    w.tabs()->setCurrentIndex(0);
+    QVERIFY(w.connectAction()->isEnabled());
+  }
+
+  // The palette from the keyboard: Down in its search box goes to the first
+  // kind shown, Down again to the next, Enter adds it after the selected layer.
+  void thePaletteWorksFromTheKeyboard() {
+    MainWindow w(options(project(QStringLiteral("spirals.json"), spiralsJson(60))));
+    showActive(w);
+    w.tabs()->setCurrentIndex(0);
+    auto* canvas = w.findChild<ModelCanvas*>();
+    auto* palette = w.findChild<LayerPalette*>();
+    QVERIFY(canvas && palette && palette->isVisible());
+    canvas->selectLayer(QStringLiteral("act1"));
+    const int n = int(w.document()->project().model.layers.size());
+    palette->searchBox()->setFocus();
+    QTRY_VERIFY(palette->searchBox()->hasFocus());
+    QTest::keyClicks(palette->searchBox(), QStringLiteral("relu"));
+    QTest::keyClick(palette->searchBox(), Qt::Key_Down);
+    QVERIFY(palette->tree()->hasFocus());
+    QVERIFY(palette->tree()->currentItem());
+    QCOMPARE(palette->tree()->currentItem()->text(0), QStringLiteral("ReLU"));
+    QTest::keyClick(palette->tree(), Qt::Key_Down);
+    QCOMPARE(palette->tree()->currentItem()->text(0), QStringLiteral("LeakyReLU"));
+    QTest::keyClick(palette->tree(), Qt::Key_Return);
+    QTRY_COMPARE(int(w.document()->project().model.layers.size()), n + 1);
+    const LayerSpec& added = w.document()->project().model.layers.back();
+    QCOMPARE(added.kind, LayerKind::LeakyReLU);
+    QCOMPARE(added.inputs, std::vector<std::string>{"act1"});
   }
 
   // The layer inspector says why a typed value was not taken, in words,
