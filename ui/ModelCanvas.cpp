@@ -50,7 +50,7 @@ class CanvasView : public QGraphicsView {
     setAcceptDrops(true);
     setRenderHint(QPainter::Antialiasing);
     setDragMode(QGraphicsView::RubberBandDrag);
-    setAlignment(Qt::AlignLeft | Qt::AlignTop);
+    setAlignment(Qt::AlignHCenter | Qt::AlignTop);
   }
 
  protected:
@@ -136,7 +136,7 @@ ModelCanvas::ModelCanvas(ProjectDocument* document, QWidget* parent)
 
   connect(layoutButton, &QToolButton::clicked, this, [this] {
     autoLayout();
-    fitToView();
+    zoomToGraph(kReadableZoom);
   });
   connect(fitButton, &QToolButton::clicked, this, &ModelCanvas::fitToView);
   connect(scene_, &QGraphicsScene::selectionChanged, this, [this] {
@@ -158,7 +158,7 @@ ModelCanvas::ModelCanvas(ProjectDocument* document, QWidget* parent)
     selected_.clear();
     rebuild();
     fitPending_ = true;
-    fitToView();
+    zoomToGraph(kReadableZoom);
   });
   connect(doc_, &ProjectDocument::modelChanged, this, [this] {
     fitPending_ = false;
@@ -623,6 +623,10 @@ void ModelCanvas::addLayerCosts(QFormLayout* form, const QString& id) {
 }
 
 void ModelCanvas::fitToView() {
+  zoomToGraph(0.25);
+}
+
+void ModelCanvas::zoomToGraph(qreal smallest) {
   // The nodes, not the edges: a curved edge's bounds include its control
   // points, far outside what is drawn.
   QRectF r;
@@ -630,17 +634,20 @@ void ModelCanvas::fitToView() {
   r.adjust(-40, -30, 40, 30);
   const QSize v = view_->viewport()->size();
   if (r.isEmpty() || v.width() < 50 || v.height() < 50) return;
-  // Whole graph in view, but never so small that the labels cannot be read.
-  const qreal s = std::clamp(std::min(v.width() / r.width(), v.height() / r.height()), 0.4, 1.0);
+  const qreal s =
+      std::clamp(std::min(v.width() / r.width(), v.height() / r.height()), smallest, 1.0);
   view_->resetTransform();
   view_->scale(s, s);
-  view_->centerOn(r.center());
+  // What does not fit is below: start from the top, as a page is read.
+  const QSizeF shown(v.width() / s, v.height() / s);
+  view_->centerOn(QPointF(r.center().x(), std::min(r.center().y(), r.top() + shown.height() / 2)));
 }
 
 bool ModelCanvas::eventFilter(QObject* watched, QEvent* e) {
   if (watched == view_->viewport() && e->type() == QEvent::Resize && fitPending_) {
-    // Until the first edit, the zoom follows the view's size.
-    fitToView();
+    // Until the first edit, the zoom follows the view's size; a deep model
+    // opens readable at its top rather than whole and tiny (Fit shows it all).
+    zoomToGraph(kReadableZoom);
   }
   return QWidget::eventFilter(watched, e);
 }

@@ -65,8 +65,10 @@ class ModelCanvas : public QWidget {
   int selectedNodeCount() const;
   QString selectedLayer() const { return selected_; }
   void autoLayout();
-  // Zooms so the whole graph is in view (not below 40 %).
+  // Zooms so the whole graph is in view (not below 25 %).
   void fitToView();
+  // The zoom a project opens at, at least: labels stay readable.
+  static constexpr qreal kReadableZoom = 0.7;
   // Where the layer's node is drawn (its top-left corner, scene coordinates).
   QPointF nodePosition(const QString& id) const;
 
@@ -86,6 +88,7 @@ class ModelCanvas : public QWidget {
   bool commit(const ModelSpec& after, const QString& text);
   void rebuild();
   void rebuildInspector();
+  void zoomToGraph(qreal smallest);  // whole graph in view, not below `smallest`
   bool fitPending_ = true;  // fit once the view has its size
   // `model` with a position for every layer: where its node is drawn now, or
   // a new place for a layer that has none.

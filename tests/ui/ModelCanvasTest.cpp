@@ -202,6 +202,34 @@ class ModelCanvasTest : public QObject {
     }
   }
 
+  // A deep model opens readable, at its top; Fit shows all of it.
+  void deepModelOpensReadableAndFitShowsAll() {
+    ProjectDocument doc;
+    ModelCanvas canvas(&doc);
+    canvas.resize(900, 560);
+    canvas.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&canvas));
+    QVERIFY(!doc.load(QStringLiteral(MANTISSA_TEST_PROJECTS_DIR "/residual-mlp.json")).has_value());
+    QCoreApplication::processEvents();
+    QGraphicsView* view = canvas.view();
+    const QRect shown = view->viewport()->rect();
+    const auto visible = [&](const char* id) {
+      return shown.contains(view->mapFromScene(canvas.nodePosition(id) + QPointF(10, 10)));
+    };
+    QVERIFY2(view->transform().m11() >= ModelCanvas::kReadableZoom - 1e-9,
+             qPrintable(QString::number(view->transform().m11())));
+    QVERIFY(visible("input"));
+    QVERIFY(!visible("loss"));  // sixteen layers do not fit at a readable size
+
+    QToolButton* fit = nullptr;
+    for (QToolButton* b : canvas.findChildren<QToolButton*>())
+      if (b->text() == QLatin1String("Fit")) fit = b;
+    QVERIFY(fit);
+    QTest::mouseClick(fit, Qt::LeftButton);
+    QVERIFY(view->transform().m11() < ModelCanvas::kReadableZoom);
+    for (const LayerSpec& l : doc.project().model.layers) QVERIFY2(visible(l.id.c_str()), l.id.c_str());
+  }
+
   // Moving a node with the mouse is one undoable edit that the project file
   // keeps; Auto layout is one too, and every edge follows the nodes at once.
   void movesAndAutoLayoutAreUndoableAndSaved() {
