@@ -17,6 +17,7 @@
 #include <QTest>
 #include <string_view>
 
+#include "CompareDiff.hpp"
 #include "ComparePage.hpp"
 #include "Format.hpp"
 #include "HistoryPage.hpp"
@@ -518,6 +519,17 @@ class CompareTest : public QObject {
     page.removeRuns({ids[2]});
     QCOMPARE(page.lossPlot()->graphCount(), 2);
     QCOMPARE(page.diffTable()->rowCount(), 1);
+  }
+
+  // Where a layer is drawn is no difference between runs; its parameters are.
+  void nodePositionsAreNoSettingsDifference() {
+    const auto a = flattenJson(
+        R"({"model": {"nodes": [{"id": "fc", "position": [0, 0], "params": {"out_features": 4}}]}})");
+    const auto b = flattenJson(
+        R"({"model": {"nodes": [{"id": "fc", "position": [90, 40], "params": {"out_features": 8}}]}})");
+    const QVector<SettingsDifference> diff = settingsDiff({a, b});
+    QCOMPARE(diff.size(), 1);
+    QCOMPARE(diff.front().field, QStringLiteral("model.nodes[0].params.out_features"));
   }
 
   // Two float32 runs: each its own colour, both solid, and the legend says
