@@ -5,6 +5,8 @@
 #include <QKeyEvent>
 #include <QLineEdit>
 #include <QMimeData>
+#include <QScrollBar>
+#include <QStyle>
 #include <QTreeWidget>
 #include <QTreeWidgetItemIterator>
 #include <QVBoxLayout>
@@ -74,6 +76,11 @@ LayerPalette::LayerPalette(QWidget* parent) : QWidget(parent) {
     }
   }
   tree_->expandAll();
+  // The dock may be narrowed, but not past the longest kind's name: a
+  // palette of "Inpu" and "Batc" is no palette.
+  tree_->setMinimumWidth(static_cast<QAbstractItemView*>(tree_)->sizeHintForColumn(0) +
+                         2 * tree_->frameWidth() +
+                         tree_->style()->pixelMetric(QStyle::PM_ScrollBarExtent));
 
   connect(search_, &QLineEdit::textChanged, this, &LayerPalette::applyFilter);
   connect(tree_, &QTreeWidget::itemActivated, this, [this](QTreeWidgetItem* item) {

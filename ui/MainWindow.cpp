@@ -22,6 +22,7 @@
 #include <QToolButton>
 #include <QUndoStack>
 #include <QVBoxLayout>
+#include <algorithm>
 #include <cmath>
 
 #include "ComparePage.hpp"
@@ -63,12 +64,19 @@ QWidget* emptyState(const QString& text, QWidget* parent) {
   return label;
 }
 
+// A page of the tabs. It scrolls when the window is smaller than what the
+// page needs (Compare's plots, the canvas's inspector) rather than holding
+// the whole window above a small screen; it fills the tab otherwise.
 QWidget* container(QWidget* parent, QWidget* content) {
-  auto* w = new QWidget(parent);
-  auto* layout = new QVBoxLayout(w);
+  auto* page = new QScrollArea(parent);
+  page->setWidgetResizable(true);
+  page->setFrameShape(QFrame::NoFrame);
+  auto* body = new QWidget(page);
+  auto* layout = new QVBoxLayout(body);
   layout->setContentsMargins(0, 0, 0, 0);
   layout->addWidget(content);
-  return w;
+  page->setWidget(body);
+  return page;
 }
 
 QIcon themed(const char* name, QStyle::StandardPixmap fallback) {
@@ -111,6 +119,7 @@ MainWindow::MainWindow(const StudioOptions& options, QWidget* parent)
   databaseLabel_->setObjectName(QStringLiteral("runDatabaseLabel"));
   statusBar()->addPermanentWidget(databaseLabel_);
   fillDevices();
+  keepToolBarWhole();
   connectController();
 
   auto* compare = new ComparePage(db, this);
@@ -282,7 +291,9 @@ void MainWindow::createToolBar() {
   bar->addAction(redoAction_);
   // Their text names the edit ("Undo Connect fc3 → conv2d1"): beside the
   // icon it would push Train and Stop into the overflow. The tooltip says it.
-  for (QAction* a : {undoAction_, redoAction_})
+  // The file buttons are known by their icons and keys; their width is
+  // better spent keeping the run buttons in view on a small screen.
+  for (QAction* a : {newAction_, openAction_, saveAction_, undoAction_, redoAction_})
     if (auto* b = qobject_cast<QToolButton*>(bar->widgetForAction(a)))
       b->setToolButtonStyle(Qt::ToolButtonIconOnly);
   bar->addSeparator();
@@ -300,6 +311,23 @@ void MainWindow::createToolBar() {
   bar->addAction(stopAction_);
   bar->addSeparator();
   bar->addAction(compareAction_);
+  // Pause reads Resume while paused: as wide as the longer, so the bar
+  // does not shift under the pointer.
+  if (QWidget* pause = bar->widgetForAction(pauseAction_)) {
+    const QString text = pauseAction_->text();
+    pauseAction_->setText(tr("Resume"));
+    const int wide = pause->sizeHint().width();
+    pauseAction_->setText(text);
+    pause->setMinimumWidth(std::max(wide, pause->sizeHint().width()));
+  }
+}
+
+// The window is never narrower than the whole toolbar: in its overflow menu
+// Stop and Compare Policies would be out of sight. Measured once the device
+// list is filled.
+void MainWindow::keepToolBarWhole() {
+  auto* bar = findChild<QToolBar*>(QStringLiteral("mainToolBar"));
+  bar->setMinimumWidth(bar->sizeHint().width());
 }
 
 void MainWindow::createCentral() {
@@ -350,6 +378,10 @@ void MainWindow::createDocks() {
   layout->addWidget(settingsBox);
   layout->addStretch(1);
   scroll->setWidget(body);
+  // As wide as its labels and fields need: it scrolls up and down only.
+  scroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+  scroll->setMinimumWidth(body->minimumSizeHint().width() +
+                          style()->pixelMetric(QStyle::PM_ScrollBarExtent));
   inspector->setWidget(scroll);
   addDockWidget(Qt::RightDockWidgetArea, inspector);
 
@@ -511,7 +543,9 @@ void MainWindow::refreshTraining() {
   modelTable_->setModel(p.model, document_->summary(), document_->modelError(), p.training.policy);
 }
 
-void MainWindow::replaceContent(QWidget* box, QWidget* next) {
+void MainWindow::replaceContent(QWidget* page, QWidget* next) {
+  QWidget* box = page;
+  if (auto* scroll = qobject_cast<QScrollArea*>(page)) box = scroll->widget();
   auto* layout = box->layout();
   while (QLayoutItem* item = layout->takeAt(0)) {
     if (QWidget* w = item->widget()) w->hide();

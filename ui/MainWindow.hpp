@@ -126,6 +126,7 @@ class MainWindow : public QMainWindow {
   void startResumedRun(const StoredRun& run, qint64 upTo);
   void offerInterruptedRuns(const QVector<qint64>& runIds);
   void createToolBar();
+  void keepToolBarWhole();
   void createMenus();
   void addPageKeys(QMenu* view);     // MainWindowMenus.cpp
   void addCanvasEdits(QMenu* edit);  // MainWindowMenus.cpp

@@ -421,6 +421,60 @@ class MainWindowTest : public QObject {
              QStringLiteral("shape: each number must be at least 1; 0, 2 was not applied"));
   }
 
+  // The window fits a 1024×700 screen; at its smallest the dock labels are
+  // whole, the toolbar keeps Train, Stop and Compare Policies in view, and
+  // once it grows again the docks get their width back.
+  void theWindowFitsASmallScreen() {
+    MainWindow w(options(project(QStringLiteral("spirals.json"), spiralsJson(60))));
+    showActive(w);
+    const QSize least = w.minimumSizeHint().expandedTo(w.minimumSize());
+    QString sizes;
+    for (QWidget* c : w.findChildren<QWidget*>())
+      if (c->minimumSizeHint().height() > 500 || c->minimumSize().height() > 500)
+        sizes += QStringLiteral("%1 %2 %3x%4; ").arg(c->metaObject()->className(), c->objectName()).arg(c->minimumSizeHint().width()).arg(c->minimumSizeHint().height());
+    QVERIFY2(least.height() <= 700 && least.width() <= 1024,
+             qPrintable(QStringLiteral("%1x%2: %3").arg(least.width()).arg(least.height()).arg(sizes)));
+    auto* layers = w.findChild<QDockWidget*>(QStringLiteral("layersDock"));
+    auto* inspector = w.findChild<QDockWidget*>(QStringLiteral("inspectorDock"));
+    QVERIFY(layers && inspector);
+    const int layersWide = layers->width(), inspectorWide = inspector->width();
+
+    w.resize(least);
+    QTRY_COMPARE(w.size(), least);
+    QCoreApplication::processEvents();
+    for (QDockWidget* dock : {layers, inspector})
+      for (QLabel* label : dock->findChildren<QLabel*>()) {
+        if (!label->isVisible() || label->wordWrap() || label->text().isEmpty()) continue;
+        QVERIFY2(label->width() >= label->sizeHint().width(),
+                 qPrintable(QStringLiteral("%1: %2 < %3")
+                                .arg(label->text())
+                                .arg(label->width())
+                                .arg(label->sizeHint().width())));
+      }
+    auto* palette = w.findChild<LayerPalette*>();
+    QVERIFY(palette && palette->isVisible());
+    const int kindsWide = static_cast<QAbstractItemView*>(palette->tree())->sizeHintForColumn(0);
+    QVERIFY2(palette->tree()->viewport()->width() >= kindsWide,
+             qPrintable(QStringLiteral("%1 < %2")
+                            .arg(palette->tree()->viewport()->width())
+                            .arg(kindsWide)));
+    auto* bar = w.findChild<QToolBar*>(QStringLiteral("mainToolBar"));
+    for (QAction* a : {w.trainAction(), w.stopAction(), w.compareAction()}) {
+      QWidget* button = bar->widgetForAction(a);
+      QVERIFY2(button && button->isVisible() && bar->rect().contains(button->geometry()),
+               qPrintable(a->text()));
+    }
+
+    w.resize(1600, 1000);
+    QTRY_COMPARE(w.size(), QSize(1600, 1000));
+    QTRY_VERIFY2(layers->width() >= layersWide && inspector->width() >= inspectorWide,
+                 qPrintable(QStringLiteral("layers %1 (was %2), inspector %3 (was %4)")
+                                .arg(layers->width())
+                                .arg(layersWide)
+                                .arg(inspector->width())
+                                .arg(inspectorWide)));
+  }
+
   // The Edit menu acts on the canvas with the usual keys: Duplicate, Select
   // All, Cut, Paste, Delete, Copy; each is one undo step.
   void theEditMenuEditsTheCanvasFromTheKeyboard() {
