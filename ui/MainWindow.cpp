@@ -202,6 +202,12 @@ MainWindow::MainWindow(const StudioOptions& options, QWidget* parent)
   plots_->setXAxisMode(settings_->plotsUseWallTime() ? LivePlots::XAxis::WallTime
                                                      : LivePlots::XAxis::Step);
   plots_->setFollowLatest(settings_->plotsFollowLatest());
+  plots_->setSmoothing(settings_->lossSmoothing());
+  plots_->setLogLoss(settings_->logLoss());
+  connect(plots_, &LivePlots::smoothingChanged, this,
+          [this](double w) { settings_->setLossSmoothing(w); });
+  connect(plots_, &LivePlots::logLossChanged, this,
+          [this](bool on) { settings_->setLogLoss(on); });
 
   resize(1400, 900);
   if (options.restoreWindowState) {
@@ -428,6 +434,7 @@ void MainWindow::connectController() {
   connect(c, &TrainingController::runStarted, this,
           [this, current](quint64 gen, qint64 runId, const RunStart& start) {
             if (!current(gen)) return;
+            plots_->setStoredRun(runDatabasePath(), runId);  // its header follows a rename
             status_->runStarted(runId, start);
             events_->addMessage(EventKind::Info, tr("Run %1 started: %2 steps on %3")
                                                      .arg(runId)

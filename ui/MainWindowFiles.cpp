@@ -129,6 +129,7 @@ void MainWindow::startResumedRun(const StoredRun& run, qint64 upTo) {
     const Policy policy = parse_policy(r.policy);
     plots_->beginRun(policy, tr("%1 · %2 (resumed)")
                                  .arg(QString::fromStdString(r.name), policyLabel(policy)));
+    plots_->setStoredRun(runDatabasePath(), r.id);
   } catch (const std::exception& e) {
     message_->showMessage(QString::fromUtf8(e.what()), InlineMessage::Level::Error);
     return;

@@ -11,6 +11,8 @@ constexpr auto kGeometry = "window/geometry";
 constexpr auto kState = "window/state";
 constexpr auto kWallTime = "plots/wallTime";
 constexpr auto kFollow = "plots/followLatest";
+constexpr auto kSmoothing = "plots/lossSmoothing";
+constexpr auto kLogLoss = "plots/logLoss";
 }  // namespace key
 
 StudioSettings::StudioSettings() : settings_(std::make_unique<QSettings>()) {}
@@ -85,6 +87,21 @@ bool StudioSettings::plotsFollowLatest() const {
 }
 void StudioSettings::setPlotsFollowLatest(bool on) {
   settings_->setValue(key::kFollow, on);
+}
+
+double StudioSettings::lossSmoothing() const {
+  bool ok = false;
+  const double w = settings_->value(key::kSmoothing, 0.6).toDouble(&ok);
+  return ok && w >= 0 && w <= 0.99 ? w : 0.6;  // a hand-edited file cannot break the plots
+}
+void StudioSettings::setLossSmoothing(double weight) {
+  settings_->setValue(key::kSmoothing, weight);
+}
+bool StudioSettings::logLoss() const {
+  return settings_->value(key::kLogLoss, false).toBool();
+}
+void StudioSettings::setLogLoss(bool on) {
+  settings_->setValue(key::kLogLoss, on);
 }
 
 void StudioSettings::sync() {

@@ -39,6 +39,10 @@ class StudioSettings {
   void setPlotsUseWallTime(bool on);
   bool plotsFollowLatest() const;
   void setPlotsFollowLatest(bool on);
+  double lossSmoothing() const;  // the loss plot's TensorBoard smoothing weight
+  void setLossSmoothing(double weight);
+  bool logLoss() const;
+  void setLogLoss(bool on);
 
   void sync();
 

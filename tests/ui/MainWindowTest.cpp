@@ -191,6 +191,30 @@ class MainWindowTest : public QObject {
     QCOMPARE(w.document()->displayName(), QStringLiteral("tiny-spirals"));
   }
 
+  // The loss plot's smoothing and log axis are how the user left them.
+  void lossPlotControlsAreRemembered() {
+    const QString file = project(QStringLiteral("spirals.json"), spiralsJson(60));
+    {
+      MainWindow w(options(file));
+      w.show();
+      QVERIFY(QTest::qWaitForWindowExposed(&w));
+      w.tabs()->setCurrentIndex(1);
+      LivePlots* plots = w.livePlots();
+      QCOMPARE(plots->smoothing(), 0.6);
+      QVERIFY(!plots->logLoss());
+      QTest::mouseClick(plots->logLossBox(), Qt::LeftButton);
+      QDoubleSpinBox* spin = plots->smoothingSpinBox();
+      spin->setFocus();
+      spin->selectAll();
+      QTest::keyClicks(spin, QStringLiteral("0.9"));
+      QTest::keyClick(spin, Qt::Key_Return);
+      QCOMPARE(plots->smoothing(), 0.9);
+    }
+    MainWindow again(options(file));
+    QVERIFY(again.livePlots()->logLoss());
+    QCOMPARE(again.livePlots()->smoothing(), 0.9);
+  }
+
   // The pages from the keyboard: Ctrl+Tab / Ctrl+PgDn forward, Ctrl+PgUp /
   // Ctrl+Shift+Tab back, wrapping; Alt+1…4 straight to a page.
   void pagesSwitchFromTheKeyboard() {

@@ -122,6 +122,11 @@ class WorkflowTest : public QObject {
       QVERIFY(rec.project_json.find(hidden.toStdString()) != std::string::npos);
     }
 
+    // A rename in History reaches the Training tab's header at once.
+    QVERIFY(history->renameRun(trained, QStringLiteral("moons baseline")));
+    QTRY_VERIFY2(plots->runLabelText().startsWith(QStringLiteral("moons baseline · ")),
+                 qPrintable(plots->runLabelText()));
+
     // 5. Its evaluation: a confusion matrix over the moons' validation split.
     auto* evaluate = w.findChild<QAction*>(QStringLiteral("evaluateRunAction"));
     QVERIFY(evaluate);
