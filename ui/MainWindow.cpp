@@ -546,7 +546,8 @@ void MainWindow::refreshTraining() {
   const Project& p = document_->project();
   settingsForm_->setSpec(p.training);
   policy_->setFamily(PolicySelector::familyOf(p.training.policy));
-  summary_->setSummary(document_->diagnosis(), p.training.batch_size);
+  summary_->setSummary(document_->diagnosis(), p.training.batch_size,
+                       document_->modelDiagnosis().complete());
   modelTable_->setModel(p.model, document_->summary(), document_->modelError(), p.training.policy);
 }
 

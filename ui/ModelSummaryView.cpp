@@ -54,10 +54,11 @@ ModelSummaryView::ModelSummaryView(QWidget* parent)
   pal.setColor(QPalette::WindowText, skippedStepColor());
   error_->setPalette(pal);
   layout->addWidget(error_);
-  setSummary(ModelDiagnosis{}, 0);
+  setSummary(ModelDiagnosis{}, 0, true);
 }
 
-void ModelSummaryView::setSummary(const ModelDiagnosis& diagnosis, std::int64_t batchSize) {
+void ModelSummaryView::setSummary(const ModelDiagnosis& diagnosis, std::int64_t batchSize,
+                                  bool modelComplete) {
   // Totals over the layers whose shapes are known: the whole model once it is
   // complete, the part built so far while it is not.
   std::int64_t params = 0, flops = 0;
@@ -93,7 +94,7 @@ void ModelSummaryView::setSummary(const ModelDiagnosis& diagnosis, std::int64_t 
     flops_->setText(QStringLiteral("–"));
     return;
   }
-  const QString sofar = diagnosis.complete() ? QString() : tr(" so far");
+  const QString sofar = modelComplete ? QString() : tr(" so far");
   params_->setText(formatCount(params) + sofar);
   flops_->setText(tr("%1 / sample").arg(formatFlops(double(flops))) + sofar);
   for (int i = 0; i < 3; ++i) {

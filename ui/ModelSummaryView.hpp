@@ -19,7 +19,10 @@ class ModelSummaryView : public QWidget {
 
   // The model's totals (over the inferred part while it is unfinished) and
   // what is wrong with it, in words.
-  void setSummary(const mantissa::ModelDiagnosis& diagnosis, std::int64_t batchSize);
+  // `modelComplete`: the model itself has no problem (a dataset that does not
+  // fit is one of `diagnosis`'s problems, but the totals are whole).
+  void setSummary(const mantissa::ModelDiagnosis& diagnosis, std::int64_t batchSize,
+                  bool modelComplete);
 
   QString paramsText() const;
 

@@ -33,6 +33,8 @@ class ProjectDocument : public QObject {
   // every part that can be inferred, and every problem on its layer, the
   // dataset's misfits (dataset_fit_problems) among them.
   const mantissa::ModelDiagnosis& diagnosis() const { return diagnosis_; }
+  // The model's own problems, without the dataset's.
+  const mantissa::ModelDiagnosis& modelDiagnosis() const { return modelDiagnosis_; }
 
   // What the project's dataset gives per sample, kept so that every model
   // edit is checked against it without reading the dataset again: the split

@@ -10,6 +10,7 @@
 #include <QListWidget>
 #include <QTreeWidget>
 #include <QDoubleSpinBox>
+#include <QFile>
 #include <QLabel>
 #include <QProgressBar>
 #include <QSpinBox>
@@ -658,6 +659,24 @@ class MainWindowTest : public QObject {
              qPrintable(said));
     w.undoAction()->trigger();
     QCOMPARE(w.modelSummary()->paramsText(), QStringLiteral("82"));
+
+    // A dataset that does not fit is a problem, but the model is whole.
+    const QString csv = dir_.filePath(QStringLiteral("three.csv"));
+    {
+      QFile f(csv);
+      QVERIFY(f.open(QIODevice::WriteOnly));
+      f.write("a,b,c,label\n0.1,0.2,0.3,0\n0.4,0.5,0.6,1\n");
+    }
+    DatasetSpec three;
+    three.kind = "csv";
+    three.path = csv.toStdString();
+    w.document()->editDataset(three);
+    QVERIFY(!w.document()->diagnosis().complete());
+    QCOMPARE(w.modelSummary()->paramsText(), QStringLiteral("82"));
+    QVERIFY(w.modelSummary()
+                ->findChild<QLabel*>(QStringLiteral("modelProblems"))
+                ->text()
+                .contains(QStringLiteral("1 problem marked on the layers")));
   }
 
   void pagesCanBeReplaced() {
