@@ -43,6 +43,8 @@ ExportDialog::ExportDialog(const QString& databasePath, qint64 runId, HistoryExp
   form->addRow(tr("Checkpoint"), checkpoint_);
   auto* fileRow = new QHBoxLayout;
   file_ = new QLineEdit(this);
+  // Wide enough to read a path, not only the end of its file name.
+  file_->setMinimumWidth(file_->fontMetrics().averageCharWidth() * 48);
   auto* browse = new QPushButton(tr("Browse…"), this);
   fileRow->addWidget(file_, 1);
   fileRow->addWidget(browse);

@@ -120,6 +120,7 @@ LivePlots::LivePlots(QWidget* parent) : QWidget(parent), replotTimer_(new QTimer
   // It gives way first in a narrow window; the plots keep their room.
   hintLabel_->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Preferred);
   hintLabel_->setAlignment(Qt::AlignRight | Qt::AlignVCenter);
+  hintLabel_->installEventFilter(this);  // cut at its end, with "…", when narrow
   second->addWidget(hintLabel_, 1);
   outer->addLayout(second);
 
@@ -580,6 +581,12 @@ void LivePlots::showContextMenu(QCustomPlot* p, const QPoint& pos) {
 }
 
 bool LivePlots::eventFilter(QObject* watched, QEvent* event) {
+  if (watched == hintLabel_) {
+    if (event->type() == QEvent::Resize)
+      hintLabel_->setText(hintLabel_->fontMetrics().elidedText(hintLabel_->toolTip(),
+                                                               Qt::ElideRight, hintLabel_->width()));
+    return QWidget::eventFilter(watched, event);
+  }
   if (event->type() == QEvent::Leave) hideReadout();
   // Over the data the read-out says what is there; the panel's tooltip (what
   // its rows mean) shows over the axes and the title, never on top of it.

@@ -377,7 +377,10 @@ void ModelCanvas::selectLayer(const QString& id) {
   selected_ = id;
   rebuilding_ = true;
   scene_->clearSelection();
-  if (LayerNode* n = nodes_.value(id)) n->setSelected(true);
+  if (LayerNode* n = nodes_.value(id)) {
+    n->setSelected(true);
+    view_->ensureVisible(n, 30, 30);  // a layer added below the view is brought into it
+  }
   rebuilding_ = false;
   rebuildInspector();
 }

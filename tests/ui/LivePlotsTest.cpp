@@ -569,6 +569,15 @@ class LivePlotsTest : public QObject {
     QVERIFY2(plots.minimumSizeHint().width() <= 600,
              qPrintable(QString::number(plots.minimumSizeHint().width())));
     QVERIFY(!loss->geometry().intersects(hint->geometry()));
+    // Narrow, it is cut at its end with an ellipsis, never at its start.
+    plots.resize(760, 700);
+    QTRY_VERIFY(hint->width() < hint->fontMetrics().horizontalAdvance(hint->toolTip()));
+    QVERIFY2(hint->text().startsWith(QStringLiteral("Drag: pan")) &&
+                 hint->text().endsWith(QChar(0x2026)),
+             qPrintable(hint->text()));
+    QVERIFY(hint->fontMetrics().horizontalAdvance(hint->text()) <= hint->width());
+    plots.resize(1100, 700);
+    QTRY_COMPARE(hint->text(), hint->toolTip());
 
     const QPoint inside = loss->axisRect()->rect().center();
     QTest::mouseMove(loss, inside - QPoint(20, 0));

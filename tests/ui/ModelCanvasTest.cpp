@@ -11,6 +11,7 @@
 #include <QGraphicsScene>
 #include <QLabel>
 #include <QLineEdit>
+#include <QScrollBar>
 #include <QSpinBox>
 #include <QTest>
 #include <QTreeWidget>
@@ -228,6 +229,15 @@ class ModelCanvasTest : public QObject {
     QTest::mouseClick(fit, Qt::LeftButton);
     QVERIFY(view->transform().m11() < ModelCanvas::kReadableZoom);
     for (const LayerSpec& l : doc.project().model.layers) QVERIFY2(visible(l.id.c_str()), l.id.c_str());
+
+    // Back at a readable zoom, a layer added out of sight is brought into view.
+    view->resetTransform();
+    view->verticalScrollBar()->setValue(0);
+    QVERIFY(visible("input"));
+    const QString added = canvas.addLayer(LayerKind::ReLU);  // placed under everything
+    QCOMPARE(canvas.selectedLayer(), added);
+    QVERIFY(visible("relu1"));
+    QVERIFY(!visible("input"));
   }
 
   // Moving a node with the mouse is one undoable edit that the project file

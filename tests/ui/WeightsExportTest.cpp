@@ -3,6 +3,7 @@
 #include <QFileInfo>
 #include <QSignalSpy>
 #include <QTemporaryDir>
+#include <QLineEdit>
 #include <QTest>
 
 #include "ExportDialog.hpp"
@@ -93,6 +94,14 @@ class WeightsExportTest : public QObject {
     QCOMPARE(fileNameStem(QStringLiteral("bf16_lr+0.1")), QStringLiteral("bf16_lr+0.1"));
 
     ExportDialog dialog(db_, runId_, nullptr);
+    // The file field is wide enough to read a path, not just its end.
+    {
+      QLineEdit* field = nullptr;
+      for (QLineEdit* e : dialog.findChildren<QLineEdit*>())
+        if (e->text().endsWith(QStringLiteral(".safetensors"))) field = e;
+      QVERIFY(field);
+      QVERIFY(field->minimumWidth() >= field->fontMetrics().horizontalAdvance(QStringLiteral("x")) * 40);
+    }
     QVERIFY(shown(dialog));
     const QString before = QStringLiteral("tiny-spirals-run%1.safetensors").arg(runId_);
     QCOMPARE(QFileInfo(dialog.outputFile()).fileName(), before);
