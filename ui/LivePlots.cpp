@@ -99,12 +99,20 @@ LivePlots::LivePlots(QWidget* parent) : QWidget(parent), replotTimer_(new QTimer
     metricBox_->setItemData(metricBox_->count() - 1, metricToolTip(*f), Qt::ToolTipRole);
   }
   connect(metricBox_, &QComboBox::currentIndexChanged, this, &LivePlots::showChosenMetric);
+  // As wide as its longest name where there is room; narrower where not.
+  metricBox_->setSizeAdjustPolicy(QComboBox::AdjustToMinimumContentsLengthWithIcon);
+  metricBox_->setMinimumContentsLength(8);
   bar->addWidget(metricBox_);
   bar->addStretch(1);
   runLabel_ = new QLabel(this);
   runLabel_->setObjectName(QStringLiteral("plotsRunLabel"));
   runLabel_->setTextFormat(Qt::RichText);
-  bar->addWidget(runLabel_);
+  // A long run name gives way (cut at its end) before the plots do.
+  runLabel_->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Preferred);
+  runLabel_->setMinimumWidth(runLabel_->fontMetrics().averageCharWidth() * 8);
+  runLabel_->setAlignment(Qt::AlignRight | Qt::AlignVCenter);
+  runLabel_->installEventFilter(this);
+  bar->addWidget(runLabel_, 2);
   outer->addLayout(bar);
   // The loss plot's controls, and how to move about the plots: above them,
   // where neither a tooltip nor the hover read-out can hide it.
@@ -306,9 +314,18 @@ void LivePlots::resetView() {
 }
 
 void LivePlots::setHeader(const QString& label) {
-  runLabel_->setText(QStringLiteral("<span style='color:%1'>●</span> %2")
-                         .arg(policyColor(policy_).name(), label.toHtmlEscaped()));
   runLabel_->setProperty("plainLabel", label);
+  runLabel_->setToolTip(label);
+  showHeader();
+}
+
+void LivePlots::showHeader() {
+  const QString label = runLabel_->property("plainLabel").toString();
+  const QFontMetrics fm = runLabel_->fontMetrics();
+  const int room = std::max(0, runLabel_->width() - fm.horizontalAdvance(QStringLiteral("● ")) - 4);
+  const QString shown = runLabel_->width() > 0 ? fm.elidedText(label, Qt::ElideRight, room) : label;
+  runLabel_->setText(QStringLiteral("<span style='color:%1'>●</span> %2")
+                         .arg(policyColor(policy_).name(), shown.toHtmlEscaped()));
 }
 
 QString LivePlots::runLabelText() const {
@@ -581,6 +598,10 @@ void LivePlots::showContextMenu(QCustomPlot* p, const QPoint& pos) {
 }
 
 bool LivePlots::eventFilter(QObject* watched, QEvent* event) {
+  if (watched == runLabel_) {
+    if (event->type() == QEvent::Resize) showHeader();
+    return QWidget::eventFilter(watched, event);
+  }
   if (watched == hintLabel_) {
     if (event->type() == QEvent::Resize)
       hintLabel_->setText(hintLabel_->fontMetrics().elidedText(hintLabel_->toolTip(),

@@ -152,6 +152,7 @@ class LivePlots : public QWidget {
   void addLossControls(QHBoxLayout* bar);  // LivePlotsLoss.cpp
   void showLossCurves();                   // raw and smoothed, as smoothing_ says
   void setHeader(const QString& label);
+  void showHeader();  // the header, cut to the label's width
   void ensureHeadroom(QCustomPlot* plot);
   void styleChosenAxis();
   void createSeries();  // the graphs of every panel (LivePlotsSeries.cpp)

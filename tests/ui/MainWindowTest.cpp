@@ -29,6 +29,7 @@
 #include "EventLog.hpp"
 #include "LayerPalette.hpp"
 #include "InlineMessage.hpp"
+#include "HistoryPage.hpp"
 #include "LivePlots.hpp"
 #include "MainWindow.hpp"
 #include "ModelCanvas.hpp"
@@ -140,6 +141,23 @@ class MainWindowTest : public QObject {
     QCOMPARE(rec.status, RunStatus::Finished);
     QCOMPARE(rec.project_name, std::string("tiny-spirals"));
     QCOMPARE(rec.steps_recorded, qint64(60));
+
+    // The run opened in History, under a long name, in a 1400×900 window: no
+    // page scrolls sideways; the header gives way, cut at its end.
+    w.resize(1400, 900);
+    auto* history = w.findChild<HistoryPage*>();
+    QVERIFY(history);
+    QVERIFY(history->renameRun(rec.id, QStringLiteral("a run with a name far longer than any "
+                                                       "header has room for, fp16 baseline v2")));
+    QVERIFY(history->openRun(rec.id));
+    QTRY_VERIFY(history->runPlots()->pointCount(Series::TrainLoss) == 60);  // read on a worker
+    QTRY_VERIFY(history->openedRunTitle().contains(QStringLiteral("a run with")));
+    for (int page = 0; page < w.tabs()->count(); ++page) {
+      w.tabs()->setCurrentIndex(page);
+      auto* area = qobject_cast<QScrollArea*>(w.tabs()->currentWidget());
+      QVERIFY(area);
+      QTRY_COMPARE(area->horizontalScrollBar()->maximum(), 0);
+    }
   }
 
   void skippedStepsAreMarkedAndLogged() {
