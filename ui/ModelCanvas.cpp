@@ -260,9 +260,18 @@ void ModelCanvas::addFromPalette(LayerKind kind) {
     if (i < 0 || is_loss(doc_->project().model.layers[std::size_t(i)].kind)) from.clear();
   }
   std::optional<QPointF> pos;  // the new node's centre: under the one it follows
-  if (!from.isEmpty() && nodes_.contains(from))
-    pos = nodePosition(from) + QPointF(LayerNode::kWidth / 2, LayerNode::kHeight * 1.5 +
-                                                               canvas_layout::kRankGap);
+  if (!from.isEmpty() && nodes_.contains(from)) {
+    QPointF corner = nodePosition(from) + QPointF(0, LayerNode::kHeight + canvas_layout::kRankGap);
+    // Beside whatever is there already (the layer's old consumer), not on it.
+    const auto taken = [&](QPointF at) {
+      const QRectF box(at, QSizeF(LayerNode::kWidth, LayerNode::kHeight));
+      for (const LayerNode* n : std::as_const(nodes_))
+        if (box.intersects(QRectF(n->pos(), n->layoutSize()))) return true;
+      return false;
+    };
+    while (taken(corner)) corner.rx() += LayerNode::kWidth + canvas_layout::kNodeGap;
+    pos = corner + QPointF(LayerNode::kWidth / 2, LayerNode::kHeight / 2);
+  }
   addLayer(kind, pos, model_edits::takesNoInput(kind) ? QString() : from);
 }
 

@@ -502,6 +502,15 @@ class ModelCanvasTest : public QObject {
     emit palette.layerRequested(LayerKind::Dropout);
     QCOMPARE(doc.project().model.layers.back().id, std::string("dropout1"));
     QCOMPARE(doc.project().model.layers.back().inputs, std::vector<std::string>{"relu2"});
+    // Under the layer it follows, beside the node already there, not on it.
+    const QRectF dropout(canvas.nodePosition("dropout1"), canvas.node("dropout1")->layoutSize());
+    for (const LayerSpec& l : doc.project().model.layers) {
+      const QString id = QString::fromStdString(l.id);
+      if (id != QLatin1String("dropout1"))
+        QVERIFY2(!dropout.intersects(QRectF(canvas.nodePosition(id), canvas.node(id)->layoutSize())),
+                 qPrintable(id));
+    }
+    QVERIFY(canvas.nodePosition("dropout1").y() > canvas.nodePosition("relu2").y());
   }
 };
 
