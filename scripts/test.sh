@@ -8,8 +8,9 @@ cd "$MANTISSA_ROOT"
 
 phase "setup: system packages"
 bash scripts/setup-deps.sh
-phase "setup: MNIST digits"
+phase "setup: MNIST digits and Fashion-MNIST"
 bash scripts/fetch-mnist.sh
+bash scripts/fetch-fashion-mnist.sh
 bash scripts/build.sh
 
 # ctest runs two tests at a time; give each an equal share of the cores so

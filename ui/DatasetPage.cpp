@@ -96,6 +96,7 @@ void DatasetPage::buildUi() {
   auto* top = new QFormLayout;
   kind_ = new QComboBox(this);
   kind_->addItem(tr("Built-in MNIST"), QStringLiteral("mnist"));
+  kind_->addItem(tr("Built-in Fashion-MNIST"), QStringLiteral("fashion-mnist"));
   kind_->addItem(tr("Spirals"), QStringLiteral("spirals"));
   kind_->addItem(tr("Moons"), QStringLiteral("moons"));
   kind_->addItem(tr("Blobs"), QStringLiteral("blobs"));
@@ -155,6 +156,9 @@ void DatasetPage::buildUi() {
   labelColumn_->setToolTip(tr("The column holding the labels; empty: the last column"));
   cf->addRow(tr("Label column"), labelColumn_);
   params_->addWidget(csv);
+  // After the others, so the indices updateKind() picks stay as they were.
+  params_->addWidget(new QLabel(
+      tr("The 70,000 clothes of the built-in Fashion-MNIST set, in 10 classes."), params_));
   layout->addWidget(params_);
 
   auto* common = new QFormLayout;
@@ -231,17 +235,23 @@ void DatasetPage::buildUi() {
 
 void DatasetPage::updateKind() {
   const QString k = kind_->currentData().toString();
-  params_->setCurrentIndex(k == u"mnist" ? 0 : k == u"idx" ? 2 : k == u"csv" ? 3 : 1);
+  params_->setCurrentIndex(k == u"mnist"           ? 0
+                           : k == u"fashion-mnist" ? 4
+                           : k == u"idx"           ? 2
+                           : k == u"csv"           ? 3
+                                                   : 1);
   // The stack takes the height of the page shown, not of its tallest page.
   for (int i = 0; i < params_->count(); ++i)
     params_->widget(i)->setSizePolicy(QSizePolicy::Preferred, i == params_->currentIndex()
                                                                   ? QSizePolicy::Maximum
                                                                   : QSizePolicy::Ignored);
   params_->adjustSize();
-  // The built-in digits have a fixed split (the first 8,000 train).
-  validation_->setEnabled(k != u"mnist");
-  validation_->setToolTip(k == u"mnist"
-                              ? tr("MNIST's split is fixed: 8,000 train, 2,000 validation")
+  // The built-in sets have a fixed split (MNIST: the first 8,000 train;
+  // Fashion-MNIST: the original training and test sets).
+  validation_->setEnabled(k != u"mnist" && k != u"fashion-mnist");
+  validation_->setToolTip(
+      k == u"mnist"           ? tr("MNIST's split is fixed: 8,000 train, 2,000 validation")
+      : k == u"fashion-mnist" ? tr("Fashion-MNIST's split is fixed: 60,000 train, 10,000 validation")
                               : tr("Share of the samples kept for validation"));
 }
 
@@ -501,7 +511,7 @@ std::optional<DatasetShape> DatasetPage::knownShape(const DatasetSpec& s) const 
     if (a.kind != b.kind) return false;
     if (a.kind == "csv") return a.path == b.path && a.label_column == b.label_column;
     if (a.kind == "idx") return a.images == b.images && a.labels == b.labels;
-    if (a.kind == "mnist") return true;
+    if (a.kind == "mnist" || a.kind == "fashion-mnist") return true;
     return a.classes == b.classes;
   };
   if (split_ && loadedSpec_ && sameSource(*loadedSpec_, s)) {

@@ -372,6 +372,8 @@ class DatasetEvaluationTest : public QObject {
     QCOMPARE(openDatasetWindow(w), page);
     page->kindCombo()->setFocus();
     QTest::keyClick(page->kindCombo(), Qt::Key_Home);  // Built-in MNIST
+    QTest::keyClick(page->kindCombo(), Qt::Key_Down);  // Built-in Fashion-MNIST
+    QCOMPARE(page->spec().kind, std::string("fashion-mnist"));
     QTest::keyClick(page->kindCombo(), Qt::Key_Down);  // Spirals
     QTest::keyClick(page->kindCombo(), Qt::Key_Down);  // Moons
     QCOMPARE(page->spec().kind, std::string("moons"));

@@ -90,7 +90,48 @@ DatasetSplit load_mnist(bool scale) {
   return split;
 }
 
+// Fashion-MNIST keeps the original split: its 60,000 training images train,
+// its 10,000 test images validate, whatever the seed.
+DatasetSplit load_fashion_mnist(bool scale) {
+  static const std::vector<std::string> kClassNames = {
+      "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+      "Sandal",      "Shirt",   "Sneaker",  "Bag",   "Ankle boot"};
+  const data::FashionMnistFiles files = data::fashion_mnist_files();
+  DatasetSplit split;
+  split.train = data::load_idx(data::source_file(files.train_images),
+                               data::source_file(files.train_labels), scale);
+  split.validation = data::load_idx(data::source_file(files.test_images),
+                                    data::source_file(files.test_labels), scale);
+  for (Dataset* d : {&split.train, &split.validation}) {
+    if (d->num_classes > int(kClassNames.size()))
+      throw InputError("built-in Fashion-MNIST: a label in " + d->name +
+                       " is past the 10 classes: run scripts/fetch-fashion-mnist.sh again");
+    d->name = "fashion-mnist";
+    // Both splits name all ten classes, even if one lacks the last of them.
+    d->num_classes = int(kClassNames.size());
+    d->class_names = kClassNames;
+  }
+  return split;
+}
+
 }  // namespace
+
+namespace data {
+
+FashionMnistFiles fashion_mnist_files() {
+  const auto dir = data_dir() / "fashion-mnist";
+  FashionMnistFiles f{dir / "train-images-idx3-ubyte", dir / "train-labels-idx1-ubyte",
+                      dir / "t10k-images-idx3-ubyte", dir / "t10k-labels-idx1-ubyte"};
+  for (const auto* p : {&f.train_images, &f.train_labels, &f.test_images, &f.test_labels}) {
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(*p, ec))
+      throw InputError("built-in Fashion-MNIST data not found: " + p->string() +
+                       " is missing: run scripts/fetch-fashion-mnist.sh");
+  }
+  return f;
+}
+
+}  // namespace data
 
 DatasetSplit split_dataset(const Dataset& all, double validation_fraction, std::uint64_t seed) {
   if (!(validation_fraction >= 0.0 && validation_fraction < 1.0))
@@ -153,6 +194,7 @@ void standardize(DatasetSplit& split) {
 DatasetSplit load_dataset(const DatasetSpec& spec, const std::filesystem::path& base_dir) {
   const std::string& kind = spec.kind;
   if (kind == "mnist") return load_mnist(spec.normalize);
+  if (kind == "fashion-mnist") return load_fashion_mnist(spec.normalize);
   if (kind == "idx") {
     Dataset all = data::load_idx(resolve(spec.images, base_dir, "dataset.images"),
                                  resolve(spec.labels, base_dir, "dataset.labels"), spec.normalize);
@@ -167,7 +209,7 @@ DatasetSplit load_dataset(const DatasetSpec& spec, const std::filesystem::path& 
   if (kind == "spirals" || kind == "moons" || kind == "blobs")
     return split_dataset(make_synthetic(spec), spec.validation_fraction, spec.seed);
   throw InputError("dataset.kind: unknown kind '" + kind +
-                   "' (expected mnist, idx, csv, spirals, moons or blobs)");
+                   "' (expected mnist, fashion-mnist, idx, csv, spirals, moons or blobs)");
 }
 
 bool shape_fits(const Dataset& data, const std::vector<std::int64_t>& model_input_shape) {

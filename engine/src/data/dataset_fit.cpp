@@ -205,6 +205,13 @@ DatasetShape peek_dataset(const DatasetSpec& spec, const std::filesystem::path& 
     s.name = "mnist";
     return s;
   }
+  if (kind == "fashion-mnist") {
+    const data::FashionMnistFiles files = data::fashion_mnist_files();
+    DatasetShape s = peek_idx(files.train_images, files.train_images.string(), files.train_labels,
+                              files.train_labels.string());
+    s.name = "fashion-mnist";
+    return s;
+  }
   if (kind == "idx")
     return peek_idx(resolved(spec.images, base_dir, "dataset.images"), spec.images.string(),
                     resolved(spec.labels, base_dir, "dataset.labels"), spec.labels.string());
@@ -212,7 +219,7 @@ DatasetShape peek_dataset(const DatasetSpec& spec, const std::filesystem::path& 
     return peek_csv(resolved(spec.path, base_dir, "dataset.path"), spec.path.string(),
                     spec.label_column);
   throw InputError("dataset.kind: unknown kind '" + kind +
-                   "' (expected mnist, idx, csv, spirals, moons or blobs)");
+                   "' (expected mnist, fashion-mnist, idx, csv, spirals, moons or blobs)");
 }
 
 std::vector<ModelProblem> dataset_fit_problems(const DatasetShape& data, const ModelSpec& model,

@@ -27,6 +27,14 @@ std::string read_file(const SourceFile& file);
 std::string shape_text(const std::vector<std::int64_t>& dims);
 
 Dataset load_idx(const SourceFile& images, const SourceFile& labels, bool scale_uint8);
+
+// The built-in Fashion-MNIST files under data_dir(), as
+// scripts/fetch-fashion-mnist.sh writes them. A missing one throws InputError
+// naming it and the script.
+struct FashionMnistFiles {
+  std::filesystem::path train_images, train_labels, test_images, test_labels;
+};
+FashionMnistFiles fashion_mnist_files();
 Dataset load_csv(const SourceFile& file, const std::string& label_column);
 
 }  // namespace mantissa::data

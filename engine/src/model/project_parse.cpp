@@ -22,14 +22,17 @@ namespace detail {
 namespace {
 
 constexpr std::string_view kFormat = "mantissa-project";
-constexpr std::array<std::string_view, 6> kDatasetKinds = {"mnist",   "idx",   "csv",
-                                                           "spirals", "moons", "blobs"};
+constexpr std::array<std::string_view, 7> kDatasetKinds = {
+    "mnist", "fashion-mnist", "idx", "csv", "spirals", "moons", "blobs"};
 constexpr std::array<Policy, 5> kPolicies = {Policy::Float32, Policy::MixedFloat16,
                                              Policy::MixedBFloat16, Policy::Float16,
                                              Policy::BFloat16};
 constexpr std::array<LossScaleMode, 3> kScaleModes = {LossScaleMode::None, LossScaleMode::Fixed,
                                                       LossScaleMode::Dynamic};
 constexpr std::array<std::string_view, 3> kSchedules = {"constant", "step", "cosine"};
+
+// The built-in image sets, with a fixed split.
+bool is_builtin(std::string_view kind) { return kind == "mnist" || kind == "fashion-mnist"; }
 
 bool is_synthetic(std::string_view kind) {
   return kind == "spirals" || kind == "moons" || kind == "blobs";
@@ -145,7 +148,7 @@ DatasetSpec parse_dataset(const Json& j, const std::filesystem::path& file) {
   d.kind = r.required_string("kind");
   if (std::find(kDatasetKinds.begin(), kDatasetKinds.end(), d.kind) == kDatasetKinds.end())
     fail_choice(r, "kind", "dataset kind", d.kind, kDatasetKinds);
-  if (d.kind == "mnist" || d.kind == "idx" || d.kind == "csv")
+  if (is_builtin(d.kind) || d.kind == "idx" || d.kind == "csv")
     d.normalize = r.boolean("normalize", d.normalize);
   if (d.kind == "idx") {
     d.images = resolve_path(r.required_string("images"), file);
@@ -171,8 +174,8 @@ DatasetSpec parse_dataset(const Json& j, const std::filesystem::path& file) {
     d.noise = r.number("noise", d.noise, Range::non_negative());
     d.seed = r.unsigned_integer("seed", d.seed);
   }
-  // MNIST comes with its own train / test split.
-  if (d.kind != "mnist")
+  // MNIST and Fashion-MNIST come with their own train / test split.
+  if (!is_builtin(d.kind))
     d.validation_fraction =
         r.number("validation_fraction", d.validation_fraction, Range::unit_half_open());
   r.finish("for dataset kind '" + d.kind + "'");

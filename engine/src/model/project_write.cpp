@@ -55,14 +55,15 @@ OrderedJson dataset_json(const DatasetSpec& d, const std::filesystem::path& file
     else if (!d.label_column.empty())
       j["label_column"] = d.label_column;
   }
-  if (d.kind == "mnist" || d.kind == "idx" || d.kind == "csv") j["normalize"] = d.normalize;
+  const bool builtin = d.kind == "mnist" || d.kind == "fashion-mnist";
+  if (builtin || d.kind == "idx" || d.kind == "csv") j["normalize"] = d.normalize;
   if (d.kind == "spirals" || d.kind == "moons" || d.kind == "blobs") {
     j["samples"] = d.samples;
     j["classes"] = d.classes;
     j["noise"] = d.noise;
     j["seed"] = d.seed;
   }
-  if (d.kind != "mnist") j["validation_fraction"] = d.validation_fraction;
+  if (!builtin) j["validation_fraction"] = d.validation_fraction;
   return j;
 }
 
