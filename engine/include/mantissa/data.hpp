@@ -51,6 +51,9 @@ std::filesystem::path data_dir();
 //  * mnist:  data_dir()/mnist/mnist-{images.idx3,labels.idx1}-ubyte; fixed split,
 //            the first four fifths train, the last fifth validation (8,000 /
 //            2,000 for the built-in 10,000 digits); validation_fraction ignored.
+//  * fashion-mnist: data_dir()/fashion-mnist/{train,t10k}-{images-idx3,labels-idx1}-ubyte;
+//            fixed split, the train files train and the t10k files validate
+//            (60,000 / 10,000); validation_fraction is refused.
 //  * idx, csv, spirals, moons, blobs: the last validation_fraction of the
 //            samples after a shuffle seeded by spec.seed is the validation split.
 // Every problem throws InputError naming the file and the row, item or field.

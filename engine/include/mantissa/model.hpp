@@ -83,7 +83,7 @@ struct ModelSpec {
 };
 
 struct DatasetSpec {
-  std::string kind = "mnist";        // mnist | idx | csv | spirals | moons | blobs
+  std::string kind = "mnist";        // mnist | fashion-mnist | idx | csv | spirals | moons | blobs
   std::filesystem::path images;      // idx
   std::filesystem::path labels;      // idx
   std::filesystem::path path;        // csv
