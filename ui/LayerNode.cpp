@@ -11,6 +11,7 @@
 #include <QPalette>
 #include <QStyleOptionGraphicsItem>
 #include <QtMath>
+#include <algorithm>
 
 #include "ModelCanvas.hpp"
 #include "ModelEdits.hpp"
@@ -249,6 +250,33 @@ void LayerEdge::updatePath() {
   } else {
     const qreal dy = qMax<qreal>(30, qAbs(b.y() - a.y()) / 2);
     path.cubicTo(a + QPointF(0, dy), b - QPointF(0, dy), b);
+    // A plain curve that would cross other layers goes round them instead:
+    // down from its port, along the right of what is in the way, into the
+    // consumer from above.
+    qreal right = 0;
+    bool blocked = false;
+    if (scene() != nullptr && b.y() - a.y() > 2 * LayerNode::kHeight) {
+      for (QGraphicsItem* item : scene()->items(QRectF(a, b).normalized().adjusted(-2, 0, 2, 0))) {
+        if (item->type() != LayerNode::Type || item == from_ || item == to_) continue;
+        const QRectF box(item->pos(), QSizeF(LayerNode::kWidth, LayerNode::kHeight));
+        for (int k = 1; k < 24 && !blocked; ++k) blocked = box.contains(path.pointAtPercent(k / 24.0));
+        if (blocked) right = std::max(right, box.right());
+      }
+      if (blocked)
+        for (QGraphicsItem* item : scene()->items(QRectF(a, b).normalized().adjusted(-1e4, 0, 1e4, 0)))
+          if (item->type() == LayerNode::Type && item != from_ && item != to_ &&
+              item->pos().x() <= right && item->pos().x() + LayerNode::kWidth >= a.x() - 1 &&
+              item->pos().y() > a.y() && item->pos().y() < b.y() - LayerNode::kHeight)
+            right = std::max(right, item->pos().x() + LayerNode::kWidth);
+    }
+    if (blocked) {
+      const qreal x = std::max(right, b.x()) + 24;
+      const qreal bend = 24;
+      path = QPainterPath(a);
+      path.cubicTo(a + QPointF(0, bend), QPointF(x, a.y() + bend), QPointF(x, a.y() + 2 * bend));
+      path.lineTo(x, b.y() - 2 * bend);
+      path.cubicTo(QPointF(x, b.y() - bend), b - QPointF(0, bend), b);
+    }
   }
   setPath(path);
   // Beside the edge, halfway down, clear of the nodes at either end.

@@ -538,6 +538,7 @@ void ModelCanvas::rebuild() {
         route = lastLayout_.routes.value(canvas_layout::edgeKey(from, to->id(), int(k)));
       auto* edge = new LayerEdge(src, to, int(k), outLabel.value(from), route);
       scene_->addItem(edge);
+      edge->updatePath();  // now that it can see the layers it must go round
       edges_.append(edge);
     }
   }

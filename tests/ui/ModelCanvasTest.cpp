@@ -297,6 +297,29 @@ class ModelCanvasTest : public QObject {
     QCOMPARE(doc.undoStack()->count(), edits);
   }
 
+  // An edge drawn without the layout's route goes round the layers in its
+  // way instead of through them.
+  void edgesGoRoundLayersInTheirWay() {
+    ProjectDocument doc;
+    ModelCanvas canvas(&doc);
+    QVERIFY(!doc.load(mnistPath()).has_value());
+    canvas.selectLayer(QStringLiteral("fc3"));
+    canvas.addFromPalette(LayerKind::Conv2d);  // beside the loss, at the bottom
+    const QString conv = canvas.selectedLayer();
+    QVERIFY(canvas.connectLayers(QStringLiteral("fc1"), conv));  // from the top of the column
+    const LayerEdge* edge = nullptr;
+    for (const LayerEdge* e : canvas.edges())
+      if (e->from()->id() == QLatin1String("fc1") && e->to()->id() == conv) edge = e;
+    QVERIFY(edge);
+    QVERIFY(!edge->followsRoute());
+    QVERIFY(edgeMeetsItsPorts(edge));
+    for (const char* id : {"relu1", "fc2", "relu2", "fc3", "loss"}) {
+      const QRectF box(canvas.nodePosition(id), QSizeF(LayerNode::kWidth, LayerNode::kHeight));
+      for (int k = 1; k < 200; ++k)
+        QVERIFY2(!box.contains(edge->path().pointAtPercent(k / 200.0)), id);
+    }
+  }
+
   // A layer's message sits beside its node, and the layout leaves room for it.
   void messagesSitBesideTheirNodes() {
     ProjectDocument doc;
