@@ -18,6 +18,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 
+import { idxBuffers, interleavedOrder, writeFilesAtomically } from './idx-files.mjs';
+
 const ROWS = 28;
 const COLS = 28;
 const PIXELS = ROWS * COLS;
@@ -80,19 +82,8 @@ if (minPixel !== 0 || maxPixel !== 255) fail(`pixel range ${minPixel}-${maxPixel
 function idxPair(begin, end) {
   const n = end - begin;
   const total = n * CLASSES;
-  const images = Buffer.alloc(16 + total * PIXELS);
-  images.writeUInt32BE(0x00000803, 0);
-  images.writeUInt32BE(total, 4);
-  images.writeUInt32BE(ROWS, 8);
-  images.writeUInt32BE(COLS, 12);
-  const labels = Buffer.alloc(8 + total);
-  labels.writeUInt32BE(0x00000801, 0);
-  labels.writeUInt32BE(total, 4);
-  const order = [];
-  for (let c = 0; c < CLASSES; c++)
-    for (let k = 0; k < n; k++) order.push({ c, k, key: (k + 0.5) / n });
-  order.sort((a, b) => a.key - b.key || a.c - b.c);
-  order.forEach(({ c, k }, image) => {
+  const { images, labels } = idxBuffers(total, ROWS, COLS);
+  interleavedOrder(new Array(CLASSES).fill(n)).forEach(({ c, k }, image) => {
     const from = (begin + k) * PIXELS;
     perClass[c].copy(images, 16 + image * PIXELS, from, from + PIXELS);
     labels[8 + image] = c;
@@ -103,18 +94,12 @@ function idxPair(begin, end) {
 const test = idxPair(0, TEST_PER_CLASS);
 const train = idxPair(TEST_PER_CLASS, PER_CLASS);
 
-// Write beside the target and rename, so a half-written file never looks valid.
-fs.mkdirSync(outDir, { recursive: true });
-for (const [name, buffer] of [
+writeFilesAtomically(outDir, [
   ['train-labels-idx1-ubyte', train.labels],
   ['t10k-labels-idx1-ubyte', test.labels],
   ['t10k-images-idx3-ubyte', test.images],
   ['train-images-idx3-ubyte', train.images],
-]) {
-  const target = path.join(outDir, name);
-  fs.writeFileSync(`${target}.part`, buffer);
-  fs.renameSync(`${target}.part`, target);
-}
+]);
 
 console.log(`fashion-mnist: ${train.total} training + ${test.total} test images ${ROWS}x${COLS}, ` +
             `${PER_CLASS - TEST_PER_CLASS} + ${TEST_PER_CLASS} per class, ` +

@@ -18,6 +18,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 
+import { idxBuffers, interleavedOrder, writeFilesAtomically } from './idx-files.mjs';
+
 const ROWS = 28;
 const COLS = 28;
 const PIXELS = ROWS * COLS;
@@ -51,29 +53,16 @@ for (let digit = 0; digit < CLASSES; digit++) {
 const total = perClass.reduce((n, data) => n + data.length / PIXELS, 0);
 if (total !== EXPECTED_IMAGES) fail(`expected ${EXPECTED_IMAGES} images, found ${total}`);
 
-// IDX: big-endian magic 0x0000 0x08 (uint8) <ndims>, then one uint32 per dim.
-const images = Buffer.alloc(16 + total * PIXELS);
-images.writeUInt32BE(0x00000803, 0);
-images.writeUInt32BE(total, 4);
-images.writeUInt32BE(ROWS, 8);
-images.writeUInt32BE(COLS, 12);
-const labels = Buffer.alloc(8 + total);
-labels.writeUInt32BE(0x00000801, 0);
-labels.writeUInt32BE(total, 4);
+const { images, labels } = idxBuffers(total, ROWS, COLS);
 
 // Where each digit goes: sort (class, index-in-class) by its place in its class.
-const order = [];
-perClass.forEach((data, digit) => {
-  const n = data.length / PIXELS;
-  for (let k = 0; k < n; k++) order.push({ digit, k, key: (k + 0.5) / n });
-});
-order.sort((a, b) => a.key - b.key || a.digit - b.digit);
+const order = interleavedOrder(perClass.map((data) => data.length / PIXELS));
 
 const counts = new Array(CLASSES).fill(0);
 let minPixel = 255;
 let maxPixel = 0;
 let blank = 0;
-order.forEach(({ digit, k }, image) => {
+order.forEach(({ c: digit, k }, image) => {
   const data = perClass[digit];
   let ink = 0;
   for (let i = 0; i < PIXELS; i++) {
@@ -104,13 +93,7 @@ for (let digit = 0; digit < CLASSES; digit++) {
 if (minPixel !== 0 || maxPixel !== 255) fail(`pixel range ${minPixel}-${maxPixel}, expected 0-255`);
 if (blank > 0) fail(`${blank} images are entirely blank`);
 
-// Write beside the target and rename, so a half-written file never looks valid.
-fs.mkdirSync(outDir, { recursive: true });
-for (const [name, buffer] of [['mnist-labels.idx1-ubyte', labels], ['mnist-images.idx3-ubyte', images]]) {
-  const target = path.join(outDir, name);
-  fs.writeFileSync(`${target}.part`, buffer);
-  fs.renameSync(`${target}.part`, target);
-}
+writeFilesAtomically(outDir, [['mnist-labels.idx1-ubyte', labels], ['mnist-images.idx3-ubyte', images]]);
 
 console.log(`mnist: ${total} images ${ROWS}x${COLS}, per class [${counts.join(' ')}], ` +
             `pixels ${minPixel}-${maxPixel} -> ${outDir}`);

@@ -17,30 +17,9 @@ namespace {
 using test_data::expect_input_error;
 using test_data::idx_f32;
 using test_data::idx_u8;
+using test_data::ScopedEnv;
 using test_data::TempDir;
 using test_data::write_bytes;
-
-// Sets an environment variable for one scope, restoring the old value after.
-class ScopedEnv {
- public:
-  ScopedEnv(const char* name, const std::optional<std::string>& value) : name_(name) {
-    if (const char* old = std::getenv(name)) old_ = old;
-    if (value)
-      ::setenv(name, value->c_str(), 1);
-    else
-      ::unsetenv(name);
-  }
-  ~ScopedEnv() {
-    if (old_)
-      ::setenv(name_, old_->c_str(), 1);
-    else
-      ::unsetenv(name_);
-  }
-
- private:
-  const char* name_;
-  std::optional<std::string> old_;
-};
 
 // Five 3×4 images whose pixels encode (item, position); labels 0 2 1 2 0.
 void write_small_pair(const TempDir& dir) {

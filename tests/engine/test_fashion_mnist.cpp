@@ -25,32 +25,9 @@ using ::testing::HasSubstr;
 using ::testing::Not;
 using test_data::expect_input_error;
 using test_data::idx_u8;
+using test_data::ScopedEnv;
 using test_data::TempDir;
 using test_data::write_bytes;
-
-// Sets an environment variable for one scope, restoring the old value after.
-class ScopedEnv {
- public:
-  ScopedEnv(const char* name, const std::optional<std::string>& value) : name_(name) {
-    if (const char* old = std::getenv(name)) old_ = old;
-    if (value)
-      ::setenv(name, value->c_str(), 1);
-    else
-      ::unsetenv(name);
-  }
-  ~ScopedEnv() {
-    if (old_)
-      ::setenv(name_, old_->c_str(), 1);
-    else
-      ::unsetenv(name_);
-  }
-  ScopedEnv(const ScopedEnv&) = delete;
-  ScopedEnv& operator=(const ScopedEnv&) = delete;
-
- private:
-  const char* name_;
-  std::optional<std::string> old_;
-};
 
 std::string project_with(const std::string& dataset) {
   return R"({"format": "mantissa-project", "version": 1, "name": "t", "dataset": )" + dataset +
