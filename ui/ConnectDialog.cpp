@@ -27,15 +27,15 @@ const LayerSpec* layerOf(const ModelSpec& model, const QString& id) {
 // Every layer `id` reads from, directly or through others.
 QSet<QString> ancestorsOf(const ModelSpec& model, const QString& id) {
   QSet<QString> seen;
-  QStringList todo{id};
-  while (!todo.isEmpty()) {
-    const LayerSpec* l = layerOf(model, todo.takeLast());
+  QStringList toVisit{id};
+  while (!toVisit.isEmpty()) {
+    const LayerSpec* l = layerOf(model, toVisit.takeLast());
     if (l == nullptr) continue;
     for (const std::string& in : l->inputs) {
       const QString q = QString::fromStdString(in);
       if (!seen.contains(q)) {
         seen.insert(q);
-        todo << q;
+        toVisit << q;
       }
     }
   }
