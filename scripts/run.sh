@@ -14,6 +14,7 @@ bash scripts/setup-deps.sh
 phase "setup: MNIST digits and Fashion-MNIST"
 bash scripts/fetch-mnist.sh
 bash scripts/fetch-fashion-mnist.sh
+bash scripts/fetch-fortunes.sh
 bash scripts/build.sh
 
 MANTISSA_DATA_DIR="$(mantissa_data_dir)"

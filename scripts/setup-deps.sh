@@ -23,6 +23,8 @@ packages=(
   clang-16 libclang-rt-16-dev libomp-16-dev llvm-16
   # studio; Graphviz's dot lays out the model graph
   qt6-base-dev libqcustomplot-dev libgraphviz-dev
+  # the built-in text corpus (scripts/fetch-fortunes.sh)
+  fortunes
   # headless GUI tests
   xvfb xauth
 )

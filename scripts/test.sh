@@ -11,6 +11,7 @@ bash scripts/setup-deps.sh
 phase "setup: MNIST digits and Fashion-MNIST"
 bash scripts/fetch-mnist.sh
 bash scripts/fetch-fashion-mnist.sh
+bash scripts/fetch-fortunes.sh
 bash scripts/build.sh
 
 # ctest runs two tests at a time; give each an equal share of the cores so

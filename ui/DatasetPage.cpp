@@ -35,7 +35,8 @@ bool sameSpec(const DatasetSpec& a, const DatasetSpec& b) {
   return a.kind == b.kind && a.images == b.images && a.labels == b.labels && a.path == b.path &&
          a.label_column == b.label_column && a.normalize == b.normalize &&
          a.samples == b.samples && a.classes == b.classes && a.noise == b.noise &&
-         a.seed == b.seed && a.validation_fraction == b.validation_fraction;
+         a.seed == b.seed && a.validation_fraction == b.validation_fraction &&
+         a.validation_path == b.validation_path && a.context == b.context;
 }
 
 // The index of the label column among a CSV file's columns, as load_csv
@@ -95,12 +96,15 @@ void DatasetPage::buildUi() {
   auto* layout = new QVBoxLayout(this);
   auto* top = new QFormLayout;
   kind_ = new QComboBox(this);
+  // Built-in sets, synthetic ones, then files (CSV last).
   kind_->addItem(tr("Built-in MNIST"), QStringLiteral("mnist"));
   kind_->addItem(tr("Built-in Fashion-MNIST"), QStringLiteral("fashion-mnist"));
+  kind_->addItem(tr("Built-in text (fortunes)"), QStringLiteral("fortunes"));
   kind_->addItem(tr("Spirals"), QStringLiteral("spirals"));
   kind_->addItem(tr("Moons"), QStringLiteral("moons"));
   kind_->addItem(tr("Blobs"), QStringLiteral("blobs"));
   kind_->addItem(tr("IDX files"), QStringLiteral("idx"));
+  kind_->addItem(tr("Text file"), QStringLiteral("text"));
   kind_->addItem(tr("CSV file"), QStringLiteral("csv"));
   top->addRow(tr("Dataset"), kind_);
   layout->addLayout(top);
@@ -155,10 +159,26 @@ void DatasetPage::buildUi() {
   labelColumn_->setInsertPolicy(QComboBox::NoInsert);
   labelColumn_->setToolTip(tr("The column holding the labels; empty: the last column"));
   cf->addRow(tr("Label column"), labelColumn_);
+  cf->addRow(tr("Validation file"),
+             fileRow(csv, csv_validation_path_, tr("CSV files (*.csv);;All files (*)")));
+  csv_validation_path_->setPlaceholderText(tr("optional, e.g. test.csv"));
   params_->addWidget(csv);
   // After the others, so the indices updateKind() picks stay as they were.
   params_->addWidget(new QLabel(
       tr("The 70,000 clothes of the built-in Fashion-MNIST set, in 10 classes."), params_));
+  auto* fortunes = new QLabel(
+      tr("About 2.5 MB of quotations, jokes and verse from Debian's fortunes, read as bytes "
+         "for next-token prediction; the last part validates."),
+      params_);
+  fortunes->setWordWrap(true);
+  params_->addWidget(fortunes);
+  auto* text = new QWidget(params_);
+  auto* tf = new QFormLayout(text);
+  tf->addRow(tr("File"), fileRow(text, text_path_, tr("Text files (*.txt);;All files (*)")));
+  tf->addRow(tr("Validation file"),
+             fileRow(text, text_validation_path_, tr("Text files (*.txt);;All files (*)")));
+  text_validation_path_->setPlaceholderText(tr("optional: else the text's last part validates"));
+  params_->addWidget(text);
   layout->addWidget(params_);
 
   auto* common = new QFormLayout;
@@ -166,8 +186,13 @@ void DatasetPage::buildUi() {
   validation_ = new QDoubleSpinBox(this);
   validation_->setRange(0.0, 0.9);
   validation_->setSingleStep(0.05);
+  context_ = new QSpinBox(this);
+  context_->setRange(1, 1 << 20);
+  context_->setToolTip(tr("Bytes per window: the model's Input shape [positions]"));
   common->addRow(QString(), normalize_);
+  common->addRow(tr("Context (bytes)"), context_);
   common->addRow(tr("Validation fraction"), validation_);
+  common_ = common;
   layout->addLayout(common);
 
   auto* row = new QHBoxLayout;
@@ -226,8 +251,13 @@ void DatasetPage::buildUi() {
   connect(kind_, &QComboBox::currentIndexChanged, this, &DatasetPage::updateKind);
   // Any change of what would be loaded: read the headers again.
   connect(kind_, &QComboBox::currentIndexChanged, this, &DatasetPage::scheduleRefresh);
-  for (QLineEdit* edit : {images_path_, labels_path_, csv_path_})
+  for (QLineEdit* edit : {images_path_, labels_path_, csv_path_, csv_validation_path_, text_path_,
+                          text_validation_path_}) {
     connect(edit, &QLineEdit::textChanged, this, &DatasetPage::scheduleRefresh);
+  }
+  for (QLineEdit* edit : {csv_validation_path_, text_validation_path_})
+    connect(edit, &QLineEdit::textChanged, this, &DatasetPage::updateKind);
+  connect(context_, &QSpinBox::valueChanged, this, &DatasetPage::scheduleRefresh);
   connect(labelColumn_, &QComboBox::currentTextChanged, this, &DatasetPage::scheduleRefresh);
   for (QSpinBox* box : {samples_, classes_, seed_})
     connect(box, &QSpinBox::valueChanged, this, &DatasetPage::scheduleRefresh);
@@ -239,6 +269,8 @@ void DatasetPage::updateKind() {
                            : k == u"fashion-mnist" ? 4
                            : k == u"idx"           ? 2
                            : k == u"csv"           ? 3
+                           : k == u"fortunes"      ? 5
+                           : k == u"text"          ? 6
                                                    : 1);
   // The stack takes the height of the page shown, not of its tallest page.
   for (int i = 0; i < params_->count(); ++i)
@@ -248,11 +280,20 @@ void DatasetPage::updateKind() {
   params_->adjustSize();
   // The built-in sets have a fixed split (MNIST: the first 8,000 train;
   // Fashion-MNIST: the original training and test sets).
-  validation_->setEnabled(k != u"mnist" && k != u"fashion-mnist");
+  // A separate validation file replaces the fraction.
+  const bool validationFile =
+      (k == u"csv" && !csv_validation_path_->text().trimmed().isEmpty()) ||
+      (k == u"text" && !text_validation_path_->text().trimmed().isEmpty());
+  const bool text = k == u"text" || k == u"fortunes";
+  validation_->setEnabled(k != u"mnist" && k != u"fashion-mnist" && !validationFile);
   validation_->setToolTip(
       k == u"mnist"           ? tr("MNIST's split is fixed: 8,000 train, 2,000 validation")
       : k == u"fashion-mnist" ? tr("Fashion-MNIST's split is fixed: 60,000 train, 10,000 validation")
+      : validationFile        ? tr("The validation file validates")
+      : text                  ? tr("Share of the text, from its end, kept for validation")
                               : tr("Share of the samples kept for validation"));
+  common_->setRowVisible(context_, text);
+  common_->setRowVisible(normalize_, !text);
 }
 
 void DatasetPage::syncFromDocument() {
@@ -285,7 +326,13 @@ void DatasetPage::setSpec(const DatasetSpec& s) {
   seed_->setValue(int(s.seed));
   images_path_->setText(QString::fromStdString(s.images.string()));
   labels_path_->setText(QString::fromStdString(s.labels.string()));
-  csv_path_->setText(QString::fromStdString(s.path.string()));
+  csv_path_->setText(QString::fromStdString(s.kind == "csv" ? s.path.string() : ""));
+  csv_validation_path_->setText(
+      QString::fromStdString(s.kind == "csv" ? s.validation_path.string() : ""));
+  text_path_->setText(QString::fromStdString(s.kind == "text" ? s.path.string() : ""));
+  text_validation_path_->setText(
+      QString::fromStdString(s.kind == "text" ? s.validation_path.string() : ""));
+  context_->setValue(int(s.context));
   labelColumn_->setCurrentText(QString::fromStdString(s.label_column));
   normalize_->setChecked(s.normalize);
   validation_->setValue(s.validation_fraction);
@@ -301,7 +348,13 @@ DatasetSpec DatasetPage::spec() const {
   s.seed = std::uint64_t(seed_->value());
   s.images = images_path_->text().toStdString();
   s.labels = labels_path_->text().toStdString();
-  s.path = csv_path_->text().toStdString();
+  const bool text = s.kind == "text";
+  s.path = (text ? text_path_ : csv_path_)->text().toStdString();
+  s.validation_path =
+      s.kind == "csv" || text
+          ? (text ? text_validation_path_ : csv_validation_path_)->text().trimmed().toStdString()
+          : std::string();
+  s.context = context_->value();
   s.label_column = labelColumn_->currentText().trimmed().toStdString();
   s.normalize = normalize_->isChecked();
   s.validation_fraction = validation_->value();
@@ -510,6 +563,7 @@ std::optional<DatasetShape> DatasetPage::knownShape(const DatasetSpec& s) const 
   const auto sameSource = [](const DatasetSpec& a, const DatasetSpec& b) {
     if (a.kind != b.kind) return false;
     if (a.kind == "csv") return a.path == b.path && a.label_column == b.label_column;
+    if (a.kind == "text" || a.kind == "fortunes") return a.path == b.path && a.context == b.context;
     if (a.kind == "idx") return a.images == b.images && a.labels == b.labels;
     if (a.kind == "mnist" || a.kind == "fashion-mnist") return true;
     return a.classes == b.classes;

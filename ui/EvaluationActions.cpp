@@ -2,6 +2,7 @@
 
 #include <QAction>
 #include <QDialog>
+#include <QLineEdit>
 #include <QMainWindow>
 #include <QMenu>
 #include <QMenuBar>
@@ -13,6 +14,7 @@
 #include "EvaluationView.hpp"
 #include "HistoryPage.hpp"
 #include "ProjectDocument.hpp"
+#include "SamplePanel.hpp"
 
 namespace mantissa::ui {
 
@@ -77,6 +79,35 @@ void installDataMenu(QMainWindow* window, ProjectDocument* document, HistoryPage
     view->evaluateRun(history->databasePath(), id);
     dialog->show();
   });
+
+  // One Sample window; it follows the run selected when it is opened.
+  auto* sampleAction = menu->addAction(QMenu::tr("&Sample From Selected Run…"));
+  sampleAction->setObjectName(QStringLiteral("sampleRunAction"));
+  auto sampleDialog = std::make_shared<QPointer<QDialog>>();
+  auto samplePanel = std::make_shared<QPointer<SamplePanel>>();
+  QObject::connect(sampleAction, &QAction::triggered, window,
+                   [window, history, sampleDialog, samplePanel] {
+                     const QVector<qint64> ids = history->selectedRunIds();
+                     const qint64 id = ids.isEmpty() ? history->openedRunId() : ids.first();
+                     if (id <= 0) {
+                       QMessageBox::information(
+                           window, QMenu::tr("Sample"),
+                           QMenu::tr("Select a run of a language model in History first."));
+                       return;
+                     }
+                     if (!*sampleDialog) {
+                       auto* panel = new SamplePanel;
+                       panel->setObjectName(QStringLiteral("samplePanel"));
+                       *sampleDialog = toolWindow(window, panel, QMenu::tr("Sample"));
+                       *samplePanel = panel;
+                     }
+                     (*samplePanel)->setRun(history->databasePath(), id);
+                     (*sampleDialog)->setWindowTitle(QMenu::tr("Sample from run %1").arg(id));
+                     (*sampleDialog)->show();
+                     (*sampleDialog)->raise();
+                     (*sampleDialog)->activateWindow();
+                     (*samplePanel)->promptEdit()->setFocus();
+                   });
 }
 
 }  // namespace mantissa::ui

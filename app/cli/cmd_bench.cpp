@@ -1,5 +1,5 @@
 // mantissa bench WORKLOAD...: training throughput on the peer workloads of
-// shared/peers/README.md (mlp, cnn, big), per precision policy, on random data
+// shared/peers/README.md (mlp, cnn, big, gpt), per precision policy, on random data
 // held in memory. Nothing is stored.
 //
 // The timed step is the Trainer's step, call for call (upload, cast weights,
@@ -56,6 +56,7 @@ struct Workload {
   std::string nodes;  // the model's nodes as project JSON
   std::int64_t default_steps = 600;
   std::int64_t default_warmup = 20;
+  std::int64_t positions = 0;  // > 0: token ids in, one label per position (a language model)
 };
 
 std::string linear_chain(std::int64_t in, const std::vector<std::int64_t>& outs) {
@@ -74,6 +75,45 @@ std::string linear_chain(std::int64_t in, const std::vector<std::int64_t>& outs)
     }
   }
   return j + R"(, {"id": "loss", "type": "SoftmaxCrossEntropy", "inputs": [")" + prev + R"("]})";
+}
+
+// The peer's `gpt`: byte tokens, learned positions, pre-norm blocks of causal
+// attention and a 4× GELU MLP, a final LayerNorm and an untied head.
+std::string gpt_nodes(std::int64_t vocab, std::int64_t ctx, std::int64_t d, std::int64_t heads,
+                      int blocks) {
+  const auto node = [](const std::string& id, const std::string& type,
+                       const std::vector<std::string>& inputs, const std::string& params) {
+    std::string j = R"(, {"id": ")" + id + R"(", "type": ")" + type + R"(", "inputs": [)";
+    for (std::size_t i = 0; i < inputs.size(); ++i) j += (i ? ", \"" : "\"") + inputs[i] + "\"";
+    j += "]";
+    if (!params.empty()) j += R"(, "params": {)" + params + "}";
+    return j + "}";
+  };
+  const std::string D = std::to_string(d);
+  std::string j = R"({"id": "tokens", "type": "Input", "params": {"shape": [)" +
+                  std::to_string(ctx) + R"(], "tokens": true}})";
+  j += node("embed", "Embedding", {"tokens"},
+            R"("vocab": )" + std::to_string(vocab) + R"(, "width": )" + D);
+  j += node("pos", "PositionalEmbedding", {"embed"}, R"("max_length": )" + std::to_string(ctx));
+  std::string x = "pos";
+  for (int b = 1; b <= blocks; ++b) {
+    const std::string p = "b" + std::to_string(b) + "_";
+    j += node(p + "ln1", "LayerNorm", {x}, "");
+    j += node(p + "attn", "MultiHeadAttention", {p + "ln1"},
+              R"("heads": )" + std::to_string(heads) + R"(, "causal": true)");
+    j += node(p + "res1", "Add", {x, p + "attn"}, "");
+    j += node(p + "ln2", "LayerNorm", {p + "res1"}, "");
+    j += node(p + "fc", "Linear", {p + "ln2"}, R"("out_features": )" + std::to_string(4 * d));
+    j += node(p + "gelu", "GELU", {p + "fc"}, "");
+    j += node(p + "fc2", "Linear", {p + "gelu"}, R"("out_features": )" + D);
+    j += node(p + "res2", "Add", {p + "res1", p + "fc2"}, "");
+    x = p + "res2";
+  }
+  j += node("ln_f", "LayerNorm", {x}, "");
+  j += node("head", "Linear", {"ln_f"},
+            R"("out_features": )" + std::to_string(vocab) + R"(, "bias": false)");
+  j += node("loss", "SoftmaxCrossEntropy", {"head"}, "");
+  return j;
 }
 
 const std::vector<Workload>& workloads() {
@@ -115,6 +155,24 @@ const std::vector<Workload>& workloads() {
        .nodes = linear_chain(8192, {8192, 8192, 8192, 8192}),
        .default_steps = 3,
        .default_warmup = 1},
+      {.name = "gpt",
+       .description = "byte GPT: context 64, width 128, 4 heads, 4 pre-norm blocks, vocab 256",
+       .batch = 32,
+       .sample_shape = {64},
+       .classes = 256,
+       .nodes = gpt_nodes(256, 64, 128, 4, 4),
+       .default_steps = 150,
+       .default_warmup = 5,
+       .positions = 64},
+      {.name = "gpt2",
+       .description = "GPT-2 small shape: context 1024, width 768, 12 heads, 12 blocks, vocab 50257",
+       .batch = 8,
+       .sample_shape = {1024},
+       .classes = 50257,
+       .nodes = gpt_nodes(50257, 1024, 768, 12, 12),
+       .default_steps = 20,
+       .default_warmup = 3,
+       .positions = 1024},
   };
   return all;
 }
@@ -122,7 +180,7 @@ const std::vector<Workload>& workloads() {
 const Workload& find_workload(const std::string& name) {
   for (const auto& w : workloads())
     if (w.name == name) return w;
-  throw InputError("unknown workload '" + name + "' (valid: mlp, cnn, big)");
+  throw InputError("unknown workload '" + name + "' (valid: mlp, cnn, big, gpt, gpt2)");
 }
 
 Project workload_project(const Workload& w) {
@@ -135,7 +193,8 @@ Project workload_project(const Workload& w) {
   return parse_project(json, "bench-" + w.name);
 }
 
-// MNIST-shaped (or `big`-shaped) normal noise with uniform labels.
+// MNIST-shaped (or `big`-shaped) normal noise with uniform labels; uniform
+// token ids and a label per position for the language models.
 Dataset random_pool(const Workload& w) {
   Dataset d;
   d.name = "random";
@@ -148,8 +207,10 @@ Dataset random_pool(const Workload& w) {
   std::normal_distribution<float> normal;
   std::uniform_int_distribution<int> label(0, w.classes - 1);
   d.features.resize(std::size_t(samples * numel));
-  for (float& v : d.features) v = normal(rng);
-  d.targets.resize(std::size_t(samples));
+  // Token ids for a language model (uniform, as the peer's), else noise.
+  for (float& v : d.features) v = w.positions > 0 ? float(label(rng)) : normal(rng);
+  d.target_dim = std::max<std::int64_t>(w.positions, 1);
+  d.targets.resize(std::size_t(samples * d.target_dim));
   for (float& v : d.targets) v = float(label(rng));
   return d;
 }
@@ -326,11 +387,11 @@ Json bench_workload(const Workload& w, const BenchFlags& f, const std::vector<Po
             << f.backend << ": " << device << "; " << warm << " warm-up step"
             << (warm == 1 ? "" : "s") << ", then " << kWindows << " windows of " << window
             << (window == 1 ? " step" : " steps") << " per policy"
-            << (w.name == "big" || policies.size() == 1 ? "" : ", policies taking turns") << "\n";
+            << (w.name == "big" || w.name == "gpt2" || policies.size() == 1 ? "" : ", policies taking turns") << "\n";
   const Dataset pool = random_pool(w);
 
   std::vector<PolicyResult> results;
-  if (w.name == "big") {
+  if (w.name == "big" || w.name == "gpt2") {  // one policy at a time bounds memory
     for (Policy policy : policies)
       for (auto& r : bench_group(w, project, {policy}, f.backend, pool, warm, window))
         results.push_back(r);
@@ -406,9 +467,9 @@ Json bench_workload(const Workload& w, const BenchFlags& f, const std::vector<Po
 void add_bench_command(CLI::App& app) {
   auto f = std::make_shared<BenchFlags>();
   auto* cmd = app.add_subcommand(
-      "bench", "Training throughput per policy on the peer workloads (mlp, cnn, big)");
+      "bench", "Training throughput per policy on the peer workloads (mlp, cnn, big, gpt, gpt2)");
   cmd->add_option("workload", f->workloads,
-                  "mlp, cnn or big (see shared/peers/README.md); several run one after another")
+                  "mlp, cnn, big, gpt or gpt2 (see shared/peers/README.md); several run one after another")
       ->required();
   cmd->add_option("--policies", f->policies, "Comma-separated policies")->capture_default_str();
   cmd->add_option("--backend", f->backend, "Device: cpu, cuda, cuda:N")->capture_default_str();

@@ -22,6 +22,7 @@ using Json = nlohmann::ordered_json;
 Json evaluation_json(const Evaluation& e) {
   Json out = {{"run", e.run_id},         {"step", e.step},
               {"backend", e.backend},    {"samples", e.samples},
+              {"predictions", e.predictions},
               {"loss", e.loss},          {"classification", e.classification}};
   if (!e.classification) return out;
   out["accuracy"] = e.accuracy();
@@ -50,6 +51,12 @@ void print_evaluation(const Evaluation& e) {
             << with_thousands(e.samples) << " validation samples, loss " << fixed(e.loss, 4);
   if (!e.classification) {
     std::cout << "\n";
+    return;
+  }
+  if (e.predictions != e.samples) {  // a sequence model: one prediction per token
+    std::cout << ", token accuracy " << fixed(100.0 * e.accuracy(), 2) << "% ("
+              << with_thousands(e.correct) << " of " << with_thousands(e.predictions)
+              << " tokens right)\n";
     return;
   }
   std::cout << ", accuracy " << fixed(100.0 * e.accuracy(), 2) << "% (" << with_thousands(e.correct)

@@ -13,5 +13,6 @@ void add_runs_commands(CLI::App& app);
 void add_bench_command(CLI::App& app);
 void add_export_commands(CLI::App& app);  // export
 void add_evaluate_command(CLI::App& app);
+void add_sample_command(CLI::App& app);
 
 }  // namespace mantissa::cli

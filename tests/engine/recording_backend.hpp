@@ -213,6 +213,35 @@ class RecordingBackend final : public Backend {
                           const Tensor& si, Tensor& dx, Tensor& dg, Tensor& db) override {
     MANTISSA_RECORD("layernorm_backward", inner_->layernorm_backward(x, dy, g, sm, si, dx, dg, db));
   }
+  void batched_matmul(const Tensor& a, bool ta, const Tensor& b, bool tb, Tensor& c, float alpha,
+                      float beta) override {
+    MANTISSA_RECORD("batched_matmul", inner_->batched_matmul(a, ta, b, tb, c, alpha, beta));
+  }
+  void swap_axes12(const Tensor& x, Tensor& y) override {
+    MANTISSA_RECORD("swap_axes12", inner_->swap_axes12(x, y));
+  }
+  void softmax_forward(const Tensor& x, Tensor& y, float scale, bool causal) override {
+    MANTISSA_RECORD("softmax_forward", inner_->softmax_forward(x, y, scale, causal));
+  }
+  void softmax_backward(const Tensor& y, const Tensor& dy, Tensor& dx, float scale) override {
+    MANTISSA_RECORD("softmax_backward", inner_->softmax_backward(y, dy, dx, scale));
+  }
+  void embedding_forward(const Tensor& table, const Tensor& ids, Tensor& out) override {
+    MANTISSA_RECORD("embedding_forward", inner_->embedding_forward(table, ids, out));
+  }
+  void embedding_backward(const Tensor& ids, const Tensor& dout, Tensor& dtable) override {
+    MANTISSA_RECORD("embedding_backward", inner_->embedding_backward(ids, dout, dtable));
+  }
+  void groupnorm_forward(const Tensor& x, const Tensor& g, const Tensor& b, Tensor& y, Tensor& sm,
+                         Tensor& si, std::int64_t groups, float eps) override {
+    MANTISSA_RECORD("groupnorm_forward", inner_->groupnorm_forward(x, g, b, y, sm, si, groups, eps));
+  }
+  void groupnorm_backward(const Tensor& x, const Tensor& dy, const Tensor& g, const Tensor& sm,
+                          const Tensor& si, Tensor& dx, Tensor& dg, Tensor& db,
+                          std::int64_t groups) override {
+    MANTISSA_RECORD("groupnorm_backward",
+                    inner_->groupnorm_backward(x, dy, g, sm, si, dx, dg, db, groups));
+  }
   void softmax_cross_entropy(const Tensor& logits, const Tensor& labels, Tensor& loss,
                              Tensor& dlogits, const Tensor& s) override {
     MANTISSA_RECORD("softmax_cross_entropy",

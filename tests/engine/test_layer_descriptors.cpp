@@ -34,8 +34,9 @@ TEST(LayerDescriptors, EveryKindHasExactlyOneDescriptor) {
     EXPECT_NE(d.rules->infer, nullptr);
     EXPECT_NE(d.rules->output_dtype, nullptr);
     EXPECT_NE(d.rules->build, nullptr);
-    // Only the Input and the losses have no ONNX node of their own.
-    EXPECT_EQ(d.rules->onnx == nullptr, d.inputs == Arity::None || d.is_loss);
+    // The Input and the losses have no ONNX node of their own; the kinds
+    // opset 17 cannot express yet are refused by the exporter (test_io_onnx).
+    if (d.inputs == Arity::None || d.is_loss) EXPECT_EQ(d.rules->onnx, nullptr);
   }
 }
 
@@ -158,16 +159,26 @@ LayerSpec node(LayerKind kind, std::string id, std::vector<std::string> inputs) 
   return l;
 }
 
-// in -> [the layer] -> flatten -> fc -> loss, on an image or a vector input.
-ModelSpec model_around(const LayerSpec& layer, std::vector<std::int64_t> input_shape) {
+// in -> [the layer] -> flatten -> fc -> loss, on an image or a vector input;
+// for sequence kinds, token ids in -> (an Embedding ->) [the layer] -> ...
+ModelSpec model_around(const LayerSpec& layer, std::vector<std::int64_t> input_shape,
+                       bool tokens = false, bool embed = false) {
   ModelSpec m;
   m.layers.push_back(node(LayerKind::Input, "in", {}));
   m.layers.back().shape = std::move(input_shape);
+  m.layers.back().tokens = tokens;
+  std::string from = "in";
+  if (embed) {
+    m.layers.push_back(node(LayerKind::Embedding, "embed", {"in"}));
+    m.layers.back().vocab = 16;
+    m.layers.back().width = 16;
+    from = "embed";
+  }
   LayerSpec l = layer;
   l.id = "under_test";
   const Arity arity = descriptor(l.kind).inputs;
   l.inputs =
-      arity == Arity::Many ? std::vector<std::string>{"in", "in"} : std::vector<std::string>{"in"};
+      arity == Arity::Many ? std::vector<std::string>{from, from} : std::vector<std::string>{from};
   m.layers.push_back(l);
   m.layers.push_back(node(LayerKind::Flatten, "flat", {"under_test"}));
   m.layers.push_back(node(LayerKind::Linear, "fc", {"flat"}));
@@ -176,10 +187,13 @@ ModelSpec model_around(const LayerSpec& layer, std::vector<std::int64_t> input_s
   return m;
 }
 
-// A valid model holding `layer`, or nullopt when neither input shape fits it.
+// A valid model holding `layer`, or nullopt when no input shape fits it.
 std::optional<ModelSpec> valid_model(const LayerSpec& layer) {
-  for (auto shape : {std::vector<std::int64_t>{3, 8, 8}, std::vector<std::int64_t>{16}}) {
-    ModelSpec m = model_around(layer, shape);
+  std::vector<ModelSpec> tries{model_around(layer, {3, 8, 8}), model_around(layer, {16}),
+                               model_around(layer, {1, 28, 28}),
+                               model_around(layer, {8}, true),
+                               model_around(layer, {8}, true, true)};
+  for (ModelSpec& m : tries) {
     try {
       analyze_model(m, "kinds.json");
       return m;

@@ -118,7 +118,9 @@ class GradCheck {
  private:
   std::unique_ptr<Layer> make(DType dtype) {
     auto layer = create_layer(c_.spec);
-    layer->set_dtype(c_.spec.kind == LayerKind::LayerNorm ? DType::F32 : dtype);
+    const bool fp32_op = c_.spec.kind == LayerKind::LayerNorm ||
+                         c_.spec.kind == LayerKind::GroupNorm || c_.spec.kind == LayerKind::Softmax;
+    layer->set_dtype(fp32_op ? DType::F32 : dtype);
     layer->create_state(*backend_, policy_for(dtype), c_.input_shapes, 42);
     for (Param* p : layer->params())
       if (p->compute.data() != p->master.data()) backend_->cast(p->master, p->compute);
@@ -231,6 +233,42 @@ std::vector<Case> cases() {
   out.push_back({"Add", spec(LayerKind::Add, 2), {Shape{6}, Shape{6}}});
   out.push_back({"Add3", spec(LayerKind::Add, 3), {Shape{2, 3}, Shape{2, 3}, Shape{2, 3}}});
   out.push_back({"Concat", spec(LayerKind::Concat, 2), {Shape{2, 3, 3}, Shape{4, 3, 3}}, 2});
+  // Sequences: [T, C] per sample.
+  {
+    LayerSpec s = spec(LayerKind::Linear);
+    s.out_features = 5;
+    out.push_back({"LinearSequence", s, {Shape{4, 7}}, 2});
+  }
+  out.push_back({"LayerNormSequence", spec(LayerKind::LayerNorm), {Shape{3, 8}}, 2});
+  for (const bool causal : {true, false}) {
+    LayerSpec s = spec(LayerKind::MultiHeadAttention);
+    s.heads = 2;
+    s.causal = causal;
+    s.p = 0.0f;
+    out.push_back({causal ? "AttentionCausal" : "Attention", s, {Shape{5, 8}}, 2});
+  }
+  {
+    LayerSpec s = spec(LayerKind::MultiHeadAttention);
+    s.heads = 4;
+    s.p = 0.25f;  // the mask is a function of the seed: the same in every evaluation
+    out.push_back({"AttentionDropout", s, {Shape{4, 8}}, 2});
+  }
+  {
+    LayerSpec s = spec(LayerKind::PositionalEmbedding);
+    s.max_length = 6;
+    out.push_back({"PositionalEmbedding", s, {Shape{4, 5}}, 2});
+  }
+  out.push_back({"Softmax", spec(LayerKind::Softmax), {Shape{3, 6}}, 2});
+  {
+    LayerSpec s = spec(LayerKind::GroupNorm);
+    s.groups = 2;
+    out.push_back({"GroupNorm", s, {Shape{4, 3, 2}}, 3});
+  }
+  {
+    LayerSpec s = spec(LayerKind::Reshape);
+    s.shape = {3, 4};
+    out.push_back({"Reshape", s, {Shape{2, 6}}, 2});
+  }
   return out;
 }
 

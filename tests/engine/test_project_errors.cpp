@@ -238,7 +238,8 @@ TEST(ProjectErrors, LossNeedsClassScores) {
   std::string msg = nodes_error(R"([
     {"id": "input", "type": "Input", "params": {"shape": [1, 4, 4]}},
     {"id": "loss", "type": "SoftmaxCrossEntropy", "inputs": ["input"]}])");
-  EXPECT_THAT(msg, AllOf(HasSubstr("/model/nodes/1: layer 'loss': "), HasSubstr("rank-1")));
+  EXPECT_THAT(msg, AllOf(HasSubstr("/model/nodes/1: layer 'loss': "),
+                         HasSubstr("[classes] or [positions, classes]"), HasSubstr("1×4×4")));
 }
 
 TEST(ProjectErrors, KernelLargerThanPaddedInput) {

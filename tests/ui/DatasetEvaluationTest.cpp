@@ -6,7 +6,9 @@
 #include <QDialogButtonBox>
 #include <QFile>
 #include <QLineEdit>
+#include <QLabel>
 #include <QListWidget>
+#include <QPlainTextEdit>
 #include <QPushButton>
 #include <cmath>
 #include <QSignalSpy>
@@ -22,10 +24,12 @@
 #include "MainWindow.hpp"
 #include "ModelCanvas.hpp"
 #include "ProjectDocument.hpp"
+#include "SamplePanel.hpp"
 #include "TestSupport.hpp"
 #include "services/WorkerThreads.hpp"
 #include "mantissa/backend.hpp"
 #include "mantissa/data.hpp"
+#include "mantissa/sample.hpp"
 #include "mantissa/store.hpp"
 #include "mantissa/trainer.hpp"
 
@@ -260,6 +264,98 @@ class DatasetEvaluationTest : public QObject {
     QVERIFY(view.errorText().isEmpty());
   }
 
+  // A run of a byte-level language model (untrained: its checkpoint is its
+  // start) continues a prompt in the Sample panel, on a worker thread; the
+  // text is what `mantissa sample` gives for the same seed.
+  void samplePanelContinuesAPrompt() {
+    QTemporaryDir dir;
+    const QString db = dir.filePath(QStringLiteral("runs.db"));
+    const QString text = writeFile(dir, QStringLiteral("corpus.txt"),
+                                   QStringLiteral("the cat sat on the mat. ").repeated(20));
+    const QString json = QStringLiteral(R"({"format": "mantissa-project", "version": 1,
+      "name": "tiny-lm", "dataset": {"kind": "text", "path": "%1", "context": 8},
+      "model": {"nodes": [
+        {"id": "in", "type": "Input", "params": {"shape": [8], "tokens": true}},
+        {"id": "embed", "type": "Embedding", "inputs": ["in"], "params": {"vocab": 256, "width": 8}},
+        {"id": "attn", "type": "MultiHeadAttention", "inputs": ["embed"], "params": {"heads": 2}},
+        {"id": "head", "type": "Linear", "inputs": ["attn"], "params": {"out_features": 256}},
+        {"id": "loss", "type": "SoftmaxCrossEntropy", "inputs": ["head"]}]},
+      "training": {"steps": 1, "batch_size": 4}})")
+                             .arg(text);
+    const Project project = parseProject(json, dir.filePath(QStringLiteral("lm.json")));
+    qint64 id = 0;
+    {
+      RunStore store(db.toStdString());
+      NewRun n;
+      n.name = "lm";
+      n.project_name = "tiny-lm";
+      n.project_json = json.toStdString();
+      n.policy = "float32";
+      n.loss_scale_json = R"({"mode":"none"})";
+      n.backend = "cpu";
+      id = store.create_run(n);
+      auto backend = create_backend("cpu");
+      Trainer trainer(project, *backend);
+      store.add_checkpoint(id, 0, 0, trainer.checkpoint());
+      store.flush();
+    }
+    SamplePanel panel;
+    QSignalSpy done(&panel, &SamplePanel::finished);
+    panel.generate();  // no run chosen yet: says so, starts nothing
+    QVERIFY(panel.status()->text().contains(QStringLiteral("Select a run")));
+    QCOMPARE(done.count(), 0);
+    panel.setRun(db, id);
+    panel.promptEdit()->setText(QStringLiteral("the "));
+    QTest::mouseClick(panel.generateButton(), Qt::LeftButton);
+    QVERIFY(!panel.generateButton()->isEnabled());
+    QVERIFY(done.wait(20000));
+    QVERIFY2(panel.status()->text().contains(QStringLiteral("at step 0")),
+             qPrintable(panel.status()->text()));
+    RunStore store(db.toStdString(), StoreOptions::reading());
+    SampleOptions options;
+    options.prompt = "the ";
+    options.tokens = 300;
+    options.temperature = 0.8;
+    const SampleResult expected = sample_run(store, id, options);
+    // The bytes as generated, shown after the prompt decoded as UTF-8 (an
+    // untrained model's bytes that are no UTF-8 show as replacement characters).
+    QCOMPARE(panel.generatedBytes(), QByteArray::fromStdString(expected.text));
+    QVERIFY(panel.output()->toPlainText().startsWith(QStringLiteral("the ")));
+    QVERIFY(panel.output()->toPlainText().size() > 4 + 100);
+    QVERIFY(panel.generateButton()->isEnabled());
+  }
+
+  void sampleRefusesAModelThatIsNoLanguageModel() {
+    QTemporaryDir dir;
+    const QString db = dir.filePath(QStringLiteral("runs.db"));
+    const QString json = spiralsJson(5);
+    const Project project = parseProject(json, QStringLiteral("tiny.json"));
+    qint64 id = 0;
+    {
+      RunStore store(db.toStdString());
+      NewRun n;
+      n.name = "tiny";
+      n.project_name = "tiny-spirals";
+      n.project_json = json.toStdString();
+      n.policy = "float32";
+      n.loss_scale_json = R"({"mode":"none"})";
+      n.backend = "cpu";
+      id = store.create_run(n);
+      auto backend = create_backend("cpu");
+      Trainer trainer(project, *backend);
+      store.add_checkpoint(id, 0, 0, trainer.checkpoint());
+      store.flush();
+    }
+    SamplePanel panel;
+    QSignalSpy done(&panel, &SamplePanel::finished);
+    panel.setRun(db, id);
+    panel.generate();
+    QVERIFY(done.wait(20000));
+    QVERIFY2(panel.status()->text().contains(
+                 QStringLiteral("is not a language model: its input is not token ids")),
+             qPrintable(panel.status()->text()));
+  }
+
   void mainWindowOpensTheDatasetPage() {
     QTemporaryDir dir;
     StudioOptions o;
@@ -271,6 +367,7 @@ class DatasetEvaluationTest : public QObject {
     auto* data = w.findChild<QAction*>(QStringLiteral("datasetAction"));
     QVERIFY(data);
     QVERIFY(w.findChild<QAction*>(QStringLiteral("evaluateRunAction")));
+    QVERIFY(w.findChild<QAction*>(QStringLiteral("sampleRunAction")));
     data->trigger();
     auto* page = w.findChild<DatasetPage*>();
     QVERIFY(page);
@@ -374,6 +471,8 @@ class DatasetEvaluationTest : public QObject {
     QTest::keyClick(page->kindCombo(), Qt::Key_Home);  // Built-in MNIST
     QTest::keyClick(page->kindCombo(), Qt::Key_Down);  // Built-in Fashion-MNIST
     QCOMPARE(page->spec().kind, std::string("fashion-mnist"));
+    QTest::keyClick(page->kindCombo(), Qt::Key_Down);  // Built-in text
+    QCOMPARE(page->spec().kind, std::string("fortunes"));
     QTest::keyClick(page->kindCombo(), Qt::Key_Down);  // Spirals
     QTest::keyClick(page->kindCombo(), Qt::Key_Down);  // Moons
     QCOMPARE(page->spec().kind, std::string("moons"));

@@ -508,14 +508,18 @@ class ModelCanvasTest : public QObject {
 
   void paletteGroupsAndFilters() {
     LayerPalette palette;
-    QCOMPARE(palette.tree()->topLevelItemCount(), 8);
+    QCOMPARE(palette.tree()->topLevelItemCount(), 9);
     QVERIFY(palette.visibleKinds().contains("Conv2d"));
+    // The Sequence group holds the transformer's layers.
+    palette.searchBox()->setText("sequence");
+    QCOMPARE(palette.visibleKinds(),
+             (QStringList{"Embedding", "PositionalEmbedding", "MultiHeadAttention"}));
     palette.searchBox()->setText("relu");
     QCOMPARE(palette.visibleKinds(), (QStringList{"ReLU", "LeakyReLU"}));
     palette.searchBox()->setText("pooling");
     QCOMPARE(palette.visibleKinds().size(), 3);
     palette.searchBox()->clear();
-    QCOMPARE(palette.visibleKinds().size(), 19);
+    QCOMPARE(palette.visibleKinds().size(), 25);
 
     ProjectDocument doc;
     ModelCanvas canvas(&doc);

@@ -27,7 +27,7 @@ RunEvaluation evaluateStoredRun(const QString& databasePath, qint64 runId) {
   r.numClasses = e.num_classes;
   for (const std::string& name : e.class_names) r.classNames << QString::fromStdString(name);
   r.confusion = QVector<qint64>(e.confusion.begin(), e.confusion.end());
-  r.total = e.samples;
+  r.total = e.predictions;
   r.correct = e.correct;
   r.loss = e.loss;
   for (double a : e.per_class_accuracy()) r.perClassAccuracy << a;

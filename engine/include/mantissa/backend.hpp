@@ -135,6 +135,37 @@ class Backend {
   virtual void linear_backward_weights(const Tensor& dy, const Tensor& x, Tensor& dw,
                                        Tensor* dbias);
 
+  // ---- sequences and attention ---------------------------------------------
+  // c[i] = alpha * op(a[i]) @ op(b[i]) + beta * c[i] for each i of the leading
+  // (batch) axis of 3-D a, b, c. a and b share a dtype; products accumulate in
+  // fp32; c is fp32 or a's dtype (the scores of attention stay fp32).
+  virtual void batched_matmul(const Tensor& a, bool trans_a, const Tensor& b, bool trans_b,
+                              Tensor& c, float alpha, float beta) = 0;
+  // y[a, c, b, d] = x[a, b, c, d] for 4-D x (heads in and out of the batch).
+  virtual void swap_axes12(const Tensor& x, Tensor& y) = 0;
+  // Softmax over the last axis in fp32, of x * scale; x and y any dtype. With
+  // `causal`, x is (B, T, T) and element j of row i is masked (-inf before the
+  // softmax, exactly 0 after) when j > i.
+  virtual void softmax_forward(const Tensor& x, Tensor& y, float scale, bool causal) = 0;
+  // dx = scale * y * (dy - sum(dy * y)) per row of the last axis, in fp32.
+  virtual void softmax_backward(const Tensor& y, const Tensor& dy, Tensor& dx, float scale) = 0;
+  // out (M, C) = rows `ids` (M, fp32 holding integers in [0, V)) of table (V, C);
+  // out has the table's dtype.
+  virtual void embedding_forward(const Tensor& table, const Tensor& ids, Tensor& out) = 0;
+  // dtable (V, C, fp32) = for each id, the sum of dout's rows that looked it
+  // up, in the order of their positions (so every backend gives the same
+  // bits); rows never looked up are 0. Overwritten.
+  virtual void embedding_backward(const Tensor& ids, const Tensor& dout, Tensor& dtable) = 0;
+  // Group norm over x (N, C, S...) in `groups` groups of C / groups channels,
+  // every tensor fp32 (a forced-fp32 op); gamma, beta (C); save_mean and
+  // save_invstd (N, groups).
+  virtual void groupnorm_forward(const Tensor& x, const Tensor& gamma, const Tensor& beta,
+                                 Tensor& y, Tensor& save_mean, Tensor& save_invstd,
+                                 std::int64_t groups, float eps) = 0;
+  virtual void groupnorm_backward(const Tensor& x, const Tensor& dy, const Tensor& gamma,
+                                  const Tensor& save_mean, const Tensor& save_invstd, Tensor& dx,
+                                  Tensor& dgamma, Tensor& dbeta, std::int64_t groups) = 0;
+
   // ---- convolution (x NCHW, w OIHW; x, w, y share a dtype; bias is fp32) --
   virtual void conv2d_forward(const Tensor& x, const Tensor& w, const Tensor* bias, Tensor& y,
                               const Conv2dParams& p) = 0;

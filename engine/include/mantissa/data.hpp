@@ -108,6 +108,7 @@ struct DatasetShape {
   std::vector<std::int64_t> sample_shape;  // {1, 28, 28}, {F}
   std::int64_t target_dim = 1;
   int num_classes = -1;  // -1: unknown until every label is read; 0: regression
+  std::int64_t vocabulary = 0;  // text: token ids lie in [0, vocabulary); 0: not text
   bool operator==(const DatasetShape&) const = default;
 };
 
@@ -129,6 +130,11 @@ DatasetShape peek_dataset(const DatasetSpec& spec, const std::filesystem::path& 
 // the diagnosis could not infer, and classes that are unknown, are not checked.
 std::vector<ModelProblem> dataset_fit_problems(const DatasetShape& data, const ModelSpec& model,
                                                const ModelDiagnosis& diagnosis);
+
+// Throws InputError when a sample holds a value that is no token id of an
+// Embedding fed from the Input (not an integer in [0, vocab)), naming the
+// dataset, the sample, the value and the layer.
+void check_token_ids(const Dataset& data, const ModelSpec& model);
 
 // One batch, laid out for a direct upload.
 struct Batch {

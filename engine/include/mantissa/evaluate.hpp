@@ -33,6 +33,7 @@ struct Evaluation {
   std::string backend;
   bool classification = false;  // softmax cross-entropy: accuracy and confusion exist
   std::int64_t samples = 0;     // in the validation split
+  std::int64_t predictions = 0;  // labelled positions: samples, or samples × T for sequences
   double loss = 0;              // mean per sample, as the trainer's validation loss
   // Classification only.
   int num_classes = 0;
@@ -43,7 +44,9 @@ struct Evaluation {
   // The split that was evaluated (rows index into it), e.g. for thumbnails.
   std::shared_ptr<const Dataset> data;
 
-  double accuracy() const { return samples > 0 ? double(correct) / double(samples) : 0.0; }
+  double accuracy() const {
+    return predictions > 0 ? double(correct) / double(predictions) : 0.0;
+  }
   // Per true class: the fraction of its samples predicted right (recall);
   // -1 for a class with no samples.
   std::vector<double> per_class_accuracy() const;

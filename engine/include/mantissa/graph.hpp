@@ -101,6 +101,11 @@ class Graph {
   const Shape& input_shape() const;  // per sample
   const Shape& output_shape() const; // per sample (what the loss consumes)
   LayerKind loss_kind() const;
+  // What the loss compares per sample: SoftmaxCrossEntropy over [T, V] has T
+  // labelled positions of V classes each; every other model has 1 position
+  // of output_shape().numel() outputs.
+  std::int64_t positions() const;
+  std::int64_t outputs_per_position() const;
 
   std::vector<Param*> params();    // in topological order, stable
   std::vector<Buffer*> buffers();

@@ -46,6 +46,9 @@ struct ParamSchema {
   ValueRange range;               // Int, Float; IntPair and Shape: each element
   std::string_view help;          // one line
   std::span<const std::string_view> choices;  // Choice
+  // Left out of project files while at its default (a later addition to a
+  // kind, so that files written before it stay as they were).
+  bool omitted_at_default = false;
 
   ParamType type() const { return ParamType(field.index()); }
   // Whether default_value is what an absent key means.

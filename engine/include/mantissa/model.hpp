@@ -38,8 +38,14 @@ enum class LayerKind {
   Concat,
   SoftmaxCrossEntropy,
   MSE,
+  Embedding,
+  PositionalEmbedding,
+  MultiHeadAttention,
+  Softmax,
+  GroupNorm,
+  Reshape,
 };
-inline constexpr std::size_t kLayerKindCount = std::size_t(LayerKind::MSE) + 1;  // the last one
+inline constexpr std::size_t kLayerKindCount = std::size_t(LayerKind::Reshape) + 1;  // the last one
 
 // Shorthands for fields of descriptor(k).
 std::string_view layer_kind_name(LayerKind k);  // the project-file spelling, e.g. "Conv2d"
@@ -63,7 +69,8 @@ struct LayerSpec {
   std::vector<std::string> inputs;  // ids of the nodes feeding this one, in order
   bool pin_fp32 = false;            // run in fp32 whatever the policy
 
-  std::vector<std::int64_t> shape;  // Input: per-sample shape, e.g. {784} or {1, 28, 28}
+  std::vector<std::int64_t> shape;  // Input: per-sample shape, e.g. {784} or {1, 28, 28}; Reshape: the new one
+  bool tokens = false;              // Input: the sample is token ids (kept exact, never narrowed)
   std::int64_t out_features = 0;    // Linear
   std::int64_t out_channels = 0;    // Conv2d
   bool bias = true;                 // Linear, Conv2d
@@ -75,6 +82,12 @@ struct LayerSpec {
   float eps = 1e-5f;                // BatchNorm, LayerNorm
   float momentum = 0.1f;            // BatchNorm
   Init init = Init::Default;        // Linear, Conv2d (Default = Kaiming uniform, PyTorch's)
+  std::int64_t vocab = 0;           // Embedding: number of token ids
+  std::int64_t width = 0;           // Embedding: channels per token
+  std::int64_t max_length = 0;      // PositionalEmbedding: longest sequence it has a row for
+  std::int64_t heads = 1;           // MultiHeadAttention
+  bool causal = true;               // MultiHeadAttention: a position sees only those before it
+  std::int64_t groups = 1;          // GroupNorm
   std::optional<CanvasPosition> position;  // "position": [x, y]; unset = the studio lays it out
 };
 
@@ -83,10 +96,14 @@ struct ModelSpec {
 };
 
 struct DatasetSpec {
-  std::string kind = "mnist";        // mnist | fashion-mnist | idx | csv | spirals | moons | blobs
+  // mnist | fashion-mnist | idx | csv | text | fortunes | spirals | moons | blobs
+  std::string kind = "mnist";
   std::filesystem::path images;      // idx
   std::filesystem::path labels;      // idx
-  std::filesystem::path path;        // csv
+  std::filesystem::path path;        // csv, text
+  // csv, text: a separate validation file (test.csv); empty = split `path`
+  std::filesystem::path validation_path;
+  std::int64_t context = 64;         // text, fortunes: tokens (bytes) per window
   std::string label_column;          // csv: name or 0-based index; empty = last column
   bool normalize = true;             // csv: standardise features; idx: scale to [0, 1]
   std::int64_t samples = 2000;       // synthetic

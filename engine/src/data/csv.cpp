@@ -277,6 +277,47 @@ Dataset load_csv(const SourceFile& file, const std::string& label_column) {
   return d;
 }
 
+void match_validation_file(DatasetSplit& split, const std::string& validation_display) {
+  Dataset& t = split.train;
+  Dataset& v = split.validation;
+  const std::string where = validation_display + ": ";
+  if (v.sample_numel() != t.sample_numel())
+    throw InputError(where + "has " + std::to_string(v.sample_numel()) +
+                     " feature columns but the training file " + t.name + " has " +
+                     std::to_string(t.sample_numel()));
+  if ((v.num_classes == 0) != (t.num_classes == 0))
+    throw InputError(where + (v.num_classes == 0 ? "has numeric (regression) labels"
+                                                 : "has class labels") +
+                     " but the training file " + t.name +
+                     (t.num_classes == 0 ? " has numeric ones" : " has class labels"));
+  if (t.num_classes == 0) return;
+  const auto numbered = [](const Dataset& d) {
+    for (int c = 0; c < d.num_classes; ++c)
+      if (d.class_names[std::size_t(c)] != std::to_string(c)) return false;
+    return true;
+  };
+  if (numbered(t) && numbered(v)) {  // class ids: both files count from 0
+    if (v.num_classes > t.num_classes) t.class_names = v.class_names;
+    t.num_classes = v.num_classes = std::max(t.num_classes, v.num_classes);
+    v.class_names = t.class_names;
+    return;
+  }
+  // Class names: each file numbers its own in sorted order; the validation
+  // file's are renumbered as the training file numbers them.
+  std::vector<float> to_train(std::size_t(v.num_classes), 0.0f);
+  for (int c = 0; c < v.num_classes; ++c) {
+    const std::string& name = v.class_names[std::size_t(c)];
+    const auto at = std::find(t.class_names.begin(), t.class_names.end(), name);
+    if (at == t.class_names.end())
+      throw InputError(where + "class '" + name + "' does not occur in the training file " +
+                       t.name);
+    to_train[std::size_t(c)] = float(at - t.class_names.begin());
+  }
+  for (float& y : v.targets) y = to_train[std::size_t(y)];
+  v.num_classes = t.num_classes;
+  v.class_names = t.class_names;
+}
+
 }  // namespace mantissa::data
 
 namespace mantissa {

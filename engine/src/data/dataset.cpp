@@ -131,6 +131,15 @@ FashionMnistFiles fashion_mnist_files() {
   return f;
 }
 
+std::filesystem::path fortunes_file() {
+  const auto f = data_dir() / "text" / "fortunes.txt";
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(f, ec))
+    throw InputError("built-in text not found: " + f.string() +
+                     " is missing: run scripts/fetch-fortunes.sh");
+  return f;
+}
+
 }  // namespace data
 
 DatasetSplit split_dataset(const Dataset& all, double validation_fraction, std::uint64_t seed) {
@@ -201,15 +210,35 @@ DatasetSplit load_dataset(const DatasetSpec& spec, const std::filesystem::path& 
     return split_dataset(all, spec.validation_fraction, spec.seed);
   }
   if (kind == "csv") {
-    Dataset all = data::load_csv(resolve(spec.path, base_dir, "dataset.path"), spec.label_column);
-    DatasetSplit split = split_dataset(all, spec.validation_fraction, spec.seed);
+    const data::SourceFile file = resolve(spec.path, base_dir, "dataset.path");
+    DatasetSplit split;
+    if (spec.validation_path.empty()) {
+      split = split_dataset(data::load_csv(file, spec.label_column), spec.validation_fraction,
+                            spec.seed);
+    } else {
+      const data::SourceFile vfile = resolve(spec.validation_path, base_dir, "dataset.validation_path");
+      split.train = data::load_csv(file, spec.label_column);
+      split.validation = data::load_csv(vfile, spec.label_column);
+      data::match_validation_file(split, vfile.display);
+    }
     if (spec.normalize) standardize(split);
     return split;
+  }
+  if (kind == "text" || kind == "fortunes") {
+    const data::SourceFile file = kind == "fortunes"
+                                      ? data::source_file(data::fortunes_file())
+                                      : resolve(spec.path, base_dir, "dataset.path");
+    const std::string name = kind == "fortunes" ? "fortunes" : file.path.filename().string();
+    if (spec.validation_path.empty())
+      return data::load_text(file, nullptr, spec.context, spec.validation_fraction, name);
+    const data::SourceFile vfile = resolve(spec.validation_path, base_dir, "dataset.validation_path");
+    return data::load_text(file, &vfile, spec.context, 0.0, name);
   }
   if (kind == "spirals" || kind == "moons" || kind == "blobs")
     return split_dataset(make_synthetic(spec), spec.validation_fraction, spec.seed);
   throw InputError("dataset.kind: unknown kind '" + kind +
-                   "' (expected mnist, fashion-mnist, idx, csv, spirals, moons or blobs)");
+                   "' (expected mnist, fashion-mnist, idx, csv, text, fortunes, spirals, moons "
+                   "or blobs)");
 }
 
 bool shape_fits(const Dataset& data, const std::vector<std::int64_t>& model_input_shape) {

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <array>
 #include <fstream>
+#include <cstdio>
 
 #include "data/io_util.hpp"
 #include "mantissa/data.hpp"
@@ -218,8 +219,24 @@ DatasetShape peek_dataset(const DatasetSpec& spec, const std::filesystem::path& 
   if (kind == "csv")
     return peek_csv(resolved(spec.path, base_dir, "dataset.path"), spec.path.string(),
                     spec.label_column);
+  if (kind == "text" || kind == "fortunes") {
+    DatasetShape s;
+    const std::filesystem::path file =
+        kind == "fortunes" ? data::fortunes_file() : resolved(spec.path, base_dir, "dataset.path");
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(file, ec))
+      throw InputError(spec.path.string() + ": cannot read the text file (" +
+                       (ec ? ec.message() : std::string("no such file")) + ")");
+    s.name = kind == "fortunes" ? "fortunes" : file.filename().string();
+    s.sample_shape = {spec.context};
+    s.target_dim = spec.context;
+    s.num_classes = data::kTextVocabulary;
+    s.vocabulary = data::kTextVocabulary;
+    return s;
+  }
   throw InputError("dataset.kind: unknown kind '" + kind +
-                   "' (expected mnist, fashion-mnist, idx, csv, spirals, moons or blobs)");
+                   "' (expected mnist, fashion-mnist, idx, csv, text, fortunes, spirals, moons "
+                   "or blobs)");
 }
 
 std::vector<ModelProblem> dataset_fit_problems(const DatasetShape& data, const ModelSpec& model,
@@ -244,8 +261,19 @@ std::vector<ModelProblem> dataset_fit_problems(const DatasetShape& data, const M
     if (!is_loss(loss.kind) || loss.inputs.empty()) continue;
     const LayerInfo* head = diagnosis.find(loss.inputs[0]);
     if (!head) continue;
-    const std::int64_t outputs = head->output_shape.numel();
     const bool classify = loss.kind == LayerKind::SoftmaxCrossEntropy;
+    // [T, V] scores: T labelled positions of V classes.
+    const bool sequence = classify && head->output_shape.rank() == 2;
+    const std::int64_t outputs =
+        sequence ? head->output_shape[1] : head->output_shape.numel();
+    if (sequence && data.num_classes > 0 && data.target_dim != head->output_shape[0]) {
+      problems.push_back({head->id,
+                          dataset + " has " + plural(data.target_dim, "label", "labels") +
+                              " per sample; this layer scores " +
+                              plural(head->output_shape[0], "position", "positions"),
+                          false});
+      continue;
+    }
     if (classify && data.num_classes == 0)
       problems.push_back({loss.id,
                           dataset + " has regression targets; " +
@@ -255,7 +283,8 @@ std::vector<ModelProblem> dataset_fit_problems(const DatasetShape& data, const M
       problems.push_back({head->id,
                           dataset + " has " + plural(data.num_classes, "class", "classes") +
                               "; this layer gives " + plural(outputs, "output", "outputs") +
-                              " per sample (one per class is needed)",
+                              (sequence ? " per position" : " per sample") +
+                              " (one per class is needed)",
                           false});
     else if (!classify && data.num_classes == 0 && data.target_dim != outputs)
       problems.push_back({head->id,
@@ -264,7 +293,35 @@ std::vector<ModelProblem> dataset_fit_problems(const DatasetShape& data, const M
                               plural(outputs, "output", "outputs"),
                           false});
   }
+  // Token ids against the vocabulary of the Embedding they feed.
+  if (data.vocabulary > 0)
+    for (const LayerSpec& l : model.layers)
+      if (l.kind == LayerKind::Embedding && l.vocab < data.vocabulary)
+        problems.push_back({l.id,
+                            dataset + " has token ids up to " +
+                                std::to_string(data.vocabulary - 1) + "; this Embedding's vocab " +
+                                std::to_string(l.vocab) + " must be at least " +
+                                std::to_string(data.vocabulary),
+                            false});
   return problems;
+}
+
+void check_token_ids(const Dataset& data, const ModelSpec& model) {
+  for (const LayerSpec& l : model.layers) {
+    if (l.kind != LayerKind::Embedding) continue;
+    const std::int64_t f = data.sample_numel();
+    for (std::size_t i = 0; i < data.features.size(); ++i) {
+      const float v = data.features[i];
+      if (v >= 0.0f && v < float(l.vocab) && v == float(std::int64_t(v))) continue;
+      char value[32];
+      std::snprintf(value, sizeof value, "%g", double(v));
+      throw InputError("dataset '" + data.name + "': sample " + std::to_string(std::int64_t(i) / f) +
+                       " holds " + value + " at position " + std::to_string(std::int64_t(i) % f) +
+                       ", which is no token id of layer '" + l.id + "' (vocab " +
+                       std::to_string(l.vocab) + ": integers 0 to " +
+                       std::to_string(l.vocab - 1) + ")");
+    }
+  }
 }
 
 }  // namespace mantissa

@@ -36,5 +36,25 @@ struct FashionMnistFiles {
 };
 FashionMnistFiles fashion_mnist_files();
 Dataset load_csv(const SourceFile& file, const std::string& label_column);
+// A separate validation file (test.csv) made to agree with the training file
+// (train.csv): the same feature count and label type, class names numbered
+// as the training file numbers them. Throws InputError naming the file.
+void match_validation_file(DatasetSplit& split, const std::string& validation_display);
+
+// Text read as bytes: the vocabulary is the 256 byte values.
+inline constexpr int kTextVocabulary = 256;
+std::vector<std::string> byte_class_names();  // "A", "space", "\\n", "\\xC3"
+// Windows of `context` bytes every `context` bytes, each labelled with the
+// window one byte on; `what` names the text in messages. Throws InputError
+// when the text is shorter than one window plus one byte.
+Dataset text_windows(const std::string& bytes, std::int64_t context, const std::string& name,
+                     const std::string& what);
+// A text file split by position (its last validation_fraction validates), or
+// a file and a separate validation file.
+DatasetSplit load_text(const SourceFile& file, const SourceFile* validation_file,
+                       std::int64_t context, double validation_fraction, const std::string& name);
+// The built-in text, as scripts/fetch-fortunes.sh writes it under data_dir();
+// a missing file throws InputError naming it and the script.
+std::filesystem::path fortunes_file();
 
 }  // namespace mantissa::data

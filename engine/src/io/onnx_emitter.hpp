@@ -35,6 +35,8 @@ class OnnxEmitter {
   virtual DType dtype(const LayerSpec& spec) const = 0;
   // Input k of the layer, in the layer's dtype (cast once where it differs).
   virtual std::string input(const LayerSpec& spec, std::size_t k) = 0;
+  // The per-sample shape of input k of the layer.
+  virtual const Shape& input_shape(const LayerSpec& spec, std::size_t k) const = 0;
   // A model-state tensor ("<id>.weight", "<id>.running_mean") as an
   // initializer of the given dtype; returns its name.
   virtual std::string weight(const std::string& name, DType dtype) = 0;

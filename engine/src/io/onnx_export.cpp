@@ -168,6 +168,10 @@ class OnnxBuilder final : public io::OnnxEmitter {
       if (kind.inputs == Arity::None)
         g.message_field(graph_field::kInput,
                         batched_value_info(info.id, DType::F32, info.output_shape));
+      else if (!kind.rules->onnx)
+        throw InputError("layer '" + info.id + "': " + std::string(kind.name) +
+                         " layers have no ONNX form yet; export safetensors instead");
+      shape_[info.id] = info.output_shape;
       if (kind.rules->onnx) kind.rules->onnx(*this, spec, out);
       tensor_[info.id] = out;
     }
@@ -246,8 +250,13 @@ class OnnxBuilder final : public io::OnnxEmitter {
     return dtype_.at(src) == want ? tensor_.at(src) : cast_to(tensor_.at(src), want);
   }
 
+  const Shape& input_shape(const LayerSpec& spec, std::size_t k) const override {
+    return shape_.at(spec.inputs[k]);
+  }
+
   Graph& graph_;
   Policy policy_;
+  std::map<std::string, Shape> shape_;         // layer id -> its per-sample output shape
   std::map<std::string, Tensor*> state_;       // parameter masters and buffers by name
   std::map<std::string, DType> dtype_;         // layer id -> exported dtype
   std::map<std::string, std::string> tensor_;  // layer id -> its output tensor's name

@@ -39,7 +39,9 @@ Evaluation evaluate_run(RunStore& store, std::int64_t run_id, const EvaluateOpti
   r.data = data;
   r.samples = v.size();
   r.classification = graph.loss_kind() == LayerKind::SoftmaxCrossEntropy;
-  const std::int64_t outputs = graph.output_shape().numel();
+  const std::int64_t outputs = graph.outputs_per_position();
+  const std::int64_t positions = graph.positions();
+  r.predictions = r.samples * positions;
   if (r.classification) {
     r.num_classes = std::max<int>(v.num_classes, int(outputs));
     for (int c = 0; c < r.num_classes; ++c)
@@ -55,14 +57,14 @@ Evaluation evaluate_run(RunStore& store, std::int64_t run_id, const EvaluateOpti
       [&](std::span<const std::int64_t> rows, const Batch& b, const Tensor& pred32) {
         if (!r.classification) return;
         const std::vector<float> out = pred32.to_host();
-        for (std::int64_t i = 0; i < b.size; ++i) {
+        for (std::int64_t i = 0; i < b.size * positions; ++i) {
           const float* row = out.data() + i * outputs;
           const int predicted = int(std::max_element(row, row + outputs) - row);
           const int truth = int(b.y[std::size_t(i)]);
           if (truth < 0 || truth >= r.num_classes) continue;
           ++r.confusion[std::size_t(truth * r.num_classes + predicted)];
           if (truth != predicted && r.misclassified.size() < options.max_misclassified)
-            r.misclassified.push_back({rows[std::size_t(i)], truth, predicted});
+            r.misclassified.push_back({rows[std::size_t(i / positions)], truth, predicted});
         }
       });
   r.loss = pass.loss;

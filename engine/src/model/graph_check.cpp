@@ -5,6 +5,7 @@
 
 #include "mantissa/error.hpp"
 #include "mantissa/layer_descriptor.hpp"
+#include "model/kinds/layer_rules.hpp"
 #include "model/model_internal.hpp"
 
 namespace mantissa {
@@ -149,6 +150,18 @@ std::vector<GraphProblem> graph_problems(const ModelSpec& model) {
     }
   }
   if (!input) add("/model/nodes", {}, "the model has no Input layer");
+  // Token ids stay exact only on an Input that says it holds them.
+  for (std::size_t i = 0; i < layers.size(); ++i) {
+    const auto& l = layers[i];
+    if (!detail::rules(l.kind).token_input || l.inputs.size() != 1) continue;
+    const auto from = index.find(l.inputs[0]);
+    if (from == index.end()) continue;
+    const LayerSpec& src = layers[from->second];
+    if (src.kind != LayerKind::Input || !src.tokens)
+      add(node_pointer(i) + "/inputs/0", l.id,
+          std::string(descriptor(l.kind).name) + " takes token ids: its input must be the Input " +
+              "layer with \"tokens\": true, not " + in_quotes(src.id));
+  }
   if (!loss) {
     std::string losses;
     for (const LayerDescriptor* d : all_descriptors())

@@ -22,8 +22,8 @@ namespace detail {
 namespace {
 
 constexpr std::string_view kFormat = "mantissa-project";
-constexpr std::array<std::string_view, 7> kDatasetKinds = {
-    "mnist", "fashion-mnist", "idx", "csv", "spirals", "moons", "blobs"};
+constexpr std::array<std::string_view, 9> kDatasetKinds = {
+    "mnist", "fashion-mnist", "idx", "csv", "text", "fortunes", "spirals", "moons", "blobs"};
 constexpr std::array<Policy, 5> kPolicies = {Policy::Float32, Policy::MixedFloat16,
                                              Policy::MixedBFloat16, Policy::Float16,
                                              Policy::BFloat16};
@@ -33,6 +33,7 @@ constexpr std::array<std::string_view, 3> kSchedules = {"constant", "step", "cos
 
 // The built-in image sets, with a fixed split.
 bool is_builtin(std::string_view kind) { return kind == "mnist" || kind == "fashion-mnist"; }
+bool is_text(std::string_view kind) { return kind == "text" || kind == "fortunes"; }
 
 bool is_synthetic(std::string_view kind) {
   return kind == "spirals" || kind == "moons" || kind == "blobs";
@@ -154,8 +155,19 @@ DatasetSpec parse_dataset(const Json& j, const std::filesystem::path& file) {
     d.images = resolve_path(r.required_string("images"), file);
     d.labels = resolve_path(r.required_string("labels"), file);
   }
-  if (d.kind == "csv") {
+  if (d.kind == "csv" || d.kind == "text") {
     d.path = resolve_path(r.required_string("path"), file);
+    if (const Json* v = r.find("validation_path")) {
+      if (!v->is_string()) r.fail("validation_path", "expected a file name (string)");
+      d.validation_path = resolve_path(v->get<std::string>(), file);
+      if (r.find("validation_fraction"))
+        r.fail("validation_fraction",
+               "the validation file replaces the fraction: give validation_path or "
+               "validation_fraction, not both");
+    }
+  }
+  if (is_text(d.kind)) d.context = r.integer("context", d.context, 1, std::int64_t(1) << 20);
+  if (d.kind == "csv") {
     if (const Json* col = r.find("label_column")) {
       if (col->is_string())
         d.label_column = col->get<std::string>();
@@ -175,7 +187,7 @@ DatasetSpec parse_dataset(const Json& j, const std::filesystem::path& file) {
     d.seed = r.unsigned_integer("seed", d.seed);
   }
   // MNIST and Fashion-MNIST come with their own train / test split.
-  if (!is_builtin(d.kind))
+  if (!is_builtin(d.kind) && d.validation_path.empty())
     d.validation_fraction =
         r.number("validation_fraction", d.validation_fraction, Range::unit_half_open());
   r.finish("for dataset kind '" + d.kind + "'");

@@ -48,8 +48,12 @@ OrderedJson dataset_json(const DatasetSpec& d, const std::filesystem::path& file
     j["images"] = path_for_file(d.images, file);
     j["labels"] = path_for_file(d.labels, file);
   }
-  if (d.kind == "csv") {
+  if (d.kind == "csv" || d.kind == "text") {
     j["path"] = path_for_file(d.path, file);
+    if (!d.validation_path.empty()) j["validation_path"] = path_for_file(d.validation_path, file);
+  }
+  if (d.kind == "text" || d.kind == "fortunes") j["context"] = d.context;
+  if (d.kind == "csv") {
     if (all_digits(d.label_column))
       j["label_column"] = std::stoll(d.label_column);
     else if (!d.label_column.empty())
@@ -63,7 +67,7 @@ OrderedJson dataset_json(const DatasetSpec& d, const std::filesystem::path& file
     j["noise"] = d.noise;
     j["seed"] = d.seed;
   }
-  if (!builtin) j["validation_fraction"] = d.validation_fraction;
+  if (!builtin && d.validation_path.empty()) j["validation_fraction"] = d.validation_fraction;
   return j;
 }
 

@@ -52,7 +52,8 @@ Shape TrainingStep::input_batch_shape(std::int64_t n) const {
 }
 
 Shape TrainingStep::target_batch_shape(std::int64_t n) const {
-  if (graph_.loss_kind() == LayerKind::SoftmaxCrossEntropy) return Shape{n};
+  if (graph_.loss_kind() == LayerKind::SoftmaxCrossEntropy)
+    return graph_.positions() == 1 ? Shape{n} : Shape{n, graph_.positions()};
   return Shape{n, graph_.output_shape().numel()};
 }
 

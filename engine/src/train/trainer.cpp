@@ -99,6 +99,8 @@ struct Trainer::Impl {
     if (options.init_weights) load_weights(*graph, *options.init_weights);  // --init-weights
     check_input_shape(data.train, graph->input_shape().dims(), graph->summary().layers[0].id);
     check_targets();
+    check_token_ids(data.train, project.model);
+    check_token_ids(data.validation, project.model);
 
     LoaderOptions lo;
     lo.batch_size = t.batch_size;
@@ -114,7 +116,7 @@ struct Trainer::Impl {
 
   void check_targets() {
     const bool classify = graph->loss_kind() == LayerKind::SoftmaxCrossEntropy;
-    const std::int64_t outputs = graph->output_shape().numel();
+    const std::int64_t outputs = graph->outputs_per_position();
     const std::string& loss_id = graph->summary().loss_id;
     if (classify && data.train.num_classes == 0)
       throw InputError("layer '" + loss_id +
@@ -127,6 +129,11 @@ struct Trainer::Impl {
       throw InputError("dataset '" + data.train.name + "' has " + std::to_string(classes) +
                        " classes but layer '" + graph->summary().output_id + "' gives " +
                        std::to_string(outputs) + " outputs");
+    if (classify && data.train.target_dim != graph->positions())
+      throw InputError("dataset '" + data.train.name + "' has " +
+                       std::to_string(data.train.target_dim) + " labels per sample but layer '" +
+                       graph->summary().output_id + "' gives scores for " +
+                       std::to_string(graph->positions()) + " positions");
     if (!classify && data.train.target_dim != outputs && data.train.num_classes == 0)
       throw InputError("dataset '" + data.train.name + "' has " +
                        std::to_string(data.train.target_dim) + " targets per sample but layer '" +
@@ -190,7 +197,7 @@ struct Trainer::Impl {
     if (v.size() == 0) return {0.0, 0.0};
     const ValidationResult r = validate(*graph, backend, v, project.training.batch_size);
     const bool classify = graph->loss_kind() == LayerKind::SoftmaxCrossEntropy;
-    return {r.loss, classify ? double(r.correct) / double(v.size()) : 0.0};
+    return {r.loss, classify ? double(r.correct) / double(v.size() * graph->positions()) : 0.0};
   }
 
   std::vector<std::uint8_t> checkpoint() const {

@@ -38,8 +38,8 @@ ValidationResult validate(
     Tensor x = Tensor::empty(backend, Shape(dims), DType::F32);
     backend.upload(x.data(), b.x.data(), x.bytes());
     const std::vector<float> targets = loss_targets(graph, b, v.num_classes);
-    const Shape target_shape =
-        classify ? Shape{b.size} : Shape{b.size, graph.output_shape().numel()};
+    const Shape target_shape = classify ? Shape{b.size * graph.positions()}
+                                        : Shape{b.size, graph.output_shape().numel()};
     Tensor y = Tensor::empty(backend, target_shape, DType::F32);
     backend.upload(y.data(), targets.data(), y.bytes());
     Tensor pred = graph.forward(ctx, x);
@@ -47,8 +47,12 @@ ValidationResult validate(
     backend.cast(pred, pred32);
     Tensor dpred = Tensor::empty(backend, pred.shape(), DType::F32);
     if (classify) {
-      backend.softmax_cross_entropy(pred32, y, loss, dpred, scale);
-      backend.count_correct(pred32, y, correct);
+      // One row per labelled position ([T, V] logits: every token).
+      const Shape rows{b.size * graph.positions(), graph.outputs_per_position()};
+      Tensor logits = pred32.reshaped(rows);
+      Tensor dlogits = dpred.reshaped(rows);
+      backend.softmax_cross_entropy(logits, y, loss, dlogits, scale);
+      backend.count_correct(logits, y, correct);
     } else {
       backend.mse_loss(pred32, y.reshaped(pred32.shape()), loss, dpred, scale);
     }

@@ -75,6 +75,21 @@ class CpuBackend final : public Backend {
                       bool relu) override;
   void bias_add(Tensor& y, const Tensor& bias) override;
   void bias_grad(const Tensor& dy, Tensor& dbias, float beta) override;
+  void batched_matmul(const Tensor& a, bool trans_a, const Tensor& b, bool trans_b, Tensor& c,
+                      float alpha, float beta) override;
+
+  // ---- sequences and attention (cpu_sequence.cpp) -------------------------
+  void swap_axes12(const Tensor& x, Tensor& y) override;
+  void softmax_forward(const Tensor& x, Tensor& y, float scale, bool causal) override;
+  void softmax_backward(const Tensor& y, const Tensor& dy, Tensor& dx, float scale) override;
+  void embedding_forward(const Tensor& table, const Tensor& ids, Tensor& out) override;
+  void embedding_backward(const Tensor& ids, const Tensor& dout, Tensor& dtable) override;
+  void groupnorm_forward(const Tensor& x, const Tensor& gamma, const Tensor& beta, Tensor& y,
+                         Tensor& save_mean, Tensor& save_invstd, std::int64_t groups,
+                         float eps) override;
+  void groupnorm_backward(const Tensor& x, const Tensor& dy, const Tensor& gamma,
+                          const Tensor& save_mean, const Tensor& save_invstd, Tensor& dx,
+                          Tensor& dgamma, Tensor& dbeta, std::int64_t groups) override;
 
   // ---- convolution (cpu_conv.cpp) -----------------------------------------
   void conv2d_forward(const Tensor& x, const Tensor& w, const Tensor* bias, Tensor& y,
@@ -126,8 +141,9 @@ class CpuBackend final : public Backend {
 
  private:
   // matmul() with an optional fp32 bias (N) added inside oneDNN's primitive.
+  // 3-D operands multiply batch by batch; alpha scales the products.
   void matmul_with_bias(const Tensor& a, bool trans_a, const Tensor& b, bool trans_b, Tensor& c,
-                        float beta, const Tensor* bias);
+                        float beta, const Tensor* bias, float alpha = 1.0f);
   // Whether a oneDNN primitive runs natively in `t`, or in fp32 on staged copies.
   bool native(DType t) const { return t == DType::F32 || (t == DType::BF16 && native_bf16_); }
 

@@ -33,21 +33,34 @@ void CpuBackend::linear_forward(const Tensor& x, const Tensor& w, const Tensor* 
   if (relu) activation_forward(Activation::Relu, 0.0f, y, y);  // commutes with the rounding
 }
 
+void CpuBackend::batched_matmul(const Tensor& a, bool trans_a, const Tensor& b, bool trans_b,
+                                Tensor& c, float alpha, float beta) {
+  MANTISSA_ASSERT(a.rank() == 3 && b.rank() == 3 && c.rank() == 3 && a.dim(0) == b.dim(0) &&
+                      a.dim(0) == c.dim(0),
+                  "batched_matmul needs 3-D tensors with one batch, got " + a.describe() + ", " +
+                      b.describe() + ", " + c.describe());
+  matmul_with_bias(a, trans_a, b, trans_b, c, beta, nullptr, alpha);
+}
+
 void CpuBackend::matmul_with_bias(const Tensor& a, bool trans_a, const Tensor& b, bool trans_b,
-                                  Tensor& c, float beta, const Tensor* bias) {
+                                  Tensor& c, float beta, const Tensor* bias, float alpha) {
+  // 2-D operands, or 3-D ones multiplied batch by batch (batched_matmul).
+  const bool batched = a.rank() == 3;
   MANTISSA_ASSERT(
-      a.rank() == 2 && b.rank() == 2 && c.rank() == 2,
+      batched || (a.rank() == 2 && b.rank() == 2 && c.rank() == 2),
       "matmul needs 2-D tensors, got " + a.describe() + ", " + b.describe() + ", " + c.describe());
   MANTISSA_ASSERT(a.dtype() == b.dtype(), "matmul: a and b must share a dtype");
   MANTISSA_ASSERT(c.dtype() == DType::F32 || c.dtype() == a.dtype(),
                   "matmul: c must be f32 or a's dtype, got " + c.describe());
-  const std::int64_t M = trans_a ? a.dim(1) : a.dim(0);
-  const std::int64_t K = trans_a ? a.dim(0) : a.dim(1);
-  const std::int64_t N = trans_b ? b.dim(0) : b.dim(1);
-  MANTISSA_ASSERT((trans_b ? b.dim(1) : b.dim(0)) == K && c.dim(0) == M && c.dim(1) == N,
+  const std::size_t o = batched ? 1 : 0;  // the first matrix axis
+  const std::int64_t B = batched ? a.dim(0) : 1;
+  const std::int64_t M = trans_a ? a.dim(o + 1) : a.dim(o);
+  const std::int64_t K = trans_a ? a.dim(o) : a.dim(o + 1);
+  const std::int64_t N = trans_b ? b.dim(o) : b.dim(o + 1);
+  MANTISSA_ASSERT((trans_b ? b.dim(o + 1) : b.dim(o)) == K && c.dim(o) == M && c.dim(o + 1) == N,
                   "matmul shapes do not agree: " + a.describe() + (trans_a ? "ᵀ" : "") + " @ " +
                       b.describe() + (trans_b ? "ᵀ" : "") + " -> " + c.describe());
-  if (M == 0 || N == 0) return;
+  if (M == 0 || N == 0 || B == 0) return;
   if (K == 0) {  // an empty sum: c = beta * c
     if (beta == 0.0f) {
       fill(c, 0.0f);
@@ -60,10 +73,17 @@ void CpuBackend::matmul_with_bias(const Tensor& a, bool trans_a, const Tensor& b
   // Transposes are strides on the operands' descriptors, never copies.
   auto make = [&](DType in, DType out) {
     const dnnl_dt dt = dnnl_type(in);
-    const auto a_md = strided_md({M, K}, dt, trans_a ? dnnl_dims{1, M} : dnnl_dims{K, 1});
-    const auto b_md = strided_md({K, N}, dt, trans_b ? dnnl_dims{1, K} : dnnl_dims{N, 1});
-    const auto c_md = plain_md({M, N}, dnnl_type(out));
+    const dnnl_dims a_strides = trans_a ? dnnl_dims{1, M} : dnnl_dims{K, 1};
+    const dnnl_dims b_strides = trans_b ? dnnl_dims{1, K} : dnnl_dims{N, 1};
+    auto md = [&](std::int64_t rows, std::int64_t cols, dnnl_dt type, const dnnl_dims& strides) {
+      if (!batched) return strided_md({rows, cols}, type, strides);
+      return strided_md({B, rows, cols}, type, {rows * cols, strides[0], strides[1]});
+    };
+    const auto a_md = md(M, K, dt, a_strides);
+    const auto b_md = md(K, N, dt, b_strides);
+    const auto c_md = md(M, N, dnnl_type(out), {N, 1});
     dnnl::primitive_attr attr = DnnlContext::attr();
+    if (alpha != 1.0f) attr.set_output_scales(0, {alpha});
     if (beta != 0.0f) {
       dnnl::post_ops ops;
       ops.append_sum(beta);
@@ -79,8 +99,8 @@ void CpuBackend::matmul_with_bias(const Tensor& a, bool trans_a, const Tensor& b
   };
   auto key = [&](DType in, DType out) {
     return PrimitiveKey(PrimitiveOp::Matmul,
-                        {M, N, K, trans_a, trans_b, std::int64_t(in), std::int64_t(out),
-                         float_key(beta), bias != nullptr});
+                        {B, M, N, K, trans_a, trans_b, std::int64_t(in), std::int64_t(out),
+                         float_key(beta), float_key(alpha), bias != nullptr, batched});
   };
   const void* bias_data = bias != nullptr ? bias->data() : nullptr;
 

@@ -2,7 +2,9 @@
 
 #include <cublasLt.h>
 
+#include <cstdint>
 #include <iostream>
+#include <limits>
 #include <string>
 
 #include "mantissa/error.hpp"
@@ -73,13 +75,15 @@ std::string dims(std::int64_t rows, std::int64_t cols, bool trans) {
 }
 
 std::string describe(const MatmulCall& call) {
-  return dims(call.a_rows, call.a_cols, call.trans_a) + " @ " +
+  return (call.batched ? std::to_string(call.batch) + " × " : std::string()) +
+         dims(call.a_rows, call.a_cols, call.trans_a) + " @ " +
          dims(call.b_rows, call.b_cols, call.trans_b) + " " + std::string(dtype_name(call.in)) +
          " -> " + std::string(dtype_name(call.out));
 }
 
-const char* op_name(MatmulEpilogue e) {
-  switch (e) {
+const char* op_name(const MatmulCall& call) {
+  if (call.batched) return "batched_matmul";
+  switch (epilogue_of(call)) {
     case MatmulEpilogue::None:
       return "matmul";
     case MatmulEpilogue::BiasGrad:
@@ -152,6 +156,23 @@ std::unique_ptr<MatmulPlans::Plan> MatmulPlans::make_plan(const MatmulCall& call
                                                    std::uint64_t(call.a_rows), call.a_cols));
   MANTISSA_CUBLAS_CHECK(cublasLtMatrixLayoutCreate(
       &plan->c, cuda_type(call.out), std::uint64_t(call.N), std::uint64_t(call.M), call.N));
+  if (call.batched) {
+    // Packed 3-D operands: matrix i of each starts i * rows * cols elements
+    // after the first (the offsets are in elements, not bytes). C and D share
+    // one layout, so they share the stride too.
+    MANTISSA_ASSERT(call.batch >= 1 && call.batch <= std::numeric_limits<std::int32_t>::max(),
+                    "batched_matmul: batch of " + std::to_string(call.batch));
+    const auto count = std::int32_t(call.batch);
+    auto batch = [&](cublasLtMatrixLayout_t layout, std::int64_t stride) {
+      MANTISSA_CUBLAS_CHECK(cublasLtMatrixLayoutSetAttribute(
+          layout, CUBLASLT_MATRIX_LAYOUT_BATCH_COUNT, &count, sizeof count));
+      MANTISSA_CUBLAS_CHECK(cublasLtMatrixLayoutSetAttribute(
+          layout, CUBLASLT_MATRIX_LAYOUT_STRIDED_BATCH_OFFSET, &stride, sizeof stride));
+    };
+    batch(plan->a, call.b_rows * call.b_cols);  // cuBLASLt's A is our b
+    batch(plan->b, call.a_rows * call.a_cols);
+    batch(plan->c, call.M * call.N);
+  }
 
   cublasLtMatmulPreference_t pref = nullptr;
   MANTISSA_CUBLAS_CHECK(cublasLtMatmulPreferenceCreate(&pref));
@@ -195,6 +216,7 @@ std::unique_ptr<MatmulPlans::Plan> MatmulPlans::make_plan(const MatmulCall& call
 
 MatmulPlans::Entry& MatmulPlans::entry_for(const MatmulCall& call) {
   const MatmulEpilogue epilogue = epilogue_of(call);
+  const OperandAlignments align = operand_alignments(call);
   const Key key{call.M,
                 call.N,
                 call.K,
@@ -202,15 +224,17 @@ MatmulPlans::Entry& MatmulPlans::entry_for(const MatmulCall& call) {
                 call.trans_b,
                 int(call.in),
                 int(call.out),
-                pointer_alignment(call.a),
-                pointer_alignment(call.b),
-                pointer_alignment(call.c),
+                align.a,
+                align.b,
+                align.c,
                 allow_tf32_,
-                int(epilogue)};
+                int(epilogue),
+                call.batched,
+                call.batched ? call.batch : 1};
   if (auto it = plans_.find(key); it != plans_.end()) return it->second;
 
   Entry entry;
-  entry.op = op_name(epilogue);
+  entry.op = op_name(call);
   entry.shape = describe(call);
   entry.fallback = unfusable_reason(call);
   if (entry.fallback.empty()) entry.plan = make_plan(call, entry.fallback);
@@ -254,7 +278,7 @@ bool MatmulPlans::try_run(const MatmulCall& call, cudaStream_t stream) {
     MANTISSA_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(
         plan->desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &vector, sizeof vector));
   }
-  const float alpha = 1.0f;
+  const float alpha = call.alpha;  // host scalars, read when the call is enqueued
   const float beta = call.beta;
   MANTISSA_CUBLAS_CHECK(
       cublasLtMatmul(lt(handle_), plan->desc, &alpha, call.b, plan->a, call.a, plan->b, &beta,

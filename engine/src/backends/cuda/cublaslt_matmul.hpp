@@ -3,7 +3,10 @@
 // column-major product c^T = op(b)^T @ op(a)^T, so no operand is ever copied
 // or transposed in memory. fp32 runs without TF32 unless the backend allows
 // it; fp16 / bf16 multiply with fp32 accumulation into an fp32 or 16-bit c.
-// One plan per (shape, transposes, dtypes, pointer alignment): the matmul
+// batched_matmul's products run as one strided-batch call
+// (CUBLASLT_MATRIX_LAYOUT_BATCH_COUNT / STRIDED_BATCH_OFFSET on the three
+// layouts), with its alpha.
+// One plan per (shape, batch, transposes, dtypes, pointer alignment): the matmul
 // descriptor, the three layouts and the heuristic's algorithm, built on first
 // use and reused for every later call. The call, the epilogue rules and the
 // heuristic preferences are in library_rules.hpp. Every plan counts its
@@ -43,7 +46,7 @@ class MatmulPlans {
   std::vector<OpPath> paths() const;
 
  private:
-  using Key = std::array<std::int64_t, 12>;
+  using Key = std::array<std::int64_t, 14>;
   struct Plan;
   // One per key: the plan, or why the epilogue cannot be fused (the caller
   // then runs the unfused ops); the calls made either way.

@@ -1,8 +1,9 @@
 #pragma once
 // The CUDA backend: everything on one stream, nothing waits for the GPU but
 // download() and synchronize(). Elementwise ops, normalisation, pooling,
-// losses, the gradient pass, the optimizer and the loss scaler are the
-// backend's own kernels (one op per .cu / .cuh pair); matmul runs on cuBLASLt
+// attention's softmax and head transposes, embeddings, losses, the gradient
+// pass, the optimizer and the loss scaler are the backend's own kernels (one
+// op per .cu / .cuh pair); matmul (batched too) runs on cuBLASLt
 // and convolution on cuDNN, both with plans cached per shape. The scalars a
 // step needs (scale, found_inf, step counter) never leave the device: the
 // kernels read them there, so a skipped step is decided on the GPU.
@@ -103,6 +104,21 @@ class CudaBackend final : public Backend {
                       bool relu) override;
   void linear_backward_weights(const Tensor& dy, const Tensor& x, Tensor& dw,
                                Tensor* dbias) override;
+  void batched_matmul(const Tensor& a, bool trans_a, const Tensor& b, bool trans_b, Tensor& c,
+                      float alpha, float beta) override;
+
+  // ---- sequences and attention (cuda_backend_sequence.cpp) ------------------
+  void swap_axes12(const Tensor& x, Tensor& y) override;
+  void softmax_forward(const Tensor& x, Tensor& y, float scale, bool causal) override;
+  void softmax_backward(const Tensor& y, const Tensor& dy, Tensor& dx, float scale) override;
+  void embedding_forward(const Tensor& table, const Tensor& ids, Tensor& out) override;
+  void embedding_backward(const Tensor& ids, const Tensor& dout, Tensor& dtable) override;
+  void groupnorm_forward(const Tensor& x, const Tensor& gamma, const Tensor& beta, Tensor& y,
+                         Tensor& save_mean, Tensor& save_invstd, std::int64_t groups,
+                         float eps) override;
+  void groupnorm_backward(const Tensor& x, const Tensor& dy, const Tensor& gamma,
+                          const Tensor& save_mean, const Tensor& save_invstd, Tensor& dx,
+                          Tensor& dgamma, Tensor& dbeta, std::int64_t groups) override;
 
   // ---- convolution and pooling (cuda_backend_conv.cpp) ----------------------
   void conv2d_forward(const Tensor& x, const Tensor& w, const Tensor* bias, Tensor& y,

@@ -1,6 +1,7 @@
-// Dense layers: matmul on cuBLASLt (cached plans); a Linear layer's bias and
-// bias gradient in cuBLASLt's epilogues where offered, otherwise (and for
-// bias_add / bias_grad called alone) the backend's own kernels.
+// Dense layers: matmul and batched_matmul on cuBLASLt (cached plans); a
+// Linear layer's bias and bias gradient in cuBLASLt's epilogues where
+// offered, otherwise (and for bias_add / bias_grad called alone) the
+// backend's own kernels.
 #include <string>
 
 #include "backends/cuda/arith.cuh"
@@ -15,35 +16,43 @@ namespace mantissa::cuda {
 namespace {
 
 // Checks a matmul's operands (as the CPU backend does) and describes it for
-// cuBLASLt; M, N or K may be 0.
+// cuBLASLt; M, N or K may be 0. A batched_matmul's operands are 3-D: one
+// batch axis in front of each matrix.
 MatmulCall describe_matmul(const Tensor& a, bool trans_a, const Tensor& b, bool trans_b, Tensor& c,
-                           float beta) {
+                           float beta, bool batched = false) {
   MANTISSA_ASSERT(
-      a.rank() == 2 && b.rank() == 2 && c.rank() == 2,
-      "matmul needs 2-D tensors, got " + a.describe() + ", " + b.describe() + ", " + c.describe());
+      batched ? (a.rank() == 3 && b.rank() == 3 && c.rank() == 3 && a.dim(0) == b.dim(0) &&
+                 a.dim(0) == c.dim(0))
+              : (a.rank() == 2 && b.rank() == 2 && c.rank() == 2),
+      std::string(batched ? "batched_matmul needs 3-D tensors with one batch"
+                          : "matmul needs 2-D tensors") +
+          ", got " + a.describe() + ", " + b.describe() + ", " + c.describe());
   MANTISSA_ASSERT(a.dtype() == b.dtype(), "matmul: a and b must share a dtype");
   MANTISSA_ASSERT(c.dtype() == DType::F32 || c.dtype() == a.dtype(),
                   "matmul: c must be f32 or a's dtype, got " + c.describe());
+  const std::size_t o = batched ? 1 : 0;  // the first matrix axis
   MatmulCall call;
-  call.M = trans_a ? a.dim(1) : a.dim(0);
-  call.K = trans_a ? a.dim(0) : a.dim(1);
-  call.N = trans_b ? b.dim(0) : b.dim(1);
-  MANTISSA_ASSERT(
-      (trans_b ? b.dim(1) : b.dim(0)) == call.K && c.dim(0) == call.M && c.dim(1) == call.N,
-      "matmul shapes do not agree: " + a.describe() + (trans_a ? "ᵀ" : "") + " @ " + b.describe() +
-          (trans_b ? "ᵀ" : "") + " -> " + c.describe());
+  call.M = trans_a ? a.dim(o + 1) : a.dim(o);
+  call.K = trans_a ? a.dim(o) : a.dim(o + 1);
+  call.N = trans_b ? b.dim(o) : b.dim(o + 1);
+  MANTISSA_ASSERT((trans_b ? b.dim(o + 1) : b.dim(o)) == call.K && c.dim(o) == call.M &&
+                      c.dim(o + 1) == call.N,
+                  "matmul shapes do not agree: " + a.describe() + (trans_a ? "ᵀ" : "") + " @ " +
+                      b.describe() + (trans_b ? "ᵀ" : "") + " -> " + c.describe());
   call.a = a.data();
   call.b = b.data();
   call.c = c.data();
   call.in = a.dtype();
   call.out = c.dtype();
-  call.a_rows = a.dim(0);
-  call.a_cols = a.dim(1);
-  call.b_rows = b.dim(0);
-  call.b_cols = b.dim(1);
+  call.a_rows = a.dim(o);
+  call.a_cols = a.dim(o + 1);
+  call.b_rows = b.dim(o);
+  call.b_cols = b.dim(o + 1);
   call.trans_a = trans_a;
   call.trans_b = trans_b;
   call.beta = beta;
+  call.batched = batched;
+  call.batch = batched ? a.dim(0) : 1;
   return call;
 }
 
@@ -53,6 +62,25 @@ void CudaBackend::matmul(const Tensor& a, bool trans_a, const Tensor& b, bool tr
                          float beta) {
   const MatmulCall call = describe_matmul(a, trans_a, b, trans_b, c, beta);
   if (call.M == 0 || call.N == 0) return;
+  enter();
+  if (call.K == 0) {  // an empty sum: c = beta * c
+    if (beta == 0.0f) {
+      launch_fill(c.data(), c.dtype(), c.numel(), 0.0f, stream());
+    } else {
+      launch_scale(c.data(), c.dtype(), c.numel(), beta, stream());
+    }
+    return;
+  }
+  matmul_plans().run(call, stream());
+}
+
+// Every product of the batch in one strided-batch cuBLASLt call (the heads
+// of attention: Q Kᵀ into fp32 scores, P V into the compute dtype).
+void CudaBackend::batched_matmul(const Tensor& a, bool trans_a, const Tensor& b, bool trans_b,
+                                 Tensor& c, float alpha, float beta) {
+  MatmulCall call = describe_matmul(a, trans_a, b, trans_b, c, beta, /*batched=*/true);
+  call.alpha = alpha;
+  if (call.M == 0 || call.N == 0 || call.batch == 0) return;
   enter();
   if (call.K == 0) {  // an empty sum: c = beta * c
     if (beta == 0.0f) {

@@ -31,6 +31,13 @@ struct MatmulCall {
   const float* bias = nullptr;
   bool relu = false;
   float* bias_grad = nullptr;
+  // batched_matmul: `batch` products c[i] = alpha * op(a[i]) @ op(b[i]) +
+  // beta * c[i] over packed 3-D operands, matrix i of each starting i *
+  // rows * cols elements after the first (cuBLASLt's strided batch).
+  // Epilogues are not offered for batched calls.
+  std::int64_t batch = 1;
+  bool batched = false;
+  float alpha = 1.0f;
 };
 
 enum class MatmulEpilogue : int { None, Bias, BiasGrad, Relu, ReluBias };
@@ -62,6 +69,8 @@ inline const char* epilogue_name(MatmulEpilogue e) {
 // reported to give a wrong bias gradient when the sum runs over one row, so
 // a reduction of length 1 (a batch of one) takes the separate kernels.
 inline std::string unfusable_reason(const MatmulCall& call) {
+  if (call.batched && epilogue_of(call) != MatmulEpilogue::None)
+    return "batched matmuls take no epilogue";
   if (epilogue_of(call) == MatmulEpilogue::BiasGrad && call.K < 2)
     return "a bias gradient summed over " + std::to_string(call.K) +
            " row is not fused (BGRADB needs at least 2)";
@@ -74,6 +83,29 @@ inline std::uint32_t pointer_alignment(const void* p) {
   std::uint32_t alignment = 256;
   while (alignment > 1 && address % alignment != 0) alignment /= 2;
   return alignment;
+}
+
+// The alignment every matrix of a strided batch has: its base pointer's,
+// and no more than the batch stride's (in bytes), since matrix i starts
+// i * stride_bytes after the base.
+inline std::uint32_t strided_alignment(const void* p, std::int64_t batch,
+                                       std::int64_t stride_bytes) {
+  std::uint32_t alignment = pointer_alignment(p);
+  if (batch > 1)
+    while (alignment > 1 && stride_bytes % std::int64_t(alignment) != 0) alignment /= 2;
+  return alignment;
+}
+
+// Our a, b and c's alignments (the base pointer's for a single matmul).
+struct OperandAlignments {
+  std::uint32_t a = 1, b = 1, c = 1;
+};
+
+inline OperandAlignments operand_alignments(const MatmulCall& call) {
+  const auto in = std::int64_t(dtype_size(call.in)), out = std::int64_t(dtype_size(call.out));
+  return {strided_alignment(call.a, call.batch, call.a_rows * call.a_cols * in),
+          strided_alignment(call.b, call.batch, call.b_rows * call.b_cols * in),
+          strided_alignment(call.c, call.batch, call.M * call.N * out)};
 }
 
 // The heuristic preferences of one plan, in cuBLASLt's terms: its A is our b,
@@ -93,9 +125,10 @@ struct MatmulPreference {
 inline MatmulPreference matmul_preference(const MatmulCall& call, std::uint64_t workspace) {
   MatmulPreference p;
   p.max_workspace_bytes = workspace;
-  p.min_alignment_a = pointer_alignment(call.b);
-  p.min_alignment_b = pointer_alignment(call.a);
-  p.min_alignment_c = pointer_alignment(call.c);
+  const OperandAlignments align = operand_alignments(call);
+  p.min_alignment_a = align.b;
+  p.min_alignment_b = align.a;
+  p.min_alignment_c = align.c;
   p.min_alignment_d = p.min_alignment_c;
   p.compute_type_reduction_only = call.out != DType::F32;
   return p;

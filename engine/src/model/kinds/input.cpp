@@ -8,6 +8,7 @@ namespace {
 
 void infer(const ShapeContext& c, const std::vector<Shape>&, LayerInfo& info) {
   const LayerSpec& l = c.layer;
+  if (l.tokens && l.shape.size() != 1) c.fail("token ids have the shape [positions]");
   if (l.shape.size() != 1 && l.shape.size() != 3)
     c.fail("shape must be [features] or [channels, height, width]");
   std::int64_t numel = 1;
@@ -21,7 +22,9 @@ void infer(const ShapeContext& c, const std::vector<Shape>&, LayerInfo& info) {
 }
 
 // Data arrives as fp32; only the pure 16-bit policies store it narrower.
-DType output_dtype(const LayerSpec&, Policy policy, const std::vector<DType>&) {
+// Token ids never: bf16 holds integers exactly only up to 256.
+DType output_dtype(const LayerSpec& l, Policy policy, const std::vector<DType>&) {
+  if (l.tokens) return DType::F32;
   if (policy == Policy::Float16) return DType::F16;
   if (policy == Policy::BFloat16) return DType::BF16;
   return DType::F32;
@@ -32,7 +35,7 @@ std::unique_ptr<Layer> build(const LayerSpec& spec) {
 }
 
 std::string summary(const LayerSpec& l) {
-  std::string s;
+  std::string s = l.tokens ? "tokens " : "";
   for (std::size_t i = 0; i < l.shape.size(); ++i) s += (i ? "×" : "") + std::to_string(l.shape[i]);
   return s;
 }
@@ -54,7 +57,13 @@ struct KindDefinition<LayerKind::Input> {
                     .field = &LayerSpec::shape,
                     .required = true,
                     .range = sizes_from(1),
-                    .help = "per-sample shape: [features] or [channels, height, width]"}},
+                    .help = "per-sample shape: [features], [channels, height, width], or "
+                            "[positions] of token ids"},
+                   {.key = "tokens",
+                    .field = &LayerSpec::tokens,
+                    .default_value = 0,
+                    .help = "the sample is token ids (text), kept exact under every policy",
+                    .omitted_at_default = true}},
         .rules = &kRules};
     d.starter.shape = {784};
     return d;

@@ -9,9 +9,8 @@ namespace {
 
 void infer(const ShapeContext& c, const std::vector<Shape>& in, LayerInfo& info) {
   const Shape& x = in[0];
-  need_rank(c, x, 1, "a rank-1 input (features)",
-            x.rank() > 1 ? "; insert a Flatten layer before it" : "");
-  info.params = 2 * x[0];
+  need_features_or_sequence(c, x);
+  info.params = 2 * x[x.rank() - 1];
   same_shape_elementwise(c, in, info);
 }
 
@@ -36,7 +35,7 @@ struct KindDefinition<LayerKind::LayerNorm> {
   static LayerDescriptor make() {
     return {.name = "LayerNorm",
             .category = "Normalise",
-            .help = "normalises each sample over its features, in fp32; [F]",
+            .help = "normalises each sample (each position of [T, F]) over its features, in fp32",
             .params = {eps_param()},
             .rules = &kRules};
   }

@@ -122,10 +122,24 @@ void read_layer_params(ObjectReader& r, LayerSpec& l, const std::filesystem::pat
   r.finish("for " + std::string(d.name));
 }
 
+namespace {
+
+bool at_default(const LayerSpec& l, const ParamSchema& p) {
+  if (!p.has_default()) return false;
+  const ParamValue v = param_value(l, p);
+  if (const auto* b = std::get_if<bool>(&v)) return *b == (p.default_value != 0);
+  if (const auto* i = std::get_if<std::int64_t>(&v)) return double(*i) == p.default_value;
+  if (const auto* d = std::get_if<double>(&v)) return float(*d) == float(p.default_value);
+  return false;
+}
+
+}  // namespace
+
 OrderedJson layer_params_to_json(const LayerSpec& l) {
   OrderedJson params = OrderedJson::object();
   for (const ParamSchema& p : descriptor(l.kind).params) {
     const std::string key(p.key);
+    if (p.omitted_at_default && at_default(l, p)) continue;
     std::visit(Overloaded{
                    [&](std::int64_t LayerSpec::*f) { params[key] = l.*f; },
                    [&](bool LayerSpec::*f) { params[key] = l.*f; },

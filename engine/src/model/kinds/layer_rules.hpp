@@ -36,6 +36,10 @@ struct LayerRules {
   // node (the Input is the graph's input; losses are dropped).
   void (*onnx)(io::OnnxEmitter& e, const LayerSpec& spec, const std::string& out) = nullptr;
   std::string (*summary)(const LayerSpec& spec) = nullptr;  // layer_summary(); none: ""
+  // Its input is token ids (fp32 holding integers): the graph hands them over
+  // as they are, never cast to the layer's dtype, and only an Input with
+  // "tokens" may feed it.
+  bool token_input = false;
 };
 
 const LayerRules& rules(LayerKind kind);

@@ -1,4 +1,4 @@
-// Linear: y = x Wᵀ + b over a rank-1 input.
+// Linear: y = x Wᵀ + b over the last axis of [features] or [T, features].
 #include "io/onnx_emitter.hpp"
 #include "model/kinds/kind_file.hpp"
 #include "model/layers/layers.hpp"
@@ -10,12 +10,14 @@ namespace {
 void infer(const ShapeContext& c, const std::vector<Shape>& in, LayerInfo& info) {
   const LayerSpec& l = c.layer;
   const Shape& x = in[0];
-  need_rank(c, x, 1, "a rank-1 input (features)",
-            x.rank() > 1 ? "; insert a Flatten layer before it" : "");
+  need_features_or_sequence(c, x);
   if (l.out_features <= 0) c.fail("out_features must be >= 1");
-  info.output_shape = Shape{l.out_features};
-  info.params = add_counts(c, mul(c, x[0], l.out_features), l.bias ? l.out_features : 0);
-  info.forward_flops = mul(c, 2, mul(c, x[0], l.out_features));
+  const std::int64_t in_features = x[x.rank() - 1];
+  std::vector<std::int64_t> out = x.dims();
+  out.back() = l.out_features;
+  info.output_shape = Shape(out);
+  info.params = add_counts(c, mul(c, in_features, l.out_features), l.bias ? l.out_features : 0);
+  info.forward_flops = mul(c, 2, mul(c, x.numel(), l.out_features));
 }
 
 std::unique_ptr<Layer> build(const LayerSpec& spec) {
@@ -24,6 +26,14 @@ std::unique_ptr<Layer> build(const LayerSpec& spec) {
 
 void onnx(io::OnnxEmitter& e, const LayerSpec& spec, const std::string& out) {
   const DType d = e.dtype(spec);
+  if (e.input_shape(spec, 0).rank() > 1) {  // [T, F]: MatMul over the last axis
+    const std::string wt = out + ".weight_t";
+    e.node("Transpose", {e.weight(spec.id + ".weight", d)}, wt,
+           {{"perm", std::vector<std::int64_t>{1, 0}}});
+    if (!spec.bias) return e.node("MatMul", {e.input(spec, 0), wt}, out);
+    e.node("MatMul", {e.input(spec, 0), wt}, out + ".matmul");
+    return e.node("Add", {out + ".matmul", e.weight(spec.id + ".bias", d)}, out);
+  }
   std::vector<std::string> in{e.input(spec, 0), e.weight(spec.id + ".weight", d)};
   if (spec.bias) in.push_back(e.weight(spec.id + ".bias", d));
   e.node("Gemm", in, out, {{"transB", std::int64_t(1)}});
@@ -46,7 +56,7 @@ struct KindDefinition<LayerKind::Linear> {
   static LayerDescriptor make() {
     LayerDescriptor d{.name = "Linear",
                       .category = "Dense",
-                      .help = "fully connected: every output a weighted sum of all inputs",
+                      .help = "fully connected: every output a weighted sum of all inputs (per position of [T, F])",
                       .params = {{.key = "out_features",
                                   .field = &LayerSpec::out_features,
                                   .required = true,

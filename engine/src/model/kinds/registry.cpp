@@ -34,8 +34,9 @@ const Table& table() {
 }
 
 // The palette's groups, in the order UI.md lists them.
-constexpr std::array<std::string_view, 8> kCategories = {
-    "Input", "Dense", "Convolution", "Pooling", "Normalise", "Activation", "Structure", "Loss"};
+constexpr std::array<std::string_view, 9> kCategories = {
+    "Input",      "Dense",      "Sequence",  "Convolution", "Pooling",
+    "Normalise",  "Activation", "Structure", "Loss"};
 
 }  // namespace
 

@@ -50,6 +50,12 @@ void need_rank(const ShapeContext& c, const Shape& in, std::size_t rank, const s
   c.fail(c.kind() + " needs " + what + ", got " + in.str() + c.from(0) + hint);
 }
 
+void need_features_or_sequence(const ShapeContext& c, const Shape& in) {
+  if (in.rank() == 1 || in.rank() == 2) return;
+  c.fail(c.kind() + " needs [features] or a sequence [positions, channels], got " + in.str() +
+         c.from(0) + "; insert a Flatten layer before it");
+}
+
 void same_shape_elementwise(const ShapeContext& c, const std::vector<Shape>& in, LayerInfo& info) {
   info.output_shape = in[0];
   info.forward_flops = out_numel(c, info.output_shape);

@@ -34,6 +34,10 @@ std::string hw(std::int64_t h, std::int64_t w);  // "3×3"
 void need_rank(const ShapeContext& c, const Shape& in, std::size_t rank, const std::string& what,
                const std::string& hint = {});
 
+// Kinds acting on the last axis (Linear, LayerNorm): [features], or [T, C]
+// for a sequence; an image [C, H, W] needs a Flatten first.
+void need_features_or_sequence(const ShapeContext& c, const Shape& in);
+
 // The shape rule of kinds whose output has the input's shape and costs one
 // FLOP per element (activations, Dropout, Add).
 void same_shape_elementwise(const ShapeContext& c, const std::vector<Shape>& in, LayerInfo& info);

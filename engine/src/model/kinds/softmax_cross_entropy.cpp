@@ -1,5 +1,5 @@
 // SoftmaxCrossEntropy: the classification loss over one score per class,
-// against integer labels.
+// against integer labels; over [T, V] logits, one label per position.
 #include "model/kinds/kind_file.hpp"
 #include "model/layers/layers.hpp"
 
@@ -9,9 +9,11 @@ namespace {
 
 void infer(const ShapeContext& c, const std::vector<Shape>& in, LayerInfo& info) {
   const Shape& x = in[0];
-  need_rank(c, x, 1, "a rank-1 input (one score per class)",
-            x.rank() > 1 ? "; insert Flatten and a Linear layer before it" : "");
-  if (x[0] < 2) c.fail("needs at least 2 classes, got " + x.str() + c.from(0));
+  // [classes], or [T, vocabulary] for a sequence: one label per position.
+  if (x.rank() != 1 && x.rank() != 2)
+    c.fail("expects [classes] or [positions, classes] scores, got " + x.str() + c.from(0) +
+           "; insert Flatten and a Linear layer before it");
+  if (x[x.rank() - 1] < 2) c.fail("needs at least 2 classes, got " + x.str() + c.from(0));
   info.output_shape = Shape{};
   info.forward_flops = x.numel();
 }
@@ -29,7 +31,8 @@ struct KindDefinition<LayerKind::SoftmaxCrossEntropy> {
   static LayerDescriptor make() {
     return {.name = "SoftmaxCrossEntropy",
             .category = "Loss",
-            .help = "classification loss: softmax over [classes] scores against the label",
+            .help = "classification loss: softmax over [classes] scores against the label, or "
+                    "over [T, vocabulary] against one token per position (mean over tokens)",
             .is_loss = true,
             .rules = &kRules};
   }

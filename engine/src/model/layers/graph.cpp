@@ -5,6 +5,7 @@
 #include <map>
 
 #include "mantissa/error.hpp"
+#include "model/kinds/layer_rules.hpp"
 #include "model/layers/layers.hpp"
 
 namespace mantissa {
@@ -80,6 +81,15 @@ const Shape& Graph::output_shape() const {
   return summary_.layers[std::size_t(output_node_)].output_shape;
 }
 
+std::int64_t Graph::positions() const {
+  const Shape& out = output_shape();
+  return loss_kind() == LayerKind::SoftmaxCrossEntropy && out.rank() == 2 ? out[0] : 1;
+}
+
+std::int64_t Graph::outputs_per_position() const {
+  return output_shape().numel() / positions();
+}
+
 LayerKind Graph::loss_kind() const {
   return nodes_[std::size_t(loss_node_)].layer->spec().kind;
 }
@@ -121,9 +131,12 @@ Tensor Graph::forward(ExecContext& ctx, const Tensor& input) {
   for (std::size_t i = 1; i < nodes_.size(); ++i) {
     if (int(i) == loss_node_) continue;
     Node& node = nodes_[i];
+    const bool token_input = detail::rules(node.layer->spec().kind).token_input;
     std::vector<Tensor> inputs;
     for (int j : node.inputs)
-      inputs.push_back(as_dtype(*backend_, nodes_[std::size_t(j)].output, node.layer->dtype()));
+      inputs.push_back(token_input ? nodes_[std::size_t(j)].output
+                                   : as_dtype(*backend_, nodes_[std::size_t(j)].output,
+                                              node.layer->dtype()));
     node.output = node.layer->forward(ctx, inputs);
     for (int j : node.inputs)
       if (last_use[std::size_t(j)] == int(i)) nodes_[std::size_t(j)].output = Tensor();

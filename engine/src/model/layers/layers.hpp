@@ -138,6 +138,95 @@ class LayerNorm : public Layer {
   Shape input_shape_;
 };
 
+// GroupNorm: statistics per sample over groups of channels, in fp32.
+class GroupNorm : public Layer {
+ public:
+  using Layer::Layer;
+  void create_state(Backend&, Policy, const std::vector<Shape>&, std::uint64_t) override;
+  std::vector<Param*> params() override { return {&gamma_, &beta_}; }
+  Tensor forward(ExecContext&, std::span<const Tensor>) override;
+  std::vector<Tensor> backward(ExecContext&, const Tensor&, const std::vector<bool>&) override;
+  void clear_saved() override;
+
+ private:
+  Param gamma_, beta_;                  // (C)
+  Tensor x_, save_mean_, save_invstd_;  // x (N, C, ...), stats (N, groups)
+};
+
+// Token ids (fp32 holding integers) -> rows of a learned table.
+class Embedding : public Layer {
+ public:
+  using Layer::Layer;
+  void create_state(Backend&, Policy, const std::vector<Shape>&, std::uint64_t) override;
+  std::vector<Param*> params() override { return {&table_}; }
+  Tensor forward(ExecContext&, std::span<const Tensor>) override;
+  std::vector<Tensor> backward(ExecContext&, const Tensor&, const std::vector<bool>&) override;
+  void clear_saved() override;
+
+ private:
+  Param table_;  // (vocab, width)
+  Tensor ids_;   // (N, T) fp32
+};
+
+// x (N, T, C) + the first T rows of a learned (max_length, C) table.
+class PositionalEmbedding : public Layer {
+ public:
+  using Layer::Layer;
+  void create_state(Backend&, Policy, const std::vector<Shape>&, std::uint64_t) override;
+  std::vector<Param*> params() override { return {&table_}; }
+  Tensor forward(ExecContext&, std::span<const Tensor>) override;
+  std::vector<Tensor> backward(ExecContext&, const Tensor&, const std::vector<bool>&) override;
+
+ private:
+  Param table_;  // (max_length, C), fp32 compute copy (added like a bias)
+  Shape shape_;  // the input's
+};
+
+// Multi-head self-attention over (N, T, C): the Q, K, V projection (one
+// (3C, C) matmul), softmax(Q Kᵀ / √d + mask) V per head with fp32 scores and
+// softmax (PRECISION.md), and the output projection.
+class MultiHeadAttention : public Layer {
+ public:
+  using Layer::Layer;
+  void create_state(Backend&, Policy, const std::vector<Shape>&, std::uint64_t) override;
+  std::vector<Param*> params() override { return {&w_in_, &b_in_, &w_out_, &b_out_}; }
+  Tensor forward(ExecContext&, std::span<const Tensor>) override;
+  std::vector<Tensor> backward(ExecContext&, const Tensor&, const std::vector<bool>&) override;
+  void clear_saved() override;
+
+ private:
+  std::int64_t T_ = 0, C_ = 0, H_ = 1, D_ = 0, N_ = 0;
+  Param w_in_, b_in_, w_out_, b_out_;  // (3C, C), (3C), (C, C), (C)
+  Tensor x_;     // (N*T, C)
+  Tensor q_, k_, v_;  // (N*H, T, D) each
+  Tensor probs_;      // (N*H, T, T) in the compute dtype
+  Tensor drop_mask_;  // attention dropout's mask, when it runs
+  Tensor ctx_;        // (N*T, C): the heads merged, the output projection's input
+};
+
+// Softmax over the last axis, in fp32.
+class Softmax : public Layer {
+ public:
+  using Layer::Layer;
+  Tensor forward(ExecContext&, std::span<const Tensor>) override;
+  std::vector<Tensor> backward(ExecContext&, const Tensor&, const std::vector<bool>&) override;
+  void clear_saved() override;
+
+ private:
+  Tensor y_;
+};
+
+// A new per-sample shape over the same values.
+class Reshape : public Layer {
+ public:
+  using Layer::Layer;
+  Tensor forward(ExecContext&, std::span<const Tensor>) override;
+  std::vector<Tensor> backward(ExecContext&, const Tensor&, const std::vector<bool>&) override;
+
+ private:
+  Shape input_shape_;
+};
+
 class Add : public Layer {
  public:
   using Layer::Layer;

@@ -1,4 +1,4 @@
-// Linear: y = x W^T + b.  x (N, in), W (out, in), b (out), y (N, out); the
+// Linear: y = x W^T + b over the last axis.  x (N, in) or (N, T, in), W (out, in), b (out); the
 // bias is added before the one rounding to y's dtype (Backend::linear_forward).
 // A low-precision op: x and W arrive in the compute dtype, products accumulate
 // in fp32 and the weight gradient is produced directly in fp32.
@@ -11,7 +11,8 @@ namespace mantissa::layers {
 
 void Linear::create_state(Backend& backend, Policy policy, const std::vector<Shape>& input_shapes,
                           std::uint64_t seed) {
-  in_ = input_shapes.at(0).numel();
+  const Shape& in = input_shapes.at(0);
+  in_ = in[in.rank() - 1];  // the last axis: features, or channels per position
   const std::int64_t out = spec_.out_features;
   weight_ = make_param(backend, policy, id() + ".weight", Shape{out, in_},
                        init_weights(spec_.init, out * in_, in_, out, seed_for(seed, id() + ".weight")),
@@ -29,21 +30,25 @@ std::vector<Param*> Linear::params() {
 }
 
 Tensor Linear::forward(ExecContext& ctx, std::span<const Tensor> inputs) {
-  x_ = inputs[0].reshaped(Shape{inputs[0].dim(0), in_});                   // (N, in)
-  Tensor y = Tensor::empty(ctx.backend, Shape{x_.dim(0), spec_.out_features}, dtype_);  // (N, out)
-  ctx.backend.linear_forward(x_, weight_.compute, spec_.bias ? &bias_.compute : nullptr, y, relu_);
+  // Every row of the last axis is a sample of the matmul: (N, in) or (N·T, in).
   input_shape_ = inputs[0].shape();
-  return y;
+  x_ = inputs[0].reshaped(Shape{inputs[0].numel() / in_, in_});
+  Tensor y = Tensor::empty(ctx.backend, Shape{x_.dim(0), spec_.out_features}, dtype_);
+  ctx.backend.linear_forward(x_, weight_.compute, spec_.bias ? &bias_.compute : nullptr, y, relu_);
+  std::vector<std::int64_t> out = input_shape_.dims();
+  out.back() = spec_.out_features;
+  return y.reshaped(Shape(out));
 }
 
 std::vector<Tensor> Linear::backward(ExecContext& ctx, const Tensor& dy,
                                      const std::vector<bool>& need_input_grad) {
   // dW (out, in) = dy^T x, straight into the fp32 gradient, with db beside it.
-  ctx.backend.linear_backward_weights(dy, x_, weight_.grad, spec_.bias ? &bias_.grad : nullptr);
+  const Tensor dy2 = dy.reshaped(Shape{x_.dim(0), spec_.out_features});
+  ctx.backend.linear_backward_weights(dy2, x_, weight_.grad, spec_.bias ? &bias_.grad : nullptr);
   std::vector<Tensor> dx(1);
   if (need_input_grad[0]) {
     dx[0] = Tensor::empty(ctx.backend, x_.shape(), dtype_);  // (N, in) = dy W
-    ctx.backend.matmul(dy, false, weight_.compute, false, dx[0], 0.0f);
+    ctx.backend.matmul(dy2, false, weight_.compute, false, dx[0], 0.0f);
     dx[0] = dx[0].reshaped(input_shape_);
   }
   return dx;

@@ -19,7 +19,12 @@ namespace layers {
 
 void SoftmaxCrossEntropy::loss_and_grad(ExecContext& ctx, const Tensor& pred, const Tensor& targets,
                                         const Tensor& scale, Tensor& loss, Tensor& dpred) {
-  ctx.backend.softmax_cross_entropy(pred, targets, loss, dpred, scale);
+  // [T, V] logits per sample: every position is a row, the mean runs over
+  // every token of the batch.
+  const std::int64_t classes = pred.dim(pred.rank() - 1), rows = pred.numel() / classes;
+  Tensor d = dpred.reshaped(Shape{rows, classes});
+  ctx.backend.softmax_cross_entropy(pred.reshaped(Shape{rows, classes}),
+                                    targets.reshaped(Shape{rows}), loss, d, scale);
 }
 
 void MeanSquaredError::loss_and_grad(ExecContext& ctx, const Tensor& pred, const Tensor& targets,

@@ -89,3 +89,41 @@ void LayerNorm::clear_saved() {
 }
 
 }  // namespace mantissa::layers
+
+namespace mantissa::layers {
+
+void GroupNorm::create_state(Backend& backend, Policy policy,
+                             const std::vector<Shape>& input_shapes, std::uint64_t) {
+  const std::int64_t c = input_shapes.at(0)[0];
+  gamma_ = make_param(backend, policy, id() + ".weight", Shape{c},
+                      std::vector<float>(std::size_t(c), 1.0f), DType::F32, false);
+  beta_ = make_param(backend, policy, id() + ".bias", Shape{c},
+                     std::vector<float>(std::size_t(c), 0.0f), DType::F32, false);
+}
+
+Tensor GroupNorm::forward(ExecContext& ctx, std::span<const Tensor> inputs) {
+  x_ = inputs[0];
+  Tensor y = empty_like(x_);
+  const Shape stats{x_.dim(0), spec_.groups};
+  save_mean_ = Tensor::empty(ctx.backend, stats, DType::F32);
+  save_invstd_ = Tensor::empty(ctx.backend, stats, DType::F32);
+  ctx.backend.groupnorm_forward(x_, gamma_.compute, beta_.compute, y, save_mean_, save_invstd_,
+                                spec_.groups, spec_.eps);
+  return y;
+}
+
+std::vector<Tensor> GroupNorm::backward(ExecContext& ctx, const Tensor& dy,
+                                        const std::vector<bool>&) {
+  std::vector<Tensor> dx{empty_like(x_)};
+  ctx.backend.groupnorm_backward(x_, dy, gamma_.compute, save_mean_, save_invstd_, dx[0],
+                                 gamma_.grad, beta_.grad, spec_.groups);
+  return dx;
+}
+
+void GroupNorm::clear_saved() {
+  x_ = Tensor();
+  save_mean_ = Tensor();
+  save_invstd_ = Tensor();
+}
+
+}  // namespace mantissa::layers
