@@ -11,7 +11,7 @@ cd "$MANTISSA_ROOT"
 
 phase "setup: system packages"
 bash scripts/setup-deps.sh
-phase "setup: MNIST digits and Fashion-MNIST"
+phase "setup: MNIST digits, Fashion-MNIST and the fortunes text"
 bash scripts/fetch-mnist.sh
 bash scripts/fetch-fashion-mnist.sh
 bash scripts/fetch-fortunes.sh

@@ -27,49 +27,14 @@
 #include <vector>
 
 #include "backends/cuda/library_rules.hpp"
+#include "cuda_test_util.hpp"
 #include "mantissa/backend.hpp"
 
 namespace mantissa {
 namespace {
 
-const std::string& cuda_unavailable() {
-  static const std::string reason = [] {
-    std::string why = "list_devices() has no cuda entry";
-    for (const auto& d : list_devices()) {
-      if (d.name.rfind("cuda", 0) != 0) continue;
-      if (d.available) return std::string();
-      why = d.reason;
-    }
-    return why;
-  }();
-  return reason;
-}
+using namespace cuda_test;
 
-#define REQUIRE_CUDA() \
-  if (!cuda_unavailable().empty()) GTEST_SKIP() << "no CUDA device: " << cuda_unavailable()
-
-Backend& gpu() {
-  static std::unique_ptr<Backend> b = create_backend("cuda");
-  return *b;
-}
-Backend& cpu() {
-  static std::unique_ptr<Backend> b = create_backend("cpu");
-  return *b;
-}
-
-constexpr DType kDtypes[] = {DType::F32, DType::F16, DType::BF16};
-
-double unit_roundoff(DType t) {
-  return t == DType::F32 ? 0x1p-24 : t == DType::F16 ? 0x1p-11 : 0x1p-8;
-}
-
-std::vector<float> random_values(std::size_t n, std::uint32_t seed, float lo = -1, float hi = 1) {
-  std::mt19937 gen(seed);
-  std::uniform_real_distribution<float> d(lo, hi);
-  std::vector<float> v(n);
-  for (auto& x : v) x = d(gen);
-  return v;
-}
 
 // Token ids in [0, used) as fp32, with many repeats when used is small.
 std::vector<float> random_ids(std::size_t n, std::uint32_t seed, std::int64_t used) {
@@ -80,21 +45,6 @@ std::vector<float> random_ids(std::size_t n, std::uint32_t seed, std::int64_t us
   return v;
 }
 
-struct Pair {
-  Tensor c, g;  // cpu, gpu
-};
-Pair both(const Shape& s, DType t, const std::vector<float>& v) {
-  return {Tensor::from_host(cpu(), s, t, v.data()), Tensor::from_host(gpu(), s, t, v.data())};
-}
-Pair both_empty(const Shape& s, DType t) {
-  return {Tensor::zeros(cpu(), s, t), Tensor::zeros(gpu(), s, t)};
-}
-// |v| of what a tensor holds, as an fp32 CPU tensor.
-Tensor abs_cpu(const Tensor& t) {
-  auto v = t.to_host();
-  for (auto& x : v) x = std::abs(x);
-  return Tensor::from_host(cpu(), t.shape(), DType::F32, v.data());
-}
 
 testing::AssertionResult same_bits(const Pair& p) {
   if (p.c.to_host_bytes() == p.g.to_host_bytes()) return testing::AssertionSuccess();

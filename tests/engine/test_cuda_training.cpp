@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "cuda_test_util.hpp"
 #include "mantissa/backend.hpp"
 #include "mantissa/graph.hpp"
 #include "mantissa/optim.hpp"
@@ -22,28 +23,10 @@
 namespace mantissa {
 namespace {
 
+using namespace cuda_test;
+
 namespace ssw = step_state_word;
 
-const std::string& cuda_unavailable() {
-  static const std::string reason = [] {
-    std::string why = "list_devices() has no cuda entry";
-    for (const auto& d : list_devices()) {
-      if (d.name.rfind("cuda", 0) != 0) continue;
-      if (d.available) return std::string();
-      why = d.reason;
-    }
-    return why;
-  }();
-  return reason;
-}
-
-#define REQUIRE_CUDA() \
-  if (!cuda_unavailable().empty()) GTEST_SKIP() << "no CUDA device: " << cuda_unavailable()
-
-Backend& gpu() {
-  static std::unique_ptr<Backend> b = create_backend("cuda");
-  return *b;
-}
 // An optimizer's state slots in Backend::optimizer_step's layout: all the
 // first slots, then all the second ones.
 std::vector<Tensor> concat(const std::vector<Tensor>& a, const std::vector<Tensor>& b) {
@@ -52,18 +35,6 @@ std::vector<Tensor> concat(const std::vector<Tensor>& a, const std::vector<Tenso
   return out;
 }
 
-Backend& cpu() {
-  static std::unique_ptr<Backend> b = create_backend("cpu");
-  return *b;
-}
-
-std::vector<float> random_values(std::size_t n, std::uint32_t seed, float lo = -1, float hi = 1) {
-  std::mt19937 gen(seed);
-  std::uniform_real_distribution<float> d(lo, hi);
-  std::vector<float> v(n);
-  for (auto& x : v) x = d(gen);
-  return v;
-}
 
 struct Pair {
   Tensor c, g;  // cpu, gpu

@@ -94,6 +94,25 @@ void chooseCsv(DatasetPage* page, const QString& file) {
   QTest::keyClicks(path, file);
 }
 
+// A run of `project` (whose text is `json`) in database `db` with one
+// checkpoint: its initial weights at step 0.
+qint64 storeUntrainedRun(const QString& db, const QString& json, const Project& project) {
+  RunStore store(db.toStdString());
+  NewRun n;
+  n.name = project.name;
+  n.project_name = project.name;
+  n.project_json = json.toStdString();
+  n.policy = "float32";
+  n.loss_scale_json = R"({"mode":"none"})";
+  n.backend = "cpu";
+  const qint64 id = store.create_run(n);
+  auto backend = create_backend("cpu");
+  Trainer trainer(project, *backend);
+  store.add_checkpoint(id, 0, 0, trainer.checkpoint());
+  store.flush();
+  return id;
+}
+
 class DatasetEvaluationTest : public QObject {
   Q_OBJECT
 
@@ -221,23 +240,7 @@ class DatasetEvaluationTest : public QObject {
     const QString db = dir.filePath(QStringLiteral("runs.db"));
     const QString json = spiralsJson(5);
     const Project project = parseProject(json, QStringLiteral("tiny.json"));
-    qint64 id = 0;
-    {
-      RunStore store(db.toStdString());
-      NewRun n;
-      n.name = "tiny";
-      n.project_name = "tiny-spirals";
-      n.project_json = json.toStdString();
-      n.policy = "float32";
-      n.loss_scale_json = R"({"mode":"none"})";
-      n.backend = "cpu";
-      id = store.create_run(n);
-      auto backend = create_backend("cpu");
-      Trainer trainer(project, *backend);
-      const auto blob = trainer.checkpoint();
-      store.add_checkpoint(id, 0, 0, blob);
-      store.flush();
-    }
+    const qint64 id = storeUntrainedRun(db, json, project);
     EvaluationView view;
     QSignalSpy done(&view, &EvaluationView::evaluated);
     view.evaluateRun(db, id);
@@ -282,23 +285,8 @@ class DatasetEvaluationTest : public QObject {
         {"id": "loss", "type": "SoftmaxCrossEntropy", "inputs": ["head"]}]},
       "training": {"steps": 1, "batch_size": 4}})")
                              .arg(text);
-    const Project project = parseProject(json, dir.filePath(QStringLiteral("lm.json")));
-    qint64 id = 0;
-    {
-      RunStore store(db.toStdString());
-      NewRun n;
-      n.name = "lm";
-      n.project_name = "tiny-lm";
-      n.project_json = json.toStdString();
-      n.policy = "float32";
-      n.loss_scale_json = R"({"mode":"none"})";
-      n.backend = "cpu";
-      id = store.create_run(n);
-      auto backend = create_backend("cpu");
-      Trainer trainer(project, *backend);
-      store.add_checkpoint(id, 0, 0, trainer.checkpoint());
-      store.flush();
-    }
+    const qint64 id = storeUntrainedRun(
+        db, json, parseProject(json, dir.filePath(QStringLiteral("lm.json"))));
     SamplePanel panel;
     QSignalSpy done(&panel, &SamplePanel::finished);
     panel.generate();  // no run chosen yet: says so, starts nothing
@@ -329,23 +317,7 @@ class DatasetEvaluationTest : public QObject {
     QTemporaryDir dir;
     const QString db = dir.filePath(QStringLiteral("runs.db"));
     const QString json = spiralsJson(5);
-    const Project project = parseProject(json, QStringLiteral("tiny.json"));
-    qint64 id = 0;
-    {
-      RunStore store(db.toStdString());
-      NewRun n;
-      n.name = "tiny";
-      n.project_name = "tiny-spirals";
-      n.project_json = json.toStdString();
-      n.policy = "float32";
-      n.loss_scale_json = R"({"mode":"none"})";
-      n.backend = "cpu";
-      id = store.create_run(n);
-      auto backend = create_backend("cpu");
-      Trainer trainer(project, *backend);
-      store.add_checkpoint(id, 0, 0, trainer.checkpoint());
-      store.flush();
-    }
+    const qint64 id = storeUntrainedRun(db, json, parseProject(json, QStringLiteral("tiny.json")));
     SamplePanel panel;
     QSignalSpy done(&panel, &SamplePanel::finished);
     panel.setRun(db, id);

@@ -25,6 +25,7 @@
 namespace mantissa::cuda {
 
 class MatmulPlans;
+struct MatmulCall;
 class ConvPlans;
 
 struct CudaBackendOptions {
@@ -196,6 +197,9 @@ class CudaBackend final : public Backend {
   cudaStream_t stream() const { return stream_.get(); }
   DeviceBuffer scratch(std::size_t bytes) { return DeviceBuffer(allocator_, bytes); }
   MatmulPlans& matmul_plans();
+  // One described matmul on the stream (an empty one does nothing; K = 0 gives
+  // c = beta * c).
+  void run_matmul(const MatmulCall& call, Tensor& c);
   ConvPlans& conv_plans();
   TableView grad_table(std::span<const Tensor> grads);
   // Throws Error naming `what` while a step is being captured (host traffic

@@ -60,14 +60,17 @@ MatmulCall describe_matmul(const Tensor& a, bool trans_a, const Tensor& b, bool 
 
 void CudaBackend::matmul(const Tensor& a, bool trans_a, const Tensor& b, bool trans_b, Tensor& c,
                          float beta) {
-  const MatmulCall call = describe_matmul(a, trans_a, b, trans_b, c, beta);
-  if (call.M == 0 || call.N == 0) return;
+  run_matmul(describe_matmul(a, trans_a, b, trans_b, c, beta), c);
+}
+
+void CudaBackend::run_matmul(const MatmulCall& call, Tensor& c) {
+  if (call.M == 0 || call.N == 0 || call.batch == 0) return;
   enter();
   if (call.K == 0) {  // an empty sum: c = beta * c
-    if (beta == 0.0f) {
+    if (call.beta == 0.0f) {
       launch_fill(c.data(), c.dtype(), c.numel(), 0.0f, stream());
     } else {
-      launch_scale(c.data(), c.dtype(), c.numel(), beta, stream());
+      launch_scale(c.data(), c.dtype(), c.numel(), call.beta, stream());
     }
     return;
   }
@@ -80,17 +83,7 @@ void CudaBackend::batched_matmul(const Tensor& a, bool trans_a, const Tensor& b,
                                  Tensor& c, float alpha, float beta) {
   MatmulCall call = describe_matmul(a, trans_a, b, trans_b, c, beta, /*batched=*/true);
   call.alpha = alpha;
-  if (call.M == 0 || call.N == 0 || call.batch == 0) return;
-  enter();
-  if (call.K == 0) {  // an empty sum: c = beta * c
-    if (beta == 0.0f) {
-      launch_fill(c.data(), c.dtype(), c.numel(), 0.0f, stream());
-    } else {
-      launch_scale(c.data(), c.dtype(), c.numel(), beta, stream());
-    }
-    return;
-  }
-  matmul_plans().run(call, stream());
+  run_matmul(call, c);
 }
 
 // Bias and ReLU ride in the matmul's epilogue: the bias added in fp32 before
