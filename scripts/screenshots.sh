@@ -43,4 +43,6 @@ shot training projects/mnist-mlp.json --policy mixed_float16 --init-scale 167772
   --growth-interval 40 --steps 600 --after-steps 400
 shot history projects/mnist-mlp.json --run 2
 shot compare projects/mnist-mlp.json --compare 1,2,3
+phase "screenshots: char-gpt training (about two minutes)"
+shot char-gpt-training projects/char-gpt.json --steps 1500 --after-steps 700
 ls -l "$out"
