@@ -22,6 +22,8 @@
 #include <QStackedWidget>
 #include <QTableWidget>
 #include <QTimer>
+#include <QFont>
+#include <QHeaderView>
 #include <QVBoxLayout>
 #include <algorithm>
 
@@ -479,20 +481,25 @@ void DatasetPage::showSplit() {
   if (train.num_classes > 0) {
     QVector<double> keys, counts(train.num_classes, 0.0);
     for (int c = 0; c < train.num_classes; ++c) keys << c;
+    // Every label: one per sample, or one per position of a sequence.
     for (const Dataset* d : {&train, &val})
-      for (std::int64_t i = 0; i < d->size(); ++i) {
-        const int c = int(d->targets[std::size_t(i * d->target_dim)]);
+      for (float y : d->targets) {
+        const int c = int(y);
         if (c >= 0 && c < train.num_classes) counts[c] += 1;
       }
     auto* bars = new QCPBars(balance_->xAxis, balance_->yAxis);
     bars->setData(keys, counts, true);
     bars->setWidth(0.7);
-    QSharedPointer<QCPAxisTickerText> ticker(new QCPAxisTickerText);
-    for (int c = 0; c < train.num_classes; ++c)
-      ticker->addTick(c, c < int(train.class_names.size())
-                             ? QString::fromStdString(train.class_names[std::size_t(c)])
-                             : QString::number(c));
-    balance_->xAxis->setTicker(ticker);
+    if (train.num_classes <= 40) {  // names fit under their bars
+      QSharedPointer<QCPAxisTickerText> ticker(new QCPAxisTickerText);
+      for (int c = 0; c < train.num_classes; ++c)
+        ticker->addTick(c, c < int(train.class_names.size())
+                               ? QString::fromStdString(train.class_names[std::size_t(c)])
+                               : QString::number(c));
+      balance_->xAxis->setTicker(ticker);
+    } else {  // bytes of a text: numbered
+      balance_->xAxis->setTicker(QSharedPointer<QCPAxisTicker>(new QCPAxisTicker));
+    }
     balance_->xAxis->setRange(-0.5, train.num_classes - 0.5);
     balance_->yAxis->setRange(0, *std::max_element(counts.begin(), counts.end()) * 1.1 + 1);
   }
@@ -512,6 +519,25 @@ void DatasetPage::showSplit() {
   preview_->setCurrentWidget(table_);
   const std::int64_t rows = std::min<std::int64_t>(50, train.size());
   const std::int64_t f = train.sample_numel();
+  if (loadedSpec_ && (loadedSpec_->kind == "text" || loadedSpec_->kind == "fortunes")) {
+    // Windows of text, as text: a new line shows as ⏎, a tab as ⇥.
+    table_->setRowCount(int(rows));
+    table_->setColumnCount(1);
+    table_->setHorizontalHeaderLabels({tr("window (%1 bytes)").arg(f)});
+    for (std::int64_t i = 0; i < rows; ++i) {
+      QByteArray bytes;
+      for (std::int64_t j = 0; j < f; ++j)
+        bytes.append(char(int(train.features[std::size_t(i * f + j)])));
+      QString text = QString::fromUtf8(bytes);
+      text.replace(QLatin1Char('\n'), QChar(0x23CE)).replace(QLatin1Char('\t'), QChar(0x21E5));
+      auto* item = new QTableWidgetItem(text);
+      item->setFont(QFont(QStringLiteral("monospace")));
+      table_->setItem(int(i), 0, item);
+    }
+    table_->horizontalHeader()->setStretchLastSection(true);
+    return;
+  }
+  table_->horizontalHeader()->setStretchLastSection(false);
   table_->setRowCount(int(rows));
   table_->setColumnCount(int(f + train.target_dim));
   labelTableColumns();

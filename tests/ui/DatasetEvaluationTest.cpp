@@ -117,6 +117,30 @@ class DatasetEvaluationTest : public QObject {
   Q_OBJECT
 
  private slots:
+  // A text shows its windows as text (a new line as ⏎) and its byte counts
+  // over every position; the context field appears for text kinds only.
+  void textShowsItsWindowsAsText() {
+    QTemporaryDir dir;
+    ProjectDocument doc;
+    DatasetPage page(&doc);
+    DatasetSpec spec;
+    spec.kind = "text";
+    spec.path = writeFile(dir, QStringLiteral("t.txt"), QStringLiteral("ab\ncd\tef").repeated(10))
+                    .toStdString();
+    spec.context = 8;
+    spec.validation_fraction = 0.2;
+    page.setSpec(spec);
+    QCOMPARE(page.spec().kind, std::string("text"));
+    QCOMPARE(page.spec().context, 8);
+    QSignalSpy done(&page, &DatasetPage::loaded);
+    page.load();
+    QVERIFY(done.wait(10000));
+    QCOMPARE(page.previewTable()->columnCount(), 1);
+    QCOMPARE(page.previewTable()->item(0, 0)->text(), QStringLiteral("ab⏎cd⇥ef"));
+    QCOMPARE(page.previewTable()->item(1, 0)->text(), QStringLiteral("ab⏎cd⇥ef"));
+    QCOMPARE(page.split()->train.num_classes, 256);
+  }
+
   void loadsSpirals() {
     ProjectDocument doc;
     DatasetPage page(&doc);
