@@ -147,8 +147,9 @@ class MainWindowTest : public QObject {
     w.resize(1400, 900);
     auto* history = w.findChild<HistoryPage*>();
     QVERIFY(history);
-    QVERIFY(history->renameRun(rec.id, QStringLiteral("a run with a name far longer than any "
-                                                       "header has room for, fp16 baseline v2")));
+    // History reads the finished run on a worker: rename once its row is there.
+    QTRY_VERIFY(history->renameRun(rec.id, QStringLiteral("a run with a name far longer than any "
+                                                           "header has room for, fp16 baseline v2")));
     QVERIFY(history->openRun(rec.id));
     QTRY_VERIFY(history->runPlots()->pointCount(Series::TrainLoss) == 60);  // read on a worker
     QTRY_VERIFY(history->openedRunTitle().contains(QStringLiteral("a run with")));
