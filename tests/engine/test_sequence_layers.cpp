@@ -270,6 +270,26 @@ TEST(SequenceModel, GenerateTextContinuesWhatItLearned) {
   EXPECT_THROW(generate_text(g, bad), InputError);
 }
 
+// A model over a small vocabulary (5 token ids) cannot read a prompt of
+// letters: the byte is named, nothing is looked up out of its table.
+TEST(SequenceModel, GenerateTextNamesAPromptByteOutsideTheVocabulary) {
+  auto be = create_backend("cpu");
+  Graph g(tiny_gpt(8, 5, 16, 2), *be, Policy::Float32, 3);
+  SampleOptions o;
+  o.prompt = std::string("\x01\x02") + "a";
+  o.tokens = 3;
+  try {
+    generate_text(g, o);
+    FAIL() << "expected an error";
+  } catch (const InputError& e) {
+    EXPECT_THAT(e.what(), AllOf(HasSubstr("byte 2 (97)"), HasSubstr("vocabulary of 5")));
+  }
+  o.prompt = "\x01\x02\x03";
+  EXPECT_EQ(generate_text(g, o).size(), 3u);
+  o.prompt.clear();  // a fresh start: token 0 here, as there is no new line (10)
+  EXPECT_EQ(generate_text(g, o).size(), 3u);
+}
+
 TEST(SequenceModel, GenerateTextRefusesAModelOnFeatures) {
   auto be = create_backend("cpu");
   ModelSpec m;

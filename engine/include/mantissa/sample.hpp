@@ -33,7 +33,8 @@ struct SampleResult {
 
 // Throws InputError naming the run: no such run or checkpoint, or a model
 // that is no language model ("run 3 is not a language model: ..."), a
-// temperature below 0, or a token count below 0.
+// prompt byte outside the model's vocabulary, a temperature below 0, or a
+// token count below 0.
 SampleResult sample_run(RunStore& store, std::int64_t run_id, const SampleOptions& options);
 
 // The generation loop on a built graph (for tests and tools): the last

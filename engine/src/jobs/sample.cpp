@@ -12,6 +12,16 @@ namespace mantissa {
 
 namespace {
 
+// The smallest vocabulary of the Embeddings reading the token ids.
+std::int64_t token_vocabulary(Graph& graph) {
+  std::int64_t vocab = 256;
+  for (const LayerInfo& info : graph.summary().layers) {
+    const LayerSpec& l = graph.layer(info.id).spec();
+    if (l.kind == LayerKind::Embedding) vocab = std::min(vocab, l.vocab);
+  }
+  return vocab;
+}
+
 // Why `graph` cannot continue text, or "" when it can.
 std::string not_a_language_model(Graph& graph) {
   const LayerSpec& input = graph.layer(graph.summary().layers[0].id).spec();
@@ -22,6 +32,11 @@ std::string not_a_language_model(Graph& graph) {
   if (graph.outputs_per_position() > 256)
     return "its vocabulary of " + std::to_string(graph.outputs_per_position()) +
            " is not bytes";
+  // What it predicts must be something it can read back.
+  const std::int64_t vocab = token_vocabulary(graph);
+  if (graph.outputs_per_position() > vocab)
+    return "it scores " + std::to_string(graph.outputs_per_position()) +
+           " tokens but its Embedding reads only " + std::to_string(vocab);
   return {};
 }
 
@@ -36,8 +51,15 @@ std::string generate_text(Graph& graph, const SampleOptions& options) {
     throw InputError("tokens must be 0 or more, got " + std::to_string(options.tokens));
   Backend& backend = graph.backend();
   const std::int64_t T = graph.input_shape()[0], V = graph.outputs_per_position();
+  const std::int64_t vocab = token_vocabulary(graph);
   std::vector<unsigned char> history(options.prompt.begin(), options.prompt.end());
-  if (history.empty()) history.push_back('\n');  // a fresh start, as after a blank line
+  // A fresh start, as after a blank line (token 0 for a vocabulary without one).
+  if (history.empty()) history.push_back(vocab > '\n' ? '\n' : 0);
+  for (std::size_t i = 0; i < history.size(); ++i)
+    if (history[i] >= vocab)
+      throw InputError("the prompt's byte " + std::to_string(i) + " (" +
+                       std::to_string(int(history[i])) + ") is outside the model's vocabulary of " +
+                       std::to_string(vocab) + " tokens");
   Rng rng(options.seed);
   ExecContext ctx{backend, false, 0};
   graph.prepare_step();
