@@ -35,8 +35,11 @@ TEST(LayerDescriptors, EveryKindHasExactlyOneDescriptor) {
     EXPECT_NE(d.rules->output_dtype, nullptr);
     EXPECT_NE(d.rules->build, nullptr);
     // The Input and the losses have no ONNX node of their own; the kinds
-    // opset 17 cannot express yet are refused by the exporter (test_io_onnx).
-    if (d.inputs == Arity::None || d.is_loss) EXPECT_EQ(d.rules->onnx, nullptr);
+    // opset 17 cannot express yet are refused by the exporter
+    // (SequenceModel.OnnxExportNamesTheLayerItCannotExpress).
+    if (d.inputs == Arity::None || d.is_loss) {
+      EXPECT_EQ(d.rules->onnx, nullptr);
+    }
   }
 }
 
@@ -78,7 +81,9 @@ TEST(LayerDescriptors, EverySchemaDefaultPassesItsOwnRange) {
       EXPECT_FALSE(p.required && !p.default_note.empty()) << "a required key has no default";
       switch (p.type()) {
         case ParamType::Bool:
-          if (p.has_default()) EXPECT_TRUE(p.default_value == 0 || p.default_value == 1);
+          if (p.has_default()) {
+            EXPECT_TRUE(p.default_value == 0 || p.default_value == 1);
+          }
           break;
         case ParamType::Int:
         case ParamType::IntPair:

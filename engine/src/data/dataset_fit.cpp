@@ -9,6 +9,7 @@
 #include "data/io_util.hpp"
 #include "mantissa/data.hpp"
 #include "mantissa/error.hpp"
+#include "model/kinds/layer_rules.hpp"
 
 namespace mantissa {
 namespace {
@@ -296,7 +297,7 @@ std::vector<ModelProblem> dataset_fit_problems(const DatasetShape& data, const M
   // Token ids against the vocabulary of the Embedding they feed.
   if (data.vocabulary > 0)
     for (const LayerSpec& l : model.layers)
-      if (l.kind == LayerKind::Embedding && l.vocab < data.vocabulary)
+      if (detail::rules(l.kind).token_input && l.vocab < data.vocabulary)
         problems.push_back({l.id,
                             dataset + " has token ids up to " +
                                 std::to_string(data.vocabulary - 1) + "; this Embedding's vocab " +
@@ -308,7 +309,7 @@ std::vector<ModelProblem> dataset_fit_problems(const DatasetShape& data, const M
 
 void check_token_ids(const Dataset& data, const ModelSpec& model) {
   for (const LayerSpec& l : model.layers) {
-    if (l.kind != LayerKind::Embedding) continue;
+    if (!detail::rules(l.kind).token_input) continue;
     const std::int64_t f = data.sample_numel();
     for (std::size_t i = 0; i < data.features.size(); ++i) {
       const float v = data.features[i];

@@ -7,6 +7,7 @@
 #include "core/rng.hpp"
 #include "jobs/stored_model.hpp"
 #include "mantissa/error.hpp"
+#include "model/kinds/layer_rules.hpp"
 
 namespace mantissa {
 
@@ -17,7 +18,7 @@ std::int64_t token_vocabulary(Graph& graph) {
   std::int64_t vocab = 256;
   for (const LayerInfo& info : graph.summary().layers) {
     const LayerSpec& l = graph.layer(info.id).spec();
-    if (l.kind == LayerKind::Embedding) vocab = std::min(vocab, l.vocab);
+    if (detail::rules(l.kind).token_input) vocab = std::min(vocab, l.vocab);
   }
   return vocab;
 }

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 
@@ -106,6 +107,25 @@ void update_rows(Tensor& t, std::int64_t rows, std::int64_t len, Fn&& fn) {
       write_back(t, begin, n, v);
     }
   }
+}
+
+// Mean and 1/sqrt(variance + eps) of n fp32 values, both sums in double
+// (layer norm's rows, group norm's groups).
+struct RowStats {
+  float mean, invstd;
+};
+inline RowStats row_stats(const float* v, std::int64_t n, float eps) {
+  double sum = 0.0;
+#pragma omp simd reduction(+ : sum)
+  for (std::int64_t i = 0; i < n; ++i) sum += v[i];
+  const float mean = float(sum / double(n));
+  double sq = 0.0;
+#pragma omp simd reduction(+ : sq)
+  for (std::int64_t i = 0; i < n; ++i) {
+    const double t = v[i] - mean;
+    sq += t * t;
+  }
+  return {mean, float(1.0 / std::sqrt(sq / double(n) + double(eps)))};
 }
 
 // Number of threads a parallel region over `work` elements will use.

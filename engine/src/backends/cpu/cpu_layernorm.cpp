@@ -51,17 +51,7 @@ void CpuBackend::layernorm_forward(const Tensor& x, const Tensor& gamma, const T
   for (std::int64_t r = 0; r < d.rows; ++r) {
     const float* row = xs + r * D;
     float* out = ys + r * D;
-    double sum = 0.0;
-#pragma omp simd reduction(+ : sum)
-    for (std::int64_t i = 0; i < D; ++i) sum += row[i];
-    const float mean = float(sum / double(D));
-    double sq = 0.0;
-#pragma omp simd reduction(+ : sq)
-    for (std::int64_t i = 0; i < D; ++i) {
-      const double t = row[i] - mean;
-      sq += t * t;
-    }
-    const float invstd = float(1.0 / std::sqrt(sq / double(D) + double(eps)));
+    const auto [mean, invstd] = row_stats(row, D, eps);
     sm[r] = mean;
     si[r] = invstd;
 #pragma omp simd

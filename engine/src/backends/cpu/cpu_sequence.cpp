@@ -57,9 +57,11 @@ void CpuBackend::softmax_forward(const Tensor& x, Tensor& y, float scale, bool c
   MANTISSA_ASSERT(!causal || (x.rank() >= 2 && T == L),
                   "softmax_forward: a causal mask needs square (T, T) rows, got " + x.describe());
   const float inf = std::numeric_limits<float>::infinity();
-#pragma omp parallel for schedule(static) if (x.numel() >= kParallelMin)
+#pragma omp parallel if (x.numel() >= kParallelMin)
+  {
+  std::vector<float> v(static_cast<std::size_t>(L));  // one row, per thread
+#pragma omp for schedule(static)
   for (std::int64_t r = 0; r < rows; ++r) {
-    std::vector<float> v(std::size_t(L), 0.0f);
     load_row(x, r, L, v.data());
     // Positions after the row's own are -inf: exactly 0 after the softmax.
     const std::int64_t seen = causal ? (r % T) + 1 : L;
@@ -76,6 +78,7 @@ void CpuBackend::softmax_forward(const Tensor& x, Tensor& y, float scale, bool c
     for (std::int64_t j = seen; j < L; ++j) v[std::size_t(j)] = 0.0f;
     store_row(y, r, L, v.data());
   }
+  }
 }
 
 void CpuBackend::softmax_backward(const Tensor& y, const Tensor& dy, Tensor& dx, float scale) {
@@ -85,9 +88,12 @@ void CpuBackend::softmax_backward(const Tensor& y, const Tensor& dy, Tensor& dx,
   const std::int64_t L = last_dim(y);
   if (L == 0 || y.numel() == 0) return;
   const std::int64_t rows = y.numel() / L;
-#pragma omp parallel for schedule(static) if (y.numel() >= kParallelMin)
+#pragma omp parallel if (y.numel() >= kParallelMin)
+  {
+  // One row of y and of dy, per thread.
+  std::vector<float> p(static_cast<std::size_t>(L)), g(static_cast<std::size_t>(L));
+#pragma omp for schedule(static)
   for (std::int64_t r = 0; r < rows; ++r) {
-    std::vector<float> p(static_cast<std::size_t>(L)), g(static_cast<std::size_t>(L));
     load_row(y, r, L, p.data());
     load_row(dy, r, L, g.data());
     double dot = 0.0;
@@ -96,6 +102,7 @@ void CpuBackend::softmax_backward(const Tensor& y, const Tensor& dy, Tensor& dx,
     for (std::int64_t j = 0; j < L; ++j)
       g[std::size_t(j)] = scale * p[std::size_t(j)] * (g[std::size_t(j)] - d);
     store_row(dx, r, L, g.data());
+  }
   }
 }
 
@@ -177,15 +184,7 @@ void CpuBackend::groupnorm_forward(const Tensor& x, const Tensor& gamma, const T
   for (std::int64_t ng = 0; ng < d.N * d.G; ++ng) {
     const float* in = xs + ng * d.per_group;
     float* out = ys + ng * d.per_group;
-    double sum = 0.0;
-    for (std::int64_t i = 0; i < d.per_group; ++i) sum += in[i];
-    const float mean = float(sum / double(d.per_group));
-    double sq = 0.0;
-    for (std::int64_t i = 0; i < d.per_group; ++i) {
-      const double t = in[i] - mean;
-      sq += t * t;
-    }
-    const float invstd = float(1.0 / std::sqrt(sq / double(d.per_group) + double(eps)));
+    const auto [mean, invstd] = row_stats(in, d.per_group, eps);
     sm[ng] = mean;
     si[ng] = invstd;
     const std::int64_t c0 = (ng % d.G) * cpg;

@@ -38,7 +38,8 @@ struct LayerRules {
   std::string (*summary)(const LayerSpec& spec) = nullptr;  // layer_summary(); none: ""
   // Its input is token ids (fp32 holding integers): the graph hands them over
   // as they are, never cast to the layer's dtype, and only an Input with
-  // "tokens" may feed it.
+  // "tokens" may feed it. Its `vocab` bounds the ids (the dataset checks and
+  // sampling read it there).
   bool token_input = false;
 };
 
