@@ -176,6 +176,41 @@ TEST(SequenceOps, AttentionScoresStayFp32PastTheFp16Range) {
   EXPECT_EQ(p[6], 1.0f);
 }
 
+// The same rule inside the layer: under mixed_float16, Q Kᵀ of 524,288 (far
+// past fp16's 65,504) leaves the output and every gradient finite, because
+// the scores are never stored in fp16.
+TEST(SequenceOps, AttentionLayerKeepsLargeScoresFinite) {
+  auto be = create_backend("cpu");
+  const std::int64_t T = 4, C = 8;
+  LayerSpec s = layer(LayerKind::MultiHeadAttention, "attn", {"x"});
+  s.heads = 1;
+  s.p = 0.0f;
+  auto attn = create_layer(s);
+  attn->set_dtype(DType::F16);
+  attn->create_state(*be, Policy::MixedFloat16, {Shape{T, C}}, 1);
+  // Q = K = V = 16·x: with x = 16 everywhere each score is C · 256² = 524,288.
+  for (Param* p : attn->params()) {
+    std::vector<float> v(std::size_t(p->master.numel()), 0.0f);
+    if (p->name == "attn.qkv.weight")
+      for (std::int64_t r = 0; r < 3 * C; ++r) v[std::size_t(r * C + r % C)] = 16.0f;
+    if (p->name == "attn.proj.weight")
+      for (std::int64_t r = 0; r < C; ++r) v[std::size_t(r * C + r)] = 1.0f / 256.0f;
+    p->master.copy_from_host(v.data());
+    if (p->compute.data() != p->master.data()) be->cast(p->master, p->compute);
+  }
+  std::vector<float> x(std::size_t(T * C), 16.0f);
+  Tensor xt = Tensor::from_host(*be, Shape{1, T, C}, DType::F16, x.data());
+  ExecContext ctx{*be, true, 0};
+  const Tensor y = attn->forward(ctx, std::vector<Tensor>{xt});
+  for (float v : y.to_host()) EXPECT_FLOAT_EQ(v, 1.0f);  // V = 16 · 16, / 256 by the projection
+  std::vector<float> ones(std::size_t(T * C), 1.0f);
+  Tensor dy = Tensor::from_host(*be, Shape{1, T, C}, DType::F16, ones.data());
+  const std::vector<Tensor> dx = attn->backward(ctx, dy, {true});
+  for (float v : dx[0].to_host()) EXPECT_TRUE(std::isfinite(v));
+  for (Param* p : attn->params())
+    for (float v : p->grad.to_host()) EXPECT_TRUE(std::isfinite(v)) << p->name;
+}
+
 // A later token never changes an earlier position's output.
 TEST(SequenceModel, CausalAttentionIgnoresLaterPositions) {
   auto be = create_backend("cpu");
