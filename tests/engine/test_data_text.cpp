@@ -77,6 +77,9 @@ TEST(TextData, ShortTextsAndMissingFilesAreNamed) {
                     HasSubstr("shorter than one window")));
   EXPECT_THAT(message_of([&] { load_dataset(text_spec(dir / "none.txt", 16, 0.1)); }),
               HasSubstr("none.txt"));
+  write_text(dir / "empty.txt", "");
+  EXPECT_THAT(message_of([&] { load_dataset(text_spec(dir / "empty.txt", 16, 0.1)); }),
+              HasSubstr("empty.txt: the text file is empty"));
 }
 
 TEST(TextData, SeparateValidationFile) {

@@ -57,6 +57,7 @@ Dataset text_windows(const std::string& bytes, std::int64_t context, const std::
 DatasetSplit load_text(const SourceFile& file, const SourceFile* validation_file,
                        std::int64_t context, double validation_fraction, const std::string& name) {
   const std::string bytes = read_file(file);
+  if (bytes.empty()) throw InputError(file.display + ": the text file is empty");
   DatasetSplit split;
   if (validation_file != nullptr) {
     split.train = text_windows(bytes, context, name, file.display);
