@@ -51,7 +51,9 @@ void CpuBackend::layernorm_forward(const Tensor& x, const Tensor& gamma, const T
   for (std::int64_t r = 0; r < d.rows; ++r) {
     const float* row = xs + r * D;
     float* out = ys + r * D;
-    const auto [mean, invstd] = row_stats(row, D, eps);
+    // Not a structured binding: clang 16 crashes on one inside an OpenMP loop.
+    const RowStats stats = row_stats(row, D, eps);
+    const float mean = stats.mean, invstd = stats.invstd;
     sm[r] = mean;
     si[r] = invstd;
 #pragma omp simd

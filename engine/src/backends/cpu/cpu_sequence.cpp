@@ -184,7 +184,9 @@ void CpuBackend::groupnorm_forward(const Tensor& x, const Tensor& gamma, const T
   for (std::int64_t ng = 0; ng < d.N * d.G; ++ng) {
     const float* in = xs + ng * d.per_group;
     float* out = ys + ng * d.per_group;
-    const auto [mean, invstd] = row_stats(in, d.per_group, eps);
+    // Not a structured binding: clang 16 crashes on one inside an OpenMP loop.
+    const RowStats stats = row_stats(in, d.per_group, eps);
+    const float mean = stats.mean, invstd = stats.invstd;
     sm[ng] = mean;
     si[ng] = invstd;
     const std::int64_t c0 = (ng % d.G) * cpg;
