@@ -22,7 +22,8 @@ import onnx
 from onnx import numpy_helper
 
 TOLERANCE = {"f32": (1e-4, 1e-4), "f16": (1e-2, 1e-2)}  # rtol, atol
-NP_TYPE = {onnx.TensorProto.FLOAT: np.float32, onnx.TensorProto.FLOAT16: np.float16}
+NP_TYPE = {onnx.TensorProto.FLOAT: np.float32, onnx.TensorProto.FLOAT16: np.float16,
+           onnx.TensorProto.INT64: np.int64}
 
 
 # ---- a reference evaluator for the operators the exporter writes ---------
@@ -65,10 +66,36 @@ def pool(x, a, kind):
     return total / count
 
 
+def reshape(x, shape):
+    """ONNX Reshape (allowzero=0): a 0 copies the input's dimension, -1 is inferred."""
+    dims = [int(x.shape[i]) if d == 0 else int(d) for i, d in enumerate(shape)]
+    return x.reshape(dims)
+
+
+def softmax(x, axis):
+    e = np.exp(x - x.max(axis=axis, keepdims=True))
+    return e / e.sum(axis=axis, keepdims=True)
+
+
 def run_node(node, v):
     a = attrs_of(node)
-    x = [v[name].astype(np.float64) if name else None for name in node.input]
     op = node.op_type
+    # Integer operands (shapes, indices, bounds) are read as they are.
+    raw = [v[name] if name else None for name in node.input]
+    x = [r.astype(np.float64) if r is not None and r.dtype.kind == "f" else r for r in raw]
+    if op == "Reshape":
+        return reshape(raw[0], x[1])
+    if op == "Transpose":
+        return np.transpose(raw[0], a.get("perm"))
+    if op == "Gather":
+        return np.take(raw[0], x[1], axis=a.get("axis", 0))
+    if op == "Slice":
+        starts, ends = x[1], x[2]
+        axes = x[3] if len(x) > 3 else range(len(starts))
+        index = [slice(None)] * raw[0].ndim
+        for s_, e_, ax in zip(starts, ends, axes):
+            index[int(ax)] = slice(int(s_), int(e_))
+        return raw[0][tuple(index)]
     if op == "Gemm":
         A = x[0].T if a.get("transA", 0) else x[0]
         B = x[1].T if a.get("transB", 0) else x[1]
@@ -96,8 +123,16 @@ def run_node(node, v):
         y = 1.0 / (1.0 + np.exp(-x[0]))
     elif op == "Erf":
         y = np.vectorize(math.erf)(x[0])
-    elif op in ("Add", "Mul", "Div"):
-        y = {"Add": np.add, "Mul": np.multiply, "Div": np.divide}[op](x[0], x[1])
+    elif op in ("Add", "Sub", "Mul", "Div"):
+        y = {"Add": np.add, "Sub": np.subtract, "Mul": np.multiply, "Div": np.divide}[op](x[0], x[1])
+    elif op == "MatMul":
+        y = np.matmul(x[0], x[1])
+    elif op == "Sqrt":
+        y = np.sqrt(x[0])
+    elif op == "Softmax":
+        y = softmax(x[0], a.get("axis", -1))
+    elif op == "ReduceMean":
+        y = x[0].mean(axis=tuple(a["axes"]), keepdims=bool(a.get("keepdims", 1)))
     elif op == "Identity":
         y = x[0]
     elif op == "Concat":

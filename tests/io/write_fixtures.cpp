@@ -16,6 +16,8 @@
 //     and 12), adds a second run that has no checkpoint, and prints both run
 //     ids. OUT/latest/ and OUT/step6/ hold the masters of the two checkpoints;
 //     OUT/input.npy and OUT/expected.npy the float32 inference at step 12.
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <exception>
@@ -51,9 +53,17 @@ std::vector<std::int64_t> batched(std::int64_t n, const Shape& s) {
   return d;
 }
 
+// The vocabulary of the model's Embedding when its input is token ids; 0 otherwise.
+std::int64_t token_vocabulary(Graph& g) {
+  for (const LayerInfo& info : g.summary().layers)
+    if (info.kind == LayerKind::Embedding) return g.layer(info.id).spec().vocab;
+  return 0;
+}
+
 void write_inference(Graph& g, const fs::path& input_file, const fs::path& expected_file) {
-  const auto x =
-      io_test::test_values(std::size_t(io_test::input_numel(g, kBatch)), 42, -2.0f, 2.0f);
+  auto x = io_test::test_values(std::size_t(io_test::input_numel(g, kBatch)), 42, -2.0f, 2.0f);
+  if (const std::int64_t vocab = token_vocabulary(g))  // ids in [0, vocab)
+    for (float& v : x) v = std::min(std::floor((v + 2.0f) / 4.0f * float(vocab)), float(vocab - 1));
   io_test::write_npy_f32(input_file, batched(kBatch, g.input_shape()), x);
   io_test::write_npy_f32(expected_file, batched(kBatch, g.output_shape()),
                          io_test::infer(g, x, kBatch));
@@ -61,7 +71,7 @@ void write_inference(Graph& g, const fs::path& input_file, const fs::path& expec
 
 void write_models(const fs::path& source, const fs::path& out, const std::string& backend_name) {
   auto backend = create_backend(backend_name);
-  for (const std::string name : {"dense", "conv"}) {
+  for (const std::string name : {"dense", "conv", "sequence"}) {
     const Project project = io_test::load_test_project(source, name);
     Graph g(project.model, *backend, Policy::Float32, 1);
     const fs::path stem = out / name;

@@ -207,9 +207,14 @@ class OnnxBuilder final : public io::OnnxEmitter {
 
   void initializer(const std::string& name, DType dtype, const std::vector<std::int64_t>& dims,
                    const std::vector<std::uint8_t>& bytes) {
+    initializer(name, io::onnx_elem_type(dtype), dims, bytes);
+  }
+
+  void initializer(const std::string& name, std::int64_t elem_type,
+                   const std::vector<std::int64_t>& dims, const std::vector<std::uint8_t>& bytes) {
     ProtoWriter t;
     for (auto d : dims) t.varint_field(tensor_field::kDims, d);
-    t.varint_field(tensor_field::kDataType, io::onnx_elem_type(dtype));
+    t.varint_field(tensor_field::kDataType, elem_type);
     t.bytes_field(tensor_field::kName, name);
     t.bytes_field(tensor_field::kRawData, bytes);
     initializers_.message_field(graph_field::kInitializer, t);
@@ -229,6 +234,32 @@ class OnnxBuilder final : public io::OnnxEmitter {
     std::vector<std::uint8_t> bytes(dtype_size(dtype));
     convert(&value, DType::F32, bytes.data(), dtype, 1);
     initializer(name, dtype, {}, bytes);
+    return name;
+  }
+
+  // int64 little-endian, as raw_data stores it.
+  static std::vector<std::uint8_t> int64_bytes(const std::vector<std::int64_t>& values) {
+    std::vector<std::uint8_t> bytes;
+    for (std::int64_t v : values)
+      for (int b = 0; b < 8; ++b) bytes.push_back(std::uint8_t(std::uint64_t(v) >> (8 * b)));
+    return bytes;
+  }
+
+  std::string ints(const std::string& name, const std::vector<std::int64_t>& values) override {
+    initializer(name, io::kOnnxInt64, {std::int64_t(values.size())}, int64_bytes(values));
+    return name;
+  }
+
+  std::string ints_scalar(const std::string& name, std::int64_t value) override {
+    initializer(name, io::kOnnxInt64, {}, int64_bytes({value}));
+    return name;
+  }
+
+  std::string floats(const std::string& name, const std::vector<std::int64_t>& dims,
+                     const std::vector<float>& values, DType dtype) override {
+    std::vector<std::uint8_t> bytes(values.size() * dtype_size(dtype));
+    convert(values.data(), DType::F32, bytes.data(), dtype, values.size());
+    initializer(name, dtype, dims, bytes);
     return name;
   }
 

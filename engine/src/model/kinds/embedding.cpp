@@ -1,4 +1,5 @@
 // Embedding: token ids [T] -> rows of a learned (vocab, width) table, [T, width].
+#include "io/onnx_emitter.hpp"
 #include "model/kinds/kind_file.hpp"
 #include "model/layers/layers.hpp"
 
@@ -24,6 +25,15 @@ DType output_dtype(const LayerSpec&, Policy policy, const std::vector<DType>&) {
   return DType::F32;
 }
 
+// The ids arrive as float (the model's input is float32) and are cast to
+// int64 for Gather; the table is stored in the layer's dtype.
+void onnx(io::OnnxEmitter& e, const LayerSpec& spec, const std::string& out) {
+  const std::string ids = out + ".ids";
+  e.node("Cast", {e.input(spec, 0)}, ids, {{"to", io::kOnnxInt64}});
+  e.node("Gather", {e.weight(spec.id + ".weight", e.dtype(spec)), ids}, out,
+         {{"axis", std::int64_t(0)}});
+}
+
 std::unique_ptr<Layer> build(const LayerSpec& spec) {
   return std::make_unique<layers::Embedding>(spec);
 }
@@ -35,6 +45,7 @@ std::string summary(const LayerSpec& l) {
 constexpr LayerRules kRules{.infer = infer,
                             .output_dtype = output_dtype,
                             .build = build,
+                            .onnx = onnx,
                             .summary = summary,
                             .token_input = true};
 

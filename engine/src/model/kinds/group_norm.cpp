@@ -1,4 +1,5 @@
 // GroupNorm: normalises each sample over groups of channels, in fp32.
+#include "io/onnx_emitter.hpp"
 #include "model/kinds/kind_file.hpp"
 #include "model/layers/layers.hpp"
 
@@ -27,10 +28,38 @@ std::string summary(const LayerSpec& l) {
   return std::to_string(l.groups) + " groups";
 }
 
-// No ONNX form: opset 17 has no group normalisation (GroupNormalization came
-// in opset 18), and the exporter says so.
+// Opset 17 has no GroupNormalization (it came in opset 18), so the layer is
+// written out in fp32 as it computes: the channels of a sample regrouped as
+// [groups, rest], each group's mean and biased variance, then the per-channel
+// scale and shift.
+void onnx(io::OnnxEmitter& e, const LayerSpec& spec, const std::string& out) {
+  const Shape& s = e.input_shape(spec, 0);
+  const std::string p = out + ".";
+  const std::vector<std::int64_t> mean_axis{2};
+  e.node("Reshape", {e.input(spec, 0), e.ints(p + "grouped_shape", {0, spec.groups, -1})},
+         p + "grouped");
+  e.node("ReduceMean", {p + "grouped"}, p + "mean", {{"axes", mean_axis}, {"keepdims", std::int64_t(1)}});
+  e.node("Sub", {p + "grouped", p + "mean"}, p + "centred");
+  e.node("Mul", {p + "centred", p + "centred"}, p + "squares");
+  e.node("ReduceMean", {p + "squares"}, p + "var", {{"axes", mean_axis}, {"keepdims", std::int64_t(1)}});
+  e.node("Add", {p + "var", e.scalar(p + "eps", spec.eps, DType::F32)}, p + "var_eps");
+  e.node("Sqrt", {p + "var_eps"}, p + "std");
+  e.node("Div", {p + "centred", p + "std"}, p + "normed");
+  std::vector<std::int64_t> back{0};
+  back.insert(back.end(), s.dims().begin(), s.dims().end());
+  e.node("Reshape", {p + "normed", e.ints(p + "sample_shape", back)}, p + "normalised");
+  // [C] as [C, 1, ...] so it broadcasts over the positions.
+  std::vector<std::int64_t> per_channel(std::size_t(s.rank()), 1);
+  per_channel[0] = s[0];
+  const std::string channel_shape = e.ints(p + "channel_shape", per_channel);
+  e.node("Reshape", {e.weight(spec.id + ".weight", DType::F32), channel_shape}, p + "scale");
+  e.node("Reshape", {e.weight(spec.id + ".bias", DType::F32), channel_shape}, p + "shift");
+  e.node("Mul", {p + "normalised", p + "scale"}, p + "scaled");
+  e.node("Add", {p + "scaled", p + "shift"}, out);
+}
+
 constexpr LayerRules kRules{
-    .infer = infer, .output_dtype = fp32_rule, .build = build, .summary = summary};
+    .infer = infer, .output_dtype = fp32_rule, .build = build, .onnx = onnx, .summary = summary};
 
 }  // namespace
 

@@ -26,14 +26,9 @@ std::unique_ptr<Layer> build(const LayerSpec& spec) {
 
 void onnx(io::OnnxEmitter& e, const LayerSpec& spec, const std::string& out) {
   const DType d = e.dtype(spec);
-  if (e.input_shape(spec, 0).rank() > 1) {  // [T, F]: MatMul over the last axis
-    const std::string wt = out + ".weight_t";
-    e.node("Transpose", {e.weight(spec.id + ".weight", d)}, wt,
-           {{"perm", std::vector<std::int64_t>{1, 0}}});
-    if (!spec.bias) return e.node("MatMul", {e.input(spec, 0), wt}, out);
-    e.node("MatMul", {e.input(spec, 0), wt}, out + ".matmul");
-    return e.node("Add", {out + ".matmul", e.weight(spec.id + ".bias", d)}, out);
-  }
+  if (e.input_shape(spec, 0).rank() > 1)  // [T, F]: MatMul over the last axis
+    return io::emit_matmul_last_axis(e, e.input(spec, 0), e.weight(spec.id + ".weight", d),
+                                     spec.bias ? e.weight(spec.id + ".bias", d) : "", out);
   std::vector<std::string> in{e.input(spec, 0), e.weight(spec.id + ".weight", d)};
   if (spec.bias) in.push_back(e.weight(spec.id + ".bias", d));
   e.node("Gemm", in, out, {{"transB", std::int64_t(1)}});

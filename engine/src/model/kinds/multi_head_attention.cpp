@@ -1,7 +1,10 @@
 // MultiHeadAttention: self-attention over [T, C] with its Q/K/V and output
 // projections inside; scores and softmax in fp32 (PRECISION.md).
+#include <cmath>
 #include <cstdio>
+#include <limits>
 
+#include "io/onnx_emitter.hpp"
 #include "model/kinds/kind_file.hpp"
 #include "model/layers/layers.hpp"
 
@@ -27,6 +30,55 @@ void infer(const ShapeContext& c, const std::vector<Shape>& in, LayerInfo& info)
   info.output_shape = x;
 }
 
+// As the layer computes: one QKV projection, heads apart, scores Q Kᵀ in
+// fp32 (the 16-bit Q and K cast up, which is exact), scale, causal mask and
+// softmax in fp32, the probabilities rounded once to the compute dtype for
+// P V, heads merged, the output projection. Attention dropout is training-only.
+void onnx(io::OnnxEmitter& e, const LayerSpec& spec, const std::string& out) {
+  const DType d = e.dtype(spec);
+  const Shape& s = e.input_shape(spec, 0);
+  const std::int64_t T = s[0], C = s[1], H = spec.heads, D = C / H;
+  const std::string& id = spec.id;
+  const std::string p = out + ".";
+  io::emit_matmul_last_axis(e, e.input(spec, 0), e.weight(id + ".qkv.weight", d),
+                            e.weight(id + ".qkv.bias", d), p + "qkv");
+  // [N, T, 3C] -> [N, T, 3, H, D] -> [3, N, H, T, D]
+  e.node("Reshape", {p + "qkv", e.ints(p + "qkv_shape", {0, T, 3, H, D})}, p + "qkv_split");
+  e.node("Transpose", {p + "qkv_split"}, p + "qkv_heads",
+         {{"perm", std::vector<std::int64_t>{2, 0, 3, 1, 4}}});
+  const auto part = [&](const char* name, std::int64_t k) {
+    const std::string t = p + name;
+    e.node("Gather", {p + "qkv_heads", e.ints_scalar(t + "_index", k)}, t,
+           {{"axis", std::int64_t(0)}});
+    return t;
+  };
+  const std::string q = part("q", 0), k = part("k", 1), v = part("v", 2);
+  const std::string q32 = d == DType::F32 ? q : e.cast_to(q, DType::F32);
+  const std::string k32 = d == DType::F32 ? k : e.cast_to(k, DType::F32);
+  e.node("Transpose", {k32}, p + "k_t", {{"perm", std::vector<std::int64_t>{0, 1, 3, 2}}});
+  e.node("MatMul", {q32, p + "k_t"}, p + "scores");
+  e.node("Mul", {p + "scores", e.scalar(p + "scale", 1.0f / std::sqrt(float(D)), DType::F32)},
+         p + "scaled");
+  std::string logits = p + "scaled";
+  if (spec.causal) {
+    std::vector<float> mask(std::size_t(T * T), 0.0f);
+    for (std::int64_t i = 0; i < T; ++i)
+      for (std::int64_t j = i + 1; j < T; ++j)
+        mask[std::size_t(i * T + j)] = -std::numeric_limits<float>::infinity();
+    e.node("Add", {logits, e.floats(p + "causal_mask", {T, T}, mask, DType::F32)}, p + "masked");
+    logits = p + "masked";
+  }
+  e.node("Softmax", {logits}, p + "probs", {{"axis", std::int64_t(-1)}});
+  const std::string probs = d == DType::F32 ? p + "probs" : e.cast_to(p + "probs", d);
+  e.node("MatMul", {probs, v}, p + "context");
+  // [N, H, T, D] -> [N, T, H, D] -> [N, T, C]
+  e.node("Transpose", {p + "context"}, p + "context_t",
+         {{"perm", std::vector<std::int64_t>{0, 2, 1, 3}}});
+  e.node("Reshape", {p + "context_t", e.ints(p + "merged_shape", {0, T, C})}, p + "merged");
+  io::emit_matmul_last_axis(e, p + "merged", e.weight(id + ".proj.weight", d),
+                            e.weight(id + ".proj.bias", d), out);
+}
+
 std::unique_ptr<Layer> build(const LayerSpec& spec) {
   return std::make_unique<layers::MultiHeadAttention>(spec);
 }
@@ -41,6 +93,7 @@ std::string summary(const LayerSpec& l) {
 constexpr LayerRules kRules{.infer = infer,
                             .output_dtype = compute_dtype_rule,
                             .build = build,
+                            .onnx = onnx,
                             .summary = summary};
 
 }  // namespace

@@ -1,4 +1,5 @@
 // PositionalEmbedding: adds a learned vector per position to [T, C].
+#include "io/onnx_emitter.hpp"
 #include "model/kinds/kind_file.hpp"
 #include "model/layers/layers.hpp"
 
@@ -18,6 +19,17 @@ void infer(const ShapeContext& c, const std::vector<Shape>& in, LayerInfo& info)
   same_shape_elementwise(c, in, info);
 }
 
+// The first T rows of the table, added to every sample.
+void onnx(io::OnnxEmitter& e, const LayerSpec& spec, const std::string& out) {
+  const std::int64_t positions = e.input_shape(spec, 0)[0];
+  const std::string rows = out + ".rows";
+  e.node("Slice",
+         {e.weight(spec.id + ".weight", e.dtype(spec)), e.ints(out + ".starts", {0}),
+          e.ints(out + ".ends", {positions}), e.ints(out + ".axes", {0})},
+         rows);
+  e.node("Add", {e.input(spec, 0), rows}, out);
+}
+
 std::unique_ptr<Layer> build(const LayerSpec& spec) {
   return std::make_unique<layers::PositionalEmbedding>(spec);
 }
@@ -27,7 +39,8 @@ std::string summary(const LayerSpec& l) {
 }
 
 constexpr LayerRules kRules{
-    .infer = infer, .output_dtype = input_dtype_rule, .build = build, .summary = summary};
+    .infer = infer, .output_dtype = input_dtype_rule, .build = build, .onnx = onnx,
+    .summary = summary};
 
 }  // namespace
 

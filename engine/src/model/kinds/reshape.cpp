@@ -27,12 +27,20 @@ std::unique_ptr<Layer> build(const LayerSpec& spec) {
   return std::make_unique<layers::Reshape>(spec);
 }
 
+// A 0 in ONNX's shape keeps the batch dimension.
+void onnx(io::OnnxEmitter& e, const LayerSpec& spec, const std::string& out) {
+  std::vector<std::int64_t> shape{0};
+  shape.insert(shape.end(), spec.shape.begin(), spec.shape.end());
+  e.node("Reshape", {e.input(spec, 0), e.ints(out + ".shape", shape)}, out);
+}
+
 std::string summary(const LayerSpec& l) {
   return Shape(l.shape).str();
 }
 
 constexpr LayerRules kRules{
-    .infer = infer, .output_dtype = input_dtype_rule, .build = build, .summary = summary};
+    .infer = infer, .output_dtype = input_dtype_rule, .build = build, .onnx = onnx,
+    .summary = summary};
 
 }  // namespace
 
