@@ -7,6 +7,11 @@ find_package(nlohmann_json 3.10 REQUIRED)
 find_package(CLI11 REQUIRED)
 find_package(SQLite3 REQUIRED)
 find_package(ZLIB REQUIRED)  # CRC-32 of checkpoints
+# Image folders: libpng and libjpeg-turbo decode, stb_image_resize resizes.
+find_package(PNG REQUIRED)
+find_package(JPEG REQUIRED)
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(STB REQUIRED IMPORTED_TARGET stb)
 
 function(mantissa_resolve_option name found why_missing)
   string(TOUPPER "${${name}}" value)

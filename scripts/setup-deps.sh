@@ -13,6 +13,8 @@ packages=(
   build-essential cmake ninja-build ccache pkg-config file
   # engine and command line
   libdnnl-dev nlohmann-json3-dev libcli11-dev libsqlite3-dev zlib1g-dev
+  # image folders: the PNG and JPEG decoders and stb's resizer
+  libpng-dev libjpeg-dev libstb-dev
   # dnnl-config.cmake asks for OpenCL (Debian builds oneDNN with its OCL GPU
   # runtime); only a recommendation of libdnnl-dev, so name it here
   ocl-icd-opencl-dev

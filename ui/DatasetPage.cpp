@@ -38,7 +38,13 @@ bool sameSpec(const DatasetSpec& a, const DatasetSpec& b) {
          a.label_column == b.label_column && a.normalize == b.normalize &&
          a.samples == b.samples && a.classes == b.classes && a.noise == b.noise &&
          a.seed == b.seed && a.validation_fraction == b.validation_fraction &&
-         a.validation_path == b.validation_path && a.context == b.context;
+         a.validation_path == b.validation_path && a.context == b.context &&
+         a.channels == b.channels && a.height == b.height && a.width == b.width &&
+         a.crop_padding == b.crop_padding && a.flip == b.flip;
+}
+
+bool isImageKind(const QString& k) {
+  return k == u"mnist" || k == u"fashion-mnist" || k == u"idx" || k == u"images";
 }
 
 // The index of the label column among a CSV file's columns, as load_csv
@@ -106,6 +112,7 @@ void DatasetPage::buildUi() {
   kind_->addItem(tr("Moons"), QStringLiteral("moons"));
   kind_->addItem(tr("Blobs"), QStringLiteral("blobs"));
   kind_->addItem(tr("IDX files"), QStringLiteral("idx"));
+  kind_->addItem(tr("Image folders"), QStringLiteral("images"));
   kind_->addItem(tr("Text file"), QStringLiteral("text"));
   kind_->addItem(tr("CSV file"), QStringLiteral("csv"));
   top->addRow(tr("Dataset"), kind_);
@@ -132,6 +139,7 @@ void DatasetPage::buildUi() {
   sf->addRow(tr("Seed"), seed_);
   params_->addWidget(synth);
 
+  // A path with its Browse… button; an empty filter picks a folder.
   auto fileRow = [this](QWidget* parent, QLineEdit*& edit, const QString& filter) {
     auto* row = new QWidget(parent);
     auto* h = new QHBoxLayout(row);
@@ -142,7 +150,12 @@ void DatasetPage::buildUi() {
     h->addWidget(browse);
     QLineEdit* target = edit;
     connect(browse, &QPushButton::clicked, this,
-            [this, target, filter] { pickFile(target, filter); });
+            [this, target, filter] {
+              if (filter.isEmpty())
+                pickFolder(target);
+              else
+                pickFile(target, filter);
+            });
     return row;
   };
   auto* idx = new QWidget(params_);
@@ -181,6 +194,34 @@ void DatasetPage::buildUi() {
              fileRow(text, text_validation_path_, tr("Text files (*.txt);;All files (*)")));
   text_validation_path_->setPlaceholderText(tr("optional: else the text's last part validates"));
   params_->addWidget(text);
+  auto* folders = new QWidget(params_);
+  auto* ff = new QFormLayout(folders);
+  ff->addRow(tr("Folder"), fileRow(folders, image_folder_, QString()));
+  image_folder_->setPlaceholderText(tr("one subfolder of PNG / JPEG images per class"));
+  ff->addRow(tr("Validation folder"), fileRow(folders, image_validation_folder_, QString()));
+  image_validation_folder_->setPlaceholderText(tr("optional: the same class folders"));
+  auto* size = new QWidget(folders);
+  auto* sh = new QHBoxLayout(size);
+  sh->setContentsMargins(0, 0, 0, 0);
+  channels_ = new QComboBox(size);
+  channels_->addItem(tr("RGB"), 3);
+  channels_->addItem(tr("Grey"), 1);
+  height_ = new QSpinBox(size);
+  width_ = new QSpinBox(size);
+  for (QSpinBox* box : {height_, width_}) box->setRange(1, 4096);
+  sh->addWidget(channels_);
+  sh->addWidget(height_);
+  sh->addWidget(new QLabel(QStringLiteral("×"), size));
+  sh->addWidget(width_);
+  auto* matchModel = new QPushButton(tr("Match the model's Input"), size);
+  matchModel->setObjectName(QStringLiteral("matchModelInput"));
+  matchModel->setAutoDefault(false);
+  sh->addWidget(matchModel);
+  sh->addStretch(1);
+  size->setToolTip(tr("Every picture is decoded to these channels and resized to height × width"));
+  ff->addRow(tr("Pictures as"), size);
+  connect(matchModel, &QPushButton::clicked, this, &DatasetPage::matchModelInput);
+  params_->addWidget(folders);
   layout->addWidget(params_);
 
   auto* common = new QFormLayout;
@@ -191,7 +232,17 @@ void DatasetPage::buildUi() {
   context_ = new QSpinBox(this);
   context_->setRange(1, 1 << 20);
   context_->setToolTip(tr("Bytes per window: the model's Input shape [positions]"));
+  cropPadding_ = new QSpinBox(this);
+  cropPadding_->setRange(0, 64);
+  cropPadding_->setSpecialValueText(tr("no crop"));
+  cropPadding_->setSuffix(tr(" px"));
+  cropPadding_->setToolTip(
+      tr("Training pictures are cropped at random from the picture padded with this many "
+         "zeros on each side"));
+  flip_ = new QCheckBox(tr("Flip left to right at random"), this);
   common->addRow(QString(), normalize_);
+  common->addRow(tr("Random crop padding"), cropPadding_);
+  common->addRow(QString(), flip_);
   common->addRow(tr("Context (bytes)"), context_);
   common->addRow(tr("Validation fraction"), validation_);
   common_ = common;
@@ -254,15 +305,16 @@ void DatasetPage::buildUi() {
   // Any change of what would be loaded: read the headers again.
   connect(kind_, &QComboBox::currentIndexChanged, this, &DatasetPage::scheduleRefresh);
   for (QLineEdit* edit : {images_path_, labels_path_, csv_path_, csv_validation_path_, text_path_,
-                          text_validation_path_}) {
+                          text_validation_path_, image_folder_, image_validation_folder_}) {
     connect(edit, &QLineEdit::textChanged, this, &DatasetPage::scheduleRefresh);
   }
-  for (QLineEdit* edit : {csv_validation_path_, text_validation_path_})
+  for (QLineEdit* edit : {csv_validation_path_, text_validation_path_, image_validation_folder_})
     connect(edit, &QLineEdit::textChanged, this, &DatasetPage::updateKind);
   connect(context_, &QSpinBox::valueChanged, this, &DatasetPage::scheduleRefresh);
   connect(labelColumn_, &QComboBox::currentTextChanged, this, &DatasetPage::scheduleRefresh);
-  for (QSpinBox* box : {samples_, classes_, seed_})
+  for (QSpinBox* box : {samples_, classes_, seed_, height_, width_})
     connect(box, &QSpinBox::valueChanged, this, &DatasetPage::scheduleRefresh);
+  connect(channels_, &QComboBox::currentIndexChanged, this, &DatasetPage::scheduleRefresh);
 }
 
 void DatasetPage::updateKind() {
@@ -273,6 +325,7 @@ void DatasetPage::updateKind() {
                            : k == u"csv"           ? 3
                            : k == u"fortunes"      ? 5
                            : k == u"text"          ? 6
+                           : k == u"images"        ? 7
                                                    : 1);
   // The stack takes the height of the page shown, not of its tallest page.
   for (int i = 0; i < params_->count(); ++i)
@@ -285,17 +338,33 @@ void DatasetPage::updateKind() {
   // A separate validation file replaces the fraction.
   const bool validationFile =
       (k == u"csv" && !csv_validation_path_->text().trimmed().isEmpty()) ||
-      (k == u"text" && !text_validation_path_->text().trimmed().isEmpty());
+      (k == u"text" && !text_validation_path_->text().trimmed().isEmpty()) ||
+      (k == u"images" && !image_validation_folder_->text().trimmed().isEmpty());
   const bool text = k == u"text" || k == u"fortunes";
   validation_->setEnabled(k != u"mnist" && k != u"fashion-mnist" && !validationFile);
   validation_->setToolTip(
       k == u"mnist"           ? tr("MNIST's split is fixed: 8,000 train, 2,000 validation")
       : k == u"fashion-mnist" ? tr("Fashion-MNIST's split is fixed: 60,000 train, 10,000 validation")
-      : validationFile        ? tr("The validation file validates")
+      : validationFile        ? tr("The validation file or folder validates")
       : text                  ? tr("Share of the text, from its end, kept for validation")
                               : tr("Share of the samples kept for validation"));
   common_->setRowVisible(context_, text);
   common_->setRowVisible(normalize_, !text);
+  common_->setRowVisible(cropPadding_, isImageKind(k));
+  common_->setRowVisible(flip_, isImageKind(k));
+}
+
+void DatasetPage::matchModelInput() {
+  if (!document_) return;
+  for (const LayerInfo& info : document_->diagnosis().layers) {
+    if (info.kind != LayerKind::Input) continue;
+    const auto& d = info.output_shape.dims();
+    if (d.size() != 3) return;
+    if (d[0] == 1 || d[0] == 3) channels_->setCurrentIndex(channels_->findData(int(d[0])));
+    height_->setValue(int(d[1]));
+    width_->setValue(int(d[2]));
+    return;
+  }
 }
 
 void DatasetPage::syncFromDocument() {
@@ -334,6 +403,14 @@ void DatasetPage::setSpec(const DatasetSpec& s) {
   text_path_->setText(QString::fromStdString(s.kind == "text" ? s.path.string() : ""));
   text_validation_path_->setText(
       QString::fromStdString(s.kind == "text" ? s.validation_path.string() : ""));
+  image_folder_->setText(QString::fromStdString(s.kind == "images" ? s.path.string() : ""));
+  image_validation_folder_->setText(
+      QString::fromStdString(s.kind == "images" ? s.validation_path.string() : ""));
+  channels_->setCurrentIndex(std::max(0, channels_->findData(int(s.channels))));
+  height_->setValue(int(s.height));
+  width_->setValue(int(s.width));
+  cropPadding_->setValue(int(s.crop_padding));
+  flip_->setChecked(s.flip);
   context_->setValue(int(s.context));
   labelColumn_->setCurrentText(QString::fromStdString(s.label_column));
   normalize_->setChecked(s.normalize);
@@ -350,12 +427,22 @@ DatasetSpec DatasetPage::spec() const {
   s.seed = std::uint64_t(seed_->value());
   s.images = images_path_->text().toStdString();
   s.labels = labels_path_->text().toStdString();
-  const bool text = s.kind == "text";
-  s.path = (text ? text_path_ : csv_path_)->text().toStdString();
-  s.validation_path =
-      s.kind == "csv" || text
-          ? (text ? text_validation_path_ : csv_validation_path_)->text().trimmed().toStdString()
-          : std::string();
+  const bool text = s.kind == "text", folders = s.kind == "images";
+  s.path = (text ? text_path_ : folders ? image_folder_ : csv_path_)->text().toStdString();
+  s.validation_path = s.kind == "csv" || text || folders
+                          ? (text      ? text_validation_path_
+                             : folders ? image_validation_folder_
+                                       : csv_validation_path_)
+                                ->text()
+                                .trimmed()
+                                .toStdString()
+                          : std::string();
+  s.channels = channels_->currentData().toInt();
+  s.height = height_->value();
+  s.width = width_->value();
+  const bool images = isImageKind(QString::fromStdString(s.kind));
+  s.crop_padding = images ? cropPadding_->value() : 0;
+  s.flip = images && flip_->isChecked();
   s.context = context_->value();
   s.label_column = labelColumn_->currentText().trimmed().toStdString();
   s.normalize = normalize_->isChecked();
@@ -369,6 +456,16 @@ void DatasetPage::pickFile(QLineEdit* edit, const QString& filter) {
   if (file.isEmpty()) return;
   edit->setText(file);
   if (edit == csv_path_) fillLabelColumns(file);  // even when the same file is chosen again
+}
+
+std::uint64_t DatasetPage::trainingSeed() const {
+  return document_ ? document_->project().training.seed : TrainingSpec{}.seed;
+}
+
+void DatasetPage::pickFolder(QLineEdit* edit) {
+  const QString folder = QFileDialog::getExistingDirectory(this, tr("Choose a folder"),
+                                                           resolvedPath(edit->text()));
+  if (!folder.isEmpty()) edit->setText(folder);
 }
 
 std::filesystem::path DatasetPage::baseDir() const {
@@ -509,10 +606,22 @@ void DatasetPage::showSplit() {
   table_->clear();
   if (isImageData(train)) {
     preview_->setCurrentWidget(images_);
-    for (std::int64_t i = 0; i < std::min<std::int64_t>(32, train.size()); ++i) {
-      const int label = int(train.targets[std::size_t(i * train.target_dim)]);
-      images_->addItem(new QListWidgetItem(QIcon(QPixmap::fromImage(sampleThumbnail(train, i))),
-                                           QString::number(label)));
+    // Training pictures as the first epoch's batches show them: augmented
+    // exactly as the loader thread will (same seed, same draw per sample).
+    const Dataset shown = loadedSpec_ && augments(*loadedSpec_)
+                              ? augmentedPreview(train, *loadedSpec_, trainingSeed(), 32)
+                              : Dataset{};
+    const Dataset& from = shown.size() > 0 ? shown : train;
+    images_->setToolTip(shown.size() > 0
+                            ? tr("Training samples after augmentation, as epoch 1 sees them")
+                            : tr("The first training samples"));
+    for (std::int64_t i = 0; i < std::min<std::int64_t>(32, from.size()); ++i) {
+      const int label = int(from.targets[std::size_t(i * from.target_dim)]);
+      const QString name = label >= 0 && label < int(from.class_names.size())
+                               ? QString::fromStdString(from.class_names[std::size_t(label)])
+                               : QString::number(label);
+      images_->addItem(
+          new QListWidgetItem(QIcon(QPixmap::fromImage(sampleThumbnail(from, i))), name));
     }
     return;
   }
@@ -591,6 +700,9 @@ std::optional<DatasetShape> DatasetPage::knownShape(const DatasetSpec& s) const 
     if (a.kind == "csv") return a.path == b.path && a.label_column == b.label_column;
     if (a.kind == "text" || a.kind == "fortunes") return a.path == b.path && a.context == b.context;
     if (a.kind == "idx") return a.images == b.images && a.labels == b.labels;
+    if (a.kind == "images")
+      return a.path == b.path && a.channels == b.channels && a.height == b.height &&
+             a.width == b.width;
     if (a.kind == "mnist" || a.kind == "fashion-mnist") return true;
     return a.classes == b.classes;
   };

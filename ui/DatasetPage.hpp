@@ -61,6 +61,9 @@ class DatasetPage : public QWidget {
   QListWidget* previewImages() const { return images_; }
   QComboBox* labelColumnCombo() const { return labelColumn_; }
   QComboBox* kindCombo() const { return kind_; }
+  QLineEdit* imageFolderEdit() const { return image_folder_; }
+  QSpinBox* cropPaddingBox() const { return cropPadding_; }
+  QCheckBox* flipBox() const { return flip_; }
   QLineEdit* csvPathEdit() const { return csv_path_; }
   QDialogButtonBox* buttonBox() const { return buttons_; }
   // Next to Apply: whether spec() fits the project's model, or why it does
@@ -90,6 +93,10 @@ class DatasetPage : public QWidget {
   void clearPreview();
   void labelTableColumns();
   void pickFile(QLineEdit* edit, const QString& filter);
+  void pickFolder(QLineEdit* edit);
+  // Sets the pictures' channels and size to the model's C×H×W Input.
+  void matchModelInput();
+  std::uint64_t trainingSeed() const;
   QString resolvedPath(const QString& file) const;
   std::filesystem::path baseDir() const;
   // Reads the headers of spec()'s files (shortly after the last change).
@@ -112,6 +119,13 @@ class DatasetPage : public QWidget {
   QLineEdit* text_path_ = nullptr;
   QLineEdit* text_validation_path_ = nullptr;
   QSpinBox* context_ = nullptr;
+  QLineEdit* image_folder_ = nullptr;
+  QLineEdit* image_validation_folder_ = nullptr;
+  QComboBox* channels_ = nullptr;
+  QSpinBox* height_ = nullptr;
+  QSpinBox* width_ = nullptr;
+  QSpinBox* cropPadding_ = nullptr;
+  QCheckBox* flip_ = nullptr;
   QFormLayout* common_ = nullptr;
   QComboBox* labelColumn_ = nullptr;
   QCheckBox* normalize_ = nullptr;

@@ -1,7 +1,11 @@
 // The Data page (loading synthetic and CSV datasets off the GUI thread) and
 // the evaluation of a stored run's checkpoint.
 #include <QAction>
+#include <QCheckBox>
 #include <QComboBox>
+#include <QDir>
+#include <QImage>
+#include <QSpinBox>
 #include <QDialog>
 #include <QDialogButtonBox>
 #include <QFile>
@@ -236,6 +240,70 @@ class DatasetEvaluationTest : public QObject {
     QCOMPARE(page.previewImages()->count(), 30);
     QVERIFY(page.summaryText().contains(QStringLiteral("1×28×28")));
     QVERIFY(!sampleThumbnail(page.split()->train, 0).isNull());
+  }
+
+  // A folder of class folders: RGB thumbnails named by class, and, with crop
+  // and flip asked for, the preview shows the pictures augmented exactly as
+  // the loader thread will in the first epoch.
+  void imageFoldersPreviewTheAugmentedTrainingPictures() {
+    QTemporaryDir dir;
+    for (const QString cls : {QStringLiteral("arrows"), QStringLiteral("bars")}) {
+      QVERIFY(QDir(dir.path()).mkpath(cls));
+      for (int i = 0; i < 6; ++i) {
+        // Left half red, right half blue: a flip or a shift changes the picture.
+        QImage img(12, 12, QImage::Format_RGB888);
+        for (int y = 0; y < 12; ++y)
+          for (int x = 0; x < 12; ++x)
+            img.setPixelColor(x, y, x < 6 ? QColor(255, 0, i * 40) : QColor(0, 0, 255));
+        QVERIFY(img.save(dir.filePath(cls + QStringLiteral("/%1.png").arg(i))));
+      }
+    }
+    ProjectDocument doc;
+    DatasetPage page(&doc);
+    DatasetSpec spec;
+    spec.kind = "images";
+    spec.path = dir.path().toStdString();
+    spec.channels = 3;
+    spec.height = 8;
+    spec.width = 8;
+    spec.validation_fraction = 0.0;
+    page.setSpec(spec);
+    QCOMPARE(page.spec().kind, std::string("images"));
+    QCOMPARE(page.spec().height, 8);
+    QVERIFY(!page.cropPaddingBox()->isHidden());
+    QSignalSpy done(&page, &DatasetPage::loaded);
+    page.load();
+    QVERIFY2(done.wait(10000), qPrintable(page.errorText()));
+    const Dataset& train = page.split()->train;
+    QCOMPARE(train.size(), 12);
+    QCOMPARE(train.sample_shape, (std::vector<std::int64_t>{3, 8, 8}));
+    QCOMPARE(page.previewImages()->count(), 12);
+    QCOMPARE(page.previewImages()->item(0)->text(), QStringLiteral("arrows"));
+    QCOMPARE(page.previewImages()->item(11)->text(), QStringLiteral("bars"));
+    const QImage plain = sampleThumbnail(train, 0);
+    QVERIFY(plain.format() == QImage::Format_RGB888 || plain.isGrayscale() == false);
+
+    page.cropPaddingBox()->setValue(2);
+    page.flipBox()->setChecked(true);
+    QCOMPARE(page.spec().crop_padding, 2);
+    QVERIFY(page.spec().flip);
+    page.load();
+    QVERIFY2(done.wait(10000), qPrintable(page.errorText()));
+    const Dataset shown = augmentedPreview(page.split()->train, page.spec(),
+                                           doc.project().training.seed, 32);
+    int changed = 0;
+    for (int i = 0; i < 12; ++i) {
+      const QImage icon = page.previewImages()->item(i)->icon().pixmap(56, 56).toImage();
+      const QImage augmented = sampleThumbnail(shown, i).convertToFormat(icon.format());
+      QCOMPARE(icon, augmented);
+      changed += sampleThumbnail(train, i).convertToFormat(icon.format()) != icon;
+    }
+    QVERIFY2(changed >= 6, qPrintable(QStringLiteral("%1 of 12 changed").arg(changed)));
+
+    page.apply();
+    QCOMPARE(doc.project().dataset.kind, std::string("images"));
+    QCOMPARE(doc.project().dataset.crop_padding, 2);
+    QVERIFY(doc.project().dataset.flip);
   }
 
   void raggedCsvShowsTheRow() {

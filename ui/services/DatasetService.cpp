@@ -4,6 +4,7 @@
 #include <QMetaObject>
 #include <algorithm>
 #include <exception>
+#include <numeric>
 #include <optional>
 
 namespace mantissa::ui {
@@ -51,16 +52,42 @@ QImage sampleThumbnail(const Dataset& data, std::int64_t row, int size) {
   if (!isImageData(data) || row < 0 || row >= data.size()) return {};
   const auto& s = data.sample_shape;
   const int h = int(s[s.size() - 2]), w = int(s[s.size() - 1]);
-  const float* px = data.features.data() + row * data.sample_numel();  // first channel
-  const auto [lo, hi] = std::minmax_element(px, px + std::int64_t(h) * w);
+  const bool rgb = s.size() == 3 && s[0] == 3;
+  const int planes = rgb ? 3 : 1;  // otherwise the first channel, in grey
+  const std::int64_t plane = std::int64_t(h) * w;
+  const float* px = data.features.data() + row * data.sample_numel();
+  // One range for all channels, so colours keep their balance.
+  const auto [lo, hi] = std::minmax_element(px, px + planes * plane);
   const float range = *hi - *lo > 0 ? *hi - *lo : 1.0f;
-  QImage img(w, h, QImage::Format_Grayscale8);
+  const auto level = [&](std::int64_t at) {
+    return uchar(std::clamp((px[at] - *lo) / range, 0.0f, 1.0f) * 255.0f);
+  };
+  QImage img(w, h, rgb ? QImage::Format_RGB888 : QImage::Format_Grayscale8);
   for (int y = 0; y < h; ++y) {
     uchar* line = img.scanLine(y);
     for (int x = 0; x < w; ++x)
-      line[x] = uchar(std::clamp((px[y * w + x] - *lo) / range, 0.0f, 1.0f) * 255.0f);
+      for (int c = 0; c < planes; ++c) line[x * planes + c] = level(c * plane + y * w + x);
   }
   return img.scaled(size, size, Qt::KeepAspectRatio, Qt::FastTransformation);
+}
+
+Dataset augmentedPreview(const Dataset& train, const DatasetSpec& spec, std::uint64_t seed,
+                         std::int64_t count) {
+  std::vector<std::int64_t> rows(std::size_t(std::min(count, train.size())));
+  std::iota(rows.begin(), rows.end(), std::int64_t(0));
+  Batch batch;
+  gather_batch(train, rows, batch);
+  batch.epoch = 0;
+  augment_batch(batch, train.sample_shape, spec, seed);
+  Dataset shown;
+  shown.name = train.name;
+  shown.sample_shape = train.sample_shape;
+  shown.target_dim = train.target_dim;
+  shown.num_classes = train.num_classes;
+  shown.class_names = train.class_names;
+  shown.features = std::move(batch.x);
+  shown.targets = std::move(batch.y);
+  return shown;
 }
 
 QStringList csvLabelColumns(const QString& file) {

@@ -54,8 +54,13 @@ std::filesystem::path data_dir();
 //  * fashion-mnist: data_dir()/fashion-mnist/{train,t10k}-{images-idx3,labels-idx1}-ubyte;
 //            fixed split, the train files train and the t10k files validate
 //            (60,000 / 10,000); validation_fraction is refused.
-//  * idx, csv, spirals, moons, blobs: the last validation_fraction of the
-//            samples after a shuffle seeded by spec.seed is the validation split.
+//  * idx, csv, images, spirals, moons, blobs: the last validation_fraction of
+//            the samples after a shuffle seeded by spec.seed is the validation
+//            split, unless csv or images name a validation file or folder.
+//  * images: spec.path holds one subfolder of PNG / JPEG files per class (the
+//            classes in byte order of their names); each picture becomes
+//            channels × height × width, scaled to [0, 1] with normalize.
+//  * text, fortunes: bytes cut into windows of spec.context, split by position.
 // Every problem throws InputError naming the file and the row, item or field.
 DatasetSplit load_dataset(const DatasetSpec& spec, const std::filesystem::path& base_dir = {});
 
@@ -204,6 +209,17 @@ class DataLoader {
   bool stop_ = false;
   std::thread thread_;
 };
+
+// Whether `spec` asks for augmentation (crop_padding > 0 or flip).
+bool augments(const DatasetSpec& spec);
+// Augments the training batch in place as `spec` asks: each C×H×W sample is
+// cropped from the image padded with spec.crop_padding zeros (a shift of up
+// to that many pixels either way) and flipped left to right half of the time.
+// The draw for a sample is a pure function of (seed, batch.epoch, its row),
+// whatever batch it lands in. Throws InputError when augmentation is asked for
+// samples that are not C×H×W images.
+void augment_batch(Batch& batch, const std::vector<std::int64_t>& sample_shape,
+                   const DatasetSpec& spec, std::uint64_t seed);
 
 // Copies the samples at `rows` into batch.x / batch.y (resizing them) and sets
 // batch.size and batch.samples. Used by the loader; handy for evaluation.

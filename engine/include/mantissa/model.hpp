@@ -96,16 +96,24 @@ struct ModelSpec {
 };
 
 struct DatasetSpec {
-  // mnist | fashion-mnist | idx | csv | text | fortunes | spirals | moons | blobs
+  // mnist | fashion-mnist | idx | csv | images | text | fortunes | spirals | moons | blobs
   std::string kind = "mnist";
   std::filesystem::path images;      // idx
   std::filesystem::path labels;      // idx
-  std::filesystem::path path;        // csv, text
-  // csv, text: a separate validation file (test.csv); empty = split `path`
+  std::filesystem::path path;        // csv, text: the file; images: the folder of class folders
+  // csv, text, images: a separate validation file or folder; empty = split `path`
   std::filesystem::path validation_path;
   std::int64_t context = 64;         // text, fortunes: tokens (bytes) per window
   std::string label_column;          // csv: name or 0-based index; empty = last column
-  bool normalize = true;             // csv: standardise features; idx: scale to [0, 1]
+  // csv: standardise features; idx, images and the built-in images: scale to [0, 1]
+  bool normalize = true;
+  // images: every picture is decoded to `channels` (1 grey, 3 RGB) and resized to height × width
+  std::int64_t channels = 3, height = 32, width = 32;
+  // Augmentation of training images (C×H×W samples), on the loader thread, seeded
+  // by (training seed, epoch, sample): a random crop of the image padded with
+  // `crop_padding` zeros on each side, and a horizontal flip half of the time.
+  std::int64_t crop_padding = 0;
+  bool flip = false;
   std::int64_t samples = 2000;       // synthetic
   int classes = 2;                   // synthetic
   double noise = 0.1;                // synthetic

@@ -224,6 +224,12 @@ DatasetSplit load_dataset(const DatasetSpec& spec, const std::filesystem::path& 
     if (spec.normalize) standardize(split);
     return split;
   }
+  if (kind == "images") {
+    const data::SourceFile folder = resolve(spec.path, base_dir, "dataset.path");
+    if (spec.validation_path.empty()) return data::load_image_folders(spec, folder, nullptr);
+    const data::SourceFile vfolder = resolve(spec.validation_path, base_dir, "dataset.validation_path");
+    return data::load_image_folders(spec, folder, &vfolder);
+  }
   if (kind == "text" || kind == "fortunes") {
     const data::SourceFile file = kind == "fortunes"
                                       ? data::source_file(data::fortunes_file())
@@ -237,8 +243,8 @@ DatasetSplit load_dataset(const DatasetSpec& spec, const std::filesystem::path& 
   if (kind == "spirals" || kind == "moons" || kind == "blobs")
     return split_dataset(make_synthetic(spec), spec.validation_fraction, spec.seed);
   throw InputError("dataset.kind: unknown kind '" + kind +
-                   "' (expected mnist, fashion-mnist, idx, csv, text, fortunes, spirals, moons "
-                   "or blobs)");
+                   "' (expected mnist, fashion-mnist, idx, csv, images, text, fortunes, spirals, "
+                   "moons or blobs)");
 }
 
 bool shape_fits(const Dataset& data, const std::vector<std::int64_t>& model_input_shape) {

@@ -220,6 +220,10 @@ DatasetShape peek_dataset(const DatasetSpec& spec, const std::filesystem::path& 
   if (kind == "csv")
     return peek_csv(resolved(spec.path, base_dir, "dataset.path"), spec.path.string(),
                     spec.label_column);
+  if (kind == "images") {
+    const auto folder = resolved(spec.path, base_dir, "dataset.path");
+    return data::peek_image_folder(spec, {folder, spec.path.string()});
+  }
   if (kind == "text" || kind == "fortunes") {
     DatasetShape s;
     const std::filesystem::path file =
@@ -236,8 +240,8 @@ DatasetShape peek_dataset(const DatasetSpec& spec, const std::filesystem::path& 
     return s;
   }
   throw InputError("dataset.kind: unknown kind '" + kind +
-                   "' (expected mnist, fashion-mnist, idx, csv, text, fortunes, spirals, moons "
-                   "or blobs)");
+                   "' (expected mnist, fashion-mnist, idx, csv, images, text, fortunes, spirals, "
+                   "moons or blobs)");
 }
 
 std::vector<ModelProblem> dataset_fit_problems(const DatasetShape& data, const ModelSpec& model,

@@ -53,6 +53,26 @@ Dataset text_windows(const std::string& bytes, std::int64_t context, const std::
 // a file and a separate validation file.
 DatasetSplit load_text(const SourceFile& file, const SourceFile* validation_file,
                        std::int64_t context, double validation_fraction, const std::string& name);
+// Images: decoded to 8-bit grey (channels 1) or RGB (3), rows top to bottom,
+// channels interleaved. PNG or JPEG, told apart by their first bytes; `what`
+// names the image in messages. Anything else, or a damaged file, throws
+// InputError naming it.
+struct DecodedImage {
+  int width = 0, height = 0, channels = 0;
+  std::vector<unsigned char> pixels;  // height × width × channels
+};
+DecodedImage decode_image(const std::string& bytes, const std::string& what, int channels);
+// An image file decoded and resized to height × width (interleaved bytes).
+using ImageSample = std::vector<unsigned char>;
+ImageSample decode_image_file(const SourceFile& file, int channels, int height, int width);
+// A folder of class folders (spec.channels, height, width, normalize), split
+// by spec.validation_fraction or validated by a second folder whose classes
+// are among the first's. Throws InputError naming the folder, class or file.
+DatasetSplit load_image_folders(const DatasetSpec& spec, const SourceFile& folder,
+                                const SourceFile* validation_folder);
+// Its shape and classes from the folder names alone.
+DatasetShape peek_image_folder(const DatasetSpec& spec, const SourceFile& folder);
+
 // The built-in text, as scripts/fetch-fortunes.sh writes it under data_dir();
 // a missing file throws InputError naming it and the script.
 std::filesystem::path fortunes_file();

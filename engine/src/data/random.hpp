@@ -96,5 +96,6 @@ void shuffle(std::vector<T>& v, Rng& rng) {
 inline constexpr std::uint64_t kPurposeSplit = 1;
 inline constexpr std::uint64_t kPurposeEpoch = 2;
 inline constexpr std::uint64_t kPurposeSynthetic = 3;
+inline constexpr std::uint64_t kPurposeAugment = 4;
 
 }  // namespace mantissa::data

@@ -22,8 +22,8 @@ namespace detail {
 namespace {
 
 constexpr std::string_view kFormat = "mantissa-project";
-constexpr std::array<std::string_view, 9> kDatasetKinds = {
-    "mnist", "fashion-mnist", "idx", "csv", "text", "fortunes", "spirals", "moons", "blobs"};
+constexpr std::array<std::string_view, 10> kDatasetKinds = {
+    "mnist", "fashion-mnist", "idx", "csv", "images", "text", "fortunes", "spirals", "moons", "blobs"};
 constexpr std::array<Policy, 5> kPolicies = {Policy::Float32, Policy::MixedFloat16,
                                              Policy::MixedBFloat16, Policy::Float16,
                                              Policy::BFloat16};
@@ -34,6 +34,8 @@ constexpr std::array<std::string_view, 3> kSchedules = {"constant", "step", "cos
 // The built-in image sets, with a fixed split.
 bool is_builtin(std::string_view kind) { return kind == "mnist" || kind == "fashion-mnist"; }
 bool is_text(std::string_view kind) { return kind == "text" || kind == "fortunes"; }
+// Kinds whose samples are (or may be) C×H×W pictures, which crop and flip augment.
+bool may_be_images(std::string_view kind) { return is_builtin(kind) || kind == "idx" || kind == "images"; }
 
 bool is_synthetic(std::string_view kind) {
   return kind == "spirals" || kind == "moons" || kind == "blobs";
@@ -149,16 +151,30 @@ DatasetSpec parse_dataset(const Json& j, const std::filesystem::path& file) {
   d.kind = r.required_string("kind");
   if (std::find(kDatasetKinds.begin(), kDatasetKinds.end(), d.kind) == kDatasetKinds.end())
     fail_choice(r, "kind", "dataset kind", d.kind, kDatasetKinds);
-  if (is_builtin(d.kind) || d.kind == "idx" || d.kind == "csv")
+  if (is_builtin(d.kind) || d.kind == "idx" || d.kind == "csv" || d.kind == "images")
     d.normalize = r.boolean("normalize", d.normalize);
   if (d.kind == "idx") {
     d.images = resolve_path(r.required_string("images"), file);
     d.labels = resolve_path(r.required_string("labels"), file);
   }
-  if (d.kind == "csv" || d.kind == "text") {
+  if (d.kind == "images") {
+    d.channels = r.integer("channels", d.channels, 1, 3);
+    if (d.channels == 2) r.fail("channels", "must be 1 (grey) or 3 (RGB), got 2");
+    d.height = r.integer("height", d.height, 1, 4096);
+    d.width = r.integer("width", d.width, 1, 4096);
+  }
+  if (may_be_images(d.kind)) {
+    if (const Json* a = r.find("augment")) {
+      ObjectReader ar(*a, r.pointer_of("augment"), file);
+      d.crop_padding = ar.integer("crop_padding", d.crop_padding, 0, 1024);
+      d.flip = ar.boolean("flip", d.flip);
+      ar.finish("in the augmentation (crop_padding, flip)");
+    }
+  }
+  if (d.kind == "csv" || d.kind == "text" || d.kind == "images") {
     d.path = resolve_path(r.required_string("path"), file);
     if (const Json* v = r.find("validation_path")) {
-      if (!v->is_string()) r.fail("validation_path", "expected a file name (string)");
+      if (!v->is_string()) r.fail("validation_path", "expected a file or folder name (string)");
       d.validation_path = resolve_path(v->get<std::string>(), file);
       if (r.find("validation_fraction"))
         r.fail("validation_fraction",

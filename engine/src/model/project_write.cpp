@@ -48,7 +48,7 @@ OrderedJson dataset_json(const DatasetSpec& d, const std::filesystem::path& file
     j["images"] = path_for_file(d.images, file);
     j["labels"] = path_for_file(d.labels, file);
   }
-  if (d.kind == "csv" || d.kind == "text") {
+  if (d.kind == "csv" || d.kind == "text" || d.kind == "images") {
     j["path"] = path_for_file(d.path, file);
     if (!d.validation_path.empty()) j["validation_path"] = path_for_file(d.validation_path, file);
   }
@@ -59,8 +59,16 @@ OrderedJson dataset_json(const DatasetSpec& d, const std::filesystem::path& file
     else if (!d.label_column.empty())
       j["label_column"] = d.label_column;
   }
+  if (d.kind == "images") {
+    j["channels"] = d.channels;
+    j["height"] = d.height;
+    j["width"] = d.width;
+  }
   const bool builtin = d.kind == "mnist" || d.kind == "fashion-mnist";
-  if (builtin || d.kind == "idx" || d.kind == "csv") j["normalize"] = d.normalize;
+  if (builtin || d.kind == "idx" || d.kind == "csv" || d.kind == "images")
+    j["normalize"] = d.normalize;
+  if ((builtin || d.kind == "idx" || d.kind == "images") && (d.crop_padding > 0 || d.flip))
+    j["augment"] = OrderedJson{{"crop_padding", d.crop_padding}, {"flip", d.flip}};
   if (d.kind == "spirals" || d.kind == "moons" || d.kind == "blobs") {
     j["samples"] = d.samples;
     j["classes"] = d.classes;

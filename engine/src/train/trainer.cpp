@@ -105,6 +105,14 @@ struct Trainer::Impl {
     LoaderOptions lo;
     lo.batch_size = t.batch_size;
     lo.seed = t.seed;
+    if (augments(project.dataset)) {
+      // An empty batch checks that the samples are images before the first
+      // step, rather than from the loader's first batch.
+      Batch none;
+      augment_batch(none, data.train.sample_shape, project.dataset, t.seed);
+      lo.transform = [shape = data.train.sample_shape, spec = project.dataset,
+                      seed = t.seed](Batch& b) { augment_batch(b, shape, spec, seed); };
+    }
     loader = std::make_unique<DataLoader>(data.train, lo);
     steps_per_epoch = loader->batches_per_epoch();
     total_steps = t.steps ? *t.steps : std::int64_t(t.epochs) * steps_per_epoch;
