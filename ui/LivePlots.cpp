@@ -169,12 +169,12 @@ LivePlots::LivePlots(QWidget* parent) : QWidget(parent), replotTimer_(new QTimer
                      : i == idx(Panel::Throughput) ? graph(Series::ThroughputMean)
                                                    : graph(Series::Metric);
     readouts_[i] = std::make_unique<PlotReadout>(p, main);
-    auto* hint = new QCPItemText(p);
-    hint->position->setType(QCPItemPosition::ptAxisRectRatio);
-    hint->position->setCoords(0.5, 0.5);
-    hint->setText(tr("No run yet — press Train"));
-    hint->setColor(palette().color(QPalette::Disabled, QPalette::Text));
-    emptyHints_[i] = hint;
+    auto* empty = new QCPItemText(p);
+    empty->position->setType(QCPItemPosition::ptAxisRectRatio);
+    empty->position->setCoords(0.5, 0.5);
+    empty->setText(tr("No run yet — press Train"));
+    empty->setColor(palette().color(QPalette::Disabled, QPalette::Text));
+    emptyHints_[i] = empty;
     applyPlotTheme(p);
     p->legend->setVisible(true);
     p->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignRight);
