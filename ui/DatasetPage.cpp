@@ -608,13 +608,12 @@ void DatasetPage::showSplit() {
     preview_->setCurrentWidget(images_);
     // Training pictures as the first epoch's batches show them: augmented
     // exactly as the loader thread will (same seed, same draw per sample).
-    const Dataset shown = loadedSpec_ && augments(*loadedSpec_)
-                              ? augmentedPreview(train, *loadedSpec_, trainingSeed(), 32)
-                              : Dataset{};
-    const Dataset& from = shown.size() > 0 ? shown : train;
-    images_->setToolTip(shown.size() > 0
+    const bool augmented = loadedSpec_ && augments(*loadedSpec_);
+    const Dataset from =
+        previewSamples(train, loadedSpec_ ? *loadedSpec_ : DatasetSpec{}, trainingSeed(), 32);
+    images_->setToolTip(augmented
                             ? tr("Training samples after augmentation, as epoch 1 sees them")
-                            : tr("The first training samples"));
+                            : tr("Training samples, spread over the set"));
     for (std::int64_t i = 0; i < std::min<std::int64_t>(32, from.size()); ++i) {
       const int label = int(from.targets[std::size_t(i * from.target_dim)]);
       const QString name = label >= 0 && label < int(from.class_names.size())

@@ -247,7 +247,7 @@ class DatasetEvaluationTest : public QObject {
   // the loader thread will in the first epoch.
   void imageFoldersPreviewTheAugmentedTrainingPictures() {
     QTemporaryDir dir;
-    for (const QString cls : {QStringLiteral("arrows"), QStringLiteral("bars")}) {
+    for (const QString& cls : {QStringLiteral("arrows"), QStringLiteral("bars")}) {
       QVERIFY(QDir(dir.path()).mkpath(cls));
       for (int i = 0; i < 6; ++i) {
         // Left half red, right half blue: a flip or a shift changes the picture.
@@ -289,8 +289,8 @@ class DatasetEvaluationTest : public QObject {
     QVERIFY(page.spec().flip);
     page.load();
     QVERIFY2(done.wait(10000), qPrintable(page.errorText()));
-    const Dataset shown = augmentedPreview(page.split()->train, page.spec(),
-                                           doc.project().training.seed, 32);
+    const Dataset shown = previewSamples(page.split()->train, page.spec(),
+                                         doc.project().training.seed, 32);
     int changed = 0;
     for (int i = 0; i < 12; ++i) {
       const QImage icon = page.previewImages()->item(i)->icon().pixmap(56, 56).toImage();

@@ -4,7 +4,6 @@
 #include <QMetaObject>
 #include <algorithm>
 #include <exception>
-#include <numeric>
 #include <optional>
 
 namespace mantissa::ui {
@@ -71,14 +70,15 @@ QImage sampleThumbnail(const Dataset& data, std::int64_t row, int size) {
   return img.scaled(size, size, Qt::KeepAspectRatio, Qt::FastTransformation);
 }
 
-Dataset augmentedPreview(const Dataset& train, const DatasetSpec& spec, std::uint64_t seed,
-                         std::int64_t count) {
-  std::vector<std::int64_t> rows(std::size_t(std::min(count, train.size())));
-  std::iota(rows.begin(), rows.end(), std::int64_t(0));
+Dataset previewSamples(const Dataset& train, const DatasetSpec& spec, std::uint64_t seed,
+                       std::int64_t count) {
+  const std::int64_t n = std::min(count, train.size());
+  std::vector<std::int64_t> rows(static_cast<std::size_t>(n));
+  for (std::int64_t i = 0; i < n; ++i) rows[std::size_t(i)] = i * train.size() / n;
   Batch batch;
   gather_batch(train, rows, batch);
   batch.epoch = 0;
-  augment_batch(batch, train.sample_shape, spec, seed);
+  if (augments(spec)) augment_batch(batch, train.sample_shape, spec, seed);
   Dataset shown;
   shown.name = train.name;
   shown.sample_shape = train.sample_shape;

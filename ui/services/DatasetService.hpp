@@ -22,12 +22,12 @@ namespace mantissa::ui {
 // (sample shape {C, H, W} or {H, W}); a null image otherwise. Any thread.
 QImage sampleThumbnail(const mantissa::Dataset& data, std::int64_t row, int size = 56);
 bool isImageData(const mantissa::Dataset& data);
-// The first `count` training samples of `train` augmented as `spec` asks,
-// exactly as the loader thread augments them in epoch 0 of a run seeded
-// `seed`; their labels and class names kept.
-mantissa::Dataset augmentedPreview(const mantissa::Dataset& train,
-                                   const mantissa::DatasetSpec& spec, std::uint64_t seed,
-                                   std::int64_t count);
+// Up to `count` training samples of `train` spread evenly over it (so every
+// class of a folder-ordered set shows), augmented as `spec` asks exactly as
+// the loader thread augments them in epoch 0 of a run seeded `seed`; their
+// labels and class names kept.
+mantissa::Dataset previewSamples(const mantissa::Dataset& train, const mantissa::DatasetSpec& spec,
+                                 std::uint64_t seed, std::int64_t count);
 
 // The label column choices of a CSV file: one per column of its first
 // non-empty line, the header's name or, where it holds a number, the index.
