@@ -394,9 +394,12 @@ TEST(CudaDeviceRules, ActivationFormulasMatchTheCpuBackend) {
       const float hy = cuda::activation_value(kind, 0.1f, x[i]);
       const float a = cuda::activation_reads_output(kind) ? yv[i] : x[i];
       const float hdx = cuda::activation_grad(kind, 0.1f, a, dy[i]);
-      // libm's erff / expf / tanhf may be vectorised differently on the CPU path.
-      EXPECT_NEAR(hy, yv[i], 2e-7 * (1 + std::abs(yv[i]))) << int(act) << " x " << x[i];
-      EXPECT_NEAR(hdx, dxv[i], 2e-7 * (1 + std::abs(dxv[i]))) << int(act) << " x " << x[i];
+      // libm's expf / tanhf may be vectorised differently on the CPU path;
+      // the CPU's GELU is oneDNN's, whose vectorised erf is within about
+      // 3e-7 of erff (absolute, largest in the negative tail near x = -3).
+      const double tol = act == Activation::Gelu ? 5e-7 : 2e-7;
+      EXPECT_NEAR(hy, yv[i], tol * (1 + std::abs(yv[i]))) << int(act) << " x " << x[i];
+      EXPECT_NEAR(hdx, dxv[i], tol * (1 + std::abs(dxv[i]))) << int(act) << " x " << x[i];
     }
   }
 }

@@ -146,6 +146,9 @@ class CpuBackend final : public Backend {
                         float beta, const Tensor* bias, float alpha = 1.0f);
   // Whether a oneDNN primitive runs natively in `t`, or in fp32 on staged copies.
   bool native(DType t) const { return t == DType::F32 || (t == DType::BF16 && native_bf16_); }
+  // The exact GELU and its gradient on oneDNN's eltwise primitives.
+  void gelu_forward(const Tensor& x, Tensor& y);
+  void gelu_backward(const Tensor& x, const Tensor& dy, Tensor& dx);
 
   CachingAllocator allocator_;
   DnnlContext dnnl_;

@@ -35,6 +35,8 @@ enum class PrimitiveOp : std::int64_t {
   ConvBackwardWeights,
   PoolForward,
   PoolBackward,
+  EltwiseForward,
+  EltwiseBackward,
 };
 
 // Op, shapes, dtypes and flags of a primitive; fixed-size so that looking a

@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "backends/cpu/cpu_backend.hpp"
+#include "backends/cpu/cpu_dnnl.hpp"
 #include "backends/cpu/cpu_kernels.hpp"
 #include "mantissa/error.hpp"
 
@@ -14,9 +15,6 @@ void check_same_numel(const Tensor& a, const Tensor& b, const char* op) {
   MANTISSA_ASSERT(a.numel() == b.numel(), std::string(op) + ": " + a.describe() + " vs " +
                                               b.describe() + " differ in size");
 }
-
-constexpr float kInvSqrt2 = 0.70710678118654752440f;
-constexpr float kInvSqrt2Pi = 0.39894228040143267794f;
 
 // The float value a tensor of dtype t stores for v.
 float rounded_to(DType t, float v) {
@@ -31,7 +29,67 @@ float rounded_to(DType t, float v) {
   return v;
 }
 
+// The exact (erf) GELU as oneDNN's eltwise primitive on n contiguous values
+// of dtype t: its JIT kernels vectorise erf, which a loop calling std::erf
+// cannot (glibc's vector erf needs -ffast-math), and GELU is a large share of
+// a transformer's step on the CPU.
+dnnl::eltwise_forward::primitive_desc gelu_forward_pd(const dnnl::engine& e, std::int64_t n,
+                                                      DType t) {
+  const dnnl::eltwise_forward::desc d(dnnl::prop_kind::forward_training,
+                                      dnnl::algorithm::eltwise_gelu_erf,
+                                      plain_md({n}, dnnl_type(t)), 0.0f, 0.0f);
+  return dnnl::eltwise_forward::primitive_desc(d, DnnlContext::attr(), e, /*allow_empty=*/true);
+}
+
 }  // namespace
+
+void CpuBackend::gelu_forward(const Tensor& x, Tensor& y) {
+  const std::int64_t n = x.numel();
+  auto lock = dnnl_.lock();
+  const auto get = [&](DType t) {
+    return dnnl_.find_or_make(PrimitiveKey(PrimitiveOp::EltwiseForward, {n, std::int64_t(t)}),
+                              [&] { return dnnl::primitive_desc(gelu_forward_pd(dnnl_.engine(), n, t)); });
+  };
+  const bool direct = x.dtype() == y.dtype() && native(x.dtype());
+  const CachedPrimitive* prim = direct ? get(x.dtype()) : nullptr;
+  if (prim != nullptr) return dnnl_.execute(*prim, {{DNNL_ARG_SRC, x.data()}, {DNNL_ARG_DST, y.data()}});
+  // fp16, or bf16 without native kernels: in fp32, rounded once.
+  prim = get(DType::F32);
+  MANTISSA_ASSERT(prim != nullptr, "oneDNN has no f32 GELU");
+  const float* x32 = staged_input(dnnl_, 0, x);
+  float* y32 = staged_output(dnnl_, 1, y);
+  dnnl_.execute(*prim, {{DNNL_ARG_SRC, x32}, {DNNL_ARG_DST, y32}});
+  finish_output(y32, y);
+}
+
+void CpuBackend::gelu_backward(const Tensor& x, const Tensor& dy, Tensor& dx) {
+  const std::int64_t n = x.numel();
+  auto lock = dnnl_.lock();
+  const auto get = [&](DType t) {
+    return dnnl_.find_or_make(PrimitiveKey(PrimitiveOp::EltwiseBackward, {n, std::int64_t(t)}), [&] {
+      const auto hint = gelu_forward_pd(dnnl_.engine(), n, t);
+      if (!hint) return dnnl::primitive_desc();
+      const dnnl::eltwise_backward::desc d(dnnl::algorithm::eltwise_gelu_erf,
+                                           plain_md({n}, dnnl_type(t)), plain_md({n}, dnnl_type(t)),
+                                           0.0f, 0.0f);
+      return dnnl::primitive_desc(dnnl::eltwise_backward::primitive_desc(
+          d, DnnlContext::attr(), dnnl_.engine(), hint, /*allow_empty=*/true));
+    });
+  };
+  const bool direct = x.dtype() == dy.dtype() && dy.dtype() == dx.dtype() && native(x.dtype());
+  const CachedPrimitive* prim = direct ? get(x.dtype()) : nullptr;
+  if (prim != nullptr)
+    return dnnl_.execute(*prim, {{DNNL_ARG_SRC, x.data()},
+                                 {DNNL_ARG_DIFF_DST, dy.data()},
+                                 {DNNL_ARG_DIFF_SRC, dx.data()}});
+  prim = get(DType::F32);
+  MANTISSA_ASSERT(prim != nullptr, "oneDNN has no f32 GELU backward");
+  const float* x32 = staged_input(dnnl_, 0, x);
+  const float* dy32 = staged_input(dnnl_, 1, dy);
+  float* dx32 = staged_output(dnnl_, 2, dx);
+  dnnl_.execute(*prim, {{DNNL_ARG_SRC, x32}, {DNNL_ARG_DIFF_DST, dy32}, {DNNL_ARG_DIFF_SRC, dx32}});
+  finish_output(dx32, dx);
+}
 
 void CpuBackend::fill(Tensor& t, float value) {
   const std::int64_t n = t.numel();
@@ -117,7 +175,7 @@ void CpuBackend::activation_forward(Activation act, float alpha, const Tensor& x
       run([alpha](float v) { return v < 0.0f ? alpha * v : v; });
       break;
     case Activation::Gelu:
-      run([](float v) { return 0.5f * v * (1.0f + std::erf(v * kInvSqrt2)); });
+      if (x.numel() > 0) gelu_forward(x, y);
       break;
     case Activation::Tanh:
       run([](float v) { return std::tanh(v); });
@@ -150,11 +208,8 @@ void CpuBackend::activation_backward(Activation act, float alpha, const Tensor& 
       run(x, [alpha](float v, float g) { return v > 0.0f ? g : alpha * g; });
       break;
     case Activation::Gelu:
-      run(x, [](float v, float g) {
-        const float cdf = 0.5f * (1.0f + std::erf(v * kInvSqrt2));
-        const float pdf = kInvSqrt2Pi * std::exp(-0.5f * v * v);
-        return g * (cdf + v * pdf);
-      });
+      check_same_numel(x, dx, "activation_backward");
+      if (x.numel() > 0) gelu_backward(x, dy, dx);
       break;
     case Activation::Tanh:
       run(y, [](float t, float g) { return g * (1.0f - t * t); });
