@@ -33,12 +33,7 @@ using test_data::TempDir;
 using test_data::write_text;
 
 std::string message_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const InputError& e) {
-    return e.what();
-  }
-  return "";
+  return test_data::input_error_message(f);
 }
 
 // An RGB picture, rows top to bottom, channels interleaved.

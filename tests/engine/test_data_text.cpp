@@ -17,12 +17,7 @@ using test_data::TempDir;
 using test_data::write_text;
 
 std::string message_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const InputError& e) {
-    return e.what();
-  }
-  return "";
+  return test_data::input_error_message(f);
 }
 
 DatasetSpec text_spec(const std::filesystem::path& path, std::int64_t context, double fraction) {

@@ -77,6 +77,16 @@ inline std::vector<std::uint8_t> idx_f32(const std::vector<std::uint32_t>& dims,
   return b;
 }
 
+// The message of the InputError `fn` throws; empty when it throws none.
+inline std::string input_error_message(const std::function<void()>& fn) {
+  try {
+    fn();
+  } catch (const InputError& e) {
+    return e.what();
+  }
+  return "";
+}
+
 // Runs `fn`, expects an InputError whose message contains every fragment.
 inline void expect_input_error(const std::function<void()>& fn,
                                std::initializer_list<std::string> fragments) {
