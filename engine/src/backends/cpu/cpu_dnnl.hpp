@@ -37,6 +37,8 @@ enum class PrimitiveOp : std::int64_t {
   PoolBackward,
   EltwiseForward,
   EltwiseBackward,
+  SoftmaxForward,
+  LogSoftmaxForward,
 };
 
 // Op, shapes, dtypes and flags of a primitive; fixed-size so that looking a

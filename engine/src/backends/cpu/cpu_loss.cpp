@@ -46,35 +46,41 @@ void CpuBackend::softmax_cross_entropy(const Tensor& logits, const Tensor& label
   const std::int64_t N = logits.dim(0);
   const std::int64_t C = logits.dim(1);
   MANTISSA_ASSERT(N > 0 && C > 0, "cross-entropy over an empty batch");
-  const float* x = logits.data_as<const float>();
   const float* lab = labels.data_as<const float>();
   const float coef = float(double(scale.data_as<const float>()[0]) / double(N));
+  const std::int64_t total_n = N * C;
+
+  // oneDNN's softmax and log-softmax (vectorised exp and log): the gradient
+  // from p = exp(x - max) / sum, the loss from log p = x - max - log sum.
+  auto lock = dnnl_.lock();
+  const auto get = [&](PrimitiveOp op, dnnl::algorithm algorithm) {
+    // Keyed as softmax_forward keys its own: shapes and the (f32) output.
+    return dnnl_.find_or_make(PrimitiveKey(op, {N, C, std::int64_t(DType::F32)}), [&] {
+      const dnnl::softmax_v2_forward::desc d(dnnl::prop_kind::forward_inference, algorithm,
+                                             plain_md({N, C}, dnnl_dt::f32),
+                                             plain_md({N, C}, dnnl_dt::f32), 1);
+      return dnnl::primitive_desc(dnnl::softmax_v2_forward::primitive_desc(
+          d, DnnlContext::attr(), dnnl_.engine(), /*allow_empty=*/true));
+    });
+  };
+  const CachedPrimitive* softmax = get(PrimitiveOp::SoftmaxForward, dnnl::algorithm::softmax_accurate);
+  const CachedPrimitive* log_softmax = get(PrimitiveOp::LogSoftmaxForward, dnnl::algorithm::softmax_log);
+  MANTISSA_ASSERT(softmax != nullptr && log_softmax != nullptr, "oneDNN has no f32 softmax");
+  float* logp = dnnl_.staging(0, std::size_t(total_n));
+  float* g = staged_output(dnnl_, 1, dlogits);
+  dnnl_.execute(*log_softmax, {{DNNL_ARG_SRC, logits.data()}, {DNNL_ARG_DST, logp}});
+  dnnl_.execute(*softmax, {{DNNL_ARG_SRC, logits.data()}, {DNNL_ARG_DST, g}});
 
   double total = 0.0;
-#pragma omp parallel reduction(+ : total) if (N * C >= kParallelMin)
-  {
-    std::vector<float> buf(dlogits.dtype() == DType::F32 ? 0 : std::size_t(C));
-#pragma omp for schedule(static)
-    for (std::int64_t n = 0; n < N; ++n) {
-      const float* row = x + n * C;
-      float* g = dlogits.dtype() == DType::F32 ? dlogits.data_as<float>() + n * C : buf.data();
-      // Subtracting the row maximum keeps exp() in range.
-      float mx = row[0];
-      for (std::int64_t i = 1; i < C; ++i) mx = row[i] > mx ? row[i] : mx;
-      float sum = 0.0f;
-#pragma omp simd reduction(+ : sum)
-      for (std::int64_t i = 0; i < C; ++i) {
-        g[i] = std::exp(row[i] - mx);
-        sum += g[i];
-      }
-      const auto label = std::int64_t(lab[n]);
-      total += double(mx) + std::log(double(sum)) - double(row[label]);
-      const float k = coef / sum;
+#pragma omp parallel for schedule(static) reduction(+ : total) if (total_n >= kParallelMin)
+  for (std::int64_t n = 0; n < N; ++n) {
+    const auto label = std::int64_t(lab[n]);
+    total -= double(logp[n * C + label]);
+    float* row = g + n * C;
 #pragma omp simd
-      for (std::int64_t i = 0; i < C; ++i) g[i] *= k;
-      g[label] -= coef;
-      write_back(dlogits, n * C, C, g);
-    }
+    for (std::int64_t i = 0; i < C; ++i) row[i] *= coef;
+    row[label] -= coef;
+    write_back(dlogits, n * C, C, row);
   }
   loss.data_as<float>()[0] = float(total / double(N));
 }

@@ -25,9 +25,6 @@ std::int64_t last_dim(const Tensor& t) {
 void load_row(const Tensor& t, std::int64_t r, std::int64_t len, float* buf) {
   convert(byte_ptr(t, r * len), t.dtype(), buf, DType::F32, std::size_t(len));
 }
-void store_row(Tensor& t, std::int64_t r, std::int64_t len, const float* buf) {
-  convert(buf, DType::F32, byte_ptr(t, r * len), t.dtype(), std::size_t(len));
-}
 
 }  // namespace
 
@@ -37,15 +34,27 @@ void CpuBackend::swap_axes12(const Tensor& x, Tensor& y) {
                       y.dim(3) == x.dim(3),
                   "swap_axes12: " + x.describe() + " -> " + y.describe());
   const std::int64_t A = x.dim(0), B = x.dim(1), C = x.dim(2), D = x.dim(3);
-  const std::size_t row_bytes = std::size_t(D) * dtype_size(x.dtype());
-  const auto* src = static_cast<const std::uint8_t*>(x.data());
-  auto* dst = static_cast<std::uint8_t*>(y.data());
-#pragma omp parallel for collapse(2) schedule(static) if (x.numel() >= kParallelMin)
-  for (std::int64_t a = 0; a < A; ++a)
-    for (std::int64_t b = 0; b < B; ++b)
-      for (std::int64_t c = 0; c < C; ++c)
-        std::memcpy(dst + std::size_t(((a * C + c) * B + b)) * row_bytes,
-                    src + std::size_t(((a * B + b) * C + c)) * row_bytes, row_bytes);
+  const auto copy = [&](auto element) {
+    using E = decltype(element);
+    const E* src = static_cast<const E*>(x.data());
+    E* dst = static_cast<E*>(y.data());
+    // Rows of D elements (a head's width: often 64 or 128 bytes) are copied
+    // inline: a memcpy call per row costs more than the copy itself.
+#pragma omp parallel for collapse(3) schedule(static) if (x.numel() >= kParallelMin)
+    for (std::int64_t a = 0; a < A; ++a)
+      for (std::int64_t b = 0; b < B; ++b)
+        for (std::int64_t c = 0; c < C; ++c) {
+          const E* from = src + ((a * B + b) * C + c) * D;
+          E* to = dst + ((a * C + c) * B + b) * D;
+#pragma omp simd
+          for (std::int64_t i = 0; i < D; ++i) to[i] = from[i];
+        }
+  };
+  switch (dtype_size(x.dtype())) {
+    case 2: return copy(std::uint16_t{});
+    case 4: return copy(std::uint32_t{});
+    default: MANTISSA_ASSERT(false, "swap_axes12: unexpected element size of " + x.describe());
+  }
 }
 
 void CpuBackend::softmax_forward(const Tensor& x, Tensor& y, float scale, bool causal) {
@@ -56,29 +65,50 @@ void CpuBackend::softmax_forward(const Tensor& x, Tensor& y, float scale, bool c
   const std::int64_t T = causal ? x.dim(x.rank() - 2) : 0;
   MANTISSA_ASSERT(!causal || (x.rank() >= 2 && T == L),
                   "softmax_forward: a causal mask needs square (T, T) rows, got " + x.describe());
-  const float inf = std::numeric_limits<float>::infinity();
+  auto lock = dnnl_.lock();
+  // oneDNN's softmax (a vectorised exp) runs on fp32 logits that already
+  // carry the scale and the mask: positions after a row's own are -inf, which
+  // its exp turns into exactly 0.
+  const float* logits = x.data_as<const float>();
+  if (x.dtype() != DType::F32 || scale != 1.0f || causal) {
+    float* t = dnnl_.staging(0, std::size_t(x.numel()));
+    const float inf = std::numeric_limits<float>::infinity();
 #pragma omp parallel if (x.numel() >= kParallelMin)
-  {
-  std::vector<float> v(static_cast<std::size_t>(L));  // one row, per thread
+    {
+      alignas(64) float buf[kBlock];
 #pragma omp for schedule(static)
-  for (std::int64_t r = 0; r < rows; ++r) {
-    load_row(x, r, L, v.data());
-    // Positions after the row's own are -inf: exactly 0 after the softmax.
-    const std::int64_t seen = causal ? (r % T) + 1 : L;
-    float m = -inf;
-    for (std::int64_t j = 0; j < seen; ++j) m = std::max(m, v[std::size_t(j)] * scale);
-    double sum = 0.0;
-    for (std::int64_t j = 0; j < seen; ++j) {
-      const float e = std::exp(v[std::size_t(j)] * scale - m);
-      v[std::size_t(j)] = e;
-      sum += e;
+      for (std::int64_t r = 0; r < rows; ++r) {
+        const std::int64_t seen = causal ? (r % T) + 1 : L;
+        float* out = t + r * L;
+        for (std::int64_t j = 0; j < seen; j += kBlock) {
+          const std::int64_t n = std::min(kBlock, seen - j);
+          const float* v = read_f32(x, r * L + j, n, buf);
+#pragma omp simd
+          for (std::int64_t i = 0; i < n; ++i) out[j + i] = v[i] * scale;
+        }
+        std::fill(out + seen, out + L, -inf);
+      }
     }
-    const float inv = float(1.0 / sum);
-    for (std::int64_t j = 0; j < seen; ++j) v[std::size_t(j)] *= inv;
-    for (std::int64_t j = seen; j < L; ++j) v[std::size_t(j)] = 0.0f;
-    store_row(y, r, L, v.data());
+    logits = t;
   }
-  }
+  const auto get = [&](DType out) {
+    return dnnl_.find_or_make(PrimitiveKey(PrimitiveOp::SoftmaxForward, {rows, L, std::int64_t(out)}), [&] {
+      const dnnl::softmax_v2_forward::desc d(
+          dnnl::prop_kind::forward_inference, dnnl::algorithm::softmax_accurate,
+          plain_md({rows, L}, dnnl_dt::f32), plain_md({rows, L}, dnnl_type(out)), 1);
+      return dnnl::primitive_desc(dnnl::softmax_v2_forward::primitive_desc(
+          d, DnnlContext::attr(), dnnl_.engine(), /*allow_empty=*/true));
+    });
+  };
+  const CachedPrimitive* prim = native(y.dtype()) ? get(y.dtype()) : nullptr;
+  if (prim != nullptr)
+    return dnnl_.execute(*prim, {{DNNL_ARG_SRC, logits}, {DNNL_ARG_DST, y.data()}});
+  // fp16 (or bf16 without native kernels): fp32 probabilities, rounded once.
+  prim = get(DType::F32);
+  MANTISSA_ASSERT(prim != nullptr, "oneDNN has no f32 softmax");
+  float* y32 = staged_output(dnnl_, 1, y);
+  dnnl_.execute(*prim, {{DNNL_ARG_SRC, logits}, {DNNL_ARG_DST, y32}});
+  finish_output(y32, y);
 }
 
 void CpuBackend::softmax_backward(const Tensor& y, const Tensor& dy, Tensor& dx, float scale) {
@@ -88,21 +118,29 @@ void CpuBackend::softmax_backward(const Tensor& y, const Tensor& dy, Tensor& dx,
   const std::int64_t L = last_dim(y);
   if (L == 0 || y.numel() == 0) return;
   const std::int64_t rows = y.numel() / L;
+  // Whole rows at a time, converted to fp32 a block at once.
+  const std::int64_t per_block = std::max<std::int64_t>(1, kBlock / L);
+  const std::int64_t blocks = (rows + per_block - 1) / per_block;
 #pragma omp parallel if (y.numel() >= kParallelMin)
   {
-  // One row of y and of dy, per thread.
-  std::vector<float> p(static_cast<std::size_t>(L)), g(static_cast<std::size_t>(L));
+    std::vector<float> pbuf(static_cast<std::size_t>(per_block * L));
+    std::vector<float> gbuf(static_cast<std::size_t>(per_block * L));
 #pragma omp for schedule(static)
-  for (std::int64_t r = 0; r < rows; ++r) {
-    load_row(y, r, L, p.data());
-    load_row(dy, r, L, g.data());
-    double dot = 0.0;
-    for (std::int64_t j = 0; j < L; ++j) dot += double(p[std::size_t(j)]) * g[std::size_t(j)];
-    const float d = float(dot);
-    for (std::int64_t j = 0; j < L; ++j)
-      g[std::size_t(j)] = scale * p[std::size_t(j)] * (g[std::size_t(j)] - d);
-    store_row(dx, r, L, g.data());
-  }
+    for (std::int64_t b = 0; b < blocks; ++b) {
+      const std::int64_t r0 = b * per_block;
+      const std::int64_t n = std::min(per_block, rows - r0) * L;
+      const float* p = read_f32(y, r0 * L, n, pbuf.data());
+      const float* g = read_f32(dy, r0 * L, n, gbuf.data());
+      float* out = out_f32(dx, r0 * L, gbuf.data());
+      for (std::int64_t i = 0; i < n; i += L) {
+        float dot = 0.0f;
+#pragma omp simd reduction(+ : dot)
+        for (std::int64_t j = 0; j < L; ++j) dot += p[i + j] * g[i + j];
+#pragma omp simd
+        for (std::int64_t j = 0; j < L; ++j) out[i + j] = scale * p[i + j] * (g[i + j] - dot);
+      }
+      write_back(dx, r0 * L, n, out);
+    }
   }
 }
 

@@ -154,6 +154,9 @@ void Graph::loss_and_backward(ExecContext& ctx, const Tensor& targets, const Ten
   Tensor pred = as_dtype(*backend_, out.output, DType::F32);
   Tensor dpred = Tensor::empty(*backend_, out.output.shape(), out.layer->dtype());
   loss_layer.loss_and_grad(ctx, pred, targets, scale, loss, dpred);
+  // Neither the logits nor their fp32 copy is needed past the loss: holding
+  // them through the backward pass would count them in its peak.
+  pred = Tensor();
   out.output = Tensor();
   out.grad = dpred;
 

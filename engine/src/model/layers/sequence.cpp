@@ -190,6 +190,11 @@ std::vector<Tensor> MultiHeadAttention::backward(ExecContext& ctx, const Tensor&
     be.cast(drop_mask_, mask32);
     be.mul(dp, mask32, dp);
   }
+  // dS first, so that the fp32 dP is gone before the dQ, dK, dV buffers
+  // exist (the backward pass's peak memory).
+  Tensor ds = Tensor::empty(be, Shape{nh, T_, T_}, dtype_);
+  be.softmax_backward(probs_, dp, ds, 1.0f / std::sqrt(float(D_)));
+  dp = Tensor();
   // dQ, dK, dV written straight into their places of a (3, N, T, H, D) buffer.
   Tensor apart = Tensor::empty(be, Shape{1, 3, rows, C_}, dtype_);
   const auto to_rows = [&](const Tensor& g, int k) {
@@ -202,9 +207,7 @@ std::vector<Tensor> MultiHeadAttention::backward(ExecContext& ctx, const Tensor&
     to_rows(dv, 2);
   }
   p = Tensor();
-  Tensor ds = Tensor::empty(be, Shape{nh, T_, T_}, dtype_);
-  be.softmax_backward(probs_, dp, ds, 1.0f / std::sqrt(float(D_)));
-  dp = Tensor();
+  dheads = Tensor();
   {
     Tensor dq = Tensor::empty(be, Shape{nh, T_, D_}, dtype_);
     be.batched_matmul(ds, false, k_, false, dq, 1.0f, 0.0f);
@@ -213,6 +216,7 @@ std::vector<Tensor> MultiHeadAttention::backward(ExecContext& ctx, const Tensor&
     be.batched_matmul(ds, true, q_, false, dk, 1.0f, 0.0f);
     to_rows(dk, 1);
   }
+  ds = Tensor();
   Tensor dqkv = Tensor::empty(be, Shape{1, rows, 3, C_}, dtype_);
   be.swap_axes12(apart, dqkv);
   apart = Tensor();
