@@ -223,9 +223,13 @@ class BenchStep {
   BenchStep(const Project& p, Backend& backend)
       : graph_(p.model, backend, p.training.policy, p.training.seed),
         step_(graph_, backend, p.training, /*total_steps=*/0,
-              StepOptions{.capture = p.training.capture_graphs}) {}
+              StepOptions{.capture = p.training.capture_graphs,
+                          .numerics = p.training.numerics.enabled}),
+        sample_every_(p.training.numerics.sample_every) {}
 
   void enqueue(const Batch& batch) {
+    // Histograms on the Trainer's default sampling.
+    step_.set_histograms(++steps_ % sample_every_ == 0);
     step_.enqueue(batch.x, batch.y, batch.size, 0);
     const std::uint64_t ticket = step_.begin_read();
     if (pending_) state_ = step_.finish_read(*pending_);
@@ -242,12 +246,22 @@ class BenchStep {
  private:
   Graph graph_;
   TrainingStep step_;
+  std::int64_t sample_every_ = 50;
+  std::int64_t steps_ = 0;
   std::optional<std::uint64_t> pending_;
   StepState state_{};
 };
 
+// A policy, with per-tensor numerics on or off (their cost is measured as
+// the difference).
+struct Variant {
+  Policy policy = Policy::Float32;
+  bool numerics = true;
+};
+
 struct PolicyResult {
   Policy policy = Policy::Float32;
+  bool numerics = true;
   std::array<double, kWindows> steps_per_s{};  // per window
   double median_steps_per_s = 0;
   std::int64_t peak_memory = 0;
@@ -262,21 +276,27 @@ struct PolicyResult {
   std::vector<OpPath> paths;  // which library path each op took (GPU)
 };
 
-Project with_policy(Project p, Policy policy) {
-  p.training.policy = policy;
+Project with_variant(Project p, Variant v) {
+  p.training.policy = v.policy;
+  p.training.numerics.enabled = v.numerics;
   return p;
+}
+
+std::string variant_name(Policy policy, bool numerics) {
+  return std::string(policy_name(policy)) + (numerics ? "" : " (numerics off)");
 }
 
 // One policy's model, optimizer state and data stream on a backend of its own
 // (so peak memory and primitive caches are per policy).
 class PolicyBench {
  public:
-  PolicyBench(const Workload& w, Project p, Policy policy, const std::string& device,
+  PolicyBench(const Workload& w, Project p, Variant v, const std::string& device,
               const Dataset& pool)
       : backend_(create_backend(device, {.allow_tf32 = p.training.allow_tf32})),
-        step_(with_policy(std::move(p), policy), *backend_),
+        step_(with_variant(std::move(p), v), *backend_),
         loader_(pool, w.batch, /*shuffle=*/true, /*seed=*/0, /*drop_last=*/true) {
-    result_.policy = policy;
+    result_.policy = v.policy;
+    result_.numerics = v.numerics;
     state_bytes_ = std::int64_t(backend_->memory_stats().in_use);
     backend_->reset_peak_memory();
   }
@@ -323,12 +343,12 @@ class PolicyBench {
 // Policies in one group are timed window by window in turn, so that a noisy
 // machine slows them alike; `big` runs one policy at a time to bound memory.
 std::vector<PolicyResult> bench_group(const Workload& w, const Project& p,
-                                      const std::vector<Policy>& group, const std::string& device,
+                                      const std::vector<Variant>& group, const std::string& device,
                                       const Dataset& pool, std::int64_t warmup,
                                       std::int64_t window) {
   std::vector<std::unique_ptr<PolicyBench>> benches;
-  for (Policy policy : group) {
-    benches.push_back(std::make_unique<PolicyBench>(w, p, policy, device, pool));
+  for (Variant v : group) {
+    benches.push_back(std::make_unique<PolicyBench>(w, p, v, device, pool));
     benches.back()->run(warmup);
   }
   for (int k = 0; k < kWindows; ++k)
@@ -336,7 +356,7 @@ std::vector<PolicyResult> bench_group(const Workload& w, const Project& p,
   std::vector<PolicyResult> out;
   for (auto& b : benches) {
     out.push_back(b->finish());
-    std::cerr << "  " << policy_name(out.back().policy) << ": "
+    std::cerr << "  " << variant_name(out.back().policy, out.back().numerics) << ": "
               << steps_text(out.back().median_steps_per_s) << " steps/s\n";
   }
   return out;
@@ -360,6 +380,7 @@ struct BenchFlags {
   bool json = false;
   bool tf32 = false;
   bool no_graphs = false;
+  std::string numerics = "on";  // on, off, both (each policy twice: the cost of numerics)
 };
 
 Json paths_json(const std::vector<OpPath>& paths) {
@@ -390,13 +411,18 @@ Json bench_workload(const Workload& w, const BenchFlags& f, const std::vector<Po
             << (w.name == "big" || w.name == "gpt2" || policies.size() == 1 ? "" : ", policies taking turns") << "\n";
   const Dataset pool = random_pool(w);
 
+  std::vector<Variant> variants;
+  for (Policy policy : policies) {
+    if (f.numerics != "off") variants.push_back({policy, true});
+    if (f.numerics != "on") variants.push_back({policy, false});
+  }
   std::vector<PolicyResult> results;
   if (w.name == "big" || w.name == "gpt2") {  // one policy at a time bounds memory
-    for (Policy policy : policies)
-      for (auto& r : bench_group(w, project, {policy}, f.backend, pool, warm, window))
+    for (Variant v : variants)
+      for (auto& r : bench_group(w, project, {v}, f.backend, pool, warm, window))
         results.push_back(r);
   } else {
-    results = bench_group(w, project, policies, f.backend, pool, warm, window);
+    results = bench_group(w, project, variants, f.backend, pool, warm, window);
   }
 
   auto tflops = [&](const PolicyResult& r) {
@@ -411,6 +437,7 @@ Json bench_workload(const Workload& w, const BenchFlags& f, const std::vector<Po
     std::int64_t fallback_calls = 0, library_calls = 0;
     for (const OpPath& p : r.paths) (p.fallback ? fallback_calls : library_calls) += p.calls;
     out["results"].push_back({{"policy", policy_name(r.policy)},
+                              {"numerics", r.numerics},
                               {"steps_per_s_windows", r.steps_per_s},
                               {"steps_per_s", r.median_steps_per_s},
                               {"samples_per_s", r.median_steps_per_s * double(w.batch)},
@@ -435,7 +462,7 @@ Json bench_workload(const Workload& w, const BenchFlags& f, const std::vector<Po
   t.rule();
   for (const auto& r : results) {
     const auto [lo, hi] = std::minmax_element(r.steps_per_s.begin(), r.steps_per_s.end());
-    t.add({std::string(policy_name(r.policy)), steps_text(r.median_steps_per_s),
+    t.add({variant_name(r.policy, r.numerics), steps_text(r.median_steps_per_s),
            steps_text(*lo) + " - " + steps_text(*hi),
            with_thousands(std::llround(r.median_steps_per_s * double(w.batch))),
            fixed(tflops(r), 3), bytes_text(r.peak_memory), bytes_text(r.activation_memory),
@@ -447,6 +474,15 @@ Json bench_workload(const Workload& w, const BenchFlags& f, const std::vector<Po
             << "the linear and convolution layers (" << fixed(double(flops) / 1e9, 2)
             << " GFLOP per step); activations: peak memory above weights, gradients and "
             << "optimizer state\n";
+  // The cost of per-tensor numerics: the share of step time they add.
+  for (const auto& on : results) {
+    if (!on.numerics) continue;
+    for (const auto& off : results)
+      if (!off.numerics && off.policy == on.policy && on.median_steps_per_s > 0)
+        std::cout << policy_name(on.policy) << ": per-tensor numerics cost "
+                  << fixed(100.0 * (off.median_steps_per_s / on.median_steps_per_s - 1.0), 1)
+                  << "% of step time\n";
+  }
   for (const auto& r : results) {
     if (r.captured)
       std::cout << policy_name(r.policy) << ": step captured once, replayed " << r.replays
@@ -480,6 +516,10 @@ void add_bench_command(CLI::App& app) {
   cmd->add_flag("--tf32", f->tf32, "float32 on TF32 tensor cores (GPU; off by default)");
   cmd->add_flag("--no-graphs", f->no_graphs,
                 "Run every op as it is called instead of replaying a captured step (GPU)");
+  cmd->add_option("--numerics", f->numerics,
+                  "Per-tensor numerics: on, off, or both (each policy twice, with its cost)")
+      ->check(CLI::IsMember({"on", "off", "both"}))
+      ->capture_default_str();
   cmd->add_flag("--json", f->json, "Print JSON instead of a table");
   cmd->callback([f, steps, warmup, threads] {
     std::vector<const Workload*> chosen;

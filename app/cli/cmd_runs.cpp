@@ -1,6 +1,8 @@
-// mantissa runs list | show RUN | delete RUN | metrics RUN: the run database
+// mantissa runs list | show RUN | delete RUN | metrics RUN | numerics RUN: the run database
 // from the command line.
 #include <algorithm>
+#include <cmath>
+#include <optional>
 #include <ctime>
 #include <filesystem>
 #include <iostream>
@@ -14,6 +16,7 @@
 #include "mantissa/error.hpp"
 #include "mantissa/metric_fields.hpp"
 #include "mantissa/store.hpp"
+#include "mantissa/units.hpp"
 
 namespace mantissa::cli {
 
@@ -358,6 +361,141 @@ void add_metrics(CLI::App* runs) {
   });
 }
 
+// ---- numerics -----------------------------------------------------------------
+
+// Binades between |x|max and fp16's largest finite value: how far the tensor
+// may still grow (negative: past it). None for a tensor of zeros.
+std::optional<double> headroom_binades(const TensorStats& s) {
+  if (!(s.amax > 0)) return std::nullopt;
+  return std::log2(65504.0 / double(s.amax));
+}
+
+std::string share_text(std::uint32_t count, std::uint32_t of) {
+  return of == 0 || count == 0 ? "0" : percent_text(double(count) / double(of), 2);
+}
+
+Json stats_json(const NumericsSlot& slot, int index, const TensorStats& s,
+                const Histogram* histogram) {
+  Json j = {{"slot", index},
+            {"layer", slot.layer},
+            {"role", role_key(slot.role)},
+            {"tensor", slot.label()},
+            {"dtype", dtype_name(slot.dtype)},
+            {"count", s.count},
+            {"amax", s.amax},
+            {"pos_inf", s.pos_inf},
+            {"neg_inf", s.neg_inf},
+            {"nan", s.nan},
+            {"zeros", s.zeros},
+            {"flush_f16", s.flush_f16},
+            {"flush_bf16", s.flush_bf16},
+            {"subnormal_f16", s.subnormal_f16},
+            {"saturate_f16", s.saturate_f16}};
+  const auto h = headroom_binades(s);
+  j["headroom_binades_f16"] = h ? Json(*h) : Json(nullptr);
+  if (slot.input >= 0) j["input"] = slot.input;
+  if (!slot.param.empty()) j["param"] = slot.param;
+  if (histogram != nullptr) j["histogram"] = *histogram;
+  return j;
+}
+
+void add_numerics(CLI::App* runs) {
+  struct Flags : DbFlag {
+    std::int64_t run = 0;
+    std::optional<std::int64_t> step;
+    std::string layer;
+    bool json = false;
+  };
+  auto f = std::make_shared<Flags>();
+  auto* cmd = runs->add_subcommand(
+      "numerics", "A run's per-tensor numerics: the stored steps, or one step's tensors");
+  cmd->add_option("run", f->run, "Run id")->required();
+  add_db_option(cmd, *f);
+  cmd->add_option("--step", f->step,
+                  "One stored step's tensors (default: the first event, else the last step)");
+  cmd->add_option("--layer", f->layer, "Only this layer's tensors");
+  cmd->add_flag("--json", f->json, "Print JSON (with histograms where stored)");
+  cmd->callback([f] {
+    RunStore store(f->path(), kReading);
+    store.require_run(f->run);
+    const std::vector<NumericsSlot> slots = store.numerics_slots(f->run);
+    const auto steps = store.numerics_steps(f->run);
+    if (slots.empty() || steps.empty())
+      throw InputError("run " + std::to_string(f->run) +
+                       " has no per-tensor numerics (recorded by runs of this version with "
+                       "training.numerics on)");
+    if (!f->layer.empty() &&
+        std::none_of(slots.begin(), slots.end(), [&](const NumericsSlot& s) { return s.layer == f->layer; })) {
+      std::string layers;
+      for (const NumericsSlot& s : slots)
+        if (layers.find("'" + s.layer + "'") == std::string::npos)
+          layers += (layers.empty() ? "'" : ", '") + s.layer + "'";
+      throw InputError("no layer '" + f->layer + "' in run " + std::to_string(f->run) +
+                       " (layers: " + layers + ")");
+    }
+    std::int64_t step = steps.back().step;
+    for (const auto& s : steps)
+      if (s.reason == "event") {
+        step = s.step;
+        break;
+      }
+    if (f->step) {
+      if (std::none_of(steps.begin(), steps.end(), [&](const auto& s) { return s.step == *f->step; })) {
+        std::string stored;
+        for (const auto& s : steps) stored += (stored.empty() ? "" : ", ") + std::to_string(s.step);
+        throw InputError("step " + std::to_string(*f->step) + " of run " + std::to_string(f->run) +
+                         " has no stored numerics (stored steps: " + stored + ")");
+      }
+      step = *f->step;
+    }
+    const NumericsSample sample = *store.numerics_sample(f->run, step);
+    if (f->json) {
+      Json out = {{"run_id", f->run}, {"step", sample.step}, {"reason", sample.reason},
+                  {"scale", sample.scale}, {"stored_steps", Json::array()}, {"tensors", Json::array()}};
+      for (const auto& s : steps)
+        out["stored_steps"].push_back(
+            {{"step", s.step}, {"reason", s.reason}, {"scale", s.scale}, {"histograms", s.histograms}});
+      for (std::size_t i = 0; i < slots.size() && i < sample.stats.size(); ++i) {
+        if (!f->layer.empty() && slots[i].layer != f->layer) continue;
+        const Histogram* h = i < sample.histograms.size() ? &sample.histograms[i] : nullptr;
+        out["tensors"].push_back(stats_json(slots[i], int(i), sample.stats[i], h));
+      }
+      std::cout << out.dump(2) << "\n";
+      return;
+    }
+    std::cout << "run " << f->run << ": " << steps.size() << " stored step"
+              << (steps.size() == 1 ? "" : "s");
+    std::size_t events = 0;
+    for (const auto& s : steps) events += s.reason == "event" ? 1 : 0;
+    if (events > 0) std::cout << " (" << events << " with an event)";
+    std::cout << "; step " << sample.step << " (" << sample.reason << ", scale "
+              << loss_scale_text(sample.scale) << ")\n";
+    Table t({"tensor", "role", "dtype", "|x|max", "headroom", "inf/nan", "zeros", "flush f16",
+             "subnormal f16", "saturate f16", "flush bf16"},
+            {false, false, false, true, true, true, true, true, true, true, true});
+    std::optional<std::size_t> first_bad;
+    for (std::size_t i = 0; i < slots.size() && i < sample.stats.size(); ++i) {
+      const TensorStats& s = sample.stats[i];
+      if (!first_bad && s.nonfinite() > 0) first_bad = i;
+      if (!f->layer.empty() && slots[i].layer != f->layer) continue;
+      if (!s.produced()) continue;
+      const auto h = headroom_binades(s);
+      t.add({slots[i].label(), std::string(role_name(slots[i].role)),
+             std::string(dtype_name(slots[i].dtype)), scale_text(s.amax),
+             h ? fixed(*h, 1) + " binades" : "-", with_thousands(s.nonfinite()),
+             share_text(s.zeros, s.count), share_text(s.flush_f16, s.count),
+             share_text(s.subnormal_f16, s.count), share_text(s.saturate_f16, s.count),
+             share_text(s.flush_bf16, s.count)});
+    }
+    t.print(std::cout);
+    if (first_bad)
+      std::cout << "first non-finite tensor in execution order: " << slots[*first_bad].label()
+                << " (" << role_name(slots[*first_bad].role) << ")\n";
+    std::cout << "headroom: binades from |x|max to fp16's 65,504 (gradients as scaled, at scale "
+              << loss_scale_text(sample.scale) << ")\n";
+  });
+}
+
 }  // namespace
 
 void add_runs_commands(CLI::App& app) {
@@ -367,6 +505,7 @@ void add_runs_commands(CLI::App& app) {
   add_show(runs);
   add_delete(runs);
   add_metrics(runs);
+  add_numerics(runs);
 }
 
 }  // namespace mantissa::cli

@@ -77,6 +77,43 @@ foreach(i RANGE 1 50)
   endif()
 endforeach()
 
+# Per-tensor numerics: step 50 is the default sample (every 50 steps), stored
+# with histograms; each tensor's histogram counts its values.
+mantissa_ok(numerics runs numerics ${run_id} --json --db "${db}")
+string(JSON stored_step GET "${numerics}" stored_steps 0 step)
+string(JSON stored_hist GET "${numerics}" stored_steps 0 histograms)
+string(JSON reason GET "${numerics}" reason)
+string(JSON tensors LENGTH "${numerics}" tensors)
+if(NOT stored_step EQUAL 50 OR NOT stored_hist OR NOT reason STREQUAL "sampled" OR tensors LESS 10)
+  message(FATAL_ERROR "runs numerics: step ${stored_step}, histograms ${stored_hist}, "
+                      "${tensors} tensors:\n${numerics}")
+endif()
+string(JSON count GET "${numerics}" tensors 0 count)
+string(JSON bins LENGTH "${numerics}" tensors 0 histogram)
+set(total 0)
+math(EXPR last_bin "${bins} - 1")
+foreach(b RANGE ${last_bin})
+  string(JSON n GET "${numerics}" tensors 0 histogram ${b})
+  math(EXPR total "${total} + ${n}")
+endforeach()
+if(NOT bins EQUAL 67 OR NOT total EQUAL count OR count LESS 1)
+  message(FATAL_ERROR "runs numerics: ${bins} bins holding ${total} of ${count} values")
+endif()
+mantissa_ok(table runs numerics ${run_id} --layer fc1 --db "${db}")
+if(NOT table MATCHES "fc1 output +activation +f32" OR table MATCHES "fc2 output")
+  message(FATAL_ERROR "runs numerics --layer fc1:\n${table}")
+endif()
+execute_process(COMMAND "${MANTISSA}" runs numerics ${run_id} --step 7 --db "${db}"
+                RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+if(NOT rc EQUAL 1 OR NOT err MATCHES "step 7 of run ${run_id} has no stored numerics \\(stored steps: 50\\)")
+  message(FATAL_ERROR "runs numerics --step 7: exit ${rc}: ${err}")
+endif()
+execute_process(COMMAND "${MANTISSA}" runs numerics ${run_id} --layer nope --db "${db}"
+                RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+if(NOT rc EQUAL 1 OR NOT err MATCHES "no layer 'nope' in run ${run_id} \\(layers: 'fc1'")
+  message(FATAL_ERROR "runs numerics --layer nope: exit ${rc}: ${err}")
+endif()
+
 # Finished runs have nothing to resume.
 execute_process(COMMAND "${MANTISSA}" resume ${run_id} --db "${db}"
                 RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)

@@ -279,6 +279,14 @@ class RecordingBackend final : public Backend {
   void update_loss_scale(Tensor& state, const ScalerRule& rule) override {
     MANTISSA_RECORD("update_loss_scale", inner_->update_loss_scale(state, rule));
   }
+  void tensor_stats(const Tensor& x, Tensor& stats, Tensor* histogram,
+                    const Tensor* enable) override {
+    // By value: a recording outlives the caller's pointers.
+    Tensor h = histogram != nullptr ? *histogram : Tensor();
+    Tensor e = enable != nullptr ? *enable : Tensor();
+    MANTISSA_RECORD("tensor_stats", inner_->tensor_stats(x, stats, h.defined() ? &h : nullptr,
+                                                         e.defined() ? &e : nullptr));
+  }
 #undef MANTISSA_RECORD
 
  private:

@@ -40,7 +40,11 @@ struct RecordingSink : MetricsSink {
   std::vector<std::pair<std::int64_t, std::vector<std::uint8_t>>> checkpoints;
   std::vector<CheckpointKind> checkpoint_kinds;  // one per checkpoint
   RunSummary summary;
+  std::vector<NumericsSlot> numerics_slots;
+  std::vector<NumericsSample> numerics;
   void step_recorded(const StepMetrics& m) override { steps.push_back(m); }
+  void numerics_layout(const std::vector<NumericsSlot>& s) override { numerics_slots = s; }
+  void numerics_recorded(const NumericsSample& s) override { numerics.push_back(s); }
   void epoch_recorded(const EpochMetrics& m) override { epochs.push_back(m); }
   void event_recorded(const RunEvent& e) override { events.push_back(e); }
   void checkpoint_written(std::int64_t step, std::int64_t, CheckpointKind kind,

@@ -17,6 +17,9 @@
 //     ids. OUT/latest/ and OUT/step6/ hold the masters of the two checkpoints;
 //     OUT/input.npy and OUT/expected.npy the float32 inference at step 12.
 #include <algorithm>
+#include <bit>
+#include <fstream>
+#include <limits>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -27,6 +30,7 @@
 #include "mantissa/backend.hpp"
 #include "mantissa/error.hpp"
 #include "mantissa/graph.hpp"
+#include "mantissa/numerics_bits.hpp"
 #include "mantissa/store.hpp"
 #include "mantissa/trainer.hpp"
 #include "mantissa/version.hpp"
@@ -93,6 +97,93 @@ void write_models(const fs::path& source, const fs::path& out, const std::string
     load_weights(mixed, out / (name + ".f32.safetensors"));
     write_inference(mixed, stem / "input.npy", stem / "expected.f16.npy");
   }
+}
+
+// ---- numerics: the backend's words and histograms, for check_numerics.py ----
+
+// A tensor as stored (raw bytes, .npy in its storage dtype) with the words and
+// histogram the backend computed for it.
+// corrupt_word >= 0 flips the low bit of that word in the file.
+void dump_stats_case(Backend& be, const Tensor& t, const fs::path& out, const std::string& name,
+                     int corrupt_word = -1) {
+  namespace nb = numerics_bits;
+  Tensor stats = Tensor::zeros(be, Shape{nb::kWords}, DType::F32);
+  Tensor hist = Tensor::zeros(be, Shape{nb::kBins}, DType::F32);
+  const float on = std::bit_cast<float>(1u);
+  Tensor enable = Tensor::from_host(be, Shape{1}, DType::F32, &on);
+  be.tensor_stats(t, stats, &hist, &enable);
+  const std::vector<std::uint8_t> raw = t.to_host_bytes();
+  const std::string descr =
+      t.dtype() == DType::F32 ? "<f4" : (t.dtype() == DType::F16 ? "<f2" : "<u2");
+  io_test::write_npy(out / (name + ".values.npy"), descr, {t.numel()}, raw.data(), raw.size());
+  std::vector<std::uint8_t> w = stats.to_host_bytes();
+  const std::vector<std::uint8_t> h = hist.to_host_bytes();
+  if (corrupt_word >= 0) w[std::size_t(4 * corrupt_word)] ^= 1;
+  io_test::write_npy(out / (name + ".words.npy"), "<u4", {nb::kWords}, w.data(), w.size());
+  io_test::write_npy(out / (name + ".histogram.npy"), "<u4", {nb::kBins}, h.data(), h.size());
+}
+
+// Values in every class the words count, in each storage dtype; then the
+// real tensors of one mixed_float16 training step of the dense model (its
+// activations, gradients and 16-bit weights); then a case whose words are
+// deliberately off by one, which the check must reject. Prints the case
+// names, comma-separated.
+void write_numerics(const fs::path& source, const fs::path& out, const std::string& backend_name) {
+  auto be = create_backend(backend_name);
+  std::vector<std::string> cases;
+  const float inf = std::numeric_limits<float>::infinity();
+  auto v = io_test::test_values(100003, 5, -1.0f, 1.0f);
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    const int e = int(i * 7919 % 171) - 150;  // exponents -150 .. 20
+    v[i] = std::ldexp(v[i], e);
+    if (i % 97 == 0) v[i] = (i % 3 == 0) ? inf : (i % 3 == 1 ? -inf : std::nanf(""));
+    if (i % 89 == 0) v[i] = 0.0f;
+    if (i % 83 == 0) v[i] = 65520.0f;
+  }
+  for (DType dtype : {DType::F32, DType::BF16, DType::F16}) {
+    Tensor t = Tensor::from_host(*be, Shape{std::int64_t(v.size())}, dtype, v.data());
+    const std::string name = std::string(dtype_name(dtype)) + ".edges";
+    dump_stats_case(*be, t, out, name);
+    cases.push_back(name);
+  }
+  // One training step's own tensors, shown to an observer as they are made.
+  struct Dump : TensorObserver {
+    Backend& be;
+    const fs::path& out;
+    std::vector<std::string>& cases;
+    Dump(Backend& b, const fs::path& o, std::vector<std::string>& c) : be(b), out(o), cases(c) {}
+    void observe(const TensorEvent& e, const Tensor& t) override {
+      if (e.slot < 0) return;
+      const std::string name = std::string(dtype_name(t.dtype())) + ".slot" + std::to_string(e.slot);
+      dump_stats_case(be, t, out, name);
+      cases.push_back(name);
+    }
+  } dump(*be, out, cases);
+  const Project project = io_test::load_test_project(source, "dense");
+  Graph g(project.model, *be, Policy::MixedFloat16, 3);
+  io_test::randomize_state(g, 23);
+  const std::int64_t n = 64;
+  const auto x = io_test::test_values(std::size_t(io_test::input_numel(g, n)), 8, -40.0f, 40.0f);
+  const auto y = io_test::test_values(std::size_t(n * g.output_shape().numel()), 9, -1.0f, 1.0f);
+  Tensor tx = Tensor::from_host(*be, Shape{n, g.input_shape()[0]}, DType::F32, x.data());
+  Tensor ty = Tensor::from_host(*be, Shape{n, g.output_shape().numel()}, DType::F32, y.data());
+  const float s = 4096.0f;
+  Tensor scale = Tensor::from_host(*be, Shape{1}, DType::F32, &s);
+  Tensor loss = Tensor::zeros(*be, Shape{1}, DType::F32);
+  ExecContext ctx{*be, true, 7, nullptr};
+  g.set_observer(&dump);
+  g.prepare_step();
+  g.forward(ctx, tx);
+  g.loss_and_backward(ctx, ty, scale, loss);
+  g.set_observer(nullptr);
+  // The check must be able to fail: one count off by one.
+  {
+    Tensor t = Tensor::from_host(*be, Shape{std::int64_t(v.size())}, DType::F32, v.data());
+    dump_stats_case(*be, t, out, "f32.wrong", numerics_bits::kZero);
+  }
+  std::string list;
+  for (const std::string& c : cases) list += (list.empty() ? "" : ",") + c;
+  std::ofstream(out / "cases.txt") << list;
 }
 
 // Hands checkpoints to the run database, as the faces do.
@@ -167,13 +258,18 @@ int main(int argc, char** argv) {
         return 0;
       }
     }
+    if (mode == "numerics" && argc >= 3) {
+      fs::create_directories(argv[2]);
+      write_numerics(source, argv[2], argc >= 5 && std::string(argv[3]) == "--backend" ? argv[4] : "cpu");
+      return 0;
+    }
     if (mode == "run" && argc == 4) {
       fs::create_directories(argv[3]);
       write_run(source, argv[2], argv[3]);
       return 0;
     }
     std::cerr << "usage: mantissa_io_fixtures models OUT [--backend NAME] [--source DIR]"
-                 " | run DB OUT\n";
+                 " | numerics OUT [--backend NAME] | run DB OUT\n";
     return 2;
   } catch (const std::exception& e) {
     std::cerr << "mantissa_io_fixtures: " << e.what() << "\n";

@@ -176,7 +176,7 @@ class MainWindowTest : public QObject {
     // The first step ran at the initial scale and was skipped.
     QCOMPARE(plots->graph(Series::SkippedMarkers)->data()->at(0)->key, 1.0);
     QCOMPARE(plots->graph(Series::SkippedMarkers)->data()->at(0)->value, 16777216.0);
-    QVERIFY(logHas(w, QStringLiteral("step 1 skipped: non-finite gradient in")));
+    QVERIFY(logHas(w, QStringLiteral("step 1 skipped: non-finite value in")));
     QVERIFY(w.runStatus()->text().contains(QStringLiteral("skipped %1").arg(markers)));
   }
 

@@ -235,6 +235,17 @@ class Backend {
   virtual void unscale_check_and_norm(std::span<const Tensor> grads, const Tensor& scale,
                                       Tensor& found_inf, Tensor& sum_squares) = 0;
 
+  // ---- per-tensor numerics (numerics_bits.hpp) -----------------------------
+  // Range statistics of x from its values' fp32 bit patterns: the
+  // numerics_bits::kWords words are written over `stats` (a kWords-element
+  // fp32 tensor whose storage is read as uint32 words). With `histogram`
+  // (kBins words, likewise) and a non-zero first word of `enable`, read where
+  // the op runs (so a captured step follows each replay's flag), the binade
+  // histogram is written too; otherwise `histogram` is left as it is. Every
+  // word is an exact integer: all backends give the same words.
+  virtual void tensor_stats(const Tensor& x, Tensor& stats, Tensor* histogram,
+                            const Tensor* enable) = 0;
+
   // ---- optimizer and loss scaler: decided on device ------------------------
   // `state` is the run's step-state tensor (a StepState, step_state_of()).
   // When found_inf is set and rule.skip_on_nonfinite, nothing is written but
@@ -263,8 +274,10 @@ class Backend {
   // trainer reads step t's scalars while step t + 1 runs. This default copies
   // at begin_download() (with download()), which is right for a backend whose
   // ops have finished when they return.
-  static constexpr std::size_t kMaxAsyncReadBytes = 256;
-  static constexpr std::size_t kMaxAsyncReads = 4;
+  // The step's scalars (a StepState) and its per-tensor numerics, for two
+  // steps in flight.
+  static constexpr std::size_t kMaxAsyncReadBytes = std::size_t(1) << 20;
+  static constexpr std::size_t kMaxAsyncReads = 8;
   virtual std::uint64_t begin_download(const void* src, std::size_t bytes);
   virtual void finish_download(std::uint64_t ticket, void* host_dst);
   // Whether finish_download(ticket) would return without waiting, i.e. the

@@ -16,6 +16,7 @@
 
 #include "mantissa/backend.hpp"
 #include "mantissa/model.hpp"
+#include "mantissa/numerics.hpp"
 #include "mantissa/precision.hpp"
 
 namespace mantissa {
@@ -90,6 +91,35 @@ class LossLayer : public Layer {
 
 std::unique_ptr<Layer> create_layer(const LayerSpec& spec);
 
+// Where a step's per-tensor numerics go (numerics.hpp): slot i's statistics
+// at words [i * kWords, (i + 1) * kWords) of `stats`, its histogram likewise
+// in `histograms` (undefined: none), written when the word `enable` is set.
+struct NumericsBuffers {
+  Tensor stats;
+  Tensor histograms;
+  Tensor enable;
+};
+
+// One tensor of a step as an observer sees it. slot is its numerics slot, or
+// -1 for the casts between layers, which have none: `what` says what it is
+// ("output", "gradient", "input 0 cast to f16", ...).
+struct TensorEvent {
+  int slot = -1;
+  std::string layer;
+  TensorRole role = TensorRole::Activation;
+  int input = -1;
+  std::string what;
+};
+
+// Sees every tensor of a step in execution order, as it is made (the
+// provenance re-run of a skipped step). Called on the thread running the
+// step; on an asynchronous backend the tensor's values are not ready yet.
+class TensorObserver {
+ public:
+  virtual ~TensorObserver() = default;
+  virtual void observe(const TensorEvent& event, const Tensor& t) = 0;
+};
+
 class Graph {
  public:
   Graph(const ModelSpec& model, Backend& backend, Policy policy, std::uint64_t init_seed,
@@ -124,6 +154,15 @@ class Graph {
   // ReLU layers applied inside the Linear before them (see fuse_linear_relu).
   const std::vector<std::string>& fused_relus() const { return fused_relus_; }
 
+  // The tensors a step records, in execution order (numerics.hpp); fixed
+  // when the graph is built.
+  const std::vector<NumericsSlot>& numerics_slots() const { return slots_; }
+  // Records every slot's statistics into `buffers` from now on (nullptr:
+  // stop). The buffers must outlive the graph's use of them.
+  void attach_numerics(const NumericsBuffers* buffers) { numerics_ = buffers; }
+  // Shows every tensor of the following steps to `observer` (nullptr: stop).
+  void set_observer(TensorObserver* observer) { observer_ = observer; }
+
  private:
   void fuse_linear_relu();
 
@@ -133,7 +172,15 @@ class Graph {
     Tensor output;            // saved from forward
     Tensor grad;              // accumulated during backward
     bool needs_grad = false;  // some parameter upstream... i.e. grad must flow into it
+    int output_slot = -1;     // numerics slot of its forward output
+    std::vector<int> input_grad_slots;  // per input: slot of the gradient its backward returns
   };
+
+  void build_numerics_slots();
+  // Statistics of slot `slot` (when attached) and the observer's view of t.
+  void record(int slot, const Tensor& t);
+  // The observer's view of a cast between layers (no slot).
+  void observe_cast(const Node& node, int input, bool backward, const Tensor& t);
 
   Backend* backend_;
   Policy policy_;
@@ -142,6 +189,12 @@ class Graph {
   int output_node_ = -1;
   int loss_node_ = -1;
   std::vector<std::string> fused_relus_;
+  std::vector<NumericsSlot> slots_;
+  std::vector<int> weight16_slots_;  // per params() entry; -1 where compute is the master
+  std::vector<int> weight_grad_slots_;  // per params() entry
+  int loss_slot_ = -1;
+  const NumericsBuffers* numerics_ = nullptr;
+  TensorObserver* observer_ = nullptr;
 };
 
 }  // namespace mantissa

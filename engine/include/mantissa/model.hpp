@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "mantissa/numerics.hpp"
 #include "mantissa/precision.hpp"
 #include "mantissa/tensor.hpp"
 
@@ -164,6 +165,9 @@ struct TrainingSpec {
   // Record a full-size training step once and replay it (CUDA graphs) where
   // the backend can; off runs every op as it is called.
   bool capture_graphs = true;
+  // Per-tensor numerics: always on unless turned off; how often a step's
+  // statistics and histograms are stored ("numerics" in the project file).
+  NumericsOptions numerics;
 };
 
 struct Project {

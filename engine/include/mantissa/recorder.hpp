@@ -30,6 +30,8 @@ class RunRecorder : public MetricsSink {
   void step_recorded(const StepMetrics& m) override;
   void epoch_recorded(const EpochMetrics& m) override;
   void event_recorded(const RunEvent& e) override;
+  void numerics_layout(const std::vector<NumericsSlot>& slots) override;
+  void numerics_recorded(const NumericsSample& s) override;
   void checkpoint_written(std::int64_t step, std::int64_t epoch, CheckpointKind,
                           const std::vector<std::uint8_t>& blob) override;
   // Summary, then status (finished / stopped / failed with the message); both

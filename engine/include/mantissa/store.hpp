@@ -27,6 +27,7 @@
 
 #include "mantissa/error.hpp"
 #include "mantissa/metrics.hpp"
+#include "mantissa/numerics.hpp"
 
 namespace mantissa {
 
@@ -210,6 +211,21 @@ class RunStore {
   void append_step(std::int64_t run_id, const StepMetrics& m);
   void append_epoch(std::int64_t run_id, const EpochMetrics& m);
   void append_event(std::int64_t run_id, const RunEvent& e);
+  // ---- per-tensor numerics (numerics.hpp)
+  // The slots the run records (replaces any stored; buffered with the metrics).
+  void set_numerics_slots(std::int64_t run_id, const std::vector<NumericsSlot>& slots);
+  // One step's statistics (buffered with the metrics).
+  void append_numerics(std::int64_t run_id, const NumericsSample& sample);
+  std::vector<NumericsSlot> numerics_slots(std::int64_t run_id);
+  struct NumericsStep {
+    std::int64_t step = 0;
+    std::string reason;
+    double scale = 1;
+    bool histograms = false;
+  };
+  std::vector<NumericsStep> numerics_steps(std::int64_t run_id);  // by step
+  // The stored sample of `step`; none when that step was not stored.
+  std::optional<NumericsSample> numerics_sample(std::int64_t run_id, std::int64_t step);
   void flush();  // commits everything buffered in one transaction
   std::size_t buffered_rows() const;
   // Transactions this store has committed (all writes, not only metrics).

@@ -28,7 +28,16 @@
 namespace mantissa {
 
 struct StepOptions {
-  bool capture = true;  // TrainingSpec::capture_graphs
+  bool capture = true;   // TrainingSpec::capture_graphs
+  bool numerics = true;  // per-tensor statistics every step (numerics.hpp)
+};
+
+// The per-tensor numerics a read brought back (TrainingStep::finish_read).
+struct StepNumerics {
+  std::vector<std::uint32_t> stats;       // slots × numerics_bits::kWords
+  std::vector<std::uint32_t> histograms;  // slots × kBins, or empty: not asked for this step
+  std::vector<TensorStats> decoded() const;
+  std::vector<Histogram> decoded_histograms() const;
 };
 
 class TrainingStep {
@@ -46,9 +55,16 @@ class TrainingStep {
   // is the run's (the same every step).
   void enqueue(std::span<const float> x, std::span<const float> y, std::int64_t n,
                std::uint64_t dropout_seed);
-  // Starts copying the state the last enqueued step leaves; returns the ticket.
+  // Asks for histograms on the steps enqueued from now on (numerics only).
+  void set_histograms(bool on) { histograms_next_ = on; }
+  // Starts copying the state the last enqueued step leaves, and its per-tensor
+  // numerics; returns the ticket.
   std::uint64_t begin_read();
   StepState finish_read(std::uint64_t ticket);
+  // The numerics of the step the last finish_read() read (empty with
+  // numerics off).
+  const StepNumerics& numerics() const { return numerics_read_; }
+  bool numerics_on() const { return numerics_.stats.defined(); }
   // Whether finish_read(ticket) would not wait: the step has run.
   bool read_ready(std::uint64_t ticket);
   // enqueue() + begin_read() + finish_read(): one step, waited for.
@@ -107,6 +123,17 @@ class TrainingStep {
   bool capture_failed_ = false;
   std::int64_t replays_ = 0;
   std::string capture_note_;
+  // Per-tensor numerics: the buffers the graph records into, whether the
+  // next and the last enqueued step ask for histograms, and the open reads
+  // behind each state ticket.
+  NumericsBuffers numerics_;
+  bool histograms_next_ = false;
+  bool histograms_last_ = false;
+  struct OpenRead {
+    std::uint64_t state = 0, stats = 0, histograms = 0;  // 0: none
+  };
+  std::vector<OpenRead> open_reads_;
+  StepNumerics numerics_read_;
 };
 
 }  // namespace mantissa

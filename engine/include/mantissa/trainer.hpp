@@ -75,6 +75,10 @@ class MetricsSink {
   virtual void step_recorded(const StepMetrics&) {}
   virtual void epoch_recorded(const EpochMetrics&) {}
   virtual void event_recorded(const RunEvent&) {}
+  // Per-tensor numerics (numerics.hpp): the slots, once, before the first
+  // sample; then the sampled steps and the steps around an event.
+  virtual void numerics_layout(const std::vector<NumericsSlot>&) {}
+  virtual void numerics_recorded(const NumericsSample&) {}
   // Called with a serialised checkpoint; the sink decides where it goes.
   virtual void checkpoint_written(std::int64_t /*step*/, std::int64_t /*epoch*/, CheckpointKind /*kind*/,
                                   const std::vector<std::uint8_t>& /*blob*/) {}
@@ -89,6 +93,8 @@ class MetricsFanout : public MetricsSink {
   void step_recorded(const StepMetrics& m) override;
   void epoch_recorded(const EpochMetrics& m) override;
   void event_recorded(const RunEvent& e) override;
+  void numerics_layout(const std::vector<NumericsSlot>& slots) override;
+  void numerics_recorded(const NumericsSample& s) override;
   void checkpoint_written(std::int64_t step, std::int64_t epoch, CheckpointKind,
                           const std::vector<std::uint8_t>& blob) override;
   void run_finished(const RunSummary& s) override;

@@ -242,6 +242,14 @@ TrainingSpec parse_training(const Json& j, const std::filesystem::path& file) {
   check_backend(r, t.backend);
   t.allow_tf32 = r.boolean("allow_tf32", t.allow_tf32);
   t.capture_graphs = r.boolean("cuda_graphs", t.capture_graphs);
+  if (const Json* n = r.find("numerics"); n && !n->is_null()) {
+    if (!n->is_object()) r.fail("numerics", "expected an object, got " + describe_json_value(*n));
+    ObjectReader nr(*n, "/training/numerics", file);
+    t.numerics.enabled = nr.boolean("enabled", t.numerics.enabled);
+    t.numerics.sample_every = nr.integer("sample_every", t.numerics.sample_every, 1, 1000000);
+    t.numerics.around_event = nr.integer("around_event", t.numerics.around_event, 0, 100);
+    nr.finish("in training.numerics");
+  }
   r.finish("in training");
   return t;
 }

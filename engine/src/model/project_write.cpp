@@ -138,6 +138,16 @@ OrderedJson training_json(const TrainingSpec& t) {
   j["backend"] = t.backend;
   if (t.allow_tf32) j["allow_tf32"] = true;
   if (!t.capture_graphs) j["cuda_graphs"] = false;
+  const NumericsOptions numerics_defaults;
+  if (t.numerics.enabled != numerics_defaults.enabled ||
+      t.numerics.sample_every != numerics_defaults.sample_every ||
+      t.numerics.around_event != numerics_defaults.around_event) {
+    OrderedJson n;
+    n["enabled"] = t.numerics.enabled;
+    n["sample_every"] = t.numerics.sample_every;
+    n["around_event"] = t.numerics.around_event;
+    j["numerics"] = std::move(n);
+  }
   return j;
 }
 

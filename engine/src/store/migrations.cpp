@@ -116,9 +116,38 @@ ALTER TABLE checkpoints ADD COLUMN kind TEXT NOT NULL DEFAULT 'kept'
   CHECK (kind IN ('kept', 'safety'));
 )sql";
 
+// Version 3: per-tensor numerics (numerics.hpp). The slots a run records,
+// once per run; the statistics of its sampled and event steps, one row per
+// step with the words of every slot as little-endian uint32 blobs (stats:
+// slots x 10 words; histograms: slots x 67 bins, null when not sampled).
+constexpr const char* kSchemaV3 = R"sql(
+CREATE TABLE numerics_slots (
+  run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+  slot   INTEGER NOT NULL,
+  layer  TEXT NOT NULL,
+  role   TEXT NOT NULL
+    CHECK (role IN ('weight16', 'activation', 'activation_grad', 'weight_grad')),
+  input  INTEGER NOT NULL,
+  param  TEXT NOT NULL,
+  dtype  TEXT NOT NULL,
+  PRIMARY KEY (run_id, slot)
+);
+
+CREATE TABLE numerics (
+  run_id     INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+  step       INTEGER NOT NULL,
+  reason     TEXT NOT NULL,
+  scale      REAL NOT NULL,
+  stats      BLOB NOT NULL,
+  histograms BLOB,
+  PRIMARY KEY (run_id, step)
+);
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, kSchemaV1},
     {2, kSchemaV2},
+    {3, kSchemaV3},
 };
 
 }  // namespace

@@ -32,6 +32,8 @@ struct RunStore::Impl {
   std::vector<std::pair<std::int64_t, StepMetrics>> steps;
   std::vector<std::pair<std::int64_t, EpochMetrics>> epochs;
   std::vector<std::pair<std::int64_t, RunEvent>> events;
+  std::vector<std::pair<std::int64_t, NumericsSample>> numerics;
+  std::vector<std::pair<std::int64_t, std::vector<NumericsSlot>>> numerics_slots;
   std::chrono::steady_clock::time_point last_commit;
 
   // Prepared once, reused for every call (persistent statements).
@@ -53,9 +55,13 @@ struct RunStore::Impl {
     }
   }
 
-  std::size_t buffered_rows() const { return steps.size() + epochs.size() + events.size(); }
+  std::size_t buffered_rows() const {
+    return steps.size() + epochs.size() + events.size() + numerics.size() +
+           numerics_slots.size();
+  }
   void maybe_commit();  // commits when the batch interval has passed or the buffer is full
   void commit_buffered();
+  void insert_numerics();  // the buffered numerics rows, inside commit_buffered's transaction
   void drop_buffered(std::int64_t run_id);
 
   void open();

@@ -147,11 +147,14 @@ void RunStore::Impl::commit_buffered() {
       });
     }
   }
+  insert_numerics();
   tx.commit();
   // Only now is the batch safe on disk; until here a failure keeps it buffered.
   steps.clear();
   epochs.clear();
   events.clear();
+  numerics.clear();
+  numerics_slots.clear();
 }
 
 void RunStore::Impl::drop_buffered(std::int64_t run_id) {
@@ -159,6 +162,8 @@ void RunStore::Impl::drop_buffered(std::int64_t run_id) {
   std::erase_if(steps, of_run);
   std::erase_if(epochs, of_run);
   std::erase_if(events, of_run);
+  std::erase_if(numerics, of_run);
+  std::erase_if(numerics_slots, of_run);
 }
 
 // --------------------------------------------------------------- RunStore

@@ -36,6 +36,12 @@ void MetricsFanout::epoch_recorded(const EpochMetrics& m) {
 void MetricsFanout::event_recorded(const RunEvent& e) {
   for (auto* k : sinks_) k->event_recorded(e);
 }
+void MetricsFanout::numerics_layout(const std::vector<NumericsSlot>& slots) {
+  for (auto* k : sinks_) k->numerics_layout(slots);
+}
+void MetricsFanout::numerics_recorded(const NumericsSample& s) {
+  for (auto* k : sinks_) k->numerics_recorded(s);
+}
 void MetricsFanout::checkpoint_written(std::int64_t step, std::int64_t epoch, CheckpointKind kind,
                                        const std::vector<std::uint8_t>& blob) {
   for (auto* k : sinks_) k->checkpoint_written(step, epoch, kind, blob);

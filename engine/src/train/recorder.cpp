@@ -28,6 +28,14 @@ void RunRecorder::event_recorded(const RunEvent& e) {
   store_.append_event(run_id_, e);
 }
 
+void RunRecorder::numerics_layout(const std::vector<NumericsSlot>& slots) {
+  store_.set_numerics_slots(run_id_, slots);
+}
+
+void RunRecorder::numerics_recorded(const NumericsSample& s) {
+  store_.append_numerics(run_id_, s);
+}
+
 void RunRecorder::checkpoint_written(std::int64_t step, std::int64_t epoch, CheckpointKind kind,
                                      const std::vector<std::uint8_t>& blob) {
   store_.add_checkpoint(run_id_, step, epoch, blob, kind);

@@ -3,7 +3,10 @@
 // place they are listed.
 #include "mantissa/train_step.hpp"
 
+#include <algorithm>
+
 #include "mantissa/error.hpp"
+#include "mantissa/numerics_bits.hpp"
 
 namespace mantissa {
 
@@ -35,6 +38,16 @@ TrainingStep::TrainingStep(Graph& graph, Backend& backend, const TrainingSpec& t
   // The fixed input tensors a recording reads are part of the step's state,
   // allocated up front like the weights.
   capturable_ = decide_capture();
+  if (options_.numerics) {
+    namespace nb = numerics_bits;
+    const auto slots = std::int64_t(graph_.numerics_slots().size());
+    numerics_.stats = Tensor::zeros(backend_, Shape{slots * nb::kWords}, DType::F32);
+    // Histograms only where one read can bring them back.
+    if (std::size_t(slots * nb::kBins * 4) <= Backend::kMaxAsyncReadBytes)
+      numerics_.histograms = Tensor::zeros(backend_, Shape{slots * nb::kBins}, DType::F32);
+    numerics_.enable = Tensor::zeros(backend_, Shape{1}, DType::F32);
+    graph_.attach_numerics(&numerics_);
+  }
   if (capturable_) {
     static_x_ = Tensor::empty(backend_, input_batch_shape(full_batch_), DType::F32);
     static_y_ = Tensor::empty(backend_, target_batch_shape(full_batch_), DType::F32);
@@ -42,7 +55,27 @@ TrainingStep::TrainingStep(Graph& graph, Backend& backend, const TrainingSpec& t
 }
 
 TrainingStep::~TrainingStep() {
+  graph_.attach_numerics(nullptr);
   discard_capture();
+}
+
+std::vector<TensorStats> StepNumerics::decoded() const {
+  namespace nb = numerics_bits;
+  std::vector<TensorStats> out;
+  for (std::size_t i = 0; i + nb::kWords <= stats.size(); i += nb::kWords)
+    out.push_back(decode_stats(std::span(stats).subspan(i, nb::kWords)));
+  return out;
+}
+
+std::vector<Histogram> StepNumerics::decoded_histograms() const {
+  namespace nb = numerics_bits;
+  std::vector<Histogram> out;
+  for (std::size_t i = 0; i + nb::kBins <= histograms.size(); i += nb::kBins) {
+    Histogram h{};
+    std::copy_n(histograms.begin() + std::ptrdiff_t(i), nb::kBins, h.begin());
+    out.push_back(h);
+  }
+  return out;
 }
 
 Shape TrainingStep::input_batch_shape(std::int64_t n) const {
@@ -63,6 +96,8 @@ void TrainingStep::body(Tensor x, const Tensor& y, std::uint64_t dropout_seed) {
   Tensor loss = state_.slice(ssw::kLoss, Shape{1});
   Tensor grad_sq = state_.slice(ssw::kGradSumSquares, Shape{1});
   ExecContext ctx{backend_, true, dropout_seed, &state_};
+  // ---- per-tensor numerics: a slot a step does not produce reads as count 0 ----
+  if (numerics_.stats.defined()) backend_.fill(numerics_.stats, 0.0f);
   // ---- cast fp32 masters to their compute copies, once per step ----
   graph_.prepare_step();
   // ---- forward; layers keep what backward needs (a 16-bit copy under mixed policies) ----
@@ -105,6 +140,13 @@ void TrainingStep::enqueue(std::span<const float> x, std::span<const float> y, s
   MANTISSA_ASSERT(std::int64_t(x.size()) == xs.numel() && std::int64_t(y.size()) == ys.numel(),
                   "batch of " + std::to_string(n) + " samples with " + std::to_string(x.size()) +
                       " features and " + std::to_string(y.size()) + " targets");
+  // The histogram flag is an input of the step like the batch: a replayed
+  // recording reads it from the device.
+  histograms_last_ = histograms_next_ && numerics_.histograms.defined();
+  if (numerics_.enable.defined()) {
+    const std::uint32_t flag = histograms_last_ ? 1u : 0u;
+    backend_.upload(numerics_.enable.data(), &flag, sizeof flag);
+  }
   if (!capture_allowed(n)) {
     Tensor tx = Tensor::empty(backend_, xs, DType::F32);
     backend_.upload(tx.data(), x.data(), tx.bytes());
@@ -156,7 +198,15 @@ void TrainingStep::discard_capture() {
 }
 
 std::uint64_t TrainingStep::begin_read() {
-  return backend_.begin_download(state_.data(), sizeof(StepState));
+  OpenRead r;
+  r.state = backend_.begin_download(state_.data(), sizeof(StepState));
+  if (numerics_.stats.defined()) {
+    r.stats = backend_.begin_download(numerics_.stats.data(), numerics_.stats.bytes());
+    if (histograms_last_)
+      r.histograms = backend_.begin_download(numerics_.histograms.data(), numerics_.histograms.bytes());
+  }
+  open_reads_.push_back(r);
+  return r.state;
 }
 
 bool TrainingStep::read_ready(std::uint64_t ticket) {
@@ -166,6 +216,21 @@ bool TrainingStep::read_ready(std::uint64_t ticket) {
 StepState TrainingStep::finish_read(std::uint64_t ticket) {
   StepState s{};
   backend_.finish_download(ticket, &s);
+  const auto it = std::find_if(open_reads_.begin(), open_reads_.end(),
+                               [&](const OpenRead& r) { return r.state == ticket; });
+  if (it == open_reads_.end()) return s;
+  const OpenRead r = *it;
+  open_reads_.erase(it);
+  numerics_read_.stats.clear();
+  numerics_read_.histograms.clear();
+  if (r.stats != 0) {
+    numerics_read_.stats.resize(std::size_t(numerics_.stats.numel()));
+    backend_.finish_download(r.stats, numerics_read_.stats.data());
+  }
+  if (r.histograms != 0) {
+    numerics_read_.histograms.resize(std::size_t(numerics_.histograms.numel()));
+    backend_.finish_download(r.histograms, numerics_read_.histograms.data());
+  }
   return s;
 }
 

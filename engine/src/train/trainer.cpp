@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <deque>
 #include <optional>
 
 #include "core/rng.hpp"
@@ -76,6 +77,10 @@ struct Trainer::Impl {
   Clock::time_point session_start = Clock::now();
   bool warned_small_scale = false;
   bool warned_consecutive = false;
+  // Per-tensor numerics: the last steps not stored (kept for an event that
+  // follows them) and the last step stored because an event came before it.
+  std::deque<NumericsSample> recent_numerics;
+  std::int64_t numerics_after_event_until = 0;
 
   Impl(const Project& p, Backend& b, TrainOptions o)
       : project(p), backend(b), options(std::move(o)) {}
@@ -117,7 +122,8 @@ struct Trainer::Impl {
     steps_per_epoch = loader->batches_per_epoch();
     total_steps = t.steps ? *t.steps : std::int64_t(t.epochs) * steps_per_epoch;
     stepper = std::make_unique<TrainingStep>(*graph, backend, t, total_steps,
-                                             StepOptions{.capture = t.capture_graphs});
+                                             StepOptions{.capture = t.capture_graphs,
+                                                         .numerics = t.numerics.enabled});
 
     if (options.resume_from) restore(*options.resume_from);
   }
@@ -157,12 +163,62 @@ struct Trainer::Impl {
   // The run's; the backend mixes in the step counter (StepState::steps_taken).
   std::uint64_t dropout_seed() const { return seed_for(project.training.seed, "dropout"); }
 
+  // Whether step `at` (1-based) takes histograms: sampled, or just after an event.
+  bool histograms_for(std::int64_t at) const {
+    const NumericsOptions& n = project.training.numerics;
+    return at % n.sample_every == 0 || at <= numerics_after_event_until;
+  }
+
+  // The first tensor in execution order that held a non-finite value, from
+  // the step's per-tensor numerics ("" when numerics are off or none did).
+  std::string first_nonfinite_tensor() const {
+    if (!stepper->numerics_on()) return "";
+    const std::vector<TensorStats> stats = stepper->numerics().decoded();
+    const std::vector<NumericsSlot>& slots = graph->numerics_slots();
+    for (std::size_t i = 0; i < stats.size() && i < slots.size(); ++i)
+      if (stats[i].nonfinite() > 0)
+        return slots[i].label() + " (" + std::string(role_name(slots[i].role)) + ")";
+    return "";
+  }
+
+  // Stores the step's numerics when it is sampled, has an event, or follows
+  // one; keeps it for a moment otherwise, in case an event comes next.
+  void record_numerics(const StepState& s, std::int64_t at_step, MetricsSink& sink) {
+    if (!stepper->numerics_on()) return;
+    const NumericsOptions& n = project.training.numerics;
+    NumericsSample sample{at_step, "", s.scale_used, stepper->numerics().decoded(),
+                          stepper->numerics().decoded_histograms()};
+    const bool event = s.found_inf > 0 || !std::isfinite(s.loss);
+    if (event) {
+      for (NumericsSample& r : recent_numerics) {
+        r.reason = "before event";
+        sink.numerics_recorded(r);
+      }
+      recent_numerics.clear();
+      sample.reason = "event";
+      sink.numerics_recorded(sample);
+      numerics_after_event_until = std::max(numerics_after_event_until, at_step + n.around_event);
+      return;
+    }
+    if (at_step % n.sample_every == 0 || at_step <= numerics_after_event_until) {
+      sample.reason = at_step % n.sample_every == 0 ? "sampled" : "after event";
+      sink.numerics_recorded(sample);
+      return;
+    }
+    if (n.around_event == 0) return;
+    recent_numerics.push_back(std::move(sample));
+    while (std::int64_t(recent_numerics.size()) > n.around_event) recent_numerics.pop_front();
+  }
+
   void emit_step_events(const StepState& s, std::int64_t at_step, MetricsSink& sink, double wall) {
     const std::vector<Param*>& params = stepper->params();
     const bool nonfinite = s.found_inf > 0;
     if (!nonfinite) return;
     const std::size_t idx = std::size_t(s.found_inf) - 1;
-    const std::string tensor = idx < params.size() ? params[idx]->name : "?";
+    // Named by the numerics when they are on: the first tensor in execution
+    // order, which may be an activation; else the first gradient in the table.
+    std::string tensor = first_nonfinite_tensor();
+    if (tensor.empty()) tensor = idx < params.size() ? params[idx]->name : "?";
     RunEvent e;
     e.step = at_step;
     e.tensor = tensor;
@@ -171,12 +227,12 @@ struct Trainer::Impl {
     e.wall_time_s = wall;
     if (s.skipped_this_step != 0) {
       e.kind = EventKind::Overflow;
-      e.message = "step " + std::to_string(at_step) + " skipped: non-finite gradient in " + tensor +
+      e.message = "step " + std::to_string(at_step) + " skipped: non-finite value in " + tensor +
                   ", scale " + loss_scale_text(e.scale_before) + " → " + loss_scale_text(e.scale_after);
     } else {
       e.kind = EventKind::Warning;
-      e.message = "step " + std::to_string(at_step) + ": non-finite gradient in " + tensor +
-                  " was applied (loss scaling " +
+      e.message = "step " + std::to_string(at_step) + ": non-finite value in " + tensor +
+                  "; the step was applied (loss scaling " +
                   std::string(loss_scale_mode_name(stepper->scaler().mode)) +
                   " does not skip steps)";
     }
@@ -187,13 +243,13 @@ struct Trainer::Impl {
       sink.event_recorded(
           {at_step, EventKind::Warning,
            "loss scale fell below 1 (" + loss_scale_text(s.scale) +
-               "): gradients overflow even unscaled; first non-finite gradient in " + tensor,
+               "): gradients overflow even unscaled; first non-finite value in " + tensor,
            e.scale_before, e.scale_after, tensor, wall});
     }
     if (!warned_consecutive && s.consecutive_skips >= 50) {
       warned_consecutive = true;
       sink.event_recorded({at_step, EventKind::Warning,
-                           "50 consecutive steps skipped; first non-finite gradient in " + tensor,
+                           "50 consecutive steps skipped; first non-finite value in " + tensor,
                            e.scale_before, e.scale_after, tensor, wall});
     }
   }
@@ -287,6 +343,7 @@ struct Trainer::Impl {
     std::int64_t timed_steps = 0;
     double timed_seconds = 0, timed_samples = 0;
     sink.run_started({total_steps, steps_per_epoch, first, backend.name(), backend.description()});
+    if (stepper->numerics_on()) sink.numerics_layout(graph->numerics_slots());
     // What the model state holds (weights, gradients, moments, state vector);
     // the peak above it is what activations and temporaries took.
     const auto state_bytes = std::int64_t(backend.memory_stats().in_use);
@@ -340,6 +397,7 @@ struct Trainer::Impl {
       m.wall_time_s = wall;
       sink.step_recorded(m);
       emit_step_events(s, f.step, sink, wall);
+      record_numerics(s, f.step, sink);
       if (f.step == capture_step) {
         sink.event_recorded({f.step, stepper->captured() ? EventKind::Info : EventKind::Warning,
                              stepper->captured()
@@ -419,6 +477,7 @@ struct Trainer::Impl {
         const auto begun = Clock::now();
         const Batch& batch = loader->next();
         const std::int64_t epoch = step / steps_per_epoch;
+        stepper->set_histograms(histograms_for(step + 1));
         stepper->enqueue(batch.x, loss_targets(*graph, batch, data.train.num_classes), batch.size, dropout_seed());
         ++step;
         if (capture_step < 0 && (stepper->captured() || stepper->capture_failed()))

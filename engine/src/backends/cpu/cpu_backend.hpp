@@ -138,6 +138,8 @@ class CpuBackend final : public Backend {
                       std::span<const Tensor> slots, std::span<const std::uint8_t> decay,
                       Tensor& state, const OptimizerRule& rule) override;
   void update_loss_scale(Tensor& state, const ScalerRule& rule) override;
+  void tensor_stats(const Tensor& x, Tensor& stats, Tensor* histogram,
+                    const Tensor* enable) override;
 
  private:
   // matmul() with an optional fp32 bias (N) added inside oneDNN's primitive.

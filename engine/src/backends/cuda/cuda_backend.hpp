@@ -167,6 +167,10 @@ class CudaBackend final : public Backend {
                       Tensor& state, const OptimizerRule& rule) override;
   void update_loss_scale(Tensor& state, const ScalerRule& rule) override;
 
+  // ---- per-tensor numerics (cuda_backend_numerics.cpp) ----------------------
+  void tensor_stats(const Tensor& x, Tensor& stats, Tensor* histogram,
+                    const Tensor* enable) override;
+
   // ---- asynchronous reads and step capture (cuda_backend.cpp) --------------
   std::uint64_t begin_download(const void* src, std::size_t bytes) override;
   void finish_download(std::uint64_t ticket, void* host_dst) override;

@@ -50,6 +50,7 @@ Graph::Graph(const ModelSpec& model, Backend& backend, Policy policy, std::uint6
   MANTISSA_ASSERT(loss_node_ >= 0, "analyze_model must find the loss");
   output_node_ = index.at(summary_.output_id);
   fuse_linear_relu();
+  build_numerics_slots();
 }
 
 // A ReLU whose only input is a Linear whose output nothing else reads (and
@@ -115,8 +116,12 @@ Layer& Graph::layer(const std::string& id) {
 }
 
 void Graph::prepare_step() {
-  for (Param* p : params())
-    if (p->compute.data() != p->master.data()) backend_->cast(p->master, p->compute);
+  const std::vector<Param*> ps = params();
+  for (std::size_t k = 0; k < ps.size(); ++k) {
+    if (ps[k]->compute.data() == ps[k]->master.data()) continue;
+    backend_->cast(ps[k]->master, ps[k]->compute);
+    record(weight16_slots_[k], ps[k]->compute);
+  }
 }
 
 Tensor Graph::forward(ExecContext& ctx, const Tensor& input) {
@@ -133,11 +138,15 @@ Tensor Graph::forward(ExecContext& ctx, const Tensor& input) {
     Node& node = nodes_[i];
     const bool token_input = detail::rules(node.layer->spec().kind).token_input;
     std::vector<Tensor> inputs;
-    for (int j : node.inputs)
-      inputs.push_back(token_input ? nodes_[std::size_t(j)].output
-                                   : as_dtype(*backend_, nodes_[std::size_t(j)].output,
-                                              node.layer->dtype()));
+    for (int j : node.inputs) {
+      const Tensor& produced = nodes_[std::size_t(j)].output;
+      inputs.push_back(token_input ? produced
+                                   : as_dtype(*backend_, produced, node.layer->dtype()));
+      if (inputs.back().data() != produced.data())
+        observe_cast(node, int(inputs.size()) - 1, false, inputs.back());
+    }
     node.output = node.layer->forward(ctx, inputs);
+    record(node.output_slot, node.output);
     for (int j : node.inputs)
       if (last_use[std::size_t(j)] == int(i)) nodes_[std::size_t(j)].output = Tensor();
   }
@@ -154,6 +163,8 @@ void Graph::loss_and_backward(ExecContext& ctx, const Tensor& targets, const Ten
   Tensor pred = as_dtype(*backend_, out.output, DType::F32);
   Tensor dpred = Tensor::empty(*backend_, out.output.shape(), out.layer->dtype());
   loss_layer.loss_and_grad(ctx, pred, targets, scale, loss, dpred);
+  record(loss_slot_, loss);
+  record(nodes_[std::size_t(loss_node_)].input_grad_slots.at(0), dpred);
   // Neither the logits nor their fp32 copy is needed past the loss: holding
   // them through the backward pass would count them in its peak.
   pred = Tensor();
@@ -173,8 +184,10 @@ void Graph::loss_and_backward(ExecContext& ctx, const Tensor& targets, const Ten
     node.layer->clear_saved();
     for (std::size_t k = 0; k < node.inputs.size() && k < grads.size(); ++k) {
       if (!grads[k].defined() || !need[k]) continue;
+      record(node.input_grad_slots[k], grads[k]);
       Node& src = nodes_[std::size_t(node.inputs[k])];
       Tensor g = as_dtype(*backend_, grads[k], src.layer->dtype());
+      if (g.data() != grads[k].data()) observe_cast(node, int(k), true, g);
       if (!src.grad.defined()) {
         src.grad = g;
       } else {  // fan-out: sum into a fresh tensor, never into one a layer handed out
@@ -183,6 +196,10 @@ void Graph::loss_and_backward(ExecContext& ctx, const Tensor& targets, const Ten
         src.grad = sum;
       }
     }
+  }
+  if (numerics_ != nullptr || observer_ != nullptr) {
+    const std::vector<Param*> ps = params();
+    for (std::size_t k = 0; k < ps.size(); ++k) record(weight_grad_slots_[k], ps[k]->grad);
   }
 }
 

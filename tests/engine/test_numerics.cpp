@@ -1,0 +1,300 @@
+// Per-tensor numerics (numerics.hpp): the backend's statistics words and
+// histograms against the one-value-at-a-time host reference, the slots a
+// graph records in execution order, and what a training run reports and
+// stores: the first non-finite tensor of a skipped step, sampled steps and
+// the steps around an event.
+#include <gtest/gtest.h>
+
+#include <bit>
+#include <cmath>
+#include <limits>
+#include <random>
+#include <string>
+
+#include "mantissa/backend.hpp"
+#include "mantissa/graph.hpp"
+#include "mantissa/numerics.hpp"
+#include "mantissa/recorder.hpp"
+#include "mantissa/store.hpp"
+#include "mantissa/train_step.hpp"
+#include "test_data_util.hpp"
+#include "train_fixtures.hpp"
+
+namespace mantissa {
+namespace {
+
+namespace nb = numerics_bits;
+using test_data::TempDir;
+using test_data::write_text;
+using testing::RecordingSink;
+
+// Values across every class the words count: fp32 and fp16 subnormals, the
+// fp16 and bf16 flush ranges, normal values, fp16's saturation range, the
+// exact thresholds and both infinities and NaN, in random order.
+std::vector<float> edge_values(std::size_t n, std::uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::uniform_int_distribution<int> exponent(-149, 20);
+  std::uniform_real_distribution<float> mantissa(1.0f, 2.0f);
+  const float specials[] = {0.0f,
+                            -0.0f,
+                            std::numeric_limits<float>::infinity(),
+                            -std::numeric_limits<float>::infinity(),
+                            std::numeric_limits<float>::quiet_NaN(),
+                            std::bit_cast<float>(nb::kFlushF16Below),
+                            std::bit_cast<float>(nb::kFlushF16Below - 1),
+                            std::bit_cast<float>(nb::kNormalF16From),
+                            std::bit_cast<float>(nb::kNormalF16From - 1),
+                            std::bit_cast<float>(nb::kSaturateF16From),
+                            -std::bit_cast<float>(nb::kSaturateF16From - 1),
+                            std::bit_cast<float>(nb::kFlushBF16Below),
+                            std::bit_cast<float>(nb::kFlushBF16Below - 1),
+                            std::numeric_limits<float>::denorm_min(),
+                            std::numeric_limits<float>::max()};
+  std::vector<float> v(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    const int pick = int(rng() % 8);
+    if (pick == 0) {
+      v[i] = specials[rng() % std::size(specials)];
+    } else {
+      const float m = mantissa(rng) * ((rng() & 1) ? -1.0f : 1.0f);
+      v[i] = std::ldexp(m, exponent(rng));
+    }
+  }
+  return v;
+}
+
+struct StatsRun {
+  NumericsWords words{};
+  Histogram histogram{};
+  std::vector<float> stored;  // the values as the tensor holds them, widened
+};
+
+StatsRun stats_of(Backend& be, const std::vector<float>& values, DType dtype, bool histogram) {
+  Tensor x = Tensor::from_host(be, Shape{std::int64_t(values.size())}, dtype, values.data());
+  Tensor stats = Tensor::zeros(be, Shape{nb::kWords}, DType::F32);
+  Tensor hist = Tensor::zeros(be, Shape{nb::kBins}, DType::F32);
+  const float on = std::bit_cast<float>(histogram ? 1u : 0u);
+  Tensor enable = Tensor::from_host(be, Shape{1}, DType::F32, &on);
+  be.tensor_stats(x, stats, &hist, &enable);
+  StatsRun r;
+  const std::vector<std::uint8_t> w = stats.to_host_bytes();
+  const std::vector<std::uint8_t> h = hist.to_host_bytes();
+  std::memcpy(r.words.data(), w.data(), w.size());
+  std::memcpy(r.histogram.data(), h.data(), h.size());
+  r.stored = x.to_host();
+  return r;
+}
+
+// Every word and every bin equals the host reference, for each storage
+// dtype, for sizes below one thread's share, across several chunks, and
+// with a ragged end.
+TEST(Numerics, BackendWordsAndHistogramsMatchTheReference) {
+  auto be = create_backend("cpu");
+  for (DType dtype : {DType::F32, DType::BF16, DType::F16}) {
+    for (std::size_t n : {std::size_t(1), std::size_t(37), std::size_t(4096),
+                          std::size_t(100003), std::size_t(300000)}) {
+      const StatsRun r = stats_of(*be, edge_values(n, std::uint32_t(n)), dtype, true);
+      const NumericsWords want = reference_stats(r.stored);
+      for (int k = 0; k < nb::kWords; ++k)
+        EXPECT_EQ(r.words[std::size_t(k)], want[std::size_t(k)])
+            << "word " << k << ", " << dtype_name(dtype) << ", n = " << n;
+      EXPECT_EQ(r.histogram, reference_histogram(r.stored)) << dtype_name(dtype) << ", n = " << n;
+      EXPECT_EQ(r.words[nb::kCount], n);
+    }
+  }
+}
+
+// The reference itself, on values whose classes are known by hand.
+TEST(Numerics, ReferenceCountsEachClass) {
+  const float inf = std::numeric_limits<float>::infinity();
+  const std::vector<float> v = {0.0f,   -0.0f,  1e-30f, -1e-8f, 3e-7f,  1e-5f, 1.0f,
+                                -70000, 65504,  65520,  inf,    -inf,   std::nanf(""),
+                                1e-41f};
+  const TensorStats s = decode_stats(reference_stats(v));
+  EXPECT_EQ(s.zeros, 2u);
+  EXPECT_EQ(s.pos_inf, 1u);
+  EXPECT_EQ(s.neg_inf, 1u);
+  EXPECT_EQ(s.nan, 1u);
+  EXPECT_EQ(s.flush_f16, 3u);      // 1e-30, 1e-8, 1e-41 are below 2^-25
+  EXPECT_EQ(s.flush_bf16, 1u);     // only 1e-41 is below 2^-134
+  EXPECT_EQ(s.subnormal_f16, 2u);  // 3e-7 and 1e-5 are fp16 subnormals
+  EXPECT_EQ(s.saturate_f16, 2u);   // -70000 and 65520 round to inf in fp16; 65504 does not
+  EXPECT_EQ(s.amax, 70000.0f);
+  EXPECT_EQ(s.count, v.size());
+  const Histogram h = reference_histogram(v);
+  EXPECT_EQ(h[nb::kBinZero], 2u);
+  EXPECT_EQ(h[nb::kBinSubnormal], 1u);
+  EXPECT_EQ(h[nb::kBinNonFinite], 3u);
+  EXPECT_EQ(h[nb::kFirstBinade], 1u);  // 1e-30 folds into 2^-40's bin
+  EXPECT_EQ(h[std::size_t(nb::bin_of(std::bit_cast<std::uint32_t>(1.0f)))], 1u);
+}
+
+// Multiplying by 2^k moves every binade's count k bins (what loss scaling
+// does to a gradient's histogram), away from the folded end bins.
+TEST(Numerics, ScalingByAPowerOfTwoShiftsTheHistogram) {
+  auto be = create_backend("cpu");
+  std::mt19937 rng(3);
+  std::uniform_int_distribution<int> exponent(-30, 5);
+  std::vector<float> v(20000), scaled(v.size());
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    v[i] = std::ldexp(1.5f, exponent(rng));
+    scaled[i] = v[i] * 256.0f;
+  }
+  const Histogram a = stats_of(*be, v, DType::F32, true).histogram;
+  const Histogram b = stats_of(*be, scaled, DType::F32, true).histogram;
+  for (int bin = nb::kFirstBinade; bin + 8 < nb::kBinNonFinite; ++bin)
+    EXPECT_EQ(a[std::size_t(bin)], b[std::size_t(bin + 8)]) << "bin " << bin;
+}
+
+// Without the enable word the histogram is left as it was.
+TEST(Numerics, HistogramOnlyWhenEnabled) {
+  auto be = create_backend("cpu");
+  const StatsRun r = stats_of(*be, edge_values(1000, 1), DType::F32, false);
+  EXPECT_EQ(r.histogram, Histogram{});
+  EXPECT_EQ(r.words[nb::kCount], 1000u);
+}
+
+// A CSV project of 1 feature through fc1 (x 1000) and fc2: with inputs of
+// `x`, fc1's output under mixed_float16 is 1000 x, past 65,504 for x = 100.
+Project blowup_project(const std::filesystem::path& dir, float x, std::int64_t steps) {
+  std::string csv = "x,y\n";
+  for (int i = 0; i < 8; ++i) csv += std::to_string(x) + ",0.5\n";
+  write_text(dir / "blowup.csv", csv);
+  Project p = parse_project(R"({"format": "mantissa-project", "version": 1, "name": "blowup",
+    "dataset": {"kind": "csv", "path": "blowup.csv", "normalize": false, "validation_fraction": 0},
+    "model": {"nodes": [
+      {"id": "input", "type": "Input", "params": {"shape": [1]}},
+      {"id": "fc1", "type": "Linear", "inputs": ["input"], "params": {"out_features": 4}},
+      {"id": "act", "type": "ReLU", "inputs": ["fc1"]},
+      {"id": "fc2", "type": "Linear", "inputs": ["act"], "params": {"out_features": 1}},
+      {"id": "loss", "type": "MSE", "inputs": ["fc2"]}]},
+    "training": {"policy": "mixed_float16", "batch_size": 4,
+                 "loss_scale": {"mode": "dynamic", "init_scale": 1024},
+                 "optimizer": {"type": "sgd", "lr": 0.001, "momentum": 0},
+                 "numerics": {"sample_every": 3, "around_event": 1}}})",
+                            dir / "blowup.json");
+  p.training.steps = steps;
+  return p;
+}
+
+void set_fc1_weight(Trainer& t, Backend& be, float w) {
+  for (Param* prm : t.graph().params()) {
+    if (prm->name == "fc1.weight") be.fill(prm->master, w);
+    if (prm->name == "fc1.bias") be.fill(prm->master, 0.0f);
+  }
+}
+
+// The slots follow execution order: 16-bit weights, forward outputs with
+// the loss last, the loss's gradient, input gradients in reverse layer
+// order, weight gradients.
+TEST(Numerics, SlotsFollowExecutionOrder) {
+  TempDir dir;
+  auto be = create_backend("cpu");
+  Trainer t(blowup_project(dir.path(), 1.0f, 1), *be);
+  std::vector<std::string> labels;
+  for (const NumericsSlot& s : t.graph().numerics_slots())
+    labels.push_back(std::string(role_key(s.role)) + ":" + s.label());
+  const std::vector<std::string> want = {
+      "weight16:fc1.weight (16-bit copy)",  "weight16:fc2.weight (16-bit copy)",
+      "activation:fc1 output",              "activation:act output",
+      "activation:fc2 output",              "activation:loss output",
+      "activation_grad:loss gradient of input 0", "activation_grad:fc2 gradient of input 0",
+      "activation_grad:act gradient of input 0",  "weight_grad:fc1.weight gradient",
+      "weight_grad:fc1.bias gradient",      "weight_grad:fc2.weight gradient",
+      "weight_grad:fc2.bias gradient"};
+  EXPECT_EQ(labels, want);
+}
+
+// fc1's forward output overflows fp16 (1000 x 100 = 100,000): the step is
+// skipped and the event names fc1's output, an activation, as the first
+// non-finite tensor, not a parameter gradient. The event step and the step
+// before it are stored with all their slots.
+TEST(Numerics, SkippedStepNamesTheFirstNonFiniteTensorInExecutionOrder) {
+  TempDir dir;
+  auto be = create_backend("cpu");
+  Trainer t(blowup_project(dir.path(), 100.0f, 4), *be);
+  set_fc1_weight(t, *be, 1000.0f);
+  RecordingSink sink;
+  TrainControl c;
+  const RunSummary s = t.run(sink, c);
+  ASSERT_EQ(s.outcome, RunOutcome::Finished) << s.error;
+  ASSERT_FALSE(sink.events.empty());
+  const RunEvent& e = sink.events.front();
+  EXPECT_EQ(e.kind, EventKind::Overflow);
+  EXPECT_EQ(e.tensor, "fc1 output (activation)") << e.message;
+  ASSERT_FALSE(sink.numerics.empty());
+  const NumericsSample& first = sink.numerics.front();
+  EXPECT_EQ(first.reason, "event");
+  EXPECT_EQ(first.step, 1);
+  ASSERT_EQ(first.stats.size(), sink.numerics_slots.size());
+  // fc1's output: 4 values of +inf (fp16 saturation); the 16-bit weights are fine.
+  EXPECT_EQ(first.stats[2].pos_inf, 4u * 4u);
+  EXPECT_EQ(first.stats[0].nonfinite(), 0u);
+  EXPECT_EQ(first.stats[0].amax, 1000.0f);
+}
+
+// A clean run stores every sample_every-th step with histograms, and
+// nothing else.
+TEST(Numerics, CleanRunStoresSampledStepsWithHistograms) {
+  TempDir dir;
+  auto be = create_backend("cpu");
+  Trainer t(blowup_project(dir.path(), 0.5f, 7), *be);
+  RecordingSink sink;
+  TrainControl c;
+  ASSERT_EQ(t.run(sink, c).outcome, RunOutcome::Finished);
+  std::vector<std::int64_t> steps;
+  for (const NumericsSample& n : sink.numerics) {
+    steps.push_back(n.step);
+    EXPECT_EQ(n.reason, "sampled");
+    ASSERT_EQ(n.histograms.size(), sink.numerics_slots.size()) << "step " << n.step;
+    // Each tensor's histogram counts each of its values once.
+    for (std::size_t i = 0; i < n.stats.size(); ++i) {
+      std::uint64_t total = 0;
+      for (std::uint32_t b : n.histograms[i]) total += b;
+      EXPECT_EQ(total, n.stats[i].count) << sink.numerics_slots[i].label();
+    }
+  }
+  EXPECT_EQ(steps, (std::vector<std::int64_t>{3, 6}));
+}
+
+// What the recorder stores reads back the same, and a resume drops the
+// samples after its checkpoint.
+TEST(Numerics, StoreKeepsSlotsAndSamples) {
+  TempDir dir;
+  RunStore store(dir / "runs.db");
+  NewRun nr;
+  nr.name = "n";
+  const std::int64_t id = store.create_run(nr);
+  const std::vector<NumericsSlot> slots = {
+      {"fc1", TensorRole::Activation, -1, "", DType::F16},
+      {"fc1", TensorRole::WeightGrad, -1, "fc1.weight", DType::F32}};
+  store.set_numerics_slots(id, slots);
+  NumericsSample a{5, "sampled", 1024, {}, {}};
+  a.stats.push_back(decode_stats(reference_stats(edge_values(500, 9))));
+  a.stats.push_back(decode_stats(reference_stats(edge_values(50, 8))));
+  a.histograms = {reference_histogram(edge_values(500, 9)), Histogram{}};
+  NumericsSample b{9, "event", 512, a.stats, {}};
+  store.append_numerics(id, a);
+  store.append_numerics(id, b);
+  const std::vector<NumericsSlot> back = store.numerics_slots(id);
+  ASSERT_EQ(back.size(), 2u);
+  EXPECT_EQ(back[1].param, "fc1.weight");
+  EXPECT_EQ(back[1].role, TensorRole::WeightGrad);
+  EXPECT_EQ(back[0].dtype, DType::F16);
+  const auto steps = store.numerics_steps(id);
+  ASSERT_EQ(steps.size(), 2u);
+  EXPECT_TRUE(steps[0].histograms);
+  EXPECT_FALSE(steps[1].histograms);
+  const auto got = store.numerics_sample(id, 5);
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(got->stats, a.stats);
+  EXPECT_EQ(got->histograms, a.histograms);
+  EXPECT_EQ(got->scale, 1024);
+  EXPECT_FALSE(store.numerics_sample(id, 6).has_value());
+  store.resume_run(id, 6);
+  EXPECT_FALSE(store.numerics_sample(id, 9).has_value());
+  EXPECT_TRUE(store.numerics_sample(id, 5).has_value());
+}
+
+}  // namespace
+}  // namespace mantissa
