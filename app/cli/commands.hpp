@@ -14,5 +14,6 @@ void add_bench_command(CLI::App& app);
 void add_export_commands(CLI::App& app);  // export
 void add_evaluate_command(CLI::App& app);
 void add_sample_command(CLI::App& app);
+void add_explain_command(CLI::App& app);
 
 }  // namespace mantissa::cli

@@ -59,6 +59,12 @@ class RecordingBackend final : public Backend {
     host("download");
     inner_->download(dst, src, bytes);
   }
+  // Behave like a GPU that runs ahead: a read is never reported ready before
+  // it is finished (the trainer then reads each step a step late).
+  bool runs_ahead = false;
+  bool download_ready(std::uint64_t ticket) override {
+    return !runs_ahead && Backend::download_ready(ticket);
+  }
   std::uint64_t begin_download(const void* src, std::size_t bytes) override {
     host("begin_download");
     return Backend::begin_download(src, bytes);

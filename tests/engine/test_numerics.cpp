@@ -5,6 +5,7 @@
 // the steps around an event.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <bit>
 #include <cmath>
 #include <limits>
@@ -17,6 +18,7 @@
 #include "mantissa/recorder.hpp"
 #include "mantissa/store.hpp"
 #include "mantissa/train_step.hpp"
+#include "cuda_test_util.hpp"
 #include "test_data_util.hpp"
 #include "train_fixtures.hpp"
 
@@ -100,6 +102,24 @@ TEST(Numerics, BackendWordsAndHistogramsMatchTheReference) {
             << "word " << k << ", " << dtype_name(dtype) << ", n = " << n;
       EXPECT_EQ(r.histogram, reference_histogram(r.stored)) << dtype_name(dtype) << ", n = " << n;
       EXPECT_EQ(r.words[nb::kCount], n);
+    }
+  }
+}
+
+// Every backend gives the same words and bins (they are exact integers), with
+// the histogram flag read on the device; a step captured once and replayed
+// follows the flag of each replay.
+TEST(Numerics, CudaWordsAndHistogramsEqualTheCpus) {
+  REQUIRE_CUDA();
+  for (DType dtype : {DType::F32, DType::BF16, DType::F16}) {
+    for (std::size_t n : {std::size_t(1), std::size_t(4099), std::size_t(1000003)}) {
+      const std::vector<float> v = edge_values(n, std::uint32_t(n) + 1);
+      const StatsRun c = stats_of(cuda_test::cpu(), v, dtype, true);
+      const StatsRun g = stats_of(cuda_test::gpu(), v, dtype, true);
+      EXPECT_EQ(g.words, c.words) << dtype_name(dtype) << ", n = " << n;
+      EXPECT_EQ(g.histogram, c.histogram) << dtype_name(dtype) << ", n = " << n;
+      const StatsRun off = stats_of(cuda_test::gpu(), v, dtype, false);
+      EXPECT_EQ(off.histogram, Histogram{}) << "histogram written with the flag off";
     }
   }
 }
@@ -231,6 +251,87 @@ TEST(Numerics, SkippedStepNamesTheFirstNonFiniteTensorInExecutionOrder) {
   EXPECT_EQ(first.stats[2].pos_inf, 4u * 4u);
   EXPECT_EQ(first.stats[0].nonfinite(), 0u);
   EXPECT_EQ(first.stats[0].amax, 1000.0f);
+}
+
+// Must hold: fc1's forward output exceeds 65,504 under mixed_float16. The
+// re-run names fc1, forward, scale-independent, from finite inputs whose
+// largest value is its 16-bit weight (1000); the bad values then reach the
+// later layers. The run keeps the record and the event says it.
+TEST(Provenance, ForwardOverflowIsNamedAndScaleIndependent) {
+  TempDir dir;
+  auto be = create_backend("cpu");
+  Trainer t(blowup_project(dir.path(), 100.0f, 2), *be);
+  set_fc1_weight(t, *be, 1000.0f);
+  RecordingSink sink;
+  TrainControl c;
+  ASSERT_EQ(t.run(sink, c).outcome, RunOutcome::Finished);
+  ASSERT_FALSE(sink.provenance.empty());
+  const Provenance& p = sink.provenance.front();
+  EXPECT_EQ(p.step, 1);
+  EXPECT_TRUE(p.reproduced) << p.not_reproduced;
+  ASSERT_TRUE(p.first.has_value());
+  EXPECT_EQ(p.first->layer, "fc1");
+  EXPECT_EQ(p.first->what, "output");
+  EXPECT_FALSE(p.first->backward());
+  EXPECT_EQ(p.first->dtype, DType::F16);
+  EXPECT_EQ(p.first->stats.pos_inf, 16u);
+  EXPECT_EQ(p.classification(), "scale-independent");
+  EXPECT_FALSE(p.measured_at_scale_one);
+  EXPECT_EQ(p.input_amax, 1000.0f);
+  EXPECT_NE(p.input.find("fc1 input 0 cast to f16"), std::string::npos) << p.input;
+  EXPECT_NE(std::find(p.path.begin(), p.path.end(), "fc2"), p.path.end());
+  EXPECT_NE(p.sentence().find("forward pass overflows whatever the loss scale"), std::string::npos)
+      << p.sentence();
+  ASSERT_FALSE(sink.events.empty());
+  EXPECT_NE(sink.events.front().message.find("fc1 output (activation), scale-independent"),
+            std::string::npos)
+      << sink.events.front().message;
+}
+
+// Must hold: only the scaled gradient overflows. MSE against a target 10.5
+// away, at S = 65,536, makes the loss's gradient 2 * 10.5 / 4 * 65,536 =
+// 344,064 in fp16: inf. The re-run names the loss's backward output, finds
+// the step finite at S = 1 (scale-induced), and the scale backs off as before.
+TEST(Provenance, ScaledGradientOverflowIsScaleInduced) {
+  TempDir dir;
+  std::string csv = "x,y\n";
+  for (int i = 0; i < 8; ++i) csv += "0.5,10.5\n";
+  write_text(dir / "far.csv", csv);
+  Project p = parse_project(R"({"format": "mantissa-project", "version": 1, "name": "far",
+    "dataset": {"kind": "csv", "path": "far.csv", "normalize": false, "validation_fraction": 0},
+    "model": {"nodes": [
+      {"id": "input", "type": "Input", "params": {"shape": [1]}},
+      {"id": "fc", "type": "Linear", "inputs": ["input"], "params": {"out_features": 1}},
+      {"id": "loss", "type": "MSE", "inputs": ["fc"]}]},
+    "training": {"policy": "mixed_float16", "batch_size": 4, "steps": 2,
+                 "loss_scale": {"mode": "dynamic", "init_scale": 65536},
+                 "optimizer": {"type": "sgd", "lr": 0.001, "momentum": 0}}})",
+                            dir / "far.json");
+  auto be = create_backend("cpu");
+  Trainer t(p, *be);
+  for (Param* prm : t.graph().params()) be->fill(prm->master, 0.0f);
+  RecordingSink sink;
+  TrainControl c;
+  ASSERT_EQ(t.run(sink, c).outcome, RunOutcome::Finished);
+  ASSERT_EQ(sink.steps.size(), 2u);
+  EXPECT_TRUE(sink.steps[0].skipped);
+  EXPECT_EQ(sink.steps[0].loss_scale, 65536.0);
+  EXPECT_EQ(sink.steps[1].loss_scale, 32768.0) << "the scale backs off as before";
+  ASSERT_FALSE(sink.provenance.empty());
+  const Provenance& pr = sink.provenance.front();
+  ASSERT_TRUE(pr.first.has_value());
+  EXPECT_EQ(pr.first->layer, "loss");
+  EXPECT_EQ(pr.first->what, "gradient of input 0");
+  EXPECT_TRUE(pr.first->backward());
+  EXPECT_TRUE(pr.measured_at_scale_one);
+  EXPECT_TRUE(pr.finite_at_scale_one);
+  EXPECT_EQ(pr.classification(), "scale-induced");
+  EXPECT_TRUE(pr.reproduced) << pr.not_reproduced;
+  EXPECT_NE(pr.sentence().find("scale-induced"), std::string::npos) << pr.sentence();
+  // The record survives the store.
+  const Provenance back = parse_provenance_json(provenance_json(pr));
+  EXPECT_EQ(back.sentence(), pr.sentence());
+  EXPECT_EQ(back.first->stats, pr.first->stats);
 }
 
 // A clean run stores every sample_every-th step with histograms, and

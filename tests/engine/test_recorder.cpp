@@ -114,14 +114,14 @@ TEST(RunRecorder, StoppedRunKeepsItsCheckpoint) {
   const RunSummary s = train(trainer, recorder, &stop, &control);
   ASSERT_EQ(s.outcome, RunOutcome::Stopped);
 
-  // Step 13 was already enqueued when step 12's metrics arrived and the stop
-  // was asked for; it is finished and kept.
+  // On the CPU step 12's metrics arrive before step 13 is enqueued: the run
+  // stops at 12 and keeps a checkpoint there.
   const RunRecord r = store.require_run(recorder.run_id());
   EXPECT_EQ(r.status, RunStatus::Stopped);
-  EXPECT_EQ(r.last_step, 13);
+  EXPECT_EQ(r.last_step, 12);
   const auto latest = store.latest_checkpoint(r.id);
   ASSERT_TRUE(latest.has_value());
-  EXPECT_EQ(latest->step, 13);
+  EXPECT_EQ(latest->step, 12);
   EXPECT_FALSE(latest->data.empty());
 }
 

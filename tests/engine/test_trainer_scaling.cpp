@@ -182,11 +182,11 @@ TEST(TrainerScaling, WarnsOnceWhenScaleFallsBelowOneAndAfter50Skips) {
   EXPECT_EQ(small.scale_after, 0.5);
   EXPECT_EQ(many.step, 50);
   EXPECT_NE(many.message.find("50 consecutive steps skipped"), std::string::npos) << many.message;
-  // Only fc1 sees the 1e6 feature (inf once cast to fp16): the first tensor
-  // in execution order that holds a non-finite value is fc1's forward output.
+  // Only fc1 sees the 1e6 feature: the re-run of the step finds the first
+  // non-finite tensor in the cast of fc1's input to fp16, before fc1 runs.
   for (const RunEvent* e : w) {
-    EXPECT_EQ(e->tensor, "fc1 output (activation)") << e->message;
-    EXPECT_NE(e->message.find("fc1 output"), std::string::npos) << e->message;
+    EXPECT_EQ(e->tensor, "fc1 input 0 cast to f16 (activation)") << e->message;
+    EXPECT_NE(e->message.find("fc1 input 0 cast to f16"), std::string::npos) << e->message;
   }
 
   // Resumed from step 40: the below-1 warning was given, the 50-skip one is due.

@@ -45,6 +45,8 @@ struct RecordingSink : MetricsSink {
   void step_recorded(const StepMetrics& m) override { steps.push_back(m); }
   void numerics_layout(const std::vector<NumericsSlot>& s) override { numerics_slots = s; }
   void numerics_recorded(const NumericsSample& s) override { numerics.push_back(s); }
+  std::vector<Provenance> provenance;
+  void provenance_recorded(const Provenance& p) override { provenance.push_back(p); }
   void epoch_recorded(const EpochMetrics& m) override { epochs.push_back(m); }
   void event_recorded(const RunEvent& e) override { events.push_back(e); }
   void checkpoint_written(std::int64_t step, std::int64_t, CheckpointKind kind,

@@ -28,6 +28,7 @@
 #include "mantissa/error.hpp"
 #include "mantissa/metrics.hpp"
 #include "mantissa/numerics.hpp"
+#include "mantissa/provenance.hpp"
 
 namespace mantissa {
 
@@ -226,6 +227,9 @@ class RunStore {
   std::vector<NumericsStep> numerics_steps(std::int64_t run_id);  // by step
   // The stored sample of `step`; none when that step was not stored.
   std::optional<NumericsSample> numerics_sample(std::int64_t run_id, std::int64_t step);
+  // Overflow provenance of a step (buffered with the metrics).
+  void add_provenance(std::int64_t run_id, const Provenance& p);
+  std::vector<Provenance> provenance(std::int64_t run_id);  // by step
   void flush();  // commits everything buffered in one transaction
   std::size_t buffered_rows() const;
   // Transactions this store has committed (all writes, not only metrics).

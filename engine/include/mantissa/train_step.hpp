@@ -24,6 +24,7 @@
 #include "mantissa/graph.hpp"
 #include "mantissa/model.hpp"
 #include "mantissa/optim.hpp"
+#include "mantissa/provenance.hpp"
 
 namespace mantissa {
 
@@ -70,6 +71,14 @@ class TrainingStep {
   // enqueue() + begin_read() + finish_read(): one step, waited for.
   StepState run(std::span<const float> x, std::span<const float> y, std::int64_t n,
                 std::uint64_t dropout_seed);
+
+  // Runs step `step` (1-based) again on its batch, op by op, and finds where
+  // it first went non-finite (provenance.hpp); `reported` is what the step
+  // reported (its scale and loss). Waits for the device. Weights, optimizer
+  // state, batch-norm statistics, the step state and the numerics buffers
+  // are left as they are.
+  Provenance trace(std::span<const float> x, std::span<const float> y, std::int64_t n,
+                   std::uint64_t dropout_seed, std::int64_t step, const StepState& reported);
 
   Shape input_batch_shape(std::int64_t n) const;
   Shape target_batch_shape(std::int64_t n) const;

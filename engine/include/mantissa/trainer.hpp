@@ -16,6 +16,7 @@
 
 #include "mantissa/metrics.hpp"
 #include "mantissa/model.hpp"
+#include "mantissa/provenance.hpp"
 
 namespace mantissa {
 
@@ -79,6 +80,8 @@ class MetricsSink {
   // sample; then the sampled steps and the steps around an event.
   virtual void numerics_layout(const std::vector<NumericsSlot>&) {}
   virtual void numerics_recorded(const NumericsSample&) {}
+  // Where a skipped step first went non-finite (provenance.hpp).
+  virtual void provenance_recorded(const Provenance&) {}
   // Called with a serialised checkpoint; the sink decides where it goes.
   virtual void checkpoint_written(std::int64_t /*step*/, std::int64_t /*epoch*/, CheckpointKind /*kind*/,
                                   const std::vector<std::uint8_t>& /*blob*/) {}
@@ -95,6 +98,7 @@ class MetricsFanout : public MetricsSink {
   void event_recorded(const RunEvent& e) override;
   void numerics_layout(const std::vector<NumericsSlot>& slots) override;
   void numerics_recorded(const NumericsSample& s) override;
+  void provenance_recorded(const Provenance& p) override;
   void checkpoint_written(std::int64_t step, std::int64_t epoch, CheckpointKind,
                           const std::vector<std::uint8_t>& blob) override;
   void run_finished(const RunSummary& s) override;

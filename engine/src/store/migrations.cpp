@@ -144,10 +144,21 @@ CREATE TABLE numerics (
 );
 )sql";
 
+// Version 4: overflow provenance, one JSON record per traced step.
+constexpr const char* kSchemaV4 = R"sql(
+CREATE TABLE provenance (
+  run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+  step   INTEGER NOT NULL,
+  record TEXT NOT NULL,
+  PRIMARY KEY (run_id, step)
+);
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, kSchemaV1},
     {2, kSchemaV2},
     {3, kSchemaV3},
+    {4, kSchemaV4},
 };
 
 }  // namespace

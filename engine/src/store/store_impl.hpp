@@ -34,6 +34,7 @@ struct RunStore::Impl {
   std::vector<std::pair<std::int64_t, RunEvent>> events;
   std::vector<std::pair<std::int64_t, NumericsSample>> numerics;
   std::vector<std::pair<std::int64_t, std::vector<NumericsSlot>>> numerics_slots;
+  std::vector<std::pair<std::int64_t, Provenance>> provenances;
   std::chrono::steady_clock::time_point last_commit;
 
   // Prepared once, reused for every call (persistent statements).
@@ -57,7 +58,7 @@ struct RunStore::Impl {
 
   std::size_t buffered_rows() const {
     return steps.size() + epochs.size() + events.size() + numerics.size() +
-           numerics_slots.size();
+           numerics_slots.size() + provenances.size();
   }
   void maybe_commit();  // commits when the batch interval has passed or the buffer is full
   void commit_buffered();

@@ -155,6 +155,7 @@ void RunStore::Impl::commit_buffered() {
   events.clear();
   numerics.clear();
   numerics_slots.clear();
+  provenances.clear();
 }
 
 void RunStore::Impl::drop_buffered(std::int64_t run_id) {
@@ -164,6 +165,7 @@ void RunStore::Impl::drop_buffered(std::int64_t run_id) {
   std::erase_if(events, of_run);
   std::erase_if(numerics, of_run);
   std::erase_if(numerics_slots, of_run);
+  std::erase_if(provenances, of_run);
 }
 
 // --------------------------------------------------------------- RunStore

@@ -62,6 +62,12 @@ void RunStore::Impl::insert_numerics() {
       insert.run();
     }
   }
+  for (const auto& row : provenances) {
+    sql::Statement& insert = statement(
+        "INSERT OR REPLACE INTO provenance (run_id, step, record) VALUES (?1, ?2, ?3)");
+    insert.bind(1, row.first).bind(2, row.second.step).bind(3, provenance_json(row.second));
+    insert.run();
+  }
   if (numerics.empty()) return;
   sql::Statement& insert = statement(
       "INSERT OR REPLACE INTO numerics (run_id, step, reason, scale, stats, histograms) "
@@ -155,6 +161,30 @@ std::optional<NumericsSample> RunStore::numerics_sample(std::int64_t run_id, std
         Histogram h{};
         for (int k = 0; k < nb::kBins; ++k) h[std::size_t(k)] = get_word(hist, i + std::size_t(k));
         out.histograms.push_back(h);
+      }
+    }
+    return out;
+  });
+}
+
+void RunStore::add_provenance(std::int64_t run_id, const Provenance& p) {
+  impl_->provenances.emplace_back(run_id, p);
+  impl_->guarded([&] { impl_->maybe_commit(); });
+}
+
+std::vector<Provenance> RunStore::provenance(std::int64_t run_id) {
+  Impl& s = *impl_;
+  flush();
+  return s.guarded([&] {
+    sql::Statement& q =
+        s.statement("SELECT record FROM provenance WHERE run_id = ?1 ORDER BY step");
+    q.bind(1, run_id);
+    std::vector<Provenance> out;
+    while (q.step()) {
+      try {
+        out.push_back(parse_provenance_json(q.column_text(0)));
+      } catch (const Error&) {
+        // A damaged record is skipped; the run's other records stay readable.
       }
     }
     return out;

@@ -42,6 +42,9 @@ void MetricsFanout::numerics_layout(const std::vector<NumericsSlot>& slots) {
 void MetricsFanout::numerics_recorded(const NumericsSample& s) {
   for (auto* k : sinks_) k->numerics_recorded(s);
 }
+void MetricsFanout::provenance_recorded(const Provenance& p) {
+  for (auto* k : sinks_) k->provenance_recorded(p);
+}
 void MetricsFanout::checkpoint_written(std::int64_t step, std::int64_t epoch, CheckpointKind kind,
                                        const std::vector<std::uint8_t>& blob) {
   for (auto* k : sinks_) k->checkpoint_written(step, epoch, kind, blob);

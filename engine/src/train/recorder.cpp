@@ -36,6 +36,10 @@ void RunRecorder::numerics_recorded(const NumericsSample& s) {
   store_.append_numerics(run_id_, s);
 }
 
+void RunRecorder::provenance_recorded(const Provenance& p) {
+  store_.add_provenance(run_id_, p);
+}
+
 void RunRecorder::checkpoint_written(std::int64_t step, std::int64_t epoch, CheckpointKind kind,
                                      const std::vector<std::uint8_t>& blob) {
   store_.add_checkpoint(run_id_, step, epoch, blob, kind);

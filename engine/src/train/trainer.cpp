@@ -210,7 +210,34 @@ struct Trainer::Impl {
     while (std::int64_t(recent_numerics.size()) > n.around_event) recent_numerics.pop_front();
   }
 
-  void emit_step_events(const StepState& s, std::int64_t at_step, MetricsSink& sink, double wall) {
+  struct InFlight {
+    std::uint64_t ticket = 0;
+    std::int64_t step = 0;  // 1-based: the count of steps once it is done
+    std::int64_t epoch = 0;
+    std::int64_t batch = 0;
+    Clock::time_point begun;                   // before its batch was fetched
+    std::optional<Clock::time_point> done_at;  // when known to have run
+    bool checkpoint_due = false;               // safety checkpoint by wall time
+    // Its batch, kept (with numerics on) to run the step again if it skips.
+    std::vector<float> x, y;
+  };
+
+  // A step that skipped (or whose loss was not finite) is run again op by op
+  // to find where it first went non-finite (provenance.hpp).
+  std::optional<Provenance> trace_if_event(const StepState& s, const InFlight& f, MetricsSink& sink) {
+    if (!stepper->numerics_on() || f.x.empty()) return std::nullopt;
+    if (!(s.found_inf > 0 || !std::isfinite(s.loss))) return std::nullopt;
+    Provenance p = stepper->trace(f.x, f.y, f.batch, dropout_seed(), f.step, s);
+    if (!p.reproduced && f.step != step)
+      p.not_reproduced = "step " + std::to_string(step) +
+                         " had already run when the step was run again, and may have updated "
+                         "the weights";
+    sink.provenance_recorded(p);
+    return p;
+  }
+
+  void emit_step_events(const StepState& s, std::int64_t at_step, MetricsSink& sink, double wall,
+                        const std::optional<Provenance>& prov) {
     const std::vector<Param*>& params = stepper->params();
     const bool nonfinite = s.found_inf > 0;
     if (!nonfinite) return;
@@ -219,6 +246,13 @@ struct Trainer::Impl {
     // order, which may be an activation; else the first gradient in the table.
     std::string tensor = first_nonfinite_tensor();
     if (tensor.empty()) tensor = idx < params.size() ? params[idx]->name : "?";
+    // The re-run names casts between layers too, and says whether the
+    // overflow needs the loss scale.
+    std::string cause;
+    if (prov && prov->first) {
+      tensor = prov->first->label() + " (" + std::string(role_name(prov->first->role)) + ")";
+      cause = ", " + prov->classification();
+    }
     RunEvent e;
     e.step = at_step;
     e.tensor = tensor;
@@ -228,7 +262,8 @@ struct Trainer::Impl {
     if (s.skipped_this_step != 0) {
       e.kind = EventKind::Overflow;
       e.message = "step " + std::to_string(at_step) + " skipped: non-finite value in " + tensor +
-                  ", scale " + loss_scale_text(e.scale_before) + " → " + loss_scale_text(e.scale_after);
+                  cause + ", scale " + loss_scale_text(e.scale_before) + " → " +
+                  loss_scale_text(e.scale_after);
     } else {
       e.kind = EventKind::Warning;
       e.message = "step " + std::to_string(at_step) + ": non-finite value in " + tensor +
@@ -310,15 +345,6 @@ struct Trainer::Impl {
   }
 
   // A step whose scalars are still on their way back.
-  struct InFlight {
-    std::uint64_t ticket = 0;
-    std::int64_t step = 0;  // 1-based: the count of steps once it is done
-    std::int64_t epoch = 0;
-    std::int64_t batch = 0;
-    Clock::time_point begun;                   // before its batch was fetched
-    std::optional<Clock::time_point> done_at;  // when known to have run
-    bool checkpoint_due = false;               // safety checkpoint by wall time
-  };
 
   // An epoch-end safety checkpoint keeps the time spent writing them under
   // TrainOptions::safety_checkpoint_share of the run.
@@ -396,7 +422,8 @@ struct Trainer::Impl {
       m.driver_memory_in_use = std::int64_t(mem.driver_in_use);
       m.wall_time_s = wall;
       sink.step_recorded(m);
-      emit_step_events(s, f.step, sink, wall);
+      std::optional<Provenance> prov = trace_if_event(s, f, sink);
+      emit_step_events(s, f.step, sink, wall, prov);
       record_numerics(s, f.step, sink);
       if (f.step == capture_step) {
         sink.event_recorded({f.step, stepper->captured() ? EventKind::Info : EventKind::Warning,
@@ -478,11 +505,16 @@ struct Trainer::Impl {
         const Batch& batch = loader->next();
         const std::int64_t epoch = step / steps_per_epoch;
         stepper->set_histograms(histograms_for(step + 1));
-        stepper->enqueue(batch.x, loss_targets(*graph, batch, data.train.num_classes), batch.size, dropout_seed());
+        std::vector<float> targets = loss_targets(*graph, batch, data.train.num_classes);
+        stepper->enqueue(batch.x, targets, batch.size, dropout_seed());
         ++step;
         if (capture_step < 0 && (stepper->captured() || stepper->capture_failed()))
           capture_step = step;
         InFlight current{stepper->begin_read(), step, epoch, batch.size, begun};
+        if (stepper->numerics_on()) {
+          current.x = batch.x;
+          current.y = std::move(targets);
+        }
         if (stepper->read_ready(current.ticket)) current.done_at = Clock::now();
         current.checkpoint_due =
             checkpoint_seconds > 0 &&
@@ -490,10 +522,13 @@ struct Trainer::Impl {
                 checkpoint_seconds;
         if (pending) collect(*pending);
         pending.reset();
-        if (ends_a_stretch(step) || current.checkpoint_due)
+        // A step that has already run (always, on a backend whose ops finish
+        // when they return) is read before the next is enqueued: then a
+        // skipped step's weights are still those it ran with, for its trace.
+        if (ends_a_stretch(step) || current.checkpoint_due || current.done_at)
           collect(current);
         else
-          pending = current;
+          pending = std::move(current);
       }
       write_checkpoint(CheckpointKind::Kept);
     } catch (const Error& e) {

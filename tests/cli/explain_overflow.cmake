@@ -1,0 +1,85 @@
+# Overflow provenance from the command line: a mixed_float16 run with a few
+# rows of 3,000 skips steps; `explain` says where a skipped step first went
+# non-finite and whether the loss scale caused it, `runs numerics` has the
+# event step, and a step that was not traced is refused, naming those that were.
+foreach(var MANTISSA SOURCE_DIR WORK_DIR)
+  if(NOT DEFINED ${var})
+    message(FATAL_ERROR "run with -D${var}=...")
+  endif()
+endforeach()
+
+set(dir "${WORK_DIR}/explain_overflow")
+file(REMOVE_RECURSE "${dir}")
+file(MAKE_DIRECTORY "${dir}")
+set(db "${dir}/runs.db")
+
+function(mantissa_ok out_var)
+  execute_process(COMMAND "${MANTISSA}" ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out
+                  ERROR_VARIABLE err)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "mantissa ${ARGN}: exit ${rc}\nstdout: ${out}\nstderr: ${err}")
+  endif()
+  set(${out_var} "${out}" PARENT_SCOPE)
+endfunction()
+
+# 256 rows; every 40th has a first feature of 3,000.
+set(csv "a,b,label\n")
+foreach(i RANGE 255)
+  math(EXPR m "${i} % 40")
+  math(EXPR cls "${i} % 2")
+  math(EXPR b "${i} % 7")
+  if(m EQUAL 7)
+    string(APPEND csv "3000,0.${b},${cls}\n")
+  else()
+    string(APPEND csv "0.${b},0.${m},${cls}\n")
+  endif()
+endforeach()
+file(WRITE "${dir}/rows.csv" "${csv}")
+file(WRITE "${dir}/blow.json" [=[{"format": "mantissa-project", "version": 1, "name": "blow",
+  "dataset": {"kind": "csv", "path": "rows.csv", "normalize": false, "validation_fraction": 0},
+  "model": {"nodes": [
+    {"id": "input", "type": "Input", "params": {"shape": [2]}},
+    {"id": "fc1", "type": "Linear", "inputs": ["input"], "params": {"out_features": 64}},
+    {"id": "act1", "type": "ReLU", "inputs": ["fc1"]},
+    {"id": "fc2", "type": "Linear", "inputs": ["act1"], "params": {"out_features": 64}},
+    {"id": "act2", "type": "GELU", "inputs": ["fc2"]},
+    {"id": "fc3", "type": "Linear", "inputs": ["act2"], "params": {"out_features": 2}},
+    {"id": "loss", "type": "SoftmaxCrossEntropy", "inputs": ["fc3"]}]},
+  "training": {"policy": "mixed_float16", "batch_size": 32, "epochs": 2, "seed": 1,
+               "optimizer": {"type": "sgd", "lr": 0.01, "momentum": 0.9}}}]=])
+
+mantissa_ok(json train "${dir}/blow.json" --db "${db}" --json)
+string(JSON run_id GET "${json}" run_id)
+string(JSON skipped GET "${json}" skipped_steps)
+if(skipped LESS 1)
+  message(FATAL_ERROR "no step skipped: the test model no longer overflows\n${json}")
+endif()
+
+mantissa_ok(record explain ${run_id} --db "${db}" --json)
+string(JSON step GET "${record}" step)
+string(JSON layer GET "${record}" first layer)
+string(JSON classification GET "${record}" classification)
+string(JSON reproduced GET "${record}" reproduced)
+string(JSON sentence GET "${record}" sentence)
+if(NOT reproduced OR layer STREQUAL "" OR NOT classification MATCHES "^scale-(induced|independent)$"
+   OR NOT sentence MATCHES "^Step ${step} \\(scale ")
+  message(FATAL_ERROR "explain --json:\n${record}")
+endif()
+mantissa_ok(text explain ${run_id} --db "${db}")
+if(NOT text MATCHES "was the first to go non-finite" OR NOT text MATCHES "classification: ")
+  message(FATAL_ERROR "explain:\n${text}")
+endif()
+
+# The event step's numerics are stored, all slots with them.
+mantissa_ok(numerics runs numerics ${run_id} --step ${step} --json --db "${db}")
+string(JSON reason GET "${numerics}" reason)
+if(NOT reason STREQUAL "event")
+  message(FATAL_ERROR "runs numerics --step ${step}: reason ${reason}")
+endif()
+
+# A step that was not traced: one line naming the traced ones.
+execute_process(COMMAND "${MANTISSA}" explain ${run_id} --step 100000 --db "${db}"
+                RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+if(NOT rc EQUAL 1 OR NOT err MATCHES "step 100000 of run ${run_id} has no traced event \\(traced steps: ${step}")
+  message(FATAL_ERROR "explain --step 100000: exit ${rc}: ${err}")
+endif()
