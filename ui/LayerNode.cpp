@@ -51,16 +51,31 @@ LayerNode::LayerNode(ModelCanvas* canvas, const LayerSpec& layer, QString errorM
       hasOutput_(!is_loss(layer.kind)) {
   setFlags(ItemIsMovable | ItemIsSelectable | ItemSendsGeometryChanges | ItemIsFocusable);
   setZValue(1);
+  updateNote();
+  setCursor(Qt::ArrowCursor);
+  setData(1, QVariant::fromValue(int(layer.kind)));
+}
+
+void LayerNode::updateNote() {
+  prepareGeometryChange();
   note_ = error_;
-  if (!warning_.isEmpty()) note_ += (note_.isEmpty() ? QString() : QStringLiteral("\n")) + warning_;
+  for (const QString* extra : {&warning_, &overflowNote_})
+    if (!extra->isEmpty()) note_ += (note_.isEmpty() ? QString() : QStringLiteral("\n")) + *extra;
+  noteHeight_ = 0;
   if (!note_.isEmpty()) {
     // As tall as the wrapped text, so messages neither overlap nor clip.
     const QFontMetricsF fm(noteFont(QFont()));
     noteHeight_ = fm.boundingRect(QRectF(0, 0, kNoteWidth, 1e6), kNoteFlags, note_).height() + 4;
   }
   setToolTip(note_.isEmpty() ? subtitle_ : note_);
-  setCursor(Qt::ArrowCursor);
-  setData(1, QVariant::fromValue(int(layer.kind)));
+}
+
+void LayerNode::setOverflow(Overflow kind, const QString& note) {
+  if (kind == overflow_ && note == overflowNote_) return;
+  overflow_ = kind;
+  overflowNote_ = kind == Overflow::None ? QString() : note;
+  updateNote();
+  update();
 }
 
 namespace {
@@ -92,10 +107,17 @@ void LayerNode::paint(QPainter* p, const QStyleOptionGraphicsItem* option, QWidg
   QPen border(isSelected() ? pal.highlight().color() : pal.mid().color(), isSelected() ? 2.2 : 1.2);
   if (hasError())
     border = QPen(okabe_ito::kVermillion, 2.4);
+  else if (overflow_ == Overflow::Origin)
+    border = QPen(okabe_ito::kVermillion, 3.2);
+  else if (overflow_ == Overflow::Path)
+    border = QPen(okabe_ito::kOrange, 2.6);
   else if (hasWarning())
     border = QPen(okabe_ito::kOrange, 2.0, Qt::DashLine);
   p->setPen(border);
-  p->setBrush(pal.base());
+  QColor fill = pal.base().color();
+  if (overflow_ == Overflow::Origin) fill = QColor(255, 228, 220);
+  if (overflow_ == Overflow::Path) fill = QColor(255, 241, 214);
+  p->setBrush(fill);
   p->drawRoundedRect(box, 6, 6);
   // Kind stripe on the left.
   p->setPen(Qt::NoPen);
@@ -136,7 +158,8 @@ void LayerNode::paint(QPainter* p, const QStyleOptionGraphicsItem* option, QWidg
   if (!note_.isEmpty()) {
     // Beside the box, clear of the edges above and below it. Errors in red; a
     // warning alone (an unused output) in amber.
-    p->setPen(hasError() ? okabe_ito::kVermillion : okabe_ito::kOrange.darker(130));
+    p->setPen(hasError() || overflow_ == Overflow::Origin ? okabe_ito::kVermillion
+                                                          : okabe_ito::kOrange.darker(130));
     p->setFont(noteFont(f));
     p->drawText(QRectF(kWidth + kNoteGap, 0, kNoteWidth, noteHeight_), kNoteFlags, note_);
     p->setFont(f);

@@ -2,7 +2,9 @@
 // Graphics items of the model canvas: one LayerNode per layer (title = id,
 // subtitle = type and key parameters, an input port on top, an output port at
 // the bottom, an FP32 badge when pinned, a red outline and the message beside
-// it when analysis fails at this layer) and one LayerEdge per input
+// it when analysis fails at this layer, a red box and the sentence when a
+// traced overflow started here, an orange one on the path the bad values
+// took) and one LayerEdge per input
 // connection, labelled with the shape and dtype that flow along it.
 #include <QGraphicsItem>
 #include <QGraphicsPathItem>
@@ -42,6 +44,10 @@ class LayerNode : public QGraphicsItem {
   const QString& warningMessage() const { return warning_; }
   bool hasWarning() const { return !warning_.isEmpty(); }
   bool isPinned() const { return pinned_; }
+  // Where a traced overflow went (ModelCanvas::showOverflow).
+  enum class Overflow { None, Origin, Path };
+  void setOverflow(Overflow kind, const QString& note);
+  Overflow overflow() const { return overflow_; }
   bool hasInputPort() const { return hasInput_; }
   bool hasOutputPort() const { return hasOutput_; }
   QPointF inputPortScenePos() const;
@@ -59,7 +65,10 @@ class LayerNode : public QGraphicsItem {
  private:
   ModelCanvas* canvas_;
   QString id_, subtitle_, error_, warning_;
-  QString note_;         // what is drawn under the node: the errors, then the warnings
+  void updateNote();
+  QString note_;         // what is drawn beside the node: errors, warnings, the overflow
+  Overflow overflow_ = Overflow::None;
+  QString overflowNote_;
   qreal noteHeight_ = 0;  // its wrapped height
   bool pinned_ = false;
   bool hasInput_ = true, hasOutput_ = true;

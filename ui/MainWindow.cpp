@@ -436,6 +436,7 @@ void MainWindow::connectController() {
             if (!current(gen)) return;
             plots_->setStoredRun(runDatabasePath(), runId);  // its header follows a rename
             status_->runStarted(runId, start);
+            if (canvas_) canvas_->showOverflow({}, {}, {});  // a new run, no overflow yet
             events_->addMessage(EventKind::Info, tr("Run %1 started: %2 steps on %3")
                                                      .arg(runId)
                                                      .arg(start.total_steps)
@@ -464,6 +465,22 @@ void MainWindow::connectController() {
   connect(c, &TrainingController::eventsRecorded, this,
           [this, current](quint64 gen, const QVector<RunEvent>& events) {
             if (current(gen)) events_->addEvents(events);
+          });
+  // A skipped step traced to where it first went non-finite: the sentence in
+  // the log, and the layer (red) and the path of the bad values (orange) on
+  // the model canvas. The first traced event of a run stays marked.
+  connect(c, &TrainingController::provenanceRecorded, this,
+          [this, current](quint64 gen, const Provenance& p) {
+            if (!current(gen)) return;
+            events_->addMessage(EventKind::Overflow, QString::fromStdString(p.sentence()));
+            if (!canvas_ || !p.first || !canvas_->overflowLayer().isEmpty()) return;
+            QStringList path;
+            for (const std::string& l : p.path) path << QString::fromStdString(l);
+            canvas_->showOverflow(QString::fromStdString(p.first->layer), path,
+                                  tr("Step %1: overflowed first (%2), %3")
+                                      .arg(p.step)
+                                      .arg(QString::fromStdString(p.first->what))
+                                      .arg(QString::fromStdString(p.classification())));
           });
   connect(c, &TrainingController::runFinished, this,
           [this, current](quint64 gen, qint64 runId, const RunSummary& s) {

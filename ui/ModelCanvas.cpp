@@ -544,9 +544,30 @@ void ModelCanvas::rebuild() {
   }
   if (!nodes_.contains(selected_)) selected_.clear();
   if (LayerNode* n = nodes_.value(selected_)) n->setSelected(true);
+  applyOverflow();
   scene_->setSceneRect(scene_->itemsBoundingRect().adjusted(-40, -40, 40, 40));
   rebuilding_ = false;
   rebuildInspector();
+}
+
+void ModelCanvas::showOverflow(const QString& layer, const QStringList& path,
+                               const QString& sentence) {
+  overflowLayer_ = layer;
+  overflowPath_ = path;
+  overflowSentence_ = sentence;
+  applyOverflow();
+  scene_->setSceneRect(scene_->itemsBoundingRect().adjusted(-40, -40, 40, 40));
+}
+
+void ModelCanvas::applyOverflow() {
+  for (auto it = nodes_.cbegin(); it != nodes_.cend(); ++it) {
+    if (it.key() == overflowLayer_)
+      it.value()->setOverflow(LayerNode::Overflow::Origin, overflowSentence_);
+    else if (overflowPath_.contains(it.key()))
+      it.value()->setOverflow(LayerNode::Overflow::Path, tr("non-finite values reached here"));
+    else
+      it.value()->setOverflow(LayerNode::Overflow::None, {});
+  }
 }
 
 void ModelCanvas::rebuildInspector() {

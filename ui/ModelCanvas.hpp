@@ -65,6 +65,11 @@ class ModelCanvas : public QWidget {
   int selectedNodeCount() const;
   QString selectedLayer() const { return selected_; }
   void autoLayout();
+  // Marks where a traced skipped step first went non-finite: that layer red
+  // with the sentence beside it, the layers the bad values then reached
+  // orange. An empty layer clears the marks. Kept across edits.
+  void showOverflow(const QString& layer, const QStringList& path, const QString& sentence);
+  const QString& overflowLayer() const { return overflowLayer_; }
   // Zooms so the whole graph is in view (not below 25 %).
   void fitToView();
   // The zoom a project opens at, at least: labels stay readable.
@@ -88,6 +93,7 @@ class ModelCanvas : public QWidget {
   bool commit(const ModelSpec& after, const QString& text);
   void rebuild();
   void rebuildInspector();
+  void applyOverflow();
   void zoomToGraph(qreal smallest);  // whole graph in view, not below `smallest`
   bool fitPending_ = true;  // fit once the view has its size
   // `model` with a position for every layer: where its node is drawn now, or
@@ -111,6 +117,8 @@ class ModelCanvas : public QWidget {
   std::optional<LayerSpec> clipboard_;
   QString selected_;
   bool rebuilding_ = false;
+  QString overflowLayer_, overflowSentence_;
+  QStringList overflowPath_;
 };
 
 }  // namespace mantissa::ui

@@ -30,6 +30,11 @@ void RunChannel::event_recorded(const RunEvent& e) {
   pending_.events.push_back(e);
 }
 
+void RunChannel::provenance_recorded(const Provenance& p) {
+  std::lock_guard lock(mutex_);
+  pending_.provenance.push_back(p);
+}
+
 void RunChannel::finish(const RunSummary& summary) {
   std::lock_guard lock(mutex_);
   pending_.finished = summary;

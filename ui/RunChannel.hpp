@@ -21,10 +21,12 @@ struct RunBatch {
   std::vector<StepMetrics> steps;
   std::vector<EpochMetrics> epochs;
   std::vector<RunEvent> events;
+  std::vector<Provenance> provenance;  // where skipped steps first went non-finite
   std::optional<RunSummary> finished;  // the run ended (any outcome) and is recorded
   std::optional<std::string> failure;  // the run could not start, or failed
   bool empty() const {
-    return !started && steps.empty() && epochs.empty() && events.empty() && !finished && !failure;
+    return !started && steps.empty() && epochs.empty() && events.empty() && provenance.empty() &&
+           !finished && !failure;
   }
 };
 
@@ -40,6 +42,7 @@ class RunChannel : public MetricsSink {
   void step_recorded(const StepMetrics& m) override;
   void epoch_recorded(const EpochMetrics& m) override;
   void event_recorded(const RunEvent& e) override;
+  void provenance_recorded(const Provenance& p) override;
   // run_finished is not forwarded: the worker reports the end with finish()
   // once the store has the final status, so the GUI never sees a run end
   // before it is recorded.

@@ -32,6 +32,7 @@
 #include "HistoryPage.hpp"
 #include "LivePlots.hpp"
 #include "MainWindow.hpp"
+#include "LayerNode.hpp"
 #include "ModelCanvas.hpp"
 #include "ModelSummaryView.hpp"
 #include "StudioSettings.hpp"
@@ -178,6 +179,19 @@ class MainWindowTest : public QObject {
     QCOMPARE(plots->graph(Series::SkippedMarkers)->data()->at(0)->value, 16777216.0);
     QVERIFY(logHas(w, QStringLiteral("step 1 skipped: non-finite value in")));
     QVERIFY(w.runStatus()->text().contains(QStringLiteral("skipped %1").arg(markers)));
+    // The step was traced: the sentence is in the log, and the layer where it
+    // first went non-finite is marked on the canvas (at 2^24 only the scaled
+    // gradients overflow: scale-induced).
+    QVERIFY(logHas(w, QStringLiteral("was the first to go non-finite")));
+    QVERIFY(logHas(w, QStringLiteral("the overflow is scale-induced")));
+    auto* canvas = w.findChild<ModelCanvas*>();
+    QVERIFY(canvas);
+    QVERIFY(!canvas->overflowLayer().isEmpty());
+    LayerNode* origin = canvas->node(canvas->overflowLayer());
+    QVERIFY(origin);
+    QCOMPARE(origin->overflow(), LayerNode::Overflow::Origin);
+    QVERIFY2(origin->toolTip().contains(QStringLiteral("overflowed first")),
+             qPrintable(origin->toolTip()));
   }
 
   void badDatasetShowsAnInlineErrorAndTheWindowStaysUsable() {

@@ -197,6 +197,10 @@ void TrainingController::drain() {
       emit eventsRecorded(gen, QVector<RunEvent>(b.events.begin(), b.events.end()));
       if (gen != generation_) return;
     }
+    for (const Provenance& p : b.provenance) {
+      emit provenanceRecorded(gen, p);
+      if (gen != generation_) return;
+    }
     if (b.failure) {
       emit runFailed(gen, QString::fromStdString(*b.failure));
       if (gen != generation_) return;

@@ -76,6 +76,8 @@ class TrainingController : public QObject {
   void stepsRecorded(quint64 generation, const QVector<mantissa::StepMetrics>& steps);
   void epochsRecorded(quint64 generation, const QVector<mantissa::EpochMetrics>& epochs);
   void eventsRecorded(quint64 generation, const QVector<mantissa::RunEvent>& events);
+  // A skipped step traced to the tensor where it first went non-finite.
+  void provenanceRecorded(quint64 generation, const mantissa::Provenance& provenance);
   // Any outcome (finished, stopped, failed) of a run that started; the store
   // already holds its final status when this arrives.
   void runFinished(quint64 generation, qint64 runId, const mantissa::RunSummary& summary);
