@@ -496,6 +496,80 @@ void add_numerics(CLI::App* runs) {
   });
 }
 
+// ---- manifest -----------------------------------------------------------------
+
+void add_manifest(CLI::App* runs) {
+  struct Flags : DbFlag {
+    std::int64_t run = 0;
+    bool json = false;
+  };
+  auto f = std::make_shared<Flags>();
+  auto* cmd = runs->add_subcommand(
+      "manifest", "What decided a run's arithmetic: device, libraries, ISA, kernels, seeds");
+  cmd->add_option("run", f->run, "Run id")->required();
+  add_db_option(cmd, *f);
+  cmd->add_flag("--json", f->json, "Print JSON");
+  cmd->callback([f] {
+    RunStore store(f->path(), kReading);
+    store.require_run(f->run);
+    const std::optional<std::string> text = store.manifest(f->run);
+    if (!text)
+      throw InputError("run " + std::to_string(f->run) +
+                       " has no numerics manifest (written when a run's steps end, by runs of "
+                       "this version)");
+    const Json m = Json::parse(*text, nullptr, false);
+    if (m.is_discarded() || !m.is_object())
+      throw InputError("run " + std::to_string(f->run) + ": its stored manifest is damaged");
+    if (f->json) {
+      std::cout << m.dump(2) << "\n";
+      return;
+    }
+    const auto text_of = [&](const Json& v) { return v.is_string() ? v.get<std::string>() : v.dump(); };
+    std::cout << "run " << f->run << "\n";
+    for (const char* key : {"mantissa_version", "backend", "device", "policy", "tf32",
+                            "flush_to_zero", "denormals_are_zero", "dataset_fingerprint",
+                            "reproducibility"})
+      if (m.contains(key)) std::cout << "  " << key << ": " << text_of(m[key]) << "\n";
+    for (const char* group : {"libraries", "cpu", "onednn", "seeds"}) {
+      if (!m.contains(group)) continue;
+      std::cout << "  " << group << ":";
+      for (const auto& [k, v] : m[group].items()) {
+        if (v.is_object()) {
+          std::string on;
+          for (const auto& [feature, present] : v.items())
+            if (present.is_boolean() && present.get<bool>()) on += " " + feature;
+          std::cout << " " << k << " [" << (on.empty() ? " none" : on) << " ]";
+        } else {
+          std::cout << " " << k << " " << text_of(v) << ";";
+        }
+      }
+      std::cout << "\n";
+    }
+    if (m.contains("op_paths") && !m["op_paths"].empty()) {
+      // One line per op and implementation, with how many shapes took it
+      // (--json lists every shape).
+      std::vector<std::pair<std::string, int>> kernels;
+      for (const auto& p : m["op_paths"]) {
+        const std::string line = text_of(p);
+        const auto bracket = line.find(" [");
+        const auto colon = line.rfind(": ");
+        const std::string key = bracket != std::string::npos && colon != std::string::npos
+                                    ? line.substr(0, bracket) + ": " + line.substr(colon + 2)
+                                    : line;
+        auto it = std::find_if(kernels.begin(), kernels.end(),
+                               [&](const auto& k) { return k.first == key; });
+        if (it == kernels.end())
+          kernels.emplace_back(key, 1);
+        else
+          ++it->second;
+      }
+      std::cout << "  kernels:\n";
+      for (const auto& [key, shapes] : kernels)
+        std::cout << "    " << key << " (" << shapes << (shapes == 1 ? " shape" : " shapes") << ")\n";
+    }
+  });
+}
+
 }  // namespace
 
 void add_runs_commands(CLI::App& app) {
@@ -506,6 +580,7 @@ void add_runs_commands(CLI::App& app) {
   add_delete(runs);
   add_metrics(runs);
   add_numerics(runs);
+  add_manifest(runs);
 }
 
 }  // namespace mantissa::cli

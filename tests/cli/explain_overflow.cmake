@@ -77,6 +77,22 @@ if(NOT reason STREQUAL "event")
   message(FATAL_ERROR "runs numerics --step ${step}: reason ${reason}")
 endif()
 
+# The run's numerics manifest: what decided its arithmetic.
+mantissa_ok(manifest runs manifest ${run_id} --json --db "${db}")
+string(JSON backend GET "${manifest}" backend)
+string(JSON isa GET "${manifest}" onednn effective_isa)
+string(JSON kernels LENGTH "${manifest}" op_paths)
+string(JSON fingerprint GET "${manifest}" dataset_fingerprint)
+string(JSON reproducibility GET "${manifest}" reproducibility)
+if(NOT backend STREQUAL "cpu" OR isa STREQUAL "" OR kernels LESS 1 OR fingerprint STREQUAL ""
+   OR NOT reproducibility MATCHES "^bitwise here")
+  message(FATAL_ERROR "runs manifest --json:\n${manifest}")
+endif()
+mantissa_ok(text runs manifest ${run_id} --db "${db}")
+if(NOT text MATCHES "kernels:\n" OR NOT text MATCHES "\n    matmul: " OR NOT text MATCHES "effective_isa")
+  message(FATAL_ERROR "runs manifest:\n${text}")
+endif()
+
 # A step that was not traced: one line naming the traced ones.
 execute_process(COMMAND "${MANTISSA}" explain ${run_id} --step 100000 --db "${db}"
                 RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)

@@ -10,10 +10,12 @@
 #include <cmath>
 #include <limits>
 #include <random>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "mantissa/backend.hpp"
 #include "mantissa/graph.hpp"
+#include "mantissa/manifest.hpp"
 #include "mantissa/numerics.hpp"
 #include "mantissa/recorder.hpp"
 #include "mantissa/store.hpp"
@@ -395,6 +397,48 @@ TEST(Numerics, StoreKeepsSlotsAndSamples) {
   store.resume_run(id, 6);
   EXPECT_FALSE(store.numerics_sample(id, 9).has_value());
   EXPECT_TRUE(store.numerics_sample(id, 5).has_value());
+}
+
+}  // namespace
+}  // namespace mantissa
+
+namespace mantissa {
+namespace {
+
+// The manifest's dataset fingerprint follows the data: the same values in
+// the same order give the same one; one changed value or order does not.
+TEST(Manifest, DatasetFingerprintFollowsTheData) {
+  Dataset a;
+  a.features = {1.0f, 2.0f, 3.0f, 4.0f};
+  a.targets = {0.0f, 1.0f};
+  Dataset b = a;
+  EXPECT_EQ(dataset_fingerprint(a), dataset_fingerprint(b));
+  b.features[2] = std::nextafter(3.0f, 4.0f);
+  EXPECT_NE(dataset_fingerprint(a), dataset_fingerprint(b));
+  Dataset c = a;
+  std::swap(c.targets[0], c.targets[1]);
+  EXPECT_NE(dataset_fingerprint(a), dataset_fingerprint(c));
+}
+
+// A run's manifest says what decided its arithmetic (JSON, stored with it).
+TEST(Manifest, RunRecordsItsManifest) {
+  TempDir dir;
+  auto be = create_backend("cpu");
+  Trainer t(blowup_project(dir.path(), 0.5f, 2), *be);
+  struct Sink : RecordingSink {
+    std::string manifest;
+    void manifest_recorded(const std::string& json) override { manifest = json; }
+  } sink;
+  TrainControl c;
+  ASSERT_EQ(t.run(sink, c).outcome, RunOutcome::Finished);
+  const auto m = nlohmann::json::parse(sink.manifest);
+  EXPECT_EQ(m["backend"], "cpu");
+  EXPECT_EQ(m["policy"], "mixed_float16");
+  EXPECT_FALSE(m["onednn"]["effective_isa"].get<std::string>().empty());
+  EXPECT_EQ(m["onednn"]["fpmath_mode"], "strict");
+  EXPECT_FALSE(m["op_paths"].empty());
+  EXPECT_TRUE(m["seeds"].contains("dropout"));
+  EXPECT_EQ(m["dataset_fingerprint"].get<std::string>().size() > 0, true);
 }
 
 }  // namespace

@@ -43,12 +43,12 @@ TEST(StoreOpen, NewDatabaseIsMigratedToLatestVersionInWalMode) {
   const auto path = dir / "nested" / "deeper" / "runs.db";  // parents are created
   {
     RunStore store(path);
-    EXPECT_EQ(store.schema_version(), 4);
-    EXPECT_EQ(RunStore::latest_schema_version(), 4);
+    EXPECT_EQ(store.schema_version(), 5);
+    EXPECT_EQ(RunStore::latest_schema_version(), 5);
     EXPECT_EQ(store.path(), path);
   }
   sql::Connection db(path.string());
-  EXPECT_EQ(db.query_int("PRAGMA user_version"), 4);
+  EXPECT_EQ(db.query_int("PRAGMA user_version"), 5);
   EXPECT_EQ(db.query_int("PRAGMA application_id"), 0x4D4E5453);
   sql::Statement mode = db.prepare("PRAGMA journal_mode");
   ASSERT_TRUE(mode.step());
@@ -85,7 +85,7 @@ TEST(StoreOpen, ReopenPreservesRunsAndMetrics) {
     store.set_status(id, RunStatus::Finished);
   }
   RunStore store(path);
-  EXPECT_EQ(store.schema_version(), 4);
+  EXPECT_EQ(store.schema_version(), 5);
   const RunRecord r = store.require_run(id);
   const NewRun expected = sample_run();
   EXPECT_EQ(r.name, expected.name);
@@ -128,7 +128,7 @@ TEST(StoreOpen, NewerSchemaVersionIsRefused) {
     db.exec("PRAGMA user_version = 9");
   }
   EXPECT_EQ(error_of([&] { RunStore store(path); }),
-            path.string() + ": database schema version 9 is newer than this build supports (4)");
+            path.string() + ": database schema version 9 is newer than this build supports (5)");
   sql::Connection db(path.string());
   EXPECT_EQ(db.query_int("PRAGMA user_version"), 9);  // left as it was
 }

@@ -33,6 +33,7 @@ class RunRecorder : public MetricsSink {
   void numerics_layout(const std::vector<NumericsSlot>& slots) override;
   void numerics_recorded(const NumericsSample& s) override;
   void provenance_recorded(const Provenance& p) override;
+  void manifest_recorded(const std::string& json) override;
   void checkpoint_written(std::int64_t step, std::int64_t epoch, CheckpointKind,
                           const std::vector<std::uint8_t>& blob) override;
   // Summary, then status (finished / stopped / failed with the message); both

@@ -230,6 +230,10 @@ class RunStore {
   // Overflow provenance of a step (buffered with the metrics).
   void add_provenance(std::int64_t run_id, const Provenance& p);
   std::vector<Provenance> provenance(std::int64_t run_id);  // by step
+  // The run's numerics manifest (manifest.hpp; replaces an earlier one, as a
+  // resumed run writes its own).
+  void set_manifest(std::int64_t run_id, const std::string& json);
+  std::optional<std::string> manifest(std::int64_t run_id);
   void flush();  // commits everything buffered in one transaction
   std::size_t buffered_rows() const;
   // Transactions this store has committed (all writes, not only metrics).

@@ -82,6 +82,8 @@ class MetricsSink {
   virtual void numerics_recorded(const NumericsSample&) {}
   // Where a skipped step first went non-finite (provenance.hpp).
   virtual void provenance_recorded(const Provenance&) {}
+  // The numerics manifest (manifest.hpp), once, when the steps are done.
+  virtual void manifest_recorded(const std::string& /*json*/) {}
   // Called with a serialised checkpoint; the sink decides where it goes.
   virtual void checkpoint_written(std::int64_t /*step*/, std::int64_t /*epoch*/, CheckpointKind /*kind*/,
                                   const std::vector<std::uint8_t>& /*blob*/) {}
@@ -99,6 +101,7 @@ class MetricsFanout : public MetricsSink {
   void numerics_layout(const std::vector<NumericsSlot>& slots) override;
   void numerics_recorded(const NumericsSample& s) override;
   void provenance_recorded(const Provenance& p) override;
+  void manifest_recorded(const std::string& json) override;
   void checkpoint_written(std::int64_t step, std::int64_t epoch, CheckpointKind,
                           const std::vector<std::uint8_t>& blob) override;
   void run_finished(const RunSummary& s) override;

@@ -154,11 +154,20 @@ CREATE TABLE provenance (
 );
 )sql";
 
+// Version 5: the numerics manifest of a run (JSON).
+constexpr const char* kSchemaV5 = R"sql(
+CREATE TABLE run_manifests (
+  run_id   INTEGER PRIMARY KEY REFERENCES runs(id) ON DELETE CASCADE,
+  manifest TEXT NOT NULL
+);
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, kSchemaV1},
     {2, kSchemaV2},
     {3, kSchemaV3},
     {4, kSchemaV4},
+    {5, kSchemaV5},
 };
 
 }  // namespace

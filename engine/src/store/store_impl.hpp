@@ -35,6 +35,7 @@ struct RunStore::Impl {
   std::vector<std::pair<std::int64_t, NumericsSample>> numerics;
   std::vector<std::pair<std::int64_t, std::vector<NumericsSlot>>> numerics_slots;
   std::vector<std::pair<std::int64_t, Provenance>> provenances;
+  std::vector<std::pair<std::int64_t, std::string>> manifests;
   std::chrono::steady_clock::time_point last_commit;
 
   // Prepared once, reused for every call (persistent statements).
@@ -58,11 +59,13 @@ struct RunStore::Impl {
 
   std::size_t buffered_rows() const {
     return steps.size() + epochs.size() + events.size() + numerics.size() +
-           numerics_slots.size() + provenances.size();
+           numerics_slots.size() + provenances.size() + manifests.size();
   }
   void maybe_commit();  // commits when the batch interval has passed or the buffer is full
   void commit_buffered();
-  void insert_numerics();  // the buffered numerics rows, inside commit_buffered's transaction
+  // The buffered numerics rows, provenance records and manifests, inside
+  // commit_buffered's transaction.
+  void insert_numerics();
   void drop_buffered(std::int64_t run_id);
 
   void open();

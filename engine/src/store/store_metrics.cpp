@@ -156,6 +156,7 @@ void RunStore::Impl::commit_buffered() {
   numerics.clear();
   numerics_slots.clear();
   provenances.clear();
+  manifests.clear();
 }
 
 void RunStore::Impl::drop_buffered(std::int64_t run_id) {
@@ -166,6 +167,7 @@ void RunStore::Impl::drop_buffered(std::int64_t run_id) {
   std::erase_if(numerics, of_run);
   std::erase_if(numerics_slots, of_run);
   std::erase_if(provenances, of_run);
+  std::erase_if(manifests, of_run);
 }
 
 // --------------------------------------------------------------- RunStore

@@ -62,6 +62,12 @@ void RunStore::Impl::insert_numerics() {
       insert.run();
     }
   }
+  for (const auto& row : manifests) {
+    sql::Statement& insert = statement(
+        "INSERT OR REPLACE INTO run_manifests (run_id, manifest) VALUES (?1, ?2)");
+    insert.bind(1, row.first).bind(2, row.second);
+    insert.run();
+  }
   for (const auto& row : provenances) {
     sql::Statement& insert = statement(
         "INSERT OR REPLACE INTO provenance (run_id, step, record) VALUES (?1, ?2, ?3)");
@@ -170,6 +176,22 @@ std::optional<NumericsSample> RunStore::numerics_sample(std::int64_t run_id, std
 void RunStore::add_provenance(std::int64_t run_id, const Provenance& p) {
   impl_->provenances.emplace_back(run_id, p);
   impl_->guarded([&] { impl_->maybe_commit(); });
+}
+
+void RunStore::set_manifest(std::int64_t run_id, const std::string& json) {
+  impl_->manifests.emplace_back(run_id, json);
+  impl_->guarded([&] { impl_->maybe_commit(); });
+}
+
+std::optional<std::string> RunStore::manifest(std::int64_t run_id) {
+  Impl& s = *impl_;
+  flush();
+  return s.guarded([&]() -> std::optional<std::string> {
+    sql::Statement& q = s.statement("SELECT manifest FROM run_manifests WHERE run_id = ?1");
+    q.bind(1, run_id);
+    if (!q.step()) return std::nullopt;
+    return q.column_text(0);
+  });
 }
 
 std::vector<Provenance> RunStore::provenance(std::int64_t run_id) {

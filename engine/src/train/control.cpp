@@ -45,6 +45,9 @@ void MetricsFanout::numerics_recorded(const NumericsSample& s) {
 void MetricsFanout::provenance_recorded(const Provenance& p) {
   for (auto* k : sinks_) k->provenance_recorded(p);
 }
+void MetricsFanout::manifest_recorded(const std::string& json) {
+  for (auto* k : sinks_) k->manifest_recorded(json);
+}
 void MetricsFanout::checkpoint_written(std::int64_t step, std::int64_t epoch, CheckpointKind kind,
                                        const std::vector<std::uint8_t>& blob) {
   for (auto* k : sinks_) k->checkpoint_written(step, epoch, kind, blob);

@@ -40,6 +40,10 @@ void RunRecorder::provenance_recorded(const Provenance& p) {
   store_.add_provenance(run_id_, p);
 }
 
+void RunRecorder::manifest_recorded(const std::string& json) {
+  store_.set_manifest(run_id_, json);
+}
+
 void RunRecorder::checkpoint_written(std::int64_t step, std::int64_t epoch, CheckpointKind kind,
                                      const std::vector<std::uint8_t>& blob) {
   store_.add_checkpoint(run_id_, step, epoch, blob, kind);

@@ -21,6 +21,7 @@
 #include "mantissa/data.hpp"
 #include "mantissa/error.hpp"
 #include "mantissa/graph.hpp"
+#include "mantissa/manifest.hpp"
 #include "mantissa/optim.hpp"
 #include "mantissa/train_step.hpp"
 #include "mantissa/units.hpp"
@@ -485,6 +486,7 @@ struct Trainer::Impl {
     };
 
     std::optional<InFlight> pending;
+    const std::uint64_t data_fingerprint = dataset_fingerprint(data.train);
     try {
       backend.reset_peak_memory();
       // Weights from a file are not in the project: a run killed before its
@@ -530,6 +532,9 @@ struct Trainer::Impl {
         else
           pending = std::move(current);
       }
+      // Before the last checkpoint, whose commit takes it along.
+      sink.manifest_recorded(
+          numerics_manifest_json(backend, project, data_fingerprint, dropout_seed()));
       write_checkpoint(CheckpointKind::Kept);
     } catch (const Error& e) {
       summary.outcome = RunOutcome::Failed;

@@ -2,7 +2,9 @@
 
 #include <omp.h>
 
+#include <algorithm>
 #include <cstring>
+#include <iterator>
 #include <fstream>
 
 namespace mantissa::cpu {
@@ -58,6 +60,26 @@ void CpuBackend::download(void* host_dst, const void* src, std::size_t bytes) {
 std::size_t CpuBackend::cached_primitives() {
   auto lock = dnnl_.lock();
   return dnnl_.cached_primitives();
+}
+
+std::vector<std::string> CpuBackend::primitive_implementations() {
+  static constexpr const char* kNames[] = {
+      "",        "matmul",  "conv forward", "conv backward data", "conv backward weights",
+      "pool forward", "pool backward", "eltwise forward", "eltwise backward",
+      "softmax", "log-softmax"};
+  std::vector<std::string> out;
+  {
+    auto lock = dnnl_.lock();
+    for (const auto& b : dnnl_.built_primitives()) {
+      const auto op = std::size_t(b.op);
+      std::string line = op < std::size(kNames) ? kNames[op] : "primitive";
+      std::string fields;
+      for (std::int64_t f : b.fields) fields += (fields.empty() ? "" : "x") + std::to_string(f);
+      out.push_back(line + " [" + fields + "]: " + b.implementation);
+    }
+  }
+  std::sort(out.begin(), out.end());
+  return out;
 }
 
 }  // namespace mantissa::cpu

@@ -50,6 +50,10 @@ class CpuBackend final : public Backend {
   void release_cached_memory() { allocator_.release_cached(); }
   // Number of distinct oneDNN primitives built so far (cache entries).
   std::size_t cached_primitives();
+  // The oneDNN implementation each built primitive runs, one line per
+  // primitive: "matmul 2048x128x384 bf16: brg:avx512_core_bf16" (the
+  // numerics manifest).
+  std::vector<std::string> primitive_implementations();
 
   // ---- elementwise and data movement (cpu_elementwise.cpp) ----------------
   void fill(Tensor& t, float value) override;

@@ -92,6 +92,19 @@ const CachedPrimitive* DnnlContext::insert(const PrimitiveKey& key,
   return result;
 }
 
+std::vector<DnnlContext::BuiltPrimitive> DnnlContext::built_primitives() const {
+  std::vector<BuiltPrimitive> out;
+  for (const auto& [key, entry] : cache_) {
+    if (!entry) continue;
+    BuiltPrimitive b;
+    b.op = PrimitiveOp(key.fields[0]);
+    b.fields.assign(key.fields.begin() + 1, key.fields.begin() + std::ptrdiff_t(key.size));
+    b.implementation = entry->pd.impl_info_str();
+    out.push_back(std::move(b));
+  }
+  return out;
+}
+
 dnnl::memory DnnlContext::memory(const dnnl::memory::desc& md, const void* ptr) const {
   // oneDNN takes non-const handles; inputs are only read.
   return dnnl::memory(md, engine_, const_cast<void*>(ptr));

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <initializer_list>
 #include <memory>
+#include <string>
 #include <mutex>
 #include <oneapi/dnnl/dnnl.hpp>
 #include <unordered_map>
@@ -131,6 +132,14 @@ class DnnlContext {
                     const dnnl::memory::desc& plain);
 
   std::size_t cached_primitives() const { return cache_.size(); }
+  // Every built primitive: its op, shape fields and oneDNN's implementation
+  // name ("brg:avx512_core_bf16"), in no particular order.
+  struct BuiltPrimitive {
+    PrimitiveOp op;
+    std::vector<std::int64_t> fields;
+    std::string implementation;
+  };
+  std::vector<BuiltPrimitive> built_primitives() const;
 
  private:
   const CachedPrimitive* insert(const PrimitiveKey& key, const dnnl::primitive_desc& pd);
