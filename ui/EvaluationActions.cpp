@@ -14,6 +14,7 @@
 #include "EvaluationView.hpp"
 #include "HistoryPage.hpp"
 #include "ProjectDocument.hpp"
+#include "RangeView.hpp"
 #include "SamplePanel.hpp"
 
 namespace mantissa::ui {
@@ -77,6 +78,25 @@ void installDataMenu(QMainWindow* window, ProjectDocument* document, HistoryPage
     QDialog* dialog = toolWindow(window, view, QMenu::tr("Evaluation of run %1").arg(id));
     dialog->setAttribute(Qt::WA_DeleteOnClose);
     view->evaluateRun(history->databasePath(), id);
+    dialog->show();
+  });
+
+  auto* rangeAction = menu->addAction(QMenu::tr("&Numerics of Selected Run…"));
+  rangeAction->setObjectName(QStringLiteral("rangeViewAction"));
+  QObject::connect(rangeAction, &QAction::triggered, window, [window, history] {
+    const QVector<qint64> ids = history->selectedRunIds();
+    const qint64 id = ids.isEmpty() ? history->openedRunId() : ids.first();
+    if (id <= 0) {
+      QMessageBox::information(window, QMenu::tr("Numerics"),
+                               QMenu::tr("Select a run in History first."));
+      return;
+    }
+    auto* view = new RangeView;
+    view->setObjectName(QStringLiteral("rangeView"));
+    QDialog* dialog = toolWindow(window, view, QMenu::tr("Numerics of run %1").arg(id));
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    dialog->resize(980, 760);
+    view->loadRun(history->databasePath().toStdString(), id);
     dialog->show();
   });
 

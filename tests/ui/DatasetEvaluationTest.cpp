@@ -28,6 +28,7 @@
 #include "MainWindow.hpp"
 #include "ModelCanvas.hpp"
 #include "ProjectDocument.hpp"
+#include "RangeView.hpp"
 #include "SamplePanel.hpp"
 #include "TestSupport.hpp"
 #include "services/WorkerThreads.hpp"
@@ -35,7 +36,10 @@
 #include "mantissa/data.hpp"
 #include "mantissa/sample.hpp"
 #include "mantissa/store.hpp"
+#include "mantissa/recorder.hpp"
 #include "mantissa/trainer.hpp"
+#include <qcustomplot.h>
+#include <QSlider>
 
 using namespace mantissa;
 using namespace mantissa::ui;
@@ -357,6 +361,52 @@ class DatasetEvaluationTest : public QObject {
     }
     QVERIFY(std::isfinite(r.loss) && r.loss > 0);
     QVERIFY(view.errorText().isEmpty());
+  }
+
+  // The range view of a stored run: one strip per tensor of the shown step,
+  // boxes from its histogram, a slider over the stored steps (every 4th step
+  // here), and the step and headroom in its title.
+  void rangeViewShowsEveryTensorOfAStoredStep() {
+    QTemporaryDir dir;
+    const QString db = dir.filePath(QStringLiteral("runs.db"));
+    Project project = parseProject(spiralsJson(12, QStringLiteral("mixed_float16")),
+                                   QStringLiteral("tiny.json"));
+    project.training.numerics.sample_every = 4;
+    qint64 id = 0;
+    std::size_t slotCount = 0;
+    {
+      RunStore store(db.toStdString());
+      NewRun n;
+      n.name = "numerics";
+      n.project_name = project.name;
+      RunRecorder recorder(store, n);
+      auto backend = create_backend("cpu");
+      Trainer trainer(project, *backend);
+      slotCount = trainer.graph().numerics_slots().size();
+      TrainControl control;
+      QCOMPARE(trainer.run(recorder, control).outcome, RunOutcome::Finished);
+      id = recorder.run_id();
+    }
+    RangeView view;
+    QVERIFY2(view.loadRun(db.toStdString(), id), qPrintable(view.message()));
+    QCOMPARE(view.stepCount(), 3);  // steps 4, 8 and 12
+    QCOMPARE(view.shownStep(), std::int64_t(12));
+    QCOMPARE(view.strips(), int(slotCount));
+    QVERIFY2(view.title().contains(QStringLiteral("step 12 (sampled")), qPrintable(view.title()));
+    QVERIFY2(view.title().contains(QStringLiteral("binades")), qPrintable(view.title()));
+    // Forward and backward boxes together: one per tensor with a non-zero value.
+    int boxes = 0;
+    for (int i = 0; i < view.plot()->plottableCount(); ++i)
+      if (auto* b = qobject_cast<QCPStatisticalBox*>(view.plot()->plottable(i)))
+        boxes += b->data()->size();
+    QVERIFY(boxes >= int(slotCount) - 2 && boxes <= int(slotCount));
+    view.slider()->setValue(0);
+    QCOMPARE(view.shownStep(), std::int64_t(4));
+    QVERIFY(view.title().contains(QStringLiteral("step 4 ")));
+    // A run without numerics says so.
+    RangeView none;
+    QVERIFY(!none.loadRun(db.toStdString(), id + 100));
+    QVERIFY(none.message().contains(QString::number(id + 100)));
   }
 
   // A run of a byte-level language model (untrained: its checkpoint is its

@@ -1,0 +1,56 @@
+#pragma once
+// The range view of a run's per-tensor numerics (docs/numerics.md): one strip
+// per tensor in execution order on a log2 axis, p1–p99 as a box, the smallest
+// and largest non-zero values as whiskers (from the step's histogram; steps
+// stored without one show the largest value alone), with fp16's bands behind:
+// flushed to zero, subnormal, normal, overflow. Forward tensors are blue,
+// backward ones vermillion. A slider scrubs over the stored steps; the title
+// gives the step, its loss scale and the smallest headroom to 65,504.
+#include <QString>
+#include <QStringList>
+#include <QWidget>
+#include <filesystem>
+#include <vector>
+
+#include "mantissa/numerics.hpp"
+
+class QCustomPlot;
+class QLabel;
+class QSlider;
+
+namespace mantissa::ui {
+
+class RangeView : public QWidget {
+  Q_OBJECT
+ public:
+  explicit RangeView(QWidget* parent = nullptr);
+
+  // Reads run `runId`'s slots and stored steps from `database` (on this
+  // thread: a few hundred kilobytes) and shows its first event step, else
+  // its last stored step. False, with message(), when the run has none.
+  bool loadRun(const std::filesystem::path& database, qint64 runId);
+  // Shows stored step number `index` (0 .. stepCount() - 1).
+  void showIndex(int index);
+
+  int stepCount() const { return int(steps_.size()); }
+  std::int64_t shownStep() const { return shown_.step; }
+  int strips() const { return strips_; }  // tensors drawn for the shown step
+  QString title() const;
+  const QString& message() const { return message_; }
+  QCustomPlot* plot() const { return plot_; }
+  QSlider* slider() const { return slider_; }
+
+ private:
+  std::filesystem::path database_;
+  qint64 runId_ = 0;
+  std::vector<NumericsSlot> slots_;
+  std::vector<std::int64_t> steps_;
+  NumericsSample shown_;
+  int strips_ = 0;
+  QString message_;
+  QLabel* title_;
+  QSlider* slider_;
+  QCustomPlot* plot_;
+};
+
+}  // namespace mantissa::ui
