@@ -73,4 +73,44 @@ QVector<SettingsDifference> settingsDiff(const QVector<QMap<QString, QString>>& 
   return out;
 }
 
+QVector<NumericsDifference> numericsDiff(const QVector<QMap<QString, QString>>& manifests) {
+  // Most consequential first; a prefix matches a whole group of fields.
+  struct Rule {
+    const char* prefix;
+    const char* consequence;
+  };
+  static const Rule kRules[] = {
+      {"dataset_fingerprint", "trained on different data"},
+      {"seeds", "different initial weights, data order or dropout draws"},
+      {"policy", "a different precision policy"},
+      {"tf32", "float32 matmuls with 10-bit mantissa products in one run"},
+      {"backend", "a different device: different kernels and summation orders"},
+      {"op_paths", "different kernels chose different algorithms: last-bit differences that grow"},
+      {"onednn.effective_isa", "oneDNN used different instructions: last-bit differences"},
+      {"onednn.fpmath_mode", "oneDNN may compute float32 in lower precision in one run"},
+      {"cpu.features", "a different instruction set (native or emulated bf16 and fp16)"},
+      {"flush_to_zero", "values below 2^-126 become 0 in one run"},
+      {"denormals_are_zero", "subnormal inputs read as 0 in one run"},
+      {"cpu.threads", "a different thread count: reductions add in another order"},
+      {"cpu.model", "a different CPU"},
+      {"libraries", "different library versions: kernels may differ"},
+      {"mantissa_version", "a different Mantissa build"},
+  };
+  const QVector<SettingsDifference> all = settingsDiff(manifests);
+  QVector<NumericsDifference> out;
+  for (const Rule& rule : kRules) {
+    const QString prefix = QString::fromLatin1(rule.prefix);
+    for (const SettingsDifference& d : all) {
+      if (!d.field.startsWith(prefix)) continue;
+      out.push_back({d.field, QString::fromLatin1(rule.consequence), d.values});
+      // Kernel lists differ in many places at once: one row says so.
+      if (prefix == QLatin1String("op_paths")) {
+        out.back().field = QStringLiteral("op_paths");
+        break;
+      }
+    }
+  }
+  return out;
+}
+
 }  // namespace mantissa::ui

@@ -22,4 +22,16 @@ struct SettingsDifference {
 // positions (canvas layout) are left out.
 QVector<SettingsDifference> settingsDiff(const QVector<QMap<QString, QString>>& snapshots);
 
+// The numerically relevant differences between runs' numerics manifests
+// (flattened like the snapshots), each with what it does to the numbers:
+// differing data, seeds, precision, kernels, ISA, flush-to-zero, threads,
+// library versions. Fields every run has the same are left out; so is the
+// device's description when the CPU model and features already say it.
+struct NumericsDifference {
+  QString field;
+  QString consequence;
+  QStringList values;
+};
+QVector<NumericsDifference> numericsDiff(const QVector<QMap<QString, QString>>& manifests);
+
 }  // namespace mantissa::ui

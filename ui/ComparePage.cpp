@@ -475,16 +475,39 @@ void ComparePage::fillDiff() {
     headers << runLabel(r.record);
   }
   const QVector<SettingsDifference> diff = settingsDiff(snapshots);
+  // What decided the arithmetic (the runs' numerics manifests) comes first,
+  // each difference with its consequence.
+  QVector<QMap<QString, QString>> manifests;
+  bool anyManifest = false;
+  for (const StoredRun& r : runs_) {
+    manifests << flattenJson(r.manifest);
+    anyManifest = anyManifest || !r.manifest.isEmpty();
+  }
+  const QVector<NumericsDifference> numerics =
+      anyManifest ? numericsDiff(manifests) : QVector<NumericsDifference>();
   diff_->clear();
   diff_->setColumnCount(int(headers.size()));
   diff_->setHorizontalHeaderLabels(headers);
-  diff_->setRowCount(int(diff.size()));
-  for (int row = 0; row < int(diff.size()); ++row) {
-    diff_->setItem(row, 0, cell(diff[row].field));
-    for (int i = 0; i < int(diff[row].values.size()); ++i) {
-      const QString v = diff[row].values[i];
+  diff_->setRowCount(int(numerics.size() + diff.size()));
+  int row = 0;
+  for (const NumericsDifference& d : numerics) {
+    QTableWidgetItem* name = cell(tr("numerics: %1 (%2)").arg(d.field, d.consequence));
+    name->setForeground(QColor(213, 94, 0));
+    name->setToolTip(d.consequence);
+    diff_->setItem(row, 0, name);
+    for (int i = 0; i < int(d.values.size()); ++i) {
+      const QString v = d.field == QLatin1String("op_paths") ? tr("(see runs manifest)") : d.values[i];
       diff_->setItem(row, i + 1, cell(v.isEmpty() ? QStringLiteral("—") : v));
     }
+    ++row;
+  }
+  for (const SettingsDifference& d : diff) {
+    diff_->setItem(row, 0, cell(d.field));
+    for (int i = 0; i < int(d.values.size()); ++i) {
+      const QString v = d.values[i];
+      diff_->setItem(row, i + 1, cell(v.isEmpty() ? QStringLiteral("—") : v));
+    }
+    ++row;
   }
   diff_->resizeColumnsToContents();
 }

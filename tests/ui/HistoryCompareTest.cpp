@@ -532,6 +532,27 @@ class CompareTest : public QObject {
     QCOMPARE(diff.front().field, QStringLiteral("model.nodes[0].params.out_features"));
   }
 
+  // Manifest differences come most consequential first, each with what it
+  // does to the numbers; differing kernel lists are one row; equal fields
+  // are left out.
+  void numericsDifferencesComeWithTheirConsequences() {
+    const auto a = flattenJson(
+        R"({"mantissa_version": "0.1.0", "dataset_fingerprint": "ab12", "cpu": {"threads": 2},
+            "op_paths": ["matmul [1]: brg:avx512_core", "softmax [2]: jit:avx512_core"]})");
+    const auto b = flattenJson(
+        R"({"mantissa_version": "0.1.0", "dataset_fingerprint": "ff00", "cpu": {"threads": 4},
+            "op_paths": ["matmul [1]: brg:avx2", "softmax [2]: jit:avx2"]})");
+    const QVector<NumericsDifference> diff = numericsDiff({a, b});
+    QCOMPARE(diff.size(), 3);
+    QCOMPARE(diff[0].field, QStringLiteral("dataset_fingerprint"));
+    QCOMPARE(diff[0].consequence, QStringLiteral("trained on different data"));
+    QCOMPARE(diff[0].values, (QStringList{QStringLiteral("ab12"), QStringLiteral("ff00")}));
+    QCOMPARE(diff[1].field, QStringLiteral("op_paths"));
+    QVERIFY(diff[1].consequence.contains(QStringLiteral("algorithms")));
+    QCOMPARE(diff[2].field, QStringLiteral("cpu.threads"));
+    QVERIFY(diff[2].consequence.contains(QStringLiteral("order")));
+  }
+
   // Two float32 runs: each its own colour, both solid, and the legend says
   // which run and which policy each line is.
   void runsOfOnePolicyHaveTheirOwnColours() {

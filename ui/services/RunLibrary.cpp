@@ -66,6 +66,7 @@ std::optional<StoredRun> loadStoredRun(RunStore& store, qint64 runId) {
   const std::vector<EpochMetrics> epochs = store.epoch_metrics(runId);
   run.steps = QVector<StepMetrics>(steps.begin(), steps.end());
   run.epochs = QVector<EpochMetrics>(epochs.begin(), epochs.end());
+  if (const auto m = store.manifest(runId)) run.manifest = QByteArray::fromStdString(*m);
   return run;
 }
 

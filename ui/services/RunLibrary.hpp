@@ -31,6 +31,7 @@ struct StoredRun {
   mantissa::RunRecord record;
   QVector<mantissa::StepMetrics> steps;
   QVector<mantissa::EpochMetrics> epochs;
+  QByteArray manifest;  // the numerics manifest (JSON); empty when the run has none
 };
 // Reads one run from `store`; nullopt when it is gone. Throws StoreError.
 std::optional<StoredRun> loadStoredRun(mantissa::RunStore& store, qint64 runId);
