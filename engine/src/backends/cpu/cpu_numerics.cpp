@@ -8,6 +8,7 @@
 
 #include "backends/cpu/cpu_backend.hpp"
 #include "backends/cpu/cpu_kernels.hpp"
+#include "backends/numerics_checks.hpp"
 #include "mantissa/error.hpp"
 #include "mantissa/numerics_bits.hpp"
 
@@ -135,12 +136,7 @@ std::uint32_t word(std::uint64_t v) {
 
 void CpuBackend::tensor_stats(const Tensor& x, Tensor& stats, Tensor* histogram,
                               const Tensor* enable) {
-  MANTISSA_ASSERT(stats.numel() == nb::kWords && stats.dtype() == DType::F32,
-                  "tensor_stats: stats must be " + std::to_string(nb::kWords) +
-                      " f32 words, got " + stats.describe());
-  MANTISSA_ASSERT(histogram == nullptr ||
-                      (histogram->numel() == nb::kBins && histogram->dtype() == DType::F32),
-                  "tensor_stats: the histogram must be " + std::to_string(nb::kBins) + " f32 words");
+  check_tensor_stats_args(stats, histogram);
   const bool with_histogram =
       histogram != nullptr && enable != nullptr && enable->data_as<const std::uint32_t>()[0] != 0;
   const std::int64_t total = x.numel();
