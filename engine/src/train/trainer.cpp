@@ -15,6 +15,7 @@
 #include <cmath>
 #include <deque>
 #include <optional>
+#include <span>
 
 #include "core/rng.hpp"
 #include "mantissa/backend.hpp"
@@ -219,8 +220,11 @@ struct Trainer::Impl {
     Clock::time_point begun;                   // before its batch was fetched
     std::optional<Clock::time_point> done_at;  // when known to have run
     bool checkpoint_due = false;               // safety checkpoint by wall time
-    // Its batch, kept (with numerics on) to run the step again if it skips.
-    std::vector<float> x, y;
+    // Its batch (with numerics on), to run the step again if it skips: the
+    // loader's own while the step is read at once, else a copy (`kept`),
+    // since the loader has moved on by the time a late read arrives.
+    std::span<const float> x, y;
+    std::vector<float> x_kept, y_kept;
   };
 
   // A step that skipped (or whose loss was not finite) is run again op by op
@@ -513,10 +517,6 @@ struct Trainer::Impl {
         if (capture_step < 0 && (stepper->captured() || stepper->capture_failed()))
           capture_step = step;
         InFlight current{stepper->begin_read(), step, epoch, batch.size, begun};
-        if (stepper->numerics_on()) {
-          current.x = batch.x;
-          current.y = std::move(targets);
-        }
         if (stepper->read_ready(current.ticket)) current.done_at = Clock::now();
         current.checkpoint_due =
             checkpoint_seconds > 0 &&
@@ -527,7 +527,19 @@ struct Trainer::Impl {
         // A step that has already run (always, on a backend whose ops finish
         // when they return) is read before the next is enqueued: then a
         // skipped step's weights are still those it ran with, for its trace.
-        if (ends_a_stretch(step) || current.checkpoint_due || current.done_at)
+        const bool now = ends_a_stretch(step) || current.checkpoint_due || current.done_at;
+        if (stepper->numerics_on()) {
+          if (!now) {
+            current.x_kept = batch.x;
+            current.y_kept = std::move(targets);
+            current.x = current.x_kept;
+            current.y = current.y_kept;
+          } else {
+            current.x = batch.x;
+            current.y = targets;
+          }
+        }
+        if (now)
           collect(current);
         else
           pending = std::move(current);
