@@ -488,6 +488,9 @@ void add_numerics(CLI::App* runs) {
              share_text(s.flush_bf16, s.count)});
     }
     t.print(std::cout);
+    if (sample.stats.size() != slots.size())
+      std::cout << "step " << sample.step << "'s stored statistics hold " << sample.stats.size()
+                << " of the run's " << slots.size() << " tensors: the row is damaged\n";
     if (first_bad)
       std::cout << "first non-finite tensor in execution order: " << slots[*first_bad].label()
                 << " (" << role_name(slots[*first_bad].role) << ")\n";

@@ -21,6 +21,7 @@
 #include "mantissa/store.hpp"
 #include "mantissa/train_step.hpp"
 #include "cuda_test_util.hpp"
+#include "recording_backend.hpp"
 #include "test_data_util.hpp"
 #include "train_fixtures.hpp"
 
@@ -91,17 +92,24 @@ StatsRun stats_of(Backend& be, const std::vector<float>& values, DType dtype, bo
 
 // Every word and every bin equals the host reference, for each storage
 // dtype, for sizes below one thread's share, across several chunks, and
-// with a ragged end.
+// with a ragged end; with and without values that reach fp16's saturation
+// (the CPU counts chunks without any from its quick pass alone).
 TEST(Numerics, BackendWordsAndHistogramsMatchTheReference) {
   auto be = create_backend("cpu");
+  for (const bool saturating : {true, false})
   for (DType dtype : {DType::F32, DType::BF16, DType::F16}) {
     for (std::size_t n : {std::size_t(1), std::size_t(37), std::size_t(4096),
                           std::size_t(100003), std::size_t(300000)}) {
-      const StatsRun r = stats_of(*be, edge_values(n, std::uint32_t(n)), dtype, true);
+      std::vector<float> v = edge_values(n, std::uint32_t(n));
+      if (!saturating)
+        for (float& x : v)
+          if (!(std::abs(x) < 60000.0f)) x = 0.75f;  // below 65,520 in bf16 too
+      const StatsRun r = stats_of(*be, v, dtype, true);
       const NumericsWords want = reference_stats(r.stored);
       for (int k = 0; k < nb::kWords; ++k)
         EXPECT_EQ(r.words[std::size_t(k)], want[std::size_t(k)])
-            << "word " << k << ", " << dtype_name(dtype) << ", n = " << n;
+            << "word " << k << ", " << dtype_name(dtype) << ", n = " << n
+            << (saturating ? "" : ", nothing saturating");
       EXPECT_EQ(r.histogram, reference_histogram(r.stored)) << dtype_name(dtype) << ", n = " << n;
       EXPECT_EQ(r.words[nb::kCount], n);
     }
@@ -288,6 +296,29 @@ TEST(Provenance, ForwardOverflowIsNamedAndScaleIndependent) {
   EXPECT_NE(sink.events.front().message.find("fc1 output (activation), scale-independent"),
             std::string::npos)
       << sink.events.front().message;
+}
+
+// On a backend that runs ahead of the host, a step is read after the next
+// one was enqueued: its batch is kept for the trace. Every step of this run
+// skips, so the weights never change and each trace reproduces its step.
+TEST(Provenance, LateReadStepsAreTracedFromTheirKeptBatches) {
+  TempDir dir;
+  auto rec = std::make_unique<testing::RecordingBackend>(create_backend("cpu"));
+  rec->runs_ahead = true;
+  Project p = blowup_project(dir.path(), 100.0f, 4);
+  p.training.capture_graphs = false;
+  Trainer t(p, *rec);
+  set_fc1_weight(t, *rec, 1000.0f);
+  RecordingSink sink;
+  TrainControl c;
+  ASSERT_EQ(t.run(sink, c).outcome, RunOutcome::Finished);
+  ASSERT_EQ(sink.provenance.size(), 4u);
+  for (const Provenance& pr : sink.provenance) {
+    EXPECT_TRUE(pr.reproduced) << "step " << pr.step << ": " << pr.not_reproduced;
+    ASSERT_TRUE(pr.first.has_value());
+    EXPECT_EQ(pr.first->layer, "fc1");
+    EXPECT_EQ(pr.first->stats.pos_inf, 16u);
+  }
 }
 
 // Must hold: only the scaled gradient overflows. MSE against a target 10.5
