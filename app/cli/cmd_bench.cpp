@@ -38,11 +38,29 @@ namespace {
 using Json = nlohmann::ordered_json;
 using Clock = std::chrono::steady_clock;
 
-constexpr int kWindows = 3;
+constexpr int kDefaultWindows = 3;
+using PolicyResultTimes = std::vector<double>;  // steps/s per window
 // The random pool holds up to 16 batches (the peer's pool) within this many bytes.
 constexpr std::int64_t kPoolBytes = std::int64_t(512) << 20;
 
 // Three significant digits at least: 412.5, 41.25, 0.0322.
+double median(std::vector<double> v) {
+  if (v.empty()) return 0.0;
+  std::sort(v.begin(), v.end());
+  const std::size_t m = v.size() / 2;
+  return v.size() % 2 ? v[m] : 0.5 * (v[m - 1] + v[m]);
+}
+
+// The share of step time per-tensor numerics add: per window, the step time
+// with them over the step time without, taken in the same turn (so a noisy
+// machine slows both alike), then the median over windows.
+double numerics_cost(const PolicyResultTimes& on, const PolicyResultTimes& off) {
+  std::vector<double> ratios;
+  for (std::size_t k = 0; k < on.size() && k < off.size(); ++k)
+    if (on[k] > 0 && off[k] > 0) ratios.push_back(off[k] / on[k] - 1.0);
+  return median(ratios);
+}
+
 std::string steps_text(double steps_per_s) {
   return fixed(steps_per_s, steps_per_s >= 100 ? 1 : steps_per_s >= 1 ? 2 : 4);
 }
@@ -262,7 +280,7 @@ struct Variant {
 struct PolicyResult {
   Policy policy = Policy::Float32;
   bool numerics = true;
-  std::array<double, kWindows> steps_per_s{};  // per window
+  std::vector<double> steps_per_s;  // per window
   double median_steps_per_s = 0;
   std::int64_t peak_memory = 0;
   std::int64_t activation_memory = 0;  // peak above the model state (weights, grads, moments)
@@ -291,12 +309,13 @@ std::string variant_name(Policy policy, bool numerics) {
 class PolicyBench {
  public:
   PolicyBench(const Workload& w, Project p, Variant v, const std::string& device,
-              const Dataset& pool)
+              const Dataset& pool, int windows)
       : backend_(create_backend(device, {.allow_tf32 = p.training.allow_tf32})),
         step_(with_variant(std::move(p), v), *backend_),
         loader_(pool, w.batch, /*shuffle=*/true, /*seed=*/0, /*drop_last=*/true) {
     result_.policy = v.policy;
     result_.numerics = v.numerics;
+    result_.steps_per_s.assign(std::size_t(windows), 0.0);
     state_bytes_ = std::int64_t(backend_->memory_stats().in_use);
     backend_->reset_peak_memory();
   }
@@ -311,13 +330,11 @@ class PolicyBench {
     const auto t0 = Clock::now();
     run(steps);
     const double dt = std::chrono::duration<double>(Clock::now() - t0).count();
-    result_.steps_per_s[std::size_t(k)] = double(steps) / dt;
+    result_.steps_per_s.at(std::size_t(k)) = double(steps) / dt;
   }
 
   PolicyResult finish() {
-    std::array<double, kWindows> sorted = result_.steps_per_s;
-    std::sort(sorted.begin(), sorted.end());
-    result_.median_steps_per_s = sorted[kWindows / 2];
+    result_.median_steps_per_s = median(result_.steps_per_s);
     result_.peak_memory = std::int64_t(backend_->memory_stats().peak);
     result_.activation_memory = std::max<std::int64_t>(0, result_.peak_memory - state_bytes_);
     result_.can_capture = backend_->can_capture();
@@ -345,13 +362,13 @@ class PolicyBench {
 std::vector<PolicyResult> bench_group(const Workload& w, const Project& p,
                                       const std::vector<Variant>& group, const std::string& device,
                                       const Dataset& pool, std::int64_t warmup,
-                                      std::int64_t window) {
+                                      int windows, std::int64_t window) {
   std::vector<std::unique_ptr<PolicyBench>> benches;
   for (Variant v : group) {
-    benches.push_back(std::make_unique<PolicyBench>(w, p, v, device, pool));
+    benches.push_back(std::make_unique<PolicyBench>(w, p, v, device, pool, windows));
     benches.back()->run(warmup);
   }
-  for (int k = 0; k < kWindows; ++k)
+  for (int k = 0; k < windows; ++k)
     for (auto& b : benches) b->timed_window(k, window);
   std::vector<PolicyResult> out;
   for (auto& b : benches) {
@@ -381,6 +398,7 @@ struct BenchFlags {
   bool tf32 = false;
   bool no_graphs = false;
   std::string numerics = "on";  // on, off, both (each policy twice: the cost of numerics)
+  int windows = kDefaultWindows;
 };
 
 Json paths_json(const std::vector<OpPath>& paths) {
@@ -398,7 +416,7 @@ Json paths_json(const std::vector<OpPath>& paths) {
 // returns the JSON object.
 Json bench_workload(const Workload& w, const BenchFlags& f, const std::vector<Policy>& policies,
                     const std::string& device, std::int64_t total, std::int64_t warm) {
-  const std::int64_t window = total / kWindows;
+  const std::int64_t window = total / f.windows;
   Project project = workload_project(w);
   project.training.allow_tf32 = f.tf32;
   project.training.capture_graphs = !f.no_graphs;
@@ -406,7 +424,7 @@ Json bench_workload(const Workload& w, const BenchFlags& f, const std::vector<Po
   std::cerr << "bench " << w.name << ": " << w.description << ", batch " << w.batch
             << ", SGD lr 0.05 momentum 0.9\n"
             << f.backend << ": " << device << "; " << warm << " warm-up step"
-            << (warm == 1 ? "" : "s") << ", then " << kWindows << " windows of " << window
+            << (warm == 1 ? "" : "s") << ", then " << f.windows << " windows of " << window
             << (window == 1 ? " step" : " steps") << " per policy"
             << (w.name == "big" || w.name == "gpt2" || policies.size() == 1 ? "" : ", policies taking turns") << "\n";
   const Dataset pool = random_pool(w);
@@ -419,10 +437,10 @@ Json bench_workload(const Workload& w, const BenchFlags& f, const std::vector<Po
   std::vector<PolicyResult> results;
   if (w.name == "big" || w.name == "gpt2") {  // one policy at a time bounds memory
     for (Variant v : variants)
-      for (auto& r : bench_group(w, project, {v}, f.backend, pool, warm, window))
+      for (auto& r : bench_group(w, project, {v}, f.backend, pool, warm, f.windows, window))
         results.push_back(r);
   } else {
-    results = bench_group(w, project, variants, f.backend, pool, warm, window);
+    results = bench_group(w, project, variants, f.backend, pool, warm, f.windows, window);
   }
 
   auto tflops = [&](const PolicyResult& r) {
@@ -454,6 +472,10 @@ Json bench_workload(const Workload& w, const BenchFlags& f, const std::vector<Po
                               {"fallback_path_calls", fallback_calls},
                               {"op_paths", paths_json(r.paths)}});
   }
+  for (const auto& on : results)
+    for (const auto& off : results)
+      if (on.numerics && !off.numerics && off.policy == on.policy)
+        out["numerics_cost"][policy_name(on.policy)] = numerics_cost(on.steps_per_s, off.steps_per_s);
   if (f.json) return out;
 
   Table t({"policy", "steps/s", "min - max", "samples/s", "TFLOP/s", "peak memory", "activations",
@@ -470,7 +492,7 @@ Json bench_workload(const Workload& w, const BenchFlags& f, const std::vector<Po
   }
   std::cout << "bench " << w.name << " on " << device << "\n";
   t.print(std::cout);
-  std::cout << "steps/s: median of " << kWindows << " windows; TFLOP/s: 3 × forward FLOPs of "
+  std::cout << "steps/s: median of " << f.windows << " windows; TFLOP/s: 3 × forward FLOPs of "
             << "the linear and convolution layers (" << fixed(double(flops) / 1e9, 2)
             << " GFLOP per step); activations: peak memory above weights, gradients and "
             << "optimizer state\n";
@@ -478,10 +500,10 @@ Json bench_workload(const Workload& w, const BenchFlags& f, const std::vector<Po
   for (const auto& on : results) {
     if (!on.numerics) continue;
     for (const auto& off : results)
-      if (!off.numerics && off.policy == on.policy && on.median_steps_per_s > 0)
+      if (!off.numerics && off.policy == on.policy)
         std::cout << policy_name(on.policy) << ": per-tensor numerics cost "
-                  << fixed(100.0 * (off.median_steps_per_s / on.median_steps_per_s - 1.0), 1)
-                  << "% of step time\n";
+                  << fixed(100.0 * numerics_cost(on.steps_per_s, off.steps_per_s), 1)
+                  << "% of step time (median over windows of the paired ratio)\n";
   }
   for (const auto& r : results) {
     if (r.captured)
@@ -520,13 +542,18 @@ void add_bench_command(CLI::App& app) {
                   "Per-tensor numerics: on, off, or both (each policy twice, with its cost)")
       ->check(CLI::IsMember({"on", "off", "both"}))
       ->capture_default_str();
+  cmd->add_option("--windows", f->windows,
+                  "Timed windows per policy, taken in turns; medians are over windows (default: 3)");
   cmd->add_flag("--json", f->json, "Print JSON instead of a table");
   cmd->callback([f, steps, warmup, threads] {
     std::vector<const Workload*> chosen;
     for (const std::string& name : f->workloads) chosen.push_back(&find_workload(name));
     const std::vector<Policy> policies = parse_policy_list("--policies", f->policies);
-    if (steps->count() && f->steps < kWindows)
-      throw InputError("--steps must be at least 3, got " + std::to_string(f->steps));
+    if (f->windows < 1)
+      throw InputError("--windows must be at least 1, got " + std::to_string(f->windows));
+    if (steps->count() && f->steps < f->windows)
+      throw InputError("--steps must be at least --windows (" + std::to_string(f->windows) +
+                       "), got " + std::to_string(f->steps));
     if (f->warmup < 0) throw InputError("--warmup must be at least 0, got " + std::to_string(f->warmup));
     if (threads->count()) {
       if (f->threads < 1)

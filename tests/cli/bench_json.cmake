@@ -83,3 +83,28 @@ execute_process(COMMAND "${MANTISSA}" bench mlp gpt9 --steps 3 --json
 if(rc EQUAL 0 OR NOT err MATCHES "unknown workload 'gpt9'" OR NOT out STREQUAL "")
   message(FATAL_ERROR "bench mlp gpt9: exit ${rc}, stdout '${out}', stderr '${err}'")
 endif()
+
+# --windows sets how many timed windows each variant gets; --numerics both
+# times each policy twice and reports the cost as a paired median.
+execute_process(COMMAND "${MANTISSA}" bench mlp --steps 10 --warmup 1 --windows 5
+                        --policies float32 --numerics both --json
+                RESULT_VARIABLE rc OUTPUT_VARIABLE json ERROR_VARIABLE err)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "bench --windows 5 --numerics both: exit ${rc}\n${err}")
+endif()
+string(JSON count LENGTH "${json}" results)
+string(JSON windows LENGTH "${json}" results 1 steps_per_s_windows)
+string(JSON window GET "${json}" window_steps)
+string(JSON on GET "${json}" results 0 numerics)
+string(JSON off GET "${json}" results 1 numerics)
+string(JSON cost GET "${json}" numerics_cost float32)
+if(NOT count EQUAL 2 OR NOT windows EQUAL 5 OR NOT window EQUAL 2 OR NOT on OR off
+   OR NOT cost MATCHES "^-?[0-9.e+-]+$")
+  message(FATAL_ERROR "bench --windows 5 --numerics both: ${count} results, ${windows} windows "
+                      "of ${window}, numerics ${on}/${off}, cost '${cost}':\n${json}")
+endif()
+execute_process(COMMAND "${MANTISSA}" bench mlp --steps 3 --windows 4 --json
+                RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+if(rc EQUAL 0 OR NOT err MATCHES "--steps must be at least --windows")
+  message(FATAL_ERROR "bench --steps 3 --windows 4: exit ${rc}, stderr '${err}'")
+endif()

@@ -3,11 +3,16 @@
 // vectorise; the histogram, on sampled steps, in the same pass.
 #include <array>
 #include <bit>
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+#include <bit>
 #include <cstring>
 #include <vector>
 
 #include "backends/cpu/cpu_backend.hpp"
 #include "backends/cpu/cpu_kernels.hpp"
+#include "backends/cpu/cpu_numerics_kernels.hpp"
 #include "backends/numerics_checks.hpp"
 #include "mantissa/error.hpp"
 #include "mantissa/numerics_bits.hpp"
@@ -60,16 +65,6 @@ Counts count_bits16(const std::uint16_t* x, std::int64_t n) {
 
 #undef MANTISSA_COUNT_BODY
 
-// What every chunk gets: the largest |x| bits (a NaN or inf shows as >=
-// kInf), and how many values lie below each small-value threshold (zeros,
-// flushed in bf16, flushed in fp16, below fp16's normals): the small-value
-// counts are differences of these. Only a chunk whose largest value reaches
-// fp16's saturation needs the full count (infinities, NaN, saturation).
-struct Glance {
-  std::int32_t max_bits = 0, zeros = 0, below_bf16 = 0, below_f16 = 0, below_f16_normal = 0;
-  bool plain() const { return max_bits < std::int32_t(nb::kSaturateF16From); }
-};
-
 #define MANTISSA_GLANCE_BODY(load)                                              \
   std::int32_t hi = 0, zero = 0, lo0 = 0, lo1 = 0, lo2 = 0;                     \
   _Pragma("omp simd reduction(max : hi) reduction(+ : zero, lo0, lo1, lo2)")    \
@@ -84,15 +79,17 @@ struct Glance {
   return {hi, zero, lo0, lo1, lo2};
 
 __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-Glance glance_bits32(const std::uint32_t* x, std::int64_t n) {
+Glance portable_glance32(const std::uint32_t* x, std::int64_t n) {
   MANTISSA_GLANCE_BODY(x[i])
 }
+
+#undef MANTISSA_GLANCE_BODY
 
 // bf16 in its own 16-bit lanes (twice the values per vector): its bits are
 // the top half of the fp32 pattern, so each threshold compares as its top
 // half (the bf16 flush threshold catches only 0). n must stay below 2^16.
 __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-Glance glance_bits16(const std::uint16_t* x, std::int64_t n) {
+Glance portable_glance16(const std::uint16_t* x, std::int64_t n) {
   std::uint16_t hi = 0, zero = 0, lo1 = 0, lo2 = 0;
 #pragma omp simd reduction(max : hi) reduction(+ : zero, lo1, lo2)
   for (std::int64_t i = 0; i < n; ++i) {
@@ -107,14 +104,92 @@ Glance glance_bits16(const std::uint16_t* x, std::int64_t n) {
   return {std::int32_t(std::uint32_t(hi) << 16), zero, zero, lo1, lo2};
 }
 
-#undef MANTISSA_GLANCE_BODY
+#if defined(__x86_64__)
+// GCC 12's AVX-512 headers start some intrinsics from an "undefined" vector,
+// which its -Wuninitialized reports at every inlined call.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#define MANTISSA_WIDE __attribute__((target("avx512f,avx512bw,popcnt")))
+
+// fp32 as two 16-bit views of 32 values at a time: the low view packs |x|
+// with unsigned saturation (0 stays 0, and only |x| < 2^-134 stays below
+// 0x8000), the high view packs |x| >> 16 (fp16's thresholds lie on 16-bit
+// boundaries). The packs interleave lanes, which counts do not mind; the
+// maximum is taken on the full 32 bits.
+MANTISSA_WIDE Glance wide_glance32(const std::uint32_t* x, std::int64_t n) {
+  static_assert((nb::kFlushF16Below & 0xFFFF) == 0 && (nb::kNormalF16From & 0xFFFF) == 0 &&
+                nb::kFlushBF16Below < 0xFFFF);
+  const __m512i abs = _mm512_set1_epi32(0x7FFFFFFF);
+  const __m512i zero = _mm512_setzero_si512();
+  const __m512i t_bf16 = _mm512_set1_epi16(std::int16_t(nb::kFlushBF16Below));
+  const __m512i t_f16 = _mm512_set1_epi16(std::int16_t(nb::kFlushF16Below >> 16));
+  const __m512i t_normal = _mm512_set1_epi16(std::int16_t(nb::kNormalF16From >> 16));
+  __m512i mx = zero;
+  std::int32_t zeros = 0, lo0 = 0, lo1 = 0, lo2 = 0;
+  std::int64_t i = 0;
+  for (; i + 32 <= n; i += 32) {
+    const __m512i a0 = _mm512_and_si512(_mm512_loadu_si512(x + i), abs);
+    const __m512i a1 = _mm512_and_si512(_mm512_loadu_si512(x + i + 16), abs);
+    mx = _mm512_max_epu32(mx, _mm512_max_epu32(a0, a1));
+    const __m512i low = _mm512_packus_epi32(a0, a1);
+    const __m512i high = _mm512_packus_epi32(_mm512_srli_epi32(a0, 16), _mm512_srli_epi32(a1, 16));
+    zeros += std::popcount(_mm512_cmpeq_epu16_mask(low, zero));
+    lo0 += std::popcount(_mm512_cmplt_epu16_mask(low, t_bf16));
+    lo1 += std::popcount(_mm512_cmplt_epu16_mask(high, t_f16));
+    lo2 += std::popcount(_mm512_cmplt_epu16_mask(high, t_normal));
+  }
+  Glance g{std::int32_t(_mm512_reduce_max_epu32(mx)), zeros, lo0, lo1, lo2};
+  if (i < n) {
+    const Glance t = portable_glance32(x + i, n - i);
+    g.max_bits = std::max(g.max_bits, t.max_bits);
+    g.zeros += t.zeros;
+    g.below_bf16 += t.below_bf16;
+    g.below_f16 += t.below_f16;
+    g.below_f16_normal += t.below_f16_normal;
+  }
+  return g;
+}
+
+MANTISSA_WIDE Glance wide_glance16(const std::uint16_t* x, std::int64_t n) {
+  const __m512i abs = _mm512_set1_epi16(0x7FFF);
+  const __m512i zero = _mm512_setzero_si512();
+  const __m512i t_f16 = _mm512_set1_epi16(std::int16_t(nb::kFlushF16Below >> 16));
+  const __m512i t_normal = _mm512_set1_epi16(std::int16_t(nb::kNormalF16From >> 16));
+  __m512i mx = zero;
+  std::int32_t zeros = 0, lo1 = 0, lo2 = 0;
+  std::int64_t i = 0;
+  for (; i + 32 <= n; i += 32) {
+    const __m512i a = _mm512_and_si512(_mm512_loadu_si512(x + i), abs);
+    mx = _mm512_max_epu16(mx, a);
+    zeros += std::popcount(_mm512_cmpeq_epu16_mask(a, zero));
+    lo1 += std::popcount(_mm512_cmplt_epu16_mask(a, t_f16));
+    lo2 += std::popcount(_mm512_cmplt_epu16_mask(a, t_normal));
+  }
+  // The widest 16-bit lane: fold the 32 lanes' maxima through 32-bit lanes.
+  const __m512i folded = _mm512_max_epu32(_mm512_srli_epi32(mx, 16),
+                                          _mm512_and_si512(mx, _mm512_set1_epi32(0xFFFF)));
+  Glance g{std::int32_t(_mm512_reduce_max_epu32(folded) << 16), zeros, zeros, lo1, lo2};
+  if (i < n) {
+    const Glance t = portable_glance16(x + i, n - i);
+    g.max_bits = std::max(g.max_bits, t.max_bits);
+    g.zeros += t.zeros;
+    g.below_bf16 += t.below_bf16;
+    g.below_f16 += t.below_f16;
+    g.below_f16_normal += t.below_f16_normal;
+  }
+  return g;
+}
+#undef MANTISSA_WIDE
+#pragma GCC diagnostic pop
+#endif
 
 // A chunk's counts: from the glance when no value reaches fp16's saturation
 // (then there is no inf, NaN or saturated value), else counted in full.
 template <class Raw, class GlanceFn, class CountFn>
 Counts chunk_counts(const Raw* x, std::int64_t n, GlanceFn glance, CountFn count) {
   const Glance g = glance(x, n);
-  if (!g.plain()) return count(x, n);
+  if (g.max_bits >= std::int32_t(nb::kSaturateF16From)) return count(x, n);
   Counts c;
   c.amax = g.max_bits;
   c.zero = g.zeros;
@@ -134,6 +209,31 @@ std::uint32_t word(std::uint64_t v) {
 
 }  // namespace
 
+bool has_wide_glance() {
+#if defined(__x86_64__)
+  static const bool wide = __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("popcnt");
+  return wide;
+#else
+  return false;
+#endif
+}
+
+Glance glance_bits32(const std::uint32_t* x, std::int64_t n, GlanceIsa isa) {
+#if defined(__x86_64__)
+  if (isa == GlanceIsa::Wide && has_wide_glance()) return wide_glance32(x, n);
+#endif
+  (void)isa;
+  return portable_glance32(x, n);
+}
+
+Glance glance_bits16(const std::uint16_t* x, std::int64_t n, GlanceIsa isa) {
+#if defined(__x86_64__)
+  if (isa == GlanceIsa::Wide && has_wide_glance()) return wide_glance16(x, n);
+#endif
+  (void)isa;
+  return portable_glance16(x, n);
+}
+
 void CpuBackend::tensor_stats(const Tensor& x, Tensor& stats, Tensor* histogram,
                               const Tensor* enable) {
   check_tensor_stats_args(stats, histogram);
@@ -142,6 +242,13 @@ void CpuBackend::tensor_stats(const Tensor& x, Tensor& stats, Tensor* histogram,
   const std::int64_t total = x.numel();
   const std::int64_t chunks = (total + kChunk - 1) / kChunk;
   const DType type = x.dtype();
+  const GlanceIsa isa = has_wide_glance() ? GlanceIsa::Wide : GlanceIsa::Portable;
+  const auto glance32 = [isa](const std::uint32_t* p, std::int64_t m) {
+    return glance_bits32(p, m, isa);
+  };
+  const auto glance16 = [isa](const std::uint16_t* p, std::int64_t m) {
+    return glance_bits16(p, m, isa);
+  };
   std::uint64_t sum[nb::kWords] = {};
   std::int32_t amax = 0;
 #pragma omp parallel for schedule(static) reduction(+ : sum[:nb::kWords]) reduction(max : amax) \
@@ -161,10 +268,10 @@ void CpuBackend::tensor_stats(const Tensor& x, Tensor& stats, Tensor* histogram,
       sum[nb::kSaturateF16] += std::uint64_t(k.sat);
     };
     if (type == DType::F32) {
-      add(chunk_counts(static_cast<const std::uint32_t*>(x.data()) + begin, n, glance_bits32,
+      add(chunk_counts(static_cast<const std::uint32_t*>(x.data()) + begin, n, glance32,
                        count_bits32));
     } else if (type == DType::BF16) {
-      add(chunk_counts(static_cast<const std::uint16_t*>(x.data()) + begin, n, glance_bits16,
+      add(chunk_counts(static_cast<const std::uint16_t*>(x.data()) + begin, n, glance16,
                        count_bits16));
     } else {  // fp16 widens exactly to fp32 first
       alignas(64) float buf[kBlock];
