@@ -10,6 +10,7 @@
 #include <cmath>
 #include <iostream>
 #include <limits>
+#include <map>
 #include <random>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -255,6 +256,96 @@ void set_fc1_weight(Trainer& t, Backend& be, float w) {
   for (Param* prm : t.graph().params()) {
     if (prm->name == "fc1.weight") be.fill(prm->master, w);
     if (prm->name == "fc1.bias") be.fill(prm->master, 0.0f);
+  }
+}
+
+// Takes every slot's statistics on its own, with tensor_stats, as each
+// tensor is produced: the reference for the words the step's ops take
+// inside their own passes.
+class SeparateStats : public TensorObserver {
+ public:
+  explicit SeparateStats(Backend& be) : be_(be) {}
+  std::map<int, NumericsWords> words;
+  std::map<int, Histogram> histograms;
+  void observe(const TensorEvent& e, const Tensor& t) override {
+    if (e.slot < 0) return;
+    Tensor stats = Tensor::zeros(be_, Shape{nb::kWords}, DType::F32);
+    Tensor hist = Tensor::zeros(be_, Shape{nb::kBins}, DType::F32);
+    const float on = std::bit_cast<float>(1u);
+    Tensor enable = Tensor::from_host(be_, Shape{1}, DType::F32, &on);
+    be_.tensor_stats(t, stats, &hist, &enable);
+    const std::vector<std::uint8_t> w = stats.to_host_bytes(), h = hist.to_host_bytes();
+    std::memcpy(words[e.slot].data(), w.data(), w.size());
+    std::memcpy(histograms[e.slot].data(), h.data(), h.size());
+  }
+
+ private:
+  Backend& be_;
+};
+
+// Ops count the tensors they read and write in their own pass (activations
+// take their producer's output and their reader's gradient, casts their
+// 16-bit copy, the unscale pass the weight gradients, a pass-through layer
+// copies its input's words). Every slot's words, and on a histogram step
+// every histogram, equal tensor_stats on the tensor as it was produced, under
+// each policy: chains of activations, a Linear with its ReLU applied inside,
+// tensors of several chunks.
+TEST(Numerics, WordsTakenInsideOpsEqualSeparateStats) {
+  const std::string model = R"({"nodes": [
+      {"id": "input", "type": "Input", "params": {"shape": [2, 24, 24]}},
+      {"id": "conv", "type": "Conv2d", "inputs": ["input"],
+       "params": {"out_channels": 8, "kernel": 3, "padding": 1}},
+      {"id": "relu", "type": "ReLU", "inputs": ["conv"]},
+      {"id": "tanh", "type": "Tanh", "inputs": ["relu"]},
+      {"id": "pool", "type": "MaxPool2d", "inputs": ["tanh"], "params": {"kernel": 2}},
+      {"id": "leaky", "type": "LeakyReLU", "inputs": ["pool"]},
+      {"id": "flatten", "type": "Flatten", "inputs": ["leaky"]},
+      {"id": "fc1", "type": "Linear", "inputs": ["flatten"], "params": {"out_features": 64}},
+      {"id": "act", "type": "ReLU", "inputs": ["fc1"]},
+      {"id": "fc2", "type": "Linear", "inputs": ["act"], "params": {"out_features": 5}},
+      {"id": "loss", "type": "SoftmaxCrossEntropy", "inputs": ["fc2"]}]})";
+  for (const char* policy : {"float32", "mixed_bfloat16", "mixed_float16"}) {
+    SCOPED_TRACE(policy);
+    const Project p = parse_project(
+        std::string(R"({"format": "mantissa-project", "version": 1, "name": "fused",
+          "dataset": {"kind": "csv", "path": "unused.csv"}, "model": )") + model +
+            R"(, "training": {"policy": ")" + policy + R"(", "batch_size": 16,
+              "loss_scale": {"mode": "dynamic", "init_scale": 256},
+              "optimizer": {"type": "sgd", "lr": 0.01, "momentum": 0.9}}})",
+        "fused.json");
+    auto be = create_backend("cpu");
+    Graph graph(p.model, *be, p.training.policy, 3);
+    ASSERT_FALSE(graph.fused_relus().empty());  // fc1 applies act
+    TrainingStep step(graph, *be, p.training, 10);
+    SeparateStats reference(*be);
+    graph.set_observer(&reference);
+    std::mt19937 rng(5);
+    std::normal_distribution<float> normal(0.0f, 2.0f);
+    for (int k = 0; k < 3; ++k) {
+      SCOPED_TRACE("step " + std::to_string(k + 1));
+      std::vector<float> x(16 * 2 * 24 * 24), y(16);
+      for (float& v : x) v = normal(rng);
+      for (std::size_t i = 0; i < y.size(); ++i) y[i] = float((i + std::size_t(k)) % 5);
+      step.set_histograms(k == 1);
+      reference.words.clear();
+      step.run(x, y, 16, 0);
+      const StepNumerics& n = step.numerics();
+      const auto& slots = graph.numerics_slots();
+      ASSERT_EQ(n.stats.size(), slots.size() * nb::kWords);
+      ASSERT_EQ(reference.words.size(), slots.size());
+      for (std::size_t i = 0; i < slots.size(); ++i) {
+        NumericsWords got{};
+        std::copy_n(n.stats.begin() + std::ptrdiff_t(i * nb::kWords), nb::kWords, got.begin());
+        EXPECT_EQ(got, reference.words.at(int(i))) << slots[i].label();
+        if (k == 1) {
+          ASSERT_EQ(n.histograms.size(), slots.size() * nb::kBins);
+          Histogram h{};
+          std::copy_n(n.histograms.begin() + std::ptrdiff_t(i * nb::kBins), nb::kBins, h.begin());
+          EXPECT_EQ(h, reference.histograms.at(int(i))) << slots[i].label();
+        }
+      }
+    }
+    graph.set_observer(nullptr);
   }
 }
 

@@ -246,6 +246,34 @@ class Backend {
   virtual void tensor_stats(const Tensor& x, Tensor& stats, Tensor* histogram,
                             const Tensor* enable) = 0;
 
+  // The same statistics, asked of an op that reads or writes the tensor
+  // anyway, so that a backend can count each value in the op's own pass over
+  // memory instead of a second one. Each target may be null; every non-null
+  // target is written, with the same words as tensor_stats would write. The
+  // defaults run the plain op and tensor_stats apart.
+  struct StatsTarget {
+    Tensor stats;                    // kWords words, as tensor_stats' `stats`
+    Tensor histogram;                // kBins words, or undefined
+    const Tensor* enable = nullptr;  // as tensor_stats' `enable`
+  };
+  // tensor_stats on a target.
+  void take_stats(const Tensor& x, StatsTarget& target);
+  // activation_forward, with the statistics of x and of y.
+  virtual void activation_forward_stats(Activation act, float alpha, const Tensor& x, Tensor& y,
+                                        StatsTarget* x_stats, StatsTarget* y_stats);
+  // activation_backward, with the statistics of dy and of dx.
+  virtual void activation_backward_stats(Activation act, float alpha, const Tensor& x,
+                                         const Tensor& y, const Tensor& dy, Tensor& dx,
+                                         StatsTarget* dy_stats, StatsTarget* dx_stats);
+  // cast, with the statistics of dst.
+  virtual void cast_stats(const Tensor& src, Tensor& dst, StatsTarget* dst_stats);
+  // unscale_check_and_norm, with the statistics of each gradient as it
+  // arrives (before unscaling); grad_stats is empty or has one target (or
+  // null) per gradient.
+  virtual void unscale_check_and_norm_stats(std::span<const Tensor> grads, const Tensor& scale,
+                                            Tensor& found_inf, Tensor& sum_squares,
+                                            std::span<StatsTarget* const> grad_stats);
+
   // ---- optimizer and loss scaler: decided on device ------------------------
   // `state` is the run's step-state tensor (a StepState, step_state_of()).
   // When found_inf is set and rule.skip_on_nonfinite, nothing is written but

@@ -43,6 +43,12 @@ struct ExecContext {
   // where it runs: a new mask every step, also when the step is captured
   // once and replayed. None: the seed alone.
   const Tensor* step_state = nullptr;
+  // Per-tensor numerics the graph asks a layer's op to take in its own pass
+  // (Backend::StatsTarget; null: none). Forward: of input 0 and of the
+  // output; backward: of the incoming gradient and of input 0's gradient. A
+  // layer that says takes_stats() writes every target it is given.
+  Backend::StatsTarget* stats_in = nullptr;
+  Backend::StatsTarget* stats_out = nullptr;
 };
 
 class Layer {
@@ -72,6 +78,8 @@ class Layer {
                                        const std::vector<bool>& need_input_grad) = 0;
   // Releases tensors saved for backward.
   virtual void clear_saved() {}
+  // Whether forward and backward write ExecContext::stats_in / stats_out.
+  virtual bool takes_stats() const { return false; }
 
  protected:
   LayerSpec spec_;
@@ -160,6 +168,14 @@ class Graph {
   // Records every slot's statistics into `buffers` from now on (nullptr:
   // stop). The buffers must outlive the graph's use of them.
   void attach_numerics(const NumericsBuffers* buffers) { numerics_ = buffers; }
+  // Weight-gradient statistics: loss_and_backward takes them unless a later
+  // pass over the gradients does (TrainingStep's unscale pass, with
+  // weight_grad_targets()).
+  void defer_weight_grad_stats(bool deferred) { weight_grad_stats_deferred_ = deferred; }
+  // Per params() entry, where its gradient's statistics go: targets kept in
+  // `storage`, or empty when no numerics are attached.
+  std::vector<Backend::StatsTarget*> weight_grad_targets(
+      std::vector<Backend::StatsTarget>& storage) const;
   // Shows every tensor of the following steps to `observer` (nullptr: stop).
   void set_observer(TensorObserver* observer) { observer_ = observer; }
 
@@ -174,11 +190,30 @@ class Graph {
     bool needs_grad = false;  // some parameter upstream... i.e. grad must flow into it
     int output_slot = -1;     // numerics slot of its forward output
     std::vector<int> input_grad_slots;  // per input: slot of the gradient its backward returns
+    // Statistics another node's op takes (Graph::plan_stats_in_ops): of the
+    // forward output, by its only reader's forward; of input k's gradient,
+    // by the backward of the node that produced input k.
+    bool output_stats_by_consumer = false;
+    std::vector<bool> input_grad_stats_by_source;
+    // The slots this node's op takes for others: its input 0 (forward) and
+    // the gradient of its output (backward); -1: none.
+    int in_stats_slot = -1;
+    int dy_stats_slot = -1;
   };
 
   void build_numerics_slots();
+  void plan_stats_in_ops();
   // Statistics of slot `slot` (when attached) and the observer's view of t.
   void record(int slot, const Tensor& t);
+  // Only the statistics / only the observer's view.
+  void record_stats(int slot, const Tensor& t);
+  void observe_slot(int slot, const Tensor& t);
+  // Where slot `slot`'s statistics go, for an op that takes them itself;
+  // false when no numerics are attached or slot is -1.
+  bool stats_target(int slot, Backend::StatsTarget& target) const;
+  // Words (and histogram) of slot `from` copied to slot `to` (one tensor in
+  // both slots).
+  void copy_stats(int from, int to);
   // The observer's view of a cast between layers (no slot).
   void observe_cast(const Node& node, int input, bool backward, const Tensor& t);
 
@@ -192,6 +227,7 @@ class Graph {
   std::vector<NumericsSlot> slots_;
   std::vector<int> weight16_slots_;  // per params() entry; -1 where compute is the master
   std::vector<int> weight_grad_slots_;  // per params() entry
+  bool weight_grad_stats_deferred_ = false;
   int loss_slot_ = -1;
   const NumericsBuffers* numerics_ = nullptr;
   TensorObserver* observer_ = nullptr;

@@ -135,6 +135,9 @@ class TrainingStep {
   // Per-tensor numerics: the buffers the graph records into, whether the
   // next and the last enqueued step ask for histograms, and the open reads
   // behind each state ticket.
+  // Where each weight gradient's statistics go (empty: numerics off).
+  std::vector<Backend::StatsTarget> grad_stat_targets_;
+  std::vector<Backend::StatsTarget*> grad_stats_;
   NumericsBuffers numerics_;
   bool histograms_next_ = false;
   bool histograms_last_ = false;

@@ -60,6 +60,41 @@ void Backend::linear_backward_weights(const Tensor& dy, const Tensor& x, Tensor&
   if (dbias != nullptr) bias_grad(dy, *dbias, 0.0f);
 }
 
+void Backend::take_stats(const Tensor& x, StatsTarget& target) {
+  tensor_stats(x, target.stats, target.histogram.defined() ? &target.histogram : nullptr,
+               target.enable);
+}
+
+void Backend::activation_forward_stats(Activation act, float alpha, const Tensor& x, Tensor& y,
+                                       StatsTarget* x_stats, StatsTarget* y_stats) {
+  activation_forward(act, alpha, x, y);
+  if (x_stats != nullptr) take_stats(x, *x_stats);
+  if (y_stats != nullptr) take_stats(y, *y_stats);
+}
+
+void Backend::activation_backward_stats(Activation act, float alpha, const Tensor& x,
+                                        const Tensor& y, const Tensor& dy, Tensor& dx,
+                                        StatsTarget* dy_stats, StatsTarget* dx_stats) {
+  activation_backward(act, alpha, x, y, dy, dx);
+  if (dy_stats != nullptr) take_stats(dy, *dy_stats);
+  if (dx_stats != nullptr) take_stats(dx, *dx_stats);
+}
+
+void Backend::cast_stats(const Tensor& src, Tensor& dst, StatsTarget* dst_stats) {
+  cast(src, dst);
+  if (dst_stats != nullptr) take_stats(dst, *dst_stats);
+}
+
+void Backend::unscale_check_and_norm_stats(std::span<const Tensor> grads, const Tensor& scale,
+                                           Tensor& found_inf, Tensor& sum_squares,
+                                           std::span<StatsTarget* const> grad_stats) {
+  MANTISSA_ASSERT(grad_stats.empty() || grad_stats.size() == grads.size(),
+                  "one statistics target per gradient, or none");
+  for (std::size_t k = 0; k < grad_stats.size(); ++k)
+    if (grad_stats[k] != nullptr) take_stats(grads[k], *grad_stats[k]);
+  unscale_check_and_norm(grads, scale, found_inf, sum_squares);
+}
+
 void Backend::begin_capture() {
   throw Error("backend " + name() + " cannot capture a step");
 }

@@ -47,6 +47,9 @@ TrainingStep::TrainingStep(Graph& graph, Backend& backend, const TrainingSpec& t
       numerics_.histograms = Tensor::zeros(backend_, Shape{slots * nb::kBins}, DType::F32);
     numerics_.enable = Tensor::zeros(backend_, Shape{1}, DType::F32);
     graph_.attach_numerics(&numerics_);
+    // Weight gradients are counted in the unscale pass, which reads them anyway.
+    graph_.defer_weight_grad_stats(true);
+    grad_stats_ = graph_.weight_grad_targets(grad_stat_targets_);
   }
   if (capturable_) {
     static_x_ = Tensor::empty(backend_, input_batch_shape(full_batch_), DType::F32);
@@ -56,6 +59,7 @@ TrainingStep::TrainingStep(Graph& graph, Backend& backend, const TrainingSpec& t
 
 TrainingStep::~TrainingStep() {
   graph_.attach_numerics(nullptr);
+  graph_.defer_weight_grad_stats(false);
   discard_capture();
 }
 
@@ -108,7 +112,7 @@ void TrainingStep::body(Tensor x, const Tensor& y, std::uint64_t dropout_seed) {
   graph_.loss_and_backward(ctx, y, scale, loss);
   // ---- unscale every gradient in place, note the first non-finite one,
   //      and the global norm of the unscaled gradients (one pass) ----
-  backend_.unscale_check_and_norm(grads_, scale, found_inf, grad_sq);
+  backend_.unscale_check_and_norm_stats(grads_, scale, found_inf, grad_sq, grad_stats_);
   // ---- clip + optimizer; skipped on device when found_inf is set ----
   backend_.optimizer_step(masters_, grads_, slots_, decay_, state_, optimizer_);
   // ---- loss-scale update: backoff on overflow, growth after N clean steps ----

@@ -144,6 +144,15 @@ class CpuBackend final : public Backend {
   void update_loss_scale(Tensor& state, const ScalerRule& rule) override;
   void tensor_stats(const Tensor& x, Tensor& stats, Tensor* histogram,
                     const Tensor* enable) override;
+  void activation_forward_stats(Activation act, float alpha, const Tensor& x, Tensor& y,
+                                StatsTarget* x_stats, StatsTarget* y_stats) override;
+  void activation_backward_stats(Activation act, float alpha, const Tensor& x, const Tensor& y,
+                                 const Tensor& dy, Tensor& dx, StatsTarget* dy_stats,
+                                 StatsTarget* dx_stats) override;
+  void cast_stats(const Tensor& src, Tensor& dst, StatsTarget* dst_stats) override;
+  void unscale_check_and_norm_stats(std::span<const Tensor> grads, const Tensor& scale,
+                                    Tensor& found_inf, Tensor& sum_squares,
+                                    std::span<StatsTarget* const> grad_stats) override;
 
  private:
   // matmul() with an optional fp32 bias (N) added inside oneDNN's primitive.

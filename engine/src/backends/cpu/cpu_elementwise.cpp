@@ -5,6 +5,7 @@
 #include "backends/cpu/cpu_backend.hpp"
 #include "backends/cpu/cpu_dnnl.hpp"
 #include "backends/cpu/cpu_kernels.hpp"
+#include "backends/cpu/cpu_stats_pass.hpp"
 #include "mantissa/error.hpp"
 
 namespace mantissa::cpu {
@@ -156,68 +157,126 @@ void CpuBackend::mul(const Tensor& a, const Tensor& b, Tensor& out) {
   });
 }
 
+namespace {
+
+// The elementwise form of an activation and of its derivative, handed to
+// `visit`; false for GELU, which runs in oneDNN. Comparisons are written so
+// that NaN inputs stay NaN, as in PyTorch.
+template <class Visit>
+bool visit_forward(Activation act, float alpha, Visit&& visit) {
+  switch (act) {
+    case Activation::Relu: visit([](float v) { return v < 0.0f ? 0.0f : v; }); return true;
+    case Activation::LeakyRelu: visit([alpha](float v) { return v < 0.0f ? alpha * v : v; }); return true;
+    case Activation::Tanh: visit([](float v) { return std::tanh(v); }); return true;
+    case Activation::Sigmoid: visit([](float v) { return 1.0f / (1.0f + std::exp(-v)); }); return true;
+    case Activation::Gelu: return false;
+  }
+  return false;
+}
+
+// Each derivative reads only what it needs: x (uses_y false) or y.
+template <class Visit>
+bool visit_backward(Activation act, float alpha, Visit&& visit) {
+  switch (act) {
+    case Activation::Relu: visit(false, [](float v, float g) { return v > 0.0f ? g : 0.0f; }); return true;
+    case Activation::LeakyRelu:
+      visit(false, [alpha](float v, float g) { return v > 0.0f ? g : alpha * g; });
+      return true;
+    case Activation::Tanh: visit(true, [](float t, float g) { return g * (1.0f - t * t); }); return true;
+    case Activation::Sigmoid:
+      visit(true, [](float s, float g) { return g * s * (1.0f - s); });
+      return true;
+    case Activation::Gelu: return false;
+  }
+  return false;
+}
+
+template <class F>
+auto forward_block(F f) {
+  return [f](auto in, auto o, std::int64_t n, auto) {
+    const float* v = in[0];
+    float* z = o[0];
+#pragma omp simd
+    for (std::int64_t i = 0; i < n; ++i) z[i] = f(v[i]);
+  };
+}
+
+template <class F>
+auto backward_block(F f) {
+  return [f](auto in, auto o, std::int64_t n, auto) {
+    const float* a = in[0];
+    const float* g = in[1];
+    float* z = o[0];
+#pragma omp simd
+    for (std::int64_t i = 0; i < n; ++i) z[i] = f(a[i], g[i]);
+  };
+}
+
+}  // namespace
+
 void CpuBackend::activation_forward(Activation act, float alpha, const Tensor& x, Tensor& y) {
   check_same_numel(x, y, "activation_forward");
-  // Comparisons are written so that NaN inputs stay NaN, as in PyTorch.
-  auto run = [&](auto f) {
-    map_blocks<1, 1>(y.numel(), {&x}, {&y}, [f](auto in, auto o, std::int64_t n, auto) {
-      const float* v = in[0];
-      float* z = o[0];
-#pragma omp simd
-      for (std::int64_t i = 0; i < n; ++i) z[i] = f(v[i]);
+  const bool elementwise = visit_forward(act, alpha, [&](auto f) {
+    map_blocks<1, 1>(y.numel(), {&x}, {&y}, forward_block(f));
+  });
+  if (!elementwise && x.numel() > 0) gelu_forward(x, y);
+}
+
+void CpuBackend::activation_forward_stats(Activation act, float alpha, const Tensor& x, Tensor& y,
+                                          StatsTarget* x_stats, StatsTarget* y_stats) {
+  check_same_numel(x, y, "activation_forward");
+  StatsPass pass({{&x, x_stats}, {&y, y_stats}});
+  const bool elementwise = !pass.empty() && visit_forward(act, alpha, [&](auto f) {
+    pass.run(y.numel(), [&](std::int64_t begin, std::int64_t n) {
+      map_range<1, 1>(begin, n, {&x}, {&y}, forward_block(f));
     });
-  };
-  switch (act) {
-    case Activation::Relu:
-      run([](float v) { return v < 0.0f ? 0.0f : v; });
-      break;
-    case Activation::LeakyRelu:
-      run([alpha](float v) { return v < 0.0f ? alpha * v : v; });
-      break;
-    case Activation::Gelu:
-      if (x.numel() > 0) gelu_forward(x, y);
-      break;
-    case Activation::Tanh:
-      run([](float v) { return std::tanh(v); });
-      break;
-    case Activation::Sigmoid:
-      run([](float v) { return 1.0f / (1.0f + std::exp(-v)); });
-      break;
-  }
+  });
+  if (!elementwise) activation_forward(act, alpha, x, y);
+  pass.take_rest(*this);
 }
 
 void CpuBackend::activation_backward(Activation act, float alpha, const Tensor& x, const Tensor& y,
                                      const Tensor& dy, Tensor& dx) {
   check_same_numel(dy, dx, "activation_backward");
-  // Each activation reads only what its derivative needs: x or y.
-  auto run = [&](const Tensor& v, auto f) {
+  const bool elementwise = visit_backward(act, alpha, [&](bool uses_y, auto f) {
+    const Tensor& v = uses_y ? y : x;
     check_same_numel(v, dx, "activation_backward");
-    map_blocks<2, 1>(dx.numel(), {&v, &dy}, {&dx}, [f](auto in, auto o, std::int64_t n, auto) {
-      const float* a = in[0];
-      const float* g = in[1];
-      float* z = o[0];
-#pragma omp simd
-      for (std::int64_t i = 0; i < n; ++i) z[i] = f(a[i], g[i]);
-    });
-  };
-  switch (act) {
-    case Activation::Relu:
-      run(x, [](float v, float g) { return v > 0.0f ? g : 0.0f; });
-      break;
-    case Activation::LeakyRelu:
-      run(x, [alpha](float v, float g) { return v > 0.0f ? g : alpha * g; });
-      break;
-    case Activation::Gelu:
-      check_same_numel(x, dx, "activation_backward");
-      if (x.numel() > 0) gelu_backward(x, dy, dx);
-      break;
-    case Activation::Tanh:
-      run(y, [](float t, float g) { return g * (1.0f - t * t); });
-      break;
-    case Activation::Sigmoid:
-      run(y, [](float s, float g) { return g * s * (1.0f - s); });
-      break;
+    map_blocks<2, 1>(dx.numel(), {&v, &dy}, {&dx}, backward_block(f));
+  });
+  if (!elementwise) {
+    check_same_numel(x, dx, "activation_backward");
+    if (x.numel() > 0) gelu_backward(x, dy, dx);
   }
+}
+
+void CpuBackend::activation_backward_stats(Activation act, float alpha, const Tensor& x,
+                                           const Tensor& y, const Tensor& dy, Tensor& dx,
+                                           StatsTarget* dy_stats, StatsTarget* dx_stats) {
+  check_same_numel(dy, dx, "activation_backward");
+  StatsPass pass({{&dy, dy_stats}, {&dx, dx_stats}});
+  const bool elementwise = !pass.empty() && visit_backward(act, alpha, [&](bool uses_y, auto f) {
+    const Tensor& v = uses_y ? y : x;
+    check_same_numel(v, dx, "activation_backward");
+    pass.run(dx.numel(), [&](std::int64_t begin, std::int64_t n) {
+      map_range<2, 1>(begin, n, {&v, &dy}, {&dx}, backward_block(f));
+    });
+  });
+  if (!elementwise) activation_backward(act, alpha, x, y, dy, dx);
+  pass.take_rest(*this);
+}
+
+void CpuBackend::cast_stats(const Tensor& src, Tensor& dst, StatsTarget* dst_stats) {
+  check_same_numel(src, dst, "cast");
+  StatsPass pass({{&dst, dst_stats}});
+  if (pass.empty() || (src.data() == dst.data() && src.dtype() == dst.dtype())) {
+    cast(src, dst);
+  } else {  // chunks stay below convert()'s own threading threshold
+    pass.run(dst.numel(), [&](std::int64_t begin, std::int64_t n) {
+      convert(byte_ptr(src, begin), src.dtype(), byte_ptr(dst, begin), dst.dtype(),
+              std::size_t(n));
+    });
+  }
+  pass.take_rest(*this);
 }
 
 void CpuBackend::dropout_forward(const Tensor& x, Tensor& y, Tensor& mask, float p,

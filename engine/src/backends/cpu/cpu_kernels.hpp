@@ -56,22 +56,33 @@ inline void write_back(Tensor& t, std::int64_t begin, std::int64_t n, const floa
 // output may be the same tensor as an input (in-place ops): every kernel is
 // purely elementwise, so aliasing is harmless.
 template <std::size_t NIn, std::size_t NOut, class Fn>
+void map_block(std::int64_t begin, std::int64_t n, const std::array<const Tensor*, NIn>& ins,
+               const std::array<Tensor*, NOut>& outs, Fn& fn) {
+  alignas(64) float in_buf[NIn > 0 ? NIn : 1][kBlock];
+  alignas(64) float out_buf[NOut > 0 ? NOut : 1][kBlock];
+  std::array<const float*, NIn> in{};
+  std::array<float*, NOut> out{};
+  for (std::size_t k = 0; k < NIn; ++k) in[k] = read_f32(*ins[k], begin, n, in_buf[k]);
+  for (std::size_t k = 0; k < NOut; ++k) out[k] = out_f32(*outs[k], begin, out_buf[k]);
+  fn(in, out, n, begin);
+  for (std::size_t k = 0; k < NOut; ++k) write_back(*outs[k], begin, n, out[k]);
+}
+
+template <std::size_t NIn, std::size_t NOut, class Fn>
 void map_blocks(std::int64_t total, const std::array<const Tensor*, NIn>& ins,
                 const std::array<Tensor*, NOut>& outs, Fn&& fn) {
   const std::int64_t blocks = (total + kBlock - 1) / kBlock;
 #pragma omp parallel for schedule(static) if (total >= kParallelMin)
-  for (std::int64_t b = 0; b < blocks; ++b) {
-    alignas(64) float in_buf[NIn > 0 ? NIn : 1][kBlock];
-    alignas(64) float out_buf[NOut > 0 ? NOut : 1][kBlock];
-    const std::int64_t begin = b * kBlock;
-    const std::int64_t n = std::min(kBlock, total - begin);
-    std::array<const float*, NIn> in{};
-    std::array<float*, NOut> out{};
-    for (std::size_t k = 0; k < NIn; ++k) in[k] = read_f32(*ins[k], begin, n, in_buf[k]);
-    for (std::size_t k = 0; k < NOut; ++k) out[k] = out_f32(*outs[k], begin, out_buf[k]);
-    fn(in, out, n, begin);
-    for (std::size_t k = 0; k < NOut; ++k) write_back(*outs[k], begin, n, out[k]);
-  }
+  for (std::int64_t b = 0; b < blocks; ++b)
+    map_block(b * kBlock, std::min(kBlock, total - b * kBlock), ins, outs, fn);
+}
+
+// map_blocks over elements [begin, begin + n) on the calling thread.
+template <std::size_t NIn, std::size_t NOut, class Fn>
+void map_range(std::int64_t begin, std::int64_t n, const std::array<const Tensor*, NIn>& ins,
+               const std::array<Tensor*, NOut>& outs, Fn&& fn) {
+  for (std::int64_t j = 0; j < n; j += kBlock)
+    map_block(begin + j, std::min(kBlock, n - j), ins, outs, fn);
 }
 
 // Sum of elements [begin, begin + n) of t: fp32 lanes per block, blocks

@@ -13,6 +13,7 @@
 #include "backends/cpu/cpu_backend.hpp"
 #include "backends/cpu/cpu_kernels.hpp"
 #include "backends/cpu/cpu_numerics_kernels.hpp"
+#include "backends/cpu/cpu_stats_pass.hpp"
 #include "backends/numerics_checks.hpp"
 #include "mantissa/error.hpp"
 #include "mantissa/numerics_bits.hpp"
@@ -127,17 +128,26 @@ MANTISSA_WIDE Glance wide_glance32(const std::uint32_t* x, std::int64_t n) {
   const __m512i t_normal = _mm512_set1_epi16(std::int16_t(nb::kNormalF16From >> 16));
   __m512i mx = zero;
   std::int32_t zeros = 0, lo0 = 0, lo1 = 0, lo2 = 0;
-  std::int64_t i = 0;
-  for (; i + 32 <= n; i += 32) {
-    const __m512i a0 = _mm512_and_si512(_mm512_loadu_si512(x + i), abs);
-    const __m512i a1 = _mm512_and_si512(_mm512_loadu_si512(x + i + 16), abs);
+  // 64 values per step: two 32-lane masks joined, one popcount each.
+  const auto views = [&](std::int64_t at, __m512i& low, __m512i& high) MANTISSA_WIDE {
+    const __m512i a0 = _mm512_and_si512(_mm512_loadu_si512(x + at), abs);
+    const __m512i a1 = _mm512_and_si512(_mm512_loadu_si512(x + at + 16), abs);
     mx = _mm512_max_epu32(mx, _mm512_max_epu32(a0, a1));
-    const __m512i low = _mm512_packus_epi32(a0, a1);
-    const __m512i high = _mm512_packus_epi32(_mm512_srli_epi32(a0, 16), _mm512_srli_epi32(a1, 16));
-    zeros += std::popcount(_mm512_cmpeq_epu16_mask(low, zero));
-    lo0 += std::popcount(_mm512_cmplt_epu16_mask(low, t_bf16));
-    lo1 += std::popcount(_mm512_cmplt_epu16_mask(high, t_f16));
-    lo2 += std::popcount(_mm512_cmplt_epu16_mask(high, t_normal));
+    low = _mm512_packus_epi32(a0, a1);
+    high = _mm512_packus_epi32(_mm512_srli_epi32(a0, 16), _mm512_srli_epi32(a1, 16));
+  };
+  const auto count = [](__mmask32 a, __mmask32 b) MANTISSA_WIDE {
+    return std::int32_t(std::popcount(_cvtmask64_u64(_mm512_kunpackd(__mmask64(b), __mmask64(a)))));
+  };
+  std::int64_t i = 0;
+  for (; i + 64 <= n; i += 64) {
+    __m512i low0, high0, low1, high1;
+    views(i, low0, high0);
+    views(i + 32, low1, high1);
+    zeros += count(_mm512_cmpeq_epu16_mask(low0, zero), _mm512_cmpeq_epu16_mask(low1, zero));
+    lo0 += count(_mm512_cmplt_epu16_mask(low0, t_bf16), _mm512_cmplt_epu16_mask(low1, t_bf16));
+    lo1 += count(_mm512_cmplt_epu16_mask(high0, t_f16), _mm512_cmplt_epu16_mask(high1, t_f16));
+    lo2 += count(_mm512_cmplt_epu16_mask(high0, t_normal), _mm512_cmplt_epu16_mask(high1, t_normal));
   }
   Glance g{std::int32_t(_mm512_reduce_max_epu32(mx)), zeros, lo0, lo1, lo2};
   if (i < n) {
@@ -158,13 +168,17 @@ MANTISSA_WIDE Glance wide_glance16(const std::uint16_t* x, std::int64_t n) {
   const __m512i t_normal = _mm512_set1_epi16(std::int16_t(nb::kNormalF16From >> 16));
   __m512i mx = zero;
   std::int32_t zeros = 0, lo1 = 0, lo2 = 0;
+  const auto count = [](__mmask32 a, __mmask32 b) MANTISSA_WIDE {
+    return std::int32_t(std::popcount(_cvtmask64_u64(_mm512_kunpackd(__mmask64(b), __mmask64(a)))));
+  };
   std::int64_t i = 0;
-  for (; i + 32 <= n; i += 32) {
+  for (; i + 64 <= n; i += 64) {
     const __m512i a = _mm512_and_si512(_mm512_loadu_si512(x + i), abs);
-    mx = _mm512_max_epu16(mx, a);
-    zeros += std::popcount(_mm512_cmpeq_epu16_mask(a, zero));
-    lo1 += std::popcount(_mm512_cmplt_epu16_mask(a, t_f16));
-    lo2 += std::popcount(_mm512_cmplt_epu16_mask(a, t_normal));
+    const __m512i b = _mm512_and_si512(_mm512_loadu_si512(x + i + 32), abs);
+    mx = _mm512_max_epu16(mx, _mm512_max_epu16(a, b));
+    zeros += count(_mm512_cmpeq_epu16_mask(a, zero), _mm512_cmpeq_epu16_mask(b, zero));
+    lo1 += count(_mm512_cmplt_epu16_mask(a, t_f16), _mm512_cmplt_epu16_mask(b, t_f16));
+    lo2 += count(_mm512_cmplt_epu16_mask(a, t_normal), _mm512_cmplt_epu16_mask(b, t_normal));
   }
   // The widest 16-bit lane: fold the 32 lanes' maxima through 32-bit lanes.
   const __m512i folded = _mm512_max_epu32(_mm512_srli_epi32(mx, 16),
@@ -199,9 +213,7 @@ Counts chunk_counts(const Raw* x, std::int64_t n, GlanceFn glance, CountFn count
   return c;
 }
 
-// Chunks of at most this many values keep every count exact (the bf16
-// glance counts in 16 bits).
-constexpr std::int64_t kChunk = std::int64_t(1) << 15;
+constexpr std::int64_t kChunk = kStatsChunk;
 
 std::uint32_t word(std::uint64_t v) {
   return v > 0xFFFFFFFFull ? 0xFFFFFFFFu : std::uint32_t(v);
@@ -234,6 +246,85 @@ Glance glance_bits16(const std::uint16_t* x, std::int64_t n, GlanceIsa isa) {
   return portable_glance16(x, n);
 }
 
+void StatsSums::merge(const StatsSums& o) {
+  amax = std::max(amax, o.amax);
+  for (int k = 0; k < nb::kWords; ++k) words[k] += o.words[k];
+}
+
+void add_stats(const Tensor& t, std::int64_t begin, std::int64_t n, StatsSums& s) {
+  MANTISSA_ASSERT(n <= kStatsChunk, "add_stats takes at most one chunk");
+  const GlanceIsa isa = has_wide_glance() ? GlanceIsa::Wide : GlanceIsa::Portable;
+  const auto add = [&s](const Counts& k) {
+    s.amax = std::max(s.amax, k.amax);
+    s.words[nb::kPosInf] += std::uint64_t(k.pos);
+    s.words[nb::kNegInf] += std::uint64_t(k.neg);
+    s.words[nb::kNaN] += std::uint64_t(k.nan);
+    s.words[nb::kZero] += std::uint64_t(k.zero);
+    s.words[nb::kFlushF16] += std::uint64_t(k.f16);
+    s.words[nb::kFlushBF16] += std::uint64_t(k.bf16);
+    s.words[nb::kSubnormalF16] += std::uint64_t(k.sub);
+    s.words[nb::kSaturateF16] += std::uint64_t(k.sat);
+  };
+  if (t.dtype() == DType::F32) {
+    add(chunk_counts(static_cast<const std::uint32_t*>(t.data()) + begin, n,
+                     [isa](const std::uint32_t* p, std::int64_t m) { return glance_bits32(p, m, isa); },
+                     count_bits32));
+  } else if (t.dtype() == DType::BF16) {
+    add(chunk_counts(static_cast<const std::uint16_t*>(t.data()) + begin, n,
+                     [isa](const std::uint16_t* p, std::int64_t m) { return glance_bits16(p, m, isa); },
+                     count_bits16));
+  } else {  // fp16 widens exactly to fp32 first
+    alignas(64) float buf[kBlock];
+    for (std::int64_t j = 0; j < n; j += kBlock) {
+      const std::int64_t m = std::min(kBlock, n - j);
+      const float* v = read_f32(t, begin + j, m, buf);
+      add(count_bits32(reinterpret_cast<const std::uint32_t*>(v), m));
+    }
+  }
+}
+
+void write_stats(const StatsSums& s, std::int64_t total, Tensor& stats) {
+  auto* w = stats.data_as<std::uint32_t>();
+  for (int k = 0; k < nb::kWords; ++k) w[k] = word(s.words[k]);
+  w[nb::kCount] = word(std::uint64_t(total));
+  w[nb::kAmaxBits] = std::uint32_t(s.amax);
+}
+
+bool histogram_due(const Backend::StatsTarget& target) {
+  return target.histogram.defined() && target.enable != nullptr &&
+         target.enable->data_as<const std::uint32_t>()[0] != 0;
+}
+
+StatsPass::StatsPass(std::initializer_list<std::pair<const Tensor*, Backend::StatsTarget*>> targets) {
+  for (const auto& [t, target] : targets) {
+    if (target == nullptr) continue;
+    MANTISSA_ASSERT(count_ + rest_count_ < kMaxTargets, "StatsPass takes at most two tensors");
+    if (histogram_due(*target)) {
+      rest_[std::size_t(rest_count_++)] = {t, target};
+      continue;
+    }
+    check_tensor_stats_args(target->stats, nullptr);
+    tensors_[std::size_t(count_)] = t;
+    targets_[std::size_t(count_)] = target;
+    ++count_;
+  }
+}
+
+void StatsPass::finish(const std::array<StatsSums, kMaxTargets>& sums) {
+  for (int k = 0; k < count_; ++k)
+    write_stats(sums[std::size_t(k)], tensors_[std::size_t(k)]->numel(),
+                targets_[std::size_t(k)]->stats);
+  ran_ = true;
+}
+
+void StatsPass::take_rest(Backend& backend) {
+  for (int k = 0; k < rest_count_; ++k)
+    backend.take_stats(*rest_[std::size_t(k)].first, *rest_[std::size_t(k)].second);
+  if (!ran_)
+    for (int k = 0; k < count_; ++k)
+      backend.take_stats(*tensors_[std::size_t(k)], *targets_[std::size_t(k)]);
+}
+
 void CpuBackend::tensor_stats(const Tensor& x, Tensor& stats, Tensor* histogram,
                               const Tensor* enable) {
   check_tensor_stats_args(stats, histogram);
@@ -242,50 +333,18 @@ void CpuBackend::tensor_stats(const Tensor& x, Tensor& stats, Tensor* histogram,
   const std::int64_t total = x.numel();
   const std::int64_t chunks = (total + kChunk - 1) / kChunk;
   const DType type = x.dtype();
-  const GlanceIsa isa = has_wide_glance() ? GlanceIsa::Wide : GlanceIsa::Portable;
-  const auto glance32 = [isa](const std::uint32_t* p, std::int64_t m) {
-    return glance_bits32(p, m, isa);
-  };
-  const auto glance16 = [isa](const std::uint16_t* p, std::int64_t m) {
-    return glance_bits16(p, m, isa);
-  };
-  std::uint64_t sum[nb::kWords] = {};
-  std::int32_t amax = 0;
-#pragma omp parallel for schedule(static) reduction(+ : sum[:nb::kWords]) reduction(max : amax) \
-    if (total >= kParallelMin)
-  for (std::int64_t c = 0; c < chunks; ++c) {
-    const std::int64_t begin = c * kChunk;
-    const std::int64_t n = std::min(kChunk, total - begin);
-    const auto add = [&](const Counts& k) {
-      amax = std::max(amax, k.amax);
-      sum[nb::kPosInf] += std::uint64_t(k.pos);
-      sum[nb::kNegInf] += std::uint64_t(k.neg);
-      sum[nb::kNaN] += std::uint64_t(k.nan);
-      sum[nb::kZero] += std::uint64_t(k.zero);
-      sum[nb::kFlushF16] += std::uint64_t(k.f16);
-      sum[nb::kFlushBF16] += std::uint64_t(k.bf16);
-      sum[nb::kSubnormalF16] += std::uint64_t(k.sub);
-      sum[nb::kSaturateF16] += std::uint64_t(k.sat);
-    };
-    if (type == DType::F32) {
-      add(chunk_counts(static_cast<const std::uint32_t*>(x.data()) + begin, n, glance32,
-                       count_bits32));
-    } else if (type == DType::BF16) {
-      add(chunk_counts(static_cast<const std::uint16_t*>(x.data()) + begin, n, glance16,
-                       count_bits16));
-    } else {  // fp16 widens exactly to fp32 first
-      alignas(64) float buf[kBlock];
-      for (std::int64_t j = 0; j < n; j += kBlock) {
-        const std::int64_t m = std::min(kBlock, n - j);
-        const float* v = read_f32(x, begin + j, m, buf);
-        add(count_bits32(reinterpret_cast<const std::uint32_t*>(v), m));
-      }
-    }
+  StatsSums sums;
+#pragma omp parallel if (total >= kParallelMin)
+  {
+    StatsSums local;
+#pragma omp for schedule(static)
+    for (std::int64_t c = 0; c < chunks; ++c)
+      add_stats(x, c * kChunk, std::min(kChunk, total - c * kChunk), local);
+#pragma omp critical(mantissa_tensor_stats)
+    sums.merge(local);
   }
-  sum[nb::kCount] = std::uint64_t(total);
-  auto* w = stats.data_as<std::uint32_t>();
-  for (int k = 0; k < nb::kWords; ++k) w[k] = word(sum[k]);
-  w[nb::kAmaxBits] = std::uint32_t(amax);
+  write_stats(sums, total, stats);
+  const std::uint64_t* sum = sums.words;
   if (!with_histogram) return;
   // The histogram from the fp32 exponent field: counts per exponent (four
   // tables in turn, so that increments do not wait on each other), then

@@ -18,16 +18,21 @@ Tensor ActivationLayer::forward(ExecContext& ctx, std::span<const Tensor> inputs
     return y_;
   }
   y_ = empty_like(x_);
-  ctx.backend.activation_forward(act_, spec_.negative_slope, x_, y_);
+  ctx.backend.activation_forward_stats(act_, spec_.negative_slope, x_, y_, ctx.stats_in,
+                                       ctx.stats_out);
   return y_;
 }
 
 std::vector<Tensor> ActivationLayer::backward(ExecContext& ctx, const Tensor& dy,
                                               const std::vector<bool>& need_input_grad) {
   std::vector<Tensor> dx(1);
-  if (!need_input_grad[0]) return dx;
+  if (!need_input_grad[0]) {
+    if (ctx.stats_in != nullptr) ctx.backend.take_stats(dy, *ctx.stats_in);
+    return dx;
+  }
   dx[0] = empty_like(x_);
-  ctx.backend.activation_backward(act_, spec_.negative_slope, x_, y_, dy, dx[0]);
+  ctx.backend.activation_backward_stats(act_, spec_.negative_slope, x_, y_, dy, dx[0],
+                                        ctx.stats_in, ctx.stats_out);
   return dx;
 }
 

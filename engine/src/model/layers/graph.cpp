@@ -119,8 +119,10 @@ void Graph::prepare_step() {
   const std::vector<Param*> ps = params();
   for (std::size_t k = 0; k < ps.size(); ++k) {
     if (ps[k]->compute.data() == ps[k]->master.data()) continue;
-    backend_->cast(ps[k]->master, ps[k]->compute);
-    record(weight16_slots_[k], ps[k]->compute);
+    Backend::StatsTarget target;
+    const bool stats = stats_target(weight16_slots_[k], target);
+    backend_->cast_stats(ps[k]->master, ps[k]->compute, stats ? &target : nullptr);
+    observe_slot(weight16_slots_[k], ps[k]->compute);
   }
 }
 
@@ -145,8 +147,30 @@ Tensor Graph::forward(ExecContext& ctx, const Tensor& input) {
       if (inputs.back().data() != produced.data())
         observe_cast(node, int(inputs.size()) - 1, false, inputs.back());
     }
+    // Statistics the layer's op takes (takes_stats()): of its input 0, for
+    // the producer whose only reader it is, and of its output unless its
+    // own reader takes those.
+    const bool own_output_stats = !node.output_stats_by_consumer;
+    const bool takes = node.layer->takes_stats();
+    Backend::StatsTarget in_target, out_target;
+    ctx.stats_in = takes && stats_target(node.in_stats_slot, in_target) ? &in_target : nullptr;
+    ctx.stats_out = takes && own_output_stats && stats_target(node.output_slot, out_target)
+                        ? &out_target
+                        : nullptr;
     node.output = node.layer->forward(ctx, inputs);
-    record(node.output_slot, node.output);
+    ctx.stats_in = ctx.stats_out = nullptr;
+    if (own_output_stats && !takes) {
+      const int from = node.inputs.size() == 1 ? nodes_[std::size_t(node.inputs[0])].output_slot : -1;
+      const bool passed_through = from >= 0 && node.output.data() == inputs[0].data() &&
+                                  node.output.numel() == inputs[0].numel() &&
+                                  node.output.dtype() == inputs[0].dtype() &&
+                                  !nodes_[std::size_t(node.inputs[0])].output_stats_by_consumer;
+      // Input 0 passed through unchanged (a ReLU its Linear applied, a
+      // reshape): the same values, so the same words.
+      if (passed_through) copy_stats(from, node.output_slot);
+      else record_stats(node.output_slot, node.output);
+    }
+    observe_slot(node.output_slot, node.output);
     for (int j : node.inputs)
       if (last_use[std::size_t(j)] == int(i)) nodes_[std::size_t(j)].output = Tensor();
   }
@@ -179,12 +203,25 @@ void Graph::loss_and_backward(ExecContext& ctx, const Tensor& targets, const Ten
     }
     std::vector<bool> need;
     for (int j : node.inputs) need.push_back(nodes_[std::size_t(j)].needs_grad);
+    // Statistics the layer's op takes: of the gradient flowing in (for its
+    // reader, whose backward produced it) and of input 0's gradient.
+    const bool takes = node.layer->takes_stats();
+    Backend::StatsTarget dy_target, dx_target;
+    const bool own_dx_stats = !node.input_grad_slots.empty() &&
+                              !node.input_grad_stats_by_source.at(0);
+    ctx.stats_in = takes && stats_target(node.dy_stats_slot, dy_target) ? &dy_target : nullptr;
+    ctx.stats_out = takes && own_dx_stats && stats_target(node.input_grad_slots[0], dx_target)
+                        ? &dx_target
+                        : nullptr;
     std::vector<Tensor> grads = node.layer->backward(ctx, node.grad, need);
+    ctx.stats_in = ctx.stats_out = nullptr;
     node.grad = Tensor();
     node.layer->clear_saved();
     for (std::size_t k = 0; k < node.inputs.size() && k < grads.size(); ++k) {
       if (!grads[k].defined() || !need[k]) continue;
-      record(node.input_grad_slots[k], grads[k]);
+      if (!node.input_grad_stats_by_source[k] && !(takes && k == 0))
+        record_stats(node.input_grad_slots[k], grads[k]);
+      observe_slot(node.input_grad_slots[k], grads[k]);
       Node& src = nodes_[std::size_t(node.inputs[k])];
       Tensor g = as_dtype(*backend_, grads[k], src.layer->dtype());
       if (g.data() != grads[k].data()) observe_cast(node, int(k), true, g);
@@ -199,7 +236,10 @@ void Graph::loss_and_backward(ExecContext& ctx, const Tensor& targets, const Ten
   }
   if (numerics_ != nullptr || observer_ != nullptr) {
     const std::vector<Param*> ps = params();
-    for (std::size_t k = 0; k < ps.size(); ++k) record(weight_grad_slots_[k], ps[k]->grad);
+    for (std::size_t k = 0; k < ps.size(); ++k) {
+      if (!weight_grad_stats_deferred_) record_stats(weight_grad_slots_[k], ps[k]->grad);
+      observe_slot(weight_grad_slots_[k], ps[k]->grad);
+    }
   }
 }
 

@@ -53,19 +53,87 @@ void Graph::build_numerics_slots() {
     const std::string layer = p->name.substr(0, p->name.rfind('.'));
     weight_grad_slots_.push_back(add({layer, TensorRole::WeightGrad, -1, p->name, DType::F32}));
   }
+  plan_stats_in_ops();
+}
+
+// A layer whose op can count the tensors it reads (takes_stats()) takes the
+// statistics of its input 0 when it is that tensor's only reader and no cast
+// lies between, and likewise of the gradient flowing into it: one pass over
+// memory fewer for each. The slots and their order do not change.
+void Graph::plan_stats_in_ops() {
+  std::vector<int> readers(nodes_.size(), 0), reader(nodes_.size(), -1);
+  for (std::size_t i = 0; i < nodes_.size(); ++i)
+    for (int j : nodes_[i].inputs) {
+      ++readers[std::size_t(j)];
+      reader[std::size_t(j)] = int(i);
+    }
+  for (Node& n : nodes_) {
+    n.output_stats_by_consumer = false;
+    n.input_grad_stats_by_source.assign(n.inputs.size(), false);
+    n.in_stats_slot = n.dy_stats_slot = -1;
+  }
+  for (std::size_t i = 1; i < nodes_.size(); ++i) {
+    Node& n = nodes_[i];
+    if (int(i) == loss_node_ || !n.layer->takes_stats() || n.inputs.size() != 1) continue;
+    const auto p = std::size_t(n.inputs[0]);
+    Node& producer = nodes_[p];
+    if (p != 0 && readers[p] == 1 && producer.layer->dtype() == n.layer->dtype() &&
+        producer.output_slot >= 0) {
+      producer.output_stats_by_consumer = true;
+      n.in_stats_slot = producer.output_slot;
+    }
+    if (int(i) == output_node_ || readers[i] != 1 || !n.needs_grad) continue;
+    Node& consumer = nodes_[std::size_t(reader[i])];
+    if (consumer.layer->dtype() != n.layer->dtype()) continue;
+    for (std::size_t k = 0; k < consumer.inputs.size(); ++k)
+      if (consumer.inputs[k] == int(i) && consumer.input_grad_slots[k] >= 0) {
+        consumer.input_grad_stats_by_source[k] = true;
+        n.dy_stats_slot = consumer.input_grad_slots[k];
+      }
+  }
 }
 
 void Graph::record(int slot, const Tensor& t) {
+  record_stats(slot, t);
+  observe_slot(slot, t);
+}
+
+bool Graph::stats_target(int slot, Backend::StatsTarget& target) const {
+  if (slot < 0 || numerics_ == nullptr) return false;
+  target.stats = numerics_->stats.slice(std::int64_t(slot) * nb::kWords, Shape{nb::kWords});
+  target.histogram =
+      numerics_->histograms.defined()
+          ? numerics_->histograms.slice(std::int64_t(slot) * nb::kBins, Shape{nb::kBins})
+          : Tensor();
+  target.enable = numerics_->histograms.defined() ? &numerics_->enable : nullptr;
+  return true;
+}
+
+void Graph::record_stats(int slot, const Tensor& t) {
+  Backend::StatsTarget target;
+  if (!t.defined() || !stats_target(slot, target)) return;
+  backend_->take_stats(t, target);
+}
+
+void Graph::copy_stats(int from, int to) {
+  Backend::StatsTarget a, b;
+  if (!stats_target(from, a) || !stats_target(to, b)) return;
+  backend_->cast(a.stats, b.stats);  // fp32 storage to fp32: the words' bits
+  if (a.histogram.defined()) backend_->cast(a.histogram, b.histogram);
+}
+
+std::vector<Backend::StatsTarget*> Graph::weight_grad_targets(
+    std::vector<Backend::StatsTarget>& storage) const {
+  std::vector<Backend::StatsTarget*> out;
+  if (numerics_ == nullptr) return out;
+  storage.assign(weight_grad_slots_.size(), {});
+  for (std::size_t k = 0; k < weight_grad_slots_.size(); ++k)
+    out.push_back(stats_target(weight_grad_slots_[k], storage[k]) ? &storage[k] : nullptr);
+  return out;
+}
+
+void Graph::observe_slot(int slot, const Tensor& t) {
   if (slot < 0 || !t.defined()) return;
-  if (numerics_ != nullptr) {
-    Tensor stats = numerics_->stats.slice(std::int64_t(slot) * nb::kWords, Shape{nb::kWords});
-    if (numerics_->histograms.defined()) {
-      Tensor hist = numerics_->histograms.slice(std::int64_t(slot) * nb::kBins, Shape{nb::kBins});
-      backend_->tensor_stats(t, stats, &hist, &numerics_->enable);
-    } else {
-      backend_->tensor_stats(t, stats, nullptr, nullptr);
-    }
-  }
   if (observer_ != nullptr) {
     const NumericsSlot& s = slots_[std::size_t(slot)];
     std::string what;

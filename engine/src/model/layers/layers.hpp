@@ -88,6 +88,8 @@ class ActivationLayer : public Layer {
   // input through. Backward is unchanged: relu(v) > 0 exactly when v > 0, so
   // the activated tensor serves as x for the derivative.
   void applied_by_producer();
+  // Its op counts what it reads and writes (not when its producer applied it).
+  bool takes_stats() const override { return !by_producer_; }
 
  private:
   Activation act_;
