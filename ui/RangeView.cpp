@@ -4,9 +4,12 @@
 
 #include <QLabel>
 #include <QSlider>
+#include <QTabWidget>
 #include <QVBoxLayout>
 #include <cmath>
 
+#include "HistogramOverlay.hpp"
+#include "NumericsHeatmap.hpp"
 #include "PolicyColors.hpp"
 #include "mantissa/numerics_bits.hpp"
 #include "mantissa/store.hpp"
@@ -91,14 +94,19 @@ void band(QCustomPlot* plot, double from, double to, const QColor& color, const 
 
 RangeView::RangeView(QWidget* parent)
     : QWidget(parent), title_(new QLabel(this)), slider_(new QSlider(Qt::Horizontal, this)),
-      plot_(new QCustomPlot(this)) {
+      tabs_(new QTabWidget(this)), plot_(new QCustomPlot), heatmap_(new NumericsHeatmap),
+      overlay_(new HistogramOverlay) {
   auto* layout = new QVBoxLayout(this);
   title_->setWordWrap(true);
   layout->addWidget(title_);
   layout->addWidget(slider_);
-  layout->addWidget(plot_, 1);
+  layout->addWidget(tabs_, 1);
+  tabs_->addTab(plot_, tr("Ranges"));
+  tabs_->addTab(heatmap_, tr("Heatmap"));
+  tabs_->addTab(overlay_, tr("Across runs"));
   slider_->setEnabled(false);
   connect(slider_, &QSlider::valueChanged, this, &RangeView::showIndex);
+  connect(heatmap_, &NumericsHeatmap::stepChosen, slider_, &QSlider::setValue);
   plot_->setMinimumSize(640, 420);
 }
 
@@ -112,9 +120,13 @@ bool RangeView::loadRun(const std::filesystem::path& database, qint64 runId) {
     RunStore store(database, StoreOptions::reading());
     store.require_run(runId);
     slots_ = store.numerics_slots(runId);
+    samples_.clear();
     std::int64_t first = 0;
     for (const auto& s : store.numerics_steps(runId)) {
+      auto sample = store.numerics_sample(runId, s.step);
+      if (!sample) continue;
       steps_.push_back(s.step);
+      samples_.push_back(std::move(*sample));
       if (first == 0 && s.reason == "event") first = s.step;
     }
     if (slots_.empty() || steps_.empty()) {
@@ -124,6 +136,8 @@ bool RangeView::loadRun(const std::filesystem::path& database, qint64 runId) {
     }
     const auto at = std::find(steps_.begin(), steps_.end(), first);
     const int index = at == steps_.end() ? int(steps_.size()) - 1 : int(at - steps_.begin());
+    heatmap_->setData(slots_, samples_);
+    overlay_->load(database, runId);
     const QSignalBlocker block(slider_);
     slider_->setRange(0, int(steps_.size()) - 1);
     slider_->setEnabled(steps_.size() > 1);
@@ -142,17 +156,9 @@ QString RangeView::title() const {
 }
 
 void RangeView::showIndex(int index) {
-  if (index < 0 || index >= int(steps_.size())) return;
-  try {
-    RunStore store(database_, StoreOptions::reading());
-    const auto sample = store.numerics_sample(runId_, steps_[std::size_t(index)]);
-    if (!sample) return;
-    shown_ = *sample;
-  } catch (const std::exception& e) {
-    message_ = QString::fromStdString(e.what());
-    title_->setText(message_);
-    return;
-  }
+  if (index < 0 || index >= int(samples_.size())) return;
+  shown_ = samples_[std::size_t(index)];
+  overlay_->setStep(shown_.step);
   plot_->clearPlottables();
   plot_->clearItems();
   plot_->clearGraphs();

@@ -5,7 +5,9 @@
 // stored without one show the largest value alone), with fp16's bands behind:
 // flushed to zero, subnormal, normal, overflow. Forward tensors are blue,
 // backward ones vermillion. A slider scrubs over the stored steps; the title
-// gives the step, its loss scale and the smallest headroom to 65,504.
+// gives the step, its loss scale and the smallest headroom to 65,504. Two
+// more tabs: layer × step heatmaps (NumericsHeatmap) and one tensor's
+// histogram across runs (HistogramOverlay), both following the slider.
 #include <QString>
 #include <QStringList>
 #include <QWidget>
@@ -17,8 +19,12 @@
 class QCustomPlot;
 class QLabel;
 class QSlider;
+class QTabWidget;
 
 namespace mantissa::ui {
+
+class HistogramOverlay;
+class NumericsHeatmap;
 
 class RangeView : public QWidget {
   Q_OBJECT
@@ -39,18 +45,25 @@ class RangeView : public QWidget {
   const QString& message() const { return message_; }
   QCustomPlot* plot() const { return plot_; }
   QSlider* slider() const { return slider_; }
+  QTabWidget* tabs() const { return tabs_; }
+  NumericsHeatmap* heatmap() const { return heatmap_; }
+  HistogramOverlay* overlay() const { return overlay_; }
 
  private:
   std::filesystem::path database_;
   qint64 runId_ = 0;
   std::vector<NumericsSlot> slots_;
   std::vector<std::int64_t> steps_;
+  std::vector<NumericsSample> samples_;  // every stored step, by step
   NumericsSample shown_;
   int strips_ = 0;
   QString message_;
   QLabel* title_;
   QSlider* slider_;
+  QTabWidget* tabs_;
   QCustomPlot* plot_;
+  NumericsHeatmap* heatmap_;
+  HistogramOverlay* overlay_;
 };
 
 }  // namespace mantissa::ui

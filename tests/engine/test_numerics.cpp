@@ -349,6 +349,30 @@ TEST(Numerics, WordsTakenInsideOpsEqualSeparateStats) {
   }
 }
 
+// The heatmaps' metrics from one tensor's statistics.
+TEST(Numerics, MetricsOfOneTensor) {
+  TensorStats s;
+  s.count = 200;
+  s.flush_f16 = 50;
+  s.subnormal_f16 = 10;
+  s.saturate_f16 = 2;
+  s.nan = 1;
+  s.pos_inf = 3;
+  s.amax = 1024.0f;
+  EXPECT_DOUBLE_EQ(*metric_value(s, NumericsMetric::FlushF16), 25.0);
+  EXPECT_DOUBLE_EQ(*metric_value(s, NumericsMetric::SubnormalF16), 5.0);
+  EXPECT_DOUBLE_EQ(*metric_value(s, NumericsMetric::SaturateF16), 1.0);
+  EXPECT_DOUBLE_EQ(*metric_value(s, NumericsMetric::NonFinite), 2.0);
+  EXPECT_DOUBLE_EQ(*metric_value(s, NumericsMetric::Headroom), std::log2(65504.0 / 1024.0));
+  s.amax = 131072.0f;  // past fp16's range: negative headroom
+  EXPECT_LT(*metric_value(s, NumericsMetric::Headroom), -1.0);
+  s.amax = 0.0f;
+  EXPECT_FALSE(metric_value(s, NumericsMetric::Headroom).has_value());
+  EXPECT_FALSE(metric_value(TensorStats{}, NumericsMetric::FlushF16).has_value());
+  for (NumericsMetric m : kNumericsMetrics) EXPECT_EQ(parse_metric_key(metric_key(m)), m);
+  EXPECT_FALSE(parse_metric_key("flushes").has_value());
+}
+
 // The slots follow execution order: 16-bit weights, forward outputs with
 // the loss last, the loss's gradient, input gradients in reverse layer
 // order, weight gradients.

@@ -17,6 +17,7 @@
 #include <cmath>
 #include <QSignalSpy>
 #include <QTableWidget>
+#include <QTabWidget>
 #include <QTemporaryDir>
 #include <QTest>
 #include <QUndoStack>
@@ -28,6 +29,8 @@
 #include "MainWindow.hpp"
 #include "ModelCanvas.hpp"
 #include "ProjectDocument.hpp"
+#include "HistogramOverlay.hpp"
+#include "NumericsHeatmap.hpp"
 #include "RangeView.hpp"
 #include "SamplePanel.hpp"
 #include "TestSupport.hpp"
@@ -407,6 +410,93 @@ class DatasetEvaluationTest : public QObject {
     RangeView none;
     QVERIFY(!none.loadRun(db.toStdString(), id + 100));
     QVERIFY(none.message().contains(QString::number(id + 100)));
+
+    // The heatmap: a row per tensor, a column per stored step; each cell is
+    // the metric of that step's stored statistics, and the metric box
+    // switches what is drawn. A click on a cell moves the slider there.
+    NumericsHeatmap* heat = view.heatmap();
+    QCOMPARE(heat->rows(), int(slotCount));
+    QCOMPARE(heat->columns(), 3);
+    std::vector<NumericsSample> stored;
+    {
+      RunStore store(db.toStdString(), StoreOptions::reading());
+      for (const auto& st : store.numerics_steps(id)) stored.push_back(*store.numerics_sample(id, st.step));
+    }
+    for (NumericsMetric m : kNumericsMetrics) {
+      heat->metricBox()->setCurrentIndex(heat->metricBox()->findData(
+          QString::fromUtf8(metric_key(m).data(), int(metric_key(m).size()))));
+      QCOMPARE(heat->metric(), m);
+      for (int c = 0; c < 3; ++c)
+        for (int r = 0; r < heat->rows(); ++r)
+          QCOMPARE(heat->cell(r, c), metric_value(stored[std::size_t(c)].stats[std::size_t(r)], m));
+    }
+    heat->setMetric(NumericsMetric::Headroom);
+    QVERIFY(heat->cell(0, 2).has_value());  // a 16-bit weight copy holds non-zero values
+    QVERIFY(heat->describe(0, 2).contains(QStringLiteral("step 12")));
+    QVERIFY(heat->describe(0, 2).contains(QStringLiteral("headroom")));
+    QSignalSpy chosen(heat, &NumericsHeatmap::stepChosen);
+    view.resize(1000, 800);
+    view.show();
+    view.tabs()->setCurrentWidget(heat);
+    QVERIFY(QTest::qWaitForWindowExposed(&view));
+    heat->plot()->replot();
+    const double px = heat->plot()->xAxis->coordToPixel(1), py = heat->plot()->yAxis->coordToPixel(-1);
+    QTest::mouseClick(heat->plot(), Qt::LeftButton, {}, QPoint(int(px), int(py)));
+    QCOMPARE(chosen.count(), 1);
+    QCOMPARE(chosen.front().front().toInt(), 1);
+    QCOMPARE(view.shownStep(), std::int64_t(8));
+
+    // The same tensor across runs: a bf16 run of the same project beside
+    // the fp16 one. Each curve is a share per bin (sums to 1); gradients are
+    // shifted back by log2 of their step's loss scale.
+    qint64 bf16 = 0;
+    {
+      Project other = parseProject(spiralsJson(12, QStringLiteral("mixed_bfloat16")),
+                                   QStringLiteral("tiny.json"));
+      other.training.numerics.sample_every = 4;
+      RunStore store(db.toStdString());
+      NewRun n;
+      n.name = "bf16";
+      n.project_name = project.name;
+      RunRecorder recorder(store, n);
+      auto backend = create_backend("cpu");
+      Trainer trainer(other, *backend);
+      TrainControl control;
+      QCOMPARE(trainer.run(recorder, control).outcome, RunOutcome::Finished);
+      bf16 = recorder.run_id();
+    }
+    RangeView both;
+    QVERIFY(both.loadRun(db.toStdString(), id));
+    HistogramOverlay* overlay = both.overlay();
+    QCOMPARE(overlay->runList()->count(), 2);
+    QCOMPARE(overlay->checkedRuns().size(), 2);
+    std::vector<NumericsSlot> slotList;
+    {
+      RunStore store(db.toStdString(), StoreOptions::reading());
+      slotList = store.numerics_slots(id);
+    }
+    const auto gradSlot = std::find_if(slotList.begin(), slotList.end(), [](const NumericsSlot& sl) {
+      return sl.role == TensorRole::WeightGrad;
+    });
+    QVERIFY(gradSlot != slotList.end());
+    overlay->setTensor(QString::fromStdString(gradSlot->label()));
+    QCOMPARE(overlay->curves(), 2);
+    for (const auto& curve : overlay->shown()) {
+      double sum = 0;
+      for (double v : curve.share) sum += v;
+      QVERIFY(std::abs(sum - 1.0) < 1e-9);
+      QCOMPARE(curve.step, std::int64_t(12));  // the slider's step, in both runs
+    }
+    const auto& fp16Curve = overlay->shown()[overlay->shown()[0].run == id ? 0 : 1];
+    const auto& bf16Curve = overlay->shown()[overlay->shown()[0].run == bf16 ? 0 : 1];
+    QCOMPARE(fp16Curve.shift, std::log2(stored.back().scale));
+    QVERIFY(fp16Curve.shift > 0);
+    QCOMPARE(bf16Curve.shift, 0.0);
+    overlay->setUnscaled(false);
+    QCOMPARE(overlay->shown()[0].shift, 0.0);
+    overlay->setRuns({bf16});
+    QCOMPARE(overlay->curves(), 1);
+    QCOMPARE(overlay->shown()[0].run, bf16);
   }
 
   // A run of a byte-level language model (untrained: its checkpoint is its

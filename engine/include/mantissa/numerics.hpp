@@ -81,6 +81,25 @@ struct NumericsSample {
   std::vector<Histogram> histograms;  // empty, or one per slot
 };
 
+// What the range view's heatmaps and `mantissa runs numerics --over-steps`
+// show per tensor and step.
+enum class NumericsMetric {
+  FlushF16,      // % of values that flush to zero in fp16 (0 < |x| < 2^-25)
+  SubnormalF16,  // % of values subnormal in fp16
+  SaturateF16,   // % of values at or above 65,520 (inf in fp16)
+  Headroom,      // binades from |x|max to fp16's 65,504 (negative: over)
+  NonFinite,     // % of values inf or NaN
+};
+inline constexpr NumericsMetric kNumericsMetrics[] = {
+    NumericsMetric::FlushF16, NumericsMetric::SubnormalF16, NumericsMetric::SaturateF16,
+    NumericsMetric::Headroom, NumericsMetric::NonFinite};
+std::string_view metric_key(NumericsMetric m);    // "flush", "subnormal", "saturate", ...
+std::string_view metric_title(NumericsMetric m);  // "flush to zero in fp16 (%)"
+std::optional<NumericsMetric> parse_metric_key(std::string_view key);
+// The metric of one tensor's statistics; none when the tensor was not
+// produced (or, for headroom, holds no non-zero finite value).
+std::optional<double> metric_value(const TensorStats& s, NumericsMetric m);
+
 // How often the trainer stores a step's numerics (TrainingSpec::numerics).
 struct NumericsOptions {
   bool enabled = true;

@@ -3,6 +3,7 @@
 #include "mantissa/numerics.hpp"
 
 #include <bit>
+#include <cmath>
 #include <cstring>
 
 namespace mantissa {
@@ -99,6 +100,49 @@ Histogram reference_histogram(std::span<const float> values) {
   Histogram h{};
   for (float v : values) ++h[std::size_t(nb::bin_of(std::bit_cast<std::uint32_t>(v) & 0x7FFFFFFFu))];
   return h;
+}
+
+std::string_view metric_key(NumericsMetric m) {
+  switch (m) {
+    case NumericsMetric::FlushF16: return "flush";
+    case NumericsMetric::SubnormalF16: return "subnormal";
+    case NumericsMetric::SaturateF16: return "saturate";
+    case NumericsMetric::Headroom: return "headroom";
+    case NumericsMetric::NonFinite: return "nonfinite";
+  }
+  return "?";
+}
+
+std::string_view metric_title(NumericsMetric m) {
+  switch (m) {
+    case NumericsMetric::FlushF16: return "flush to zero in fp16 (%)";
+    case NumericsMetric::SubnormalF16: return "subnormal in fp16 (%)";
+    case NumericsMetric::SaturateF16: return "saturate fp16 (%)";
+    case NumericsMetric::Headroom: return "headroom to 65,504 (binades)";
+    case NumericsMetric::NonFinite: return "non-finite (%)";
+  }
+  return "?";
+}
+
+std::optional<NumericsMetric> parse_metric_key(std::string_view key) {
+  for (NumericsMetric m : kNumericsMetrics)
+    if (metric_key(m) == key) return m;
+  return std::nullopt;
+}
+
+std::optional<double> metric_value(const TensorStats& s, NumericsMetric m) {
+  if (!s.produced()) return std::nullopt;
+  const double n = double(s.count);
+  switch (m) {
+    case NumericsMetric::FlushF16: return 100.0 * s.flush_f16 / n;
+    case NumericsMetric::SubnormalF16: return 100.0 * s.subnormal_f16 / n;
+    case NumericsMetric::SaturateF16: return 100.0 * s.saturate_f16 / n;
+    case NumericsMetric::NonFinite: return 100.0 * s.nonfinite() / n;
+    case NumericsMetric::Headroom:
+      if (!(s.amax > 0.0f)) return std::nullopt;
+      return std::log2(65504.0 / double(s.amax));
+  }
+  return std::nullopt;
 }
 
 std::optional<int> bin_exponent(int bin) {
