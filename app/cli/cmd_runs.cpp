@@ -366,8 +366,56 @@ void add_metrics(CLI::App* runs) {
 // Binades between |x|max and fp16's largest finite value: how far the tensor
 // may still grow (negative: past it). None for a tensor of zeros.
 std::optional<double> headroom_binades(const TensorStats& s) {
-  if (!(s.amax > 0)) return std::nullopt;
-  return std::log2(65504.0 / double(s.amax));
+  return metric_value(s, NumericsMetric::Headroom);
+}
+
+// `--heatmap METRIC`: one row per tensor, one column per stored step.
+void print_heatmap(RunStore& store, std::int64_t run, const std::vector<NumericsSlot>& slots,
+                   const std::vector<RunStore::NumericsStep>& steps, NumericsMetric metric,
+                   const std::string& layer, bool json) {
+  std::vector<NumericsSample> samples;
+  for (const auto& st : steps)
+    if (auto sample = store.numerics_sample(run, st.step)) samples.push_back(std::move(*sample));
+  const auto value = [&](std::size_t slot, const NumericsSample& sample) -> std::optional<double> {
+    if (slot >= sample.stats.size()) return std::nullopt;
+    return metric_value(sample.stats[slot], metric);
+  };
+  if (json) {
+    Json out = {{"run_id", run}, {"metric", metric_key(metric)}, {"title", metric_title(metric)},
+                {"steps", Json::array()}, {"tensors", Json::array()}};
+    for (const auto& sample : samples) out["steps"].push_back(sample.step);
+    for (std::size_t i = 0; i < slots.size(); ++i) {
+      if (!layer.empty() && slots[i].layer != layer) continue;
+      Json row = {{"slot", i}, {"tensor", slots[i].label()}, {"role", role_key(slots[i].role)},
+                  {"values", Json::array()}};
+      for (const auto& sample : samples) {
+        const auto v = value(i, sample);
+        row["values"].push_back(v ? Json(*v) : Json(nullptr));
+      }
+      out["tensors"].push_back(row);
+    }
+    std::cout << out.dump(2) << "\n";
+    return;
+  }
+  std::vector<std::string> header{"tensor"};
+  std::vector<bool> right{false};
+  for (const auto& sample : samples) {
+    header.push_back(std::to_string(sample.step) + (sample.reason == "event" ? "!" : ""));
+    right.push_back(true);
+  }
+  Table t(header, right);
+  for (std::size_t i = 0; i < slots.size(); ++i) {
+    if (!layer.empty() && slots[i].layer != layer) continue;
+    std::vector<std::string> row{slots[i].label()};
+    for (const auto& sample : samples) {
+      const auto v = value(i, sample);
+      row.push_back(!v ? "-" : metric == NumericsMetric::Headroom ? fixed(*v, 1) : fixed(*v, 2));
+    }
+    t.add(row);
+  }
+  std::cout << "run " << run << ": " << metric_title(metric) << " per tensor (rows) and stored step"
+            << " (columns; ! marks an event step)\n";
+  t.print(std::cout);
 }
 
 std::string share_text(std::uint32_t count, std::uint32_t of) {
@@ -404,6 +452,7 @@ void add_numerics(CLI::App* runs) {
     std::int64_t run = 0;
     std::optional<std::int64_t> step;
     std::string layer;
+    std::string heatmap;
     bool json = false;
   };
   auto f = std::make_shared<Flags>();
@@ -414,6 +463,10 @@ void add_numerics(CLI::App* runs) {
   cmd->add_option("--step", f->step,
                   "One stored step's tensors (default: the first event, else the last step)");
   cmd->add_option("--layer", f->layer, "Only this layer's tensors");
+  std::string metrics;
+  for (NumericsMetric m : kNumericsMetrics) metrics += (metrics.empty() ? "" : ", ") + std::string(metric_key(m));
+  cmd->add_option("--heatmap", f->heatmap,
+                  "One metric per tensor over every stored step (" + metrics + ")");
   cmd->add_flag("--json", f->json, "Print JSON (with histograms where stored)");
   cmd->callback([f] {
     RunStore store(f->path(), kReading);
@@ -432,6 +485,17 @@ void add_numerics(CLI::App* runs) {
           layers += (layers.empty() ? "'" : ", '") + s.layer + "'";
       throw InputError("no layer '" + f->layer + "' in run " + std::to_string(f->run) +
                        " (layers: " + layers + ")");
+    }
+    if (!f->heatmap.empty()) {
+      const auto metric = parse_metric_key(f->heatmap);
+      if (!metric) {
+        std::string keys;
+        for (NumericsMetric m : kNumericsMetrics) keys += (keys.empty() ? "" : ", ") + std::string(metric_key(m));
+        throw InputError("--heatmap: unknown metric '" + f->heatmap + "' (one of " + keys + ")");
+      }
+      if (f->step) throw InputError("--heatmap shows every stored step: leave out --step");
+      print_heatmap(store, f->run, slots, steps, *metric, f->layer, f->json);
+      return;
     }
     std::int64_t step = steps.back().step;
     for (const auto& s : steps)
