@@ -36,7 +36,8 @@ QCPColorGradient gradientFor(NumericsMetric m) {
 
 NumericsHeatmap::NumericsHeatmap(QWidget* parent)
     : QWidget(parent), metricBox_(new QComboBox(this)), hover_(new QLabel(this)),
-      plot_(new QCustomPlot(this)) {
+      plot_(new QCustomPlot(this)), scale_(new QCPColorScale(plot_)) {
+  plot_->plotLayout()->addElement(0, 1, scale_);
   auto* layout = new QVBoxLayout(this);
   auto* row = new QHBoxLayout;
   row->addWidget(new QLabel(tr("Colour:"), this));
@@ -121,7 +122,9 @@ void NumericsHeatmap::redraw() {
       map_->data()->setCell(c, ny - 1 - r, v ? *v : std::nan(""));
       if (v) hi = std::max(hi, *v);
     }
+  map_->setColorScale(scale_);
   map_->setGradient(gradientFor(metric_));
+  scale_->axis()->setLabel(QString::fromUtf8(metric_title(metric_).data(), int(metric_title(metric_).size())));
   map_->setInterpolate(false);
   map_->setDataRange(metric_ == NumericsMetric::Headroom ? QCPRange(-4, 16)
                                                           : QCPRange(0, std::max(hi, 1e-9)));

@@ -13,6 +13,7 @@
 class QComboBox;
 class QCustomPlot;
 class QCPColorMap;
+class QCPColorScale;
 class QLabel;
 
 namespace mantissa::ui {
@@ -49,6 +50,7 @@ class NumericsHeatmap : public QWidget {
   QLabel* hover_;
   QCustomPlot* plot_;
   QCPColorMap* map_ = nullptr;
+  QCPColorScale* scale_;
 };
 
 }  // namespace mantissa::ui
