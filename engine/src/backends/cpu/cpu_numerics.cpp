@@ -113,6 +113,11 @@ Glance portable_glance16(const std::uint16_t* x, std::int64_t n) {
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #define MANTISSA_WIDE __attribute__((target("avx512f,avx512bw,popcnt")))
 
+// How many of 64 lanes two 32-lane compare masks set: one popcount.
+MANTISSA_WIDE inline std::int32_t count(__mmask32 a, __mmask32 b) {
+  return std::int32_t(std::popcount(_cvtmask64_u64(_mm512_kunpackd(__mmask64(b), __mmask64(a)))));
+}
+
 // fp32 as two 16-bit views of 32 values at a time: the low view packs |x|
 // with unsigned saturation (0 stays 0, and only |x| < 2^-134 stays below
 // 0x8000), the high view packs |x| >> 16 (fp16's thresholds lie on 16-bit
@@ -136,9 +141,6 @@ MANTISSA_WIDE Glance wide_glance32(const std::uint32_t* x, std::int64_t n) {
     low = _mm512_packus_epi32(a0, a1);
     high = _mm512_packus_epi32(_mm512_srli_epi32(a0, 16), _mm512_srli_epi32(a1, 16));
   };
-  const auto count = [](__mmask32 a, __mmask32 b) MANTISSA_WIDE {
-    return std::int32_t(std::popcount(_cvtmask64_u64(_mm512_kunpackd(__mmask64(b), __mmask64(a)))));
-  };
   std::int64_t i = 0;
   for (; i + 64 <= n; i += 64) {
     __m512i low0, high0, low1, high1;
@@ -150,14 +152,7 @@ MANTISSA_WIDE Glance wide_glance32(const std::uint32_t* x, std::int64_t n) {
     lo2 += count(_mm512_cmplt_epu16_mask(high0, t_normal), _mm512_cmplt_epu16_mask(high1, t_normal));
   }
   Glance g{std::int32_t(_mm512_reduce_max_epu32(mx)), zeros, lo0, lo1, lo2};
-  if (i < n) {
-    const Glance t = portable_glance32(x + i, n - i);
-    g.max_bits = std::max(g.max_bits, t.max_bits);
-    g.zeros += t.zeros;
-    g.below_bf16 += t.below_bf16;
-    g.below_f16 += t.below_f16;
-    g.below_f16_normal += t.below_f16_normal;
-  }
+  if (i < n) g.add(portable_glance32(x + i, n - i));
   return g;
 }
 
@@ -168,9 +163,6 @@ MANTISSA_WIDE Glance wide_glance16(const std::uint16_t* x, std::int64_t n) {
   const __m512i t_normal = _mm512_set1_epi16(std::int16_t(nb::kNormalF16From >> 16));
   __m512i mx = zero;
   std::int32_t zeros = 0, lo1 = 0, lo2 = 0;
-  const auto count = [](__mmask32 a, __mmask32 b) MANTISSA_WIDE {
-    return std::int32_t(std::popcount(_cvtmask64_u64(_mm512_kunpackd(__mmask64(b), __mmask64(a)))));
-  };
   std::int64_t i = 0;
   for (; i + 64 <= n; i += 64) {
     const __m512i a = _mm512_and_si512(_mm512_loadu_si512(x + i), abs);
@@ -184,14 +176,7 @@ MANTISSA_WIDE Glance wide_glance16(const std::uint16_t* x, std::int64_t n) {
   const __m512i folded = _mm512_max_epu32(_mm512_srli_epi32(mx, 16),
                                           _mm512_and_si512(mx, _mm512_set1_epi32(0xFFFF)));
   Glance g{std::int32_t(_mm512_reduce_max_epu32(folded) << 16), zeros, zeros, lo1, lo2};
-  if (i < n) {
-    const Glance t = portable_glance16(x + i, n - i);
-    g.max_bits = std::max(g.max_bits, t.max_bits);
-    g.zeros += t.zeros;
-    g.below_bf16 += t.below_bf16;
-    g.below_f16 += t.below_f16;
-    g.below_f16_normal += t.below_f16_normal;
-  }
+  if (i < n) g.add(portable_glance16(x + i, n - i));
   return g;
 }
 #undef MANTISSA_WIDE

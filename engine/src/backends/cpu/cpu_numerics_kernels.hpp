@@ -12,6 +12,14 @@ namespace mantissa::cpu {
 struct Glance {
   std::int32_t max_bits = 0, zeros = 0, below_bf16 = 0, below_f16 = 0, below_f16_normal = 0;
   bool operator==(const Glance&) const = default;
+  // Adds the glance of the values after these.
+  void add(const Glance& more) {
+    max_bits = max_bits > more.max_bits ? max_bits : more.max_bits;
+    zeros += more.zeros;
+    below_bf16 += more.below_bf16;
+    below_f16 += more.below_f16;
+    below_f16_normal += more.below_f16_normal;
+  }
 };
 
 // Portable: compiler-vectorised for x86-64-v3/v4 where the CPU has them.
