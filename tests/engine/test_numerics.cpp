@@ -422,6 +422,31 @@ TEST(Numerics, SkippedStepNamesTheFirstNonFiniteTensorInExecutionOrder) {
   EXPECT_EQ(first.stats[0].amax, 1000.0f);
 }
 
+// A run that overflows at every step keeps a bounded record: at most
+// kMaxEventSamples steps stored for events, then only the sampled ones, and
+// at most kMaxTracedEvents events traced; every event is still reported.
+TEST(Numerics, ARunThatKeepsOverflowingStoresABoundedRecord) {
+  TempDir dir;
+  auto be = create_backend("cpu");
+  const std::int64_t steps = kMaxEventSamples + 60;
+  Trainer t(blowup_project(dir.path(), 100.0f, steps), *be);
+  set_fc1_weight(t, *be, 1000.0f);
+  RecordingSink sink;
+  TrainControl c;
+  ASSERT_EQ(t.run(sink, c).outcome, RunOutcome::Finished);
+  EXPECT_GE(std::int64_t(sink.events.size()), steps);  // every step skipped, every one reported
+  EXPECT_EQ(std::int64_t(sink.provenance.size()), kMaxTracedEvents);
+  std::int64_t unsampled = 0;
+  for (const NumericsSample& n : sink.numerics)
+    if (n.step % 3 != 0) ++unsampled;  // the project samples every 3rd step
+  EXPECT_LE(unsampled, kMaxEventSamples);
+  EXPECT_LE(std::int64_t(sink.numerics.size()), kMaxEventSamples + steps / 3);
+  EXPECT_LT(std::int64_t(sink.numerics.size()), steps);
+  // Past the budget, only sampled steps.
+  for (const NumericsSample& n : sink.numerics)
+    if (n.step > kMaxEventSamples + 3) EXPECT_EQ(n.step % 3, 0) << n.step;
+}
+
 // Must hold: fc1's forward output exceeds 65,504 under mixed_float16. The
 // re-run names fc1, forward, scale-independent, from finite inputs whose
 // largest value is its 16-bit weight (1000); the bad values then reach the

@@ -100,6 +100,13 @@ std::optional<NumericsMetric> parse_metric_key(std::string_view key);
 // produced (or, for headroom, holds no non-zero finite value).
 std::optional<double> metric_value(const TensorStats& s, NumericsMetric m);
 
+// What one run stores for its events at most, so that a run that keeps
+// overflowing keeps a bounded database: steps stored for an event or around
+// one, and events run again op by op (provenance.hpp). Sampled steps are
+// stored regardless; every event still names its first non-finite tensor.
+inline constexpr std::int64_t kMaxEventSamples = 256;
+inline constexpr std::int64_t kMaxTracedEvents = 64;
+
 // How often the trainer stores a step's numerics (TrainingSpec::numerics).
 struct NumericsOptions {
   bool enabled = true;

@@ -83,6 +83,10 @@ struct Trainer::Impl {
   // follows them) and the last step stored because an event came before it.
   std::deque<NumericsSample> recent_numerics;
   std::int64_t numerics_after_event_until = 0;
+  // Steps stored for an event or around one; past kMaxEventSamples a run that
+  // keeps overflowing stores only its sampled steps (storage stays bounded).
+  std::int64_t event_samples = 0;
+  std::int64_t traced_events = 0;  // likewise, up to kMaxTracedEvents
 
   Impl(const Project& p, Backend& b, TrainOptions o)
       : project(p), backend(b), options(std::move(o)) {}
@@ -191,22 +195,28 @@ struct Trainer::Impl {
     NumericsSample sample{at_step, "", s.scale_used, stepper->numerics().decoded(),
                           stepper->numerics().decoded_histograms()};
     const bool event = s.found_inf > 0 || !std::isfinite(s.loss);
-    if (event) {
+    const bool sampled = at_step % n.sample_every == 0;
+    const bool room = event_samples < kMaxEventSamples;
+    if (event && room) {
       for (NumericsSample& r : recent_numerics) {
         r.reason = "before event";
         sink.numerics_recorded(r);
+        ++event_samples;
       }
       recent_numerics.clear();
       sample.reason = "event";
       sink.numerics_recorded(sample);
+      ++event_samples;
       numerics_after_event_until = std::max(numerics_after_event_until, at_step + n.around_event);
       return;
     }
-    if (at_step % n.sample_every == 0 || at_step <= numerics_after_event_until) {
-      sample.reason = at_step % n.sample_every == 0 ? "sampled" : "after event";
+    if (sampled || (room && at_step <= numerics_after_event_until)) {
+      sample.reason = sampled ? (event ? "event" : "sampled") : "after event";
       sink.numerics_recorded(sample);
+      if (!sampled) ++event_samples;
       return;
     }
+    if (!room) return;
     if (n.around_event == 0) return;
     recent_numerics.push_back(std::move(sample));
     while (std::int64_t(recent_numerics.size()) > n.around_event) recent_numerics.pop_front();
@@ -232,6 +242,8 @@ struct Trainer::Impl {
   std::optional<Provenance> trace_if_event(const StepState& s, const InFlight& f, MetricsSink& sink) {
     if (!stepper->numerics_on() || f.x.empty()) return std::nullopt;
     if (!(s.found_inf > 0 || !std::isfinite(s.loss))) return std::nullopt;
+    if (traced_events >= kMaxTracedEvents) return std::nullopt;
+    ++traced_events;
     Provenance p = stepper->trace(f.x, f.y, f.batch, dropout_seed(), f.step, s);
     if (!p.reproduced && f.step != step)
       p.not_reproduced = "step " + std::to_string(step) +
