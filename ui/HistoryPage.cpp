@@ -34,8 +34,10 @@
 #include "Format.hpp"
 #include "InlineMessage.hpp"
 #include "LivePlots.hpp"
+#include "ModelCanvas.hpp"
 #include "ModelTable.hpp"
 #include "PolicyColors.hpp"
+#include "ProjectDocument.hpp"
 #include "RunTableModel.hpp"
 #include "WeightsFile.hpp"
 #include "mantissa/graph.hpp"
@@ -189,14 +191,27 @@ HistoryPage::HistoryPage(const QString& databasePath, const QString& settingsFil
   runLayout->setContentsMargins(0, 0, 0, 0);
   runTitle_ = new QLabel(runView_);
   runLayout->addWidget(runTitle_);
+  eventCard_ = new QLabel(runView_);
+  eventCard_->setObjectName(QStringLiteral("historyEventCard"));
+  eventCard_->setWordWrap(true);
+  eventCard_->setTextInteractionFlags(Qt::TextSelectableByMouse);
+  eventCard_->setStyleSheet(
+      QStringLiteral("QLabel { border-left: 4px solid %1; padding: 4px 8px; }")
+          .arg(overflowColor().name()));
+  eventCard_->hide();
+  runLayout->addWidget(eventCard_);
   auto* runSplit = new QHBoxLayout;
   // The run's curves, and its model as it was trained (the project snapshot).
   runTabs_ = new QTabWidget(runView_);
   plots_ = new LivePlots(runTabs_);
   plots_->setFollowLatest(false);
   runModel_ = new ModelTable(runTabs_);
+  runDocument_ = new ProjectDocument(this);
+  runGraph_ = new ModelCanvas(runDocument_, runTabs_);
+  runGraph_->setReadOnly(true);
   runTabs_->addTab(plots_, tr("Plots"));
   runTabs_->addTab(runModel_, tr("Model"));
+  runTabs_->addTab(runGraph_, tr("Graph"));
   runSplit->addWidget(runTabs_, 1);
   auto* settingsBox = new QWidget(runView_);
   settingsBox->setMinimumWidth(240);
@@ -363,6 +378,7 @@ QStringList HistoryPage::openedRunSettings() const {
 
 void HistoryPage::clearRunView() {
   openedRun_ = 0;
+  eventCard_->hide();
   while (settingsForm_->rowCount() > 0) settingsForm_->removeRow(0);
   runView_->hide();
 }
@@ -398,6 +414,7 @@ void HistoryPage::showRun(const StoredRun& loaded) {
   plots_->showAll();
 
   showRunModel(r, policy);
+  showTracedEvents(run->provenance);
 
   const QJsonObject project =
       QJsonDocument::fromJson(QByteArray::fromStdString(r.project_json)).object();
@@ -428,9 +445,42 @@ void HistoryPage::showRunModel(const RunRecord& r, Policy policy) {
       error = errorText(e);
     }
     runModel_->setModel(p.model, summary, error, policy);
+    runGraph_->showOverflow({}, {}, {});
+    runDocument_->reset(p, {});
   } catch (const std::exception& e) {
     runModel_->setModel({}, std::nullopt, errorText(e), policy);
+    runGraph_->showOverflow({}, {}, {});
+    runDocument_->reset(Project{}, {});
   }
+}
+
+// Every traced event on the loss-scale plot; the first one that found its
+// op on the graph and in the card, with how many more there are.
+void HistoryPage::showTracedEvents(const std::vector<Provenance>& events) {
+  const Provenance* first = nullptr;
+  for (const Provenance& p : events) {
+    plots_->markTracedEvent(p.step, QString::fromStdString(p.sentence()));
+    if (!first && p.first) first = &p;
+  }
+  if (events.empty()) {
+    eventCard_->hide();
+    return;
+  }
+  const Provenance& shown = first ? *first : events.front();
+  QString text = QString::fromStdString(shown.sentence());
+  if (events.size() > 1)
+    text += tr(" (%n traced event(s) in all; each is marked on the loss-scale plot.)", nullptr,
+               int(events.size()));
+  eventCard_->setText(text);
+  eventCard_->show();
+  if (!first) return;
+  QStringList path;
+  for (const std::string& l : first->path) path << QString::fromStdString(l);
+  runGraph_->showOverflow(QString::fromStdString(first->first->layer), path,
+                          tr("Step %1: overflowed first (%2), %3")
+                              .arg(first->step)
+                              .arg(QString::fromStdString(first->first->what))
+                              .arg(QString::fromStdString(first->classification())));
 }
 
 bool HistoryPage::canResume(qint64 runId) const {

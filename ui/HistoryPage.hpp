@@ -28,7 +28,9 @@ namespace mantissa::ui {
 
 class InlineMessage;
 class LivePlots;
+class ModelCanvas;
 class ModelTable;
+class ProjectDocument;
 class RunTableModel;
 
 // The folder History's export dialogs start in, remembered between sessions.
@@ -68,6 +70,11 @@ class HistoryPage : public QWidget {
   QAction* compareAction() const { return compareAction_; }
   LivePlots* runPlots() const { return plots_; }
   ModelTable* runModel() const { return runModel_; }
+  // The run's model as a read-only graph, its first traced overflow marked
+  // (the layer red, the path of the bad values orange).
+  ModelCanvas* runGraph() const { return runGraph_; }
+  // One sentence on the run's traced overflow events; hidden when it has none.
+  QLabel* eventCard() const { return eventCard_; }
   InlineMessage* messageBar() const { return message_; }
   bool showsEmptyState() const;
   qint64 openedRunId() const { return openedRun_; }
@@ -121,6 +128,7 @@ class HistoryPage : public QWidget {
   void updateEmptyState();
   void clearRunView();
   void showRunModel(const mantissa::RunRecord& r, mantissa::Policy policy);
+  void showTracedEvents(const std::vector<mantissa::Provenance>& events);
   void renameDialog(qint64 runId);
   void notesDialog(qint64 runId);
   void exportWeightsDialog(qint64 runId);
@@ -150,6 +158,9 @@ class HistoryPage : public QWidget {
   QTabWidget* runTabs_ = nullptr;
   LivePlots* plots_ = nullptr;
   ModelTable* runModel_ = nullptr;
+  ProjectDocument* runDocument_ = nullptr;  // the snapshot runGraph_ draws
+  ModelCanvas* runGraph_ = nullptr;
+  QLabel* eventCard_ = nullptr;
   QFormLayout* settingsForm_ = nullptr;
   qint64 openedRun_ = 0;
 };

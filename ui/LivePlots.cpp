@@ -244,6 +244,7 @@ void LivePlots::beginRun(Policy policy, const QString& label) {
   runId_ = 0;
   steps_.clear();
   epochs_.clear();
+  traced_.clear();
   smoothedLoss_.clear();
   smoother_.reset();
   for (QCPGraph* g : graphs_) g->data()->clear();
@@ -273,6 +274,12 @@ void LivePlots::appendEpochs(const QVector<EpochMetrics>& epochs) {
   epochs_.append(epochs);
   addEpochPoints(epochs);
   if (follow_) followToLatest();
+  scheduleReplot();
+}
+
+void LivePlots::markTracedEvent(qint64 step, const QString& sentence) {
+  traced_.insert(step, sentence);
+  placeTracedEvents();
   scheduleReplot();
 }
 
@@ -516,7 +523,9 @@ qint64 LivePlots::showReadoutAt(double key) {
                             .arg(m.step)
                             .arg(formatScale(m.loss_scale))
                             .arg(m.skipped ? tr(" · skipped") : QString())
-                            .arg(m.skipped_total);
+                            .arg(m.skipped_total) +
+                        (traced_.contains(m.step) ? QStringLiteral("\n") + traced_.value(m.step)
+                                                  : QString());
   const StepField& inUse = stepField("memory_in_use");
   const StepField& peak = stepField("memory_peak");
   const QString memory = tr("step %1\nin use %2\npeak %3")

@@ -10,6 +10,7 @@
 // draws, and the axis labels and tooltips, come from the metrics table
 // (mantissa/metric_fields.hpp) through seriesTable().
 #include <QElapsedTimer>
+#include <QMap>
 #include <QVector>
 #include <QWidget>
 #include <array>
@@ -49,6 +50,7 @@ class LivePlots : public QWidget {
     ValidationLoss,
     LossScale,
     SkippedMarkers,
+    TracedEvents,  // skipped steps traced to the op that overflowed first
     SkippedTotal,
     MemoryInUse,
     MemoryPeak,
@@ -57,7 +59,7 @@ class LivePlots : public QWidget {
     ThroughputOutliers,  // steps above the axis, drawn at its top edge
     Metric,              // the chosen row, on Panel::Metric
   };
-  static constexpr int kSeriesCount = 12;
+  static constexpr int kSeriesCount = 13;
   // How a series gets its points from the row it names.
   enum class Draw {
     Value,    // the row's value at every step, in its display unit
@@ -109,6 +111,12 @@ class LivePlots : public QWidget {
   QLabel* navigationHint() const { return hintLabel_; }
   void appendSteps(const QVector<mantissa::StepMetrics>& steps);
   void appendEpochs(const QVector<mantissa::EpochMetrics>& epochs);
+  // A skipped step traced to where it first went non-finite (provenance.hpp):
+  // a marker on the loss-scale curve at that step, and `sentence` in the
+  // scale read-out there. Marks arriving before their step is drawn wait
+  // for it. Cleared by beginRun.
+  void markTracedEvent(qint64 step, const QString& sentence);
+  int tracedEventCount() const { return int(traced_.size()); }
 
   XAxis xAxisMode() const { return xAxis_; }
   void setXAxisMode(XAxis mode);
@@ -161,6 +169,7 @@ class LivePlots : public QWidget {
   void addPoints(const QVector<mantissa::StepMetrics>& steps, qsizetype firstIndex);
   void addEpochPoints(const QVector<mantissa::EpochMetrics>& epochs);
   void rebuildData();
+  void placeTracedEvents();  // the TracedEvents points, from traced_ and steps_
   void applyPolicyStyle();
   void onRangeChanged(QCustomPlot* source);
   void fitYAxes(QCustomPlot* plot);
@@ -195,6 +204,7 @@ class LivePlots : public QWidget {
 
   QVector<mantissa::StepMetrics> steps_;
   QVector<mantissa::EpochMetrics> epochs_;
+  QMap<qint64, QString> traced_;  // step -> what its provenance says
   QVector<double> smoothedLoss_;  // one per step, smoothing_ applied
   LossSmoother smoother_;         // where smoothedLoss_ got to
   double smoothing_ = 0.6;        // TensorBoard's default

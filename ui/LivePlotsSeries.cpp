@@ -38,6 +38,8 @@ constexpr std::array<LivePlots::SeriesInfo, LivePlots::kSeriesCount> kSeries{{
      QT_TRANSLATE_NOOP("mantissa::ui::LivePlots", "scale")},
     {S::SkippedMarkers, P::Scale, &stepField("skipped"), D::Derived,
      QT_TRANSLATE_NOOP("mantissa::ui::LivePlots", "skipped step")},
+    {S::TracedEvents, P::Scale, &stepField("loss_scale"), D::Derived,
+     QT_TRANSLATE_NOOP("mantissa::ui::LivePlots", "overflow traced")},
     {S::SkippedTotal, P::Scale, &stepField("skipped_total"), D::Value,
      QT_TRANSLATE_NOOP("mantissa::ui::LivePlots", "skipped total"), true},
     {S::MemoryInUse, P::Memory, &stepField("memory_in_use"), D::Value,
@@ -96,6 +98,10 @@ void LivePlots::createSeries() {
   skips->setLineStyle(QCPGraph::lsNone);
   skips->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssTriangle, QPen(skippedStepColor(), 1),
                                          QBrush(skippedStepColor()), 8));
+  QCPGraph* traced = graph(Series::TracedEvents);
+  traced->setLineStyle(QCPGraph::lsNone);
+  traced->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssDiamond, QPen(overflowColor(), 2),
+                                          Qt::NoBrush, 14));
   graph(Series::SkippedTotal)->setLineStyle(QCPGraph::lsStepLeft);
   graph(Series::ThroughputOutliers)->setLineStyle(QCPGraph::lsNone);
   labelAxes();
@@ -223,6 +229,21 @@ void LivePlots::addPoints(const QVector<StepMetrics>& all, qsizetype firstIndex)
   }
   graph(Series::ThroughputMean)->addData(keys, mean, true);
   if (!skipKeys.isEmpty()) graph(Series::SkippedMarkers)->addData(skipKeys, skipScale, true);
+  if (!traced_.isEmpty()) placeTracedEvents();
+}
+
+// One diamond per traced step whose row has arrived, on the scale curve.
+void LivePlots::placeTracedEvents() {
+  QVector<double> keys, values;
+  for (auto it = traced_.cbegin(); it != traced_.cend(); ++it) {
+    const auto row = std::lower_bound(
+        steps_.cbegin(), steps_.cend(), it.key(),
+        [](const StepMetrics& m, qint64 step) { return m.step < step; });
+    if (row == steps_.cend() || row->step != it.key()) continue;
+    keys.push_back(keyOf(*row));
+    values.push_back(row->loss_scale);
+  }
+  graph(Series::TracedEvents)->setData(keys, values, true);
 }
 
 void LivePlots::addEpochPoints(const QVector<EpochMetrics>& epochs) {
@@ -241,6 +262,7 @@ void LivePlots::rebuildData() {
   smoother_.setWeight(smoothing_);
   if (!steps_.isEmpty()) addPoints(steps_, 0);
   if (!epochs_.isEmpty()) addEpochPoints(epochs_);
+  placeTracedEvents();
 }
 
 }  // namespace mantissa::ui

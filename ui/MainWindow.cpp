@@ -467,12 +467,13 @@ void MainWindow::connectController() {
             if (current(gen)) events_->addEvents(events);
           });
   // A skipped step traced to where it first went non-finite: the sentence in
-  // the log, and the layer (red) and the path of the bad values (orange) on
+  // the log, a marker on the loss-scale plot, and the layer (red) and the path of the bad values (orange) on
   // the model canvas. The first traced event of a run stays marked.
   connect(c, &TrainingController::provenanceRecorded, this,
           [this, current](quint64 gen, const Provenance& p) {
             if (!current(gen)) return;
             events_->addMessage(EventKind::Overflow, QString::fromStdString(p.sentence()));
+            plots_->markTracedEvent(p.step, QString::fromStdString(p.sentence()));
             if (!canvas_ || !p.first || !canvas_->overflowLayer().isEmpty()) return;
             QStringList path;
             for (const std::string& l : p.path) path << QString::fromStdString(l);
@@ -507,6 +508,10 @@ void MainWindow::connectController() {
             events_->addMessage(EventKind::Error, message);
             status_->runFailed();
           });
+}
+
+ModelCanvas* MainWindow::modelCanvas() const {
+  return canvas_;
 }
 
 void MainWindow::startTraining() {

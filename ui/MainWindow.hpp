@@ -91,6 +91,8 @@ class MainWindow : public QMainWindow {
   TrainingController* controller() const { return controller_; }
   ProjectDocument* document() const { return document_; }
   LivePlots* livePlots() const { return plots_; }
+  // The Model tab's graph editor (History draws stored runs on canvases of its own).
+  ModelCanvas* modelCanvas() const;
   EventLog* eventLog() const { return events_; }
   InlineMessage* messageBar() const { return message_; }
   RunStatusBar* runStatus() const { return status_; }

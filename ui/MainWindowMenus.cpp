@@ -86,7 +86,7 @@ void MainWindow::addCanvasEdits(QMenu* edit) {
   const auto add = [this, edit](const QString& text, const QKeySequence& keys, const char* name,
                                 auto fn) {
     QAction* a = edit->addAction(text, this, [this, fn] {
-      auto* canvas = findChild<ModelCanvas*>();
+      ModelCanvas* canvas = canvas_;
       if (canvas != nullptr && canvas->isVisible()) fn(canvas);
     });
     a->setShortcut(keys);

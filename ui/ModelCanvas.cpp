@@ -107,6 +107,7 @@ ModelCanvas::ModelCanvas(ProjectDocument* document, QWidget* parent)
   auto* left = new QVBoxLayout;
   auto* bar = new QHBoxLayout;
   auto* layoutButton = new QToolButton(this);
+  layoutButton_ = layoutButton;
   layoutButton->setText(tr("Auto layout"));
   layoutButton->setObjectName(QStringLiteral("autoLayoutButton"));
   bar->addWidget(layoutButton);
@@ -198,6 +199,7 @@ QString ModelCanvas::bannerText() const {
 }
 
 bool ModelCanvas::commit(const ModelSpec& edited, const QString& text) {
+  if (readOnly_) return false;
   const ModelSpec& before = doc_->project().model;
   // Every edit stores where each node is, so the layout is saved with the
   // project and Undo puts nodes back.
@@ -557,6 +559,16 @@ void ModelCanvas::showOverflow(const QString& layer, const QStringList& path,
   overflowSentence_ = sentence;
   applyOverflow();
   scene_->setSceneRect(scene_->itemsBoundingRect().adjusted(-40, -40, 40, 40));
+}
+
+void ModelCanvas::setReadOnly(bool on) {
+  readOnly_ = on;
+  view_->setInteractive(!on);
+  view_->setAcceptDrops(!on);
+  view_->setDragMode(on ? QGraphicsView::ScrollHandDrag : QGraphicsView::RubberBandDrag);
+  layoutButton_->setVisible(!on);
+  inspector_->setVisible(!on);
+  if (on) scene_->clearSelection();
 }
 
 void ModelCanvas::applyOverflow() {

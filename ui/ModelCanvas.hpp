@@ -70,6 +70,10 @@ class ModelCanvas : public QWidget {
   // orange. An empty layer clears the marks. Kept across edits.
   void showOverflow(const QString& layer, const QStringList& path, const QString& sentence);
   const QString& overflowLayer() const { return overflowLayer_; }
+  // A canvas that shows and never edits (a stored run's model): no
+  // selection, drags, drops, menus or inspector; every edit is refused.
+  void setReadOnly(bool on);
+  bool isReadOnly() const { return readOnly_; }
   // Zooms so the whole graph is in view (not below 25 %).
   void fitToView();
   // The zoom a project opens at, at least: labels stay readable.
@@ -118,6 +122,8 @@ class ModelCanvas : public QWidget {
   QString selected_;
   bool rebuilding_ = false;
   QString overflowLayer_, overflowSentence_;
+  bool readOnly_ = false;
+  QWidget* layoutButton_ = nullptr;
   QStringList overflowPath_;
 };
 

@@ -100,4 +100,10 @@ inline const QColor& skippedStepColor() {
   return okabe_ito::kVermillion;
 }
 
+// A traced overflow: the op that went non-finite first, its marker on the
+// loss-scale plot.
+inline const QColor& overflowColor() {
+  return okabe_ito::kVermillion;
+}
+
 }  // namespace mantissa::ui

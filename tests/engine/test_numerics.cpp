@@ -473,13 +473,34 @@ TEST(Provenance, ForwardOverflowIsNamedAndScaleIndependent) {
   EXPECT_FALSE(p.measured_at_scale_one);
   EXPECT_EQ(p.input_amax, 1000.0f);
   EXPECT_NE(p.input.find("fc1 input 0 cast to f16"), std::string::npos) << p.input;
-  EXPECT_NE(std::find(p.path.begin(), p.path.end(), "fc2"), p.path.end());
+  // On towards the loss, in the forward pass.
+  EXPECT_EQ(p.path, (std::vector<std::string>{"act", "fc2", "loss"}));
   EXPECT_NE(p.sentence().find("forward pass overflows whatever the loss scale"), std::string::npos)
       << p.sentence();
   ASSERT_FALSE(sink.events.empty());
   EXPECT_NE(sink.events.front().message.find("fc1 output (activation), scale-independent"),
             std::string::npos)
       << sink.events.front().message;
+}
+
+// An overflow further down (fc2's output): the path goes on to the loss and
+// not back up through the layers whose gradients then turn non-finite.
+TEST(Provenance, TheForwardPathLeadsToTheLossNotBackThroughGradients) {
+  TempDir dir;
+  auto be = create_backend("cpu");
+  Trainer t(blowup_project(dir.path(), 100.0f, 1), *be);
+  for (Param* prm : t.graph().params())
+    if (prm->name == "fc2.weight") be->fill(prm->master, 1000.0f);
+  set_fc1_weight(t, *be, 1.0f);
+  RecordingSink sink;
+  TrainControl c;
+  ASSERT_EQ(t.run(sink, c).outcome, RunOutcome::Finished);
+  ASSERT_EQ(sink.provenance.size(), 1u);
+  const Provenance& p = sink.provenance.front();
+  ASSERT_TRUE(p.first.has_value());
+  EXPECT_EQ(p.first->layer, "fc2");
+  EXPECT_FALSE(p.first->backward());
+  EXPECT_EQ(p.path, (std::vector<std::string>{"loss"}));
 }
 
 // On a backend that runs ahead of the host, a step is read after the next

@@ -598,7 +598,7 @@ class DatasetEvaluationTest : public QObject {
     QCOMPARE(page->fitText(),
              QStringLiteral("the dataset 'three.csv' has 3 features per sample; this Input "
                             "expects 2"));
-    auto* canvas = w.findChild<ModelCanvas*>();
+    auto* canvas = w.modelCanvas();
     QVERIFY(canvas && canvas->node(QStringLiteral("input")));
     QVERIFY(!canvas->node(QStringLiteral("input"))->hasError());
 
@@ -641,7 +641,7 @@ class DatasetEvaluationTest : public QObject {
     QVERIFY(!page->window()->isVisible());
     QVERIFY(w.document()->datasetShape().has_value());
     QCOMPARE(w.document()->datasetShape()->num_classes, 3);
-    auto* canvas = w.findChild<ModelCanvas*>();
+    auto* canvas = w.modelCanvas();
     QVERIFY2(canvas->node(QStringLiteral("fc2"))->errorMessage().contains(
                  QStringLiteral("3 classes")),
              qPrintable(canvas->node(QStringLiteral("fc2"))->errorMessage()));

@@ -242,6 +242,34 @@ class LivePlotsTest : public QObject {
     QCOMPARE(plots.graph(LivePlots::Series::TrainLoss)->data()->at(7)->key, 8.0);
   }
 
+  // A traced event waits for its step's row, then sits on the scale curve
+  // at that step in either x axis; a new run starts without marks.
+  void tracedEventsMarkTheScaleCurve() {
+    LivePlots plots;
+    plots.beginRun(Policy::MixedFloat16, QString());
+    plots.appendSteps(makeSteps(1, 4));
+    plots.markTracedEvent(6, QStringLiteral("fc2 forward went non-finite first"));
+    QCOMPARE(plots.tracedEventCount(), 1);
+    QCOMPARE(plots.pointCount(LivePlots::Series::TracedEvents), 0);  // step 6 not drawn yet
+    QVector<StepMetrics> later = makeSteps(5, 8);
+    later[1].loss_scale = 512.0;  // step 6
+    plots.appendSteps(later);
+    QCOMPARE(plots.pointCount(LivePlots::Series::TracedEvents), 1);
+    const auto at = [&] { return plots.graph(LivePlots::Series::TracedEvents)->data()->at(0); };
+    QCOMPARE(at()->key, 6.0);
+    QCOMPARE(at()->value, 512.0);
+    plots.setXAxisMode(LivePlots::XAxis::WallTime);
+    QCOMPARE(at()->key, 3.0);  // wall time of step 6
+    QCOMPARE(plots.showReadoutAt(3.0), qint64(6));
+    QVERIFY(plots.readoutText(LivePlots::Panel::Scale).contains(QStringLiteral("fc2 forward")));
+    QCOMPARE(plots.showReadoutAt(3.5), qint64(7));
+    QVERIFY(!plots.readoutText(LivePlots::Panel::Scale).contains(QStringLiteral("fc2 forward")));
+    plots.beginRun(Policy::MixedFloat16, QString());
+    plots.appendSteps(makeSteps(1, 8));
+    QCOMPARE(plots.tracedEventCount(), 0);
+    QCOMPARE(plots.pointCount(LivePlots::Series::TracedEvents), 0);
+  }
+
   void zoomingOnePlotMovesAllAndStopsFollowing() {
     LivePlots plots;
     plots.beginRun(Policy::Float32, QString());

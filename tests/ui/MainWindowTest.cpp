@@ -3,6 +3,7 @@
 // stay inline and the window stays usable; settings edits are undoable.
 #include <qcustomplot.h>
 
+#include <QSet>
 #include <QAction>
 #include <QComboBox>
 #include <QDockWidget>
@@ -184,7 +185,7 @@ class MainWindowTest : public QObject {
     // gradients overflow: scale-induced).
     QVERIFY(logHas(w, QStringLiteral("was the first to go non-finite")));
     QVERIFY(logHas(w, QStringLiteral("the overflow is scale-induced")));
-    auto* canvas = w.findChild<ModelCanvas*>();
+    auto* canvas = w.modelCanvas();
     QVERIFY(canvas);
     QVERIFY(!canvas->overflowLayer().isEmpty());
     LayerNode* origin = canvas->node(canvas->overflowLayer());
@@ -192,6 +193,43 @@ class MainWindowTest : public QObject {
     QCOMPARE(origin->overflow(), LayerNode::Overflow::Origin);
     QVERIFY2(origin->toolTip().contains(QStringLiteral("overflowed first")),
              qPrintable(origin->toolTip()));
+    // ... and on the loss-scale plot: a diamond on the scale curve at the
+    // traced step, whose read-out carries the sentence.
+    const int traced = plots->pointCount(Series::TracedEvents);
+    QVERIFY(traced >= 1);
+    QVERIFY(traced <= markers);
+    QCOMPARE(plots->graph(Series::TracedEvents)->data()->at(0)->key, 1.0);
+    QCOMPARE(plots->graph(Series::TracedEvents)->data()->at(0)->value, 16777216.0);
+    QCOMPARE(plots->showReadoutAt(1.0), qint64(1));
+    QVERIFY2(plots->readoutText(LivePlots::Panel::Scale).contains(
+                 QStringLiteral("was the first to go non-finite")),
+             qPrintable(plots->readoutText(LivePlots::Panel::Scale)));
+    QSet<qint64> tracedSteps;
+    for (int k = 0; k < traced; ++k)
+      tracedSteps.insert(qint64(plots->graph(Series::TracedEvents)->data()->at(k)->key));
+    qint64 plain = 1;
+    while (tracedSteps.contains(plain)) ++plain;
+    QCOMPARE(plots->showReadoutAt(double(plain)), plain);
+    QVERIFY(!plots->readoutText(LivePlots::Panel::Scale).contains(QStringLiteral("non-finite")));
+
+    // The stored run in History shows the same: the markers, the card, and
+    // the layer on a read-only graph of the run's model.
+    auto* history = w.findChild<HistoryPage*>();
+    QVERIFY(history);
+    QTRY_VERIFY(history->openRun(w.controller()->currentRunId()));
+    QTRY_VERIFY(history->openedRunId() == w.controller()->currentRunId());
+    QCOMPARE(history->runPlots()->pointCount(Series::TracedEvents), traced);
+    QVERIFY(history->eventCard()->isVisibleTo(history));
+    QVERIFY2(history->eventCard()->text().contains(QStringLiteral("scale-induced")),
+             qPrintable(history->eventCard()->text()));
+    ModelCanvas* graph = history->runGraph();
+    QCOMPARE(graph->overflowLayer(), canvas->overflowLayer());
+    QCOMPARE(graph->node(graph->overflowLayer())->overflow(), LayerNode::Overflow::Origin);
+    const int layers = graph->nodeCount();
+    QVERIFY(layers > 0);
+    QVERIFY(graph->isReadOnly());
+    QVERIFY(!graph->removeLayer(graph->overflowLayer()));
+    QCOMPARE(graph->nodeCount(), layers);
   }
 
   void badDatasetShowsAnInlineErrorAndTheWindowStaysUsable() {
@@ -346,7 +384,7 @@ class MainWindowTest : public QObject {
     MainWindow w(options(project(QStringLiteral("spirals.json"), spiralsJson(60))));
     showActive(w);
     w.tabs()->setCurrentIndex(0);
-    auto* canvas = w.findChild<ModelCanvas*>();
+    auto* canvas = w.modelCanvas();
     QVERIFY(canvas && canvas->isVisible());
     const QString extra = canvas->addLayer(LayerKind::Linear, QPointF(300, 400));
     QCOMPARE(extra, QStringLiteral("linear1"));
@@ -410,7 +448,7 @@ class MainWindowTest : public QObject {
     MainWindow w(options(project(QStringLiteral("spirals.json"), spiralsJson(60))));
     showActive(w);
     w.tabs()->setCurrentIndex(0);
-    auto* canvas = w.findChild<ModelCanvas*>();
+    auto* canvas = w.modelCanvas();
     auto* palette = w.findChild<LayerPalette*>();
     QVERIFY(canvas && palette && palette->isVisible());
     canvas->selectLayer(QStringLiteral("act1"));
@@ -437,7 +475,7 @@ class MainWindowTest : public QObject {
     MainWindow w(options(project(QStringLiteral("spirals.json"), spiralsJson(60))));
     showActive(w);
     w.tabs()->setCurrentIndex(0);
-    auto* canvas = w.findChild<ModelCanvas*>();
+    auto* canvas = w.modelCanvas();
     const QString drop = canvas->addLayer(LayerKind::Dropout, QPointF(300, 400));
     canvas->selectLayer(drop);
     auto type = [](QWidget* field, const QString& text) {
@@ -541,7 +579,7 @@ class MainWindowTest : public QObject {
     w.activateWindow();
     QVERIFY(QTest::qWaitForWindowActive(&w));
     w.tabs()->setCurrentIndex(0);
-    auto* canvas = w.findChild<ModelCanvas*>();
+    auto* canvas = w.modelCanvas();
     QVERIFY(canvas && canvas->isVisible());
     const auto layers = [&] { return int(w.document()->project().model.layers.size()); };
     const int n = layers();
@@ -580,7 +618,7 @@ class MainWindowTest : public QObject {
     QVERIFY(undo);
     QCOMPARE(undo->toolButtonStyle(), Qt::ToolButtonIconOnly);
     const int before = undo->sizeHint().width();
-    auto* canvas = w.findChild<ModelCanvas*>();
+    auto* canvas = w.modelCanvas();
     const QString id = canvas->addLayer(LayerKind::Linear);
     QVERIFY(canvas->renameLayer(id, QStringLiteral("a_rather_long_layer_name_for_the_undo_label")));
     QVERIFY(w.undoAction()->text().contains(QStringLiteral("a_rather_long")));
@@ -679,7 +717,7 @@ class MainWindowTest : public QObject {
 
     // An unconnected layer: the totals of the part built so far stay, and
     // what is wrong is said in words, without the file or a JSON path.
-    auto* canvas = w.findChild<ModelCanvas*>();
+    auto* canvas = w.modelCanvas();
     QVERIFY(canvas != nullptr);
     canvas->addLayer(LayerKind::Linear, QPointF(100, 400));
     QCOMPARE(w.modelSummary()->paramsText(), QStringLiteral("82 so far"));

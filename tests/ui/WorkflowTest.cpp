@@ -66,7 +66,7 @@ class WorkflowTest : public QObject {
     QVERIFY(QTest::qWaitForWindowExposed(&w));
 
     // 1. Build: a hidden Linear + ReLU inserted through the editor.
-    auto* canvas = w.findChild<ModelCanvas*>();
+    auto* canvas = w.modelCanvas();
     QVERIFY(canvas);
     const QString hidden = canvas->addLayer(LayerKind::Linear, QPointF(300, 300));
     QVERIFY(canvas->setParam(hidden, QStringLiteral("out_features"), 24));
@@ -229,7 +229,7 @@ class WorkflowTest : public QObject {
     QVERIFY(w.document()->project().model.layers.empty());
     QCOMPARE(w.document()->displayName(), QStringLiteral("untitled"));
     QVERIFY(w.document()->filePath().isEmpty());
-    auto* canvas = w.findChild<ModelCanvas*>();
+    auto* canvas = w.modelCanvas();
     QVERIFY(canvas && canvas->isEmptyStateShown());
     bool says = false;
     for (QGraphicsItem* item : canvas->scene()->items())

@@ -67,6 +67,7 @@ std::optional<StoredRun> loadStoredRun(RunStore& store, qint64 runId) {
   run.steps = QVector<StepMetrics>(steps.begin(), steps.end());
   run.epochs = QVector<EpochMetrics>(epochs.begin(), epochs.end());
   if (const auto m = store.manifest(runId)) run.manifest = QByteArray::fromStdString(*m);
+  run.provenance = store.provenance(runId);
   return run;
 }
 

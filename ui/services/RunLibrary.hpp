@@ -32,6 +32,7 @@ struct StoredRun {
   QVector<mantissa::StepMetrics> steps;
   QVector<mantissa::EpochMetrics> epochs;
   QByteArray manifest;  // the numerics manifest (JSON); empty when the run has none
+  std::vector<mantissa::Provenance> provenance;  // traced overflow events, by step
 };
 // Reads one run from `store`; nullopt when it is gone. Throws StoreError.
 std::optional<StoredRun> loadStoredRun(mantissa::RunStore& store, qint64 runId);

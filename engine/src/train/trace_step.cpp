@@ -160,9 +160,11 @@ Provenance TrainingStep::trace(std::span<const float> x, std::span<const float> 
       described += (described.empty() ? "" : ", ") + t[i].label();
   }
   p.input = described;
-  // Where the bad values went next.
+  // Where the bad values went next, in the same pass: a forward overflow
+  // on towards the loss (not back through every gradient), a backward one
+  // on towards the inputs.
   for (std::size_t i = at + 1; i < t.size(); ++i)
-    if (t[i].stats.nonfinite() > 0 && t[i].layer != f.layer &&
+    if (t[i].stats.nonfinite() > 0 && t[i].layer != f.layer && t[i].backward() == f.backward() &&
         std::find(p.path.begin(), p.path.end(), t[i].layer) == p.path.end())
       p.path.push_back(t[i].layer);
   // A backward overflow measured again at S = 1.
