@@ -16,6 +16,7 @@
 #include "ProjectDocument.hpp"
 #include "RangeView.hpp"
 #include "SamplePanel.hpp"
+#include "services/TrainingController.hpp"
 
 namespace mantissa::ui {
 
@@ -32,7 +33,8 @@ QDialog* toolWindow(QMainWindow* window, QWidget* content, const QString& title)
 
 }  // namespace
 
-void installDataMenu(QMainWindow* window, ProjectDocument* document, HistoryPage* history) {
+void installDataMenu(QMainWindow* window, ProjectDocument* document, HistoryPage* history,
+                     TrainingController* controller) {
   auto* menu = new QMenu(QMenu::tr("&Data"), window);
   const auto menus = window->menuBar()->actions();
   if (menus.isEmpty())
@@ -97,6 +99,25 @@ void installDataMenu(QMainWindow* window, ProjectDocument* document, HistoryPage
     dialog->setAttribute(Qt::WA_DeleteOnClose);
     dialog->resize(980, 760);
     view->loadRun(history->databasePath().toStdString(), id);
+    dialog->show();
+  });
+
+  // The run in progress (else the last one trained here), followed live.
+  auto* liveAction = menu->addAction(QMenu::tr("Numerics of &Current Run…"));
+  liveAction->setObjectName(QStringLiteral("liveRangeViewAction"));
+  QObject::connect(liveAction, &QAction::triggered, window, [window, controller] {
+    const qint64 id = controller->currentRunId();
+    if (id <= 0) {
+      QMessageBox::information(window, QMenu::tr("Numerics"),
+                               QMenu::tr("Train a run first; its numerics show here live."));
+      return;
+    }
+    auto* view = new RangeView;
+    view->setObjectName(QStringLiteral("liveRangeView"));
+    QDialog* dialog = toolWindow(window, view, QMenu::tr("Numerics of run %1 (live)").arg(id));
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    dialog->resize(980, 760);
+    view->openLive(controller->databasePath(), id);
     dialog->show();
   });
 

@@ -129,7 +129,7 @@ MainWindow::MainWindow(const StudioOptions& options, QWidget* parent)
   setComparePage(compare);
   setHistoryPage(history);
   showRunDatabase();
-  installDataMenu(this, document_, history);
+  installDataMenu(this, document_, history, controller_);
   connect(history, &HistoryPage::compareRequested, this,
           [this, compare](const QVector<qint64>& ids) {
             compare->compareRuns(ids);

@@ -5,6 +5,7 @@
 #include <QLabel>
 #include <QSlider>
 #include <QTabWidget>
+#include <QTimer>
 #include <QVBoxLayout>
 #include <cmath>
 
@@ -115,12 +116,13 @@ bool RangeView::loadRun(const std::filesystem::path& database, qint64 runId) {
   runId_ = runId;
   slots_.clear();
   steps_.clear();
+  samples_.clear();
   message_.clear();
+  if (live_) live_->stop();
   try {
     RunStore store(database, StoreOptions::reading());
     store.require_run(runId);
     slots_ = store.numerics_slots(runId);
-    samples_.clear();
     std::int64_t first = 0;
     for (const auto& s : store.numerics_steps(runId)) {
       auto sample = store.numerics_sample(runId, s.step);
@@ -149,6 +151,72 @@ bool RangeView::loadRun(const std::filesystem::path& database, qint64 runId) {
     title_->setText(message_);
     return false;
   }
+}
+
+void RangeView::openLive(const std::filesystem::path& database, qint64 runId, int intervalMs) {
+  if (!loadRun(database, runId))
+    title_->setText(tr("Run %1: waiting for its first stored step…").arg(runId));
+  followLive(intervalMs);
+}
+
+void RangeView::followLive(int intervalMs) {
+  if (!live_) {
+    live_ = new QTimer(this);
+    connect(live_, &QTimer::timeout, this, [this] {
+      bool running = false;
+      try {
+        RunStore store(database_, StoreOptions::reading());
+        const auto run = store.get_run(runId_);
+        running = run && run->status == RunStatus::Running;
+      } catch (const std::exception&) {
+        // Busy or gone for a moment: the next tick reads again.
+        running = true;
+      }
+      readNewSteps();
+      if (!running) live_->stop();  // the run's last steps are in
+    });
+  }
+  live_->start(intervalMs);
+}
+
+bool RangeView::isLive() const {
+  return live_ && live_->isActive();
+}
+
+int RangeView::readNewSteps() {
+  if (runId_ == 0) return 0;
+  const std::int64_t last = steps_.empty() ? 0 : steps_.back();
+  const bool atNewest = steps_.empty() || slider_->value() == int(steps_.size()) - 1;
+  int added = 0;
+  try {
+    RunStore store(database_, StoreOptions::reading());
+    if (slots_.empty()) slots_ = store.numerics_slots(runId_);
+    if (slots_.empty()) return 0;
+    for (const auto& s : store.numerics_steps(runId_)) {
+      if (s.step <= last) continue;
+      auto sample = store.numerics_sample(runId_, s.step);
+      if (!sample) continue;
+      steps_.push_back(s.step);
+      samples_.push_back(std::move(*sample));
+      ++added;
+    }
+  } catch (const std::exception& e) {
+    message_ = QString::fromStdString(e.what());
+    return 0;
+  }
+  if (added == 0) return 0;
+  message_.clear();
+  heatmap_->setData(slots_, samples_);
+  if (last == 0) overlay_->load(database_, runId_);
+  const int newest = int(steps_.size()) - 1;
+  {
+    const QSignalBlocker block(slider_);
+    slider_->setRange(0, newest);
+    slider_->setEnabled(steps_.size() > 1);
+    if (atNewest) slider_->setValue(newest);
+  }
+  if (atNewest) showIndex(newest);
+  return added;
 }
 
 QString RangeView::title() const {

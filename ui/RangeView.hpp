@@ -8,6 +8,7 @@
 // gives the step, its loss scale and the smallest headroom to 65,504. Two
 // more tabs: layer × step heatmaps (NumericsHeatmap) and one tensor's
 // histogram across runs (HistogramOverlay), both following the slider.
+// Opened on a run in progress it follows it live (followLive).
 #include <QString>
 #include <QStringList>
 #include <QWidget>
@@ -20,6 +21,7 @@ class QCustomPlot;
 class QLabel;
 class QSlider;
 class QTabWidget;
+class QTimer;
 
 namespace mantissa::ui {
 
@@ -36,6 +38,17 @@ class RangeView : public QWidget {
   // first event step, else its last stored step. False, with message(), when
   // the run has none.
   bool loadRun(const std::filesystem::path& database, qint64 runId);
+  // As loadRun, for a run that may have stored nothing yet: says so and waits.
+  void openLive(const std::filesystem::path& database, qint64 runId, int intervalMs = 1000);
+  // While the run is running (its status in the database), reads the steps
+  // stored since every `intervalMs` and adds them; with the slider at the
+  // newest step it moves on to each new one. Stops by itself once the run
+  // ends. The view of a run in progress: the Run menu opens it on the
+  // current run.
+  void followLive(int intervalMs = 1000);
+  bool isLive() const;
+  // Reads the steps stored after the newest shown; returns how many came.
+  int readNewSteps();
   // Shows stored step number `index` (0 .. stepCount() - 1).
   void showIndex(int index);
 
@@ -59,6 +72,7 @@ class RangeView : public QWidget {
   NumericsSample shown_;
   int strips_ = 0;
   QString message_;
+  QTimer* live_ = nullptr;
   QLabel* title_;
   QSlider* slider_;
   QTabWidget* tabs_;

@@ -369,6 +369,69 @@ class DatasetEvaluationTest : public QObject {
   // The range view of a stored run: one strip per tensor of the shown step,
   // boxes from its histogram, a slider over the stored steps (every 4th step
   // here), and the step and headroom in its title.
+  // A run in progress: the view reads the steps stored since, follows the
+  // newest while its slider is there, stays put when the user scrubbed back,
+  // and stops reading once the run has ended.
+  void rangeViewFollowsARunInProgress() {
+    QTemporaryDir dir;
+    const QString db = dir.filePath(QStringLiteral("runs.db"));
+    Project project = parseProject(spiralsJson(16, QStringLiteral("mixed_float16")),
+                                   QStringLiteral("tiny.json"));
+    project.training.numerics.sample_every = 4;
+    std::vector<NumericsSlot> tensorSlots;
+    std::vector<NumericsSample> samples;
+    {
+      RunStore store(db.toStdString());
+      RunRecorder recorder(store, NewRun{});
+      auto backend = create_backend("cpu");
+      Trainer trainer(project, *backend);
+      TrainControl control;
+      QCOMPARE(trainer.run(recorder, control).outcome, RunOutcome::Finished);
+      tensorSlots = store.numerics_slots(recorder.run_id());
+      for (const auto& st : store.numerics_steps(recorder.run_id()))
+        samples.push_back(*store.numerics_sample(recorder.run_id(), st.step));
+    }
+    QCOMPARE(samples.size(), std::size_t(4));  // steps 4, 8, 12, 16
+    RunStore writer(db.toStdString());
+    const std::int64_t id = writer.create_run(NewRun{});
+    writer.set_numerics_slots(id, tensorSlots);
+    writer.append_numerics(id, samples[0]);
+    writer.flush();
+
+    RangeView view;
+    view.openLive(db.toStdString(), id, 20);
+    QVERIFY(view.isLive());
+    QCOMPARE(view.stepCount(), 1);
+    QCOMPARE(view.shownStep(), std::int64_t(4));
+    writer.append_numerics(id, samples[1]);
+    writer.flush();
+    QTRY_COMPARE(view.stepCount(), 2);
+    QCOMPARE(view.shownStep(), std::int64_t(8));  // followed
+    QCOMPARE(view.heatmap()->columns(), 2);
+    view.slider()->setValue(0);
+    writer.append_numerics(id, samples[2]);
+    writer.flush();
+    QTRY_COMPARE(view.stepCount(), 3);
+    QCOMPARE(view.shownStep(), std::int64_t(4));  // scrubbed back: stays
+    QCOMPARE(view.slider()->maximum(), 2);
+    writer.append_numerics(id, samples[3]);
+    writer.set_status(id, RunStatus::Finished);
+    QTRY_VERIFY(!view.isLive());
+    QCOMPARE(view.stepCount(), 4);  // the last steps read as it stopped
+
+    // Opened before anything is stored: it says it waits, then shows the first.
+    const std::int64_t early = writer.create_run(NewRun{});
+    RangeView waiting;
+    waiting.openLive(db.toStdString(), early, 20);
+    QVERIFY2(waiting.title().contains(QStringLiteral("waiting")), qPrintable(waiting.title()));
+    writer.set_numerics_slots(early, tensorSlots);
+    writer.append_numerics(early, samples[0]);
+    writer.flush();
+    QTRY_COMPARE(waiting.stepCount(), 1);
+    QCOMPARE(waiting.shownStep(), std::int64_t(4));
+    QCOMPARE(waiting.strips(), int(tensorSlots.size()));
+  }
+
   void rangeViewShowsEveryTensorOfAStoredStep() {
     QTemporaryDir dir;
     const QString db = dir.filePath(QStringLiteral("runs.db"));
