@@ -16,6 +16,7 @@
 #include "ProjectDocument.hpp"
 #include "RangeView.hpp"
 #include "SamplePanel.hpp"
+#include "WhatIfPanel.hpp"
 #include "services/TrainingController.hpp"
 
 namespace mantissa::ui {
@@ -99,6 +100,26 @@ void installDataMenu(QMainWindow* window, ProjectDocument* document, HistoryPage
     dialog->setAttribute(Qt::WA_DeleteOnClose);
     dialog->resize(980, 760);
     view->loadRun(history->databasePath().toStdString(), id);
+    dialog->show();
+  });
+
+  auto* whatIfAction = menu->addAction(QMenu::tr("Loss-Scaler &What-If of Selected Run…"));
+  whatIfAction->setObjectName(QStringLiteral("whatIfAction"));
+  QObject::connect(whatIfAction, &QAction::triggered, window, [window, history] {
+    const QVector<qint64> ids = history->selectedRunIds();
+    const qint64 id = ids.isEmpty() ? history->openedRunId() : ids.first();
+    if (id <= 0) {
+      QMessageBox::information(window, QMenu::tr("Loss-scaler what-if"),
+                               QMenu::tr("Select a run in History first."));
+      return;
+    }
+    auto* panel = new WhatIfPanel;
+    panel->setObjectName(QStringLiteral("whatIfPanel"));
+    QDialog* dialog =
+        toolWindow(window, panel, QMenu::tr("Loss-scaler what-if of run %1").arg(id));
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    dialog->resize(1000, 620);
+    panel->loadRun(history->databasePath().toStdString(), id);
     dialog->show();
   });
 

@@ -15,5 +15,6 @@ void add_export_commands(CLI::App& app);  // export
 void add_evaluate_command(CLI::App& app);
 void add_sample_command(CLI::App& app);
 void add_explain_command(CLI::App& app);
+void add_whatif_command(CLI::App& app);
 
 }  // namespace mantissa::cli

@@ -503,6 +503,57 @@ TEST(Provenance, TheForwardPathLeadsToTheLossNotBackThroughGradients) {
   EXPECT_EQ(p.path, (std::vector<std::string>{"loss"}));
 }
 
+// A layer read twice (here both inputs of an Add): its gradient is the sum of
+// two 16-bit gradients, a tensor of its own with a slot of its own. Each term
+// is 61,440 at S = 2^14; their sum overflows fp16, and the trace names it.
+TEST(Provenance, AGradientSumThatOverflowsIsNamed) {
+  TempDir dir;
+  write_text(dir.path() / "ones.csv", "x,y\n1,0.5\n1,0.5\n1,0.5\n1,0.5\n");
+  Project p = parse_project(R"({"format": "mantissa-project", "version": 1, "name": "twice",
+    "dataset": {"kind": "csv", "path": "ones.csv", "normalize": false, "validation_fraction": 0},
+    "model": {"nodes": [
+      {"id": "input", "type": "Input", "params": {"shape": [1]}},
+      {"id": "fc1", "type": "Linear", "inputs": ["input"], "params": {"out_features": 4}},
+      {"id": "twice", "type": "Add", "inputs": ["fc1", "fc1"]},
+      {"id": "fc2", "type": "Linear", "inputs": ["twice"], "params": {"out_features": 1}},
+      {"id": "loss", "type": "MSE", "inputs": ["fc2"]}]},
+    "training": {"policy": "mixed_float16", "batch_size": 4, "steps": 2,
+                 "loss_scale": {"mode": "dynamic", "init_scale": 16384},
+                 "optimizer": {"type": "sgd", "lr": 1e-30, "momentum": 0},
+                 "numerics": {"sample_every": 1}}})",
+                            dir.path() / "twice.json");
+  auto be = create_backend("cpu");
+  Trainer t(p, *be);
+  for (Param* prm : t.graph().params()) be->fill(prm->master, prm->name.ends_with(".bias") ? 0.0f : 1.0f);
+  const std::vector<NumericsSlot>& slots = t.graph().numerics_slots();
+  int sum_slot = -1, term_slot = -1;
+  for (std::size_t i = 0; i < slots.size(); ++i) {
+    if (slots[i].label() == "fc1 gradient of output (summed over its readers)") sum_slot = int(i);
+    if (slots[i].label() == "twice gradient of input 0") term_slot = int(i);
+  }
+  ASSERT_GE(sum_slot, 0);
+  ASSERT_GE(term_slot, 0);
+  EXPECT_GT(sum_slot, term_slot);  // made after both terms
+  RecordingSink sink;
+  TrainControl c;
+  ASSERT_EQ(t.run(sink, c).outcome, RunOutcome::Finished);
+  ASSERT_EQ(sink.numerics.size(), 2u);
+  // Step 1 (S = 2^14): out = 8, dL/dout = 2 (8 - 0.5) / 4 = 3.75, so each term
+  // is 3.75 S = 61,440 and the sum 122,880: +inf in fp16.
+  EXPECT_EQ(sink.numerics[0].stats[std::size_t(term_slot)].amax, 61440.0f);
+  EXPECT_EQ(sink.numerics[0].stats[std::size_t(sum_slot)].pos_inf, 16u);  // 4 samples x 4
+  // Step 2 (S = 2^13): the sum is exactly twice the term.
+  EXPECT_EQ(sink.numerics[1].stats[std::size_t(term_slot)].amax, 30720.0f);
+  EXPECT_EQ(sink.numerics[1].stats[std::size_t(sum_slot)].amax, 61440.0f);
+  ASSERT_EQ(sink.provenance.size(), 1u);
+  const Provenance& pr = sink.provenance.front();
+  ASSERT_TRUE(pr.first.has_value());
+  EXPECT_EQ(pr.first->label(), "fc1 gradient of output (summed over its readers)");
+  EXPECT_TRUE(pr.first->backward());
+  EXPECT_EQ(pr.classification(), "scale-induced");
+  EXPECT_EQ(pr.input_amax, 61440.0f);
+}
+
 // On a backend that runs ahead of the host, a step is read after the next
 // one was enqueued: its batch is kept for the trace. Every step of this run
 // skips, so the weights never change and each trace reproduces its step.

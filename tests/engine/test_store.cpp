@@ -1,5 +1,6 @@
 // RunStore: opening, schema migrations, refusing files it must not touch, and
 // the runs table.
+#include <cmath>
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -43,12 +44,12 @@ TEST(StoreOpen, NewDatabaseIsMigratedToLatestVersionInWalMode) {
   const auto path = dir / "nested" / "deeper" / "runs.db";  // parents are created
   {
     RunStore store(path);
-    EXPECT_EQ(store.schema_version(), 5);
-    EXPECT_EQ(RunStore::latest_schema_version(), 5);
+    EXPECT_EQ(store.schema_version(), 6);
+    EXPECT_EQ(RunStore::latest_schema_version(), 6);
     EXPECT_EQ(store.path(), path);
   }
   sql::Connection db(path.string());
-  EXPECT_EQ(db.query_int("PRAGMA user_version"), 5);
+  EXPECT_EQ(db.query_int("PRAGMA user_version"), 6);
   EXPECT_EQ(db.query_int("PRAGMA application_id"), 0x4D4E5453);
   sql::Statement mode = db.prepare("PRAGMA journal_mode");
   ASSERT_TRUE(mode.step());
@@ -85,7 +86,7 @@ TEST(StoreOpen, ReopenPreservesRunsAndMetrics) {
     store.set_status(id, RunStatus::Finished);
   }
   RunStore store(path);
-  EXPECT_EQ(store.schema_version(), 5);
+  EXPECT_EQ(store.schema_version(), 6);
   const RunRecord r = store.require_run(id);
   const NewRun expected = sample_run();
   EXPECT_EQ(r.name, expected.name);
@@ -119,6 +120,38 @@ TEST(StoreOpen, ReopenPreservesRunsAndMetrics) {
   EXPECT_EQ(store.epoch_metrics(id)[0].val_accuracy, 0.91);
 }
 
+// A database of version 5 (before the loss scaler's record) opens, gains the
+// two columns, keeps its steps (read as not measured) and takes new ones.
+TEST(StoreOpen, AVersion5DatabaseGainsTheScalerRecord) {
+  TempDir dir;
+  const auto path = dir / "runs.db";
+  std::int64_t id = 0;
+  {
+    RunStore store(path);
+    id = store.create_run(sample_run());
+    store.append_step(id, sample_step(1));
+  }
+  {
+    sql::Connection db(path.string());
+    db.exec("ALTER TABLE step_metrics DROP COLUMN unscaled_grad_amax");
+    db.exec("ALTER TABLE step_metrics DROP COLUMN forward_nonfinite");
+    db.exec("PRAGMA user_version = 5");
+  }
+  RunStore store(path);
+  EXPECT_EQ(store.schema_version(), 6);
+  StepMetrics measured = sample_step(2);
+  measured.unscaled_grad_amax = 0.375;
+  measured.forward_nonfinite = true;
+  store.append_step(id, measured);
+  const std::vector<StepMetrics> steps = store.step_metrics(id);
+  ASSERT_EQ(steps.size(), 2u);
+  EXPECT_TRUE(std::isnan(steps[0].unscaled_grad_amax));
+  EXPECT_FALSE(steps[0].forward_nonfinite);
+  EXPECT_EQ(steps[0].loss, sample_step(1).loss);
+  EXPECT_EQ(steps[1].unscaled_grad_amax, 0.375);
+  EXPECT_TRUE(steps[1].forward_nonfinite);
+}
+
 TEST(StoreOpen, NewerSchemaVersionIsRefused) {
   TempDir dir;
   const auto path = dir / "runs.db";
@@ -128,7 +161,7 @@ TEST(StoreOpen, NewerSchemaVersionIsRefused) {
     db.exec("PRAGMA user_version = 9");
   }
   EXPECT_EQ(error_of([&] { RunStore store(path); }),
-            path.string() + ": database schema version 9 is newer than this build supports (5)");
+            path.string() + ": database schema version 9 is newer than this build supports (6)");
   sql::Connection db(path.string());
   EXPECT_EQ(db.query_int("PRAGMA user_version"), 9);  // left as it was
 }

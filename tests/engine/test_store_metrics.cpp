@@ -147,6 +147,7 @@ TEST(StoreMetrics, CsvHasHeaderAndOneRowPerStep) {
   StepMetrics overflow = sample_step(4);
   overflow.loss = std::numeric_limits<double>::quiet_NaN();
   overflow.grad_norm = std::numeric_limits<double>::infinity();
+  overflow.forward_nonfinite = true;
   store.append_step(id, overflow);
 
   std::istringstream csv(store.metrics_csv(id));
@@ -155,9 +156,10 @@ TEST(StoreMetrics, CsvHasHeaderAndOneRowPerStep) {
   ASSERT_EQ(lines.size(), 5u);
   EXPECT_EQ(lines[0],
             "step,epoch,loss,loss_scale,skipped,skipped_total,growth_tracker,grad_norm,lr,"
-            "step_time_s,samples_per_s,memory_in_use,memory_peak,driver_memory_in_use,wall_time_s");
-  EXPECT_EQ(lines[2], "2,0,1.25,65536,0,0,2,0.25,0.05,0.003,42666.5,1048576,3145728,0,0.006");
-  EXPECT_EQ(lines[4], "4,0,nan,65536,0,0,4,inf,0.05,0.003,42666.5,1048576,3145728,0,0.012");
+            "step_time_s,samples_per_s,memory_in_use,memory_peak,driver_memory_in_use,wall_time_s,"
+            "unscaled_grad_amax,forward_nonfinite");
+  EXPECT_EQ(lines[2], "2,0,1.25,65536,0,0,2,0.25,0.05,0.003,42666.5,1048576,3145728,0,0.006,nan,0");
+  EXPECT_EQ(lines[4], "4,0,nan,65536,0,0,4,inf,0.05,0.003,42666.5,1048576,3145728,0,0.012,nan,1");
   // Shortest round-trip formatting: the text parses back to the stored double.
   EXPECT_EQ(std::stod(lines[3].substr(lines[3].find(',', 2) + 1)), 2.5 / 3);
 }

@@ -33,6 +33,7 @@
 #include "NumericsHeatmap.hpp"
 #include "RangeView.hpp"
 #include "SamplePanel.hpp"
+#include "WhatIfPanel.hpp"
 #include "TestSupport.hpp"
 #include "services/WorkerThreads.hpp"
 #include "mantissa/backend.hpp"
@@ -369,6 +370,84 @@ class DatasetEvaluationTest : public QObject {
   // The range view of a stored run: one strip per tensor of the shown step,
   // boxes from its histogram, a slider over the stored steps (every 4th step
   // here), and the step and headroom in its title.
+  // The loss scaler's what-if on a stored mixed fp16 run that backs off from
+  // 2^28 and regrows every 6 clean steps: its own settings replay it exactly
+  // (the grey and coloured curves coincide); a lower initial scale predicts
+  // fewer skips and marks where the prediction stops being exact; the search
+  // finds settings with fewer skips still; a run without a record says so.
+  void whatIfPanelReplaysAStoredRun() {
+    QTemporaryDir dir;
+    const QString db = dir.filePath(QStringLiteral("runs.db"));
+    Project project = parseProject(spiralsJson(90, QStringLiteral("mixed_float16")),
+                                   QStringLiteral("tiny.json"));
+    project.training.loss_scale.mode = LossScaleMode::Dynamic;
+    project.training.loss_scale.init_scale = std::ldexp(1.0, 28);
+    project.training.loss_scale.growth_interval = 6;
+    qint64 id = 0;
+    std::int64_t recordedSkips = 0;
+    {
+      RunStore store(db.toStdString());
+      NewRun n;
+      n.project_name = project.name;
+      n.project_json = project_to_json(project);
+      RunRecorder recorder(store, n);
+      auto backend = create_backend("cpu");
+      Trainer trainer(project, *backend);
+      TrainControl control;
+      const RunSummary s = trainer.run(recorder, control);
+      QCOMPARE(s.outcome, RunOutcome::Finished);
+      recordedSkips = s.skipped_steps;
+      id = recorder.run_id();
+    }
+    QVERIFY(recordedSkips >= 6);
+    WhatIfPanel panel;
+    QVERIFY2(panel.loadRun(db.toStdString(), id), qPrintable(panel.message()));
+    QCOMPARE(panel.initScaleSlider()->value(), 28);
+    QCOMPARE(panel.growthIntervalBox()->value(), 6);
+    QCOMPARE(panel.replay().skipped, recordedSkips);
+    QVERIFY(!panel.replay().first_difference.has_value());
+    QVERIFY2(panel.summary().contains(QStringLiteral("exact throughout")), qPrintable(panel.summary()));
+    QCOMPARE(panel.plot()->graphCount(), 4);
+    QCOMPARE(panel.plot()->graph(0)->dataCount(), 90);  // the run's scale
+    for (int i = 0; i < 90; ++i)
+      QCOMPARE(panel.plot()->graph(1)->data()->at(i)->value,
+               panel.plot()->graph(0)->data()->at(i)->value);
+    QCOMPARE(panel.plot()->graph(3)->dataCount(), int(recordedSkips));  // predicted skips
+
+    panel.initScaleSlider()->setValue(20);  // as a user drags it
+    QCOMPARE(panel.settings().init_scale, std::ldexp(1.0, 20));
+    QVERIFY(panel.replay().skipped < recordedSkips);
+    QVERIFY(panel.replay().first_difference.has_value());
+    QVERIFY2(panel.summary().contains(QStringLiteral("Exact up to step %1")
+                                          .arg(*panel.replay().first_difference)),
+             qPrintable(panel.summary()));
+    QCOMPARE(panel.plot()->itemCount(), 2);  // the line and its label
+    const std::int64_t dragged = panel.replay().skipped;
+    panel.searchFewestSkips();
+    QVERIFY(panel.replay().skipped <= dragged);
+    QVERIFY(panel.initScaleSlider()->value() <= 24);
+    panel.resetToRunSettings();
+    QCOMPARE(panel.replay().skipped, recordedSkips);
+
+    // A run recorded without the scaler's record (numerics off).
+    std::int64_t bare = 0;
+    {
+      RunStore store(db.toStdString());
+      NewRun n;
+      n.project_json = project_to_json(project);
+      bare = store.create_run(n);
+      StepMetrics m;
+      m.step = 1;
+      store.append_step(bare, m);
+      store.set_status(bare, RunStatus::Finished);
+    }
+    WhatIfPanel none;
+    QVERIFY(!none.loadRun(db.toStdString(), bare));
+    QVERIFY2(none.message().contains(QStringLiteral("no loss-scaler record")),
+             qPrintable(none.message()));
+    QVERIFY(!none.isEnabled());
+  }
+
   // A run in progress: the view reads the steps stored since, follows the
   // newest while its slider is there, stays put when the user scrubbed back,
   // and stops reading once the run has ended.

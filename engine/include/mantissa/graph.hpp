@@ -165,6 +165,12 @@ class Graph {
   // The tensors a step records, in execution order (numerics.hpp); fixed
   // when the graph is built.
   const std::vector<NumericsSlot>& numerics_slots() const { return slots_; }
+  // Per slot: whether its values are held in a 16-bit type and multiplied by
+  // the loss scale: a backward tensor stored in fp16 or bf16, or an fp32
+  // gradient that is cast to its producer's 16-bit type (the cast overflows
+  // where the fp32 value is past the 16-bit range). The loss scaler's
+  // what-if (whatif.hpp) reads these slots' largest values.
+  std::vector<bool> scaled_16bit_slots();
   // Records every slot's statistics into `buffers` from now on (nullptr:
   // stop). The buffers must outlive the graph's use of them.
   void attach_numerics(const NumericsBuffers* buffers) { numerics_ = buffers; }
@@ -189,6 +195,9 @@ class Graph {
     Tensor grad;              // accumulated during backward
     bool needs_grad = false;  // some parameter upstream... i.e. grad must flow into it
     int output_slot = -1;     // numerics slot of its forward output
+    // Read by several layers that pass gradients back: the slot of their sum
+    // (NumericsSlot::input -1), recorded as its backward begins; else -1.
+    int grad_sum_slot = -1;
     std::vector<int> input_grad_slots;  // per input: slot of the gradient its backward returns
     // Statistics another node's op takes (Graph::plan_stats_in_ops): of the
     // forward output, by its only reader's forward; of input k's gradient,

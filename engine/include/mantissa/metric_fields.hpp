@@ -22,7 +22,7 @@ struct StepField {
   std::variant<std::int64_t StepMetrics::*, double StepMetrics::*, bool StepMetrics::*> member;
 };
 
-inline constexpr std::array<StepField, 15> kStepFields{{
+inline constexpr std::array<StepField, 17> kStepFields{{
     {"step", "", "1-based step, counting skipped steps", &StepMetrics::step},
     {"epoch", "", "0-based epoch", &StepMetrics::epoch},
     {"loss", "", "unscaled fp32 training loss of the batch", &StepMetrics::loss},
@@ -40,6 +40,12 @@ inline constexpr std::array<StepField, 15> kStepFields{{
     {"driver_memory_in_use", "B", "device memory in use as the driver reports it (0: unknown)",
      &StepMetrics::driver_memory_in_use},
     {"wall_time_s", "s", "time since the run started", &StepMetrics::wall_time_s},
+    {"unscaled_grad_amax", "",
+     "largest |x| / loss scale over the 16-bit gradients the scale multiplies (empty: not "
+     "measured)",
+     &StepMetrics::unscaled_grad_amax},
+    {"forward_nonfinite", "", "the forward pass or the loss was non-finite (whatever the scale)",
+     &StepMetrics::forward_nonfinite},
 }};
 
 // Calls fn(value) with a reference to the field's member of `m`

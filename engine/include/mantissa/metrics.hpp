@@ -3,6 +3,7 @@
 // structs: the engine emits them through a MetricsSink, the store, the studio
 // and the command line consume them.
 #include <cstdint>
+#include <limits>
 #include <string>
 
 namespace mantissa {
@@ -23,6 +24,13 @@ struct StepMetrics {
   std::int64_t memory_peak = 0;
   std::int64_t driver_memory_in_use = 0;  // CUDA: what the driver reports; 0 otherwise
   double wall_time_s = 0;                 // since the run started
+  // The loss scaler's record (whatif.hpp), with per-tensor numerics on: the
+  // largest |x| / S over the 16-bit tensors the loss scale multiplies (on a
+  // step that overflowed, measured again at S = 1); NaN when not measured.
+  double unscaled_grad_amax = std::numeric_limits<double>::quiet_NaN();
+  // The forward pass or the loss held a non-finite value: the step overflows
+  // whatever the loss scale.
+  bool forward_nonfinite = false;
 };
 
 struct EpochMetrics {

@@ -65,7 +65,11 @@ std::optional<int> bin_exponent(int bin);
 struct NumericsSlot {
   std::string layer;       // layer id ("fc1"); the loss layer's id for the loss and its gradient
   TensorRole role = TensorRole::Activation;
-  int input = -1;          // activation gradients: which input of `layer` it is the gradient of
+  // Activation gradients: which input of `layer` it is the gradient of;
+  // -1 for the gradient of `layer`'s own output summed over its readers (a
+  // layer read by several: the sum is a tensor of its own, and can overflow
+  // where none of its terms does).
+  int input = -1;
   std::string param;       // weight gradients and 16-bit weights: "fc1.weight"
   DType dtype = DType::F32;
   std::string label() const;  // "fc1 output", "attn gradient of input 0", "fc1.weight gradient"
@@ -106,6 +110,9 @@ std::optional<double> metric_value(const TensorStats& s, NumericsMetric m);
 // stored regardless; every event still names its first non-finite tensor.
 inline constexpr std::int64_t kMaxEventSamples = 256;
 inline constexpr std::int64_t kMaxTracedEvents = 64;
+// Overflowed steps run again at S = 1 for the loss scaler's record
+// (StepMetrics::unscaled_grad_amax); past this, such steps are not measured.
+inline constexpr std::int64_t kMaxRemeasured = 1024;
 
 // How often the trainer stores a step's numerics (TrainingSpec::numerics).
 struct NumericsOptions {

@@ -79,6 +79,13 @@ class TrainingStep {
   // are left as they are.
   Provenance trace(std::span<const float> x, std::span<const float> y, std::int64_t n,
                    std::uint64_t dropout_seed, std::int64_t step, const StepState& reported);
+  // The same step run once at loss scale `scale`: every tensor as it was
+  // made, measured, in execution order (16-bit casts between layers
+  // included); the loss in *loss when asked. State left as trace() leaves it.
+  std::vector<TracedTensor> measure_at(double scale, std::span<const float> x,
+                                       std::span<const float> y, std::int64_t n,
+                                       std::uint64_t dropout_seed, std::int64_t step,
+                                       float* loss = nullptr);
 
   Shape input_batch_shape(std::int64_t n) const;
   Shape target_batch_shape(std::int64_t n) const;

@@ -155,7 +155,8 @@ std::string NumericsSlot::label() const {
     case TensorRole::Weight16: return param + " (16-bit copy)";
     case TensorRole::Activation: return layer + " output";
     case TensorRole::ActivationGrad:
-      return layer + " gradient of input " + std::to_string(input);
+      return input < 0 ? layer + " gradient of output (summed over its readers)"
+                       : layer + " gradient of input " + std::to_string(input);
     case TensorRole::WeightGrad: return param + " gradient";
   }
   return layer;

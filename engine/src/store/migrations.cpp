@@ -162,12 +162,21 @@ CREATE TABLE run_manifests (
 );
 )sql";
 
+// Version 6: the loss scaler's record per step (whatif.hpp). Older runs read
+// NULL (not measured) and 0.
+constexpr const char* kSchemaV6 = R"sql(
+ALTER TABLE step_metrics ADD COLUMN unscaled_grad_amax REAL;
+ALTER TABLE step_metrics ADD COLUMN forward_nonfinite INTEGER NOT NULL DEFAULT 0
+  CHECK (forward_nonfinite IN (0, 1));
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, kSchemaV1},
     {2, kSchemaV2},
     {3, kSchemaV3},
     {4, kSchemaV4},
     {5, kSchemaV5},
+    {6, kSchemaV6},
 };
 
 }  // namespace

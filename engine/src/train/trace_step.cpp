@@ -1,4 +1,5 @@
-// TrainingStep::trace: a skipped step run again op by op (provenance.hpp).
+// TrainingStep::trace and measure_at: a skipped step run again op by op
+// (provenance.hpp).
 #include <algorithm>
 #include <bit>
 #include <cmath>
@@ -52,9 +53,10 @@ bool same_bits(float a, float b) {
 
 }  // namespace
 
-Provenance TrainingStep::trace(std::span<const float> x, std::span<const float> y, std::int64_t n,
-                               std::uint64_t dropout_seed, std::int64_t step,
-                               const StepState& reported) {
+std::vector<TracedTensor> TrainingStep::measure_at(double scale, std::span<const float> x,
+                                                   std::span<const float> y, std::int64_t n,
+                                                   std::uint64_t dropout_seed, std::int64_t step,
+                                                   float* loss_out) {
   const Shape xs = input_batch_shape(n), ys = target_batch_shape(n);
   MANTISSA_ASSERT(std::int64_t(x.size()) == xs.numel() && std::int64_t(y.size()) == ys.numel(),
                   "trace: a batch of " + std::to_string(n) + " samples does not fit the model");
@@ -66,50 +68,50 @@ Provenance TrainingStep::trace(std::span<const float> x, std::span<const float> 
   std::vector<std::vector<float>> buffers;
   for (Buffer* b : graph_.buffers()) buffers.push_back(b->value.to_host());
 
-  // One eager run at scale S: every tensor measured, the loss returned.
-  const auto run_at = [&](double scale, Tracer& tracer) {
-    StepState st{};
-    st.scale = float(scale);
-    st.steps_taken = step - 1;  // what dropout drew from in the step itself
-    Tensor state = make_step_state(backend_, st);
-    ExecContext ctx{backend_, true, dropout_seed, &state};
-    const float s = float(scale);
-    Tensor scale_t = Tensor::from_host(backend_, Shape{1}, DType::F32, &s);
-    Tensor loss = Tensor::zeros(backend_, Shape{1}, DType::F32);
-    graph_.attach_numerics(nullptr);
-    graph_.set_observer(&tracer);
-    const auto restore = [&] {
-      graph_.set_observer(nullptr);
-      graph_.clear_saved();
-      graph_.attach_numerics(numerics_.stats.defined() ? &numerics_ : nullptr);
-      const std::vector<Buffer*> bs = graph_.buffers();
-      for (std::size_t i = 0; i < bs.size(); ++i) bs[i]->value.copy_from_host(buffers[i].data());
-    };
-    try {
-      graph_.prepare_step();
-      graph_.forward(ctx, tx);
-      graph_.loss_and_backward(ctx, ty, scale_t, loss);
-    } catch (...) {
-      restore();
-      throw;
-    }
-    const float l = loss.to_host()[0];
-    restore();
-    return l;
+  Tracer tracer(backend_);
+  StepState st{};
+  st.scale = float(scale);
+  st.steps_taken = step - 1;  // what dropout drew from in the step itself
+  Tensor state = make_step_state(backend_, st);
+  ExecContext ctx{backend_, true, dropout_seed, &state};
+  const float s = float(scale);
+  Tensor scale_t = Tensor::from_host(backend_, Shape{1}, DType::F32, &s);
+  Tensor loss = Tensor::zeros(backend_, Shape{1}, DType::F32);
+  graph_.attach_numerics(nullptr);
+  graph_.set_observer(&tracer);
+  const auto restore = [&] {
+    graph_.set_observer(nullptr);
+    graph_.clear_saved();
+    graph_.attach_numerics(numerics_.stats.defined() ? &numerics_ : nullptr);
+    const std::vector<Buffer*> bs = graph_.buffers();
+    for (std::size_t i = 0; i < bs.size(); ++i) bs[i]->value.copy_from_host(buffers[i].data());
   };
+  try {
+    graph_.prepare_step();
+    graph_.forward(ctx, tx);
+    graph_.loss_and_backward(ctx, ty, scale_t, loss);
+  } catch (...) {
+    restore();
+    throw;
+  }
+  if (loss_out != nullptr) *loss_out = loss.to_host()[0];
+  restore();
+  return std::move(tracer.tensors);
+}
 
+Provenance TrainingStep::trace(std::span<const float> x, std::span<const float> y, std::int64_t n,
+                               std::uint64_t dropout_seed, std::int64_t step,
+                               const StepState& reported) {
   Provenance p;
   p.step = step;
   p.scale = reported.scale_used;
-  Tracer at_s(backend_);
-  p.loss = run_at(p.scale, at_s);
+  const std::vector<TracedTensor> t = measure_at(p.scale, x, y, n, dropout_seed, step, &p.loss);
   if (!same_bits(p.loss, reported.loss)) {
     p.reproduced = false;
     p.not_reproduced = "the re-run's loss differs from the step's (" + std::to_string(p.loss) +
                        " against " + std::to_string(reported.loss) +
                        "): the weights had changed since, or a kernel is not deterministic";
   }
-  const std::vector<TracedTensor>& t = at_s.tensors;
   const auto bad = std::find_if(t.begin(), t.end(),
                                 [](const TracedTensor& r) { return r.stats.nonfinite() > 0; });
   if (bad == t.end()) {
@@ -171,11 +173,10 @@ Provenance TrainingStep::trace(std::span<const float> x, std::span<const float> 
   if (f.backward()) {
     p.measured_at_scale_one = true;
     if (p.scale != 1.0) {
-      Tracer at_one(backend_);
-      run_at(1.0, at_one);
-      p.finite_at_scale_one =
-          std::none_of(at_one.tensors.begin(), at_one.tensors.end(),
-                       [](const TracedTensor& r) { return r.stats.nonfinite() > 0; });
+      const std::vector<TracedTensor> at_one = measure_at(1.0, x, y, n, dropout_seed, step);
+      p.finite_at_scale_one = std::none_of(at_one.begin(), at_one.end(), [](const TracedTensor& r) {
+        return r.stats.nonfinite() > 0;
+      });
     }
   }
   return p;

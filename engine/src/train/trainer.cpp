@@ -87,6 +87,11 @@ struct Trainer::Impl {
   // keeps overflowing stores only its sampled steps (storage stays bounded).
   std::int64_t event_samples = 0;
   std::int64_t traced_events = 0;  // likewise, up to kMaxTracedEvents
+  // The loss scaler's record: which slots it reads, and the overflowed steps
+  // measured again at S = 1 so far (up to kMaxRemeasured).
+  std::vector<bool> scaled16;
+  bool fp32_record = false;  // no 16-bit gradients: every activation gradient instead
+  std::int64_t remeasured = 0;
 
   Impl(const Project& p, Backend& b, TrainOptions o)
       : project(p), backend(b), options(std::move(o)) {}
@@ -220,6 +225,66 @@ struct Trainer::Impl {
     if (n.around_event == 0) return;
     recent_numerics.push_back(std::move(sample));
     while (std::int64_t(recent_numerics.size()) > n.around_event) recent_numerics.pop_front();
+  }
+
+  struct InFlight;
+
+  // StepMetrics::unscaled_grad_amax and forward_nonfinite (whatif.hpp):
+  // from the step's own statistics when its 16-bit gradients were finite;
+  // from a run of the same step at S = 1 when they overflowed (its state is
+  // unchanged after a skip; on a backend that reads steps late, a step that
+  // was applied is not run again).
+  void scaler_record(const StepState& s, const InFlight& f, StepMetrics& m) {
+    if (!stepper->numerics_on()) return;
+    const std::vector<TensorStats> stats = stepper->numerics().decoded();
+    const std::vector<NumericsSlot>& slots = graph->numerics_slots();
+    if (scaled16.empty()) {
+      scaled16 = graph->scaled_16bit_slots();
+      // An fp32 run holds nothing in 16 bits: the gradients mixed fp16 would
+      // hold there are, roughly, every activation gradient (an estimate; fp16
+      // keeps a few, such as LayerNorm's, in fp32).
+      fp32_record = std::none_of(scaled16.begin(), scaled16.end(), [](bool b) { return b; });
+      if (fp32_record)
+        for (std::size_t i = 0; i < slots.size(); ++i)
+          scaled16[i] = slots[i].role == TensorRole::ActivationGrad;
+    }
+    bool backward_bad = false;
+    float amax = 0;
+    for (std::size_t i = 0; i < stats.size() && i < slots.size(); ++i) {
+      const bool backward =
+          slots[i].role == TensorRole::ActivationGrad || slots[i].role == TensorRole::WeightGrad;
+      if (!backward) {
+        if (stats[i].nonfinite() > 0) m.forward_nonfinite = true;
+        continue;
+      }
+      if (stats[i].nonfinite() > 0) backward_bad = true;
+      if (scaled16[i]) amax = std::max(amax, stats[i].amax);
+    }
+    if (!std::isfinite(s.loss)) m.forward_nonfinite = true;
+    if (m.forward_nonfinite) return;  // overflows whatever S: no A needed
+    if (!backward_bad && s.found_inf == 0) {
+      m.unscaled_grad_amax = double(amax) / double(s.scale_used);
+      return;
+    }
+    // Only a skipped step left the weights as they were when it ran.
+    if (s.skipped_this_step == 0 || f.x.empty() || remeasured >= kMaxRemeasured || f.step != step)
+      return;
+    ++remeasured;
+    const std::vector<TracedTensor> at_one =
+        stepper->measure_at(1.0, f.x, f.y, f.batch, dropout_seed(), f.step);
+    double a = 0;
+    for (const TracedTensor& t : at_one) {
+      if (!t.backward()) {
+        if (t.stats.nonfinite() > 0) m.forward_nonfinite = true;
+        continue;
+      }
+      // Still non-finite at S = 1: overflows at any scale of 1 or more.
+      if (t.stats.nonfinite() > 0) a = std::numeric_limits<double>::infinity();
+      else if (t.dtype == DType::F16 || t.dtype == DType::BF16 ||
+               (fp32_record && t.role == TensorRole::ActivationGrad))
+        a = std::max(a, double(t.stats.amax));
+    }
+    if (!m.forward_nonfinite) m.unscaled_grad_amax = a;
   }
 
   struct InFlight {
@@ -438,6 +503,7 @@ struct Trainer::Impl {
       m.memory_peak = std::int64_t(mem.peak);
       m.driver_memory_in_use = std::int64_t(mem.driver_in_use);
       m.wall_time_s = wall;
+      scaler_record(s, f, m);
       sink.step_recorded(m);
       std::optional<Provenance> prov = trace_if_event(s, f, sink);
       emit_step_events(s, f.step, sink, wall, prov);

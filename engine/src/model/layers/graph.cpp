@@ -201,6 +201,7 @@ void Graph::loss_and_backward(ExecContext& ctx, const Tensor& targets, const Ten
       node.grad = Tensor();
       continue;
     }
+    if (node.grad_sum_slot >= 0) record(node.grad_sum_slot, node.grad);
     std::vector<bool> need;
     for (int j : node.inputs) need.push_back(nodes_[std::size_t(j)].needs_grad);
     // Statistics the layer's op takes: of the gradient flowing in (for its

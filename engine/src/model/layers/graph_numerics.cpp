@@ -11,7 +11,8 @@ namespace nb = numerics_bits;
 
 // Slots in execution order: 16-bit weight copies (prepare_step), forward
 // outputs in topological order with the loss last, the loss's gradient and
-// then each layer's input gradients in reverse order, then weight gradients.
+// then, in reverse order, each layer's summed output gradient (a layer with
+// several readers) and its input gradients, then weight gradients.
 void Graph::build_numerics_slots() {
   slots_.clear();
   weight16_slots_.clear();
@@ -39,10 +40,20 @@ void Graph::build_numerics_slots() {
   // The loss's gradient is the gradient of its input 0 (the output node).
   loss.input_grad_slots = {add({loss.layer->id(), TensorRole::ActivationGrad, 0, {},
                                 nodes_[std::size_t(output_node_)].layer->dtype()})};
+  // Gradients each node receives: one per (reader, input) that passes one.
+  std::vector<int> contributions(nodes_.size(), 0);
+  for (std::size_t c = 1; c < nodes_.size(); ++c) {
+    if (!nodes_[c].needs_grad && int(c) != loss_node_) continue;
+    for (int j : nodes_[c].inputs)
+      if (nodes_[std::size_t(j)].needs_grad) ++contributions[std::size_t(j)];
+  }
   for (int i = output_node_; i >= 1; --i) {
     Node& n = nodes_[std::size_t(i)];
     n.input_grad_slots.assign(n.inputs.size(), -1);
+    n.grad_sum_slot = -1;
     if (!n.needs_grad) continue;
+    if (contributions[std::size_t(i)] > 1)
+      n.grad_sum_slot = add({n.layer->id(), TensorRole::ActivationGrad, -1, {}, n.layer->dtype()});
     for (std::size_t k = 0; k < n.inputs.size(); ++k) {
       if (!nodes_[std::size_t(n.inputs[k])].needs_grad) continue;
       n.input_grad_slots[k] =
@@ -54,6 +65,25 @@ void Graph::build_numerics_slots() {
     weight_grad_slots_.push_back(add({layer, TensorRole::WeightGrad, -1, p->name, DType::F32}));
   }
   plan_stats_in_ops();
+}
+
+std::vector<bool> Graph::scaled_16bit_slots() {
+  const auto is16 = [](DType d) { return d == DType::F16 || d == DType::BF16; };
+  std::vector<bool> out(slots_.size(), false);
+  for (std::size_t i = 0; i < nodes_.size(); ++i) {
+    const Node& n = nodes_[i];
+    if (n.grad_sum_slot >= 0) out[std::size_t(n.grad_sum_slot)] = is16(n.layer->dtype());
+    for (std::size_t k = 0; k < n.input_grad_slots.size() && k < n.inputs.size(); ++k) {
+      const int slot = n.input_grad_slots[k];
+      if (slot < 0) continue;
+      const Node& producer = nodes_[std::size_t(n.inputs[k])];
+      out[std::size_t(slot)] = is16(slots_[std::size_t(slot)].dtype) || is16(producer.layer->dtype());
+    }
+  }
+  const std::vector<Param*> ps = params();
+  for (std::size_t k = 0; k < ps.size() && k < weight_grad_slots_.size(); ++k)
+    if (weight_grad_slots_[k] >= 0) out[std::size_t(weight_grad_slots_[k])] = is16(ps[k]->grad.dtype());
+  return out;
 }
 
 // A layer whose op can count the tensors it reads (takes_stats()) takes the
@@ -140,7 +170,10 @@ void Graph::observe_slot(int slot, const Tensor& t) {
     switch (s.role) {
       case TensorRole::Weight16: what = "16-bit copy of " + s.param; break;
       case TensorRole::Activation: what = "output"; break;
-      case TensorRole::ActivationGrad: what = "gradient of input " + std::to_string(s.input); break;
+      case TensorRole::ActivationGrad:
+        what = s.input < 0 ? "gradient of output (summed over its readers)"
+                           : "gradient of input " + std::to_string(s.input);
+        break;
       case TensorRole::WeightGrad: what = "gradient of " + s.param; break;
     }
     observer_->observe({slot, s.layer, s.role, s.input, what}, t);

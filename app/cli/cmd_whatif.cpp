@@ -1,0 +1,208 @@
+// mantissa whatif RUN [scaler settings] [--search] [--json]: a loss-scaler
+// setting replayed on the steps a run recorded (whatif.hpp), beside what the
+// run did; from an fp32 or bf16 run, what fp16's scaler would have done.
+#include <cmath>
+#include <iomanip>
+#include <iostream>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <sstream>
+#include <string>
+
+#include "cli/commands.hpp"
+#include "mantissa/error.hpp"
+#include "mantissa/model.hpp"
+#include "mantissa/store.hpp"
+#include "mantissa/units.hpp"
+#include "mantissa/whatif.hpp"
+
+namespace mantissa::cli {
+
+namespace {
+
+std::string percent(std::int64_t part, std::size_t whole) {
+  std::ostringstream o;
+  o << std::fixed << std::setprecision(1) << (whole ? 100.0 * double(part) / double(whole) : 0.0)
+    << " %";
+  return o.str();
+}
+
+nlohmann::ordered_json replay_json(const ScalerReplay& r, Policy policy, const LossScaleConfig& c,
+                                   bool with_steps) {
+  nlohmann::ordered_json j;
+  j["settings"] = describe_scaler(policy, c);
+  j["skipped"] = r.skipped;
+  j["steps"] = r.steps.size();
+  j["wasted_fraction"] = r.wasted_fraction();
+  j["final_scale"] = r.final_scale;
+  j["first_difference"] = r.first_difference ? nlohmann::ordered_json(*r.first_difference) : nullptr;
+  j["first_undecided"] = r.first_undecided ? nlohmann::ordered_json(*r.first_undecided) : nullptr;
+  j["first_applied_overflow"] =
+      r.first_applied_overflow ? nlohmann::ordered_json(*r.first_applied_overflow) : nullptr;
+  j["knife_edge_steps"] = r.knife_edge;
+  j["powers_of_two"] = r.powers_of_two;
+  if (with_steps) {
+    auto& steps = j["per_step"] = nlohmann::ordered_json::array();
+    for (const ScalerReplayStep& s : r.steps)
+      steps.push_back({{"step", s.step},
+                       {"scale", s.scale},
+                       {"overflow", s.overflow},
+                       {"skipped", s.skipped},
+                       {"margin_log2", std::isnan(s.margin_log2) ? nlohmann::ordered_json(nullptr)
+                                                                 : nlohmann::ordered_json(s.margin_log2)},
+                       {"decided", s.decided}});
+  }
+  return j;
+}
+
+void print_replay(const char* label, const ScalerReplay& r, Policy policy, const LossScaleConfig& c) {
+  std::cout << "  " << label << describe_scaler(policy, c) << "\n      " << r.skipped << " of "
+            << r.steps.size() << " steps skipped (" << percent(r.skipped, r.steps.size())
+            << "), final scale " << loss_scale_text(r.final_scale) << ", " << r.knife_edge
+            << " steps within one binade of overflow\n";
+}
+
+}  // namespace
+
+void add_whatif_command(CLI::App& app) {
+  struct Flags {
+    std::string db;
+    std::int64_t run = 0;
+    std::optional<std::string> mode;
+    std::optional<double> init_scale, growth_factor, backoff_factor, min_scale, max_scale;
+    std::optional<long> growth_interval;
+    bool search = false;
+    bool json = false;
+  };
+  auto f = std::make_shared<Flags>();
+  auto* cmd = app.add_subcommand(
+      "whatif",
+      "Replay other loss-scaler settings on a run's recorded steps: predicted scale path and "
+      "skips (exact up to the first step whose skip decision differs)");
+  cmd->add_option("run", f->run, "Run id")->required();
+  cmd->add_option("--mode", f->mode, "Loss scaling: none, fixed or dynamic (default: the run's)");
+  cmd->add_option("--init-scale", f->init_scale, "Initial scale (fixed: the scale)")
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--growth-factor", f->growth_factor, "Dynamic: growth factor")
+      ->check(CLI::Range(1.0, 1e6));
+  cmd->add_option("--backoff-factor", f->backoff_factor, "Dynamic: backoff factor")
+      ->check(CLI::Range(1e-6, 1.0));
+  cmd->add_option("--growth-interval", f->growth_interval, "Dynamic: clean steps before growing")
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--min-scale", f->min_scale, "Dynamic: smallest scale")->check(CLI::PositiveNumber);
+  cmd->add_option("--max-scale", f->max_scale, "Dynamic: largest scale")->check(CLI::PositiveNumber);
+  cmd->add_flag("--search", f->search,
+                "Also search initial scales 2^0..2^24 and growth intervals for the fewest skips");
+  cmd->add_option("--db", f->db,
+                  "Run database (default: $MANTISSA_DB or ~/.local/share/mantissa/runs.db)");
+  cmd->add_flag("--json", f->json, "Print JSON, with the predicted scale of every step");
+  cmd->callback([f] {
+    RunStore store(f->db.empty() ? default_database_path() : std::filesystem::path(f->db),
+                   StoreOptions::reading());
+    const RunRecord r = store.require_run(f->run);
+    const Project project =
+        parse_project(r.project_json, "run " + std::to_string(f->run) + " (project snapshot)");
+    const Policy run_policy = project.training.policy;
+    // An fp16 run replays its own scaler; any other asks what fp16's would do.
+    const bool fp16 = run_policy == Policy::MixedFloat16 || run_policy == Policy::Float16;
+    const Policy policy = fp16 ? run_policy : Policy::MixedFloat16;
+    const LossScaleConfig own = project.training.loss_scale;
+    LossScaleConfig c = fp16 ? own : LossScaleConfig{};
+    if (f->mode) c.mode = parse_loss_scale_mode(*f->mode);
+    if (f->init_scale) c.init_scale = *f->init_scale;
+    if (f->growth_factor) c.growth_factor = *f->growth_factor;
+    if (f->backoff_factor) c.backoff_factor = *f->backoff_factor;
+    if (f->growth_interval) c.growth_interval = *f->growth_interval;
+    if (f->min_scale) c.min_scale = *f->min_scale;
+    if (f->max_scale) c.max_scale = *f->max_scale;
+
+    // The stored steps with histograms, for underflow.
+    std::vector<NumericsSample> samples;
+    for (const RunStore::NumericsStep& n : store.numerics_steps(f->run))
+      if (n.histograms)
+        if (auto s = store.numerics_sample(f->run, n.step)) samples.push_back(std::move(*s));
+    const std::vector<NumericsSlot> slots = store.numerics_slots(f->run);
+    const std::vector<StepMetrics> steps = store.step_metrics(f->run);
+    if (steps.empty()) throw InputError("run " + std::to_string(f->run) + " recorded no steps");
+    const ScalerReplay replay = replay_scaler(steps, policy, c);
+    // The record's own check: the run's settings must give back what it did.
+    std::optional<ScalerReplay> check;
+    if (fp16) check = replay_scaler(steps, run_policy, own);
+    std::optional<ScalerSearch> found;
+    if (f->search) {
+      const long intervals[] = {c.growth_interval, 10, 50, 200, 1000, 2000};
+      found = search_scaler(steps, policy, c, intervals);
+    }
+
+    const UnderflowEstimate under = estimate_underflow(replay, samples, slots);
+    if (f->json) {
+      nlohmann::ordered_json j;
+      j["run"] = f->run;
+      j["policy"] = std::string(policy_name(run_policy));
+      j["replayed_as"] = std::string(policy_name(policy));
+      j["recorded_skipped"] = replay.recorded_skipped;
+      j["replay"] = replay_json(replay, policy, c, true);
+      j["underflow"] = {{"stored_steps_read", under.steps},
+                        {"recorded", under.recorded},
+                        {"predicted", under.predicted}};
+      if (check) {
+        j["own_settings"] = replay_json(*check, run_policy, own, false);
+        j["own_settings"]["reproduces_run"] = !check->first_difference.has_value();
+      }
+      if (found) {
+        j["search"] = replay_json(found->replay, policy, found->best, false);
+        j["search"]["init_scale"] = found->best.init_scale;
+        j["search"]["growth_interval"] = found->best.growth_interval;
+        j["search"]["tried"] = found->tried;
+      }
+      std::cout << j.dump(2) << "\n";
+      return;
+    }
+    std::cout << "Loss-scaler what-if on run " << f->run << " (" << policy_name(run_policy) << ", "
+              << steps.size() << " steps recorded";
+    if (!fp16) std::cout << "; as mixed_float16 would have run it";
+    std::cout << ")\n  recorded: " << replay.recorded_skipped << " steps skipped ("
+              << percent(replay.recorded_skipped, steps.size()) << ")\n";
+    if (check) {
+      if (check->first_difference)
+        std::cout << "  note: the run's own settings do not replay what it did (from step "
+                  << *check->first_difference
+                  << "): an overflow the record does not see; treat the replay as an estimate\n";
+      else
+        std::cout << "  the run's own settings replay its scale path and skips exactly\n";
+    }
+    print_replay("replayed: ", replay, policy, c);
+    if (!fp16)
+      std::cout << "      an estimate: the run's gradients were "
+                << (run_policy == Policy::Float32 ? "fp32" : "16-bit but not fp16")
+                << ", measured as they were\n";
+    else if (replay.first_difference)
+      std::cout << "      exact up to step " << *replay.first_difference
+                << ", where it first decides otherwise than the run; an estimate after it\n";
+    else
+      std::cout << "      every skip decision as the run's: exact throughout\n";
+    if (under.steps > 0)
+      std::cout << "      underflow (values fp16 flushes to zero, from " << under.steps
+                << " stored steps): " << std::fixed << std::setprecision(3)
+                << 100.0 * under.predicted << " % against the run's " << 100.0 * under.recorded
+                << " %\n"
+                << std::defaultfloat;
+    if (replay.first_undecided)
+      std::cout << "      from step " << *replay.first_undecided
+                << " the record cannot decide every step (not measured at that scale)\n";
+    if (replay.first_applied_overflow)
+      std::cout << "      step " << *replay.first_applied_overflow
+                << " would apply non-finite gradients (this scaler does not skip): the weights "
+                   "would be ruined there\n";
+    if (!replay.powers_of_two)
+      std::cout << "      scales that are not powers of two: exact only to the rounding of the "
+                   "scaled tensors\n";
+    if (found) {
+      std::cout << "  best of " << found->tried << " settings searched:\n";
+      print_replay("  ", found->replay, policy, found->best);
+    }
+  });
+}
+
+}  // namespace mantissa::cli

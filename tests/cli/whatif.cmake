@@ -1,0 +1,86 @@
+# The loss scaler's what-if from the command line: a mixed_float16 run of the
+# spirals sample started at 2^28 backs off for a few steps; `whatif` with the
+# run's own settings replays exactly that, other settings are predicted from
+# the record, a search finds settings with fewer skips, an fp32 run is
+# replayed as fp16 would have run it, and bad input gets one line.
+foreach(var MANTISSA SOURCE_DIR WORK_DIR)
+  if(NOT DEFINED ${var})
+    message(FATAL_ERROR "run with -D${var}=...")
+  endif()
+endforeach()
+
+set(dir "${WORK_DIR}/whatif")
+file(REMOVE_RECURSE "${dir}")
+file(MAKE_DIRECTORY "${dir}")
+set(db "${dir}/runs.db")
+
+function(mantissa_ok out_var)
+  execute_process(COMMAND "${MANTISSA}" ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out
+                  ERROR_VARIABLE err)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "mantissa ${ARGN}: exit ${rc}\nstdout: ${out}\nstderr: ${err}")
+  endif()
+  set(${out_var} "${out}" PARENT_SCOPE)
+endfunction()
+
+mantissa_ok(json train "${SOURCE_DIR}/projects/spirals.json" --policy mixed_float16
+            --init-scale 268435456 --steps 120 --db "${db}" --json)
+string(JSON run GET "${json}" run_id)
+string(JSON skipped GET "${json}" skipped_steps)
+string(JSON final_scale GET "${json}" final_loss_scale)
+if(skipped LESS 2)
+  message(FATAL_ERROR "the run did not back off:\n${json}")
+endif()
+
+# Its own settings: its skips and final scale, and the record's check holds.
+mantissa_ok(own whatif ${run} --json --db "${db}")
+string(JSON own_skipped GET "${own}" replay skipped)
+string(JSON own_final GET "${own}" replay final_scale)
+string(JSON reproduces GET "${own}" own_settings reproduces_run)
+string(JSON nsteps LENGTH "${own}" replay per_step)
+string(JSON first_scale GET "${own}" replay per_step 0 scale)
+if(NOT own_skipped EQUAL skipped OR NOT own_final EQUAL final_scale OR NOT reproduces
+   OR NOT nsteps EQUAL 120 OR NOT first_scale EQUAL 268435456)
+  message(FATAL_ERROR "whatif with the run's own settings:\n${own}")
+endif()
+
+# From 2^16 nothing overflows here: no skips, and the first step already
+# decides otherwise than the run.
+mantissa_ok(low whatif ${run} --init-scale 65536 --json --db "${db}")
+string(JSON low_skipped GET "${low}" replay skipped)
+string(JSON low_first GET "${low}" replay first_difference)
+if(NOT low_skipped EQUAL 0 OR NOT low_first EQUAL 1)
+  message(FATAL_ERROR "whatif --init-scale 65536:\n${low}")
+endif()
+mantissa_ok(text whatif ${run} --init-scale 65536 --search --db "${db}")
+if(NOT text MATCHES "the run's own settings replay its scale path and skips exactly"
+   OR NOT text MATCHES "exact up to step 1," OR NOT text MATCHES "best of 150 settings searched")
+  message(FATAL_ERROR "whatif (text):\n${text}")
+endif()
+
+# An fp32 run: what fp16's scaler would have done on its steps.
+mantissa_ok(json32 train "${SOURCE_DIR}/projects/spirals.json" --policy float32 --steps 60
+            --db "${db}" --json)
+string(JSON run32 GET "${json32}" run_id)
+mantissa_ok(text32 whatif ${run32} --init-scale 268435456 --db "${db}")
+if(NOT text32 MATCHES "as mixed_float16 would have run it" OR NOT text32 MATCHES "an estimate")
+  message(FATAL_ERROR "whatif of an fp32 run:\n${text32}")
+endif()
+mantissa_ok(j32 whatif ${run32} --init-scale 268435456 --json --db "${db}")
+string(JSON predicted GET "${j32}" replay skipped)
+if(predicted LESS 1)
+  message(FATAL_ERROR "fp16 from 2^28 overflows on these gradients; predicted none:\n${j32}")
+endif()
+
+# Bad input: one line each.
+foreach(case "999;no run 999" "${run};--growth-factor;0.5;--growth-factor: Value 0.5 not in range"
+             "${run};--mode;sometimes;sometimes")
+  list(POP_BACK case want)
+  execute_process(COMMAND "${MANTISSA}" whatif ${case} --db "${db}" RESULT_VARIABLE rc
+                  OUTPUT_VARIABLE out ERROR_VARIABLE err)
+  string(REGEX MATCHALL "\n" lines "${err}")
+  list(LENGTH lines nlines)
+  if(rc EQUAL 0 OR NOT err MATCHES "${want}" OR nlines GREATER 1)
+    message(FATAL_ERROR "whatif ${case}: exit ${rc}, stderr: ${err}")
+  endif()
+endforeach()
