@@ -14,6 +14,7 @@
 #include <QVBoxLayout>
 #include <cmath>
 
+#include "PlotTheme.hpp"
 #include "PolicyColors.hpp"
 #include "mantissa/model.hpp"
 #include "mantissa/store.hpp"
@@ -87,13 +88,10 @@ WhatIfPanel::WhatIfPanel(QWidget* parent)
   plot_->setMinimumSize(640, 340);
   layout->addWidget(plot_, 1);
 
+  applyPlotTheme(plot_);
   plot_->yAxis->setScaleType(QCPAxis::stLogarithmic);
-  QSharedPointer<QCPAxisTickerLog> log(new QCPAxisTickerLog);
-  log->setLogBase(2);
-  log->setSubTickCount(0);
-  plot_->yAxis->setTicker(log);
-  plot_->yAxis->setNumberFormat(QStringLiteral("gb"));
-  plot_->yAxis->setLabel(tr("loss scale"));
+  plot_->yAxis->setTicker(QSharedPointer<QCPAxisTicker>(new PowerOfTwoTicker));
+  plot_->yAxis->setLabel(tr("loss scale (log2)"));
   plot_->xAxis->setLabel(tr("step"));
   plot_->legend->setVisible(true);
   plot_->setInteractions(QCP::iRangeDrag | QCP::iRangeZoom);
@@ -286,6 +284,7 @@ void WhatIfPanel::draw() {
     label->setColor(grey.darker(150));
   }
   plot_->rescaleAxes();
+  plot_->xAxis->setRange(0, plot_->xAxis->range().upper);
   plot_->yAxis->setRange(plot_->yAxis->range().lower / 2, plot_->yAxis->range().upper * 2);
   plot_->replot();
 }
