@@ -1,0 +1,58 @@
+#pragma once
+// Guided fixes (docs/advice.md): rules over what a run stored (its steps and
+// their loss-scaler record, its traced overflow events, its per-tensor
+// histograms). Each finding cites its evidence in one sentence and offers
+// fixes, best first; a fix is a change to the project that `mantissa advise
+// RUN --try N` trains as a child run linked to RUN. Nothing is applied
+// without being asked for.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "mantissa/metrics.hpp"
+#include "mantissa/model.hpp"
+#include "mantissa/numerics.hpp"
+#include "mantissa/provenance.hpp"
+
+namespace mantissa {
+
+class RunStore;
+
+struct Fix {
+  std::string title;  // "pin fc1, act and fc2 to fp32"
+  std::string why;    // what it should change, and how that was judged
+  std::vector<std::string> pin;           // layers to pin to fp32
+  std::optional<Policy> policy;           // another policy
+  std::optional<LossScaleConfig> scaler;  // other loss-scale settings
+};
+
+struct Finding {
+  // forward-overflow, backward-overflow-at-scale-1, early-skips,
+  // underflow-with-headroom, underflow-without-headroom
+  std::string rule;
+  std::string evidence;  // "fc1 output (f16) went non-finite first at step 12 ..."
+  std::vector<Fix> fixes;
+};
+
+// What the rules read, from the store.
+struct RunEvidence {
+  std::int64_t run_id = 0;
+  Project project;  // the snapshot the run trained
+  std::vector<StepMetrics> steps;
+  std::vector<Provenance> provenance;
+  std::vector<NumericsSlot> slots;
+  std::vector<NumericsSample> samples;  // stored steps with histograms
+};
+RunEvidence read_run_evidence(RunStore& store, std::int64_t run_id);
+
+// The findings, most severe first (forward overflows, then overflows the
+// scale cannot help, then the scaler's, then underflow). Empty: nothing to
+// fix that the record shows.
+std::vector<Finding> advise(const RunEvidence& run);
+
+// `project` with `fix` applied; throws InputError naming a layer the model
+// does not have.
+Project apply_fix(const Project& project, const Fix& fix);
+
+}  // namespace mantissa

@@ -1,0 +1,67 @@
+# Guided fixes from the command line: a mixed_float16 spirals run started at
+# 2^30 skips its first steps; `advise` finds the burst and proposes an
+# initial scale from the what-if; `--try` trains it as a child run linked to
+# the run, with fewer skips, and stores the outcome in its notes; bad input
+# gets one line.
+foreach(var MANTISSA SOURCE_DIR WORK_DIR)
+  if(NOT DEFINED ${var})
+    message(FATAL_ERROR "run with -D${var}=...")
+  endif()
+endforeach()
+
+set(dir "${WORK_DIR}/advise")
+file(REMOVE_RECURSE "${dir}")
+file(MAKE_DIRECTORY "${dir}")
+set(db "${dir}/runs.db")
+
+function(mantissa_ok out_var)
+  execute_process(COMMAND "${MANTISSA}" ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out
+                  ERROR_VARIABLE err)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "mantissa ${ARGN}: exit ${rc}\nstdout: ${out}\nstderr: ${err}")
+  endif()
+  set(${out_var} "${out}" PARENT_SCOPE)
+endfunction()
+
+mantissa_ok(json train "${SOURCE_DIR}/projects/spirals.json" --policy mixed_float16
+            --init-scale 1073741824 --steps 60 --db "${db}" --json)
+string(JSON run GET "${json}" run_id)
+string(JSON skipped GET "${json}" skipped_steps)
+if(skipped LESS 3)
+  message(FATAL_ERROR "the run did not skip at its start:\n${json}")
+endif()
+
+mantissa_ok(advice advise ${run} --json --db "${db}")
+string(JSON rule GET "${advice}" findings 0 rule)
+string(JSON evidence GET "${advice}" findings 0 evidence)
+string(JSON title GET "${advice}" findings 0 fixes 0 title)
+if(NOT rule STREQUAL "early-skips" OR NOT evidence MATCHES "of the first 20 steps were skipped"
+   OR NOT title MATCHES "^start the loss scale at 2\\^")
+  message(FATAL_ERROR "advise --json:\n${advice}")
+endif()
+mantissa_ok(text advise ${run} --db "${db}")
+if(NOT text MATCHES "1\\. \\[early-skips\\]" OR NOT text MATCHES "fix 1: start the loss scale")
+  message(FATAL_ERROR "advise:\n${text}")
+endif()
+
+mantissa_ok(tried advise ${run} --try 1 --json --db "${db}")
+string(JSON child GET "${tried}" child_run)
+string(JSON child_skipped GET "${tried}" skipped)
+string(JSON run_skipped GET "${tried}" run_skipped)
+if(NOT child_skipped LESS run_skipped OR NOT run_skipped EQUAL skipped)
+  message(FATAL_ERROR "advise --try 1:\n${tried}")
+endif()
+mantissa_ok(shown runs show ${child} --db "${db}")
+if(NOT shown MATCHES "parent run +${run}" OR NOT shown MATCHES "Outcome: skipped ${child_skipped} of 60")
+  message(FATAL_ERROR "runs show ${child}:\n${shown}")
+endif()
+
+foreach(case "${run};--try;9;there is no finding 9"
+             "${run};--try;1;--fix;4;there is no fix 4" "999;no run 999")
+  list(POP_BACK case want)
+  execute_process(COMMAND "${MANTISSA}" advise ${case} --db "${db}" RESULT_VARIABLE rc
+                  OUTPUT_VARIABLE out ERROR_VARIABLE err)
+  if(rc EQUAL 0 OR NOT err MATCHES "${want}")
+    message(FATAL_ERROR "advise ${case}: exit ${rc}, stderr: ${err}")
+  endif()
+endforeach()
