@@ -10,9 +10,11 @@
 #include <QPointer>
 #include <QVBoxLayout>
 
+#include "AdvicePanel.hpp"
 #include "DatasetPage.hpp"
 #include "EvaluationView.hpp"
 #include "HistoryPage.hpp"
+#include "MainWindow.hpp"
 #include "ProjectDocument.hpp"
 #include "RangeView.hpp"
 #include "SamplePanel.hpp"
@@ -120,6 +122,38 @@ void installDataMenu(QMainWindow* window, ProjectDocument* document, HistoryPage
     dialog->setAttribute(Qt::WA_DeleteOnClose);
     dialog->resize(1000, 620);
     panel->loadRun(history->databasePath().toStdString(), id);
+    dialog->show();
+  });
+
+  // Guided fixes: each tried as a new run linked to the selected one.
+  auto* adviceAction = menu->addAction(QMenu::tr("&Advice for Selected Run…"));
+  adviceAction->setObjectName(QStringLiteral("adviceAction"));
+  QObject::connect(adviceAction, &QAction::triggered, window, [window, history, controller] {
+    const QVector<qint64> ids = history->selectedRunIds();
+    const qint64 id = ids.isEmpty() ? history->openedRunId() : ids.first();
+    if (id <= 0) {
+      QMessageBox::information(window, QMenu::tr("Advice"), QMenu::tr("Select a run in History first."));
+      return;
+    }
+    auto* panel = new AdvicePanel;
+    panel->setObjectName(QStringLiteral("advicePanel"));
+    QDialog* dialog = toolWindow(window, panel, QMenu::tr("Advice for run %1").arg(id));
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    dialog->resize(760, 520);
+    panel->loadRun(history->databasePath().toStdString(), id);
+    QObject::connect(panel, &AdvicePanel::tryFix, window,
+                     [window, controller, dialog](const Project& child, const RunLink& link) {
+                       auto* main = qobject_cast<MainWindow*>(window);
+                       if (main == nullptr) return;
+                       if (controller->isBusy()) {
+                         QMessageBox::information(
+                             dialog, QMenu::tr("Advice"),
+                             QMenu::tr("A run is in progress; try the fix when it has ended."));
+                         return;
+                       }
+                       main->startRun(child, child.training.policy,
+                                      QString::fromStdString(child.training.backend), link);
+                     });
     dialog->show();
   });
 

@@ -48,7 +48,7 @@ RunEvidence evidence_of(const Project& p, const RecordingSink& sink) {
   e.project = p;
   e.steps = sink.steps;
   e.provenance = sink.provenance;
-  e.slots = sink.numerics_slots;
+  e.tensor_slots = sink.numerics_slots;
   for (const NumericsSample& s : sink.numerics)
     if (!s.histograms.empty()) e.samples.push_back(s);
   return e;

@@ -3,6 +3,7 @@
 // stay inline and the window stays usable; settings edits are undoable.
 #include <qcustomplot.h>
 
+#include <QPushButton>
 #include <QSet>
 #include <QAction>
 #include <QComboBox>
@@ -26,6 +27,8 @@
 #include <QToolButton>
 #include <QUndoStack>
 
+#include "AdvicePanel.hpp"
+#include "RunTableModel.hpp"
 #include "ConnectDialog.hpp"
 #include "EventLog.hpp"
 #include "LayerPalette.hpp"
@@ -230,6 +233,49 @@ class MainWindowTest : public QObject {
     QVERIFY(graph->isReadOnly());
     QVERIFY(!graph->removeLayer(graph->overflowLayer()));
     QCOMPARE(graph->nodeCount(), layers);
+  }
+
+  // Data ▸ Advice for Selected Run on a run that skipped its first steps:
+  // the early-skips finding, and its fix started with one click as a new
+  // run linked to it, named and annotated, that skips less.
+  void adviceTriesAFixAsALinkedRun() {
+    MainWindow w(options(project(
+        QStringLiteral("fp16.json"),
+        spiralsJson(40, QStringLiteral("mixed_float16"),
+                    QStringLiteral(R"("loss_scale": {"mode": "dynamic", "init_scale": 1073741824}, )")))));
+    w.show();
+    w.startTraining();
+    QTRY_VERIFY_WITH_TIMEOUT(idle(w) && logHas(w, QStringLiteral("finished")), kRunTimeoutMs);
+    const qint64 parent = w.controller()->currentRunId();
+    auto* history = w.findChild<HistoryPage*>();
+    QTRY_COMPARE(history->model()->rowCount(), 1);
+    history->selectRuns({parent});
+    auto* action = w.findChild<QAction*>(QStringLiteral("adviceAction"));
+    QVERIFY(action);
+    action->trigger();
+    auto* panel = w.findChild<AdvicePanel*>();
+    QVERIFY(panel);
+    QVERIFY2(panel->message().isEmpty(), qPrintable(panel->message()));
+    QVERIFY(!panel->findings().empty());
+    QCOMPARE(panel->findings().front().rule, std::string("early-skips"));
+    QPushButton* button = panel->fixButton(0, 0);
+    QVERIFY(button);
+    QVERIFY(button->text().startsWith(QStringLiteral("Try: start the loss scale at 2^")));
+    QTest::mouseClick(button, Qt::LeftButton);
+    QTRY_VERIFY(w.controller()->currentRunId() > parent);
+    QTRY_VERIFY_WITH_TIMEOUT(idle(w), kRunTimeoutMs);
+    const qint64 child = w.controller()->currentRunId();
+    RunStore store(dir_.filePath(QStringLiteral("runs.db")).toStdString());
+    const RunRecord rec = store.require_run(child);
+    QCOMPARE(rec.parent_run_id, std::optional<std::int64_t>(parent));
+    QVERIFY2(rec.name.find("+ start the loss scale at") != std::string::npos, rec.name.c_str());
+    QVERIFY2(rec.notes.find("[early-skips]") != std::string::npos, rec.notes.c_str());
+    std::int64_t parentSkips = 0, childSkips = 0;
+    for (const StepMetrics& m : store.step_metrics(parent)) parentSkips += m.skipped;
+    for (const StepMetrics& m : store.step_metrics(child)) childSkips += m.skipped;
+    QCOMPARE(std::int64_t(store.step_metrics(child).size()), std::int64_t(40));
+    QVERIFY2(childSkips < parentSkips,
+             qPrintable(QStringLiteral("%1 against %2").arg(childSkips).arg(parentSkips)));
   }
 
   void badDatasetShowsAnInlineErrorAndTheWindowStaysUsable() {

@@ -56,9 +56,11 @@ TrainRequest newRunRequest(Project project, std::filesystem::path database,
   request.backend = project.training.backend;
   request.database = std::move(database);
   request.new_run = new_run_record(
-      project, project.name + " " + std::string(policy_name(project.training.policy)));
+      project, link.name.value_or(project.name + " " +
+                                  std::string(policy_name(project.training.policy))));
   request.new_run.group_name = std::move(link.group);
   request.new_run.parent_run_id = link.parent;
+  if (link.notes) request.new_run.notes = *link.notes;
   request.options.init_weights = std::move(initWeights);
   request.project = std::move(project);
   return request;

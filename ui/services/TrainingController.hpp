@@ -26,6 +26,8 @@ class RunChannel;
 struct RunLink {
   std::optional<std::string> group;
   std::optional<qint64> parent;
+  std::optional<std::string> name;   // the new run's name (default: project and policy)
+  std::optional<std::string> notes;  // its notes (a fix tried for its parent, say)
 };
 
 class TrainingController : public QObject {
