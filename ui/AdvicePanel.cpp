@@ -72,7 +72,10 @@ bool AdvicePanel::loadRun(const std::filesystem::path& database, qint64 runId) {
       button->setToolTip(QString::fromStdString(fix.why));
       auto* why = new QLabel(QString::fromStdString(fix.why), card);
       why->setWordWrap(true);
-      why->setStyleSheet(QStringLiteral("color: palette(mid);"));
+      QFont italic = why->font();
+      italic.setItalic(true);
+      why->setFont(italic);
+      why->setIndent(12);
       connect(button, &QPushButton::clicked, this, [this, i, k] { tryFixAt(i, k); });
       cardLayout->addWidget(button, 0, Qt::AlignLeft);
       cardLayout->addWidget(why);
