@@ -41,7 +41,7 @@ struct RunEvidence {
   Project project;  // the snapshot the run trained
   std::vector<StepMetrics> steps;
   std::vector<Provenance> provenance;
-  std::vector<NumericsSlot> slots;
+  std::vector<NumericsSlot> tensor_slots;
   std::vector<NumericsSample> samples;  // stored steps with histograms
 };
 RunEvidence read_run_evidence(RunStore& store, std::int64_t run_id);

@@ -102,7 +102,7 @@ struct UnderflowEstimate {
 };
 UnderflowEstimate estimate_underflow(const ScalerReplay& replay,
                                      std::span<const NumericsSample> samples,
-                                     std::span<const NumericsSlot> slots);
+                                     std::span<const NumericsSlot> tensors);
 
 // "init_scale 2^16, growth ×2 every 2000 clean steps, backoff ×0.5".
 std::string describe_scaler(Policy policy, const LossScaleConfig& settings);

@@ -108,7 +108,7 @@ RunEvidence read_run_evidence(RunStore& store, std::int64_t run_id) {
   e.project = parse_project(r.project_json, "run " + std::to_string(run_id) + " (project snapshot)");
   e.steps = store.step_metrics(run_id);
   e.provenance = store.provenance(run_id);
-  e.slots = store.numerics_slots(run_id);
+  e.tensor_slots = store.numerics_slots(run_id);
   for (const RunStore::NumericsStep& n : store.numerics_steps(run_id))
     if (n.histograms)
       if (auto s = store.numerics_sample(run_id, n.step)) e.samples.push_back(std::move(*s));
@@ -191,7 +191,7 @@ std::vector<Finding> advise(const RunEvidence& run) {
   }
 
   // Underflow: gradients the scale leaves below fp16's range.
-  const UnderflowEstimate under = estimate_underflow(replay, run.samples, run.slots);
+  const UnderflowEstimate under = estimate_underflow(replay, run.samples, run.tensor_slots);
   if (under.steps > 0 && under.recorded >= kUnderflowShare) {
     std::vector<double> margins;
     for (const ScalerReplayStep& s : replay.steps)
@@ -214,7 +214,7 @@ std::vector<Finding> advise(const RunEvidence& run) {
       c.growth_interval = std::max<long>(1, own.growth_interval / 8);
       if (c.max_scale) c.max_scale = *c.max_scale * std::ldexp(1.0, int(headroom) - 1);
       const ScalerReplay r = replay_scaler(run.steps, policy, c);
-      const UnderflowEstimate u = estimate_underflow(r, run.samples, run.slots);
+      const UnderflowEstimate u = estimate_underflow(r, run.samples, run.tensor_slots);
       Fix fix;
       fix.scaler = c;
       fix.title = "let the loss scale grow sooner: every " + std::to_string(c.growth_interval) +
