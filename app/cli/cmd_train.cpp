@@ -50,6 +50,7 @@ struct TrainFlags {
   bool tf32 = false;
   bool no_graphs = false;
   std::string init_weights;  // safetensors file to start from
+  bool noise_twin = false;   // train: every initial weight one ulp up
   std::string policies;      // compare
 
   // Which options were given (CLI11 counts them).
@@ -260,11 +261,16 @@ void add_train_command(CLI::App& app) {
                   "Project file (.json), or weights exported with their project (.safetensors)")
       ->required();
   add_override_options(cmd, *f, true);
+  cmd->add_flag("--noise-twin", f->noise_twin,
+                "Move every initial weight one ulp (a float32 run: the chaos reference of "
+                "`mantissa divergence`)");
   cmd->callback([f] {
     Project p = open_project_flags(*f);
     apply_overrides(p, *f);
     ProgressDisplay display;
-    const JobResult r = run_job(make_job(p, *f, f->name), display);
+    TrainJob job = make_job(p, *f, f->name.empty() && f->noise_twin ? "noise twin" : f->name);
+    job.options.noise_twin = f->noise_twin;
+    const JobResult r = run_job(job, display);
     finish_command(r, p, f->json);
   });
 }

@@ -18,5 +18,6 @@ void add_explain_command(CLI::App& app);
 void add_whatif_command(CLI::App& app);
 void add_advise_command(CLI::App& app);
 void add_tradeoff_command(CLI::App& app);
+void add_divergence_command(CLI::App& app);
 
 }  // namespace mantissa::cli

@@ -80,6 +80,7 @@ int main(int argc, char** argv) {
   mantissa::cli::add_whatif_command(app);
   mantissa::cli::add_advise_command(app);
   mantissa::cli::add_tradeoff_command(app);
+  mantissa::cli::add_divergence_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

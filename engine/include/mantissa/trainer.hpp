@@ -115,6 +115,9 @@ struct TrainOptions {
   // Initial weights from a safetensors file (load_weights: names and shapes
   // must match); resume_from, when also given, wins.
   std::optional<std::filesystem::path> init_weights;
+  // A noise twin (docs/divergence.md): every initial fp32 master weight moved
+  // one ulp up, so that the run measures how far fp32 drifts by chaos alone.
+  bool noise_twin = false;
   bool evaluate = true;                                   // validation each epoch
   std::int64_t warmup_steps_excluded = 0;                 // not counted in samples_per_s
   // Epoch-end safety checkpoints are skipped while writing them would take

@@ -14,6 +14,7 @@
 #include <chrono>
 #include <cmath>
 #include <deque>
+#include <limits>
 #include <optional>
 #include <span>
 
@@ -113,6 +114,16 @@ struct Trainer::Impl {
                      backend);
     graph = std::make_unique<Graph>(project.model, backend, t.policy, t.seed, project.file);
     if (options.init_weights) load_weights(*graph, *options.init_weights);  // --init-weights
+    if (options.noise_twin) {
+      if (t.policy != Policy::Float32)
+        throw InputError("a noise twin is a float32 run (this one is " +
+                         std::string(policy_name(t.policy)) + ")");
+      for (Param* p : graph->params()) {
+        std::vector<float> w = p->master.to_host();
+        for (float& v : w) v = std::nextafter(v, std::numeric_limits<float>::infinity());
+        p->master.copy_from_host(w.data());
+      }
+    }
     check_input_shape(data.train, graph->input_shape().dims(), graph->summary().layers[0].id);
     check_targets();
     check_token_ids(data.train, project.model);

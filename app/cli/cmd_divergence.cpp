@@ -1,0 +1,93 @@
+// mantissa divergence RUN --reference RUN --twin RUN [--k K] [--consecutive M]
+// [--json]: where a run's loss leaves a float32 reference's by more than the
+// noise band (divergence.hpp).
+#include <iostream>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "cli/commands.hpp"
+#include "cli/progress.hpp"
+#include "mantissa/divergence.hpp"
+#include "mantissa/error.hpp"
+#include "mantissa/model.hpp"
+#include "mantissa/store.hpp"
+
+namespace mantissa::cli {
+
+void add_divergence_command(CLI::App& app) {
+  struct Flags {
+    std::string db;
+    std::int64_t run = 0, reference = 0, twin = 0;
+    double k = 10;
+    int consecutive = 5;
+    bool json = false;
+  };
+  auto f = std::make_shared<Flags>();
+  auto* cmd = app.add_subcommand(
+      "divergence",
+      "Where a run's loss leaves a float32 reference's beyond the noise band of a noise twin "
+      "(train the twin with `mantissa train --noise-twin`)");
+  cmd->add_option("run", f->run, "The run to judge")->required();
+  cmd->add_option("--reference", f->reference, "A float32 run of the same project and seed")
+      ->required();
+  cmd->add_option("--twin", f->twin, "Its noise twin (float32, --noise-twin)")->required();
+  cmd->add_option("--k", f->k, "The band: k times the twin's distance so far")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd->add_option("--consecutive", f->consecutive, "Steps in a row outside the band to count")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd->add_option("--db", f->db,
+                  "Run database (default: $MANTISSA_DB or ~/.local/share/mantissa/runs.db)");
+  cmd->add_flag("--json", f->json, "Print JSON, with every step's distances");
+  cmd->callback([f] {
+    RunStore store(f->db.empty() ? default_database_path() : std::filesystem::path(f->db),
+                   StoreOptions::reading());
+    const RunRecord run = store.require_run(f->run);
+    const RunRecord ref = store.require_run(f->reference);
+    const RunRecord twin = store.require_run(f->twin);
+    for (const RunRecord* r : {&ref, &twin})
+      if (r->policy != "float32")
+        throw InputError("--" + std::string(r == &ref ? "reference" : "twin") + ": run " +
+                         std::to_string(r->id) + " is " + r->policy + ", not float32");
+    if (run.project_name != ref.project_name || run.seed != ref.seed || twin.seed != ref.seed)
+      throw InputError("runs " + std::to_string(run.id) + ", " + std::to_string(ref.id) + " and " +
+                       std::to_string(twin.id) +
+                       " are not of one project and seed (the same weights and batches)");
+    const Divergence d = divergence(store.step_metrics(run.id), store.step_metrics(ref.id),
+                                    store.step_metrics(twin.id), f->k, f->consecutive);
+    if (d.steps.empty())
+      throw InputError("runs " + std::to_string(run.id) + ", " + std::to_string(ref.id) + " and " +
+                       std::to_string(twin.id) + " share no applied step");
+    if (f->json) {
+      nlohmann::ordered_json j;
+      j["run"] = run.id;
+      j["reference"] = ref.id;
+      j["twin"] = twin.id;
+      j["k"] = d.k;
+      j["consecutive"] = d.consecutive;
+      j["precision_floor"] = d.floor;
+      j["first_divergent"] =
+          d.first_divergent ? nlohmann::ordered_json(*d.first_divergent) : nlohmann::ordered_json(nullptr);
+      j["within_until"] = d.within_until;
+      auto& steps = j["steps"] = nlohmann::ordered_json::array();
+      for (const DivergenceStep& s : d.steps)
+        steps.push_back({{"step", s.step}, {"distance", s.candidate}, {"twin", s.twin},
+                         {"band", s.band}, {"outside", s.outside}});
+      std::cout << j.dump(2) << "\n";
+      return;
+    }
+    std::cout << "Run " << run.id << " (" << run.policy << ") against float32 run " << ref.id
+              << ", noise twin " << twin.id << ", over " << d.steps.size() << " steps:\n";
+    std::cout << "  precision floor (its distance over the first steps): " << fixed(d.floor, 6)
+              << "; the twin's distance at the end: " << fixed(d.steps.back().twin, 6) << "\n";
+    if (d.first_divergent)
+      std::cout << "  leaves the noise band at step " << *d.first_divergent << " (" << d.consecutive
+                << " steps in a row beyond max(" << d.k << " x the twin's distance, 3 x the floor))\n";
+    else
+      std::cout << "  within the noise band for all " << d.steps.size() << " steps\n";
+  });
+}
+
+}  // namespace mantissa::cli
