@@ -2,25 +2,12 @@
 # its noise twin (--noise-twin), mixed bf16 and pure float16 at a small
 # learning rate; float16, whose updates round away against fp16 weights,
 # leaves the noise band before bf16 does; bad input gets one line.
-foreach(var MANTISSA SOURCE_DIR WORK_DIR)
-  if(NOT DEFINED ${var})
-    message(FATAL_ERROR "run with -D${var}=...")
-  endif()
-endforeach()
+include("${CMAKE_CURRENT_LIST_DIR}/support/common.cmake")
 
 set(dir "${WORK_DIR}/divergence")
 file(REMOVE_RECURSE "${dir}")
 file(MAKE_DIRECTORY "${dir}")
 set(db "${dir}/runs.db")
-
-function(mantissa_ok out_var)
-  execute_process(COMMAND "${MANTISSA}" ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out
-                  ERROR_VARIABLE err)
-  if(NOT rc EQUAL 0)
-    message(FATAL_ERROR "mantissa ${ARGN}: exit ${rc}\nstdout: ${out}\nstderr: ${err}")
-  endif()
-  set(${out_var} "${out}" PARENT_SCOPE)
-endfunction()
 
 set(ids "")
 foreach(args "--policy;float32" "--policy;float32;--noise-twin" "--policy;mixed_bfloat16"

@@ -2,25 +2,12 @@
 # rows of 3,000 skips steps; `explain` says where a skipped step first went
 # non-finite and whether the loss scale caused it, `runs numerics` has the
 # event step, and a step that was not traced is refused, naming those that were.
-foreach(var MANTISSA SOURCE_DIR WORK_DIR)
-  if(NOT DEFINED ${var})
-    message(FATAL_ERROR "run with -D${var}=...")
-  endif()
-endforeach()
+include("${CMAKE_CURRENT_LIST_DIR}/support/common.cmake")
 
 set(dir "${WORK_DIR}/explain_overflow")
 file(REMOVE_RECURSE "${dir}")
 file(MAKE_DIRECTORY "${dir}")
 set(db "${dir}/runs.db")
-
-function(mantissa_ok out_var)
-  execute_process(COMMAND "${MANTISSA}" ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out
-                  ERROR_VARIABLE err)
-  if(NOT rc EQUAL 0)
-    message(FATAL_ERROR "mantissa ${ARGN}: exit ${rc}\nstdout: ${out}\nstderr: ${err}")
-  endif()
-  set(${out_var} "${out}" PARENT_SCOPE)
-endfunction()
 
 # 256 rows; every 40th has a first feature of 3,000.
 set(csv "a,b,label\n")

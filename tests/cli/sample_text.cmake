@@ -2,11 +2,7 @@
 # validation file, `mantissa train` on it, `mantissa evaluate` (token
 # accuracy), and `mantissa sample` (the same seed gives the same text); a
 # model on features and bad flags are refused with one line naming them.
-foreach(var MANTISSA SOURCE_DIR WORK_DIR)
-  if(NOT DEFINED ${var})
-    message(FATAL_ERROR "run with -D${var}=...")
-  endif()
-endforeach()
+include("${CMAKE_CURRENT_LIST_DIR}/support/common.cmake")
 
 set(dir "${WORK_DIR}/sample_text")
 file(REMOVE_RECURSE "${dir}")
@@ -32,15 +28,6 @@ file(WRITE "${dir}/lm.json" [=[{
   "training": {"policy": "mixed_bfloat16", "batch_size": 8, "steps": 200,
                "optimizer": {"type": "adamw", "lr": 0.01}}
 }]=])
-
-function(mantissa_ok out_var)
-  execute_process(COMMAND "${MANTISSA}" ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out
-                  ERROR_VARIABLE err)
-  if(NOT rc EQUAL 0)
-    message(FATAL_ERROR "mantissa ${ARGN}: exit ${rc}\nstdout: ${out}\nstderr: ${err}")
-  endif()
-  set(${out_var} "${out}" PARENT_SCOPE)
-endfunction()
 
 function(mantissa_fails expected)
   execute_process(COMMAND "${MANTISSA}" ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out

@@ -1,25 +1,12 @@
 # The trade-off from the command line: Compare Policies' group of spirals
 # runs as points on two axes, with the frontier marked; another pair of axes;
 # bad input gets one line.
-foreach(var MANTISSA SOURCE_DIR WORK_DIR)
-  if(NOT DEFINED ${var})
-    message(FATAL_ERROR "run with -D${var}=...")
-  endif()
-endforeach()
+include("${CMAKE_CURRENT_LIST_DIR}/support/common.cmake")
 
 set(dir "${WORK_DIR}/tradeoff")
 file(REMOVE_RECURSE "${dir}")
 file(MAKE_DIRECTORY "${dir}")
 set(db "${dir}/runs.db")
-
-function(mantissa_ok out_var)
-  execute_process(COMMAND "${MANTISSA}" ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out
-                  ERROR_VARIABLE err)
-  if(NOT rc EQUAL 0)
-    message(FATAL_ERROR "mantissa ${ARGN}: exit ${rc}\nstdout: ${out}\nstderr: ${err}")
-  endif()
-  set(${out_var} "${out}" PARENT_SCOPE)
-endfunction()
 
 mantissa_ok(cmp compare "${SOURCE_DIR}/projects/spirals.json" --policies float32,mixed_bfloat16
             --steps 40 --db "${db}" --json)

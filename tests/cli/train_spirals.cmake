@@ -1,26 +1,13 @@
 # `mantissa train` end to end on the spirals sample: a finished run in the
 # database, listed, exported as CSV (one row per step), refused by resume,
 # deleted; and a bad --policy refused with one line naming it.
-foreach(var MANTISSA SOURCE_DIR WORK_DIR)
-  if(NOT DEFINED ${var})
-    message(FATAL_ERROR "run with -D${var}=...")
-  endif()
-endforeach()
+include("${CMAKE_CURRENT_LIST_DIR}/support/common.cmake")
 
 set(dir "${WORK_DIR}/train_spirals")
 file(REMOVE_RECURSE "${dir}")
 file(MAKE_DIRECTORY "${dir}")
 set(db "${dir}/runs.db")
 set(project "${SOURCE_DIR}/projects/spirals.json")
-
-function(mantissa_ok out_var)
-  execute_process(COMMAND "${MANTISSA}" ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out
-                  ERROR_VARIABLE err)
-  if(NOT rc EQUAL 0)
-    message(FATAL_ERROR "mantissa ${ARGN}: exit ${rc}\nstdout: ${out}\nstderr: ${err}")
-  endif()
-  set(${out_var} "${out}" PARENT_SCOPE)
-endfunction()
 
 # 2,000 samples, a fifth kept for validation, batches of 64: 25 steps per epoch.
 mantissa_ok(json train "${project}" --epochs 2 --db "${db}" --json --name "cli test")

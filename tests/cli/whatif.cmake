@@ -3,25 +3,12 @@
 # run's own settings replays exactly that, other settings are predicted from
 # the record, a search finds settings with fewer skips, an fp32 run is
 # replayed as fp16 would have run it, and bad input gets one line.
-foreach(var MANTISSA SOURCE_DIR WORK_DIR)
-  if(NOT DEFINED ${var})
-    message(FATAL_ERROR "run with -D${var}=...")
-  endif()
-endforeach()
+include("${CMAKE_CURRENT_LIST_DIR}/support/common.cmake")
 
 set(dir "${WORK_DIR}/whatif")
 file(REMOVE_RECURSE "${dir}")
 file(MAKE_DIRECTORY "${dir}")
 set(db "${dir}/runs.db")
-
-function(mantissa_ok out_var)
-  execute_process(COMMAND "${MANTISSA}" ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out
-                  ERROR_VARIABLE err)
-  if(NOT rc EQUAL 0)
-    message(FATAL_ERROR "mantissa ${ARGN}: exit ${rc}\nstdout: ${out}\nstderr: ${err}")
-  endif()
-  set(${out_var} "${out}" PARENT_SCOPE)
-endfunction()
 
 mantissa_ok(json train "${SOURCE_DIR}/projects/spirals.json" --policy mixed_float16
             --init-scale 268435456 --steps 120 --db "${db}" --json)
