@@ -155,6 +155,12 @@ HistoryPage::HistoryPage(const QString& databasePath, const QString& settingsFil
   connect(filter_, &QLineEdit::textChanged, proxy_,
           [this](const QString& text) { proxy_->setFilterFixedString(text.trimmed()); });
   bar->addWidget(filter_, 1);
+  auto* refresh = new QAction(tr("Reload the run list"), this);
+  refresh->setShortcuts({QKeySequence(Qt::Key_F5), QKeySequence(QKeySequence::Refresh)});
+  refresh->setShortcutContext(Qt::WidgetWithChildrenShortcut);
+  refresh->setObjectName(QStringLiteral("reloadRunsAction"));
+  connect(refresh, &QAction::triggered, this, &HistoryPage::reload);
+  addAction(refresh);
   compareAction_ = new QAction(tr("Compare"), this);
   compareAction_->setToolTip(tr("Overlay 2–6 selected runs in the Compare tab"));
   connect(compareAction_, &QAction::triggered, this, [this] {
@@ -246,6 +252,11 @@ void HistoryPage::showDatabase() {
   if (readOnly_) text += tr(" (read-only)");
   else if (!exists_) text += tr(" (created by the first run)");
   databaseLabel_->setText(text);
+}
+
+void HistoryPage::showEvent(QShowEvent* event) {
+  QWidget::showEvent(event);
+  reload();
 }
 
 void HistoryPage::reload() {

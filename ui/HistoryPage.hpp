@@ -117,6 +117,11 @@ class HistoryPage : public QWidget {
   void runOpened(qint64 runId);
   void runOpenFailed(qint64 runId, const QString& why);
 
+ protected:
+  // Shown again: the list is read again, so that runs another process (the
+  // command line) wrote meanwhile appear. F5 does the same while shown.
+  void showEvent(QShowEvent* event) override;
+
  private:
   void showList(const RunList& list);
   void runEditDone(qint64 runId, const mantissa::RunRecord& record, const QString& error);

@@ -159,6 +159,38 @@ class HistoryTest : public QObject {
     QVERIFY(!QFileInfo::exists(missing));  // looking does not create a database
   }
 
+  // Another process (the command line) writes a run into the database the
+  // studio shows: History lists it when shown again, or on F5, keeping the
+  // selection.
+  void runsWrittenByAnotherProcessAppearWhenShownAgain() {
+    HistoryPage page(db_, dir_.filePath(QStringLiteral("h.ini")));
+    page.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&page));
+    QTRY_COMPARE(page.model()->rowCount(), 3);
+    page.selectRuns({ids_[1]});
+    {
+      RunStore other(db_.toStdString());
+      NewRun n;
+      n.name = "from the command line";
+      other.create_run(n);
+    }
+    QTest::qWait(50);
+    QCOMPARE(page.model()->rowCount(), 3);  // nothing reads it by itself
+    page.hide();
+    page.show();
+    QTRY_COMPARE(page.model()->rowCount(), 4);
+    QCOMPARE(page.selectedRunIds(), QVector<qint64>{ids_[1]});
+    {
+      RunStore other(db_.toStdString());
+      other.create_run(NewRun{});
+    }
+    auto* reload = page.findChild<QAction*>(QStringLiteral("reloadRunsAction"));
+    QVERIFY(reload);
+    QVERIFY(reload->shortcuts().contains(QKeySequence(Qt::Key_F5)));
+    reload->trigger();
+    QTRY_COMPARE(page.model()->rowCount(), 5);
+  }
+
   void listsSortsAndFilters() {
     HistoryPage page(db_, dir_.filePath(QStringLiteral("h.ini")));
     QVERIFY(listed(page));
