@@ -117,11 +117,15 @@ void add_whatif_command(CLI::App& app) {
     if (f->min_scale) c.min_scale = *f->min_scale;
     if (f->max_scale) c.max_scale = *f->max_scale;
 
-    // The stored steps with histograms, for underflow.
-    std::vector<NumericsSample> samples;
+    // The stored steps: those with histograms for underflow; all of them
+    // for an fp32 or bf16 run's forward overflows.
+    std::vector<NumericsSample> samples, stored;
     for (const RunStore::NumericsStep& n : store.numerics_steps(f->run))
-      if (n.histograms)
-        if (auto s = store.numerics_sample(f->run, n.step)) samples.push_back(std::move(*s));
+      if (n.histograms || !fp16)
+        if (auto s = store.numerics_sample(f->run, n.step)) {
+          if (!fp16) stored.push_back(*s);
+          if (n.histograms) samples.push_back(std::move(*s));
+        }
     const std::vector<NumericsSlot> slots = store.numerics_slots(f->run);
     const std::vector<StepMetrics> steps = store.step_metrics(f->run);
     if (steps.empty()) throw InputError("run " + std::to_string(f->run) + " recorded no steps");
@@ -136,6 +140,7 @@ void add_whatif_command(CLI::App& app) {
     }
 
     const UnderflowEstimate under = estimate_underflow(replay, samples, slots);
+    const std::vector<ForwardOverflow> forward = fp16_forward_overflows(stored, slots);
     if (f->json) {
       nlohmann::ordered_json j;
       j["run"] = f->run;
@@ -143,6 +148,11 @@ void add_whatif_command(CLI::App& app) {
       j["replayed_as"] = std::string(policy_name(policy));
       j["recorded_skipped"] = replay.recorded_skipped;
       j["replay"] = replay_json(replay, policy, c, true);
+      if (!fp16) {
+        auto& fw = j["fp16_forward_overflows"] = nlohmann::ordered_json::array();
+        for (const ForwardOverflow& o : forward)
+          fw.push_back({{"tensor", o.tensor}, {"amax", o.amax}, {"first_step", o.first_step}});
+      }
       j["underflow"] = {{"stored_steps_read", under.steps},
                         {"recorded", under.recorded},
                         {"predicted", under.predicted}};
@@ -198,6 +208,15 @@ void add_whatif_command(CLI::App& app) {
     if (!replay.powers_of_two)
       std::cout << "      scales that are not powers of two: exact only to the rounding of the "
                    "scaled tensors\n";
+    if (!fp16) {
+      if (forward.empty())
+        std::cout << "  forward pass: no stored activation reaches 65,520 (fp16's overflow)\n";
+      else
+        for (const ForwardOverflow& o : forward)
+          std::cout << "  forward pass: " << o.tensor << " reaches " << o.amax
+                    << " (first at stored step " << o.first_step
+                    << "): past fp16's range whatever the scale (pin it, or keep bf16)\n";
+    }
     if (found) {
       std::cout << "  best of " << found->tried << " settings searched:\n";
       print_replay("  ", found->replay, policy, found->best);

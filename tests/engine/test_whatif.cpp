@@ -269,5 +269,31 @@ TEST(WhatIf, UnderflowShiftsTheStoredHistogramsByTheScaleRatio) {
   EXPECT_EQ(estimate_underflow(other, samples, slots).steps, 0);
 }
 
+// fp16 readiness: forward tensors of an fp32 run whose stored largest value
+// reaches 65,520, largest first, with the first stored step; gradients and
+// values below the threshold are not listed.
+TEST(WhatIf, ForwardTensorsPastFp16sRangeAreListed) {
+  const std::vector<NumericsSlot> slots = {
+      {"fc1", TensorRole::Activation, -1, {}, DType::F32},
+      {"fc2", TensorRole::Activation, -1, {}, DType::F32},
+      {"fc2", TensorRole::ActivationGrad, 0, {}, DType::F32}};
+  std::vector<NumericsSample> samples(2);
+  samples[0].step = 50;
+  samples[1].step = 100;
+  for (NumericsSample& s : samples) s.stats.resize(3);
+  samples[0].stats[0].amax = 65519.0f;  // just under
+  samples[1].stats[0].amax = 70000.0f;
+  samples[0].stats[1].amax = 1e6f;
+  samples[1].stats[1].amax = 2e5f;
+  samples[0].stats[2].amax = 1e9f;  // a gradient: the scaler's business, not listed
+  const std::vector<ForwardOverflow> f = fp16_forward_overflows(samples, slots);
+  ASSERT_EQ(f.size(), 2u);
+  EXPECT_EQ(f[0].tensor, "fc2 output");
+  EXPECT_EQ(f[0].amax, 1e6);
+  EXPECT_EQ(f[0].first_step, 50);
+  EXPECT_EQ(f[1].tensor, "fc1 output");
+  EXPECT_EQ(f[1].first_step, 100);
+}
+
 }  // namespace
 }  // namespace mantissa

@@ -104,6 +104,20 @@ UnderflowEstimate estimate_underflow(const ScalerReplay& replay,
                                      std::span<const NumericsSample> samples,
                                      std::span<const NumericsSlot> tensors);
 
+// fp16 readiness of an fp32 or bf16 run: the forward tensors (activations,
+// not fp16's forced-fp32 outputs) whose stored largest |x| reaches fp16's
+// overflow threshold, each with its largest value and the first stored step
+// that reached it, largest first. From the stored steps only (sampled ones
+// and those around events), so a brief excursion between them is missed.
+struct ForwardOverflow {
+  std::string tensor;  // "fc1 output"
+  double amax = 0;
+  std::int64_t first_step = 0;
+};
+std::vector<ForwardOverflow> fp16_forward_overflows(std::span<const NumericsSample> samples,
+                                                    std::span<const NumericsSlot> tensors,
+                                                    double overflow_at = kFp16OverflowAt);
+
 // "init_scale 2^16, growth ×2 every 2000 clean steps, backoff ×0.5".
 std::string describe_scaler(Policy policy, const LossScaleConfig& settings);
 

@@ -152,6 +152,26 @@ UnderflowEstimate estimate_underflow(const ScalerReplay& replay,
   return out;
 }
 
+std::vector<ForwardOverflow> fp16_forward_overflows(std::span<const NumericsSample> samples,
+                                                    std::span<const NumericsSlot> tensors,
+                                                    double overflow_at) {
+  std::vector<ForwardOverflow> out(tensors.size());
+  for (const NumericsSample& sample : samples)
+    for (std::size_t i = 0; i < tensors.size() && i < sample.stats.size(); ++i) {
+      if (tensors[i].role != TensorRole::Activation) continue;
+      const double a = sample.stats[i].amax;
+      if (!(a >= overflow_at)) continue;
+      ForwardOverflow& f = out[i];
+      if (f.first_step == 0 || sample.step < f.first_step) f.first_step = sample.step;
+      f.amax = std::max(f.amax, a);
+      f.tensor = tensors[i].label();
+    }
+  std::erase_if(out, [](const ForwardOverflow& f) { return f.first_step == 0; });
+  std::sort(out.begin(), out.end(),
+            [](const ForwardOverflow& a, const ForwardOverflow& b) { return a.amax > b.amax; });
+  return out;
+}
+
 std::string describe_scaler(Policy policy, const LossScaleConfig& c) {
   const LossScaleMode mode = effective_mode(policy, c);
   std::ostringstream o;
