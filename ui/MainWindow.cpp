@@ -525,7 +525,9 @@ void MainWindow::startRun(const Project& project, Policy policy, const QString& 
   p.training.policy = policy;
   const QString name = p.name.empty() ? document_->displayName() : QString::fromStdString(p.name);
   message_->hide();
-  plots_->beginRun(policy, tr("%1 · %2").arg(name, policyLabel(policy)));
+  // A run with a name of its own (a fix tried for another run) is headed by it.
+  plots_->beginRun(policy, link.name ? QString::fromStdString(*link.name)
+                                     : tr("%1 · %2").arg(name, policyLabel(policy)));
   events_->addMessage(EventKind::Info,
                       tr("Training %1 under %2 on %3…").arg(name, policyLabel(policy), device));
   status_->runPreparing();

@@ -263,6 +263,8 @@ class MainWindowTest : public QObject {
     QVERIFY(button->text().startsWith(QStringLiteral("Try: start the loss scale at 2^")));
     QTest::mouseClick(button, Qt::LeftButton);
     QTRY_VERIFY(w.controller()->currentRunId() > parent);
+    QVERIFY2(w.livePlots()->runLabelText().contains(QStringLiteral("+ start the loss scale at")),
+             qPrintable(w.livePlots()->runLabelText()));
     QTRY_VERIFY_WITH_TIMEOUT(idle(w), kRunTimeoutMs);
     const qint64 child = w.controller()->currentRunId();
     RunStore store(dir_.filePath(QStringLiteral("runs.db")).toStdString());
