@@ -34,7 +34,7 @@ nlohmann::ordered_json finding_json(const Finding& f) {
                             : nlohmann::ordered_json(nullptr);
     if (x.scaler) {
       TrainingSpec t;
-      t.policy = Policy::MixedFloat16;
+      t.policy = x.policy.value_or(Policy::MixedFloat16);
       t.loss_scale = *x.scaler;
       fx["scaler"] = nlohmann::ordered_json::parse(loss_scale_json(t));
     } else {

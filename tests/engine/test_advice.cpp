@@ -81,6 +81,12 @@ TEST(Advice, AnOverflowingLayerIsPinnedAndTheChildRunTakesNoSkips) {
   EXPECT_EQ(f.fixes[0].pin, std::vector<std::string>{"fc1"});
   EXPECT_EQ(f.fixes[0].title, "pin fc1 to fp32");
   EXPECT_EQ(f.fixes.back().policy, std::optional<Policy>(Policy::MixedBFloat16));
+  // bf16 goes with bf16's own default scaling (none), not fp16's scaler.
+  Project explicit_scaler = p;
+  explicit_scaler.training.loss_scale.mode = LossScaleMode::Dynamic;
+  const Project as_bf16 = apply_fix(explicit_scaler, f.fixes.back());
+  EXPECT_EQ(effective_mode(as_bf16.training.policy, as_bf16.training.loss_scale),
+            LossScaleMode::None);
 
   const Project child = apply_fix(p, f.fixes[0]);
   EXPECT_TRUE(child.model.layers[1].pin_fp32);

@@ -76,6 +76,7 @@ Fix bf16_fix() {
   Fix f;
   f.title = "train in mixed_bfloat16";
   f.policy = Policy::MixedBFloat16;
+  f.scaler = LossScaleConfig{};  // bf16's default: no loss scaling
   f.why = "bf16 has fp32's range (no overflow at 65,504, no loss scaling) at 8 bits of "
           "mantissa instead of fp16's 11";
   return f;
