@@ -98,7 +98,10 @@ WhatIfPanel::WhatIfPanel(QWidget* parent)
 
   const auto changed = [this] { replayNow(); };
   connect(mode_, &QComboBox::currentIndexChanged, this, changed);
-  connect(initExp_, &QSlider::valueChanged, this, changed);
+  connect(initExp_, &QSlider::valueChanged, this, [this] {
+    if (!loading_) exactInit_.reset();  // moved: a power of two from now on
+    replayNow();
+  });
   connect(interval_, &QSpinBox::valueChanged, this, changed);
   connect(growth_, &QDoubleSpinBox::valueChanged, this, changed);
   connect(backoff_, &QDoubleSpinBox::valueChanged, this, changed);
@@ -155,7 +158,7 @@ bool WhatIfPanel::loadRun(const std::filesystem::path& database, qint64 runId) {
 LossScaleConfig WhatIfPanel::settings() const {
   LossScaleConfig c = own_;
   c.mode = LossScaleMode(mode_->currentData().toInt());
-  c.init_scale = std::ldexp(1.0, initExp_->value());
+  c.init_scale = exactInit_ ? *exactInit_ : std::ldexp(1.0, initExp_->value());
   c.growth_interval = interval_->value();
   c.growth_factor = growth_->value();
   c.backoff_factor = backoff_->value();
@@ -167,7 +170,9 @@ void WhatIfPanel::setSettings(const LossScaleConfig& c) {
   const LossScaleMode mode = effective_mode(policy_, c);
   mode_->setCurrentIndex(std::max(0, mode_->findData(int(mode))));
   int e = 0;
-  std::frexp(c.init_scale, &e);
+  const double mantissa = std::frexp(c.init_scale, &e);
+  exactInit_.reset();
+  if (mantissa != 0.5) exactInit_ = c.init_scale;
   initExp_->setValue(std::clamp(e - 1, 0, kMaxExponent));
   interval_->setValue(int(std::min<long>(c.growth_interval, interval_->maximum())));
   growth_->setValue(c.growth_factor);
@@ -189,7 +194,8 @@ void WhatIfPanel::searchFewestSkips() {
 }
 
 void WhatIfPanel::replayNow() {
-  initLabel_->setText(QStringLiteral("2^%1").arg(initExp_->value()));
+  initLabel_->setText(exactInit_ ? QString::number(*exactInit_, 'g', 6)
+                                 : QStringLiteral("2^%1").arg(initExp_->value()));
   const bool dynamic = mode_->currentData().toInt() == int(LossScaleMode::Dynamic);
   interval_->setEnabled(dynamic);
   growth_->setEnabled(dynamic);

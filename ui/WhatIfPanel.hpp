@@ -9,6 +9,7 @@
 // `mantissa whatif`.
 #include <QWidget>
 #include <filesystem>
+#include <optional>
 #include <vector>
 
 #include "mantissa/metrics.hpp"
@@ -66,6 +67,9 @@ class WhatIfPanel : public QWidget {
   ScalerReplay replay_;
   QString message_;
   bool loading_ = false;
+  // An initial scale that is no power of two (the run's, say), kept exactly
+  // until the slider is moved.
+  std::optional<double> exactInit_;
 
   QLabel* title_;
   QComboBox* mode_;

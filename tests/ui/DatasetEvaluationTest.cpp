@@ -429,6 +429,28 @@ class DatasetEvaluationTest : public QObject {
     panel.resetToRunSettings();
     QCOMPARE(panel.replay().skipped, recordedSkips);
 
+    // A run whose initial scale is no power of two: its own settings replay
+    // it exactly, until the slider is moved.
+    project.training.loss_scale.init_scale = 100000;
+    qint64 odd = 0;
+    {
+      RunStore store(db.toStdString());
+      NewRun n;
+      n.project_json = project_to_json(project);
+      RunRecorder recorder(store, n);
+      auto backend = create_backend("cpu");
+      Trainer trainer(project, *backend);
+      TrainControl control;
+      QCOMPARE(trainer.run(recorder, control).outcome, RunOutcome::Finished);
+      odd = recorder.run_id();
+    }
+    WhatIfPanel exact;
+    QVERIFY2(exact.loadRun(db.toStdString(), odd), qPrintable(exact.message()));
+    QCOMPARE(exact.settings().init_scale, 100000.0);
+    QVERIFY(!exact.replay().first_difference.has_value());
+    exact.initScaleSlider()->setValue(exact.initScaleSlider()->value() - 1);
+    QCOMPARE(exact.settings().init_scale, std::ldexp(1.0, exact.initScaleSlider()->value()));
+
     // A run recorded without the scaler's record (numerics off).
     std::int64_t bare = 0;
     {
