@@ -51,6 +51,27 @@ using namespace mantissa::ui::testing;
 
 namespace {
 
+// Trains `project` on the CPU as a new run in `db`, with its snapshot stored
+// (the what-if reads the settings from it).
+struct StoredTraining {
+  qint64 id = 0;
+  RunSummary summary;
+};
+StoredTraining trainInto(const QString& db, const Project& project) {
+  RunStore store(db.toStdString());
+  NewRun n;
+  n.project_name = project.name;
+  n.project_json = project_to_json(project);
+  RunRecorder recorder(store, n);
+  auto backend = create_backend("cpu");
+  Trainer trainer(project, *backend);
+  TrainControl control;
+  StoredTraining out;
+  out.summary = trainer.run(recorder, control);
+  out.id = recorder.run_id();
+  return out;
+}
+
 QByteArray bigEndian(quint32 v) {
   QByteArray b(4, 0);
   for (int i = 0; i < 4; ++i) b[i] = char((v >> (24 - 8 * i)) & 0xff);
@@ -383,22 +404,10 @@ class DatasetEvaluationTest : public QObject {
     project.training.loss_scale.mode = LossScaleMode::Dynamic;
     project.training.loss_scale.init_scale = std::ldexp(1.0, 28);
     project.training.loss_scale.growth_interval = 6;
-    qint64 id = 0;
-    std::int64_t recordedSkips = 0;
-    {
-      RunStore store(db.toStdString());
-      NewRun n;
-      n.project_name = project.name;
-      n.project_json = project_to_json(project);
-      RunRecorder recorder(store, n);
-      auto backend = create_backend("cpu");
-      Trainer trainer(project, *backend);
-      TrainControl control;
-      const RunSummary s = trainer.run(recorder, control);
-      QCOMPARE(s.outcome, RunOutcome::Finished);
-      recordedSkips = s.skipped_steps;
-      id = recorder.run_id();
-    }
+    const StoredTraining trained = trainInto(db, project);
+    QCOMPARE(trained.summary.outcome, RunOutcome::Finished);
+    const qint64 id = trained.id;
+    const std::int64_t recordedSkips = trained.summary.skipped_steps;
     QVERIFY(recordedSkips >= 6);
     WhatIfPanel panel;
     QVERIFY2(panel.loadRun(db.toStdString(), id), qPrintable(panel.message()));
@@ -432,18 +441,9 @@ class DatasetEvaluationTest : public QObject {
     // A run whose initial scale is no power of two: its own settings replay
     // it exactly, until the slider is moved.
     project.training.loss_scale.init_scale = 100000;
-    qint64 odd = 0;
-    {
-      RunStore store(db.toStdString());
-      NewRun n;
-      n.project_json = project_to_json(project);
-      RunRecorder recorder(store, n);
-      auto backend = create_backend("cpu");
-      Trainer trainer(project, *backend);
-      TrainControl control;
-      QCOMPARE(trainer.run(recorder, control).outcome, RunOutcome::Finished);
-      odd = recorder.run_id();
-    }
+    const StoredTraining oddRun = trainInto(db, project);
+    QCOMPARE(oddRun.summary.outcome, RunOutcome::Finished);
+    const qint64 odd = oddRun.id;
     WhatIfPanel exact;
     QVERIFY2(exact.loadRun(db.toStdString(), odd), qPrintable(exact.message()));
     QCOMPARE(exact.settings().init_scale, 100000.0);
