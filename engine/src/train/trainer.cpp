@@ -205,10 +205,11 @@ struct Trainer::Impl {
 
   // Stores the step's numerics when it is sampled, has an event, or follows
   // one; keeps it for a moment otherwise, in case an event comes next.
-  void record_numerics(const StepState& s, std::int64_t at_step, MetricsSink& sink) {
+  void record_numerics(const StepState& s, std::int64_t at_step,
+                       const std::vector<TensorStats>& stats, MetricsSink& sink) {
     if (!stepper->numerics_on()) return;
     const NumericsOptions& n = project.training.numerics;
-    NumericsSample sample{at_step, "", s.scale_used, stepper->numerics().decoded(),
+    NumericsSample sample{at_step, "", s.scale_used, stats,
                           stepper->numerics().decoded_histograms()};
     const bool event = s.found_inf > 0 || !std::isfinite(s.loss);
     const bool sampled = at_step % n.sample_every == 0;
@@ -245,9 +246,9 @@ struct Trainer::Impl {
   // from a run of the same step at S = 1 when they overflowed (its state is
   // unchanged after a skip; on a backend that reads steps late, a step that
   // was applied is not run again).
-  void scaler_record(const StepState& s, const InFlight& f, StepMetrics& m) {
+  void scaler_record(const StepState& s, const InFlight& f, const std::vector<TensorStats>& stats,
+                     StepMetrics& m) {
     if (!stepper->numerics_on()) return;
-    const std::vector<TensorStats> stats = stepper->numerics().decoded();
     const std::vector<NumericsSlot>& slots = graph->numerics_slots();
     if (scaled16.empty()) {
       scaled16 = graph->scaled_16bit_slots();
@@ -514,11 +515,14 @@ struct Trainer::Impl {
       m.memory_peak = std::int64_t(mem.peak);
       m.driver_memory_in_use = std::int64_t(mem.driver_in_use);
       m.wall_time_s = wall;
-      scaler_record(s, f, m);
+      // The step's statistics, decoded once for the scaler record and the store.
+      const std::vector<TensorStats> stats =
+          stepper->numerics_on() ? stepper->numerics().decoded() : std::vector<TensorStats>{};
+      scaler_record(s, f, stats, m);
       sink.step_recorded(m);
       std::optional<Provenance> prov = trace_if_event(s, f, sink);
       emit_step_events(s, f.step, sink, wall, prov);
-      record_numerics(s, f.step, sink);
+      record_numerics(s, f.step, stats, sink);
       if (f.step == capture_step) {
         sink.event_recorded({f.step, stepper->captured() ? EventKind::Info : EventKind::Warning,
                              stepper->captured()
