@@ -55,11 +55,14 @@ void add_divergence_command(CLI::App& app) {
       throw InputError("runs " + std::to_string(run.id) + ", " + std::to_string(ref.id) + " and " +
                        std::to_string(twin.id) +
                        " are not of one project and seed (the same weights and batches)");
-    const Divergence d = divergence(store.step_metrics(run.id), store.step_metrics(ref.id),
-                                    store.step_metrics(twin.id), f->k, f->consecutive);
+    const Divergence d = divergence(fingerprints(store, run.id), fingerprints(store, ref.id),
+                                    fingerprints(store, twin.id), f->k, f->consecutive);
     if (d.steps.empty())
       throw InputError("runs " + std::to_string(run.id) + ", " + std::to_string(ref.id) + " and " +
                        std::to_string(twin.id) + " share no applied step");
+    const auto optional_step = [](const std::optional<std::int64_t>& s) {
+      return s ? nlohmann::ordered_json(*s) : nlohmann::ordered_json(nullptr);
+    };
     if (f->json) {
       nlohmann::ordered_json j;
       j["run"] = run.id;
@@ -67,26 +70,42 @@ void add_divergence_command(CLI::App& app) {
       j["twin"] = twin.id;
       j["k"] = d.k;
       j["consecutive"] = d.consecutive;
-      j["precision_floor"] = d.floor;
-      j["first_divergent"] =
-          d.first_divergent ? nlohmann::ordered_json(*d.first_divergent) : nlohmann::ordered_json(nullptr);
+      j["first_divergent"] = optional_step(d.first_divergent);
       j["within_until"] = d.within_until;
-      auto& steps = j["steps"] = nlohmann::ordered_json::array();
-      for (const DivergenceStep& s : d.steps)
-        steps.push_back({{"step", s.step}, {"distance", s.candidate}, {"twin", s.twin},
-                         {"band", s.band}, {"outside", s.outside}});
+      j["identical_until"] = d.identical_until;
+      j["steps"] = d.steps;
+      auto& measures = j["measures"] = nlohmann::ordered_json::array();
+      for (const DivergenceMeasure& m : d.measures) {
+        nlohmann::ordered_json o;
+        o["name"] = m.name;
+        o["precision_floor"] = m.floor;
+        o["first_divergent"] = optional_step(m.first_divergent);
+        o["distance"] = m.candidate;
+        o["twin"] = m.twin;
+        o["band"] = m.band;
+        measures.push_back(std::move(o));
+      }
       std::cout << j.dump(2) << "\n";
       return;
     }
     std::cout << "Run " << run.id << " (" << run.policy << ") against float32 run " << ref.id
               << ", noise twin " << twin.id << ", over " << d.steps.size() << " steps:\n";
-    std::cout << "  precision floor (its distance over the first steps): " << fixed(d.floor, 6)
-              << "; the twin's distance at the end: " << fixed(d.steps.back().twin, 6) << "\n";
+    for (const DivergenceMeasure& m : d.measures)
+      std::cout << "  " << m.name << ": distance at the end " << scale_text(m.candidate.back())
+                << " (the twin's " << scale_text(m.twin.back()) << ", precision floor "
+                << scale_text(m.floor) << (m.name == "weights" ? " per step" : "") << "), "
+                << (m.first_divergent ? "leaves the band at step " + std::to_string(*m.first_divergent)
+                                      : std::string("within the band"))
+                << "\n";
+    if (d.identical_until > 0)
+      std::cout << "  weights bit-identical to the reference's up to step " << d.identical_until
+                << "\n";
     if (d.first_divergent)
-      std::cout << "  leaves the noise band at step " << *d.first_divergent << " (" << d.consecutive
-                << " steps in a row beyond max(" << d.k << " x the twin's distance, 3 x the floor))\n";
+      std::cout << "  its loss leaves the noise band at step " << *d.first_divergent << " ("
+                << d.consecutive << " steps in a row beyond max(" << d.k
+                << " x the twin's distance, 3 x the floor))\n";
     else
-      std::cout << "  within the noise band for all " << d.steps.size() << " steps\n";
+      std::cout << "  its loss stays within the noise band for all " << d.steps.size() << " steps\n";
   });
 }
 

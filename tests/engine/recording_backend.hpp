@@ -285,6 +285,11 @@ class RecordingBackend final : public Backend {
   void update_loss_scale(Tensor& state, const ScalerRule& rule) override {
     MANTISSA_RECORD("update_loss_scale", inner_->update_loss_scale(state, rule));
   }
+  void weight_fingerprint(std::span<const Tensor> weights, std::span<const Tensor> previous,
+                          Tensor& out) override {
+    std::vector<Tensor> w(weights.begin(), weights.end()), p(previous.begin(), previous.end());
+    MANTISSA_RECORD("weight_fingerprint", inner_->weight_fingerprint(w, p, out));
+  }
   void tensor_stats(const Tensor& x, Tensor& stats, Tensor* histogram,
                     const Tensor* enable) override {
     // By value: a recording outlives the caller's pointers.

@@ -1,5 +1,5 @@
-// Divergence from fp32 (divergence.hpp): a candidate's loss against a
-// float32 reference, with a noise twin's band.
+// Divergence from fp32 (divergence.hpp): a candidate's fingerprint against a
+// float32 reference, with a noise twin's band; the weight fingerprint itself.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -50,10 +50,60 @@ TEST(Divergence, PureFloat16LeavesTheNoiseBandBeforeMixedBfloat16) {
             << (h.first_divergent ? "leaves it at step " + std::to_string(*h.first_divergent)
                                   : std::string("within it"))
             << "\n";
+  for (const Divergence* d : {&b, &h})
+    for (const DivergenceMeasure& m : d->measures)
+      std::cout << "[ diverge  ]   " << (d == &b ? "bf16 " : "fp16 ") << m.name << " floor "
+                << m.floor << " first "
+                << (m.first_divergent ? std::to_string(*m.first_divergent) : std::string("-"))
+                << " at end " << m.candidate.back() << " twin " << m.twin.back() << "\n";
   ASSERT_TRUE(h.first_divergent.has_value());
   EXPECT_GT(b.within_until, *h.first_divergent);
-  // A run against itself never leaves.
-  EXPECT_FALSE(divergence(reference, reference, twin).first_divergent.has_value());
+  // Every fingerprint measure was recorded and compared.
+  std::vector<std::string> names;
+  for (const DivergenceMeasure& m : b.measures) names.push_back(m.name);
+  EXPECT_EQ(names, (std::vector<std::string>{"loss", "grad_norm", "update_norm", "weights"}));
+  // A run against itself never leaves, and its weights are the same bits throughout.
+  const Divergence self = divergence(reference, reference, twin);
+  EXPECT_FALSE(self.first_divergent.has_value());
+  EXPECT_EQ(self.identical_until, 200);
+  EXPECT_EQ(b.identical_until, 0);
+  // A float32 rerun of the reference is the same run, bit for bit.
+  EXPECT_EQ(divergence(train(Policy::Float32, lr), reference, twin).identical_until, 200);
+}
+
+// The weights measure leaves its band where one tensor's norm drifts, while
+// the loss stays put.
+TEST(Divergence, TheWeightsMeasureComparesEachTensorsNorm) {
+  std::vector<StepMetrics> ref, twin, cand;
+  for (int s = 1; s <= 10; ++s) {
+    StepMetrics m;
+    m.step = s;
+    m.loss = 1.0;
+    m.grad_norm = 1.0;
+    m.update_norm = 0.1;
+    m.weight_norms = {3.0, 4.0};
+    m.weight_norm = 5.0;
+    m.weights_checksum = 100 + s;
+    ref.push_back(m);
+    m.weight_norms = {3.0, 4.0 + 1e-6};
+    m.weights_checksum = 200 + s;
+    twin.push_back(m);
+    // The second tensor's norm moves by 1e-3 from step 4 on; the first, the
+    // loss and the other norms stay as the reference's.
+    m.weight_norms = {3.0, s >= 4 ? 4.0 + 1e-3 : 4.0};
+    m.weights_checksum = s <= 2 ? 100 + s : 300 + s;
+    cand.push_back(m);
+  }
+  const Divergence d = divergence(cand, ref, twin, 10, 3, 1);
+  ASSERT_EQ(d.measures.size(), 4u);
+  EXPECT_EQ(d.measure("weights")->first_divergent, std::optional<std::int64_t>(4));
+  // The loss decides the run's first divergent step; it stayed put.
+  EXPECT_FALSE(d.first_divergent.has_value());
+  // The weights' floor grows with the step: the twin's 10 x 2e-7 here.
+  EXPECT_NEAR(d.measure("weights")->band[9], 10 * 1e-6 / 5, 1e-12);
+  // sqrt(0^2 + 1e-3^2) / 5.
+  EXPECT_NEAR(d.measure("weights")->candidate[3], 1e-3 / 5, 1e-12);
+  EXPECT_EQ(d.identical_until, 2);
 }
 
 TEST(Divergence, ANoiseTwinIsAFloat32Run) {
@@ -88,9 +138,13 @@ TEST(Divergence, FirstDivergentIsTheFirstOfConsecutiveStepsOutside) {
   EXPECT_EQ(d.steps.size(), 11u);
   EXPECT_EQ(d.first_divergent, std::optional<std::int64_t>(6));
   EXPECT_EQ(d.within_until, 5);
-  EXPECT_TRUE(d.steps[2].outside);
-  EXPECT_NEAR(d.floor, 1e-6, 1e-12);  // steps 1 and 2
-  EXPECT_NEAR(d.steps[0].band, 1e-5, 1e-12);  // 10 x the twin's 1e-6 beats 3 x the floor
+  // No norms or checksums recorded: the loss alone.
+  ASSERT_EQ(d.measures.size(), 1u);
+  const DivergenceMeasure& loss = d.measures[0];
+  EXPECT_TRUE(loss.outside(2));
+  EXPECT_NEAR(loss.floor, 1e-6, 1e-12);  // steps 1 and 2
+  EXPECT_NEAR(loss.band[0], 1e-5, 1e-12);  // 10 x the twin's 1e-6 beats 3 x the floor
+  EXPECT_EQ(d.identical_until, 0);
 }
 
 }  // namespace

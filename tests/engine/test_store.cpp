@@ -44,12 +44,12 @@ TEST(StoreOpen, NewDatabaseIsMigratedToLatestVersionInWalMode) {
   const auto path = dir / "nested" / "deeper" / "runs.db";  // parents are created
   {
     RunStore store(path);
-    EXPECT_EQ(store.schema_version(), 6);
-    EXPECT_EQ(RunStore::latest_schema_version(), 6);
+    EXPECT_EQ(store.schema_version(), 7);
+    EXPECT_EQ(RunStore::latest_schema_version(), 7);
     EXPECT_EQ(store.path(), path);
   }
   sql::Connection db(path.string());
-  EXPECT_EQ(db.query_int("PRAGMA user_version"), 6);
+  EXPECT_EQ(db.query_int("PRAGMA user_version"), 7);
   EXPECT_EQ(db.query_int("PRAGMA application_id"), 0x4D4E5453);
   sql::Statement mode = db.prepare("PRAGMA journal_mode");
   ASSERT_TRUE(mode.step());
@@ -86,7 +86,7 @@ TEST(StoreOpen, ReopenPreservesRunsAndMetrics) {
     store.set_status(id, RunStatus::Finished);
   }
   RunStore store(path);
-  EXPECT_EQ(store.schema_version(), 6);
+  EXPECT_EQ(store.schema_version(), 7);
   const RunRecord r = store.require_run(id);
   const NewRun expected = sample_run();
   EXPECT_EQ(r.name, expected.name);
@@ -122,7 +122,7 @@ TEST(StoreOpen, ReopenPreservesRunsAndMetrics) {
 
 // A database of version 5 (before the loss scaler's record) opens, gains the
 // two columns, keeps its steps (read as not measured) and takes new ones.
-TEST(StoreOpen, AVersion5DatabaseGainsTheScalerRecord) {
+TEST(StoreOpen, AVersion5DatabaseGainsTheScalerRecordAndTheFingerprint) {
   TempDir dir;
   const auto path = dir / "runs.db";
   std::int64_t id = 0;
@@ -135,10 +135,15 @@ TEST(StoreOpen, AVersion5DatabaseGainsTheScalerRecord) {
     sql::Connection db(path.string());
     db.exec("ALTER TABLE step_metrics DROP COLUMN unscaled_grad_amax");
     db.exec("ALTER TABLE step_metrics DROP COLUMN forward_nonfinite");
+    db.exec("ALTER TABLE step_metrics DROP COLUMN update_norm");
+    db.exec("ALTER TABLE step_metrics DROP COLUMN weight_norm");
+    db.exec("ALTER TABLE step_metrics DROP COLUMN weights_checksum");
+    db.exec("DROP TABLE run_weights");
+    db.exec("DROP TABLE step_weight_norms");
     db.exec("PRAGMA user_version = 5");
   }
   RunStore store(path);
-  EXPECT_EQ(store.schema_version(), 6);
+  EXPECT_EQ(store.schema_version(), 7);
   StepMetrics measured = sample_step(2);
   measured.unscaled_grad_amax = 0.375;
   measured.forward_nonfinite = true;
@@ -150,6 +155,11 @@ TEST(StoreOpen, AVersion5DatabaseGainsTheScalerRecord) {
   EXPECT_EQ(steps[0].loss, sample_step(1).loss);
   EXPECT_EQ(steps[1].unscaled_grad_amax, 0.375);
   EXPECT_TRUE(steps[1].forward_nonfinite);
+  // ... and the weight fingerprint (version 7): old steps read 0 and no norms.
+  EXPECT_EQ(steps[0].weights_checksum, 0);
+  EXPECT_EQ(steps[0].update_norm, 0.0);
+  EXPECT_TRUE(store.weight_norms(id).empty());
+  EXPECT_TRUE(store.weight_names(id).empty());
 }
 
 TEST(StoreOpen, NewerSchemaVersionIsRefused) {
@@ -161,7 +171,7 @@ TEST(StoreOpen, NewerSchemaVersionIsRefused) {
     db.exec("PRAGMA user_version = 9");
   }
   EXPECT_EQ(error_of([&] { RunStore store(path); }),
-            path.string() + ": database schema version 9 is newer than this build supports (6)");
+            path.string() + ": database schema version 9 is newer than this build supports (7)");
   sql::Connection db(path.string());
   EXPECT_EQ(db.query_int("PRAGMA user_version"), 9);  // left as it was
 }

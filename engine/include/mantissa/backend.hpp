@@ -292,6 +292,14 @@ class Backend {
   // PRECISION.md steps 4-5 for the scale: records scale_used, then backs off
   // (skip counts, tracker reset) or grows after growth_interval clean steps.
   virtual void update_loss_scale(Tensor& state, const ScalerRule& rule) = 0;
+  // The step's weight fingerprint (src/optim/fingerprint_rule.hpp, for
+  // docs/divergence.md): over `weights` (the masters, any dtype), the
+  // checksum of their bits, each one's sum of squares, and the sum of squares
+  // of weights[k] - previous[k] (the update), after which previous[k] =
+  // weights[k]. `out` is fingerprint_words(weights.size()) fp32 words,
+  // overwritten. With `previous` empty the update word is 0.
+  virtual void weight_fingerprint(std::span<const Tensor> weights,
+                                  std::span<const Tensor> previous, Tensor& out) = 0;
 
   // ---- asynchronous read-back ---------------------------------------------
   // begin_download() enqueues a copy of `bytes` (at most kMaxAsyncReadBytes)

@@ -22,7 +22,7 @@ struct StepField {
   std::variant<std::int64_t StepMetrics::*, double StepMetrics::*, bool StepMetrics::*> member;
 };
 
-inline constexpr std::array<StepField, 17> kStepFields{{
+inline constexpr std::array<StepField, 20> kStepFields{{
     {"step", "", "1-based step, counting skipped steps", &StepMetrics::step},
     {"epoch", "", "0-based epoch", &StepMetrics::epoch},
     {"loss", "", "unscaled fp32 training loss of the batch", &StepMetrics::loss},
@@ -46,6 +46,11 @@ inline constexpr std::array<StepField, 17> kStepFields{{
      &StepMetrics::unscaled_grad_amax},
     {"forward_nonfinite", "", "the forward pass or the loss was non-finite (whatever the scale)",
      &StepMetrics::forward_nonfinite},
+    {"update_norm", "", "L2 norm of the change the step made to the master weights",
+     &StepMetrics::update_norm},
+    {"weight_norm", "", "L2 norm of the master weights after the step", &StepMetrics::weight_norm},
+    {"weights_checksum", "", "checksum of the master weights' bits after the step",
+     &StepMetrics::weights_checksum},
 }};
 
 // Calls fn(value) with a reference to the field's member of `m`

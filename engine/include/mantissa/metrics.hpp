@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <limits>
 #include <string>
+#include <vector>
 
 namespace mantissa {
 
@@ -31,6 +32,13 @@ struct StepMetrics {
   // The forward pass or the loss held a non-finite value: the step overflows
   // whatever the loss scale.
   bool forward_nonfinite = false;
+  // The step's weight fingerprint (docs/divergence.md): the masters after it.
+  double update_norm = 0;            // L2 norm of the change (0 when skipped)
+  double weight_norm = 0;            // L2 norm of all masters together
+  std::int64_t weights_checksum = 0;  // of every master's bits (a uint64's bits)
+  // L2 norm of each master, in the model's parameter order (RunStart::weights);
+  // stored beside the fields (RunStore::weight_norms), empty when not read.
+  std::vector<double> weight_norms;
 };
 
 struct EpochMetrics {

@@ -27,6 +27,7 @@ class RunRecorder : public MetricsSink {
 
   std::int64_t run_id() const { return run_id_; }
 
+  void run_started(const RunStart& s) override;
   void step_recorded(const StepMetrics& m) override;
   void epoch_recorded(const EpochMetrics& m) override;
   void event_recorded(const RunEvent& e) override;

@@ -18,6 +18,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <optional>
 #include <span>
@@ -240,6 +241,12 @@ class RunStore {
   std::int64_t commit_count() const;
 
   std::vector<StepMetrics> step_metrics(std::int64_t run_id);  // by step
+  // The weight fingerprint's per-master norms (StepMetrics::weight_norms,
+  // written with the steps): the masters' names, once per run, and each
+  // step's norms in that order (steps without them are absent).
+  void set_weight_names(std::int64_t run_id, const std::vector<std::string>& names);
+  std::vector<std::string> weight_names(std::int64_t run_id);
+  std::map<std::int64_t, std::vector<double>> weight_norms(std::int64_t run_id);
   std::vector<EpochMetrics> epoch_metrics(std::int64_t run_id);
   std::vector<RunEvent> events(std::int64_t run_id);  // in the order recorded
   // Step metrics as CSV: a header line, then one line per step.

@@ -41,6 +41,15 @@ struct StepNumerics {
   std::vector<Histogram> decoded_histograms() const;
 };
 
+// The weight fingerprint a read brought back (Backend::weight_fingerprint,
+// docs/divergence.md): the masters after the step.
+struct StepFingerprint {
+  std::uint64_t checksum = 0;        // of every master's bits
+  double update_norm = 0;            // L2 norm of what the step changed (0: skipped)
+  std::vector<double> weight_norms;  // L2 norm of each master, in params() order
+  double weight_norm() const;        // of all of them together
+};
+
 class TrainingStep {
  public:
   // The optimizer's moments are created here (zeros); total_steps drives the
@@ -66,6 +75,8 @@ class TrainingStep {
   // numerics off).
   const StepNumerics& numerics() const { return numerics_read_; }
   bool numerics_on() const { return numerics_.stats.defined(); }
+  // The weight fingerprint of the step the last finish_read() read.
+  const StepFingerprint& fingerprint() const { return fingerprint_read_; }
   // Whether finish_read(ticket) would not wait: the step has run.
   bool read_ready(std::uint64_t ticket);
   // enqueue() + begin_read() + finish_read(): one step, waited for.
@@ -148,8 +159,14 @@ class TrainingStep {
   NumericsBuffers numerics_;
   bool histograms_next_ = false;
   bool histograms_last_ = false;
+  // The weight fingerprint: its output words, and each master as the last
+  // step left it (copied from the masters before the first step).
+  Tensor fingerprint_;
+  std::vector<Tensor> previous_;
+  bool previous_set_ = false;
+  StepFingerprint fingerprint_read_;
   struct OpenRead {
-    std::uint64_t state = 0, stats = 0, histograms = 0;  // 0: none
+    std::uint64_t state = 0, stats = 0, histograms = 0, fingerprint = 0;  // 0: none
   };
   std::vector<OpenRead> open_reads_;
   StepNumerics numerics_read_;

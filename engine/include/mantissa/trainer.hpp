@@ -67,6 +67,8 @@ struct RunStart {
   std::int64_t first_step = 1;  // > 1 when resuming
   std::string backend;
   std::string device;
+  // The model's parameters in order: whose norms StepMetrics::weight_norms holds.
+  std::vector<std::string> weights;
 };
 
 class MetricsSink {

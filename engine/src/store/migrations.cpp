@@ -170,6 +170,25 @@ ALTER TABLE step_metrics ADD COLUMN forward_nonfinite INTEGER NOT NULL DEFAULT 0
   CHECK (forward_nonfinite IN (0, 1));
 )sql";
 
+// Version 7: the weight fingerprint per step (docs/divergence.md): scalars in
+// step_metrics, each master's L2 norm in a blob (little-endian fp32, in the
+// order of run_weights.names, a JSON array). Older runs read 0 and no rows.
+constexpr const char* kSchemaV7 = R"sql(
+ALTER TABLE step_metrics ADD COLUMN update_norm REAL NOT NULL DEFAULT 0;
+ALTER TABLE step_metrics ADD COLUMN weight_norm REAL NOT NULL DEFAULT 0;
+ALTER TABLE step_metrics ADD COLUMN weights_checksum INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE run_weights (
+  run_id INTEGER PRIMARY KEY REFERENCES runs(id) ON DELETE CASCADE,
+  names  TEXT NOT NULL
+);
+CREATE TABLE step_weight_norms (
+  run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+  step   INTEGER NOT NULL,
+  norms  BLOB NOT NULL,
+  PRIMARY KEY (run_id, step)
+);
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, kSchemaV1},
     {2, kSchemaV2},
@@ -177,6 +196,7 @@ constexpr Migration kMigrations[] = {
     {4, kSchemaV4},
     {5, kSchemaV5},
     {6, kSchemaV6},
+    {7, kSchemaV7},
 };
 
 }  // namespace

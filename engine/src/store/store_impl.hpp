@@ -36,6 +36,7 @@ struct RunStore::Impl {
   std::vector<std::pair<std::int64_t, std::vector<NumericsSlot>>> numerics_slots;
   std::vector<std::pair<std::int64_t, Provenance>> provenances;
   std::vector<std::pair<std::int64_t, std::string>> manifests;
+  std::vector<std::pair<std::int64_t, std::vector<std::string>>> weight_names;
   std::chrono::steady_clock::time_point last_commit;
 
   // Prepared once, reused for every call (persistent statements).
@@ -59,13 +60,15 @@ struct RunStore::Impl {
 
   std::size_t buffered_rows() const {
     return steps.size() + epochs.size() + events.size() + numerics.size() +
-           numerics_slots.size() + provenances.size() + manifests.size();
+           numerics_slots.size() + provenances.size() + manifests.size() +
+           weight_names.size();
   }
   void maybe_commit();  // commits when the batch interval has passed or the buffer is full
   void commit_buffered();
   // The buffered numerics rows, provenance records and manifests, inside
   // commit_buffered's transaction.
   void insert_numerics();
+  void insert_fingerprints();  // weight names and the steps' weight norms
   void drop_buffered(std::int64_t run_id);
 
   void open();
@@ -82,5 +85,18 @@ struct RunStore::Impl {
 };
 
 std::string now_iso8601();  // "2024-05-01T12:00:00.123Z"
+
+// Runs one buffered row's insert. A row whose run was deleted while it was
+// buffered (say from the studio, while the trainer still writes) fails its
+// foreign key; it is dropped so that the rest of the batch still commits.
+template <typename Bind>
+inline void insert_row(sql::Statement& insert, Bind&& bind) {
+  bind(insert);
+  try {
+    insert.run();
+  } catch (const sql::SqlError& e) {
+    if (!sql::is_constraint(e)) throw;
+  }
+}
 
 }  // namespace mantissa

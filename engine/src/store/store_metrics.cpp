@@ -25,19 +25,6 @@ EventKind parse_event_kind(std::string_view s) {
   return EventKind::Info;  // the schema's CHECK admits only the names above
 }
 
-// Runs one buffered row's insert. A row whose run was deleted while it was
-// buffered (say from the studio, while the trainer still writes) fails its
-// foreign key; it is dropped so that the rest of the batch still commits.
-template <typename Bind>
-void insert_row(sql::Statement& insert, Bind&& bind) {
-  bind(insert);
-  try {
-    insert.run();
-  } catch (const sql::SqlError& e) {
-    if (!sql::is_constraint(e)) throw;
-  }
-}
-
 // "step, epoch, loss, ..." in kStepFields' order.
 std::string step_columns() {
   std::string out;
@@ -148,6 +135,7 @@ void RunStore::Impl::commit_buffered() {
     }
   }
   insert_numerics();
+  insert_fingerprints();
   tx.commit();
   // Only now is the batch safe on disk; until here a failure keeps it buffered.
   steps.clear();
@@ -157,6 +145,7 @@ void RunStore::Impl::commit_buffered() {
   numerics_slots.clear();
   provenances.clear();
   manifests.clear();
+  weight_names.clear();
 }
 
 void RunStore::Impl::drop_buffered(std::int64_t run_id) {
@@ -168,6 +157,7 @@ void RunStore::Impl::drop_buffered(std::int64_t run_id) {
   std::erase_if(numerics_slots, of_run);
   std::erase_if(provenances, of_run);
   std::erase_if(manifests, of_run);
+  std::erase_if(weight_names, of_run);
 }
 
 // --------------------------------------------------------------- RunStore

@@ -24,6 +24,7 @@ void RunStore::resume_run(std::int64_t run_id, std::int64_t from_step) {
                             "DELETE FROM events WHERE run_id = ?1 AND step > ?2",
                             "DELETE FROM numerics WHERE run_id = ?1 AND step > ?2",
                             "DELETE FROM provenance WHERE run_id = ?1 AND step > ?2",
+                            "DELETE FROM step_weight_norms WHERE run_id = ?1 AND step > ?2",
                             "DELETE FROM checkpoints WHERE run_id = ?1 AND step > ?2"}) {
       s.statement(sql).bind(1, run_id).bind(2, from_step).run();
     }

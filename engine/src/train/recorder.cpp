@@ -15,6 +15,10 @@ RunRecorder::RunRecorder(RunStore& store, std::int64_t run_id, std::int64_t from
                "resumed from the checkpoint at step " + std::to_string(from_step), 0, 0, "", 0});
 }
 
+void RunRecorder::run_started(const RunStart& s) {
+  store_.set_weight_names(run_id_, s.weights);
+}
+
 void RunRecorder::step_recorded(const StepMetrics& m) {
   last_step_ = m.step;
   store_.append_step(run_id_, m);

@@ -4,9 +4,12 @@
 #include "mantissa/train_step.hpp"
 
 #include <algorithm>
+#include <cmath>
+#include <cstring>
 
 #include "mantissa/error.hpp"
 #include "mantissa/numerics_bits.hpp"
+#include "optim/fingerprint_rule.hpp"
 
 namespace mantissa {
 
@@ -26,6 +29,10 @@ TrainingStep::TrainingStep(Graph& graph, Backend& backend, const TrainingSpec& t
   for (int k = 0; k < slots_per_param_; ++k)
     for (Param* p : params_)
       slots_.push_back(Tensor::zeros(backend_, p->master.shape(), p->master.dtype()));
+  fingerprint_ = Tensor::zeros(
+      backend_, Shape{rules::fingerprint_words(std::int64_t(params_.size()))}, DType::F32);
+  for (Param* p : params_)
+    previous_.push_back(Tensor::empty(backend_, p->master.shape(), p->master.dtype()));
   StepState init{};
   init.scale = float(initial_scale(t.policy, t.loss_scale));
   state_ = make_step_state(backend_, init);
@@ -82,6 +89,12 @@ std::vector<Histogram> StepNumerics::decoded_histograms() const {
   return out;
 }
 
+double StepFingerprint::weight_norm() const {
+  double sq = 0;
+  for (double n : weight_norms) sq += n * n;
+  return std::sqrt(sq);
+}
+
 Shape TrainingStep::input_batch_shape(std::int64_t n) const {
   std::vector<std::int64_t> d{n};
   for (auto v : graph_.input_shape().dims()) d.push_back(v);
@@ -117,6 +130,8 @@ void TrainingStep::body(Tensor x, const Tensor& y, std::uint64_t dropout_seed) {
   backend_.optimizer_step(masters_, grads_, slots_, decay_, state_, optimizer_);
   // ---- loss-scale update: backoff on overflow, growth after N clean steps ----
   backend_.update_loss_scale(state_, scaler_);
+  // ---- the weight fingerprint: checksum, norms and the update's norm ----
+  backend_.weight_fingerprint(masters_, previous_, fingerprint_);
   graph_.clear_saved();
 }
 
@@ -150,6 +165,10 @@ void TrainingStep::enqueue(std::span<const float> x, std::span<const float> y, s
   if (numerics_.enable.defined()) {
     const std::uint32_t flag = histograms_last_ ? 1u : 0u;
     backend_.upload(numerics_.enable.data(), &flag, sizeof flag);
+  }
+  if (!previous_set_) {  // the weights the first step starts from (resumed ones included)
+    for (std::size_t k = 0; k < masters_.size(); ++k) backend_.cast(masters_[k], previous_[k]);
+    previous_set_ = true;
   }
   if (!capture_allowed(n)) {
     Tensor tx = Tensor::empty(backend_, xs, DType::F32);
@@ -204,6 +223,7 @@ void TrainingStep::discard_capture() {
 std::uint64_t TrainingStep::begin_read() {
   OpenRead r;
   r.state = backend_.begin_download(state_.data(), sizeof(StepState));
+  r.fingerprint = backend_.begin_download(fingerprint_.data(), fingerprint_.bytes());
   if (numerics_.stats.defined()) {
     r.stats = backend_.begin_download(numerics_.stats.data(), numerics_.stats.bytes());
     if (histograms_last_)
@@ -235,6 +255,16 @@ StepState TrainingStep::finish_read(std::uint64_t ticket) {
     numerics_read_.histograms.resize(std::size_t(numerics_.histograms.numel()));
     backend_.finish_download(r.histograms, numerics_read_.histograms.data());
   }
+  std::vector<float> words(std::size_t(fingerprint_.numel()));
+  backend_.finish_download(r.fingerprint, words.data());
+  std::uint32_t lo = 0, hi = 0;
+  std::memcpy(&lo, &words[rules::kFingerprintChecksumLo], 4);
+  std::memcpy(&hi, &words[rules::kFingerprintChecksumHi], 4);
+  fingerprint_read_.checksum = (std::uint64_t(hi) << 32) | lo;
+  fingerprint_read_.update_norm = std::sqrt(double(words[rules::kFingerprintUpdate]));
+  fingerprint_read_.weight_norms.clear();
+  for (std::size_t k = rules::kFingerprintNorms; k < words.size(); ++k)
+    fingerprint_read_.weight_norms.push_back(std::sqrt(double(words[k])));
   return s;
 }
 

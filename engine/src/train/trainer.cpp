@@ -462,7 +462,9 @@ struct Trainer::Impl {
     const std::int64_t first = step + 1;
     std::int64_t timed_steps = 0;
     double timed_seconds = 0, timed_samples = 0;
-    sink.run_started({total_steps, steps_per_epoch, first, backend.name(), backend.description()});
+    RunStart start{total_steps, steps_per_epoch, first, backend.name(), backend.description(), {}};
+    for (const Param* p : graph->params()) start.weights.push_back(p->name);
+    sink.run_started(start);
     if (stepper->numerics_on()) sink.numerics_layout(graph->numerics_slots());
     // What the model state holds (weights, gradients, moments, state vector);
     // the peak above it is what activations and temporaries took.
@@ -515,6 +517,11 @@ struct Trainer::Impl {
       m.memory_peak = std::int64_t(mem.peak);
       m.driver_memory_in_use = std::int64_t(mem.driver_in_use);
       m.wall_time_s = wall;
+      const StepFingerprint& fp = stepper->fingerprint();
+      m.update_norm = fp.update_norm;
+      m.weight_norm = fp.weight_norm();
+      m.weights_checksum = std::int64_t(fp.checksum);
+      m.weight_norms = fp.weight_norms;
       // The step's statistics, decoded once for the scaler record and the store.
       const std::vector<TensorStats> stats =
           stepper->numerics_on() ? stepper->numerics().decoded() : std::vector<TensorStats>{};

@@ -142,6 +142,8 @@ class CpuBackend final : public Backend {
                       std::span<const Tensor> slots, std::span<const std::uint8_t> decay,
                       Tensor& state, const OptimizerRule& rule) override;
   void update_loss_scale(Tensor& state, const ScalerRule& rule) override;
+  void weight_fingerprint(std::span<const Tensor> weights, std::span<const Tensor> previous,
+                          Tensor& out) override;
   void tensor_stats(const Tensor& x, Tensor& stats, Tensor* histogram,
                     const Tensor* enable) override;
   void activation_forward_stats(Activation act, float alpha, const Tensor& x, Tensor& y,

@@ -166,6 +166,8 @@ class CudaBackend final : public Backend {
                       std::span<const Tensor> slots, std::span<const std::uint8_t> decay,
                       Tensor& state, const OptimizerRule& rule) override;
   void update_loss_scale(Tensor& state, const ScalerRule& rule) override;
+  void weight_fingerprint(std::span<const Tensor> weights, std::span<const Tensor> previous,
+                          Tensor& out) override;
 
   // ---- per-tensor numerics (cuda_backend_numerics.cpp) ----------------------
   void tensor_stats(const Tensor& x, Tensor& stats, Tensor* histogram,

@@ -1,11 +1,14 @@
 // The optimizer step and the loss-scale update, decided on the device from
 // the step-state vector: the host only turns the rules into plain parameters.
+// Also the weight fingerprint of each step.
 #include <string>
 #include <vector>
 
 #include "backends/cuda/cuda_backend.hpp"
+#include "backends/cuda/fingerprint.cuh"
 #include "backends/cuda/loss_scale.cuh"
 #include "backends/cuda/optimizer.cuh"
+#include "optim/fingerprint_rule.hpp"
 #include "optim/rule_params.hpp"
 #include "mantissa/error.hpp"
 #include "mantissa/optim.hpp"
@@ -50,6 +53,30 @@ void CudaBackend::update_loss_scale(Tensor& state, const ScalerRule& rule) {
   StepState* step_state = step_state_of(state);
   enter();
   launch_update_loss_scale(step_state, rules::scaler_params(rule), stream());
+}
+
+void CudaBackend::weight_fingerprint(std::span<const Tensor> weights,
+                                     std::span<const Tensor> previous, Tensor& out) {
+  const auto n = std::int64_t(weights.size());
+  MANTISSA_ASSERT(previous.empty() || previous.size() == weights.size(),
+                  "weight_fingerprint: one previous copy per weight, or none");
+  MANTISSA_ASSERT(out.dtype() == DType::F32 && out.numel() == rules::fingerprint_words(n),
+                  "weight_fingerprint output must be " + std::to_string(rules::fingerprint_words(n)) +
+                      " fp32 words");
+  std::vector<TensorSlot> table(weights.size());
+  for (std::size_t k = 0; k < weights.size(); ++k) {
+    table[k].ptr[0] = weights[k].data();
+    table[k].numel = weights[k].numel();
+    table[k].dtype[0] = std::int32_t(weights[k].dtype());
+    if (!previous.empty()) {
+      MANTISSA_ASSERT(previous[k].dtype() == weights[k].dtype() &&
+                          previous[k].numel() == weights[k].numel(),
+                      "weight_fingerprint: a previous copy must match its weight");
+      table[k].ptr[1] = previous[k].data();
+    }
+  }
+  enter();
+  launch_weight_fingerprint(tables_.get(table), out.data_as<float>(), out.numel(), stream());
 }
 
 }  // namespace mantissa::cuda
