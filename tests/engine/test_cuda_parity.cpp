@@ -455,5 +455,36 @@ TEST(CudaParity, OpPathsSayWhatRan) {
   EXPECT_EQ(more_rows, 3);
 }
 
+// The weight fingerprint: the checksum bit for bit (an integer sum in any
+// order), the norms within a reduction's tolerance (fp32 atomics on the
+// device), the previous copies updated to the same bits.
+TEST(CudaParity, WeightFingerprintChecksumIsIdentical) {
+  REQUIRE_CUDA();
+  std::vector<Pair> weights, previous;
+  std::vector<Tensor> wc, wg, pc, pg;
+  std::uint32_t seed = 40;
+  for (DType t : kDtypes)
+    for (std::int64_t n : {std::int64_t(3), std::int64_t(70000)}) {
+      weights.push_back(both(Shape{n}, t, random_values(std::size_t(n), seed++)));
+      previous.push_back(both(Shape{n}, t, random_values(std::size_t(n), seed++)));
+      wc.push_back(weights.back().c);
+      wg.push_back(weights.back().g);
+      pc.push_back(previous.back().c);
+      pg.push_back(previous.back().g);
+    }
+  const Shape out_shape{std::int64_t(3 + weights.size())};
+  Pair out = both_empty(out_shape, DType::F32);
+  cpu().weight_fingerprint(wc, pc, out.c);
+  gpu().weight_fingerprint(wg, pg, out.g);
+  const auto bytes_c = out.c.to_host_bytes(), bytes_g = out.g.to_host_bytes();
+  EXPECT_TRUE(std::equal(bytes_c.begin(), bytes_c.begin() + 8, bytes_g.begin()))
+      << "checksums differ";
+  const auto c = out.c.to_host(), g = out.g.to_host();
+  for (std::size_t i = 2; i < c.size(); ++i)
+    EXPECT_NEAR(g[i], c[i], 1e-5 * std::abs(c[i])) << "word " << i;
+  for (std::size_t k = 0; k < previous.size(); ++k)
+    EXPECT_TRUE(same_bits(previous[k])) << "previous copy " << k;
+}
+
 }  // namespace
 }  // namespace mantissa
