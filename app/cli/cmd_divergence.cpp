@@ -1,6 +1,8 @@
 // mantissa divergence RUN --reference RUN --twin RUN [--k K] [--consecutive M]
-// [--json]: where a run's loss leaves a float32 reference's by more than the
-// noise band (divergence.hpp).
+// [--probe [--probe-step S]] [--json]: where a run's fingerprint leaves a
+// float32 reference's by more than the noise band (divergence.hpp), and which
+// ops create error at that step (probe.hpp).
+#include <cmath>
 #include <iostream>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -11,6 +13,7 @@
 #include "mantissa/divergence.hpp"
 #include "mantissa/error.hpp"
 #include "mantissa/model.hpp"
+#include "mantissa/probe.hpp"
 #include "mantissa/store.hpp"
 
 namespace mantissa::cli {
@@ -22,6 +25,8 @@ void add_divergence_command(CLI::App& app) {
     double k = 10;
     int consecutive = 5;
     bool json = false;
+    bool probe = false;
+    std::int64_t probe_step = 0;
   };
   auto f = std::make_shared<Flags>();
   auto* cmd = app.add_subcommand(
@@ -40,6 +45,11 @@ void add_divergence_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--db", f->db,
                   "Run database (default: $MANTISSA_DB or ~/.local/share/mantissa/runs.db)");
+  cmd->add_flag("--probe", f->probe,
+                "Run the first divergent step again in the run's policy and in float32 from the "
+                "run's exact state, and name the ops that create error there");
+  cmd->add_option("--probe-step", f->probe_step, "Probe this step instead (implies --probe)")
+      ->check(CLI::PositiveNumber);
   cmd->add_flag("--json", f->json, "Print JSON, with every step's distances");
   cmd->callback([f] {
     RunStore store(f->db.empty() ? default_database_path() : std::filesystem::path(f->db),
@@ -63,6 +73,14 @@ void add_divergence_command(CLI::App& app) {
     const auto optional_step = [](const std::optional<std::int64_t>& s) {
       return s ? nlohmann::ordered_json(*s) : nlohmann::ordered_json(nullptr);
     };
+    std::optional<RunProbe> probe;
+    if (f->probe || f->probe_step > 0) {
+      const std::int64_t at = f->probe_step > 0 ? f->probe_step : d.first_divergent.value_or(0);
+      if (at == 0)
+        throw InputError("run " + std::to_string(run.id) +
+                         " stays within the noise band: name a step with --probe-step");
+      probe = probe_run(store, run.id, at);
+    }
     if (f->json) {
       nlohmann::ordered_json j;
       j["run"] = run.id;
@@ -85,6 +103,24 @@ void add_divergence_command(CLI::App& app) {
         o["band"] = m.band;
         measures.push_back(std::move(o));
       }
+      if (probe) {
+        const StepProbe& p = probe->probe;
+        nlohmann::ordered_json o;
+        o["step"] = p.step;
+        o["from_checkpoint"] = probe->from_step;
+        o["reproduced"] = probe->reproduced;
+        o["loss"] = p.loss;
+        o["loss_fp32"] = p.loss_fp32;
+        o["scale"] = p.scale;
+        o["culprits"] = p.culprits;
+        o["sentence"] = p.sentence();
+        auto& ops = o["ops"] = nlohmann::ordered_json::array();
+        for (const ProbeOp& op : p.ops)
+          ops.push_back({{"layer", op.layer}, {"what", op.what}, {"role", role_key(op.role)},
+                         {"dtype", dtype_name(op.dtype)}, {"error", std::isfinite(op.error) ? nlohmann::ordered_json(op.error) : nlohmann::ordered_json(nullptr)},
+                         {"input_error", op.input_error}, {"culprit", op.culprit}});
+        j["probe"] = std::move(o);
+      }
       std::cout << j.dump(2) << "\n";
       return;
     }
@@ -106,6 +142,22 @@ void add_divergence_command(CLI::App& app) {
                 << " x the twin's distance, 3 x the floor))\n";
     else
       std::cout << "  its loss stays within the noise band for all " << d.steps.size() << " steps\n";
+    if (probe) {
+      const StepProbe& p = probe->probe;
+      std::cout << "\nProbe of step " << p.step << " (trained again from "
+                << (probe->from_step > 0 ? "the checkpoint at step " + std::to_string(probe->from_step)
+                                         : std::string("the start"))
+                << (probe->reproduced ? "; the step's loss reproduced bit for bit"
+                                      : "; NOT reproduced: the loss differs from the recorded one")
+                << "):\n  " << p.sentence() << "\n";
+      std::cout << "  op" << std::string(40, ' ') << "error     inputs'\n";
+      for (const ProbeOp& op : p.ops) {
+        std::string name = op.layer + " " + op.what;
+        if (name.size() < 42) name += std::string(42 - name.size(), ' ');
+        std::cout << "  " << name << " " << scale_text(op.error) << "  "
+                  << scale_text(op.input_error) << (op.culprit ? "  <- culprit" : "") << "\n";
+      }
+    }
   });
 }
 

@@ -49,12 +49,25 @@ if(h_first STREQUAL "" OR h_first STREQUAL "null" OR NOT b_within GREATER h_firs
   message(FATAL_ERROR "float16 should leave the band before bf16:\nbf16: within until ${b_within}\n"
                       "float16: first divergent ${h_first}")
 endif()
+# The probe: float16's first divergent step trained again from the start
+# reproduces the recorded loss, and every op is compared with fp32's.
+mantissa_ok(pr divergence ${fp16} --reference ${ref} --twin ${twin} --probe --json --db "${db}")
+string(JSON p_step GET "${pr}" probe step)
+string(JSON p_same GET "${pr}" probe reproduced)
+string(JSON p_ops LENGTH "${pr}" probe ops)
+string(JSON p_op0 GET "${pr}" probe ops 0 what)
+if(NOT p_step EQUAL h_first OR NOT p_same STREQUAL "ON" OR p_ops LESS 10)
+  message(FATAL_ERROR "probe of step ${h_first}: step ${p_step}, reproduced ${p_same}, "
+                      "${p_ops} ops (${p_op0} first)")
+endif()
 mantissa_ok(text divergence ${fp16} --reference ${ref} --twin ${twin} --db "${db}")
 if(NOT text MATCHES "its loss leaves the noise band at step ${h_first}")
   message(FATAL_ERROR "divergence:\n${text}")
 endif()
 
 foreach(case "${fp16};--reference;${bf16};--twin;${twin};is mixed_bfloat16, not float32"
+             "${fp16};--reference;${ref};--twin;${twin};--probe-step;999;run ${fp16} has no step 999"
+             "${rerun};--reference;${ref};--twin;${twin};--probe;stays within the noise band"
              "${fp16};--reference;${ref};--twin;999;no run 999")
   list(POP_BACK case want)
   execute_process(COMMAND "${MANTISSA}" divergence ${case} --db "${db}" RESULT_VARIABLE rc

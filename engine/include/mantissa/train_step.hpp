@@ -16,6 +16,7 @@
 // captured when StepOptions::capture is off. If the recording fails, the step
 // runs eagerly, capture stays off for this run and capture_note() says why.
 #include <cstdint>
+#include <filesystem>
 #include <span>
 #include <string>
 #include <vector>
@@ -24,6 +25,7 @@
 #include "mantissa/graph.hpp"
 #include "mantissa/model.hpp"
 #include "mantissa/optim.hpp"
+#include "mantissa/probe.hpp"
 #include "mantissa/provenance.hpp"
 
 namespace mantissa {
@@ -97,6 +99,14 @@ class TrainingStep {
                                        std::span<const float> y, std::int64_t n,
                                        std::uint64_t dropout_seed, std::int64_t step,
                                        float* loss = nullptr);
+
+  // The divergence probe (probe.hpp) of step `step` on its batch, from the
+  // weights as they are now: the step forward and backward at the current
+  // loss scale, and again in a float32 graph of `model` given the same
+  // weights. Waits for the device; leaves the state as trace() does.
+  StepProbe probe(std::span<const float> x, std::span<const float> y, std::int64_t n,
+                  std::uint64_t dropout_seed, std::int64_t step, const ModelSpec& model,
+                  std::uint64_t init_seed, const std::filesystem::path& file);
 
   Shape input_batch_shape(std::int64_t n) const;
   Shape target_batch_shape(std::int64_t n) const;

@@ -16,6 +16,7 @@
 
 #include "mantissa/metrics.hpp"
 #include "mantissa/model.hpp"
+#include "mantissa/probe.hpp"
 #include "mantissa/provenance.hpp"
 
 namespace mantissa {
@@ -84,6 +85,8 @@ class MetricsSink {
   virtual void numerics_recorded(const NumericsSample&) {}
   // Where a skipped step first went non-finite (provenance.hpp).
   virtual void provenance_recorded(const Provenance&) {}
+  // The divergence probe of TrainOptions::probe_step (probe.hpp).
+  virtual void probe_recorded(const StepProbe&) {}
   // The numerics manifest (manifest.hpp), once, when the steps are done.
   virtual void manifest_recorded(const std::string& /*json*/) {}
   // Called with a serialised checkpoint; the sink decides where it goes.
@@ -103,6 +106,7 @@ class MetricsFanout : public MetricsSink {
   void numerics_layout(const std::vector<NumericsSlot>& slots) override;
   void numerics_recorded(const NumericsSample& s) override;
   void provenance_recorded(const Provenance& p) override;
+  void probe_recorded(const StepProbe& p) override;
   void manifest_recorded(const std::string& json) override;
   void checkpoint_written(std::int64_t step, std::int64_t epoch, CheckpointKind,
                           const std::vector<std::uint8_t>& blob) override;
@@ -120,6 +124,9 @@ struct TrainOptions {
   // A noise twin (docs/divergence.md): every initial fp32 master weight moved
   // one ulp up, so that the run measures how far fp32 drifts by chaos alone.
   bool noise_twin = false;
+  // Train up to this step (1-based), probe it (probe.hpp, reported through
+  // MetricsSink::probe_recorded) instead of running it, and stop there.
+  std::optional<std::int64_t> probe_step;
   bool evaluate = true;                                   // validation each epoch
   std::int64_t warmup_steps_excluded = 0;                 // not counted in samples_per_s
   // Epoch-end safety checkpoints are skipped while writing them would take

@@ -45,6 +45,10 @@ void MetricsFanout::numerics_recorded(const NumericsSample& s) {
 void MetricsFanout::provenance_recorded(const Provenance& p) {
   for (auto* k : sinks_) k->provenance_recorded(p);
 }
+
+void MetricsFanout::probe_recorded(const StepProbe& p) {
+  for (auto* k : sinks_) k->probe_recorded(p);
+}
 void MetricsFanout::manifest_recorded(const std::string& json) {
   for (auto* k : sinks_) k->manifest_recorded(json);
 }

@@ -612,6 +612,14 @@ struct Trainer::Impl {
         const std::int64_t epoch = step / steps_per_epoch;
         stepper->set_histograms(histograms_for(step + 1));
         std::vector<float> targets = loss_targets(*graph, batch, data.train.num_classes);
+        if (options.probe_step && step + 1 == *options.probe_step) {
+          if (pending) collect(*pending);  // the weights are those the step starts from
+          pending.reset();
+          sink.probe_recorded(stepper->probe(batch.x, targets, batch.size, dropout_seed(), step + 1,
+                                             project.model, project.training.seed, project.file));
+          summary.outcome = RunOutcome::Stopped;
+          break;
+        }
         stepper->enqueue(batch.x, targets, batch.size, dropout_seed());
         ++step;
         if (capture_step < 0 && (stepper->captured() || stepper->capture_failed()))

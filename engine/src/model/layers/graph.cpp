@@ -135,6 +135,7 @@ Tensor Graph::forward(ExecContext& ctx, const Tensor& input) {
   last_use[std::size_t(output_node_)] = int(nodes_.size());  // kept for the loss
 
   nodes_[0].output = as_dtype(*backend_, input, nodes_[0].layer->dtype());
+  if (nodes_[0].output.data() != input.data()) observe_cast(nodes_[0], 0, false, nodes_[0].output);
   for (std::size_t i = 1; i < nodes_.size(); ++i) {
     if (int(i) == loss_node_) continue;
     Node& node = nodes_[i];
