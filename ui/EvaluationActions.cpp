@@ -12,6 +12,7 @@
 
 #include "AdvicePanel.hpp"
 #include "DatasetPage.hpp"
+#include "DivergencePanel.hpp"
 #include "EvaluationView.hpp"
 #include "HistoryPage.hpp"
 #include "MainWindow.hpp"
@@ -121,6 +122,26 @@ void installDataMenu(QMainWindow* window, ProjectDocument* document, HistoryPage
         toolWindow(window, panel, QMenu::tr("Loss-scaler what-if of run %1").arg(id));
     dialog->setAttribute(Qt::WA_DeleteOnClose);
     dialog->resize(1000, 620);
+    panel->loadRun(history->databasePath().toStdString(), id);
+    dialog->show();
+  });
+
+  // Divergence from fp32 against float32 runs of the same project and seed.
+  auto* divergenceAction = menu->addAction(QMenu::tr("D&ivergence From fp32 of Selected Run…"));
+  divergenceAction->setObjectName(QStringLiteral("divergenceAction"));
+  QObject::connect(divergenceAction, &QAction::triggered, window, [window, history] {
+    const QVector<qint64> ids = history->selectedRunIds();
+    const qint64 id = ids.isEmpty() ? history->openedRunId() : ids.first();
+    if (id <= 0) {
+      QMessageBox::information(window, QMenu::tr("Divergence"),
+                               QMenu::tr("Select a run in History first."));
+      return;
+    }
+    auto* panel = new DivergencePanel;
+    panel->setObjectName(QStringLiteral("divergencePanel"));
+    QDialog* dialog = toolWindow(window, panel, QMenu::tr("Divergence of run %1 from fp32").arg(id));
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    dialog->resize(1100, 820);
     panel->loadRun(history->databasePath().toStdString(), id);
     dialog->show();
   });

@@ -553,7 +553,8 @@ void ModelCanvas::rebuild() {
 }
 
 void ModelCanvas::showOverflow(const QString& layer, const QStringList& path,
-                               const QString& sentence) {
+                               const QString& sentence, const QString& pathNote) {
+  overflowPathNote_ = pathNote;
   overflowLayer_ = layer;
   overflowPath_ = path;
   overflowSentence_ = sentence;
@@ -576,7 +577,9 @@ void ModelCanvas::applyOverflow() {
     if (it.key() == overflowLayer_)
       it.value()->setOverflow(LayerNode::Overflow::Origin, overflowSentence_);
     else if (overflowPath_.contains(it.key()))
-      it.value()->setOverflow(LayerNode::Overflow::Path, tr("non-finite values reached here"));
+      it.value()->setOverflow(LayerNode::Overflow::Path,
+                              overflowPathNote_.isEmpty() ? tr("non-finite values reached here")
+                                                          : overflowPathNote_);
     else
       it.value()->setOverflow(LayerNode::Overflow::None, {});
   }

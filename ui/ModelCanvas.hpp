@@ -67,8 +67,11 @@ class ModelCanvas : public QWidget {
   void autoLayout();
   // Marks where a traced skipped step first went non-finite: that layer red
   // with the sentence beside it, the layers the bad values then reached
-  // orange. An empty layer clears the marks. Kept across edits.
-  void showOverflow(const QString& layer, const QStringList& path, const QString& sentence);
+  // orange. An empty layer clears the marks. Kept across edits. `pathNote`
+  // is what the orange layers say (the divergence probe marks its other
+  // culprits so).
+  void showOverflow(const QString& layer, const QStringList& path, const QString& sentence,
+                    const QString& pathNote = {});
   const QString& overflowLayer() const { return overflowLayer_; }
   // A canvas that shows and never edits (a stored run's model): no
   // selection, drags, drops, menus or inspector; every edit is refused.
@@ -98,6 +101,7 @@ class ModelCanvas : public QWidget {
   void rebuild();
   void rebuildInspector();
   void applyOverflow();
+  QString overflowPathNote_;
   void zoomToGraph(qreal smallest);  // whole graph in view, not below `smallest`
   bool fitPending_ = true;  // fit once the view has its size
   // `model` with a position for every layer: where its node is drawn now, or

@@ -34,6 +34,9 @@
 #include "RangeView.hpp"
 #include "SamplePanel.hpp"
 #include "WhatIfPanel.hpp"
+#include "mantissa/train_job.hpp"
+#include "DivergencePanel.hpp"
+#include "ModelCanvas.hpp"
 #include "TestSupport.hpp"
 #include "services/WorkerThreads.hpp"
 #include "mantissa/backend.hpp"
@@ -57,14 +60,14 @@ struct StoredTraining {
   qint64 id = 0;
   RunSummary summary;
 };
-StoredTraining trainInto(const QString& db, const Project& project) {
+StoredTraining trainInto(const QString& db, const Project& project, TrainOptions options = {},
+                         const std::string& name = {}) {
   RunStore store(db.toStdString());
-  NewRun n;
-  n.project_name = project.name;
+  NewRun n = new_run_record(project, name);
   n.project_json = project_to_json(project);
   RunRecorder recorder(store, n);
   auto backend = create_backend("cpu");
-  Trainer trainer(project, *backend);
+  Trainer trainer(project, *backend, options);
   TrainControl control;
   StoredTraining out;
   out.summary = trainer.run(recorder, control);
@@ -468,6 +471,69 @@ class DatasetEvaluationTest : public QObject {
     QVERIFY2(none.message().contains(QStringLiteral("no loss-scaler record")),
              qPrintable(none.message()));
     QVERIFY(!none.isEnabled());
+  }
+
+  // Divergence from fp32: pure float16 at a small learning rate against a
+  // float32 run and its noise twin. The panel picks the twin by its name,
+  // draws the run, the twin and the band, marks where the loss leaves it,
+  // switches measures, and probes that step on a worker thread: the same
+  // loss bits as recorded, every op compared, the culprits on the graph.
+  void divergencePanelComparesAndProbes() {
+    QTemporaryDir dir;
+    const QString db = dir.filePath(QStringLiteral("runs.db"));
+    Project project = parseProject(spiralsJson(200), QStringLiteral("tiny.json"));
+    project.training.optimizer.lr = 0.01;
+    project.training.optimizer.momentum = 0;
+    const qint64 reference = trainInto(db, project).id;
+    TrainOptions twinOptions;
+    twinOptions.noise_twin = true;
+    const qint64 twin = trainInto(db, project, twinOptions, "noise twin").id;
+    project.training.policy = Policy::Float16;
+    const qint64 fp16 = trainInto(db, project).id;
+
+    DivergencePanel panel;
+    QSignalSpy probed(&panel, &DivergencePanel::probed);
+    QVERIFY2(panel.loadRun(db.toStdString(), fp16), qPrintable(panel.message()));
+    QCOMPARE(panel.referenceBox()->currentData().toLongLong(), reference);
+    QCOMPARE(panel.twinBox()->currentData().toLongLong(), twin);
+    const Divergence& d = panel.divergence();
+    QCOMPARE(d.steps.size(), std::size_t(200));
+    QVERIFY(d.first_divergent.has_value());
+    QVERIFY2(panel.summary().contains(QStringLiteral("leaves the noise band at step %1")
+                                          .arg(*d.first_divergent)),
+             qPrintable(panel.summary()));
+    QCOMPARE(panel.plot()->graphCount(), 3);  // band, twin, run
+    QCOMPARE(panel.plot()->graph(2)->dataCount(), 200);
+    QCOMPARE(panel.plot()->graph(2)->data()->at(0)->value,
+             std::max(d.measures[0].candidate[0], panel.plot()->yAxis->range().lower * 2));
+    QCOMPARE(panel.plot()->itemCount(), 2);  // the marker and its label
+    panel.setMeasure(QStringLiteral("weights"));
+    QCOMPARE(panel.plot()->graph(2)->data()->at(199)->value, d.measure("weights")->candidate[199]);
+
+    QCOMPARE(panel.probeButton()->text(), QStringLiteral("Probe step %1").arg(*d.first_divergent));
+    QTest::mouseClick(panel.probeButton(), Qt::LeftButton);
+    QVERIFY(probed.wait(30000));
+    QVERIFY(panel.lastProbe().has_value());
+    const RunProbe& r = *panel.lastProbe();
+    QCOMPARE(r.probe.step, *d.first_divergent);
+    QVERIFY(r.reproduced);
+    QCOMPARE(panel.probeTable()->rowCount(), int(r.probe.ops.size()));
+    QVERIFY(r.probe.ops.size() >= 8);
+    if (!r.probe.culprits.empty())
+      QCOMPARE(panel.canvas()->overflowLayer(), QString::fromStdString(r.probe.culprits.front()));
+
+    // The same run compared with itself as reference: the twin is then the
+    // only other choice, and a reference equal to the twin is refused.
+    panel.setReference(twin, twin);
+    QVERIFY(panel.divergence().steps.empty());
+
+    // A run with nothing to compare with says how to make the references.
+    const QString lonely = dir.filePath(QStringLiteral("lonely.db"));
+    const qint64 alone = trainInto(lonely, project).id;
+    DivergencePanel none;
+    QVERIFY(!none.loadRun(lonely.toStdString(), alone));
+    QVERIFY2(none.message().contains(QStringLiteral("--noise-twin")), qPrintable(none.message()));
+    QVERIFY(!none.probeButton()->isEnabled());
   }
 
   // A run in progress: the view reads the steps stored since, follows the
