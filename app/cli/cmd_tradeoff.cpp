@@ -20,7 +20,8 @@ namespace mantissa::cli {
 
 namespace {
 
-const char* kAxes = "val_accuracy, val_loss, time_to_target, samples_per_s, peak_memory, wasted_steps";
+const char* kAxes =
+    "val_accuracy, val_loss, time_to_target, samples_per_s, peak_memory, wasted_steps, divergence";
 
 TradeoffAxis axis_flag(const std::string& flag, const std::string& key) {
   if (const auto a = parse_axis(key)) return *a;
@@ -35,6 +36,7 @@ std::string value_text(TradeoffAxis a, double v) {
     case TradeoffAxis::SamplesPerS: return with_thousands(std::llround(v));
     case TradeoffAxis::TimeToTarget: return duration_text(v);
     case TradeoffAxis::ValLoss: return fixed(v, 4);
+    case TradeoffAxis::Divergence: return scale_text(v);
   }
   return fixed(v, 4);
 }
@@ -75,15 +77,11 @@ void add_tradeoff_command(CLI::App& app) {
     RunFilter filter;
     filter.group_name = f->group;
     filter.project_name = f->project;
-    const std::vector<RunRecord> runs = store.list_runs(filter);
-    if (runs.empty())
+    const Tradeoff t = load_tradeoff(store, filter, x, y, f->target);
+    if (t.groups.empty() && store.list_runs(filter).empty())
       throw InputError(f->group ? "no runs in group '" + *f->group + "'"
                        : f->project ? "no runs of project '" + *f->project + "'"
                                     : std::string("the database holds no runs"));
-    std::vector<std::vector<EpochMetrics>> epochs;
-    if (x == TradeoffAxis::TimeToTarget || y == TradeoffAxis::TimeToTarget)
-      for (const RunRecord& r : runs) epochs.push_back(store.epoch_metrics(r.id));
-    const Tradeoff t = tradeoff(runs, epochs, x, y, f->target);
 
     if (f->json) {
       nlohmann::ordered_json j;
@@ -107,6 +105,9 @@ void add_tradeoff_command(CLI::App& app) {
           rs.push_back({{"run", r.run_id},
                         {"x", r.x ? nlohmann::ordered_json(*r.x) : nlohmann::ordered_json(nullptr)},
                         {"y", r.y ? nlohmann::ordered_json(*r.y) : nlohmann::ordered_json(nullptr)}});
+        auto& ps = o["predicted"] = nlohmann::ordered_json::array();
+        for (const TradeoffPrediction& p : g.predicted)
+          ps.push_back({{"run", p.run_id}, {"what", p.what}, {"x", p.x}, {"y", p.y}});
         groups.push_back(std::move(o));
       }
       std::cout << j.dump(2) << "\n";
@@ -120,11 +121,20 @@ void add_tradeoff_command(CLI::App& app) {
       table.add({g.frontier ? "*" : "", g.label, runs_text,
                  g.points ? spread_text(x, g.x, g.x_min, g.x_max, g.points) : "-",
                  g.points ? spread_text(y, g.y, g.y_min, g.y_max, g.points) : "-",
-                 g.points == 0         ? "no values on these axes"
+                 g.points == 0         ? (g.predicted.empty() ? "no values on these axes"
+                                                              : "predicted only (below)")
                  : g.dominated_by      ? "beaten beyond the spread by " + *g.dominated_by
                                        : "on the frontier"});
     }
     table.print(std::cout);
+    bool any = false;
+    for (const TradeoffGroup& g : t.groups)
+      for (const TradeoffPrediction& p : g.predicted) {
+        if (!any) std::cout << "Predicted (drawn hollow in the studio):\n";
+        any = true;
+        std::cout << "  " << g.label << ", run " << p.run_id << ": " << value_text(x, p.x) << ", "
+                  << value_text(y, p.y) << " (" << p.what << ")\n";
+      }
     std::cout << "* the Pareto frontier: no other group is better on both axes beyond both "
                  "groups' spread (min - max over replicates)\n";
   });

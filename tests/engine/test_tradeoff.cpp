@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "mantissa/tradeoff.hpp"
+#include "train/memory_fit.hpp"
 #include "train_fixtures.hpp"
 
 namespace mantissa {
@@ -80,6 +81,73 @@ TEST(Tradeoff, TimeToTargetIsTheFirstEvaluationThatReachesIt) {
   EXPECT_FALSE(group(t, "mixed_bfloat16").runs[0].x.has_value());
   EXPECT_EQ(parse_axis("time_to_target"), std::optional<TradeoffAxis>(TradeoffAxis::TimeToTarget));
   EXPECT_FALSE(parse_axis("speed").has_value());
+}
+
+// Divergence from fp32: the mean relative loss distance over the last tenth
+// of the steps, to the earliest float32 run of the same project and seed.
+TEST(Tradeoff, DivergenceIsTheLossDistanceToFloat32AtTheEnd) {
+  std::vector<RunRecord> runs = {run(1, "float32", 0.9, 100), run(2, "mixed_bfloat16", 0.9, 200),
+                                 run(3, "float32", 0.9, 100)};
+  for (RunRecord& r : runs) {
+    r.project_name = "p";
+    r.seed = 7;
+  }
+  std::vector<std::vector<StepMetrics>> steps(3);
+  for (int s = 1; s <= 20; ++s) {
+    StepMetrics m;
+    m.step = s;
+    m.loss = 2.0;
+    steps[0].push_back(m);
+    m.loss = s > 18 ? 2.0 * (1 + 0.01 * (s - 18)) : 5.0;  // the last tenth: 1 % and 2 % off
+    steps[1].push_back(m);
+    m.loss = 2.0;
+    steps[2].push_back(m);
+  }
+  const Tradeoff t =
+      tradeoff(runs, {}, TradeoffAxis::Divergence, TradeoffAxis::ValAccuracy, 0.9, steps);
+  EXPECT_NEAR(group(t, "mixed_bfloat16").x, 0.015, 1e-12);
+  EXPECT_EQ(group(t, "float32").x, 0.0);  // against run 1: itself, and an identical run
+  EXPECT_FALSE(higher_is_better(TradeoffAxis::Divergence));
+  // Without steps there is no point.
+  EXPECT_EQ(group(tradeoff(runs, {}, TradeoffAxis::Divergence, TradeoffAxis::ValAccuracy), "float32").points, 0);
+}
+
+// Predicted points: the model's memory estimate beside the measured peak,
+// and from an fp32 run's scaler record what mixed fp16's default scaler
+// would waste (only at the run's accuracy, which fp16 would keep; not at
+// its throughput, which it would not).
+TEST(Tradeoff, PredictedPointsReplaceOneCoordinate) {
+  Project p = testing::spirals_project(Policy::Float32, 10);
+  std::vector<RunRecord> runs = {run(1, "float32", 0.9, 100, 0, RunStatus::Finished, project_to_json(p))};
+  runs[0].summary.peak_memory = 12345;
+  const Tradeoff m = tradeoff(runs, {}, TradeoffAxis::PeakMemory, TradeoffAxis::ValAccuracy);
+  const TradeoffGroup& g = group(m, "float32");
+  ASSERT_EQ(g.predicted.size(), 1u);
+  const MemoryEstimate e = estimate_memory(analyze_model(p.model, p.file), p.training, p.training.batch_size);
+  EXPECT_EQ(g.predicted[0].x, e.total());
+  EXPECT_EQ(g.predicted[0].y, 0.9);
+  EXPECT_EQ(g.x, 12345);  // the measured point stays
+
+  // Every step's unscaled gradient amax is 4: fp16 at 2^16, 2^15 and 2^14
+  // overflows (4 S >= 65,520), at 2^13 not: 3 of 10 steps skipped.
+  std::vector<std::vector<StepMetrics>> steps(1);
+  for (int s = 1; s <= 10; ++s) {
+    StepMetrics st;
+    st.step = s;
+    st.unscaled_grad_amax = 4;
+    steps[0].push_back(st);
+  }
+  const Tradeoff w =
+      tradeoff(runs, {}, TradeoffAxis::WastedSteps, TradeoffAxis::ValAccuracy, 0.9, steps);
+  const TradeoffGroup& fp16 = group(w, "mixed_float16");
+  EXPECT_EQ(fp16.points, 0);
+  ASSERT_EQ(fp16.predicted.size(), 1u);
+  EXPECT_DOUBLE_EQ(fp16.predicted[0].x, 0.3);
+  EXPECT_EQ(fp16.predicted[0].y, 0.9);
+  EXPECT_EQ(fp16.predicted[0].run_id, 1);
+  const Tradeoff speed =
+      tradeoff(runs, {}, TradeoffAxis::WastedSteps, TradeoffAxis::SamplesPerS, 0.9, steps);
+  for (const TradeoffGroup& grp : speed.groups) EXPECT_TRUE(grp.predicted.empty()) << grp.label;
 }
 
 }  // namespace

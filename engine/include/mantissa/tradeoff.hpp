@@ -21,6 +21,8 @@ enum class TradeoffAxis {
   SamplesPerS,     // steady-state throughput (higher)
   PeakMemory,      // bytes (lower)
   WastedSteps,     // skipped / steps (lower)
+  Divergence,      // mean relative loss distance to a float32 run of the same project and
+                   // seed over the last tenth of the steps (lower)
 };
 std::string_view axis_key(TradeoffAxis a);  // "val_accuracy", ...
 std::optional<TradeoffAxis> parse_axis(std::string_view key);
@@ -31,6 +33,15 @@ struct TradeoffRun {
   std::optional<double> x, y;  // empty: the run has no such value
 };
 
+// A point the run did not measure: one coordinate predicted (the peak
+// memory from the model's estimate; the wasted steps the what-if replays
+// under another scaler or policy), the other the run's own. Drawn hollow.
+struct TradeoffPrediction {
+  std::int64_t run_id = 0;
+  std::string what;  // "predicted peak memory", "mixed_float16, default scaler (what-if)", ...
+  double x = 0, y = 0;
+};
+
 struct TradeoffGroup {
   std::string label;  // "mixed_float16", "mixed_float16, fc1 pinned"
   std::vector<TradeoffRun> runs;
@@ -39,6 +50,7 @@ struct TradeoffGroup {
   int points = 0;
   bool frontier = false;
   std::optional<std::string> dominated_by;  // the group that beats it beyond the spread
+  std::vector<TradeoffPrediction> predicted;
 };
 
 struct Tradeoff {
@@ -49,9 +61,15 @@ struct Tradeoff {
 
 // The runs' points (finished and stopped runs; others are left out), grouped
 // by policy and pins. `epochs` gives each run's epoch metrics, for
-// TimeToTarget (may be empty otherwise).
+// TimeToTarget; `steps` each run's steps, for Divergence and the what-if's
+// predictions on the WastedSteps axis (either may be empty otherwise).
 Tradeoff tradeoff(std::span<const RunRecord> runs,
                   std::span<const std::vector<EpochMetrics>> epochs, TradeoffAxis x,
-                  TradeoffAxis y, double target = 0.9);
+                  TradeoffAxis y, double target = 0.9,
+                  std::span<const std::vector<StepMetrics>> steps = {});
+
+// The runs `filter` selects, with what the axes need read from `store`.
+Tradeoff load_tradeoff(RunStore& store, const RunFilter& filter, TradeoffAxis x, TradeoffAxis y,
+                       double target = 0.9);
 
 }  // namespace mantissa

@@ -29,12 +29,13 @@ std::size_t policy_index(Policy p) {
 }
 
 // Per parameter: fp32 master and gradient, a 16-bit compute copy under mixed
-// policies, the optimizer's fp32 state, and the fp32 values the initial
-// weights are drawn into on the host.
+// policies, the optimizer's fp32 state, the weight fingerprint's copy of the
+// previous masters, and the fp32 values the initial weights are drawn into
+// on the host.
 double bytes_per_param(const TrainingSpec& t) {
   const bool mixed = t.policy != Policy::Float32;
   const double optimizer = 4.0 * optimizer_slots(t.optimizer);
-  return 4.0 + 4.0 + (mixed ? 2.0 : 0.0) + optimizer + 4.0;
+  return 4.0 + 4.0 + (mixed ? 2.0 : 0.0) + optimizer + 4.0 + 4.0;
 }
 
 }  // namespace
@@ -45,24 +46,29 @@ std::size_t available_memory(const Backend& backend) {
   return host_available_bytes();
 }
 
+MemoryEstimate estimate_memory(const ModelSummary& s, const TrainingSpec& t, std::int64_t batch) {
+  MemoryEstimate e;
+  const double per_param = bytes_per_param(t);
+  const std::size_t p = policy_index(t.policy);
+  for (const LayerInfo& l : s.layers) {
+    e.state += double(l.params) * per_param;
+    e.activations += 2.0 * double(l.activation_bytes[p]) * double(batch);
+  }
+  return e;
+}
+
 void check_model_fits(const ModelSummary& s, const TrainingSpec& t, std::int64_t batch,
                       const Backend& backend) {
   const std::size_t available = available_memory(backend);
   if (available == 0) return;  // unknown: let the allocator speak
   const double per_param = bytes_per_param(t);
   const std::size_t p = policy_index(t.policy);
+  const MemoryEstimate e = estimate_memory(s, t, batch);
+  const double state = e.state, activations = e.activations;
   const LayerInfo* heaviest = nullptr;
-  double state = 0;
-  for (const LayerInfo& l : s.layers) {
-    state += double(l.params) * per_param;
-    if (!heaviest || l.params > heaviest->params) heaviest = &l;
-  }
-  // Activations: each layer's output, kept for backward, and a gradient of
-  // the same size while backward runs.
   const LayerInfo* widest = nullptr;
-  double activations = 0;
   for (const LayerInfo& l : s.layers) {
-    activations += 2.0 * double(l.activation_bytes[p]) * double(batch);
+    if (!heaviest || l.params > heaviest->params) heaviest = &l;
     if (!widest || l.activation_bytes[p] > widest->activation_bytes[p]) widest = &l;
   }
   const std::string have = bytes_text(double(available)) + " is available on " + backend.name();

@@ -18,6 +18,19 @@ class Backend;
 // knows it, else the host's available memory (MemAvailable). 0 when unknown.
 std::size_t available_memory(const Backend& backend);
 
+// What training `summary` at `batch` samples a step is estimated to hold:
+// the model state (weights, gradients, 16-bit copies, optimizer state, the
+// fingerprint's previous masters, the host's initial values) and the
+// activations (each layer's output kept for backward, and a gradient of the
+// same size while backward runs).
+struct MemoryEstimate {
+  double state = 0;
+  double activations = 0;
+  double total() const { return state + activations; }
+};
+MemoryEstimate estimate_memory(const ModelSummary& summary, const TrainingSpec& training,
+                               std::int64_t batch);
+
 // Throws OutOfMemoryError. `batch` is the largest batch a step will see.
 void check_model_fits(const ModelSummary& summary, const TrainingSpec& training,
                       std::int64_t batch, const Backend& backend);
