@@ -19,6 +19,7 @@
 #include "ProjectDocument.hpp"
 #include "RangeView.hpp"
 #include "SamplePanel.hpp"
+#include "TradeoffPanel.hpp"
 #include "WhatIfPanel.hpp"
 #include "services/TrainingController.hpp"
 
@@ -143,6 +144,25 @@ void installDataMenu(QMainWindow* window, ProjectDocument* document, HistoryPage
     dialog->setAttribute(Qt::WA_DeleteOnClose);
     dialog->resize(1100, 820);
     panel->loadRun(history->databasePath().toStdString(), id);
+    dialog->show();
+  });
+
+  // The trade-off of the selected run's comparison group (or project).
+  auto* tradeoffAction = menu->addAction(QMenu::tr("Precision &Trade-off…"));
+  tradeoffAction->setObjectName(QStringLiteral("tradeoffAction"));
+  QObject::connect(tradeoffAction, &QAction::triggered, window, [window, history] {
+    const QVector<qint64> ids = history->selectedRunIds();
+    const qint64 id = ids.isEmpty() ? history->openedRunId() : ids.first();
+    auto* panel = new TradeoffPanel;
+    panel->setObjectName(QStringLiteral("tradeoffPanel"));
+    QDialog* dialog = toolWindow(window, panel, QMenu::tr("Precision trade-off"));
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    dialog->resize(1000, 760);
+    panel->loadDatabase(history->databasePath().toStdString(), id);
+    QObject::connect(panel, &TradeoffPanel::compareRequested, window,
+                     [window](const QVector<qint64>& runs) {
+                       if (auto* main = qobject_cast<MainWindow*>(window)) main->compareRuns(runs);
+                     });
     dialog->show();
   });
 

@@ -130,11 +130,7 @@ MainWindow::MainWindow(const StudioOptions& options, QWidget* parent)
   setHistoryPage(history);
   showRunDatabase();
   installDataMenu(this, document_, history, controller_);
-  connect(history, &HistoryPage::compareRequested, this,
-          [this, compare](const QVector<qint64>& ids) {
-            compare->compareRuns(ids);
-            tabs_->setCurrentWidget(comparePage_);
-          });
+  connect(history, &HistoryPage::compareRequested, this, &MainWindow::compareRuns);
   connect(history, &HistoryPage::runsDeleted, compare, &ComparePage::removeRuns);
   connect(history, &HistoryPage::resumeRequested, this, &MainWindow::resumeRun);
   connectRunLibrary();
@@ -151,10 +147,7 @@ MainWindow::MainWindow(const StudioOptions& options, QWidget* parent)
         EventKind::Info,
         tr("Compare policies: run %1 of %2, %3").arg(i + 1).arg(n).arg(policyLabel(p)));
   });
-  connect(sweep_, &PolicySweep::sweepFinished, this, [this, compare](const QVector<qint64>& ids) {
-    compare->compareRuns(ids);
-    tabs_->setCurrentWidget(comparePage_);
-  });
+  connect(sweep_, &PolicySweep::sweepFinished, this, &MainWindow::compareRuns);
   connect(sweep_, &PolicySweep::sweepEnded, this,
           [this](const QVector<qint64>& ids, const QString& why) {
             events_->addMessage(
@@ -618,6 +611,11 @@ void MainWindow::closeEvent(QCloseEvent* event) {
   settings_->setLastDatabase(QString::fromStdString(controller_->databasePath().string()));
   settings_->sync();
   event->accept();
+}
+
+void MainWindow::compareRuns(const QVector<qint64>& runIds) {
+  compare_->compareRuns(runIds);
+  tabs_->setCurrentWidget(comparePage_);
 }
 
 }  // namespace mantissa::ui

@@ -87,6 +87,8 @@ class MainWindow : public QMainWindow {
   // policy stays as it is).
   void startRun(const mantissa::Project& project, mantissa::Policy policy, const QString& device,
                 const RunLink& link = {});
+  // The runs side by side on the Compare tab, which comes to the front.
+  void compareRuns(const QVector<qint64>& runIds);
 
   TrainingController* controller() const { return controller_; }
   ProjectDocument* document() const { return document_; }

@@ -36,6 +36,7 @@
 #include "WhatIfPanel.hpp"
 #include "mantissa/train_job.hpp"
 #include "DivergencePanel.hpp"
+#include "TradeoffPanel.hpp"
 #include "ModelCanvas.hpp"
 #include "TestSupport.hpp"
 #include "services/WorkerThreads.hpp"
@@ -534,6 +535,62 @@ class DatasetEvaluationTest : public QObject {
     QVERIFY(!none.loadRun(lonely.toStdString(), alone));
     QVERIFY2(none.message().contains(QStringLiteral("--noise-twin")), qPrintable(none.message()));
     QVERIFY(!none.probeButton()->isEnabled());
+  }
+
+  // The trade-off of three policies of one project: a group each, the
+  // frontier, hollow points where the what-if predicts mixed fp16 from the
+  // fp32 and bf16 runs' records, and two clicks on points open Compare.
+  void tradeoffPanelDrawsGroupsPredictionsAndPicks() {
+    QTemporaryDir dir;
+    const QString db = dir.filePath(QStringLiteral("runs.db"));
+    Project project = parseProject(spiralsJson(40), QStringLiteral("tiny.json"));
+    const qint64 fp32 = trainInto(db, project).id;
+    project.training.policy = Policy::MixedBFloat16;
+    const qint64 bf16 = trainInto(db, project).id;
+    project.training.policy = Policy::MixedFloat16;
+    const qint64 fp16 = trainInto(db, project).id;
+
+    TradeoffPanel panel;
+    panel.resize(900, 700);
+    panel.show();
+    QVERIFY2(panel.loadDatabase(db.toStdString(), bf16), qPrintable(panel.message()));
+    QVERIFY(panel.scopeBox()->currentText().contains(QStringLiteral("tiny-spirals")));
+    panel.setAxes(TradeoffAxis::WastedSteps, TradeoffAxis::ValAccuracy);
+    const Tradeoff& t = panel.tradeoff();
+    QCOMPARE(t.groups.size(), std::size_t(3));
+    int hollow = 0;
+    for (int i = 0; i < panel.plot()->graphCount(); ++i) {
+      QCPGraph* g = panel.plot()->graph(i);
+      if (g->name().endsWith(QStringLiteral("(predicted)"))) {
+        QCOMPARE(g->scatterStyle().brush().style(), Qt::NoBrush);
+        hollow += g->dataCount();
+      }
+    }
+    // From the fp32 and bf16 records (fp16 at their accuracy), and the fp16
+    // run's own fewest-skips scaler.
+    QCOMPARE(hollow, 3);
+    // The table: a row per group and per prediction.
+    QCOMPARE(panel.table()->rowCount(), 3 + 3);
+
+    // Two points clicked: the runs open in Compare.
+    QSignalSpy compare(&panel, &TradeoffPanel::compareRequested);
+    panel.setAxes(TradeoffAxis::Divergence, TradeoffAxis::ValAccuracy);
+    for (const TradeoffGroup& g : panel.tradeoff().groups)
+      if (g.label == "float32") QCOMPARE(g.x, 0.0);
+    panel.plot()->replot();
+    const auto a = panel.pixelOf(fp32), b = panel.pixelOf(fp16);
+    QVERIFY(a && b);
+    QCOMPARE(panel.runAt(*a), fp32);
+    QTest::mouseClick(panel.plot(), Qt::LeftButton, {}, a->toPoint());
+    QCOMPARE(panel.pickedRun(), fp32);
+    QTest::mouseClick(panel.plot(), Qt::LeftButton, {}, b->toPoint());
+    QCOMPARE(compare.count(), 1);
+    QCOMPARE(compare.front().front().value<QVector<qint64>>(), (QVector<qint64>{fp32, fp16}));
+
+    TradeoffPanel empty;
+    const QString none = dir.filePath(QStringLiteral("none.db"));
+    QVERIFY(!empty.loadDatabase(none.toStdString()));
+    QVERIFY(empty.message().contains(QStringLiteral("no runs")));
   }
 
   // A run in progress: the view reads the steps stored since, follows the
