@@ -109,7 +109,7 @@ void installDataMenu(QMainWindow* window, ProjectDocument* document, HistoryPage
 
   auto* whatIfAction = menu->addAction(QMenu::tr("Loss-Scaler &What-If of Selected Run…"));
   whatIfAction->setObjectName(QStringLiteral("whatIfAction"));
-  QObject::connect(whatIfAction, &QAction::triggered, window, [window, history] {
+  QObject::connect(whatIfAction, &QAction::triggered, window, [window, history, controller] {
     const QVector<qint64> ids = history->selectedRunIds();
     const qint64 id = ids.isEmpty() ? history->openedRunId() : ids.first();
     if (id <= 0) {
@@ -124,6 +124,19 @@ void installDataMenu(QMainWindow* window, ProjectDocument* document, HistoryPage
     dialog->setAttribute(Qt::WA_DeleteOnClose);
     dialog->resize(1000, 620);
     panel->loadRun(history->databasePath().toStdString(), id);
+    QObject::connect(panel, &WhatIfPanel::branchRequested, window,
+                     [window, controller, dialog](const Project& child, const RunLink& link) {
+                       auto* main = qobject_cast<MainWindow*>(window);
+                       if (main == nullptr) return;
+                       if (controller->isBusy()) {
+                         QMessageBox::information(
+                             dialog, QMenu::tr("Loss-scaler what-if"),
+                             QMenu::tr("A run is in progress; branch when it has ended."));
+                         return;
+                       }
+                       main->startRun(child, child.training.policy,
+                                      QString::fromStdString(child.training.backend), link);
+                     });
     dialog->show();
   });
 

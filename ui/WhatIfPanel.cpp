@@ -18,6 +18,7 @@
 #include "PolicyColors.hpp"
 #include "mantissa/model.hpp"
 #include "mantissa/store.hpp"
+#include "mantissa/train_job.hpp"
 #include "mantissa/units.hpp"
 
 namespace mantissa::ui {
@@ -43,6 +44,8 @@ WhatIfPanel::WhatIfPanel(QWidget* parent)
       backoff_(new QDoubleSpinBox(this)),
       ownButton_(new QPushButton(tr("Run's settings"), this)),
       searchButton_(new QPushButton(tr("Fewest skips"), this)),
+      branchButton_(new QPushButton(tr("Branch to verify"), this)),
+      branches_(new QLabel(this)),
       summary_(new QLabel(this)),
       plot_(new QCustomPlot(this)) {
   auto* layout = new QVBoxLayout(this);
@@ -79,6 +82,10 @@ WhatIfPanel::WhatIfPanel(QWidget* parent)
          "largest typical scale (the least underflow)"));
   buttons->addWidget(ownButton_);
   buttons->addWidget(searchButton_);
+  branchButton_->setToolTip(
+      tr("Train these settings as a new run linked to this one, from its newest checkpoint "
+         "before the first step decided otherwise, and check the prediction against it"));
+  buttons->addWidget(branchButton_);
   buttons->addStretch(1);
   controls->addLayout(buttons);
   summary_->setWordWrap(true);
@@ -87,6 +94,9 @@ WhatIfPanel::WhatIfPanel(QWidget* parent)
   layout->addLayout(controls);
   plot_->setMinimumSize(640, 340);
   layout->addWidget(plot_, 1);
+  branches_->setWordWrap(true);
+  branches_->setTextInteractionFlags(Qt::TextSelectableByMouse);
+  layout->addWidget(branches_);
 
   applyPlotTheme(plot_);
   plot_->yAxis->setScaleType(QCPAxis::stLogarithmic);
@@ -107,11 +117,13 @@ WhatIfPanel::WhatIfPanel(QWidget* parent)
   connect(backoff_, &QDoubleSpinBox::valueChanged, this, changed);
   connect(ownButton_, &QPushButton::clicked, this, &WhatIfPanel::resetToRunSettings);
   connect(searchButton_, &QPushButton::clicked, this, &WhatIfPanel::searchFewestSkips);
+  connect(branchButton_, &QPushButton::clicked, this, &WhatIfPanel::requestBranch);
   setEnabled(false);
 }
 
 bool WhatIfPanel::loadRun(const std::filesystem::path& database, qint64 runId) {
   runId_ = runId;
+  database_ = database;
   steps_.clear();
   message_.clear();
   try {
@@ -144,7 +156,9 @@ bool WhatIfPanel::loadRun(const std::filesystem::path& database, qint64 runId) {
                    .arg(steps_.size())
                    .arg(runPolicy_ == Policy::Float32 ? tr("fp32") : tr("bf16")));
     setEnabled(true);
+    branchButton_->setEnabled(fp16);
     resetToRunSettings();
+    showBranches();
     return true;
   } catch (const std::exception& e) {
     message_ = QString::fromStdString(e.what());
@@ -293,6 +307,63 @@ void WhatIfPanel::draw() {
   plot_->xAxis->setRange(0, plot_->xAxis->range().upper);
   plot_->yAxis->setRange(plot_->yAxis->range().lower / 2, plot_->yAxis->range().upper * 2);
   plot_->replot();
+}
+
+bool WhatIfPanel::requestBranch() {
+  if (policy_ != runPolicy_) {
+    message_ = tr("A branch verifies a replay of the run's own scaler; run %1 trained under %2.")
+                   .arg(runId_)
+                   .arg(QString::fromUtf8(policy_name(runPolicy_).data()));
+    summary_->setText(message_);
+    return false;
+  }
+  try {
+    RunStore store(database_, StoreOptions::reading());
+    BranchPlan plan = branch_request(store, runId_, settings(), replay_);
+    RunLink link;
+    link.parent = runId_;
+    link.name = plan.request.new_run.name;
+    link.notes = plan.request.new_run.notes;
+    link.resume_from = std::move(plan.request.options.resume_from);
+    link.scaler_state = plan.request.options.scaler_state;
+    emit branchRequested(plan.request.project, link);
+    return true;
+  } catch (const std::exception& e) {
+    message_ = QString::fromStdString(e.what());
+    summary_->setText(message_);
+    return false;
+  }
+}
+
+void WhatIfPanel::showBranches() {
+  branches_->setText(branchesText());
+}
+
+QString WhatIfPanel::branchesText() const {
+  QStringList lines;
+  try {
+    RunStore store(database_, StoreOptions::reading());
+    for (const RunRecord& r : store.list_runs()) {
+      if (r.parent_run_id != runId_ || r.name.find(" branch: ") == std::string::npos) continue;
+      const Project child = parse_project(r.project_json, "run " + std::to_string(r.id));
+      const ScalerReplay replay = replay_scaler(steps_, policy_, child.training.loss_scale);
+      const BranchCheck c = check_branch(replay, store.step_metrics(r.id));
+      if (c.compared == 0) continue;
+      lines << (c.verified()
+                    ? tr("Branch run %1 (%2): %3 skips where %4 were predicted; every decision "
+                         "over the %5 exact steps as predicted.")
+                    : tr("Branch run %1 (%2): %3 skips where %4 were predicted; NOT as "
+                         "predicted over the %5 exact steps."))
+                   .arg(r.id)
+                   .arg(QString::fromStdString(describe_scaler(policy_, child.training.loss_scale)))
+                   .arg(c.actual_skips)
+                   .arg(c.predicted_skips)
+                   .arg(c.exact_steps);
+    }
+  } catch (const std::exception&) {
+    // An unreadable child is not listed.
+  }
+  return lines.join(QLatin1Char('\n'));
 }
 
 }  // namespace mantissa::ui

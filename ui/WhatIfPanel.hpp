@@ -15,6 +15,7 @@
 #include "mantissa/metrics.hpp"
 #include "mantissa/precision.hpp"
 #include "mantissa/whatif.hpp"
+#include "services/TrainingController.hpp"
 
 class QComboBox;
 class QCustomPlot;
@@ -49,8 +50,19 @@ class WhatIfPanel : public QWidget {
   QSlider* initScaleSlider() const { return initExp_; }
   QSpinBox* growthIntervalBox() const { return interval_; }
 
+  // Branch to verify: the current settings trained as a child of the run,
+  // from its newest checkpoint before the first differing step
+  // (branch_request). Emits branchRequested; false with message() when the
+  // run is no fp16 run.
+  bool requestBranch();
+  // The run's earlier branches, each checked against its own settings'
+  // replay (check_branch), one line each.
+  QString branchesText() const;
+  QPushButton* branchButton() const { return branchButton_; }
+
  signals:
   void replayed();
+  void branchRequested(const mantissa::Project& child, const RunLink& link);
 
  private:
   void replayNow();
@@ -80,6 +92,10 @@ class WhatIfPanel : public QWidget {
   QDoubleSpinBox* backoff_;
   QPushButton* ownButton_;
   QPushButton* searchButton_;
+  QPushButton* branchButton_;
+  QLabel* branches_;
+  std::filesystem::path database_;
+  void showBranches();
   QLabel* summary_;
   QCustomPlot* plot_;
 };

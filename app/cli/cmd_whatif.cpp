@@ -11,10 +11,12 @@
 #include <string>
 
 #include "cli/commands.hpp"
+#include "cli/progress.hpp"
 #include "mantissa/error.hpp"
 #include "mantissa/model.hpp"
 #include "mantissa/store.hpp"
 #include "mantissa/units.hpp"
+#include "mantissa/train_job.hpp"
 #include "mantissa/whatif.hpp"
 
 namespace mantissa::cli {
@@ -74,6 +76,7 @@ void add_whatif_command(CLI::App& app) {
     std::optional<long> growth_interval;
     bool search = false;
     bool json = false;
+    bool branch = false;
   };
   auto f = std::make_shared<Flags>();
   auto* cmd = app.add_subcommand(
@@ -96,6 +99,9 @@ void add_whatif_command(CLI::App& app) {
                 "Also search initial scales 2^0..2^24 and growth intervals for the fewest skips");
   cmd->add_option("--db", f->db,
                   "Run database (default: $MANTISSA_DB or ~/.local/share/mantissa/runs.db)");
+  cmd->add_flag("--branch", f->branch,
+                "Train these settings as a child run, from the run's newest checkpoint before the "
+                "first differing step, and check the prediction against it");
   cmd->add_flag("--json", f->json, "Print JSON, with the predicted scale of every step");
   cmd->callback([f] {
     RunStore store(f->db.empty() ? default_database_path() : std::filesystem::path(f->db),
@@ -139,6 +145,28 @@ void add_whatif_command(CLI::App& app) {
       found = search_scaler(steps, policy, c, intervals);
     }
 
+    // A branch that trains the settings, checked against the prediction.
+    std::optional<BranchPlan> branch;
+    std::optional<BranchCheck> verified;
+    std::int64_t branch_id = 0;
+    if (f->branch) {
+      if (!fp16)
+        throw InputError("--branch verifies a replay of run " + std::to_string(f->run) +
+                         "'s own scaler; it trained under " + std::string(policy_name(run_policy)) +
+                         ": train the project under mixed_float16 to see what fp16 does");
+      branch = branch_request(store, f->run, c, replay);
+      TrainJob job = branch->request;
+      job.database = f->db.empty() ? default_database_path() : std::filesystem::path(f->db);
+      job.options.warmup_steps_excluded = kWarmupStepsExcluded;
+      ProgressDisplay display;
+      display.begin_run(true);
+      const JobResult done = run_job(job, display);
+      if (done.summary.outcome == RunOutcome::Failed) throw Error(done.summary.error);
+      branch_id = done.run_id;
+      RunStore reread(*job.database, StoreOptions::reading());
+      verified = check_branch(replay, reread.step_metrics(branch_id));
+    }
+
     const UnderflowEstimate under = estimate_underflow(replay, samples, slots);
     const std::vector<ForwardOverflow> forward = fp16_forward_overflows(stored, slots);
     if (f->json) {
@@ -159,6 +187,17 @@ void add_whatif_command(CLI::App& app) {
       if (check) {
         j["own_settings"] = replay_json(*check, run_policy, own, false);
         j["own_settings"]["reproduces_run"] = !check->first_difference.has_value();
+      }
+      if (verified) {
+        j["branch"] = {{"run", branch_id},
+                       {"from_step", branch->from_step},
+                       {"compared", verified->compared},
+                       {"exact_steps", verified->exact_steps},
+                       {"exact_mismatches", verified->exact_mismatches},
+                       {"scale_mismatches", verified->scale_mismatches},
+                       {"predicted_skips", verified->predicted_skips},
+                       {"actual_skips", verified->actual_skips},
+                       {"verified", verified->verified()}};
       }
       if (found) {
         j["search"] = replay_json(found->replay, policy, found->best, false);
@@ -220,6 +259,23 @@ void add_whatif_command(CLI::App& app) {
     if (found) {
       std::cout << "  best of " << found->tried << " settings searched:\n";
       print_replay("  ", found->replay, policy, found->best);
+    }
+    if (verified) {
+      std::cout << "  branch: run " << branch_id << ", trained from "
+                << (branch->from_step > 0 ? "run " + std::to_string(f->run) +
+                                                "'s checkpoint at step " +
+                                                std::to_string(branch->from_step)
+                                          : std::string("the start"))
+                << ": " << verified->actual_skips << " steps skipped over steps "
+                << branch->from_step + 1 << "-" << steps.back().step << " (predicted "
+                << verified->predicted_skips << ")\n";
+      if (verified->verified())
+        std::cout << "      every skip decision and scale over the " << verified->exact_steps
+                  << " steps where the replay is exact came out as predicted\n";
+      else
+        std::cout << "      NOT as predicted: " << verified->exact_mismatches
+                  << " skip decision(s) and " << verified->scale_mismatches
+                  << " scale(s) differ where the replay is exact\n";
     }
   });
 }

@@ -31,6 +31,24 @@ if(NOT own_skipped EQUAL skipped OR NOT own_final EQUAL final_scale OR NOT repro
   message(FATAL_ERROR "whatif with the run's own settings:\n${own}")
 endif()
 
+# Branch to verify: from 2^16 the first decision differs at step 1, so the
+# branch trains from the start; its skips are the predicted ones, and it is
+# stored as a child of the run.
+mantissa_ok(br whatif ${run} --init-scale 65536 --branch --json --db "${db}")
+string(JSON br_run GET "${br}" branch run)
+string(JSON br_from GET "${br}" branch from_step)
+string(JSON br_ok GET "${br}" branch verified)
+string(JSON br_pred GET "${br}" branch predicted_skips)
+string(JSON br_real GET "${br}" branch actual_skips)
+if(NOT br_from EQUAL 0 OR NOT br_ok OR NOT br_pred EQUAL br_real)
+  message(FATAL_ERROR "whatif --branch:\n${br}")
+endif()
+mantissa_ok(child runs show ${br_run} --json --db "${db}")
+string(JSON parent GET "${child}" parent_run_id)
+if(NOT parent EQUAL run)
+  message(FATAL_ERROR "the branch is not a child of run ${run}:\n${child}")
+endif()
+
 # From 2^16 nothing overflows here: no skips, and the first step already
 # decides otherwise than the run.
 mantissa_ok(low whatif ${run} --init-scale 65536 --json --db "${db}")

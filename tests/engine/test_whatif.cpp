@@ -3,11 +3,15 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <filesystem>
 #include <iostream>
 #include <limits>
 
 #include "mantissa/error.hpp"
 #include "mantissa/numerics_bits.hpp"
+#include "mantissa/recorder.hpp"
+#include "mantissa/store.hpp"
+#include "mantissa/train_job.hpp"
 #include "mantissa/whatif.hpp"
 #include "train_fixtures.hpp"
 
@@ -127,6 +131,73 @@ TEST(WhatIf, OtherSettingsPredictARealRunUpToTheFirstDifference) {
     EXPECT_EQ(skipped_before, real_skipped_before);
     EXPECT_GE(upto, 10);  // past the first back-off, into the regrowth
   }
+}
+
+// Branch to verify: a child of a stored run, resumed from the run's newest
+// checkpoint before the first differing step with the scaler as the replay
+// has it there, takes the predicted decisions and scales step for step.
+TEST(WhatIf, ABranchFromACheckpointBeforeTheFirstDifferenceVerifiesIt) {
+  const auto dir = std::filesystem::temp_directory_path() / "mantissa-whatif-branch";
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  StoreOptions keep_all;
+  keep_all.checkpoints_kept = 20;
+  Project p = sawtooth_project(90);
+  p.training.checkpoint_every = 7;
+  std::int64_t id = 0;
+  std::vector<StepMetrics> recorded;
+  {
+    RunStore store(dir / "runs.db", keep_all);
+    RunRecorder rec(store, new_run_record(p, "sawtooth"));
+    id = rec.run_id();
+    auto backend = create_backend("cpu");
+    Trainer t(p, *backend);
+    TrainControl c;
+    ASSERT_EQ(t.run(rec, c).outcome, RunOutcome::Finished);
+    recorded = store.step_metrics(id);
+  }
+  // Growing every 10 clean steps instead of 6 first decides otherwise after
+  // the first back-off and regrowth.
+  LossScaleConfig settings = p.training.loss_scale;
+  settings.growth_interval = 10;
+  const ScalerReplay replay = replay_scaler(recorded, p.training.policy, settings);
+  ASSERT_TRUE(replay.first_difference.has_value());
+  ASSERT_GT(*replay.first_difference, 10);
+  RunStore store(dir / "runs.db", keep_all);
+  const BranchPlan plan = branch_request(store, id, settings, replay);
+  // The newest checkpoint before the first difference.
+  EXPECT_EQ(plan.from_step, (*replay.first_difference - 1) / 7 * 7);
+  EXPECT_GT(plan.from_step, 0);
+  ASSERT_TRUE(plan.request.options.scaler_state.has_value());
+  EXPECT_EQ(plan.request.options.scaler_state->scale,
+            replay.steps[std::size_t(plan.from_step - 1)].scale_after);
+  EXPECT_EQ(plan.request.new_run.parent_run_id, std::optional<std::int64_t>(id));
+  TrainRequest request = plan.request;
+  request.database = dir / "runs.db";
+  auto backend = create_backend("cpu");
+  RecordingSink sink;
+  TrainControl control;
+  std::int64_t child = 0;
+  ASSERT_EQ(run_training(request, *backend, sink, control, [&](std::int64_t c) { child = c; }).outcome,
+            RunOutcome::Finished);
+  const std::vector<StepMetrics> branch = store.step_metrics(child);
+  ASSERT_FALSE(branch.empty());
+  EXPECT_EQ(branch.front().step, plan.from_step + 1);
+  EXPECT_EQ(branch.back().step, 90);
+  const BranchCheck check = check_branch(replay, branch);
+  EXPECT_TRUE(check.verified()) << check.exact_mismatches << " decisions, "
+                                << check.scale_mismatches << " scales differ";
+  EXPECT_EQ(check.exact_steps, *replay.first_difference - plan.from_step);
+  EXPECT_GE(check.exact_steps, 2);
+  std::cout << "[ whatif   ] branch from step " << plan.from_step << ": " << check.actual_skips
+            << " skips over steps " << plan.from_step + 1 << "-90, predicted "
+            << check.predicted_skips << "\n";
+  // The same settings' replay against the parent itself is not verified:
+  // it decided otherwise at the first difference.
+  const BranchCheck against_parent = check_branch(replay, recorded);
+  EXPECT_FALSE(against_parent.verified());
+  EXPECT_EQ(against_parent.first_mismatch, replay.first_difference);
+  std::filesystem::remove_all(dir);
 }
 
 StepMetrics recorded_step(std::int64_t step, double scale, double a, bool skipped = false,

@@ -62,8 +62,10 @@ struct StoredTraining {
   RunSummary summary;
 };
 StoredTraining trainInto(const QString& db, const Project& project, TrainOptions options = {},
-                         const std::string& name = {}) {
-  RunStore store(db.toStdString());
+                         const std::string& name = {}, int checkpointsKept = 3) {
+  StoreOptions storeOptions;
+  storeOptions.checkpoints_kept = checkpointsKept;
+  RunStore store(db.toStdString(), storeOptions);
   NewRun n = new_run_record(project, name);
   n.project_json = project_to_json(project);
   RunRecorder recorder(store, n);
@@ -472,6 +474,70 @@ class DatasetEvaluationTest : public QObject {
     QVERIFY2(none.message().contains(QStringLiteral("no loss-scaler record")),
              qPrintable(none.message()));
     QVERIFY(!none.isEnabled());
+  }
+
+  // Branch to verify from the what-if panel: the settings it shows, as a
+  // child run resumed from the run's newest checkpoint before the first
+  // differing step; once trained, the panel lists it as verified.
+  void whatIfPanelBranchesToVerify() {
+    QTemporaryDir dir;
+    const QString db = dir.filePath(QStringLiteral("runs.db"));
+    Project project = parseProject(spiralsJson(90, QStringLiteral("mixed_float16")),
+                                   QStringLiteral("tiny.json"));
+    project.training.loss_scale.mode = LossScaleMode::Dynamic;
+    project.training.loss_scale.init_scale = std::ldexp(1.0, 28);
+    project.training.loss_scale.growth_interval = 6;
+    project.training.checkpoint_every = 7;
+    // Every checkpoint kept (a run keeps its newest three by default, and a
+    // branch needs one before the first differing step).
+    const StoredTraining trained = trainInto(db, project, {}, "sawtooth", 20);
+    QCOMPARE(trained.summary.outcome, RunOutcome::Finished);
+    WhatIfPanel panel;
+    QVERIFY2(panel.loadRun(db.toStdString(), trained.id), qPrintable(panel.message()));
+    QVERIFY(panel.branchButton()->isEnabled());
+    QVERIFY(panel.branchesText().isEmpty());
+    panel.growthIntervalBox()->setValue(10);
+    QVERIFY(panel.replay().first_difference.has_value());
+    QSignalSpy branched(&panel, &WhatIfPanel::branchRequested);
+    QTest::mouseClick(panel.branchButton(), Qt::LeftButton);
+    QCOMPARE(branched.count(), 1);
+    const auto child = branched.front().at(0).value<Project>();
+    const auto link = branched.front().at(1).value<RunLink>();
+    QCOMPARE(child.training.loss_scale.growth_interval, 10L);
+    QCOMPARE(link.parent, std::optional<qint64>(trained.id));
+    QVERIFY(link.resume_from.has_value());  // a checkpoint at 7 or 14, before the difference
+    QVERIFY(link.scaler_state.has_value());
+    // Trained as the studio trains it (TrainingController: the link's
+    // resume_from and scaler_state become the request's options).
+    TrainRequest request;
+    request.project = child;
+    request.database = db.toStdString();
+    request.new_run = new_run_record(child, *link.name);
+    request.new_run.parent_run_id = link.parent;
+    request.options.resume_from = link.resume_from;
+    request.options.scaler_state = link.scaler_state;
+    auto backend = create_backend("cpu");
+    struct FirstStep : MetricsSink {
+      std::int64_t first = 0;
+      void step_recorded(const StepMetrics& m) override {
+        if (first == 0) first = m.step;
+      }
+    } sink;
+    TrainControl control;
+    QCOMPARE(run_training(request, *backend, sink, control, {}).outcome, RunOutcome::Finished);
+    QVERIFY(sink.first > 1);  // resumed, not started over
+    QVERIFY(panel.loadRun(db.toStdString(), trained.id));
+    QVERIFY2(panel.branchesText().contains(QStringLiteral("as predicted")) &&
+                 !panel.branchesText().contains(QStringLiteral("NOT")),
+             qPrintable(panel.branchesText()));
+
+    // A bf16 run has no scaler of its own to branch.
+    project.training.policy = Policy::MixedBFloat16;
+    const StoredTraining bf16 = trainInto(db, project);
+    WhatIfPanel other;
+    QVERIFY(other.loadRun(db.toStdString(), bf16.id));
+    QVERIFY(!other.branchButton()->isEnabled());
+    QVERIFY(!other.requestBranch());
   }
 
   // Divergence from fp32: pure float16 at a small learning rate against a

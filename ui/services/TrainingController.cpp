@@ -62,6 +62,8 @@ TrainRequest newRunRequest(Project project, std::filesystem::path database,
   request.new_run.parent_run_id = link.parent;
   if (link.notes) request.new_run.notes = *link.notes;
   request.options.init_weights = std::move(initWeights);
+  request.options.resume_from = std::move(link.resume_from);
+  request.options.scaler_state = link.scaler_state;
   request.project = std::move(project);
   return request;
 }

@@ -12,6 +12,7 @@
 #include <memory>
 #include <optional>
 #include <thread>
+#include <vector>
 
 #include "MetricTypes.hpp"
 #include "mantissa/model.hpp"
@@ -28,6 +29,10 @@ struct RunLink {
   std::optional<qint64> parent;
   std::optional<std::string> name;   // the new run's name (default: project and policy)
   std::optional<std::string> notes;  // its notes (a fix tried for its parent, say)
+  // A branch of the parent: resumed from one of its checkpoints (its bytes),
+  // with the scaler in another state (a what-if's branch to verify).
+  std::optional<std::vector<std::uint8_t>> resume_from;
+  std::optional<mantissa::TrainOptions::ScalerState> scaler_state;
 };
 
 class TrainingController : public QObject {

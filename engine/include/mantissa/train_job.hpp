@@ -14,6 +14,7 @@
 #include "mantissa/model.hpp"
 #include "mantissa/store.hpp"
 #include "mantissa/trainer.hpp"
+#include "mantissa/whatif.hpp"
 
 namespace mantissa {
 
@@ -46,6 +47,19 @@ std::string loss_scale_json(const TrainingSpec& training);
 // A request that continues `run_id` from its newest readable checkpoint
 // (plan_resume()); throws InputError naming the run when it cannot.
 TrainRequest resume_request(RunStore& store, std::int64_t run_id);
+// A child of `run_id` that trains `settings` (other loss-scaler settings)
+// to verify the what-if's prediction `replay` of them: it resumes from the
+// run's newest checkpoint before the replay's first differing step (or
+// before its end when there is none) with the scaler in the state the replay
+// has there, or starts over when there is none (the same seed gives the same
+// weights and batches). `from_step` says which.
+struct BranchPlan {
+  TrainRequest request;
+  std::int64_t from_step = 0;
+};
+BranchPlan branch_request(RunStore& store, std::int64_t run_id, const LossScaleConfig& settings,
+                          const ScalerReplay& replay);
+
 // The group name `compare` gives the runs of one sweep: the project's name
 // and the UTC time, "mnist-mlp 2026-12-06T10:15:00Z".
 std::string comparison_group(const Project& project);

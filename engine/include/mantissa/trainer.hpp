@@ -124,6 +124,14 @@ struct TrainOptions {
   // A noise twin (docs/divergence.md): every initial fp32 master weight moved
   // one ulp up, so that the run measures how far fp32 drifts by chaos alone.
   bool noise_twin = false;
+  // With resume_from: the loss scaler's state to continue with instead of
+  // the checkpoint's (a branch with other scaler settings, whatif.hpp).
+  struct ScalerState {
+    double scale = 1;
+    std::int64_t growth_tracker = 0;
+    std::int64_t consecutive_skips = 0;
+  };
+  std::optional<ScalerState> scaler_state;
   // Train up to this step (1-based), probe it (probe.hpp, reported through
   // MetricsSink::probe_recorded) instead of running it, and stop there.
   std::optional<std::int64_t> probe_step;

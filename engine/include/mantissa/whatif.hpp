@@ -42,6 +42,10 @@ struct ScalerReplayStep {
   // run's own on a step that did not overflow there (or at least it on one
   // that did). Otherwise the step is taken to do as the run did.
   bool decided = true;
+  // The scaler's state after the step, for a branch that resumes there.
+  double scale_after = 1;
+  std::int64_t growth_tracker_after = 0;
+  std::int64_t consecutive_skips_after = 0;
 };
 
 struct ScalerReplay {
@@ -74,6 +78,22 @@ struct ScalerReplay {
 ScalerReplay replay_scaler(std::span<const StepMetrics> recorded, Policy policy,
                            const LossScaleConfig& settings,
                            double overflow_at = kFp16OverflowAt);
+
+// A branch that trained a replay's settings (train_job.hpp branch_request)
+// against the replay, over the branch's steps: the skip decisions where the
+// replay is exact (up to its first difference, that step included) must all
+// agree; after it the replay is an estimate.
+struct BranchCheck {
+  std::int64_t compared = 0;           // branch steps with a replayed step
+  std::int64_t exact_steps = 0;        // of them, up to the replay's first difference
+  std::int64_t exact_mismatches = 0;   // skip decisions there that differ (0: verified)
+  std::optional<std::int64_t> first_mismatch;  // anywhere
+  std::int64_t predicted_skips = 0;    // over the compared steps
+  std::int64_t actual_skips = 0;
+  std::int64_t scale_mismatches = 0;   // exact steps whose scale differs from the replay's
+  bool verified() const { return compared > 0 && exact_mismatches == 0 && scale_mismatches == 0; }
+};
+BranchCheck check_branch(const ScalerReplay& replay, std::span<const StepMetrics> branch);
 
 // The settings with the fewest predicted skips, then the largest typical
 // scale (least underflow), among initial scales 2^0 … 2^24 and growth

@@ -57,6 +57,47 @@ TrainRequest resume_request(RunStore& store, std::int64_t run_id) {
   return r;
 }
 
+BranchPlan branch_request(RunStore& store, std::int64_t run_id, const LossScaleConfig& settings,
+                          const ScalerReplay& replay) {
+  const RunRecord run = store.require_run(run_id);
+  Project child = parse_project(run.project_json,
+                                "run " + std::to_string(run_id) + " (project snapshot)");
+  child.training.loss_scale = settings;
+  child.training.steps = run.last_step;
+  const std::int64_t limit =
+      replay.first_difference ? *replay.first_difference : run.last_step + 1;
+  BranchPlan plan;
+  for (const CheckpointInfo& c : store.checkpoints(run_id)) {  // newest first
+    if (c.step >= limit || c.step < 1 || std::size_t(c.step) > replay.steps.size()) continue;
+    auto blob = store.checkpoint(run_id, c.step);
+    if (!blob) continue;
+    const ScalerReplayStep& at = replay.steps[std::size_t(c.step - 1)];
+    plan.request.options.resume_from = std::move(blob->data);
+    plan.request.options.scaler_state =
+        TrainOptions::ScalerState{at.scale_after, at.growth_tracker_after, at.consecutive_skips_after};
+    plan.from_step = c.step;
+    break;
+  }
+  const Policy policy = child.training.policy;
+  const std::string scaler = describe_scaler(policy, settings);
+  plan.request.project = child;
+  plan.request.backend = child.training.backend;
+  plan.request.new_run = new_run_record(
+      child, "run " + std::to_string(run_id) + " branch: " + scaler);
+  plan.request.new_run.parent_run_id = run_id;
+  plan.request.new_run.notes =
+      "Branch of run " + std::to_string(run_id) + " to verify the loss-scaler what-if (" + scaler +
+      "), " +
+      (plan.from_step > 0 ? "from its checkpoint at step " + std::to_string(plan.from_step)
+                          : std::string("from the start")) +
+      ". Predicted: " + std::to_string(replay.skipped) + " skipped steps" +
+      (replay.first_difference
+           ? ", exact up to step " + std::to_string(*replay.first_difference)
+           : std::string(", exact throughout")) +
+      ".";
+  return plan;
+}
+
 std::string comparison_group(const Project& project) {
   const std::time_t now = std::time(nullptr);
   std::tm utc{};

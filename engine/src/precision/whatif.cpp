@@ -65,6 +65,9 @@ ScalerReplay replay_scaler(std::span<const StepMetrics> recorded, Policy policy,
     const std::int64_t skipped_before = st.skipped_total;
     rules::apply_scaler_rule(st, params);
     r.skipped = st.skipped_total > skipped_before;
+    r.scale_after = double(st.scale);
+    r.growth_tracker_after = st.growth_tracker;
+    r.consecutive_skips_after = st.consecutive_skips;
     if (r.overflow && !r.skipped && !out.first_applied_overflow) out.first_applied_overflow = m.step;
     if (r.skipped) ++out.skipped;
     if (m.skipped) ++out.recorded_skipped;
@@ -73,6 +76,25 @@ ScalerReplay replay_scaler(std::span<const StepMetrics> recorded, Policy policy,
   }
   out.final_scale = double(st.scale);
   return out;
+}
+
+BranchCheck check_branch(const ScalerReplay& replay, std::span<const StepMetrics> branch) {
+  BranchCheck c;
+  for (const StepMetrics& m : branch) {
+    if (m.step < 1 || std::size_t(m.step) > replay.steps.size()) continue;
+    const ScalerReplayStep& r = replay.steps[std::size_t(m.step - 1)];
+    ++c.compared;
+    if (r.skipped) ++c.predicted_skips;
+    if (m.skipped) ++c.actual_skips;
+    // Exact before the first difference and at it (replay_scaler).
+    const bool exact = !replay.first_difference || m.step <= *replay.first_difference;
+    if (r.skipped != m.skipped && !c.first_mismatch) c.first_mismatch = m.step;
+    if (!exact) continue;
+    ++c.exact_steps;
+    if (r.skipped != m.skipped) ++c.exact_mismatches;
+    if (r.scale != m.loss_scale) ++c.scale_mismatches;
+  }
+  return c;
 }
 
 ScalerSearch search_scaler(std::span<const StepMetrics> recorded, Policy policy,

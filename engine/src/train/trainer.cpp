@@ -148,6 +148,13 @@ struct Trainer::Impl {
                                                          .numerics = t.numerics.enabled});
 
     if (options.resume_from) restore(*options.resume_from);
+    if (options.resume_from && options.scaler_state) {
+      StepState s = stepper->read_state();
+      s.scale = float(options.scaler_state->scale);
+      s.growth_tracker = options.scaler_state->growth_tracker;
+      s.consecutive_skips = options.scaler_state->consecutive_skips;
+      stepper->write_state(s);
+    }
   }
 
   void check_targets() {
