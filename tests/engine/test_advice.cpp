@@ -7,6 +7,7 @@
 
 #include "mantissa/advice.hpp"
 #include "mantissa/error.hpp"
+#include "mantissa/numerics_bits.hpp"
 #include "test_data_util.hpp"
 #include "train_fixtures.hpp"
 
@@ -140,6 +141,115 @@ TEST(Advice, AFixNamingAMissingLayerIsRefused) {
   } catch (const InputError& e) {
     EXPECT_NE(std::string(e.what()).find("no layer 'ghost'"), std::string::npos) << e.what();
   }
+}
+
+const Finding* finding(const std::vector<Finding>& fs, const std::string& rule) {
+  for (const Finding& f : fs)
+    if (f.rule == rule) return &f;
+  return nullptr;
+}
+
+// Pure fp16 masters at a small learning rate: the typical update is below
+// fp16's unit roundoff relative to the weights, so most of it rounds away.
+// Measured on real runs from their weight fingerprints; the fix is fp32
+// masters, and a mixed policy's run gets no such finding.
+TEST(Advice, StaleUpdatesUnderPure16BitMastersAskForFp32Masters) {
+  RecordingSink pure, mixed;
+  Project p = testing::spirals_project(Policy::Float16, 60);
+  p.training.optimizer.lr = 0.001;
+  p.training.optimizer.momentum = 0;
+  ASSERT_EQ(testing::run_on_cpu(p, pure).outcome, RunOutcome::Finished);
+  const std::vector<Finding> fs = advise(evidence_of(p, pure));
+  const Finding* stale = finding(fs, "stale-updates");
+  ASSERT_NE(stale, nullptr);
+  EXPECT_NE(stale->evidence.find("below fp16's unit roundoff"), std::string::npos) << stale->evidence;
+  ASSERT_EQ(stale->fixes.size(), 1u);
+  EXPECT_EQ(apply_fix(p, stale->fixes[0]).training.policy, Policy::MixedFloat16);
+  // The same with fp32 masters: no finding.
+  Project q = p;
+  q.training.policy = Policy::MixedFloat16;
+  ASSERT_EQ(testing::run_on_cpu(q, mixed).outcome, RunOutcome::Finished);
+  EXPECT_EQ(finding(advise(evidence_of(q, mixed)), "stale-updates"), nullptr);
+  // A large learning rate moves fp16 weights by more than their roundoff.
+  RecordingSink big;
+  p.training.optimizer.lr = 0.5;
+  ASSERT_EQ(testing::run_on_cpu(p, big).outcome, RunOutcome::Finished);
+  EXPECT_EQ(finding(advise(evidence_of(p, big)), "stale-updates"), nullptr);
+}
+
+// Adam under pure fp16: weight gradients below sqrt(2^-24 / (1 - beta2))
+// flush to zero in the second moment; fixed by fp32 masters or a larger
+// epsilon. Made-up evidence: one weight gradient slot, its values in binade
+// 2^-10 (below the limit of about 7.7e-3) and 2^-3 (above).
+TEST(Advice, AdamsSecondMomentFlushingInFp16GetsMastersOrEpsilon) {
+  namespace nb = numerics_bits;
+  RunEvidence e;
+  e.project = testing::spirals_project(Policy::Float16, 10);
+  e.project.training.optimizer.kind = OptimizerKind::Adam;
+  NumericsSlot slot;
+  slot.layer = "fc1";
+  slot.role = TensorRole::WeightGrad;
+  slot.param = "fc1.weight";
+  e.tensor_slots = {slot};
+  NumericsSample s;
+  s.step = 50;
+  Histogram h{};
+  h[std::size_t(nb::kFirstBinade + (-10 - nb::kLowExponent))] = 30;
+  h[std::size_t(nb::kFirstBinade + (-3 - nb::kLowExponent))] = 70;
+  s.histograms = {h};
+  s.stats = {TensorStats{}};
+  e.samples = {s};
+  std::vector<Finding> fs = advise(e);
+  const Finding* flush = finding(fs, "adam-moment-flush");
+  ASSERT_NE(flush, nullptr);
+  EXPECT_NE(flush->evidence.find("30.0 %"), std::string::npos) << flush->evidence;
+  ASSERT_EQ(flush->fixes.size(), 2u);
+  EXPECT_EQ(apply_fix(e.project, flush->fixes[1]).training.optimizer.eps, 1e-4);
+  // SGD keeps no second moment; bf16's range holds it.
+  e.project.training.optimizer.kind = OptimizerKind::Sgd;
+  EXPECT_EQ(finding(advise(e), "adam-moment-flush"), nullptr);
+  e.project.training.optimizer.kind = OptimizerKind::AdamW;
+  e.project.training.policy = Policy::BFloat16;
+  EXPECT_EQ(finding(advise(e), "adam-moment-flush"), nullptr);
+}
+
+// A norm that reads 16-bit values whose largest is below 2^-12 (variance
+// below 2^-24): pin its producer, or raise its eps.
+TEST(Advice, ANormFedVanishingValuesGetsItsProducerPinnedOrItsEpsRaised) {
+  RunEvidence e;
+  e.project = parse_project(R"({"format": "mantissa-project", "version": 1, "name": "ln",
+    "dataset": {"kind": "spirals", "samples": 64, "classes": 2},
+    "model": {"nodes": [
+      {"id": "input", "type": "Input", "params": {"shape": [2]}},
+      {"id": "fc1", "type": "Linear", "inputs": ["input"], "params": {"out_features": 8}},
+      {"id": "ln", "type": "LayerNorm", "inputs": ["fc1"]},
+      {"id": "fc2", "type": "Linear", "inputs": ["ln"], "params": {"out_features": 2}},
+      {"id": "loss", "type": "SoftmaxCrossEntropy", "inputs": ["fc2"]}]},
+    "training": {"policy": "mixed_float16", "batch_size": 8, "steps": 2}})",
+                            "ln.json");
+  NumericsSlot fc1;
+  fc1.layer = "fc1";
+  fc1.dtype = DType::F16;
+  e.tensor_slots = {fc1};
+  NumericsSample s;
+  s.step = 7;
+  TensorStats st;
+  st.count = 64;
+  st.amax = 1.5e-4f;
+  s.stats = {st};
+  e.samples = {s};
+  const std::vector<Finding> fs = advise(e);
+  const Finding* f = finding(fs, "norm-input-underflow");
+  ASSERT_NE(f, nullptr);
+  EXPECT_NE(f->evidence.find("ln reads fc1's f16 output"), std::string::npos) << f->evidence;
+  EXPECT_NE(f->evidence.find("at step 7"), std::string::npos) << f->evidence;
+  ASSERT_EQ(f->fixes.size(), 2u);
+  EXPECT_EQ(f->fixes[0].pin, (std::vector<std::string>{"fc1"}));
+  const Project raised = apply_fix(e.project, f->fixes[1]);
+  EXPECT_EQ(raised.model.layers[2].eps, 1e-3f);
+  // Values of ordinary size: nothing to say.
+  e.samples[0].stats[0].amax = 0.5f;
+  EXPECT_EQ(finding(advise(e), "norm-input-underflow"), nullptr);
 }
 
 }  // namespace

@@ -25,11 +25,14 @@ struct Fix {
   std::vector<std::string> pin;           // layers to pin to fp32
   std::optional<Policy> policy;           // another policy
   std::optional<LossScaleConfig> scaler;  // other loss-scale settings
+  std::optional<double> adam_eps;         // another Adam / AdamW epsilon
+  std::vector<std::pair<std::string, float>> layer_eps;  // a norm layer's eps
 };
 
 struct Finding {
   // forward-overflow, backward-overflow-at-scale-1, early-skips,
-  // underflow-with-headroom, underflow-without-headroom
+  // underflow-with-headroom, underflow-without-headroom, stale-updates,
+  // adam-moment-flush, norm-input-underflow
   std::string rule;
   std::string evidence;  // "fc1 output (f16) went non-finite first at step 12 ..."
   std::vector<Fix> fixes;
@@ -47,8 +50,9 @@ struct RunEvidence {
 RunEvidence read_run_evidence(RunStore& store, std::int64_t run_id);
 
 // The findings, most severe first (forward overflows, then overflows the
-// scale cannot help, then the scaler's, then underflow). Empty: nothing to
-// fix that the record shows.
+// scale cannot help, then the scaler's, then underflow, then the pure 16-bit
+// policies' stale updates and Adam moments, then norms fed vanishing
+// values). Empty: nothing to fix that the record shows.
 std::vector<Finding> advise(const RunEvidence& run);
 
 // `project` with `fix` applied; throws InputError naming a layer the model

@@ -82,6 +82,35 @@ Fix bf16_fix() {
   return f;
 }
 
+// The mixed policy of a pure one: fp32 masters (and optimizer state).
+Fix masters_fix(Policy pure) {
+  Fix f;
+  f.policy = pure == Policy::Float16 ? Policy::MixedFloat16 : Policy::MixedBFloat16;
+  f.title = "keep fp32 master weights: train in " + std::string(policy_name(*f.policy));
+  f.why = "fp32 masters and optimizer state take every update whole; the layers still "
+          "compute in 16 bits";
+  return f;
+}
+
+// Unit roundoff of a 16-bit format: half its relative spacing.
+double unit_roundoff(Policy p) {
+  return p == Policy::Float16 ? std::ldexp(1.0, -11) : std::ldexp(1.0, -8);
+}
+
+// Of the non-zero values a histogram counts, the share below `limit` (at
+// binade resolution: binades wholly below it, and fp32 subnormals).
+double share_below(const Histogram& h, double limit) {
+  namespace nb = numerics_bits;
+  std::uint64_t below = h[nb::kBinSubnormal], nonzero = h[nb::kBinSubnormal];
+  for (int e = nb::kLowExponent; e <= nb::kHighExponent; ++e) {
+    const std::uint32_t n = h[std::size_t(nb::kFirstBinade + (e - nb::kLowExponent))];
+    nonzero += n;
+    if (std::ldexp(1.0, e + 1) <= limit) below += n;
+  }
+  nonzero += h[nb::kBinNonFinite];
+  return nonzero == 0 ? 0.0 : double(below) / double(nonzero);
+}
+
 struct Traced {
   const Provenance* first = nullptr;
   int events = 0;
@@ -99,6 +128,10 @@ std::map<std::string, Traced> group(const std::vector<Provenance>& events, bool 
   }
   return out;
 }
+
+void advise_scaler(const RunEvidence& run, std::vector<Finding>& out);
+void advise_pure_policy(const RunEvidence& run, std::vector<Finding>& out);
+void advise_norm_inputs(const RunEvidence& run, std::vector<Finding>& out);
 
 }  // namespace
 
@@ -151,7 +184,17 @@ std::vector<Finding> advise(const RunEvidence& run) {
   const bool has_record = std::any_of(run.steps.begin(), run.steps.end(), [](const StepMetrics& m) {
     return !std::isnan(m.unscaled_grad_amax);
   });
-  if (!fp16 || !has_record || run.steps.empty()) return out;
+  if (fp16 && has_record && !run.steps.empty()) advise_scaler(run, out);
+  advise_pure_policy(run, out);
+  advise_norm_inputs(run, out);
+  return out;
+}
+
+namespace {
+
+// The loss scaler's findings: early skips, underflow.
+void advise_scaler(const RunEvidence& run, std::vector<Finding>& out) {
+  const Policy policy = run.project.training.policy;
   const LossScaleConfig& own = run.project.training.loss_scale;
   const ScalerReplay replay = replay_scaler(run.steps, policy, own);
 
@@ -228,8 +271,121 @@ std::vector<Finding> advise(const RunEvidence& run) {
     f.fixes.push_back(bf16_fix());
     out.push_back(std::move(f));
   }
-  return out;
 }
+
+// Pure 16-bit policies keep the masters and the optimizer's state in 16
+// bits: an update below half an ulp of its weight rounds away, and Adam's
+// second moment of a small gradient flushes to zero.
+void advise_pure_policy(const RunEvidence& run, std::vector<Finding>& out) {
+  const Policy policy = run.project.training.policy;
+  if (policy != Policy::Float16 && policy != Policy::BFloat16) return;
+  const std::string format = policy == Policy::Float16 ? "fp16" : "bf16";
+  // Stale updates: the typical update, relative to the weights, below the
+  // format's unit roundoff.
+  std::vector<double> relative;
+  for (const StepMetrics& m : run.steps)
+    if (!m.skipped && m.lr > 0 && m.weight_norm > 0) relative.push_back(m.update_norm / m.weight_norm);
+  if (relative.size() >= 5) {
+    std::nth_element(relative.begin(), relative.begin() + std::ptrdiff_t(relative.size() / 2),
+                     relative.end());
+    const double median = relative[relative.size() / 2];
+    const double u = unit_roundoff(policy);
+    if (median < u) {
+      Finding f;
+      f.rule = "stale-updates";
+      f.evidence = "with " + format + " master weights the typical step changes them by " +
+                   number(median) + " of their norm (median over " +
+                   std::to_string(relative.size()) + " steps), below " + format +
+                   "'s unit roundoff " + number(u) +
+                   ": most of each update rounds away and the weights go stale";
+      f.fixes.push_back(masters_fix(policy));
+      out.push_back(std::move(f));
+    }
+  }
+  // Adam's second moment in fp16: (1 - beta2) g^2 below 2^-24 flushes to 0,
+  // and then the update is m / epsilon.
+  const OptimizerSpec& o = run.project.training.optimizer;
+  const bool adam = o.kind == OptimizerKind::Adam || o.kind == OptimizerKind::AdamW;
+  if (!adam || policy != Policy::Float16 || run.samples.empty()) return;
+  const double limit = std::sqrt(std::ldexp(1.0, -24) / std::max(1.0 - o.beta2, 1e-12));
+  Histogram grads{};
+  for (std::size_t i = 0; i < run.tensor_slots.size(); ++i) {
+    if (run.tensor_slots[i].role != TensorRole::WeightGrad) continue;
+    const NumericsSample& s = run.samples.back();
+    if (i < s.histograms.size())
+      for (std::size_t b = 0; b < grads.size(); ++b) grads[b] += s.histograms[i][b];
+  }
+  const double share = share_below(grads, limit);
+  if (share < kUnderflowShare) return;
+  Finding f;
+  f.rule = "adam-moment-flush";
+  f.evidence = percent(share) + " of the weight gradients' values (stored step " +
+               std::to_string(run.samples.back().step) + ") are below " + number(limit) +
+               ", where (1 - beta2) g^2 flushes to zero in the fp16 second moment; the update "
+               "is then m / epsilon, and epsilon is " + number(o.eps);
+  f.fixes.push_back(masters_fix(policy));
+  Fix eps;
+  eps.adam_eps = 1e-4;
+  eps.title = "raise Adam's epsilon to 1e-4";
+  eps.why = "bounds m / (sqrt(v) + epsilon) where v flushed to zero (fp16 holds 1e-4 as a normal "
+            "number)";
+  f.fixes.push_back(std::move(eps));
+  out.push_back(std::move(f));
+}
+
+// A norm fed values so small that their variance is below 2^-24: in 16 bits
+// they are subnormal, with few bits left. (Mantissa's norms compute in fp32;
+// what loses bits is the 16-bit tensor they read.)
+void advise_norm_inputs(const RunEvidence& run, std::vector<Finding>& out) {
+  if (run.project.training.policy == Policy::Float32 || run.samples.empty()) return;
+  const double limit = std::ldexp(1.0, -12);  // amax below it: variance below 2^-24
+  for (const LayerSpec& l : run.project.model.layers) {
+    if (l.kind != LayerKind::LayerNorm && l.kind != LayerKind::BatchNorm &&
+        l.kind != LayerKind::GroupNorm)
+      continue;
+    if (l.inputs.empty()) continue;
+    const std::string& producer = l.inputs.front();
+    for (std::size_t i = 0; i < run.tensor_slots.size(); ++i) {
+      const NumericsSlot& slot = run.tensor_slots[i];
+      if (slot.layer != producer || slot.role != TensorRole::Activation ||
+          (slot.dtype != DType::F16 && slot.dtype != DType::BF16))
+        continue;
+      const NumericsSample* at = nullptr;
+      for (const NumericsSample& s : run.samples)
+        if (i < s.stats.size() && s.stats[i].count > 0 && s.stats[i].amax < limit &&
+            s.stats[i].nonfinite() == 0) {
+          at = &s;
+          break;
+        }
+      if (at == nullptr) continue;
+      Finding f;
+      f.rule = "norm-input-underflow";
+      f.evidence = l.id + " reads " + producer + "'s " + std::string(dtype_name(slot.dtype)) +
+                   " output, whose largest |x| is " + number(at->stats[i].amax) + " at step " +
+                   std::to_string(at->step) +
+                   ": its variance is below 2^-24, and in 16 bits those values keep few bits";
+      const bool pinnable = std::any_of(run.project.model.layers.begin(), run.project.model.layers.end(),
+                                        [&](const LayerSpec& p) {
+                                          return p.id == producer && p.kind != LayerKind::Input;
+                                        });
+      if (pinnable) {
+        Fix pin = pin_fix({producer}, producer);
+        pin.why = l.id + " computes in fp32 already; pinned, " + producer +
+                  " hands it fp32 values at full precision";
+        f.fixes.push_back(std::move(pin));
+      }
+      Fix eps;
+      eps.layer_eps.emplace_back(l.id, 1e-3f);
+      eps.title = "raise " + l.id + "'s eps to 1e-3";
+      eps.why = "var + eps then stays well above the rounding noise of the small inputs";
+      f.fixes.push_back(std::move(eps));
+      out.push_back(std::move(f));
+      break;
+    }
+  }
+}
+
+}  // namespace
 
 Project apply_fix(const Project& project, const Fix& fix) {
   Project p = project;
@@ -242,6 +398,14 @@ Project apply_fix(const Project& project, const Fix& fix) {
   }
   if (fix.policy) p.training.policy = *fix.policy;
   if (fix.scaler) p.training.loss_scale = *fix.scaler;
+  if (fix.adam_eps) p.training.optimizer.eps = *fix.adam_eps;
+  for (const auto& [id, eps] : fix.layer_eps) {
+    auto it = std::find_if(p.model.layers.begin(), p.model.layers.end(),
+                           [&](const LayerSpec& l) { return l.id == id; });
+    if (it == p.model.layers.end())
+      throw InputError("fix '" + fix.title + "': the model has no layer '" + id + "'");
+    it->eps = eps;
+  }
   return p;
 }
 
