@@ -45,16 +45,14 @@ nlohmann::ordered_json finding_json(const Finding& f) {
   return j;
 }
 
-// Mean loss over the steps both runs applied, from `from` (1-based) on.
-double mean_loss(const std::vector<StepMetrics>& steps, std::int64_t from, std::int64_t upto) {
-  double sum = 0;
-  int n = 0;
-  for (const StepMetrics& m : steps)
-    if (m.step >= from && m.step <= upto && !m.skipped && std::isfinite(m.loss)) {
-      sum += m.loss;
-      ++n;
-    }
-  return n ? sum / n : std::nan("");
+nlohmann::ordered_json trial_json(const FixTrial& t, const std::optional<FixComparison>& c) {
+  nlohmann::ordered_json j;
+  j["run"] = t.run_id;
+  j["rule"] = t.rule;
+  j["fix"] = t.fix;
+  j["decision"] = t.decision.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(t.decision);
+  j["outcome"] = c ? c->sentence() : t.outcome;
+  return j;
 }
 
 }  // namespace
@@ -66,6 +64,7 @@ void add_advise_command(CLI::App& app) {
     std::optional<int> try_finding;
     int fix = 1;
     std::optional<std::int64_t> steps;
+    std::optional<std::int64_t> accept, reject;
     bool json = false;
   };
   auto f = std::make_shared<Flags>();
@@ -79,12 +78,31 @@ void add_advise_command(CLI::App& app) {
       ->check(CLI::PositiveNumber);
   cmd->add_option("--steps", f->steps, "Steps of the child run (default: the run's)")
       ->check(CLI::PositiveNumber);
+  auto* accept = cmd->add_option("--accept", f->accept,
+                                 "Accept the fix child run CHILD of RUN (stored with its outcome; "
+                                 "later advice cites it)");
+  cmd->add_option("--reject", f->reject, "Reject the fix child run CHILD of RUN")->excludes(accept);
   cmd->add_option("--db", f->db,
                   "Run database (default: $MANTISSA_DB or ~/.local/share/mantissa/runs.db)");
   cmd->add_flag("--json", f->json, "Print JSON");
   cmd->callback([f] {
     const std::filesystem::path db =
         f->db.empty() ? default_database_path() : std::filesystem::path(f->db);
+    if (f->accept || f->reject) {
+      const std::int64_t child = f->accept ? *f->accept : *f->reject;
+      RunStore store(db);
+      const std::vector<FixTrial> trials = store.fix_trials(f->run);
+      if (std::none_of(trials.begin(), trials.end(),
+                       [&](const FixTrial& t) { return t.run_id == child; }))
+        throw InputError("run " + std::to_string(child) + " is no fix tried for run " +
+                         std::to_string(f->run) + " (mantissa advise " + std::to_string(f->run) +
+                         " lists them)");
+      const FixComparison c = compare_fix(store, child);
+      const std::string decision = f->accept ? "accepted" : "rejected";
+      store.decide_fix(child, decision, c.sentence());
+      std::cout << "Fix run " << child << " " << decision << ": " << c.sentence() << "\n";
+      return;
+    }
     RunEvidence evidence;
     {
       RunStore store(db, StoreOptions::reading());
@@ -93,14 +111,37 @@ void add_advise_command(CLI::App& app) {
     const std::vector<Finding> findings = advise(evidence);
 
     if (!f->try_finding) {
+      // The fixes already tried for this run, each against its control.
+      std::vector<std::pair<FixTrial, std::optional<FixComparison>>> tried;
+      {
+        RunStore store(db, StoreOptions::reading());
+        for (const FixTrial& t : store.fix_trials(f->run)) {
+          std::optional<FixComparison> c;
+          try {
+            c = compare_fix(store, t.run_id);
+          } catch (const Error&) {
+            // A child without steps yet: listed without its comparison.
+          }
+          tried.emplace_back(t, c);
+        }
+      }
       if (f->json) {
         nlohmann::ordered_json j;
         j["run"] = f->run;
         auto& arr = j["findings"] = nlohmann::ordered_json::array();
         for (const Finding& x : findings) arr.push_back(finding_json(x));
+        auto& ts = j["tried"] = nlohmann::ordered_json::array();
+        for (const auto& [t, c] : tried) ts.push_back(trial_json(t, c));
         std::cout << j.dump(2) << "\n";
         return;
       }
+      for (const auto& [t, c] : tried)
+        std::cout << "Tried for run " << f->run << ": run " << t.run_id << " [" << t.rule << "] "
+                  << t.fix << ": " << (c ? c->sentence() : t.outcome) << " — "
+                  << (t.decision.empty() ? "not decided (--accept " + std::to_string(t.run_id) +
+                                               " or --reject " + std::to_string(t.run_id) + ")"
+                                         : t.decision)
+                  << "\n";
       if (findings.empty()) {
         std::cout << "Run " << f->run
                   << ": nothing to fix that its record shows (no overflow the scale cannot "
@@ -132,44 +173,27 @@ void add_advise_command(CLI::App& app) {
                        std::to_string(finding.fixes.size()) + " fix(es); there is no fix " +
                        std::to_string(f->fix));
     const Fix& fix = finding.fixes[std::size_t(f->fix - 1)];
-    Project child = apply_fix(evidence.project, fix);
-    const std::int64_t steps = f->steps.value_or(std::int64_t(evidence.steps.size()));
-    child.training.steps = steps;
-
-    TrainJob job;
-    job.project = child;
-    job.backend = child.training.backend;
+    BranchPlan plan;
+    {
+      RunStore store(db, StoreOptions::reading());
+      plan = fix_request(store, f->run, finding, fix, f->steps.value_or(0));
+    }
+    const std::int64_t steps = plan.request.project.training.steps.value_or(0);
+    TrainJob job = plan.request;
     job.options.warmup_steps_excluded = kWarmupStepsExcluded;
     job.database = db;
-    job.new_run = new_run_record(child, "run " + std::to_string(f->run) + " + " + fix.title);
-    job.new_run.parent_run_id = f->run;
-    job.new_run.notes = "Fix tried for run " + std::to_string(f->run) + " [" + finding.rule +
-                        "]: " + finding.evidence + ". Fix: " + fix.title + ".";
     ProgressDisplay display;
     display.begin_run(false);
     const JobResult r = run_job(job, display);
     if (r.summary.outcome == RunOutcome::Failed) throw Error(r.summary.error);
 
-    // Against the run, over the same steps.
-    std::vector<StepMetrics> child_steps;
+    // Against the control: the run's own record over the same steps.
+    FixComparison cmp;
     {
       RunStore store(db, StoreOptions::reading());
-      child_steps = store.step_metrics(r.run_id);
+      cmp = compare_fix(store, r.run_id);
     }
-    std::int64_t parent_skips = 0, child_skips = 0;
-    for (const StepMetrics& m : evidence.steps)
-      if (m.step <= steps && m.skipped) ++parent_skips;
-    for (const StepMetrics& m : child_steps)
-      if (m.skipped) ++child_skips;
-    const std::int64_t tail = std::max<std::int64_t>(1, steps - steps / 5);
-    const double parent_loss = mean_loss(evidence.steps, tail, steps);
-    const double child_loss = mean_loss(child_steps, tail, steps);
-    const std::string outcome =
-        "skipped " + std::to_string(child_skips) + " of " + std::to_string(child_steps.size()) +
-        " steps (run " + std::to_string(f->run) + ": " + std::to_string(parent_skips) +
-        "); mean loss over steps " + std::to_string(tail) + "-" + std::to_string(steps) + ": " +
-        fixed(child_loss, 4) + " (run " + std::to_string(f->run) + ": " + fixed(parent_loss, 4) +
-        ")";
+    const std::string outcome = cmp.sentence();
     {
       RunStore store(db);
       store.set_notes(r.run_id, job.new_run.notes + " Outcome: " + outcome + ".");
@@ -181,12 +205,13 @@ void add_advise_command(CLI::App& app) {
       j["finding"] = finding_json(finding);
       j["fix"] = fix.title;
       j["steps"] = steps;
-      j["skipped"] = child_skips;
-      j["run_skipped"] = parent_skips;
-      j["mean_loss_tail"] = std::isfinite(child_loss) ? nlohmann::ordered_json(child_loss)
-                                                      : nlohmann::ordered_json(nullptr);
-      j["run_mean_loss_tail"] = std::isfinite(parent_loss) ? nlohmann::ordered_json(parent_loss)
-                                                           : nlohmann::ordered_json(nullptr);
+      j["skipped"] = cmp.child_skips;
+      j["run_skipped"] = cmp.control_skips;
+      j["mean_loss_tail"] = std::isfinite(cmp.child_loss) ? nlohmann::ordered_json(cmp.child_loss)
+                                                          : nlohmann::ordered_json(nullptr);
+      j["run_mean_loss_tail"] = std::isfinite(cmp.control_loss)
+                                    ? nlohmann::ordered_json(cmp.control_loss)
+                                    : nlohmann::ordered_json(nullptr);
       std::cout << j.dump(2) << "\n";
       return;
     }

@@ -43,8 +43,29 @@ if(NOT shown MATCHES "parent run +${run}" OR NOT shown MATCHES "Outcome: skipped
   message(FATAL_ERROR "runs show ${child}:\n${shown}")
 endif()
 
+# The fix tried is listed, undecided; accepted, it is stored with its outcome
+# and the same fix offered for the same finding cites it.
+mantissa_ok(listed advise ${run} --json --db "${db}")
+string(JSON t_run GET "${listed}" tried 0 run)
+string(JSON t_decision GET "${listed}" tried 0 decision)
+if(NOT t_run EQUAL child OR NOT t_decision STREQUAL "")
+  message(FATAL_ERROR "advise lists the fix tried:\n${listed}")
+endif()
+mantissa_ok(accept_out advise ${run} --accept ${child} --db "${db}")
+if(NOT accept_out MATCHES "Fix run ${child} accepted: skipped ${child_skipped} of 60 steps")
+  message(FATAL_ERROR "advise --accept:\n${accept_out}")
+endif()
+mantissa_ok(after advise ${run} --json --db "${db}")
+string(JSON t_decision GET "${after}" tried 0 decision)
+string(JSON why GET "${after}" findings 0 fixes 0 why)
+if(NOT t_decision STREQUAL "accepted" OR NOT why MATCHES "Tried before here: accepted for run ${child}")
+  message(FATAL_ERROR "after --accept (decision ${t_decision}, why: ${why}):\n${after}")
+endif()
+
 foreach(case "${run};--try;9;there is no finding 9"
-             "${run};--try;1;--fix;4;there is no fix 4" "999;no run 999")
+             "${run};--try;1;--fix;4;there is no fix 4" "999;no run 999"
+             "${run};--reject;${run};is no fix tried for run ${run}"
+             "${run};--accept;${child};--reject;${child};excludes")
   list(POP_BACK case want)
   execute_process(COMMAND "${MANTISSA}" advise ${case} --db "${db}" RESULT_VARIABLE rc
                   OUTPUT_VARIABLE out ERROR_VARIABLE err)

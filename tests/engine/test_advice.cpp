@@ -8,6 +8,9 @@
 #include "mantissa/advice.hpp"
 #include "mantissa/error.hpp"
 #include "mantissa/numerics_bits.hpp"
+#include "mantissa/recorder.hpp"
+#include "mantissa/store.hpp"
+#include "mantissa/train_job.hpp"
 #include "test_data_util.hpp"
 #include "train_fixtures.hpp"
 
@@ -250,6 +253,62 @@ TEST(Advice, ANormFedVanishingValuesGetsItsProducerPinnedOrItsEpsRaised) {
   // Values of ordinary size: nothing to say.
   e.samples[0].stats[0].amax = 0.5f;
   EXPECT_EQ(finding(advise(e), "norm-input-underflow"), nullptr);
+}
+
+// A fix tried as a child run is stored as a trial of its parent; compared
+// with the control (the parent's own record), accepted, and cited when the
+// same fix is offered for the same finding again, also after the parent is
+// deleted.
+TEST(Advice, AnAcceptedFixIsStoredAndCitedByLaterAdvice) {
+  test_data::TempDir dir;
+  const Project p = overflowing_layer_project(dir.path(), Policy::MixedFloat16);
+  RunStore store(dir.path() / "runs.db");
+  auto backend = create_backend("cpu");
+  const auto train = [&](const Project& project, NewRun n) {
+    RunRecorder rec(store, n);
+    Trainer t(project, *backend);
+    TrainControl c;
+    EXPECT_EQ(t.run(rec, c).outcome, RunOutcome::Finished);
+    return rec.run_id();
+  };
+  const std::int64_t parent = train(p, new_run_record(p, "parent"));
+  const std::vector<Finding> findings = advise(read_run_evidence(store, parent));
+  ASSERT_FALSE(findings.empty());
+  const Finding& f = findings.front();
+  NewRun n = new_run_record(apply_fix(p, f.fixes[0]), "child");
+  n.parent_run_id = parent;
+  n.fix_rule = f.rule;
+  n.fix_title = f.fixes[0].title;
+  const std::int64_t child = train(apply_fix(p, f.fixes[0]), n);
+  const std::vector<FixTrial> trials = store.fix_trials(parent);
+  ASSERT_EQ(trials.size(), 1u);
+  EXPECT_EQ(trials[0].run_id, child);
+  EXPECT_EQ(trials[0].fix, "pin fc1 to fp32");
+  EXPECT_TRUE(trials[0].decision.empty());
+  const FixComparison c = compare_fix(store, child);
+  EXPECT_EQ(c.child_skips, 0);
+  EXPECT_GE(c.control_skips, 3);
+  EXPECT_EQ(c.steps, 24);
+  EXPECT_EQ(c.tail_from, 20);
+  EXPECT_TRUE(std::isfinite(c.child_loss));
+  EXPECT_THROW(store.decide_fix(parent, "accepted", ""), InputError);  // no trial
+  EXPECT_THROW(store.decide_fix(child, "maybe", ""), InputError);
+  store.decide_fix(child, "accepted", c.sentence());
+  EXPECT_EQ(store.fix_trials()[0].decision, "accepted");
+  const std::vector<Finding> again = advise(read_run_evidence(store, parent));
+  ASSERT_FALSE(again.empty());
+  EXPECT_NE(again.front().fixes[0].why.find("Tried before here: accepted for run " +
+                                            std::to_string(child)),
+            std::string::npos)
+      << again.front().fixes[0].why;
+  EXPECT_EQ(again.front().fixes[1].why.find("Tried before"), std::string::npos);
+  // A new run of the same project, after the parent is gone, hears of it too.
+  store.delete_run(parent);
+  const std::int64_t later = train(p, new_run_record(p, "later"));
+  const std::vector<Finding> later_findings = advise(read_run_evidence(store, later));
+  ASSERT_FALSE(later_findings.empty());
+  EXPECT_NE(later_findings.front().fixes[0].why.find("Tried before here: accepted"),
+            std::string::npos);
 }
 
 }  // namespace

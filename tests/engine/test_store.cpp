@@ -44,12 +44,12 @@ TEST(StoreOpen, NewDatabaseIsMigratedToLatestVersionInWalMode) {
   const auto path = dir / "nested" / "deeper" / "runs.db";  // parents are created
   {
     RunStore store(path);
-    EXPECT_EQ(store.schema_version(), 7);
-    EXPECT_EQ(RunStore::latest_schema_version(), 7);
+    EXPECT_EQ(store.schema_version(), 8);
+    EXPECT_EQ(RunStore::latest_schema_version(), 8);
     EXPECT_EQ(store.path(), path);
   }
   sql::Connection db(path.string());
-  EXPECT_EQ(db.query_int("PRAGMA user_version"), 7);
+  EXPECT_EQ(db.query_int("PRAGMA user_version"), 8);
   EXPECT_EQ(db.query_int("PRAGMA application_id"), 0x4D4E5453);
   sql::Statement mode = db.prepare("PRAGMA journal_mode");
   ASSERT_TRUE(mode.step());
@@ -86,7 +86,7 @@ TEST(StoreOpen, ReopenPreservesRunsAndMetrics) {
     store.set_status(id, RunStatus::Finished);
   }
   RunStore store(path);
-  EXPECT_EQ(store.schema_version(), 7);
+  EXPECT_EQ(store.schema_version(), 8);
   const RunRecord r = store.require_run(id);
   const NewRun expected = sample_run();
   EXPECT_EQ(r.name, expected.name);
@@ -140,10 +140,11 @@ TEST(StoreOpen, AVersion5DatabaseGainsTheScalerRecordAndTheFingerprint) {
     db.exec("ALTER TABLE step_metrics DROP COLUMN weights_checksum");
     db.exec("DROP TABLE run_weights");
     db.exec("DROP TABLE step_weight_norms");
+    db.exec("DROP TABLE fix_trials");
     db.exec("PRAGMA user_version = 5");
   }
   RunStore store(path);
-  EXPECT_EQ(store.schema_version(), 7);
+  EXPECT_EQ(store.schema_version(), 8);
   StepMetrics measured = sample_step(2);
   measured.unscaled_grad_amax = 0.375;
   measured.forward_nonfinite = true;
@@ -160,6 +161,7 @@ TEST(StoreOpen, AVersion5DatabaseGainsTheScalerRecordAndTheFingerprint) {
   EXPECT_EQ(steps[0].update_norm, 0.0);
   EXPECT_TRUE(store.weight_norms(id).empty());
   EXPECT_TRUE(store.weight_names(id).empty());
+  EXPECT_TRUE(store.fix_trials().empty());  // version 8
 }
 
 TEST(StoreOpen, NewerSchemaVersionIsRefused) {
@@ -171,7 +173,7 @@ TEST(StoreOpen, NewerSchemaVersionIsRefused) {
     db.exec("PRAGMA user_version = 9");
   }
   EXPECT_EQ(error_of([&] { RunStore store(path); }),
-            path.string() + ": database schema version 9 is newer than this build supports (7)");
+            path.string() + ": database schema version 9 is newer than this build supports (8)");
   sql::Connection db(path.string());
   EXPECT_EQ(db.query_int("PRAGMA user_version"), 9);  // left as it was
 }

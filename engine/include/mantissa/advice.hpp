@@ -7,6 +7,7 @@
 // without being asked for.
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -14,10 +15,9 @@
 #include "mantissa/model.hpp"
 #include "mantissa/numerics.hpp"
 #include "mantissa/provenance.hpp"
+#include "mantissa/store.hpp"
 
 namespace mantissa {
-
-class RunStore;
 
 struct Fix {
   std::string title;  // "pin fc1, act and fc2 to fp32"
@@ -46,6 +46,7 @@ struct RunEvidence {
   std::vector<Provenance> provenance;
   std::vector<NumericsSlot> tensor_slots;
   std::vector<NumericsSample> samples;  // stored steps with histograms
+  std::vector<FixTrial> history;        // every fix decided in this database
 };
 RunEvidence read_run_evidence(RunStore& store, std::int64_t run_id);
 
@@ -58,5 +59,24 @@ std::vector<Finding> advise(const RunEvidence& run);
 // `project` with `fix` applied; throws InputError naming a layer the model
 // does not have.
 Project apply_fix(const Project& project, const Fix& fix);
+
+// A fix's child run against its control over the child's steps. The
+// control is the parent's own record over the same steps: the same initial
+// weights and batches, and on one machine a rerun of it is the same run bit
+// for bit (the weight checksums say so, divergence.hpp), so it is not
+// trained again.
+struct FixComparison {
+  std::int64_t parent = 0, child = 0;
+  std::int64_t steps = 0;  // the child's steps (from a checkpoint: the later ones)
+  std::int64_t child_skips = 0, control_skips = 0;
+  std::int64_t tail_from = 0, tail_to = 0;  // the last fifth of the steps
+  double child_loss = 0, control_loss = 0;  // mean loss over the tail (NaN: none finite)
+  std::string sentence() const;  // "skipped 0 of 24 steps (run 5: 23); mean loss ..."
+};
+FixComparison compare_fix(std::int64_t parent, std::span<const StepMetrics> control,
+                          std::int64_t child, std::span<const StepMetrics> trained);
+// The same, read from the store (throws InputError for a run that is no
+// trial of a fix).
+FixComparison compare_fix(RunStore& store, std::int64_t child);
 
 }  // namespace mantissa

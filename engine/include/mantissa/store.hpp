@@ -97,6 +97,20 @@ struct NewRun {
   std::string notes;
   std::optional<std::int64_t> parent_run_id;  // the run this one resumes or is compared with
   std::optional<std::string> group_name;      // runs launched together by `compare`
+  // A fix tried for parent_run_id (advice.hpp): the finding's rule and the
+  // fix's title; stored as a FixTrial with the run.
+  std::optional<std::string> fix_rule, fix_title;
+};
+
+// A guided fix tried as a child run, and what the user decided about it.
+// Kept when the parent is deleted: advice cites what worked here before.
+struct FixTrial {
+  std::int64_t run_id = 0;  // the child
+  std::int64_t parent_run_id = 0;
+  std::string rule, fix;
+  std::string decision;  // "", "accepted" or "rejected"
+  std::string outcome;   // the comparison the decision was made on
+  std::string decided_at;
 };
 
 // A run's summary as stored (RunRecorder writes it when the run ends), read
@@ -241,6 +255,11 @@ class RunStore {
   std::int64_t commit_count() const;
 
   std::vector<StepMetrics> step_metrics(std::int64_t run_id);  // by step
+  // Fixes tried (NewRun::fix_rule): of one parent, or all (0), newest first.
+  std::vector<FixTrial> fix_trials(std::int64_t parent_run_id = 0);
+  // Accepts or rejects a trial, with the outcome it was judged on; throws
+  // InputError when run_id is no fix trial.
+  void decide_fix(std::int64_t run_id, const std::string& decision, const std::string& outcome);
   // The weight fingerprint's per-master norms (StepMetrics::weight_norms,
   // written with the steps): the masters' names, once per run, and each
   // step's norms in that order (steps without them are absent).

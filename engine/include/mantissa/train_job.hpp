@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "mantissa/advice.hpp"
 #include "mantissa/model.hpp"
 #include "mantissa/store.hpp"
 #include "mantissa/trainer.hpp"
@@ -59,6 +60,14 @@ struct BranchPlan {
 };
 BranchPlan branch_request(RunStore& store, std::int64_t run_id, const LossScaleConfig& settings,
                           const ScalerReplay& replay);
+
+// A guided fix of `run_id` (advice.hpp) as a child run, stored as a trial of
+// it: `steps` steps (0: the run's), from the run's last good checkpoint (the
+// newest before its first skipped or non-finite step) when the fix keeps
+// the policy, else from the start (the same seed gives the same weights and
+// batches). `from_step` says which.
+BranchPlan fix_request(RunStore& store, std::int64_t run_id, const Finding& finding,
+                       const Fix& fix, std::int64_t steps = 0);
 
 // The group name `compare` gives the runs of one sweep: the project's name
 // and the UTC time, "mnist-mlp 2026-12-06T10:15:00Z".

@@ -1,5 +1,6 @@
 #include "mantissa/train_job.hpp"
 
+#include <cmath>
 #include <ctime>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -94,6 +95,52 @@ BranchPlan branch_request(RunStore& store, std::int64_t run_id, const LossScaleC
       (replay.first_difference
            ? ", exact up to step " + std::to_string(*replay.first_difference)
            : std::string(", exact throughout")) +
+      ".";
+  return plan;
+}
+
+BranchPlan fix_request(RunStore& store, std::int64_t run_id, const Finding& finding,
+                       const Fix& fix, std::int64_t steps) {
+  const RunRecord run = store.require_run(run_id);
+  const Project project = parse_project(run.project_json,
+                                        "run " + std::to_string(run_id) + " (project snapshot)");
+  Project child = apply_fix(project, fix);
+  child.training.steps = steps > 0 ? steps : run.last_step;
+  BranchPlan plan;
+  // The last good checkpoint: before the first step that went wrong. A
+  // policy change keeps other masters and state, so it starts over.
+  std::int64_t first_bad = 0;
+  for (const StepMetrics& m : store.step_metrics(run_id))
+    if (m.skipped || !std::isfinite(m.loss)) {
+      first_bad = m.step;
+      break;
+    }
+  if (first_bad > 1 && !fix.policy) {
+    for (const CheckpointInfo& c : store.checkpoints(run_id)) {  // newest first
+      if (c.step >= first_bad || c.step >= *child.training.steps) continue;
+      if (auto blob = store.checkpoint(run_id, c.step)) {
+        plan.request.options.resume_from = std::move(blob->data);
+        plan.from_step = c.step;
+        if (fix.scaler) {
+          // The fix's scaler starts afresh at the checkpoint, as its settings say.
+          plan.request.options.scaler_state =
+              TrainOptions::ScalerState{initial_scale(child.training.policy, *fix.scaler), 0, 0};
+        }
+      }
+      break;
+    }
+  }
+  plan.request.project = child;
+  plan.request.backend = child.training.backend;
+  plan.request.new_run = new_run_record(child, "run " + std::to_string(run_id) + " + " + fix.title);
+  plan.request.new_run.parent_run_id = run_id;
+  plan.request.new_run.fix_rule = finding.rule;
+  plan.request.new_run.fix_title = fix.title;
+  plan.request.new_run.notes =
+      "Fix tried for run " + std::to_string(run_id) + " [" + finding.rule + "]: " +
+      finding.evidence + ". Fix: " + fix.title + ", " +
+      (plan.from_step > 0 ? "from its last good checkpoint, at step " + std::to_string(plan.from_step)
+                          : std::string("from the start")) +
       ".";
   return plan;
 }

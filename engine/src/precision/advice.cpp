@@ -143,6 +143,8 @@ RunEvidence read_run_evidence(RunStore& store, std::int64_t run_id) {
   e.steps = store.step_metrics(run_id);
   e.provenance = store.provenance(run_id);
   e.tensor_slots = store.numerics_slots(run_id);
+  for (FixTrial& t : store.fix_trials())
+    if (!t.decision.empty()) e.history.push_back(std::move(t));
   for (const RunStore::NumericsStep& n : store.numerics_steps(run_id))
     if (n.histograms)
       if (auto s = store.numerics_sample(run_id, n.step)) e.samples.push_back(std::move(*s));
@@ -187,6 +189,13 @@ std::vector<Finding> advise(const RunEvidence& run) {
   if (fp16 && has_record && !run.steps.empty()) advise_scaler(run, out);
   advise_pure_policy(run, out);
   advise_norm_inputs(run, out);
+  // What this database remembers of the same fix for the same finding.
+  for (Finding& f : out)
+    for (Fix& fix : f.fixes)
+      for (const FixTrial& t : run.history)
+        if (t.rule == f.rule && t.fix == fix.title)
+          fix.why += ". Tried before here: " + t.decision + " for run " + std::to_string(t.run_id) +
+                     " (child of run " + std::to_string(t.parent_run_id) + "; " + t.outcome + ")";
   return out;
 }
 
@@ -386,6 +395,52 @@ void advise_norm_inputs(const RunEvidence& run, std::vector<Finding>& out) {
 }
 
 }  // namespace
+
+std::string FixComparison::sentence() const {
+  const auto loss = [](double v) { return std::isfinite(v) ? number(v) : std::string("-"); };
+  return "skipped " + std::to_string(child_skips) + " of " + std::to_string(steps) +
+         " steps (control, run " + std::to_string(parent) + ": " + std::to_string(control_skips) +
+         "); mean loss over steps " + std::to_string(tail_from) + "-" + std::to_string(tail_to) +
+         ": " + loss(child_loss) + " (control: " + loss(control_loss) + ")";
+}
+
+FixComparison compare_fix(std::int64_t parent, std::span<const StepMetrics> control,
+                          std::int64_t child, std::span<const StepMetrics> trained) {
+  FixComparison c;
+  c.parent = parent;
+  c.child = child;
+  std::int64_t first = 0, last = 0;
+  for (const StepMetrics& m : trained) {
+    ++c.steps;
+    c.child_skips += m.skipped ? 1 : 0;
+    first = first == 0 ? m.step : std::min(first, m.step);
+    last = std::max(last, m.step);
+  }
+  for (const StepMetrics& m : control)
+    if (m.step >= first && m.step <= last && m.skipped) ++c.control_skips;
+  c.tail_from = std::max<std::int64_t>(first, last - (last - first + 1) / 5);
+  c.tail_to = last;
+  const auto mean = [&](std::span<const StepMetrics> steps) {
+    double sum = 0;
+    int n = 0;
+    for (const StepMetrics& m : steps)
+      if (m.step >= c.tail_from && m.step <= last && !m.skipped && std::isfinite(m.loss)) {
+        sum += m.loss;
+        ++n;
+      }
+    return n ? sum / n : std::nan("");
+  };
+  c.child_loss = mean(trained);
+  c.control_loss = mean(control);
+  return c;
+}
+
+FixComparison compare_fix(RunStore& store, std::int64_t child) {
+  const RunRecord r = store.require_run(child);
+  if (!r.parent_run_id) throw InputError("run " + std::to_string(child) + " has no parent run");
+  return compare_fix(*r.parent_run_id, store.step_metrics(*r.parent_run_id), child,
+                     store.step_metrics(child));
+}
 
 Project apply_fix(const Project& project, const Fix& fix) {
   Project p = project;

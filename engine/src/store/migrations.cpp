@@ -189,6 +189,20 @@ CREATE TABLE step_weight_norms (
 );
 )sql";
 
+// Version 8: guided fixes tried as child runs, and the user's decision on
+// each. No foreign key to the parent: the history outlives it.
+constexpr const char* kSchemaV8 = R"sql(
+CREATE TABLE fix_trials (
+  run_id        INTEGER PRIMARY KEY REFERENCES runs(id) ON DELETE CASCADE,
+  parent_run_id INTEGER NOT NULL,
+  rule          TEXT NOT NULL,
+  fix           TEXT NOT NULL,
+  decision      TEXT NOT NULL DEFAULT '' CHECK (decision IN ('', 'accepted', 'rejected')),
+  outcome       TEXT NOT NULL DEFAULT '',
+  decided_at    TEXT NOT NULL DEFAULT ''
+);
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, kSchemaV1},
     {2, kSchemaV2},
@@ -197,6 +211,7 @@ constexpr Migration kMigrations[] = {
     {5, kSchemaV5},
     {6, kSchemaV6},
     {7, kSchemaV7},
+    {8, kSchemaV8},
 };
 
 }  // namespace

@@ -386,6 +386,14 @@ std::int64_t RunStore::create_run(const NewRun& run) {
     if (run.name.empty()) {
       s.statement("UPDATE runs SET name = 'run ' || id WHERE id = ?1").bind(1, id).run();
     }
+    if (run.fix_rule && run.fix_title && run.parent_run_id) {
+      s.statement("INSERT INTO fix_trials (run_id, parent_run_id, rule, fix) VALUES (?1, ?2, ?3, ?4)")
+          .bind(1, id)
+          .bind(2, *run.parent_run_id)
+          .bind(3, *run.fix_rule)
+          .bind(4, *run.fix_title)
+          .run();
+    }
     tx.commit();
     return id;
   });
