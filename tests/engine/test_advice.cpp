@@ -311,5 +311,68 @@ TEST(Advice, AnAcceptedFixIsStoredAndCitedByLaterAdvice) {
             std::string::npos);
 }
 
+// A fix that keeps the policy starts from the run's last good checkpoint:
+// the newest before its first skipped step. Here the scale grows every 3
+// clean steps from 2^10 until it overflows, some steps in.
+TEST(Advice, AFixStartsFromTheLastGoodCheckpoint) {
+  test_data::TempDir dir;
+  Project p = testing::spirals_project(Policy::MixedFloat16, 60);
+  p.training.loss_scale.mode = LossScaleMode::Dynamic;
+  p.training.loss_scale.init_scale = 1024;
+  p.training.loss_scale.growth_interval = 3;
+  p.training.checkpoint_every = 5;
+  StoreOptions keep;
+  keep.checkpoints_kept = 20;
+  RunStore store(dir.path() / "runs.db", keep);
+  auto backend = create_backend("cpu");
+  std::int64_t id = 0;
+  {
+    RunRecorder rec(store, new_run_record(p, "grows"));
+    id = rec.run_id();
+    Trainer t(p, *backend);
+    TrainControl c;
+    ASSERT_EQ(t.run(rec, c).outcome, RunOutcome::Finished);
+  }
+  std::int64_t first_bad = 0;
+  for (const StepMetrics& m : store.step_metrics(id))
+    if (m.skipped) {
+      first_bad = m.step;
+      break;
+    }
+  ASSERT_GT(first_bad, 5) << "the scale should grow for a while before it overflows";
+  Finding f;
+  f.rule = "early-skips";
+  f.evidence = "made up";
+  Fix fix;
+  fix.title = "a smaller scale";
+  fix.scaler = p.training.loss_scale;
+  fix.scaler->growth_interval = 1000000;  // no more growth
+  const BranchPlan plan = fix_request(store, id, f, fix);
+  EXPECT_EQ(plan.from_step, (first_bad - 1) / 5 * 5);
+  ASSERT_TRUE(plan.request.options.resume_from.has_value());
+  ASSERT_TRUE(plan.request.options.scaler_state.has_value());
+  EXPECT_EQ(plan.request.options.scaler_state->scale, 1024.0);  // the fix's scaler, afresh
+  TrainRequest request = plan.request;
+  request.database = dir.path() / "runs.db";
+  testing::RecordingSink sink;
+  TrainControl control;
+  std::int64_t child = 0;
+  ASSERT_EQ(run_training(request, *backend, sink, control, [&](std::int64_t c) { child = c; }).outcome,
+            RunOutcome::Finished);
+  ASSERT_FALSE(sink.steps.empty());
+  EXPECT_EQ(sink.steps.front().step, plan.from_step + 1);
+  EXPECT_EQ(sink.steps.front().loss_scale, 1024.0);
+  const FixComparison c = compare_fix(store, child);
+  EXPECT_EQ(c.steps, 60 - plan.from_step);
+  EXPECT_EQ(c.child_skips, 0);  // 2^10 never overflows here
+  EXPECT_GT(c.control_skips, 0);
+  ASSERT_EQ(store.fix_trials(id).size(), 1u);
+  // A policy change starts over.
+  Fix policy;
+  policy.title = "bf16";
+  policy.policy = Policy::MixedBFloat16;
+  EXPECT_EQ(fix_request(store, id, f, policy).from_step, 0);
+}
+
 }  // namespace
 }  // namespace mantissa
