@@ -1,6 +1,7 @@
 #include "AdvicePanel.hpp"
 
 #include <QFrame>
+#include <QHBoxLayout>
 #include <QLabel>
 #include <QPushButton>
 #include <QScrollArea>
@@ -8,6 +9,7 @@
 
 #include "PolicyColors.hpp"
 #include "mantissa/store.hpp"
+#include "mantissa/train_job.hpp"
 
 namespace mantissa::ui {
 
@@ -26,8 +28,11 @@ AdvicePanel::AdvicePanel(QWidget* parent) : QWidget(parent), title_(new QLabel(t
 
 bool AdvicePanel::loadRun(const std::filesystem::path& database, qint64 runId) {
   runId_ = runId;
+  database_ = database;
   findings_.clear();
   buttons_.clear();
+  trials_.clear();
+  decideButtons_.clear();
   message_.clear();
   while (QLayoutItem* item = list_->takeAt(0)) {
     delete item->widget();
@@ -84,7 +89,87 @@ bool AdvicePanel::loadRun(const std::filesystem::path& database, qint64 runId) {
     buttons_.push_back(row);
     list_->addWidget(card);
   }
+  addTrials();
   return true;
+}
+
+void AdvicePanel::addTrials() {
+  std::vector<std::pair<FixTrial, QString>> shown;
+  try {
+    RunStore store(database_, StoreOptions::reading());
+    for (const FixTrial& t : store.fix_trials(runId_)) {
+      QString outcome;
+      try {
+        outcome = QString::fromStdString(compare_fix(store, t.run_id).sentence());
+      } catch (const std::exception&) {
+        outcome = tr("not trained yet");
+      }
+      shown.emplace_back(t, outcome);
+    }
+  } catch (const std::exception& e) {
+    message_ = QString::fromStdString(e.what());
+    return;
+  }
+  if (shown.empty()) return;
+  auto* heading = new QLabel(tr("<b>Tried for run %1</b> (against its own record over the same "
+                                "steps, the control):")
+                                 .arg(runId_));
+  list_->addWidget(heading);
+  for (const auto& [t, outcome] : shown) {
+    trials_.push_back(t);
+    auto* card = new QFrame;
+    card->setFrameShape(QFrame::StyledPanel);
+    auto* layout = new QVBoxLayout(card);
+    auto* text = new QLabel(QStringLiteral("Run %1: %2 [%3]. %4")
+                                .arg(t.run_id)
+                                .arg(QString::fromStdString(t.fix).toHtmlEscaped())
+                                .arg(QString::fromStdString(t.rule))
+                                .arg(outcome.toHtmlEscaped()),
+                            card);
+    text->setWordWrap(true);
+    text->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    layout->addWidget(text);
+    if (!t.decision.empty()) {
+      layout->addWidget(new QLabel(tr("%1 %2").arg(QString::fromStdString(t.decision))
+                                       .arg(QString::fromStdString(t.decided_at)),
+                                   card));
+      decideButtons_.push_back({t.run_id, {nullptr, nullptr}});
+    } else {
+      auto* row = new QHBoxLayout;
+      auto* accept = new QPushButton(tr("Accept"), card);
+      auto* reject = new QPushButton(tr("Reject"), card);
+      accept->setToolTip(tr("Keep this fix: stored with its outcome, and cited by later advice"));
+      reject->setToolTip(tr("Drop this fix: stored with its outcome, and cited by later advice"));
+      const qint64 id = t.run_id;
+      connect(accept, &QPushButton::clicked, this, [this, id] { decide(id, true); });
+      connect(reject, &QPushButton::clicked, this, [this, id] { decide(id, false); });
+      row->addWidget(accept);
+      row->addWidget(reject);
+      row->addStretch(1);
+      layout->addLayout(row);
+      decideButtons_.push_back({t.run_id, {accept, reject}});
+    }
+    list_->addWidget(card);
+  }
+}
+
+QPushButton* AdvicePanel::decideButton(qint64 trialRun, bool accept) const {
+  for (const auto& [id, buttons] : decideButtons_)
+    if (id == trialRun) return accept ? buttons.first : buttons.second;
+  return nullptr;
+}
+
+bool AdvicePanel::decide(qint64 trialRun, bool accept) {
+  try {
+    RunStore store(database_);
+    const FixComparison c = compare_fix(store, trialRun);
+    store.decide_fix(trialRun, accept ? "accepted" : "rejected", c.sentence());
+  } catch (const std::exception& e) {
+    message_ = QString::fromStdString(e.what());
+    title_->setText(message_);
+    return false;
+  }
+  return loadRun(database_, runId_);
 }
 
 QPushButton* AdvicePanel::fixButton(int finding, int fix) const {
@@ -96,22 +181,24 @@ QPushButton* AdvicePanel::fixButton(int finding, int fix) const {
 void AdvicePanel::tryFixAt(int finding, int fix) {
   const Finding& f = findings_.at(std::size_t(finding));
   const Fix& x = f.fixes.at(std::size_t(fix));
-  Project child;
+  BranchPlan plan;
   try {
-    child = apply_fix(evidence_.project, x);
+    RunStore store(database_, StoreOptions::reading());
+    plan = fix_request(store, runId_, f, x);  // the parent's length: they compare step for step
   } catch (const std::exception& e) {
     message_ = QString::fromStdString(e.what());
     title_->setText(message_);
     return;
   }
-  // The parent's length: the two compare step for step.
-  child.training.steps = std::int64_t(evidence_.steps.size());
   RunLink link;
   link.parent = runId_;
-  link.name = "run " + std::to_string(runId_) + " + " + x.title;
-  link.notes = "Fix tried for run " + std::to_string(runId_) + " [" + f.rule + "]: " + f.evidence +
-               ". Fix: " + x.title + ".";
-  emit tryFix(child, link);
+  link.name = plan.request.new_run.name;
+  link.notes = plan.request.new_run.notes;
+  link.fix_rule = f.rule;
+  link.fix_title = x.title;
+  link.resume_from = std::move(plan.request.options.resume_from);
+  link.scaler_state = plan.request.options.scaler_state;
+  emit tryFix(plan.request.project, link);
 }
 
 }  // namespace mantissa::ui

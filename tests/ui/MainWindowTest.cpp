@@ -278,6 +278,23 @@ class MainWindowTest : public QObject {
     QCOMPARE(std::int64_t(store.step_metrics(child).size()), std::int64_t(40));
     QVERIFY2(childSkips < parentSkips,
              qPrintable(QStringLiteral("%1 against %2").arg(childSkips).arg(parentSkips)));
+
+    // The fix is a trial of the run: listed against its control, accepted
+    // with one click, and cited when the same fix is offered again.
+    AdvicePanel again;
+    QVERIFY(again.loadRun(dir_.filePath(QStringLiteral("runs.db")).toStdString(), parent));
+    QCOMPARE(again.trials().size(), std::size_t(1));
+    QCOMPARE(again.trials().front().run_id, child);
+    QPushButton* accept = again.decideButton(child, true);
+    QVERIFY(accept);
+    QTest::mouseClick(accept, Qt::LeftButton);
+    QCOMPARE(again.trials().front().decision, std::string("accepted"));
+    QVERIFY(!again.decideButton(child, true));  // decided: no more buttons
+    QVERIFY2(again.findings().front().fixes.front().why.find("Tried before here: accepted for run " +
+                                                             std::to_string(child)) !=
+                 std::string::npos,
+             again.findings().front().fixes.front().why.c_str());
+    QCOMPARE(store.fix_trials(parent).front().decision, std::string("accepted"));
   }
 
   void badDatasetShowsAnInlineErrorAndTheWindowStaysUsable() {

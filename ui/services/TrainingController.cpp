@@ -60,6 +60,8 @@ TrainRequest newRunRequest(Project project, std::filesystem::path database,
                                   std::string(policy_name(project.training.policy))));
   request.new_run.group_name = std::move(link.group);
   request.new_run.parent_run_id = link.parent;
+  request.new_run.fix_rule = link.fix_rule;
+  request.new_run.fix_title = link.fix_title;
   if (link.notes) request.new_run.notes = *link.notes;
   request.options.init_weights = std::move(initWeights);
   request.options.resume_from = std::move(link.resume_from);

@@ -33,6 +33,8 @@ struct RunLink {
   // with the scaler in another state (a what-if's branch to verify).
   std::optional<std::vector<std::uint8_t>> resume_from;
   std::optional<mantissa::TrainOptions::ScalerState> scaler_state;
+  // A guided fix tried for the parent (stored as a FixTrial).
+  std::optional<std::string> fix_rule, fix_title;
 };
 
 class TrainingController : public QObject {
