@@ -6,6 +6,7 @@
 #include <string>
 
 #include "mantissa/advice.hpp"
+#include "mantissa/divergence.hpp"
 #include "mantissa/error.hpp"
 #include "mantissa/numerics_bits.hpp"
 #include "mantissa/recorder.hpp"
@@ -106,6 +107,20 @@ TEST(Advice, AnOverflowingLayerIsPinnedAndTheChildRunTakesNoSkips) {
             << fixed.summary.skipped_steps << "; loss over the last 10 steps " << got
             << " (fp32 " << want << ", unfixed " << tail_loss(run.steps) << ")\n";
   EXPECT_NEAR(got, want, 0.02 * want);
+  // And step by step: against the fp32 run and its noise twin, the child's
+  // loss stays within the noise band (divergence.hpp) for every step.
+  RecordingSink twin;
+  {
+    auto backend = create_backend("cpu");
+    TrainOptions o;
+    o.noise_twin = true;
+    Trainer t(overflowing_layer_project(dir.path(), Policy::Float32), *backend, o);
+    TrainControl c;
+    ASSERT_EQ(t.run(twin, c).outcome, RunOutcome::Finished);
+  }
+  const Divergence d = divergence(fixed.steps, control.steps, twin.steps);
+  EXPECT_EQ(d.steps.size(), fixed.steps.size());
+  EXPECT_FALSE(d.first_divergent.has_value()) << "left the band at step " << *d.first_divergent;
   // Nothing left to fix in the child.
   for (const Finding& g : advise(evidence_of(child, fixed)))
     EXPECT_NE(g.rule, "forward-overflow") << g.evidence;
