@@ -9,6 +9,7 @@
 #include "mantissa/probe.hpp"
 #include "mantissa/step_state.hpp"
 #include "mantissa/train_step.hpp"
+#include "train/rerun.hpp"
 
 namespace mantissa {
 
@@ -46,18 +47,6 @@ double relative_error(const std::vector<float>& a, const std::vector<float>& b, 
 
 bool is_cast(const ProbeOp& op) { return op.what.find(" cast to ") != std::string::npos; }
 bool is_copy(const ProbeOp& op) { return op.role == TensorRole::Weight16; }
-
-// Layers the probe runs: the same state in two graphs, restored afterwards.
-struct SavedBuffers {
-  std::vector<std::vector<float>> values;
-  explicit SavedBuffers(Graph& g) {
-    for (Buffer* b : g.buffers()) values.push_back(b->value.to_host());
-  }
-  void restore(Graph& g) const {
-    const std::vector<Buffer*> bs = g.buffers();
-    for (std::size_t i = 0; i < bs.size(); ++i) bs[i]->value.copy_from_host(values[i].data());
-  }
-};
 
 std::string layer_of_param(const std::string& name) {
   const auto dot = name.rfind('.');
@@ -161,39 +150,17 @@ StepProbe TrainingStep::probe(std::span<const float> x, std::span<const float> y
   const SavedBuffers buffers(graph_);
   buffers.restore(reference);
 
-  const auto run = [&](Graph& g, double scale, Capture& capture, float& loss_out) {
-    StepState st{};
-    st.scale = float(scale);
-    st.steps_taken = step - 1;  // what dropout draws from in the step itself
-    Tensor state = make_step_state(backend_, st);
-    ExecContext ctx{backend_, true, dropout_seed, &state};
-    const float s = float(scale);
-    const Tensor scale_t = Tensor::from_host(backend_, Shape{1}, DType::F32, &s);
-    Tensor loss = Tensor::zeros(backend_, Shape{1}, DType::F32);
-    g.set_observer(&capture);
-    try {
-      g.prepare_step();
-      g.forward(ctx, tx);
-      g.loss_and_backward(ctx, ty, scale_t, loss);
-    } catch (...) {
-      g.set_observer(nullptr);
-      g.clear_saved();
-      throw;
-    }
-    g.set_observer(nullptr);
-    loss_out = loss.to_host()[0];
-  };
   Capture cand, ref;
   float loss = 0, loss_fp32 = 0;
   graph_.attach_numerics(nullptr);
   try {
-    run(graph_, probe.scale, cand, loss);
+    loss = rerun_step(graph_, backend_, probe.scale, tx, ty, dropout_seed, step, cand);
   } catch (...) {
     graph_.attach_numerics(numerics_.stats.defined() ? &numerics_ : nullptr);
     buffers.restore(graph_);
     throw;
   }
-  run(reference, 1.0, ref, loss_fp32);
+  loss_fp32 = rerun_step(reference, backend_, 1.0, tx, ty, dropout_seed, step, ref);
   probe.loss = loss;
   probe.loss_fp32 = loss_fp32;
 
@@ -257,8 +224,6 @@ StepProbe TrainingStep::probe(std::span<const float> x, std::span<const float> y
     op.error = relative_error(mine[i]->grad.to_host(), theirs[i]->grad.to_host(), probe.scale);
     probe.ops.push_back(std::move(op));
   }
-  graph_.clear_saved();
-  reference.clear_saved();
   graph_.attach_numerics(numerics_.stats.defined() ? &numerics_ : nullptr);
   buffers.restore(graph_);
   mark_culprits(probe, inputs);

@@ -10,6 +10,7 @@
 #include "mantissa/numerics_bits.hpp"
 #include "mantissa/step_state.hpp"
 #include "mantissa/train_step.hpp"
+#include "train/rerun.hpp"
 
 namespace mantissa {
 
@@ -53,6 +54,41 @@ bool same_bits(float a, float b) {
 
 }  // namespace
 
+SavedBuffers::SavedBuffers(Graph& g) {
+  for (Buffer* b : g.buffers()) values_.push_back(b->value.to_host());
+}
+
+void SavedBuffers::restore(Graph& g) const {
+  const std::vector<Buffer*> bs = g.buffers();
+  for (std::size_t i = 0; i < bs.size() && i < values_.size(); ++i)
+    bs[i]->value.copy_from_host(values_[i].data());
+}
+
+float rerun_step(Graph& g, Backend& backend, double scale, const Tensor& x, const Tensor& y,
+                 std::uint64_t dropout_seed, std::int64_t step, TensorObserver& observer) {
+  StepState st{};
+  st.scale = float(scale);
+  st.steps_taken = step - 1;  // what dropout drew from in the step itself
+  Tensor state = make_step_state(backend, st);
+  ExecContext ctx{backend, true, dropout_seed, &state};
+  const float s = float(scale);
+  const Tensor scale_t = Tensor::from_host(backend, Shape{1}, DType::F32, &s);
+  Tensor loss = Tensor::zeros(backend, Shape{1}, DType::F32);
+  g.set_observer(&observer);
+  try {
+    g.prepare_step();
+    g.forward(ctx, x);
+    g.loss_and_backward(ctx, y, scale_t, loss);
+  } catch (...) {
+    g.set_observer(nullptr);
+    g.clear_saved();
+    throw;
+  }
+  g.set_observer(nullptr);
+  g.clear_saved();
+  return loss.to_host()[0];
+}
+
 std::vector<TracedTensor> TrainingStep::measure_at(double scale, std::span<const float> x,
                                                    std::span<const float> y, std::int64_t n,
                                                    std::uint64_t dropout_seed, std::int64_t step,
@@ -64,37 +100,21 @@ std::vector<TracedTensor> TrainingStep::measure_at(double scale, std::span<const
   backend_.upload(tx.data(), x.data(), tx.bytes());
   Tensor ty = Tensor::empty(backend_, ys, DType::F32);
   backend_.upload(ty.data(), y.data(), ty.bytes());
-  // Batch-norm running statistics move in every training forward pass.
-  std::vector<std::vector<float>> buffers;
-  for (Buffer* b : graph_.buffers()) buffers.push_back(b->value.to_host());
-
+  const SavedBuffers buffers(graph_);
   Tracer tracer(backend_);
-  StepState st{};
-  st.scale = float(scale);
-  st.steps_taken = step - 1;  // what dropout drew from in the step itself
-  Tensor state = make_step_state(backend_, st);
-  ExecContext ctx{backend_, true, dropout_seed, &state};
-  const float s = float(scale);
-  Tensor scale_t = Tensor::from_host(backend_, Shape{1}, DType::F32, &s);
-  Tensor loss = Tensor::zeros(backend_, Shape{1}, DType::F32);
   graph_.attach_numerics(nullptr);
-  graph_.set_observer(&tracer);
   const auto restore = [&] {
-    graph_.set_observer(nullptr);
-    graph_.clear_saved();
     graph_.attach_numerics(numerics_.stats.defined() ? &numerics_ : nullptr);
-    const std::vector<Buffer*> bs = graph_.buffers();
-    for (std::size_t i = 0; i < bs.size(); ++i) bs[i]->value.copy_from_host(buffers[i].data());
+    buffers.restore(graph_);
   };
+  float loss = 0;
   try {
-    graph_.prepare_step();
-    graph_.forward(ctx, tx);
-    graph_.loss_and_backward(ctx, ty, scale_t, loss);
+    loss = rerun_step(graph_, backend_, scale, tx, ty, dropout_seed, step, tracer);
   } catch (...) {
     restore();
     throw;
   }
-  if (loss_out != nullptr) *loss_out = loss.to_host()[0];
+  if (loss_out != nullptr) *loss_out = loss;
   restore();
   return std::move(tracer.tensors);
 }
