@@ -2,6 +2,7 @@
 // [--probe [--probe-step S]] [--json]: where a run's fingerprint leaves a
 // float32 reference's by more than the noise band (divergence.hpp), and which
 // ops create error at that step (probe.hpp).
+#include <algorithm>
 #include <cmath>
 #include <iostream>
 #include <memory>
@@ -49,7 +50,13 @@ void add_divergence_command(CLI::App& app) {
                 "Run the first divergent step again in the run's policy and in float32 from the "
                 "run's exact state, and name the ops that create error there");
   cmd->add_option("--probe-step", f->probe_step, "Probe this step instead (implies --probe)")
-      ->check(CLI::PositiveNumber);
+      ->check(CLI::Validator(
+          [](std::string& v) {
+            return std::all_of(v.begin(), v.end(), ::isdigit) && !v.empty() && std::stoll(v) >= 1
+                       ? std::string()
+                       : "a step is a whole number from 1 up, not '" + v + "'";
+          },
+          "STEP"));
   cmd->add_flag("--json", f->json, "Print JSON, with every step's distances");
   cmd->callback([f] {
     RunStore store(f->db.empty() ? default_database_path() : std::filesystem::path(f->db),
@@ -57,6 +64,9 @@ void add_divergence_command(CLI::App& app) {
     const RunRecord run = store.require_run(f->run);
     const RunRecord ref = store.require_run(f->reference);
     const RunRecord twin = store.require_run(f->twin);
+    if (ref.id == twin.id)
+      throw InputError("--reference and --twin are both run " + std::to_string(ref.id) +
+                       ": the twin is another float32 run, trained with --noise-twin");
     for (const RunRecord* r : {&ref, &twin})
       if (r->policy != "float32")
         throw InputError("--" + std::string(r == &ref ? "reference" : "twin") + ": run " +

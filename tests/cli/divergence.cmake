@@ -67,6 +67,8 @@ endif()
 
 foreach(case "${fp16};--reference;${bf16};--twin;${twin};is mixed_bfloat16, not float32"
              "${fp16};--reference;${ref};--twin;${twin};--probe-step;999;run ${fp16} has no step 999"
+             "${fp16};--reference;${ref};--twin;${twin};--probe-step;0;a step is a whole number from 1 up"
+             "${fp16};--reference;${ref};--twin;${ref};are both run ${ref}"
              "${rerun};--reference;${ref};--twin;${twin};--probe;stays within the noise band"
              "${fp16};--reference;${ref};--twin;999;no run 999")
   list(POP_BACK case want)
