@@ -454,12 +454,13 @@ Project apply_fix(const Project& project, const Fix& fix) {
   if (fix.policy) p.training.policy = *fix.policy;
   if (fix.scaler) p.training.loss_scale = *fix.scaler;
   if (fix.adam_eps) p.training.optimizer.eps = *fix.adam_eps;
-  for (const auto& [id, eps] : fix.layer_eps) {
+  for (const auto& layer_eps : fix.layer_eps) {
+    const std::string& id = layer_eps.first;
     auto it = std::find_if(p.model.layers.begin(), p.model.layers.end(),
                            [&](const LayerSpec& l) { return l.id == id; });
     if (it == p.model.layers.end())
       throw InputError("fix '" + fix.title + "': the model has no layer '" + id + "'");
-    it->eps = eps;
+    it->eps = layer_eps.second;
   }
   return p;
 }
