@@ -211,6 +211,13 @@ QWidget* TrainingSettingsForm::buildAdvanced() {
   checkpointEvery_->setSpecialValueText(tr("at the end"));
   checkpointEvery_->setToolTip(tr("Keep a checkpoint every this many steps"));
   form->addRow(tr("Checkpoint every:"), checkpointEvery_);
+  virtualRanks_ = intBox(box, 1, 4096);
+  virtualRanks_->setSpecialValueText(tr("whole batch"));
+  virtualRanks_->setToolTip(
+      tr("Gradient accumulation: cut each batch into this many shards, run them one after "
+         "another, and sum their gradients in fp32 in order (less activation memory; the "
+         "data-parallel step in one process)"));
+  form->addRow(tr("Batch shards:"), virtualRanks_);
 
   connect(pure_, &QCheckBox::toggled, this, [this](bool on) {
     change(tr("master weights"), [&](TrainingSpec& s) {
@@ -228,6 +235,7 @@ QWidget* TrainingSettingsForm::buildAdvanced() {
   });
   bindNumber(checkpointEvery_, tr("checkpoint interval"),
              [](TrainingSpec& s, int v) { s.checkpoint_every = v; });
+  bindNumber(virtualRanks_, tr("batch shards"), [](TrainingSpec& s, int v) { s.virtual_ranks = v; });
   return box;
 }
 
@@ -256,6 +264,7 @@ void TrainingSettingsForm::setSpec(const TrainingSpec& spec) {
   clip_->setValue(spec.clip_grad_norm.value_or(0.0));
   skipNonfinite_->setChecked(spec.loss_scale.skip_nonfinite);
   checkpointEvery_->setValue(int(spec.checkpoint_every));
+  virtualRanks_->setValue(spec.virtual_ranks);
   updating_ = false;
   updateEnabled();
 }

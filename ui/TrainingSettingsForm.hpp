@@ -33,6 +33,7 @@ class TrainingSettingsForm : public QWidget {
   QComboBox* lossScaleModeBox() const { return scaleMode_; }
   QDoubleSpinBox* initScaleBox() const;
   QSpinBox* growthIntervalBox() const { return growthInterval_; }
+  QSpinBox* virtualRanksBox() const { return virtualRanks_; }
   QCheckBox* pureBox() const { return pure_; }
   QComboBox* optimizerBox() const { return optimizer_; }
   QDoubleSpinBox* momentumBox() const { return momentum_; }
@@ -78,6 +79,7 @@ class TrainingSettingsForm : public QWidget {
   QDoubleSpinBox* clip_;
   QCheckBox* skipNonfinite_;
   QSpinBox* checkpointEvery_;
+  QSpinBox* virtualRanks_;
 };
 
 }  // namespace mantissa::ui

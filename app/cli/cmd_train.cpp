@@ -45,6 +45,7 @@ struct TrainFlags {
   std::string name;
   bool json = false;
   std::int64_t checkpoint_every = 0;
+  int virtual_ranks = 1;
   double checkpoint_seconds = 0;
   bool no_store = false;
   bool tf32 = false;
@@ -91,6 +92,11 @@ void add_override_options(CLI::App* cmd, TrainFlags& f, bool with_policy) {
   add("--checkpoint-every",
       cmd->add_option("--checkpoint-every", f.checkpoint_every,
                       "Store a checkpoint every N steps (one is always stored at the end)"));
+  add("--virtual-ranks",
+      cmd->add_option("--virtual-ranks", f.virtual_ranks,
+                      "Cut each batch into K shards and sum their gradients in fp32 in order "
+                      "(gradient accumulation; the data-parallel step of PRECISION.md in one "
+                      "process)"));
   add("--checkpoint-seconds",
       cmd->add_option("--checkpoint-seconds", f.checkpoint_seconds,
                       "Safety checkpoint once this much wall time has passed since the last, so "
@@ -161,6 +167,8 @@ void apply_overrides(Project& p, const TrainFlags& f) {
   if (f.has("--no-graphs")) t.capture_graphs = false;
   if (f.has("--checkpoint-every"))
     t.checkpoint_every = at_least("--checkpoint-every", f.checkpoint_every, 0);
+  if (f.has("--virtual-ranks"))
+    t.virtual_ranks = int(at_least("--virtual-ranks", f.virtual_ranks, 1));
   if (f.has("--checkpoint-seconds")) {
     if (!(f.checkpoint_seconds >= 0) || !std::isfinite(f.checkpoint_seconds))
       throw InputError("--checkpoint-seconds must be a number of seconds >= 0, got " +

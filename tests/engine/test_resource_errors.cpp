@@ -41,7 +41,7 @@ TEST(ResourceErrors, ABatchThatCannotFitNamesTheWidestLayer) {
   const std::string m = refusal(p);
   EXPECT_NE(m.find("a batch of 200 does not fit: its activations need "), std::string::npos) << m;
   EXPECT_NE(m.find("layer 'fc1' outputs "), std::string::npos) << m;
-  EXPECT_NE(m.find("(lower batch_size)"), std::string::npos) << m;
+  EXPECT_NE(m.find("(lower batch_size, or raise virtual_ranks)"), std::string::npos) << m;
 }
 
 TEST(ResourceErrors, BytesAreWrittenForPeople) {

@@ -741,6 +741,12 @@ class MainWindowTest : public QObject {
     QVERIFY(!w.isWindowModified());
     w.redoAction()->trigger();
     QCOMPARE(form->batchSizeBox()->value(), 64);
+    // Batch shards (virtual ranks): 1 reads as the whole batch.
+    QCOMPARE(form->virtualRanksBox()->text(), QStringLiteral("whole batch"));
+    form->virtualRanksBox()->setValue(4);
+    QCOMPARE(w.document()->training().virtual_ranks, 4);
+    w.undoAction()->trigger();
+    QCOMPARE(w.document()->training().virtual_ranks, 1);
 
     // Policy from the toolbar: fp16 turns the dynamic scaler on by default,
     // bf16 leaves it off until asked for.

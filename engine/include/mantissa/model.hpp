@@ -155,6 +155,12 @@ struct TrainingSpec {
   std::uint64_t seed = 0;
   std::optional<double> clip_grad_norm;
   std::int64_t checkpoint_every = 0;  // steps; 0 = only at the end
+  // Gradient accumulation as PRECISION.md's data-parallel step in one
+  // process: each batch of n rows is cut into this many contiguous shards
+  // ([floor(r n / K), floor((r + 1) n / K))), each run forward and backward
+  // with its loss divided by n, and their scaled gradients summed in fp32 in
+  // shard order before the one unscale-and-check, optimizer and scaler step.
+  int virtual_ranks = 1;
   // Safety checkpoints, so that a killed run resumes losing little: one once
   // this much wall time has passed since the last (0 = none), and one at
   // every epoch end. Pruned when the run finishes (RunStore::set_status).

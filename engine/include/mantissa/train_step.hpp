@@ -138,6 +138,11 @@ class TrainingStep {
  private:
   // The ops of one step on device tensors x, y (no host work in between).
   void body(Tensor x, const Tensor& y, std::uint64_t dropout_seed);
+  // The forward and backward passes of body() with TrainingSpec::virtual_ranks
+  // shards: each shard's scaled gradients summed into accumulated_ in shard
+  // order, its loss into `loss`.
+  void sharded_passes(const Tensor& x, const Tensor& y, std::uint64_t dropout_seed,
+                      const Tensor& scale, Tensor& loss);
   bool decide_capture();
   bool capture_allowed(std::int64_t n) const;
 
@@ -146,6 +151,12 @@ class TrainingStep {
   StepOptions options_;
   std::vector<Param*> params_;
   std::vector<Tensor> grads_, masters_, slots_;
+  // Virtual ranks (gradient accumulation): the shard count, the summed
+  // scaled gradients (fp32, one per parameter), and the one-element shard
+  // loss and scale. Unused with one rank.
+  int virtual_ranks_ = 1;
+  std::vector<Tensor> accumulated_;
+  Tensor shard_loss_, shard_scale_;
   int slots_per_param_ = 0;
   std::vector<std::uint8_t> decay_;
   Tensor state_;  // a StepState (make_step_state())

@@ -48,11 +48,15 @@ std::size_t available_memory(const Backend& backend) {
 
 MemoryEstimate estimate_memory(const ModelSummary& s, const TrainingSpec& t, std::int64_t batch) {
   MemoryEstimate e;
-  const double per_param = bytes_per_param(t);
+  // Virtual ranks: an fp32 sum of the gradients more, and activations of one
+  // shard at a time.
+  const int ranks = std::max(1, t.virtual_ranks);
+  const double per_param = bytes_per_param(t) + (ranks > 1 ? 4.0 : 0.0);
+  const std::int64_t rows = (batch + ranks - 1) / ranks;
   const std::size_t p = policy_index(t.policy);
   for (const LayerInfo& l : s.layers) {
     e.state += double(l.params) * per_param;
-    e.activations += 2.0 * double(l.activation_bytes[p]) * double(batch);
+    e.activations += 2.0 * double(l.activation_bytes[p]) * double(rows);
   }
   return e;
 }
@@ -64,6 +68,7 @@ void check_model_fits(const ModelSummary& s, const TrainingSpec& t, std::int64_t
   const double per_param = bytes_per_param(t);
   const std::size_t p = policy_index(t.policy);
   const MemoryEstimate e = estimate_memory(s, t, batch);
+  const std::int64_t rows = (batch + std::max(1, t.virtual_ranks) - 1) / std::max(1, t.virtual_ranks);
   const double state = e.state, activations = e.activations;
   const LayerInfo* heaviest = nullptr;
   const LayerInfo* widest = nullptr;
@@ -84,8 +89,9 @@ void check_model_fits(const ModelSummary& s, const TrainingSpec& t, std::int64_t
         "a batch of " + std::to_string(batch) + " does not fit: its activations need " +
         bytes_text(activations) + " beside " + bytes_text(state) + " for the model, and " + have +
         "; layer '" + widest->id + "' outputs " +
-        bytes_text(double(widest->activation_bytes[p]) * double(batch)) +
-        " per batch (lower batch_size)");
+        bytes_text(double(widest->activation_bytes[p]) * double(rows)) +
+        (rows < batch ? " per shard (raise virtual_ranks or lower batch_size)"
+                      : " per batch (lower batch_size, or raise virtual_ranks)"));
   }
 }
 

@@ -33,6 +33,12 @@ TrainingStep::TrainingStep(Graph& graph, Backend& backend, const TrainingSpec& t
       backend_, Shape{rules::fingerprint_words(std::int64_t(params_.size()))}, DType::F32);
   for (Param* p : params_)
     previous_.push_back(Tensor::empty(backend_, p->master.shape(), p->master.dtype()));
+  virtual_ranks_ = std::max(1, t.virtual_ranks);
+  if (virtual_ranks_ > 1) {
+    for (Param* p : params_) accumulated_.push_back(Tensor::zeros(backend_, p->grad.shape(), DType::F32));
+    shard_loss_ = Tensor::zeros(backend_, Shape{1}, DType::F32);
+    shard_scale_ = Tensor::zeros(backend_, Shape{1}, DType::F32);
+  }
   StepState init{};
   init.scale = float(initial_scale(t.policy, t.loss_scale));
   state_ = make_step_state(backend_, init);
@@ -117,22 +123,70 @@ void TrainingStep::body(Tensor x, const Tensor& y, std::uint64_t dropout_seed) {
   if (numerics_.stats.defined()) backend_.fill(numerics_.stats, 0.0f);
   // ---- cast fp32 masters to their compute copies, once per step ----
   graph_.prepare_step();
-  // ---- forward; layers keep what backward needs (a 16-bit copy under mixed policies) ----
-  graph_.forward(ctx, x);
-  x = Tensor();  // eager steps free the fp32 batch here; the fixed one stays
-  // ---- loss (fp32) × S, backward: every Param::grad is overwritten ----
   backend_.fill(found_inf, 0.0f);
-  graph_.loss_and_backward(ctx, y, scale, loss);
+  if (virtual_ranks_ > 1) {
+    sharded_passes(x, y, dropout_seed, scale, loss);
+  } else {
+    // ---- forward; layers keep what backward needs (a 16-bit copy under mixed policies) ----
+    graph_.forward(ctx, x);
+    x = Tensor();  // eager steps free the fp32 batch here; the fixed one stays
+    // ---- loss (fp32) × S, backward: every Param::grad is overwritten ----
+    graph_.loss_and_backward(ctx, y, scale, loss);
+  }
+  std::vector<Tensor>& grads = virtual_ranks_ > 1 ? accumulated_ : grads_;
   // ---- unscale every gradient in place, note the first non-finite one,
   //      and the global norm of the unscaled gradients (one pass) ----
-  backend_.unscale_check_and_norm_stats(grads_, scale, found_inf, grad_sq, grad_stats_);
+  backend_.unscale_check_and_norm_stats(grads, scale, found_inf, grad_sq, grad_stats_);
   // ---- clip + optimizer; skipped on device when found_inf is set ----
-  backend_.optimizer_step(masters_, grads_, slots_, decay_, state_, optimizer_);
+  backend_.optimizer_step(masters_, grads, slots_, decay_, state_, optimizer_);
   // ---- loss-scale update: backoff on overflow, growth after N clean steps ----
   backend_.update_loss_scale(state_, scaler_);
   // ---- the weight fingerprint: checksum, norms and the update's norm ----
   backend_.weight_fingerprint(masters_, previous_, fingerprint_);
   graph_.clear_saved();
+}
+
+// PRECISION.md "Data-parallel training", in one process: shard r of the n
+// rows is [floor(r n / K), floor((r + 1) n / K)); its loss (the mean over its
+// m rows) and its gradient are weighted by m / n through the scale it is
+// multiplied by, so that their sum is the batch's mean; the scaled
+// gradients are summed in fp32 in shard order (the first shard copied, each
+// later one added). A shard with no rows adds nothing. Shard r > 0 draws its
+// dropout from the run's seed mixed with r.
+void TrainingStep::sharded_passes(const Tensor& x, const Tensor& y, std::uint64_t dropout_seed,
+                                  const Tensor& scale, Tensor& loss) {
+  const std::int64_t n = x.dim(0);
+  const std::int64_t x_row = n > 0 ? x.numel() / n : 0, y_row = n > 0 ? y.numel() / n : 0;
+  const auto rows_shape = [](const Shape& s, std::int64_t m) {
+    std::vector<std::int64_t> d = s.dims();
+    d[0] = m;
+    return Shape(d);
+  };
+  backend_.fill(loss, 0.0f);
+  bool first = true;
+  for (std::int64_t r = 0; r < virtual_ranks_; ++r) {
+    const std::int64_t lo = r * n / virtual_ranks_, hi = (r + 1) * n / virtual_ranks_;
+    const std::int64_t m = hi - lo;
+    if (m == 0) continue;
+    const float weight = float(double(m) / double(n));
+    backend_.cast(scale, shard_scale_);
+    backend_.scale(shard_scale_, weight);
+    const std::uint64_t seed =
+        r == 0 ? dropout_seed : dropout_seed ^ (std::uint64_t(r) * 0x9E3779B97F4A7C15ull);
+    ExecContext ctx{backend_, true, seed, &state_};
+    graph_.forward(ctx, x.slice(lo * x_row, rows_shape(x.shape(), m)));
+    graph_.loss_and_backward(ctx, y.slice(lo * y_row, rows_shape(y.shape(), m)), shard_scale_,
+                             shard_loss_);
+    backend_.scale(shard_loss_, weight);
+    backend_.accumulate(shard_loss_, loss);
+    for (std::size_t i = 0; i < grads_.size(); ++i) {
+      if (first) backend_.cast(grads_[i], accumulated_[i]);
+      else backend_.accumulate(grads_[i], accumulated_[i]);
+    }
+    first = false;
+  }
+  if (first)  // no rows at all: nothing to add
+    for (Tensor& a : accumulated_) backend_.fill(a, 0.0f);
 }
 
 // Whether this run may capture at all: decided once, with the reason when not.
