@@ -65,6 +65,7 @@ void add_advise_command(CLI::App& app) {
     int fix = 1;
     std::optional<std::int64_t> steps;
     std::optional<std::int64_t> accept, reject;
+    bool control = false;
     bool json = false;
   };
   auto f = std::make_shared<Flags>();
@@ -78,6 +79,10 @@ void add_advise_command(CLI::App& app) {
       ->check(CLI::PositiveNumber);
   cmd->add_option("--steps", f->steps, "Steps of the child run (default: the run's)")
       ->check(CLI::PositiveNumber);
+  cmd->add_flag("--control", f->control,
+                "With --try: also train a control branch (the run unchanged, from the same "
+                "checkpoint, the same steps) and compare the fix with it instead of with the "
+                "run's own record");
   auto* accept = cmd->add_option("--accept", f->accept,
                                  "Accept the fix child run CHILD of RUN (stored with its outcome; "
                                  "later advice cites it)");
@@ -183,15 +188,36 @@ void add_advise_command(CLI::App& app) {
     job.options.warmup_steps_excluded = kWarmupStepsExcluded;
     job.database = db;
     ProgressDisplay display;
+    // A control branch: the run's own project from the same point, for the
+    // same steps, its scaler as the checkpoint left it; no trial of a fix.
+    std::int64_t control_run = 0;
+    if (f->control) {
+      TrainJob control = job;
+      control.project = evidence.project;
+      control.project.training.steps = steps;
+      control.options.scaler_state.reset();
+      control.new_run = new_run_record(control.project, "run " + std::to_string(f->run) +
+                                                            " control branch for: " + fix.title);
+      control.new_run.parent_run_id = f->run;
+      control.new_run.notes = "Control branch of run " + std::to_string(f->run) +
+                              " for the fix '" + fix.title + "' (the run unchanged).";
+      display.begin_run(false);
+      const JobResult c = run_job(control, display);
+      if (c.summary.outcome == RunOutcome::Failed) throw Error(c.summary.error);
+      control_run = c.run_id;
+    }
     display.begin_run(false);
     const JobResult r = run_job(job, display);
     if (r.summary.outcome == RunOutcome::Failed) throw Error(r.summary.error);
 
-    // Against the control: the run's own record over the same steps.
+    // Against the control: the control branch, else the run's own record
+    // over the same steps.
     FixComparison cmp;
     {
       RunStore store(db, StoreOptions::reading());
-      cmp = compare_fix(store, r.run_id);
+      cmp = control_run ? compare_fix(control_run, store.step_metrics(control_run), r.run_id,
+                                      store.step_metrics(r.run_id))
+                        : compare_fix(store, r.run_id);
     }
     const std::string outcome = cmp.sentence();
     {
@@ -205,6 +231,7 @@ void add_advise_command(CLI::App& app) {
       j["finding"] = finding_json(finding);
       j["fix"] = fix.title;
       j["steps"] = steps;
+      j["control_run"] = control_run ? nlohmann::ordered_json(control_run) : nlohmann::ordered_json(nullptr);
       j["skipped"] = cmp.child_skips;
       j["run_skipped"] = cmp.control_skips;
       j["mean_loss_tail"] = std::isfinite(cmp.child_loss) ? nlohmann::ordered_json(cmp.child_loss)

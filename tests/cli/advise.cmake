@@ -62,6 +62,24 @@ if(NOT t_decision STREQUAL "accepted" OR NOT why MATCHES "Tried before here: acc
   message(FATAL_ERROR "after --accept (decision ${t_decision}, why: ${why}):\n${after}")
 endif()
 
+# With a control branch trained beside it: the control is the run unchanged
+# from the same point, so it skips what the run skipped, bit for bit the same
+# run on this machine.
+mantissa_ok(ctl advise ${run} --try 1 --control --json --db "${db}")
+string(JSON control_run GET "${ctl}" control_run)
+string(JSON ctl_skipped GET "${ctl}" run_skipped)
+string(JSON fix_skipped GET "${ctl}" skipped)
+if(control_run STREQUAL "" OR NOT ctl_skipped EQUAL run_skipped OR NOT fix_skipped LESS ctl_skipped)
+  message(FATAL_ERROR "advise --try 1 --control:\n${ctl}")
+endif()
+mantissa_ok(ctl_list runs list --json --db "${db}")
+mantissa_ok(ctl_show runs show ${control_run} --json --db "${db}")
+string(JSON ctl_parent GET "${ctl_show}" parent_run_id)
+string(JSON ctl_name GET "${ctl_show}" name)
+if(NOT ctl_parent EQUAL run OR NOT ctl_name MATCHES "control branch for")
+  message(FATAL_ERROR "the control branch:\n${ctl_show}")
+endif()
+
 foreach(case "${run};--try;9;there is no finding 9"
              "${run};--try;1;--fix;4;there is no fix 4" "999;no run 999"
              "${run};--reject;${run};is no fix tried for run ${run}"

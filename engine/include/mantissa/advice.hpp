@@ -63,8 +63,9 @@ Project apply_fix(const Project& project, const Fix& fix);
 // A fix's child run against its control over the child's steps. The
 // control is the parent's own record over the same steps: the same initial
 // weights and batches, and on one machine a rerun of it is the same run bit
-// for bit (the weight checksums say so, divergence.hpp), so it is not
-// trained again.
+// for bit (the weight checksums say so, divergence.hpp); or, where that is
+// in doubt, a control branch trained beside the fix (`advise --try
+// --control`), passed as `control`.
 struct FixComparison {
   std::int64_t parent = 0, child = 0;
   std::int64_t steps = 0;  // the child's steps (from a checkpoint: the later ones)
