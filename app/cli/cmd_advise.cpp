@@ -140,17 +140,25 @@ void add_advise_command(CLI::App& app) {
         std::cout << j.dump(2) << "\n";
         return;
       }
-      for (const auto& [t, c] : tried)
-        std::cout << "Tried for run " << f->run << ": run " << t.run_id << " [" << t.rule << "] "
-                  << t.fix << ": " << (c ? c->sentence() : t.outcome) << " — "
-                  << (t.decision.empty() ? "not decided (--accept " + std::to_string(t.run_id) +
-                                               " or --reject " + std::to_string(t.run_id) + ")"
-                                         : t.decision)
-                  << "\n";
+      // The fixes tried, after the findings (or alone).
+      const auto print_tried = [&] {
+        if (!tried.empty()) std::cout << "\n";
+        for (const auto& entry : tried) {
+          const FixTrial& t = entry.first;
+          const std::optional<FixComparison>& c = entry.second;
+          std::cout << "Tried for run " << f->run << ": run " << t.run_id << " [" << t.rule
+                    << "] " << t.fix << ": " << (c ? c->sentence() : t.outcome) << " — "
+                    << (t.decision.empty() ? "not decided (--accept " + std::to_string(t.run_id) +
+                                                 " or --reject " + std::to_string(t.run_id) + ")"
+                                           : t.decision)
+                    << "\n";
+        }
+      };
       if (findings.empty()) {
         std::cout << "Run " << f->run
                   << ": nothing to fix that its record shows (no overflow the scale cannot "
                      "help, no burst of early skips, little underflow)\n";
+        print_tried();
         return;
       }
       std::cout << "Run " << f->run << " (" << policy_name(evidence.project.training.policy)
@@ -164,6 +172,7 @@ void add_advise_command(CLI::App& app) {
       }
       std::cout << "\nTry one as a linked child run: mantissa advise " << f->run
                 << " --try N [--fix K]\n";
+      print_tried();
       return;
     }
 
