@@ -279,6 +279,9 @@ class RunStore {
                       CheckpointKind kind = CheckpointKind::Kept);
   std::optional<Checkpoint> latest_checkpoint(std::int64_t run_id);
   std::optional<Checkpoint> checkpoint(std::int64_t run_id, std::int64_t step);
+  // The newest readable checkpoint taken before `step` (a branch, a fix or
+  // a probe resumes there); none: start over.
+  std::optional<Checkpoint> checkpoint_before(std::int64_t run_id, std::int64_t step);
   std::vector<CheckpointInfo> checkpoints(std::int64_t run_id);  // newest first, without data
 
   struct Impl;  // defined in src/store/; public so functions there can take one

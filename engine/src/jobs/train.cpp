@@ -1,5 +1,6 @@
 #include "mantissa/train_job.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <ctime>
 #include <memory>
@@ -68,16 +69,13 @@ BranchPlan branch_request(RunStore& store, std::int64_t run_id, const LossScaleC
   const std::int64_t limit =
       replay.first_difference ? *replay.first_difference : run.last_step + 1;
   BranchPlan plan;
-  for (const CheckpointInfo& c : store.checkpoints(run_id)) {  // newest first
-    if (c.step >= limit || c.step < 1 || std::size_t(c.step) > replay.steps.size()) continue;
-    auto blob = store.checkpoint(run_id, c.step);
-    if (!blob) continue;
-    const ScalerReplayStep& at = replay.steps[std::size_t(c.step - 1)];
-    plan.request.options.resume_from = std::move(blob->data);
+  std::optional<Checkpoint> c = store.checkpoint_before(run_id, limit);
+  if (c && std::size_t(c->step) <= replay.steps.size()) {
+    const ScalerReplayStep& at = replay.steps[std::size_t(c->step - 1)];
+    plan.request.options.resume_from = std::move(c->data);
     plan.request.options.scaler_state =
         TrainOptions::ScalerState{at.scale_after, at.growth_tracker_after, at.consecutive_skips_after};
-    plan.from_step = c.step;
-    break;
+    plan.from_step = c->step;
   }
   const Policy policy = child.training.policy;
   const std::string scaler = describe_scaler(policy, settings);
@@ -116,18 +114,14 @@ BranchPlan fix_request(RunStore& store, std::int64_t run_id, const Finding& find
       break;
     }
   if (first_bad > 1 && !fix.policy) {
-    for (const CheckpointInfo& c : store.checkpoints(run_id)) {  // newest first
-      if (c.step >= first_bad || c.step >= *child.training.steps) continue;
-      if (auto blob = store.checkpoint(run_id, c.step)) {
-        plan.request.options.resume_from = std::move(blob->data);
-        plan.from_step = c.step;
-        if (fix.scaler) {
-          // The fix's scaler starts afresh at the checkpoint, as its settings say.
-          plan.request.options.scaler_state =
-              TrainOptions::ScalerState{initial_scale(child.training.policy, *fix.scaler), 0, 0};
-        }
+    if (auto c = store.checkpoint_before(run_id, std::min(first_bad, *child.training.steps))) {
+      plan.request.options.resume_from = std::move(c->data);
+      plan.from_step = c->step;
+      if (fix.scaler) {
+        // The fix's scaler starts afresh at the checkpoint, as its settings say.
+        plan.request.options.scaler_state =
+            TrainOptions::ScalerState{initial_scale(child.training.policy, *fix.scaler), 0, 0};
       }
-      break;
     }
   }
   plan.request.project = child;

@@ -83,6 +83,13 @@ std::optional<Checkpoint> RunStore::checkpoint(std::int64_t run_id, std::int64_t
   return find_checkpoint(*impl_, run_id, step);
 }
 
+std::optional<Checkpoint> RunStore::checkpoint_before(std::int64_t run_id, std::int64_t step) {
+  for (const CheckpointInfo& c : checkpoints(run_id))  // newest first
+    if (c.step >= 1 && c.step < step)
+      if (auto found = checkpoint(run_id, c.step)) return found;
+  return std::nullopt;
+}
+
 std::vector<CheckpointInfo> RunStore::checkpoints(std::int64_t run_id) {
   Impl& s = *impl_;
   return s.guarded([&] {

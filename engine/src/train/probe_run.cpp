@@ -38,13 +38,9 @@ RunProbe probe_run(RunStore& store, std::int64_t run_id, std::int64_t step) {
   project.training.checkpoint_seconds = 0;
   project.training.checkpoint_every = 0;
   project.training.checkpoint_each_epoch = false;
-  for (const CheckpointInfo& c : store.checkpoints(run_id)) {  // newest first
-    if (c.step >= step) continue;
-    if (auto blob = store.checkpoint(run_id, c.step)) {
-      options.resume_from = std::move(blob->data);
-      out.from_step = c.step;
-    }
-    break;
+  if (auto c = store.checkpoint_before(run_id, step)) {
+    options.resume_from = std::move(c->data);
+    out.from_step = c->step;
   }
   auto backend = create_backend(run.backend.empty() ? std::string("cpu") : run.backend,
                                 {.allow_tf32 = project.training.allow_tf32});
