@@ -10,6 +10,8 @@ find_package(ZLIB REQUIRED)  # CRC-32 of checkpoints
 # Image folders: libpng and libjpeg-turbo decode, stb_image_resize resizes.
 find_package(PNG REQUIRED)
 find_package(JPEG REQUIRED)
+# Data-parallel training: Gloo runs the collectives between ranks (Debian libgloo-dev)
+find_package(Gloo REQUIRED)
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(STB REQUIRED IMPORTED_TARGET stb)
 

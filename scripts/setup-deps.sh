@@ -13,6 +13,9 @@ packages=(
   build-essential cmake ninja-build ccache pkg-config file
   # engine and command line
   libdnnl-dev nlohmann-json3-dev libcli11-dev libsqlite3-dev zlib1g-dev
+  # data-parallel training: Gloo for the collectives; Open MPI only as a launcher
+  # (its mpirun starts ranks in the launcher test)
+  libgloo-dev openmpi-bin
   # image folders: the PNG and JPEG decoders and stb's resizer
   libpng-dev libjpeg-dev libstb-dev
   # dnnl-config.cmake asks for OpenCL (Debian builds oneDNN with its OCL GPU

@@ -44,12 +44,12 @@ TEST(StoreOpen, NewDatabaseIsMigratedToLatestVersionInWalMode) {
   const auto path = dir / "nested" / "deeper" / "runs.db";  // parents are created
   {
     RunStore store(path);
-    EXPECT_EQ(store.schema_version(), 8);
-    EXPECT_EQ(RunStore::latest_schema_version(), 8);
+    EXPECT_EQ(store.schema_version(), 9);
+    EXPECT_EQ(RunStore::latest_schema_version(), 9);
     EXPECT_EQ(store.path(), path);
   }
   sql::Connection db(path.string());
-  EXPECT_EQ(db.query_int("PRAGMA user_version"), 8);
+  EXPECT_EQ(db.query_int("PRAGMA user_version"), 9);
   EXPECT_EQ(db.query_int("PRAGMA application_id"), 0x4D4E5453);
   sql::Statement mode = db.prepare("PRAGMA journal_mode");
   ASSERT_TRUE(mode.step());
@@ -86,7 +86,7 @@ TEST(StoreOpen, ReopenPreservesRunsAndMetrics) {
     store.set_status(id, RunStatus::Finished);
   }
   RunStore store(path);
-  EXPECT_EQ(store.schema_version(), 8);
+  EXPECT_EQ(store.schema_version(), 9);
   const RunRecord r = store.require_run(id);
   const NewRun expected = sample_run();
   EXPECT_EQ(r.name, expected.name);
@@ -141,10 +141,13 @@ TEST(StoreOpen, AVersion5DatabaseGainsTheScalerRecordAndTheFingerprint) {
     db.exec("DROP TABLE run_weights");
     db.exec("DROP TABLE step_weight_norms");
     db.exec("DROP TABLE fix_trials");
+    db.exec("ALTER TABLE step_metrics DROP COLUMN slowest_rank_s");
+    db.exec("ALTER TABLE step_metrics DROP COLUMN reduce_time_s");
+    db.exec("DROP TABLE run_ranks");
     db.exec("PRAGMA user_version = 5");
   }
   RunStore store(path);
-  EXPECT_EQ(store.schema_version(), 8);
+  EXPECT_EQ(store.schema_version(), 9);
   StepMetrics measured = sample_step(2);
   measured.unscaled_grad_amax = 0.375;
   measured.forward_nonfinite = true;
@@ -162,6 +165,25 @@ TEST(StoreOpen, AVersion5DatabaseGainsTheScalerRecordAndTheFingerprint) {
   EXPECT_TRUE(store.weight_norms(id).empty());
   EXPECT_TRUE(store.weight_names(id).empty());
   EXPECT_TRUE(store.fix_trials().empty());  // version 8
+  EXPECT_FALSE(store.ranks(id));              // version 9: one rank
+  EXPECT_EQ(steps[0].slowest_rank_s, 0.0);
+}
+
+// A data-parallel run keeps its ranks: world size, engine, order, devices.
+TEST(StoreOpen, ADataParallelRunKeepsItsRanks) {
+  TempDir dir;
+  RunStore store(dir / "runs.db");
+  const std::int64_t id = store.create_run(sample_run());
+  EXPECT_FALSE(store.ranks(id));
+  store.set_ranks(id, {2, "gloo", "rank", {"cpu Xeon (1 thread)", "cpu Xeon (1 thread)"}});
+  const std::optional<RankLayout> r = store.ranks(id);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->world_size, 2);
+  EXPECT_EQ(r->engine, "gloo");
+  EXPECT_EQ(r->reduce_order, "rank");
+  EXPECT_EQ(r->devices, (std::vector<std::string>{"cpu Xeon (1 thread)", "cpu Xeon (1 thread)"}));
+  store.delete_run(id);
+  EXPECT_FALSE(store.ranks(id));
 }
 
 TEST(StoreOpen, NewerSchemaVersionIsRefused) {
@@ -170,12 +192,12 @@ TEST(StoreOpen, NewerSchemaVersionIsRefused) {
   { RunStore store(path); }
   {
     sql::Connection db(path.string());
-    db.exec("PRAGMA user_version = 9");
+    db.exec("PRAGMA user_version = 10");
   }
   EXPECT_EQ(error_of([&] { RunStore store(path); }),
-            path.string() + ": database schema version 9 is newer than this build supports (8)");
+            path.string() + ": database schema version 10 is newer than this build supports (9)");
   sql::Connection db(path.string());
-  EXPECT_EQ(db.query_int("PRAGMA user_version"), 9);  // left as it was
+  EXPECT_EQ(db.query_int("PRAGMA user_version"), 10);  // left as it was
 }
 
 TEST(StoreOpen, GarbageFileIsRefusedAndLeftUntouched) {

@@ -157,9 +157,10 @@ TEST(StoreMetrics, CsvHasHeaderAndOneRowPerStep) {
   EXPECT_EQ(lines[0],
             "step,epoch,loss,loss_scale,skipped,skipped_total,growth_tracker,grad_norm,lr,"
             "step_time_s,samples_per_s,memory_in_use,memory_peak,driver_memory_in_use,wall_time_s,"
-            "unscaled_grad_amax,forward_nonfinite,update_norm,weight_norm,weights_checksum");
-  EXPECT_EQ(lines[2], "2,0,1.25,65536,0,0,2,0.25,0.05,0.003,42666.5,1048576,3145728,0,0.006,nan,0,0,0,0");
-  EXPECT_EQ(lines[4], "4,0,nan,65536,0,0,4,inf,0.05,0.003,42666.5,1048576,3145728,0,0.012,nan,1,0,0,0");
+            "unscaled_grad_amax,forward_nonfinite,update_norm,weight_norm,weights_checksum,"
+            "slowest_rank_s,reduce_time_s");
+  EXPECT_EQ(lines[2], "2,0,1.25,65536,0,0,2,0.25,0.05,0.003,42666.5,1048576,3145728,0,0.006,nan,0,0,0,0,0,0");
+  EXPECT_EQ(lines[4], "4,0,nan,65536,0,0,4,inf,0.05,0.003,42666.5,1048576,3145728,0,0.012,nan,1,0,0,0,0,0");
   // Shortest round-trip formatting: the text parses back to the stored double.
   EXPECT_EQ(std::stod(lines[3].substr(lines[3].find(',', 2) + 1)), 2.5 / 3);
 }

@@ -78,6 +78,10 @@ class Backend {
   virtual void deallocate(void* ptr, std::size_t bytes) noexcept = 0;
   virtual MemoryStats memory_stats() const = 0;
   virtual void reset_peak_memory() = 0;
+  // Whether tensor memory is host memory the caller may read and write
+  // directly once the ops before have run (a collective reduces it in place
+  // instead of through download() and upload()).
+  virtual bool host_memory() const { return false; }
   // Host <-> device copies of raw bytes. upload may return before the copy is
   // done only if the host buffer stays valid until synchronize().
   virtual void upload(void* dst, const void* host_src, std::size_t bytes) = 0;

@@ -22,7 +22,7 @@ struct StepField {
   std::variant<std::int64_t StepMetrics::*, double StepMetrics::*, bool StepMetrics::*> member;
 };
 
-inline constexpr std::array<StepField, 20> kStepFields{{
+inline constexpr std::array<StepField, 22> kStepFields{{
     {"step", "", "1-based step, counting skipped steps", &StepMetrics::step},
     {"epoch", "", "0-based epoch", &StepMetrics::epoch},
     {"loss", "", "unscaled fp32 training loss of the batch", &StepMetrics::loss},
@@ -51,6 +51,11 @@ inline constexpr std::array<StepField, 20> kStepFields{{
     {"weight_norm", "", "L2 norm of the master weights after the step", &StepMetrics::weight_norm},
     {"weights_checksum", "", "checksum of the master weights' bits after the step",
      &StepMetrics::weights_checksum},
+    {"slowest_rank_s", "s",
+     "data parallel: the slowest rank's forward and backward passes (0: one rank)",
+     &StepMetrics::slowest_rank_s},
+    {"reduce_time_s", "s", "data parallel: time the gradient sum took on rank 0 (0: one rank)",
+     &StepMetrics::reduce_time_s},
 }};
 
 // Calls fn(value) with a reference to the field's member of `m`

@@ -39,6 +39,19 @@ struct StepMetrics {
   // L2 norm of each master, in the model's parameter order (RunStart::weights);
   // stored beside the fields (RunStore::weight_norms), empty when not read.
   std::vector<double> weight_norms;
+  // Data parallel (docs/data-parallel.md), 0 with one rank: the slowest
+  // rank's forward and backward passes, and how long this rank's gradient
+  // sum took (the communication the step waited for).
+  double slowest_rank_s = 0;
+  double reduce_time_s = 0;
+};
+
+// The ranks of a data-parallel run (RunStart::ranks, RunStore::ranks).
+struct RankLayout {
+  int world_size = 1;
+  std::string engine;        // "gloo"
+  std::string reduce_order;  // "ring" | "rank"
+  std::vector<std::string> devices;  // each rank's backend and device, in rank order
 };
 
 struct EpochMetrics {

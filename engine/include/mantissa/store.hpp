@@ -264,6 +264,9 @@ class RunStore {
   // written with the steps): the masters' names, once per run, and each
   // step's norms in that order (steps without them are absent).
   void set_weight_names(std::int64_t run_id, const std::vector<std::string>& names);
+  // A data-parallel run's ranks (store_ranks.cpp); none for a one-rank run.
+  void set_ranks(std::int64_t run_id, const RankLayout& ranks);
+  std::optional<RankLayout> ranks(std::int64_t run_id);
   std::vector<std::string> weight_names(std::int64_t run_id);
   std::map<std::int64_t, std::vector<double>> weight_norms(std::int64_t run_id);
   std::vector<EpochMetrics> epoch_metrics(std::int64_t run_id);

@@ -17,11 +17,13 @@
 // runs eagerly, capture stays off for this run and capture_note() says why.
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
 
 #include "mantissa/backend.hpp"
+#include "mantissa/collective.hpp"
 #include "mantissa/graph.hpp"
 #include "mantissa/model.hpp"
 #include "mantissa/optim.hpp"
@@ -33,6 +35,18 @@ namespace mantissa {
 struct StepOptions {
   bool capture = true;   // TrainingSpec::capture_graphs
   bool numerics = true;  // per-tensor statistics every step (numerics.hpp)
+  // Data-parallel training (docs/data-parallel.md): this rank's group, or
+  // none; and how the gradients are summed.
+  Collective* collective = nullptr;
+  ReduceOrder reduce_order = ReduceOrder::Ring;
+};
+
+// What the ranks of a data-parallel step agreed on besides the gradients
+// (TrainingStep::agreed()): the largest of each rank's value.
+struct StepAgreement {
+  float control = 0;            // TrainingStep::set_control(): 1 stop
+  double slowest_pass_s = 0;    // the slowest rank's forward and backward
+  double reduce_s = 0;          // this rank's gradient sum, waiting included
 };
 
 // The per-tensor numerics a read brought back (TrainingStep::finish_read).
@@ -52,6 +66,15 @@ struct StepFingerprint {
   double weight_norm() const;        // of all of them together
 };
 
+// The rows [lo, hi) that rank (or shard) r of `world` takes from a batch of
+// n: contiguous, disjoint, together the whole batch; some are empty when n <
+// world (PRECISION.md "Data-parallel training").
+struct RowRange {
+  std::int64_t lo = 0, hi = 0;
+  std::int64_t rows() const { return hi - lo; }
+};
+RowRange shard_rows(std::int64_t n, std::int64_t world, std::int64_t rank);
+
 class TrainingStep {
  public:
   // The optimizer's moments are created here (zeros); total_steps drives the
@@ -67,6 +90,15 @@ class TrainingStep {
   // is the run's (the same every step).
   void enqueue(std::span<const float> x, std::span<const float> y, std::int64_t n,
                std::uint64_t dropout_seed);
+  // Data parallel: this rank's word for the next step's agreement (1: stop
+  // after it), and what the ranks agreed on in the last step enqueued.
+  void set_control(float word) { control_ = word; }
+  const StepAgreement& agreed() const { return agreed_; }
+  bool data_parallel() const { return collective_ != nullptr; }
+  // Fault injection (TrainOptions::fault): the next step enqueued finds
+  // `value` (inf or NaN) in its first gradient element on this rank, before
+  // the ranks' sum.
+  void plant_in_gradient(float value) { planted_ = value; }
   // Asks for histograms on the steps enqueued from now on (numerics only).
   void set_histograms(bool on) { histograms_next_ = on; }
   // Starts copying the state the last enqueued step leaves, and its per-tensor
@@ -143,6 +175,15 @@ class TrainingStep {
   // order, its loss into `loss`.
   void sharded_passes(const Tensor& x, const Tensor& y, std::uint64_t dropout_seed,
                       const Tensor& scale, Tensor& loss);
+  // The forward and backward passes of body() on this rank's rows of a
+  // data-parallel step, and the fp32 sum of every rank's scaled gradients
+  // and loss; then agree() after the unscale pass: found_inf, the norm,
+  // the step's sequence number and the control words, reduced with MAX.
+  void data_parallel_pass(const Tensor& x, const Tensor& y, std::uint64_t dropout_seed,
+                          const Tensor& scale, Tensor& loss);
+  void agree(Tensor& found_inf, Tensor& grad_sq);
+  // In place over ranks, directly in host memory or through a host copy.
+  void reduce_in_place(Tensor& t, bool max);
   bool decide_capture();
   bool capture_allowed(std::int64_t n) const;
 
@@ -157,6 +198,19 @@ class TrainingStep {
   int virtual_ranks_ = 1;
   std::vector<Tensor> accumulated_;
   Tensor shard_loss_, shard_scale_;
+  // Data parallel: the group, the one flat fp32 buffer the gradients and the
+  // loss are summed in (accumulated_ are views of it), the global batch's
+  // rows, the host copy on a device backend, and the agreement.
+  Collective* collective_ = nullptr;
+  ReduceOrder reduce_order_ = ReduceOrder::Ring;
+  Tensor flat_;
+  std::int64_t global_rows_ = 0;
+  std::vector<float> staging_;
+  std::uint64_t reductions_ = 0;
+  float control_ = 0;
+  double pass_seconds_ = 0;
+  StepAgreement agreed_;
+  std::optional<float> planted_;
   int slots_per_param_ = 0;
   std::vector<std::uint8_t> decay_;
   Tensor state_;  // a StepState (make_step_state())

@@ -14,6 +14,7 @@
 #include <thread>
 #include <vector>
 
+#include "mantissa/collective.hpp"
 #include "mantissa/metrics.hpp"
 #include "mantissa/model.hpp"
 #include "mantissa/probe.hpp"
@@ -70,6 +71,8 @@ struct RunStart {
   std::string device;
   // The model's parameters in order: whose norms StepMetrics::weight_norms holds.
   std::vector<std::string> weights;
+  // Data parallel: the ranks (world_size 1 otherwise).
+  RankLayout ranks;
 };
 
 class MetricsSink {
@@ -135,6 +138,23 @@ struct TrainOptions {
   // Train up to this step (1-based), probe it (probe.hpp, reported through
   // MetricsSink::probe_recorded) instead of running it, and stop there.
   std::optional<std::int64_t> probe_step;
+  // Data-parallel training (docs/data-parallel.md): this rank's group (not
+  // owned), or none. Rank 0's weights and state are broadcast at start after
+  // every rank's settings were checked against rank 0's; only rank 0
+  // evaluates and writes checkpoints.
+  Collective* collective = nullptr;
+  ReduceOrder reduce_order = ReduceOrder::Ring;
+  // Fault injection, for tests of what the ranks do when one misbehaves
+  // (`MANTISSA_FAULT`, docs/data-parallel.md): at `step` (1-based), on rank
+  // `rank`, put an inf or a NaN in the gradient, stall for `seconds`, or
+  // kill the process (SIGKILL).
+  struct Fault {
+    enum class Kind { None, Inf, NaN, Stall, Kill } kind = Kind::None;
+    std::int64_t step = 0;
+    int rank = 0;
+    double seconds = 0;
+  };
+  Fault fault;
   bool evaluate = true;                                   // validation each epoch
   std::int64_t warmup_steps_excluded = 0;                 // not counted in samples_per_s
   // Epoch-end safety checkpoints are skipped while writing them would take
@@ -142,6 +162,10 @@ struct TrainOptions {
   // model); 0 or >= 1: one at every epoch end. Time-based ones always happen.
   double safety_checkpoint_share = 0.05;
 };
+
+// "inf@STEP[:RANK]", "nan@STEP[:RANK]", "stall@STEP[:RANK][/SECONDS]",
+// "kill@STEP[:RANK]"; InputError naming `source` otherwise.
+TrainOptions::Fault parse_fault(const std::string& text, const std::string& source);
 
 class Trainer {
  public:

@@ -203,6 +203,21 @@ CREATE TABLE fix_trials (
 );
 )sql";
 
+// Version 9: data-parallel runs (docs/data-parallel.md): how many ranks,
+// over which engine and devices; per step the slowest rank's passes and the
+// time the gradient sum took. Older runs read one rank and 0.
+constexpr const char* kSchemaV9 = R"sql(
+ALTER TABLE step_metrics ADD COLUMN slowest_rank_s REAL NOT NULL DEFAULT 0;
+ALTER TABLE step_metrics ADD COLUMN reduce_time_s REAL NOT NULL DEFAULT 0;
+CREATE TABLE run_ranks (
+  run_id       INTEGER PRIMARY KEY REFERENCES runs(id) ON DELETE CASCADE,
+  world_size   INTEGER NOT NULL CHECK (world_size >= 1),
+  engine       TEXT NOT NULL,
+  reduce_order TEXT NOT NULL,
+  devices      TEXT NOT NULL
+);
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, kSchemaV1},
     {2, kSchemaV2},
@@ -212,6 +227,7 @@ constexpr Migration kMigrations[] = {
     {6, kSchemaV6},
     {7, kSchemaV7},
     {8, kSchemaV8},
+    {9, kSchemaV9},
 };
 
 }  // namespace

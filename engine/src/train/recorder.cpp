@@ -17,6 +17,7 @@ RunRecorder::RunRecorder(RunStore& store, std::int64_t run_id, std::int64_t from
 
 void RunRecorder::run_started(const RunStart& s) {
   store_.set_weight_names(run_id_, s.weights);
+  if (s.ranks.world_size > 1) store_.set_ranks(run_id_, s.ranks);
 }
 
 void RunRecorder::step_recorded(const StepMetrics& m) {

@@ -4,6 +4,7 @@
 #include "mantissa/train_step.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstring>
 
@@ -14,6 +15,12 @@
 namespace mantissa {
 
 namespace ssw = step_state_word;
+
+RowRange shard_rows(std::int64_t n, std::int64_t world, std::int64_t rank) {
+  MANTISSA_ASSERT(world >= 1 && rank >= 0 && rank < world && n >= 0,
+                  "rank " + std::to_string(rank) + " of " + std::to_string(world));
+  return {rank * n / world, (rank + 1) * n / world};
+}
 
 TrainingStep::TrainingStep(Graph& graph, Backend& backend, const TrainingSpec& t,
                            std::int64_t total_steps, StepOptions options)
@@ -34,8 +41,26 @@ TrainingStep::TrainingStep(Graph& graph, Backend& backend, const TrainingSpec& t
   for (Param* p : params_)
     previous_.push_back(Tensor::empty(backend_, p->master.shape(), p->master.dtype()));
   virtual_ranks_ = std::max(1, t.virtual_ranks);
+  if (options_.collective != nullptr && options_.collective->world() > 1) {
+    if (virtual_ranks_ > 1)
+      throw InputError("virtual ranks (" + std::to_string(virtual_ranks_) +
+                       ") and several processes do not combine: use one or the other");
+    collective_ = options_.collective;
+    reduce_order_ = options_.reduce_order;
+    // One flat buffer: every gradient, then the loss.
+    std::int64_t total = 0;
+    for (Param* p : params_) total += p->grad.numel();
+    flat_ = Tensor::zeros(backend_, Shape{total + 1}, DType::F32);
+    std::int64_t at = 0;
+    for (Param* p : params_) {
+      accumulated_.push_back(flat_.slice(at, p->grad.shape()));
+      at += p->grad.numel();
+    }
+  }
   if (virtual_ranks_ > 1) {
     for (Param* p : params_) accumulated_.push_back(Tensor::zeros(backend_, p->grad.shape(), DType::F32));
+  }
+  if (virtual_ranks_ > 1 || collective_ != nullptr) {
     shard_loss_ = Tensor::zeros(backend_, Shape{1}, DType::F32);
     shard_scale_ = Tensor::zeros(backend_, Shape{1}, DType::F32);
   }
@@ -124,7 +149,9 @@ void TrainingStep::body(Tensor x, const Tensor& y, std::uint64_t dropout_seed) {
   // ---- cast fp32 masters to their compute copies, once per step ----
   graph_.prepare_step();
   backend_.fill(found_inf, 0.0f);
-  if (virtual_ranks_ > 1) {
+  if (collective_ != nullptr) {
+    data_parallel_pass(x, y, dropout_seed, scale, loss);
+  } else if (virtual_ranks_ > 1) {
     sharded_passes(x, y, dropout_seed, scale, loss);
   } else {
     // ---- forward; layers keep what backward needs (a 16-bit copy under mixed policies) ----
@@ -133,10 +160,17 @@ void TrainingStep::body(Tensor x, const Tensor& y, std::uint64_t dropout_seed) {
     // ---- loss (fp32) × S, backward: every Param::grad is overwritten ----
     graph_.loss_and_backward(ctx, y, scale, loss);
   }
-  std::vector<Tensor>& grads = virtual_ranks_ > 1 ? accumulated_ : grads_;
+  std::vector<Tensor>& grads = accumulated_.empty() ? grads_ : accumulated_;
+  if (planted_ && !grads.empty()) {  // (data parallel: planted before the sum)
+    Tensor first = grads.front().slice(0, Shape{1});
+    backend_.fill(first, *planted_);
+    planted_.reset();
+  }
   // ---- unscale every gradient in place, note the first non-finite one,
   //      and the global norm of the unscaled gradients (one pass) ----
   backend_.unscale_check_and_norm_stats(grads, scale, found_inf, grad_sq, grad_stats_);
+  // ---- data parallel: every rank takes the same decision ----
+  if (collective_ != nullptr) agree(found_inf, grad_sq);
   // ---- clip + optimizer; skipped on device when found_inf is set ----
   backend_.optimizer_step(masters_, grads, slots_, decay_, state_, optimizer_);
   // ---- loss-scale update: backoff on overflow, growth after N clean steps ----
@@ -165,7 +199,7 @@ void TrainingStep::sharded_passes(const Tensor& x, const Tensor& y, std::uint64_
   backend_.fill(loss, 0.0f);
   bool first = true;
   for (std::int64_t r = 0; r < virtual_ranks_; ++r) {
-    const std::int64_t lo = r * n / virtual_ranks_, hi = (r + 1) * n / virtual_ranks_;
+    const auto [lo, hi] = shard_rows(n, virtual_ranks_, r);
     const std::int64_t m = hi - lo;
     if (m == 0) continue;
     const float weight = float(double(m) / double(n));
@@ -189,11 +223,109 @@ void TrainingStep::sharded_passes(const Tensor& x, const Tensor& y, std::uint64_
     for (Tensor& a : accumulated_) backend_.fill(a, 0.0f);
 }
 
+// PRECISION.md "Data-parallel training": this rank's rows of the global
+// batch (cut by enqueue()) run forward and backward with the scale times
+// m / n, as a virtual rank's shard does, and the dropout of rank r mixes r
+// into the seed likewise; the scaled gradients are cast into the flat fp32
+// buffer, the loss after them, and the buffer is summed over ranks. A rank
+// without rows contributes zeros, and still joins the sum.
+void TrainingStep::data_parallel_pass(const Tensor& x, const Tensor& y, std::uint64_t dropout_seed,
+                                      const Tensor& scale, Tensor& loss) {
+  const auto t0 = std::chrono::steady_clock::now();
+  const std::int64_t m = x.defined() ? x.dim(0) : 0;
+  const std::int64_t total = flat_.numel();
+  Tensor flat_loss = flat_.slice(total - 1, Shape{1});
+  if (m > 0) {
+    const float weight = float(double(m) / double(global_rows_));
+    backend_.cast(scale, shard_scale_);
+    backend_.scale(shard_scale_, weight);
+    const auto r = std::uint64_t(collective_->rank());
+    const std::uint64_t seed = r == 0 ? dropout_seed : dropout_seed ^ (r * 0x9E3779B97F4A7C15ull);
+    ExecContext ctx{backend_, true, seed, &state_};
+    graph_.forward(ctx, x);
+    graph_.loss_and_backward(ctx, y, shard_scale_, shard_loss_);
+    backend_.scale(shard_loss_, weight);
+    for (std::size_t i = 0; i < grads_.size(); ++i) backend_.cast(grads_[i], accumulated_[i]);
+    backend_.cast(shard_loss_, flat_loss);
+  } else {
+    backend_.fill(flat_, 0.0f);
+  }
+  if (planted_) {
+    Tensor first = flat_.slice(0, Shape{1});
+    backend_.fill(first, *planted_);
+    planted_.reset();
+  }
+  if (!backend_.host_memory()) backend_.synchronize();
+  const auto t1 = std::chrono::steady_clock::now();
+  pass_seconds_ = std::chrono::duration<double>(t1 - t0).count();
+  reduce_in_place(flat_, false);
+  agreed_.reduce_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count();
+  backend_.cast(flat_loss, loss);
+}
+
+// The 8-byte MAX all-reduce of PRECISION.md (found_inf and the norm, already
+// equal on every rank since they come from the same summed bits), with the
+// step's sequence number (as it and its negation, so that the maximum of
+// both tells whether every rank was at the same step), the control words
+// and the time each rank's passes took.
+void TrainingStep::agree(Tensor& found_inf, Tensor& grad_sq) {
+  ++reductions_;
+  const auto seq = float(reductions_ % (1u << 24));
+  std::vector<float> words(6);
+  if (backend_.host_memory()) {
+    words[0] = *static_cast<const float*>(found_inf.data());
+    words[1] = *static_cast<const float*>(grad_sq.data());
+  } else {
+    backend_.download(&words[0], found_inf.data(), 4);
+    backend_.download(&words[1], grad_sq.data(), 4);
+  }
+  words[2] = seq;
+  words[3] = -seq;
+  words[4] = control_;
+  words[5] = float(pass_seconds_);
+  collective_->max(words);
+  if (words[2] != -words[3])
+    throw Error("rank " + std::to_string(collective_->rank()) +
+                ": the ranks are out of step: reductions " + std::to_string(std::int64_t(-words[3])) +
+                " to " + std::to_string(std::int64_t(words[2])) +
+                " met in one all-reduce (this rank is at " + std::to_string(std::int64_t(seq)) + ")");
+  if (backend_.host_memory()) {
+    *static_cast<float*>(found_inf.data()) = words[0];
+    *static_cast<float*>(grad_sq.data()) = words[1];
+  } else {
+    backend_.upload(found_inf.data(), &words[0], 4);
+    backend_.upload(grad_sq.data(), &words[1], 4);
+    backend_.synchronize();
+  }
+  agreed_.control = words[4];
+  agreed_.slowest_pass_s = words[5];
+}
+
+void TrainingStep::reduce_in_place(Tensor& t, bool max) {
+  const auto n = std::size_t(t.numel());
+  if (backend_.host_memory()) {
+    std::span<float> data(static_cast<float*>(t.data()), n);
+    if (max) collective_->max(data);
+    else collective_->sum(data, reduce_order_);
+    return;
+  }
+  staging_.resize(n);
+  backend_.download(staging_.data(), t.data(), n * 4);
+  if (max) collective_->max(staging_);
+  else collective_->sum(staging_, reduce_order_);
+  backend_.upload(t.data(), staging_.data(), n * 4);
+  backend_.synchronize();
+}
+
 // Whether this run may capture at all: decided once, with the reason when not.
 // (Dropout is no obstacle: its mask follows the step counter on the device.)
 bool TrainingStep::decide_capture() {
   if (!options_.capture) {
     capture_note_ = "capture is off for this run";
+    return false;
+  }
+  if (options_.collective != nullptr && options_.collective->world() > 1) {
+    capture_note_ = "data-parallel steps reduce through the host between their ops";
     return false;
   }
   if (!backend_.can_capture()) {
@@ -223,6 +355,23 @@ void TrainingStep::enqueue(std::span<const float> x, std::span<const float> y, s
   if (!previous_set_) {  // the weights the first step starts from (resumed ones included)
     for (std::size_t k = 0; k < masters_.size(); ++k) backend_.cast(masters_[k], previous_[k]);
     previous_set_ = true;
+  }
+  if (collective_ != nullptr) {
+    // This rank's rows [floor(r n / W), floor((r + 1) n / W)) of the global batch.
+    const RowRange rows = shard_rows(n, collective_->world(), collective_->rank());
+    const std::int64_t lo = rows.lo, m = rows.rows();
+    const std::size_t x_row = n > 0 ? x.size() / std::size_t(n) : 0;
+    const std::size_t y_row = n > 0 ? y.size() / std::size_t(n) : 0;
+    global_rows_ = n;
+    Tensor tx, ty;
+    if (m > 0) {
+      tx = Tensor::empty(backend_, input_batch_shape(m), DType::F32);
+      backend_.upload(tx.data(), x.data() + std::size_t(lo) * x_row, tx.bytes());
+      ty = Tensor::empty(backend_, target_batch_shape(m), DType::F32);
+      backend_.upload(ty.data(), y.data() + std::size_t(lo) * y_row, ty.bytes());
+    }
+    body(std::move(tx), ty, dropout_seed);
+    return;
   }
   if (!capture_allowed(n)) {
     Tensor tx = Tensor::empty(backend_, xs, DType::F32);

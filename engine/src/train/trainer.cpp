@@ -10,11 +10,15 @@
 
 #include <unistd.h>
 
+#include <csignal>
+#include <thread>
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <deque>
 #include <limits>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <span>
 
@@ -93,6 +97,7 @@ struct Trainer::Impl {
   std::vector<bool> scaled16;
   bool fp32_record = false;  // no 16-bit gradients: every activation gradient instead
   std::int64_t remeasured = 0;
+  RankLayout ranks;  // data parallel: filled by join_ranks()
 
   Impl(const Project& p, Backend& b, TrainOptions o)
       : project(p), backend(b), options(std::move(o)) {}
@@ -145,9 +150,12 @@ struct Trainer::Impl {
     total_steps = t.steps ? *t.steps : std::int64_t(t.epochs) * steps_per_epoch;
     stepper = std::make_unique<TrainingStep>(*graph, backend, t, total_steps,
                                              StepOptions{.capture = t.capture_graphs,
-                                                         .numerics = t.numerics.enabled});
+                                                         .numerics = t.numerics.enabled,
+                                                         .collective = options.collective,
+                                                         .reduce_order = options.reduce_order});
 
     if (options.resume_from) restore(*options.resume_from);
+    if (options.collective != nullptr && options.collective->world() > 1) join_ranks();
     if (options.resume_from && options.scaler_state) {
       StepState s = stepper->read_state();
       s.scale = float(options.scaler_state->scale);
@@ -155,6 +163,76 @@ struct Trainer::Impl {
       s.consecutive_skips = options.scaler_state->consecutive_skips;
       stepper->write_state(s);
     }
+  }
+
+  void inject_fault() {
+    using Kind = TrainOptions::Fault::Kind;
+    switch (options.fault.kind) {
+      case Kind::Inf: stepper->plant_in_gradient(std::numeric_limits<float>::infinity()); break;
+      case Kind::NaN: stepper->plant_in_gradient(std::numeric_limits<float>::quiet_NaN()); break;
+      case Kind::Stall:
+        std::this_thread::sleep_for(std::chrono::duration<double>(options.fault.seconds));
+        break;
+      case Kind::Kill: ::raise(SIGKILL); break;
+      case Kind::None: break;
+    }
+  }
+
+  bool lead() const { return options.collective == nullptr || options.collective->rank() == 0; }
+
+  // Every rank's settings against rank 0's (PRECISION.md: the run refuses to
+  // start and names the field and the ranks), then rank 0's weights, moments,
+  // buffers and step state to every rank, as a checkpoint.
+  void join_ranks() {
+    Collective& c = *options.collective;
+    const TrainingSpec& t = project.training;
+    std::string shapes;
+    for (const Param* p : graph->params()) shapes += p->name + p->master.shape().str() + ";";
+    Project settings = project;  // what must agree beyond the named fields
+    settings.file.clear();
+    settings.training.backend.clear();
+    std::string device = backend.description();
+    device = device.substr(0, device.find(" ("));  // the model, not its thread count
+    const std::vector<std::pair<std::string, std::string>> fields = {
+        {"policy", std::string(policy_name(t.policy))},
+        {"seed", std::to_string(t.seed)},
+        {"batch size", std::to_string(t.batch_size)},
+        {"steps", std::to_string(total_steps)},
+        {"parameter shapes", shapes},
+        {"backend", backend.name().substr(0, backend.name().find(':'))},
+        {"device model", device},
+        {"reduce order", std::string(reduce_order_name(options.reduce_order))},
+        {"project", std::to_string(std::hash<std::string>{}(project_to_json(settings)))},
+    };
+    nlohmann::json mine = nlohmann::json::array();
+    for (const auto& f : fields) mine.push_back(f.second);
+    const std::vector<std::string> all = c.all_gather(mine.dump());
+    const nlohmann::json first = nlohmann::json::parse(all[0]);
+    for (std::size_t k = 0; k < fields.size(); ++k) {
+      const std::string& name = fields[k].first;
+      // Long values (shapes, the project's digest) are named, not printed.
+      const bool print = name != "parameter shapes" && name != "project";
+      std::string differ;
+      for (std::size_t r = 1; r < all.size(); ++r) {
+        const nlohmann::json theirs = nlohmann::json::parse(all[r]);
+        if (theirs[k] == first[k]) continue;
+        differ += (differ.empty() ? "rank " : ", rank ") + std::to_string(r);
+        if (print) differ += " has " + theirs[k].get<std::string>();
+      }
+      if (!differ.empty())
+        throw InputError("the ranks disagree on the " + name + ": " + differ +
+                         (print ? ", rank 0 has " + first[k].get<std::string>()
+                                : " differ from rank 0") +
+                         "; every rank must train the same project the same way");
+    }
+    ranks.world_size = c.world();
+    ranks.engine = c.engine();
+    ranks.reduce_order = reduce_order_name(options.reduce_order);
+    ranks.devices = c.all_gather(backend.name() + " " + backend.description());
+    std::vector<std::uint8_t> state;
+    if (c.rank() == 0) state = checkpoint();
+    c.broadcast(state, 0);
+    if (c.rank() != 0) restore(state);
   }
 
   void check_targets() {
@@ -471,6 +549,7 @@ struct Trainer::Impl {
     double timed_seconds = 0, timed_samples = 0;
     RunStart start{total_steps, steps_per_epoch, first, backend.name(), backend.description(), {}};
     for (const Param* p : graph->params()) start.weights.push_back(p->name);
+    start.ranks = ranks;
     sink.run_started(start);
     if (stepper->numerics_on()) sink.numerics_layout(graph->numerics_slots());
     // What the model state holds (weights, gradients, moments, state vector);
@@ -489,6 +568,7 @@ struct Trainer::Impl {
     std::int64_t capture_step = -1;
 
     const auto write_checkpoint = [&](CheckpointKind kind) {
+      if (!lead()) return;  // rank 0's are the run's
       const auto c0 = Clock::now();
       sink.checkpoint_written(step, step / std::max<std::int64_t>(steps_per_epoch, 1), kind,
                               checkpoint());
@@ -529,6 +609,10 @@ struct Trainer::Impl {
       m.weight_norm = fp.weight_norm();
       m.weights_checksum = std::int64_t(fp.checksum);
       m.weight_norms = fp.weight_norms;
+      if (stepper->data_parallel()) {
+        m.slowest_rank_s = stepper->agreed().slowest_pass_s;
+        m.reduce_time_s = stepper->agreed().reduce_s;
+      }
       // The step's statistics, decoded once for the scaler record and the store.
       const std::vector<TensorStats> stats =
           stepper->numerics_on() ? stepper->numerics().decoded() : std::vector<TensorStats>{};
@@ -567,7 +651,7 @@ struct Trainer::Impl {
         em.epoch = f.epoch;
         em.step = step;
         em.train_loss = epoch_loss_count ? epoch_loss_sum / double(epoch_loss_count) : NAN;
-        if (options.evaluate) {
+        if (options.evaluate && lead()) {
           const auto e0 = Clock::now();
           std::tie(em.val_loss, em.val_accuracy) = evaluate();
           em.eval_time_s = seconds_since(e0);
@@ -598,6 +682,10 @@ struct Trainer::Impl {
 
     std::optional<InFlight> pending;
     const std::uint64_t data_fingerprint = dataset_fingerprint(data.train);
+    // Data parallel: a stop takes effect after the step whose agreement
+    // carried it, on every rank at once; no rank waits alone.
+    const bool data_parallel = stepper->data_parallel();
+    bool agreed_stop = false;
     try {
       backend.reset_peak_memory();
       // Weights from a file are not in the project: a run killed before its
@@ -606,11 +694,11 @@ struct Trainer::Impl {
           (checkpoint_seconds > 0 || project.training.checkpoint_each_epoch))
         write_checkpoint(CheckpointKind::Safety);
       while (step < total_steps) {
-        if (pending && (control.paused() || control.stop_requested())) {
+        if (pending && (control.paused() || control.stop_requested() || agreed_stop)) {
           collect(*pending);
           pending.reset();
         }
-        if (!control.wait_if_paused()) {
+        if (data_parallel ? agreed_stop : !control.wait_if_paused()) {
           summary.outcome = RunOutcome::Stopped;
           break;
         }
@@ -627,7 +715,12 @@ struct Trainer::Impl {
           summary.outcome = RunOutcome::Stopped;
           break;
         }
+        if (options.fault.kind != TrainOptions::Fault::Kind::None && options.fault.step == step + 1 &&
+            options.fault.rank == (options.collective ? options.collective->rank() : 0))
+          inject_fault();
+        if (data_parallel) stepper->set_control(control.stop_requested() ? 1.0f : 0.0f);
         stepper->enqueue(batch.x, targets, batch.size, dropout_seed());
+        if (data_parallel && stepper->agreed().control >= 1) agreed_stop = true;
         ++step;
         if (capture_step < 0 && (stepper->captured() || stepper->capture_failed()))
           capture_step = step;
@@ -684,6 +777,52 @@ struct Trainer::Impl {
     return summary;
   }
 };
+
+TrainOptions::Fault parse_fault(const std::string& text, const std::string& source) {
+  using Kind = TrainOptions::Fault::Kind;
+  const auto bad = [&] {
+    return InputError(source + ": '" + text +
+                      "' is not a fault; write inf@STEP, nan@STEP, stall@STEP or kill@STEP, "
+                      "each optionally with :RANK, stall also with /SECONDS");
+  };
+  TrainOptions::Fault f;
+  const auto at = text.find('@');
+  if (at == std::string::npos) throw bad();
+  const std::string kind = text.substr(0, at);
+  if (kind == "inf") f.kind = Kind::Inf;
+  else if (kind == "nan") f.kind = Kind::NaN;
+  else if (kind == "stall") f.kind = Kind::Stall;
+  else if (kind == "kill") f.kind = Kind::Kill;
+  else throw bad();
+  std::string rest = text.substr(at + 1);
+  f.seconds = 3600;
+  if (const auto slash = rest.find('/'); slash != std::string::npos) {
+    if (f.kind != Kind::Stall) throw bad();
+    try {
+      std::size_t used = 0;
+      f.seconds = std::stod(rest.substr(slash + 1), &used);
+      if (used != rest.size() - slash - 1 || !(f.seconds >= 0)) throw bad();
+    } catch (const std::logic_error&) {
+      throw bad();
+    }
+    rest.resize(slash);
+  }
+  try {
+    std::size_t used = 0;
+    f.step = std::stoll(rest, &used);
+    if (used < rest.size()) {
+      if (rest[used] != ':') throw bad();
+      const std::string r = rest.substr(used + 1);
+      std::size_t used_r = 0;
+      f.rank = std::stoi(r, &used_r);
+      if (used_r != r.size()) throw bad();
+    }
+  } catch (const std::logic_error&) {
+    throw bad();
+  }
+  if (f.step < 1 || f.rank < 0) throw bad();
+  return f;
+}
 
 Trainer::Trainer(const Project& project, Backend& backend, TrainOptions options)
     : impl_(std::make_unique<Impl>(project, backend, std::move(options))) {

@@ -35,6 +35,7 @@ class CpuBackend final : public Backend {
   std::string description() const override { return description_; }
   bool native_bf16() const override { return native_bf16_; }
   bool native_f16() const override { return false; }
+  bool host_memory() const override { return true; }
 
   // ---- memory (cpu_backend.cpp) -------------------------------------------
   void* allocate(std::size_t bytes) override { return allocator_.allocate(bytes); }

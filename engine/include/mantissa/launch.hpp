@@ -1,0 +1,81 @@
+#pragma once
+// Starting the ranks of a data-parallel run (docs/data-parallel.md): where a
+// process learns its rank, and the launcher behind `mantissa train
+// --processes N` / `--devices 0,1`, which starts the ranks itself, hosts
+// their rendezvous and stops them all when one dies.
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace mantissa {
+
+// Who this process is in the run, and where the rendezvous is.
+struct RankEnv {
+  int rank = 0;
+  int world = 1;
+  int local_rank = 0;
+  int local_world = 1;
+  std::string master_addr = "127.0.0.1";
+  int master_port = 0;
+  // The store is hosted by rank 0 (torchrun, mpirun, srun, flags) or by
+  // the launcher (MANTISSA_STORE=launcher).
+  bool rank0_hosts_store = true;
+  std::string source;  // "flags", "MANTISSA_*", "torchrun", "Open MPI", "MPICH", "Slurm"
+};
+
+// What the command line gave (unset: -1 / empty).
+struct RankFlags {
+  int rank = -1;
+  int world = -1;
+  std::string master_addr;
+  int master_port = -1;
+};
+
+// The port rank 0's store listens on when none is given (torchrun's
+// MASTER_PORT + 1 under torchrun, whose own store holds MASTER_PORT).
+inline constexpr int kDefaultStorePort = 29500;
+
+// Reads, in this order, the first source that is there: flags, MANTISSA_RANK
+// / MANTISSA_WORLD_SIZE (+ LOCAL_RANK, LOCAL_WORLD_SIZE, MASTER_ADDR,
+// MASTER_PORT, STORE), torchrun's RANK / WORLD_SIZE / LOCAL_RANK /
+// LOCAL_WORLD_SIZE / MASTER_ADDR / MASTER_PORT, Open MPI's
+// OMPI_COMM_WORLD_*, MPICH's PMI_RANK / PMI_SIZE, Slurm's SLURM_PROCID /
+// SLURM_NTASKS / SLURM_LOCALID (inside an srun step: SLURM_STEP_NUM_TASKS).
+// Launchers other than torchrun give no address: MASTER_ADDR and
+// MASTER_PORT (or MANTISSA_MASTER_*) name it, else 127.0.0.1 and
+// kDefaultStorePort. Nothing there: std::nullopt (one process). A partial
+// set (a rank without a world size, a rank outside it, a number that is
+// not one) is an InputError naming the variable.
+using EnvReader = std::function<const char*(const char*)>;
+std::optional<RankEnv> resolve_rank(const RankFlags& flags, const EnvReader& env);
+
+// Threads per rank when the user did not say: the cores shared among the
+// ranks on this machine, at least one.
+int threads_per_rank(int local_world);
+
+// `mantissa train --processes N` / `--devices ...`: runs `argv` (argv[0] a
+// program path) once per rank with the MANTISSA_* variables set (and
+// MANTISSA_BACKEND per rank when devices are given), hosting the
+// rendezvous on loopback. When a rank dies or fails, the others get SIGTERM
+// and, `grace` later, SIGKILL; every rank is gone when this returns. The
+// ranks die with the launcher (PR_SET_PDEATHSIG).
+struct LaunchSpec {
+  std::vector<std::string> argv;
+  int processes = 1;
+  std::vector<std::string> backends;  // one per rank, or empty: as argv says
+  int threads = 0;                    // OMP_NUM_THREADS per rank; 0: threads_per_rank()
+  std::chrono::milliseconds grace{3000};
+};
+struct LaunchResult {
+  bool ok = true;
+  std::string failure;  // "rank 1 was killed by signal 9 (SIGKILL)"; empty when ok
+  int failed_rank = -1;
+  std::optional<std::int64_t> run_id;  // as rank 0 stored it (MANTISSA_RUN_ID_FILE)
+  int exit_code = 0;                   // of rank 0, or of the rank that failed first
+};
+LaunchResult launch_ranks(const LaunchSpec& spec);
+
+}  // namespace mantissa

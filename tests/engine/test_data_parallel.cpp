@@ -1,0 +1,396 @@
+// Data-parallel training (PRECISION.md "Data-parallel training",
+// docs/data-parallel.md): ranks in threads of this process, each with its own
+// CPU backend, joined by Gloo over loopback TCP, against one process that
+// accumulates the same shards in order (TrainingSpec::virtual_ranks). Every
+// rank and the reference run one OpenMP thread, so that the kernels split
+// their sums the same way.
+#include <gtest/gtest.h>
+#include <omp.h>
+
+#include <bit>
+#include <cmath>
+#include <cstring>
+#include <functional>
+#include <map>
+#include <set>
+#include <thread>
+
+#include "mantissa/collective.hpp"
+#include "mantissa/error.hpp"
+#include "mantissa/launch.hpp"
+#include "mantissa/train_step.hpp"
+#include "train/checkpoint.hpp"
+#include "train_fixtures.hpp"
+
+namespace mantissa {
+namespace {
+
+using testing::RecordingSink;
+
+// Everything a run leaves that must match bit for bit.
+struct Outcome {
+  RecordingSink sink;
+  RunSummary summary;
+  std::vector<std::vector<std::uint8_t>> masters, moments;
+  StepState state{};
+};
+
+Outcome collect(Trainer& trainer, Backend& backend, RecordingSink&& sink, RunSummary summary,
+                int slots) {
+  Outcome o;
+  o.sink = std::move(sink);
+  o.summary = summary;
+  const std::vector<std::uint8_t> blob = trainer.checkpoint();
+  CheckpointReader r(blob);
+  for (Param* p : trainer.graph().params()) {
+    o.masters.push_back(p->master.to_host_bytes());
+    for (int k = 1; k <= slots; ++k) {
+      Tensor t = Tensor::empty(backend, p->master.shape(), DType::F32);
+      r.read_tensor("moment" + std::to_string(k) + "/" + p->name, t);
+      o.moments.push_back(t.to_host_bytes());
+    }
+  }
+  o.state = r.read_step_state();
+  return o;
+}
+
+int slots_of(const Project& p) { return optimizer_slots(p.training.optimizer); }
+
+// One process, `virtual_ranks` shards, one thread.
+Outcome one_process(Project p, int virtual_ranks, TrainOptions options = {}) {
+  p.training.virtual_ranks = virtual_ranks;
+  Outcome out;
+  std::thread t([&] {
+    omp_set_num_threads(1);
+    auto backend = create_backend("cpu");
+    Trainer trainer(p, *backend, options);
+    RecordingSink sink;
+    TrainControl control;
+    const RunSummary s = trainer.run(sink, control);
+    out = collect(trainer, *backend, std::move(sink), s, slots_of(p));
+  });
+  t.join();
+  return out;
+}
+
+// `world` ranks in threads; `adjust` may change a rank's project or options.
+std::vector<Outcome> ranks(const Project& p, int world, ReduceOrder order,
+                           const std::function<void(int, Project&, TrainOptions&)>& adjust = {}) {
+  std::vector<std::unique_ptr<Collective>> group = gloo_group_in_process(world, std::chrono::seconds(20));
+  std::vector<Outcome> out(static_cast<std::size_t>(world));
+  std::vector<std::string> errors(static_cast<std::size_t>(world));
+  std::vector<std::thread> threads;
+  for (int r = 0; r < world; ++r)
+    threads.emplace_back([&, r] {
+      omp_set_num_threads(1);
+      try {
+        Project mine = p;
+        TrainOptions options;
+        options.collective = group[std::size_t(r)].get();
+        options.reduce_order = order;
+        if (adjust) adjust(r, mine, options);
+        auto backend = create_backend("cpu");
+        Trainer trainer(mine, *backend, options);
+        RecordingSink sink;
+        TrainControl control;
+        const RunSummary s = trainer.run(sink, control);
+        out[std::size_t(r)] = collect(trainer, *backend, std::move(sink), s, slots_of(mine));
+      } catch (const std::exception& e) {
+        errors[std::size_t(r)] = e.what();
+      }
+    });
+  for (std::thread& t : threads) t.join();
+  for (int r = 0; r < world; ++r)
+    if (!errors[std::size_t(r)].empty()) throw Error(errors[std::size_t(r)]);
+  return out;
+}
+
+Project adam_spirals(Policy policy, std::int64_t steps, std::int64_t batch) {
+  Project p = testing::spirals_project(policy, steps, batch);
+  p.training.optimizer.kind = OptimizerKind::Adam;
+  p.training.optimizer.lr = 0.01;
+  return p;
+}
+
+void expect_bit_identical(const Outcome& a, const Outcome& b, const std::string& what) {
+  ASSERT_EQ(a.summary.outcome, RunOutcome::Finished) << what << ": " << a.summary.error;
+  ASSERT_EQ(b.summary.outcome, RunOutcome::Finished) << what << ": " << b.summary.error;
+  ASSERT_EQ(a.sink.steps.size(), b.sink.steps.size()) << what;
+  for (std::size_t i = 0; i < a.sink.steps.size(); ++i) {
+    const StepMetrics &x = a.sink.steps[i], &y = b.sink.steps[i];
+    EXPECT_EQ(std::bit_cast<std::uint64_t>(x.loss), std::bit_cast<std::uint64_t>(y.loss))
+        << what << ", step " << i + 1 << ": loss " << x.loss << " against " << y.loss;
+    EXPECT_EQ(x.loss_scale, y.loss_scale) << what << ", step " << i + 1;
+    EXPECT_EQ(x.skipped, y.skipped) << what << ", step " << i + 1;
+    EXPECT_EQ(x.weights_checksum, y.weights_checksum) << what << ", step " << i + 1;
+  }
+  EXPECT_TRUE(a.masters == b.masters) << what << ": masters differ";
+  EXPECT_TRUE(a.moments == b.moments) << what << ": moments differ";
+  EXPECT_EQ(a.state.scale, b.state.scale) << what;
+  EXPECT_EQ(a.state.growth_tracker, b.state.growth_tracker) << what;
+  EXPECT_EQ(a.state.skipped_total, b.state.skipped_total) << what;
+  EXPECT_EQ(a.state.steps_taken, b.state.steps_taken) << what;
+}
+
+// ---- the sharding rule ----------------------------------------------------------
+
+TEST(DataParallelShards, AreDisjointAndTogetherTheBatch) {
+  for (std::int64_t n : {0, 1, 2, 3, 5, 7, 64, 100, 127, 128}) {
+    for (std::int64_t w : {1, 2, 3, 4, 8}) {
+      std::int64_t next = 0, largest = 0, smallest = n + 1;
+      for (std::int64_t r = 0; r < w; ++r) {
+        const RowRange rows = shard_rows(n, w, r);
+        EXPECT_EQ(rows.lo, next) << n << " rows, rank " << r << " of " << w;  // contiguous, disjoint
+        EXPECT_GE(rows.hi, rows.lo);
+        next = rows.hi;
+        largest = std::max(largest, rows.rows());
+        smallest = std::min(smallest, rows.rows());
+      }
+      EXPECT_EQ(next, n) << n << " rows over " << w;  // the union is the batch
+      EXPECT_LE(largest - smallest, 1) << n << " rows over " << w;  // balanced
+    }
+  }
+  // A last partial batch of 3 rows over 4 ranks: one rank has none.
+  EXPECT_EQ(shard_rows(3, 4, 0).rows(), 0);
+  EXPECT_EQ(shard_rows(3, 4, 3).rows(), 1);
+  EXPECT_EQ(shard_rows(128, 2, 1).lo, 64);
+}
+
+// ---- bit for bit against one process ----------------------------------------
+
+// 2 ranks × 64 rows against 2 virtual ranks, 30 steps with a skipped step
+// (an inf planted at step 5 on one rank), under each policy; and the same
+// again, so that nothing depends on timing.
+TEST(DataParallel, TwoRanksAreBitIdenticalToTwoVirtualRanks) {
+  for (Policy policy : {Policy::Float32, Policy::MixedFloat16, Policy::MixedBFloat16}) {
+    Project p = adam_spirals(policy, 30, 128);
+    p.training.loss_scale.mode = LossScaleMode::Dynamic;
+    p.training.loss_scale.growth_interval = 8;
+    TrainOptions plant;  // one process is rank 0; its inf lands in the summed gradient
+    plant.fault = {TrainOptions::Fault::Kind::Inf, 5, 0, 0};
+    const Outcome reference = one_process(p, 2, plant);
+    ASSERT_EQ(reference.sink.steps.size(), 30u);
+    ASSERT_TRUE(reference.sink.steps[4].skipped) << policy_name(policy);
+    for (int again = 0; again < 2; ++again) {
+      const std::vector<Outcome> dp = ranks(p, 2, ReduceOrder::Ring, [](int, Project&, TrainOptions& o) {
+        o.fault = {TrainOptions::Fault::Kind::Inf, 5, 1, 0};
+      });
+      const std::string what = std::string(policy_name(policy)) + (again ? " (again)" : "");
+      expect_bit_identical(dp[0], reference, what + ", rank 0");
+      expect_bit_identical(dp[1], reference, what + ", rank 1");
+    }
+  }
+}
+
+// With --reduce-order rank, 3 and 4 ranks are bit-identical to as many
+// virtual ranks (a ring would sum them in another order).
+TEST(DataParallel, RankOrderMakesThreeAndFourRanksBitIdentical) {
+  for (int world : {3, 4}) {
+    Project p = adam_spirals(Policy::MixedBFloat16, 12, 128);
+    const Outcome reference = one_process(p, world);
+    const std::vector<Outcome> dp = ranks(p, world, ReduceOrder::Rank);
+    for (int r = 0; r < world; ++r)
+      expect_bit_identical(dp[std::size_t(r)], reference,
+                           std::to_string(world) + " ranks, rank " + std::to_string(r));
+  }
+}
+
+// PRECISION.md: float32, 2 × 64 against 1 × 128 over 10 steps, within 1e-5.
+TEST(DataParallel, Float32IsCloseToTheFullBatch) {
+  const Project p = adam_spirals(Policy::Float32, 10, 128);
+  const Outcome full = one_process(p, 1);
+  const std::vector<Outcome> dp = ranks(p, 2, ReduceOrder::Ring);
+  ASSERT_EQ(dp[0].summary.outcome, RunOutcome::Finished) << dp[0].summary.error;
+  for (std::size_t k = 0; k < full.masters.size(); ++k) {
+    std::vector<float> a(full.masters[k].size() / 4), b(a.size());
+    std::memcpy(a.data(), full.masters[k].data(), full.masters[k].size());
+    std::memcpy(b.data(), dp[0].masters[k].data(), dp[0].masters[k].size());
+    double diff = 0, norm = 0;
+    for (std::size_t i = 0; i < a.size(); ++i) {
+      diff += (double(a[i]) - b[i]) * (double(a[i]) - b[i]);
+      norm += double(a[i]) * a[i];
+    }
+    EXPECT_LT(std::sqrt(diff), 1e-5 * std::sqrt(norm)) << "master " << k;
+  }
+  for (std::size_t i = 0; i < 10; ++i)
+    EXPECT_NEAR(dp[0].sink.steps[i].loss, full.sink.steps[i].loss,
+                1e-5 * std::abs(full.sink.steps[i].loss));
+}
+
+// A NaN planted in rank 1's gradient at step 5: every rank skips step 5,
+// halves S the same way and keeps the step-4 masters.
+TEST(DataParallel, ANaNOnOneRankSkipsTheStepOnEveryRank) {
+  Project p = adam_spirals(Policy::MixedFloat16, 8, 128);
+  const std::vector<Outcome> dp = ranks(p, 2, ReduceOrder::Ring, [](int, Project&, TrainOptions& o) {
+    o.fault = {TrainOptions::Fault::Kind::NaN, 5, 1, 0};
+  });
+  for (int r = 0; r < 2; ++r) {
+    const std::vector<StepMetrics>& s = dp[std::size_t(r)].sink.steps;
+    ASSERT_EQ(s.size(), 8u) << "rank " << r;
+    for (std::size_t i = 0; i < s.size(); ++i) EXPECT_EQ(s[i].skipped, i == 4) << "rank " << r << ", step " << i + 1;
+    EXPECT_EQ(s[4].weights_checksum, s[3].weights_checksum) << "rank " << r;  // step-4 masters kept
+    EXPECT_EQ(s[5].loss_scale, s[4].loss_scale / 2) << "rank " << r;
+    EXPECT_EQ(s[4].update_norm, 0.0);
+    // One overflow event, on each rank's own record (rank 0's is stored).
+    int overflows = 0;
+    for (const RunEvent& e : dp[std::size_t(r)].sink.events) overflows += e.kind == EventKind::Overflow;
+    EXPECT_EQ(overflows, 1) << "rank " << r;
+  }
+  EXPECT_EQ(dp[0].masters, dp[1].masters);
+}
+
+// The ranks must train the same thing: a rank with another policy, seed or
+// model is refused before step 1, naming the field and the rank.
+TEST(DataParallel, AMismatchedRankIsRefusedNamingTheField) {
+  const Project p = adam_spirals(Policy::Float32, 3, 64);
+  const auto refused = [&](const std::function<void(Project&)>& change, const std::string& field) {
+    try {
+      ranks(p, 2, ReduceOrder::Ring, [&](int r, Project& mine, TrainOptions&) {
+        if (r == 1) change(mine);
+      });
+      ADD_FAILURE() << field << ": a mismatched rank was accepted";
+    } catch (const Error& e) {
+      const std::string m = e.what();
+      EXPECT_NE(m.find("disagree on the " + field), std::string::npos) << m;
+      EXPECT_NE(m.find("rank 1"), std::string::npos) << m;
+    }
+  };
+  refused([](Project& q) { q.training.policy = Policy::MixedBFloat16; }, "policy");
+  refused([](Project& q) { q.training.seed = 99; }, "seed");
+  refused([](Project& q) { q.training.batch_size = 32; }, "batch size");
+  refused([](Project& q) { q.model.layers[1].out_features = 8; }, "parameter shapes");
+  refused([](Project& q) { q.training.optimizer.lr = 0.5; }, "project");
+}
+
+// Rank 0's weights reach every rank: a rank that started from other weights
+// (another init seed is refused, so other weights by hand) trains rank 0's.
+TEST(DataParallel, RankZerosStateIsBroadcastAtStart) {
+  Project p = adam_spirals(Policy::Float32, 2, 64);
+  const std::vector<Outcome> dp = ranks(p, 2, ReduceOrder::Ring, [](int r, Project&, TrainOptions& o) {
+    if (r == 1) o.noise_twin = true;  // every initial weight one ulp up on rank 1 only
+  });
+  ASSERT_EQ(dp[1].summary.outcome, RunOutcome::Finished) << dp[1].summary.error;
+  EXPECT_EQ(dp[0].masters, dp[1].masters);
+  EXPECT_EQ(dp[0].sink.steps[0].weights_checksum, dp[1].sink.steps[0].weights_checksum);
+}
+
+// Virtual ranks and several processes do not combine.
+TEST(DataParallel, RefusesVirtualRanksOnTop) {
+  Project p = adam_spirals(Policy::Float32, 2, 64);
+  p.training.virtual_ranks = 2;
+  EXPECT_THROW(ranks(p, 2, ReduceOrder::Ring), Error);
+}
+
+TEST(DataParallel, FaultsParseAndRefuseNonsense) {
+  const TrainOptions::Fault f = parse_fault("stall@7:2/1.5", "MANTISSA_FAULT");
+  EXPECT_EQ(f.kind, TrainOptions::Fault::Kind::Stall);
+  EXPECT_EQ(f.step, 7);
+  EXPECT_EQ(f.rank, 2);
+  EXPECT_EQ(f.seconds, 1.5);
+  EXPECT_EQ(parse_fault("inf@3", "x").rank, 0);
+  for (const char* bad : {"inf", "boom@3", "inf@", "inf@0", "inf@3:", "inf@3/2", "kill@2:x", "stall@1/-1"})
+    EXPECT_THROW(parse_fault(bad, "MANTISSA_FAULT"), InputError) << bad;
+}
+
+// ---- where a rank learns who it is ------------------------------------------
+
+namespace launch_env {
+
+std::optional<RankEnv> resolve(const std::map<std::string, std::string>& vars, RankFlags flags = {}) {
+  return resolve_rank(flags, [&](const char* name) -> const char* {
+    const auto it = vars.find(name);
+    return it == vars.end() ? nullptr : it->second.c_str();
+  });
+}
+
+std::string refusal(const std::map<std::string, std::string>& vars, RankFlags flags = {}) {
+  try {
+    resolve(vars, flags);
+  } catch (const InputError& e) {
+    return e.what();
+  }
+  return "(accepted)";
+}
+
+TEST(RankEnvironment, NothingSetIsOneProcess) {
+  EXPECT_FALSE(resolve({}));
+  EXPECT_FALSE(resolve({{"PATH", "/bin"}, {"SLURM_PROCID", "0"}, {"SLURM_NTASKS", "4"}}))
+      << "a batch script is not an srun step";
+}
+
+TEST(RankEnvironment, EachLauncherIsRead) {
+  const auto mpi = resolve({{"OMPI_COMM_WORLD_RANK", "1"}, {"OMPI_COMM_WORLD_SIZE", "2"},
+                            {"OMPI_COMM_WORLD_LOCAL_RANK", "1"}, {"OMPI_COMM_WORLD_LOCAL_SIZE", "2"}});
+  ASSERT_TRUE(mpi);
+  EXPECT_EQ(mpi->source, "Open MPI");
+  EXPECT_EQ(mpi->rank, 1);
+  EXPECT_EQ(mpi->world, 2);
+  EXPECT_EQ(mpi->master_addr, "127.0.0.1");
+  EXPECT_EQ(mpi->master_port, kDefaultStorePort);
+  EXPECT_TRUE(mpi->rank0_hosts_store);
+
+  const auto torch = resolve({{"RANK", "3"}, {"WORLD_SIZE", "8"}, {"LOCAL_RANK", "3"},
+                              {"LOCAL_WORLD_SIZE", "4"}, {"MASTER_ADDR", "node1"}, {"MASTER_PORT", "29400"}});
+  ASSERT_TRUE(torch);
+  EXPECT_EQ(torch->source, "torchrun");
+  EXPECT_EQ(torch->local_world, 4);
+  EXPECT_EQ(torch->master_addr, "node1");
+  EXPECT_EQ(torch->master_port, 29401) << "torchrun's own store holds MASTER_PORT";
+
+  const auto slurm = resolve({{"SLURM_PROCID", "5"}, {"SLURM_NTASKS", "8"}, {"SLURM_LOCALID", "1"},
+                              {"SLURM_STEP_NUM_TASKS", "8"}, {"SLURM_NTASKS_PER_NODE", "4"},
+                              {"MASTER_ADDR", "10.0.0.7"}});
+  ASSERT_TRUE(slurm);
+  EXPECT_EQ(slurm->source, "Slurm");
+  EXPECT_EQ(slurm->local_rank, 1);
+  EXPECT_EQ(slurm->local_world, 4);
+  EXPECT_EQ(slurm->master_addr, "10.0.0.7");
+
+  const auto mpich = resolve({{"PMI_RANK", "0"}, {"PMI_SIZE", "3"}});
+  ASSERT_TRUE(mpich);
+  EXPECT_EQ(mpich->source, "MPICH");
+
+  const auto ours = resolve({{"MANTISSA_RANK", "1"}, {"MANTISSA_WORLD_SIZE", "2"},
+                             {"MANTISSA_MASTER_PORT", "41000"}, {"MANTISSA_STORE", "launcher"}});
+  ASSERT_TRUE(ours);
+  EXPECT_EQ(ours->master_port, 41000);
+  EXPECT_FALSE(ours->rank0_hosts_store);
+}
+
+// Flags, then MANTISSA_*, then torchrun, Open MPI, MPICH, Slurm.
+TEST(RankEnvironment, TheOrderIsFlagsThenOursThenTheLaunchers) {
+  const std::map<std::string, std::string> all = {
+      {"MANTISSA_RANK", "1"}, {"MANTISSA_WORLD_SIZE", "4"}, {"RANK", "2"}, {"WORLD_SIZE", "4"},
+      {"MASTER_ADDR", "h"}, {"MASTER_PORT", "1000"}, {"OMPI_COMM_WORLD_RANK", "3"},
+      {"OMPI_COMM_WORLD_SIZE", "4"}};
+  RankFlags flags;
+  flags.rank = 0;
+  flags.world = 4;
+  EXPECT_EQ(resolve(all, flags)->source, "flags");
+  EXPECT_EQ(resolve(all)->rank, 1);
+  auto rest = all;
+  rest.erase("MANTISSA_RANK");
+  rest.erase("MANTISSA_WORLD_SIZE");
+  EXPECT_EQ(resolve(rest)->rank, 2);
+  rest.erase("RANK");
+  rest.erase("WORLD_SIZE");
+  EXPECT_EQ(resolve(rest)->rank, 3);
+}
+
+TEST(RankEnvironment, APartialSetIsRefusedNamingTheVariable) {
+  EXPECT_NE(refusal({{"RANK", "1"}}).find("WORLD_SIZE is not"), std::string::npos);
+  EXPECT_NE(refusal({{"OMPI_COMM_WORLD_SIZE", "2"}}).find("OMPI_COMM_WORLD_RANK is not"), std::string::npos);
+  EXPECT_NE(refusal({{"RANK", "0"}, {"WORLD_SIZE", "2"}}).find("MASTER_ADDR"), std::string::npos);
+  EXPECT_NE(refusal({{"MANTISSA_RANK", "2"}, {"MANTISSA_WORLD_SIZE", "2"}}).find("from 0 to 1"),
+            std::string::npos);
+  EXPECT_NE(refusal({{"MANTISSA_RANK", "one"}, {"MANTISSA_WORLD_SIZE", "2"}}).find("MANTISSA_RANK is 'one'"),
+            std::string::npos);
+  RankFlags only_rank;
+  only_rank.rank = 1;
+  EXPECT_NE(refusal({}, only_rank).find("--world-size is needed"), std::string::npos);
+}
+
+}  // namespace launch_env
+
+}  // namespace
+}  // namespace mantissa
