@@ -194,6 +194,9 @@ void print_run(RunStore& store, const RunRecord& r) {
   add({"policy",
        r.policy + (r.loss_scale_json.empty() ? "" : ", loss scale " + r.loss_scale_json)});
   add({"device", r.backend + (r.device.empty() ? "" : " (" + r.device + ")")});
+  if (const std::optional<RankLayout> ranks = store.ranks(r.id))
+    add({"ranks", std::to_string(ranks->world_size) + " over " + ranks->engine + ", " +
+                      ranks->reduce_order + " order"});
   add({"seed", std::to_string(r.seed)});
   add({"created", local_time(r.created_at)});
   if (!r.finished_at.empty()) add({"finished", local_time(r.finished_at)});
@@ -268,6 +271,13 @@ void add_show(CLI::App* runs) {
     // The project exactly as the run trained it (model, dataset, settings).
     out["project_snapshot"] = Json::parse(r.project_json, nullptr, false);
     if (out["project_snapshot"].is_discarded()) out["project_snapshot"] = nullptr;
+    // Data parallel: how many ranks, over what (null: one process).
+    out["ranks"] = nullptr;
+    if (const std::optional<RankLayout> ranks = store.ranks(r.id))
+      out["ranks"] = {{"world_size", ranks->world_size},
+                      {"engine", ranks->engine},
+                      {"reduce_order", ranks->reduce_order},
+                      {"devices", ranks->devices}};
     out["epochs"] = Json::array();
     for (const auto& e : store.epoch_metrics(r.id)) out["epochs"].push_back(epoch_json(e));
     out["events"] = Json::array();

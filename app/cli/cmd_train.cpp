@@ -14,7 +14,9 @@
 
 #include "cli/commands.hpp"
 #include "cli/progress.hpp"
+#include "mantissa/collective.hpp"
 #include "mantissa/error.hpp"
+#include "mantissa/launch.hpp"
 #include "mantissa/model.hpp"
 #include "mantissa/optim.hpp"
 #include "mantissa/recorder.hpp"
@@ -24,6 +26,13 @@
 #include "mantissa/weights_io.hpp"
 
 namespace mantissa::cli {
+
+namespace {
+std::vector<std::string> g_invocation;
+}  // namespace
+
+void set_invocation(int argc, char** argv) { g_invocation.assign(argv, argv + argc); }
+const std::vector<std::string>& invocation() { return g_invocation; }
 
 namespace {
 
@@ -108,6 +117,148 @@ void add_override_options(CLI::App* cmd, TrainFlags& f, bool with_policy) {
   cmd->add_option("--init-weights", f.init_weights,
                   "Start from the weights in this safetensors file (names and shapes must match)");
   cmd->add_flag("--json", f.json, "Print the result as JSON on stdout");
+}
+
+// ---- data-parallel ranks (docs/data-parallel.md) -------------------------------
+
+struct RankOptions {
+  int processes = 0;
+  std::string devices;  // "0,1,2,3"
+  RankFlags flags;
+  std::string reduce_order = "ring";
+  double timeout_s = 60;
+};
+
+void add_rank_options(CLI::App* cmd, RankOptions& o) {
+  cmd->add_option("--processes", o.processes,
+                  "Train on N processes of this machine (data parallel, CPU): Mantissa starts "
+                  "them and hosts their rendezvous");
+  cmd->add_option("--devices", o.devices,
+                  "Train on these GPUs, one process each (data parallel), e.g. 0,1,2,3");
+  cmd->add_option("--rank", o.flags.rank,
+                  "This process's rank when something else starts the ranks (else read from "
+                  "MANTISSA_RANK, torchrun, mpirun or srun)");
+  cmd->add_option("--world-size", o.flags.world, "How many ranks there are (with --rank)");
+  cmd->add_option("--master-addr", o.flags.master_addr,
+                  "Where rank 0 hosts the rendezvous (default $MASTER_ADDR or 127.0.0.1)");
+  cmd->add_option("--master-port", o.flags.master_port,
+                  "Its port (default $MASTER_PORT or 29500)");
+  cmd->add_option("--reduce-order", o.reduce_order,
+                  "ring: the fastest gradient sum; rank: summed in rank order, bit-identical to "
+                  "--virtual-ranks with as many shards")
+      ->default_val("ring");
+  cmd->add_option("--collective-timeout", o.timeout_s,
+                  "Seconds a rank waits for the others (joining, and each step) before the run "
+                  "fails naming the stall")
+      ->default_val(60);
+}
+
+// The devices of --devices, as backends: "0,1" -> cuda:0, cuda:1.
+std::vector<std::string> device_backends(const std::string& list) {
+  std::vector<std::string> out;
+  std::size_t at = 0;
+  while (at <= list.size()) {
+    const std::size_t comma = std::min(list.find(',', at), list.size());
+    const std::string item = list.substr(at, comma - at);
+    if (item.empty() || item.find_first_not_of("0123456789") != std::string::npos)
+      throw InputError("--devices: '" + item + "' is not a GPU number (write e.g. 0,1,2,3)");
+    out.push_back("cuda:" + item);
+    at = comma + 1;
+  }
+  return out;
+}
+
+// This process's part in a data-parallel run: nothing (one process), the
+// launcher of N ranks, or one rank.
+struct RankRole {
+  std::optional<RankEnv> rank;   // this process is a rank
+  bool launch = false;           // this process starts the ranks
+  std::vector<std::string> backends;
+  int processes = 0;
+};
+
+RankRole rank_role(const RankOptions& o) {
+  RankRole role;
+  role.rank = resolve_rank(o.flags, [](const char* name) { return std::getenv(name); });
+  if (role.rank && role.rank->world == 1) role.rank.reset();
+  if (o.processes < 0) throw InputError("--processes must be at least 1, got " + std::to_string(o.processes));
+  if (!o.devices.empty()) role.backends = device_backends(o.devices);
+  if (!o.devices.empty() && o.processes > 0 && o.processes != int(role.backends.size()))
+    throw InputError("--processes " + std::to_string(o.processes) + " and --devices " + o.devices +
+                     " disagree: --devices starts one process per GPU");
+  role.processes = role.backends.empty() ? o.processes : int(role.backends.size());
+  if (!role.rank && role.processes > 1) role.launch = true;
+  parse_reduce_order(o.reduce_order);  // refused here, before any rank starts
+  if (!(o.timeout_s > 0) || !std::isfinite(o.timeout_s))
+    throw InputError("--collective-timeout must be a positive number of seconds");
+  return role;
+}
+
+// Joins the run's ranks and sets the job up as this rank's part of it.
+std::unique_ptr<Collective> join_ranks(const RankEnv& r, const RankOptions& o, TrainRequest& job) {
+  JoinSpec spec;
+  spec.rank = r.rank;
+  spec.world = r.world;
+  spec.store_host = r.master_addr;
+  spec.store_port = r.master_port;
+  spec.serve_store = r.rank0_hosts_store && r.rank == 0;
+  spec.interface_host = "";  // loopback for a loopback rendezvous, else this host's name
+  spec.timeout = std::chrono::milliseconds(std::llround(o.timeout_s * 1000));
+  std::unique_ptr<Collective> group = join_gloo(spec);
+  job.options.collective = group.get();
+  job.options.reduce_order = parse_reduce_order(o.reduce_order);
+  if (const char* backend = std::getenv("MANTISSA_BACKEND"); backend && *backend) {
+    job.backend = backend;
+    job.project.training.backend = backend;
+  }
+  if (std::getenv("OMP_NUM_THREADS") == nullptr) job.threads = threads_per_rank(r.local_world);
+  if (r.rank != 0) {
+    job.database.reset();  // rank 0's run is the run
+  } else if (const char* file = std::getenv("MANTISSA_RUN_ID_FILE"); file && *file) {
+    job.run_id_file = std::filesystem::path(file);
+  }
+  return group;
+}
+
+// `train --processes N` / `--devices`: starts the ranks, waits for them, and
+// stores a run that a dead rank ended as failed, naming the rank and signal.
+void launch_and_wait(const RankRole& role, const std::optional<std::filesystem::path>& db, bool json) {
+  LaunchSpec spec;
+  spec.argv = invocation();
+  spec.processes = role.processes;
+  spec.backends = role.backends;
+  const LaunchResult r = launch_ranks(spec);
+  if (r.ok) return;  // rank 0 printed the result
+  std::string message = r.failure;
+  if (r.run_id && db) {
+    RunStore store(*db);
+    const RunRecord run = store.require_run(*r.run_id);
+    if (run.status != RunStatus::Finished) {
+      const std::string why = run.error.empty() ? r.failure : r.failure + "; " + run.error;
+      store.set_status(*r.run_id, RunStatus::Failed, why);
+    }
+    message = "run " + std::to_string(*r.run_id) + " failed: " + r.failure;
+  }
+  if (json) std::cout << Json{{"run_id", r.run_id ? Json(*r.run_id) : Json(nullptr)}, {"status", "failed"}, {"error", message}}.dump(2) << "\n";
+  throw Error(message);
+}
+
+void finish_command(const JobResult& r, const Project& p, bool json);
+
+// Runs the job as this process's part of the run: all of it, rank r of it,
+// or the launcher of its ranks. MANTISSA_FAULT injects a fault (tests).
+void run_as_ranks(TrainJob& job, const RankOptions& ranks, bool json) {
+  const RankRole role = rank_role(ranks);
+  if (role.launch) return launch_and_wait(role, job.database, json);
+  if (const char* fault = std::getenv("MANTISSA_FAULT"); fault && *fault)
+    job.options.fault = parse_fault(fault, "MANTISSA_FAULT");
+  std::unique_ptr<Collective> group;
+  if (role.rank) group = join_ranks(*role.rank, ranks, job);
+  const bool lead = !role.rank || role.rank->rank == 0;
+  ProgressDisplay display(!lead);
+  const JobResult r = run_job(job, display);
+  if (lead) return finish_command(r, job.project, json);
+  if (r.summary.outcome == RunOutcome::Failed) throw Error(r.summary.error);
 }
 
 double positive_number(const std::string& flag, double v) {
@@ -272,14 +423,14 @@ void add_train_command(CLI::App& app) {
   cmd->add_flag("--noise-twin", f->noise_twin,
                 "Move every initial weight one ulp (a float32 run: the chaos reference of "
                 "`mantissa divergence`)");
-  cmd->callback([f] {
+  auto ranks = std::make_shared<RankOptions>();
+  add_rank_options(cmd, *ranks);
+  cmd->callback([f, ranks] {
     Project p = open_project_flags(*f);
     apply_overrides(p, *f);
-    ProgressDisplay display;
     TrainJob job = make_job(p, *f, f->name.empty() && f->noise_twin ? "noise twin" : f->name);
     job.options.noise_twin = f->noise_twin;
-    const JobResult r = run_job(job, display);
-    finish_command(r, p, f->json);
+    run_as_ranks(job, *ranks, f->json);
   });
 }
 
@@ -297,19 +448,20 @@ void add_resume_command(CLI::App& app) {
   cmd->add_option("run", f->run, "Run id")->required();
   cmd->add_option("--db", f->db, "Run database");
   cmd->add_flag("--json", f->json, "Print the result as JSON on stdout");
-  cmd->callback([f] {
+  auto ranks = std::make_shared<RankOptions>();
+  add_rank_options(cmd, *ranks);
+  cmd->callback([f, ranks] {
     const std::filesystem::path db = database_path(f->db);
     TrainJob job;
+    // Rank 0 reads the checkpoint and broadcasts it; the other ranks only
+    // need the project, which the launcher's command line names by run.
     {
       RunStore store(db);  // this thread's connection, closed before the worker opens its own
       job = resume_request(store, f->run);  // passed-over checkpoints become warning events
     }
-    const Project p = job.project;
     job.database = db;
     job.options.warmup_steps_excluded = kWarmupStepsExcluded;
-    ProgressDisplay display;
-    const JobResult r = run_job(job, display);
-    finish_command(r, p, f->json);
+    run_as_ranks(job, *ranks, f->json);
   });
 }
 

@@ -4,7 +4,15 @@
 // user errors; main() turns that into one line on stderr and exit code 1.
 #include <CLI/CLI.hpp>
 
+#include <string>
+#include <vector>
+
 namespace mantissa::cli {
+
+// The command line this process was started with (main() records it; the
+// data-parallel launcher starts its ranks with it).
+void set_invocation(int argc, char** argv);
+const std::vector<std::string>& invocation();
 
 void add_devices_command(CLI::App& app);
 void add_model_commands(CLI::App& app);

@@ -65,6 +65,7 @@ int main(int argc, char** argv) {
   // A file-size limit is a full disk to us: writes fail with EFBIG and say
   // so, rather than the process dying of SIGXFSZ in the middle of a commit.
   std::signal(SIGXFSZ, SIG_IGN);
+  mantissa::cli::set_invocation(argc, argv);
   CLI::App app{"Mantissa: train neural networks in mixed precision (fp32, fp16, bf16)", "mantissa"};
   app.set_version_flag("--version", std::string("mantissa ") + mantissa::version_string());
   app.require_subcommand(1);

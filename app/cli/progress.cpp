@@ -217,7 +217,8 @@ std::string rate_text(double samples_per_s) {
 
 }  // namespace
 
-ProgressDisplay::ProgressDisplay() : live_(isatty(STDERR_FILENO) != 0) {}
+ProgressDisplay::ProgressDisplay(bool quiet)
+    : quiet_(quiet), live_(!quiet && isatty(STDERR_FILENO) != 0) {}
 
 ProgressDisplay::~ProgressDisplay() {
   clear_live();
@@ -321,11 +322,13 @@ void ProgressDisplay::print_event(const RunEvent& e) {
 }
 
 void ProgressDisplay::note(const std::string& line) {
+  if (quiet_) return;
   clear_live();
   std::cerr << line << "\n" << std::flush;
 }
 
 void ProgressDisplay::show(ProgressFeed::Snapshot snap) {
+  if (quiet_) return;
   if (snap.start) start_ = snap.start;
   if (snap.recent_step_time > 0) {
     const double now = snap.recent_samples / snap.recent_step_time;

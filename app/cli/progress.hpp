@@ -91,7 +91,8 @@ class ProgressFeed : public MetricsSink {
 // one: a line per epoch and per event.
 class ProgressDisplay {
  public:
-  ProgressDisplay();
+  // Quiet: shows nothing (ranks other than 0 of a data-parallel run).
+  explicit ProgressDisplay(bool quiet = false);
   ~ProgressDisplay();
   ProgressDisplay(const ProgressDisplay&) = delete;
   ProgressDisplay& operator=(const ProgressDisplay&) = delete;
@@ -109,6 +110,7 @@ class ProgressDisplay {
   void print_epoch(const EpochMetrics& m, double samples_per_s);
   void print_event(const RunEvent& e);
 
+  bool quiet_ = false;
   bool live_ = false;
   bool classify_ = true;
   bool line_drawn_ = false;

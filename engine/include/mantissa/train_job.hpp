@@ -35,6 +35,10 @@ struct TrainRequest {
   std::optional<std::int64_t> resume_run;  // or the run to continue
   std::int64_t resume_step = 0;            // from its checkpoint at this step
   std::vector<std::string> resume_notes;   // passed-over checkpoints, as warning events
+  // OpenMP threads for the trainer's thread (0: the process's default).
+  int threads = 0;
+  // Where the run's id is written once it exists (a launcher waiting for it).
+  std::optional<std::filesystem::path> run_id_file;
 };
 
 // The record of a new run of `project` (its policy as set): name, a snapshot

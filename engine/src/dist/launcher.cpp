@@ -97,7 +97,10 @@ LaunchResult launch_ranks(const LaunchSpec& spec) {
   LaunchResult result;
   std::vector<bool> running(pids.size(), true);
   std::size_t left = pids.size();
-  std::optional<Clock::time_point> kill_at;
+  // After a failure: the others notice the lost peer by themselves within
+  // moments and record why; whoever is left after a while gets SIGTERM, and
+  // after `grace` more, SIGKILL.
+  std::optional<Clock::time_point> term_at, kill_at;
   const auto stop_all = [&](int sig) {
     for (std::size_t i = 0; i < pids.size(); ++i)
       if (running[i]) ::kill(pids[i], sig);
@@ -113,17 +116,22 @@ LaunchResult launch_ranks(const LaunchSpec& spec) {
       --left;
       const bool clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
       if (r == 0 && result.ok) result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-      if (!clean && result.ok && !kill_at) {
+      if (!clean && result.ok) {
         result.ok = false;
         result.failed_rank = int(r);
         result.failure = "rank " + std::to_string(r) + " " + describe(status);
         result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-        stop_all(SIGTERM);
-        kill_at = Clock::now() + spec.grace;
+        term_at = Clock::now() + std::chrono::seconds(2);
       }
       continue;
     }
-    if (const int sig = g_forward.exchange(0); sig == SIGTERM) stop_all(SIGTERM);
+    // Asked to stop: every rank stops after the same step, as on Ctrl-C.
+    if (const int sig = g_forward.exchange(0); sig == SIGTERM) stop_all(SIGINT);
+    if (term_at && Clock::now() >= *term_at) {
+      stop_all(SIGTERM);
+      term_at.reset();
+      kill_at = Clock::now() + spec.grace;
+    }
     if (kill_at && Clock::now() >= *kill_at) {
       stop_all(SIGKILL);
       kill_at = Clock::now() + std::chrono::hours(1);

@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <cmath>
 #include <ctime>
+#include <fstream>
 #include <memory>
+#include <omp.h>
 #include <nlohmann/json.hpp>
 
 #include "mantissa/backend.hpp"
@@ -150,6 +152,11 @@ std::string comparison_group(const Project& project) {
 
 RunSummary run_training(const TrainRequest& request, Backend& backend, MetricsSink& sink,
                         TrainControl& control, const std::function<void(std::int64_t)>& on_run_id) {
+  if (request.threads > 0) omp_set_num_threads(request.threads);  // this thread's ICV
+  const auto announce = [&](std::int64_t id) {
+    if (request.run_id_file) std::ofstream(*request.run_id_file) << id << "\n";
+    if (on_run_id) on_run_id(id);
+  };
   std::optional<RunStore> store;
   std::optional<RunRecorder> recorder;
   if (request.database) store.emplace(*request.database);
@@ -158,7 +165,7 @@ RunSummary run_training(const TrainRequest& request, Backend& backend, MetricsSi
     run.backend = backend.name();
     run.device = backend.description();
     recorder.emplace(*store, run);
-    if (on_run_id) on_run_id(recorder->run_id());
+    announce(recorder->run_id());
   }
   std::unique_ptr<Trainer> trainer;
   try {
@@ -175,7 +182,7 @@ RunSummary run_training(const TrainRequest& request, Backend& backend, MetricsSi
   }
   if (store && request.resume_run) {
     recorder.emplace(*store, *request.resume_run, request.resume_step);
-    if (on_run_id) on_run_id(*request.resume_run);
+    announce(*request.resume_run);
   }
   MetricsFanout fanout;
   if (recorder) fanout.add(&*recorder);  // first: the store has each report before the face

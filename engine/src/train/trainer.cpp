@@ -222,7 +222,8 @@ struct Trainer::Impl {
       if (!differ.empty())
         throw InputError("the ranks disagree on the " + name + ": " + differ +
                          (print ? ", rank 0 has " + first[k].get<std::string>()
-                                : " differ from rank 0") +
+                                : (differ.find(',') == std::string::npos ? " differs" : " differ") +
+                                      std::string(" from rank 0")) +
                          "; every rank must train the same project the same way");
     }
     ranks.world_size = c.world();

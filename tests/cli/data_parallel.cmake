@@ -1,0 +1,161 @@
+# Data-parallel training from the command line (docs/data-parallel.md), Gloo
+# over loopback: `train --processes 2` gives, step for step, the loss, scale,
+# skips, norms and weight checksum of `--virtual-ranks 2` (with an inf
+# planted on rank 1 at step 5, so that a step is skipped), and records its
+# ranks; a W=2 run killed mid-way resumes at W=2 to the same bits and at W=1
+# close to them; a rank that never joins, ranks that disagree, and bad flags
+# each get one line naming what is wrong.
+include("${CMAKE_CURRENT_LIST_DIR}/support/common.cmake")
+
+set(dir "${WORK_DIR}/data_parallel")
+file(REMOVE_RECURSE "${dir}")
+file(MAKE_DIRECTORY "${dir}")
+set(db "${dir}/runs.db")
+set(spirals "${SOURCE_DIR}/projects/spirals.json")
+# One thread per rank and for the one process: the kernels then split their
+# sums alike, which bit-identity needs.
+set(ENV{OMP_NUM_THREADS} 1)
+set(common --policy mixed_float16 --steps 30 --batch 128 --db "${db}" --json)
+
+# The columns that must agree bit for bit: step .. lr, and update norm,
+# weight norm, weights checksum (times and memory differ).
+function(trajectory run out_var)
+  mantissa_ok(csv runs metrics ${run} --csv --db "${db}")
+  string(REPLACE "\n" ";" lines "${csv}")
+  set(kept "")
+  foreach(line IN LISTS lines)
+    if(line STREQUAL "" OR line MATCHES "^step,")
+      continue()
+    endif()
+    string(REPLACE "," ";" cells "${line}")
+    list(SUBLIST cells 0 9 head)
+    list(SUBLIST cells 17 3 tail)
+    list(JOIN head "," head)
+    list(JOIN tail "," tail)
+    string(APPEND kept "${head}|${tail}\n")
+  endforeach()
+  set(${out_var} "${kept}" PARENT_SCOPE)
+endfunction()
+
+set(ENV{MANTISSA_FAULT} "inf@5:1")
+mantissa_ok(json train "${spirals}" ${common} --processes 2)
+string(JSON dp GET "${json}" run_id)
+set(ENV{MANTISSA_FAULT} "inf@5:0")  # one process is rank 0: the inf lands in the sum
+mantissa_ok(json train "${spirals}" ${common} --virtual-ranks 2)
+string(JSON one GET "${json}" run_id)
+unset(ENV{MANTISSA_FAULT})
+trajectory(${dp} dp_steps)
+trajectory(${one} one_steps)
+if(NOT dp_steps STREQUAL one_steps)
+  message(FATAL_ERROR "2 processes and 2 virtual ranks differ:\n${dp_steps}\nagainst\n${one_steps}")
+endif()
+if(NOT dp_steps MATCHES "\n5,0,[^,]*,[^,]*,1,1,")
+  message(FATAL_ERROR "step 5 was not skipped:\n${dp_steps}")
+endif()
+mantissa_ok(shown runs show ${dp} --json --db "${db}")
+string(JSON world GET "${shown}" ranks world_size)
+string(JSON engine GET "${shown}" ranks engine)
+if(NOT world EQUAL 2 OR NOT engine STREQUAL "gloo")
+  message(FATAL_ERROR "the run does not record its ranks:\n${shown}")
+endif()
+
+# Killed at step 13 (rank 1, SIGKILL), checkpoints every 5 steps: stored as
+# failed naming the rank and the signal; resumed from step 10 at W=2 it ends
+# with the bits of an uninterrupted W=2 run; at W=1 with the same global
+# batch, with its loss within float32's reach.
+set(killable --policy float32 --steps 20 --batch 64 --checkpoint-every 5 --db "${db}")
+mantissa_ok(json train "${spirals}" ${killable} --processes 2 --json)
+string(JSON whole GET "${json}" run_id)
+foreach(world 2 1)
+  set(ENV{MANTISSA_FAULT} "kill@13:1")
+  execute_process(COMMAND "${MANTISSA}" train "${spirals}" ${killable} --processes 2
+                  RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+  unset(ENV{MANTISSA_FAULT})
+  if(rc EQUAL 0 OR NOT err MATCHES "run ([0-9]+) failed: rank 1 was killed by signal 9 \\(SIGKILL\\)")
+    message(FATAL_ERROR "a killed rank: exit ${rc}\nstderr: ${err}")
+  endif()
+  set(killed ${CMAKE_MATCH_1})
+  mantissa_ok(shown runs show ${killed} --json --db "${db}")
+  string(JSON error GET "${shown}" error)
+  if(NOT error MATCHES "^rank 1 was killed by signal 9")
+    message(FATAL_ERROR "the stored run does not say which rank died: ${error}")
+  endif()
+  if(world EQUAL 2)
+    mantissa_ok(json resume ${killed} --processes 2 --db "${db}" --json)
+  else()
+    mantissa_ok(json resume ${killed} --db "${db}" --json)
+  endif()
+  string(JSON status GET "${json}" status)
+  string(JSON loss_${world} GET "${json}" final_train_loss)
+  if(NOT status STREQUAL "finished")
+    message(FATAL_ERROR "resume at W=${world}: ${json}")
+  endif()
+  trajectory(${killed} resumed_${world})
+endforeach()
+trajectory(${whole} whole_steps)
+if(NOT resumed_2 STREQUAL whole_steps)
+  message(FATAL_ERROR "resumed at W=2, not the uninterrupted run:\n${resumed_2}\nagainst\n${whole_steps}")
+endif()
+string(JSON loss_whole GET "${json}" final_train_loss)
+mantissa_ok(json runs show ${whole} --json --db "${db}")
+string(JSON loss_whole GET "${json}" summary final_train_loss)
+string(SUBSTRING "${loss_whole}" 0 6 a)
+string(SUBSTRING "${loss_1}" 0 6 b)
+if(NOT a STREQUAL b)
+  message(FATAL_ERROR "resumed at W=1: final loss ${loss_1} against ${loss_whole}")
+endif()
+
+# A rank that never joins is named.
+execute_process(COMMAND "${MANTISSA}" train "${spirals}" --steps 2 --db "${db}" --rank 0
+                        --world-size 2 --master-port 29631 --collective-timeout 1
+                RESULT_VARIABLE rc ERROR_VARIABLE err OUTPUT_QUIET)
+if(rc EQUAL 0 OR NOT err MATCHES "rank 1 of 2 never joined the rendezvous at 127.0.0.1:29631 within 1 s")
+  message(FATAL_ERROR "a rank that never joins: exit ${rc}, stderr: ${err}")
+endif()
+
+# Ranks that train different things are refused before step 1 (both run at
+# once: execute_process starts the commands of a pipeline together).
+execute_process(COMMAND "${MANTISSA}" train "${spirals}" --steps 2 --db "${dir}/other.db" --rank 1
+                        --world-size 2 --master-port 29632 --policy mixed_bfloat16
+                COMMAND "${MANTISSA}" train "${spirals}" --steps 2 --db "${db}" --rank 0
+                        --world-size 2 --master-port 29632
+                RESULTS_VARIABLE rcs ERROR_VARIABLE err OUTPUT_QUIET)
+if(NOT rcs STREQUAL "1;1" OR NOT err MATCHES "the ranks disagree on the policy: rank 1 has mixed_bfloat16, rank 0 has float32")
+  message(FATAL_ERROR "mismatched ranks: exits ${rcs}, stderr: ${err}")
+endif()
+if(EXISTS "${dir}/other.db")
+  message(FATAL_ERROR "rank 1 wrote a database; only rank 0 may")
+endif()
+
+# Bad input: one line naming the flag or variable.
+foreach(case
+    "--processes;-1|--processes must be at least 1"
+    "--devices;0,x|--devices: 'x' is not a GPU number"
+    "--processes;3;--devices;0,1|--processes 3 and --devices 0,1 disagree"
+    "--processes;2;--reduce-order;fast|reduce order 'fast': write ring"
+    "--processes;2;--collective-timeout;0|--collective-timeout must be a positive number"
+    "--rank;1|--world-size is needed with --rank")
+  string(REPLACE "|" ";" parts "${case}")
+  list(GET parts -1 expected)
+  list(REMOVE_AT parts -1)
+  execute_process(COMMAND "${MANTISSA}" train "${spirals}" --steps 2 --db "${db}" ${parts}
+                  RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+  string(FIND "${err}" "${expected}" at)
+  if(NOT rc EQUAL 1 OR at EQUAL -1)
+    message(FATAL_ERROR "train ${parts}: exit ${rc}, stderr: ${err} (expected '${expected}')")
+  endif()
+endforeach()
+set(ENV{RANK} 0)
+execute_process(COMMAND "${MANTISSA}" train "${spirals}" --steps 2 --db "${db}"
+                RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+unset(ENV{RANK})
+if(NOT rc EQUAL 1 OR NOT err MATCHES "torchrun: RANK is set but WORLD_SIZE is not")
+  message(FATAL_ERROR "RANK without WORLD_SIZE: exit ${rc}, stderr: ${err}")
+endif()
+set(ENV{MANTISSA_FAULT} "boom@3")
+execute_process(COMMAND "${MANTISSA}" train "${spirals}" --steps 2 --db "${db}"
+                RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+unset(ENV{MANTISSA_FAULT})
+if(NOT rc EQUAL 1 OR NOT err MATCHES "MANTISSA_FAULT: 'boom@3' is not a fault")
+  message(FATAL_ERROR "a bad MANTISSA_FAULT: exit ${rc}, stderr: ${err}")
+endif()
