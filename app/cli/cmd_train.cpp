@@ -127,6 +127,7 @@ struct RankOptions {
   RankFlags flags;
   std::string reduce_order = "ring";
   double timeout_s = 60;
+  double bucket_mb = 25;
 };
 
 void add_rank_options(CLI::App* cmd, RankOptions& o) {
@@ -147,6 +148,10 @@ void add_rank_options(CLI::App* cmd, RankOptions& o) {
                   "ring: the fastest gradient sum; rank: summed in rank order, bit-identical to "
                   "--virtual-ranks with as many shards")
       ->default_val("ring");
+  cmd->add_option("--bucket-mb", o.bucket_mb,
+                  "Sum the gradients in buckets of this many MB, each started while the "
+                  "backward pass goes on (0: one sum after it)")
+      ->default_val(25);
   cmd->add_option("--collective-timeout", o.timeout_s,
                   "Seconds a rank waits for the others (joining, and each step) before the run "
                   "fails naming the stall")
@@ -191,6 +196,8 @@ RankRole rank_role(const RankOptions& o) {
   parse_reduce_order(o.reduce_order);  // refused here, before any rank starts
   if (!(o.timeout_s > 0) || !std::isfinite(o.timeout_s))
     throw InputError("--collective-timeout must be a positive number of seconds");
+  if (!(o.bucket_mb >= 0) || !std::isfinite(o.bucket_mb))
+    throw InputError("--bucket-mb must be a number of MB >= 0");
   return role;
 }
 
@@ -207,6 +214,7 @@ std::unique_ptr<Collective> join_ranks(const RankEnv& r, const RankOptions& o, T
   std::unique_ptr<Collective> group = join_gloo(spec);
   job.options.collective = group.get();
   job.options.reduce_order = parse_reduce_order(o.reduce_order);
+  job.options.bucket_bytes = std::int64_t(std::llround(o.bucket_mb * 1024 * 1024));
   if (const char* backend = std::getenv("MANTISSA_BACKEND"); backend && *backend) {
     job.backend = backend;
     job.project.training.backend = backend;

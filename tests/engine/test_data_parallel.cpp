@@ -182,13 +182,70 @@ TEST(DataParallel, TwoRanksAreBitIdenticalToTwoVirtualRanks) {
   }
 }
 
+// Buckets change when each part of the sum starts, not what it gives: 2
+// ranks with 64-byte buckets (several per step, started during the backward
+// pass) are bit-identical to 2 virtual ranks too.
+TEST(DataParallel, SmallBucketsGiveTheSameBits) {
+  Project p = adam_spirals(Policy::MixedFloat16, 12, 128);
+  const Outcome reference = one_process(p, 2);
+  const std::vector<Outcome> dp = ranks(p, 2, ReduceOrder::Ring, [](int, Project&, TrainOptions& o) {
+    o.bucket_bytes = 64;
+  });
+  expect_bit_identical(dp[0], reference, "64-byte buckets");
+}
+
+// A stand-in for a second rank that computed the same gradients: every sum
+// doubles, and each call is recorded (where it starts, how long it is).
+struct DoublingPeer : Collective {
+  std::vector<std::pair<const float*, std::size_t>> sums;
+  int rank() const override { return 0; }
+  int world() const override { return 2; }
+  std::string engine() const override { return "test"; }
+  void sum(std::span<float> data, ReduceOrder) override {
+    sums.emplace_back(data.data(), data.size());
+    for (float& v : data) v *= 2;
+  }
+  void max(std::span<float>) override {}
+  void broadcast(std::vector<std::uint8_t>&, int) override {}
+  std::vector<std::string> all_gather(const std::string& mine) override { return {mine, mine}; }
+};
+
+// The flat buffer is summed in buckets from its end (the last layer's
+// gradients) to its start (the first layer's and the loss), each once per
+// step, together covering it exactly.
+TEST(DataParallel, BucketsRunFromTheLastLayerToTheFirst) {
+  Project p = adam_spirals(Policy::Float32, 1, 64);
+  DoublingPeer peer;
+  TrainOptions options;
+  options.collective = &peer;
+  options.bucket_bytes = 64;  // 16 floats: fc2's weights (32) and fc1's (32) each their own
+  auto backend = create_backend("cpu");
+  Trainer trainer(p, *backend, options);
+  RecordingSink sink;
+  TrainControl control;
+  ASSERT_EQ(trainer.run(sink, control).outcome, RunOutcome::Finished);
+  std::size_t total = 1;  // the loss
+  for (Param* q : trainer.graph().params()) total += std::size_t(q->grad.numel());
+  ASSERT_GE(peer.sums.size(), 3u);
+  std::size_t covered = 0;
+  for (std::size_t i = 0; i < peer.sums.size(); ++i) {
+    covered += peer.sums[i].second;
+    if (i > 0) {  // each starts where the one before began
+      EXPECT_EQ(peer.sums[i].first + peer.sums[i].second, peer.sums[i - 1].first) << "bucket " << i;
+    }
+  }
+  EXPECT_EQ(covered, total);
+}
+
 // With --reduce-order rank, 3 and 4 ranks are bit-identical to as many
 // virtual ranks (a ring would sum them in another order).
 TEST(DataParallel, RankOrderMakesThreeAndFourRanksBitIdentical) {
   for (int world : {3, 4}) {
     Project p = adam_spirals(Policy::MixedBFloat16, 12, 128);
     const Outcome reference = one_process(p, world);
-    const std::vector<Outcome> dp = ranks(p, world, ReduceOrder::Rank);
+    const std::vector<Outcome> dp = ranks(p, world, ReduceOrder::Rank, [](int, Project&, TrainOptions& o) {
+      o.bucket_bytes = 100;  // buckets that do not divide by the ranks
+    });
     for (int r = 0; r < world; ++r)
       expect_bit_identical(dp[std::size_t(r)], reference,
                            std::to_string(world) + " ranks, rank " + std::to_string(r));

@@ -8,6 +8,7 @@
 // 16-bit under the pure policies); prepare_step() casts each master once per
 // step into its compute copy, which forward and backward both reuse.
 #include <cstdint>
+#include <functional>
 #include <filesystem>
 #include <memory>
 #include <span>
@@ -49,6 +50,10 @@ struct ExecContext {
   // layer that says takes_stats() writes every target it is given.
   Backend::StatsTarget* stats_in = nullptr;
   Backend::StatsTarget* stats_out = nullptr;
+  // Called after each node's backward pass with the node's index; its
+  // parameters' gradients are final then (data-parallel buckets start
+  // their sum while the backward pass goes on). None: not called.
+  const std::function<void(int)>* backward_done = nullptr;
 };
 
 class Layer {
@@ -146,6 +151,8 @@ class Graph {
   std::int64_t outputs_per_position() const;
 
   std::vector<Param*> params();    // in topological order, stable
+  // The node each params() entry belongs to (ExecContext::backward_done).
+  std::vector<int> param_nodes();
   std::vector<Buffer*> buffers();
   Layer& layer(const std::string& id);
 

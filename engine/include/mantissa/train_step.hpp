@@ -17,6 +17,7 @@
 // runs eagerly, capture stays off for this run and capture_note() says why.
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -39,6 +40,11 @@ struct StepOptions {
   // none; and how the gradients are summed.
   Collective* collective = nullptr;
   ReduceOrder reduce_order = ReduceOrder::Ring;
+  // The gradient sum in buckets of about this many bytes, in reverse layer
+  // order, each started as soon as the backward pass has made its
+  // gradients (on a backend whose memory is the host's); 0: one sum after
+  // the backward pass.
+  std::int64_t bucket_bytes = 25 << 20;
 };
 
 // What the ranks of a data-parallel step agreed on besides the gradients
@@ -46,7 +52,8 @@ struct StepOptions {
 struct StepAgreement {
   float control = 0;            // TrainingStep::set_control(): 1 stop
   double slowest_pass_s = 0;    // the slowest rank's forward and backward
-  double reduce_s = 0;          // this rank's gradient sum, waiting included
+  double reduce_s = 0;          // this rank's wait for the gradient sum after its backward pass
+  double comm_s = 0;            // the sum's own time, hidden behind the backward pass or not
 };
 
 // The per-tensor numerics a read brought back (TrainingStep::finish_read).
@@ -206,6 +213,21 @@ class TrainingStep {
   Tensor flat_;
   std::int64_t global_rows_ = 0;
   std::vector<float> staging_;
+  // The flat buffer in buckets (the loss at offset 0, then each gradient in
+  // params() order), listed in the order they are summed: highest offsets,
+  // i.e. the last layers, first. A bucket starts once the backward pass has
+  // passed its first parameter; the one holding the loss starts last.
+  struct Bucket {
+    std::int64_t offset = 0, count = 0;
+    std::size_t first_param = 0;
+  };
+  std::vector<Bucket> buckets_;
+  std::vector<int> param_nodes_;
+  std::size_t next_bucket_ = 0;
+  std::size_t lowest_ready_ = 0;  // params from here on are in flat_
+  class Communicator;  // the thread that runs the buckets' sums
+  std::unique_ptr<Communicator> comm_;
+  void start_buckets(bool all);
   std::uint64_t reductions_ = 0;
   float control_ = 0;
   double pass_seconds_ = 0;

@@ -144,6 +144,7 @@ struct TrainOptions {
   // evaluates and writes checkpoints.
   Collective* collective = nullptr;
   ReduceOrder reduce_order = ReduceOrder::Ring;
+  std::int64_t bucket_bytes = 25 << 20;  // StepOptions::bucket_bytes
   // Fault injection, for tests of what the ranks do when one misbehaves
   // (`MANTISSA_FAULT`, docs/data-parallel.md): at `step` (1-based), on rank
   // `rank`, put an inf or a NaN in the gradient, stall for `seconds`, or

@@ -6,7 +6,12 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <condition_variable>
 #include <cstring>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <thread>
 
 #include "mantissa/error.hpp"
 #include "mantissa/numerics_bits.hpp"
@@ -15,6 +20,85 @@
 namespace mantissa {
 
 namespace ssw = step_state_word;
+
+// The data-parallel buckets' sums, one after another on a thread of their
+// own, in the order they were started (the same on every rank), while the
+// backward pass goes on. wait() returns when all started ones are done and
+// rethrows the first failure.
+class TrainingStep::Communicator {
+ public:
+  Communicator(Collective& c, ReduceOrder order) : collective_(c), order_(order) {
+    thread_ = std::thread([this] { loop(); });
+  }
+  ~Communicator() {
+    {
+      std::lock_guard lock(mutex_);
+      quit_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+  void start(std::span<float> data) {
+    {
+      std::lock_guard lock(mutex_);
+      queue_.push_back(data);
+      ++started_;
+    }
+    cv_.notify_all();
+  }
+  // Returns the seconds the sums took on their thread since the last wait().
+  double wait() {
+    std::unique_lock lock(mutex_);
+    done_cv_.wait(lock, [&] { return finished_ == started_; });
+    if (error_) {
+      std::exception_ptr e = error_;
+      error_ = nullptr;
+      std::rethrow_exception(e);
+    }
+    const double s = busy_s_;
+    busy_s_ = 0;
+    return s;
+  }
+
+ private:
+  void loop() {
+    std::unique_lock lock(mutex_);
+    for (;;) {
+      cv_.wait(lock, [&] { return quit_ || !queue_.empty(); });
+      if (queue_.empty()) return;
+      const std::span<float> data = queue_.front();
+      queue_.pop_front();
+      const bool skip = error_ != nullptr;  // after a failure the group is gone
+      lock.unlock();
+      const auto t0 = std::chrono::steady_clock::now();
+      std::exception_ptr failed;
+      if (!skip) {
+        try {
+          collective_.sum(data, order_);
+        } catch (...) {
+          failed = std::current_exception();
+        }
+      }
+      const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      lock.lock();
+      busy_s_ += s;
+      if (failed && !error_) error_ = failed;
+      ++finished_;
+      done_cv_.notify_all();
+    }
+  }
+
+  Collective& collective_;
+  ReduceOrder order_;
+  std::mutex mutex_;
+  std::condition_variable cv_, done_cv_;
+  std::deque<std::span<float>> queue_;
+  std::uint64_t started_ = 0, finished_ = 0;
+  double busy_s_ = 0;
+  std::exception_ptr error_;
+  bool quit_ = false;
+  std::thread thread_;
+};
 
 RowRange shard_rows(std::int64_t n, std::int64_t world, std::int64_t rank) {
   MANTISSA_ASSERT(world >= 1 && rank >= 0 && rank < world && n >= 0,
@@ -47,15 +131,31 @@ TrainingStep::TrainingStep(Graph& graph, Backend& backend, const TrainingSpec& t
                        ") and several processes do not combine: use one or the other");
     collective_ = options_.collective;
     reduce_order_ = options_.reduce_order;
-    // One flat buffer: every gradient, then the loss.
-    std::int64_t total = 0;
+    // One flat buffer: the loss, then every gradient.
+    std::int64_t total = 1;
     for (Param* p : params_) total += p->grad.numel();
-    flat_ = Tensor::zeros(backend_, Shape{total + 1}, DType::F32);
-    std::int64_t at = 0;
+    flat_ = Tensor::zeros(backend_, Shape{total}, DType::F32);
+    std::vector<std::int64_t> offsets;
+    std::int64_t at = 1;
     for (Param* p : params_) {
+      offsets.push_back(at);
       accumulated_.push_back(flat_.slice(at, p->grad.shape()));
       at += p->grad.numel();
     }
+    // Buckets from the end: the last layers' gradients are made first.
+    const std::int64_t per_bucket =
+        backend_.host_memory() && options_.bucket_bytes > 0 ? options_.bucket_bytes / 4 : total;
+    std::int64_t end = total;
+    for (std::size_t i = params_.size(); i-- > 0;) {
+      if (end - offsets[i] >= per_bucket || i == 0) {
+        const std::int64_t start = i == 0 ? 0 : offsets[i];
+        buckets_.push_back({start, end - start, i});
+        end = start;
+      }
+    }
+    if (buckets_.empty()) buckets_.push_back({0, total, 0});
+    param_nodes_ = graph_.param_nodes();
+    if (backend_.host_memory()) comm_ = std::make_unique<Communicator>(*collective_, reduce_order_);
   }
   if (virtual_ranks_ > 1) {
     for (Param* p : params_) accumulated_.push_back(Tensor::zeros(backend_, p->grad.shape(), DType::F32));
@@ -231,10 +331,12 @@ void TrainingStep::sharded_passes(const Tensor& x, const Tensor& y, std::uint64_
 // without rows contributes zeros, and still joins the sum.
 void TrainingStep::data_parallel_pass(const Tensor& x, const Tensor& y, std::uint64_t dropout_seed,
                                       const Tensor& scale, Tensor& loss) {
-  const auto t0 = std::chrono::steady_clock::now();
+  using Clock = std::chrono::steady_clock;
+  const auto t0 = Clock::now();
   const std::int64_t m = x.defined() ? x.dim(0) : 0;
-  const std::int64_t total = flat_.numel();
-  Tensor flat_loss = flat_.slice(total - 1, Shape{1});
+  Tensor flat_loss = flat_.slice(0, Shape{1});
+  next_bucket_ = 0;
+  lowest_ready_ = params_.size();
   if (m > 0) {
     const float weight = float(double(m) / double(global_rows_));
     backend_.cast(scale, shard_scale_);
@@ -242,25 +344,57 @@ void TrainingStep::data_parallel_pass(const Tensor& x, const Tensor& y, std::uin
     const auto r = std::uint64_t(collective_->rank());
     const std::uint64_t seed = r == 0 ? dropout_seed : dropout_seed ^ (r * 0x9E3779B97F4A7C15ull);
     ExecContext ctx{backend_, true, seed, &state_};
+    // As each layer's backward pass ends, its gradients go into the flat
+    // buffer and every bucket they complete starts its sum.
+    const std::function<void(int)> done = [&](int node) {
+      for (std::size_t k = lowest_ready_; k-- > 0 && param_nodes_[k] == node;) {
+        backend_.cast(grads_[k], accumulated_[k]);
+        lowest_ready_ = k;
+      }
+      start_buckets(false);
+    };
+    if (comm_) ctx.backward_done = &done;
     graph_.forward(ctx, x);
     graph_.loss_and_backward(ctx, y, shard_scale_, shard_loss_);
+    for (std::size_t k = lowest_ready_; k-- > 0;) backend_.cast(grads_[k], accumulated_[k]);
+    lowest_ready_ = 0;
     backend_.scale(shard_loss_, weight);
-    for (std::size_t i = 0; i < grads_.size(); ++i) backend_.cast(grads_[i], accumulated_[i]);
     backend_.cast(shard_loss_, flat_loss);
   } else {
     backend_.fill(flat_, 0.0f);
+    lowest_ready_ = 0;
   }
-  if (planted_) {
-    Tensor first = flat_.slice(0, Shape{1});
+  if (planted_) {  // the first gradient element, before any bucket that holds it starts
+    Tensor first = flat_.slice(params_.empty() ? 0 : 1, Shape{1});
     backend_.fill(first, *planted_);
     planted_.reset();
   }
-  if (!backend_.host_memory()) backend_.synchronize();
-  const auto t1 = std::chrono::steady_clock::now();
+  const auto t1 = Clock::now();
   pass_seconds_ = std::chrono::duration<double>(t1 - t0).count();
-  reduce_in_place(flat_, false);
-  agreed_.reduce_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count();
+  if (comm_) {
+    start_buckets(true);
+    agreed_.comm_s = comm_->wait();
+  } else {
+    if (!backend_.host_memory()) backend_.synchronize();
+    reduce_in_place(flat_, false);
+    agreed_.comm_s = std::chrono::duration<double>(Clock::now() - t1).count();
+  }
+  agreed_.reduce_s = std::chrono::duration<double>(Clock::now() - t1).count();
   backend_.cast(flat_loss, loss);
+}
+
+// Starts, in order, the buckets whose gradients are all in the flat buffer;
+// the one with the loss (offset 0) only when `all` (the passes are done).
+void TrainingStep::start_buckets(bool all) {
+  while (next_bucket_ < buckets_.size()) {
+    const Bucket& b = buckets_[next_bucket_];
+    const bool ready = all || (b.offset > 0 && lowest_ready_ <= b.first_param);
+    if (!ready) return;
+    // A planted fault waits for the passes: the bucket holding it starts then.
+    if (!all && planted_ && b.offset <= 1) return;
+    comm_->start(std::span(static_cast<float*>(flat_.data()) + b.offset, std::size_t(b.count)));
+    ++next_bucket_;
+  }
 }
 
 // The 8-byte MAX all-reduce of PRECISION.md (found_inf and the norm, already

@@ -152,7 +152,8 @@ struct Trainer::Impl {
                                              StepOptions{.capture = t.capture_graphs,
                                                          .numerics = t.numerics.enabled,
                                                          .collective = options.collective,
-                                                         .reduce_order = options.reduce_order});
+                                                         .reduce_order = options.reduce_order,
+                                                         .bucket_bytes = options.bucket_bytes});
 
     if (options.resume_from) restore(*options.resume_from);
     if (options.collective != nullptr && options.collective->world() > 1) join_ranks();

@@ -102,6 +102,13 @@ std::vector<Param*> Graph::params() {
   return out;
 }
 
+std::vector<int> Graph::param_nodes() {
+  std::vector<int> out;
+  for (std::size_t i = 0; i < nodes_.size(); ++i)
+    for (std::size_t k = 0; k < nodes_[i].layer->params().size(); ++k) out.push_back(int(i));
+  return out;
+}
+
 std::vector<Buffer*> Graph::buffers() {
   std::vector<Buffer*> out;
   for (auto& n : nodes_)
@@ -219,6 +226,7 @@ void Graph::loss_and_backward(ExecContext& ctx, const Tensor& targets, const Ten
     ctx.stats_in = ctx.stats_out = nullptr;
     node.grad = Tensor();
     node.layer->clear_saved();
+    if (ctx.backward_done != nullptr) (*ctx.backward_done)(i);
     for (std::size_t k = 0; k < node.inputs.size() && k < grads.size(); ++k) {
       if (!grads[k].defined() || !need[k]) continue;
       if (!node.input_grad_stats_by_source[k] && !(takes && k == 0))
