@@ -13,7 +13,11 @@
 #include <algorithm>
 #include <array>
 #include <chrono>
+#include <cstdio>
+#include <fstream>
 #include <iostream>
+#include <sstream>
+#include <unistd.h>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -25,7 +29,9 @@
 #include "cli/progress.hpp"
 #include "mantissa/backend.hpp"
 #include "mantissa/data.hpp"
+#include "mantissa/collective.hpp"
 #include "mantissa/error.hpp"
+#include "mantissa/launch.hpp"
 #include "mantissa/graph.hpp"
 #include "mantissa/model.hpp"
 #include "mantissa/optim.hpp"
@@ -238,11 +244,12 @@ Dataset random_pool(const Workload& w) {
 // step t's scalars after step t + 1 has been enqueued.
 class BenchStep {
  public:
-  BenchStep(const Project& p, Backend& backend)
+  BenchStep(const Project& p, Backend& backend, Collective* ranks = nullptr)
       : graph_(p.model, backend, p.training.policy, p.training.seed),
         step_(graph_, backend, p.training, /*total_steps=*/0,
               StepOptions{.capture = p.training.capture_graphs,
-                          .numerics = p.training.numerics.enabled}),
+                          .numerics = p.training.numerics.enabled,
+                          .collective = ranks}),
         sample_every_(p.training.numerics.sample_every) {}
 
   void enqueue(const Batch& batch) {
@@ -388,6 +395,145 @@ std::int64_t model_flops_per_step(const Project& p, std::int64_t batch) {
   return 3 * forward * batch;
 }
 
+// ---- data-parallel scaling (--processes 1,2,...) ---------------------------------
+
+// One world size's measurement: W ranks of `w.batch` rows each (weak
+// scaling: the global batch grows with W), per step the time each part took.
+struct ScalingResult {
+  int world = 1;
+  std::int64_t global_batch = 0;
+  double steps_per_s = 0;
+  double exposed_comm_s = 0;  // per step: waiting for the sum after the backward pass
+  double comm_s = 0;          // per step: the sum itself, hidden or not
+  double slowest_pass_s = 0;  // per step: the slowest rank's forward and backward
+};
+
+Json scaling_json(const ScalingResult& r) {
+  return {{"world", r.world},
+          {"global_batch", r.global_batch},
+          {"steps_per_s", r.steps_per_s},
+          {"samples_per_s", r.steps_per_s * double(r.global_batch)},
+          {"exposed_comm_s", r.exposed_comm_s},
+          {"comm_s", r.comm_s},
+          {"slowest_pass_s", r.slowest_pass_s}};
+}
+
+// Runs on this process as one rank of `ranks` (or alone without it).
+ScalingResult scaling_run(const Workload& w, Policy policy, Collective* ranks, std::int64_t steps,
+                          std::int64_t warmup) {
+  const int world = ranks ? ranks->world() : 1;
+  Project p = workload_project(w);
+  p.training.policy = policy;
+  p.training.numerics.enabled = false;
+  p.training.batch_size = w.batch * world;
+  auto backend = create_backend("cpu");
+  BenchStep step(p, *backend, ranks);
+  const Dataset pool = random_pool(w);
+  DataLoader loader(pool, p.training.batch_size, /*shuffle=*/true, /*seed=*/0, /*drop_last=*/true);
+  for (std::int64_t i = 0; i < warmup; ++i) step.enqueue(loader.next());
+  step.drain();
+  ScalingResult r;
+  r.world = world;
+  r.global_batch = p.training.batch_size;
+  const auto t0 = Clock::now();
+  for (std::int64_t i = 0; i < steps; ++i) {
+    step.enqueue(loader.next());
+    if (ranks) {
+      const StepAgreement& a = step.step().agreed();
+      r.exposed_comm_s += a.reduce_s;
+      r.comm_s += a.comm_s;
+      r.slowest_pass_s += a.slowest_pass_s;
+    }
+  }
+  step.drain();
+  const double dt = std::chrono::duration<double>(Clock::now() - t0).count();
+  r.steps_per_s = double(steps) / dt;
+  r.exposed_comm_s /= double(steps);
+  r.comm_s /= double(steps);
+  r.slowest_pass_s /= double(steps);
+  return r;
+}
+
+// `bench W --processes 1,2`: each world size in turn, W > 1 as ranks this
+// process starts (each running scaling_run as a rank and rank 0 writing its
+// result to a file); prints efficiency = samples/s(W) / (W × samples/s(1)).
+Json bench_scaling(const Workload& w, const std::vector<int>& worlds, Policy policy,
+                   std::int64_t steps, std::int64_t warmup, bool json) {
+  const int largest = *std::max_element(worlds.begin(), worlds.end());
+  const int threads = threads_per_rank(largest);
+  std::cerr << "bench " << w.name << " data parallel (Gloo over loopback): " << w.batch
+            << " rows and " << threads << " thread" << (threads == 1 ? "" : "s")
+            << " per rank, " << policy_name(policy) << ", " << warmup << " warm-up and " << steps
+            << " timed steps per world size\n";
+  std::vector<ScalingResult> results;
+  for (int world : worlds) {
+    if (world == 1) {
+      omp_set_num_threads(threads);
+      results.push_back(scaling_run(w, policy, nullptr, steps, warmup));
+    } else {
+      char name[] = "/tmp/mantissa-bench-XXXXXX";
+      const int fd = mkstemp(name);
+      if (fd < 0) throw Error("cannot create a file in /tmp");
+      close(fd);
+      LaunchSpec spec;
+      spec.argv = invocation();
+      spec.processes = world;
+      spec.threads = threads;
+      spec.env = {{"MANTISSA_BENCH_OUT", name}};
+      const LaunchResult launched = launch_ranks(spec);
+      std::ifstream in(name);
+      const Json got = Json::parse(in, nullptr, false);
+      std::remove(name);
+      if (!launched.ok) throw Error("bench with " + std::to_string(world) + " ranks: " + launched.failure);
+      if (got.is_discarded()) throw Error("bench with " + std::to_string(world) + " ranks: rank 0 left no result");
+      ScalingResult r;
+      r.world = world;
+      r.global_batch = got["global_batch"];
+      r.steps_per_s = got["steps_per_s"];
+      r.exposed_comm_s = got["exposed_comm_s"];
+      r.comm_s = got["comm_s"];
+      r.slowest_pass_s = got["slowest_pass_s"];
+      results.push_back(r);
+    }
+    std::cerr << "  " << world << " rank" << (world == 1 ? "" : "s") << ": "
+              << with_thousands(std::llround(results.back().steps_per_s * double(results.back().global_batch)))
+              << " samples/s\n";
+  }
+  double base = 0;
+  for (const ScalingResult& r : results)
+    if (r.world == 1) base = r.steps_per_s * double(r.global_batch);
+  Json out = {{"workload", w.name}, {"policy", policy_name(policy)}, {"rows_per_rank", w.batch},
+              {"threads_per_rank", threads}, {"engine", "gloo"}, {"results", Json::array()}};
+  for (const ScalingResult& r : results) {
+    Json j = scaling_json(r);
+    const double samples = r.steps_per_s * double(r.global_batch);
+    j["efficiency"] = base > 0 ? Json(samples / (double(r.world) * base)) : Json(nullptr);
+    out["results"].push_back(j);
+  }
+  if (json) return out;
+  Table t({"ranks", "global batch", "samples/s", "efficiency", "step", "passes (slowest)",
+           "sum", "exposed"},
+          {true, true, true, true, true, true, true, true});
+  t.rule();
+  for (std::size_t i = 0; i < results.size(); ++i) {
+    const ScalingResult& r = results[i];
+    const Json& j = out["results"][i];
+    t.add({std::to_string(r.world), with_thousands(r.global_batch),
+           with_thousands(std::llround(j["samples_per_s"].get<double>())),
+           j["efficiency"].is_null() ? "-" : percent_text(j["efficiency"].get<double>(), 1),
+           fixed(1e3 / r.steps_per_s, 2) + " ms",
+           r.world > 1 ? fixed(1e3 * r.slowest_pass_s, 2) + " ms" : "-",
+           r.world > 1 ? fixed(1e3 * r.comm_s, 2) + " ms" : "-",
+           r.world > 1 ? fixed(1e3 * r.exposed_comm_s, 2) + " ms" : "-"});
+  }
+  std::cout << "bench " << w.name << " data parallel on " << create_backend("cpu")->description() << "\n";
+  t.print(std::cout);
+  std::cout << "efficiency: samples/s over ranks × samples/s of one rank (weak scaling); sum: the "
+               "gradient all-reduce per step; exposed: the part of it the step waited for after "
+               "its backward pass\n\n";
+  return out;
+}
+
 struct BenchFlags {
   std::vector<std::string> workloads;
   std::string policies = "float32,mixed_float16,mixed_bfloat16";
@@ -399,6 +545,7 @@ struct BenchFlags {
   bool no_graphs = false;
   std::string numerics = "on";  // on, off, both (each policy twice: the cost of numerics)
   int windows = kDefaultWindows;
+  std::string processes;  // "1,2": data-parallel scaling
 };
 
 Json paths_json(const std::vector<OpPath>& paths) {
@@ -545,6 +692,9 @@ void add_bench_command(CLI::App& app) {
   cmd->add_option("--windows", f->windows,
                   "Timed windows per policy, taken in turns; medians are over windows (default: 3)");
   cmd->add_flag("--json", f->json, "Print JSON instead of a table");
+  cmd->add_option("--processes", f->processes,
+                  "Data-parallel scaling on the CPU: these world sizes in turn (e.g. 1,2), each "
+                  "rank with the workload's batch (first policy of --policies)");
   cmd->callback([f, steps, warmup, threads] {
     std::vector<const Workload*> chosen;
     for (const std::string& name : f->workloads) chosen.push_back(&find_workload(name));
@@ -560,6 +710,46 @@ void add_bench_command(CLI::App& app) {
         throw InputError("--threads must be at least 1, got " + std::to_string(f->threads));
       omp_set_num_threads(
           f->threads);  // the CPU backend's parallel regions follow this thread's setting
+    }
+    if (!f->processes.empty()) {
+      if (chosen.size() != 1) throw InputError("--processes measures one workload at a time");
+      const Workload& w = *chosen[0];
+      const std::int64_t total = steps->count() ? f->steps : w.default_steps / 3;
+      const std::int64_t warm = warmup->count() ? f->warmup : w.default_warmup;
+      // A rank started by the scaling run below: measure, rank 0 reports.
+      if (const auto rank = resolve_rank({}, [](const char* n) { return std::getenv(n); });
+          rank && rank->world > 1) {
+        JoinSpec spec;
+        spec.rank = rank->rank;
+        spec.world = rank->world;
+        spec.store_host = rank->master_addr;
+        spec.store_port = rank->master_port;
+        spec.serve_store = rank->rank0_hosts_store && rank->rank == 0;
+        const std::unique_ptr<Collective> group = join_gloo(spec);
+        const ScalingResult r = scaling_run(w, policies.front(), group.get(), total, warm);
+        if (const char* out = std::getenv("MANTISSA_BENCH_OUT"); out && rank->rank == 0)
+          std::ofstream(out) << scaling_json(r).dump() << "\n";
+        return;
+      }
+      std::vector<int> worlds;
+      std::stringstream list(f->processes);
+      for (std::string item; std::getline(list, item, ',');) {
+        std::size_t used = 0;
+        int v = 0;
+        try {
+          v = std::stoi(item, &used);
+        } catch (const std::exception&) {
+          used = 0;
+        }
+        if (used == 0 || used != item.size() || v < 1 || v > 64)
+          throw InputError("--processes: '" + item + "' is not a number of ranks from 1 to 64");
+        worlds.push_back(v);
+      }
+      if (f->backend != "cpu")
+        throw InputError("--processes measures CPU ranks; on GPUs train with --devices");
+      const Json out = bench_scaling(w, worlds, policies.front(), total, warm, f->json);
+      if (f->json) std::cout << out.dump(2) << "\n";
+      return;
     }
     const std::string device = create_backend(f->backend)->description();
     Json all = Json::array();

@@ -67,6 +67,7 @@ struct LaunchSpec {
   int processes = 1;
   std::vector<std::string> backends;  // one per rank, or empty: as argv says
   int threads = 0;                    // OMP_NUM_THREADS per rank; 0: threads_per_rank()
+  std::vector<std::pair<std::string, std::string>> env;  // more variables for every rank
   std::chrono::milliseconds grace{3000};
 };
 struct LaunchResult {

@@ -82,8 +82,10 @@ LaunchResult launch_ranks(const LaunchSpec& spec) {
       set("MANTISSA_MASTER_PORT", std::to_string(store.port()));
       set("MANTISSA_STORE", "launcher");
       if (r == 0) set("MANTISSA_RUN_ID_FILE", run_id_file.string());
+      for (const auto& [k, v] : spec.env) set(k.c_str(), v);
       if (!spec.backends.empty()) set("MANTISSA_BACKEND", spec.backends[std::size_t(r)]);
-      if (std::getenv("OMP_NUM_THREADS") == nullptr) set("OMP_NUM_THREADS", std::to_string(threads));
+      if (spec.threads > 0 || std::getenv("OMP_NUM_THREADS") == nullptr)
+        set("OMP_NUM_THREADS", std::to_string(threads));
       std::vector<char*> args;
       for (const std::string& a : spec.argv) args.push_back(const_cast<char*>(a.c_str()));
       args.push_back(nullptr);
