@@ -159,3 +159,16 @@ unset(ENV{MANTISSA_FAULT})
 if(NOT rc EQUAL 1 OR NOT err MATCHES "MANTISSA_FAULT: 'boom@3' is not a fault")
   message(FATAL_ERROR "a bad MANTISSA_FAULT: exit ${rc}, stderr: ${err}")
 endif()
+
+# bench --processes 1,2: one row per world size, efficiency against one rank,
+# and for 2 ranks the time of the gradient sum.
+mantissa_ok(json bench mlp --processes 1,2 --policies float32 --steps 6 --warmup 1 --json)
+string(JSON n LENGTH "${json}" results)
+string(JSON world GET "${json}" results 1 world)
+string(JSON batch GET "${json}" results 1 global_batch)
+string(JSON efficiency GET "${json}" results 1 efficiency)
+string(JSON comm GET "${json}" results 1 comm_s)
+if(NOT n EQUAL 2 OR NOT world EQUAL 2 OR NOT batch EQUAL 256 OR NOT efficiency GREATER 0
+   OR NOT comm GREATER 0)
+  message(FATAL_ERROR "bench --processes 1,2:\n${json}")
+endif()
