@@ -49,6 +49,7 @@
 #include "TrainingSettingsForm.hpp"
 #include "WheelGuard.hpp"
 #include "WeightsFile.hpp"
+#include "mantissa/launch.hpp"
 #include "mantissa/backend.hpp"
 #include "mantissa/store.hpp"
 
@@ -407,6 +408,34 @@ void MainWindow::fillDevices() {
     if (model && !d.available) model->item(row)->setEnabled(false);
     if (d.available && name == wanted) device_->setCurrentIndex(row);
   }
+  // Data parallel (docs/data-parallel.md): processes of this machine, or all
+  // its GPUs, one process each; the studio's trainer is rank 0.
+  std::vector<std::string> gpus;
+  bool cpu = false;
+  for (const DeviceInfo& d : list_devices()) {
+    if (d.available && d.name == "cpu") cpu = true;
+    if (d.available && d.name.rfind("cuda:", 0) == 0) gpus.push_back(d.name.substr(5));
+  }
+  const auto addRanks = [&](const QString& label, const QString& data, const QString& tip) {
+    device_->addItem(label, data);
+    const int row = device_->count() - 1;
+    device_->setItemData(row, tip, Qt::ToolTipRole);
+    device_->setItemData(row, label, Qt::UserRole + 1);
+    if (data == wanted) device_->setCurrentIndex(row);
+  };
+  if (cpu)
+    for (int n : {2, 4})
+      addRanks(tr("CPU × %1 processes").arg(n), QStringLiteral("cpu*%1").arg(n),
+               tr("Data parallel: %1 processes of this machine, each with a shard of every batch "
+                  "and %2 thread(s); gradients summed with Gloo")
+                   .arg(n)
+                   .arg(threads_per_rank(n)));
+  if (gpus.size() > 1) {
+    QStringList ids;
+    for (const std::string& g : gpus) ids << QString::fromStdString(g);
+    addRanks(tr("GPUs %1–%2").arg(ids.front(), ids.back()), QStringLiteral("cuda*") + ids.join(','),
+             tr("Data parallel: one process per GPU"));
+  }
   auto showDevice = [this] {
     status_->setDevice(device_->currentData(Qt::UserRole + 1).toString());
     settings_->setDevice(currentDevice());
@@ -535,7 +564,9 @@ void MainWindow::updateActions() {
   using State = TrainingController::State;
   const State s = controller_->state();
   trainAction_->setEnabled(s == State::Idle);
-  pauseAction_->setEnabled(s == State::Running || s == State::Paused || s == State::Preparing);
+  // The ranks of a data-parallel run stop together but do not pause.
+  pauseAction_->setEnabled((s == State::Running || s == State::Paused || s == State::Preparing) &&
+                           !currentDevice().contains('*'));
   {
     const QSignalBlocker block(pauseAction_);
     pauseAction_->setChecked(s == State::Paused);

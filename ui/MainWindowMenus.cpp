@@ -11,6 +11,7 @@
 #include <QMessageBox>
 #include <QTabWidget>
 
+#include "ClusterCommandDialog.hpp"
 #include "ConnectDialog.hpp"
 #include "InlineMessage.hpp"
 #include "MainWindow.hpp"
@@ -63,6 +64,17 @@ void MainWindow::createMenus() {
   run->addAction(stopAction_);
   run->addSeparator();
   run->addAction(compareAction_);
+  run->addAction(tr("Command Line for Several &Machines…"), this, [this] {
+    if (document_->filePath().isEmpty()) {
+      QMessageBox::information(this, tr("Command Line for Several Machines"),
+                               tr("Save the project first: every machine reads it from its file."));
+      return;
+    }
+    ClusterCommandDialog dialog(document_->filePath(), runDatabasePath(),
+                                QString::fromLatin1(policy_name(document_->project().training.policy)),
+                                this);
+    dialog.exec();
+  });
   QMenu* view = menuBar()->addMenu(tr("&View"));
   for (QDockWidget* dock : findChildren<QDockWidget*>()) view->addAction(dock->toggleViewAction());
   addPageKeys(view);

@@ -219,7 +219,10 @@ std::unique_ptr<Collective> join_ranks(const RankEnv& r, const RankOptions& o, T
     job.backend = backend;
     job.project.training.backend = backend;
   }
-  if (std::getenv("OMP_NUM_THREADS") == nullptr) job.threads = threads_per_rank(r.local_world);
+  if (std::getenv("OMP_NUM_THREADS") == nullptr) {
+    job.threads = threads_per_rank(r.local_world);
+    use_threads(job.threads);  // also the backend's, made on this thread
+  }
   if (r.rank != 0) {
     job.database.reset();  // rank 0's run is the run
   } else if (const char* file = std::getenv("MANTISSA_RUN_ID_FILE"); file && *file) {

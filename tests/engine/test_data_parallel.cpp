@@ -434,6 +434,22 @@ TEST(RankEnvironment, TheOrderIsFlagsThenOursThenTheLaunchers) {
   EXPECT_EQ(resolve(rest)->rank, 3);
 }
 
+// The studio's "Command Line for Several Machines": ready to paste, paths
+// quoted for the shell.
+TEST(RankEnvironment, ClusterCommandsNameTheProjectDatabaseAndShape) {
+  const std::string srun = cluster_command(ClusterLauncher::Srun, "/home/a b/p.json", "/nfs/runs.db",
+                                           "mixed_bfloat16", 2, 4, "node1");
+  EXPECT_EQ(srun,
+            "MASTER_ADDR=$(scontrol show hostnames \"$SLURM_JOB_NODELIST\" | head -n 1) srun "
+            "--nodes 2 --ntasks-per-node 4 mantissa train '/home/a b/p.json' --policy "
+            "mixed_bfloat16 --db '/nfs/runs.db'");
+  const std::string torch = cluster_command(ClusterLauncher::Torchrun, "it's.json", "r.db",
+                                            "float32", 3, 8, "node1");
+  EXPECT_EQ(torch,
+            "torchrun --nnodes 3 --nproc-per-node 8 --rdzv-backend c10d --rdzv-endpoint "
+            "node1:29400 --no-python mantissa train 'it'\\''s.json' --policy float32 --db 'r.db'");
+}
+
 TEST(RankEnvironment, APartialSetIsRefusedNamingTheVariable) {
   EXPECT_NE(refusal({{"RANK", "1"}}).find("WORLD_SIZE is not"), std::string::npos);
   EXPECT_NE(refusal({{"OMPI_COMM_WORLD_SIZE", "2"}}).find("OMPI_COMM_WORLD_RANK is not"), std::string::npos);

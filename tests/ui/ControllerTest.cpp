@@ -1,6 +1,7 @@
 // TrainingController end to end on tiny projects: runs reach the signals in
 // order and the store with their final status; stop, pause, replacement and
 // bad input behave.
+#include <QProcess>
 #include <QSignalSpy>
 #include <QTemporaryDir>
 #include <QTest>
@@ -75,6 +76,41 @@ class ControllerTest : public QObject {
     QCOMPARE(rec.policy, std::string("mixed_bfloat16"));
     QCOMPARE(rec.backend, std::string("cpu"));
     QVERIFY(rec.summary_json.find("\"steps\":60") != std::string::npos);
+  }
+
+  // The device picker's "CPU × 2 processes": the studio's trainer is rank 0,
+  // the command line rank 1; the run records both ranks, and a stop reaches
+  // both at the same step, after which no rank is left.
+  void dataParallelDeviceTrainsOnTwoProcesses() {
+    qputenv("MANTISSA_CLI", QByteArray(MANTISSA_CLI));
+    TrainingController c(db());
+    QSignalSpy finished(&c, &TrainingController::runFinished);
+    QSignalSpy failed(&c, &TrainingController::runFailed);
+    c.start(spirals(40), Policy::MixedFloat16, QStringLiteral("cpu*2"));
+    QTRY_COMPARE_WITH_TIMEOUT(finished.count() + failed.count(), 1, kRunTimeoutMs);
+    QVERIFY2(failed.isEmpty(), failed.isEmpty() ? "" : qPrintable(failed.at(0).at(1).toString()));
+    const qint64 runId = finished.at(0).at(1).toLongLong();
+    QCOMPARE(finished.at(0).at(2).value<RunSummary>().steps, 40);
+    RunStore store(db());
+    const std::optional<RankLayout> ranks = store.ranks(runId);
+    QVERIFY(ranks);
+    QCOMPARE(ranks->world_size, 2);
+    QCOMPARE(ranks->engine, std::string("gloo"));
+    QCOMPARE(store.require_run(runId).backend, std::string("cpu"));
+
+    QSignalSpy stopped(&c, &TrainingController::runFinished);
+    QSignalSpy steps(&c, &TrainingController::stepsRecorded);
+    c.start(spirals(1000000), Policy::Float32, QStringLiteral("cpu*2"));
+    QTRY_VERIFY_WITH_TIMEOUT(steps.count() > 0, kRunTimeoutMs);
+    c.stop();
+    QTRY_COMPARE_WITH_TIMEOUT(stopped.count(), 1, kRunTimeoutMs);
+    QCOMPARE(stopped.at(0).at(2).value<RunSummary>().outcome, RunOutcome::Stopped);
+    QTRY_COMPARE(c.state(), TrainingController::State::Idle);
+    // The command line's rank ended with it.
+    QProcess ps;
+    ps.start(QStringLiteral("pgrep"), {QStringLiteral("-f"), QStringLiteral("mantissa-ranks-")});
+    ps.waitForFinished();
+    QCOMPARE(QString::fromLocal8Bit(ps.readAllStandardOutput()).trimmed(), QString());
   }
 
   void stopEndsTheRunAsStopped() {

@@ -4,9 +4,17 @@
 #include <functional>
 #include <utility>
 
+#include <QCoreApplication>
+#include <atomic>
+#include <QFileInfo>
+#include <fstream>
+#include <unistd.h>
+
 #include "RunChannel.hpp"
 #include "mantissa/backend.hpp"
+#include "mantissa/collective.hpp"
 #include "mantissa/error.hpp"
+#include "mantissa/launch.hpp"
 #include "mantissa/store.hpp"
 #include "mantissa/train_job.hpp"
 
@@ -28,19 +36,95 @@ struct StartWatch : MetricsSink {
 // device that cannot be used fails before a run exists; a project that
 // cannot be trained is kept as a failed run; a resumed run that cannot start
 // is left as it was (still resumable). `prepare` builds the request.
+// The command line the other ranks of a data-parallel run are: $MANTISSA_CLI,
+// else `mantissa` beside the studio (installed) or in the build tree's app/.
+std::string commandLineProgram() {
+  if (const char* env = std::getenv("MANTISSA_CLI"); env && *env) return env;
+  const QString dir = QCoreApplication::applicationDirPath();
+  for (const QString& candidate : {dir + "/mantissa", dir + "/../app/mantissa", dir + "/../../app/mantissa"})
+    if (QFileInfo(candidate).isExecutable()) return QFileInfo(candidate).canonicalFilePath().toStdString();
+  return "mantissa";
+}
+
+// A device of the form "cpu*4" (4 processes of this machine) or "cuda*0,1"
+// (one process per GPU): rank 0 is this trainer, the others are the command
+// line's `train` on the same project, written to a file they all read
+// (dataset paths made absolute first, so that every rank's project is the
+// same; the ranks compare them before step 1).
+std::unique_ptr<LocalRankGroup> startRanks(TrainRequest& request, std::filesystem::path& file) {
+  const std::string device = request.backend;
+  const auto star = device.find('*');
+  if (star == std::string::npos) return nullptr;
+  const std::string kind = device.substr(0, star), list = device.substr(star + 1);
+  std::vector<std::string> backends;
+  int processes = 0;
+  if (kind == "cpu") {
+    processes = std::stoi(list);
+  } else {
+    std::size_t at = 0;
+    while (at <= list.size()) {
+      const std::size_t comma = std::min(list.find(',', at), list.size());
+      backends.push_back(kind + ":" + list.substr(at, comma - at));
+      at = comma + 1;
+    }
+    processes = int(backends.size());
+  }
+  request.backend = backends.empty() ? kind : backends.front();
+  Project& p = request.project;
+  p.training.backend = request.backend;
+  const std::filesystem::path base = p.file.empty() ? std::filesystem::current_path() : p.file.parent_path();
+  for (auto* path : {&p.dataset.path, &p.dataset.images, &p.dataset.labels})
+    if (!path->empty() && path->is_relative()) *path = (base / *path).lexically_normal();
+  static std::atomic<int> counter{0};
+  file = std::filesystem::temp_directory_path() /
+                                     ("mantissa-ranks-" + std::to_string(::getpid()) + "-" +
+                                      std::to_string(++counter) + ".json");
+  std::ofstream(file) << project_to_json(p);
+  p = parse_project(project_to_json(p), file);
+  const int threads = threads_per_rank(processes);
+  request.threads = threads;
+  use_threads(threads);  // this worker thread's, before its backend is made
+  auto group = std::make_unique<LocalRankGroup>(
+      commandLineProgram(), std::vector<std::string>{"mantissa", "train", file.string(), "--no-store"},
+      processes, backends, threads, std::chrono::seconds(60));
+  request.options.collective = &group->collective();
+  return group;
+}
+
 void runOnWorker(std::shared_ptr<RunChannel> channel, std::shared_ptr<TrainControl> control,
                  std::function<TrainRequest()> prepare) {
   try {
     TrainRequest request = prepare();
     request.options.warmup_steps_excluded = kWarmupStepsExcluded;
+    std::filesystem::path projectFile;  // the ranks' copy of the project, removed after
+    struct Remove {
+      std::filesystem::path& path;
+      ~Remove() {
+        std::error_code ec;
+        if (!path.empty()) std::filesystem::remove(path, ec);
+      }
+    } remove{projectFile};
+    std::unique_ptr<LocalRankGroup> ranks = startRanks(request, projectFile);
     std::unique_ptr<Backend> backend =
         create_backend(request.backend, {.allow_tf32 = request.project.training.allow_tf32});
     StartWatch watch;
     MetricsFanout sinks;
     sinks.add(&watch);
     sinks.add(channel.get());
-    const RunSummary summary = run_training(request, *backend, sinks, *control,
-                                            [&](std::int64_t id) { channel->setRunId(id); });
+    std::int64_t runId = 0;
+    RunSummary summary = run_training(request, *backend, sinks, *control, [&](std::int64_t id) {
+      runId = id;
+      channel->setRunId(id);
+    });
+    // The other ranks end with rank 0; one that died is named first.
+    if (ranks) {
+      const std::string dead = ranks->finish(std::chrono::seconds(3));
+      if (!dead.empty() && summary.outcome == RunOutcome::Failed) {
+        summary.error = dead + "; " + summary.error;
+        if (runId && request.database)
+          RunStore(*request.database).set_status(runId, RunStatus::Failed, summary.error);
+      }
+    }
     // A run whose trainer could not start is reported as failed only.
     if (watch.started) channel->finish(summary);
     if (summary.outcome == RunOutcome::Failed) channel->fail(summary.error);

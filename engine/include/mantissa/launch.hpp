@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -55,6 +56,19 @@ std::optional<RankEnv> resolve_rank(const RankFlags& flags, const EnvReader& env
 // Threads per rank when the user did not say: the cores shared among the
 // ranks on this machine, at least one.
 int threads_per_rank(int local_world);
+// A command line that trains `project` (a saved file) under `policy` on
+// `nodes` machines × `per_node` ranks, reporting into `database` (which rank
+// 0's machine must reach, e.g. on a shared file system): for Slurm (`srun`,
+// run inside an allocation) or torchrun (run on every machine; the first is
+// `first_host`).
+enum class ClusterLauncher { Srun, Torchrun };
+std::string cluster_command(ClusterLauncher launcher, const std::string& project,
+                            const std::string& database, const std::string& policy, int nodes,
+                            int per_node, const std::string& first_host);
+
+// Sets the OpenMP threads of the calling thread's parallel work (and of the
+// CPU backends it creates: their description counts them).
+void use_threads(int threads);
 
 // `mantissa train --processes N` / `--devices ...`: runs `argv` (argv[0] a
 // program path) once per rank with the MANTISSA_* variables set (and
@@ -78,5 +92,32 @@ struct LaunchResult {
   int exit_code = 0;                   // of rank 0, or of the rank that failed first
 };
 LaunchResult launch_ranks(const LaunchSpec& spec);
+
+// A data-parallel run whose rank 0 is this process (the studio's trainer)
+// and whose ranks 1..N-1 are children running `program args...` (args[0] is
+// the program's name) with the MANTISSA_* variables, `threads` OpenMP
+// threads, and MANTISSA_BACKEND from `backends` (one per rank, or none).
+// The rendezvous is hosted here; the constructor returns once every rank
+// has joined (or throws, naming who did not). The children die with this
+// process.
+class Collective;
+class LocalRankGroup {
+ public:
+  LocalRankGroup(const std::string& program, const std::vector<std::string>& args, int processes,
+                 const std::vector<std::string>& backends, int threads,
+                 std::chrono::milliseconds timeout);
+  ~LocalRankGroup();
+  LocalRankGroup(const LocalRankGroup&) = delete;
+  LocalRankGroup& operator=(const LocalRankGroup&) = delete;
+  Collective& collective();
+  // Waits up to `grace` for the children to end (then SIGTERM, and SIGKILL
+  // after as long again); returns how the first that failed ended ("rank 1
+  // was killed by signal 9 (SIGKILL)"), or "".
+  std::string finish(std::chrono::milliseconds grace);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
 
 }  // namespace mantissa

@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
@@ -14,6 +15,7 @@
 #include <thread>
 
 #include "dist/tcp_store.hpp"
+#include "mantissa/collective.hpp"
 #include "mantissa/error.hpp"
 #include "mantissa/launch.hpp"
 
@@ -35,6 +37,40 @@ std::string signal_text(int sig) {
 std::string describe(int status) {
   if (WIFSIGNALED(status)) return "was killed by " + signal_text(WTERMSIG(status));
   return "exited with status " + std::to_string(WEXITSTATUS(status));
+}
+
+// What rank r of `world` on this machine is told, the rendezvous being the
+// store on this process's loopback port.
+std::vector<std::pair<std::string, std::string>> rank_env(int r, int world, int port) {
+  return {{"MANTISSA_RANK", std::to_string(r)},
+          {"MANTISSA_WORLD_SIZE", std::to_string(world)},
+          {"MANTISSA_LOCAL_RANK", std::to_string(r)},
+          {"MANTISSA_LOCAL_WORLD_SIZE", std::to_string(world)},
+          {"MANTISSA_MASTER_ADDR", "127.0.0.1"},
+          {"MANTISSA_MASTER_PORT", std::to_string(port)},
+          {"MANTISSA_STORE", "launcher"}};
+}
+
+// Starts `program args...` (args[0] is its name) with `env` added; it dies
+// with this process. The signal handlers to restore in the child, if any.
+pid_t spawn(const std::string& program, const std::vector<std::string>& args,
+            const std::vector<std::pair<std::string, std::string>>& env,
+            const struct sigaction* old_int, const struct sigaction* old_term) {
+  const pid_t parent = ::getpid();
+  const pid_t pid = ::fork();
+  if (pid < 0) throw Error(std::strerror(errno));
+  if (pid > 0) return pid;
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (::getppid() != parent) ::_exit(127);  // the parent died before the line above
+  if (old_int) ::sigaction(SIGINT, old_int, nullptr);
+  if (old_term) ::sigaction(SIGTERM, old_term, nullptr);
+  for (const auto& [k, v] : env) ::setenv(k.c_str(), v.c_str(), 1);
+  std::vector<char*> argv;
+  for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  ::execv(program.c_str(), argv.data());
+  ::execvp(argv[0], argv.data());
+  ::_exit(127);
 }
 
 }  // namespace
@@ -61,39 +97,19 @@ LaunchResult launch_ranks(const LaunchSpec& spec) {
   g_forward = 0;
 
   std::vector<pid_t> pids;
-  const pid_t launcher = ::getpid();
   for (int r = 0; r < spec.processes; ++r) {
-    const pid_t pid = ::fork();
-    if (pid < 0) {
+    std::vector<std::pair<std::string, std::string>> env = rank_env(r, spec.processes, store.port());
+    if (r == 0) env.emplace_back("MANTISSA_RUN_ID_FILE", run_id_file.string());
+    env.insert(env.end(), spec.env.begin(), spec.env.end());
+    if (!spec.backends.empty()) env.emplace_back("MANTISSA_BACKEND", spec.backends[std::size_t(r)]);
+    if (spec.threads > 0 || std::getenv("OMP_NUM_THREADS") == nullptr)
+      env.emplace_back("OMP_NUM_THREADS", std::to_string(threads));
+    try {
+      pids.push_back(spawn("/proc/self/exe", spec.argv, env, &old_int, &old_term));
+    } catch (const Error& e) {
       for (pid_t p : pids) ::kill(p, SIGKILL);
-      throw Error(std::string("cannot start rank ") + std::to_string(r) + ": " + std::strerror(errno));
+      throw Error("cannot start rank " + std::to_string(r) + ": " + e.what());
     }
-    if (pid == 0) {
-      ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-      if (::getppid() != launcher) ::_exit(127);  // the launcher died before the line above
-      ::sigaction(SIGINT, &old_int, nullptr);
-      ::sigaction(SIGTERM, &old_term, nullptr);
-      const auto set = [](const char* k, const std::string& v) { ::setenv(k, v.c_str(), 1); };
-      set("MANTISSA_RANK", std::to_string(r));
-      set("MANTISSA_WORLD_SIZE", std::to_string(spec.processes));
-      set("MANTISSA_LOCAL_RANK", std::to_string(r));
-      set("MANTISSA_LOCAL_WORLD_SIZE", std::to_string(spec.processes));
-      set("MANTISSA_MASTER_ADDR", "127.0.0.1");
-      set("MANTISSA_MASTER_PORT", std::to_string(store.port()));
-      set("MANTISSA_STORE", "launcher");
-      if (r == 0) set("MANTISSA_RUN_ID_FILE", run_id_file.string());
-      for (const auto& [k, v] : spec.env) set(k.c_str(), v);
-      if (!spec.backends.empty()) set("MANTISSA_BACKEND", spec.backends[std::size_t(r)]);
-      if (spec.threads > 0 || std::getenv("OMP_NUM_THREADS") == nullptr)
-        set("OMP_NUM_THREADS", std::to_string(threads));
-      std::vector<char*> args;
-      for (const std::string& a : spec.argv) args.push_back(const_cast<char*>(a.c_str()));
-      args.push_back(nullptr);
-      ::execv("/proc/self/exe", args.data());
-      ::execvp(args[0], args.data());
-      ::_exit(127);
-    }
-    pids.push_back(pid);
   }
 
   LaunchResult result;
@@ -149,6 +165,87 @@ LaunchResult launch_ranks(const LaunchSpec& spec) {
   std::error_code ec;
   std::filesystem::remove_all(dir, ec);
   return result;
+}
+
+// ---- rank 0 here, the others as children (the studio) ------------------------
+
+struct LocalRankGroup::Impl {
+  std::unique_ptr<dist::TcpStoreServer> store;
+  std::vector<pid_t> children;  // rank r + 1
+  std::vector<bool> running;
+  std::unique_ptr<Collective> group;
+  std::string failure;
+};
+
+LocalRankGroup::LocalRankGroup(const std::string& program, const std::vector<std::string>& args,
+                               int processes, const std::vector<std::string>& backends, int threads,
+                               std::chrono::milliseconds timeout)
+    : impl_(std::make_unique<Impl>()) {
+  if (processes < 2) throw InputError("a data-parallel run needs at least 2 processes");
+  impl_->store = std::make_unique<dist::TcpStoreServer>("127.0.0.1", 0);
+  const int port = impl_->store->port();
+  for (int r = 1; r < processes; ++r) {
+    std::vector<std::pair<std::string, std::string>> env = rank_env(r, processes, port);
+    env.emplace_back("OMP_NUM_THREADS", std::to_string(threads));
+    if (!backends.empty()) env.emplace_back("MANTISSA_BACKEND", backends.at(std::size_t(r)));
+    try {
+      impl_->children.push_back(spawn(program, args, env, nullptr, nullptr));
+    } catch (const Error& e) {
+      for (pid_t p : impl_->children) ::kill(p, SIGKILL);
+      throw Error("cannot start rank " + std::to_string(r) + " (" + program + "): " + e.what());
+    }
+    impl_->running.push_back(true);
+  }
+  JoinSpec spec;
+  spec.rank = 0;
+  spec.world = processes;
+  spec.store_port = port;
+  spec.timeout = timeout;
+  try {
+    impl_->group = join_gloo(spec);
+  } catch (const Error&) {
+    finish(std::chrono::milliseconds(0));  // a child that could not start says why
+    throw;
+  }
+}
+
+LocalRankGroup::~LocalRankGroup() { finish(std::chrono::milliseconds(2000)); }
+
+Collective& LocalRankGroup::collective() { return *impl_->group; }
+
+std::string LocalRankGroup::finish(std::chrono::milliseconds grace) {
+  Impl& s = *impl_;
+  const auto deadline = Clock::now() + grace;
+  bool termed = false;
+  for (;;) {
+    bool any = false;
+    for (std::size_t i = 0; i < s.children.size(); ++i) {
+      if (!s.running[i]) continue;
+      int status = 0;
+      const pid_t got = ::waitpid(s.children[i], &status, WNOHANG);
+      if (got == s.children[i]) {
+        s.running[i] = false;
+        const bool clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+        // After a failure of our own the others were told to stop: not theirs.
+        if (!clean && s.failure.empty() && !termed)
+          s.failure = "rank " + std::to_string(i + 1) + " " + describe(status);
+      } else {
+        any = true;
+      }
+    }
+    if (!any) return s.failure;
+    if (Clock::now() >= deadline) {
+      for (std::size_t i = 0; i < s.children.size(); ++i)
+        if (s.running[i]) ::kill(s.children[i], termed ? SIGKILL : SIGTERM);
+      if (termed) {
+        for (std::size_t i = 0; i < s.children.size(); ++i)
+          if (s.running[i]) ::waitpid(s.children[i], nullptr, 0);
+        return s.failure;
+      }
+      termed = true;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
 }
 
 }  // namespace mantissa

@@ -1,5 +1,6 @@
 // Where a rank learns who it is (launch.hpp): flags, then MANTISSA_*, then
 // the variables torchrun, Open MPI, MPICH and Slurm set, first found wins.
+#include <omp.h>
 #include <unistd.h>
 
 #include <thread>
@@ -140,6 +141,32 @@ std::optional<RankEnv> resolve_rank(const RankFlags& flags, const EnvReader& env
     return r;
   }
   return std::nullopt;
+}
+
+namespace {
+// 'text' for a POSIX shell.
+std::string quoted(const std::string& text) {
+  std::string out = "'";
+  for (char c : text) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+}  // namespace
+
+std::string cluster_command(ClusterLauncher launcher, const std::string& project,
+                            const std::string& database, const std::string& policy, int nodes,
+                            int per_node, const std::string& first_host) {
+  const std::string train = "mantissa train " + quoted(project) + " --policy " + policy +
+                            " --db " + quoted(database);
+  const std::string n = std::to_string(nodes), k = std::to_string(per_node);
+  if (launcher == ClusterLauncher::Srun)
+    return "MASTER_ADDR=$(scontrol show hostnames \"$SLURM_JOB_NODELIST\" | head -n 1) srun --nodes " +
+           n + " --ntasks-per-node " + k + " " + train;
+  return "torchrun --nnodes " + n + " --nproc-per-node " + k +
+         " --rdzv-backend c10d --rdzv-endpoint " + first_host + ":29400 --no-python " + train;
+}
+
+void use_threads(int threads) {
+  if (threads > 0) omp_set_num_threads(threads);
 }
 
 int threads_per_rank(int local_world) {
