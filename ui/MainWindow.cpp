@@ -564,9 +564,7 @@ void MainWindow::updateActions() {
   using State = TrainingController::State;
   const State s = controller_->state();
   trainAction_->setEnabled(s == State::Idle);
-  // The ranks of a data-parallel run stop together but do not pause.
-  pauseAction_->setEnabled((s == State::Running || s == State::Paused || s == State::Preparing) &&
-                           !currentDevice().contains('*'));
+  pauseAction_->setEnabled(s == State::Running || s == State::Paused || s == State::Preparing);
   {
     const QSignalBlocker block(pauseAction_);
     pauseAction_->setChecked(s == State::Paused);

@@ -7,6 +7,8 @@
 #include <gtest/gtest.h>
 #include <omp.h>
 
+#include <array>
+#include <atomic>
 #include <bit>
 #include <cmath>
 #include <cstring>
@@ -329,6 +331,57 @@ TEST(DataParallel, RankZerosStateIsBroadcastAtStart) {
   ASSERT_EQ(dp[1].summary.outcome, RunOutcome::Finished) << dp[1].summary.error;
   EXPECT_EQ(dp[0].masters, dp[1].masters);
   EXPECT_EQ(dp[0].sink.steps[0].weights_checksum, dp[1].sink.steps[0].weights_checksum);
+}
+
+// A pause on rank 0 holds every rank at the same step boundary (rank 1
+// waits without timing out, though the pause outlasts its 1 s timeout), and
+// a stop then ends both ranks after the same step.
+TEST(DataParallel, PauseAndStopReachEveryRankAtTheSameStep) {
+  const Project p = adam_spirals(Policy::Float32, 100000, 64);
+  std::vector<std::unique_ptr<Collective>> group = gloo_group_in_process(2, std::chrono::seconds(1));
+  std::array<TrainControl, 2> controls;
+  std::array<RecordingSink, 2> sinks;
+  std::array<RunSummary, 2> summaries;
+  std::atomic<bool> paused_seen{false};
+  struct PauseAt : RecordingSink {
+    TrainControl* control = nullptr;
+    std::atomic<bool>* seen = nullptr;
+    void step_recorded(const StepMetrics& m) override {
+      RecordingSink::step_recorded(m);
+      if (m.step == 5 && control) {
+        control->pause();
+        *seen = true;
+      }
+    }
+  };
+  std::vector<std::thread> threads;
+  for (int r = 0; r < 2; ++r)
+    threads.emplace_back([&, r] {
+      omp_set_num_threads(1);
+      TrainOptions o;
+      o.collective = group[std::size_t(r)].get();
+      auto backend = create_backend("cpu");
+      Trainer trainer(p, *backend, o);
+      PauseAt sink;
+      if (r == 0) {
+        sink.control = &controls[0];
+        sink.seen = &paused_seen;
+      }
+      summaries[std::size_t(r)] = trainer.run(sink, controls[std::size_t(r)]);
+      sinks[std::size_t(r)].steps = sink.steps;
+    });
+  while (!paused_seen) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // longer than the timeout
+  controls[0].request_stop();
+  controls[0].resume();
+  for (std::thread& t : threads) t.join();
+  for (int r = 0; r < 2; ++r) {
+    EXPECT_EQ(summaries[std::size_t(r)].outcome, RunOutcome::Stopped)
+        << "rank " << r << ": " << summaries[std::size_t(r)].error;
+    EXPECT_EQ(summaries[std::size_t(r)].steps, summaries[0].steps) << "rank " << r;
+  }
+  EXPECT_LE(summaries[0].steps, 8) << "the ranks went on while paused";
+  EXPECT_GE(summaries[1].wall_time_s, 1.4) << "rank 1 was not held by rank 0's pause";
 }
 
 // Virtual ranks and several processes do not combine.

@@ -179,6 +179,25 @@ struct Trainer::Impl {
     }
   }
 
+  // Data parallel: what this rank asks of the others in a step's agreement
+  // (the largest word wins; a rank's stop ends its own pause).
+  static constexpr float kStopWord = 1, kPauseWord = 2;
+  static float control_word(const TrainControl& control) {
+    if (control.stop_requested()) return kStopWord;
+    return control.paused() ? kPauseWord : 0.0f;
+  }
+
+  // Every rank holds at the same step boundary while any rank is paused: a
+  // one-float MAX every 50 ms (well inside the collective timeout) until no
+  // rank says pause. Returns whether a rank asked to stop meanwhile.
+  bool pause_together(TrainControl& control) {
+    for (;;) {
+      std::vector<float> word{control_word(control)};
+      options.collective->max(word);
+      if (word[0] < kPauseWord) return word[0] >= kStopWord;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  }
   bool lead() const { return options.collective == nullptr || options.collective->rank() == 0; }
 
   // Every rank's settings against rank 0's (PRECISION.md: the run refuses to
@@ -720,9 +739,12 @@ struct Trainer::Impl {
         if (options.fault.kind != TrainOptions::Fault::Kind::None && options.fault.step == step + 1 &&
             options.fault.rank == (options.collective ? options.collective->rank() : 0))
           inject_fault();
-        if (data_parallel) stepper->set_control(control.stop_requested() ? 1.0f : 0.0f);
+        if (data_parallel) stepper->set_control(control_word(control));
         stepper->enqueue(batch.x, targets, batch.size, dropout_seed());
-        if (data_parallel && stepper->agreed().control >= 1) agreed_stop = true;
+        if (data_parallel && stepper->agreed().control >= kPauseWord)
+          agreed_stop = pause_together(control);
+        else if (data_parallel && stepper->agreed().control >= kStopWord)
+          agreed_stop = true;
         ++step;
         if (capture_step < 0 && (stepper->captured() || stepper->capture_failed()))
           capture_step = step;
