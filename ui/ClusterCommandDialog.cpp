@@ -78,6 +78,8 @@ void ClusterCommandDialog::refresh() {
   };
   srun_->setText(command(ClusterLauncher::Srun));
   torchrun_->setText(command(ClusterLauncher::Torchrun));
+  srun_->setCursorPosition(0);  // the launcher's name in sight
+  torchrun_->setCursorPosition(0);
 }
 
 QString ClusterCommandDialog::srunCommand() const { return srun_->text(); }

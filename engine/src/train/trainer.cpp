@@ -741,14 +741,18 @@ struct Trainer::Impl {
           inject_fault();
         if (data_parallel) stepper->set_control(control_word(control));
         stepper->enqueue(batch.x, targets, batch.size, dropout_seed());
-        if (data_parallel && stepper->agreed().control >= kPauseWord)
+        Clock::duration held{0};  // a pause is in no step's time
+        if (data_parallel && stepper->agreed().control >= kPauseWord) {
+          const auto p0 = Clock::now();
           agreed_stop = pause_together(control);
+          held = Clock::now() - p0;
+        }
         else if (data_parallel && stepper->agreed().control >= kStopWord)
           agreed_stop = true;
         ++step;
         if (capture_step < 0 && (stepper->captured() || stepper->capture_failed()))
           capture_step = step;
-        InFlight current{stepper->begin_read(), step, epoch, batch.size, begun};
+        InFlight current{stepper->begin_read(), step, epoch, batch.size, begun + held};
         if (stepper->read_ready(current.ticket)) current.done_at = Clock::now();
         current.checkpoint_due =
             checkpoint_seconds > 0 &&
