@@ -36,6 +36,7 @@
 #include "mantissa/model.hpp"
 #include "mantissa/optim.hpp"
 #include "mantissa/train_step.hpp"
+#include "mantissa/units.hpp"
 
 namespace mantissa::cli {
 
@@ -734,16 +735,10 @@ void add_bench_command(CLI::App& app) {
       std::vector<int> worlds;
       std::stringstream list(f->processes);
       for (std::string item; std::getline(list, item, ',');) {
-        std::size_t used = 0;
-        int v = 0;
-        try {
-          v = std::stoi(item, &used);
-        } catch (const std::exception&) {
-          used = 0;
-        }
-        if (used == 0 || used != item.size() || v < 1 || v > 64)
+        const std::optional<std::int64_t> v = whole_number(item);
+        if (!v || *v < 1 || *v > 64)
           throw InputError("--processes: '" + item + "' is not a number of ranks from 1 to 64");
-        worlds.push_back(v);
+        worlds.push_back(int(*v));
       }
       if (f->backend != "cpu")
         throw InputError("--processes measures CPU ranks; on GPUs train with --devices");

@@ -1,5 +1,7 @@
 #include "mantissa/units.hpp"
 
+#include <charconv>
+
 #include <cmath>
 #include <cstdio>
 
@@ -32,6 +34,14 @@ std::string loss_scale_text(double scale) {
     std::snprintf(buf, sizeof buf, "%g", scale);
   }
   return buf;
+}
+
+std::optional<std::int64_t> whole_number(std::string_view text) {
+  std::int64_t v = 0;
+  const char* end = text.data() + text.size();
+  const auto [ptr, ec] = std::from_chars(text.data(), end, v);
+  if (text.empty() || ec != std::errc() || ptr != end) return std::nullopt;
+  return v;
 }
 
 }  // namespace mantissa

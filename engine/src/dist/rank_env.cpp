@@ -7,6 +7,7 @@
 
 #include "mantissa/error.hpp"
 #include "mantissa/launch.hpp"
+#include "mantissa/units.hpp"
 
 namespace mantissa {
 
@@ -40,17 +41,11 @@ constexpr Source kSources[] = {
 };
 
 int number(const std::string& text, const std::string& what, int min) {
-  std::size_t used = 0;
-  long v = 0;
-  try {
-    v = std::stol(text, &used);
-  } catch (const std::exception&) {
-    used = 0;
-  }
-  if (used == 0 || used != text.size() || v < min || v > 1000000)
+  const std::optional<std::int64_t> v = whole_number(text);
+  if (!v || *v < min || *v > 1000000)
     throw InputError(what + " is '" + text + "', not a whole number of at least " +
                      std::to_string(min));
-  return int(v);
+  return int(*v);
 }
 
 const char* nonempty(const EnvReader& env, const char* name) {

@@ -835,20 +835,13 @@ TrainOptions::Fault parse_fault(const std::string& text, const std::string& sour
     }
     rest.resize(slash);
   }
-  try {
-    std::size_t used = 0;
-    f.step = std::stoll(rest, &used);
-    if (used < rest.size()) {
-      if (rest[used] != ':') throw bad();
-      const std::string r = rest.substr(used + 1);
-      std::size_t used_r = 0;
-      f.rank = std::stoi(r, &used_r);
-      if (used_r != r.size()) throw bad();
-    }
-  } catch (const std::logic_error&) {
-    throw bad();
-  }
-  if (f.step < 1 || f.rank < 0) throw bad();
+  const auto colon = rest.find(':');
+  const std::optional<std::int64_t> step = whole_number(rest.substr(0, colon));
+  const std::optional<std::int64_t> rank =
+      colon == std::string::npos ? std::optional<std::int64_t>(0) : whole_number(rest.substr(colon + 1));
+  if (!step || !rank || *step < 1 || *rank < 0 || *rank > 1000000) throw bad();
+  f.step = *step;
+  f.rank = int(*rank);
   return f;
 }
 
