@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <csignal>
 #include <cstring>
 #include <thread>
 
@@ -61,6 +62,10 @@ class GlooCollective : public Collective {
  public:
   GlooCollective(const JoinSpec& spec, std::shared_ptr<dist::TcpStoreServer> server)
       : rank_(spec.rank), world_(spec.world), timeout_(spec.timeout), server_(std::move(server)) {
+    // A peer that dies mid-send must fail this rank's collective with a
+    // message, not kill the process with SIGPIPE (Gloo writes to sockets
+    // whose other end may be gone).
+    std::signal(SIGPIPE, SIG_IGN);
     if (spec.serve_store && !server_)
       server_ = std::make_shared<dist::TcpStoreServer>("", spec.store_port);
     const std::string where = spec.store_host + ":" + std::to_string(spec.store_port);

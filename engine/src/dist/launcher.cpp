@@ -119,6 +119,7 @@ LaunchResult launch_ranks(const LaunchSpec& spec) {
   // moments and record why; whoever is left after a while gets SIGTERM, and
   // after `grace` more, SIGKILL.
   std::optional<Clock::time_point> term_at, kill_at;
+  bool term_sent = false, cause_killed = false;
   const auto stop_all = [&](int sig) {
     for (std::size_t i = 0; i < pids.size(); ++i)
       if (running[i]) ::kill(pids[i], sig);
@@ -133,19 +134,26 @@ LaunchResult launch_ranks(const LaunchSpec& spec) {
       running[r] = false;
       --left;
       const bool clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
-      if (r == 0 && result.ok) result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-      if (!clean && result.ok) {
+      const int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      if (r == 0 && result.ok) result.exit_code = code;
+      // The cause, not its echo: a rank that a signal killed (before we sent
+      // any) is named over the ranks that then failed for want of it, even
+      // when they are reaped first.
+      const bool killed = WIFSIGNALED(status) && !term_sent;
+      if (!clean && (result.ok || (killed && !cause_killed))) {
         result.ok = false;
         result.failed_rank = int(r);
         result.failure = "rank " + std::to_string(r) + " " + describe(status);
-        result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-        term_at = Clock::now() + std::chrono::seconds(2);
+        result.exit_code = code;
+        cause_killed = killed;
+        if (!term_at && !kill_at) term_at = Clock::now() + std::chrono::seconds(2);
       }
       continue;
     }
     // Asked to stop: every rank stops after the same step, as on Ctrl-C.
     if (const int sig = g_forward.exchange(0); sig == SIGTERM) stop_all(SIGINT);
     if (term_at && Clock::now() >= *term_at) {
+      term_sent = true;
       stop_all(SIGTERM);
       term_at.reset();
       kill_at = Clock::now() + spec.grace;
