@@ -576,6 +576,34 @@ else
   } >>"$tests_out"
 fi
 
+# ---- f2. data parallel on one GPU: two ranks over Gloo host staging ----------------------------
+# Both ranks on cuda:0 (--devices 0,0), against one process with 2 virtual
+# ranks on it: the weights checksum after 30 steps must match.
+t=$SECONDS
+lim="$(limit 90)"
+spirals="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/projects/spirals.json"
+if ((lim < 20)); then
+  record SKIP data-parallel 0 "out of time (budget ${budget} s)"
+elif [[ ! -f "$spirals" ]]; then
+  record SKIP data-parallel 0 "no projects/spirals.json beside the script"
+else
+  dp=(--steps 30 --batch 128 --policy mixed_float16 --db "$work/dp.db")
+  rc=0
+  {
+    timeout -k 5 "$lim" "${run_env[@]}" "$bin/mantissa" train "$spirals" "${dp[@]}" --devices 0,0 &&
+      timeout -k 5 "$lim" "${run_env[@]}" "$bin/mantissa" train "$spirals" "${dp[@]}" --backend cuda \
+        --virtual-ranks 2
+  } >"$work/dp.log" 2>&1 || rc=$?
+  a="$("${run_env[@]}" "$bin/mantissa" runs metrics 1 --db "$work/dp.db" --csv 2>/dev/null | tail -n1 | cut -d, -f20)"
+  b="$("${run_env[@]}" "$bin/mantissa" runs metrics 2 --db "$work/dp.db" --csv 2>/dev/null | tail -n1 | cut -d, -f20)"
+  if ((rc == 0)) && [[ -n "$a" && "$a" == "$b" ]]; then
+    record PASS data-parallel $((SECONDS - t)) "2 ranks on cuda:0 (Gloo, host staging) = 2 virtual ranks: checksum $a"
+  else
+    record FAIL data-parallel $((SECONDS - t)) "exit $rc; checksums '$a' (2 ranks) and '$b' (2 virtual ranks)"
+  fi
+  { echo "===== data parallel: --devices 0,0 against --virtual-ranks 2"; trim "$work/dp.log" 100000; } >>"$tests_out"
+fi
+
 # ---- g. result ------------------------------------------------------------------------------
 {
   if [[ -f "$work/table.summary" ]]; then
