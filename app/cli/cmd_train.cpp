@@ -261,6 +261,10 @@ void finish_command(const JobResult& r, const Project& p, bool json);
 void run_as_ranks(TrainJob& job, const RankOptions& ranks, bool json) {
   const RankRole role = rank_role(ranks);
   if (role.launch) return launch_and_wait(role, job.database, json);
+  if (role.backends.size() == 1 && !role.rank) {  // --devices N: one GPU, one process
+    job.backend = role.backends.front();
+    job.project.training.backend = job.backend;
+  }
   if (const char* fault = std::getenv("MANTISSA_FAULT"); fault && *fault)
     job.options.fault = parse_fault(fault, "MANTISSA_FAULT");
   std::unique_ptr<Collective> group;
