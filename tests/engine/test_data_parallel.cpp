@@ -384,6 +384,27 @@ TEST(DataParallel, PauseAndStopReachEveryRankAtTheSameStep) {
   EXPECT_GE(summaries[1].wall_time_s, 1.4) << "rank 1 was not held by rank 0's pause";
 }
 
+// PRECISION.md: a run with BatchNorm says that its statistics are per rank.
+TEST(DataParallel, ARunWithBatchNormSaysItsStatisticsArePerRank) {
+  Project p = adam_spirals(Policy::Float32, 2, 64);
+  LayerSpec bn;
+  bn.id = "bn1";
+  bn.kind = LayerKind::BatchNorm;
+  bn.inputs = {"fc1"};
+  p.model.layers.insert(p.model.layers.begin() + 2, bn);
+  p.model.layers[3].inputs = {"bn1"};  // act1 reads the normalised rows
+  const std::vector<Outcome> dp = ranks(p, 2, ReduceOrder::Ring);
+  ASSERT_EQ(dp[0].summary.outcome, RunOutcome::Finished) << dp[0].summary.error;
+  bool said = false;
+  for (const RunEvent& e : dp[0].sink.events)
+    said = said || (e.message.find("BatchNorm statistics are per rank") != std::string::npos &&
+                    e.message.find("bn1") != std::string::npos);
+  EXPECT_TRUE(said);
+  const Outcome one = one_process(p, 1);
+  for (const RunEvent& e : one.sink.events)
+    EXPECT_EQ(e.message.find("BatchNorm statistics"), std::string::npos) << "one process: " << e.message;
+}
+
 // Virtual ranks and several processes do not combine.
 TEST(DataParallel, RefusesVirtualRanksOnTop) {
   Project p = adam_spirals(Policy::Float32, 2, 64);

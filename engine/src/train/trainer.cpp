@@ -572,6 +572,18 @@ struct Trainer::Impl {
     for (const Param* p : graph->params()) start.weights.push_back(p->name);
     start.ranks = ranks;
     sink.run_started(start);
+    // PRECISION.md: the run says which BatchNorm statistics it keeps.
+    if (ranks.world_size > 1) {
+      std::string norms;
+      for (const LayerSpec& l : project.model.layers)
+        if (l.kind == LayerKind::BatchNorm) norms += (norms.empty() ? "" : ", ") + l.id;
+      if (!norms.empty())
+        sink.event_recorded({first, EventKind::Info,
+                             "BatchNorm statistics are per rank (not synchronised), so this run is "
+                             "not the same as one process with the whole batch; the running "
+                             "statistics kept are rank 0's: " + norms,
+                             0, 0, "", 0});
+    }
     if (stepper->numerics_on()) sink.numerics_layout(graph->numerics_slots());
     // What the model state holds (weights, gradients, moments, state vector);
     // the peak above it is what activations and temporaries took.
