@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <array>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -245,12 +246,14 @@ Dataset random_pool(const Workload& w) {
 // step t's scalars after step t + 1 has been enqueued.
 class BenchStep {
  public:
-  BenchStep(const Project& p, Backend& backend, Collective* ranks = nullptr)
+  BenchStep(const Project& p, Backend& backend, Collective* ranks = nullptr,
+            std::int64_t bucket_bytes = StepOptions{}.bucket_bytes)
       : graph_(p.model, backend, p.training.policy, p.training.seed),
         step_(graph_, backend, p.training, /*total_steps=*/0,
               StepOptions{.capture = p.training.capture_graphs,
                           .numerics = p.training.numerics.enabled,
-                          .collective = ranks}),
+                          .collective = ranks,
+                          .bucket_bytes = bucket_bytes}),
         sample_every_(p.training.numerics.sample_every) {}
 
   void enqueue(const Batch& batch) {
@@ -421,14 +424,14 @@ Json scaling_json(const ScalingResult& r) {
 
 // Runs on this process as one rank of `ranks` (or alone without it).
 ScalingResult scaling_run(const Workload& w, Policy policy, Collective* ranks, std::int64_t steps,
-                          std::int64_t warmup) {
+                          std::int64_t warmup, std::int64_t bucket_bytes) {
   const int world = ranks ? ranks->world() : 1;
   Project p = workload_project(w);
   p.training.policy = policy;
   p.training.numerics.enabled = false;
   p.training.batch_size = w.batch * world;
   auto backend = create_backend("cpu");
-  BenchStep step(p, *backend, ranks);
+  BenchStep step(p, *backend, ranks, bucket_bytes);
   const Dataset pool = random_pool(w);
   DataLoader loader(pool, p.training.batch_size, /*shuffle=*/true, /*seed=*/0, /*drop_last=*/true);
   for (std::int64_t i = 0; i < warmup; ++i) step.enqueue(loader.next());
@@ -459,18 +462,19 @@ ScalingResult scaling_run(const Workload& w, Policy policy, Collective* ranks, s
 // process starts (each running scaling_run as a rank and rank 0 writing its
 // result to a file); prints efficiency = samples/s(W) / (W × samples/s(1)).
 Json bench_scaling(const Workload& w, const std::vector<int>& worlds, Policy policy,
-                   std::int64_t steps, std::int64_t warmup, bool json) {
+                   std::int64_t steps, std::int64_t warmup, std::int64_t bucket_bytes, bool json) {
   const int largest = *std::max_element(worlds.begin(), worlds.end());
   const int threads = threads_per_rank(largest);
   std::cerr << "bench " << w.name << " data parallel (Gloo over loopback): " << w.batch
             << " rows and " << threads << " thread" << (threads == 1 ? "" : "s")
             << " per rank, " << policy_name(policy) << ", " << warmup << " warm-up and " << steps
-            << " timed steps per world size\n";
+            << " timed steps per world size, gradient buckets of "
+            << bytes_text(double(bucket_bytes)) << "\n";
   std::vector<ScalingResult> results;
   for (int world : worlds) {
     if (world == 1) {
       omp_set_num_threads(threads);
-      results.push_back(scaling_run(w, policy, nullptr, steps, warmup));
+      results.push_back(scaling_run(w, policy, nullptr, steps, warmup, bucket_bytes));
     } else {
       char name[] = "/tmp/mantissa-bench-XXXXXX";
       const int fd = mkstemp(name);
@@ -504,7 +508,8 @@ Json bench_scaling(const Workload& w, const std::vector<int>& worlds, Policy pol
   for (const ScalingResult& r : results)
     if (r.world == 1) base = r.steps_per_s * double(r.global_batch);
   Json out = {{"workload", w.name}, {"policy", policy_name(policy)}, {"rows_per_rank", w.batch},
-              {"threads_per_rank", threads}, {"engine", "gloo"}, {"results", Json::array()}};
+              {"threads_per_rank", threads}, {"engine", "gloo"}, {"bucket_bytes", bucket_bytes},
+              {"results", Json::array()}};
   for (const ScalingResult& r : results) {
     Json j = scaling_json(r);
     const double samples = r.steps_per_s * double(r.global_batch);
@@ -547,6 +552,7 @@ struct BenchFlags {
   std::string numerics = "on";  // on, off, both (each policy twice: the cost of numerics)
   int windows = kDefaultWindows;
   std::string processes;  // "1,2": data-parallel scaling
+  double bucket_mb = 25;  // its gradient buckets
 };
 
 Json paths_json(const std::vector<OpPath>& paths) {
@@ -696,6 +702,10 @@ void add_bench_command(CLI::App& app) {
   cmd->add_option("--processes", f->processes,
                   "Data-parallel scaling on the CPU: these world sizes in turn (e.g. 1,2), each "
                   "rank with the workload's batch (first policy of --policies)");
+  cmd->add_option("--bucket-mb", f->bucket_mb,
+                  "With --processes: gradient buckets of this many MB, each summed while the "
+                  "backward pass goes on (0: one sum after it)")
+      ->capture_default_str();
   cmd->callback([f, steps, warmup, threads] {
     std::vector<const Workload*> chosen;
     for (const std::string& name : f->workloads) chosen.push_back(&find_workload(name));
@@ -717,6 +727,9 @@ void add_bench_command(CLI::App& app) {
       const Workload& w = *chosen[0];
       const std::int64_t total = steps->count() ? f->steps : w.default_steps / 3;
       const std::int64_t warm = warmup->count() ? f->warmup : w.default_warmup;
+      if (!(f->bucket_mb >= 0) || !std::isfinite(f->bucket_mb))
+        throw InputError("--bucket-mb must be a number of MB >= 0");
+      const auto bucket_bytes = std::int64_t(std::llround(f->bucket_mb * 1024 * 1024));
       // A rank started by the scaling run below: measure, rank 0 reports.
       if (const auto rank = resolve_rank({}, [](const char* n) { return std::getenv(n); });
           rank && rank->world > 1) {
@@ -727,7 +740,8 @@ void add_bench_command(CLI::App& app) {
         spec.store_port = rank->master_port;
         spec.serve_store = rank->rank0_hosts_store && rank->rank == 0;
         const std::unique_ptr<Collective> group = join_gloo(spec);
-        const ScalingResult r = scaling_run(w, policies.front(), group.get(), total, warm);
+        const ScalingResult r =
+            scaling_run(w, policies.front(), group.get(), total, warm, bucket_bytes);
         if (const char* out = std::getenv("MANTISSA_BENCH_OUT"); out && rank->rank == 0)
           std::ofstream(out) << scaling_json(r).dump() << "\n";
         return;
@@ -742,7 +756,7 @@ void add_bench_command(CLI::App& app) {
       }
       if (f->backend != "cpu")
         throw InputError("--processes measures CPU ranks; on GPUs train with --devices");
-      const Json out = bench_scaling(w, worlds, policies.front(), total, warm, f->json);
+      const Json out = bench_scaling(w, worlds, policies.front(), total, warm, bucket_bytes, f->json);
       if (f->json) std::cout << out.dump(2) << "\n";
       return;
     }
