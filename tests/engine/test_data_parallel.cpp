@@ -276,6 +276,17 @@ TEST(DataParallel, Float32IsCloseToTheFullBatch) {
                 1e-5 * std::abs(full.sink.steps[i].loss));
 }
 
+// A batch of 3 rows over 4 ranks: rank 0 has none, contributes zeros and
+// still joins every collective; the run matches 4 virtual ranks (whose empty
+// shard adds nothing).
+TEST(DataParallel, ARankWithoutRowsStillJoinsEveryStep) {
+  const Project p = adam_spirals(Policy::MixedBFloat16, 6, 3);
+  const Outcome reference = one_process(p, 4);
+  const std::vector<Outcome> dp = ranks(p, 4, ReduceOrder::Rank);
+  for (int r = 0; r < 4; ++r)
+    expect_bit_identical(dp[std::size_t(r)], reference, "3 rows over 4 ranks, rank " + std::to_string(r));
+}
+
 // A NaN planted in rank 1's gradient at step 5: every rank skips step 5,
 // halves S the same way and keeps the step-4 masters.
 TEST(DataParallel, ANaNOnOneRankSkipsTheStepOnEveryRank) {
