@@ -425,7 +425,7 @@ void MainWindow::fillDevices() {
   };
   if (cpu)
     for (int n : {2, 4})
-      addRanks(tr("CPU × %1 processes").arg(n), QStringLiteral("cpu*%1").arg(n),
+      addRanks(tr("CPU × %1").arg(n), QStringLiteral("cpu*%1").arg(n),
                tr("Data parallel: %1 processes of this machine, each with a shard of every batch "
                   "and %2 thread(s); gradients summed with Gloo")
                    .arg(n)

@@ -78,7 +78,7 @@ class ControllerTest : public QObject {
     QVERIFY(rec.summary_json.find("\"steps\":60") != std::string::npos);
   }
 
-  // The device picker's "CPU × 2 processes": the studio's trainer is rank 0,
+  // The device picker's "CPU × 2": the studio's trainer is rank 0,
   // the command line rank 1; the run records both ranks, and a stop reaches
   // both at the same step, after which no rank is left.
   void dataParallelDeviceTrainsOnTwoProcesses() {
