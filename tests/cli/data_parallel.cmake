@@ -136,14 +136,8 @@ foreach(case
     "--processes;2;--collective-timeout;0|--collective-timeout must be a positive number"
     "--rank;1|--world-size is needed with --rank")
   string(REPLACE "|" ";" parts "${case}")
-  list(GET parts -1 expected)
-  list(REMOVE_AT parts -1)
-  execute_process(COMMAND "${MANTISSA}" train "${spirals}" --steps 2 --db "${db}" ${parts}
-                  RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
-  string(FIND "${err}" "${expected}" at)
-  if(NOT rc EQUAL 1 OR at EQUAL -1)
-    message(FATAL_ERROR "train ${parts}: exit ${rc}, stderr: ${err} (expected '${expected}')")
-  endif()
+  list(POP_BACK parts expected)
+  mantissa_refuses("${expected}" train "${spirals}" --steps 2 --db "${db}" ${parts})
 endforeach()
 # --devices with one GPU is one process on it: where there is no GPU, the
 # refusal names cuda:0 (so the flag reached the backend).

@@ -86,11 +86,5 @@ endif()
 foreach(case "999;no run 999" "${run};--growth-factor;0.5;--growth-factor: Value 0.5 not in range"
              "${run};--mode;sometimes;sometimes")
   list(POP_BACK case want)
-  execute_process(COMMAND "${MANTISSA}" whatif ${case} --db "${db}" RESULT_VARIABLE rc
-                  OUTPUT_VARIABLE out ERROR_VARIABLE err)
-  string(REGEX MATCHALL "\n" lines "${err}")
-  list(LENGTH lines nlines)
-  if(rc EQUAL 0 OR NOT err MATCHES "${want}" OR nlines GREATER 1)
-    message(FATAL_ERROR "whatif ${case}: exit ${rc}, stderr: ${err}")
-  endif()
+  mantissa_refuses("${want}" whatif ${case} --db "${db}")
 endforeach()

@@ -16,3 +16,18 @@ function(mantissa_ok out_var)
   endif()
   set(${out_var} "${out}" PARENT_SCOPE)
 endfunction()
+
+# mantissa_refuses(EXPECTED ARGS...): `mantissa ARGS...` must fail as a user
+# error does: exit 1 and one line on stderr that contains EXPECTED (plain
+# text, not a pattern).
+function(mantissa_refuses expected)
+  execute_process(COMMAND "${MANTISSA}" ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out
+                  ERROR_VARIABLE err)
+  string(FIND "${err}" "${expected}" at)
+  string(REGEX MATCHALL "\n" breaks "${err}")
+  list(LENGTH breaks lines)
+  if(NOT rc EQUAL 1 OR at EQUAL -1 OR lines GREATER 1)
+    message(FATAL_ERROR "mantissa ${ARGN}: exit ${rc}, expected one line with '${expected}'\n"
+                        "stderr: ${err}")
+  endif()
+endfunction()
