@@ -146,20 +146,17 @@ execute_process(COMMAND "${MANTISSA}" train "${spirals}" --steps 2 --no-store --
 if(NOT rc EQUAL 0 AND NOT err MATCHES "device \"cuda:0\" is not available")
   message(FATAL_ERROR "--devices 0: exit ${rc}, stderr: ${err}")
 endif()
-set(ENV{RANK} 0)
-execute_process(COMMAND "${MANTISSA}" train "${spirals}" --steps 2 --db "${db}"
-                RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
-unset(ENV{RANK})
-if(NOT rc EQUAL 1 OR NOT err MATCHES "torchrun: RANK is set but WORLD_SIZE is not")
-  message(FATAL_ERROR "RANK without WORLD_SIZE: exit ${rc}, stderr: ${err}")
-endif()
-set(ENV{MANTISSA_FAULT} "boom@3")
-execute_process(COMMAND "${MANTISSA}" train "${spirals}" --steps 2 --db "${db}"
-                RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
-unset(ENV{MANTISSA_FAULT})
-if(NOT rc EQUAL 1 OR NOT err MATCHES "MANTISSA_FAULT: 'boom@3' is not a fault")
-  message(FATAL_ERROR "a bad MANTISSA_FAULT: exit ${rc}, stderr: ${err}")
-endif()
+# Bad variables: a partial torchrun set, a fault that is none.
+foreach(case "RANK|0|torchrun: RANK is set but WORLD_SIZE is not"
+             "MANTISSA_FAULT|boom@3|MANTISSA_FAULT: 'boom@3' is not a fault")
+  string(REPLACE "|" ";" parts "${case}")
+  list(GET parts 0 variable)
+  list(GET parts 1 value)
+  list(GET parts 2 expected)
+  set(ENV{${variable}} "${value}")
+  mantissa_refuses("${expected}" train "${spirals}" --steps 2 --db "${db}")
+  unset(ENV{${variable}})
+endforeach()
 
 # bench --processes 1,2: one row per world size, efficiency against one rank,
 # and for 2 ranks the time of the gradient sum.
