@@ -260,6 +260,10 @@ void finish_command(const JobResult& r, const Project& p, bool json);
 // or the launcher of its ranks. MANTISSA_FAULT injects a fault (tests).
 void run_as_ranks(TrainJob& job, const RankOptions& ranks, bool json) {
   const RankRole role = rank_role(ranks);
+  if ((role.launch || role.rank) && job.project.training.virtual_ranks > 1)
+    throw InputError("--virtual-ranks (or the project's virtual_ranks, " +
+                     std::to_string(job.project.training.virtual_ranks) +
+                     ") and several processes do not combine: use one or the other");
   if (role.launch) return launch_and_wait(role, job.database, json);
   if (role.backends.size() == 1 && !role.rank) {  // --devices N: one GPU, one process
     job.backend = role.backends.front();

@@ -134,7 +134,8 @@ foreach(case
     "--processes;3;--devices;0,1|--processes 3 and --devices 0,1 disagree"
     "--processes;2;--reduce-order;fast|reduce order 'fast': write ring"
     "--processes;2;--collective-timeout;0|--collective-timeout must be a positive number"
-    "--rank;1|--world-size is needed with --rank")
+    "--rank;1|--world-size is needed with --rank"
+    "--processes;2;--virtual-ranks;2|and several processes do not combine")
   string(REPLACE "|" ";" parts "${case}")
   list(POP_BACK parts expected)
   mantissa_refuses("${expected}" train "${spirals}" --steps 2 --db "${db}" ${parts})
