@@ -144,7 +144,7 @@ endforeach()
 # refusal names cuda:0 (so the flag reached the backend).
 execute_process(COMMAND "${MANTISSA}" train "${spirals}" --steps 2 --no-store --devices 0
                 RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
-if(NOT rc EQUAL 0 AND NOT err MATCHES "device \"cuda:0\" is not available")
+if(NOT rc EQUAL 0 AND NOT err MATCHES "device \"cuda:0\"[^\n]* is not available")
   message(FATAL_ERROR "--devices 0: exit ${rc}, stderr: ${err}")
 endif()
 # Bad variables: a partial torchrun set, a fault that is none.
