@@ -416,6 +416,21 @@ TEST(DataParallel, ARunWithBatchNormSaysItsStatisticsArePerRank) {
     EXPECT_EQ(e.message.find("BatchNorm statistics"), std::string::npos) << "one process: " << e.message;
 }
 
+// A straggler shows: rank 1 held up 0.3 s before step 3 makes rank 0 wait
+// that long for step 3's gradient sum (its reduce_time_s), and only there;
+// every step reports the slowest rank's passes.
+TEST(DataParallel, AStragglerShowsInTheStepMetrics) {
+  const Project p = adam_spirals(Policy::Float32, 5, 64);
+  const std::vector<Outcome> dp = ranks(p, 2, ReduceOrder::Ring, [](int, Project&, TrainOptions& o) {
+    o.fault = {TrainOptions::Fault::Kind::Stall, 3, 1, 0.3};
+  });
+  const std::vector<StepMetrics>& s = dp[0].sink.steps;
+  ASSERT_EQ(s.size(), 5u);
+  EXPECT_GE(s[2].reduce_time_s, 0.25);
+  EXPECT_LT(s[3].reduce_time_s, 0.2);
+  for (const StepMetrics& m : s) EXPECT_GT(m.slowest_rank_s, 0.0) << "step " << m.step;
+}
+
 // Virtual ranks and several processes do not combine.
 TEST(DataParallel, RefusesVirtualRanksOnTop) {
   Project p = adam_spirals(Policy::Float32, 2, 64);
