@@ -1,6 +1,7 @@
 // TrainingController end to end on tiny projects: runs reach the signals in
 // order and the store with their final status; stop, pause, replacement and
 // bad input behave.
+#include <QElapsedTimer>
 #include <QProcess>
 #include <QSignalSpy>
 #include <QTemporaryDir>
@@ -111,6 +112,19 @@ class ControllerTest : public QObject {
     ps.start(QStringLiteral("pgrep"), {QStringLiteral("-f"), QStringLiteral("mantissa-ranks-")});
     ps.waitForFinished();
     QCOMPARE(QString::fromLocal8Bit(ps.readAllStandardOutput()).trimmed(), QString());
+
+    // Without the command line, the run fails at once saying so (not after
+    // the minute a rank that never joins would take).
+    qputenv("MANTISSA_CLI", QByteArray("/nonexistent/mantissa"));
+    QSignalSpy missing(&c, &TrainingController::runFailed);
+    QElapsedTimer clock;
+    clock.start();
+    c.start(spirals(10), Policy::Float32, QStringLiteral("cpu*2"));
+    QTRY_COMPARE_WITH_TIMEOUT(missing.count(), 1, 20000);
+    QVERIFY2(missing.at(0).at(1).toString().contains(QStringLiteral("not there or not executable")),
+             qPrintable(missing.at(0).at(1).toString()));
+    QVERIFY(clock.elapsed() < 10000);
+    qputenv("MANTISSA_CLI", QByteArray(MANTISSA_CLI));
   }
 
   void stopEndsTheRunAsStopped() {

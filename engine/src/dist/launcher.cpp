@@ -190,6 +190,20 @@ LocalRankGroup::LocalRankGroup(const std::string& program, const std::vector<std
                                std::chrono::milliseconds timeout)
     : impl_(std::make_unique<Impl>()) {
   if (processes < 2) throw InputError("a data-parallel run needs at least 2 processes");
+  // A program that cannot start would only show as a rank that never joins.
+  const auto runnable = [](const std::string& p) { return ::access(p.c_str(), X_OK) == 0; };
+  bool found = program.find('/') != std::string::npos && runnable(program);
+  if (program.find('/') == std::string::npos)
+    if (const char* path = std::getenv("PATH"))
+      for (std::string_view rest = path; !found && !rest.empty();) {
+        const std::size_t colon = std::min(rest.find(':'), rest.size());
+        found = runnable(std::string(rest.substr(0, colon)) + "/" + program);
+        rest.remove_prefix(std::min(colon + 1, rest.size()));
+      }
+  if (!found)
+    throw InputError("the other ranks run '" + program +
+                     "', which is not there or not executable (set MANTISSA_CLI to the mantissa "
+                     "command line)");
   impl_->store = std::make_unique<dist::TcpStoreServer>("127.0.0.1", 0);
   const int port = impl_->store->port();
   for (int r = 1; r < processes; ++r) {
