@@ -439,6 +439,16 @@ void HistoryPage::showRun(const StoredRun& loaded) {
   addSetting(tr("Batch size"), training.value(QStringLiteral("batch_size")).toVariant().toString());
   addSetting(tr("Seed"), QString::number(r.seed));
   addSetting(tr("Device"), fromView(r.device.empty() ? r.backend : r.device));
+  if (run->ranks)
+    addSetting(tr("Ranks"), tr("%1 (%2, %3 order): %4")
+                                .arg(run->ranks->world_size)
+                                .arg(fromView(run->ranks->engine), fromView(run->ranks->reduce_order))
+                                .arg(QString::fromStdString([&] {
+                                  std::string all;
+                                  for (const std::string& d : run->ranks->devices)
+                                    all += (all.empty() ? "" : "; ") + d;
+                                  return all;
+                                }())));
   addSetting(tr("Notes"), fromView(r.notes));
   runView_->show();
   emit runOpened(runId);

@@ -405,6 +405,16 @@ class HistoryTest : public QObject {
     QVERIFY2(settings.contains(QStringLiteral("Policy: mixed_float16")),
              qPrintable(settings.join('\n')));
     QVERIFY(settings.join('\n').contains(QStringLiteral("type: sgd")));
+    QVERIFY2(!settings.join('\n').contains(QStringLiteral("Ranks")), "a one-process run has no ranks");
+    // A data-parallel run shows its ranks.
+    {
+      RunStore store(db_.toStdString());
+      store.set_ranks(ids_[0], {2, "gloo", "rank", {"cpu A", "cpu B"}});
+    }
+    QVERIFY(page.openRun(ids_[0]));
+    QVERIFY(opened.wait(10000));
+    QVERIFY2(page.openedRunSettings().contains(QStringLiteral("Ranks: 2 (gloo, rank order): cpu A; cpu B")),
+             qPrintable(page.openedRunSettings().join('\n')));
     // Its model as trained: the snapshot's five layers, fc1 with its 48 parameters.
     QTableWidget* model = page.runModel()->table();
     QCOMPARE(model->rowCount(), 5);

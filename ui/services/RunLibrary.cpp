@@ -68,6 +68,7 @@ std::optional<StoredRun> loadStoredRun(RunStore& store, qint64 runId) {
   run.epochs = QVector<EpochMetrics>(epochs.begin(), epochs.end());
   if (const auto m = store.manifest(runId)) run.manifest = QByteArray::fromStdString(*m);
   run.provenance = store.provenance(runId);
+  run.ranks = store.ranks(runId);
   return run;
 }
 

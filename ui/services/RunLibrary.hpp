@@ -33,6 +33,7 @@ struct StoredRun {
   QVector<mantissa::EpochMetrics> epochs;
   QByteArray manifest;  // the numerics manifest (JSON); empty when the run has none
   std::vector<mantissa::Provenance> provenance;  // traced overflow events, by step
+  std::optional<mantissa::RankLayout> ranks;      // a data-parallel run's ranks
 };
 // Reads one run from `store`; nullopt when it is gone. Throws StoreError.
 std::optional<StoredRun> loadStoredRun(mantissa::RunStore& store, qint64 runId);
