@@ -222,7 +222,8 @@ struct Trainer::Impl {
         {"backend", backend.name().substr(0, backend.name().find(':'))},
         {"device model", device},
         {"reduce order", std::string(reduce_order_name(options.reduce_order))},
-        {"project", std::to_string(std::hash<std::string>{}(project_to_json(settings)))},
+        // (a digest that is the same in every build: seed_for is FNV-1a)
+        {"project", std::to_string(seed_for(0, project_to_json(settings)))},
     };
     nlohmann::json mine = nlohmann::json::array();
     for (const auto& f : fields) mine.push_back(f.second);
