@@ -250,7 +250,12 @@ void launch_and_wait(const RankRole& role, const std::optional<std::filesystem::
     }
     message = "run " + std::to_string(*r.run_id) + " failed: " + r.failure;
   }
-  if (json) std::cout << Json{{"run_id", r.run_id ? Json(*r.run_id) : Json(nullptr)}, {"status", "failed"}, {"error", message}}.dump(2) << "\n";
+  // Rank 0 printed the run's JSON itself unless a signal ended it.
+  if (json && !r.rank0_exited)
+    std::cout << Json{{"run_id", r.run_id ? Json(*r.run_id) : Json(nullptr)},
+                      {"status", "failed"},
+                      {"error", message}}.dump(2)
+              << "\n";
   throw Error(message);
 }
 

@@ -105,6 +105,20 @@ if(NOT a STREQUAL b)
   message(FATAL_ERROR "resumed at W=1: final loss ${loss_1} against ${loss_whole}")
 endif()
 
+# With --json a failed launched run prints one JSON document, status failed:
+# rank 0's own when rank 1 died, the launcher's when rank 0 did.
+foreach(victim 1 0)
+  set(ENV{MANTISSA_FAULT} "kill@3:${victim}")
+  execute_process(COMMAND "${MANTISSA}" train "${spirals}" --steps 10 --db "${db}" --processes 2 --json
+                  RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+  unset(ENV{MANTISSA_FAULT})
+  string(REGEX MATCHALL "\"status\": \"failed\"" statuses "${out}")
+  list(LENGTH statuses n)
+  if(rc EQUAL 0 OR NOT n EQUAL 1)
+    message(FATAL_ERROR "rank ${victim} killed, --json: exit ${rc}, ${n} documents:\n${out}")
+  endif()
+endforeach()
+
 # A rank that never joins is named.
 execute_process(COMMAND "${MANTISSA}" train "${spirals}" --steps 2 --db "${db}" --rank 0
                         --world-size 2 --master-port 29631 --collective-timeout 1

@@ -90,6 +90,7 @@ struct LaunchResult {
   int failed_rank = -1;
   std::optional<std::int64_t> run_id;  // as rank 0 stored it (MANTISSA_RUN_ID_FILE)
   int exit_code = 0;                   // of rank 0, or of the rank that failed first
+  bool rank0_exited = true;            // rank 0 ended by itself (not by a signal)
 };
 LaunchResult launch_ranks(const LaunchSpec& spec);
 

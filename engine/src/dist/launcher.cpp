@@ -136,6 +136,7 @@ LaunchResult launch_ranks(const LaunchSpec& spec) {
       const bool clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
       const int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
       if (r == 0 && result.ok) result.exit_code = code;
+      if (r == 0) result.rank0_exited = WIFEXITED(status);
       // The cause, not its echo: a rank that a signal killed (before we sent
       // any) is named over the ranks that then failed for want of it, even
       // when they are reaped first.
