@@ -733,13 +733,8 @@ void add_bench_command(CLI::App& app) {
       // A rank started by the scaling run below: measure, rank 0 reports.
       if (const auto rank = resolve_rank({}, [](const char* n) { return std::getenv(n); });
           rank && rank->world > 1) {
-        JoinSpec spec;
-        spec.rank = rank->rank;
-        spec.world = rank->world;
-        spec.store_host = rank->master_addr;
-        spec.store_port = rank->master_port;
-        spec.serve_store = rank->rank0_hosts_store && rank->rank == 0;
-        const std::unique_ptr<Collective> group = join_gloo(spec);
+        const std::unique_ptr<Collective> group =
+            join_gloo(join_spec(*rank, std::chrono::seconds(60)));
         const ScalingResult r =
             scaling_run(w, policies.front(), group.get(), total, warm, bucket_bytes);
         if (const char* out = std::getenv("MANTISSA_BENCH_OUT"); out && rank->rank == 0)

@@ -203,15 +203,8 @@ RankRole rank_role(const RankOptions& o) {
 
 // Joins the run's ranks and sets the job up as this rank's part of it.
 std::unique_ptr<Collective> join_ranks(const RankEnv& r, const RankOptions& o, TrainRequest& job) {
-  JoinSpec spec;
-  spec.rank = r.rank;
-  spec.world = r.world;
-  spec.store_host = r.master_addr;
-  spec.store_port = r.master_port;
-  spec.serve_store = r.rank0_hosts_store && r.rank == 0;
-  spec.interface_host = "";  // loopback for a loopback rendezvous, else this host's name
-  spec.timeout = std::chrono::milliseconds(std::llround(o.timeout_s * 1000));
-  std::unique_ptr<Collective> group = join_gloo(spec);
+  std::unique_ptr<Collective> group =
+      join_gloo(join_spec(r, std::chrono::milliseconds(std::llround(o.timeout_s * 1000))));
   job.options.collective = group.get();
   job.options.reduce_order = parse_reduce_order(o.reduce_order);
   job.options.bucket_bytes = std::int64_t(std::llround(o.bucket_mb * 1024 * 1024));

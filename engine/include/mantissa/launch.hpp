@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "mantissa/collective.hpp"
+
 namespace mantissa {
 
 // Who this process is in the run, and where the rendezvous is.
@@ -52,6 +54,11 @@ inline constexpr int kDefaultStorePort = 29500;
 // not one) is an InputError naming the variable.
 using EnvReader = std::function<const char*(const char*)>;
 std::optional<RankEnv> resolve_rank(const RankFlags& flags, const EnvReader& env);
+
+// How rank `r` joins its group (join_gloo): at r's rendezvous, serving the
+// store if r is rank 0 and no launcher hosts it; its own address chosen by
+// join_gloo (loopback for a loopback rendezvous, else this host's name).
+JoinSpec join_spec(const RankEnv& r, std::chrono::milliseconds timeout);
 
 // Threads per rank when the user did not say: the cores shared among the
 // ranks on this machine, at least one.
@@ -101,7 +108,6 @@ LaunchResult launch_ranks(const LaunchSpec& spec);
 // The rendezvous is hosted here; the constructor returns once every rank
 // has joined (or throws, naming who did not). The children die with this
 // process.
-class Collective;
 class LocalRankGroup {
  public:
   LocalRankGroup(const std::string& program, const std::vector<std::string>& args, int processes,

@@ -189,8 +189,9 @@ class TrainingStep {
   void data_parallel_pass(const Tensor& x, const Tensor& y, std::uint64_t dropout_seed,
                           const Tensor& scale, Tensor& loss);
   void agree(Tensor& found_inf, Tensor& grad_sq);
-  // In place over ranks, directly in host memory or through a host copy.
-  void reduce_in_place(Tensor& t, bool max);
+  // The fp32 sum over ranks in place, directly in host memory or through a
+  // host copy.
+  void sum_in_place(Tensor& t);
   bool decide_capture();
   bool capture_allowed(std::int64_t n) const;
 

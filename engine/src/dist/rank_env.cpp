@@ -160,6 +160,18 @@ std::string cluster_command(ClusterLauncher launcher, const std::string& project
          " --rdzv-backend c10d --rdzv-endpoint " + first_host + ":29400 --no-python " + train;
 }
 
+JoinSpec join_spec(const RankEnv& r, std::chrono::milliseconds timeout) {
+  JoinSpec spec;
+  spec.rank = r.rank;
+  spec.world = r.world;
+  spec.store_host = r.master_addr;
+  spec.store_port = r.master_port;
+  spec.serve_store = r.rank0_hosts_store && r.rank == 0;
+  spec.interface_host = "";
+  spec.timeout = timeout;
+  return spec;
+}
+
 void use_threads(int threads) {
   if (threads > 0) omp_set_num_threads(threads);
 }

@@ -376,7 +376,7 @@ void TrainingStep::data_parallel_pass(const Tensor& x, const Tensor& y, std::uin
     agreed_.comm_s = comm_->wait();
   } else {
     if (!backend_.host_memory()) backend_.synchronize();
-    reduce_in_place(flat_, false);
+    sum_in_place(flat_);
     agreed_.comm_s = std::chrono::duration<double>(Clock::now() - t1).count();
   }
   agreed_.reduce_s = std::chrono::duration<double>(Clock::now() - t1).count();
@@ -435,18 +435,15 @@ void TrainingStep::agree(Tensor& found_inf, Tensor& grad_sq) {
   agreed_.slowest_pass_s = words[5];
 }
 
-void TrainingStep::reduce_in_place(Tensor& t, bool max) {
+void TrainingStep::sum_in_place(Tensor& t) {
   const auto n = std::size_t(t.numel());
   if (backend_.host_memory()) {
-    std::span<float> data(static_cast<float*>(t.data()), n);
-    if (max) collective_->max(data);
-    else collective_->sum(data, reduce_order_);
+    collective_->sum(std::span<float>(static_cast<float*>(t.data()), n), reduce_order_);
     return;
   }
   staging_.resize(n);
   backend_.download(staging_.data(), t.data(), n * 4);
-  if (max) collective_->max(staging_);
-  else collective_->sum(staging_, reduce_order_);
+  collective_->sum(staging_, reduce_order_);
   backend_.upload(t.data(), staging_.data(), n * 4);
   backend_.synchronize();
 }
