@@ -15,6 +15,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -476,10 +477,13 @@ Json bench_scaling(const Workload& w, const std::vector<int>& worlds, Policy pol
       omp_set_num_threads(threads);
       results.push_back(scaling_run(w, policy, nullptr, steps, warmup, bucket_bytes));
     } else {
-      char name[] = "/tmp/mantissa-bench-XXXXXX";
-      const int fd = mkstemp(name);
-      if (fd < 0) throw Error("cannot create a file in /tmp");
+      // (mkstemp's template: it replaces the six X's with a unique name.)
+      const std::filesystem::path tmp = std::filesystem::temp_directory_path();
+      std::string file = (tmp / "mantissa-bench-XXXXXX").string();
+      const int fd = mkstemp(file.data());
+      if (fd < 0) throw Error("cannot create a file in " + tmp.string());
       close(fd);
+      const char* name = file.c_str();
       LaunchSpec spec;
       spec.argv = invocation();
       spec.processes = world;

@@ -81,9 +81,12 @@ LaunchResult launch_ranks(const LaunchSpec& spec) {
     throw InternalError("one backend per rank");
   dist::TcpStoreServer store("127.0.0.1", 0);
   // Rank 0 writes the run's id here once the run exists.
-  char dir_template[] = "/tmp/mantissa-launch-XXXXXX";
-  const char* dir = ::mkdtemp(dir_template);
-  if (dir == nullptr) throw Error(std::string("cannot create a directory in /tmp: ") + std::strerror(errno));
+  // (mkdtemp's template: it replaces the six X's with a unique name.)
+  const std::filesystem::path tmp = std::filesystem::temp_directory_path();  // $TMPDIR or /tmp
+  std::string dir_template = (tmp / "mantissa-launch-XXXXXX").string();
+  const char* dir = ::mkdtemp(dir_template.data());
+  if (dir == nullptr)
+    throw Error("cannot create a directory in " + tmp.string() + ": " + std::strerror(errno));
   const std::filesystem::path run_id_file = std::filesystem::path(dir) / "run_id";
   const int threads = spec.threads > 0 ? spec.threads : threads_per_rank(spec.processes);
 
