@@ -386,7 +386,8 @@ struct Trainer::Impl {
       return;
     }
     // Only a skipped step left the weights as they were when it ran.
-    if (s.skipped_this_step == 0 || f.x.empty() || remeasured >= kMaxRemeasured || f.step != step)
+    if (s.skipped_this_step == 0 || f.x.empty() || remeasured >= kMaxRemeasured || f.step != step ||
+        !lead())  // only rank 0's record is kept
       return;
     ++remeasured;
     const std::vector<TracedTensor> at_one =
@@ -424,7 +425,7 @@ struct Trainer::Impl {
   // A step that skipped (or whose loss was not finite) is run again op by op
   // to find where it first went non-finite (provenance.hpp).
   std::optional<Provenance> trace_if_event(const StepState& s, const InFlight& f, MetricsSink& sink) {
-    if (!stepper->numerics_on() || f.x.empty()) return std::nullopt;
+    if (!stepper->numerics_on() || f.x.empty() || !lead()) return std::nullopt;  // rank 0's record
     if (!(s.found_inf > 0 || !std::isfinite(s.loss))) return std::nullopt;
     if (traced_events >= kMaxTracedEvents) return std::nullopt;
     ++traced_events;
