@@ -11,6 +11,7 @@
 #include <iostream>
 #include <limits>
 #include <map>
+#include <omp.h>
 #include <random>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -23,6 +24,7 @@
 #include "mantissa/store.hpp"
 #include "mantissa/train_step.hpp"
 #include "backends/cpu/cpu_numerics_kernels.hpp"
+#include "backends/cpu/cpu_stats_pass.hpp"
 #include "cuda_test_util.hpp"
 #include "recording_backend.hpp"
 #include "test_data_util.hpp"
@@ -148,8 +150,10 @@ TEST(Numerics, CpuGlancePathsAgreeWithAPlainLoop) {
     bits16[i] = std::uint16_t(bits32[i] >> 16);
   }
   std::vector<cpu::GlanceIsa> paths{cpu::GlanceIsa::Portable};
+  if (cpu::has_avx2_glance()) paths.push_back(cpu::GlanceIsa::Avx2);
+  else std::cout << "[ note ] this CPU has no AVX2: its path does not run\n";
   if (cpu::has_wide_glance()) paths.push_back(cpu::GlanceIsa::Wide);
-  else std::cout << "[ note ] this CPU has no AVX-512BW: only the portable path runs\n";
+  else std::cout << "[ note ] this CPU has no AVX-512BW: its path does not run\n";
   std::vector<std::int64_t> lengths{32768, 32767, 1000};
   for (std::int64_t n = 0; n <= 100; ++n) lengths.push_back(n);
   for (const cpu::GlanceIsa isa : paths)
@@ -162,6 +166,38 @@ TEST(Numerics, CpuGlancePathsAgreeWithAPlainLoop) {
         EXPECT_EQ(cpu::glance_bits16(bits16.data() + start, n, isa),
                   plain(bits16.data() + start, n, 16));
       }
+  // A full chunk of one kind of value: every lane's count at its largest.
+  for (const float v : {0.0f, -0.0f, 1e-6f, 1e-40f}) {
+    const std::vector<std::uint32_t> same(std::size_t(cpu::kStatsChunk), std::bit_cast<std::uint32_t>(v));
+    for (const cpu::GlanceIsa isa : paths)
+      EXPECT_EQ(cpu::glance_bits32(same.data(), cpu::kStatsChunk, isa),
+                plain(same.data(), cpu::kStatsChunk, 0))
+          << v << " on path " << int(isa);
+  }
+}
+
+// The cut of a tensor for statistics: equal chunks, a multiple of the
+// threads where the values allow, covering every value once.
+TEST(Numerics, StatsChunksCoverTheTensorInBalancedChunks) {
+  const std::int64_t threads = omp_get_max_threads();
+  for (const std::int64_t total : {std::int64_t(1), std::int64_t(1000), cpu::kParallelMin,
+                                   std::int64_t(200704), std::int64_t(401408),
+                                   std::int64_t(1605632), cpu::kStatsChunk * 7 + 3}) {
+    SCOPED_TRACE("total " + std::to_string(total));
+    const cpu::StatsChunks c = cpu::stats_chunks(total);
+    ASSERT_GT(c.count, 0);
+    EXPECT_LE(c.size, cpu::kStatsChunk);
+    EXPECT_EQ(c.size % 64, total < 64 ? c.size % 64 : 0);
+    std::int64_t next = 0;
+    for (std::int64_t k = 0; k < c.count; ++k) {
+      EXPECT_EQ(c.begin(k), next);
+      ASSERT_GT(c.length(k, total), 0);
+      next += c.length(k, total);
+    }
+    EXPECT_EQ(next, total);
+    if (total >= cpu::kParallelMin && total >= 64 * threads * 4)
+      EXPECT_EQ(c.count % threads, 0) << c.count << " chunks of " << c.size;
+  }
 }
 
 TEST(Numerics, CudaWordsAndHistogramsEqualTheCpus) {

@@ -23,6 +23,18 @@ struct StatsSums {
 // Values per chunk: every count of a chunk stays exact in 16-bit lanes, and
 // a chunk of fp32 (128 KiB) stays in L2 between an op and its statistics.
 inline constexpr std::int64_t kStatsChunk = std::int64_t(1) << 15;
+// How a tensor of `total` values is cut for statistics: into a multiple of
+// the threads' count of equal chunks of at most kStatsChunk values (a whole
+// number of 64-value steps), so that no thread waits at the end of a pass for
+// another's extra chunk. The counts do not depend on the cut.
+struct StatsChunks {
+  std::int64_t count = 0, size = 0;
+  std::int64_t begin(std::int64_t c) const { return c * size; }
+  std::int64_t length(std::int64_t c, std::int64_t total) const {
+    return std::min(size, total - c * size);
+  }
+};
+StatsChunks stats_chunks(std::int64_t total);
 // Adds values [begin, begin + n) of t, as stored (n <= kStatsChunk).
 void add_stats(const Tensor& t, std::int64_t begin, std::int64_t n, StatsSums& sums);
 // Writes the numerics_bits words of a tensor of `total` values over `stats`.
@@ -53,15 +65,15 @@ class StatsPass {
   void run(std::int64_t total, Body&& body) {
     for (int k = 0; k < count_; ++k)
       MANTISSA_ASSERT(tensors_[std::size_t(k)]->numel() == total, "StatsPass over unequal tensors");
-    const std::int64_t chunks = (total + kStatsChunk - 1) / kStatsChunk;
+    const StatsChunks chunks = stats_chunks(total);
     std::array<StatsSums, kMaxTargets> sums{};
 #pragma omp parallel if (total >= kParallelMin)
     {
       std::array<StatsSums, kMaxTargets> local{};
 #pragma omp for schedule(static)
-      for (std::int64_t c = 0; c < chunks; ++c) {
-        const std::int64_t begin = c * kStatsChunk;
-        const std::int64_t n = std::min(kStatsChunk, total - begin);
+      for (std::int64_t c = 0; c < chunks.count; ++c) {
+        const std::int64_t begin = chunks.begin(c);
+        const std::int64_t n = chunks.length(c, total);
         body(begin, n);
         for (int k = 0; k < count_; ++k)
           add_stats(*tensors_[std::size_t(k)], begin, n, local[std::size_t(k)]);
