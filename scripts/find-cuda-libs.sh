@@ -24,8 +24,10 @@
 MANTISSA_CUDA_REQUIRED=(libcudart.so.13 libcublasLt.so.13 libcublas.so.13 libcudnn.so.9
   libcudnn_graph.so.9 libcudnn_ops.so.9 libcudnn_cnn.so.9 libcudnn_engines_precompiled.so.9
   libcudnn_heuristic.so.9)
-# Reported when found; their absence only narrows cuDNN's choice of engines.
-MANTISSA_CUDA_OPTIONAL=(libcudnn_adv.so.9 libcudnn_engines_runtime_compiled.so.9 libnvrtc.so.13)
+# Reported when found; their absence only narrows cuDNN's choice of engines (and,
+# for NCCL, sends the GPU ranks' sum through host memory over Gloo).
+MANTISSA_CUDA_OPTIONAL=(libcudnn_adv.so.9 libcudnn_engines_runtime_compiled.so.9 libnvrtc.so.13
+  libnccl.so.2)  # NCCL: the GPU ranks' gradient sum, loaded at run time
 
 # The library folders under one root, as "folder<TAB>label" lines.
 _mantissa_cuda_dirs_under() {

@@ -195,8 +195,9 @@ TEST(Numerics, StatsChunksCoverTheTensorInBalancedChunks) {
       next += c.length(k, total);
     }
     EXPECT_EQ(next, total);
-    if (total >= cpu::kParallelMin && total >= 64 * threads * 4)
+    if (total >= cpu::kParallelMin && total >= 64 * threads * 4) {
       EXPECT_EQ(c.count % threads, 0) << c.count << " chunks of " << c.size;
+    }
   }
 }
 

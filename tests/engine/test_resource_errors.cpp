@@ -53,6 +53,13 @@ TEST(ResourceErrors, BytesAreWrittenForPeople) {
 
 // Loss scales read as their plots label them: powers of two as 2^k (never
 // 1.67772e+07 for 2^24), small ones and other whole numbers in full.
+TEST(ResourceErrors, WaitsAreWrittenInSeconds) {
+  using namespace std::chrono_literals;
+  EXPECT_EQ(seconds_text(30000ms), "30 s");
+  EXPECT_EQ(seconds_text(200ms), "0.2 s");
+  EXPECT_EQ(seconds_text(1500ms), "1.5 s");
+}
+
 TEST(ResourceErrors, LossScalesAreWrittenAsPowersOfTwo) {
   EXPECT_EQ(loss_scale_text(16777216.0), "2^24");
   EXPECT_EQ(loss_scale_text(8388608.0), "2^23");

@@ -60,6 +60,9 @@ struct Pool2dParams {
   int pad_h = 0, pad_w = 0;  // average pooling excludes padding from the divisor
 };
 
+class Collective;
+class DeviceCollective;
+
 class Backend {
  public:
   virtual ~Backend() = default;
@@ -342,6 +345,14 @@ class Backend {
   virtual void replay();
   virtual void discard_capture() {}
   virtual bool capturing() const { return false; }
+
+  // ---- data parallel --------------------------------------------------------
+  // A sum of this backend's device memory across the ranks of `host` on its
+  // own stream (NCCL on CUDA), joined through `host` (which carries the
+  // rendezvous and the timeout). nullptr, with the reason in `why_not`, where
+  // there is none: then the step sums through host memory over `host`.
+  virtual std::unique_ptr<DeviceCollective> join_device_collective(Collective& host,
+                                                                   std::string* why_not);
 
   // Which implementation each library-backed op took, per shape (empty
   // where a backend has only one way to run each op).

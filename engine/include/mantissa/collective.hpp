@@ -29,6 +29,8 @@ class Collective {
   virtual int rank() const = 0;
   virtual int world() const = 0;
   virtual std::string engine() const = 0;  // "gloo"
+  // How long a collective waits for the others before it fails.
+  virtual std::chrono::milliseconds timeout() const = 0;
 
   // The fp32 sum over ranks of `data`, in place; every rank gets the same bits.
   virtual void sum(std::span<float> data, ReduceOrder order) = 0;
@@ -38,6 +40,20 @@ class Collective {
   virtual void broadcast(std::vector<std::uint8_t>& data, int root) = 0;
   // Every rank's text, in rank order.
   virtual std::vector<std::string> all_gather(const std::string& mine) = 0;
+};
+
+// The fp32 sum of a device buffer over ranks, on the backend's own stream
+// (NCCL for CUDA tensors; docs/data-parallel.md "NCCL"). Made by
+// Backend::join_device_collective over a host Collective, which carries its
+// rendezvous. A peer that dies or stalls aborts it: sum() throws, it never
+// hangs.
+class DeviceCollective {
+ public:
+  virtual ~DeviceCollective() = default;
+  virtual std::string engine() const = 0;  // "nccl 2.21.5"
+  // `n` fp32 values at device address `data`, summed in place; returns when
+  // the sum is done. Every rank gets the same bits.
+  virtual void sum(void* data, std::int64_t n) = 0;
 };
 
 // Joins a group of `world` ranks over TCP. The rendezvous is a key-value

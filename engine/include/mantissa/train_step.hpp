@@ -102,6 +102,13 @@ class TrainingStep {
   void set_control(float word) { control_ = word; }
   const StepAgreement& agreed() const { return agreed_; }
   bool data_parallel() const { return collective_ != nullptr; }
+  // Data parallel on a device backend, called by every rank after the
+  // start-up check: sums the gradients with the backend's device collective
+  // (NCCL) from now on where every rank has one (ring order only; the
+  // rank-ordered sum stays on the host). Returns what sums them: "nccl 2.21.5
+  // + gloo", "gloo" (CPU), or "gloo through host memory (why not NCCL)".
+  std::string join_device_sum();
+  const std::string& device_sum_note() const { return device_note_; }
   // Fault injection (TrainOptions::fault): the next step enqueued finds
   // `value` (inf or NaN) in its first gradient element on this rank, before
   // the ranks' sum.
@@ -228,6 +235,8 @@ class TrainingStep {
   std::size_t lowest_ready_ = 0;  // params from here on are in flat_
   class Communicator;  // the thread that runs the buckets' sums
   std::unique_ptr<Communicator> comm_;
+  std::unique_ptr<DeviceCollective> device_sum_;  // NCCL: the flat buffer summed on the device
+  std::string device_note_;
   void start_buckets(bool all);
   std::uint64_t reductions_ = 0;
   float control_ = 0;

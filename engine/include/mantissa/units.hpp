@@ -2,6 +2,7 @@
 // How Mantissa writes sizes for people, everywhere: the command line, the
 // studio, error messages. One function, so "1.5 KiB" reads the same in each.
 // And how it reads a whole number a person typed (a flag, a variable).
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -17,6 +18,9 @@ std::string bytes_text(double bytes);
 // integer up to 2^10: "1", "512"), another whole number in full ("3000"),
 // anything else "%g". Never "1.67772e+07" for 2^24.
 std::string loss_scale_text(double scale);
+
+// A timeout or wait as messages give it: "30 s", "0.2 s".
+std::string seconds_text(std::chrono::milliseconds t);
 
 // The whole number `text` is, all of it ("12", "-3"), or nothing ("", "1x",
 // "1.5", " 2", out of range).

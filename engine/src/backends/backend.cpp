@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "mantissa/collective.hpp"
 #include "mantissa/error.hpp"
 #include "mantissa/tensor.hpp"
 
@@ -93,6 +94,14 @@ void Backend::unscale_check_and_norm_stats(std::span<const Tensor> grads, const 
   for (std::size_t k = 0; k < grad_stats.size(); ++k)
     if (grad_stats[k] != nullptr) take_stats(grads[k], *grad_stats[k]);
   unscale_check_and_norm(grads, scale, found_inf, sum_squares);
+}
+
+std::unique_ptr<DeviceCollective> Backend::join_device_collective(Collective&,
+                                                                  std::string* why_not) {
+  if (why_not != nullptr)
+    *why_not = host_memory() ? name() + " tensors are host memory: Gloo sums them in place"
+                             : name() + " has no device collective";
+  return nullptr;
 }
 
 void Backend::begin_capture() {

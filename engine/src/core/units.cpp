@@ -19,6 +19,13 @@ std::string bytes_text(double bytes) {
   return buf;
 }
 
+std::string seconds_text(std::chrono::milliseconds t) {
+  const double s = double(t.count()) / 1000.0;
+  char buf[32];
+  std::snprintf(buf, sizeof buf, s == std::floor(s) ? "%.0f s" : "%.1f s", s);
+  return buf;
+}
+
 std::string loss_scale_text(double scale) {
   char buf[48];
   int exp = 0;

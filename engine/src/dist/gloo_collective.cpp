@@ -20,6 +20,7 @@
 #include "dist/tcp_store.hpp"
 #include "mantissa/collective.hpp"
 #include "mantissa/error.hpp"
+#include "mantissa/units.hpp"
 
 namespace mantissa {
 
@@ -104,6 +105,7 @@ class GlooCollective : public Collective {
   int rank() const override { return rank_; }
   int world() const override { return world_; }
   std::string engine() const override { return "gloo"; }
+  std::chrono::milliseconds timeout() const override { return timeout_; }
 
   void sum(std::span<float> data, ReduceOrder order) override {
     if (world_ == 1 || data.empty()) return;
@@ -206,13 +208,6 @@ class GlooCollective : public Collective {
   }
 
  private:
-  static std::string seconds_text(std::chrono::milliseconds t) {
-    const double s = double(t.count()) / 1000.0;
-    char buf[32];
-    std::snprintf(buf, sizeof buf, s == std::floor(s) ? "%.0f s" : "%.1f s", s);
-    return buf;
-  }
-
   // Gloo's exceptions become one Error saying which collective and why.
   template <class F>
   void guarded(const std::string& what, F&& f) {

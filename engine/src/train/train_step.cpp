@@ -375,7 +375,7 @@ void TrainingStep::data_parallel_pass(const Tensor& x, const Tensor& y, std::uin
     start_buckets(true);
     agreed_.comm_s = comm_->wait();
   } else {
-    if (!backend_.host_memory()) backend_.synchronize();
+    if (!backend_.host_memory() && !device_sum_) backend_.synchronize();
     sum_in_place(flat_);
     agreed_.comm_s = std::chrono::duration<double>(Clock::now() - t1).count();
   }
@@ -435,8 +435,24 @@ void TrainingStep::agree(Tensor& found_inf, Tensor& grad_sq) {
   agreed_.slowest_pass_s = words[5];
 }
 
+std::string TrainingStep::join_device_sum() {
+  if (collective_ == nullptr) return "";
+  if (backend_.host_memory()) return collective_->engine();
+  if (reduce_order_ != ReduceOrder::Ring) {
+    device_note_ = "the rank-ordered sum runs on the host";
+    return collective_->engine();
+  }
+  device_sum_ = backend_.join_device_collective(*collective_, &device_note_);
+  return device_sum_ ? device_sum_->engine() + " + " + collective_->engine()
+                     : collective_->engine() + " through host memory (" + device_note_ + ")";
+}
+
 void TrainingStep::sum_in_place(Tensor& t) {
   const auto n = std::size_t(t.numel());
+  if (device_sum_) {  // on the stream, after the passes; waits (or throws) like the host sum
+    device_sum_->sum(t.data(), t.numel());
+    return;
+  }
   if (backend_.host_memory()) {
     collective_->sum(std::span<float>(static_cast<float*>(t.data()), n), reduce_order_);
     return;

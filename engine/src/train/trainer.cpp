@@ -248,7 +248,7 @@ struct Trainer::Impl {
                          "; every rank must train the same project the same way");
     }
     ranks.world_size = c.world();
-    ranks.engine = c.engine();
+    ranks.engine = stepper->join_device_sum();
     ranks.reduce_order = reduce_order_name(options.reduce_order);
     ranks.devices = c.all_gather(backend.name() + " " + backend.description());
     std::vector<std::uint8_t> state;

@@ -188,6 +188,11 @@ class CudaBackend final : public Backend {
   void discard_capture() override;
   bool capturing() const override { return capturing_; }
 
+  // NCCL (dist/nccl_library.hpp) on this backend's stream, where every rank
+  // has it (cuda_nccl.cpp).
+  std::unique_ptr<DeviceCollective> join_device_collective(Collective& host,
+                                                           std::string* why_not) override;
+
   // ---- for tests and diagnostics --------------------------------------------
   std::size_t cached_matmul_plans() const;
   std::size_t cached_conv_plans() const;

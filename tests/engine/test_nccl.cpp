@@ -1,0 +1,152 @@
+// NCCL loaded at run time (dist/nccl_library.hpp): the loader against a
+// stand-in library (tests/plugins/fake_nccl.cpp) and a missing one, the
+// watchdog that aborts a device collective instead of hanging, the CPU's
+// answer, and on a GPU with NCCL the real sum.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <vector>
+
+#include "cuda_test_util.hpp"
+#include "dist/nccl_library.hpp"
+#include "mantissa/backend.hpp"
+#include "mantissa/collective.hpp"
+#include "mantissa/error.hpp"
+
+namespace mantissa {
+namespace {
+
+using namespace std::chrono_literals;
+
+TEST(Nccl, AMissingLibraryIsNamedWithTheLoadersReason) {
+  std::string why;
+  EXPECT_EQ(dist::NcclLibrary::open("/nonexistent/libnccl.so.2", &why), nullptr);
+  EXPECT_NE(why.find("NCCL (/nonexistent/libnccl.so.2) did not load: "), std::string::npos) << why;
+  EXPECT_NE(why.find("No such file"), std::string::npos) << why;
+}
+
+TEST(Nccl, ALibraryWithoutNcclsEntryPointsIsRefusedNamingTheFirstMissing) {
+  std::string why;
+  EXPECT_EQ(dist::NcclLibrary::open("libm.so.6", &why), nullptr);
+  EXPECT_EQ(why, "NCCL (libm.so.6) has no ncclGetVersion: not a libnccl.so.2 Mantissa can use");
+}
+
+TEST(Nccl, TheStandInLoadsWithItsVersionAndItsErrorWords) {
+  std::string why;
+  const auto lib = dist::NcclLibrary::open(MANTISSA_FAKE_NCCL, &why);
+  ASSERT_NE(lib, nullptr) << why;
+  EXPECT_EQ(lib->version(), 21803);
+  EXPECT_EQ(lib->version_text(), "2.18.3");
+  dist::NcclUniqueId id{};
+  lib->check(lib->get_unique_id(&id), "ncclGetUniqueId");
+  EXPECT_EQ(id.internal[0], 'M');
+  EXPECT_EQ(id.internal[127], 'M');
+  dist::NcclComm comm = nullptr;
+  lib->check(lib->comm_init_rank(&comm, 1, id, 0), "ncclCommInitRank");
+  std::vector<float> v{1.0f, -2.5f};
+  lib->check(lib->all_reduce(v.data(), v.data(), v.size(), dist::kNcclFloat32, dist::kNcclSum,
+                             comm, nullptr),
+             "ncclAllReduce");
+  EXPECT_EQ(v, (std::vector<float>{1.0f, -2.5f}));
+  lib->check(lib->comm_destroy(comm), "ncclCommDestroy");
+  try {
+    lib->check(lib->comm_init_rank(&comm, 1, id, 3), "ncclCommInitRank");
+    FAIL() << "a rank outside the group was accepted";
+  } catch (const Error& e) {
+    EXPECT_STREQ(e.what(), "NCCL: ncclCommInitRank failed: fake error 4 (code 4)");
+  }
+}
+
+TEST(Nccl, AVersionBefore2_9IsRefusedWithBothVersions) {
+  ::setenv("FAKE_NCCL_VERSION", "2804", 1);
+  std::string why;
+  const auto lib = dist::NcclLibrary::open(MANTISSA_FAKE_NCCL, &why);
+  ::unsetenv("FAKE_NCCL_VERSION");
+  EXPECT_EQ(lib, nullptr);
+  EXPECT_NE(why.find("is version 2.8.4: Mantissa needs 2.9 or later"), std::string::npos) << why;
+}
+
+// The watchdog's three ends: done, NCCL's asynchronous error, the timeout.
+struct FakeWait {
+  int polls_until_done = 1 << 30;
+  int error_after = 1 << 30;
+  int polls = 0, aborts = 0;
+  dist::DeviceWait wait() {
+    return {.done = [this] { return ++polls >= polls_until_done; },
+            .async_error = [this] { return polls >= error_after ? 6 : 0; },
+            .abort = [this] { ++aborts; },
+            .describe = [](int code) { return "remote error " + std::to_string(code); }};
+  }
+};
+
+TEST(Nccl, TheWatchdogReturnsWhenTheSumIsDone) {
+  FakeWait w;
+  w.polls_until_done = 5;
+  dist::wait_or_abort(w.wait(), 10s, "the sum");
+  EXPECT_EQ(w.polls, 5);
+  EXPECT_EQ(w.aborts, 0);
+}
+
+TEST(Nccl, TheWatchdogAbortsOnNcclsAsynchronousError) {
+  FakeWait w;
+  w.error_after = 3;
+  try {
+    dist::wait_or_abort(w.wait(), 10s, "rank 1: the NCCL gradient sum");
+    FAIL() << "an asynchronous error was not reported";
+  } catch (const Error& e) {
+    EXPECT_STREQ(e.what(),
+                 "rank 1: the NCCL gradient sum failed: NCCL reported remote error 6 (another "
+                 "rank is gone or failed); the communicator was aborted");
+  }
+  EXPECT_EQ(w.aborts, 1);
+  EXPECT_EQ(w.polls, 3);
+}
+
+TEST(Nccl, TheWatchdogAbortsASumThatNeverFinishes) {
+  FakeWait w;
+  const auto t0 = std::chrono::steady_clock::now();
+  try {
+    dist::wait_or_abort(w.wait(), 200ms, "rank 0: the NCCL gradient sum");
+    FAIL() << "a stalled sum was not aborted";
+  } catch (const Error& e) {
+    EXPECT_STREQ(e.what(),
+                 "rank 0: the NCCL gradient sum did not finish within 0.2 s (another rank "
+                 "stalled or is gone); the communicator was aborted");
+  }
+  const double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  EXPECT_GE(waited, 0.2);
+  EXPECT_LT(waited, 5.0);
+  EXPECT_EQ(w.aborts, 1);
+}
+
+TEST(Nccl, TheCpuSumsInHostMemoryAndSaysSo) {
+  auto group = gloo_group_in_process(1, 5s);
+  std::string why;
+  auto cpu = create_backend("cpu");
+  EXPECT_EQ(cpu->join_device_collective(*group[0], &why), nullptr);
+  EXPECT_EQ(why, "cpu tensors are host memory: Gloo sums them in place");
+}
+
+// On a GPU with NCCL: one rank joins through Gloo and sums a device buffer
+// in place (a sum over one rank leaves every bit as it was).
+TEST(CudaNccl, OneRankSumsADeviceBufferInPlace) {
+  REQUIRE_CUDA();
+  std::string why;
+  if (dist::NcclLibrary::process(&why) == nullptr) GTEST_SKIP() << "no NCCL: " << why;
+  auto group = gloo_group_in_process(1, 30s);
+  Backend& gpu = cuda_test::gpu();
+  auto nccl = gpu.join_device_collective(*group[0], &why);
+  ASSERT_NE(nccl, nullptr) << why;
+  EXPECT_EQ(nccl->engine().rfind("nccl 2.", 0), 0u) << nccl->engine();
+  const std::vector<float> host{1.0f, -0.0f, 3.5e-8f, 65504.0f, -1e30f};
+  Tensor t = Tensor::empty(gpu, Shape{std::int64_t(host.size())}, DType::F32);
+  gpu.upload(t.data(), host.data(), host.size() * 4);
+  nccl->sum(t.data(), t.numel());
+  std::vector<float> back(host.size());
+  gpu.download(back.data(), t.data(), back.size() * 4);
+  for (std::size_t i = 0; i < host.size(); ++i)
+    EXPECT_EQ(std::bit_cast<std::uint32_t>(back[i]), std::bit_cast<std::uint32_t>(host[i])) << i;
+}
+
+}  // namespace
+}  // namespace mantissa
