@@ -3,10 +3,14 @@
 // reports and stores per step.
 #include <gtest/gtest.h>
 
+#include <bit>
+#include "backends/cpu/cpu_kernels.hpp"
+
 #include <cmath>
 #include <cstring>
 #include <filesystem>
 
+#include "backends/cpu/cpu_kernels.hpp"
 #include "mantissa/backend.hpp"
 #include "mantissa/dtype.hpp"
 #include "mantissa/recorder.hpp"
@@ -93,6 +97,28 @@ TEST(Fingerprint, WordsFollowTheRuleAndThePreviousCopyFollowsTheWeights) {
   // A wrong output size names itself.
   Tensor small = Tensor::zeros(b, Shape{3}, DType::F32);
   EXPECT_THROW(b.weight_fingerprint(weights, {}, small), Error);
+}
+
+// The AVX2 loop and the plain one sum in the same four lanes: the same bits,
+// with and without the previous copy, for lengths that leave every tail.
+TEST(Fingerprint, TheAvx2PathGivesThePlainPathsBits) {
+  if (!__builtin_cpu_supports("avx2")) GTEST_SKIP() << "this CPU has no AVX2";
+  std::vector<float> w(40003), prev(w.size());
+  for (std::size_t i = 0; i < w.size(); ++i) {
+    w[i] = std::sin(float(i) * 0.37f + 0.5f) * 3.0f;
+    prev[i] = w[i] + std::cos(float(i)) * 1e-3f;
+  }
+  for (const std::int64_t n : {std::int64_t(1), std::int64_t(3), std::int64_t(4),
+                               std::int64_t(16387), std::int64_t(40003)})
+    for (const float* p : {static_cast<const float*>(nullptr), static_cast<const float*>(prev.data())}) {
+      const cpu::FingerprintSums plain = cpu::fingerprint_sums(w.data(), p, 5, n, false);
+      const cpu::FingerprintSums wide = cpu::fingerprint_sums(w.data(), p, 5, n, true);
+      EXPECT_EQ(std::bit_cast<std::uint64_t>(wide.sq), std::bit_cast<std::uint64_t>(plain.sq)) << n;
+      EXPECT_EQ(std::bit_cast<std::uint64_t>(wide.du), std::bit_cast<std::uint64_t>(plain.du)) << n;
+      EXPECT_EQ(wide.checksum, plain.checksum) << n;
+      EXPECT_GT(plain.sq, 0.0);
+      EXPECT_EQ(plain.du > 0.0, p != nullptr);
+    }
 }
 
 // Each step reports the masters it left: their norms, their checksum, and

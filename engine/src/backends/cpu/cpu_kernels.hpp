@@ -162,4 +162,16 @@ inline bool dropout_keep(std::uint64_t seed, std::uint64_t index, float p) {
   return u >= p;
 }
 
+// One fp32 piece of the weight fingerprint (cpu_fingerprint.cpp): the sum of
+// squares, of squared differences from `prev` (when given) and the checksum,
+// with the AVX2 loop where allowed and present, else the plain one; both give
+// the same bits (a test holds them together).
+struct FingerprintSums {
+  double sq = 0, du = 0;
+  std::uint64_t checksum = 0;
+  bool operator==(const FingerprintSums&) const = default;
+};
+FingerprintSums fingerprint_sums(const float* w, const float* prev, std::int64_t tensor,
+                                 std::int64_t n, bool allow_avx2);
+
 }  // namespace mantissa::cpu
