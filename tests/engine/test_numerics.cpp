@@ -480,8 +480,11 @@ TEST(Numerics, ARunThatKeepsOverflowingStoresABoundedRecord) {
   EXPECT_LE(std::int64_t(sink.numerics.size()), kMaxEventSamples + steps / 3);
   EXPECT_LT(std::int64_t(sink.numerics.size()), steps);
   // Past the budget, only sampled steps.
-  for (const NumericsSample& n : sink.numerics)
-    if (n.step > kMaxEventSamples + 3) EXPECT_EQ(n.step % 3, 0) << n.step;
+  for (const NumericsSample& n : sink.numerics) {
+    if (n.step > kMaxEventSamples + 3) {
+      EXPECT_EQ(n.step % 3, 0) << n.step;
+    }
+  }
 }
 
 // Must hold: fc1's forward output exceeds 65,504 under mixed_float16. The
