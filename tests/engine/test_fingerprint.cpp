@@ -102,7 +102,7 @@ TEST(Fingerprint, WordsFollowTheRuleAndThePreviousCopyFollowsTheWeights) {
 // The AVX2 loop and the plain one sum in the same four lanes: the same bits,
 // with and without the previous copy, for lengths that leave every tail.
 TEST(Fingerprint, TheAvx2PathGivesThePlainPathsBits) {
-  if (!__builtin_cpu_supports("avx2")) GTEST_SKIP() << "this CPU has no AVX2";
+  if (!cpu::has_avx2()) GTEST_SKIP() << "this CPU has no AVX2";
   std::vector<float> w(40003), prev(w.size());
   for (std::size_t i = 0; i < w.size(); ++i) {
     w[i] = std::sin(float(i) * 0.37f + 0.5f) * 3.0f;

@@ -150,7 +150,7 @@ TEST(Numerics, CpuGlancePathsAgreeWithAPlainLoop) {
     bits16[i] = std::uint16_t(bits32[i] >> 16);
   }
   std::vector<cpu::GlanceIsa> paths{cpu::GlanceIsa::Portable};
-  if (cpu::has_avx2_glance()) paths.push_back(cpu::GlanceIsa::Avx2);
+  if (cpu::has_avx2()) paths.push_back(cpu::GlanceIsa::Avx2);
   else std::cout << "[ note ] this CPU has no AVX2: its path does not run\n";
   if (cpu::has_wide_glance()) paths.push_back(cpu::GlanceIsa::Wide);
   else std::cout << "[ note ] this CPU has no AVX-512BW: its path does not run\n";

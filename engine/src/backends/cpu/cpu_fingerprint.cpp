@@ -114,11 +114,6 @@ __attribute__((target("avx2"))) PieceSums piece_sums_avx2(const float* w, const 
   }
   return {(sql[0] + sql[1]) + (sql[2] + sql[3]), (dul[0] + dul[1]) + (dul[2] + dul[3]), sum};
 }
-
-bool has_avx2() {
-  static const bool avx2 = __builtin_cpu_supports("avx2");
-  return avx2;
-}
 #endif
 
 }  // namespace

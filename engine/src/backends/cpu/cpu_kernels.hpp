@@ -140,6 +140,16 @@ inline RowStats row_stats(const float* v, std::int64_t n, float eps) {
 }
 
 // Number of threads a parallel region over `work` elements will use.
+// Whether this CPU runs AVX2 (the loops that have an AVX2 form ask here).
+inline bool has_avx2() {
+#if defined(__x86_64__)
+  static const bool avx2 = __builtin_cpu_supports("avx2");
+  return avx2;
+#else
+  return false;
+#endif
+}
+
 inline int threads_for(std::int64_t work) {
   return work >= kParallelMin ? omp_get_max_threads() : 1;
 }

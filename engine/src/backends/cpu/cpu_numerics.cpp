@@ -250,18 +250,9 @@ std::uint32_t word(std::uint64_t v) {
 
 }  // namespace
 
-bool has_avx2_glance() {
-#if defined(__x86_64__)
-  static const bool avx2 = __builtin_cpu_supports("avx2");
-  return avx2;
-#else
-  return false;
-#endif
-}
-
 GlanceIsa best_glance() {
   static const GlanceIsa best =
-      has_wide_glance() ? GlanceIsa::Wide : has_avx2_glance() ? GlanceIsa::Avx2 : GlanceIsa::Portable;
+      has_wide_glance() ? GlanceIsa::Wide : has_avx2() ? GlanceIsa::Avx2 : GlanceIsa::Portable;
   return best;
 }
 
@@ -277,7 +268,7 @@ bool has_wide_glance() {
 Glance glance_bits32(const std::uint32_t* x, std::int64_t n, GlanceIsa isa) {
 #if defined(__x86_64__)
   if (isa == GlanceIsa::Wide && has_wide_glance()) return wide_glance32(x, n);
-  if (isa == GlanceIsa::Avx2 && has_avx2_glance()) return avx2_glance32(x, n);
+  if (isa == GlanceIsa::Avx2 && has_avx2()) return avx2_glance32(x, n);
 #endif
   (void)isa;
   return portable_glance32(x, n);

@@ -24,13 +24,12 @@ struct Glance {
 
 // Portable: compiler-vectorised for x86-64-v3/v4 where the CPU has them.
 // Avx2: fp32 as 16-bit views, 16 values per compare (about 1.3 times the
-// portable speed on an AVX2-only CPU); only when has_avx2_glance(). bf16
+// portable speed on an AVX2-only CPU); only when has_avx2() (cpu_kernels.hpp). bf16
 // already runs in 16-bit lanes: it takes the portable loop.
 // Wide: AVX-512BW with 32 values per step in 16-bit lanes and the counts
 // taken as popcounts of compare masks (about twice the portable speed);
 // only when has_wide_glance().
 enum class GlanceIsa { Portable, Avx2, Wide };
-bool has_avx2_glance();
 bool has_wide_glance();
 // The fastest path this CPU has.
 GlanceIsa best_glance();
