@@ -61,6 +61,36 @@ TEST(CpuBackendLoss, CrossEntropyMatchesDoubleReference) {
   }
   // Logits far beyond exp's range: the row maximum must be subtracted first.
   check_cross_entropy(9, 4, 1.0f, DType::F32, 500.0f, seed += 2);
+  // More than one chunk of rows (2^18 values), the last one partial.
+  check_cross_entropy(1100, 300, 1024.0f, DType::BF16, 3.0f, seed += 2);
+}
+
+// 16-bit logits are read as they are: the loss and the gradient are those of
+// their exact fp32 widening, bit for bit, in one chunk of rows or several.
+TEST(CpuBackendLoss, CrossEntropyOfSixteenBitLogitsIsThatOfTheirFp32Widening) {
+  Backend& b = cpu_test::default_backend();
+  std::uint64_t seed = 6300;
+  for (DType t : {DType::F16, DType::BF16}) {
+    for (auto [N, C] : {std::pair<std::int64_t, std::int64_t>{7, 5}, {1100, 300}}) {
+      Tensor narrow = upload(b, {N, C}, t, ref::random_values(std::size_t(N * C), ++seed, -6, 6));
+      Tensor wide = Tensor::empty(b, {N, C}, DType::F32);
+      b.cast(narrow, wide);
+      Tensor lab = upload(b, {N}, DType::F32, random_labels(N, C, ++seed));
+      Tensor s = upload(b, {1}, DType::F32, {4096.0f});
+      std::vector<std::vector<std::uint8_t>> losses, grads;
+      for (const Tensor* x : {&narrow, &wide}) {
+        Tensor loss = Tensor::empty(b, {1}, DType::F32);
+        Tensor dx = Tensor::empty(b, {N, C}, t);
+        b.softmax_cross_entropy(*x, lab, loss, dx, s);
+        losses.push_back(loss.to_host_bytes());
+        grads.push_back(dx.to_host_bytes());
+      }
+      const std::string what = std::string(dtype_name(t)) + " " + std::to_string(N) + "x" +
+                               std::to_string(C);
+      EXPECT_EQ(losses[0], losses[1]) << what;
+      EXPECT_EQ(grads[0], grads[1]) << what;
+    }
+  }
 }
 
 TEST(CpuBackendLoss, CrossEntropyOfHugeLogitsIsFinite) {

@@ -327,6 +327,37 @@ TEST(SequenceModel, OneBlockLearnsANextTokenPattern) {
 
 // A byte model that learned "abcd" repeated continues a prompt with it:
 // greedily, and, with a seed, the same text every time.
+// The loss reads bf16 logits as they are: the step's memory peak past the
+// forward pass holds the bf16 gradient of the logits, not an fp32 copy of
+// them as well (with a vocabulary of 1024, the largest tensor of the step).
+TEST(SequenceModel, Bf16LossHoldsNoFp32CopyOfTheLogits) {
+  auto be = create_backend("cpu");
+  const std::int64_t T = 16, V = 1024, N = 8;
+  Graph g(tiny_gpt(T, V, 16, 2), *be, Policy::MixedBFloat16, 3);
+  std::vector<float> x(std::size_t(N * T)), y(std::size_t(N * T));
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    x[i] = float((i * 7) % std::size_t(V));
+    y[i] = float((i * 7 + 1) % std::size_t(V));
+  }
+  Tensor xt = Tensor::from_host(*be, Shape{N, T}, DType::F32, x.data());
+  Tensor yt = Tensor::from_host(*be, Shape{N, T}, DType::F32, y.data());
+  float one = 1.0f;
+  Tensor scale = Tensor::from_host(*be, Shape{1}, DType::F32, &one);
+  Tensor loss = Tensor::empty(*be, Shape{1}, DType::F32);
+  ExecContext ctx{*be, true, 0};
+  g.prepare_step();
+  g.forward(ctx, xt);
+  const std::size_t before = be->memory_stats().in_use;
+  be->reset_peak_memory();
+  g.loss_and_backward(ctx, yt, scale, loss);
+  const std::size_t extra = be->memory_stats().peak - before;
+  const std::size_t logits = std::size_t(N * T * V);
+  EXPECT_GE(extra, logits * 2) << "the bf16 gradient of the logits is part of the peak";
+  EXPECT_LT(extra, logits * 4) << "an fp32 copy of the logits would add " << logits * 4;
+  EXPECT_TRUE(std::isfinite(loss.to_host()[0]));
+  g.clear_saved();
+}
+
 TEST(SequenceModel, GenerateTextContinuesWhatItLearned) {
   auto be = create_backend("cpu");
   Graph g(tiny_gpt(8, 256, 16, 2), *be, Policy::Float32, 3);

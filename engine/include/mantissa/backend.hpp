@@ -214,11 +214,13 @@ class Backend {
                                   const Tensor& save_mean, const Tensor& save_invstd, Tensor& dx,
                                   Tensor& dgamma, Tensor& dbeta) = 0;
 
-  // ---- losses (fp32 in, fp32 scalar out) ----------------------------------
-  // logits (N, C) fp32, labels (N) fp32 holding class indices. loss (1) = mean
-  // cross-entropy (unscaled). dlogits (N, C, any dtype) = (softmax - onehot)
-  // / N * scale[0], computed in fp32 and rounded to dlogits' dtype; scale is a
-  // one-element fp32 tensor so the loss scale never leaves the device.
+  // ---- losses (computed in fp32, fp32 scalar out) ---------------------------
+  // logits (N, C, any dtype: 16-bit logits are widened exactly, value by
+  // value, so they need no fp32 copy), labels (N) fp32 holding class indices.
+  // loss (1) = mean cross-entropy (unscaled). dlogits (N, C, any dtype) =
+  // (softmax - onehot) / N * scale[0], computed in fp32 and rounded to
+  // dlogits' dtype; scale is a one-element fp32 tensor so the loss scale never
+  // leaves the device.
   virtual void softmax_cross_entropy(const Tensor& logits, const Tensor& labels, Tensor& loss,
                                      Tensor& dlogits, const Tensor& scale) = 0;
   // pred, target (N, D) fp32. loss (1) = mean over all elements of (pred -

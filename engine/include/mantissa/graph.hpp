@@ -91,8 +91,9 @@ class Layer {
   DType dtype_ = DType::F32;
 };
 
-// Losses end the graph: fp32 predictions in, fp32 mean loss out, and the
-// gradient of loss * scale w.r.t. the predictions in one call.
+// Losses end the graph: predictions in the producer's dtype in (computed on
+// in fp32), fp32 mean loss out, and the gradient of loss * scale w.r.t. the
+// predictions in one call.
 class LossLayer : public Layer {
  public:
   using Layer::Layer;

@@ -1,6 +1,7 @@
 // Losses and the mixed-precision machinery (unscale + finite check, squared
 // norms). Scalars stay in backend tensors; nothing here reads back to a host
 // variable the caller sees.
+#include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <string>
@@ -14,16 +15,18 @@ namespace mantissa::cpu {
 
 namespace {
 
+// fp32 values per chunk of the cross-entropy's rows (1 MiB per buffer).
+constexpr std::int64_t kLossChunkValues = std::int64_t(1) << 18;
+
 void check_scalar(const Tensor& t, const char* what) {
   MANTISSA_ASSERT(t.dtype() == DType::F32 && t.numel() == 1,
                   std::string(what) + " must be a one-element f32 tensor, got " + t.describe());
 }
 
-// (N, C) logits and N labels holding class indices in [0, C). Datasets
-// validate labels on load, so a bad one here is an engine bug.
+// (N, C) logits in any float dtype and N labels holding class indices in
+// [0, C). Datasets validate labels on load, so a bad one here is an engine bug.
 void check_logits_labels(const Tensor& logits, const Tensor& labels) {
-  MANTISSA_ASSERT(logits.rank() == 2 && logits.dtype() == DType::F32,
-                  "logits must be (N, C) f32, got " + logits.describe());
+  MANTISSA_ASSERT(logits.rank() == 2, "logits must be (N, C), got " + logits.describe());
   MANTISSA_ASSERT(labels.dtype() == DType::F32 && labels.numel() == logits.dim(0),
                   "labels must be N f32 class indices, got " + labels.describe());
   const float* lab = labels.data_as<const float>();
@@ -48,40 +51,53 @@ void CpuBackend::softmax_cross_entropy(const Tensor& logits, const Tensor& label
   MANTISSA_ASSERT(N > 0 && C > 0, "cross-entropy over an empty batch");
   const float* lab = labels.data_as<const float>();
   const float coef = float(double(scale.data_as<const float>()[0]) / double(N));
-  const std::int64_t total_n = N * C;
 
   // oneDNN's softmax and log-softmax (vectorised exp and log): the gradient
   // from p = exp(x - max) / sum, the loss from log p = x - max - log sum.
+  // Rows go through in chunks of about a megabyte of fp32, so the fp32 work
+  // never needs an N x C copy of 16-bit logits (which would be the largest
+  // buffer of a language model's step); every row is computed alone, so the
+  // chunking changes no bits.
+  const std::int64_t chunk = std::clamp<std::int64_t>(kLossChunkValues / C, 1, N);
   auto lock = dnnl_.lock();
-  const auto get = [&](PrimitiveOp op, dnnl::algorithm algorithm) {
+  const auto get = [&](PrimitiveOp op, dnnl::algorithm algorithm, std::int64_t rows) {
     // Keyed as softmax_forward keys its own: shapes and the (f32) output.
-    return dnnl_.find_or_make(PrimitiveKey(op, {N, C, std::int64_t(DType::F32)}), [&] {
-      const dnnl::softmax_v2_forward::desc d(dnnl::prop_kind::forward_inference, algorithm,
-                                             plain_md({N, C}, dnnl_dt::f32),
-                                             plain_md({N, C}, dnnl_dt::f32), 1);
-      return dnnl::primitive_desc(dnnl::softmax_v2_forward::primitive_desc(
-          d, DnnlContext::attr(), dnnl_.engine(), /*allow_empty=*/true));
-    });
+    const CachedPrimitive* p =
+        dnnl_.find_or_make(PrimitiveKey(op, {rows, C, std::int64_t(DType::F32)}), [&] {
+          const dnnl::softmax_v2_forward::desc d(dnnl::prop_kind::forward_inference, algorithm,
+                                                 plain_md({rows, C}, dnnl_dt::f32),
+                                                 plain_md({rows, C}, dnnl_dt::f32), 1);
+          return dnnl::primitive_desc(dnnl::softmax_v2_forward::primitive_desc(
+              d, DnnlContext::attr(), dnnl_.engine(), /*allow_empty=*/true));
+        });
+    MANTISSA_ASSERT(p != nullptr, "oneDNN has no f32 softmax");
+    return p;
   };
-  const CachedPrimitive* softmax = get(PrimitiveOp::SoftmaxForward, dnnl::algorithm::softmax_accurate);
-  const CachedPrimitive* log_softmax = get(PrimitiveOp::LogSoftmaxForward, dnnl::algorithm::softmax_log);
-  MANTISSA_ASSERT(softmax != nullptr && log_softmax != nullptr, "oneDNN has no f32 softmax");
-  float* logp = dnnl_.staging(0, std::size_t(total_n));
-  float* g = staged_output(dnnl_, 1, dlogits);
-  dnnl_.execute(*log_softmax, {{DNNL_ARG_SRC, logits.data()}, {DNNL_ARG_DST, logp}});
-  dnnl_.execute(*softmax, {{DNNL_ARG_SRC, logits.data()}, {DNNL_ARG_DST, g}});
-
-  double total = 0.0;
-#pragma omp parallel for schedule(static) reduction(+ : total) if (total_n >= kParallelMin)
-  for (std::int64_t n = 0; n < N; ++n) {
-    const auto label = std::int64_t(lab[n]);
-    total -= double(logp[n * C + label]);
-    float* row = g + n * C;
+  float* x32 = logits.dtype() == DType::F32 ? nullptr : dnnl_.staging(0, std::size_t(chunk * C));
+  float* logp = dnnl_.staging(1, std::size_t(chunk * C));
+  float* g32 = dlogits.dtype() == DType::F32 ? nullptr : dnnl_.staging(2, std::size_t(chunk * C));
+  std::vector<double> row_loss(static_cast<std::size_t>(N));
+  for (std::int64_t first = 0; first < N; first += chunk) {
+    const std::int64_t rows = std::min(chunk, N - first), values = rows * C;
+    const float* x = read_f32(logits, first * C, values, x32);
+    float* g = out_f32(dlogits, first * C, g32);
+    dnnl_.execute(*get(PrimitiveOp::LogSoftmaxForward, dnnl::algorithm::softmax_log, rows),
+                  {{DNNL_ARG_SRC, x}, {DNNL_ARG_DST, logp}});
+    dnnl_.execute(*get(PrimitiveOp::SoftmaxForward, dnnl::algorithm::softmax_accurate, rows),
+                  {{DNNL_ARG_SRC, x}, {DNNL_ARG_DST, g}});
+#pragma omp parallel for schedule(static) if (values >= kParallelMin)
+    for (std::int64_t n = 0; n < rows; ++n) {
+      const auto label = std::int64_t(lab[first + n]);
+      row_loss[std::size_t(first + n)] = -double(logp[n * C + label]);
+      float* row = g + n * C;
 #pragma omp simd
-    for (std::int64_t i = 0; i < C; ++i) row[i] *= coef;
-    row[label] -= coef;
-    write_back(dlogits, n * C, C, row);
+      for (std::int64_t i = 0; i < C; ++i) row[i] *= coef;
+      row[label] -= coef;
+    }
+    write_back(dlogits, first * C, values, g);
   }
+  double total = 0.0;  // in row order, so the loss does not depend on threads
+  for (double l : row_loss) total += l;
   loss.data_as<float>()[0] = float(total / double(N));
 }
 
@@ -118,6 +134,8 @@ void CpuBackend::mse_loss(const Tensor& pred, const Tensor& target, Tensor& loss
 
 void CpuBackend::count_correct(const Tensor& logits, const Tensor& labels, Tensor& correct) {
   check_logits_labels(logits, labels);
+  MANTISSA_ASSERT(logits.dtype() == DType::F32, "count_correct takes f32 logits, got " +
+                                                    logits.describe());
   check_scalar(correct, "correct count");
   const std::int64_t N = logits.dim(0);
   const std::int64_t C = logits.dim(1);

@@ -20,8 +20,8 @@ void check_scalar(const Tensor& t, const char* what) {
                   std::string(what) + " must be a one-element f32 tensor, got " + t.describe());
 }
 
-void check_logits_labels(const Tensor& logits, const Tensor& labels) {
-  MANTISSA_ASSERT(logits.rank() == 2 && logits.dtype() == DType::F32,
+void check_logits_labels(const Tensor& logits, const Tensor& labels, bool f32_only = true) {
+  MANTISSA_ASSERT(logits.rank() == 2 && (!f32_only || logits.dtype() == DType::F32),
                   "logits must be (N, C) f32, got " + logits.describe());
   MANTISSA_ASSERT(labels.dtype() == DType::F32 && labels.numel() == logits.dim(0),
                   "labels must be N f32 class indices, got " + labels.describe());
@@ -31,7 +31,7 @@ void check_logits_labels(const Tensor& logits, const Tensor& labels) {
 
 void CudaBackend::softmax_cross_entropy(const Tensor& logits, const Tensor& labels, Tensor& loss,
                                         Tensor& dlogits, const Tensor& scale) {
-  check_logits_labels(logits, labels);
+  check_logits_labels(logits, labels, /*f32_only=*/false);
   check_scalar(loss, "cross-entropy loss");
   check_scalar(scale, "loss scale");
   MANTISSA_ASSERT(dlogits.shape() == logits.shape(), "dlogits must have logits' shape");
@@ -40,7 +40,7 @@ void CudaBackend::softmax_cross_entropy(const Tensor& logits, const Tensor& labe
   MANTISSA_ASSERT(N > 0 && C > 0, "cross-entropy over an empty batch");
   enter();
   DeviceBuffer row_loss = scratch(std::size_t(N) * sizeof(double));
-  launch_softmax_cross_entropy(logits.data_as<const float>(), labels.data_as<const float>(), N, C,
+  launch_softmax_cross_entropy(logits.data(), logits.dtype(), labels.data_as<const float>(), N, C,
                                dlogits.data(), dlogits.dtype(), scale.data_as<const float>(),
                                row_loss.as<double>(), loss.data_as<float>(), stream());
 }

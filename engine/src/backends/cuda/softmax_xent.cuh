@@ -14,9 +14,10 @@
 namespace mantissa::cuda {
 
 // row_loss: scratch for N doubles.
-void launch_softmax_cross_entropy(const float* logits, const float* labels, std::int64_t N,
-                                  std::int64_t C, void* dlogits, DType dlogits_type,
-                                  const float* scale, double* row_loss, float* loss,
-                                  cudaStream_t stream);
+// logits in any storage type, read as fp32.
+void launch_softmax_cross_entropy(const void* logits, DType logits_type, const float* labels,
+                                  std::int64_t N, std::int64_t C, void* dlogits,
+                                  DType dlogits_type, const float* scale, double* row_loss,
+                                  float* loss, cudaStream_t stream);
 
 }  // namespace mantissa::cuda

@@ -190,15 +190,17 @@ void Graph::loss_and_backward(ExecContext& ctx, const Tensor& targets, const Ten
   Node& out = nodes_[std::size_t(output_node_)];
   MANTISSA_ASSERT(out.output.defined(), "loss_and_backward() needs forward() first");
   auto& loss_layer = static_cast<LossLayer&>(*nodes_[std::size_t(loss_node_)].layer);
-  // The loss is fp32; its gradient is rounded straight into the dtype the
-  // producer emitted (this is where an fp16 gradient can underflow).
-  Tensor pred = as_dtype(*backend_, out.output, DType::F32);
+  // The loss is fp32 (the loss layer widens 16-bit predictions exactly, with
+  // no fp32 copy of the logits where its op can read them as they are); its
+  // gradient is rounded straight into the dtype the producer emitted (this is
+  // where an fp16 gradient can underflow).
+  Tensor pred = out.output;
   Tensor dpred = Tensor::empty(*backend_, out.output.shape(), out.layer->dtype());
   loss_layer.loss_and_grad(ctx, pred, targets, scale, loss, dpred);
   record(loss_slot_, loss);
   record(nodes_[std::size_t(loss_node_)].input_grad_slots.at(0), dpred);
-  // Neither the logits nor their fp32 copy is needed past the loss: holding
-  // them through the backward pass would count them in its peak.
+  // The logits are not needed past the loss: holding them through the
+  // backward pass would count them in its peak.
   pred = Tensor();
   out.output = Tensor();
   out.grad = dpred;

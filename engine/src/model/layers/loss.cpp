@@ -1,4 +1,6 @@
-// Losses: always fp32 (the graph upcasts the predictions), mean over the batch.
+// Losses: always computed in fp32, mean over the batch. Cross-entropy reads
+// 16-bit logits as they are (its backend op widens them value by value); the
+// squared error takes an fp32 copy.
 #include "model/layers/layers.hpp"
 
 #include "mantissa/error.hpp"
@@ -29,7 +31,12 @@ void SoftmaxCrossEntropy::loss_and_grad(ExecContext& ctx, const Tensor& pred, co
 
 void MeanSquaredError::loss_and_grad(ExecContext& ctx, const Tensor& pred, const Tensor& targets,
                                      const Tensor& scale, Tensor& loss, Tensor& dpred) {
-  ctx.backend.mse_loss(pred, targets.reshaped(pred.shape()), loss, dpred, scale);
+  Tensor pred32 = pred;
+  if (pred.dtype() != DType::F32) {
+    pred32 = Tensor::empty(ctx.backend, pred.shape(), DType::F32);
+    ctx.backend.cast(pred, pred32);
+  }
+  ctx.backend.mse_loss(pred32, targets.reshaped(pred.shape()), loss, dpred, scale);
 }
 
 }  // namespace layers
