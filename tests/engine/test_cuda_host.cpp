@@ -392,7 +392,7 @@ TEST(CudaDeviceRules, ActivationFormulasMatchTheCpuBackend) {
     const auto yv = y.to_host(), dxv = dx.to_host();
     for (std::size_t i = 0; i < x.size(); ++i) {
       const float hy = cuda::activation_value(kind, 0.1f, x[i]);
-      const float a = cuda::activation_reads_output(kind) ? yv[i] : x[i];
+      const float a = activation_reads_output(act) ? yv[i] : x[i];
       const float hdx = cuda::activation_grad(kind, 0.1f, a, dy[i]);
       // libm's expf / tanhf may be vectorised differently on the CPU path;
       // the CPU's GELU is oneDNN's, whose vectorised erf is within about

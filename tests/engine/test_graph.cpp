@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <functional>
+#include <string>
 #include <random>
 
 #include "mantissa/backend.hpp"
@@ -79,6 +81,57 @@ TEST(Graph, ForwardReleasesIntermediatesItNoLongerNeeds) {
   loss_of(g, *backend, x, y);
   g.clear_saved();
   EXPECT_EQ(backend->memory_stats().in_use, idle) << "a step must not leak device memory";
+}
+
+// An activation keeps only the tensor its derivative reads (its output for
+// Tanh and Sigmoid, its input for GELU): a Tanh's input is released once the
+// forward pass has moved on, a GELU's output once the next layer's backward
+// is done with it.
+TEST(Graph, ActivationsKeepOnlyTheTensorTheirDerivativeReads) {
+  const std::int64_t N = 64, H = 256;
+  const std::size_t hidden = std::size_t(N * H) * 4;
+  for (const char* kind : {"Tanh", "Sigmoid", "GELU"}) {
+    const std::string project =
+        std::string(R"({"format": "mantissa-project", "version": 1, "name": "act",
+      "dataset": {"kind": "blobs", "classes": 3},
+      "model": {"nodes": [
+        {"id": "input", "type": "Input", "params": {"shape": [8]}},
+        {"id": "fc", "type": "Linear", "inputs": ["input"], "params": {"out_features": 256}},
+        {"id": "act", "type": ")") +
+        kind + R"(", "inputs": ["fc"]},
+        {"id": "head", "type": "Linear", "inputs": ["act"], "params": {"out_features": 3}},
+        {"id": "loss", "type": "SoftmaxCrossEntropy", "inputs": ["head"]}]}})";
+    auto b = create_backend("cpu");
+    Graph g(parse_project(project, "act.json").model, *b, Policy::Float32, 5);
+    std::vector<float> x(std::size_t(N * 8), 0.25f), y(std::size_t(N), 1.0f);
+    float one = 1.0f;
+    Tensor xt = Tensor::from_host(*b, Shape{N, 8}, DType::F32, x.data());
+    Tensor yt = Tensor::from_host(*b, Shape{N}, DType::F32, y.data());
+    Tensor scale = Tensor::from_host(*b, Shape{1}, DType::F32, &one);
+    Tensor loss = Tensor::empty(*b, Shape{1}, DType::F32);
+    const std::size_t idle = b->memory_stats().in_use;
+    ExecContext ctx{*b, true, 0};
+    g.prepare_step();
+    g.forward(ctx, xt);
+    const std::size_t after_forward = b->memory_stats().in_use - idle;
+    const int head = g.param_nodes().back();
+    std::size_t after_head = 0;
+    const std::function<void(int)> done = [&](int node) {
+      if (node == head) after_head = b->memory_stats().in_use - idle;
+    };
+    ctx.backward_done = &done;
+    g.loss_and_backward(ctx, yt, scale, loss);
+    g.clear_saved();
+    const std::string k = kind;
+    if (k == "GELU") {
+      // Forward: its input, and its output (the head's input).
+      EXPECT_GE(after_forward, 2 * hidden) << k;
+      // After the head: its input and the gradient of its output only.
+      EXPECT_LT(after_head, 2 * hidden + hidden / 2) << k;
+    } else {
+      EXPECT_LT(after_forward, hidden + hidden / 2) << k << ": the input of the layer is held";
+    }
+  }
 }
 
 }  // namespace

@@ -47,6 +47,12 @@ struct OpPath {
 };
 
 enum class Activation { Relu, LeakyRelu, Gelu, Tanh, Sigmoid };
+// Whether an activation's derivative is computed from its output y (Tanh,
+// Sigmoid) rather than from its input x (the rest): the one tensor a layer
+// keeps for backward.
+constexpr bool activation_reads_output(Activation act) {
+  return act == Activation::Tanh || act == Activation::Sigmoid;
+}
 enum class PoolKind { Max, Avg };
 
 struct Conv2dParams {
@@ -103,7 +109,8 @@ class Backend {
   virtual void scale(Tensor& t, float s) = 0;
   // y = act(x); alpha is LeakyReLU's negative slope. GELU is the exact erf form.
   virtual void activation_forward(Activation act, float alpha, const Tensor& x, Tensor& y) = 0;
-  // dx = dy * act'(x); y = act(x) is passed too (Tanh/Sigmoid use it).
+  // dx = dy * act'(x), read from x or from y = act(x) as
+  // activation_reads_output() says; the other one may be an empty tensor.
   virtual void activation_backward(Activation act, float alpha, const Tensor& x, const Tensor& y,
                                    const Tensor& dy, Tensor& dx) = 0;
   // Inverted dropout: mask[i] = keep ? 1/(1-p) : 0 drawn from (seed, i) only,

@@ -174,17 +174,17 @@ bool visit_forward(Activation act, float alpha, Visit&& visit) {
   return false;
 }
 
-// Each derivative reads only what it needs: x (uses_y false) or y.
+// Each derivative reads what activation_reads_output() names: x or y.
 template <class Visit>
 bool visit_backward(Activation act, float alpha, Visit&& visit) {
   switch (act) {
-    case Activation::Relu: visit(false, [](float v, float g) { return v > 0.0f ? g : 0.0f; }); return true;
+    case Activation::Relu: visit([](float v, float g) { return v > 0.0f ? g : 0.0f; }); return true;
     case Activation::LeakyRelu:
-      visit(false, [alpha](float v, float g) { return v > 0.0f ? g : alpha * g; });
+      visit([alpha](float v, float g) { return v > 0.0f ? g : alpha * g; });
       return true;
-    case Activation::Tanh: visit(true, [](float t, float g) { return g * (1.0f - t * t); }); return true;
+    case Activation::Tanh: visit([](float t, float g) { return g * (1.0f - t * t); }); return true;
     case Activation::Sigmoid:
-      visit(true, [](float s, float g) { return g * s * (1.0f - s); });
+      visit([](float s, float g) { return g * s * (1.0f - s); });
       return true;
     case Activation::Gelu: return false;
   }
@@ -238,8 +238,8 @@ void CpuBackend::activation_forward_stats(Activation act, float alpha, const Ten
 void CpuBackend::activation_backward(Activation act, float alpha, const Tensor& x, const Tensor& y,
                                      const Tensor& dy, Tensor& dx) {
   check_same_numel(dy, dx, "activation_backward");
-  const bool elementwise = visit_backward(act, alpha, [&](bool uses_y, auto f) {
-    const Tensor& v = uses_y ? y : x;
+  const bool elementwise = visit_backward(act, alpha, [&](auto f) {
+    const Tensor& v = activation_reads_output(act) ? y : x;
     check_same_numel(v, dx, "activation_backward");
     map_blocks<2, 1>(dx.numel(), {&v, &dy}, {&dx}, backward_block(f));
   });
@@ -254,8 +254,8 @@ void CpuBackend::activation_backward_stats(Activation act, float alpha, const Te
                                            StatsTarget* dy_stats, StatsTarget* dx_stats) {
   check_same_numel(dy, dx, "activation_backward");
   StatsPass pass({{&dy, dy_stats}, {&dx, dx_stats}});
-  const bool elementwise = !pass.empty() && visit_backward(act, alpha, [&](bool uses_y, auto f) {
-    const Tensor& v = uses_y ? y : x;
+  const bool elementwise = !pass.empty() && visit_backward(act, alpha, [&](auto f) {
+    const Tensor& v = activation_reads_output(act) ? y : x;
     check_same_numel(v, dx, "activation_backward");
     pass.run(dx.numel(), [&](std::int64_t begin, std::int64_t n) {
       map_range<2, 1>(begin, n, {&v, &dy}, {&dx}, backward_block(f));

@@ -92,7 +92,7 @@ void CudaBackend::activation_backward(Activation act, float alpha, const Tensor&
   check_same_numel(dy, dx, "activation_backward");
   const ActKind kind = ActKind(int(act));
   // Each activation reads only what its derivative needs: x or y.
-  const Tensor& a = activation_reads_output(kind) ? y : x;
+  const Tensor& a = mantissa::activation_reads_output(act) ? y : x;
   check_same_numel(a, dx, "activation_backward");
   enter();
   launch_activation_backward(kind, alpha, a.data(), a.dtype(), dy.data(), dy.dtype(), dx.data(),

@@ -36,7 +36,7 @@ MANTISSA_HD inline float activation_value(ActKind act, float alpha, float v) {
 }
 
 // dx for one element: `a` is x for ReLU / LeakyReLU / GELU and y for Tanh /
-// Sigmoid (activation_reads_output says which).
+// Sigmoid (mantissa::activation_reads_output says which).
 MANTISSA_HD inline float activation_grad(ActKind act, float alpha, float a, float g) {
   switch (act) {
     case ActKind::Relu:
@@ -54,10 +54,6 @@ MANTISSA_HD inline float activation_grad(ActKind act, float alpha, float a, floa
       return g * a * (1.0f - a);
   }
   return g;
-}
-
-MANTISSA_HD inline bool activation_reads_output(ActKind act) {
-  return act == ActKind::Tanh || act == ActKind::Sigmoid;
 }
 
 // Dropout's counter-based generator, identical to the CPU backend's: output

@@ -12,15 +12,20 @@ void ActivationLayer::applied_by_producer() {
 }
 
 Tensor ActivationLayer::forward(ExecContext& ctx, std::span<const Tensor> inputs) {
-  x_ = inputs[0];
-  if (by_producer_) {
-    y_ = x_;
-    return y_;
+  const Tensor& x = inputs[0];
+  Tensor y = x;
+  if (!by_producer_) {
+    y = empty_like(x);
+    ctx.backend.activation_forward_stats(act_, spec_.negative_slope, x, y, ctx.stats_in,
+                                         ctx.stats_out);
   }
-  y_ = empty_like(x_);
-  ctx.backend.activation_forward_stats(act_, spec_.negative_slope, x_, y_, ctx.stats_in,
-                                       ctx.stats_out);
-  return y_;
+  // Backward reads one of the two: holding the other would keep a tensor of
+  // the layer's size alive for nothing (a Tanh's input, a GELU's output once
+  // the next layer is done with it).
+  const bool reads_y = activation_reads_output(act_);
+  x_ = reads_y ? Tensor() : x;
+  y_ = reads_y ? y : Tensor();
+  return y;
 }
 
 std::vector<Tensor> ActivationLayer::backward(ExecContext& ctx, const Tensor& dy,
@@ -30,7 +35,7 @@ std::vector<Tensor> ActivationLayer::backward(ExecContext& ctx, const Tensor& dy
     if (ctx.stats_in != nullptr) ctx.backend.take_stats(dy, *ctx.stats_in);
     return dx;
   }
-  dx[0] = empty_like(x_);
+  dx[0] = empty_like(activation_reads_output(act_) ? y_ : x_);
   ctx.backend.activation_backward_stats(act_, spec_.negative_slope, x_, y_, dy, dx[0],
                                         ctx.stats_in, ctx.stats_out);
   return dx;
