@@ -2,6 +2,7 @@
 // stand-in library (tests/plugins/fake_nccl.cpp) and a missing one, the
 // watchdog that aborts a device collective instead of hanging, the CPU's
 // answer, and on a GPU with NCCL the real sum.
+#include <dlfcn.h>
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -64,6 +65,121 @@ TEST(Nccl, AVersionBefore2_9IsRefusedWithBothVersions) {
   ::unsetenv("FAKE_NCCL_VERSION");
   EXPECT_EQ(lib, nullptr);
   EXPECT_NE(why.find("is version 2.8.4: Mantissa needs 2.9 or later"), std::string::npos) << why;
+}
+
+// What the stand-in was asked to do (its fake_nccl_counts()), read through
+// the copy the loader opened.
+struct FakeCounts {
+  int blocking = -1, non_blocking = -1, aborts = -1;
+  FakeCounts operator-(const FakeCounts& o) const {
+    return {blocking - o.blocking, non_blocking - o.non_blocking, aborts - o.aborts};
+  }
+};
+FakeCounts fake_counts() {
+  FakeCounts c;
+  void* handle = dlopen(MANTISSA_FAKE_NCCL, RTLD_NOW | RTLD_NOLOAD);
+  if (handle == nullptr) {
+    ADD_FAILURE() << "the stand-in is not loaded";
+    return c;
+  }
+  using Fn = void (*)(int*, int*, int*);
+  if (auto fn = reinterpret_cast<Fn>(dlsym(handle, "fake_nccl_counts")))
+    fn(&c.blocking, &c.non_blocking, &c.aborts);
+  else
+    ADD_FAILURE() << "the stand-in has no fake_nccl_counts";
+  dlclose(handle);
+  return c;
+}
+
+// Sets an environment variable for one scope.
+struct ScopedEnv {
+  ScopedEnv(const char* name, const char* value) : name_(name) { ::setenv(name, value, 1); }
+  ~ScopedEnv() { ::unsetenv(name_); }
+  const char* name_;
+};
+
+TEST(Nccl, TheStartUpIsNonBlockingAndWaitsUntilNcclHasSettled) {
+  ScopedEnv polls("FAKE_NCCL_POLLS", "3");
+  std::string why;
+  const auto lib = dist::NcclLibrary::open(MANTISSA_FAKE_NCCL, &why);
+  ASSERT_NE(lib, nullptr) << why;
+  ASSERT_TRUE(lib->non_blocking());
+  const FakeCounts before = fake_counts();
+  dist::NcclUniqueId id{};
+  lib->check(lib->get_unique_id(&id), "ncclGetUniqueId");
+  dist::NcclComm comm = lib->start_comm(1, id, 0, 10s, "rank 0 of 1: the NCCL start-up");
+  EXPECT_TRUE(lib->settled(comm));
+  // A sum NCCL answers "in progress" is waited out before anything else.
+  std::vector<float> v{1.0f, -2.5f};
+  int aborted = 0;
+  lib->enqueue_sum(v.data(), v.size(), comm, nullptr, 10s, "the sum", [&] { ++aborted; });
+  EXPECT_TRUE(lib->settled(comm));
+  EXPECT_EQ(v, (std::vector<float>{1.0f, -2.5f}));
+  const FakeCounts c = fake_counts() - before;
+  EXPECT_EQ(c.non_blocking, 1);
+  EXPECT_EQ(c.blocking, 0);
+  EXPECT_EQ(c.aborts, 0);
+  EXPECT_EQ(aborted, 0);
+  lib->check(lib->comm_destroy(comm), "ncclCommDestroy");
+}
+
+TEST(Nccl, AStartUpTheOtherRanksNeverJoinIsAbortedNamingTheRank) {
+  ScopedEnv polls("FAKE_NCCL_POLLS", "never");
+  std::string why;
+  const auto lib = dist::NcclLibrary::open(MANTISSA_FAKE_NCCL, &why);
+  ASSERT_NE(lib, nullptr) << why;
+  const FakeCounts before = fake_counts();
+  dist::NcclUniqueId id{};
+  lib->check(lib->get_unique_id(&id), "ncclGetUniqueId");
+  try {
+    lib->start_comm(2, id, 1, 200ms, "rank 1 of 2: the NCCL start-up");
+    FAIL() << "a start-up that never settles returned";
+  } catch (const Error& e) {
+    EXPECT_STREQ(e.what(),
+                 "rank 1 of 2: the NCCL start-up did not finish within 0.2 s (another rank "
+                 "stalled or is gone); the communicator was aborted");
+  }
+  EXPECT_EQ((fake_counts() - before).aborts, 1);
+}
+
+TEST(Nccl, ASumThatStaysInProgressIsAborted) {
+  std::string why;
+  const auto lib = dist::NcclLibrary::open(MANTISSA_FAKE_NCCL, &why);
+  ASSERT_NE(lib, nullptr) << why;
+  dist::NcclUniqueId id{};
+  lib->check(lib->get_unique_id(&id), "ncclGetUniqueId");
+  dist::NcclComm comm = lib->start_comm(1, id, 0, 10s, "rank 0 of 1: the NCCL start-up");
+  ScopedEnv polls("FAKE_NCCL_POLLS", "never");
+  const FakeCounts before = fake_counts();
+  std::vector<float> v{4.0f};
+  int aborted = 0;
+  try {
+    lib->enqueue_sum(v.data(), v.size(), comm, nullptr, 200ms, "rank 0: the NCCL gradient sum",
+                     [&] { ++aborted; });
+    FAIL() << "a sum that never settles returned";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("rank 0: the NCCL gradient sum did not finish within 0.2 s"),
+              std::string::npos)
+        << e.what();
+  }
+  EXPECT_EQ(aborted, 1);
+  EXPECT_EQ((fake_counts() - before).aborts, 1);
+}
+
+TEST(Nccl, BeforeVersion2_14TheStartUpBlocks) {
+  ScopedEnv version("FAKE_NCCL_VERSION", "21304");
+  std::string why;
+  const auto lib = dist::NcclLibrary::open(MANTISSA_FAKE_NCCL, &why);
+  ASSERT_NE(lib, nullptr) << why;
+  EXPECT_FALSE(lib->non_blocking());
+  const FakeCounts before = fake_counts();
+  dist::NcclUniqueId id{};
+  lib->check(lib->get_unique_id(&id), "ncclGetUniqueId");
+  dist::NcclComm comm = lib->start_comm(1, id, 0, 10s, "rank 0 of 1: the NCCL start-up");
+  const FakeCounts c = fake_counts() - before;
+  EXPECT_EQ(c.blocking, 1);
+  EXPECT_EQ(c.non_blocking, 0);
+  lib->check(lib->comm_destroy(comm), "ncclCommDestroy");
 }
 
 // The watchdog's three ends: done, NCCL's asynchronous error, the timeout.

@@ -57,6 +57,11 @@ std::unique_ptr<NcclLibrary> NcclLibrary::open(const std::string& path, std::str
     *why = "NCCL (" + path + ") is version " + lib->version_text() + ": Mantissa needs 2.9 or later";
     return nullptr;
   }
+  // Non-blocking communicators came with 2.14.
+  if (lib->version_ >= 21400) {
+    std::string absent;
+    bind(handle, "ncclCommInitRankConfig", lib->comm_init_rank_config, &absent);
+  }
   return lib;
 }
 
@@ -90,6 +95,62 @@ void NcclLibrary::check(int result, const char* what) const {
   throw Error(std::string("NCCL: ") + what + " failed: " +
               (words != nullptr ? words : "unknown error") + " (code " + std::to_string(result) +
               ")");
+}
+
+DeviceWait NcclLibrary::watch(NcclComm comm, std::function<bool()> done,
+                               std::function<void()> on_abort) const {
+  return {.done = std::move(done),
+          .async_error =
+              [this, comm] {
+                int state = kNcclSuccess;
+                const int r = comm_get_async_error(comm, &state);
+                return r != kNcclSuccess ? r : state;
+              },
+          .abort =
+              [this, comm, on_abort = std::move(on_abort)] {
+                comm_abort(comm);
+                if (on_abort) on_abort();
+              },
+          .describe =
+              [this](int code) {
+                const char* words = get_error_string(code);
+                return std::string(words != nullptr ? words : "an unknown error") + " (code " +
+                       std::to_string(code) + ")";
+              }};
+}
+
+bool NcclLibrary::settled(NcclComm comm) const {
+  int state = kNcclInProgress;
+  return comm_get_async_error(comm, &state) == kNcclSuccess && state == kNcclSuccess;
+}
+
+NcclComm NcclLibrary::start_comm(int world, const NcclUniqueId& id, int rank,
+                                 std::chrono::milliseconds timeout, const std::string& what) const {
+  NcclComm comm = nullptr;
+  if (!non_blocking()) {
+    check(comm_init_rank(&comm, world, id, rank), "ncclCommInitRank");
+    return comm;
+  }
+  NcclConfig config;
+  const int r = comm_init_rank_config(&comm, world, id, rank, &config);
+  if (r != kNcclSuccess && r != kNcclInProgress) {
+    if (comm != nullptr) comm_abort(comm);
+    check(r, "ncclCommInitRankConfig");
+  }
+  // Settled once NCCL's state for it is success: every rank has joined.
+  wait_or_abort(watch(comm, [this, comm] { return settled(comm); }, {}), timeout, what);
+  return comm;
+}
+
+void NcclLibrary::enqueue_sum(void* data, std::size_t n, NcclComm comm, void* stream,
+                              std::chrono::milliseconds timeout, const std::string& what,
+                              const std::function<void()>& on_abort) const {
+  const int r = all_reduce(data, data, n, kNcclFloat32, kNcclSum, comm, stream);
+  if (r != kNcclInProgress) {
+    check(r, "ncclAllReduce");
+    return;
+  }
+  wait_or_abort(watch(comm, [this, comm] { return settled(comm); }, on_abort), timeout, what);
 }
 
 void wait_or_abort(const DeviceWait& wait, std::chrono::milliseconds timeout,

@@ -23,6 +23,17 @@ inline constexpr int kNcclInProgress = 7;
 inline constexpr int kNcclFloat32 = 7;  // ncclFloat32
 inline constexpr int kNcclSum = 0;      // ncclSum
 
+// ncclConfig_t as NCCL 2.14 laid it out: later versions read a config by its
+// size and version and keep their own defaults for the fields it lacks.
+struct NcclConfig {
+  std::size_t size = sizeof(NcclConfig);
+  unsigned magic = 0xcafebeef;
+  unsigned version = 21400;  // NCCL_VERSION(2, 14, 0)
+  int blocking = 0;
+};
+
+struct DeviceWait;
+
 class NcclLibrary {
  public:
   // libnccl from `path` (a file, or a name the dynamic loader searches for).
@@ -44,10 +55,37 @@ class NcclLibrary {
   // `result` is success.
   void check(int result, const char* what) const;
 
+  // Rank `rank` of `world` joins the communicator of `id`. Where the library
+  // has ncclCommInitRankConfig (2.14 and later) the start-up is non-blocking
+  // and watched like a sum: a rank that never joins makes the others abort
+  // after `timeout` with an Error naming `what`, instead of waiting forever.
+  // Before 2.14 it blocks in ncclCommInitRank.
+  NcclComm start_comm(int world, const NcclUniqueId& id, int rank,
+                      std::chrono::milliseconds timeout, const std::string& what) const;
+  bool non_blocking() const { return comm_init_rank_config != nullptr; }
+
+  // An in-place fp32 sum of `n` values on `stream`, enqueued: on a
+  // non-blocking communicator an ncclInProgress answer is waited out (NCCL
+  // asks that nothing else touch the communicator or its stream before).
+  // `on_abort` runs when the watch aborts the communicator.
+  void enqueue_sum(void* data, std::size_t n, NcclComm comm, void* stream,
+                   std::chrono::milliseconds timeout, const std::string& what,
+                   const std::function<void()>& on_abort) const;
+
+  // Whether NCCL's asynchronous state of `comm` is success (nothing in
+  // progress, no error).
+  bool settled(NcclComm comm) const;
+  // A watch (wait_or_abort) on `comm`: NCCL's asynchronous state as the
+  // error, ncclCommAbort then `on_abort` as the abort.
+  DeviceWait watch(NcclComm comm, std::function<bool()> done,
+                   std::function<void()> on_abort) const;
+
   // The entry points (nccl.h), as the library exports them.
   int (*get_version)(int*) = nullptr;
   int (*get_unique_id)(NcclUniqueId*) = nullptr;
   int (*comm_init_rank)(NcclComm*, int, NcclUniqueId, int) = nullptr;
+  // 2.14 and later only (nullptr before).
+  int (*comm_init_rank_config)(NcclComm*, int, NcclUniqueId, int, NcclConfig*) = nullptr;
   int (*all_reduce)(const void*, void*, std::size_t, int, int, NcclComm, void*) = nullptr;
   int (*comm_get_async_error)(NcclComm, int*) = nullptr;
   int (*comm_abort)(NcclComm) = nullptr;

@@ -40,31 +40,19 @@ class NcclSum : public DeviceCollective {
   void sum(void* data, std::int64_t n) override {
     const std::string what = "rank " + std::to_string(rank_) + ": the NCCL gradient sum";
     if (aborted_) throw Error(what + " cannot run: the communicator was aborted earlier");
-    lib_.check(lib_.all_reduce(data, data, std::size_t(n), dist::kNcclFloat32, dist::kNcclSum,
-                               comm_, stream_),
-               "ncclAllReduce");
+    const auto gone = [this] { aborted_ = true; };
+    lib_.enqueue_sum(data, std::size_t(n), comm_, stream_, timeout_, what, gone);
     MANTISSA_CUDA_CHECK(cudaEventRecord(done_, stream_));
-    dist::wait_or_abort(
-        {.done =
-             [this] {
-               const cudaError_t e = cudaEventQuery(done_);
-               if (e == cudaErrorNotReady) return false;
-               MANTISSA_CUDA_CHECK(e);
-               return true;
-             },
-         .async_error =
-             [this] {
-               int err = dist::kNcclSuccess;
-               lib_.comm_get_async_error(comm_, &err);
-               return err;
-             },
-         .abort =
-             [this] {
-               lib_.comm_abort(comm_);
-               aborted_ = true;
-             },
-         .describe = [this](int code) { return std::string(lib_.get_error_string(code)); }},
-        timeout_, what);
+    dist::wait_or_abort(lib_.watch(
+                            comm_,
+                            [this] {
+                              const cudaError_t e = cudaEventQuery(done_);
+                              if (e == cudaErrorNotReady) return false;
+                              MANTISSA_CUDA_CHECK(e);
+                              return true;
+                            },
+                            gone),
+                        timeout_, what);
   }
 
  private:
@@ -115,8 +103,9 @@ std::unique_ptr<DeviceCollective> CudaBackend::join_device_collective(Collective
   host.broadcast(bytes, 0);
   if (bytes.size() != sizeof id) throw Error("NCCL: rank 0's unique id arrived cut short");
   std::memcpy(&id, bytes.data(), sizeof id);
-  dist::NcclComm comm = nullptr;
-  lib->check(lib->comm_init_rank(&comm, host.world(), id, host.rank()), "ncclCommInitRank");
+  const std::string what = "rank " + std::to_string(host.rank()) + " of " +
+                           std::to_string(host.world()) + ": the NCCL start-up";
+  dist::NcclComm comm = lib->start_comm(host.world(), id, host.rank(), host.timeout(), what);
   return std::make_unique<NcclSum>(*lib, comm, stream(), host.rank(), host.timeout());
 }
 
