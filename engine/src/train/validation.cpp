@@ -48,9 +48,9 @@ ValidationResult validate(
     Tensor dpred = Tensor::empty(backend, pred.shape(), DType::F32);
     if (classify) {
       // One row per labelled position ([T, V] logits: every token).
-      const Shape rows{b.size * graph.positions(), graph.outputs_per_position()};
-      Tensor logits = pred32.reshaped(rows);
-      Tensor dlogits = dpred.reshaped(rows);
+      const Shape per_position{b.size * graph.positions(), graph.outputs_per_position()};
+      Tensor logits = pred32.reshaped(per_position);
+      Tensor dlogits = dpred.reshaped(per_position);
       backend.softmax_cross_entropy(logits, y, loss, dlogits, scale);
       backend.count_correct(logits, y, correct);
     } else {
