@@ -416,12 +416,12 @@ void MainWindow::fillDevices() {
     if (d.available && d.name == "cpu") cpu = true;
     if (d.available && d.name.rfind("cuda:", 0) == 0) gpus.push_back(d.name.substr(5));
   }
-  const auto addRanks = [&](const QString& label, const QString& data, const QString& tip) {
-    device_->addItem(label, data);
+  const auto addRanks = [&](const QString& label, const QString& choice, const QString& tip) {
+    device_->addItem(label, choice);
     const int row = device_->count() - 1;
     device_->setItemData(row, tip, Qt::ToolTipRole);
     device_->setItemData(row, label, Qt::UserRole + 1);
-    if (data == wanted) device_->setCurrentIndex(row);
+    if (choice == wanted) device_->setCurrentIndex(row);
   };
   if (cpu)
     for (int n : {2, 4})

@@ -86,10 +86,10 @@ void attachRangeNote(QAbstractSpinBox* box, const QString& field) {
   watchTypedValue(
       box, note,
       [=](const QString& text, bool isNumber) {
-        double lo = 0, hi = 0;  // read now: the range may have changed since
-        rangeOf(box, lo, hi);
+        double now_lo = 0, now_hi = 0;  // read now: the range may have changed since
+        rangeOf(box, now_lo, now_hi);
         note->setText(isNumber ? QObject::tr("%1 must be between %2 and %3; %4 was not applied")
-                                     .arg(field, number(lo), number(hi), text)
+                                     .arg(field, number(now_lo), number(now_hi), text)
                                : QObject::tr("%1: '%2' is not a number; the value was kept")
                                      .arg(field, text));
         form->setRowVisible(note, true);
