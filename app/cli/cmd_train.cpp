@@ -343,9 +343,10 @@ void apply_overrides(Project& p, const TrainFlags& f) {
                        std::to_string(f.checkpoint_seconds));
     t.checkpoint_seconds = f.checkpoint_seconds;
   }
-  // The stored snapshot must find the dataset from wherever the run is resumed.
-  for (auto* path : {&p.dataset.path, &p.dataset.images, &p.dataset.labels})
-    if (!path->empty()) *path = std::filesystem::absolute(*path).lexically_normal();
+  // The ranks and the stored snapshot must find the dataset from wherever
+  // they run or the run is resumed. Reading the file already put its folder
+  // in front of relative paths, so they are relative to the working directory.
+  p.dataset.make_paths_absolute();
 }
 
 std::filesystem::path database_path(const std::string& db_flag) {

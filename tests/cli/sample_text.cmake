@@ -69,6 +69,22 @@ if(NOT greedy MATCHES "^abcd efgh\\. abcd")
   message(FATAL_ERROR "sample --temperature 0 did not continue the pattern:\n${greedy}")
 endif()
 
+# Trained with the project named relative to its own folder, the run is read
+# again from elsewhere: its stored dataset paths (the validation file too)
+# are absolute.
+execute_process(COMMAND "${MANTISSA}" train lm.json --db "${db}" --steps 2 --json
+                WORKING_DIRECTORY "${dir}" RESULT_VARIABLE rc OUTPUT_VARIABLE relative ERROR_VARIABLE err)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "train lm.json in its folder: exit ${rc}\n${err}")
+endif()
+string(JSON relative_id GET "${relative}" run_id)
+file(MAKE_DIRECTORY "${dir}/elsewhere")
+execute_process(COMMAND "${MANTISSA}" evaluate ${relative_id} --db "${db}"
+                WORKING_DIRECTORY "${dir}/elsewhere" RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+if(NOT rc EQUAL 0 OR NOT out MATCHES "of 96 tokens right")
+  message(FATAL_ERROR "evaluate from another folder: exit ${rc}\n${out}\n${err}")
+endif()
+
 mantissa_fails("temperature must be 0 or more" sample ${run_id} --db "${db}" --temperature -1)
 mantissa_fails("run 99 " sample 99 --db "${db}")
 mantissa_ok(spirals train "${SOURCE_DIR}/projects/spirals.json" --steps 1 --db "${db}" --json)

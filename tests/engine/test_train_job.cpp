@@ -38,6 +38,25 @@ TEST(TrainJob, NewRunRecordHoldsTheSnapshotAndTheScalerThatApplies) {
   EXPECT_EQ(group.back(), 'Z') << group;
 }
 
+// The stored snapshot has no project file to be relative to: its dataset
+// paths are absolute, each resolved as the trainer resolves it (relative to
+// the project's folder, as the studio's dataset page leaves a typed name).
+TEST(TrainJob, TheSnapshotsDatasetPathsAreAbsoluteAsTheTrainerReadsThem) {
+  Project p = testing::spirals_project(Policy::Float32, 5);
+  p.dataset.kind = "csv";
+  p.file = "/data/projects/p.json";
+  p.dataset.path = "tables/train.csv";
+  p.dataset.validation_path = "../held/valid.csv";
+  const Project back = parse_project(new_run_record(p, "csv").project_json, "snapshot");
+  EXPECT_EQ(back.dataset.path, std::filesystem::path("/data/projects/tables/train.csv"));
+  EXPECT_EQ(back.dataset.validation_path, std::filesystem::path("/data/held/valid.csv"));
+  // Without a project file (the command line makes its paths absolute
+  // first): relative to the working directory.
+  p.file.clear();
+  const Project cwd = parse_project(new_run_record(p, "csv").project_json, "snapshot");
+  EXPECT_EQ(cwd.dataset.path, std::filesystem::current_path() / "tables/train.csv");
+}
+
 TEST(TrainJob, RecordsARunAndKeepsOneThatCannotStartAsFailed) {
   TempDir dir;
   auto backend = create_backend("cpu");

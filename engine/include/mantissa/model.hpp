@@ -120,6 +120,12 @@ struct DatasetSpec {
   double noise = 0.1;                // synthetic
   std::uint64_t seed = 1;            // synthetic
   double validation_fraction = 0.2;  // for sets without a fixed split
+
+  // Every file and folder above made absolute, a relative one taken
+  // relative to `dir` (Project::dataset_dir(); empty: the working
+  // directory), so that a stored copy of the project finds its data from
+  // wherever it is read again.
+  void make_paths_absolute(const std::filesystem::path& dir = {});
 };
 
 // Each kind's name, hyperparameters and state are its row in
@@ -183,6 +189,10 @@ struct Project {
   DatasetSpec dataset;
   ModelSpec model;
   TrainingSpec training;
+
+  // What relative dataset paths are relative to: the project file's folder,
+  // or (no file) the working directory, given as an empty path.
+  std::filesystem::path dataset_dir() const { return file.empty() ? file : file.parent_path(); }
 };
 
 inline constexpr int kProjectFormatVersion = 1;

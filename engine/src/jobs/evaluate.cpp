@@ -31,9 +31,8 @@ Evaluation evaluate_run(RunStore& store, std::int64_t run_id, const EvaluateOpti
   r.step = m.checkpoint.step;
   r.backend = options.backend;
 
-  const std::filesystem::path base =
-      project.file.empty() ? std::filesystem::path{} : project.file.parent_path();
-  auto data = std::make_shared<Dataset>(load_dataset(project.dataset, base).validation);
+  auto data =
+      std::make_shared<Dataset>(load_dataset(project.dataset, project.dataset_dir()).validation);
   const Dataset& v = *data;
   check_input_shape(v, graph.input_shape().dims(), "input");
   r.data = data;

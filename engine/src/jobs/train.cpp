@@ -37,7 +37,10 @@ std::string loss_scale_json(const TrainingSpec& t) {
 
 NewRun new_run_record(const Project& project, const std::string& name) {
   Project snapshot = project;
-  snapshot.file.clear();  // dataset paths are kept as given (absolute from the CLI)
+  // The run is read again from anywhere (evaluate, resume, export), without
+  // the project file: its dataset paths as the trainer resolves them.
+  snapshot.dataset.make_paths_absolute(project.dataset_dir());
+  snapshot.file.clear();
   NewRun r;
   r.name = name;
   r.project_name = project.name;

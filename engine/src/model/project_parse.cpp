@@ -50,6 +50,7 @@ std::filesystem::path resolve_path(const std::string& p, const std::filesystem::
   return path;
 }
 
+
 // Names a choice that is not one of `valid`, the same way for every enum-like key.
 [[noreturn]] void fail_choice(ObjectReader& r, std::string_view key, std::string_view what,
                               const std::string& given, std::span<const std::string_view> valid) {
@@ -314,6 +315,11 @@ Project load_project(const std::filesystem::path& file) {
   text << in.rdbuf();
   if (in.bad()) throw InputError(detail::file_label(file) + ": cannot read project file");
   return parse_project(text.str(), file);
+}
+
+void DatasetSpec::make_paths_absolute(const std::filesystem::path& dir) {
+  for (std::filesystem::path* p : {&images, &labels, &path, &validation_path})
+    if (!p->empty()) *p = std::filesystem::absolute(dir / *p).lexically_normal();
 }
 
 }  // namespace mantissa

@@ -105,8 +105,7 @@ struct Trainer::Impl {
   void build() {
     const TrainingSpec& t = project.training;
     try {
-      data = load_dataset(project.dataset, project.file.empty() ? std::filesystem::path{}
-                                                                : project.file.parent_path());
+      data = load_dataset(project.dataset, project.dataset_dir());
     } catch (const std::bad_alloc&) {
       throw OutOfMemoryError("dataset '" + project.dataset.kind +
                              "' does not fit in memory (" +
