@@ -60,14 +60,28 @@ double median(std::vector<double> v) {
   return v.size() % 2 ? v[m] : 0.5 * (v[m - 1] + v[m]);
 }
 
+// The value below which a share q of v lies (linear between neighbours).
+double quantile(std::vector<double> v, double q) {
+  if (v.empty()) return 0.0;
+  std::sort(v.begin(), v.end());
+  const double at = q * double(v.size() - 1);
+  const auto i = std::size_t(at);
+  return i + 1 < v.size() ? v[i] + (at - double(i)) * (v[i + 1] - v[i]) : v[i];
+}
+
 // The share of step time per-tensor numerics add: per window, the step time
 // with them over the step time without, taken in the same turn (so a noisy
-// machine slows both alike), then the median over windows.
-double numerics_cost(const PolicyResultTimes& on, const PolicyResultTimes& off) {
+// machine slows both alike); the median over windows, and the middle half of
+// the windows' values (how far one run's figure can be trusted).
+struct NumericsCost {
+  double median = 0, lower = 0, upper = 0;
+  std::size_t windows = 0;
+};
+NumericsCost numerics_cost(const PolicyResultTimes& on, const PolicyResultTimes& off) {
   std::vector<double> ratios;
   for (std::size_t k = 0; k < on.size() && k < off.size(); ++k)
     if (on[k] > 0 && off[k] > 0) ratios.push_back(off[k] / on[k] - 1.0);
-  return median(ratios);
+  return {median(ratios), quantile(ratios, 0.25), quantile(ratios, 0.75), ratios.size()};
 }
 
 std::string steps_text(double steps_per_s) {
@@ -632,8 +646,11 @@ Json bench_workload(const Workload& w, const BenchFlags& f, const std::vector<Po
   }
   for (const auto& on : results)
     for (const auto& off : results)
-      if (on.numerics && !off.numerics && off.policy == on.policy)
-        out["numerics_cost"][policy_name(on.policy)] = numerics_cost(on.steps_per_s, off.steps_per_s);
+      if (on.numerics && !off.numerics && off.policy == on.policy) {
+        const NumericsCost c = numerics_cost(on.steps_per_s, off.steps_per_s);
+        out["numerics_cost"][policy_name(on.policy)] = c.median;
+        out["numerics_cost_middle_half"][policy_name(on.policy)] = {c.lower, c.upper};
+      }
   if (f.json) return out;
 
   Table t({"policy", "steps/s", "min - max", "samples/s", "TFLOP/s", "peak memory", "activations",
@@ -658,10 +675,13 @@ Json bench_workload(const Workload& w, const BenchFlags& f, const std::vector<Po
   for (const auto& on : results) {
     if (!on.numerics) continue;
     for (const auto& off : results)
-      if (!off.numerics && off.policy == on.policy)
+      if (!off.numerics && off.policy == on.policy) {
+        const NumericsCost c = numerics_cost(on.steps_per_s, off.steps_per_s);
         std::cout << policy_name(on.policy) << ": per-tensor numerics cost "
-                  << fixed(100.0 * numerics_cost(on.steps_per_s, off.steps_per_s), 1)
-                  << "% of step time (median over windows of the paired ratio)\n";
+                  << fixed(100.0 * c.median, 1) << "% of step time (median of " << c.windows
+                  << " paired windows; the middle half " << fixed(100.0 * c.lower, 1) << " to "
+                  << fixed(100.0 * c.upper, 1) << "%)\n";
+      }
   }
   for (const auto& r : results) {
     if (r.captured)

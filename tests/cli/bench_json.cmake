@@ -98,10 +98,13 @@ string(JSON window GET "${json}" window_steps)
 string(JSON on GET "${json}" results 0 numerics)
 string(JSON off GET "${json}" results 1 numerics)
 string(JSON cost GET "${json}" numerics_cost float32)
+string(JSON lower GET "${json}" numerics_cost_middle_half float32 0)
+string(JSON upper GET "${json}" numerics_cost_middle_half float32 1)
 if(NOT count EQUAL 2 OR NOT windows EQUAL 5 OR NOT window EQUAL 2 OR NOT on OR off
-   OR NOT cost MATCHES "^-?[0-9.e+-]+$")
+   OR NOT cost MATCHES "^-?[0-9.e+-]+$" OR lower GREATER cost OR cost GREATER upper)
   message(FATAL_ERROR "bench --windows 5 --numerics both: ${count} results, ${windows} windows "
-                      "of ${window}, numerics ${on}/${off}, cost '${cost}':\n${json}")
+                      "of ${window}, numerics ${on}/${off}, cost '${cost}' (middle half "
+                      "${lower} to ${upper}):\n${json}")
 endif()
 execute_process(COMMAND "${MANTISSA}" bench mlp --steps 3 --windows 4 --json
                 RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
