@@ -93,6 +93,31 @@ TEST(CpuBackendLoss, CrossEntropyOfSixteenBitLogitsIsThatOfTheirFp32Widening) {
   }
 }
 
+// Rows go through oneDNN in chunks of 2^18 values: every row is computed
+// alone, so a row's gradient is the same bits whether its batch needed one
+// chunk or several. 2048 x 256 logits are two chunks; their first 512 rows
+// are one, and with a quarter of the scale the coefficient scale / N is the
+// same float (powers of two).
+TEST(CpuBackendLoss, CrossEntropyChunksChangeNoBits) {
+  Backend& b = cpu_test::default_backend();
+  const std::int64_t N = 2048, C = 256, n = 512;
+  const auto logits = ref::random_values(std::size_t(N * C), 6900, -8, 8);
+  const auto labels = random_labels(N, C, 6901);
+  const auto run = [&](std::int64_t rows, float scale) {
+    Tensor x = upload(b, {rows, C}, DType::BF16,
+                      std::vector<float>(logits.begin(), logits.begin() + rows * C));
+    Tensor lab = upload(b, {rows}, DType::F32,
+                        std::vector<float>(labels.begin(), labels.begin() + rows));
+    Tensor loss = Tensor::empty(b, {1}, DType::F32);
+    Tensor dx = Tensor::empty(b, {rows, C}, DType::BF16);
+    b.softmax_cross_entropy(x, lab, loss, dx, upload(b, {1}, DType::F32, {scale}));
+    auto bytes = dx.to_host_bytes();
+    bytes.resize(std::size_t(n * C * 2));  // the first n rows
+    return bytes;
+  };
+  EXPECT_EQ(run(N, 4096.0f), run(n, 1024.0f));
+}
+
 TEST(CpuBackendLoss, CrossEntropyOfHugeLogitsIsFinite) {
   Backend& b = cpu_test::default_backend();
   Tensor x = upload(b, {2, 3}, DType::F32, {1e4f, 0.0f, -1e4f, -1e4f, -1e4f, 1e4f});
