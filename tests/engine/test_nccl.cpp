@@ -98,16 +98,30 @@ struct ScopedEnv {
   const char* name_;
 };
 
+// The stand-in, opened, and a unique id from it; `lib` is null (with the
+// failure recorded) when it does not load.
+struct StandIn {
+  std::unique_ptr<dist::NcclLibrary> lib;
+  dist::NcclUniqueId id{};
+  StandIn() {
+    std::string why;
+    lib = dist::NcclLibrary::open(MANTISSA_FAKE_NCCL, &why);
+    if (lib == nullptr) {
+      ADD_FAILURE() << why;
+      return;
+    }
+    lib->check(lib->get_unique_id(&id), "ncclGetUniqueId");
+  }
+};
+
 TEST(Nccl, TheStartUpIsNonBlockingAndWaitsUntilNcclHasSettled) {
   ScopedEnv polls("FAKE_NCCL_POLLS", "3");
-  std::string why;
-  const auto lib = dist::NcclLibrary::open(MANTISSA_FAKE_NCCL, &why);
-  ASSERT_NE(lib, nullptr) << why;
+  StandIn s;
+  const auto& lib = s.lib;
+  ASSERT_NE(lib, nullptr);
   ASSERT_TRUE(lib->non_blocking());
   const FakeCounts before = fake_counts();
-  dist::NcclUniqueId id{};
-  lib->check(lib->get_unique_id(&id), "ncclGetUniqueId");
-  dist::NcclComm comm = lib->start_comm(1, id, 0, 10s, "rank 0 of 1: the NCCL start-up");
+  dist::NcclComm comm = lib->start_comm(1, s.id, 0, 10s, "rank 0 of 1: the NCCL start-up");
   EXPECT_TRUE(lib->settled(comm));
   // A sum NCCL answers "in progress" is waited out before anything else.
   std::vector<float> v{1.0f, -2.5f};
@@ -125,14 +139,12 @@ TEST(Nccl, TheStartUpIsNonBlockingAndWaitsUntilNcclHasSettled) {
 
 TEST(Nccl, AStartUpTheOtherRanksNeverJoinIsAbortedNamingTheRank) {
   ScopedEnv polls("FAKE_NCCL_POLLS", "never");
-  std::string why;
-  const auto lib = dist::NcclLibrary::open(MANTISSA_FAKE_NCCL, &why);
-  ASSERT_NE(lib, nullptr) << why;
+  StandIn s;
+  const auto& lib = s.lib;
+  ASSERT_NE(lib, nullptr);
   const FakeCounts before = fake_counts();
-  dist::NcclUniqueId id{};
-  lib->check(lib->get_unique_id(&id), "ncclGetUniqueId");
   try {
-    lib->start_comm(2, id, 1, 200ms, "rank 1 of 2: the NCCL start-up");
+    lib->start_comm(2, s.id, 1, 200ms, "rank 1 of 2: the NCCL start-up");
     FAIL() << "a start-up that never settles returned";
   } catch (const Error& e) {
     EXPECT_STREQ(e.what(),
@@ -143,12 +155,10 @@ TEST(Nccl, AStartUpTheOtherRanksNeverJoinIsAbortedNamingTheRank) {
 }
 
 TEST(Nccl, ASumThatStaysInProgressIsAborted) {
-  std::string why;
-  const auto lib = dist::NcclLibrary::open(MANTISSA_FAKE_NCCL, &why);
-  ASSERT_NE(lib, nullptr) << why;
-  dist::NcclUniqueId id{};
-  lib->check(lib->get_unique_id(&id), "ncclGetUniqueId");
-  dist::NcclComm comm = lib->start_comm(1, id, 0, 10s, "rank 0 of 1: the NCCL start-up");
+  StandIn s;
+  const auto& lib = s.lib;
+  ASSERT_NE(lib, nullptr);
+  dist::NcclComm comm = lib->start_comm(1, s.id, 0, 10s, "rank 0 of 1: the NCCL start-up");
   ScopedEnv polls("FAKE_NCCL_POLLS", "never");
   const FakeCounts before = fake_counts();
   std::vector<float> v{4.0f};
@@ -168,14 +178,12 @@ TEST(Nccl, ASumThatStaysInProgressIsAborted) {
 
 TEST(Nccl, BeforeVersion2_14TheStartUpBlocks) {
   ScopedEnv version("FAKE_NCCL_VERSION", "21304");
-  std::string why;
-  const auto lib = dist::NcclLibrary::open(MANTISSA_FAKE_NCCL, &why);
-  ASSERT_NE(lib, nullptr) << why;
+  StandIn s;
+  const auto& lib = s.lib;
+  ASSERT_NE(lib, nullptr);
   EXPECT_FALSE(lib->non_blocking());
   const FakeCounts before = fake_counts();
-  dist::NcclUniqueId id{};
-  lib->check(lib->get_unique_id(&id), "ncclGetUniqueId");
-  dist::NcclComm comm = lib->start_comm(1, id, 0, 10s, "rank 0 of 1: the NCCL start-up");
+  dist::NcclComm comm = lib->start_comm(1, s.id, 0, 10s, "rank 0 of 1: the NCCL start-up");
   const FakeCounts c = fake_counts() - before;
   EXPECT_EQ(c.blocking, 1);
   EXPECT_EQ(c.non_blocking, 0);
