@@ -14,6 +14,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/progress.hpp"
+#include "mantissa/backend.hpp"
 #include "mantissa/collective.hpp"
 #include "mantissa/error.hpp"
 #include "mantissa/launch.hpp"
@@ -173,6 +174,21 @@ std::vector<std::string> device_backends(const std::string& list) {
   return out;
 }
 
+// Every GPU of --devices usable here, or an InputError naming the first that
+// is not and why.
+void check_devices_available(const std::string& list, const std::vector<std::string>& backends) {
+  const std::vector<DeviceInfo> devices = list_devices();
+  for (const std::string& b : backends) {
+    std::string why = "this machine has no " + b;
+    for (const DeviceInfo& d : devices) {
+      if (d.name != b) continue;
+      if (d.available) why.clear();
+      else why = d.reason;
+    }
+    if (!why.empty()) throw InputError("--devices " + list + ": " + b + " is not available: " + why);
+  }
+}
+
 // This process's part in a data-parallel run: nothing (one process), the
 // launcher of N ranks, or one rank.
 struct RankRole {
@@ -193,6 +209,8 @@ RankRole rank_role(const RankOptions& o) {
                      " disagree: --devices starts one process per GPU");
   role.processes = role.backends.empty() ? o.processes : int(role.backends.size());
   if (!role.rank && role.processes > 1) role.launch = true;
+  // One line before any rank starts, rather than each rank's own.
+  if (role.launch) check_devices_available(o.devices, role.backends);
   parse_reduce_order(o.reduce_order);  // refused here, before any rank starts
   if (!(o.timeout_s > 0) || !std::isfinite(o.timeout_s))
     throw InputError("--collective-timeout must be a positive number of seconds");

@@ -161,6 +161,19 @@ execute_process(COMMAND "${MANTISSA}" train "${spirals}" --steps 2 --no-store --
 if(NOT rc EQUAL 0 AND NOT err MATCHES "device \"cuda:0\"[^\n]* is not available")
   message(FATAL_ERROR "--devices 0: exit ${rc}, stderr: ${err}")
 endif()
+# Several GPUs of which one is missing (cuda:99 is on no machine we run on):
+# one line from the launcher before any rank starts, and no run stored.
+execute_process(COMMAND "${MANTISSA}" runs list --db "${db}" --json OUTPUT_VARIABLE runs_before)
+mantissa_refuses("is not available" train "${spirals}" --steps 2 --db "${db}" --devices 0,99)
+execute_process(COMMAND "${MANTISSA}" train "${spirals}" --steps 2 --db "${db}" --devices 0,99
+                ERROR_VARIABLE err)
+if(NOT err MATCHES "^mantissa: --devices 0,99: cuda:(0|99) is not available: ")
+  message(FATAL_ERROR "--devices 0,99: stderr '${err}'")
+endif()
+execute_process(COMMAND "${MANTISSA}" runs list --db "${db}" --json OUTPUT_VARIABLE runs_after)
+if(NOT runs_after STREQUAL runs_before)
+  message(FATAL_ERROR "--devices 0,99 stored a run:\n${runs_after}")
+endif()
 # Bad variables: a partial torchrun set, a fault that is none.
 foreach(case "RANK|0|torchrun: RANK is set but WORLD_SIZE is not"
              "MANTISSA_FAULT|boom@3|MANTISSA_FAULT: 'boom@3' is not a fault")
