@@ -203,7 +203,7 @@ void Graph::loss_and_backward(ExecContext& ctx, const Tensor& targets, const Ten
   // backward pass would count them in its peak.
   pred = Tensor();
   out.output = Tensor();
-  out.grad = dpred;
+  out.grad = std::move(dpred);  // released with the output node's backward pass
 
   for (int i = output_node_; i >= 1; --i) {
     Node& node = nodes_[std::size_t(i)];
