@@ -106,6 +106,26 @@ Glance portable_glance16(const std::uint16_t* x, std::int64_t n) {
   return {std::int32_t(std::uint32_t(hi) << 16), zero, zero, lo1, lo2};
 }
 
+// fp16 in its own 16-bit lanes. Every finite fp16 value is at least 2^-24
+// (never flushed by fp16 or bf16) and at most 65,504 (never saturating), so
+// of the counts only zeros and subnormals (0 < |h| < 0x0400) can be non-zero;
+// |h| >= 0x7C00 is inf or NaN, which chunk_counts16 counts in full. n must
+// stay below 2^16.
+__attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+Glance glance_f16(const std::uint16_t* x, std::int64_t n) {
+  std::uint16_t hi = 0, zero = 0, below_normal = 0;
+#pragma omp simd reduction(max : hi) reduction(+ : zero, below_normal)
+  for (std::int64_t i = 0; i < n; ++i) {
+    const auto a = std::uint16_t(x[i] & 0x7FFF);
+    hi = std::max(hi, a);
+    zero = std::uint16_t(zero + (a == 0));
+    below_normal = std::uint16_t(below_normal + (a < 0x0400));
+  }
+  // max_bits as fp32 bits (widening keeps the order of magnitudes); every
+  // non-zero value lies above both flush thresholds.
+  return {std::int32_t(float_bits(f16_to_f32(hi))), zero, zero, zero, below_normal};
+}
+
 #if defined(__x86_64__)
 // fp32 as two 16-bit views of 16 values at a time, as wide_glance32 below but
 // with AVX2's signed 16-bit compares: the low view (|x| packed with unsigned
@@ -320,7 +340,18 @@ void add_stats(const Tensor& t, std::int64_t begin, std::int64_t n, StatsSums& s
     add(chunk_counts(static_cast<const std::uint16_t*>(t.data()) + begin, n,
                      [isa](const std::uint16_t* p, std::int64_t m) { return glance_bits16(p, m, isa); },
                      count_bits16));
-  } else {  // fp16 widens exactly to fp32 first
+  } else {
+    // fp16 with no inf or NaN: the glance's counts are exact (see
+    // glance_f16); with them, it widens exactly to fp32 and is counted in full.
+    const Glance g = glance_f16(static_cast<const std::uint16_t*>(t.data()) + begin, n);
+    if (g.max_bits < std::int32_t(nb::kInf)) {
+      Counts c;
+      c.amax = g.max_bits;
+      c.zero = g.zeros;
+      c.sub = g.below_f16_normal - g.zeros;
+      add(c);
+      return;
+    }
     alignas(64) float buf[kBlock];
     for (std::int64_t j = 0; j < n; j += kBlock) {
       const std::int64_t m = std::min(kBlock, n - j);
