@@ -70,9 +70,10 @@ TEST(Nccl, AVersionBefore2_9IsRefusedWithBothVersions) {
 // What the stand-in was asked to do (its fake_nccl_counts()), read through
 // the copy the loader opened.
 struct FakeCounts {
-  int blocking = -1, non_blocking = -1, aborts = -1;
+  int blocking = -1, non_blocking = -1, aborts = -1, finalizes = -1, destroys = -1;
   FakeCounts operator-(const FakeCounts& o) const {
-    return {blocking - o.blocking, non_blocking - o.non_blocking, aborts - o.aborts};
+    return {blocking - o.blocking, non_blocking - o.non_blocking, aborts - o.aborts,
+            finalizes - o.finalizes, destroys - o.destroys};
   }
 };
 FakeCounts fake_counts() {
@@ -82,9 +83,9 @@ FakeCounts fake_counts() {
     ADD_FAILURE() << "the stand-in is not loaded";
     return c;
   }
-  using Fn = void (*)(int*, int*, int*);
+  using Fn = void (*)(int*, int*, int*, int*, int*);
   if (auto fn = reinterpret_cast<Fn>(dlsym(handle, "fake_nccl_counts")))
-    fn(&c.blocking, &c.non_blocking, &c.aborts);
+    fn(&c.blocking, &c.non_blocking, &c.aborts, &c.finalizes, &c.destroys);
   else
     ADD_FAILURE() << "the stand-in has no fake_nccl_counts";
   dlclose(handle);
@@ -188,6 +189,54 @@ TEST(Nccl, BeforeVersion2_14TheStartUpBlocks) {
   EXPECT_EQ(c.blocking, 1);
   EXPECT_EQ(c.non_blocking, 0);
   lib->check(lib->comm_destroy(comm), "ncclCommDestroy");
+}
+
+// Closing a communicator: finalized first (from 2.14), its in-progress flush
+// waited out, then destroyed.
+TEST(Nccl, ClosingFinalizesWaitsForTheFlushAndDestroys) {
+  ScopedEnv polls("FAKE_NCCL_POLLS", "3");
+  StandIn s;
+  const auto& lib = s.lib;
+  ASSERT_NE(lib, nullptr);
+  dist::NcclComm comm = lib->start_comm(1, s.id, 0, 10s, "rank 0 of 1: the NCCL start-up");
+  const FakeCounts before = fake_counts();
+  EXPECT_EQ(lib->end_comm(comm, 10s, "rank 0: closing NCCL"), "");
+  const FakeCounts c = fake_counts() - before;
+  EXPECT_EQ(c.finalizes, 1);
+  EXPECT_EQ(c.destroys, 1);
+  EXPECT_EQ(c.aborts, 0);
+}
+
+// A flush that never settles (a peer gone during the last sum) is aborted
+// after the timeout and said, instead of hanging the exit.
+TEST(Nccl, AFinalizeThatNeverSettlesIsAbortedAndSaidSo) {
+  StandIn s;
+  const auto& lib = s.lib;
+  ASSERT_NE(lib, nullptr);
+  dist::NcclComm comm = lib->start_comm(1, s.id, 0, 10s, "rank 0 of 1: the NCCL start-up");
+  ScopedEnv polls("FAKE_NCCL_POLLS", "never");
+  const FakeCounts before = fake_counts();
+  EXPECT_EQ(lib->end_comm(comm, 200ms, "rank 0: closing NCCL"),
+            "rank 0: closing NCCL did not finish within 0.2 s (another rank stalled or is gone); "
+            "the communicator was aborted");
+  const FakeCounts c = fake_counts() - before;
+  EXPECT_EQ(c.finalizes, 1);
+  EXPECT_EQ(c.aborts, 1);
+  EXPECT_EQ(c.destroys, 0);
+}
+
+// Before 2.14 there is no ncclCommFinalize: closing destroys.
+TEST(Nccl, BeforeVersion2_14ClosingDestroys) {
+  ScopedEnv version("FAKE_NCCL_VERSION", "21304");
+  StandIn s;
+  const auto& lib = s.lib;
+  ASSERT_NE(lib, nullptr);
+  dist::NcclComm comm = lib->start_comm(1, s.id, 0, 10s, "rank 0 of 1: the NCCL start-up");
+  const FakeCounts before = fake_counts();
+  EXPECT_EQ(lib->end_comm(comm, 10s, "rank 0: closing NCCL"), "");
+  const FakeCounts c = fake_counts() - before;
+  EXPECT_EQ(c.finalizes, 0);
+  EXPECT_EQ(c.destroys, 1);
 }
 
 // The watchdog's three ends: done, NCCL's asynchronous error, the timeout.

@@ -4,7 +4,8 @@
 // error N". Read at each call, so that a test can set them as it goes:
 // FAKE_NCCL_VERSION   the version it reports (default 2.18.3);
 // FAKE_NCCL_POLLS     how many ncclCommGetAsyncError polls a non-blocking
-//                     start-up or sum stays ncclInProgress ("never": always).
+//                     start-up, sum or finalize stays ncclInProgress ("never":
+//                     always).
 // fake_nccl_counts() says what it was asked to do.
 #include <cstdlib>
 #include <cstring>
@@ -27,7 +28,7 @@ struct Comm {
   int busy_polls = 0;  // polls left in progress; -1: never done
 };
 thread_local std::string words;
-int blocking_inits = 0, non_blocking_inits = 0, aborts = 0;
+int blocking_inits = 0, non_blocking_inits = 0, aborts = 0, finalizes = 0, destroys = 0;
 
 int polls_in_progress() {
   const char* env = std::getenv("FAKE_NCCL_POLLS");
@@ -91,7 +92,15 @@ __attribute__((visibility("default"))) int ncclCommAbort(Comm* c) {
   delete c;
   return 0;
 }
+// As NCCL's: on a non-blocking communicator the flush is asynchronous.
+__attribute__((visibility("default"))) int ncclCommFinalize(Comm* comm) {
+  ++finalizes;
+  if (comm->blocking) return 0;
+  comm->busy_polls = polls_in_progress();
+  return comm->busy_polls == 0 ? 0 : 7;
+}
 __attribute__((visibility("default"))) int ncclCommDestroy(Comm* c) {
+  ++destroys;
   delete c;
   return 0;
 }
@@ -101,9 +110,12 @@ __attribute__((visibility("default"))) const char* ncclGetErrorString(int code) 
 }
 // Not NCCL's: what the tests ask it.
 __attribute__((visibility("default"))) void fake_nccl_counts(int* blocking, int* non_blocking,
-                                                             int* aborted) {
+                                                             int* aborted, int* finalized,
+                                                             int* destroyed) {
   *blocking = blocking_inits;
   *non_blocking = non_blocking_inits;
   *aborted = aborts;
+  *finalized = finalizes;
+  *destroyed = destroys;
 }
 }

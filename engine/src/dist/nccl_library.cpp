@@ -61,6 +61,7 @@ std::unique_ptr<NcclLibrary> NcclLibrary::open(const std::string& path, std::str
   if (lib->version_ >= 21400) {
     std::string absent;
     bind(handle, "ncclCommInitRankConfig", lib->comm_init_rank_config, &absent);
+    bind(handle, "ncclCommFinalize", lib->comm_finalize, &absent);
   }
   return lib;
 }
@@ -140,6 +141,28 @@ NcclComm NcclLibrary::start_comm(int world, const NcclUniqueId& id, int rank,
   // Settled once NCCL's state for it is success: every rank has joined.
   wait_or_abort(watch(comm, [this, comm] { return settled(comm); }, {}), timeout, what);
   return comm;
+}
+
+std::string NcclLibrary::end_comm(NcclComm comm, std::chrono::milliseconds timeout,
+                                  const std::string& what) const noexcept {
+  if (comm == nullptr) return "";
+  try {
+    if (comm_finalize != nullptr) {
+      const int r = comm_finalize(comm);
+      if (r != kNcclSuccess && r != kNcclInProgress) {
+        comm_abort(comm);
+        check(r, "ncclCommFinalize");
+      }
+      // Aborts the communicator and throws when it does not settle.
+      wait_or_abort(watch(comm, [this, comm] { return settled(comm); }, {}), timeout, what);
+    }
+    check(comm_destroy(comm), "ncclCommDestroy");
+    return "";
+  } catch (const std::exception& e) {
+    return e.what();
+  } catch (...) {
+    return what + " failed";
+  }
 }
 
 void NcclLibrary::enqueue_sum(void* data, std::size_t n, NcclComm comm, void* stream,

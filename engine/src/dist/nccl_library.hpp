@@ -72,6 +72,15 @@ class NcclLibrary {
                    std::chrono::milliseconds timeout, const std::string& what,
                    const std::function<void()>& on_abort) const;
 
+  // Ends `comm`. From 2.14 ncclCommFinalize first flushes what is still
+  // enqueued on it; on a non-blocking communicator that is watched like a
+  // sum, and a finalize that fails or does not settle within `timeout`
+  // aborts the communicator instead of waiting forever. Then
+  // ncclCommDestroy. Never throws: returns what went wrong (naming `what`),
+  // or an empty string.
+  std::string end_comm(NcclComm comm, std::chrono::milliseconds timeout,
+                       const std::string& what) const noexcept;
+
   // Whether NCCL's asynchronous state of `comm` is success (nothing in
   // progress, no error).
   bool settled(NcclComm comm) const;
@@ -86,6 +95,7 @@ class NcclLibrary {
   int (*comm_init_rank)(NcclComm*, int, NcclUniqueId, int) = nullptr;
   // 2.14 and later only (nullptr before).
   int (*comm_init_rank_config)(NcclComm*, int, NcclUniqueId, int, NcclConfig*) = nullptr;
+  int (*comm_finalize)(NcclComm) = nullptr;
   int (*all_reduce)(const void*, void*, std::size_t, int, int, NcclComm, void*) = nullptr;
   int (*comm_get_async_error)(NcclComm, int*) = nullptr;
   int (*comm_abort)(NcclComm) = nullptr;

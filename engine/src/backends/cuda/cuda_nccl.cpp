@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <iostream>
 #include <string>
 #include <vector>
 
@@ -31,8 +32,12 @@ class NcclSum : public DeviceCollective {
   }
   ~NcclSum() override {
     if (done_ != nullptr) cudaEventDestroy(done_);
-    // An aborted communicator is gone already; a healthy one is destroyed.
-    if (!aborted_) lib_.comm_destroy(comm_);
+    // An aborted communicator is gone already; a healthy one is finalized
+    // (watched: a peer gone by now cannot hang the exit) and destroyed.
+    if (aborted_) return;
+    const std::string failed =
+        lib_.end_comm(comm_, timeout_, "rank " + std::to_string(rank_) + ": closing NCCL");
+    if (!failed.empty()) std::cerr << "mantissa: " << failed << "\n";
   }
 
   std::string engine() const override { return "nccl " + lib_.version_text(); }
