@@ -56,6 +56,7 @@ struct TrainFlags {
   bool json = false;
   std::int64_t checkpoint_every = 0;
   int virtual_ranks = 1;
+  bool sync_batch_norm = false;
   double checkpoint_seconds = 0;
   bool no_store = false;
   bool tf32 = false;
@@ -107,6 +108,10 @@ void add_override_options(CLI::App* cmd, TrainFlags& f, bool with_policy) {
                       "Cut each batch into K shards and sum their gradients in fp32 in order "
                       "(gradient accumulation; the data-parallel step of PRECISION.md in one "
                       "process)"));
+  add("--sync-batch-norm",
+      cmd->add_flag("--sync-batch-norm", f.sync_batch_norm,
+                    "Data-parallel runs: BatchNorm statistics over every rank's rows together, "
+                    "as one process with the whole batch (CPU ranks; default: per rank)"));
   add("--checkpoint-seconds",
       cmd->add_option("--checkpoint-seconds", f.checkpoint_seconds,
                       "Safety checkpoint once this much wall time has passed since the last, so "
@@ -355,6 +360,7 @@ void apply_overrides(Project& p, const TrainFlags& f) {
     t.checkpoint_every = at_least("--checkpoint-every", f.checkpoint_every, 0);
   if (f.has("--virtual-ranks"))
     t.virtual_ranks = int(at_least("--virtual-ranks", f.virtual_ranks, 1));
+  if (f.has("--sync-batch-norm")) t.sync_batch_norm = true;
   if (f.has("--checkpoint-seconds")) {
     if (!(f.checkpoint_seconds >= 0) || !std::isfinite(f.checkpoint_seconds))
       throw InputError("--checkpoint-seconds must be a number of seconds >= 0, got " +

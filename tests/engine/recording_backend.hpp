@@ -198,9 +198,10 @@ class RecordingBackend final : public Backend {
   }
   void batchnorm_forward_train(const Tensor& x, const Tensor& g, const Tensor& b, Tensor& y,
                                Tensor& rm, Tensor& rv, Tensor& sm, Tensor& si, float momentum,
-                               float eps) override {
+                               float eps, const RankSum* across) override {
     MANTISSA_RECORD("batchnorm_forward_train",
-                    inner_->batchnorm_forward_train(x, g, b, y, rm, rv, sm, si, momentum, eps));
+                    inner_->batchnorm_forward_train(x, g, b, y, rm, rv, sm, si, momentum, eps,
+                                                    across));
   }
   void batchnorm_forward_infer(const Tensor& x, const Tensor& g, const Tensor& b,
                                const Tensor& rm, const Tensor& rv, Tensor& y, float eps) override {
@@ -208,8 +209,10 @@ class RecordingBackend final : public Backend {
                     inner_->batchnorm_forward_infer(x, g, b, rm, rv, y, eps));
   }
   void batchnorm_backward(const Tensor& x, const Tensor& dy, const Tensor& g, const Tensor& sm,
-                          const Tensor& si, Tensor& dx, Tensor& dg, Tensor& db) override {
-    MANTISSA_RECORD("batchnorm_backward", inner_->batchnorm_backward(x, dy, g, sm, si, dx, dg, db));
+                          const Tensor& si, Tensor& dx, Tensor& dg, Tensor& db,
+                          const RankSum* across) override {
+    MANTISSA_RECORD("batchnorm_backward",
+                    inner_->batchnorm_backward(x, dy, g, sm, si, dx, dg, db, across));
   }
   void layernorm_forward(const Tensor& x, const Tensor& g, const Tensor& b, Tensor& y, Tensor& sm,
                          Tensor& si, float eps) override {

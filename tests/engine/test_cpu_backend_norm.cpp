@@ -42,7 +42,7 @@ void check_batchnorm(Backend& b, DType t, Shape shape, std::uint64_t seed) {
   Tensor sm = Tensor::empty(b, {C}, DType::F32);
   Tensor si = Tensor::empty(b, {C}, DType::F32);
   Tensor y = Tensor::empty(b, shape, t);
-  b.batchnorm_forward_train(x, g, bt, y, rm, rv, sm, si, momentum, eps);
+  b.batchnorm_forward_train(x, g, bt, y, rm, rv, sm, si, momentum, eps, nullptr);
 
   const auto r = ref::batchnorm_train(xv, N, C, S, gamma, beta, rm0, rv0, momentum, eps);
   EXPECT_TRUE(ref::all_close(y.to_host(), r.y, 2e-5, out_rel(t))) << what << " y";
@@ -52,7 +52,7 @@ void check_batchnorm(Backend& b, DType t, Shape shape, std::uint64_t seed) {
   EXPECT_TRUE(ref::all_close(rv.to_host(), r.running_var, 1e-6, 2e-5)) << what << " running var";
 
   // A second step compounds the running statistics.
-  b.batchnorm_forward_train(x, g, bt, y, rm, rv, sm, si, momentum, eps);
+  b.batchnorm_forward_train(x, g, bt, y, rm, rv, sm, si, momentum, eps, nullptr);
   std::vector<float> rm1(r.running_mean.begin(), r.running_mean.end());
   std::vector<float> rv1(r.running_var.begin(), r.running_var.end());
   const auto r2 = ref::batchnorm_train(xv, N, C, S, gamma, beta, rm1, rv1, momentum, eps);
@@ -72,7 +72,7 @@ void check_batchnorm(Backend& b, DType t, Shape shape, std::uint64_t seed) {
   Tensor dx = Tensor::empty(b, shape, t);
   Tensor dg = Tensor::empty(b, {C}, DType::F32);
   Tensor db = Tensor::empty(b, {C}, DType::F32);
-  b.batchnorm_backward(x, dy, g, sm, si, dx, dg, db);
+  b.batchnorm_backward(x, dy, g, sm, si, dx, dg, db, nullptr);
   const auto gr = ref::batchnorm_backward(xv, dyv, N, C, S, gamma, eps);
   const double group = double(N * S);
   EXPECT_TRUE(ref::all_close(dx.to_host(), gr.dx, 1e-4, out_rel(t))) << what << " dx";
@@ -101,7 +101,7 @@ TEST(CpuBackendBatchNorm, RunningVarianceIsUnbiased) {
   Tensor rv = upload(b, {1}, DType::F32, {1});
   Tensor sm = Tensor::empty(b, {1}, DType::F32), si = Tensor::empty(b, {1}, DType::F32);
   Tensor y = Tensor::empty(b, {2, 1}, DType::F32);
-  b.batchnorm_forward_train(x, g, bt, y, rm, rv, sm, si, 0.5f, 0.0f);
+  b.batchnorm_forward_train(x, g, bt, y, rm, rv, sm, si, 0.5f, 0.0f, nullptr);
   EXPECT_FLOAT_EQ(rm.to_host()[0], 1.0f);  // 0.5 * 0 + 0.5 * 2
   EXPECT_FLOAT_EQ(rv.to_host()[0], 1.5f);  // 0.5 * 1 + 0.5 * 2
   EXPECT_FLOAT_EQ(si.to_host()[0], 1.0f);  // 1 / sqrt(biased var)

@@ -182,8 +182,10 @@ TEST(CudaParity, BatchNormTrainInferAndBackward) {
       Pair rv = both({C}, DType::F32, random_values(std::size_t(C), seed++, 0.5, 2));
       Pair sm = both_empty({C}, DType::F32), si = both_empty({C}, DType::F32);
       Pair y = both_empty(xs, t);
-      cpu().batchnorm_forward_train(x.c, gamma.c, beta.c, y.c, rm.c, rv.c, sm.c, si.c, 0.1f, 1e-5f);
-      gpu().batchnorm_forward_train(x.g, gamma.g, beta.g, y.g, rm.g, rv.g, sm.g, si.g, 0.1f, 1e-5f);
+      cpu().batchnorm_forward_train(x.c, gamma.c, beta.c, y.c, rm.c, rv.c, sm.c, si.c, 0.1f,
+                                    1e-5f, nullptr);
+      gpu().batchnorm_forward_train(x.g, gamma.g, beta.g, y.g, rm.g, rv.g, sm.g, si.g, 0.1f,
+                                    1e-5f, nullptr);
       EXPECT_TRUE(close(sm, {1e-6}, 1e-5)) << "mean " << what;
       EXPECT_TRUE(close(si, {1e-6}, 1e-5)) << "invstd " << what;
       EXPECT_TRUE(close(rm, {1e-6}, 1e-5)) << "running mean " << what;
@@ -205,8 +207,8 @@ TEST(CudaParity, BatchNormTrainInferAndBackward) {
       const Pair dy = both(xs, t, random_values(std::size_t(xs.numel()), seed++));
       Pair dx = both_empty(xs, t), dg = both_empty({C}, DType::F32),
            db = both_empty({C}, DType::F32);
-      cpu().batchnorm_backward(x.c, dy.c, gamma.c, smc.c, sic.c, dx.c, dg.c, db.c);
-      gpu().batchnorm_backward(x.g, dy.g, gamma.g, smc.g, sic.g, dx.g, dg.g, db.g);
+      cpu().batchnorm_backward(x.c, dy.c, gamma.c, smc.c, sic.c, dx.c, dg.c, db.c, nullptr);
+      gpu().batchnorm_backward(x.g, dy.g, gamma.g, smc.g, sic.g, dx.g, dg.g, db.g, nullptr);
       const double count = double(xs.numel() / C);
       EXPECT_TRUE(close(db, {1e-6 * count}, 1e-5)) << "dbeta " << what;
       EXPECT_TRUE(close(dg, {4e-6 * count}, 1e-5)) << "dgamma " << what;

@@ -34,6 +34,7 @@ struct Outcome {
   RecordingSink sink;
   RunSummary summary;
   std::vector<std::vector<std::uint8_t>> masters, moments;
+  std::vector<std::vector<float>> buffers;  // BatchNorm running statistics
   StepState state{};
 };
 
@@ -53,6 +54,7 @@ Outcome collect(Trainer& trainer, Backend& backend, RecordingSink&& sink, RunSum
     }
   }
   o.state = r.read_step_state();
+  for (Buffer* b : trainer.graph().buffers()) o.buffers.push_back(b->value.to_host());
   return o;
 }
 
@@ -396,15 +398,105 @@ TEST(DataParallel, PauseAndStopReachEveryRankAtTheSameStep) {
   EXPECT_GE(summaries[1].wall_time_s, 1.4) << "rank 1 was not held by rank 0's pause";
 }
 
-// PRECISION.md: a run with BatchNorm says that its statistics are per rank.
-TEST(DataParallel, ARunWithBatchNormSaysItsStatisticsArePerRank) {
-  Project p = adam_spirals(Policy::Float32, 2, 64);
+// spirals with a BatchNorm between the first Linear and its activation (the
+// Linear without a bias: BatchNorm takes out the mean, and Adam would turn the
+// bias's rounding-noise gradient into full-size steps).
+Project with_batch_norm(Project p) {
+  p.model.layers[1].bias = false;
   LayerSpec bn;
   bn.id = "bn1";
   bn.kind = LayerKind::BatchNorm;
   bn.inputs = {"fc1"};
   p.model.layers.insert(p.model.layers.begin() + 2, bn);
   p.model.layers[3].inputs = {"bn1"};  // act1 reads the normalised rows
+  return p;
+}
+
+// The largest relative L2 distance between a's and b's masters, and between
+// their BatchNorm running statistics.
+std::pair<double, double> relative_distance(const Outcome& a, const Outcome& b) {
+  const auto rel = [](const std::vector<float>& x, const std::vector<float>& y) {
+    double diff = 0, norm = 0;
+    for (std::size_t i = 0; i < x.size(); ++i) {
+      diff += (double(x[i]) - y[i]) * (double(x[i]) - y[i]);
+      norm += double(x[i]) * x[i];
+    }
+    return std::sqrt(diff) / std::max(std::sqrt(norm), 1e-30);
+  };
+  double masters = 0, buffers = 0;
+  for (std::size_t k = 0; k < a.masters.size(); ++k) {
+    std::vector<float> x(a.masters[k].size() / 4), y(x.size());
+    std::memcpy(x.data(), a.masters[k].data(), a.masters[k].size());
+    std::memcpy(y.data(), b.masters[k].data(), b.masters[k].size());
+    masters = std::max(masters, rel(x, y));
+  }
+  for (std::size_t k = 0; k < a.buffers.size(); ++k) buffers = std::max(buffers, rel(a.buffers[k], b.buffers[k]));
+  return {masters, buffers};
+}
+
+// PRECISION.md: only synchronised BatchNorm statistics equal one process with
+// the whole batch. float32, 2 × 64 rows against 1 × 128 over 10 steps: with
+// sync_batch_norm the masters and the running statistics agree within 1e-5
+// relative; per rank they do not.
+TEST(DataParallel, SynchronisedBatchNormIsCloseToTheFullBatch) {
+  Project p = with_batch_norm(adam_spirals(Policy::Float32, 10, 128));
+  p.training.sync_batch_norm = true;
+  const Outcome full = one_process(p, 1);
+  const std::vector<Outcome> synced = ranks(p, 2, ReduceOrder::Ring);
+  ASSERT_EQ(synced[0].summary.outcome, RunOutcome::Finished) << synced[0].summary.error;
+  ASSERT_EQ(full.buffers.size(), 2u);  // running mean and variance
+  const auto [masters, buffers] = relative_distance(full, synced[0]);
+  EXPECT_LT(masters, 1e-5);
+  EXPECT_LT(buffers, 1e-5);
+  for (std::size_t i = 0; i < 10; ++i)
+    EXPECT_NEAR(synced[0].sink.steps[i].loss, full.sink.steps[i].loss,
+                1e-5 * std::abs(full.sink.steps[i].loss));
+  // Rank 1 normalised with the same statistics: its running ones are rank 0's.
+  EXPECT_EQ(synced[1].buffers, synced[0].buffers);
+
+  p.training.sync_batch_norm = false;
+  const std::vector<Outcome> per_rank = ranks(p, 2, ReduceOrder::Ring);
+  ASSERT_EQ(per_rank[0].summary.outcome, RunOutcome::Finished) << per_rank[0].summary.error;
+  const auto [masters_apart, buffers_apart] = relative_distance(full, per_rank[0]);
+  EXPECT_GT(masters_apart, 1e-3) << "per-rank statistics should not match the full batch";
+  EXPECT_GT(buffers_apart, 1e-3);
+}
+
+// A batch of 3 rows over 4 ranks: rank 0 has none and still joins each
+// BatchNorm's sums with zeros; the statistics are the 3 rows'.
+TEST(DataParallel, SynchronisedBatchNormWithARankWithoutRows) {
+  Project p = with_batch_norm(adam_spirals(Policy::Float32, 6, 3));
+  p.training.sync_batch_norm = true;
+  const Outcome full = one_process(p, 1);
+  const std::vector<Outcome> synced = ranks(p, 4, ReduceOrder::Rank);
+  for (int r = 0; r < 4; ++r)
+    ASSERT_EQ(synced[std::size_t(r)].summary.outcome, RunOutcome::Finished)
+        << "rank " << r << ": " << synced[std::size_t(r)].summary.error;
+  const auto [masters, buffers] = relative_distance(full, synced[0]);
+  EXPECT_LT(masters, 1e-5);
+  EXPECT_LT(buffers, 1e-5);
+}
+
+// One process cuts its batch into shards that run one after another: no
+// BatchNorm can see them together, and the combination is refused.
+TEST(DataParallel, SynchronisedBatchNormRefusesVirtualRanks) {
+  Project p = with_batch_norm(adam_spirals(Policy::Float32, 2, 64));
+  p.training.sync_batch_norm = true;
+  p.training.virtual_ranks = 2;
+  auto backend = create_backend("cpu");
+  try {
+    Trainer trainer(p, *backend);
+    FAIL() << "sync_batch_norm with virtual ranks was accepted";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("sync_batch_norm and virtual ranks (2) do not combine"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
+// PRECISION.md: a run with BatchNorm says that its statistics are per rank.
+TEST(DataParallel, ARunWithBatchNormSaysItsStatisticsArePerRank) {
+  Project p = with_batch_norm(adam_spirals(Policy::Float32, 2, 64));
   const std::vector<Outcome> dp = ranks(p, 2, ReduceOrder::Ring);
   ASSERT_EQ(dp[0].summary.outcome, RunOutcome::Finished) << dp[0].summary.error;
   bool said = false;
@@ -415,6 +507,15 @@ TEST(DataParallel, ARunWithBatchNormSaysItsStatisticsArePerRank) {
   const Outcome one = one_process(p, 1);
   for (const RunEvent& e : one.sink.events)
     EXPECT_EQ(e.message.find("BatchNorm statistics"), std::string::npos) << "one process: " << e.message;
+  // ... and, when they are synchronised, that they are.
+  p.training.sync_batch_norm = true;
+  const std::vector<Outcome> synced = ranks(p, 2, ReduceOrder::Ring);
+  bool said_synced = false;
+  for (const RunEvent& e : synced[0].sink.events)
+    said_synced = said_synced ||
+                  e.message.find("BatchNorm statistics are synchronised over the 2 ranks") !=
+                      std::string::npos;
+  EXPECT_TRUE(said_synced);
 }
 
 // A straggler shows: rank 1 held up 0.3 s before step 3 makes rank 0 wait

@@ -277,6 +277,7 @@ void expect_same_project(const Project& a, const Project& b) {
   EXPECT_EQ(t.backend, u.backend);
   EXPECT_EQ(t.allow_tf32, u.allow_tf32);
   EXPECT_EQ(t.capture_graphs, u.capture_graphs);
+  EXPECT_EQ(t.sync_batch_norm, u.sync_batch_norm);
 }
 
 void expect_round_trip(const Project& p) {
@@ -327,7 +328,7 @@ constexpr const char* kEverything = R"({"format": "mantissa-project", "version":
     "schedule": {"type": "step", "warmup_steps": 10, "step_size": 300, "gamma": 0.5},
     "batch_size": 32, "epochs": 2, "steps": 500, "seed": 42, "clip_grad_norm": 5,
     "checkpoint_every": 100, "backend": "cuda:0", "allow_tf32": true,
-    "cuda_graphs": false}})";
+    "cuda_graphs": false, "sync_batch_norm": true}})";
 
 TEST(ProjectRoundTrip, EveryLayerKindAndSetting) {
   auto file = std::filesystem::path("/work/projects/all.json");
@@ -341,6 +342,7 @@ TEST(ProjectRoundTrip, EveryLayerKindAndSetting) {
   EXPECT_EQ(p.training.steps, 500);
   EXPECT_TRUE(p.training.allow_tf32);
   EXPECT_FALSE(p.training.capture_graphs);  // on unless turned off
+  EXPECT_TRUE(p.training.sync_batch_norm);   // off unless turned on
   expect_round_trip(p);
   // Paths are written back relative to the project, as they were read.
   std::string text = project_to_json(p);

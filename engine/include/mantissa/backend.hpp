@@ -15,6 +15,7 @@
 //  * Shape or dtype misuse is a programmer error (MANTISSA_ASSERT).
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -198,21 +199,34 @@ class Backend {
                                const Tensor& workspace, Tensor& dx, const Pool2dParams& p) = 0;
 
   // ---- normalisation ------------------------------------------------------
+  // Sums per-channel partial sums over the ranks of a data-parallel step, in
+  // place, as fp32 (synchronised BatchNorm, PRECISION.md); every rank gets
+  // the same bits. The batch-norm ops below call it with the sums of their
+  // own rows: the forward pass twice, with C + 1 values (sum of x, then the
+  // row count) and then C (squared deviations from the global mean), the
+  // backward pass once with 2C + 1 (sum of dy, of dy * xhat, the row count).
+  // A rank without rows calls both ops with an empty batch (N = 0): it
+  // joins the sums with zeros and keeps the same running statistics.
+  using RankSum = std::function<void(std::span<float>)>;
+
   // Batch norm over (N, C) or (N, C, H, W): x/y/dy/dx in the activation dtype,
   // gamma, beta, running and saved statistics fp32. Training mode uses batch
   // statistics, updates running_* with `momentum` (PyTorch convention:
   // running = (1 - momentum) * running + momentum * batch; unbiased variance),
-  // and saves mean and 1/sqrt(var + eps) for backward.
+  // and saves mean and 1/sqrt(var + eps) for backward. With `across` the
+  // batch is every rank's rows together (statistics, and the input gradient's
+  // means); dgamma and dbeta stay this rank's share, to be summed with the
+  // other gradients. Only host-memory backends take `across`.
   virtual void batchnorm_forward_train(const Tensor& x, const Tensor& gamma, const Tensor& beta,
                                        Tensor& y, Tensor& running_mean, Tensor& running_var,
                                        Tensor& save_mean, Tensor& save_invstd, float momentum,
-                                       float eps) = 0;
+                                       float eps, const RankSum* across) = 0;
   virtual void batchnorm_forward_infer(const Tensor& x, const Tensor& gamma, const Tensor& beta,
                                        const Tensor& running_mean, const Tensor& running_var,
                                        Tensor& y, float eps) = 0;
   virtual void batchnorm_backward(const Tensor& x, const Tensor& dy, const Tensor& gamma,
                                   const Tensor& save_mean, const Tensor& save_invstd, Tensor& dx,
-                                  Tensor& dgamma, Tensor& dbeta) = 0;
+                                  Tensor& dgamma, Tensor& dbeta, const RankSum* across) = 0;
   // Layer norm over the last axis; every tensor fp32 (a forced-fp32 op).
   // save_mean / save_invstd have one value per row.
   virtual void layernorm_forward(const Tensor& x, const Tensor& gamma, const Tensor& beta,

@@ -54,6 +54,10 @@ struct ExecContext {
   // parameters' gradients are final then (data-parallel buckets start
   // their sum while the backward pass goes on). None: not called.
   const std::function<void(int)>* backward_done = nullptr;
+  // Synchronised BatchNorm in a data-parallel step: the sum over the ranks
+  // that batch statistics go through (Backend::RankSum). None: this rank's
+  // rows alone.
+  const Backend::RankSum* rank_sum = nullptr;
 };
 
 class Layer {
@@ -156,6 +160,14 @@ class Graph {
   std::vector<int> param_nodes();
   std::vector<Buffer*> buffers();
   Layer& layer(const std::string& id);
+  // Each BatchNorm layer's channel count, in execution order.
+  std::vector<std::int64_t> batch_norm_channels();
+  // A data-parallel rank without rows in this step, under synchronised
+  // BatchNorm (ExecContext::rank_sum): every BatchNorm's forward and then
+  // backward pass on an empty batch, in the order a full step makes them, so
+  // that the rank joins their sums over the ranks and updates its running
+  // statistics with the others'.
+  void batch_norm_without_rows(ExecContext& ctx);
 
   // Casts every master whose compute copy has another dtype. Once per step.
   void prepare_step();

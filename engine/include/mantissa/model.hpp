@@ -167,6 +167,10 @@ struct TrainingSpec {
   // with its loss divided by n, and their scaled gradients summed in fp32 in
   // shard order before the one unscale-and-check, optimizer and scaler step.
   int virtual_ranks = 1;
+  // Data-parallel runs: BatchNorm's batch statistics over every rank's rows
+  // together (summed across ranks), so that the run equals one process with
+  // the whole batch; off, each rank normalises its own rows (PRECISION.md).
+  bool sync_batch_norm = false;
   // Safety checkpoints, so that a killed run resumes losing little: one once
   // this much wall time has passed since the last (0 = none), and one at
   // every epoch end. Pruned when the run finishes (RunStore::set_status).

@@ -238,6 +238,7 @@ TrainingSpec parse_training(const Json& j, const std::filesystem::path& file) {
   t.clip_grad_norm = r.optional_number("clip_grad_norm", Range::positive());
   t.checkpoint_every = r.integer("checkpoint_every", t.checkpoint_every, 0);
   t.virtual_ranks = int(r.integer("virtual_ranks", t.virtual_ranks, 1, 4096));
+  t.sync_batch_norm = r.boolean("sync_batch_norm", t.sync_batch_norm);
   t.checkpoint_seconds = r.number("checkpoint_seconds", t.checkpoint_seconds, Range::non_negative());
   t.checkpoint_each_epoch = r.boolean("checkpoint_each_epoch", t.checkpoint_each_epoch);
   t.backend = r.string("backend", t.backend);

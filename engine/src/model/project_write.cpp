@@ -132,6 +132,7 @@ OrderedJson training_json(const TrainingSpec& t) {
   j["clip_grad_norm"] = optional_json(t.clip_grad_norm);
   j["checkpoint_every"] = t.checkpoint_every;
   if (t.virtual_ranks != 1) j["virtual_ranks"] = t.virtual_ranks;
+  if (t.sync_batch_norm) j["sync_batch_norm"] = true;
   const TrainingSpec defaults;
   if (t.checkpoint_seconds != defaults.checkpoint_seconds) j["checkpoint_seconds"] = t.checkpoint_seconds;
   if (t.checkpoint_each_epoch != defaults.checkpoint_each_epoch)

@@ -125,12 +125,25 @@ TrainingStep::TrainingStep(Graph& graph, Backend& backend, const TrainingSpec& t
   for (Param* p : params_)
     previous_.push_back(Tensor::empty(backend_, p->master.shape(), p->master.dtype()));
   virtual_ranks_ = std::max(1, t.virtual_ranks);
+  if (t.sync_batch_norm && virtual_ranks_ > 1 && !graph_.batch_norm_channels().empty())
+    throw InputError("sync_batch_norm and virtual ranks (" + std::to_string(virtual_ranks_) +
+                     ") do not combine: the shards of one process run one after another, so "
+                     "BatchNorm cannot see them together; use several processes, or turn "
+                     "sync_batch_norm off");
   if (options_.collective != nullptr && options_.collective->world() > 1) {
     if (virtual_ranks_ > 1)
       throw InputError("virtual ranks (" + std::to_string(virtual_ranks_) +
                        ") and several processes do not combine: use one or the other");
     collective_ = options_.collective;
     reduce_order_ = options_.reduce_order;
+    if (t.sync_batch_norm) {
+      sync_norm_channels_ = graph_.batch_norm_channels();
+      if (!sync_norm_channels_.empty() && !backend_.host_memory())
+        throw InputError("sync_batch_norm: synchronised BatchNorm statistics are summed in host "
+                         "memory, on CPU ranks only (this rank trains on " + backend_.name() +
+                         "); turn it off to keep per-rank statistics");
+      rank_sum_ = [this](std::span<float> v) { collective_->sum(v, reduce_order_); };
+    }
     // One flat buffer: the loss, then every gradient.
     std::int64_t total = 1;
     for (Param* p : params_) total += p->grad.numel();
@@ -143,8 +156,11 @@ TrainingStep::TrainingStep(Graph& graph, Backend& backend, const TrainingSpec& t
       at += p->grad.numel();
     }
     // Buckets from the end: the last layers' gradients are made first.
-    const std::int64_t per_bucket =
-        backend_.host_memory() && options_.bucket_bytes > 0 ? options_.bucket_bytes / 4 : total;
+    // Synchronised BatchNorm sums between the backward pass's ops, which must
+    // meet every rank's in the same order: then one sum after the pass.
+    const bool overlap = backend_.host_memory() && options_.bucket_bytes > 0 &&
+                         sync_norm_channels_.empty();
+    const std::int64_t per_bucket = overlap ? options_.bucket_bytes / 4 : total;
     std::int64_t end = total;
     for (std::size_t i = params_.size(); i-- > 0;) {
       if (end - offsets[i] >= per_bucket || i == 0) {
@@ -344,6 +360,7 @@ void TrainingStep::data_parallel_pass(const Tensor& x, const Tensor& y, std::uin
     const auto r = std::uint64_t(collective_->rank());
     const std::uint64_t seed = r == 0 ? dropout_seed : dropout_seed ^ (r * 0x9E3779B97F4A7C15ull);
     ExecContext ctx{backend_, true, seed, &state_};
+    if (!sync_norm_channels_.empty()) ctx.rank_sum = &rank_sum_;
     // As each layer's backward pass ends, its gradients go into the flat
     // buffer and every bucket they complete starts its sum.
     const std::function<void(int)> done = [&](int node) {
@@ -361,6 +378,13 @@ void TrainingStep::data_parallel_pass(const Tensor& x, const Tensor& y, std::uin
     backend_.scale(shard_loss_, weight);
     backend_.cast(shard_loss_, flat_loss);
   } else {
+    // No rows: still every synchronised BatchNorm's sums, in the order the
+    // passes make them.
+    if (!sync_norm_channels_.empty()) {
+      ExecContext ctx{backend_, true, dropout_seed, &state_};
+      ctx.rank_sum = &rank_sum_;
+      graph_.batch_norm_without_rows(ctx);
+    }
     backend_.fill(flat_, 0.0f);
     lowest_ready_ = 0;
   }

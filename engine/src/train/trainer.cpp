@@ -579,11 +579,17 @@ struct Trainer::Impl {
       for (const LayerSpec& l : project.model.layers)
         if (l.kind == LayerKind::BatchNorm) norms += (norms.empty() ? "" : ", ") + l.id;
       if (!norms.empty())
-        sink.event_recorded({first, EventKind::Info,
-                             "BatchNorm statistics are per rank (not synchronised), so this run is "
-                             "not the same as one process with the whole batch; the running "
-                             "statistics kept are rank 0's: " + norms,
-                             0, 0, "", 0});
+        sink.event_recorded(
+            {first, EventKind::Info,
+             project.training.sync_batch_norm
+                 ? "BatchNorm statistics are synchronised over the " +
+                       std::to_string(ranks.world_size) +
+                       " ranks (every rank's rows together, as one process with the whole "
+                       "batch): " + norms
+                 : "BatchNorm statistics are per rank (not synchronised), so this run is not "
+                   "the same as one process with the whole batch; the running statistics kept "
+                   "are rank 0's: " + norms,
+             0, 0, "", 0});
     }
     if (stepper->numerics_on()) sink.numerics_layout(graph->numerics_slots());
     // What the model state holds (weights, gradients, moments, state vector);

@@ -117,34 +117,53 @@ void channel_map(const ChannelDims& d, const std::array<const Tensor*, NIn>& ins
   }
 }
 
+// Synchronised BatchNorm (Backend::RankSum): `parts` (per-channel sums of
+// this rank's rows), and the row count unless it is negative, summed over the
+// ranks in place as one fp32 buffer. Returns the ranks' row count.
+std::int64_t sum_over_ranks(const Backend::RankSum& across,
+                            std::initializer_list<std::vector<double>*> parts, std::int64_t rows) {
+  std::vector<float> buf;
+  for (const std::vector<double>* p : parts)
+    for (double v : *p) buf.push_back(float(v));
+  if (rows >= 0) buf.push_back(float(rows));
+  across(buf);
+  std::size_t at = 0;
+  for (std::vector<double>* p : parts)
+    for (double& v : *p) v = double(buf[at++]);
+  return rows >= 0 ? std::int64_t(buf[at]) : rows;
+}
+
 }  // namespace
 
 void CpuBackend::batchnorm_forward_train(const Tensor& x, const Tensor& gamma, const Tensor& beta,
                                          Tensor& y, Tensor& running_mean, Tensor& running_var,
                                          Tensor& save_mean, Tensor& save_invstd, float momentum,
-                                         float eps) {
+                                         float eps, const RankSum* across) {
   const ChannelDims d = bn_dims(x);
   MANTISSA_ASSERT(y.shape() == x.shape(), "batch norm: y must have x's shape");
   for (const Tensor* t : std::initializer_list<const Tensor*>{
            &gamma, &beta, &running_mean, &running_var, &save_mean, &save_invstd}) {
     check_per_channel(*t, d.C, "gamma, beta and statistics");
   }
-  const std::int64_t count = d.N * d.S;
-  MANTISSA_ASSERT(count > 0, "batch norm over an empty batch");
+  std::int64_t count = d.N * d.S;
+  MANTISSA_ASSERT(count > 0 || across != nullptr, "batch norm over an empty batch");
   const std::array<const Tensor*, 1> xs{&x};
 
   // Two passes (mean, then squared deviations) so large means do not cancel.
-  const auto sums = channel_sums<1>(d, xs, [](std::int64_t, const auto& in, std::int64_t i) {
+  auto sums = channel_sums<1>(d, xs, [](std::int64_t, const auto& in, std::int64_t i) {
     return std::pair{in[0][i], 0.0f};
   });
+  if (across != nullptr) count = sum_over_ranks(*across, {&sums[0]}, count);
+  MANTISSA_ASSERT(count > 0, "batch norm over an empty batch on every rank");
   std::vector<float> mean(std::size_t(d.C));
   for (std::int64_t c = 0; c < d.C; ++c)
     mean[std::size_t(c)] = float(sums[0][std::size_t(c)] / double(count));
   const float* m = mean.data();
-  const auto dev = channel_sums<1>(d, xs, [m](std::int64_t c, const auto& in, std::int64_t i) {
+  auto dev = channel_sums<1>(d, xs, [m](std::int64_t c, const auto& in, std::int64_t i) {
     const float t = in[0][i] - m[c];
     return std::pair{t * t, 0.0f};
   });
+  if (across != nullptr) sum_over_ranks(*across, {&dev[0]}, -1);
 
   float* rm = running_mean.data_as<float>();
   float* rv = running_var.data_as<float>();
@@ -202,7 +221,7 @@ void CpuBackend::batchnorm_forward_infer(const Tensor& x, const Tensor& gamma, c
 
 void CpuBackend::batchnorm_backward(const Tensor& x, const Tensor& dy, const Tensor& gamma,
                                     const Tensor& save_mean, const Tensor& save_invstd, Tensor& dx,
-                                    Tensor& dgamma, Tensor& dbeta) {
+                                    Tensor& dgamma, Tensor& dbeta, const RankSum* across) {
   const ChannelDims d = bn_dims(x);
   MANTISSA_ASSERT(dy.shape() == x.shape() && dx.shape() == x.shape(),
                   "batch norm backward: dy and dx must have x's shape");
@@ -216,19 +235,22 @@ void CpuBackend::batchnorm_backward(const Tensor& x, const Tensor& dy, const Ten
   const std::array<const Tensor*, 2> ins{&x, &dy};
 
   // dbeta = sum(dy), dgamma = sum(dy * xhat)
-  const auto sums =
+  auto sums =
       channel_sums<2>(d, ins, [m, is](std::int64_t c, const auto& in, std::int64_t i) {
         const float xhat = (in[0][i] - m[c]) * is[c];
         return std::pair{in[1][i], in[1][i] * xhat};
       });
-  const double count = double(d.N * d.S);
   float* dg = dgamma.data_as<float>();
   float* db = dbeta.data_as<float>();
+  for (std::int64_t c = 0; c < d.C; ++c) {  // this rank's share
+    db[c] = float(sums[0][std::size_t(c)]);
+    dg[c] = float(sums[1][std::size_t(c)]);
+  }
+  double count = double(d.N * d.S);
+  if (across != nullptr) count = double(sum_over_ranks(*across, {&sums[0], &sums[1]}, d.N * d.S));
   std::vector<float> k_dy(std::size_t(d.C)), mean_dy(std::size_t(d.C)), mean_dyx(std::size_t(d.C));
   for (std::int64_t c = 0; c < d.C; ++c) {
     const std::size_t k = std::size_t(c);
-    db[c] = float(sums[0][k]);
-    dg[c] = float(sums[1][k]);
     k_dy[k] = g[c] * is[c];
     mean_dy[k] = float(sums[0][k] / count);
     mean_dyx[k] = float(sums[1][k] / count);

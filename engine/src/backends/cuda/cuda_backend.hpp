@@ -136,13 +136,14 @@ class CudaBackend final : public Backend {
   // ---- normalisation (cuda_backend_norm.cpp) --------------------------------
   void batchnorm_forward_train(const Tensor& x, const Tensor& gamma, const Tensor& beta, Tensor& y,
                                Tensor& running_mean, Tensor& running_var, Tensor& save_mean,
-                               Tensor& save_invstd, float momentum, float eps) override;
+                               Tensor& save_invstd, float momentum, float eps,
+                               const RankSum* across) override;
   void batchnorm_forward_infer(const Tensor& x, const Tensor& gamma, const Tensor& beta,
                                const Tensor& running_mean, const Tensor& running_var, Tensor& y,
                                float eps) override;
   void batchnorm_backward(const Tensor& x, const Tensor& dy, const Tensor& gamma,
                           const Tensor& save_mean, const Tensor& save_invstd, Tensor& dx,
-                          Tensor& dgamma, Tensor& dbeta) override;
+                          Tensor& dgamma, Tensor& dbeta, const RankSum* across) override;
   void layernorm_forward(const Tensor& x, const Tensor& gamma, const Tensor& beta, Tensor& y,
                          Tensor& save_mean, Tensor& save_invstd, float eps) override;
   void layernorm_backward(const Tensor& x, const Tensor& dy, const Tensor& gamma,

@@ -35,10 +35,16 @@ float* f32(Tensor& t) {
 
 }  // namespace
 
+// TrainingStep refuses synchronised BatchNorm on GPU ranks before a step;
+// this is the op's own guard.
+constexpr const char* kNoSyncNorm =
+    "cuda: synchronised BatchNorm statistics are summed in host memory, on CPU ranks only";
+
 void CudaBackend::batchnorm_forward_train(const Tensor& x, const Tensor& gamma, const Tensor& beta,
                                           Tensor& y, Tensor& running_mean, Tensor& running_var,
                                           Tensor& save_mean, Tensor& save_invstd, float momentum,
-                                          float eps) {
+                                          float eps, const RankSum* across) {
+  if (across != nullptr) throw Error(kNoSyncNorm);
   const ChannelShape d = bn_dims(x);
   MANTISSA_ASSERT(y.shape() == x.shape(), "batch norm: y must have x's shape");
   check_per_channel({&gamma, &beta, &running_mean, &running_var, &save_mean, &save_invstd}, d.C,
@@ -67,7 +73,8 @@ void CudaBackend::batchnorm_forward_infer(const Tensor& x, const Tensor& gamma, 
 
 void CudaBackend::batchnorm_backward(const Tensor& x, const Tensor& dy, const Tensor& gamma,
                                      const Tensor& save_mean, const Tensor& save_invstd, Tensor& dx,
-                                     Tensor& dgamma, Tensor& dbeta) {
+                                     Tensor& dgamma, Tensor& dbeta, const RankSum* across) {
+  if (across != nullptr) throw Error(kNoSyncNorm);
   const ChannelShape d = bn_dims(x);
   MANTISSA_ASSERT(dy.shape() == x.shape() && dx.shape() == x.shape(),
                   "batch norm backward: dy and dx must have x's shape");

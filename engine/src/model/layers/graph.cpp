@@ -116,6 +116,32 @@ std::vector<Buffer*> Graph::buffers() {
   return out;
 }
 
+std::vector<std::int64_t> Graph::batch_norm_channels() {
+  std::vector<std::int64_t> out;
+  for (auto& n : nodes_)
+    if (n.layer->spec().kind == LayerKind::BatchNorm)
+      out.push_back(n.layer->params().at(0)->master.numel());
+  return out;
+}
+
+void Graph::batch_norm_without_rows(ExecContext& ctx) {
+  MANTISSA_ASSERT(ctx.rank_sum != nullptr, "batch_norm_without_rows() outside a synchronised step");
+  std::vector<Layer*> norms;
+  for (auto& n : nodes_)
+    if (n.layer->spec().kind == LayerKind::BatchNorm) norms.push_back(n.layer.get());
+  for (Layer* l : norms) {
+    const Tensor none =
+        Tensor::empty(*backend_, Shape{0, l->params().at(0)->master.numel()}, l->dtype());
+    l->forward(ctx, std::span(&none, 1));
+  }
+  for (auto l = norms.rbegin(); l != norms.rend(); ++l) {
+    const Tensor none =
+        Tensor::empty(*backend_, Shape{0, (*l)->params().at(0)->master.numel()}, (*l)->dtype());
+    (*l)->backward(ctx, none, {true});
+    (*l)->clear_saved();
+  }
+}
+
 Layer& Graph::layer(const std::string& id) {
   for (auto& n : nodes_)
     if (n.layer->id() == id) return *n.layer;

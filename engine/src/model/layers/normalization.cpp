@@ -32,7 +32,7 @@ Tensor BatchNorm::forward(ExecContext& ctx, std::span<const Tensor> inputs) {
   save_invstd_ = Tensor::empty(ctx.backend, c, DType::F32);
   ctx.backend.batchnorm_forward_train(x_, gamma_.compute, beta_.compute, y, running_mean_.value,
                                       running_var_.value, save_mean_, save_invstd_,
-                                      spec_.momentum, spec_.eps);
+                                      spec_.momentum, spec_.eps, ctx.rank_sum);
   return y;
 }
 
@@ -41,7 +41,7 @@ std::vector<Tensor> BatchNorm::backward(ExecContext& ctx, const Tensor& dy,
   // The input gradient comes out of the same fused pass as dgamma / dbeta.
   std::vector<Tensor> dx{empty_like(x_)};
   ctx.backend.batchnorm_backward(x_, dy, gamma_.compute, save_mean_, save_invstd_, dx[0],
-                                 gamma_.grad, beta_.grad);
+                                 gamma_.grad, beta_.grad, ctx.rank_sum);
   return dx;
 }
 
