@@ -218,6 +218,11 @@ QWidget* TrainingSettingsForm::buildAdvanced() {
          "another, and sum their gradients in fp32 in order (less activation memory; the "
          "data-parallel step in one process)"));
   form->addRow(tr("Batch shards:"), virtualRanks_);
+  syncBatchNorm_ = new QCheckBox(tr("Synchronise BatchNorm across processes"), box);
+  syncBatchNorm_->setToolTip(
+      tr("On CPU × N: each BatchNorm's statistics over every process's rows together, as "
+         "one process with the whole batch; off, each process normalises its own rows"));
+  form->addRow(syncBatchNorm_);
 
   connect(pure_, &QCheckBox::toggled, this, [this](bool on) {
     change(tr("master weights"), [&](TrainingSpec& s) {
@@ -236,6 +241,9 @@ QWidget* TrainingSettingsForm::buildAdvanced() {
   bindNumber(checkpointEvery_, tr("checkpoint interval"),
              [](TrainingSpec& s, int v) { s.checkpoint_every = v; });
   bindNumber(virtualRanks_, tr("batch shards"), [](TrainingSpec& s, int v) { s.virtual_ranks = v; });
+  connect(syncBatchNorm_, &QCheckBox::toggled, this, [this](bool on) {
+    change(tr("BatchNorm across processes"), [&](TrainingSpec& s) { s.sync_batch_norm = on; });
+  });
   return box;
 }
 
@@ -265,6 +273,7 @@ void TrainingSettingsForm::setSpec(const TrainingSpec& spec) {
   skipNonfinite_->setChecked(spec.loss_scale.skip_nonfinite);
   checkpointEvery_->setValue(int(spec.checkpoint_every));
   virtualRanks_->setValue(spec.virtual_ranks);
+  syncBatchNorm_->setChecked(spec.sync_batch_norm);
   updating_ = false;
   updateEnabled();
 }

@@ -34,6 +34,7 @@ class TrainingSettingsForm : public QWidget {
   QDoubleSpinBox* initScaleBox() const;
   QSpinBox* growthIntervalBox() const { return growthInterval_; }
   QSpinBox* virtualRanksBox() const { return virtualRanks_; }
+  QCheckBox* syncBatchNormBox() const { return syncBatchNorm_; }
   QCheckBox* pureBox() const { return pure_; }
   QComboBox* optimizerBox() const { return optimizer_; }
   QDoubleSpinBox* momentumBox() const { return momentum_; }
@@ -80,6 +81,7 @@ class TrainingSettingsForm : public QWidget {
   QCheckBox* skipNonfinite_;
   QSpinBox* checkpointEvery_;
   QSpinBox* virtualRanks_;
+  QCheckBox* syncBatchNorm_;
 };
 
 }  // namespace mantissa::ui

@@ -747,6 +747,13 @@ class MainWindowTest : public QObject {
     QCOMPARE(w.document()->training().virtual_ranks, 4);
     w.undoAction()->trigger();
     QCOMPARE(w.document()->training().virtual_ranks, 1);
+    // Synchronised BatchNorm: off until asked for, and undoable.
+    QVERIFY(!form->syncBatchNormBox()->isChecked());
+    form->syncBatchNormBox()->click();
+    QVERIFY(w.document()->training().sync_batch_norm);
+    w.undoAction()->trigger();
+    QVERIFY(!w.document()->training().sync_batch_norm);
+    QVERIFY(!form->syncBatchNormBox()->isChecked());
 
     // Policy from the toolbar: fp16 turns the dynamic scaler on by default,
     // bf16 leaves it off until asked for.
