@@ -186,6 +186,31 @@ foreach(case "RANK|0|torchrun: RANK is set but WORLD_SIZE is not"
   unset(ENV{${variable}})
 endforeach()
 
+# Synchronised BatchNorm (--sync-batch-norm): 2 processes end where one
+# process with the whole batch does (float32, 10 steps); per-rank statistics
+# do not. spirals with a BatchNorm after fc1.
+file(READ "${spirals}" text)
+string(REPLACE [=[{"id": "tanh1", "type": "Tanh", "inputs": ["fc1"]}]=]
+       [=[{"id": "bn1", "type": "BatchNorm", "inputs": ["fc1"]},
+      {"id": "tanh1", "type": "Tanh", "inputs": ["bn1"]}]=] text "${text}")
+set(spirals_bn "${dir}/spirals-bn.json")
+file(WRITE "${spirals_bn}" "${text}")
+set(bn_common --policy float32 --steps 10 --batch 128 --db "${db}" --json)
+set(bn_losses "")
+foreach(args IN ITEMS "--processes;2;--sync-batch-norm" "--name;whole-batch" "--processes;2")
+  mantissa_ok(json train "${spirals_bn}" ${bn_common} ${args})
+  string(JSON loss GET "${json}" final_train_loss)
+  string(SUBSTRING "${loss}" 0 6 loss)
+  list(APPEND bn_losses "${loss}")
+endforeach()
+list(GET bn_losses 0 synced)
+list(GET bn_losses 1 whole)
+list(GET bn_losses 2 per_rank)
+if(NOT synced STREQUAL whole OR per_rank STREQUAL whole)
+  message(FATAL_ERROR "BatchNorm over 2 ranks: synchronised ${synced}, per rank ${per_rank}, "
+                      "one process ${whole}")
+endif()
+
 # bench --processes 1,2: one row per world size, efficiency against one rank,
 # and for 2 ranks the time of the gradient sum.
 mantissa_ok(json bench mlp --processes 1,2 --policies float32 --steps 6 --warmup 1 --json)
