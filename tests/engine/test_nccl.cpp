@@ -113,6 +113,10 @@ struct StandIn {
     }
     lib->check(lib->get_unique_id(&id), "ncclGetUniqueId");
   }
+  // A communicator of one rank, started.
+  dist::NcclComm start_one_rank() const {
+    return lib->start_comm(1, id, 0, 10s, "rank 0 of 1: the NCCL start-up");
+  }
 };
 
 TEST(Nccl, TheStartUpIsNonBlockingAndWaitsUntilNcclHasSettled) {
@@ -191,52 +195,59 @@ TEST(Nccl, BeforeVersion2_14TheStartUpBlocks) {
   lib->check(lib->comm_destroy(comm), "ncclCommDestroy");
 }
 
+// Closes one rank's communicator of the stand-in: what end_comm() said, and
+// what the stand-in was asked meanwhile.
+struct Closed {
+  std::string said;
+  FakeCounts asked;
+};
+Closed close_comm(const dist::NcclLibrary& lib, dist::NcclComm comm,
+                  std::chrono::milliseconds timeout) {
+  const FakeCounts before = fake_counts();
+  Closed c;
+  c.said = lib.end_comm(comm, timeout, "rank 0: closing NCCL");
+  c.asked = fake_counts() - before;
+  return c;
+}
+
 // Closing a communicator: finalized first (from 2.14), its in-progress flush
 // waited out, then destroyed.
 TEST(Nccl, ClosingFinalizesWaitsForTheFlushAndDestroys) {
   ScopedEnv polls("FAKE_NCCL_POLLS", "3");
   StandIn s;
-  const auto& lib = s.lib;
-  ASSERT_NE(lib, nullptr);
-  dist::NcclComm comm = lib->start_comm(1, s.id, 0, 10s, "rank 0 of 1: the NCCL start-up");
-  const FakeCounts before = fake_counts();
-  EXPECT_EQ(lib->end_comm(comm, 10s, "rank 0: closing NCCL"), "");
-  const FakeCounts c = fake_counts() - before;
-  EXPECT_EQ(c.finalizes, 1);
-  EXPECT_EQ(c.destroys, 1);
-  EXPECT_EQ(c.aborts, 0);
+  ASSERT_NE(s.lib, nullptr);
+  const Closed c = close_comm(*s.lib, s.start_one_rank(), 10s);
+  EXPECT_EQ(c.said, "");
+  EXPECT_EQ(c.asked.finalizes, 1);
+  EXPECT_EQ(c.asked.destroys, 1);
+  EXPECT_EQ(c.asked.aborts, 0);
 }
 
 // A flush that never settles (a peer gone during the last sum) is aborted
 // after the timeout and said, instead of hanging the exit.
 TEST(Nccl, AFinalizeThatNeverSettlesIsAbortedAndSaidSo) {
   StandIn s;
-  const auto& lib = s.lib;
-  ASSERT_NE(lib, nullptr);
-  dist::NcclComm comm = lib->start_comm(1, s.id, 0, 10s, "rank 0 of 1: the NCCL start-up");
+  ASSERT_NE(s.lib, nullptr);
+  const dist::NcclComm comm = s.start_one_rank();
   ScopedEnv polls("FAKE_NCCL_POLLS", "never");
-  const FakeCounts before = fake_counts();
-  EXPECT_EQ(lib->end_comm(comm, 200ms, "rank 0: closing NCCL"),
+  const Closed c = close_comm(*s.lib, comm, 200ms);
+  EXPECT_EQ(c.said,
             "rank 0: closing NCCL did not finish within 0.2 s (another rank stalled or is gone); "
             "the communicator was aborted");
-  const FakeCounts c = fake_counts() - before;
-  EXPECT_EQ(c.finalizes, 1);
-  EXPECT_EQ(c.aborts, 1);
-  EXPECT_EQ(c.destroys, 0);
+  EXPECT_EQ(c.asked.finalizes, 1);
+  EXPECT_EQ(c.asked.aborts, 1);
+  EXPECT_EQ(c.asked.destroys, 0);
 }
 
 // Before 2.14 there is no ncclCommFinalize: closing destroys.
 TEST(Nccl, BeforeVersion2_14ClosingDestroys) {
   ScopedEnv version("FAKE_NCCL_VERSION", "21304");
   StandIn s;
-  const auto& lib = s.lib;
-  ASSERT_NE(lib, nullptr);
-  dist::NcclComm comm = lib->start_comm(1, s.id, 0, 10s, "rank 0 of 1: the NCCL start-up");
-  const FakeCounts before = fake_counts();
-  EXPECT_EQ(lib->end_comm(comm, 10s, "rank 0: closing NCCL"), "");
-  const FakeCounts c = fake_counts() - before;
-  EXPECT_EQ(c.finalizes, 0);
-  EXPECT_EQ(c.destroys, 1);
+  ASSERT_NE(s.lib, nullptr);
+  const Closed c = close_comm(*s.lib, s.start_one_rank(), 10s);
+  EXPECT_EQ(c.said, "");
+  EXPECT_EQ(c.asked.finalizes, 0);
+  EXPECT_EQ(c.asked.destroys, 1);
 }
 
 // The watchdog's three ends: done, NCCL's asynchronous error, the timeout.

@@ -326,8 +326,24 @@ TEST(SequenceModel, OneBlockLearnsANextTokenPattern) {
   EXPECT_LT(bf16, 0.3 * start);
 }
 
-// A byte model that learned "abcd" repeated continues a prompt with it:
-// greedily, and, with a seed, the same text every time.
+// N sequences of T tokens of a vocabulary of V for a next-token step: token
+// i is (i * stride) mod V and its target the next id; loss scale 1.
+struct TokenStep {
+  Tensor x, y, scale, loss;
+  TokenStep(Backend& be, std::int64_t N, std::int64_t T, std::int64_t V, std::size_t stride) {
+    std::vector<float> xs(std::size_t(N * T)), ys(std::size_t(N * T));
+    for (std::size_t i = 0; i < xs.size(); ++i) {
+      xs[i] = float((i * stride) % std::size_t(V));
+      ys[i] = float((i * stride + 1) % std::size_t(V));
+    }
+    x = Tensor::from_host(be, Shape{N, T}, DType::F32, xs.data());
+    y = Tensor::from_host(be, Shape{N, T}, DType::F32, ys.data());
+    const float one = 1.0f;
+    scale = Tensor::from_host(be, Shape{1}, DType::F32, &one);
+    loss = Tensor::empty(be, Shape{1}, DType::F32);
+  }
+};
+
 // The loss reads bf16 logits as they are: the step's memory peak past the
 // forward pass holds the bf16 gradient of the logits, not an fp32 copy of
 // them as well (with a vocabulary of 1024, the largest tensor of the step).
@@ -335,27 +351,18 @@ TEST(SequenceModel, Bf16LossHoldsNoFp32CopyOfTheLogits) {
   auto be = create_backend("cpu");
   const std::int64_t T = 16, V = 1024, N = 8;
   Graph g(tiny_gpt(T, V, 16, 2), *be, Policy::MixedBFloat16, 3);
-  std::vector<float> x(std::size_t(N * T)), y(std::size_t(N * T));
-  for (std::size_t i = 0; i < x.size(); ++i) {
-    x[i] = float((i * 7) % std::size_t(V));
-    y[i] = float((i * 7 + 1) % std::size_t(V));
-  }
-  Tensor xt = Tensor::from_host(*be, Shape{N, T}, DType::F32, x.data());
-  Tensor yt = Tensor::from_host(*be, Shape{N, T}, DType::F32, y.data());
-  float one = 1.0f;
-  Tensor scale = Tensor::from_host(*be, Shape{1}, DType::F32, &one);
-  Tensor loss = Tensor::empty(*be, Shape{1}, DType::F32);
+  TokenStep s(*be, N, T, V, 7);
   ExecContext ctx{*be, true, 0};
   g.prepare_step();
-  g.forward(ctx, xt);
+  g.forward(ctx, s.x);
   const std::size_t before = be->memory_stats().in_use;
   be->reset_peak_memory();
-  g.loss_and_backward(ctx, yt, scale, loss);
+  g.loss_and_backward(ctx, s.y, s.scale, s.loss);
   const std::size_t extra = be->memory_stats().peak - before;
   const std::size_t logits = std::size_t(N * T * V);
   EXPECT_GE(extra, logits * 2) << "the bf16 gradient of the logits is part of the peak";
   EXPECT_LT(extra, logits * 4) << "an fp32 copy of the logits would add " << logits * 4;
-  EXPECT_TRUE(std::isfinite(loss.to_host()[0]));
+  EXPECT_TRUE(std::isfinite(s.loss.to_host()[0]));
   g.clear_saved();
 }
 
@@ -365,24 +372,15 @@ TEST(SequenceModel, TheLogitsGradientIsReleasedAfterTheHeadsBackwardPass) {
   auto be = create_backend("cpu");
   const std::int64_t T = 16, V = 1024, N = 8;
   Graph g(tiny_gpt(T, V, 16, 2), *be, Policy::MixedBFloat16, 3);
-  std::vector<float> x(std::size_t(N * T)), y(std::size_t(N * T));
-  for (std::size_t i = 0; i < x.size(); ++i) {
-    x[i] = float((i * 5) % std::size_t(V));
-    y[i] = float((i * 5 + 1) % std::size_t(V));
-  }
-  Tensor xt = Tensor::from_host(*be, Shape{N, T}, DType::F32, x.data());
-  Tensor yt = Tensor::from_host(*be, Shape{N, T}, DType::F32, y.data());
-  float one = 1.0f;
-  Tensor scale = Tensor::from_host(*be, Shape{1}, DType::F32, &one);
-  Tensor loss = Tensor::empty(*be, Shape{1}, DType::F32);
+  TokenStep s(*be, N, T, V, 5);
   std::vector<std::size_t> in_use;  // after each node's backward pass, last node first
   const std::function<void(int)> done = [&](int) { in_use.push_back(be->memory_stats().in_use); };
   ExecContext ctx{*be, true, 0};
   ctx.backward_done = &done;
   g.prepare_step();
-  g.forward(ctx, xt);
+  g.forward(ctx, s.x);
   const std::size_t with_logits = be->memory_stats().in_use;
-  g.loss_and_backward(ctx, yt, scale, loss);
+  g.loss_and_backward(ctx, s.y, s.scale, s.loss);
   ASSERT_FALSE(in_use.empty());
   const std::size_t logits = std::size_t(N * T * V) * 2;  // bf16
   // After the head: the logits and their gradient are gone; what the head's
@@ -393,6 +391,8 @@ TEST(SequenceModel, TheLogitsGradientIsReleasedAfterTheHeadsBackwardPass) {
   g.clear_saved();
 }
 
+// A byte model that learned "abcd" repeated continues a prompt with it:
+// greedily, and, with a seed, the same text every time.
 TEST(SequenceModel, GenerateTextContinuesWhatItLearned) {
   auto be = create_backend("cpu");
   Graph g(tiny_gpt(8, 256, 16, 2), *be, Policy::Float32, 3);
