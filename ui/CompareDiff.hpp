@@ -24,8 +24,8 @@ QVector<SettingsDifference> settingsDiff(const QVector<QMap<QString, QString>>& 
 
 // The numerically relevant differences between runs' numerics manifests
 // (flattened like the snapshots), each with what it does to the numbers:
-// differing data, seeds, precision, kernels, ISA, flush-to-zero, threads,
-// library versions. Fields every run has the same are left out; so is the
+// differing data, seeds, precision, BatchNorm across ranks, kernels, ranks,
+// ISA, flush-to-zero, threads, library versions. Fields every run has the same are left out; so is the
 // device's description when the CPU model and features already say it.
 struct NumericsDifference {
   QString field;

@@ -5,6 +5,7 @@
 // rank and the reference run one OpenMP thread, so that the kernels split
 // their sums the same way.
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 #include <omp.h>
 
 #include <array>
@@ -516,6 +517,12 @@ TEST(DataParallel, ARunWithBatchNormSaysItsStatisticsArePerRank) {
                   e.message.find("BatchNorm statistics are synchronised over the 2 ranks") !=
                       std::string::npos;
   EXPECT_TRUE(said_synced);
+  // The manifest says so too (Compare lists it among the numerical differences).
+  const nlohmann::json dp_synced = nlohmann::json::parse(synced[0].sink.manifest)["data_parallel"];
+  EXPECT_EQ(dp_synced["ranks"], 2);
+  EXPECT_EQ(dp_synced["batch_norm"], "synchronised");
+  EXPECT_EQ(dp_synced["reduce_order"], "ring");
+  EXPECT_EQ(nlohmann::json::parse(dp[0].sink.manifest)["data_parallel"]["batch_norm"], "per rank");
 }
 
 // A straggler shows: rank 1 held up 0.3 s before step 3 makes rank 0 wait

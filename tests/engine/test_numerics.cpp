@@ -752,10 +752,7 @@ TEST(Manifest, RunRecordsItsManifest) {
   TempDir dir;
   auto be = create_backend("cpu");
   Trainer t(blowup_project(dir.path(), 0.5f, 2), *be);
-  struct Sink : RecordingSink {
-    std::string manifest;
-    void manifest_recorded(const std::string& json) override { manifest = json; }
-  } sink;
+  RecordingSink sink;
   TrainControl c;
   ASSERT_EQ(t.run(sink, c).outcome, RunOutcome::Finished);
   const auto m = nlohmann::json::parse(sink.manifest);
@@ -766,6 +763,7 @@ TEST(Manifest, RunRecordsItsManifest) {
   EXPECT_FALSE(m["op_paths"].empty());
   EXPECT_TRUE(m["seeds"].contains("dropout"));
   EXPECT_EQ(m["dataset_fingerprint"].get<std::string>().size() > 0, true);
+  EXPECT_EQ(m["data_parallel"], nlohmann::json({{"ranks", 1}}));
 }
 
 }  // namespace

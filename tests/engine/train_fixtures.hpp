@@ -45,6 +45,8 @@ struct RecordingSink : MetricsSink {
   void step_recorded(const StepMetrics& m) override { steps.push_back(m); }
   void numerics_layout(const std::vector<NumericsSlot>& s) override { numerics_slots = s; }
   void numerics_recorded(const NumericsSample& s) override { numerics.push_back(s); }
+  std::string manifest;  // the run's numerics manifest (JSON), once it ran
+  void manifest_recorded(const std::string& json) override { manifest = json; }
   std::vector<Provenance> provenance;
   void provenance_recorded(const Provenance& p) override { provenance.push_back(p); }
   void epoch_recorded(const EpochMetrics& m) override { epochs.push_back(m); }

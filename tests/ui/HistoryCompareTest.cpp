@@ -593,6 +593,22 @@ class CompareTest : public QObject {
     QVERIFY(diff[1].consequence.contains(QStringLiteral("algorithms")));
     QCOMPARE(diff[2].field, QStringLiteral("cpu.threads"));
     QVERIFY(diff[2].consequence.contains(QStringLiteral("order")));
+
+    // Two processes with synchronised BatchNorm against one: the BatchNorm
+    // row comes right after the precision settings, the ranks' after kernels.
+    const auto one = flattenJson(R"({"policy": "float32", "data_parallel": {"ranks": 1}})");
+    const auto two = flattenJson(
+        R"({"policy": "float32", "data_parallel": {"ranks": 2, "engine": "gloo",
+            "reduce_order": "ring", "batch_norm": "synchronised"}})");
+    const QVector<NumericsDifference> ranks = numericsDiff({one, two});
+    QCOMPARE(ranks.size(), 4);
+    QCOMPARE(ranks[0].field, QStringLiteral("data_parallel.batch_norm"));
+    QVERIFY(ranks[0].consequence.contains(QStringLiteral("whole batch")));
+    QCOMPARE(ranks[0].values, (QStringList{QString(), QStringLiteral("synchronised")}));
+    QCOMPARE(ranks[1].field, QStringLiteral("data_parallel.ranks"));
+    QCOMPARE(ranks[1].values, (QStringList{QStringLiteral("1"), QStringLiteral("2")}));
+    QCOMPARE(ranks[2].field, QStringLiteral("data_parallel.reduce_order"));
+    QCOMPARE(ranks[3].field, QStringLiteral("data_parallel.engine"));
   }
 
   // Two float32 runs: each its own colour, both solid, and the legend says

@@ -7,6 +7,7 @@
 
 #include "mantissa/backend.hpp"
 #include "mantissa/data.hpp"
+#include "mantissa/metrics.hpp"
 #include "mantissa/model.hpp"
 
 namespace mantissa {
@@ -21,9 +22,12 @@ std::uint64_t dataset_fingerprint(const Dataset& d);
 // avx512_fp16); oneDNN's effective ISA and fpmath mode; the flush-to-zero and
 // denormals-are-zero state of this thread; the threads; the implementation
 // chosen per matmul and convolution shape (oneDNN's, or the GPU backend's op
-// paths); the seeds; the dataset's fingerprint; and a reproducibility class.
-// Call after the run's steps, so that every op has chosen its path.
+// paths); the seeds; the dataset's fingerprint; how the batch was split and
+// summed (`ranks`: the world, its engine and sum order, virtual ranks, and
+// BatchNorm's statistics per rank or synchronised); and a reproducibility
+// class. Call after the run's steps, so that every op has chosen its path.
 std::string numerics_manifest_json(Backend& backend, const Project& project,
-                                   std::uint64_t dataset_hash, std::uint64_t dropout_seed);
+                                   std::uint64_t dataset_hash, std::uint64_t dropout_seed,
+                                   const RankLayout& ranks);
 
 }  // namespace mantissa

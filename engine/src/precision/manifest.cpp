@@ -98,7 +98,8 @@ std::uint64_t dataset_fingerprint(const Dataset& d) {
 }
 
 std::string numerics_manifest_json(Backend& backend, const Project& project,
-                                   std::uint64_t dataset_hash, std::uint64_t dropout_seed) {
+                                   std::uint64_t dataset_hash, std::uint64_t dropout_seed,
+                                   const RankLayout& ranks) {
   Json j;
   j["mantissa_version"] = version_string();
   j["backend"] = backend.name();
@@ -116,6 +117,17 @@ std::string numerics_manifest_json(Backend& backend, const Project& project,
 #endif
   j["policy"] = std::string(policy_name(project.training.policy));
   j["tf32"] = project.training.allow_tf32;
+  // How the batch was split and its gradients summed (docs/data-parallel.md).
+  Json dp = {{"ranks", ranks.world_size}};
+  if (ranks.world_size > 1) {
+    dp["engine"] = ranks.engine;
+    dp["reduce_order"] = ranks.reduce_order;
+    for (const LayerSpec& l : project.model.layers)
+      if (l.kind == LayerKind::BatchNorm)
+        dp["batch_norm"] = project.training.sync_batch_norm ? "synchronised" : "per rank";
+  }
+  if (project.training.virtual_ranks > 1) dp["virtual_ranks"] = project.training.virtual_ranks;
+  j["data_parallel"] = dp;
   // Which implementation ran each matmul, convolution and pooling shape.
   Json paths = Json::array();
   bool nondeterministic = false;

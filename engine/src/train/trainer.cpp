@@ -801,7 +801,7 @@ struct Trainer::Impl {
       }
       // Before the last checkpoint, whose commit takes it along.
       sink.manifest_recorded(
-          numerics_manifest_json(backend, project, data_fingerprint, dropout_seed()));
+          numerics_manifest_json(backend, project, data_fingerprint, dropout_seed(), ranks));
       write_checkpoint(CheckpointKind::Kept);
     } catch (const Error& e) {
       summary.outcome = RunOutcome::Failed;
