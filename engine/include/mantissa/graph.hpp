@@ -160,8 +160,7 @@ class Graph {
   std::vector<int> param_nodes();
   std::vector<Buffer*> buffers();
   Layer& layer(const std::string& id);
-  // Each BatchNorm layer's channel count, in execution order.
-  std::vector<std::int64_t> batch_norm_channels();
+  bool has_batch_norm() const;
   // A data-parallel rank without rows in this step, under synchronised
   // BatchNorm (ExecContext::rank_sum): every BatchNorm's forward and then
   // backward pass on an empty batch, in the order a full step makes them, so

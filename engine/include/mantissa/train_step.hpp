@@ -236,11 +236,10 @@ class TrainingStep {
   class Communicator;  // the thread that runs the buckets' sums
   std::unique_ptr<Communicator> comm_;
   std::unique_ptr<DeviceCollective> device_sum_;  // NCCL: the flat buffer summed on the device
-  // Synchronised BatchNorm (TrainingSpec::sync_batch_norm): the sum the
-  // layers' statistics go through, and each BatchNorm's channel count in
-  // execution order (none: not synchronised).
+  // Synchronised BatchNorm (TrainingSpec::sync_batch_norm, with BatchNorm
+  // in the model and several ranks): the sum the layers' statistics go through.
+  bool sync_norms_ = false;
   Backend::RankSum rank_sum_;
-  std::vector<std::int64_t> sync_norm_channels_;
   std::string device_note_;
   void start_buckets(bool all);
   std::uint64_t reductions_ = 0;

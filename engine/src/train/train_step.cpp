@@ -125,7 +125,7 @@ TrainingStep::TrainingStep(Graph& graph, Backend& backend, const TrainingSpec& t
   for (Param* p : params_)
     previous_.push_back(Tensor::empty(backend_, p->master.shape(), p->master.dtype()));
   virtual_ranks_ = std::max(1, t.virtual_ranks);
-  if (t.sync_batch_norm && virtual_ranks_ > 1 && !graph_.batch_norm_channels().empty())
+  if (t.sync_batch_norm && virtual_ranks_ > 1 && graph_.has_batch_norm())
     throw InputError("sync_batch_norm and virtual ranks (" + std::to_string(virtual_ranks_) +
                      ") do not combine: the shards of one process run one after another, so "
                      "BatchNorm cannot see them together; use several processes, or turn "
@@ -136,9 +136,9 @@ TrainingStep::TrainingStep(Graph& graph, Backend& backend, const TrainingSpec& t
                        ") and several processes do not combine: use one or the other");
     collective_ = options_.collective;
     reduce_order_ = options_.reduce_order;
-    if (t.sync_batch_norm) {
-      sync_norm_channels_ = graph_.batch_norm_channels();
-      if (!sync_norm_channels_.empty() && !backend_.host_memory())
+    sync_norms_ = t.sync_batch_norm && graph_.has_batch_norm();
+    if (sync_norms_) {
+      if (!backend_.host_memory())
         throw InputError("sync_batch_norm: synchronised BatchNorm statistics are summed in host "
                          "memory, on CPU ranks only (this rank trains on " + backend_.name() +
                          "); turn it off to keep per-rank statistics");
@@ -159,7 +159,7 @@ TrainingStep::TrainingStep(Graph& graph, Backend& backend, const TrainingSpec& t
     // Synchronised BatchNorm sums between the backward pass's ops, which must
     // meet every rank's in the same order: then one sum after the pass.
     const bool overlap = backend_.host_memory() && options_.bucket_bytes > 0 &&
-                         sync_norm_channels_.empty();
+                         !sync_norms_;
     const std::int64_t per_bucket = overlap ? options_.bucket_bytes / 4 : total;
     std::int64_t end = total;
     for (std::size_t i = params_.size(); i-- > 0;) {
@@ -360,7 +360,7 @@ void TrainingStep::data_parallel_pass(const Tensor& x, const Tensor& y, std::uin
     const auto r = std::uint64_t(collective_->rank());
     const std::uint64_t seed = r == 0 ? dropout_seed : dropout_seed ^ (r * 0x9E3779B97F4A7C15ull);
     ExecContext ctx{backend_, true, seed, &state_};
-    if (!sync_norm_channels_.empty()) ctx.rank_sum = &rank_sum_;
+    if (sync_norms_) ctx.rank_sum = &rank_sum_;
     // As each layer's backward pass ends, its gradients go into the flat
     // buffer and every bucket they complete starts its sum.
     const std::function<void(int)> done = [&](int node) {
@@ -380,7 +380,7 @@ void TrainingStep::data_parallel_pass(const Tensor& x, const Tensor& y, std::uin
   } else {
     // No rows: still every synchronised BatchNorm's sums, in the order the
     // passes make them.
-    if (!sync_norm_channels_.empty()) {
+    if (sync_norms_) {
       ExecContext ctx{backend_, true, dropout_seed, &state_};
       ctx.rank_sum = &rank_sum_;
       graph_.batch_norm_without_rows(ctx);

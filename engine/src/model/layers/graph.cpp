@@ -116,12 +116,10 @@ std::vector<Buffer*> Graph::buffers() {
   return out;
 }
 
-std::vector<std::int64_t> Graph::batch_norm_channels() {
-  std::vector<std::int64_t> out;
-  for (auto& n : nodes_)
-    if (n.layer->spec().kind == LayerKind::BatchNorm)
-      out.push_back(n.layer->params().at(0)->master.numel());
-  return out;
+bool Graph::has_batch_norm() const {
+  for (const auto& n : nodes_)
+    if (n.layer->spec().kind == LayerKind::BatchNorm) return true;
+  return false;
 }
 
 void Graph::batch_norm_without_rows(ExecContext& ctx) {
