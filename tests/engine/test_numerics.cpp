@@ -97,24 +97,31 @@ StatsRun stats_of(Backend& be, const std::vector<float>& values, DType dtype, bo
 
 // Every word and every bin equals the host reference, for each storage
 // dtype, for sizes below one thread's share, across several chunks, and
-// with a ragged end; with and without values that reach fp16's saturation
-// (the CPU counts chunks without any from its quick pass alone).
+// with a ragged end: with inf and NaN among the values, with values at and
+// past fp16's saturation but all finite, and with neither (the CPU counts
+// chunks without inf or NaN from its quick pass, and a chunk whose maximum
+// reaches fp16's saturation with one more count).
 TEST(Numerics, BackendWordsAndHistogramsMatchTheReference) {
   auto be = create_backend("cpu");
-  for (const bool saturating : {true, false})
+  enum class Values { NonFinite, SaturatingFinite, Neither };
+  const char* names[] = {"with inf and NaN", "saturating, finite", "nothing saturating"};
+  for (const Values kind : {Values::NonFinite, Values::SaturatingFinite, Values::Neither})
   for (DType dtype : {DType::F32, DType::BF16, DType::F16}) {
     for (std::size_t n : {std::size_t(1), std::size_t(37), std::size_t(4096),
                           std::size_t(100003), std::size_t(300000)}) {
       std::vector<float> v = edge_values(n, std::uint32_t(n));
-      if (!saturating)
+      if (kind == Values::SaturatingFinite)
+        for (float& x : v)
+          if (!(std::abs(x) < 1e30f)) x = -1e6f;  // fp16 saturates; bf16 stays finite
+      if (kind == Values::Neither)
         for (float& x : v)
           if (!(std::abs(x) < 60000.0f)) x = 0.75f;  // below 65,520 in bf16 too
       const StatsRun r = stats_of(*be, v, dtype, true);
       const NumericsWords want = reference_stats(r.stored);
       for (int k = 0; k < nb::kWords; ++k)
         EXPECT_EQ(r.words[std::size_t(k)], want[std::size_t(k)])
-            << "word " << k << ", " << dtype_name(dtype) << ", n = " << n
-            << (saturating ? "" : ", nothing saturating");
+            << "word " << k << ", " << dtype_name(dtype) << ", n = " << n << ", "
+            << names[int(kind)];
       EXPECT_EQ(r.histogram, reference_histogram(r.stored)) << dtype_name(dtype) << ", n = " << n;
       EXPECT_EQ(r.words[nb::kCount], n);
     }

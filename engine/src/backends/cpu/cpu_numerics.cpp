@@ -109,7 +109,7 @@ Glance portable_glance16(const std::uint16_t* x, std::int64_t n) {
 // fp16 in its own 16-bit lanes. Every finite fp16 value is at least 2^-24
 // (never flushed by fp16 or bf16) and at most 65,504 (never saturating), so
 // of the counts only zeros and subnormals (0 < |h| < 0x0400) can be non-zero;
-// |h| >= 0x7C00 is inf or NaN, which chunk_counts16 counts in full. n must
+// |h| >= 0x7C00 is inf or NaN, which add_stats counts in full. n must
 // stay below 2^16.
 __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 Glance glance_f16(const std::uint16_t* x, std::int64_t n) {
@@ -247,18 +247,40 @@ MANTISSA_WIDE Glance wide_glance16(const std::uint16_t* x, std::int64_t n) {
 #pragma GCC diagnostic pop
 #endif
 
-// A chunk's counts: from the glance when no value reaches fp16's saturation
-// (then there is no inf, NaN or saturated value), else counted in full.
-template <class Raw, class GlanceFn, class CountFn>
-Counts chunk_counts(const Raw* x, std::int64_t n, GlanceFn glance, CountFn count) {
+// How many of n finite values reach fp16's saturation (|x| >= 65,520).
+__attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+std::int32_t count_saturating32(const std::uint32_t* x, std::int64_t n) {
+  std::int32_t sat = 0;
+#pragma omp simd reduction(+ : sat)
+  for (std::int64_t i = 0; i < n; ++i)
+    sat += std::int32_t(x[i] & 0x7FFFFFFF) >= std::int32_t(nb::kSaturateF16From);
+  return sat;
+}
+__attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+std::int32_t count_saturating16(const std::uint16_t* x, std::int64_t n) {  // bf16
+  std::int32_t sat = 0;
+#pragma omp simd reduction(+ : sat)
+  for (std::int64_t i = 0; i < n; ++i)
+    sat += std::int32_t(std::uint32_t(x[i] & 0x7FFF) << 16) >= std::int32_t(nb::kSaturateF16From);
+  return sat;
+}
+
+// A chunk's counts: from the glance when every value is finite (then there
+// is no inf or NaN), with one more count of the values at fp16's saturation
+// where the glance's maximum reaches it (scaled gradients do); with inf or
+// NaN, counted in full.
+template <class Raw, class GlanceFn, class CountFn, class SaturatingFn>
+Counts chunk_counts(const Raw* x, std::int64_t n, GlanceFn glance, CountFn count,
+                    SaturatingFn saturating) {
   const Glance g = glance(x, n);
-  if (g.max_bits >= std::int32_t(nb::kSaturateF16From)) return count(x, n);
+  if (g.max_bits >= std::int32_t(nb::kInf)) return count(x, n);
   Counts c;
   c.amax = g.max_bits;
   c.zero = g.zeros;
   c.bf16 = g.below_bf16 - g.zeros;
   c.f16 = g.below_f16 - g.zeros;
   c.sub = g.below_f16_normal - g.below_f16;
+  if (g.max_bits >= std::int32_t(nb::kSaturateF16From)) c.sat = saturating(x, n);
   return c;
 }
 
@@ -335,11 +357,11 @@ void add_stats(const Tensor& t, std::int64_t begin, std::int64_t n, StatsSums& s
   if (t.dtype() == DType::F32) {
     add(chunk_counts(static_cast<const std::uint32_t*>(t.data()) + begin, n,
                      [isa](const std::uint32_t* p, std::int64_t m) { return glance_bits32(p, m, isa); },
-                     count_bits32));
+                     count_bits32, count_saturating32));
   } else if (t.dtype() == DType::BF16) {
     add(chunk_counts(static_cast<const std::uint16_t*>(t.data()) + begin, n,
                      [isa](const std::uint16_t* p, std::int64_t m) { return glance_bits16(p, m, isa); },
-                     count_bits16));
+                     count_bits16, count_saturating16));
   } else {
     // fp16 with no inf or NaN: the glance's counts are exact (see
     // glance_f16); with them, it widens exactly to fp32 and is counted in full.
