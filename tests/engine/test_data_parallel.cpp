@@ -20,8 +20,10 @@
 
 #include "mantissa/collective.hpp"
 #include "mantissa/error.hpp"
+#include "mantissa/graph.hpp"
 #include "mantissa/launch.hpp"
 #include "mantissa/train_step.hpp"
+#include "recording_backend.hpp"
 #include "train/checkpoint.hpp"
 #include "train_fixtures.hpp"
 
@@ -493,6 +495,28 @@ TEST(DataParallel, SynchronisedBatchNormRefusesVirtualRanks) {
               std::string::npos)
         << e.what();
   }
+}
+
+// Ranks whose tensors are not host memory (GPU ranks; here a wrapper that
+// says so) refuse synchronised BatchNorm before any step, naming the backend.
+TEST(DataParallel, SynchronisedBatchNormIsRefusedWhereTensorsAreNotHostMemory) {
+  Project p = with_batch_norm(adam_spirals(Policy::Float32, 2, 64));
+  p.training.sync_batch_norm = true;
+  std::vector<std::unique_ptr<Collective>> group = gloo_group_in_process(2, std::chrono::seconds(5));
+  testing::RecordingBackend device(create_backend("cpu"));
+  ASSERT_FALSE(device.host_memory());
+  Graph graph(p.model, device, p.training.policy, p.training.seed);
+  try {
+    TrainingStep step(graph, device, p.training, 2, StepOptions{.collective = group[0].get()});
+    FAIL() << "synchronised BatchNorm was accepted on a rank without host memory";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("on CPU ranks only (this rank trains on recording-cpu)"),
+              std::string::npos)
+        << e.what();
+  }
+  // Per-rank statistics need no host memory: the same rank starts.
+  p.training.sync_batch_norm = false;
+  EXPECT_NO_THROW(TrainingStep(graph, device, p.training, 2, StepOptions{.collective = group[0].get()}));
 }
 
 // PRECISION.md: a run with BatchNorm says that its statistics are per rank.
