@@ -126,7 +126,7 @@ TEST(Nccl, TheStartUpIsNonBlockingAndWaitsUntilNcclHasSettled) {
   ASSERT_NE(lib, nullptr);
   ASSERT_TRUE(lib->non_blocking());
   const FakeCounts before = fake_counts();
-  dist::NcclComm comm = lib->start_comm(1, s.id, 0, 10s, "rank 0 of 1: the NCCL start-up");
+  dist::NcclComm comm = s.start_one_rank();
   EXPECT_TRUE(lib->settled(comm));
   // A sum NCCL answers "in progress" is waited out before anything else.
   std::vector<float> v{1.0f, -2.5f};
@@ -163,7 +163,7 @@ TEST(Nccl, ASumThatStaysInProgressIsAborted) {
   StandIn s;
   const auto& lib = s.lib;
   ASSERT_NE(lib, nullptr);
-  dist::NcclComm comm = lib->start_comm(1, s.id, 0, 10s, "rank 0 of 1: the NCCL start-up");
+  dist::NcclComm comm = s.start_one_rank();
   ScopedEnv polls("FAKE_NCCL_POLLS", "never");
   const FakeCounts before = fake_counts();
   std::vector<float> v{4.0f};
@@ -188,7 +188,7 @@ TEST(Nccl, BeforeVersion2_14TheStartUpBlocks) {
   ASSERT_NE(lib, nullptr);
   EXPECT_FALSE(lib->non_blocking());
   const FakeCounts before = fake_counts();
-  dist::NcclComm comm = lib->start_comm(1, s.id, 0, 10s, "rank 0 of 1: the NCCL start-up");
+  dist::NcclComm comm = s.start_one_rank();
   const FakeCounts c = fake_counts() - before;
   EXPECT_EQ(c.blocking, 1);
   EXPECT_EQ(c.non_blocking, 0);
