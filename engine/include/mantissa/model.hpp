@@ -94,6 +94,9 @@ struct LayerSpec {
 
 struct ModelSpec {
   std::vector<LayerSpec> layers;  // in file order; validated to be a DAG
+  // The ids of the BatchNorm layers, in file order (a data-parallel run says
+  // how their statistics are kept).
+  std::vector<std::string> batch_norm_ids() const;
 };
 
 struct DatasetSpec {

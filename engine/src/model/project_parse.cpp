@@ -50,7 +50,6 @@ std::filesystem::path resolve_path(const std::string& p, const std::filesystem::
   return path;
 }
 
-
 // Names a choice that is not one of `valid`, the same way for every enum-like key.
 [[noreturn]] void fail_choice(ObjectReader& r, std::string_view key, std::string_view what,
                               const std::string& given, std::span<const std::string_view> valid) {
@@ -316,6 +315,13 @@ Project load_project(const std::filesystem::path& file) {
   text << in.rdbuf();
   if (in.bad()) throw InputError(detail::file_label(file) + ": cannot read project file");
   return parse_project(text.str(), file);
+}
+
+std::vector<std::string> ModelSpec::batch_norm_ids() const {
+  std::vector<std::string> ids;
+  for (const LayerSpec& l : layers)
+    if (l.kind == LayerKind::BatchNorm) ids.push_back(l.id);
+  return ids;
 }
 
 void DatasetSpec::make_paths_absolute(const std::filesystem::path& dir) {

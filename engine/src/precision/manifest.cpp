@@ -122,9 +122,8 @@ std::string numerics_manifest_json(Backend& backend, const Project& project,
   if (ranks.world_size > 1) {
     dp["engine"] = ranks.engine;
     dp["reduce_order"] = ranks.reduce_order;
-    for (const LayerSpec& l : project.model.layers)
-      if (l.kind == LayerKind::BatchNorm)
-        dp["batch_norm"] = project.training.sync_batch_norm ? "synchronised" : "per rank";
+    if (!project.model.batch_norm_ids().empty())
+      dp["batch_norm"] = project.training.sync_batch_norm ? "synchronised" : "per rank";
   }
   if (project.training.virtual_ranks > 1) dp["virtual_ranks"] = project.training.virtual_ranks;
   j["data_parallel"] = dp;

@@ -576,8 +576,8 @@ struct Trainer::Impl {
     // PRECISION.md: the run says which BatchNorm statistics it keeps.
     if (ranks.world_size > 1) {
       std::string norms;
-      for (const LayerSpec& l : project.model.layers)
-        if (l.kind == LayerKind::BatchNorm) norms += (norms.empty() ? "" : ", ") + l.id;
+      for (const std::string& id : project.model.batch_norm_ids())
+        norms += (norms.empty() ? "" : ", ") + id;
       if (!norms.empty())
         sink.event_recorded(
             {first, EventKind::Info,
