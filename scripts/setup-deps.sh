@@ -21,8 +21,8 @@ packages=(
   # dnnl-config.cmake asks for OpenCL (Debian builds oneDNN with its OCL GPU
   # runtime); only a recommendation of libdnnl-dev, so name it here
   ocl-icd-opencl-dev
-  # tests
-  libgtest-dev libgmock-dev python3-numpy python3-onnx
+  # tests; gdb prints the threads' stacks of a studio test that hangs
+  libgtest-dev libgmock-dev python3-numpy python3-onnx gdb
   # scripts/fuzz.sh: the fuzz preset's clang 16 with libFuzzer, its OpenMP,
   # and llvm-symbolizer for readable sanitizer reports
   clang-16 libclang-rt-16-dev libomp-16-dev llvm-16
