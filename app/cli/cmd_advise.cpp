@@ -87,12 +87,10 @@ void add_advise_command(CLI::App& app) {
                                  "Accept the fix child run CHILD of RUN (stored with its outcome; "
                                  "later advice cites it)");
   cmd->add_option("--reject", f->reject, "Reject the fix child run CHILD of RUN")->excludes(accept);
-  cmd->add_option("--db", f->db,
-                  "Run database (default: $MANTISSA_DB or ~/.local/share/mantissa/runs.db)");
+  add_database_option(cmd, f->db);
   cmd->add_flag("--json", f->json, "Print JSON");
   cmd->callback([f] {
-    const std::filesystem::path db =
-        f->db.empty() ? default_database_path() : std::filesystem::path(f->db);
+    const std::filesystem::path db = existing_database(f->db);
     if (f->accept || f->reject) {
       const std::int64_t child = f->accept ? *f->accept : *f->reject;
       RunStore store(db);

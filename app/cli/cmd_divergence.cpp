@@ -44,8 +44,7 @@ void add_divergence_command(CLI::App& app) {
   cmd->add_option("--consecutive", f->consecutive, "Steps in a row outside the band to count")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
-  cmd->add_option("--db", f->db,
-                  "Run database (default: $MANTISSA_DB or ~/.local/share/mantissa/runs.db)");
+  add_database_option(cmd, f->db);
   cmd->add_flag("--probe", f->probe,
                 "Run the first divergent step again in the run's policy and in float32 from the "
                 "run's exact state, and name the ops that create error there");
@@ -59,7 +58,7 @@ void add_divergence_command(CLI::App& app) {
           "STEP"));
   cmd->add_flag("--json", f->json, "Print JSON, with every step's distances");
   cmd->callback([f] {
-    RunStore store(f->db.empty() ? default_database_path() : std::filesystem::path(f->db),
+    RunStore store(existing_database(f->db),
                    StoreOptions::reading());
     const RunRecord run = store.require_run(f->run);
     const RunRecord ref = store.require_run(f->reference);

@@ -109,12 +109,11 @@ void add_evaluate_command(CLI::App& app) {
       "evaluate", "A run's checkpoint on its validation split: loss, accuracy, confusion matrix");
   cmd->add_option("run", f->run, "Run id")->required();
   cmd->add_option("--checkpoint", f->step, "Step of the checkpoint (default: the newest)");
-  cmd->add_option("--db", f->db,
-                  "Run database (default: $MANTISSA_DB or ~/.local/share/mantissa/runs.db)");
+  add_database_option(cmd, f->db);
   cmd->add_option("--backend", f->backend, "Device: cpu, cuda, cuda:N")->capture_default_str();
   cmd->add_flag("--json", f->json, "Print JSON");
   cmd->callback([f] {
-    RunStore store(f->db.empty() ? default_database_path() : std::filesystem::path(f->db),
+    RunStore store(existing_database(f->db),
                    StoreOptions::reading());
     EvaluateOptions options;
     if (f->step >= 0) options.checkpoint_step = f->step;

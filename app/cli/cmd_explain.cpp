@@ -24,11 +24,10 @@ void add_explain_command(CLI::App& app) {
       "explain", "Where a skipped step first went non-finite, and whether the loss scale caused it");
   cmd->add_option("run", f->run, "Run id")->required();
   cmd->add_option("--step", f->step, "The step (default: the run's first traced event)");
-  cmd->add_option("--db", f->db,
-                  "Run database (default: $MANTISSA_DB or ~/.local/share/mantissa/runs.db)");
+  add_database_option(cmd, f->db);
   cmd->add_flag("--json", f->json, "Print the stored record as JSON");
   cmd->callback([f] {
-    RunStore store(f->db.empty() ? default_database_path() : std::filesystem::path(f->db),
+    RunStore store(existing_database(f->db),
                    StoreOptions::reading());
     store.require_run(f->run);
     const std::vector<Provenance> all = store.provenance(f->run);

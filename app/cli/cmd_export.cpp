@@ -31,7 +31,7 @@ struct ExportArgs {
   std::string dtype = "f32";
   std::optional<std::int64_t> step;
   fs::path output;
-  fs::path db;
+  std::string db;
 };
 
 Format pick_format(const ExportArgs& a) {
@@ -56,12 +56,7 @@ void run_export(const ExportArgs& a) {
   }
   if (format == Format::Onnx && dtype == DType::BF16)
     throw InputError("--dtype bf16 is for safetensors; ONNX export takes f32 or f16");
-  const fs::path db = a.db.empty() ? default_database_path() : a.db;
-  std::error_code ec;
-  if (!fs::exists(db, ec))
-    throw InputError(db.string() + ": no run database here (train a run first, or pass --db)");
-
-  RunStore store(db, StoreOptions::reading());
+  RunStore store(existing_database(a.db), StoreOptions::reading());
   ExportRequest request;
   request.run_id = a.run_id;
   request.step = a.step;
@@ -69,6 +64,7 @@ void run_export(const ExportArgs& a) {
   request.dtype = dtype;
   request.output = a.output;
   const ExportResult done = export_run(store, request);
+  std::error_code ec;
   std::cout << "wrote " << a.output.string() << ": run " << a.run_id << " step " << done.step
             << ", " << done.description << ", " << bytes_text(double(fs::file_size(a.output, ec)))
             << std::endl;
@@ -87,7 +83,7 @@ void add_export_commands(CLI::App& app) {
   cmd->add_option("--checkpoint", args->step,
                   "Export the checkpoint at this step (default: latest)");
   cmd->add_option("-o,--output", args->output, "File to write")->required();
-  cmd->add_option("--db", args->db, "Run database (default: $MANTISSA_DB or the user data folder)");
+  add_database_option(cmd, args->db);
   cmd->callback([args] { run_export(*args); });
 }
 

@@ -29,18 +29,13 @@ constexpr std::size_t kStepRowsShown = 20;
 
 struct DbFlag {
   std::string db;
-  std::filesystem::path path() const {
-    return db.empty() ? default_database_path() : std::filesystem::path(db);
-  }
+  std::filesystem::path path() const { return existing_database(db); }
 };
 
 // Commands that only read also work on a database this user cannot write.
 const StoreOptions kReading = StoreOptions::reading();
 
-void add_db_option(CLI::App* cmd, DbFlag& f) {
-  cmd->add_option("--db", f.db,
-                  "Run database (default: $MANTISSA_DB or ~/.local/share/mantissa/runs.db)");
-}
+void add_db_option(CLI::App* cmd, DbFlag& f) { add_database_option(cmd, f.db); }
 
 // The stored summary as JSON (null where a value was not finite), or an
 // empty object while a run has none.
@@ -153,7 +148,17 @@ void add_list(CLI::App* runs) {
   add_db_option(cmd, *f);
   cmd->add_flag("--json", f->json, "Print a JSON array");
   cmd->callback([f] {
-    RunStore store(f->path(), kReading);
+    // Where nothing has been trained yet there are no runs to list.
+    const std::filesystem::path path = database_path(f->db);
+    std::error_code ec;
+    if (!std::filesystem::exists(path, ec)) {
+      if (f->json)
+        std::cout << "[]\n";
+      else
+        std::cout << "no runs: " << path.string() << " does not exist yet\n";
+      return;
+    }
+    RunStore store(path, kReading);
     const std::vector<RunRecord> list = store.list_runs();
     if (f->json) {
       Json out = Json::array();

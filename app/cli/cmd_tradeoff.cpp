@@ -67,12 +67,11 @@ void add_tradeoff_command(CLI::App& app) {
   cmd->add_option("--target", f->target, "time_to_target: the validation accuracy to reach")
       ->check(CLI::Range(0.0, 1.0))
       ->capture_default_str();
-  cmd->add_option("--db", f->db,
-                  "Run database (default: $MANTISSA_DB or ~/.local/share/mantissa/runs.db)");
+  add_database_option(cmd, f->db);
   cmd->add_flag("--json", f->json, "Print JSON");
   cmd->callback([f] {
     const TradeoffAxis x = axis_flag("--x", f->x), y = axis_flag("--y", f->y);
-    RunStore store(f->db.empty() ? default_database_path() : std::filesystem::path(f->db),
+    RunStore store(existing_database(f->db),
                    StoreOptions::reading());
     RunFilter filter;
     filter.group_name = f->group;

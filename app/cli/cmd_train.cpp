@@ -116,8 +116,7 @@ void add_override_options(CLI::App* cmd, TrainFlags& f, bool with_policy) {
       cmd->add_option("--checkpoint-seconds", f.checkpoint_seconds,
                       "Safety checkpoint once this much wall time has passed since the last, so "
                       "that a killed run resumes losing at most that (default 60; 0: none)"));
-  cmd->add_option("--db", f.db,
-                  "Run database (default: $MANTISSA_DB or ~/.local/share/mantissa/runs.db)");
+  add_database_option(cmd, f.db);
   cmd->add_option("--name", f.name, "Name of the run");
   cmd->add_flag("--no-store", f.no_store, "Do not record the run in the database");
   cmd->add_option("--init-weights", f.init_weights,
@@ -373,10 +372,6 @@ void apply_overrides(Project& p, const TrainFlags& f) {
   p.dataset.make_paths_absolute();
 }
 
-std::filesystem::path database_path(const std::string& db_flag) {
-  return db_flag.empty() ? default_database_path() : std::filesystem::path(db_flag);
-}
-
 // The project, from a project file or from exported weights; the latter also
 // start the run unless --init-weights names other weights.
 Project open_project_flags(TrainFlags& f) {
@@ -488,12 +483,12 @@ void add_resume_command(CLI::App& app) {
   auto* cmd = app.add_subcommand(
       "resume", "Continue a stopped or interrupted run from its latest checkpoint");
   cmd->add_option("run", f->run, "Run id")->required();
-  cmd->add_option("--db", f->db, "Run database");
+  add_database_option(cmd, f->db);
   cmd->add_flag("--json", f->json, "Print the result as JSON on stdout");
   auto ranks = std::make_shared<RankOptions>();
   add_rank_options(cmd, *ranks);
   cmd->callback([f, ranks] {
-    const std::filesystem::path db = database_path(f->db);
+    const std::filesystem::path db = existing_database(f->db);
     TrainJob job;
     // Rank 0 reads the checkpoint and broadcasts it; the other ranks only
     // need the project, which the launcher's command line names by run.

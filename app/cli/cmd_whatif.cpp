@@ -97,14 +97,13 @@ void add_whatif_command(CLI::App& app) {
   cmd->add_option("--max-scale", f->max_scale, "Dynamic: largest scale")->check(CLI::PositiveNumber);
   cmd->add_flag("--search", f->search,
                 "Also search initial scales 2^0..2^24 and growth intervals for the fewest skips");
-  cmd->add_option("--db", f->db,
-                  "Run database (default: $MANTISSA_DB or ~/.local/share/mantissa/runs.db)");
+  add_database_option(cmd, f->db);
   cmd->add_flag("--branch", f->branch,
                 "Train these settings as a child run, from the run's newest checkpoint before the "
                 "first differing step, and check the prediction against it");
   cmd->add_flag("--json", f->json, "Print JSON, with the predicted scale of every step");
   cmd->callback([f] {
-    RunStore store(f->db.empty() ? default_database_path() : std::filesystem::path(f->db),
+    RunStore store(existing_database(f->db),
                    StoreOptions::reading());
     const RunRecord r = store.require_run(f->run);
     const Project project =
@@ -156,7 +155,7 @@ void add_whatif_command(CLI::App& app) {
                          ": train the project under mixed_float16 to see what fp16 does");
       branch = branch_request(store, f->run, c, replay);
       TrainJob job = branch->request;
-      job.database = f->db.empty() ? default_database_path() : std::filesystem::path(f->db);
+      job.database = existing_database(f->db);
       job.options.warmup_steps_excluded = kWarmupStepsExcluded;
       ProgressDisplay display;
       display.begin_run(true);

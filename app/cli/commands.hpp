@@ -4,10 +4,20 @@
 // user errors; main() turns that into one line on stderr and exit code 1.
 #include <CLI/CLI.hpp>
 
+#include <filesystem>
 #include <string>
 #include <vector>
 
 namespace mantissa::cli {
+
+// --db, the run database, on a command that records or reads runs.
+void add_database_option(CLI::App* cmd, std::string& db);
+// --db's value, else $MANTISSA_DB, else ~/.local/share/mantissa/runs.db.
+std::filesystem::path database_path(const std::string& db);
+// For a command about runs already recorded (show, export, sample, resume...):
+// database_path(db), or one InputError naming it where there is no database
+// (a mistyped path never leaves a new empty database behind).
+std::filesystem::path existing_database(const std::string& db);
 
 // The command line this process was started with (main() records it; the
 // data-parallel launcher starts its ranks with it).

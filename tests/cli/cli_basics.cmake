@@ -117,3 +117,31 @@ expect_one_line_error("subcommand is required.*mantissa --help")
 expect_one_line_error("subcommand is required.*mantissa runs --help" runs)
 expect_one_line_error("unknown command 'trian'" trian "${project}")
 expect_one_line_error("--steps.*x" bench mlp --steps x)
+
+# A command about recorded runs, pointed at a database that is not there,
+# says so naming it and leaves no empty database behind; `runs list` has
+# nothing to list.
+set(nowhere "${WORK_DIR}/basics-nowhere.db")
+file(REMOVE "${nowhere}")
+foreach(command "runs;show;1" "runs;delete;1" "runs;metrics;1" "runs;numerics;1" "runs;manifest;1"
+                "export;1;-o;${WORK_DIR}/w.safetensors" "evaluate;1" "sample;1;--prompt;hi"
+                "explain;1;--step;3" "whatif;1;--init-scale;4" "advise;1" "tradeoff"
+                "divergence;1;--reference;2;--twin;3" "resume;1")
+  expect_one_line_error("${nowhere}: no run database here .*check --db" ${command} --db "${nowhere}")
+  if(EXISTS "${nowhere}")
+    message(FATAL_ERROR "mantissa ${command} --db ${nowhere} created the database")
+  endif()
+endforeach()
+execute_process(COMMAND "${CMAKE_COMMAND}" -E env "MANTISSA_DB=${nowhere}" "${MANTISSA}" runs show 1
+                RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+if(NOT rc EQUAL 1 OR NOT err MATCHES "no run database here .*check \\$MANTISSA_DB")
+  message(FATAL_ERROR "runs show 1 under MANTISSA_DB=${nowhere}: exit ${rc}\n${out}${err}")
+endif()
+execute_process(COMMAND "${MANTISSA}" runs list --db "${nowhere}" RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+if(NOT rc EQUAL 0 OR NOT out STREQUAL "no runs: ${nowhere} does not exist yet\n" OR EXISTS "${nowhere}")
+  message(FATAL_ERROR "runs list --db ${nowhere}: exit ${rc}\n${out}${err}")
+endif()
+execute_process(COMMAND "${MANTISSA}" runs list --json --db "${nowhere}" RESULT_VARIABLE rc OUTPUT_VARIABLE out)
+if(NOT rc EQUAL 0 OR NOT out STREQUAL "[]\n")
+  message(FATAL_ERROR "runs list --json --db ${nowhere}: exit ${rc}\n${out}")
+endif()

@@ -1,0 +1,29 @@
+// The --db option and the run database it names, one home for every command.
+#include <filesystem>
+#include <system_error>
+
+#include "cli/commands.hpp"
+#include "mantissa/error.hpp"
+#include "mantissa/store.hpp"
+
+namespace mantissa::cli {
+
+void add_database_option(CLI::App* cmd, std::string& db) {
+  cmd->add_option("--db", db,
+                  "Run database (default: $MANTISSA_DB or ~/.local/share/mantissa/runs.db)");
+}
+
+std::filesystem::path database_path(const std::string& db) {
+  return db.empty() ? default_database_path() : std::filesystem::path(db);
+}
+
+std::filesystem::path existing_database(const std::string& db) {
+  const std::filesystem::path path = database_path(db);
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec))
+    throw InputError(path.string() + ": no run database here (train a run first, or check " +
+                     (db.empty() ? "$MANTISSA_DB" : "--db") + ")");
+  return path;
+}
+
+}  // namespace mantissa::cli
