@@ -391,6 +391,32 @@ TEST(SequenceModel, TheLogitsGradientIsReleasedAfterTheHeadsBackwardPass) {
   g.clear_saved();
 }
 
+// An inference forward pass (validation, evaluate, sample) keeps nothing
+// for a backward pass: after it only the logits are held, where a training
+// forward keeps every block's saved tensors. (A data-parallel run validates
+// the whole batch on rank 0, whose shard in training was a fraction of it.)
+TEST(SequenceModel, AnInferenceForwardPassKeepsOnlyItsOutput) {
+  auto be = create_backend("cpu");
+  const std::int64_t T = 16, V = 64, N = 8;
+  Graph g(tiny_gpt(T, V, 32, 2), *be, Policy::MixedBFloat16, 3);
+  TokenStep s(*be, N, T, V, 5);
+  g.prepare_step();
+  const std::size_t before = be->memory_stats().in_use;
+  const std::size_t logits = std::size_t(N * T * V) * 2;  // bf16
+  for (const bool training : {true, false}) {
+    ExecContext ctx{*be, training, 0};
+    const Tensor out = g.forward(ctx, s.x);
+    ASSERT_EQ(out.bytes(), logits);
+    const std::size_t held = be->memory_stats().in_use - before;
+    if (training)
+      EXPECT_GT(held, 4 * logits) << "a training forward keeps the blocks' saved tensors";
+    else
+      EXPECT_EQ(held, logits) << "an inference forward pass kept " << held - logits
+                              << " bytes beyond its logits";
+    g.clear_saved();
+  }
+}
+
 // A byte model that learned "abcd" repeated continues a prompt with it:
 // greedily, and, with a seed, the same text every time.
 TEST(SequenceModel, GenerateTextContinuesWhatItLearned) {

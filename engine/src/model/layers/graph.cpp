@@ -190,6 +190,9 @@ Tensor Graph::forward(ExecContext& ctx, const Tensor& input) {
                         ? &out_target
                         : nullptr;
     node.output = node.layer->forward(ctx, inputs);
+    // Inference (validation, evaluate, sample) has no backward pass: what a
+    // layer keeps for one goes at once, so only live intermediates take memory.
+    if (!ctx.training) node.layer->clear_saved();
     ctx.stats_in = ctx.stats_out = nullptr;
     if (own_output_stats && !takes) {
       const int from = node.inputs.size() == 1 ? nodes_[std::size_t(node.inputs[0])].output_slot : -1;
