@@ -9,6 +9,7 @@
 
 #include "TestSupport.hpp"
 #include "services/TrainingController.hpp"
+#include "mantissa/model.hpp"
 #include "mantissa/store.hpp"
 
 using namespace mantissa;
@@ -98,6 +99,14 @@ class ControllerTest : public QObject {
     QCOMPARE(ranks->world_size, 2);
     QCOMPARE(ranks->engine, std::string("gloo"));
     QCOMPARE(store.require_run(runId).backend, std::string("cpu"));
+    // Its snapshot is rank 0's project, which sample, evaluate, export and
+    // resume read back: "cpu", not the picker's "cpu*2".
+    const std::string snapshot = store.require_run(runId).project_json;
+    try {
+      QCOMPARE(parse_project(snapshot, "snapshot").training.backend, std::string("cpu"));
+    } catch (const std::exception& e) {
+      QFAIL(e.what());
+    }
 
     QSignalSpy stopped(&c, &TrainingController::runFinished);
     QSignalSpy steps(&c, &TrainingController::stepsRecorded);

@@ -81,6 +81,11 @@ std::unique_ptr<LocalRankGroup> startRanks(TrainRequest& request, std::filesyste
                                       std::to_string(++counter) + ".json");
   std::ofstream(file) << project_to_json(p);
   p = parse_project(project_to_json(p), file);
+  // The run's snapshot is rank 0's project, as the command line records it:
+  // "cpu", not the picker's "cpu*2", which no later reader (sample, evaluate,
+  // export, resume) would accept.
+  if (!request.resume_run)
+    request.new_run.project_json = new_run_record(p, request.new_run.name).project_json;
   const int threads = threads_per_rank(processes);
   request.threads = threads;
   use_threads(threads);  // this worker thread's, before its backend is made
