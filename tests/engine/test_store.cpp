@@ -8,8 +8,11 @@
 #include <fstream>
 #include <functional>
 #include <limits>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
+#include <string>
+#include <vector>
 
 #include "engine/test_store_util.hpp"
 #include "mantissa/recorder.hpp"
@@ -44,12 +47,12 @@ TEST(StoreOpen, NewDatabaseIsMigratedToLatestVersionInWalMode) {
   const auto path = dir / "nested" / "deeper" / "runs.db";  // parents are created
   {
     RunStore store(path);
-    EXPECT_EQ(store.schema_version(), 9);
-    EXPECT_EQ(RunStore::latest_schema_version(), 9);
+    EXPECT_EQ(store.schema_version(), 10);
+    EXPECT_EQ(RunStore::latest_schema_version(), 10);
     EXPECT_EQ(store.path(), path);
   }
   sql::Connection db(path.string());
-  EXPECT_EQ(db.query_int("PRAGMA user_version"), 9);
+  EXPECT_EQ(db.query_int("PRAGMA user_version"), 10);
   EXPECT_EQ(db.query_int("PRAGMA application_id"), 0x4D4E5453);
   sql::Statement mode = db.prepare("PRAGMA journal_mode");
   ASSERT_TRUE(mode.step());
@@ -86,7 +89,7 @@ TEST(StoreOpen, ReopenPreservesRunsAndMetrics) {
     store.set_status(id, RunStatus::Finished);
   }
   RunStore store(path);
-  EXPECT_EQ(store.schema_version(), 9);
+  EXPECT_EQ(store.schema_version(), 10);
   const RunRecord r = store.require_run(id);
   const NewRun expected = sample_run();
   EXPECT_EQ(r.name, expected.name);
@@ -147,7 +150,7 @@ TEST(StoreOpen, AVersion5DatabaseGainsTheScalerRecordAndTheFingerprint) {
     db.exec("PRAGMA user_version = 5");
   }
   RunStore store(path);
-  EXPECT_EQ(store.schema_version(), 9);
+  EXPECT_EQ(store.schema_version(), 10);
   StepMetrics measured = sample_step(2);
   measured.unscaled_grad_amax = 0.375;
   measured.forward_nonfinite = true;
@@ -186,18 +189,53 @@ TEST(StoreOpen, ADataParallelRunKeepsItsRanks) {
   EXPECT_FALSE(store.ranks(id));
 }
 
+// Version 10: a snapshot the studio stored with the device picker's "cpu*2"
+// or "cuda*0,1" reads back with rank 0's device; others are left as they were.
+TEST(StoreOpen, SnapshotsWithThePickersDeviceTakeRankZerosOnOpening) {
+  TempDir dir;
+  const auto path = dir / "runs.db";
+  const std::vector<std::string> stored{"cpu*2", "cuda*0,1", "cuda*3", "cpu", "cuda:1"};
+  std::vector<std::int64_t> ids;
+  {
+    RunStore store(path);
+    for (const std::string& device : stored) {
+      NewRun run = sample_run();
+      run.project_json = R"({"name": "p", "training": {"policy": "float32", "backend": ")" +
+                         device + R"("}})";
+      ids.push_back(store.create_run(run));
+    }
+    NewRun broken = sample_run();
+    broken.project_json = "not json {";
+    ids.push_back(store.create_run(broken));
+  }
+  {
+    sql::Connection db(path.string());
+    db.exec("PRAGMA user_version = 9");
+  }
+  RunStore store(path);
+  EXPECT_EQ(store.schema_version(), 10);
+  const std::vector<std::string> expected{"cpu", "cuda:0", "cuda:3", "cpu", "cuda:1"};
+  for (std::size_t i = 0; i < expected.size(); ++i) {
+    const nlohmann::json j = nlohmann::json::parse(store.require_run(ids[i]).project_json);
+    EXPECT_EQ(j["training"]["backend"], expected[i]) << stored[i];
+    EXPECT_EQ(j["training"]["policy"], "float32") << stored[i];
+    EXPECT_EQ(j["name"], "p") << stored[i];
+  }
+  EXPECT_EQ(store.require_run(ids.back()).project_json, "not json {");
+}
+
 TEST(StoreOpen, NewerSchemaVersionIsRefused) {
   TempDir dir;
   const auto path = dir / "runs.db";
   { RunStore store(path); }
   {
     sql::Connection db(path.string());
-    db.exec("PRAGMA user_version = 10");
+    db.exec("PRAGMA user_version = 11");
   }
   EXPECT_EQ(error_of([&] { RunStore store(path); }),
-            path.string() + ": database schema version 10 is newer than this build supports (9)");
+            path.string() + ": database schema version 11 is newer than this build supports (10)");
   sql::Connection db(path.string());
-  EXPECT_EQ(db.query_int("PRAGMA user_version"), 10);  // left as it was
+  EXPECT_EQ(db.query_int("PRAGMA user_version"), 11);  // left as it was
 }
 
 TEST(StoreOpen, GarbageFileIsRefusedAndLeftUntouched) {

@@ -218,6 +218,22 @@ CREATE TABLE run_ranks (
 );
 )sql";
 
+// Version 10: a run the studio trained on "CPU × N" or on several GPUs kept
+// the device picker's "cpu*N" or "cuda*A,B" in its project snapshot, which no
+// reader (sample, evaluate, export, resume) accepts; the snapshot takes rank
+// 0's device instead, as the command line has always recorded it.
+constexpr const char* kSchemaV10 = R"sql(
+UPDATE runs SET project_json = json_set(project_json, '$.training.backend', 'cpu')
+  WHERE json_valid(project_json)
+    AND json_extract(project_json, '$.training.backend') LIKE 'cpu*%';
+UPDATE runs SET project_json = json_set(project_json, '$.training.backend',
+    'cuda:' || substr(json_extract(project_json, '$.training.backend'), 6,
+                      instr(substr(json_extract(project_json, '$.training.backend'), 6) || ',', ',')
+                        - 1))
+  WHERE json_valid(project_json)
+    AND json_extract(project_json, '$.training.backend') LIKE 'cuda*%';
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, kSchemaV1},
     {2, kSchemaV2},
@@ -228,6 +244,7 @@ constexpr Migration kMigrations[] = {
     {7, kSchemaV7},
     {8, kSchemaV8},
     {9, kSchemaV9},
+    {10, kSchemaV10},
 };
 
 }  // namespace
