@@ -258,6 +258,10 @@ void installDataMenu(QMainWindow* window, ProjectDocument* document, HistoryPage
                      (*sampleDialog)->activateWindow();
                      (*samplePanel)->promptEdit()->setFocus();
                    });
+
+  // A run's context menu in History offers the same, on the run clicked.
+  history->addRunActions({evaluateAction, rangeAction, whatIfAction, divergenceAction,
+                          adviceAction, sampleAction});
 }
 
 }  // namespace mantissa::ui

@@ -519,26 +519,51 @@ void HistoryPage::requestResume(qint64 runId) {
 void HistoryPage::showContextMenu(const QPoint& pos) {
   const QModelIndex index = table_->indexAt(pos);
   if (!index.isValid()) return;
-  const qint64 id = index.data(RunTableModel::RunIdRole).toLongLong();
+  QMenu menu(this);
+  menu.addActions(contextActions(index.row()));
+  menu.exec(table_->viewport()->mapToGlobal(pos));
+}
+
+QList<QAction*> HistoryPage::contextActions(int row) {
+  const qint64 id = proxy_->index(row, 0).data(RunTableModel::RunIdRole).toLongLong();
   if (!selectedRunIds().contains(id)) selectRuns({id});
   const QVector<qint64> selected = selectedRunIds();
-  QMenu menu(this);
-  menu.addAction(tr("Open"), this, [this, id] { openRun(id); });
-  if (canResume(id)) {
-    menu.addAction(tr("Resume"), this, [this, id] { requestResume(id); })
+  // This menu's own actions live until the next one is built.
+  qDeleteAll(contextOwn_);
+  contextOwn_.clear();
+  QList<QAction*> actions;
+  const auto own = [&](const QString& text, auto slot) {
+    auto* a = new QAction(text, this);
+    connect(a, &QAction::triggered, this, slot);
+    contextOwn_.append(a);
+    actions.append(a);
+    return a;
+  };
+  const auto separator = [&] {
+    auto* a = new QAction(this);
+    a->setSeparator(true);
+    contextOwn_.append(a);
+    actions.append(a);
+  };
+  own(tr("Open"), [this, id] { openRun(id); });
+  if (canResume(id))
+    own(tr("Resume"), [this, id] { requestResume(id); })
         ->setToolTip(tr("Continue training from the run's newest checkpoint"));
+  own(tr("Rename…"), [this, id] { renameDialog(id); });
+  own(tr("Notes…"), [this, id] { notesDialog(id); });
+  separator();
+  own(tr("Export weights…"), [this, id] { exportWeightsDialog(id); });
+  own(tr("Export metrics CSV…"), [this, id] { exportCsvDialog(id); });
+  separator();
+  actions.append(compareAction_);
+  if (!runActions_.isEmpty()) {
+    separator();
+    actions += runActions_;
   }
-  menu.addAction(tr("Rename…"), this, [this, id] { renameDialog(id); });
-  menu.addAction(tr("Notes…"), this, [this, id] { notesDialog(id); });
-  menu.addSeparator();
-  menu.addAction(tr("Export weights…"), this, [this, id] { exportWeightsDialog(id); });
-  menu.addAction(tr("Export metrics CSV…"), this, [this, id] { exportCsvDialog(id); });
-  menu.addSeparator();
-  menu.addAction(compareAction_);
-  menu.addSeparator();
-  menu.addAction(selected.size() > 1 ? tr("Delete %1 runs").arg(selected.size()) : tr("Delete"),
-                 this, [this, selected] { deleteDialog(selected); });
-  menu.exec(table_->viewport()->mapToGlobal(pos));
+  separator();
+  own(selected.size() > 1 ? tr("Delete %1 runs").arg(selected.size()) : tr("Delete"),
+      [this, selected] { deleteDialog(selected); });
+  return actions;
 }
 
 void HistoryPage::renameDialog(qint64 runId) {

@@ -68,6 +68,12 @@ class HistoryPage : public QWidget {
   QTableView* table() const { return table_; }
   QLineEdit* filterEdit() const { return filter_; }
   QAction* compareAction() const { return compareAction_; }
+  // Actions on the selected run that live elsewhere (the Data menu's
+  // evaluate, numerics, advice, sample...), offered in a run's context menu
+  // too: right-clicking a run selects it first.
+  void addRunActions(const QList<QAction*>& actions) { runActions_ += actions; }
+  // What a right click on the run in row `row` (of the view) offers, in order.
+  QList<QAction*> contextActions(int row);
   LivePlots* runPlots() const { return plots_; }
   ModelTable* runModel() const { return runModel_; }
   // The run's model as a read-only graph, its first traced overflow marked
@@ -156,6 +162,8 @@ class HistoryPage : public QWidget {
   QTableView* table_ = nullptr;
   QLineEdit* filter_ = nullptr;
   QAction* compareAction_ = nullptr;
+  QList<QAction*> runActions_;
+  QList<QAction*> contextOwn_;  // the last context menu's own actions
   QToolButton* compareButton_ = nullptr;
   InlineMessage* message_ = nullptr;
   QWidget* runView_ = nullptr;

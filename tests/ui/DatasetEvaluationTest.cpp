@@ -30,6 +30,7 @@
 #include "ModelCanvas.hpp"
 #include "ProjectDocument.hpp"
 #include "HistogramOverlay.hpp"
+#include "HistoryPage.hpp"
 #include "NumericsHeatmap.hpp"
 #include "RangeView.hpp"
 #include "SamplePanel.hpp"
@@ -930,6 +931,38 @@ class DatasetEvaluationTest : public QObject {
     QVERIFY(page);
     QCOMPARE(page->spec().kind, std::string("spirals"));
     QCOMPARE(page->spec().samples, 256);
+  }
+
+  // Right-clicking a run in History offers the Data menu's run actions too
+  // (evaluate, numerics, what-if, divergence, advice, sample), on that run.
+  void aRunsContextMenuOffersTheRunActions() {
+    QTemporaryDir dir;
+    StudioOptions o = studioIn(dir);
+    const QString json = spiralsJson(5);
+    const qint64 id =
+        storeUntrainedRun(o.databasePath, json, parseProject(json, QStringLiteral("tiny.json")));
+    MainWindow w(o);
+    auto* history = w.findChild<HistoryPage*>();
+    QVERIFY(history);
+    history->reload();
+    QTRY_COMPARE(history->proxy()->rowCount(), 1);  // read on the run library's worker
+    QStringList texts;
+    QAction* sample = nullptr;
+    for (QAction* a : history->contextActions(0)) {
+      if (a->isSeparator()) continue;
+      texts << a->text();
+      if (a->objectName() == QStringLiteral("sampleRunAction")) sample = a;
+    }
+    for (const char* wanted : {"Open", "Rename…", "Export weights…", "&Evaluate Selected Run",
+                               "&Numerics of Selected Run…", "&Advice for Selected Run…",
+                               "&Sample From Selected Run…", "Delete"})
+      QVERIFY2(texts.contains(QString::fromUtf8(wanted)), qPrintable(texts.join(" | ")));
+    QCOMPARE(history->selectedRunIds(), QVector<qint64>{id});
+    QVERIFY(sample);
+    sample->trigger();
+    auto* panel = w.findChild<SamplePanel*>(QStringLiteral("samplePanel"));
+    QVERIFY(panel);
+    QCOMPARE(panel->window()->windowTitle(), QStringLiteral("Sample from run %1").arg(id));
   }
 
   void choosingACsvFileNamesItsColumnsAndChecksTheModel() {
