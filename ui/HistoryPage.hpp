@@ -72,7 +72,8 @@ class HistoryPage : public QWidget {
   // evaluate, numerics, advice, sample...), offered in a run's context menu
   // too: right-clicking a run selects it first.
   void addRunActions(const QList<QAction*>& actions) { runActions_ += actions; }
-  // What a right click on the run in row `row` (of the view) offers, in order.
+  // A right click on row `row` (of the view): selects its run unless it is
+  // among those selected, and returns what the menu offers, in order.
   QList<QAction*> contextActions(int row);
   LivePlots* runPlots() const { return plots_; }
   ModelTable* runModel() const { return runModel_; }

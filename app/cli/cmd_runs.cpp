@@ -35,8 +35,6 @@ struct DbFlag {
 // Commands that only read also work on a database this user cannot write.
 const StoreOptions kReading = StoreOptions::reading();
 
-void add_db_option(CLI::App* cmd, DbFlag& f) { add_database_option(cmd, f.db); }
-
 // The stored summary as JSON (null where a value was not finite), or an
 // empty object while a run has none.
 Json summary_of(const RunRecord& r) {
@@ -145,7 +143,7 @@ void add_list(CLI::App* runs) {
   };
   auto f = std::make_shared<Flags>();
   auto* cmd = runs->add_subcommand("list", "List recorded runs, newest first");
-  add_db_option(cmd, *f);
+  add_database_option(cmd, f->db);
   cmd->add_flag("--json", f->json, "Print a JSON array");
   cmd->callback([f] {
     // Where nothing has been trained yet there are no runs to list.
@@ -261,7 +259,7 @@ void add_show(CLI::App* runs) {
   auto* cmd =
       runs->add_subcommand("show", "A run's record, summary, epochs, events and checkpoints");
   cmd->add_option("run", f->run, "Run id")->required();
-  add_db_option(cmd, *f);
+  add_database_option(cmd, f->db);
   cmd->add_flag("--json", f->json, "Print JSON");
   cmd->callback([f] {
     RunStore store(f->path(), kReading);
@@ -306,7 +304,7 @@ void add_delete(CLI::App* runs) {
   auto* cmd =
       runs->add_subcommand("delete", "Delete a run with its metrics, events and checkpoints");
   cmd->add_option("run", f->run, "Run id")->required();
-  add_db_option(cmd, *f);
+  add_database_option(cmd, f->db);
   cmd->add_flag("--force", f->force, "Delete even a run that is still training");
   cmd->callback([f] {
     RunStore store(f->path());
@@ -332,7 +330,7 @@ void add_metrics(CLI::App* runs) {
   auto f = std::make_shared<Flags>();
   auto* cmd = runs->add_subcommand("metrics", "A run's step metrics (CSV, JSON or a short table)");
   cmd->add_option("run", f->run, "Run id")->required();
-  add_db_option(cmd, *f);
+  add_database_option(cmd, f->db);
   auto* csv = cmd->add_flag("--csv", f->csv, "Every step as CSV: a header line, one line per step");
   cmd->add_flag("--json", f->json, "Every step and epoch as JSON")->excludes(csv);
   cmd->callback([f] {
@@ -474,7 +472,7 @@ void add_numerics(CLI::App* runs) {
   auto* cmd = runs->add_subcommand(
       "numerics", "A run's per-tensor numerics: the stored steps, or one step's tensors");
   cmd->add_option("run", f->run, "Run id")->required();
-  add_db_option(cmd, *f);
+  add_database_option(cmd, f->db);
   cmd->add_option("--step", f->step,
                   "One stored step's tensors (default: the first event, else the last step)");
   cmd->add_option("--layer", f->layer, "Only this layer's tensors");
@@ -589,7 +587,7 @@ void add_manifest(CLI::App* runs) {
   auto* cmd = runs->add_subcommand(
       "manifest", "What decided a run's arithmetic: device, libraries, ISA, kernels, seeds");
   cmd->add_option("run", f->run, "Run id")->required();
-  add_db_option(cmd, *f);
+  add_database_option(cmd, f->db);
   cmd->add_flag("--json", f->json, "Print JSON");
   cmd->callback([f] {
     RunStore store(f->path(), kReading);

@@ -1,5 +1,7 @@
 // The --db option and the run database it names, one home for every command.
+#include <cstdlib>
 #include <filesystem>
+#include <string>
 #include <system_error>
 
 #include "cli/commands.hpp"
@@ -20,10 +22,12 @@ std::filesystem::path database_path(const std::string& db) {
 std::filesystem::path existing_database(const std::string& db) {
   const std::filesystem::path path = database_path(db);
   std::error_code ec;
-  if (!std::filesystem::exists(path, ec))
-    throw InputError(path.string() + ": no run database here (train a run first, or check " +
-                     (db.empty() ? "$MANTISSA_DB" : "--db") + ")");
-  return path;
+  if (std::filesystem::exists(path, ec)) return path;
+  const char* env = std::getenv("MANTISSA_DB");
+  const std::string named_by = !db.empty()           ? "check --db"
+                               : env && *env != '\0' ? "check $MANTISSA_DB"
+                                                      : "or pass --db";
+  throw InputError(path.string() + ": no run database here (train a run first, " + named_by + ")");
 }
 
 }  // namespace mantissa::cli

@@ -127,7 +127,7 @@ foreach(command "runs;show;1" "runs;delete;1" "runs;metrics;1" "runs;numerics;1"
                 "export;1;-o;${WORK_DIR}/w.safetensors" "evaluate;1" "sample;1;--prompt;hi"
                 "explain;1;--step;3" "whatif;1;--init-scale;4" "advise;1" "tradeoff"
                 "divergence;1;--reference;2;--twin;3" "resume;1")
-  expect_one_line_error("${nowhere}: no run database here .*check --db" ${command} --db "${nowhere}")
+  expect_one_line_error("${nowhere}: no run database here .*check --db\\)" ${command} --db "${nowhere}")
   if(EXISTS "${nowhere}")
     message(FATAL_ERROR "mantissa ${command} --db ${nowhere} created the database")
   endif()
@@ -136,6 +136,16 @@ execute_process(COMMAND "${CMAKE_COMMAND}" -E env "MANTISSA_DB=${nowhere}" "${MA
                 RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
 if(NOT rc EQUAL 1 OR NOT err MATCHES "no run database here .*check \\$MANTISSA_DB")
   message(FATAL_ERROR "runs show 1 under MANTISSA_DB=${nowhere}: exit ${rc}\n${out}${err}")
+endif()
+# Neither --db nor $MANTISSA_DB: the default place, and how to name another.
+file(REMOVE_RECURSE "${WORK_DIR}/basics-data")
+execute_process(COMMAND "${CMAKE_COMMAND}" -E env --unset=MANTISSA_DB "XDG_DATA_HOME=${WORK_DIR}/basics-data"
+                        "${MANTISSA}" runs show 1
+                RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+if(NOT rc EQUAL 1 OR NOT err STREQUAL
+   "mantissa: ${WORK_DIR}/basics-data/mantissa/runs.db: no run database here (train a run first, or pass --db)\n"
+   OR EXISTS "${WORK_DIR}/basics-data/mantissa/runs.db")
+  message(FATAL_ERROR "runs show 1 with the default database: exit ${rc}\n${out}${err}")
 endif()
 execute_process(COMMAND "${MANTISSA}" runs list --db "${nowhere}" RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
 if(NOT rc EQUAL 0 OR NOT out STREQUAL "no runs: ${nowhere} does not exist yet\n" OR EXISTS "${nowhere}")
