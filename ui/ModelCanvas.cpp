@@ -492,9 +492,12 @@ void ModelCanvas::rebuild() {
       for (const std::string& in : l.inputs) ins.push_back(dtypes.at(in));
       const DType dt = layer_output_dtype(l, project.training.policy, ins);
       dtypes[info.id] = dt;
+      // Token ids travel exact whatever the policy: no dtype to speak of.
+      const QString what = l.kind == LayerKind::Input && l.tokens
+                               ? tr(" token ids")
+                               : QStringLiteral(", ") + qstr(dtype_name(dt));
       outLabel.insert(QString::fromStdString(info.id),
-                      QString::fromStdString(info.output_shape.str()) + QStringLiteral(", ") +
-                          qstr(dtype_name(dt)));
+                      QString::fromStdString(info.output_shape.str()) + what);
     }
   }
 

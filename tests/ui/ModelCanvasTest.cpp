@@ -341,6 +341,20 @@ class ModelCanvasTest : public QObject {
     }
   }
 
+  // A transformer's edges carry [T, C] shapes and the dtype each layer emits
+  // under the policy (PRECISION.md: the embedding and the residual stream in
+  // fp32, attention and the Linears in bf16); token ids have no dtype.
+  void sequenceEdgesShowTheirShapesAndDtypes() {
+    ProjectDocument doc;
+    ModelCanvas canvas(&doc);
+    QVERIFY(!doc.load(QStringLiteral(MANTISSA_TEST_PROJECTS_DIR "/char-gpt.json")).has_value());
+    QCOMPARE(doc.project().training.policy, Policy::MixedBFloat16);
+    const QStringList labels = canvas.edgeLabels();
+    for (const char* wanted : {"64 token ids", "64×128, f32", "64×128, bf16", "64×512, bf16"})
+      QVERIFY2(labels.contains(QString::fromUtf8(wanted)), qPrintable(labels.join(" | ")));
+    QVERIFY2(!labels.contains(QStringLiteral("64, f32")), qPrintable(labels.join(" | ")));
+  }
+
   void addAndConnectUndoRedo() {
     ProjectDocument doc;
     ModelCanvas canvas(&doc);
