@@ -46,6 +46,14 @@ std::size_t available_memory(const Backend& backend) {
   return host_available_bytes();
 }
 
+std::string memory_report(const Backend& backend) {
+  std::string text = bytes_text(double(backend.memory_stats().in_use)) + " held by tensors";
+  if (const std::size_t free = available_memory(backend); free > 0)
+    text += ", " + bytes_text(double(free)) +
+            (backend.memory_stats().driver_total > 0 ? " free on the device" : " of memory free");
+  return text;
+}
+
 MemoryEstimate estimate_memory(const ModelSummary& s, const TrainingSpec& t, std::int64_t batch) {
   MemoryEstimate e;
   // Virtual ranks: an fp32 sum of the gradients more, and activations of one

@@ -18,6 +18,10 @@ class Backend;
 // knows it, else the host's available memory (MemAvailable). 0 when unknown.
 std::size_t available_memory(const Backend& backend);
 
+// What the backend holds and what is left, for an out-of-memory message:
+// "1.2 GiB held by tensors, 300 MiB free on the device".
+std::string memory_report(const Backend& backend);
+
 // What training `summary` at `batch` samples a step is estimated to hold:
 // the model state (weights, gradients, 16-bit copies, optimizer state, the
 // fingerprint's previous masters, the host's initial values) and the

@@ -8,15 +8,11 @@
 // needs the state they leave.
 #include "mantissa/trainer.hpp"
 
-#include <unistd.h>
-
-#include <csignal>
 #include <thread>
 
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <deque>
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -33,8 +29,11 @@
 #include "mantissa/units.hpp"
 #include "mantissa/weights_io.hpp"
 #include "train/checkpoint.hpp"
+#include "train/fault.hpp"
 #include "train/validation.hpp"
 #include "train/memory_fit.hpp"
+#include "train/numerics_record.hpp"
+#include "train/rank_agreement.hpp"
 
 namespace mantissa {
 
@@ -49,20 +48,6 @@ std::string slot_entry(int slot, const std::string& param) {
 
 double seconds_since(Clock::time_point t0) {
   return std::chrono::duration<double>(Clock::now() - t0).count();
-}
-
-// What the backend holds and what is left, for an out-of-memory message.
-std::string memory_report(const Backend& backend) {
-  const MemoryStats m = backend.memory_stats();
-  std::string text = bytes_text(double(m.in_use)) + " held by tensors";
-  if (m.driver_total > 0) {
-    text += ", " + bytes_text(double(m.driver_total - std::min(m.driver_total, m.driver_in_use))) +
-            " free on the device";
-  } else if (const long pages = sysconf(_SC_AVPHYS_PAGES), page = sysconf(_SC_PAGESIZE);
-             pages > 0 && page > 0) {
-    text += ", " + bytes_text(double(std::size_t(pages) * std::size_t(page))) + " of memory free";
-  }
-  return text;
 }
 
 }  // namespace
@@ -84,20 +69,8 @@ struct Trainer::Impl {
   Clock::time_point session_start = Clock::now();
   bool warned_small_scale = false;
   bool warned_consecutive = false;
-  // Per-tensor numerics: the last steps not stored (kept for an event that
-  // follows them) and the last step stored because an event came before it.
-  std::deque<NumericsSample> recent_numerics;
-  std::int64_t numerics_after_event_until = 0;
-  // Steps stored for an event or around one; past kMaxEventSamples a run that
-  // keeps overflowing stores only its sampled steps (storage stays bounded).
-  std::int64_t event_samples = 0;
-  std::int64_t traced_events = 0;  // likewise, up to kMaxTracedEvents
-  // The loss scaler's record: which slots it reads, and the overflowed steps
-  // measured again at S = 1 so far (up to kMaxRemeasured).
-  std::vector<bool> scaled16;
-  bool fp32_record = false;  // no 16-bit gradients: every activation gradient instead
-  std::int64_t remeasured = 0;
   RankLayout ranks;  // data parallel: filled by join_ranks()
+  std::unique_ptr<NumericsRecord> numerics;  // what is kept of per-tensor numerics
 
   Impl(const Project& p, Backend& b, TrainOptions o)
       : project(p), backend(b), options(std::move(o)) {}
@@ -153,6 +126,8 @@ struct Trainer::Impl {
                                                          .collective = options.collective,
                                                          .reduce_order = options.reduce_order,
                                                          .bucket_bytes = options.bucket_bytes});
+    numerics = std::make_unique<NumericsRecord>(*stepper, *graph, t.numerics, lead(),
+                                                dropout_seed());
 
     if (options.resume_from) restore(*options.resume_from);
     if (options.collective != nullptr && options.collective->world() > 1) join_ranks();
@@ -162,19 +137,6 @@ struct Trainer::Impl {
       s.growth_tracker = options.scaler_state->growth_tracker;
       s.consecutive_skips = options.scaler_state->consecutive_skips;
       stepper->write_state(s);
-    }
-  }
-
-  void inject_fault() {
-    using Kind = TrainOptions::Fault::Kind;
-    switch (options.fault.kind) {
-      case Kind::Inf: stepper->plant_in_gradient(std::numeric_limits<float>::infinity()); break;
-      case Kind::NaN: stepper->plant_in_gradient(std::numeric_limits<float>::quiet_NaN()); break;
-      case Kind::Stall:
-        std::this_thread::sleep_for(std::chrono::duration<double>(options.fault.seconds));
-        break;
-      case Kind::Kill: ::raise(SIGKILL); break;
-      case Kind::None: break;
     }
   }
 
@@ -204,48 +166,7 @@ struct Trainer::Impl {
   // buffers and step state to every rank, as a checkpoint.
   void join_ranks() {
     Collective& c = *options.collective;
-    const TrainingSpec& t = project.training;
-    std::string shapes;
-    for (const Param* p : graph->params()) shapes += p->name + p->master.shape().str() + ";";
-    Project settings = project;  // what must agree beyond the named fields
-    settings.file.clear();
-    settings.training.backend.clear();
-    std::string device = backend.description();
-    device = device.substr(0, device.find(" ("));  // the model, not its thread count
-    const std::vector<std::pair<std::string, std::string>> fields = {
-        {"policy", std::string(policy_name(t.policy))},
-        {"seed", std::to_string(t.seed)},
-        {"batch size", std::to_string(t.batch_size)},
-        {"steps", std::to_string(total_steps)},
-        {"parameter shapes", shapes},
-        {"backend", backend.name().substr(0, backend.name().find(':'))},
-        {"device model", device},
-        {"reduce order", std::string(reduce_order_name(options.reduce_order))},
-        // (a digest that is the same in every build: seed_for is FNV-1a)
-        {"project", std::to_string(seed_for(0, project_to_json(settings)))},
-    };
-    nlohmann::json mine = nlohmann::json::array();
-    for (const auto& f : fields) mine.push_back(f.second);
-    const std::vector<std::string> all = c.all_gather(mine.dump());
-    const nlohmann::json first = nlohmann::json::parse(all[0]);
-    for (std::size_t k = 0; k < fields.size(); ++k) {
-      const std::string& name = fields[k].first;
-      // Long values (shapes, the project's digest) are named, not printed.
-      const bool print = name != "parameter shapes" && name != "project";
-      std::string differ;
-      for (std::size_t r = 1; r < all.size(); ++r) {
-        const nlohmann::json theirs = nlohmann::json::parse(all[r]);
-        if (theirs[k] == first[k]) continue;
-        differ += (differ.empty() ? "rank " : ", rank ") + std::to_string(r);
-        if (print) differ += " has " + theirs[k].get<std::string>();
-      }
-      if (!differ.empty())
-        throw InputError("the ranks disagree on the " + name + ": " + differ +
-                         (print ? ", rank 0 has " + first[k].get<std::string>()
-                                : (differ.find(',') == std::string::npos ? " differs" : " differ") +
-                                      std::string(" from rank 0")) +
-                         "; every rank must train the same project the same way");
-    }
+    check_ranks_agree(c, project, backend, graph->params(), total_steps, options.reduce_order);
     ranks.world_size = c.world();
     ranks.engine = stepper->join_device_sum();
     ranks.reduce_order = reduce_order_name(options.reduce_order);
@@ -282,129 +203,8 @@ struct Trainer::Impl {
                        graph->summary().output_id + "' gives " + std::to_string(outputs));
   }
 
-  Tensor upload(const std::vector<float>& host, Shape shape) {
-    Tensor t = Tensor::empty(backend, std::move(shape), DType::F32);
-    backend.upload(t.data(), host.data(), t.bytes());
-    return t;
-  }
-
   // The run's; the backend mixes in the step counter (StepState::steps_taken).
   std::uint64_t dropout_seed() const { return seed_for(project.training.seed, "dropout"); }
-
-  // Whether step `at` (1-based) takes histograms: sampled, or just after an event.
-  bool histograms_for(std::int64_t at) const {
-    const NumericsOptions& n = project.training.numerics;
-    return at % n.sample_every == 0 || at <= numerics_after_event_until;
-  }
-
-  // The first tensor in execution order that held a non-finite value, from
-  // the step's per-tensor numerics ("" when numerics are off or none did).
-  std::string first_nonfinite_tensor() const {
-    if (!stepper->numerics_on()) return "";
-    const std::vector<TensorStats> stats = stepper->numerics().decoded();
-    const std::vector<NumericsSlot>& slots = graph->numerics_slots();
-    for (std::size_t i = 0; i < stats.size() && i < slots.size(); ++i)
-      if (stats[i].nonfinite() > 0)
-        return slots[i].label() + " (" + std::string(role_name(slots[i].role)) + ")";
-    return "";
-  }
-
-  // Stores the step's numerics when it is sampled, has an event, or follows
-  // one; keeps it for a moment otherwise, in case an event comes next.
-  void record_numerics(const StepState& s, std::int64_t at_step,
-                       const std::vector<TensorStats>& stats, MetricsSink& sink) {
-    if (!stepper->numerics_on()) return;
-    const NumericsOptions& n = project.training.numerics;
-    NumericsSample sample{at_step, "", s.scale_used, stats,
-                          stepper->numerics().decoded_histograms()};
-    const bool event = s.found_inf > 0 || !std::isfinite(s.loss);
-    const bool sampled = at_step % n.sample_every == 0;
-    const bool room = event_samples < kMaxEventSamples;
-    if (event && room) {
-      for (NumericsSample& r : recent_numerics) {
-        r.reason = "before event";
-        sink.numerics_recorded(r);
-        ++event_samples;
-      }
-      recent_numerics.clear();
-      sample.reason = "event";
-      sink.numerics_recorded(sample);
-      ++event_samples;
-      numerics_after_event_until = std::max(numerics_after_event_until, at_step + n.around_event);
-      return;
-    }
-    if (sampled || (room && at_step <= numerics_after_event_until)) {
-      sample.reason = sampled ? (event ? "event" : "sampled") : "after event";
-      sink.numerics_recorded(sample);
-      if (!sampled) ++event_samples;
-      return;
-    }
-    if (!room) return;
-    if (n.around_event == 0) return;
-    recent_numerics.push_back(std::move(sample));
-    while (std::int64_t(recent_numerics.size()) > n.around_event) recent_numerics.pop_front();
-  }
-
-  struct InFlight;
-
-  // StepMetrics::unscaled_grad_amax and forward_nonfinite (whatif.hpp):
-  // from the step's own statistics when its 16-bit gradients were finite;
-  // from a run of the same step at S = 1 when they overflowed (its state is
-  // unchanged after a skip; on a backend that reads steps late, a step that
-  // was applied is not run again).
-  void scaler_record(const StepState& s, const InFlight& f, const std::vector<TensorStats>& stats,
-                     StepMetrics& m) {
-    if (!stepper->numerics_on()) return;
-    const std::vector<NumericsSlot>& slots = graph->numerics_slots();
-    if (scaled16.empty()) {
-      scaled16 = graph->scaled_16bit_slots();
-      // An fp32 run holds nothing in 16 bits: the gradients mixed fp16 would
-      // hold there are, roughly, every activation gradient (an estimate; fp16
-      // keeps a few, such as LayerNorm's, in fp32).
-      fp32_record = std::none_of(scaled16.begin(), scaled16.end(), [](bool b) { return b; });
-      if (fp32_record)
-        for (std::size_t i = 0; i < slots.size(); ++i)
-          scaled16[i] = slots[i].role == TensorRole::ActivationGrad;
-    }
-    bool backward_bad = false;
-    float amax = 0;
-    for (std::size_t i = 0; i < stats.size() && i < slots.size(); ++i) {
-      const bool backward =
-          slots[i].role == TensorRole::ActivationGrad || slots[i].role == TensorRole::WeightGrad;
-      if (!backward) {
-        if (stats[i].nonfinite() > 0) m.forward_nonfinite = true;
-        continue;
-      }
-      if (stats[i].nonfinite() > 0) backward_bad = true;
-      if (scaled16[i]) amax = std::max(amax, stats[i].amax);
-    }
-    if (!std::isfinite(s.loss)) m.forward_nonfinite = true;
-    if (m.forward_nonfinite) return;  // overflows whatever S: no A needed
-    if (!backward_bad && s.found_inf == 0) {
-      m.unscaled_grad_amax = double(amax) / double(s.scale_used);
-      return;
-    }
-    // Only a skipped step left the weights as they were when it ran.
-    if (s.skipped_this_step == 0 || f.x.empty() || remeasured >= kMaxRemeasured || f.step != step ||
-        !lead())  // only rank 0's record is kept
-      return;
-    ++remeasured;
-    const std::vector<TracedTensor> at_one =
-        stepper->measure_at(1.0, f.x, f.y, f.batch, dropout_seed(), f.step);
-    double a = 0;
-    for (const TracedTensor& t : at_one) {
-      if (!t.backward()) {
-        if (t.stats.nonfinite() > 0) m.forward_nonfinite = true;
-        continue;
-      }
-      // Still non-finite at S = 1: overflows at any scale of 1 or more.
-      if (t.stats.nonfinite() > 0) a = std::numeric_limits<double>::infinity();
-      else if (t.dtype == DType::F16 || t.dtype == DType::BF16 ||
-               (fp32_record && t.role == TensorRole::ActivationGrad))
-        a = std::max(a, double(t.stats.amax));
-    }
-    if (!m.forward_nonfinite) m.unscaled_grad_amax = a;
-  }
 
   struct InFlight {
     std::uint64_t ticket = 0;
@@ -419,23 +219,8 @@ struct Trainer::Impl {
     // since the loader has moved on by the time a late read arrives.
     std::span<const float> x, y;
     std::vector<float> x_kept, y_kept;
+    StepBatch inputs() const { return {step, batch, x, y}; }
   };
-
-  // A step that skipped (or whose loss was not finite) is run again op by op
-  // to find where it first went non-finite (provenance.hpp).
-  std::optional<Provenance> trace_if_event(const StepState& s, const InFlight& f, MetricsSink& sink) {
-    if (!stepper->numerics_on() || f.x.empty() || !lead()) return std::nullopt;  // rank 0's record
-    if (!(s.found_inf > 0 || !std::isfinite(s.loss))) return std::nullopt;
-    if (traced_events >= kMaxTracedEvents) return std::nullopt;
-    ++traced_events;
-    Provenance p = stepper->trace(f.x, f.y, f.batch, dropout_seed(), f.step, s);
-    if (!p.reproduced && f.step != step)
-      p.not_reproduced = "step " + std::to_string(step) +
-                         " had already run when the step was run again, and may have updated "
-                         "the weights";
-    sink.provenance_recorded(p);
-    return p;
-  }
 
   void emit_step_events(const StepState& s, std::int64_t at_step, MetricsSink& sink, double wall,
                         const std::optional<Provenance>& prov) {
@@ -445,7 +230,7 @@ struct Trainer::Impl {
     const std::size_t idx = std::size_t(s.found_inf) - 1;
     // Named by the numerics when they are on: the first tensor in execution
     // order, which may be an activation; else the first gradient in the table.
-    std::string tensor = first_nonfinite_tensor();
+    std::string tensor = numerics->first_nonfinite_tensor();
     if (tensor.empty()) tensor = idx < params.size() ? params[idx]->name : "?";
     // The re-run names casts between layers too, and says whether the
     // overflow needs the loss scale.
@@ -656,11 +441,11 @@ struct Trainer::Impl {
       // The step's statistics, decoded once for the scaler record and the store.
       const std::vector<TensorStats> stats =
           stepper->numerics_on() ? stepper->numerics().decoded() : std::vector<TensorStats>{};
-      scaler_record(s, f, stats, m);
+      numerics->scaler_record(s, f.inputs(), step, stats, m);
       sink.step_recorded(m);
-      std::optional<Provenance> prov = trace_if_event(s, f, sink);
+      std::optional<Provenance> prov = numerics->trace_if_event(s, f.inputs(), step, sink);
       emit_step_events(s, f.step, sink, wall, prov);
-      record_numerics(s, f.step, stats, sink);
+      numerics->record(s, f.step, stats, sink);
       if (f.step == capture_step) {
         sink.event_recorded({f.step, stepper->captured() ? EventKind::Info : EventKind::Warning,
                              stepper->captured()
@@ -745,7 +530,7 @@ struct Trainer::Impl {
         const auto begun = Clock::now();
         const Batch& batch = loader->next();
         const std::int64_t epoch = step / steps_per_epoch;
-        stepper->set_histograms(histograms_for(step + 1));
+        stepper->set_histograms(numerics->histograms_for(step + 1));
         std::vector<float> targets = loss_targets(*graph, batch, data.train.num_classes);
         if (options.probe_step && step + 1 == *options.probe_step) {
           if (pending) collect(*pending);  // the weights are those the step starts from
@@ -757,7 +542,7 @@ struct Trainer::Impl {
         }
         if (options.fault.kind != TrainOptions::Fault::Kind::None && options.fault.step == step + 1 &&
             options.fault.rank == (options.collective ? options.collective->rank() : 0))
-          inject_fault();
+          inject_fault(options.fault, *stepper);
         if (data_parallel) stepper->set_control(control_word(control));
         stepper->enqueue(batch.x, targets, batch.size, dropout_seed());
         Clock::duration held{0};  // a pause is in no step's time
@@ -824,45 +609,6 @@ struct Trainer::Impl {
     return summary;
   }
 };
-
-TrainOptions::Fault parse_fault(const std::string& text, const std::string& source) {
-  using Kind = TrainOptions::Fault::Kind;
-  const auto bad = [&] {
-    return InputError(source + ": '" + text +
-                      "' is not a fault; write inf@STEP, nan@STEP, stall@STEP or kill@STEP, "
-                      "each optionally with :RANK, stall also with /SECONDS");
-  };
-  TrainOptions::Fault f;
-  const auto at = text.find('@');
-  if (at == std::string::npos) throw bad();
-  const std::string kind = text.substr(0, at);
-  if (kind == "inf") f.kind = Kind::Inf;
-  else if (kind == "nan") f.kind = Kind::NaN;
-  else if (kind == "stall") f.kind = Kind::Stall;
-  else if (kind == "kill") f.kind = Kind::Kill;
-  else throw bad();
-  std::string rest = text.substr(at + 1);
-  f.seconds = 3600;
-  if (const auto slash = rest.find('/'); slash != std::string::npos) {
-    if (f.kind != Kind::Stall) throw bad();
-    try {
-      std::size_t used = 0;
-      f.seconds = std::stod(rest.substr(slash + 1), &used);
-      if (used != rest.size() - slash - 1 || !(f.seconds >= 0)) throw bad();
-    } catch (const std::logic_error&) {
-      throw bad();
-    }
-    rest.resize(slash);
-  }
-  const auto colon = rest.find(':');
-  const std::optional<std::int64_t> step = whole_number(rest.substr(0, colon));
-  const std::optional<std::int64_t> rank =
-      colon == std::string::npos ? std::optional<std::int64_t>(0) : whole_number(rest.substr(colon + 1));
-  if (!step || !rank || *step < 1 || *rank < 0 || *rank > 1000000) throw bad();
-  f.step = *step;
-  f.rank = int(*rank);
-  return f;
-}
 
 Trainer::Trainer(const Project& project, Backend& backend, TrainOptions options)
     : impl_(std::make_unique<Impl>(project, backend, std::move(options))) {
