@@ -28,6 +28,7 @@ void add_devices_command(CLI::App& app);
 void add_model_commands(CLI::App& app);
 void add_train_commands(CLI::App& app);  // train, resume, compare
 void add_runs_commands(CLI::App& app);
+void add_runs_numerics_command(CLI::App* runs);  // runs numerics
 void add_bench_command(CLI::App& app);
 void add_export_commands(CLI::App& app);  // export
 void add_evaluate_command(CLI::App& app);
