@@ -1,7 +1,10 @@
 // TrainingController end to end on tiny projects: runs reach the signals in
 // order and the store with their final status; stop, pause, replacement and
 // bad input behave.
+#include <QCoreApplication>
 #include <QElapsedTimer>
+#include <QFile>
+#include <QFileInfo>
 #include <QProcess>
 #include <QSignalSpy>
 #include <QTemporaryDir>
@@ -43,6 +46,33 @@ class ControllerTest : public QObject {
   }
 
  private slots:
+  // A studio killed during a data-parallel run leaves the ranks' copy of
+  // its project in the temporary folder; the next controller removes the
+  // copies whose studio is gone, and nothing else.
+  void ranksFilesOfAGoneStudioAreRemoved() {
+    QTemporaryDir tmp;
+    const QByteArray oldTmp = qgetenv("TMPDIR");
+    qputenv("TMPDIR", tmp.path().toLocal8Bit());
+    const auto touch = [&](const QString& name) {
+      QFile f(tmp.filePath(name));
+      QVERIFY(f.open(QIODevice::WriteOnly));
+      f.write("{}");
+    };
+    const QString mine = QStringLiteral("mantissa-ranks-%1-1.json").arg(QCoreApplication::applicationPid());
+    // (no process has a number past the kernel's pid_max, 2^22 at most)
+    const QString gone = QStringLiteral("mantissa-ranks-999999999-3.json");
+    const QStringList kept = {mine, QStringLiteral("mantissa-ranks-notes.json"),
+                              QStringLiteral("mantissa-ranks-999999999-3.json.bak"),
+                              QStringLiteral("other.json")};
+    for (const QString& name : kept) touch(name);
+    touch(gone);
+    { TrainingController c(db()); }
+    if (oldTmp.isNull()) qunsetenv("TMPDIR");
+    else qputenv("TMPDIR", oldTmp);
+    QVERIFY2(!QFileInfo::exists(tmp.filePath(gone)), qPrintable(gone));
+    for (const QString& name : kept) QVERIFY2(QFileInfo::exists(tmp.filePath(name)), qPrintable(name));
+  }
+
   void finishedRunReachesSignalsAndStore() {
     TrainingController c(db());
     QSignalSpy started(&c, &TrainingController::runStarted);

@@ -7,7 +7,10 @@
 #include <QCoreApplication>
 #include <atomic>
 #include <QFileInfo>
+#include <cerrno>
+#include <csignal>
 #include <fstream>
+#include <regex>
 #include <unistd.h>
 
 #include "RunChannel.hpp"
@@ -24,18 +27,35 @@ namespace {
 
 constexpr int kDrainIntervalMs = 33;  // ~30 Hz
 
+// The ranks' copy of a data-parallel run's project, in the temporary folder:
+// mantissa-ranks-PID-N.json, PID being the studio's.
+const std::string kRanksFilePrefix = "mantissa-ranks-";
+
+// Copies that a studio killed during a run left behind (its own cleanup
+// never ran): those whose studio process is gone.
+void removeStaleRanksFiles() {
+  static const std::regex name(kRanksFilePrefix + R"((\d{1,9})-\d+\.json)");
+  std::error_code ec;
+  const std::filesystem::path dir = std::filesystem::temp_directory_path(ec);
+  if (ec) return;
+  for (auto it = std::filesystem::directory_iterator(dir, ec);
+       !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
+    std::smatch m;
+    const std::string file = it->path().filename().string();
+    if (!std::regex_match(file, m, name)) continue;
+    const pid_t pid = pid_t(std::stol(m[1].str()));
+    if (pid <= 0 || ::kill(pid, 0) == 0 || errno != ESRCH) continue;  // alive, or not ours to judge
+    std::error_code ignored;
+    std::filesystem::remove(it->path(), ignored);
+  }
+}
+
 // Notes whether the trainer began stepping.
 struct StartWatch : MetricsSink {
   bool started = false;
   void run_started(const RunStart&) override { started = true; }
 };
 
-// Worker thread body. Everything here runs off the GUI thread: backend
-// creation, dataset loading, the store and the training loop. Results leave
-// only through the channel. Like the command line (the same train job): a
-// device that cannot be used fails before a run exists; a project that
-// cannot be trained is kept as a failed run; a resumed run that cannot start
-// is left as it was (still resumable). `prepare` builds the request.
 // The command line the other ranks of a data-parallel run are: $MANTISSA_CLI,
 // else `mantissa` beside the studio (installed) or in the build tree's app/.
 std::string commandLineProgram() {
@@ -77,8 +97,7 @@ std::unique_ptr<LocalRankGroup> startRanks(TrainRequest& request, std::filesyste
     if (!path->empty() && path->is_relative()) *path = (base / *path).lexically_normal();
   static std::atomic<int> counter{0};
   file = std::filesystem::temp_directory_path() /
-                                     ("mantissa-ranks-" + std::to_string(::getpid()) + "-" +
-                                      std::to_string(++counter) + ".json");
+         (kRanksFilePrefix + std::to_string(::getpid()) + "-" + std::to_string(++counter) + ".json");
   std::ofstream(file) << project_to_json(p);
   p = parse_project(project_to_json(p), file);
   // The run's snapshot is rank 0's project, as the command line records it:
@@ -96,6 +115,12 @@ std::unique_ptr<LocalRankGroup> startRanks(TrainRequest& request, std::filesyste
   return group;
 }
 
+// Worker thread body. Everything here runs off the GUI thread: backend
+// creation, dataset loading, the store and the training loop. Results leave
+// only through the channel. Like the command line (the same train job): a
+// device that cannot be used fails before a run exists; a project that
+// cannot be trained is kept as a failed run; a resumed run that cannot start
+// is left as it was (still resumable). `prepare` builds the request.
 void runOnWorker(std::shared_ptr<RunChannel> channel, std::shared_ptr<TrainControl> control,
                  std::function<TrainRequest()> prepare) {
   try {
@@ -179,6 +204,7 @@ struct TrainingController::Pending {
 
 TrainingController::TrainingController(std::filesystem::path databasePath, QObject* parent)
     : QObject(parent), databasePath_(std::move(databasePath)) {
+  removeStaleRanksFiles();
   timer_.setInterval(kDrainIntervalMs);
   connect(&timer_, &QTimer::timeout, this, &TrainingController::drain);
 }
