@@ -30,8 +30,9 @@ ModelSummaryView::ModelSummaryView(QWidget* parent)
   grid_->setHorizontalSpacing(12);
   auto* head = new QLabel(tr("Activation memory"), table_);
   head->setToolTip(
-      tr("Output activations of every layer, as the forward pass keeps them "
-         "for backward"));
+      tr("What a training step holds at its peak besides the weights, their gradients "
+         "and the optimizer state: the tensors each layer keeps from the forward pass "
+         "for the backward pass, and the gradients the backward pass holds (estimated)"));
   grid_->addWidget(head, 0, 0);
   grid_->addWidget(new QLabel(tr("per sample"), table_), 0, 1, Qt::AlignRight);
   grid_->addWidget(new QLabel(tr("per batch"), table_), 0, 2, Qt::AlignRight);
@@ -66,8 +67,12 @@ void ModelSummaryView::setSummary(const ModelDiagnosis& diagnosis, std::int64_t 
   for (const LayerInfo& l : diagnosis.layers) {
     params += l.params;
     flops += l.forward_flops;
-    for (std::size_t i = 0; i < bytes.size(); ++i) bytes[i] += l.activation_bytes[i];
+    for (std::size_t i = 0; i < bytes.size(); ++i) bytes[i] += l.kept_bytes[i];
   }
+  // A step's peak once every layer is known; until then what the layers
+  // built so far keep for the backward pass.
+  const bool whole = diagnosis.training_activation_bytes[0] > 0;
+  if (whole) bytes = diagnosis.training_activation_bytes;
   // What is wrong, in words: the model's own problems, then how many layers
   // are marked on the canvas.
   QStringList notes;
@@ -97,12 +102,17 @@ void ModelSummaryView::setSummary(const ModelDiagnosis& diagnosis, std::int64_t 
   const QString sofar = modelComplete ? QString() : tr(" so far");
   params_->setText(formatCount(params) + sofar);
   flops_->setText(tr("%1 / sample").arg(formatFlops(double(flops))) + sofar);
+  const QString partial = whole ? QString() : tr(" so far");
   for (int i = 0; i < 3; ++i) {
     const double perSample = double(bytes[std::size_t(i)]);
-    activation_[i][0]->setText(formatBytes(perSample));
+    activation_[i][0]->setText(formatBytes(perSample) + partial);
     activation_[i][1]->setText(
-        formatBytes(perSample * double(std::max<std::int64_t>(batchSize, 1))));
+        formatBytes(perSample * double(std::max<std::int64_t>(batchSize, 1))) + partial);
   }
+}
+
+QString ModelSummaryView::activationText(int policy, bool perBatch) const {
+  return activation_[policy][perBatch ? 1 : 0]->text();
 }
 
 QString ModelSummaryView::paramsText() const {

@@ -1,6 +1,7 @@
 #pragma once
-// The Inspector's model summary: parameters, forward FLOPs and activation
-// memory per policy (per sample and per batch), or the model's error.
+// The Inspector's model summary: parameters, forward FLOPs and the
+// activation memory of a training step per policy (per sample and per
+// batch, ModelSummary::training_activation_bytes), or the model's error.
 #include <QWidget>
 #include <optional>
 
@@ -25,6 +26,8 @@ class ModelSummaryView : public QWidget {
                   bool modelComplete);
 
   QString paramsText() const;
+  // Activation memory under kSummaryPolicies[policy], per sample or per batch.
+  QString activationText(int policy, bool perBatch) const;
 
  private:
   QLabel* params_;

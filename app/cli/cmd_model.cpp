@@ -128,6 +128,7 @@ Json summary_json(const Project& project, const ModelSummary& s, std::int64_t ba
                       {"params", l.params},
                       {"forward_flops", l.forward_flops},
                       {"activation_bytes", per_policy(l.activation_bytes, batch)},
+                      {"kept_bytes", per_policy(l.kept_bytes, batch)},
                       {"pin_fp32", spec.pin_fp32}});
   }
   const auto& act = s.total_activation_bytes;
@@ -136,6 +137,7 @@ Json summary_json(const Project& project, const ModelSummary& s, std::int64_t ba
       {"forward_flops_per_sample", s.total_forward_flops},
       {"forward_flops_per_batch", s.total_forward_flops * batch},
       {"activation_bytes", per_policy(act, batch)},
+      {"training_activation_bytes", per_policy(s.training_activation_bytes, batch)},
       {"activation_saving_percent",
        {{std::string(policy_name(Policy::MixedFloat16)), saving_percent(act[kF16], act[kF32])},
         {std::string(policy_name(Policy::MixedBFloat16)), saving_percent(act[kBF16], act[kF32])}}}};
@@ -170,6 +172,7 @@ void print_summary(const Project& project, const ModelSummary& s, std::int64_t b
   }
   t.rule();
   const auto& act = s.total_activation_bytes;
+  const auto& peak = s.training_activation_bytes;
   t.add({"total", "", "", "", with_thousands(s.total_params), si(s.total_forward_flops),
          bytes_text(act[kF32] * batch), bytes_text(act[kF16] * batch),
          bytes_text(act[kBF16] * batch), ""});
@@ -182,7 +185,13 @@ void print_summary(const Project& project, const ModelSummary& s, std::int64_t b
             << bytes_text(act[kF16] * batch) << " ("
             << fixed(saving_percent(act[kF16], act[kF32]), 1) << "% less), mixed_bfloat16 "
             << bytes_text(act[kBF16] * batch) << " ("
-            << fixed(saving_percent(act[kBF16], act[kF32]), 1) << "% less)\n"
+            << fixed(saving_percent(act[kBF16], act[kF32]), 1) << "% less), every layer's output\n"
+            << "training step  float32 " << bytes_text(peak[kF32] * batch) << ", mixed_float16 "
+            << bytes_text(peak[kF16] * batch) << " ("
+            << fixed(saving_percent(peak[kF16], peak[kF32]), 1) << "% less), mixed_bfloat16 "
+            << bytes_text(peak[kBF16] * batch) << " ("
+            << fixed(saving_percent(peak[kBF16], peak[kF32]), 1)
+            << "% less), activation memory at a step's peak (estimated)\n"
             << "output         '" << s.output_id << "' feeds the loss '" << s.loss_id << "'\n";
 }
 

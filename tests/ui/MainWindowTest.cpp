@@ -38,6 +38,7 @@
 #include "MainWindow.hpp"
 #include "LayerNode.hpp"
 #include "ModelCanvas.hpp"
+#include "Format.hpp"
 #include "ModelSummaryView.hpp"
 #include "StudioSettings.hpp"
 #include "ModelTable.hpp"
@@ -787,6 +788,13 @@ class MainWindowTest : public QObject {
   void inspectorAndModelTabDescribeTheProject() {
     MainWindow w(options(project(QStringLiteral("spirals.json"), spiralsJson(60))));
     QCOMPARE(w.modelSummary()->paramsText(), QStringLiteral("82"));
+    // Activation memory: a training step's peak, as the engine estimates it.
+    const ModelDiagnosis& whole = w.document()->diagnosis();
+    for (int i = 0; i < 3; ++i) {
+      QVERIFY(whole.training_activation_bytes[std::size_t(i)] > 0);
+      QCOMPARE(w.modelSummary()->activationText(i, false),
+               formatBytes(double(whole.training_activation_bytes[std::size_t(i)])));
+    }
     QCOMPARE(w.modelTable()->table()->rowCount(), 5);
     QCOMPARE(w.modelTable()->table()->item(1, 0)->text(), QStringLiteral("fc1"));
     QCOMPARE(w.modelTable()->table()->item(1, 3)->text(), QStringLiteral("16"));
@@ -799,6 +807,8 @@ class MainWindowTest : public QObject {
     QVERIFY(canvas != nullptr);
     canvas->addLayer(LayerKind::Linear, QPointF(100, 400));
     QCOMPARE(w.modelSummary()->paramsText(), QStringLiteral("82 so far"));
+    QVERIFY2(w.modelSummary()->activationText(0, true).endsWith(QStringLiteral(" so far")),
+             qPrintable(w.modelSummary()->activationText(0, true)));
     const QString said =
         w.modelSummary()->findChild<QLabel*>(QStringLiteral("modelProblems"))->text();
     QVERIFY2(said.contains(QStringLiteral("1 problem marked on the layers")) &&

@@ -221,6 +221,12 @@ struct LayerInfo {
   std::int64_t forward_flops = 0;  // per sample, 2 per multiply-add (linear, conv)
   // Output activation bytes per sample under float32, mixed_float16, mixed_bfloat16.
   std::array<std::int64_t, 3> activation_bytes{};
+  // What training holds for this layer's backward pass, per sample and
+  // policy: the tensors it keeps from its forward that no layer before it
+  // keeps already (its inputs as it received them, its output, its own
+  // intermediates); for the loss, the predictions and their gradient. The
+  // sum over the layers is the activation memory of a training step's peak.
+  std::array<std::int64_t, 3> kept_bytes{};
   std::array<DType, 3> output_dtype{};
 };
 
@@ -229,6 +235,11 @@ struct ModelSummary {
   std::int64_t total_params = 0;
   std::int64_t total_forward_flops = 0;               // per sample
   std::array<std::int64_t, 3> total_activation_bytes{};  // per sample
+  // Per sample: the activation memory at a training step's peak, estimated
+  // from what each layer keeps (LayerInfo::kept_bytes) and the gradients the
+  // backward pass holds, as the graph runs them (weights, their gradients
+  // and optimizer state not included).
+  std::array<std::int64_t, 3> training_activation_bytes{};
   std::string output_id;                              // the node feeding the loss
   std::string loss_id;                                // the loss node
 };
@@ -251,6 +262,8 @@ struct ModelProblem {
 struct ModelDiagnosis {
   std::vector<LayerInfo> layers;  // the inferred layers, inputs before the layers they feed
   std::vector<ModelProblem> problems;
+  // As ModelSummary's, once every layer is inferred (zeros before).
+  std::array<std::int64_t, 3> training_activation_bytes{};
   // No problems at all: analyze_model() accepts the model.
   bool complete() const { return problems.empty(); }
   const LayerInfo* find(std::string_view id) const;        // nullptr: not inferred

@@ -18,9 +18,165 @@ namespace mantissa {
 
 namespace {
 
+// The tensors training keeps for the backward pass, as the graph holds them
+// (model/layers/graph.cpp): a layer's output goes when its last reader has
+// run unless a layer keeps it; a reader whose dtype differs receives a cast
+// of its own; a view is the memory of its input. Each tensor is counted once,
+// at the first layer that keeps it (LayerInfo::kept_bytes).
+struct KeptTensors {
+  // Per policy: the tensor each layer's output is ("" while none is known).
+  std::unordered_map<std::string, std::array<std::string, kSummaryPolicies.size()>> tensor_of;
+  std::array<std::set<std::string>, kSummaryPolicies.size()> counted;
+  std::unordered_map<std::string, int> readers;  // layers reading each layer's output
+  std::string output_id;                         // the layer feeding the loss
+
+  explicit KeptTensors(const ModelSpec& model) {
+    for (const LayerSpec& l : model.layers) {
+      for (const std::string& in : l.inputs) ++readers[in];
+      if (is_loss(l.kind) && !l.inputs.empty()) output_id = l.inputs.front();
+    }
+  }
+
+  void add(const LayerSpec& l, const std::vector<const LayerInfo*>& inputs, LayerInfo& info) {
+    const detail::LayerRules& r = detail::rules(l.kind);
+    auto& mine = tensor_of[l.id];
+    for (std::size_t p = 0; p < kSummaryPolicies.size(); ++p) {
+      const DType d = info.output_dtype[p];
+      // A ReLU run inside its Linear: its output is the Linear's.
+      const bool in_linear = inputs.size() == 1 &&
+                             detail::relu_runs_in_linear(
+                                 l.kind, l.inputs.size(), inputs[0]->kind, readers[inputs[0]->id],
+                                 inputs[0]->id == output_id, inputs[0]->output_dtype[p] == d);
+      std::int64_t& kept = info.kept_bytes[p];
+      const auto keep = [&](const std::string& tensor, std::int64_t bytes) {
+        if (counted[p].insert(tensor).second) kept += bytes;
+      };
+      std::vector<std::string> received;
+      for (const LayerInfo* in : inputs) {
+        const std::string& produced = tensor_of[in->id][p];
+        // Token ids and a loss's predictions are read as they are.
+        const bool as_is = r.token_input || is_loss(l.kind) || in->output_dtype[p] == d;
+        received.push_back(as_is ? produced
+                                 : produced + " as " + std::string(dtype_name(d)) + " for " + l.id);
+        const std::int64_t bytes =
+            in->output_shape.numel() * std::int64_t(dtype_size(as_is ? in->output_dtype[p] : d));
+        if (r.keeps == detail::Keeps::Inputs || r.keeps == detail::Keeps::InputsAndOutput)
+          keep(received.back(), bytes);
+        // The loss: the predictions until it has run, and their gradient.
+        if (is_loss(l.kind) && received.size() == 1) {
+          keep(received.back(), bytes);
+          kept += bytes;
+        }
+      }
+      if (r.keeps == detail::Keeps::Output || r.keeps == detail::Keeps::InputsAndOutput)
+        keep(l.id, info.activation_bytes[p]);
+      if (r.kept_extra != nullptr) kept += r.kept_extra(l, info, d);
+      const bool alias = (r.keeps == detail::Keeps::View || in_linear) && !received.empty();
+      mine[p] = alias ? received.front() : l.id;
+    }
+  }
+};
+
+// The activation memory of a training step's peak, per sample and policy:
+// the end of the forward pass (everything kept), then the backward pass as
+// Graph::loss_and_backward runs it, layer by layer from the loss: what is
+// still kept, the gradients waiting for their layers, and the input
+// gradients this layer makes (a gradient handed on as it is makes none).
+// A kept tensor goes with the first layer that kept it, which is the last
+// backward reaches. `layers`: every layer of a complete model, inputs first.
+std::array<std::int64_t, 3> training_peak(const std::vector<LayerInfo>& layers,
+                                          const ModelSpec& model) {
+  std::unordered_map<std::string, std::size_t> at;
+  for (std::size_t i = 0; i < layers.size(); ++i) at.emplace(layers[i].id, i);
+  std::vector<std::vector<std::size_t>> inputs(layers.size());
+  std::size_t loss = layers.size();
+  const LayerSpec* loss_spec = nullptr;
+  for (const LayerSpec& l : model.layers) {
+    const auto self = at.find(l.id);
+    if (self == at.end()) return {};
+    for (const std::string& in : l.inputs) inputs[self->second].push_back(at.at(in));
+    if (is_loss(l.kind)) {
+      loss = self->second;
+      loss_spec = &l;
+    }
+  }
+  if (loss == layers.size() || inputs[loss].empty()) return {};
+  // Gradients reach the layers with weights and whatever feeds them.
+  std::vector<bool> needs_grad(layers.size(), false);
+  for (std::size_t i = 0; i < layers.size(); ++i) {
+    needs_grad[i] = layers[i].params > 0;
+    for (std::size_t j : inputs[i]) needs_grad[i] = needs_grad[i] || needs_grad[j];
+  }
+  std::array<std::int64_t, 3> peak{};
+  for (std::size_t p = 0; p < kSummaryPolicies.size(); ++p) {
+    const auto bytes_as = [&](std::size_t i, DType d) {
+      return layers[i].output_shape.numel() * std::int64_t(dtype_size(d));
+    };
+    struct Grad {
+      int tensor = 0;
+      std::int64_t bytes = 0;
+    };
+    std::unordered_map<std::size_t, Grad> grads;  // layer -> its output's gradient
+    int tensors = 0;
+    const auto waiting = [&] {
+      std::set<int> seen;
+      std::int64_t sum = 0;
+      for (const auto& [layer, g] : grads)
+        if (seen.insert(g.tensor).second) sum += g.bytes;
+      return sum;
+    };
+    std::int64_t kept = 0;
+    for (const LayerInfo& l : layers) kept += l.kept_bytes[p];
+    peak[p] = kept;  // the forward pass's end, the loss's gradient included
+    // After the loss: its predictions go (its targets stay for the step),
+    // their gradient waits for the output layer.
+    const std::size_t out = inputs[loss].front();
+    const detail::LayerRules& loss_rules = detail::rules(layers[loss].kind);
+    const std::int64_t targets =
+        loss_rules.kept_extra != nullptr
+            ? loss_rules.kept_extra(*loss_spec, layers[loss], layers[loss].output_dtype[p])
+            : 0;
+    kept -= layers[loss].kept_bytes[p] - targets;
+    grads[out] = {++tensors, bytes_as(out, layers[out].output_dtype[p])};
+    for (std::size_t i = layers.size(); i-- > 1;) {
+      if (i == loss) continue;
+      const auto mine = grads.find(i);
+      if (mine == grads.end()) {
+        kept -= layers[i].kept_bytes[p];
+        continue;
+      }
+      const detail::LayerRules& r = detail::rules(layers[i].kind);
+      const DType d = layers[i].output_dtype[p];
+      std::vector<std::pair<std::size_t, Grad>> made;
+      std::int64_t new_bytes = 0;
+      for (std::size_t j : inputs[i]) {
+        if (!needs_grad[j]) continue;
+        Grad g = mine->second;
+        if (!r.passes_gradient) {
+          g = {++tensors, bytes_as(j, d)};
+          new_bytes += g.bytes;
+        }
+        made.emplace_back(j, g);
+      }
+      peak[p] = std::max(peak[p], kept + waiting() + new_bytes);
+      kept -= layers[i].kept_bytes[p];
+      grads.erase(mine);
+      for (auto& [j, g] : made) {
+        const DType dj = layers[j].output_dtype[p];
+        // A gradient in another dtype is cast for its layer; a second one is summed.
+        if (dj != d || grads.count(j) != 0) g = {++tensors, bytes_as(j, dj)};
+        grads[j] = g;
+      }
+    }
+  }
+  return peak;
+}
+
 // One layer's shape, counts and dtypes from its inputs' (the kind's shape
-// rule throws a ProjectError when they do not fit).
-LayerInfo infer_layer(const detail::ShapeContext& ctx, const std::vector<const LayerInfo*>& inputs) {
+// rule throws a ProjectError when they do not fit), and what training keeps
+// of it.
+LayerInfo infer_layer(const detail::ShapeContext& ctx, const std::vector<const LayerInfo*>& inputs,
+                      KeptTensors& kept) {
   const LayerSpec& l = ctx.layer;
   LayerInfo info;
   info.id = l.id;
@@ -34,6 +190,7 @@ LayerInfo infer_layer(const detail::ShapeContext& ctx, const std::vector<const L
     info.activation_bytes[p] =
         info.output_shape.numel() * std::int64_t(dtype_size(info.output_dtype[p]));
   }
+  kept.add(l, inputs, info);
   return info;
 }
 
@@ -46,12 +203,13 @@ ModelSummary analyze_model(const ModelSpec& model, const std::filesystem::path& 
   for (std::size_t i = 0; i < model.layers.size(); ++i) file_index.emplace(model.layers[i].id, i);
 
   ModelSummary s;
+  KeptTensors kept(model);
   std::unordered_map<std::string, std::size_t> done;  // id -> position in s.layers
   for (const LayerSpec* l : topological_order(model)) {
     std::vector<const LayerInfo*> inputs;
     for (const auto& in : l->inputs) inputs.push_back(&s.layers[done.at(in)]);
     detail::ShapeContext ctx{file, detail::node_pointer(file_index.at(l->id)), *l, l->inputs};
-    LayerInfo info = infer_layer(ctx, inputs);
+    LayerInfo info = infer_layer(ctx, inputs, kept);
     for (std::size_t p = 0; p < kSummaryPolicies.size(); ++p)
       s.total_activation_bytes[p] += info.activation_bytes[p];
     s.total_params = detail::add_counts(ctx, s.total_params, info.params);
@@ -63,6 +221,7 @@ ModelSummary analyze_model(const ModelSpec& model, const std::filesystem::path& 
     done.emplace(l->id, s.layers.size());
     s.layers.push_back(std::move(info));
   }
+  s.training_activation_bytes = training_peak(s.layers, model);
   return s;
 }
 
@@ -104,6 +263,7 @@ ModelDiagnosis diagnose_model(const ModelSpec& model) {
     if (pending[i] == 0) ready.insert(i);
   }
   std::unordered_map<std::string_view, std::size_t> done;  // id -> position in d.layers
+  KeptTensors kept(model);
   const std::filesystem::path no_file;
   while (!ready.empty()) {
     const std::size_t i = *ready.begin();
@@ -113,7 +273,7 @@ ModelDiagnosis diagnose_model(const ModelSpec& model) {
     for (const auto& in : l.inputs) inputs.push_back(&d.layers[done.at(in)]);
     detail::ShapeContext ctx{no_file, detail::node_pointer(i), l, l.inputs};
     try {
-      LayerInfo info = infer_layer(ctx, inputs);
+      LayerInfo info = infer_layer(ctx, inputs, kept);
       done.emplace(l.id, d.layers.size());
       d.layers.push_back(std::move(info));
     } catch (const detail::ProjectError& e) {
@@ -123,6 +283,8 @@ ModelDiagnosis diagnose_model(const ModelSpec& model) {
     for (std::size_t c : consumers[i])
       if (pending[c] != std::size_t(-1) && --pending[c] == 0) ready.insert(c);
   }
+  if (d.layers.size() == model.layers.size())
+    d.training_activation_bytes = training_peak(d.layers, model);
   return d;
 }
 

@@ -62,10 +62,8 @@ MemoryEstimate estimate_memory(const ModelSummary& s, const TrainingSpec& t, std
   const double per_param = bytes_per_param(t) + (ranks > 1 ? 4.0 : 0.0);
   const std::int64_t rows = (batch + ranks - 1) / ranks;
   const std::size_t p = policy_index(t.policy);
-  for (const LayerInfo& l : s.layers) {
-    e.state += double(l.params) * per_param;
-    e.activations += 2.0 * double(l.activation_bytes[p]) * double(rows);
-  }
+  for (const LayerInfo& l : s.layers) e.state += double(l.params) * per_param;
+  e.activations = double(s.training_activation_bytes[p]) * double(rows);
   return e;
 }
 

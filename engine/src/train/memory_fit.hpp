@@ -25,8 +25,8 @@ std::string memory_report(const Backend& backend);
 // What training `summary` at `batch` samples a step is estimated to hold:
 // the model state (weights, gradients, 16-bit copies, optimizer state, the
 // fingerprint's previous masters, the host's initial values) and the
-// activations (each layer's output kept for backward, and a gradient of the
-// same size while backward runs).
+// activations at the step's peak (ModelSummary::training_activation_bytes:
+// what the layers keep for the backward pass and the gradients it holds).
 struct MemoryEstimate {
   double state = 0;
   double activations = 0;

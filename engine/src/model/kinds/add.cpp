@@ -30,8 +30,11 @@ void onnx(io::OnnxEmitter& e, const LayerSpec& spec, const std::string& out) {
   }
 }
 
-constexpr LayerRules kRules{
-    .infer = infer, .output_dtype = input_dtype_rule, .build = build, .onnx = onnx};
+constexpr LayerRules kRules{.infer = infer,
+                            .output_dtype = input_dtype_rule,
+                            .build = build,
+                            .onnx = onnx,
+                            .passes_gradient = true};
 
 }  // namespace
 

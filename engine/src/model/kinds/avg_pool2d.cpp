@@ -22,7 +22,8 @@ constexpr LayerRules kRules{.after_read = pool_after_read,
                             .output_dtype = input_dtype_rule,
                             .build = build,
                             .onnx = onnx,
-                            .summary = kernel_text};
+                            .summary = kernel_text,
+                            .keeps = Keeps::InputsAndOutput};
 
 }  // namespace
 

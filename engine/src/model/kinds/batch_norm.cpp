@@ -38,8 +38,11 @@ void onnx(io::OnnxEmitter& e, const LayerSpec& spec, const std::string& out) {
   if (d != DType::F32) e.node("Cast", {y}, out, {io::cast_to_attr(d)});
 }
 
-constexpr LayerRules kRules{
-    .infer = infer, .output_dtype = input_dtype_rule, .build = build, .onnx = onnx};
+constexpr LayerRules kRules{.infer = infer,
+                            .output_dtype = input_dtype_rule,
+                            .build = build,
+                            .onnx = onnx,
+                            .keeps = Keeps::Inputs};
 
 }  // namespace
 

@@ -15,6 +15,11 @@ void infer(const ShapeContext& c, const std::vector<Shape>& in, LayerInfo& info)
   same_shape_elementwise(c, in, info);
 }
 
+// Its mask while training, in its dtype (none at p = 0: the input passes).
+std::int64_t kept_extra(const LayerSpec& l, const LayerInfo& info, DType d) {
+  return l.p > 0.0f ? info.output_shape.numel() * std::int64_t(dtype_size(d)) : 0;
+}
+
 std::unique_ptr<Layer> build(const LayerSpec& spec) {
   return std::make_unique<layers::Dropout>(spec);
 }
@@ -33,7 +38,8 @@ constexpr LayerRules kRules{.infer = infer,
                             .output_dtype = input_dtype_rule,
                             .build = build,
                             .onnx = onnx,
-                            .summary = summary};
+                            .summary = summary,
+                            .kept_extra = kept_extra};
 
 }  // namespace
 

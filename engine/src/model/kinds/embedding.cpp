@@ -47,7 +47,8 @@ constexpr LayerRules kRules{.infer = infer,
                             .build = build,
                             .onnx = onnx,
                             .summary = summary,
-                            .token_input = true};
+                            .token_input = true,
+                            .keeps = Keeps::Inputs};
 
 }  // namespace
 

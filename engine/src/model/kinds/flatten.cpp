@@ -19,8 +19,12 @@ void onnx(io::OnnxEmitter& e, const LayerSpec& spec, const std::string& out) {
   e.node("Flatten", {e.input(spec, 0)}, out, {{"axis", std::int64_t(1)}});
 }
 
-constexpr LayerRules kRules{
-    .infer = infer, .output_dtype = input_dtype_rule, .build = build, .onnx = onnx};
+constexpr LayerRules kRules{.infer = infer,
+                            .output_dtype = input_dtype_rule,
+                            .build = build,
+                            .onnx = onnx,
+                            .keeps = Keeps::View,
+                            .passes_gradient = true};
 
 }  // namespace
 

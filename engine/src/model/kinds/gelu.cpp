@@ -22,7 +22,8 @@ void onnx(io::OnnxEmitter& e, const LayerSpec& spec, const std::string& out) {
 constexpr LayerRules kRules{.infer = same_shape_elementwise,
                             .output_dtype = input_dtype_rule,
                             .build = build_activation<Activation::Gelu>,
-                            .onnx = onnx};
+                            .onnx = onnx,
+                            .keeps = Keeps::Inputs};
 
 }  // namespace
 

@@ -24,8 +24,11 @@ void onnx(io::OnnxEmitter& e, const LayerSpec& spec, const std::string& out) {
   e.node("Flatten", {pooled}, out, {{"axis", std::int64_t(1)}});
 }
 
-constexpr LayerRules kRules{
-    .infer = infer, .output_dtype = input_dtype_rule, .build = build, .onnx = onnx};
+constexpr LayerRules kRules{.infer = infer,
+                            .output_dtype = input_dtype_rule,
+                            .build = build,
+                            .onnx = onnx,
+                            .keeps = Keeps::InputsAndOutput};
 
 }  // namespace
 

@@ -20,6 +20,11 @@ void infer(const ShapeContext& c, const std::vector<Shape>& in, LayerInfo& info)
   same_shape_elementwise(c, in, info);
 }
 
+// The fp32 mean and 1/σ of each group.
+std::int64_t kept_extra(const LayerSpec& l, const LayerInfo&, DType) {
+  return 2 * std::int64_t(sizeof(float)) * l.groups;
+}
+
 std::unique_ptr<Layer> build(const LayerSpec& spec) {
   return std::make_unique<layers::GroupNorm>(spec);
 }
@@ -59,7 +64,7 @@ void onnx(io::OnnxEmitter& e, const LayerSpec& spec, const std::string& out) {
 }
 
 constexpr LayerRules kRules{
-    .infer = infer, .output_dtype = fp32_rule, .build = build, .onnx = onnx, .summary = summary};
+    .infer = infer, .output_dtype = fp32_rule, .build = build, .onnx = onnx, .summary = summary, .keeps = Keeps::Inputs, .kept_extra = kept_extra};
 
 }  // namespace
 

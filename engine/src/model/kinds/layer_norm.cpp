@@ -14,6 +14,12 @@ void infer(const ShapeContext& c, const std::vector<Shape>& in, LayerInfo& info)
   same_shape_elementwise(c, in, info);
 }
 
+// The fp32 mean and 1/σ of each row.
+std::int64_t kept_extra(const LayerSpec&, const LayerInfo& info, DType) {
+  const Shape& s = info.output_shape;
+  return 2 * std::int64_t(sizeof(float)) * (s.numel() / s[s.rank() - 1]);
+}
+
 std::unique_ptr<Layer> build(const LayerSpec& spec) {
   return std::make_unique<layers::LayerNorm>(spec);
 }
@@ -25,8 +31,12 @@ void onnx(io::OnnxEmitter& e, const LayerSpec& spec, const std::string& out) {
          {{"axis", std::int64_t(-1)}, {"epsilon", spec.eps}});
 }
 
-constexpr LayerRules kRules{
-    .infer = infer, .output_dtype = fp32_rule, .build = build, .onnx = onnx};
+constexpr LayerRules kRules{.infer = infer,
+                            .output_dtype = fp32_rule,
+                            .build = build,
+                            .onnx = onnx,
+                            .keeps = Keeps::Inputs,
+                            .kept_extra = kept_extra};
 
 }  // namespace
 

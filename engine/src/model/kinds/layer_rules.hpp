@@ -19,6 +19,8 @@ namespace mantissa::detail {
 
 class ObjectReader;
 
+enum class Keeps { Nothing, Inputs, Output, InputsAndOutput, View };
+
 struct LayerRules {
   // Checks that span parameters, and defaults derived from other parameters,
   // run after the schema's keys are read (pools: stride defaults to the kernel).
@@ -41,9 +43,29 @@ struct LayerRules {
   // "tokens" may feed it. Its `vocab` bounds the ids (the dataset checks and
   // sampling read it there).
   bool token_input = false;
+  // What the layer keeps for its backward pass, which training holds from
+  // its forward until its backward (LayerInfo::kept_bytes): its inputs as it
+  // received them, its output, both, or nothing; a view (Flatten, Reshape)
+  // keeps nothing and its output is its input's memory.
+  Keeps keeps = Keeps::Nothing;
+  // Bytes per sample it keeps besides those tensors (attention's Q, K, V and
+  // probabilities, a norm's statistics, a dropout mask), computing in `d`.
+  std::int64_t (*kept_extra)(const LayerSpec& layer, const LayerInfo& info, DType d) = nullptr;
+  // Its backward pass hands the output's gradient to its inputs as it is
+  // (Add, a view, an added bias), making no tensor of its own.
+  bool passes_gradient = false;
 };
 
 const LayerRules& rules(LayerKind kind);
+
+// A ReLU whose only input is a Linear that nothing else reads (and that is
+// not the model's output), in the same dtype, runs inside the Linear's
+// matmul (Graph): its output is the Linear's, one tensor instead of two.
+inline bool relu_runs_in_linear(LayerKind relu, std::size_t relu_inputs, LayerKind producer,
+                                int producer_readers, bool producer_is_output, bool same_dtype) {
+  return relu == LayerKind::ReLU && relu_inputs == 1 && producer == LayerKind::Linear &&
+         producer_readers == 1 && !producer_is_output && same_dtype;
+}
 
 // Each kind's file defines its descriptor through this template, explicitly
 // instantiated there (kind_file.hpp); the registry calls it for every LayerKind.

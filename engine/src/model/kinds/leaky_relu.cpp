@@ -21,7 +21,8 @@ constexpr LayerRules kRules{.infer = same_shape_elementwise,
                             .output_dtype = input_dtype_rule,
                             .build = build_activation<Activation::LeakyRelu>,
                             .onnx = onnx,
-                            .summary = summary};
+                            .summary = summary,
+                            .keeps = Keeps::Inputs};
 
 }  // namespace
 

@@ -42,7 +42,7 @@ constexpr LayerRules kRules{.infer = infer,
                             .output_dtype = compute_dtype_rule,
                             .build = build,
                             .onnx = onnx,
-                            .summary = summary};
+                            .summary = summary, .keeps = Keeps::Inputs};
 
 }  // namespace
 

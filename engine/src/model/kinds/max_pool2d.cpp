@@ -15,12 +15,20 @@ void onnx(io::OnnxEmitter& e, const LayerSpec& spec, const std::string& out) {
   e.node("MaxPool", {e.input(spec, 0)}, out, window_attrs(spec));
 }
 
+// The index of each window's maximum, a byte per output value (the CPU
+// backend's workspace; cuDNN keeps none).
+std::int64_t kept_extra(const LayerSpec&, const LayerInfo& info, DType) {
+  return info.output_shape.numel();
+}
+
 constexpr LayerRules kRules{.after_read = pool_after_read,
                             .infer = pool_infer,
                             .output_dtype = input_dtype_rule,
                             .build = build,
                             .onnx = onnx,
-                            .summary = kernel_text};
+                            .summary = kernel_text,
+                            .keeps = Keeps::InputsAndOutput,
+                            .kept_extra = kept_extra};
 
 }  // namespace
 

@@ -15,7 +15,13 @@ std::unique_ptr<Layer> build(const LayerSpec& spec) {
   return std::make_unique<layers::MeanSquaredError>(spec);
 }
 
-constexpr LayerRules kRules{.infer = infer, .output_dtype = fp32_rule, .build = build};
+// The step's fp32 targets, one per prediction, held while it runs.
+std::int64_t kept_extra(const LayerSpec&, const LayerInfo& info, DType) {
+  return info.input_shapes.at(0).numel() * std::int64_t(sizeof(float));
+}
+
+constexpr LayerRules kRules{
+    .infer = infer, .output_dtype = fp32_rule, .build = build, .kept_extra = kept_extra};
 
 }  // namespace
 

@@ -79,6 +79,15 @@ void onnx(io::OnnxEmitter& e, const LayerSpec& spec, const std::string& out) {
                             e.weight(id + ".proj.bias", d), out);
 }
 
+// Q, K, V and the heads' context (T·C each) and the probabilities (H·T·T),
+// and their dropout mask, in the compute dtype (the fp32 scores are gone by
+// the time the layer returns).
+std::int64_t kept_extra(const LayerSpec& l, const LayerInfo& info, DType d) {
+  const std::int64_t T = info.output_shape[0], C = info.output_shape[1];
+  const std::int64_t probs = l.heads * T * T;
+  return (4 * T * C + probs * (l.p > 0.0f ? 2 : 1)) * std::int64_t(dtype_size(d));
+}
+
 std::unique_ptr<Layer> build(const LayerSpec& spec) {
   return std::make_unique<layers::MultiHeadAttention>(spec);
 }
@@ -94,7 +103,7 @@ constexpr LayerRules kRules{.infer = infer,
                             .output_dtype = compute_dtype_rule,
                             .build = build,
                             .onnx = onnx,
-                            .summary = summary};
+                            .summary = summary, .keeps = Keeps::Inputs, .kept_extra = kept_extra};
 
 }  // namespace
 

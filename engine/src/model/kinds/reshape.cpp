@@ -40,7 +40,7 @@ std::string summary(const LayerSpec& l) {
 
 constexpr LayerRules kRules{
     .infer = infer, .output_dtype = input_dtype_rule, .build = build, .onnx = onnx,
-    .summary = summary};
+    .summary = summary, .keeps = Keeps::View, .passes_gradient = true};
 
 }  // namespace
 

@@ -19,8 +19,11 @@ void onnx(io::OnnxEmitter& e, const LayerSpec& spec, const std::string& out) {
   e.node("Softmax", {e.input(spec, 0)}, out, {{"axis", std::int64_t(-1)}});
 }
 
-constexpr LayerRules kRules{
-    .infer = infer, .output_dtype = fp32_rule, .build = build, .onnx = onnx};
+constexpr LayerRules kRules{.infer = infer,
+                            .output_dtype = fp32_rule,
+                            .build = build,
+                            .onnx = onnx,
+                            .keeps = Keeps::Output};
 
 }  // namespace
 

@@ -22,7 +22,14 @@ std::unique_ptr<Layer> build(const LayerSpec& spec) {
   return std::make_unique<layers::SoftmaxCrossEntropy>(spec);
 }
 
-constexpr LayerRules kRules{.infer = infer, .output_dtype = fp32_rule, .build = build};
+// The step's labels, one fp32 class id per position, held while it runs.
+std::int64_t kept_extra(const LayerSpec&, const LayerInfo& info, DType) {
+  const Shape& scores = info.input_shapes.at(0);
+  return scores.numel() / scores[scores.rank() - 1] * std::int64_t(sizeof(float));
+}
+
+constexpr LayerRules kRules{
+    .infer = infer, .output_dtype = fp32_rule, .build = build, .kept_extra = kept_extra};
 
 }  // namespace
 

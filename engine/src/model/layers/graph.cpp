@@ -53,10 +53,9 @@ Graph::Graph(const ModelSpec& model, Backend& backend, Policy policy, std::uint6
   build_numerics_slots();
 }
 
-// A ReLU whose only input is a Linear whose output nothing else reads (and
-// that is not the model's output) runs inside the Linear's matmul: one pass
-// over the output instead of two, and one tensor saved instead of two.
-// Results are the same bits either way (Backend::linear_forward).
+// A ReLU fused into its Linear (detail::relu_runs_in_linear): one pass over
+// the output instead of two, and one tensor saved instead of two. Results
+// are the same bits either way (Backend::linear_forward).
 void Graph::fuse_linear_relu() {
   std::vector<int> readers(nodes_.size(), 0);
   for (const Node& n : nodes_)
@@ -65,8 +64,9 @@ void Graph::fuse_linear_relu() {
     if (n.layer->spec().kind != LayerKind::ReLU || n.inputs.size() != 1) continue;
     const int producer = n.inputs[0];
     Node& p = nodes_[std::size_t(producer)];
-    if (p.layer->spec().kind != LayerKind::Linear || readers[std::size_t(producer)] != 1 ||
-        producer == output_node_ || p.layer->dtype() != n.layer->dtype())
+    if (!detail::relu_runs_in_linear(n.layer->spec().kind, n.inputs.size(), p.layer->spec().kind,
+                                     readers[std::size_t(producer)], producer == output_node_,
+                                     p.layer->dtype() == n.layer->dtype()))
       continue;
     static_cast<layers::Linear&>(*p.layer).fuse_relu();
     static_cast<layers::ActivationLayer&>(*n.layer).applied_by_producer();
