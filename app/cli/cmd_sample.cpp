@@ -29,6 +29,7 @@ void add_sample_command(CLI::App& app) {
                   "Sampling temperature; 0 always takes the most likely byte")
       ->capture_default_str();
   cmd->add_option("--seed", f->options.seed, "Random seed (same seed, same text)")
+      ->check(whole_number_at_least_zero())
       ->capture_default_str();
   cmd->add_option("--checkpoint", f->step, "Step of the checkpoint (default: the newest)");
   add_database_option(cmd, f->db);

@@ -91,7 +91,8 @@ void add_override_options(CLI::App* cmd, TrainFlags& f, bool with_policy) {
   add("--steps", steps);
   add("--batch", cmd->add_option("--batch", f.batch, "Batch size"));
   add("--lr", cmd->add_option("--lr", f.lr, "Learning rate"));
-  add("--seed", cmd->add_option("--seed", f.seed, "Seed for initial weights and data order"));
+  add("--seed", cmd->add_option("--seed", f.seed, "Seed for initial weights and data order")
+                    ->check(whole_number_at_least_zero()));
   add("--backend", cmd->add_option("--backend", f.backend, "Device: cpu, cuda, cuda:N"));
   add("--tf32", cmd->add_flag("--tf32", f.tf32,
                               "Let float32 matmuls and convolutions use TF32 on the GPU "

@@ -19,6 +19,10 @@ std::filesystem::path database_path(const std::string& db);
 // (a mistyped path never leaves a new empty database behind).
 std::filesystem::path existing_database(const std::string& db);
 
+// A whole number >= 0 for an unsigned option (a seed): "-1" is refused
+// rather than wrapped around to 18446744073709551615.
+CLI::Validator whole_number_at_least_zero();
+
 // The command line this process was started with (main() records it; the
 // data-parallel launcher starts its ranks with it).
 void set_invocation(int argc, char** argv);

@@ -85,7 +85,11 @@ if(NOT rc EQUAL 0 OR NOT out MATCHES "of 96 tokens right")
   message(FATAL_ERROR "evaluate from another folder: exit ${rc}\n${out}\n${err}")
 endif()
 
-mantissa_fails("temperature must be 0 or more" sample ${run_id} --db "${db}" --temperature -1)
+mantissa_fails("temperature must be 0 or more, got -1\n" sample ${run_id} --db "${db}" --temperature -1)
+# A negative seed is refused, not wrapped around to 2^64 - 1 (as train's).
+mantissa_fails("--seed: must be a whole number >= 0, got -1" sample ${run_id} --db "${db}" --seed -1)
+mantissa_fails("--seed: must be a whole number >= 0, got -3"
+               train "${dir}/lm.json" --db "${db}" --seed -3)
 mantissa_fails("run 99 " sample 99 --db "${db}")
 mantissa_ok(spirals train "${SOURCE_DIR}/projects/spirals.json" --steps 1 --db "${db}" --json)
 string(JSON spirals_id GET "${spirals}" run_id)

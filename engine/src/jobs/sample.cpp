@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <sstream>
 #include <vector>
 
 #include "core/rng.hpp"
@@ -47,7 +48,8 @@ std::string generate_text(Graph& graph, const SampleOptions& options) {
   if (const std::string why = not_a_language_model(graph); !why.empty())
     throw InputError("the model is not a language model: " + why);
   if (!(options.temperature >= 0.0) || !std::isfinite(options.temperature))
-    throw InputError("temperature must be 0 or more, got " + std::to_string(options.temperature));
+    throw InputError("temperature must be 0 or more, got " +
+                     (std::ostringstream() << options.temperature).str());
   if (options.tokens < 0)
     throw InputError("tokens must be 0 or more, got " + std::to_string(options.tokens));
   Backend& backend = graph.backend();
