@@ -650,7 +650,7 @@ void ModelCanvas::rebuildInspector() {
 }
 
 // What the selected layer costs, from the document's model analysis: its
-// output shape, parameters, forward FLOPs and activation memory per policy.
+// output shape, parameters, forward FLOPs and its output's size per policy.
 void ModelCanvas::addLayerCosts(QFormLayout* form, const QString& id) {
   const LayerInfo* it = doc_->diagnosis().find(id.toStdString());
   if (it == nullptr) return;
@@ -666,7 +666,7 @@ void ModelCanvas::addLayerCosts(QFormLayout* form, const QString& id) {
   row(tr("Parameters"), formatCount(it->params), "layerParams");
   row(tr("FLOPs"), formatFlops(double(it->forward_flops)), "layerFlops");
   // One policy a line: the inspector is narrow, and nothing here may be cut.
-  row(tr("Activations"),
+  row(tr("Output size"),
       tr("FP32 %1\nFP16 %2\nBF16 %3")
           .arg(formatBytes(double(it->activation_bytes[0])),
                formatBytes(double(it->activation_bytes[1])),

@@ -12,7 +12,7 @@ namespace mantissa::ui {
 
 namespace {
 
-enum Column { kId, kType, kInputs, kOutput, kDtype, kParams, kFlops, kActivations, kColumns };
+enum Column { kId, kType, kInputs, kOutput, kDtype, kParams, kFlops, kKept, kColumns };
 
 int policySlot(Policy p) {
   switch (p) {
@@ -47,10 +47,13 @@ ModelTable::ModelTable(QWidget* parent)
   layout->addWidget(message_);
   table_->setHorizontalHeaderLabels({tr("Layer"), tr("Type"), tr("Inputs"), tr("Output shape"),
                                      tr("Output dtype"), tr("Parameters"), tr("FLOPs / sample"),
-                                     tr("Activations / sample")});
+                                     tr("Kept for backward / sample")});
   table_->horizontalHeaderItem(kDtype)->setToolTip(tr("Under the policy chosen in the toolbar"));
-  table_->horizontalHeaderItem(kActivations)
-      ->setToolTip(tr("Under the policy chosen in the toolbar"));
+  table_->horizontalHeaderItem(kKept)->setToolTip(
+      tr("What the layer keeps from the forward pass for the backward pass, under the policy "
+         "chosen in the toolbar; a tensor two layers keep (a Linear's output its ReLU and the "
+         "next Linear read) is counted at the first, so the column adds up to the forward "
+         "pass's end"));
   table_->verticalHeader()->setVisible(false);
   table_->setEditTriggers(QAbstractItemView::NoEditTriggers);
   table_->setSelectionBehavior(QAbstractItemView::SelectRows);
@@ -85,8 +88,8 @@ void ModelTable::setModel(const ModelSpec& spec, const std::optional<ModelSummar
       table_->setItem(row, kDtype, cell(dtype));
       table_->setItem(row, kParams, cell(formatCount(l.params), true));
       table_->setItem(row, kFlops, cell(formatFlops(double(l.forward_flops)), true));
-      table_->setItem(row, kActivations,
-                      cell(formatBytes(double(l.activation_bytes[std::size_t(slot)])), true));
+      table_->setItem(row, kKept,
+                      cell(formatBytes(double(l.kept_bytes[std::size_t(slot)])), true));
       ++row;
     }
   } else {

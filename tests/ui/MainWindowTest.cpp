@@ -798,6 +798,12 @@ class MainWindowTest : public QObject {
     QCOMPARE(w.modelTable()->table()->rowCount(), 5);
     QCOMPARE(w.modelTable()->table()->item(1, 0)->text(), QStringLiteral("fc1"));
     QCOMPARE(w.modelTable()->table()->item(1, 3)->text(), QStringLiteral("16"));
+    // What each layer keeps for the backward pass, a shared tensor counted
+    // once: the Tanh keeps its 16 outputs, fc2 reads that same tensor.
+    QCOMPARE(w.modelTable()->table()->horizontalHeaderItem(7)->text(),
+             QStringLiteral("Kept for backward / sample"));
+    QCOMPARE(w.modelTable()->table()->item(2, 7)->text(), formatBytes(16 * 4));
+    QCOMPARE(w.modelTable()->table()->item(3, 7)->text(), formatBytes(0));
     QVERIFY(w.deviceBox()->count() >= 1);
     QCOMPARE(w.deviceBox()->itemData(0).toString(), QStringLiteral("cpu"));
 
