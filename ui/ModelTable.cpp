@@ -14,20 +14,6 @@ namespace {
 
 enum Column { kId, kType, kInputs, kOutput, kDtype, kParams, kFlops, kKept, kColumns };
 
-int policySlot(Policy p) {
-  switch (p) {
-    case Policy::MixedFloat16:
-    case Policy::Float16:
-      return 1;
-    case Policy::MixedBFloat16:
-    case Policy::BFloat16:
-      return 2;
-    case Policy::Float32:
-      return 0;
-  }
-  return 0;
-}
-
 QTableWidgetItem* cell(const QString& text, bool number = false) {
   auto* item = new QTableWidgetItem(text);
   item->setFlags(Qt::ItemIsSelectable | Qt::ItemIsEnabled);
@@ -67,7 +53,7 @@ void ModelTable::setModel(const ModelSpec& spec, const std::optional<ModelSummar
   message_->setVisible(!error.isEmpty());
   message_->setText(error);
   table_->setRowCount(0);
-  const int slot = policySlot(policy);
+  const auto slot = summary_index(policy);
   if (summary) {
     table_->setRowCount(int(summary->layers.size()));
     int row = 0;
@@ -79,7 +65,7 @@ void ModelTable::setModel(const ModelSpec& spec, const std::optional<ModelSummar
       if (ls)
         for (const std::string& in : ls->inputs) inputs << QString::fromStdString(in);
       const bool pinned = ls && ls->pin_fp32;
-      QString dtype = fromView(dtype_name(l.output_dtype[std::size_t(slot)]));
+      QString dtype = fromView(dtype_name(l.output_dtype[slot]));
       if (pinned) dtype += tr(" (pinned fp32)");
       table_->setItem(row, kId, cell(QString::fromStdString(l.id)));
       table_->setItem(row, kType, cell(fromView(layer_kind_name(l.kind))));
@@ -89,7 +75,7 @@ void ModelTable::setModel(const ModelSpec& spec, const std::optional<ModelSummar
       table_->setItem(row, kParams, cell(formatCount(l.params), true));
       table_->setItem(row, kFlops, cell(formatFlops(double(l.forward_flops)), true));
       table_->setItem(row, kKept,
-                      cell(formatBytes(double(l.kept_bytes[std::size_t(slot)])), true));
+                      cell(formatBytes(double(l.kept_bytes[slot])), true));
       ++row;
     }
   } else {

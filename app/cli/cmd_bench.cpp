@@ -424,6 +424,11 @@ Json bench_workload(const Workload& w, const BenchFlags& f, const std::vector<Po
   project.training.allow_tf32 = f.tf32;
   project.training.capture_graphs = !f.no_graphs;
   const std::int64_t flops = model_flops_per_step(project, w.batch);
+  // The model's own estimate of a step's activations, beside the measured ones.
+  const ModelSummary summary = analyze_model(project.model, project.file);
+  const auto estimated = [&](Policy policy) {
+    return summary.training_activation_bytes[summary_index(policy)] * w.batch;
+  };
   std::cerr << "bench " << w.name << ": " << w.description << ", batch " << w.batch
             << ", SGD lr 0.05 momentum 0.9\n"
             << f.backend << ": " << device << "; " << warm << " warm-up step"
@@ -465,6 +470,7 @@ Json bench_workload(const Workload& w, const BenchFlags& f, const std::vector<Po
                               {"model_tflops", tflops(r)},
                               {"peak_memory", r.peak_memory},
                               {"activation_memory", r.activation_memory},
+                              {"estimated_activation_memory", estimated(r.policy)},
                               {"captured", r.captured},
                               {"graph_replays", r.replays},
                               {"capture_note", r.capture_note},
@@ -485,8 +491,8 @@ Json bench_workload(const Workload& w, const BenchFlags& f, const std::vector<Po
   if (f.json) return out;
 
   Table t({"policy", "steps/s", "min - max", "samples/s", "TFLOP/s", "peak memory", "activations",
-           "skipped", "final loss", "scale"},
-          {false, true, true, true, true, true, true, true, true, true});
+           "estimated", "skipped", "final loss", "scale"},
+          {false, true, true, true, true, true, true, true, true, true, true});
   t.rule();
   for (const auto& r : results) {
     const auto [lo, hi] = std::minmax_element(r.steps_per_s.begin(), r.steps_per_s.end());
@@ -494,14 +500,14 @@ Json bench_workload(const Workload& w, const BenchFlags& f, const std::vector<Po
            steps_text(*lo) + " - " + steps_text(*hi),
            with_thousands(std::llround(r.median_steps_per_s * double(w.batch))),
            fixed(tflops(r), 3), bytes_text(r.peak_memory), bytes_text(r.activation_memory),
-           with_thousands(r.skipped), fixed(r.final_loss, 4), loss_scale_text(r.final_scale)});
+           bytes_text(double(estimated(r.policy))), with_thousands(r.skipped), fixed(r.final_loss, 4), loss_scale_text(r.final_scale)});
   }
   std::cout << "bench " << w.name << " on " << device << "\n";
   t.print(std::cout);
   std::cout << "steps/s: median of " << f.windows << " windows; TFLOP/s: 3 × forward FLOPs of "
             << "the linear and convolution layers (" << fixed(double(flops) / 1e9, 2)
             << " GFLOP per step); activations: peak memory above weights, gradients and "
-            << "optimizer state\n";
+            << "optimizer state; estimated: the model's own estimate of them (model show)\n";
   // The cost of per-tensor numerics: the share of step time they add.
   for (const auto& on : results) {
     if (!on.numerics) continue;

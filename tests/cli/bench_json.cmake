@@ -56,6 +56,13 @@ endforeach()
 if(NOT ok)
   message(FATAL_ERROR "bench --json: steps_per_s ${steps_per_s} is none of its windows")
 endif()
+# The model's estimate of a step's activations is reported beside the
+# measured ones and, for the float32 MLP, equals them.
+string(JSON measured GET "${json}" results 0 activation_memory)
+string(JSON estimated GET "${json}" results 0 estimated_activation_memory)
+if(NOT measured GREATER 0 OR NOT estimated EQUAL measured)
+  message(FATAL_ERROR "bench --json: activations ${measured} measured, ${estimated} estimated")
+endif()
 # The CPU backend has one way to run each op: no library paths to report.
 string(JSON paths LENGTH "${json}" results 0 op_paths)
 string(JSON fallbacks GET "${json}" results 0 fallback_path_calls)

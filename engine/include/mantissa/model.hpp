@@ -246,6 +246,10 @@ struct ModelSummary {
 
 inline constexpr std::array<Policy, 3> kSummaryPolicies = {Policy::Float32, Policy::MixedFloat16,
                                                            Policy::MixedBFloat16};
+// Where a policy's figures are in those arrays: its own entry, or for the
+// pure float16 / bfloat16 policies the mixed one of the same 16-bit type
+// (their activations are the same or smaller: only the Input differs).
+std::size_t summary_index(Policy p);
 
 // Validates the graph (unknown inputs, cycles, exactly one Input and one loss,
 // shape compatibility) and infers shapes. Errors name the file, path and layer.

@@ -225,6 +225,20 @@ ModelSummary analyze_model(const ModelSpec& model, const std::filesystem::path& 
   return s;
 }
 
+std::size_t summary_index(Policy p) {
+  switch (p) {
+    case Policy::MixedFloat16:
+    case Policy::Float16:
+      return 1;
+    case Policy::MixedBFloat16:
+    case Policy::BFloat16:
+      return 2;
+    case Policy::Float32:
+      break;
+  }
+  return 0;
+}
+
 ModelDiagnosis diagnose_model(const ModelSpec& model) {
   ModelDiagnosis d;
   // Layers with a structural problem of their own are not inferred; an

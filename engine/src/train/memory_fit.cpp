@@ -22,12 +22,6 @@ std::size_t host_available_bytes() {
   return 0;
 }
 
-std::size_t policy_index(Policy p) {
-  for (std::size_t i = 0; i < kSummaryPolicies.size(); ++i)
-    if (kSummaryPolicies[i] == p) return i;
-  return 0;  // pure 16-bit policies: no larger than float32's
-}
-
 // Per parameter: fp32 master and gradient, a 16-bit compute copy under mixed
 // policies, the optimizer's fp32 state, the weight fingerprint's copy of the
 // previous masters, and the fp32 values the initial weights are drawn into
@@ -61,7 +55,7 @@ MemoryEstimate estimate_memory(const ModelSummary& s, const TrainingSpec& t, std
   const int ranks = std::max(1, t.virtual_ranks);
   const double per_param = bytes_per_param(t) + (ranks > 1 ? 4.0 : 0.0);
   const std::int64_t rows = (batch + ranks - 1) / ranks;
-  const std::size_t p = policy_index(t.policy);
+  const std::size_t p = summary_index(t.policy);
   for (const LayerInfo& l : s.layers) e.state += double(l.params) * per_param;
   e.activations = double(s.training_activation_bytes[p]) * double(rows);
   return e;
@@ -72,7 +66,7 @@ void check_model_fits(const ModelSummary& s, const TrainingSpec& t, std::int64_t
   const std::size_t available = available_memory(backend);
   if (available == 0) return;  // unknown: let the allocator speak
   const double per_param = bytes_per_param(t);
-  const std::size_t p = policy_index(t.policy);
+  const std::size_t p = summary_index(t.policy);
   const MemoryEstimate e = estimate_memory(s, t, batch);
   const std::int64_t rows = (batch + std::max(1, t.virtual_ranks) - 1) / std::max(1, t.virtual_ranks);
   const double state = e.state, activations = e.activations;
