@@ -237,8 +237,7 @@ std::vector<PolicyResult> bench_group(const Workload& w, const Project& p,
 }
 
 // 3 × the forward FLOPs of the linear and convolution layers, per step.
-std::int64_t model_flops_per_step(const Project& p, std::int64_t batch) {
-  const ModelSummary summary = analyze_model(p.model, p.file);
+std::int64_t model_flops_per_step(const ModelSummary& summary, std::int64_t batch) {
   std::int64_t forward = 0;
   for (const LayerInfo& l : summary.layers)
     if (l.kind == LayerKind::Linear || l.kind == LayerKind::Conv2d) forward += l.forward_flops;
@@ -423,9 +422,9 @@ Json bench_workload(const Workload& w, const BenchFlags& f, const std::vector<Po
   Project project = workload_project(w);
   project.training.allow_tf32 = f.tf32;
   project.training.capture_graphs = !f.no_graphs;
-  const std::int64_t flops = model_flops_per_step(project, w.batch);
-  // The model's own estimate of a step's activations, beside the measured ones.
   const ModelSummary summary = analyze_model(project.model, project.file);
+  const std::int64_t flops = model_flops_per_step(summary, w.batch);
+  // The model's own estimate of a step's activations, beside the measured ones.
   const auto estimated = [&](Policy policy) {
     return summary.training_activation_bytes[summary_index(policy)] * w.batch;
   };

@@ -41,10 +41,11 @@ std::size_t available_memory(const Backend& backend) {
 }
 
 std::string memory_report(const Backend& backend) {
-  std::string text = bytes_text(double(backend.memory_stats().in_use)) + " held by tensors";
+  const MemoryStats m = backend.memory_stats();
+  std::string text = bytes_text(double(m.in_use)) + " held by tensors";
   if (const std::size_t free = available_memory(backend); free > 0)
     text += ", " + bytes_text(double(free)) +
-            (backend.memory_stats().driver_total > 0 ? " free on the device" : " of memory free");
+            (m.driver_total > 0 ? " free on the device" : " of memory free");
   return text;
 }
 
