@@ -171,8 +171,10 @@ class Graph {
   // Casts every master whose compute copy has another dtype. Once per step.
   void prepare_step();
   // Runs the model on a batch (N, input_shape...) of fp32 data; returns the
-  // tensor the loss consumes, in the dtype its producer emits.
-  Tensor forward(ExecContext& ctx, const Tensor& input);
+  // tensor the loss consumes, in the dtype its producer emits. The batch is
+  // released with its last reader when the caller hands it over (std::move):
+  // under a mixed policy that is as soon as its 16-bit cast exists.
+  Tensor forward(ExecContext& ctx, Tensor input);
   // After forward(): loss (1, fp32) = mean loss on `targets`; then backward from
   // loss * scale[0], filling every Param::grad.
   void loss_and_backward(ExecContext& ctx, const Tensor& targets, const Tensor& scale,

@@ -193,7 +193,7 @@ class TrainingStep {
   // data-parallel step, and the fp32 sum of every rank's scaled gradients
   // and loss; then agree() after the unscale pass: found_inf, the norm,
   // the step's sequence number and the control words, reduced with MAX.
-  void data_parallel_pass(const Tensor& x, const Tensor& y, std::uint64_t dropout_seed,
+  void data_parallel_pass(Tensor x, const Tensor& y, std::uint64_t dropout_seed,
                           const Tensor& scale, Tensor& loss);
   void agree(Tensor& found_inf, Tensor& grad_sq);
   // The fp32 sum over ranks in place, directly in host memory or through a

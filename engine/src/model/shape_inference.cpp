@@ -6,7 +6,9 @@
 // multiply-add, bias not counted; pools count one per window element read;
 // GlobalAvgPool and losses one per input element; Input and Flatten 0;
 // everything else one per output element.
+#include <algorithm>
 #include <array>
+#include <map>
 #include <set>
 #include <string>
 #include <unordered_map>
@@ -21,26 +23,52 @@ namespace {
 // The tensors training keeps for the backward pass, as the graph holds them
 // (model/layers/graph.cpp): a layer's output goes when its last reader has
 // run unless a layer keeps it; a reader whose dtype differs receives a cast
-// of its own; a view is the memory of its input. Each tensor is counted once,
-// at the first layer that keeps it (LayerInfo::kept_bytes).
+// of its own, and when it is the last reader the original goes before it
+// runs; a view is the memory of its input. Each kept tensor is counted once,
+// at the first layer that keeps it (LayerInfo::kept_bytes). Alongside, the
+// forward pass's own peak: what is kept so far, the outputs still waiting
+// for readers, a layer's casts of its inputs and its output (the scratch a
+// layer's op takes inside, such as attention's scores, is not modelled).
 struct KeptTensors {
+  static constexpr std::size_t kPolicies = kSummaryPolicies.size();
   // Per policy: the tensor each layer's output is ("" while none is known).
-  std::unordered_map<std::string, std::array<std::string, kSummaryPolicies.size()>> tensor_of;
-  std::array<std::set<std::string>, kSummaryPolicies.size()> counted;
+  std::unordered_map<std::string, std::array<std::string, kPolicies>> tensor_of;
+  std::array<std::set<std::string>, kPolicies> counted;
   std::unordered_map<std::string, int> readers;  // layers reading each layer's output
+  std::unordered_map<std::string, int> left;     // ... that have not run yet
   std::string output_id;                         // the layer feeding the loss
+  // Per policy: tensors alive but kept by no layer, with their bytes, and
+  // how many layer outputs are each (a view's and its input's).
+  std::array<std::map<std::string, std::int64_t>, kPolicies> waiting;
+  std::array<std::map<std::string, int>, kPolicies> named_by;
+  std::array<std::int64_t, kPolicies> kept_so_far{};
+  std::array<std::int64_t, kPolicies> forward_peak{};
 
   explicit KeptTensors(const ModelSpec& model) {
     for (const LayerSpec& l : model.layers) {
       for (const std::string& in : l.inputs) ++readers[in];
       if (is_loss(l.kind) && !l.inputs.empty()) output_id = l.inputs.front();
     }
+    left = readers;
+  }
+
+  std::int64_t alive(std::size_t p, std::int64_t kept_now) const {
+    std::int64_t sum = kept_so_far[p] + kept_now;
+    for (const auto& [tensor, bytes] : waiting[p]) sum += bytes;
+    return sum;
+  }
+  void unname(std::size_t p, const std::string& tensor) {
+    if (--named_by[p][tensor] <= 0) waiting[p].erase(tensor);
   }
 
   void add(const LayerSpec& l, const std::vector<const LayerInfo*>& inputs, LayerInfo& info) {
     const detail::LayerRules& r = detail::rules(l.kind);
     auto& mine = tensor_of[l.id];
-    for (std::size_t p = 0; p < kSummaryPolicies.size(); ++p) {
+    // The inputs this layer is the last reader of (an input read twice counts once).
+    std::set<std::string> last_read;
+    for (const std::string& in : l.inputs)
+      if (left[in] == int(std::count(l.inputs.begin(), l.inputs.end(), in))) last_read.insert(in);
+    for (std::size_t p = 0; p < kPolicies; ++p) {
       const DType d = info.output_dtype[p];
       // A ReLU run inside its Linear: its output is the Linear's.
       const bool in_linear = inputs.size() == 1 &&
@@ -49,9 +77,13 @@ struct KeptTensors {
                                  inputs[0]->id == output_id, inputs[0]->output_dtype[p] == d);
       std::int64_t& kept = info.kept_bytes[p];
       const auto keep = [&](const std::string& tensor, std::int64_t bytes) {
-        if (counted[p].insert(tensor).second) kept += bytes;
+        if (counted[p].insert(tensor).second) {
+          kept += bytes;
+          waiting[p].erase(tensor);
+        }
       };
-      std::vector<std::string> received;
+      std::vector<std::string> received, casts;
+      std::set<std::string> gone;  // cast for this, their last reader: released before it runs
       for (const LayerInfo* in : inputs) {
         const std::string& produced = tensor_of[in->id][p];
         // Token ids and a loss's predictions are read as they are.
@@ -67,25 +99,45 @@ struct KeptTensors {
           keep(received.back(), bytes);
           kept += bytes;
         }
+        if (!as_is) {
+          casts.push_back(received.back());
+          if (counted[p].count(received.back()) == 0) waiting[p][received.back()] = bytes;
+          if (last_read.count(in->id) != 0) gone.insert(in->id);
+        }
       }
+      // The casts exist beside their originals; then those read last go.
+      forward_peak[p] = std::max(forward_peak[p], alive(p, kept));
+      for (const std::string& in : gone) unname(p, tensor_of[in][p]);
       if (r.keeps == detail::Keeps::Output || r.keeps == detail::Keeps::InputsAndOutput)
         keep(l.id, info.activation_bytes[p]);
       if (r.kept_extra != nullptr) kept += r.kept_extra(l, info, d);
       const bool alias = (r.keeps == detail::Keeps::View || in_linear) && !received.empty();
       mine[p] = alias ? received.front() : l.id;
+      if (!is_loss(l.kind)) {
+        if (!alias && counted[p].count(l.id) == 0) waiting[p][l.id] = info.activation_bytes[p];
+        ++named_by[p][mine[p]];
+      }
+      forward_peak[p] = std::max(forward_peak[p], alive(p, kept));
+      kept_so_far[p] += kept;
+      for (const std::string& cast : casts)
+        if (named_by[p][cast] == 0) waiting[p].erase(cast);
+      for (const std::string& in : last_read)
+        if (gone.count(in) == 0) unname(p, tensor_of[in][p]);
     }
+    for (const std::string& in : l.inputs) --left[in];
   }
 };
 
 // The activation memory of a training step's peak, per sample and policy:
-// the end of the forward pass (everything kept), then the backward pass as
+// the forward pass (`forward_peak`, KeptTensors), then the backward pass as
 // Graph::loss_and_backward runs it, layer by layer from the loss: what is
 // still kept, the gradients waiting for their layers, and the input
 // gradients this layer makes (a gradient handed on as it is makes none).
 // A kept tensor goes with the first layer that kept it, which is the last
 // backward reaches. `layers`: every layer of a complete model, inputs first.
 std::array<std::int64_t, 3> training_peak(const std::vector<LayerInfo>& layers,
-                                          const ModelSpec& model) {
+                                          const ModelSpec& model,
+                                          const std::array<std::int64_t, 3>& forward_peak) {
   std::unordered_map<std::string, std::size_t> at;
   for (std::size_t i = 0; i < layers.size(); ++i) at.emplace(layers[i].id, i);
   std::vector<std::vector<std::size_t>> inputs(layers.size());
@@ -127,7 +179,7 @@ std::array<std::int64_t, 3> training_peak(const std::vector<LayerInfo>& layers,
     };
     std::int64_t kept = 0;
     for (const LayerInfo& l : layers) kept += l.kept_bytes[p];
-    peak[p] = kept;  // the forward pass's end, the loss's gradient included
+    peak[p] = std::max(kept, forward_peak[p]);  // the forward pass, the loss's gradient included
     // After the loss: its predictions go (its targets stay for the step),
     // their gradient waits for the output layer.
     const std::size_t out = inputs[loss].front();
@@ -221,7 +273,7 @@ ModelSummary analyze_model(const ModelSpec& model, const std::filesystem::path& 
     done.emplace(l->id, s.layers.size());
     s.layers.push_back(std::move(info));
   }
-  s.training_activation_bytes = training_peak(s.layers, model);
+  s.training_activation_bytes = training_peak(s.layers, model, kept.forward_peak);
   return s;
 }
 
@@ -298,7 +350,7 @@ ModelDiagnosis diagnose_model(const ModelSpec& model) {
       if (pending[c] != std::size_t(-1) && --pending[c] == 0) ready.insert(c);
   }
   if (d.layers.size() == model.layers.size())
-    d.training_activation_bytes = training_peak(d.layers, model);
+    d.training_activation_bytes = training_peak(d.layers, model, kept.forward_peak);
   return d;
 }
 

@@ -266,13 +266,14 @@ void TrainingStep::body(Tensor x, const Tensor& y, std::uint64_t dropout_seed) {
   graph_.prepare_step();
   backend_.fill(found_inf, 0.0f);
   if (collective_ != nullptr) {
-    data_parallel_pass(x, y, dropout_seed, scale, loss);
+    data_parallel_pass(std::move(x), y, dropout_seed, scale, loss);
   } else if (virtual_ranks_ > 1) {
     sharded_passes(x, y, dropout_seed, scale, loss);
   } else {
     // ---- forward; layers keep what backward needs (a 16-bit copy under mixed policies) ----
-    graph_.forward(ctx, x);
-    x = Tensor();  // eager steps free the fp32 batch here; the fixed one stays
+    // (an eager step's fp32 batch goes with its last reader; a captured
+    // step's fixed one stays)
+    graph_.forward(ctx, std::move(x));
     // ---- loss (fp32) × S, backward: every Param::grad is overwritten ----
     graph_.loss_and_backward(ctx, y, scale, loss);
   }
@@ -345,7 +346,7 @@ void TrainingStep::sharded_passes(const Tensor& x, const Tensor& y, std::uint64_
 // into the seed likewise; the scaled gradients are cast into the flat fp32
 // buffer, the loss after them, and the buffer is summed over ranks. A rank
 // without rows contributes zeros, and still joins the sum.
-void TrainingStep::data_parallel_pass(const Tensor& x, const Tensor& y, std::uint64_t dropout_seed,
+void TrainingStep::data_parallel_pass(Tensor x, const Tensor& y, std::uint64_t dropout_seed,
                                       const Tensor& scale, Tensor& loss) {
   using Clock = std::chrono::steady_clock;
   const auto t0 = Clock::now();
@@ -371,7 +372,7 @@ void TrainingStep::data_parallel_pass(const Tensor& x, const Tensor& y, std::uin
       start_buckets(false);
     };
     if (comm_) ctx.backward_done = &done;
-    graph_.forward(ctx, x);
+    graph_.forward(ctx, std::move(x));
     graph_.loss_and_backward(ctx, y, shard_scale_, shard_loss_);
     for (std::size_t k = lowest_ready_; k-- > 0;) backend_.cast(grads_[k], accumulated_[k]);
     lowest_ready_ = 0;

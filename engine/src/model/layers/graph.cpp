@@ -157,7 +157,7 @@ void Graph::prepare_step() {
   }
 }
 
-Tensor Graph::forward(ExecContext& ctx, const Tensor& input) {
+Tensor Graph::forward(ExecContext& ctx, Tensor input) {
   // Release each intermediate as soon as its last consumer has run; layers keep
   // what their backward pass needs themselves.
   std::vector<int> last_use(nodes_.size(), -1);
@@ -167,6 +167,7 @@ Tensor Graph::forward(ExecContext& ctx, const Tensor& input) {
 
   nodes_[0].output = as_dtype(*backend_, input, nodes_[0].layer->dtype());
   if (nodes_[0].output.data() != input.data()) observe_cast(nodes_[0], 0, false, nodes_[0].output);
+  input = Tensor();  // the batch is nodes_[0]'s output now, freed with its last reader
   for (std::size_t i = 1; i < nodes_.size(); ++i) {
     if (int(i) == loss_node_) continue;
     Node& node = nodes_[i];
@@ -178,6 +179,14 @@ Tensor Graph::forward(ExecContext& ctx, const Tensor& input) {
                                    : as_dtype(*backend_, produced, node.layer->dtype()));
       if (inputs.back().data() != produced.data())
         observe_cast(node, int(inputs.size()) - 1, false, inputs.back());
+    }
+    // A tensor whose last reader takes a cast of it goes before that reader
+    // runs (the fp32 batch under a mixed policy, once its 16-bit copy exists).
+    for (std::size_t k = 0; k < node.inputs.size(); ++k) {
+      Node& producer = nodes_[std::size_t(node.inputs[k])];
+      if (last_use[std::size_t(node.inputs[k])] == int(i) &&
+          inputs[k].data() != producer.output.data())
+        producer.output = Tensor();
     }
     // Statistics the layer's op takes (takes_stats()): of its input 0, for
     // the producer whose only reader it is, and of its output unless its
