@@ -19,7 +19,6 @@
 #include <fstream>
 #include <iostream>
 #include <sstream>
-#include <unistd.h>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -321,12 +320,8 @@ Json bench_scaling(const Workload& w, const std::vector<int>& worlds, Policy pol
       omp_set_num_threads(threads);
       results.push_back(scaling_run(w, policy, nullptr, steps, warmup, bucket_bytes));
     } else {
-      // (mkstemp's template: it replaces the six X's with a unique name.)
-      const std::filesystem::path tmp = std::filesystem::temp_directory_path();
-      std::string file = (tmp / "mantissa-bench-XXXXXX").string();
-      const int fd = mkstemp(file.data());
-      if (fd < 0) throw Error("cannot create a file in " + tmp.string());
-      close(fd);
+      remove_orphaned_temps("mantissa-bench-");  // of a bench killed before its cleanup
+      const std::string file = make_process_temp("mantissa-bench-", TempKind::File).string();
       const char* name = file.c_str();
       LaunchSpec spec;
       spec.argv = invocation();

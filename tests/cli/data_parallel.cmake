@@ -119,6 +119,29 @@ foreach(victim 1 0)
   endif()
 endforeach()
 
+# A launcher killed with SIGKILL (alone: --foreground) takes its ranks with it and leaves its
+# folder (mantissa-launch-PID-XXXXXX, for rank 0's run id) in the temporary
+# folder; the next launch removes that, and nothing that only looks alike.
+set(tmp "${dir}/tmp")
+file(REMOVE_RECURSE "${tmp}")
+file(MAKE_DIRECTORY "${tmp}")
+file(WRITE "${tmp}/mantissa-launch-notes" "")
+set(ENV{TMPDIR} "${tmp}")
+execute_process(COMMAND timeout --foreground -s KILL 4 "${MANTISSA}" train "${spirals}" --steps 1000000
+                        --db "${dir}/killed.db" --processes 2
+                RESULT_VARIABLE rc OUTPUT_QUIET ERROR_QUIET)
+file(GLOB left RELATIVE "${tmp}" "${tmp}/mantissa-launch-*-*")
+list(LENGTH left n)
+if(NOT rc EQUAL 137 OR NOT n EQUAL 1)
+  message(FATAL_ERROR "the launcher killed: exit ${rc}, left behind: ${left}")
+endif()
+mantissa_ok(json train "${spirals}" --steps 2 --db "${dir}/killed.db" --processes 2 --json)
+unset(ENV{TMPDIR})
+file(GLOB left RELATIVE "${tmp}" "${tmp}/*")
+if(NOT left STREQUAL "mantissa-launch-notes")
+  message(FATAL_ERROR "after the next launch the temporary folder holds: ${left}")
+endif()
+
 # A rank that never joins is named.
 execute_process(COMMAND "${MANTISSA}" train "${spirals}" --steps 2 --db "${db}" --rank 0
                         --world-size 2 --master-port 29631 --collective-timeout 1

@@ -5,13 +5,8 @@
 #include <utility>
 
 #include <QCoreApplication>
-#include <atomic>
 #include <QFileInfo>
-#include <cerrno>
-#include <csignal>
 #include <fstream>
-#include <regex>
-#include <unistd.h>
 
 #include "RunChannel.hpp"
 #include "mantissa/backend.hpp"
@@ -27,28 +22,9 @@ namespace {
 
 constexpr int kDrainIntervalMs = 33;  // ~30 Hz
 
-// The ranks' copy of a data-parallel run's project, in the temporary folder:
-// mantissa-ranks-PID-N.json, PID being the studio's.
+// The ranks' copy of a data-parallel run's project, in the temporary folder
+// (make_process_temp: named after the studio's process).
 const std::string kRanksFilePrefix = "mantissa-ranks-";
-
-// Copies that a studio killed during a run left behind (its own cleanup
-// never ran): those whose studio process is gone.
-void removeStaleRanksFiles() {
-  static const std::regex name(kRanksFilePrefix + R"((\d{1,9})-\d+\.json)");
-  std::error_code ec;
-  const std::filesystem::path dir = std::filesystem::temp_directory_path(ec);
-  if (ec) return;
-  for (auto it = std::filesystem::directory_iterator(dir, ec);
-       !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
-    std::smatch m;
-    const std::string file = it->path().filename().string();
-    if (!std::regex_match(file, m, name)) continue;
-    const pid_t pid = pid_t(std::stol(m[1].str()));
-    if (pid <= 0 || ::kill(pid, 0) == 0 || errno != ESRCH) continue;  // alive, or not ours to judge
-    std::error_code ignored;
-    std::filesystem::remove(it->path(), ignored);
-  }
-}
 
 // Notes whether the trainer began stepping.
 struct StartWatch : MetricsSink {
@@ -95,9 +71,7 @@ std::unique_ptr<LocalRankGroup> startRanks(TrainRequest& request, std::filesyste
   const std::filesystem::path base = p.file.empty() ? std::filesystem::current_path() : p.file.parent_path();
   for (auto* path : {&p.dataset.path, &p.dataset.images, &p.dataset.labels})
     if (!path->empty() && path->is_relative()) *path = (base / *path).lexically_normal();
-  static std::atomic<int> counter{0};
-  file = std::filesystem::temp_directory_path() /
-         (kRanksFilePrefix + std::to_string(::getpid()) + "-" + std::to_string(++counter) + ".json");
+  file = make_process_temp(kRanksFilePrefix, TempKind::File, ".json");
   std::ofstream(file) << project_to_json(p);
   p = parse_project(project_to_json(p), file);
   // The run's snapshot is rank 0's project, as the command line records it:
@@ -204,7 +178,7 @@ struct TrainingController::Pending {
 
 TrainingController::TrainingController(std::filesystem::path databasePath, QObject* parent)
     : QObject(parent), databasePath_(std::move(databasePath)) {
-  removeStaleRanksFiles();
+  remove_orphaned_temps(kRanksFilePrefix, ".json");  // of a studio killed during a run
   timer_.setInterval(kDrainIntervalMs);
   connect(&timer_, &QTimer::timeout, this, &TrainingController::drain);
 }

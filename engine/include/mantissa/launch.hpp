@@ -5,6 +5,7 @@
 // their rendezvous and stops them all when one dies.
 #include <chrono>
 #include <cstdint>
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -126,5 +127,18 @@ class LocalRankGroup {
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
+
+// A temporary file or folder that a run's processes share (the studio's
+// copy of the project for its ranks, the launcher's folder for rank 0's run
+// id, a benchmark rank's result): `<prefix><pid>-<six characters><suffix>`
+// in $TMPDIR (or /tmp), pid being this process's, so that what a process
+// killed before its own cleanup left behind can be told from what a live
+// one uses. Throws an Error naming the folder when it cannot be made.
+enum class TempKind { File, Folder };
+std::filesystem::path make_process_temp(const std::string& prefix, TempKind kind,
+                                        const std::string& suffix = "");
+// Removes those of `prefix` (and `suffix`) whose process is gone; nothing
+// else, and never fails.
+void remove_orphaned_temps(const std::string& prefix, const std::string& suffix = "");
 
 }  // namespace mantissa

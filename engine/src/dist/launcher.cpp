@@ -25,6 +25,9 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+// A launcher killed before its cleanup leaves its folder; the next one removes it.
+const std::string kLaunchFolderPrefix = "mantissa-launch-";
+
 std::atomic<int> g_forward{0};  // a signal to pass on to the ranks
 
 void on_signal(int sig) { g_forward = sig; }
@@ -80,14 +83,10 @@ LaunchResult launch_ranks(const LaunchSpec& spec) {
   if (!spec.backends.empty() && int(spec.backends.size()) != spec.processes)
     throw InternalError("one backend per rank");
   dist::TcpStoreServer store("127.0.0.1", 0);
-  // Rank 0 writes the run's id here once the run exists.
-  // (mkdtemp's template: it replaces the six X's with a unique name.)
-  const std::filesystem::path tmp = std::filesystem::temp_directory_path();  // $TMPDIR or /tmp
-  std::string dir_template = (tmp / "mantissa-launch-XXXXXX").string();
-  const char* dir = ::mkdtemp(dir_template.data());
-  if (dir == nullptr)
-    throw Error("cannot create a directory in " + tmp.string() + ": " + std::strerror(errno));
-  const std::filesystem::path run_id_file = std::filesystem::path(dir) / "run_id";
+  // Rank 0 writes the run's id in this folder once the run exists.
+  remove_orphaned_temps(kLaunchFolderPrefix);
+  const std::filesystem::path dir = make_process_temp(kLaunchFolderPrefix, TempKind::Folder);
+  const std::filesystem::path run_id_file = dir / "run_id";
   const int threads = spec.threads > 0 ? spec.threads : threads_per_rank(spec.processes);
 
   // Ctrl-C reaches every rank from the terminal; each stops after the same
@@ -121,7 +120,8 @@ LaunchResult launch_ranks(const LaunchSpec& spec) {
   // After a failure: the others notice the lost peer by themselves within
   // moments and record why; whoever is left after a while gets SIGTERM, and
   // after `grace` more, SIGKILL.
-  std::optional<Clock::time_point> term_at, kill_at;
+  constexpr Clock::time_point kNever = Clock::time_point::max();
+  Clock::time_point term_at = kNever, kill_at = kNever;
   bool term_sent = false, cause_killed = false;
   const auto stop_all = [&](int sig) {
     for (std::size_t i = 0; i < pids.size(); ++i)
@@ -150,19 +150,19 @@ LaunchResult launch_ranks(const LaunchSpec& spec) {
         result.failure = "rank " + std::to_string(r) + " " + describe(status);
         result.exit_code = code;
         cause_killed = killed;
-        if (!term_at && !kill_at) term_at = Clock::now() + std::chrono::seconds(2);
+        if (term_at == kNever && kill_at == kNever) term_at = Clock::now() + std::chrono::seconds(2);
       }
       continue;
     }
     // Asked to stop: every rank stops after the same step, as on Ctrl-C.
     if (const int sig = g_forward.exchange(0); sig == SIGTERM) stop_all(SIGINT);
-    if (term_at && Clock::now() >= *term_at) {
+    if (Clock::now() >= term_at) {
       term_sent = true;
       stop_all(SIGTERM);
-      term_at.reset();
+      term_at = kNever;
       kill_at = Clock::now() + spec.grace;
     }
-    if (kill_at && Clock::now() >= *kill_at) {
+    if (Clock::now() >= kill_at) {
       stop_all(SIGKILL);
       kill_at = Clock::now() + std::chrono::hours(1);
     }
