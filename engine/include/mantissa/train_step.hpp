@@ -182,6 +182,9 @@ class TrainingStep {
   const ScalerRule& scaler() const { return scaler_; }
 
  private:
+  // The constructor's part for a run of several processes
+  // (train_step_ranks.cpp).
+  void set_up_ranks(const TrainingSpec& t);
   // The ops of one step on device tensors x, y (no host work in between).
   void body(Tensor x, const Tensor& y, std::uint64_t dropout_seed);
   // The forward and backward passes of body() with TrainingSpec::virtual_ranks
