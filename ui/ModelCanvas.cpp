@@ -1,22 +1,18 @@
 #include "ModelCanvas.hpp"
 
-#include <QCheckBox>
 #include <QDragEnterEvent>
-#include <QFormLayout>
 #include <QGraphicsScene>
 #include <QGraphicsSimpleTextItem>
 #include <QGraphicsView>
 #include <QHBoxLayout>
 #include <QKeyEvent>
 #include <QLabel>
-#include <QLineEdit>
 #include <QMimeData>
 #include <QTimer>
 #include <QToolButton>
 #include <QUndoStack>
 #include <QVBoxLayout>
 #include <algorithm>
-#include <cstdio>
 #include <map>
 #include <utility>
 
@@ -25,17 +21,11 @@
 #include "LayerNode.hpp"
 #include "LayerPalette.hpp"
 #include "ModelEdits.hpp"
-#include "ParamEditor.hpp"
 #include "ProjectDocument.hpp"
-#include "mantissa/layer_descriptor.hpp"
 
 namespace mantissa::ui {
 
 namespace {
-
-QString qstr(std::string_view s) {
-  return QString::fromUtf8(s.data(), qsizetype(s.size()));
-}
 
 std::string modelText(const ModelSpec& m) {
   Project p;
@@ -322,80 +312,6 @@ bool ModelCanvas::renameLayer(const QString& id, const QString& newId) {
   return done;
 }
 
-void ModelCanvas::deleteSelection() {
-  ModelSpec after = doc_->project().model;
-  QStringList removed;
-  // Edges first (by consumer and index, highest index first), then nodes.
-  std::vector<std::pair<std::string, int>> cut;
-  for (QGraphicsItem* item : scene_->selectedItems())
-    if (item->type() == LayerEdge::Type) {
-      auto* e = static_cast<LayerEdge*>(item);
-      cut.emplace_back(e->to()->id().toStdString(), e->inputIndex());
-    }
-  std::sort(cut.begin(), cut.end(),
-            [](const auto& a, const auto& b) { return a.second > b.second; });
-  for (const auto& [to, index] : cut) after = model_edits::withoutConnection(after, to, index);
-  for (QGraphicsItem* item : scene_->selectedItems())
-    if (item->type() == LayerNode::Type) {
-      const QString id = static_cast<LayerNode*>(item)->id();
-      after = model_edits::withoutLayer(after, id.toStdString());
-      removed << id;
-    }
-  const QString text = removed.isEmpty() ? tr("Delete connection")
-                                         : tr("Delete %1").arg(removed.join(QStringLiteral(", ")));
-  commit(after, text);
-}
-
-void ModelCanvas::copySelection() {
-  const ModelSpec& m = doc_->project().model;
-  const int i = model_edits::indexOf(m, selected_.toStdString());
-  if (i >= 0) clipboard_ = m.layers[std::size_t(i)];
-}
-
-QString ModelCanvas::paste() {
-  if (!clipboard_) return {};
-  const ModelSpec& model = doc_->project().model;
-  LayerSpec layer = *clipboard_;
-  layer.id = model_edits::uniqueId(model, layer.kind);
-  layer.inputs.clear();
-  const QString id = QString::fromStdString(layer.id);
-  // Down and to the right of the copied layer, wherever that is now.
-  const QString source = QString::fromStdString(clipboard_->id);
-  if (nodes_.contains(source)) {
-    const QPointF at = nodePosition(source) + QPointF(30, 30);
-    layer.position = CanvasPosition{at.x(), at.y()};
-  } else if (layer.position) {
-    layer.position->x += 30;
-    layer.position->y += 30;
-  }
-  if (!commit(model_edits::withLayer(model, layer), tr("Paste %1").arg(id))) return {};
-  selectLayer(id);
-  return id;
-}
-
-void ModelCanvas::selectAll() {
-  for (QGraphicsItem* item : scene_->items())
-    if (item->type() == LayerNode::Type || item->type() == LayerEdge::Type) item->setSelected(true);
-}
-
-int ModelCanvas::selectedNodeCount() const {
-  int n = 0;
-  for (QGraphicsItem* item : scene_->selectedItems()) n += item->type() == LayerNode::Type;
-  return n;
-}
-
-void ModelCanvas::selectLayer(const QString& id) {
-  selected_ = id;
-  rebuilding_ = true;
-  scene_->clearSelection();
-  if (LayerNode* n = nodes_.value(id)) {
-    n->setSelected(true);
-    view_->ensureVisible(n, 30, 30);  // a layer added below the view is brought into it
-  }
-  rebuilding_ = false;
-  rebuildInspector();
-}
-
 void ModelCanvas::autoLayout() {
   ModelSpec after = doc_->project().model;
   lastLayout_ = canvas_layout::layered(after, nodeSizes(),
@@ -495,7 +411,7 @@ void ModelCanvas::rebuild() {
       // Token ids travel exact whatever the policy: no dtype to speak of.
       const QString what = l.kind == LayerKind::Input && l.tokens
                                ? tr(" token ids")
-                               : QStringLiteral(", ") + qstr(dtype_name(dt));
+                               : QStringLiteral(", ") + fromView(dtype_name(dt));
       outLabel.insert(QString::fromStdString(info.id),
                       QString::fromStdString(info.output_shape.str()) + what);
     }
@@ -586,92 +502,6 @@ void ModelCanvas::applyOverflow() {
     else
       it.value()->setOverflow(LayerNode::Overflow::None, {});
   }
-}
-
-void ModelCanvas::rebuildInspector() {
-  if (inspectorBody_) {
-    inspectorBody_->hide();
-    inspectorBody_->deleteLater();
-  }
-  inspectorBody_ = new QWidget(inspector_);
-  inspectorLayout_->addWidget(inspectorBody_);
-  auto* form = new QFormLayout(inspectorBody_);
-  const ModelSpec& model = doc_->project().model;
-  const int i = model_edits::indexOf(model, selected_.toStdString());
-  if (i < 0) {
-    auto* hint = new QLabel(tr("Select a layer to edit its parameters."), inspectorBody_);
-    hint->setWordWrap(true);
-    form->addRow(hint);
-    return;
-  }
-  const LayerSpec& l = model.layers[std::size_t(i)];
-  const QString id = selected_;
-
-  auto* name = new QLineEdit(id, inspectorBody_);
-  name->setObjectName(QStringLiteral("layerId"));
-  connect(name, &QLineEdit::editingFinished, this, [this, id, name] {
-    const QString next = name->text();
-    runLater([this, id, next] { renameLayer(id, next); });
-  });
-  form->addRow(tr("Id"), name);
-  form->addRow(tr("Type"), new QLabel(qstr(layer_kind_name(l.kind)), inspectorBody_));
-
-  // The kind's parameters, as its descriptor lists them.
-  for (const ParamSchema& p : descriptor(l.kind).params) {
-    const QString key = fromView(p.key);
-    QWidget* editor = makeParamEditor(p, model_edits::paramValue(l, key), inspectorBody_, this,
-                                      [this, id, key](const QVariant& v) {
-                                        runLater([this, id, key, v] { setParam(id, key, v); });
-                                      });
-    auto* label = new QLabel(key, inspectorBody_);
-    label->setToolTip(editor->toolTip());
-    form->addRow(label, editor);
-  }
-
-  auto* pin = new QCheckBox(tr("Pin to fp32"), inspectorBody_);
-  pin->setObjectName(QStringLiteral("pinFp32"));
-  pin->setChecked(l.pin_fp32);
-  connect(pin, &QCheckBox::toggled, this,
-          [this, id](bool on) { runLater([this, id, on] { setPinned(id, on); }); });
-  form->addRow(pin);
-
-  addLayerCosts(form, id);
-
-  if (LayerNode* n = nodes_.value(id)) {
-    for (const auto& [text, colour] : {std::pair{n->errorMessage(), "#D55E00"},
-                                       std::pair{n->warningMessage(), "#9A6A00"}}) {
-      if (text.isEmpty()) continue;
-      auto* note = new QLabel(text, inspectorBody_);
-      note->setWordWrap(true);
-      note->setStyleSheet(QStringLiteral("color: %1;").arg(QLatin1String(colour)));
-      form->addRow(note);
-    }
-  }
-}
-
-// What the selected layer costs, from the document's model analysis: its
-// output shape, parameters, forward FLOPs and its output's size per policy.
-void ModelCanvas::addLayerCosts(QFormLayout* form, const QString& id) {
-  const LayerInfo* it = doc_->diagnosis().find(id.toStdString());
-  if (it == nullptr) return;
-  const auto row = [&](const QString& label, const QString& value, const char* name) {
-    auto* v = new QLabel(value, inspectorBody_);
-    v->setObjectName(QLatin1String(name));
-    v->setTextInteractionFlags(Qt::TextSelectableByMouse);
-    form->addRow(label, v);
-  };
-  auto* heading = new QLabel(tr("<b>Per sample</b>"), inspectorBody_);
-  form->addRow(heading);
-  row(tr("Output"), qstr(it->output_shape.str()), "layerOutput");
-  row(tr("Parameters"), formatCount(it->params), "layerParams");
-  row(tr("FLOPs"), formatFlops(double(it->forward_flops)), "layerFlops");
-  // One policy a line: the inspector is narrow, and nothing here may be cut.
-  row(tr("Output size"),
-      tr("FP32 %1\nFP16 %2\nBF16 %3")
-          .arg(formatBytes(double(it->activation_bytes[0])),
-               formatBytes(double(it->activation_bytes[1])),
-               formatBytes(double(it->activation_bytes[2]))),
-      "layerActivations");
 }
 
 void ModelCanvas::fitToView() {
