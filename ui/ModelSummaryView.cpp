@@ -47,6 +47,11 @@ ModelSummaryView::ModelSummaryView(QWidget* parent)
       grid_->addWidget(activation_[i][j], i + 1, j + 1, Qt::AlignRight);
     }
   }
+  // (A line of its own: "so far" after every figure widened the table past
+  // a narrow inspector.)
+  partialNote_ = new QLabel(tr("so far: the layers built until now"), table_);
+  partialNote_->setEnabled(false);  // a quieter grey
+  grid_->addWidget(partialNote_, 4, 0, 1, 3);
   layout->addWidget(table_);
   error_->setObjectName(QStringLiteral("modelProblems"));
   error_->setWordWrap(true);
@@ -102,17 +107,21 @@ void ModelSummaryView::setSummary(const ModelDiagnosis& diagnosis, std::int64_t 
   const QString sofar = modelComplete ? QString() : tr(" so far");
   params_->setText(formatCount(params) + sofar);
   flops_->setText(tr("%1 / sample").arg(formatFlops(double(flops))) + sofar);
-  const QString partial = whole ? QString() : tr(" so far");
+  partialNote_->setHidden(whole);
   for (int i = 0; i < 3; ++i) {
     const double perSample = double(bytes[std::size_t(i)]);
-    activation_[i][0]->setText(formatBytes(perSample) + partial);
+    activation_[i][0]->setText(formatBytes(perSample));
     activation_[i][1]->setText(
-        formatBytes(perSample * double(std::max<std::int64_t>(batchSize, 1))) + partial);
+        formatBytes(perSample * double(std::max<std::int64_t>(batchSize, 1))));
   }
 }
 
 QString ModelSummaryView::activationText(int policy, bool perBatch) const {
   return activation_[policy][perBatch ? 1 : 0]->text();
+}
+
+bool ModelSummaryView::activationIsPartial() const {
+  return !partialNote_->isHidden();
 }
 
 QString ModelSummaryView::paramsText() const {

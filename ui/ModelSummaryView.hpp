@@ -28,6 +28,8 @@ class ModelSummaryView : public QWidget {
   QString paramsText() const;
   // Activation memory under kSummaryPolicies[policy], per sample or per batch.
   QString activationText(int policy, bool perBatch) const;
+  // Whether the activation figures are of the part built so far.
+  bool activationIsPartial() const;
 
  private:
   QLabel* params_;
@@ -35,6 +37,7 @@ class ModelSummaryView : public QWidget {
   QLabel* error_;
   QWidget* table_;
   QGridLayout* grid_;
+  QLabel* partialNote_;  // under the activation table while the model is unfinished
   QLabel* activation_[3][2];  // per policy: per sample, per batch
 };
 
