@@ -12,6 +12,7 @@
 #include "mantissa/graph.hpp"
 #include "mantissa/model.hpp"
 #include "mantissa/train_step.hpp"
+#include "train/memory_fit.hpp"
 
 namespace mantissa {
 namespace {
@@ -156,6 +157,42 @@ TEST(MemoryEstimate, MatchesWhatATrainingStepTakes) {
       EXPECT_NEAR(estimate / real, 1.0, 0.002)
           << c.name << " under " << policy_name(policy) << ": estimated " << estimate
           << " bytes, a step took " << real;
+    }
+  }
+}
+
+// The model state the estimate adds (estimate_memory: what the fit check
+// before a run and the trade-off view's predicted peak use) against what the
+// layers and the step allocate, under every policy (the pure ones keep 16-bit
+// masters and fp32 copies of biases and norms), with a layer pinned to fp32
+// and with virtual ranks. Not counted: the step's few fixed words, and the
+// per-tensor numerics' buffers (about 300 bytes per tensor a step makes,
+// off here), which only a tiny model notices.
+TEST(MemoryEstimate, ModelStateIsWhatTheLayersAndTheStepAllocate) {
+  const std::vector<Policy> policies = {Policy::Float32, Policy::MixedFloat16,
+                                        Policy::MixedBFloat16, Policy::Float16, Policy::BFloat16};
+  for (const Case& c : cases()) {
+    for (const Policy policy : policies) {
+      for (const int variant : {0, 1, 2}) {  // plain, first weighted layer pinned, 2 virtual ranks
+        Project p = project_of(c, policy);
+        if (variant == 1)
+          for (LayerSpec& l : p.model.layers)
+            if (l.kind == LayerKind::Linear || l.kind == LayerKind::Conv2d ||
+                l.kind == LayerKind::Embedding) {
+              l.pin_fp32 = true;
+              break;
+            }
+        if (variant == 2) p.training.virtual_ranks = 2;
+        const ModelSummary s = analyze_model(p.model, p.file);
+        const double estimate = estimate_memory(s, p.training, p.training.batch_size).state;
+        auto be = create_backend("cpu");
+        Graph g(p.model, *be, p.training.policy, p.training.seed);
+        TrainingStep step(g, *be, p.training, 2, StepOptions{.capture = false, .numerics = false});
+        const double real = double(be->memory_stats().in_use);
+        EXPECT_NEAR(estimate / real, 1.0, 0.01)
+            << c.name << " under " << policy_name(policy) << " (variant " << variant
+            << "): estimated " << estimate << " bytes, the model took " << real;
+      }
     }
   }
 }

@@ -218,6 +218,11 @@ struct LayerInfo {
   std::vector<Shape> input_shapes;
   Shape output_shape;
   std::int64_t params = 0;         // trainable parameter count
+  // Of those, the ones the layer computes in its own dtype (a Linear's, a
+  // convolution's, attention's projections' and an embedding's weights);
+  // the others (biases, norms' scales, positions) compute in fp32.
+  std::int64_t weight_params = 0;
+  bool pin_fp32 = false;  // the layer is pinned to fp32 (LayerSpec::pin_fp32)
   std::int64_t forward_flops = 0;  // per sample, 2 per multiply-add (linear, conv)
   // Output activation bytes per sample under float32, mixed_float16, mixed_bfloat16.
   std::array<std::int64_t, 3> activation_bytes{};

@@ -233,6 +233,7 @@ LayerInfo infer_layer(const detail::ShapeContext& ctx, const std::vector<const L
   LayerInfo info;
   info.id = l.id;
   info.kind = l.kind;
+  info.pin_fp32 = l.pin_fp32;
   for (const LayerInfo* in : inputs) info.input_shapes.push_back(in->output_shape);
   detail::rules(l.kind).infer(ctx, info.input_shapes, info);
   for (std::size_t p = 0; p < kSummaryPolicies.size(); ++p) {

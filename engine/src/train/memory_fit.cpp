@@ -7,6 +7,8 @@
 
 #include "mantissa/backend.hpp"
 #include "mantissa/error.hpp"
+#include "mantissa/optim.hpp"
+#include "mantissa/precision.hpp"
 
 namespace mantissa {
 namespace {
@@ -22,14 +24,30 @@ std::size_t host_available_bytes() {
   return 0;
 }
 
-// Per parameter: fp32 master and gradient, a 16-bit compute copy under mixed
-// policies, the optimizer's fp32 state, the weight fingerprint's copy of the
-// previous masters, and the fp32 values the initial weights are drawn into
-// on the host.
-double bytes_per_param(const TrainingSpec& t) {
-  const bool mixed = t.policy != Policy::Float32;
-  const double optimizer = 4.0 * optimizer_slots(t.optimizer);
-  return 4.0 + 4.0 + (mixed ? 2.0 : 0.0) + optimizer + 4.0 + 4.0;
+// A layer's weights, gradients and optimizer state as TrainingStep and the
+// layers allocate them, per parameter: the master (fp32; the 16-bit type
+// under the pure policies), its fp32 gradient, the optimizer's slots and the
+// weight fingerprint's copy of the previous masters in the master's dtype,
+// and a compute copy where the dtype the layer computes the parameter in
+// differs from the master's (layer_util.cpp): the weights of a Linear,
+// convolution, attention or embedding in the layer's own dtype, the other
+// parameters in fp32. Virtual ranks add an fp32 sum of the gradients.
+double layer_state_bytes(const LayerInfo& l, const TrainingSpec& t) {
+  const DType master = master_dtype(t.policy);
+  const double m = double(dtype_size(master));
+  const double per_param = m + 4.0 + m * optimizer_slots(t.optimizer) + m +
+                           (std::max(1, t.virtual_ranks) > 1 ? 4.0 : 0.0);
+  const bool pure = t.policy == Policy::Float16 || t.policy == Policy::BFloat16;
+  // The weights' compute dtype: under the pure policies the master's unless
+  // pinned; otherwise what the layer emits (a pinned one fp32, an
+  // embedding fp32 under the mixed policies).
+  const DType own = l.pin_fp32 ? DType::F32
+                    : pure     ? master
+                               : l.output_dtype[summary_index(t.policy)];
+  const double weight_copy = own != master ? double(dtype_size(own)) : 0.0;
+  const double other_copy = master != DType::F32 ? 4.0 : 0.0;
+  return double(l.params) * per_param + double(l.weight_params) * weight_copy +
+         double(l.params - l.weight_params) * other_copy;
 }
 
 }  // namespace
@@ -54,10 +72,9 @@ MemoryEstimate estimate_memory(const ModelSummary& s, const TrainingSpec& t, std
   // Virtual ranks: an fp32 sum of the gradients more, and activations of one
   // shard at a time.
   const int ranks = std::max(1, t.virtual_ranks);
-  const double per_param = bytes_per_param(t) + (ranks > 1 ? 4.0 : 0.0);
   const std::int64_t rows = (batch + ranks - 1) / ranks;
   const std::size_t p = summary_index(t.policy);
-  for (const LayerInfo& l : s.layers) e.state += double(l.params) * per_param;
+  for (const LayerInfo& l : s.layers) e.state += layer_state_bytes(l, t);
   e.activations = double(s.training_activation_bytes[p]) * double(rows);
   return e;
 }
@@ -66,7 +83,6 @@ void check_model_fits(const ModelSummary& s, const TrainingSpec& t, std::int64_t
                       const Backend& backend) {
   const std::size_t available = available_memory(backend);
   if (available == 0) return;  // unknown: let the allocator speak
-  const double per_param = bytes_per_param(t);
   const std::size_t p = summary_index(t.policy);
   const MemoryEstimate e = estimate_memory(s, t, batch);
   const std::int64_t rows = (batch + std::max(1, t.virtual_ranks) - 1) / std::max(1, t.virtual_ranks);
@@ -83,7 +99,7 @@ void check_model_fits(const ModelSummary& s, const TrainingSpec& t, std::int64_t
         "the model does not fit: its weights, gradients and optimizer state need " +
         bytes_text(state) + " and " + have + "; layer '" + heaviest->id + "' alone holds " +
         std::to_string(heaviest->params) + " parameters (" +
-        bytes_text(double(heaviest->params) * per_param) + ")");
+        bytes_text(layer_state_bytes(*heaviest, t)) + ")");
   }
   if (state + activations > double(available)) {
     throw OutOfMemoryError(

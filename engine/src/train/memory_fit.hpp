@@ -23,8 +23,8 @@ std::size_t available_memory(const Backend& backend);
 std::string memory_report(const Backend& backend);
 
 // What training `summary` at `batch` samples a step is estimated to hold:
-// the model state (weights, gradients, 16-bit copies, optimizer state, the
-// fingerprint's previous masters, the host's initial values) and the
+// the model state (masters, fp32 gradients, compute copies, optimizer
+// state, the fingerprint's previous masters) and the
 // activations at the step's peak (ModelSummary::training_activation_bytes:
 // what the layers keep for the backward pass and the gradients it holds).
 struct MemoryEstimate {

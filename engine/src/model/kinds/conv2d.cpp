@@ -18,6 +18,7 @@ void infer(const ShapeContext& c, const std::vector<Shape>& in, LayerInfo& info)
   std::int64_t window = mul(c, mul(c, x[0], l.kernel_h), l.kernel_w);
   info.output_shape = Shape{l.out_channels, oh, ow};
   info.params = add_counts(c, mul(c, l.out_channels, window), l.bias ? l.out_channels : 0);
+  info.weight_params = l.out_channels * window;
   info.forward_flops = mul(c, mul(c, 2, window), out_numel(c, info.output_shape));
 }
 

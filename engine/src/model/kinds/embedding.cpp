@@ -14,6 +14,7 @@ void infer(const ShapeContext& c, const std::vector<Shape>& in, LayerInfo& info)
   if (l.width <= 0) c.fail("width must be >= 1");
   info.output_shape = Shape{in[0][0], l.width};
   info.params = mul(c, l.vocab, l.width);
+  info.weight_params = info.params;
   out_numel(c, info.output_shape);
 }
 

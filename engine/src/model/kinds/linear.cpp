@@ -17,6 +17,7 @@ void infer(const ShapeContext& c, const std::vector<Shape>& in, LayerInfo& info)
   out.back() = l.out_features;
   info.output_shape = Shape(out);
   info.params = add_counts(c, mul(c, in_features, l.out_features), l.bias ? l.out_features : 0);
+  info.weight_params = in_features * l.out_features;
   info.forward_flops = mul(c, 2, mul(c, x.numel(), l.out_features));
 }
 

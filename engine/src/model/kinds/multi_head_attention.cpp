@@ -24,6 +24,7 @@ void infer(const ShapeContext& c, const std::vector<Shape>& in, LayerInfo& info)
   const std::int64_t T = x[0], C = x[1];
   // Q, K, V (3C·C + 3C) and the output projection (C·C + C).
   info.params = add_counts(c, mul(c, 4, mul(c, C, C)), mul(c, 4, C));
+  info.weight_params = 4 * C * C;
   // Projections 2·T·4C², scores and P·V 2·2·T²·C.
   info.forward_flops = add_counts(c, mul(c, 8, mul(c, T, mul(c, C, C))),
                                   mul(c, 4, mul(c, T, mul(c, T, C))));
