@@ -13,6 +13,7 @@
 
 #include "mantissa/error.hpp"
 #include "mantissa/launch.hpp"
+#include "test_data_util.hpp"
 
 namespace mantissa {
 namespace {
@@ -22,22 +23,10 @@ namespace fs = std::filesystem;
 // $TMPDIR pointed at a folder of the test's own while it runs.
 class ProcessTemp : public ::testing::Test {
  protected:
-  void SetUp() override {
-    std::string name = (fs::temp_directory_path() / "mantissa-test-tmp-XXXXXX").string();
-    ASSERT_NE(::mkdtemp(name.data()), nullptr);
-    dir_ = name;
-    if (const char* old = std::getenv("TMPDIR")) old_ = old;
-    ::setenv("TMPDIR", dir_.c_str(), 1);
-  }
-  void TearDown() override {
-    if (old_.empty()) ::unsetenv("TMPDIR");
-    else ::setenv("TMPDIR", old_.c_str(), 1);
-    fs::remove_all(dir_);
-  }
   static void touch(const fs::path& p) { std::ofstream(p) << "{}"; }
 
-  fs::path dir_;
-  std::string old_;
+  test_data::TempDir dir_;
+  test_data::ScopedEnv tmpdir_{"TMPDIR", dir_.path().string()};
 };
 
 // A process id that no process has now: a child's, once it is reaped.
@@ -55,7 +44,7 @@ TEST_F(ProcessTemp, NamesCarryTheProcessAndAreUnique) {
   const fs::path other = make_process_temp("mantissa-t-", TempKind::File, ".json");
   EXPECT_TRUE(fs::is_directory(folder));
   EXPECT_TRUE(fs::is_regular_file(file));
-  EXPECT_EQ(folder.parent_path(), dir_);
+  EXPECT_EQ(folder.parent_path(), dir_.path());
   EXPECT_NE(file, other);
   const std::string pid = std::to_string(::getpid());
   EXPECT_TRUE(std::regex_match(folder.filename().string(),
