@@ -135,5 +135,40 @@ TEST(DatasetFit, ClassesAndTargetsAreCheckedOnTheHead) {
   EXPECT_TRUE(fit(regression, model({2}, 3, LayerKind::MSE)).empty());
 }
 
+// A label per position (text windows) needs [T, V] scores: a head that gives
+// one row of scores per sample is named, in the studio and by the trainer,
+// which runs the same rule on the loaded splits (check_dataset_fits).
+TEST(DatasetFit, LabelsPerPositionNeedAScoreRowPerPosition) {
+  DatasetShape text;
+  text.name = "story.txt";
+  text.sample_shape = {4};
+  text.target_dim = 4;
+  text.num_classes = 256;
+  auto problems = fit(text, model({4}, 256));
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_EQ(problems[0].layer_id, "fc");
+  EXPECT_EQ(problems[0].message,
+            "the dataset 'story.txt' has 4 labels per sample; this layer scores 1 position per "
+            "sample");
+  text.target_dim = 1;
+  EXPECT_TRUE(fit(text, model({4}, 256)).empty());
+
+  // The trainer's check: the first error, naming the layer; a class only the
+  // validation split holds widens what the head must give.
+  Dataset train, validation;
+  train.name = "labels.csv";
+  train.sample_shape = {4};
+  train.target_dim = 1;
+  train.num_classes = 3;
+  validation = train;
+  validation.num_classes = 5;
+  EXPECT_NO_THROW(check_dataset_fits(train, train, model({4}, 3)));
+  test_data::expect_input_error([&] { check_dataset_fits(train, validation, model({4}, 3)); },
+                                {"layer 'fc'", "'labels.csv' has 5 classes", "3 outputs"});
+  train.target_dim = 4;
+  test_data::expect_input_error([&] { check_dataset_fits(train, train, model({4}, 3)); },
+                                {"layer 'fc'", "4 labels per sample"});
+}
+
 }  // namespace
 }  // namespace mantissa

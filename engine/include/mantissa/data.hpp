@@ -136,6 +136,12 @@ DatasetShape peek_dataset(const DatasetSpec& spec, const std::filesystem::path& 
 std::vector<ModelProblem> dataset_fit_problems(const DatasetShape& data, const ModelSpec& model,
                                                const ModelDiagnosis& diagnosis);
 
+// Throws InputError with the first of dataset_fit_problems() for a loaded
+// training split (its classes widened by those of `validation`), as the
+// trainer checks before its first step: the studio's and the trainer's
+// checks are the same rule.
+void check_dataset_fits(const Dataset& train, const Dataset& validation, const ModelSpec& model);
+
 // Throws InputError when a sample holds a value that is no token id of an
 // Embedding fed from the Input (not an integer in [0, vocab)), naming the
 // dataset, the sample, the value and the layer.

@@ -271,11 +271,12 @@ std::vector<ModelProblem> dataset_fit_problems(const DatasetShape& data, const M
     const bool sequence = classify && head->output_shape.rank() == 2;
     const std::int64_t outputs =
         sequence ? head->output_shape[1] : head->output_shape.numel();
-    if (sequence && data.num_classes > 0 && data.target_dim != head->output_shape[0]) {
+    const std::int64_t positions = sequence ? head->output_shape[0] : 1;
+    if (classify && data.num_classes > 0 && data.target_dim != positions) {
       problems.push_back({head->id,
                           dataset + " has " + plural(data.target_dim, "label", "labels") +
                               " per sample; this layer scores " +
-                              plural(head->output_shape[0], "position", "positions"),
+                              plural(positions, "position", "positions") + " per sample",
                           false});
       continue;
     }
@@ -309,6 +310,16 @@ std::vector<ModelProblem> dataset_fit_problems(const DatasetShape& data, const M
                                 std::to_string(data.vocabulary),
                             false});
   return problems;
+}
+
+void check_dataset_fits(const Dataset& train, const Dataset& validation, const ModelSpec& model) {
+  DatasetShape shape = dataset_shape(train);
+  // A class seen only in validation needs its output too.
+  if (shape.num_classes > 0) shape.num_classes = std::max(shape.num_classes, validation.num_classes);
+  for (const ModelProblem& p : dataset_fit_problems(shape, model, diagnose_model(model)))
+    if (!p.warning)
+      throw InputError((p.layer_id.empty() ? std::string() : "layer '" + p.layer_id + "': ") +
+                       p.message);
 }
 
 void check_token_ids(const Dataset& data, const ModelSpec& model) {

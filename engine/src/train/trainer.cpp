@@ -34,6 +34,7 @@
 #include "train/memory_fit.hpp"
 #include "train/numerics_record.hpp"
 #include "train/rank_agreement.hpp"
+#include "train/step_events.hpp"
 
 namespace mantissa {
 
@@ -67,8 +68,7 @@ struct Trainer::Impl {
   std::int64_t epoch_loss_count = 0;
   double elapsed_before = 0;  // wall time of earlier sessions of a resumed run
   Clock::time_point session_start = Clock::now();
-  bool warned_small_scale = false;
-  bool warned_consecutive = false;
+  StepEvents events;  // and whether its once-per-run warnings were given
   RankLayout ranks;  // data parallel: filled by join_ranks()
   std::unique_ptr<NumericsRecord> numerics;  // what is kept of per-tensor numerics
 
@@ -102,7 +102,7 @@ struct Trainer::Impl {
       }
     }
     check_input_shape(data.train, graph->input_shape().dims(), graph->summary().layers[0].id);
-    check_targets();
+    check_dataset_fits(data.train, data.validation, project.model);
     check_token_ids(data.train, project.model);
     check_token_ids(data.validation, project.model);
 
@@ -177,35 +177,10 @@ struct Trainer::Impl {
     if (c.rank() != 0) restore(state);
   }
 
-  void check_targets() {
-    const bool classify = graph->loss_kind() == LayerKind::SoftmaxCrossEntropy;
-    const std::int64_t outputs = graph->outputs_per_position();
-    const std::string& loss_id = graph->summary().loss_id;
-    if (classify && data.train.num_classes == 0)
-      throw InputError("layer '" + loss_id +
-                       "': SoftmaxCrossEntropy needs class labels, but dataset '" +
-                       data.train.name + "' has regression targets");
-    // Class labels need an output per class, for cross-entropy and for the
-    // one-hot targets MSE trains on alike.
-    const std::int64_t classes = std::max(data.train.num_classes, data.validation.num_classes);
-    if (classes > outputs)
-      throw InputError("dataset '" + data.train.name + "' has " + std::to_string(classes) +
-                       " classes but layer '" + graph->summary().output_id + "' gives " +
-                       std::to_string(outputs) + " outputs");
-    if (classify && data.train.target_dim != graph->positions())
-      throw InputError("dataset '" + data.train.name + "' has " +
-                       std::to_string(data.train.target_dim) + " labels per sample but layer '" +
-                       graph->summary().output_id + "' gives scores for " +
-                       std::to_string(graph->positions()) + " positions");
-    if (!classify && data.train.target_dim != outputs && data.train.num_classes == 0)
-      throw InputError("dataset '" + data.train.name + "' has " +
-                       std::to_string(data.train.target_dim) + " targets per sample but layer '" +
-                       graph->summary().output_id + "' gives " + std::to_string(outputs));
-  }
-
   // The run's; the backend mixes in the step counter (StepState::steps_taken).
   std::uint64_t dropout_seed() const { return seed_for(project.training.seed, "dropout"); }
 
+  // A step whose scalars are still on their way back.
   struct InFlight {
     std::uint64_t ticket = 0;
     std::int64_t step = 0;  // 1-based: the count of steps once it is done
@@ -222,57 +197,24 @@ struct Trainer::Impl {
     StepBatch inputs() const { return {step, batch, x, y}; }
   };
 
+  // The step's events, its first non-finite value named by the numerics when
+  // they are on (the first tensor in execution order, which may be an
+  // activation), else the first gradient in the table; a re-run names casts
+  // between layers too, and says whether the overflow needs the loss scale.
   void emit_step_events(const StepState& s, std::int64_t at_step, MetricsSink& sink, double wall,
                         const std::optional<Provenance>& prov) {
+    if (s.found_inf <= 0) return;
     const std::vector<Param*>& params = stepper->params();
-    const bool nonfinite = s.found_inf > 0;
-    if (!nonfinite) return;
     const std::size_t idx = std::size_t(s.found_inf) - 1;
-    // Named by the numerics when they are on: the first tensor in execution
-    // order, which may be an activation; else the first gradient in the table.
     std::string tensor = numerics->first_nonfinite_tensor();
     if (tensor.empty()) tensor = idx < params.size() ? params[idx]->name : "?";
-    // The re-run names casts between layers too, and says whether the
-    // overflow needs the loss scale.
     std::string cause;
     if (prov && prov->first) {
       tensor = prov->first->label() + " (" + std::string(role_name(prov->first->role)) + ")";
       cause = ", " + prov->classification();
     }
-    RunEvent e;
-    e.step = at_step;
-    e.tensor = tensor;
-    e.scale_before = s.scale_used;
-    e.scale_after = s.scale;
-    e.wall_time_s = wall;
-    if (s.skipped_this_step != 0) {
-      e.kind = EventKind::Overflow;
-      e.message = "step " + std::to_string(at_step) + " skipped: non-finite value in " + tensor +
-                  cause + ", scale " + loss_scale_text(e.scale_before) + " → " +
-                  loss_scale_text(e.scale_after);
-    } else {
-      e.kind = EventKind::Warning;
-      e.message = "step " + std::to_string(at_step) + ": non-finite value in " + tensor +
-                  "; the step was applied (loss scaling " +
-                  std::string(loss_scale_mode_name(stepper->scaler().mode)) +
-                  " does not skip steps)";
-    }
-    sink.event_recorded(e);
-    if (!warned_small_scale && stepper->scaler().mode == LossScaleMode::Dynamic &&
-        s.scale < 1.0f) {
-      warned_small_scale = true;
-      sink.event_recorded(
-          {at_step, EventKind::Warning,
-           "loss scale fell below 1 (" + loss_scale_text(s.scale) +
-               "): gradients overflow even unscaled; first non-finite value in " + tensor,
-           e.scale_before, e.scale_after, tensor, wall});
-    }
-    if (!warned_consecutive && s.consecutive_skips >= 50) {
-      warned_consecutive = true;
-      sink.event_recorded({at_step, EventKind::Warning,
-                           "50 consecutive steps skipped; first non-finite value in " + tensor,
-                           e.scale_before, e.scale_after, tensor, wall});
-    }
+    for (const RunEvent& e : events.raise(s, at_step, wall, tensor, cause, stepper->scaler().mode))
+      sink.event_recorded(e);
   }
 
   // Validation loss and accuracy over the whole validation split (the
@@ -300,8 +242,8 @@ struct Trainer::Impl {
     w.add_int("steps_per_epoch", steps_per_epoch);
     w.add_double("epoch_loss_sum", epoch_loss_sum);
     w.add_int("epoch_loss_count", epoch_loss_count);
-    w.add_int("warned_small_scale", warned_small_scale);
-    w.add_int("warned_consecutive", warned_consecutive);
+    w.add_int("warned_small_scale", events.warned_small_scale);
+    w.add_int("warned_consecutive", events.warned_consecutive);
     w.add_double("wall_time_s", elapsed_before + seconds_since(session_start));
     return w.finish();
   }
@@ -324,13 +266,11 @@ struct Trainer::Impl {
           " steps per epoch, the project now gives " + std::to_string(steps_per_epoch));
     epoch_loss_sum = r.read_double("epoch_loss_sum");
     epoch_loss_count = r.read_int("epoch_loss_count");
-    warned_small_scale = r.read_int("warned_small_scale") != 0;
-    warned_consecutive = r.read_int("warned_consecutive") != 0;
+    events.warned_small_scale = r.read_int("warned_small_scale") != 0;
+    events.warned_consecutive = r.read_int("warned_consecutive") != 0;
     elapsed_before = r.read_double("wall_time_s");
     loader->seek(step / steps_per_epoch, step % steps_per_epoch);
   }
-
-  // A step whose scalars are still on their way back.
 
   // An epoch-end safety checkpoint keeps the time spent writing them under
   // TrainOptions::safety_checkpoint_share of the run.
