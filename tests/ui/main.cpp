@@ -18,7 +18,8 @@ int runHistoryTests(int argc, char** argv);
 int runCompareTests(int argc, char** argv);
 int runModelCanvasTests(int argc, char** argv);
 int runWeightsExportTests(int argc, char** argv);
-int runDatasetEvaluationTests(int argc, char** argv);
+int runDatasetPageTests(int argc, char** argv);
+int runRunPanelsTests(int argc, char** argv);
 int runWorkflowTests(int argc, char** argv);
 int runDatabaseGuardTests(int argc, char** argv);
 int runRunDatabaseTests(int argc, char** argv);
@@ -36,7 +37,8 @@ int main(int argc, char** argv) {
       {"compare", runCompareTests},
       {"model_canvas", runModelCanvasTests},
       {"weights_export", runWeightsExportTests},
-      {"dataset_evaluation", runDatasetEvaluationTests},
+      {"dataset", runDatasetPageTests},
+      {"run_panels", runRunPanelsTests},
       {"workflow", runWorkflowTests},
       {"database_guard", runDatabaseGuardTests},
       {"run_database", runRunDatabaseTests},
