@@ -3,8 +3,9 @@
 #  1. a rank killed with SIGKILL from outside: the run fails within 5 s,
 #     stored as failed naming the rank and the signal, and no rank is left;
 #  2. a stalled rank: the run fails after the collective timeout, saying so;
-#  3. the ranks started by `mpirun` (Open MPI as a launcher only) give the
-#     bits of the built-in launcher.
+#  3. the ranks started by `mpirun` (Open MPI as a launcher only) and by
+#     `torchrun --no_python` give the bits of the built-in launcher (each
+#     where it is installed).
 # Usage: rank_faults.sh MANTISSA SOURCE_DIR WORK_DIR
 set -euo pipefail
 mantissa=$1
@@ -62,21 +63,48 @@ echo "stalled rank 1: the run failed in ${elapsed} ms"
 ((elapsed < 10000)) || fail "took ${elapsed} ms with a 2 s timeout"
 grep -q "no answer from the other ranks within 2 s (a rank stalled)" stall.err || fail "stderr: $(cat stall.err)"
 
-# ---- 3. mpirun as the launcher -------------------------------------------------
-if ! command -v mpirun >/dev/null 2>&1; then
-  echo "SKIPPED: mpirun not found (Debian openmpi-bin); parts 1 and 2 passed"
+# ---- 3. mpirun and torchrun as the launchers -------------------------------------
+checksum() { "$mantissa" runs metrics "$1" --db "$2" --csv | tail -1 | cut -d, -f20; }
+"$mantissa" train "$spirals" --steps 20 --batch 64 --db launchers.db --processes 2 >/dev/null 2>&1 ||
+  fail "train --processes 2"
+builtin=$(checksum 1 launchers.db)
+[[ -n "$builtin" ]] || fail "no checksum for the built-in launcher's run"
+echo "weights checksum at step 20: built-in launcher $builtin"
+launchers=0
+next_run=2
+port=$((29700 + RANDOM % 200))
+if command -v mpirun >/dev/null 2>&1; then
+  mpirun --oversubscribe --allow-run-as-root -np 2 -x OMP_NUM_THREADS=1 -x MASTER_PORT=$port \
+    "$mantissa" train "$spirals" --steps 20 --batch 64 --db launchers.db >mpi.out 2>mpi.err ||
+    fail "mpirun: $(cat mpi.err)"
+  b=$(checksum $next_run launchers.db)
+  echo "mpirun: $b"
+  [[ "$b" == "$builtin" ]] || fail "mpirun's ranks give other bits"
+  "$mantissa" runs show $next_run --db launchers.db --json | grep -q '"world_size": 2' ||
+    fail "mpirun's run has no ranks"
+  next_run=$((next_run + 1))
+  launchers=$((launchers + 1))
+fi
+# torchrun (PyTorch's elastic launcher), with the flags of the studio's
+# command line for several machines (cluster_command): it sets RANK,
+# WORLD_SIZE, LOCAL_RANK, MASTER_ADDR and MASTER_PORT, and holds MASTER_PORT
+# with its own store. --redirects/--tee 2 (stderr): Debian's torch 1.13 on
+# Python 3.11 cannot parse their default "0" (IntFlag iteration no longer
+# yields NONE), docs/data-parallel.md.
+if command -v torchrun >/dev/null 2>&1; then
+  torchrun --redirects 2 --tee 2 --log_dir "$work/torchrun-logs" --nnodes 1 --nproc_per_node 2 \
+    --rdzv_backend c10d --rdzv_endpoint 127.0.0.1:$((port + 200)) --no_python \
+    env OMP_NUM_THREADS=1 "$mantissa" train "$spirals" --steps 20 --batch 64 --db launchers.db \
+    >torchrun.out 2>torchrun.err || fail "torchrun: $(tail -20 torchrun.err)"
+  b=$(checksum $next_run launchers.db)
+  echo "torchrun: $b"
+  [[ "$b" == "$builtin" ]] || fail "torchrun's ranks give other bits"
+  "$mantissa" runs show $next_run --db launchers.db --json | grep -q '"world_size": 2' ||
+    fail "torchrun's run has no ranks"
+  launchers=$((launchers + 1))
+fi
+if ((launchers == 0)); then
+  echo "SKIPPED: neither mpirun (Debian openmpi-bin) nor torchrun found; parts 1 and 2 passed"
   exit 0
 fi
-checksum() { "$mantissa" runs metrics "$1" --db "$2" --csv | tail -1 | cut -d, -f20; }
-"$mantissa" train "$spirals" --steps 20 --batch 64 --db mpi.db --processes 2 >/dev/null 2>&1 ||
-  fail "train --processes 2"
-port=$((29700 + RANDOM % 200))
-mpirun --oversubscribe --allow-run-as-root -np 2 -x OMP_NUM_THREADS=1 -x MASTER_PORT=$port \
-  "$mantissa" train "$spirals" --steps 20 --batch 64 --db mpi.db >mpi.out 2>mpi.err ||
-  fail "mpirun: $(cat mpi.err)"
-a=$(checksum 1 mpi.db)
-b=$(checksum 2 mpi.db)
-echo "weights checksum at step 20: built-in launcher $a, mpirun $b"
-[[ -n "$a" && "$a" == "$b" ]] || fail "mpirun's ranks give other bits"
-"$mantissa" runs show 2 --db mpi.db --json | grep -q '"world_size": 2' || fail "mpirun's run has no ranks"
 echo "ok"

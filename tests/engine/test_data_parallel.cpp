@@ -679,8 +679,8 @@ TEST(RankEnvironment, ClusterCommandsNameTheProjectDatabaseAndShape) {
   const std::string torch = cluster_command(ClusterLauncher::Torchrun, "it's.json", "r.db",
                                             "float32", 3, 8, "node1");
   EXPECT_EQ(torch,
-            "torchrun --nnodes 3 --nproc-per-node 8 --rdzv-backend c10d --rdzv-endpoint "
-            "node1:29400 --no-python mantissa train 'it'\\''s.json' --policy float32 --db 'r.db'");
+            "torchrun --nnodes 3 --nproc_per_node 8 --rdzv_backend c10d --rdzv_endpoint "
+            "node1:29400 --no_python mantissa train 'it'\\''s.json' --policy float32 --db 'r.db'");
 }
 
 TEST(RankEnvironment, APartialSetIsRefusedNamingTheVariable) {

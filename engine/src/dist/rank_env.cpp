@@ -156,8 +156,8 @@ std::string cluster_command(ClusterLauncher launcher, const std::string& project
   if (launcher == ClusterLauncher::Srun)
     return "MASTER_ADDR=$(scontrol show hostnames \"$SLURM_JOB_NODELIST\" | head -n 1) srun --nodes " +
            n + " --ntasks-per-node " + k + " " + train;
-  return "torchrun --nnodes " + n + " --nproc-per-node " + k +
-         " --rdzv-backend c10d --rdzv-endpoint " + first_host + ":29400 --no-python " + train;
+  return "torchrun --nnodes " + n + " --nproc_per_node " + k +
+         " --rdzv_backend c10d --rdzv_endpoint " + first_host + ":29400 --no_python " + train;
 }
 
 JoinSpec join_spec(const RankEnv& r, std::chrono::milliseconds timeout) {
