@@ -14,6 +14,7 @@ int runLivePlotsTests(int argc, char** argv);
 int runDocumentTests(int argc, char** argv);
 int runControllerTests(int argc, char** argv);
 int runMainWindowTests(int argc, char** argv);
+int runKeyboardTests(int argc, char** argv);
 int runHistoryTests(int argc, char** argv);
 int runCompareTests(int argc, char** argv);
 int runModelCanvasTests(int argc, char** argv);
@@ -33,6 +34,7 @@ int main(int argc, char** argv) {
       {"document", runDocumentTests},
       {"controller", runControllerTests},
       {"main_window", runMainWindowTests},
+      {"keyboard", runKeyboardTests},
       {"history", runHistoryTests},
       {"compare", runCompareTests},
       {"model_canvas", runModelCanvasTests},
