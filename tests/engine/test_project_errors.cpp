@@ -71,6 +71,15 @@ TEST(ProjectErrors, DuplicateJsonKeyIsRejected) {
                          HasSubstr("duplicate key 'batch_size'")));
 }
 
+// Nesting deeper than any project (100,000 brackets) is one error with its
+// place, not a crash while the value is written back into a message.
+TEST(ProjectErrors, DeepNestingIsRefusedNotACrash) {
+  const std::string deep = std::string(100000, '[') + std::string(100000, ']');
+  EXPECT_THAT(error_of(deep), HasSubstr("bad.json: /: nested more than 256 arrays or objects deep"));
+  const std::string ok = std::string(200, '[') + std::string(200, ']');
+  EXPECT_THAT(error_of(ok), HasSubstr("expected an object, got array [[[["));
+}
+
 TEST(ProjectErrors, WrongFormat) {
   std::string text = project_text();
   text.replace(text.find("mantissa-project"), 16, "keras-model");

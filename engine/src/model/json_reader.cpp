@@ -18,8 +18,10 @@ std::string format_number(double v) {
   return s.str();
 }
 
+constexpr std::size_t kMaxJsonDepth = 256;
+
 // Tracks where the SAX-style callback is in the document, so that a duplicate
-// key can be reported with its JSON pointer.
+// key (or nesting past kMaxJsonDepth) can be reported with its JSON pointer.
 class DuplicateKeyCheck {
  public:
   explicit DuplicateKeyCheck(const std::filesystem::path& file) : file_(&file) {}
@@ -27,10 +29,14 @@ class DuplicateKeyCheck {
   bool operator()(int /*depth*/, Json::parse_event_t event, Json& parsed) {
     switch (event) {
       case Json::parse_event_t::object_start:
-        frames_.push_back({false, 0, {}, {}});
-        break;
       case Json::parse_event_t::array_start:
-        frames_.push_back({true, 0, {}, {}});
+        // Deeper than any project or header nests; past it, writing the
+        // value back into a message would recurse past the stack.
+        if (frames_.size() >= kMaxJsonDepth)
+          throw_project_error(*file_, {}, {},
+                              "nested more than " + std::to_string(kMaxJsonDepth) +
+                                  " arrays or objects deep");
+        frames_.push_back({event == Json::parse_event_t::array_start, 0, {}, {}});
         break;
       case Json::parse_event_t::key: {
         Frame& top = frames_.back();
