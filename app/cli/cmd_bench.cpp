@@ -44,6 +44,9 @@ namespace {
 using Json = nlohmann::ordered_json;
 using Clock = std::chrono::steady_clock;
 
+// --threads beyond this is a typo, not a measurement (each is an OS thread).
+constexpr int kMaxThreads = 1024;
+
 constexpr int kDefaultWindows = 3;
 using PolicyResultTimes = std::vector<double>;  // steps/s per window
 
@@ -389,18 +392,19 @@ void add_bench_command(CLI::App& app) {
                        "), got " + std::to_string(f->steps));
     if (f->warmup < 0) throw InputError("--warmup must be at least 0, got " + std::to_string(f->warmup));
     if (threads->count()) {
-      if (f->threads < 1)
-        throw InputError("--threads must be at least 1, got " + std::to_string(f->threads));
+      if (f->threads < 1 || f->threads > kMaxThreads)
+        throw InputError("--threads must be from 1 to " + std::to_string(kMaxThreads) + ", got " +
+                         std::to_string(f->threads));
       omp_set_num_threads(
           f->threads);  // the CPU backend's parallel regions follow this thread's setting
     }
+    if (!(f->bucket_mb >= 0) || !std::isfinite(f->bucket_mb))
+      throw InputError("--bucket-mb must be a number of MB >= 0");
     if (!f->processes.empty()) {
       if (chosen.size() != 1) throw InputError("--processes measures one workload at a time");
       const Workload& w = *chosen[0];
       const std::int64_t total = steps->count() ? f->steps : w.default_steps / 3;
       const std::int64_t warm = warmup->count() ? f->warmup : w.default_warmup;
-      if (!(f->bucket_mb >= 0) || !std::isfinite(f->bucket_mb))
-        throw InputError("--bucket-mb must be a number of MB >= 0");
       const auto bucket_bytes = std::int64_t(std::llround(f->bucket_mb * 1024 * 1024));
       // A rank started by the scaling run below: measure, rank 0 reports.
       if (const auto rank = resolve_rank({}, [](const char* n) { return std::getenv(n); });
@@ -417,8 +421,9 @@ void add_bench_command(CLI::App& app) {
       std::stringstream list(f->processes);
       for (std::string item; std::getline(list, item, ',');) {
         const std::optional<std::int64_t> v = whole_number(item);
-        if (!v || *v < 1 || *v > 64)
-          throw InputError("--processes: '" + item + "' is not a number of ranks from 1 to 64");
+        if (!v || *v < 1 || *v > kMaxLocalRanks)
+          throw InputError("--processes: '" + item + "' is not a number of ranks from 1 to " +
+                           std::to_string(kMaxLocalRanks));
         worlds.push_back(int(*v));
       }
       if (f->backend != "cpu")

@@ -22,9 +22,10 @@
 namespace mantissa::cli {
 
 void add_rank_options(CLI::App* cmd, RankOptions& o) {
-  cmd->add_option("--processes", o.processes,
-                  "Train on N processes of this machine (data parallel, CPU): Mantissa starts "
-                  "them and hosts their rendezvous");
+  o.processes_option = cmd->add_option(
+      "--processes", o.processes,
+      "Train on N processes of this machine (data parallel, CPU): Mantissa starts them and "
+      "hosts their rendezvous");
   cmd->add_option("--devices", o.devices,
                   "Train on these GPUs, one process each (data parallel), e.g. 0,1,2,3");
   cmd->add_option("--rank", o.flags.rank,
@@ -96,7 +97,10 @@ RankRole rank_role(const RankOptions& o) {
   RankRole role;
   role.rank = resolve_rank(o.flags, [](const char* name) { return std::getenv(name); });
   if (role.rank && role.rank->world == 1) role.rank.reset();
-  if (o.processes < 0) throw InputError("--processes must be at least 1, got " + std::to_string(o.processes));
+  if (o.processes_option && o.processes_option->count() > 0 &&
+      (o.processes < 1 || o.processes > kMaxLocalRanks))
+    throw InputError("--processes must be a number of ranks from 1 to " +
+                     std::to_string(kMaxLocalRanks) + ", got " + std::to_string(o.processes));
   if (!o.devices.empty()) role.backends = device_backends(o.devices);
   if (!o.devices.empty() && o.processes > 0 && o.processes != int(role.backends.size()))
     throw InputError("--processes " + std::to_string(o.processes) + " and --devices " + o.devices +

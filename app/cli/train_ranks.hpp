@@ -13,6 +13,7 @@ namespace mantissa::cli {
 
 struct RankOptions {
   int processes = 0;
+  CLI::Option* processes_option = nullptr;  // whether --processes was given
   std::string devices;  // "0,1,2,3"
   RankFlags flags;
   std::string reduce_order = "ring";

@@ -118,3 +118,14 @@ execute_process(COMMAND "${MANTISSA}" bench mlp --steps 3 --windows 4 --json
 if(rc EQUAL 0 OR NOT err MATCHES "--steps must be at least --windows")
   message(FATAL_ERROR "bench --steps 3 --windows 4: exit ${rc}, stderr '${err}'")
 endif()
+# Absurd thread counts and negative buckets are refused before anything runs
+# (100,000 threads crashed in OpenMP's thread creation).
+include("${CMAKE_CURRENT_LIST_DIR}/support/common.cmake")
+foreach(case "--threads;100000|--threads must be from 1 to 1024, got 100000"
+             "--threads;0|--threads must be from 1 to 1024, got 0"
+             "--bucket-mb;-1|--bucket-mb must be a number of MB >= 0"
+             "--processes;1,65|--processes: '65' is not a number of ranks from 1 to 64")
+  string(REPLACE "|" ";" parts "${case}")
+  list(POP_BACK parts expected)
+  mantissa_refuses("${expected}" bench mlp --steps 3 --windows 1 --warmup 1 ${parts})
+endforeach()

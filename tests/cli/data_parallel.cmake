@@ -166,7 +166,9 @@ endif()
 
 # Bad input: one line naming the flag or variable.
 foreach(case
-    "--processes;-1|--processes must be at least 1"
+    "--processes;-1|--processes must be a number of ranks from 1 to 64, got -1"
+    "--processes;0|--processes must be a number of ranks from 1 to 64, got 0"
+    "--processes;65|--processes must be a number of ranks from 1 to 64, got 65"
     "--devices;0,x|--devices: 'x' is not a GPU number"
     "--processes;3;--devices;0,1|--processes 3 and --devices 0,1 disagree"
     "--processes;2;--reduce-order;fast|reduce order 'fast': write ring"

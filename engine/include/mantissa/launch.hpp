@@ -84,6 +84,11 @@ void use_threads(int threads);
 // rendezvous on loopback. When a rank dies or fails, the others get SIGTERM
 // and, `grace` later, SIGKILL; every rank is gone when this returns. The
 // ranks die with the launcher (PR_SET_PDEATHSIG).
+// The most ranks one machine's launcher starts (train/resume --processes,
+// bench --processes): far more than its cores would be a mistake, and each
+// rank is a process with its own threads and connections.
+inline constexpr int kMaxLocalRanks = 64;
+
 struct LaunchSpec {
   std::vector<std::string> argv;
   int processes = 1;
