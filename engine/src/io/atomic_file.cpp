@@ -50,10 +50,39 @@ class TempFile {
   bool released_ = false;
 };
 
+// What stands at `file` when it is something a rename must not replace.
+std::string not_a_file(std::filesystem::file_type type) {
+  using std::filesystem::file_type;
+  switch (type) {
+    case file_type::directory: return "a folder";
+    case file_type::fifo: return "a named pipe";
+    case file_type::character:
+    case file_type::block: return "a device";
+    case file_type::socket: return "a socket";
+    default: return "";
+  }
+}
+
 }  // namespace
 
-void write_file_atomically(const std::filesystem::path& file,
+void write_file_atomically(const std::filesystem::path& given,
                            std::span<const std::span<const std::uint8_t>> chunks) {
+  // A link is written through, as any editor does: its target gets the new
+  // contents and the link stays. A pipe, a device or a folder is refused, not
+  // renamed over (export -o /dev/full would have replaced the device).
+  std::error_code ec;
+  std::filesystem::path file = given;
+  for (int hops = 0; std::filesystem::is_symlink(std::filesystem::symlink_status(file, ec));
+       ++hops) {
+    if (hops == 40) fail(given, "", ELOOP);
+    const std::filesystem::path target = std::filesystem::read_symlink(file, ec);
+    if (ec) fail(given, "cannot follow the link: ", ec.value());
+    file = target.is_absolute() ? target : file.parent_path() / target;
+  }
+  const std::string other = not_a_file(std::filesystem::status(file, ec).type());
+  if (!other.empty())
+    throw InputError(given.string() + ": cannot write: it is " + other +
+                     ", not a file (name a file to write)");
   const std::filesystem::path dir =
       file.has_parent_path() ? file.parent_path() : std::filesystem::path(".");
   // Hidden, unique per process and call, and in the same folder so that the
