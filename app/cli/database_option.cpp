@@ -12,7 +12,12 @@ namespace mantissa::cli {
 
 void add_database_option(CLI::App* cmd, std::string& db) {
   cmd->add_option("--db", db,
-                  "Run database (default: $MANTISSA_DB or ~/.local/share/mantissa/runs.db)");
+                  "Run database (default: $MANTISSA_DB or ~/.local/share/mantissa/runs.db)")
+      // Given but empty ("--db ''", an unset shell variable) is a mistake, not
+      // a request for the default database.
+      ->check([](const std::string& v) {
+        return v.empty() ? std::string("an empty path names no database") : std::string();
+      });
 }
 
 std::filesystem::path database_path(const std::string& db) {

@@ -155,3 +155,19 @@ execute_process(COMMAND "${MANTISSA}" runs list --json --db "${nowhere}" RESULT_
 if(NOT rc EQUAL 0 OR NOT out STREQUAL "[]\n")
   message(FATAL_ERROR "runs list --json --db ${nowhere}: exit ${rc}\n${out}")
 endif()
+
+# An empty --db ("--db ''", an unset shell variable) is refused, never taken
+# as the default database the user keeps their runs in.
+set(ENV{MANTISSA_DB} "${nowhere}")
+foreach(command "runs;list" "train;${SOURCE_DIR}/projects/spirals.json;--steps;2")
+  # The empty argument is written out: a list passed on would drop it.
+  execute_process(COMMAND "${MANTISSA}" ${command} --db ""
+                  RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+  if(NOT rc EQUAL 1 OR NOT err MATCHES "^mantissa: --db: an empty path names no database")
+    message(FATAL_ERROR "${command} --db '': exit ${rc}, stderr: ${err}")
+  endif()
+endforeach()
+if(EXISTS "${nowhere}")
+  message(FATAL_ERROR "an empty --db wrote the default database ${nowhere}")
+endif()
+unset(ENV{MANTISSA_DB})
