@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "cli/commands.hpp"
+#include "cli/progress.hpp"
 #include "mantissa/error.hpp"
 #include "mantissa/layer_descriptor.hpp"
 #include "mantissa/model.hpp"
@@ -28,22 +29,6 @@ using Json = nlohmann::ordered_json;  // keeps keys in the order written
 
 // Indices into kSummaryPolicies.
 constexpr std::size_t kF32 = 0, kF16 = 1, kBF16 = 2;
-
-std::string with_thousands(std::int64_t n) {
-  std::string digits = std::to_string(n < 0 ? -n : n);
-  std::string out;
-  for (std::size_t i = 0; i < digits.size(); ++i) {
-    if (i && (digits.size() - i) % 3 == 0) out += ',';
-    out += digits[i];
-  }
-  return n < 0 ? "-" + out : out;
-}
-
-std::string fixed(double v, int decimals) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
-  return buf;
-}
 
 // 1,337,344 -> "1.34 M"; counts below 1000 stay exact.
 std::string si(std::int64_t n) {

@@ -131,7 +131,8 @@ void print_epochs(const std::vector<EpochMetrics>& epochs) {
           {true, true, true, true, true, true});
   for (const auto& e : epochs)
     t.add({std::to_string(e.epoch + 1), with_thousands(e.step), fixed(e.train_loss, 4),
-           fixed(e.val_loss, 4), percent_text(e.val_accuracy, 2), duration_text(e.wall_time_s)});
+           val_loss_text(e.val_loss, e.val_accuracy), percent_text(e.val_accuracy, 2),
+           duration_text(e.wall_time_s)});
   t.print(std::cout);
 }
 

@@ -243,7 +243,7 @@ void print_result(const JobResult& r, bool classify) {
   std::cout << " in " << duration_text(s.wall_time_s) << ", "
             << with_thousands(std::llround(s.samples_per_s)) << " samples/s\n"
             << "  train loss " << fixed(s.final_train_loss, 4) << "  val loss "
-            << fixed(s.final_val_loss, 4);
+            << val_loss_text(s.final_val_loss, s.final_val_accuracy);
   if (classify) std::cout << "  val accuracy " << percent_text(s.final_val_accuracy, 2);
   std::cout << "\n  loss scale " << loss_scale_text(s.final_loss_scale) << "  skipped steps "
             << with_thousands(s.skipped_steps) << "  peak memory " << bytes_text(s.peak_memory)
@@ -351,7 +351,7 @@ void print_comparison(const std::vector<std::pair<Project, JobResult>>& runs, bo
     t.add(
         row({std::string(policy_name(p.training.policy)), r.run_id ? std::to_string(r.run_id) : "-",
              status_name(s), failed ? "-" : percent_text(s.final_val_accuracy, 2),
-             failed ? "-" : fixed(s.final_val_loss, 4), duration_text(s.wall_time_s),
+             failed ? "-" : val_loss_text(s.final_val_loss, s.final_val_accuracy), duration_text(s.wall_time_s),
              failed ? "-" : with_thousands(std::llround(s.samples_per_s)),
              base_rate > 0 && !failed ? fixed(s.samples_per_s / base_rate, 2) + "×" : "-",
              failed ? "-" : bytes_text(s.peak_memory), with_thousands(s.skipped_steps),

@@ -41,6 +41,10 @@ std::string fixed(double v, int decimals) {
   return buf.data();
 }
 
+std::string val_loss_text(double loss, double accuracy) {
+  return std::isnan(loss) && std::isnan(accuracy) ? "-" : fixed(loss, 4);
+}
+
 std::string duration_text(double seconds) {
   if (!std::isfinite(seconds) || seconds < 0) return "-";
   if (seconds < 60) return fixed(seconds, seconds < 10 ? 2 : 1) + " s";
@@ -283,7 +287,7 @@ void ProgressDisplay::print_epoch(const EpochMetrics& m, double samples_per_s) {
   s += "  train loss ";
   s += fixed(m.train_loss, 4);
   s += "  val loss ";
-  s += fixed(m.val_loss, 4);
+  s += val_loss_text(m.val_loss, m.val_accuracy);
   if (classify_) {
     s += "  val acc ";
     s += percent_text(m.val_accuracy);

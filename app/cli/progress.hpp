@@ -24,7 +24,10 @@ namespace mantissa::cli {
 // ---- text ------------------------------------------------------------------
 
 std::string with_thousands(std::int64_t n);                   // 1234567 -> "1,234,567"
-std::string fixed(double v, int decimals);                    // "%.*f"; "-" when not finite
+std::string fixed(double v, int decimals);                    // "%.*f"; "nan", "inf", "-inf"
+// A validation loss: "-" where nothing was validated (no validation split:
+// loss and accuracy both NaN), else fixed(loss, 4), "nan" for a diverged model.
+std::string val_loss_text(double loss, double accuracy);
 std::string duration_text(double seconds);                    // "4.2 s", "3:07", "1:02:03"
 std::string percent_text(double fraction, int decimals = 1);  // 0.981 -> "98.1%"
 std::string scale_text(double scale);                         // "%g" (a loss scale: loss_scale_text)

@@ -171,3 +171,16 @@ if(EXISTS "${nowhere}")
   message(FATAL_ERROR "an empty --db wrote the default database ${nowhere}")
 endif()
 unset(ENV{MANTISSA_DB})
+
+# Without a validation split the result says so ("-"), not "val loss 0.0000";
+# a run shorter than its 3 warm-up steps still has a rate, not 0 samples/s.
+file(READ "${SOURCE_DIR}/projects/spirals.json" text)
+string(REPLACE [=["seed": 7}]=] [=["seed": 7, "validation_fraction": 0}]=] text "${text}")
+file(WRITE "${WORK_DIR}/basics-no-validation.json" "${text}")
+execute_process(COMMAND "${MANTISSA}" train "${WORK_DIR}/basics-no-validation.json" --steps 2
+                        --no-store
+                RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+if(NOT rc EQUAL 0 OR NOT out MATCHES "val loss -  val accuracy -"
+   OR out MATCHES " 0 samples/s" OR NOT out MATCHES "[1-9][0-9,]* samples/s")
+  message(FATAL_ERROR "train without validation, 2 steps: exit ${rc}\n${out}${err}")
+endif()

@@ -254,5 +254,73 @@ TEST(Trainer, MixedPoliciesHalveActivationMemory) {
   EXPECT_LT(peak_activations(Policy::MixedFloat16), 0.6 * fp32);
 }
 
+// The run's rate leaves out its first steps (warm-up); a run no longer than
+// them is rated over every step, not reported as 0 samples/s.
+TEST(Trainer, ARunShorterThanItsWarmUpStillHasARate) {
+  for (const std::int64_t steps : {2, 6}) {
+    const Project p = testing::spirals_project(Policy::Float32, steps);
+    auto be = create_backend("cpu");
+    TrainOptions o;
+    o.warmup_steps_excluded = 3;
+    Trainer t(p, *be, o);
+    testing::RecordingSink sink;
+    TrainControl c;
+    const RunSummary s = t.run(sink, c);
+    ASSERT_EQ(s.outcome, RunOutcome::Finished) << s.error;
+    double seconds = 0;
+    for (std::size_t i = steps > 3 ? 3 : 0; i < sink.steps.size(); ++i)
+      seconds += sink.steps[i].step_time_s;
+    const double rows = double(sink.steps.size() - (steps > 3 ? 3 : 0)) * 32;
+    EXPECT_NEAR(s.samples_per_s, rows / seconds, 1e-6 * rows / seconds) << steps << " steps";
+  }
+}
+
+// Without a validation split nothing is validated: the epochs and the run
+// report no validation loss or accuracy (NaN, stored as null), not 0.
+TEST(Trainer, NoValidationSplitReportsNoValidationFigures) {
+  Project p = testing::spirals_project(Policy::Float32, 6);
+  p.dataset.validation_fraction = 0;
+  auto be = create_backend("cpu");
+  Trainer t(p, *be);
+  testing::RecordingSink sink;
+  TrainControl c;
+  const RunSummary s = t.run(sink, c);
+  ASSERT_EQ(s.outcome, RunOutcome::Finished) << s.error;
+  ASSERT_FALSE(sink.epochs.empty());
+  for (const EpochMetrics& e : sink.epochs) {
+    EXPECT_TRUE(std::isnan(e.val_loss)) << e.val_loss;
+    EXPECT_TRUE(std::isnan(e.val_accuracy)) << e.val_accuracy;
+  }
+  EXPECT_TRUE(std::isnan(s.final_val_loss));
+  EXPECT_TRUE(std::isnan(s.final_val_accuracy));
+  // With one, the figures are the validation pass's.
+  p.dataset.validation_fraction = 0.2;
+  Trainer with(p, *be);
+  testing::RecordingSink sink2;
+  const RunSummary v = with.run(sink2, c);
+  EXPECT_GT(v.final_val_loss, 0);
+  EXPECT_GT(v.final_val_accuracy, 0);
+}
+
+// An applied step whose loss is not finite (float32, no loss scaling to skip
+// it) makes the epoch's train loss NaN: the mean of the finite steps alone
+// read as a healthy run.
+TEST(Trainer, AnAppliedNonFiniteStepMakesTheEpochLossNaN) {
+  Project p = testing::spirals_project(Policy::Float32, 10);
+  p.training.optimizer.lr = 1e300;  // the weights leave fp32's range at the first update
+  auto be = create_backend("cpu");
+  Trainer t(p, *be);
+  testing::RecordingSink sink;
+  TrainControl c;
+  t.run(sink, c);
+  bool some_nonfinite = false;
+  for (const StepMetrics& m : sink.steps) some_nonfinite |= !std::isfinite(m.loss);
+  ASSERT_TRUE(some_nonfinite) << "the run was meant to diverge";
+  ASSERT_TRUE(std::isfinite(sink.steps.front().loss)) << "the first step starts from finite weights";
+  ASSERT_FALSE(sink.epochs.empty());
+  // The first epoch holds that finite step and the non-finite ones after it.
+  EXPECT_TRUE(std::isnan(sink.epochs.front().train_loss)) << sink.epochs.front().train_loss;
+}
+
 }  // namespace
 }  // namespace mantissa

@@ -157,7 +157,7 @@ struct TrainOptions {
   };
   Fault fault;
   bool evaluate = true;                                   // validation each epoch
-  std::int64_t warmup_steps_excluded = 0;                 // not counted in samples_per_s
+  std::int64_t warmup_steps_excluded = 0;  // not counted in samples_per_s (unless no others)
   // Epoch-end safety checkpoints are skipped while writing them would take
   // more than this share of the run's time (epochs of milliseconds on a small
   // model); 0 or >= 1: one at every epoch end. Time-based ones always happen.

@@ -109,7 +109,9 @@ std::optional<double> value_of(TradeoffAxis a, const Inputs& in, std::size_t i) 
   switch (a) {
     case TradeoffAxis::ValAccuracy: return s.final_val_accuracy;
     case TradeoffAxis::ValLoss: return s.final_val_loss;
-    case TradeoffAxis::SamplesPerS: return s.samples_per_s;
+    case TradeoffAxis::SamplesPerS:  // 0: a run too short to time, stored before it had a rate
+      if (!s.samples_per_s || !(*s.samples_per_s > 0)) return std::nullopt;
+      return s.samples_per_s;
     case TradeoffAxis::PeakMemory:
       return s.peak_memory ? std::optional<double>(double(*s.peak_memory)) : std::nullopt;
     case TradeoffAxis::WastedSteps:

@@ -221,7 +221,7 @@ struct Trainer::Impl {
   // evaluate job runs the same pass, train/validation.hpp).
   std::pair<double, double> evaluate() {
     const Dataset& v = data.validation;
-    if (v.size() == 0) return {0.0, 0.0};
+    if (v.size() == 0) return {NAN, NAN};  // no validation split: nothing to report, not 0
     const ValidationResult r = validate(*graph, backend, v, project.training.batch_size);
     const bool classify = graph->loss_kind() == LayerKind::SoftmaxCrossEntropy;
     return {r.loss, classify ? double(r.correct) / double(v.size() * graph->positions()) : 0.0};
@@ -294,6 +294,7 @@ struct Trainer::Impl {
     const std::int64_t first = step + 1;
     std::int64_t timed_steps = 0;
     double timed_seconds = 0, timed_samples = 0;
+    double all_seconds = 0, all_samples = 0;  // warm-up included, for a run too short to time
     RunStart start{total_steps, steps_per_epoch, first, backend.name(), backend.description(), {}};
     for (const Param* p : graph->params()) start.weights.push_back(p->name);
     start.ranks = ranks;
@@ -394,10 +395,15 @@ struct Trainer::Impl {
                                  : stepper->capture_note(),
                              0, 0, "", wall});
       }
-      if (!m.skipped && std::isfinite(m.loss)) {
+      // A skipped step changed nothing and is left out; an applied step whose
+      // loss was not finite (no loss scaling to skip it) makes the epoch's
+      // mean NaN rather than hiding among the finite ones.
+      if (!m.skipped) {
         epoch_loss_sum += m.loss;
         ++epoch_loss_count;
       }
+      all_seconds += dt;
+      all_samples += double(f.batch);
       if (f.step - first >= options.warmup_steps_excluded) {
         ++timed_steps;
         timed_seconds += dt;
@@ -541,7 +547,11 @@ struct Trainer::Impl {
     }
     summary.steps = step;
     summary.wall_time_s = elapsed_before + seconds_since(t0);
-    summary.samples_per_s = timed_seconds > 0 ? timed_samples / timed_seconds : 0;
+    // A run no longer than its warm-up has no steps past it: its rate is over
+    // every step (warm-up included, so lower) rather than none.
+    summary.samples_per_s = timed_seconds > 0 ? timed_samples / timed_seconds
+                            : all_seconds > 0 ? all_samples / all_seconds
+                                              : 0;
     const MemoryStats mem = backend.memory_stats();
     summary.peak_memory = std::int64_t(mem.peak);
     summary.peak_activation_memory = std::max<std::int64_t>(0, summary.peak_memory - state_bytes);
