@@ -50,9 +50,9 @@ void DatasetPage::buildUi() {
   auto* synth = new QWidget(params_);
   auto* sf = new QFormLayout(synth);
   samples_ = new QSpinBox(synth);
-  samples_->setRange(10, 10000000);
+  samples_->setRange(10, int(kMaxSyntheticSamples));
   classes_ = new QSpinBox(synth);
-  classes_->setRange(2, 100);
+  classes_->setRange(2, kMaxSyntheticClasses);
   noise_ = new QDoubleSpinBox(synth);
   noise_->setRange(0.0, 10.0);
   noise_->setDecimals(3);

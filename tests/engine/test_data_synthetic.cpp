@@ -8,6 +8,7 @@
 
 #include "data/random.hpp"
 #include "mantissa/data.hpp"
+#include "mantissa/model.hpp"
 #include "test_data_util.hpp"
 
 namespace mantissa {
@@ -145,6 +146,28 @@ TEST(DataSynthetic, InvalidSettingsNameTheField) {
   expect_input_error([] { make_synthetic(synthetic("blobs", 100, 1, 1)); }, {"dataset.classes"});
   expect_input_error([] { make_synthetic(synthetic("blobs", 100, 2, 1, -0.5)); },
                      {"dataset.noise"});
+}
+
+// A project file and the generator hold a synthetic set to the same limits:
+// what the file takes, the generator makes (1,000 classes), and one past it
+// is refused by the file, naming the field.
+TEST(DataSynthetic, TheProjectFileAndTheGeneratorShareTheirLimits) {
+  const auto project = [](int classes, std::int64_t samples) {
+    return std::string(R"({"format": "mantissa-project", "version": 1, "name": "s",
+      "dataset": {"kind": "blobs", "classes": )") +
+           std::to_string(classes) + R"(, "samples": )" + std::to_string(samples) + R"(},
+      "model": {"nodes": [{"id": "input", "type": "Input", "params": {"shape": [2]}},
+        {"id": "fc", "type": "Linear", "inputs": ["input"], "params": {"out_features": 2}},
+        {"id": "loss", "type": "SoftmaxCrossEntropy", "inputs": ["fc"]}]}})";
+  };
+  const Project most = parse_project(project(kMaxSyntheticClasses, 2000), "s.json");
+  EXPECT_EQ(make_synthetic(most.dataset).num_classes, kMaxSyntheticClasses);
+  test_data::expect_input_error(
+      [&] { parse_project(project(kMaxSyntheticClasses + 1, 2000), "s.json"); },
+      {"s.json: /dataset/classes", "<= 1000"});
+  test_data::expect_input_error(
+      [&] { parse_project(project(2, kMaxSyntheticSamples + 1), "s.json"); },
+      {"s.json: /dataset/samples", "<= 10000000"});
 }
 
 TEST(DataSplit, FractionSeedAndCoverage) {

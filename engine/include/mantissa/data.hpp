@@ -89,6 +89,10 @@ Dataset load_csv(const std::filesystem::path& path, const std::string& label_col
 // spirals / moons / blobs in 2-D, a pure function of (samples, classes, noise,
 // seed): the same seed gives the same bits on every platform.
 Dataset make_synthetic(const DatasetSpec& spec);
+// What a synthetic set may ask for: the project reader and the generator
+// hold it to the same limits.
+inline constexpr std::int64_t kMaxSyntheticSamples = 10'000'000;
+inline constexpr int kMaxSyntheticClasses = 1000;
 
 // Shuffles sample indices with `seed`, keeps the last validation_fraction as
 // validation; both parts stay in their original relative order.

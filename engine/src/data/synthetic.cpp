@@ -14,8 +14,6 @@ namespace mantissa {
 namespace {
 
 constexpr double kPi = std::numbers::pi;
-constexpr std::int64_t kMaxSamples = 10'000'000;
-constexpr int kMaxClasses = 100;
 
 // Class c gets samples / classes points, the first samples % classes classes one more.
 std::int64_t class_count(std::int64_t samples, int classes, int c) {
@@ -76,14 +74,14 @@ Dataset make_synthetic(const DatasetSpec& spec) {
   const std::string& kind = spec.kind;
   if (kind != "spirals" && kind != "moons" && kind != "blobs")
     throw InputError("dataset.kind: '" + kind + "' is not a synthetic set (spirals, moons, blobs)");
-  if (spec.samples < 2 || spec.samples > kMaxSamples)
-    throw InputError("dataset.samples: must be between 2 and " + std::to_string(kMaxSamples) +
+  if (spec.samples < 2 || spec.samples > kMaxSyntheticSamples)
+    throw InputError("dataset.samples: must be between 2 and " + std::to_string(kMaxSyntheticSamples) +
                      ", got " + std::to_string(spec.samples));
   if (kind == "moons" && spec.classes != 2)
     throw InputError("dataset.classes: moons has exactly 2 classes, got " +
                      std::to_string(spec.classes));
-  if (spec.classes < 2 || spec.classes > kMaxClasses)
-    throw InputError("dataset.classes: must be between 2 and " + std::to_string(kMaxClasses) +
+  if (spec.classes < 2 || spec.classes > kMaxSyntheticClasses)
+    throw InputError("dataset.classes: must be between 2 and " + std::to_string(kMaxSyntheticClasses) +
                      ", got " + std::to_string(spec.classes));
   if (spec.samples < spec.classes)
     throw InputError("dataset.samples: " + std::to_string(spec.samples) + " samples cannot cover " +

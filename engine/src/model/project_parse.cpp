@@ -10,6 +10,7 @@
 #include <span>
 #include <sstream>
 
+#include "mantissa/data.hpp"
 #include "mantissa/error.hpp"
 #include "mantissa/optim.hpp"
 #include "model/model_internal.hpp"
@@ -193,8 +194,8 @@ DatasetSpec parse_dataset(const Json& j, const std::filesystem::path& file) {
     }
   }
   if (is_synthetic(d.kind)) {
-    d.samples = r.integer("samples", d.samples, 1, std::int64_t(1) << 31);
-    d.classes = int(r.integer("classes", d.classes, 2, 1000));
+    d.samples = r.integer("samples", d.samples, 2, kMaxSyntheticSamples);
+    d.classes = int(r.integer("classes", d.classes, 2, kMaxSyntheticClasses));
     if (d.kind == "moons" && d.classes != 2) r.fail("classes", "moons has exactly 2 classes");
     if (d.samples < d.classes)
       r.fail("samples",
