@@ -73,3 +73,22 @@ execute_process(COMMAND "${MANTISSA}" model show "${mlp}" --batch 0
 if(NOT rc EQUAL 1 OR NOT err MATCHES "--batch")
   message(FATAL_ERROR "--batch 0: expected exit 1 and a message about --batch, got ${rc}: ${err}")
 endif()
+
+# A Reshape into a sequence ([positions, channels], its help's own example)
+# is a model; where a mixed policy's casts outweigh its 16-bit activations
+# (an fp32 image feeding a Linear), the step's figure says "more", never
+# "-5.0% less".
+file(WRITE "${WORK_DIR}/model-show-reshape.json" [=[
+{"format": "mantissa-project", "version": 1, "name": "r", "dataset": {"kind": "mnist"},
+ "model": {"nodes": [
+  {"id": "input", "type": "Input", "params": {"shape": [1, 28, 28]}},
+  {"id": "seq", "type": "Reshape", "inputs": ["input"], "params": {"shape": [16, 49]}},
+  {"id": "fc", "type": "Linear", "inputs": ["seq"], "params": {"out_features": 10}},
+  {"id": "loss", "type": "SoftmaxCrossEntropy", "inputs": ["fc"]}]}}
+]=])
+execute_process(COMMAND "${MANTISSA}" model show "${WORK_DIR}/model-show-reshape.json"
+                RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+if(NOT rc EQUAL 0 OR NOT out MATCHES "seq +Reshape +16×49" OR out MATCHES "\\(-[0-9]"
+   OR NOT out MATCHES "training step [^\n]*% more\\)")
+  message(FATAL_ERROR "model show of a Reshape to [16, 49]: exit ${rc}\n${out}${err}")
+endif()

@@ -135,6 +135,38 @@ TEST(SequenceModel, BadSequenceModelsAreNamed) {
   }
 }
 
+// A Reshape gives rows a sequence axis, as its help says ("e.g. [16, 49]"):
+// the project file takes [positions, channels], and a Linear after it acts on
+// the last axis; four axes are none of the per-sample shapes.
+TEST(SequenceModel, AReshapeMakesASequence) {
+  const auto project = [](const std::string& shape) {
+    return R"({"format": "mantissa-project", "version": 1, "name": "r",
+      "dataset": {"kind": "mnist"},
+      "model": {"nodes": [
+        {"id": "input", "type": "Input", "params": {"shape": [1, 28, 28]}},
+        {"id": "seq", "type": "Reshape", "inputs": ["input"], "params": {"shape": )" +
+           shape + R"(}},
+        {"id": "fc", "type": "Linear", "inputs": ["seq"], "params": {"out_features": 10}},
+        {"id": "loss", "type": "SoftmaxCrossEntropy", "inputs": ["fc"]}]}})";
+  };
+  const Project p = parse_project(project("[16, 49]"), "r.json");
+  const ModelSummary s = analyze_model(p.model, p.file);
+  EXPECT_EQ(s.layers[1].output_shape, Shape({16, 49}));
+  EXPECT_EQ(s.layers[2].output_shape, Shape({16, 10}));
+  EXPECT_THROW(
+      {
+        try {
+          parse_project(project("[1, 1, 16, 49]"), "r.json");
+        } catch (const InputError& e) {
+          EXPECT_THAT(std::string(e.what()),
+                      AllOf(HasSubstr("r.json: /model/nodes/1/params/shape: layer 'seq'"),
+                            HasSubstr("[positions, channels]")));
+          throw;
+        }
+      },
+      InputError);
+}
+
 TEST(SequenceOps, EmbeddingLooksUpRowsAndSumsGradientsPerToken) {
   auto be = create_backend("cpu");
   const std::vector<float> table{0, 1, 10, 11, 20, 21};  // 3 tokens × 2

@@ -49,6 +49,9 @@ struct ParamSchema {
   // Left out of project files while at its default (a later addition to a
   // kind, so that files written before it stay as they were).
   bool omitted_at_default = false;
+  // Shape: also [positions, channels], a sequence (a Reshape's target; an
+  // Input reads rows, images or token ids only).
+  bool sequence_shape = false;
 
   ParamType type() const { return ParamType(field.index()); }
   // Whether default_value is what an absent key means.

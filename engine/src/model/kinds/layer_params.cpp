@@ -66,9 +66,13 @@ void read_shape(ObjectReader& r, const ParamSchema& p, std::vector<std::int64_t>
                 const std::filesystem::path& file, const std::string& layer_id) {
   const Json& shape = r.require(p.key);
   std::string pointer = r.pointer_of(p.key);
-  if (!shape.is_array() || (shape.size() != 1 && shape.size() != 3))
-    r.fail(p.key, std::string(p.key) + " must be [features] or [channels, height, width], got " +
-                      describe_json_value(shape));
+  // Per-sample shapes (shape_inference.cpp): rows, images, and where the
+  // kind takes them, sequences.
+  const std::size_t rank = shape.is_array() ? shape.size() : 0;
+  if (rank != 1 && rank != 3 && !(rank == 2 && p.sequence_shape))
+    r.fail(p.key, std::string(p.key) + " must be [features], " +
+                      (p.sequence_shape ? "[positions, channels] " : "") +
+                      "or [channels, height, width], got " + describe_json_value(shape));
   dims.clear();
   for (std::size_t i = 0; i < shape.size(); ++i)
     dims.push_back(json_to_integer(shape[i], pointer + "/" + std::to_string(i), file, layer_id,

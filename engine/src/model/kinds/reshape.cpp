@@ -54,7 +54,10 @@ struct KindDefinition<LayerKind::Reshape> {
                                   .field = &LayerSpec::shape,
                                   .required = true,
                                   .range = sizes_from(1),
-                                  .help = "the new per-sample shape, e.g. [16, 49]"}},
+                                  .help = "the new per-sample shape: [features], [positions, "
+                                          "channels] (a sequence, e.g. [16, 49]) or [channels, "
+                                          "height, width]",
+                                  .sequence_shape = true}},
                       .rules = &kRules};
     d.starter.shape = {784};
     return d;
