@@ -72,13 +72,13 @@ void add_advise_command(CLI::App& app) {
   auto* cmd = app.add_subcommand(
       "advise", "What a run's record says to change (overflowing layers, the loss scaler, "
                 "underflow), with evidence; --try trains a fix as a linked child run");
-  cmd->add_option("run", f->run, "Run id")->required();
+  cmd->add_option("run", f->run, "Run id")->required()->check(run_id_number());
   cmd->add_option("--try", f->try_finding, "Train a fix of finding N (1-based) as a child run")
-      ->check(CLI::PositiveNumber);
+      ->check(number_above_zero());
   cmd->add_option("--fix", f->fix, "Which of the finding's fixes (default: 1, the first)")
-      ->check(CLI::PositiveNumber);
+      ->check(number_above_zero());
   cmd->add_option("--steps", f->steps, "Steps of the child run (default: the run's)")
-      ->check(CLI::PositiveNumber);
+      ->check(number_above_zero());
   cmd->add_flag("--control", f->control,
                 "With --try: also train a control branch (the run unchanged, from the same "
                 "checkpoint, the same steps) and compare the fix with it instead of with the "

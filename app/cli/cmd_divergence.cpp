@@ -34,15 +34,18 @@ void add_divergence_command(CLI::App& app) {
       "divergence",
       "Where a run's loss leaves a float32 reference's beyond the noise band of a noise twin "
       "(train the twin with `mantissa train --noise-twin`)");
-  cmd->add_option("run", f->run, "The run to judge")->required();
+  cmd->add_option("run", f->run, "The run to judge")->required()->check(run_id_number());
   cmd->add_option("--reference", f->reference, "A float32 run of the same project and seed")
-      ->required();
-  cmd->add_option("--twin", f->twin, "Its noise twin (float32, --noise-twin)")->required();
+      ->required()
+      ->check(run_id_number());
+  cmd->add_option("--twin", f->twin, "Its noise twin (float32, --noise-twin)")
+      ->required()
+      ->check(run_id_number());
   cmd->add_option("--k", f->k, "The band: k times the twin's distance so far")
-      ->check(CLI::PositiveNumber)
+      ->check(number_above_zero())
       ->capture_default_str();
   cmd->add_option("--consecutive", f->consecutive, "Steps in a row outside the band to count")
-      ->check(CLI::PositiveNumber)
+      ->check(number_above_zero())
       ->capture_default_str();
   add_database_option(cmd, f->db);
   cmd->add_flag("--probe", f->probe,

@@ -107,8 +107,9 @@ void add_evaluate_command(CLI::App& app) {
   auto f = std::make_shared<Flags>();
   auto* cmd = app.add_subcommand(
       "evaluate", "A run's checkpoint on its validation split: loss, accuracy, confusion matrix");
-  cmd->add_option("run", f->run, "Run id")->required();
-  cmd->add_option("--checkpoint", f->step, "Step of the checkpoint (default: the newest)");
+  cmd->add_option("run", f->run, "Run id")->required()->check(run_id_number());
+  cmd->add_option("--checkpoint", f->step, "Step of the checkpoint (default: the newest)")
+      ->check(whole_number_at_least_zero());
   add_database_option(cmd, f->db);
   cmd->add_option("--backend", f->backend, "Device: cpu, cuda, cuda:N")->capture_default_str();
   cmd->add_flag("--json", f->json, "Print JSON");

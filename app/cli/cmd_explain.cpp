@@ -22,7 +22,7 @@ void add_explain_command(CLI::App& app) {
   auto f = std::make_shared<Flags>();
   auto* cmd = app.add_subcommand(
       "explain", "Where a skipped step first went non-finite, and whether the loss scale caused it");
-  cmd->add_option("run", f->run, "Run id")->required();
+  cmd->add_option("run", f->run, "Run id")->required()->check(run_id_number());
   cmd->add_option("--step", f->step, "The step (default: the run's first traced event)");
   add_database_option(cmd, f->db);
   cmd->add_flag("--json", f->json, "Print the stored record as JSON");

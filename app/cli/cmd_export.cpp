@@ -75,13 +75,14 @@ void run_export(const ExportArgs& a) {
 void add_export_commands(CLI::App& app) {
   auto args = std::make_shared<ExportArgs>();
   auto* cmd = app.add_subcommand("export", "Write a run's trained weights as safetensors or ONNX");
-  cmd->add_option("run", args->run_id, "Run id in the run database")->required();
+  cmd->add_option("run", args->run_id, "Run id in the run database")->required()->check(run_id_number());
   cmd->add_option("--format", args->format,
                   "safetensors or onnx (default: from the output's extension)");
   cmd->add_option("--dtype", args->dtype, "Weights as f32, f16 or bf16 (ONNX: f32 or f16)")
       ->capture_default_str();
   cmd->add_option("--checkpoint", args->step,
-                  "Export the checkpoint at this step (default: latest)");
+                  "Export the checkpoint at this step (default: latest)")
+      ->check(whole_number_at_least_zero());
   cmd->add_option("-o,--output", args->output, "File to write")->required();
   add_database_option(cmd, args->db);
   cmd->callback([args] { run_export(*args); });

@@ -259,7 +259,7 @@ void add_show(CLI::App* runs) {
   auto f = std::make_shared<Flags>();
   auto* cmd =
       runs->add_subcommand("show", "A run's record, summary, epochs, events and checkpoints");
-  cmd->add_option("run", f->run, "Run id")->required();
+  cmd->add_option("run", f->run, "Run id")->required()->check(run_id_number());
   add_database_option(cmd, f->db);
   cmd->add_flag("--json", f->json, "Print JSON");
   cmd->callback([f] {
@@ -304,7 +304,7 @@ void add_delete(CLI::App* runs) {
   auto f = std::make_shared<Flags>();
   auto* cmd =
       runs->add_subcommand("delete", "Delete a run with its metrics, events and checkpoints");
-  cmd->add_option("run", f->run, "Run id")->required();
+  cmd->add_option("run", f->run, "Run id")->required()->check(run_id_number());
   add_database_option(cmd, f->db);
   cmd->add_flag("--force", f->force, "Delete even a run that is still training");
   cmd->callback([f] {
@@ -330,7 +330,7 @@ void add_metrics(CLI::App* runs) {
   };
   auto f = std::make_shared<Flags>();
   auto* cmd = runs->add_subcommand("metrics", "A run's step metrics (CSV, JSON or a short table)");
-  cmd->add_option("run", f->run, "Run id")->required();
+  cmd->add_option("run", f->run, "Run id")->required()->check(run_id_number());
   add_database_option(cmd, f->db);
   auto* csv = cmd->add_flag("--csv", f->csv, "Every step as CSV: a header line, one line per step");
   cmd->add_flag("--json", f->json, "Every step and epoch as JSON")->excludes(csv);
@@ -385,7 +385,7 @@ void add_manifest(CLI::App* runs) {
   auto f = std::make_shared<Flags>();
   auto* cmd = runs->add_subcommand(
       "manifest", "What decided a run's arithmetic: device, libraries, ISA, kernels, seeds");
-  cmd->add_option("run", f->run, "Run id")->required();
+  cmd->add_option("run", f->run, "Run id")->required()->check(run_id_number());
   add_database_option(cmd, f->db);
   cmd->add_flag("--json", f->json, "Print JSON");
   cmd->callback([f] {

@@ -118,7 +118,7 @@ void add_runs_numerics_command(CLI::App* runs) {
   auto f = std::make_shared<Flags>();
   auto* cmd = runs->add_subcommand(
       "numerics", "A run's per-tensor numerics: the stored steps, or one step's tensors");
-  cmd->add_option("run", f->run, "Run id")->required();
+  cmd->add_option("run", f->run, "Run id")->required()->check(run_id_number());
   add_database_option(cmd, f->db);
   cmd->add_option("--step", f->step,
                   "One stored step's tensors (default: the first event, else the last step)");

@@ -22,7 +22,7 @@ void add_sample_command(CLI::App& app) {
   auto f = std::make_shared<Flags>();
   auto* cmd = app.add_subcommand(
       "sample", "Continue a prompt with a trained language model (a run on token ids)");
-  cmd->add_option("run", f->run, "Run id")->required();
+  cmd->add_option("run", f->run, "Run id")->required()->check(run_id_number());
   cmd->add_option("--prompt", f->options.prompt, "Text to continue (default: a new line)");
   cmd->add_option("--tokens", f->options.tokens, "Bytes to generate")->capture_default_str();
   cmd->add_option("--temperature", f->options.temperature,
@@ -31,7 +31,8 @@ void add_sample_command(CLI::App& app) {
   cmd->add_option("--seed", f->options.seed, "Random seed (same seed, same text)")
       ->check(whole_number_at_least_zero())
       ->capture_default_str();
-  cmd->add_option("--checkpoint", f->step, "Step of the checkpoint (default: the newest)");
+  cmd->add_option("--checkpoint", f->step, "Step of the checkpoint (default: the newest)")
+      ->check(whole_number_at_least_zero());
   add_database_option(cmd, f->db);
   cmd->add_option("--backend", f->options.backend, "Device: cpu, cuda, cuda:N")
       ->capture_default_str();

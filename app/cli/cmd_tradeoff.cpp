@@ -65,7 +65,7 @@ void add_tradeoff_command(CLI::App& app) {
   cmd->add_option("--x", f->x, std::string("Horizontal axis: ") + kAxes)->capture_default_str();
   cmd->add_option("--y", f->y, std::string("Vertical axis: ") + kAxes)->capture_default_str();
   cmd->add_option("--target", f->target, "time_to_target: the validation accuracy to reach")
-      ->check(CLI::Range(0.0, 1.0))
+      ->check(number_in(0.0, 1.0))
       ->capture_default_str();
   add_database_option(cmd, f->db);
   cmd->add_flag("--json", f->json, "Print JSON");

@@ -180,8 +180,13 @@ void apply_overrides(Project& p, const TrainFlags& f) {
   if (f.has("--no-graphs")) t.capture_graphs = false;
   if (f.has("--checkpoint-every"))
     t.checkpoint_every = at_least("--checkpoint-every", f.checkpoint_every, 0);
-  if (f.has("--virtual-ranks"))
-    t.virtual_ranks = int(at_least("--virtual-ranks", f.virtual_ranks, 1));
+  if (f.has("--virtual-ranks")) {
+    if (f.virtual_ranks < 1 || f.virtual_ranks > TrainingSpec::kMaxVirtualRanks)
+      throw InputError("--virtual-ranks must be from 1 to " +
+                       std::to_string(TrainingSpec::kMaxVirtualRanks) + ", got " +
+                       std::to_string(f.virtual_ranks));
+    t.virtual_ranks = f.virtual_ranks;
+  }
   if (f.has("--sync-batch-norm")) t.sync_batch_norm = true;
   if (f.has("--checkpoint-seconds")) {
     if (!(f.checkpoint_seconds >= 0) || !std::isfinite(f.checkpoint_seconds))
@@ -306,7 +311,7 @@ void add_resume_command(CLI::App& app) {
   auto f = std::make_shared<Flags>();
   auto* cmd = app.add_subcommand(
       "resume", "Continue a stopped or interrupted run from its latest checkpoint");
-  cmd->add_option("run", f->run, "Run id")->required();
+  cmd->add_option("run", f->run, "Run id")->required()->check(run_id_number());
   add_database_option(cmd, f->db);
   cmd->add_flag("--json", f->json, "Print the result as JSON on stdout");
   auto ranks = std::make_shared<RankOptions>();

@@ -83,18 +83,18 @@ void add_whatif_command(CLI::App& app) {
       "whatif",
       "Replay other loss-scaler settings on a run's recorded steps: predicted scale path and "
       "skips (exact up to the first step whose skip decision differs)");
-  cmd->add_option("run", f->run, "Run id")->required();
+  cmd->add_option("run", f->run, "Run id")->required()->check(run_id_number());
   cmd->add_option("--mode", f->mode, "Loss scaling: none, fixed or dynamic (default: the run's)");
   cmd->add_option("--init-scale", f->init_scale, "Initial scale (fixed: the scale)")
-      ->check(CLI::PositiveNumber);
+      ->check(number_above_zero());
   cmd->add_option("--growth-factor", f->growth_factor, "Dynamic: growth factor")
-      ->check(CLI::Range(1.0, 1e6));
+      ->check(number_in(1.0, 1e6));
   cmd->add_option("--backoff-factor", f->backoff_factor, "Dynamic: backoff factor")
-      ->check(CLI::Range(1e-6, 1.0));
+      ->check(number_in(1e-6, 1.0));
   cmd->add_option("--growth-interval", f->growth_interval, "Dynamic: clean steps before growing")
-      ->check(CLI::PositiveNumber);
-  cmd->add_option("--min-scale", f->min_scale, "Dynamic: smallest scale")->check(CLI::PositiveNumber);
-  cmd->add_option("--max-scale", f->max_scale, "Dynamic: largest scale")->check(CLI::PositiveNumber);
+      ->check(number_above_zero());
+  cmd->add_option("--min-scale", f->min_scale, "Dynamic: smallest scale")->check(number_above_zero());
+  cmd->add_option("--max-scale", f->max_scale, "Dynamic: largest scale")->check(number_above_zero());
   cmd->add_flag("--search", f->search,
                 "Also search initial scales 2^0..2^24 and growth intervals for the fewest skips");
   add_database_option(cmd, f->db);
@@ -121,6 +121,9 @@ void add_whatif_command(CLI::App& app) {
     if (f->growth_interval) c.growth_interval = *f->growth_interval;
     if (f->min_scale) c.min_scale = *f->min_scale;
     if (f->max_scale) c.max_scale = *f->max_scale;
+    if (c.min_scale && c.max_scale && *c.max_scale < *c.min_scale)
+      throw InputError("--max-scale (" + loss_scale_text(*c.max_scale) + ") must not be below " +
+                       "--min-scale (" + loss_scale_text(*c.min_scale) + ")");
 
     // The stored steps: those with histograms for underflow; all of them
     // for an fp32 or bf16 run's forward overflows.

@@ -22,6 +22,13 @@ std::filesystem::path existing_database(const std::string& db);
 // A whole number >= 0 for an unsigned option (a seed): "-1" is refused
 // rather than wrapped around to 18446744073709551615.
 CLI::Validator whole_number_at_least_zero();
+// Numbers for options, with messages in plain figures (CLI11's own range
+// message writes DBL_MAX out in 309 digits).
+CLI::Validator number_in(double lo, double hi);
+CLI::Validator number_above_zero();  // finite, > 0
+// A run id: a whole number from 1 that fits (not "abc", not 2^64 clamped to
+// another id).
+CLI::Validator run_id_number();
 
 // The command line this process was started with (main() records it; the
 // data-parallel launcher starts its ranks with it).

@@ -35,7 +35,8 @@ void add_rank_options(CLI::App* cmd, RankOptions& o) {
   cmd->add_option("--master-addr", o.flags.master_addr,
                   "Where rank 0 hosts the rendezvous (default $MASTER_ADDR or 127.0.0.1)");
   cmd->add_option("--master-port", o.flags.master_port,
-                  "Its port (default $MASTER_PORT or 29500)");
+                  "Its port (default $MASTER_PORT or 29500)")
+      ->check(number_in(1, 65535));
   cmd->add_option("--reduce-order", o.reduce_order,
                   "ring: the fastest gradient sum; rank: summed in rank order, bit-identical to "
                   "--virtual-ranks with as many shards")

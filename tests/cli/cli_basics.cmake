@@ -184,3 +184,16 @@ if(NOT rc EQUAL 0 OR NOT out MATCHES "val loss -  val accuracy -"
    OR out MATCHES " 0 samples/s" OR NOT out MATCHES "[1-9][0-9,]* samples/s")
   message(FATAL_ERROR "train without validation, 2 steps: exit ${rc}\n${out}${err}")
 endif()
+
+# Option values checked before anything opens: a negative checkpoint step, a
+# run id that is no number, and a run name that would break a table's line.
+include("${CMAKE_CURRENT_LIST_DIR}/support/common.cmake")
+mantissa_refuses("--checkpoint: must be a whole number >= 0, got -5"
+                 evaluate 1 --checkpoint -5 --db "${nowhere}")
+mantissa_refuses("'abc' is not a run id" runs show abc --db "${nowhere}")
+execute_process(COMMAND "${MANTISSA}" train "${SOURCE_DIR}/projects/spirals.json" --steps 2
+                        --name "two\nlines" --db "${WORK_DIR}/basics-names.db"
+                RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+if(NOT rc EQUAL 1 OR NOT err MATCHES "the run's name holds a line break at byte 4")
+  message(FATAL_ERROR "train --name with a line break: exit ${rc}\n${out}${err}")
+endif()

@@ -83,8 +83,12 @@ if(predicted LESS 1)
 endif()
 
 # Bad input: one line each.
-foreach(case "999;no run 999" "${run};--growth-factor;0.5;--growth-factor: Value 0.5 not in range"
-             "${run};--mode;sometimes;sometimes")
+foreach(case "999;no run 999" "${run};--growth-factor;0.5;--growth-factor: must be a number from 1 to 1e+06, got 0.5"
+             "${run};--mode;sometimes;sometimes"
+             "${run};--min-scale;10;--max-scale;1;--max-scale (1) must not be below --min-scale (10)"
+             "${run};--init-scale;0;--init-scale: must be a number greater than 0, got 0"
+             "abc;'abc' is not a run id"
+             "99999999999999999999;'99999999999999999999' is not a run id")
   list(POP_BACK case want)
   mantissa_refuses("${want}" whatif ${case} --db "${db}")
 endforeach()

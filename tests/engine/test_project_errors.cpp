@@ -80,6 +80,15 @@ TEST(ProjectErrors, DeepNestingIsRefusedNotACrash) {
   EXPECT_THAT(error_of(ok), HasSubstr("expected an object, got array [[[["));
 }
 
+// A project's name becomes its runs' names: one printable line.
+TEST(ProjectErrors, ANameWithALineBreakIsRefused) {
+  std::string text = project_text();
+  const auto at = text.find("\"name\": \"t\"");
+  ASSERT_NE(at, std::string::npos);
+  text.replace(at, 11, "\"name\": \"t\\u001b[2J\"");
+  EXPECT_THAT(error_of(text), HasSubstr("bad.json: /name: the name holds a terminal escape at byte 2"));
+}
+
 TEST(ProjectErrors, WrongFormat) {
   std::string text = project_text();
   text.replace(text.find("mantissa-project"), 16, "keras-model");
@@ -391,6 +400,9 @@ TEST(ProjectErrors, BadDataset) {
   EXPECT_THAT(msg, AllOf(HasSubstr("/dataset/samples: "), HasSubstr("for dataset kind 'mnist'")));
   msg = error_of(project_text(kMlpNodes, "{}", R"({"kind": "spirals", "noise": -1})"));
   EXPECT_THAT(msg, AllOf(HasSubstr("/dataset/noise: "), HasSubstr(">= 0")));
+  // A NUL would cut the file name short where it is opened ("…/abc").
+  msg = error_of(project_text(kMlpNodes, "{}", R"({"kind": "text", "path": "abc\u0000def"})"));
+  EXPECT_THAT(msg, HasSubstr("bad.json: /dataset/path: a file name cannot hold a NUL character"));
 }
 
 TEST(ProjectErrors, LoadProjectOfMissingFileNamesIt) {

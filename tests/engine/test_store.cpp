@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "engine/test_store_util.hpp"
+#include "mantissa/names.hpp"
 #include "mantissa/recorder.hpp"
 #include "store/sqlite.hpp"
 
@@ -334,6 +335,29 @@ TEST(StoreRuns, CreateListFilterNewestFirst) {
   EXPECT_EQ(ids(store.list_runs({.status = RunStatus::Failed})), std::vector{b});
   EXPECT_EQ(ids(store.list_runs({.group_name = "compare-1"})), std::vector{c});
   EXPECT_TRUE(store.list_runs({.project_name = "mnist-mlp", .policy = "mixed_bfloat16"}).empty());
+}
+
+// A name is shown on one line of a table or a list: a line break, a tab or a
+// terminal escape in it (or 200 bytes and more) is refused with where it is,
+// and the stored name stays as it was; notes may span lines.
+TEST(StoreRuns, NamesAreOneLineOfPrintableText) {
+  TempDir dir;
+  RunStore store(dir / "runs.db");
+  const auto id = store.create_run(sample_run());
+  const std::string before = store.require_run(id).name;
+  EXPECT_EQ(error_of([&] { store.rename_run(id, "evil\nname"); }),
+            "run " + std::to_string(id) + ": the name holds a line break at byte 5");
+  EXPECT_EQ(error_of([&] { store.rename_run(id, "x\x1b[2J"); }),
+            "run " + std::to_string(id) + ": the name holds a terminal escape at byte 2");
+  EXPECT_EQ(error_of([&] { store.rename_run(id, std::string(kMaxNameBytes + 1, 'a')); }),
+            "run " + std::to_string(id) + ": the name is 201 bytes long (at most 200)");
+  EXPECT_EQ(store.require_run(id).name, before);
+  store.rename_run(id, "fp16 — warm-up, ünïcode");  // UTF-8 is text
+  store.set_notes(id, "line one\nline two");
+  EXPECT_EQ(store.require_run(id).notes, "line one\nline two");
+  NewRun tabbed = sample_run();
+  tabbed.name = "a\tb";
+  EXPECT_EQ(error_of([&] { store.create_run(tabbed); }), "the run's name holds a tab at byte 2");
 }
 
 TEST(StoreRuns, RenameNotesStatusAndMissingRuns) {

@@ -169,6 +169,7 @@ struct TrainingSpec {
   // ([floor(r n / K), floor((r + 1) n / K))), each run forward and backward
   // with its loss divided by n, and their scaled gradients summed in fp32 in
   // shard order before the one unscale-and-check, optimizer and scaler step.
+  static constexpr int kMaxVirtualRanks = 4096;  // the project file's and the CLI's limit
   int virtual_ranks = 1;
   // Data-parallel runs: BatchNorm's batch statistics over every rank's rows
   // together (summed across ranks), so that the run equals one process with

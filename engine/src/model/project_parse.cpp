@@ -12,6 +12,7 @@
 
 #include "mantissa/data.hpp"
 #include "mantissa/error.hpp"
+#include "mantissa/names.hpp"
 #include "mantissa/optim.hpp"
 #include "model/model_internal.hpp"
 #include "model/project_json.hpp"
@@ -44,7 +45,12 @@ bool is_synthetic(std::string_view kind) {
 
 // Dataset paths in a project are relative to the project file, so a project
 // folder can be moved or shared as a whole.
-std::filesystem::path resolve_path(const std::string& p, const std::filesystem::path& file) {
+// A dataset file named by key `key`, relative to the project's folder. A NUL
+// would cut the name short wherever the file is opened.
+std::filesystem::path resolve_path(ObjectReader& r, std::string_view key, const std::string& p,
+                                   const std::filesystem::path& file) {
+  if (p.find('\0') != std::string::npos)
+    r.fail(key, "a file name cannot hold a NUL character (\\u0000)");
   std::filesystem::path path(p);
   if (path.is_relative() && file.has_parent_path())
     path = (file.parent_path() / path).lexically_normal();
@@ -155,8 +161,8 @@ DatasetSpec parse_dataset(const Json& j, const std::filesystem::path& file) {
   if (is_builtin(d.kind) || d.kind == "idx" || d.kind == "csv" || d.kind == "images")
     d.normalize = r.boolean("normalize", d.normalize);
   if (d.kind == "idx") {
-    d.images = resolve_path(r.required_string("images"), file);
-    d.labels = resolve_path(r.required_string("labels"), file);
+    d.images = resolve_path(r, "images", r.required_string("images"), file);
+    d.labels = resolve_path(r, "labels", r.required_string("labels"), file);
   }
   if (d.kind == "images") {
     d.channels = r.integer("channels", d.channels, 1, 3);
@@ -173,10 +179,10 @@ DatasetSpec parse_dataset(const Json& j, const std::filesystem::path& file) {
     }
   }
   if (d.kind == "csv" || d.kind == "text" || d.kind == "images") {
-    d.path = resolve_path(r.required_string("path"), file);
+    d.path = resolve_path(r, "path", r.required_string("path"), file);
     if (const Json* v = r.find("validation_path")) {
       if (!v->is_string()) r.fail("validation_path", "expected a file or folder name (string)");
-      d.validation_path = resolve_path(v->get<std::string>(), file);
+      d.validation_path = resolve_path(r, "validation_path", v->get<std::string>(), file);
       if (r.find("validation_fraction"))
         r.fail("validation_fraction",
                "the validation file replaces the fraction: give validation_path or "
@@ -237,7 +243,8 @@ TrainingSpec parse_training(const Json& j, const std::filesystem::path& file) {
   t.seed = r.unsigned_integer("seed", t.seed);
   t.clip_grad_norm = r.optional_number("clip_grad_norm", Range::positive());
   t.checkpoint_every = r.integer("checkpoint_every", t.checkpoint_every, 0);
-  t.virtual_ranks = int(r.integer("virtual_ranks", t.virtual_ranks, 1, 4096));
+  t.virtual_ranks =
+      int(r.integer("virtual_ranks", t.virtual_ranks, 1, TrainingSpec::kMaxVirtualRanks));
   t.sync_batch_norm = r.boolean("sync_batch_norm", t.sync_batch_norm);
   t.checkpoint_seconds = r.number("checkpoint_seconds", t.checkpoint_seconds, Range::non_negative());
   t.checkpoint_each_epoch = r.boolean("checkpoint_each_epoch", t.checkpoint_each_epoch);
@@ -281,6 +288,7 @@ Project parse_project(const std::string& json_text, const std::filesystem::path&
                           std::to_string(kProjectFormatVersion) + ")");
 
   p.name = r.string("name", file.stem().string());
+  if (const std::string why = name_problem(p.name); !why.empty()) r.fail("name", "the name " + why);
   p.dataset = parse_dataset(r.require("dataset"), file);
 
   ObjectReader model(r.require("model"), "/model", file);

@@ -11,6 +11,8 @@
 #include <cstring>
 #include <ctime>
 
+#include "mantissa/error.hpp"
+#include "mantissa/names.hpp"
 #include "store/migrations.hpp"
 #include "store/store_impl.hpp"
 
@@ -365,6 +367,8 @@ std::int64_t RunStore::commit_count() const {
 
 std::int64_t RunStore::create_run(const NewRun& run) {
   Impl& s = *impl_;
+  if (const std::string why = name_problem(run.name); !why.empty())
+    throw InputError("the run's name " + why);
   if (run.parent_run_id && !get_run(*run.parent_run_id)) s.no_run(*run.parent_run_id);
   return s.guarded([&] {
     const std::string now = now_iso8601();
@@ -461,6 +465,8 @@ void RunStore::set_summary(std::int64_t run_id, std::string_view summary_json) {
 }
 
 void RunStore::rename_run(std::int64_t run_id, std::string_view name) {
+  if (const std::string why = name_problem(name); !why.empty())
+    throw InputError("run " + std::to_string(run_id) + ": the name " + why);
   update_text(*impl_, "UPDATE runs SET name = ?2 WHERE id = ?1", run_id, name);
 }
 
