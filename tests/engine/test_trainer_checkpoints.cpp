@@ -5,8 +5,10 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <thread>
 
+#include "engine/test_data_util.hpp"
 #include "engine/test_store_util.hpp"
 #include "engine/train_fixtures.hpp"
 #include "mantissa/backend.hpp"
@@ -115,6 +117,37 @@ TEST(SafetyCheckpoints, OffWhenBothAreOff) {
   run_on_cpu(p, sink);
   ASSERT_EQ(sink.checkpoints.size(), 1u);
   EXPECT_EQ(sink.checkpoints[0].first, 20);
+}
+
+// A checkpoint knows the data it was trained on: a CSV whose values changed
+// (same rows, same columns) is refused on resume, naming the dataset, where
+// it used to go on silently with other data; the same file resumes.
+TEST(SafetyCheckpoints, ResumingOnChangedDataIsRefused) {
+  test_data::TempDir dir;
+  // (Features are standardised: the change must be more than a scale.)
+  const auto csv = [&](int power) {
+    std::string text = "x,y,label\n";
+    for (int i = 0; i < 64; ++i)
+      text += std::to_string(std::pow(0.1 * i, power)) + "," + std::to_string(0.5 - 0.01 * i) +
+              "," + std::to_string(i % 2) + "\n";
+    test_data::write_text(dir / "good.csv", text);
+  };
+  csv(1);
+  Project p = spirals_project(Policy::Float32, 6, 8);
+  p.dataset = DatasetSpec{};
+  p.dataset.kind = "csv";
+  p.dataset.path = dir / "good.csv";
+  auto backend = create_backend("cpu");
+  const testing::TrainedRun first = testing::train_on(*backend, p);
+  ASSERT_FALSE(first.sink.checkpoints.empty());
+  TrainOptions o;
+  o.resume_from = first.sink.checkpoints.back().second;
+  p.training.steps = 8;
+  EXPECT_NO_THROW(Trainer(p, *backend, o));
+  csv(2);
+  test_data::expect_input_error([&] { Trainer(p, *backend, o); },
+                                {"dataset 'good.csv'", "is not the data this run was trained on",
+                                 "--init-weights"});
 }
 
 // Resuming from any safety checkpoint, mid-epoch or at an epoch end, gives

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include <algorithm>
+#include <bit>
 #include <chrono>
 #include <cmath>
 #include <limits>
@@ -70,6 +71,7 @@ struct Trainer::Impl {
   Clock::time_point session_start = Clock::now();
   StepEvents events;  // and whether its once-per-run warnings were given
   RankLayout ranks;  // data parallel: filled by join_ranks()
+  std::uint64_t data_fingerprint = 0;  // of the training split, kept in checkpoints
   std::unique_ptr<NumericsRecord> numerics;  // what is kept of per-tensor numerics
 
   Impl(const Project& p, Backend& b, TrainOptions o)
@@ -86,6 +88,7 @@ struct Trainer::Impl {
     }
     if (data.train.size() == 0)
       throw InputError("dataset '" + data.train.name + "' has no training samples");
+    data_fingerprint = dataset_fingerprint(data.train);
     check_model_fits(analyze_model(project.model, project.file), t,
                      std::min<std::int64_t>(t.batch_size, std::int64_t(data.train.size())),
                      backend);
@@ -245,6 +248,7 @@ struct Trainer::Impl {
     w.add_int("warned_small_scale", events.warned_small_scale);
     w.add_int("warned_consecutive", events.warned_consecutive);
     w.add_double("wall_time_s", elapsed_before + seconds_since(session_start));
+    w.add_int("data_fingerprint", std::bit_cast<std::int64_t>(data_fingerprint));
     return w.finish();
   }
 
@@ -259,6 +263,14 @@ struct Trainer::Impl {
     }
     for (Buffer* b : graph->buffers()) r.read_tensor("buffer/" + b->name, b->value);
     stepper->write_state(r.read_step_state());
+    // A run continues on the data it started with (checkpoints from before
+    // the fingerprint was kept are taken as they are).
+    if (r.has("data_fingerprint") &&
+        std::bit_cast<std::uint64_t>(r.read_int("data_fingerprint")) != data_fingerprint)
+      throw InputError("dataset '" + data.train.name +
+                       "' is not the data this run was trained on (its values changed since the "
+                       "checkpoint): resume continues a run on its own data; to train these "
+                       "weights on other data, export them and start a run with --init-weights");
     step = r.read_int("step");
     if (r.read_int("steps_per_epoch") != steps_per_epoch)
       throw InputError(
@@ -452,7 +464,6 @@ struct Trainer::Impl {
     };
 
     std::optional<InFlight> pending;
-    const std::uint64_t data_fingerprint = dataset_fingerprint(data.train);
     // Data parallel: a stop takes effect after the step whose agreement
     // carried it, on every rank at once; no rank waits alone.
     const bool data_parallel = stepper->data_parallel();
