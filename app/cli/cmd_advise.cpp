@@ -3,6 +3,7 @@
 // finding N as a child run linked to RUN, from the same initial weights and
 // batches, and compares it with RUN over the same steps.
 #include <cmath>
+#include <algorithm>
 #include <iostream>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -168,8 +169,10 @@ void add_advise_command(CLI::App& app) {
           std::cout << "   fix " << k + 1 << ": " << findings[i].fixes[k].title << "\n          "
                     << findings[i].fixes[k].why << "\n";
       }
-      std::cout << "\nTry one as a linked child run: mantissa advise " << f->run
-                << " --try N [--fix K]\n";
+      if (std::any_of(findings.begin(), findings.end(),
+                      [](const Finding& x) { return !x.fixes.empty(); }))
+        std::cout << "\nTry one as a linked child run: mantissa advise " << f->run
+                  << " --try N [--fix K]\n";
       print_tried();
       return;
     }
@@ -180,6 +183,9 @@ void add_advise_command(CLI::App& app) {
                        std::to_string(findings.size()) + " finding(s); there is no finding " +
                        std::to_string(n));
     const Finding& finding = findings[std::size_t(n - 1)];
+    if (finding.fixes.empty())
+      throw InputError("finding " + std::to_string(n) + " (" + finding.rule +
+                       ") offers no fix to try");
     if (f->fix > int(finding.fixes.size()))
       throw InputError("finding " + std::to_string(n) + " offers " +
                        std::to_string(finding.fixes.size()) + " fix(es); there is no fix " +

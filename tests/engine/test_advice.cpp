@@ -128,6 +128,27 @@ TEST(Advice, AnOverflowingLayerIsPinnedAndTheChildRunTakesNoSkips) {
 
 // A burst of skips at the start from a scale far too large: an initial scale
 // from the what-if, which predicts fewer skips.
+// A float32 run that goes past fp32's range (a learning rate of 1e300) has
+// no precision fix: pinning fc1 "to fp32" changes nothing. The advisor says
+// the training diverges, names the learning rate, and offers no fix to try.
+TEST(Advice, AFloat32RunPastFp32sRangeGetsNoPrecisionFix) {
+  test_data::TempDir dir;
+  Project p = overflowing_layer_project(dir.path(), Policy::Float32);
+  p.training.optimizer.lr = 1e300;
+  p.training.optimizer.momentum = 0;
+  p.training.steps = 6;
+  RecordingSink sink;
+  run_on_cpu(p, sink);
+  ASSERT_FALSE(sink.provenance.empty()) << "the run was meant to overflow";
+  const std::vector<Finding> findings = advise(evidence_of(p, sink));
+  ASSERT_FALSE(findings.empty());
+  for (const Finding& f : findings) {
+    EXPECT_EQ(f.rule, "overflow-in-fp32") << f.evidence;
+    EXPECT_TRUE(f.fixes.empty()) << f.fixes.front().title;
+    EXPECT_NE(f.evidence.find("learning rate (1e+300)"), std::string::npos) << f.evidence;
+  }
+}
+
 TEST(Advice, EarlySkipsGetAnInitialScaleFromTheWhatIf) {
   Project p = testing::spirals_project(Policy::MixedFloat16, 40);
   p.training.loss_scale.mode = LossScaleMode::Dynamic;

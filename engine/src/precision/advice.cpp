@@ -163,6 +163,19 @@ std::vector<Finding> advise(const RunEvidence& run) {
     for (const auto& [layer, t] : group(run.provenance, backward)) {
       const Provenance& p = *t.first;
       Finding f;
+      // Past fp32's range no precision setting helps (pinning a float32
+      // layer to fp32 changes nothing): the training itself diverges.
+      if (p.first->dtype == DType::F32) {
+        f.rule = "overflow-in-fp32";
+        f.evidence = p.first->label() + " (f32) went non-finite first at step " +
+                     std::to_string(p.step) + ", past fp32's range (3.4e38): no precision policy, "
+                     "pin or loss scale can help. The training diverges: look at the learning "
+                     "rate (" + number(run.project.training.optimizer.lr) +
+                     "), the initial weights and the data; " + std::to_string(t.events) + " of " +
+                     std::to_string(total_events) + " traced events began there";
+        out.push_back(std::move(f));
+        continue;
+      }
       f.rule = backward ? "backward-overflow-at-scale-1" : "forward-overflow";
       f.evidence = p.first->label() + " (" + std::string(dtype_name(p.first->dtype)) +
                    ") went non-finite first at step " + std::to_string(p.step) +
