@@ -26,7 +26,7 @@ SamplePanel::SamplePanel(QWidget* parent) : QWidget(parent) {
   form->addRow(tr("Prompt"), prompt_);
   auto* knobs = new QHBoxLayout;
   tokens_ = new QSpinBox(this);
-  tokens_->setRange(1, 100000);
+  tokens_->setRange(1, int(kMaxSampleTokens));
   tokens_->setValue(300);
   tokens_->setToolTip(tr("Bytes to generate"));
   temperature_ = new QDoubleSpinBox(this);

@@ -86,6 +86,9 @@ if(NOT rc EQUAL 0 OR NOT out MATCHES "of 96 tokens right")
 endif()
 
 mantissa_fails("temperature must be 0 or more, got -1\n" sample ${run_id} --db "${db}" --temperature -1)
+# A continuation to read, not a stream without end (99,999,999,999 ran until killed).
+mantissa_fails("tokens must be from 0 to 100000, got 99999999999\n"
+               sample ${run_id} --db "${db}" --tokens 99999999999)
 # A negative seed is refused, not wrapped around to 2^64 - 1 (as train's).
 mantissa_fails("--seed: must be a whole number >= 0, got -1" sample ${run_id} --db "${db}" --seed -1)
 mantissa_fails("--seed: must be a whole number >= 0, got -3"

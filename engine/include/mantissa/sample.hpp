@@ -13,6 +13,10 @@
 
 namespace mantissa {
 
+// The most bytes one sample makes (the studio's field stops there too): a
+// continuation to read, not a stream without end.
+inline constexpr std::int64_t kMaxSampleTokens = 100'000;
+
 struct SampleOptions {
   std::string prompt;
   std::int64_t tokens = 200;  // bytes to generate

@@ -50,8 +50,9 @@ std::string generate_text(Graph& graph, const SampleOptions& options) {
   if (!(options.temperature >= 0.0) || !std::isfinite(options.temperature))
     throw InputError("temperature must be 0 or more, got " +
                      (std::ostringstream() << options.temperature).str());
-  if (options.tokens < 0)
-    throw InputError("tokens must be 0 or more, got " + std::to_string(options.tokens));
+  if (options.tokens < 0 || options.tokens > kMaxSampleTokens)
+    throw InputError("tokens must be from 0 to " + std::to_string(kMaxSampleTokens) + ", got " +
+                     std::to_string(options.tokens));
   Backend& backend = graph.backend();
   const std::int64_t T = graph.input_shape()[0], V = graph.outputs_per_position();
   const std::int64_t vocab = token_vocabulary(graph);
