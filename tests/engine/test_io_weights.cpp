@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "engine/test_data_util.hpp"
 #include "engine/test_store_util.hpp"
 #include "engine/train_fixtures.hpp"
 #include "io/io_fixtures.hpp"
@@ -315,6 +316,14 @@ TEST(IoWeightsBundle, ExportedWeightsOpenAsTheirProject) {
               std::string::npos)
         << e.what();
   }
+
+  // An embedded project that is no JSON: its line and column are the
+  // project's, and the message says so.
+  write_safetensors(dir / "broken.safetensors", model_state(g, DType::F32),
+                    {{"project", "{\"format\": "}});
+  test_data::expect_input_error([&] { open_project(dir / "broken.safetensors"); },
+                                {"broken.safetensors (its metadata \"project\"): line 1, column",
+                                 "not valid JSON"});
 }
 
 }  // namespace

@@ -19,8 +19,17 @@ Project project_from_weights(const std::filesystem::path& file) {
     throw InputError(file.string() +
                      ": holds weights but no project (metadata \"project\" is missing); "
                      "open the project file and use --init-weights instead");
-  // Messages name the weights file; relative dataset paths resolve next to it.
-  return parse_project(it->second, file);
+  // Relative dataset paths resolve next to the weights file. Its messages
+  // name the file and say that lines and columns are the embedded project's.
+  try {
+    return parse_project(it->second, file);
+  } catch (const InputError& e) {
+    std::string what = e.what();
+    const std::string head = file.string() + ": ";
+    if (what.rfind(head, 0) == 0)
+      what.insert(file.string().size(), " (its metadata \"project\")");
+    throw InputError(what);
+  }
 }
 
 Project open_project(const std::filesystem::path& file,
