@@ -72,18 +72,24 @@ builtin=$(checksum 1 launchers.db)
 echo "weights checksum at step 20: built-in launcher $builtin"
 launchers=0
 next_run=2
+# same_bits_as_builtin LAUNCHER: the run it just made (the next id) ended
+# with the built-in launcher's weights and was stored with 2 ranks.
+same_bits_as_builtin() {
+  local b
+  b=$(checksum $next_run launchers.db)
+  echo "$1: $b"
+  [[ "$b" == "$builtin" ]] || fail "$1's ranks give other bits"
+  "$mantissa" runs show $next_run --db launchers.db --json | grep -q '"world_size": 2' ||
+    fail "$1's run has no ranks"
+  next_run=$((next_run + 1))
+  launchers=$((launchers + 1))
+}
 port=$((29700 + RANDOM % 200))
 if command -v mpirun >/dev/null 2>&1; then
   mpirun --oversubscribe --allow-run-as-root -np 2 -x OMP_NUM_THREADS=1 -x MASTER_PORT=$port \
     "$mantissa" train "$spirals" --steps 20 --batch 64 --db launchers.db >mpi.out 2>mpi.err ||
     fail "mpirun: $(cat mpi.err)"
-  b=$(checksum $next_run launchers.db)
-  echo "mpirun: $b"
-  [[ "$b" == "$builtin" ]] || fail "mpirun's ranks give other bits"
-  "$mantissa" runs show $next_run --db launchers.db --json | grep -q '"world_size": 2' ||
-    fail "mpirun's run has no ranks"
-  next_run=$((next_run + 1))
-  launchers=$((launchers + 1))
+  same_bits_as_builtin mpirun
 fi
 # torchrun (PyTorch's elastic launcher), with the flags of the studio's
 # command line for several machines (cluster_command): it sets RANK,
@@ -96,12 +102,7 @@ if command -v torchrun >/dev/null 2>&1; then
     --rdzv_backend c10d --rdzv_endpoint 127.0.0.1:$((port + 200)) --no_python \
     env OMP_NUM_THREADS=1 "$mantissa" train "$spirals" --steps 20 --batch 64 --db launchers.db \
     >torchrun.out 2>torchrun.err || fail "torchrun: $(tail -20 torchrun.err)"
-  b=$(checksum $next_run launchers.db)
-  echo "torchrun: $b"
-  [[ "$b" == "$builtin" ]] || fail "torchrun's ranks give other bits"
-  "$mantissa" runs show $next_run --db launchers.db --json | grep -q '"world_size": 2' ||
-    fail "torchrun's run has no ranks"
-  launchers=$((launchers + 1))
+  same_bits_as_builtin torchrun
 fi
 if ((launchers == 0)); then
   echo "SKIPPED: neither mpirun (Debian openmpi-bin) nor torchrun found; parts 1 and 2 passed"
