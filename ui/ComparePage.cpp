@@ -349,7 +349,7 @@ qint64 ComparePage::showReadoutAt(double key) {
     QVector<double> epochKeys;
     for (const EpochMetrics& e : run.epochs) epochKeys << (wall ? e.wall_time_s : double(e.step));
     const qsizetype ep = nearestIndex(epochKeys, key);
-    if (ep >= 0) {
+    if (ep >= 0 && std::isfinite(run.epochs[ep].val_accuracy)) {  // NaN: nothing validated
       const EpochMetrics& e = run.epochs[ep];
       lines[1] << tr("%1: %2 % (epoch %3, step %4)")
                       .arg(name)
@@ -424,6 +424,7 @@ void ComparePage::fillSummary() {
 
     std::optional<double> accuracy = s.final_val_accuracy;
     if (!accuracy && !run.epochs.isEmpty()) accuracy = run.epochs.back().val_accuracy;
+    if (accuracy && !std::isfinite(*accuracy)) accuracy.reset();  // no validation split
     summary_->setItem(row, FinalValAccuracy,
                       accuracy
                           ? cell(QStringLiteral("%1 %").arg(*accuracy * 100, 0, 'f', 1), *accuracy)

@@ -327,9 +327,7 @@ std::optional<DatasetShape> DatasetPage::knownShape(const DatasetSpec& s) const 
     return a.classes == b.classes;
   };
   if (split_ && loadedSpec_ && sameSource(*loadedSpec_, s)) {
-    DatasetShape shape = dataset_shape(split_->train);
-    shape.num_classes = std::max(split_->train.num_classes, split_->validation.num_classes);
-    return shape;
+    return dataset_shape(*split_);
   }
   if (peek_ && peek_->shape && sameSource(peek_->spec, s)) {
     // A document that loaded this dataset knows its classes too.

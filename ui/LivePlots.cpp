@@ -397,7 +397,7 @@ qint64 LivePlots::showReadoutAt(double key) {
                      .arg(m.loss, 0, 'g', 5);
   if (smoothing_ > 0 && i < smoothedLoss_.size())
     loss += tr(" · smoothed %1").arg(smoothedLoss_[i], 0, 'g', 5);
-  if (epoch)
+  if (epoch && !(std::isnan(epoch->val_loss) && std::isnan(epoch->val_accuracy)))
     loss += tr("\nval loss %1 · accuracy %2 % (epoch %3)")
                 .arg(epoch->val_loss, 0, 'g', 4)
                 .arg(epoch->val_accuracy * 100.0, 0, 'f', 1)

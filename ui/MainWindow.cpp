@@ -206,14 +206,20 @@ void MainWindow::connectController() {
             if (!current(gen)) return;
             plots_->appendEpochs(epochs);
             for (const EpochMetrics& e : epochs)
-              events_->addMessage(EventKind::Info,
-                                  tr("Epoch %1 (step %2): train loss %3, validation loss %4, "
-                                     "accuracy %5 %")
-                                      .arg(e.epoch + 1)
-                                      .arg(e.step)
-                                      .arg(e.train_loss, 0, 'g', 4)
-                                      .arg(e.val_loss, 0, 'g', 4)
-                                      .arg(e.val_accuracy * 100.0, 0, 'f', 1));
+              events_->addMessage(
+                  EventKind::Info,
+                  std::isnan(e.val_loss) && std::isnan(e.val_accuracy)  // no validation split
+                      ? tr("Epoch %1 (step %2): train loss %3 (no validation split)")
+                            .arg(e.epoch + 1)
+                            .arg(e.step)
+                            .arg(e.train_loss, 0, 'g', 4)
+                      : tr("Epoch %1 (step %2): train loss %3, validation loss %4, "
+                           "accuracy %5 %")
+                            .arg(e.epoch + 1)
+                            .arg(e.step)
+                            .arg(e.train_loss, 0, 'g', 4)
+                            .arg(e.val_loss, 0, 'g', 4)
+                            .arg(e.val_accuracy * 100.0, 0, 'f', 1));
           });
   connect(c, &TrainingController::eventsRecorded, this,
           [this, current](quint64 gen, const QVector<RunEvent>& events) {
@@ -242,14 +248,16 @@ void MainWindow::connectController() {
             status_->runEnded(s);
             if (s.outcome == RunOutcome::Finished)
               events_->addMessage(EventKind::Info,
-                                  tr("Run %1 finished: %2 steps in %3 s, %4 samples/s, %5 skipped, "
-                                     "validation accuracy %6 %")
+                                  tr("Run %1 finished: %2 steps in %3 s, %4 samples/s, %5 skipped%6")
                                       .arg(runId)
                                       .arg(s.steps)
                                       .arg(s.wall_time_s, 0, 'f', 1)
                                       .arg(formatCount(std::llround(s.samples_per_s)))
                                       .arg(s.skipped_steps)
-                                      .arg(s.final_val_accuracy * 100.0, 0, 'f', 1));
+                                      .arg(std::isfinite(s.final_val_accuracy)
+                                               ? tr(", validation accuracy %1 %")
+                                                     .arg(s.final_val_accuracy * 100.0, 0, 'f', 1)
+                                               : QString()));
             else if (s.outcome == RunOutcome::Stopped)
               events_->addMessage(EventKind::Info,
                                   tr("Run %1 stopped at step %2").arg(runId).arg(s.steps));

@@ -17,6 +17,7 @@
 #include "mantissa/backend.hpp"
 #include "mantissa/error.hpp"
 #include "mantissa/model.hpp"
+#include "mantissa/names.hpp"
 #include "mantissa/optim.hpp"
 #include "mantissa/recorder.hpp"
 #include "mantissa/resume.hpp"
@@ -210,6 +211,10 @@ Project open_project_flags(TrainFlags& f) {
 }
 
 TrainJob make_job(const Project& p, const TrainFlags& f, const std::string& name) {
+  // A name given with --name is held to the rule as it is; names built from
+  // it (compare's "<name> <policy>") are cut to fit by the store.
+  if (const std::string why = name_problem(f.name); !why.empty())
+    throw InputError("--name: the name " + why);
   TrainJob job;
   job.project = p;
   job.backend = p.training.backend;

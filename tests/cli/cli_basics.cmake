@@ -194,6 +194,6 @@ mantissa_refuses("'abc' is not a run id" runs show abc --db "${nowhere}")
 execute_process(COMMAND "${MANTISSA}" train "${SOURCE_DIR}/projects/spirals.json" --steps 2
                         --name "two\nlines" --db "${WORK_DIR}/basics-names.db"
                 RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
-if(NOT rc EQUAL 1 OR NOT err MATCHES "the run's name holds a line break at byte 4")
+if(NOT rc EQUAL 1 OR NOT err MATCHES "--name: the name holds a line break at byte 4")
   message(FATAL_ERROR "train --name with a line break: exit ${rc}\n${out}${err}")
 endif()

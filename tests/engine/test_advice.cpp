@@ -126,8 +126,6 @@ TEST(Advice, AnOverflowingLayerIsPinnedAndTheChildRunTakesNoSkips) {
     EXPECT_NE(g.rule, "forward-overflow") << g.evidence;
 }
 
-// A burst of skips at the start from a scale far too large: an initial scale
-// from the what-if, which predicts fewer skips.
 // A float32 run that goes past fp32's range (a learning rate of 1e300) has
 // no precision fix: pinning fc1 "to fp32" changes nothing. The advisor says
 // the training diverges, names the learning rate, and offers no fix to try.
@@ -149,6 +147,8 @@ TEST(Advice, AFloat32RunPastFp32sRangeGetsNoPrecisionFix) {
   }
 }
 
+// A burst of skips at the start from a scale far too large: an initial scale
+// from the what-if, which predicts fewer skips.
 TEST(Advice, EarlySkipsGetAnInitialScaleFromTheWhatIf) {
   Project p = testing::spirals_project(Policy::MixedFloat16, 40);
   p.training.loss_scale.mode = LossScaleMode::Dynamic;

@@ -155,19 +155,24 @@ TEST(DatasetFit, LabelsPerPositionNeedAScoreRowPerPosition) {
 
   // The trainer's check: the first error, naming the layer; a class only the
   // validation split holds widens what the head must give.
-  Dataset train, validation;
-  train.name = "labels.csv";
-  train.sample_shape = {4};
-  train.target_dim = 1;
-  train.num_classes = 3;
-  validation = train;
-  validation.num_classes = 5;
-  EXPECT_NO_THROW(check_dataset_fits(train, train, model({4}, 3)));
-  test_data::expect_input_error([&] { check_dataset_fits(train, validation, model({4}, 3)); },
+  DatasetSplit split;
+  split.train.name = "labels.csv";
+  split.train.sample_shape = {4};
+  split.train.target_dim = 1;
+  split.train.num_classes = 3;
+  split.validation = split.train;
+  EXPECT_NO_THROW(check_dataset_fits(split, model({4}, 3)));
+  split.validation.num_classes = 5;
+  EXPECT_EQ(dataset_shape(split).num_classes, 5);
+  test_data::expect_input_error([&] { check_dataset_fits(split, model({4}, 3)); },
                                 {"layer 'fc'", "'labels.csv' has 5 classes", "3 outputs"});
-  train.target_dim = 4;
-  test_data::expect_input_error([&] { check_dataset_fits(train, train, model({4}, 3)); },
+  split.validation.num_classes = 3;
+  split.train.target_dim = 4;
+  test_data::expect_input_error([&] { check_dataset_fits(split, model({4}, 3)); },
                                 {"layer 'fc'", "4 labels per sample"});
+  // Regression targets stay regression whatever the validation split holds.
+  split.train.num_classes = 0;
+  EXPECT_EQ(dataset_shape(split).num_classes, 0);
 }
 
 }  // namespace

@@ -338,8 +338,9 @@ TEST(StoreRuns, CreateListFilterNewestFirst) {
 }
 
 // A name is shown on one line of a table or a list: a line break, a tab or a
-// terminal escape in it (or 200 bytes and more) is refused with where it is,
-// and the stored name stays as it was; notes may span lines.
+// terminal escape in it (or more than 200 bytes) is refused with where it is,
+// and the stored name stays as it was; notes may span lines. A new run's
+// name, which the program may build from a given one, is cut to fit instead.
 TEST(StoreRuns, NamesAreOneLineOfPrintableText) {
   TempDir dir;
   RunStore store(dir / "runs.db");
@@ -358,6 +359,15 @@ TEST(StoreRuns, NamesAreOneLineOfPrintableText) {
   NewRun tabbed = sample_run();
   tabbed.name = "a\tb";
   EXPECT_EQ(error_of([&] { store.create_run(tabbed); }), "the run's name holds a tab at byte 2");
+  EXPECT_EQ(error_of([&] { store.rename_run(id, "a\xc2\x9b" "2J"); }),
+            "run " + std::to_string(id) + ": the name holds a terminal escape at byte 2");
+  // 99 two-byte characters and one more would end mid-character at byte 200.
+  NewRun built = sample_run();
+  built.name = "x" + std::string();
+  for (int i = 0; i < 120; ++i) built.name += "\xc3\xa9";  // é
+  const std::string stored = store.require_run(store.create_run(built)).name;
+  EXPECT_EQ(stored.size(), 199u) << "x and 99 é";
+  EXPECT_EQ(stored, built.name.substr(0, 199));
 }
 
 TEST(StoreRuns, RenameNotesStatusAndMissingRuns) {

@@ -4,6 +4,7 @@
 #include <qcustomplot.h>
 
 #include <QAction>
+#include <cmath>
 #include <QApplication>
 #include <QHeaderView>
 #include <QScrollBar>
@@ -289,6 +290,50 @@ class CompareTest : public QObject {
     QVERIFY(page.compareRuns({ids[1], ids[2]}));
     QVERIFY(shown.wait(10000));
     QCOMPARE(page.summaryTable()->item(0, ComparePage::SpeedUp)->text(), QStringLiteral("—"));
+  }
+
+  // A run without a validation split (its epochs' figures NaN, stored as
+  // null) shows no accuracy, "—", not "nan %".
+  void aRunWithoutValidationShowsNoAccuracy() {
+    const QString db = dir_.filePath(QStringLiteral("runs3.db"));
+    const QVector<qint64> ids = writeRuns(db);
+    qint64 plain = 0;
+    {
+      RunStore store(db.toStdString());
+      NewRun n;
+      n.name = "no-validation";
+      n.project_name = "tiny-spirals";
+      n.project_json = spiralsJson(2).toStdString();
+      n.policy = "float32";
+      n.backend = "cpu";
+      plain = store.create_run(n);
+      for (int step = 1; step <= 2; ++step) {
+        StepMetrics m;
+        m.step = step;
+        m.loss = 1.0 / step;
+        store.append_step(plain, m);
+      }
+      EpochMetrics e;
+      e.step = 2;
+      e.train_loss = 0.7;
+      e.val_loss = NAN;
+      e.val_accuracy = NAN;
+      store.append_epoch(plain, e);
+      RunSummary summary;
+      summary.steps = 2;
+      summary.final_val_loss = NAN;
+      summary.final_val_accuracy = NAN;
+      store.set_status(plain, RunStatus::Finished);
+      store.set_summary(plain, run_summary_json(summary));
+    }
+    ComparePage page(db);
+    QSignalSpy shown(&page, &ComparePage::runsShown);
+    QVERIFY(page.compareRuns({ids[0], plain}));
+    QVERIFY(shown.wait(10000));
+    QCOMPARE(page.summaryTable()->item(1, ComparePage::FinalValAccuracy)->text(),
+             QStringLiteral("—"));
+    QCOMPARE(page.summaryTable()->item(0, ComparePage::FinalValAccuracy)->text(),
+             QStringLiteral("90.0 %"));
   }
 };
 

@@ -640,6 +640,7 @@ class RunPanelsTest : public QObject {
     QTemporaryDir dir;
     StudioOptions o;
     o.databasePath = dir.filePath(QStringLiteral("runs.db"));
+    o.projectPath = writeFile(dir, QStringLiteral("spirals.json"), spiralsJson(60));
     o.settingsFile = dir.filePath(QStringLiteral("studio.ini"));
     o.restoreWindowState = false;
     const QString json = spiralsJson(5);

@@ -123,6 +123,10 @@ struct DatasetShape {
 
 // The shape of a loaded dataset; its classes are known.
 DatasetShape dataset_shape(const Dataset& data);
+// The shape a model must fit for a loaded split: the training set's, its
+// classes widened by any the validation set has beyond them (a label only
+// the validation split holds needs its output too).
+DatasetShape dataset_shape(const DatasetSplit& split);
 
 // The shape `spec` will load, read from the headers of its files only (a CSV
 // file's first record, an IDX file's header and its one byte per label), never
@@ -141,10 +145,9 @@ std::vector<ModelProblem> dataset_fit_problems(const DatasetShape& data, const M
                                                const ModelDiagnosis& diagnosis);
 
 // Throws InputError with the first of dataset_fit_problems() for a loaded
-// training split (its classes widened by those of `validation`), as the
-// trainer checks before its first step: the studio's and the trainer's
-// checks are the same rule.
-void check_dataset_fits(const Dataset& train, const Dataset& validation, const ModelSpec& model);
+// split (dataset_shape(split)), as the trainer checks before its first
+// step: the studio's and the trainer's checks are the same rule.
+void check_dataset_fits(const DatasetSplit& split, const ModelSpec& model);
 
 // Throws InputError when a sample holds a value that is no token id of an
 // Embedding fed from the Input (not an integer in [0, vocab)), naming the

@@ -78,17 +78,17 @@ std::string cluster_command(ClusterLauncher launcher, const std::string& project
 // CPU backends it creates: their description counts them).
 void use_threads(int threads);
 
+// The most ranks one machine's launcher starts (train/resume --processes,
+// bench --processes): far more than its cores would be a mistake, and each
+// rank is a process with its own threads and connections.
+inline constexpr int kMaxLocalRanks = 64;
+
 // `mantissa train --processes N` / `--devices ...`: runs `argv` (argv[0] a
 // program path) once per rank with the MANTISSA_* variables set (and
 // MANTISSA_BACKEND per rank when devices are given), hosting the
 // rendezvous on loopback. When a rank dies or fails, the others get SIGTERM
 // and, `grace` later, SIGKILL; every rank is gone when this returns. The
 // ranks die with the launcher (PR_SET_PDEATHSIG).
-// The most ranks one machine's launcher starts (train/resume --processes,
-// bench --processes): far more than its cores would be a mistake, and each
-// rank is a process with its own threads and connections.
-inline constexpr int kMaxLocalRanks = 64;
-
 struct LaunchSpec {
   std::vector<std::string> argv;
   int processes = 1;

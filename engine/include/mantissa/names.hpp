@@ -15,4 +15,8 @@ inline constexpr std::size_t kMaxNameBytes = 200;
 // name ..." ("holds a control character (a line break at byte 5)").
 std::string name_problem(std::string_view name);
 
+// `name` cut to kMaxNameBytes at a character's start (UTF-8), for names the
+// program builds from a given one ("<project> mixed_bfloat16", a fix's title).
+std::string fit_name(std::string_view name);
+
 }  // namespace mantissa

@@ -312,10 +312,16 @@ std::vector<ModelProblem> dataset_fit_problems(const DatasetShape& data, const M
   return problems;
 }
 
-void check_dataset_fits(const Dataset& train, const Dataset& validation, const ModelSpec& model) {
-  DatasetShape shape = dataset_shape(train);
-  // A class seen only in validation needs its output too.
-  if (shape.num_classes > 0) shape.num_classes = std::max(shape.num_classes, validation.num_classes);
+DatasetShape dataset_shape(const DatasetSplit& split) {
+  DatasetShape shape = dataset_shape(split.train);
+  // Regression targets (0 classes) stay regression.
+  if (shape.num_classes > 0)
+    shape.num_classes = std::max(shape.num_classes, split.validation.num_classes);
+  return shape;
+}
+
+void check_dataset_fits(const DatasetSplit& split, const ModelSpec& model) {
+  const DatasetShape shape = dataset_shape(split);
   for (const ModelProblem& p : dataset_fit_problems(shape, model, diagnose_model(model)))
     if (!p.warning)
       throw InputError((p.layer_id.empty() ? std::string() : "layer '" + p.layer_id + "': ") +

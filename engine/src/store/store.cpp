@@ -367,7 +367,10 @@ std::int64_t RunStore::commit_count() const {
 
 std::int64_t RunStore::create_run(const NewRun& run) {
   Impl& s = *impl_;
-  if (const std::string why = name_problem(run.name); !why.empty())
+  // A name built from a given one (a project's plus its policy, a fix's
+  // title) may run long: cut, not refused. What it holds is checked.
+  const std::string name = fit_name(run.name);
+  if (const std::string why = name_problem(name); !why.empty())
     throw InputError("the run's name " + why);
   if (run.parent_run_id && !get_run(*run.parent_run_id)) s.no_run(*run.parent_run_id);
   return s.guarded([&] {
@@ -379,7 +382,7 @@ std::int64_t RunStore::create_run(const NewRun& run) {
                         parent_run_id, group_name)
       VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'running', ?10, ?10, ?11, ?12, ?13, ?14, ?15)
     )sql");
-    insert.bind(1, run.name).bind(2, run.project_name).bind(3, run.project_json);
+    insert.bind(1, name).bind(2, run.project_name).bind(3, run.project_json);
     insert.bind(4, run.policy).bind(5, run.loss_scale_json).bind(6, run.backend);
     insert.bind(7, run.device).bind(8, run.library_versions);
     insert.bind(9, static_cast<std::int64_t>(run.seed)).bind(10, now);

@@ -11,7 +11,7 @@ namespace mantissa {
 
 void check_ranks_agree(Collective& c, const Project& project, const Backend& backend,
                        const std::vector<Param*>& params, std::int64_t total_steps,
-                       ReduceOrder reduce_order) {
+                       ReduceOrder reduce_order, std::uint64_t data_fingerprint) {
   const TrainingSpec& t = project.training;
   std::string shapes;
   for (const Param* p : params) shapes += p->name + p->master.shape().str() + ";";
@@ -31,6 +31,7 @@ void check_ranks_agree(Collective& c, const Project& project, const Backend& bac
       {"reduce order", std::string(reduce_order_name(reduce_order))},
       // (a digest that is the same in every build: seed_for is FNV-1a)
       {"project", std::to_string(seed_for(0, project_to_json(settings)))},
+      {"training data", std::to_string(data_fingerprint)},
   };
   nlohmann::json mine = nlohmann::json::array();
   for (const auto& f : fields) mine.push_back(f.second);
@@ -39,7 +40,7 @@ void check_ranks_agree(Collective& c, const Project& project, const Backend& bac
   for (std::size_t k = 0; k < fields.size(); ++k) {
     const std::string& name = fields[k].first;
     // Long values (shapes, the project's digest) are named, not printed.
-    const bool print = name != "parameter shapes" && name != "project";
+    const bool print = name != "parameter shapes" && name != "project" && name != "training data";
     std::string differ;
     for (std::size_t r = 1; r < all.size(); ++r) {
       const nlohmann::json theirs = nlohmann::json::parse(all[r]);

@@ -13,8 +13,10 @@
 
 namespace mantissa {
 
+// `data_fingerprint`: of this rank's training split (every rank loads all
+// of it), so that a node with another copy of the data is named.
 void check_ranks_agree(Collective& c, const Project& project, const Backend& backend,
                        const std::vector<Param*>& params, std::int64_t total_steps,
-                       ReduceOrder reduce_order);
+                       ReduceOrder reduce_order, std::uint64_t data_fingerprint);
 
 }  // namespace mantissa

@@ -105,7 +105,7 @@ struct Trainer::Impl {
       }
     }
     check_input_shape(data.train, graph->input_shape().dims(), graph->summary().layers[0].id);
-    check_dataset_fits(data.train, data.validation, project.model);
+    check_dataset_fits(data, project.model);
     check_token_ids(data.train, project.model);
     check_token_ids(data.validation, project.model);
 
@@ -169,7 +169,8 @@ struct Trainer::Impl {
   // buffers and step state to every rank, as a checkpoint.
   void join_ranks() {
     Collective& c = *options.collective;
-    check_ranks_agree(c, project, backend, graph->params(), total_steps, options.reduce_order);
+    check_ranks_agree(c, project, backend, graph->params(), total_steps, options.reduce_order,
+                      data_fingerprint);
     ranks.world_size = c.world();
     ranks.engine = stepper->join_device_sum();
     ranks.reduce_order = reduce_order_name(options.reduce_order);
@@ -177,7 +178,7 @@ struct Trainer::Impl {
     std::vector<std::uint8_t> state;
     if (c.rank() == 0) state = checkpoint();
     c.broadcast(state, 0);
-    if (c.rank() != 0) restore(state);
+    if (c.rank() != 0) restore(state, /*check_data=*/false);  // agreed above
   }
 
   // The run's; the backend mixes in the step counter (StepState::steps_taken).
@@ -252,7 +253,9 @@ struct Trainer::Impl {
     return w.finish();
   }
 
-  void restore(const std::vector<std::uint8_t>& blob) {
+  // `check_data`: refuse a checkpoint of other training data (a resume);
+  // ranks joining a run compared their data in check_ranks_agree instead.
+  void restore(const std::vector<std::uint8_t>& blob, bool check_data = true) {
     CheckpointReader r(blob);
     const std::vector<Param*>& params = stepper->params();
     std::vector<Tensor>& slots = stepper->slots();
@@ -265,7 +268,7 @@ struct Trainer::Impl {
     stepper->write_state(r.read_step_state());
     // A run continues on the data it started with (checkpoints from before
     // the fingerprint was kept are taken as they are).
-    if (r.has("data_fingerprint") &&
+    if (check_data && r.has("data_fingerprint") &&
         std::bit_cast<std::uint64_t>(r.read_int("data_fingerprint")) != data_fingerprint)
       throw InputError("dataset '" + data.train.name +
                        "' is not the data this run was trained on (its values changed since the "
