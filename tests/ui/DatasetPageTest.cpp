@@ -24,6 +24,7 @@
 #include "DatasetPage.hpp"
 #include "LayerNode.hpp"
 #include "MainWindow.hpp"
+#include "MainWindowFixture.hpp"
 #include "ModelCanvas.hpp"
 #include "ProjectDocument.hpp"
 #include "TestSupport.hpp"
@@ -60,16 +61,6 @@ std::pair<QString, QString> writeIdx(const QTemporaryDir& dir) {
   };
   return {save(QStringLiteral("img-idx3-ubyte"), images),
           save(QStringLiteral("lbl-idx1-ubyte"), labels)};
-}
-
-// The studio on the spirals project (Input [2]) saved in `dir`.
-StudioOptions studioIn(const QTemporaryDir& dir) {
-  StudioOptions o;
-  o.databasePath = dir.filePath(QStringLiteral("runs.db"));
-  o.projectPath = writeFile(dir, QStringLiteral("spirals.json"), spiralsJson(60));
-  o.settingsFile = dir.filePath(QStringLiteral("studio.ini"));
-  o.restoreWindowState = false;
-  return o;
 }
 
 // Opens Data ▸ Dataset… and returns its page, shown in its window.
@@ -304,11 +295,7 @@ class DatasetPageTest : public QObject {
 
   void mainWindowOpensTheDatasetPage() {
     QTemporaryDir dir;
-    StudioOptions o;
-    o.databasePath = dir.filePath(QStringLiteral("runs.db"));
-    o.projectPath = writeFile(dir, QStringLiteral("spirals.json"), spiralsJson(60));
-    o.settingsFile = dir.filePath(QStringLiteral("studio.ini"));
-    o.restoreWindowState = false;
+    StudioOptions o = studioIn(dir);
     MainWindow w(o);
     auto* data = w.findChild<QAction*>(QStringLiteral("datasetAction"));
     QVERIFY(data);

@@ -17,6 +17,17 @@
 
 namespace mantissa::ui::testing {
 
+// The studio on the spirals project (Input [2]) saved in `dir`, with its own
+// database and settings there.
+inline StudioOptions studioIn(const QTemporaryDir& dir) {
+  StudioOptions o;
+  o.databasePath = dir.filePath(QStringLiteral("runs.db"));
+  o.projectPath = writeFile(dir, QStringLiteral("spirals.json"), spiralsJson(60));
+  o.settingsFile = dir.filePath(QStringLiteral("studio.ini"));
+  o.restoreWindowState = false;
+  return o;
+}
+
 class MainWindowFixture : public QObject {
  protected:
   QTemporaryDir dir_;

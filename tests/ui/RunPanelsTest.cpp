@@ -16,6 +16,7 @@
 #include "HistogramOverlay.hpp"
 #include "HistoryPage.hpp"
 #include "MainWindow.hpp"
+#include "MainWindowFixture.hpp"
 #include "ModelCanvas.hpp"
 #include "NumericsHeatmap.hpp"
 #include "RangeView.hpp"
@@ -638,11 +639,7 @@ class RunPanelsTest : public QObject {
   // (evaluate, numerics, what-if, divergence, advice, sample), on that run.
   void aRunsContextMenuOffersTheRunActions() {
     QTemporaryDir dir;
-    StudioOptions o;
-    o.databasePath = dir.filePath(QStringLiteral("runs.db"));
-    o.projectPath = writeFile(dir, QStringLiteral("spirals.json"), spiralsJson(60));
-    o.settingsFile = dir.filePath(QStringLiteral("studio.ini"));
-    o.restoreWindowState = false;
+    StudioOptions o = studioIn(dir);
     const QString json = spiralsJson(5);
     const qint64 id =
         storeUntrainedRun(o.databasePath, json, parseProject(json, QStringLiteral("tiny.json")));

@@ -27,7 +27,8 @@ std::string name_problem(std::string_view name) {
 std::string fit_name(std::string_view name) {
   if (name.size() <= kMaxNameBytes) return std::string(name);
   std::size_t end = kMaxNameBytes;
-  // Back to a character's first byte (not 10xxxxxx), so none is split.
+  // Back to a character's first byte (not a continuation byte, top bits 10),
+  // so none is split.
   while (end > 0 && (static_cast<unsigned char>(name[end]) & 0xc0) == 0x80) --end;
   return std::string(name.substr(0, end));
 }
