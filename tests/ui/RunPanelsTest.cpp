@@ -61,6 +61,17 @@ StoredTraining trainInto(const QString& db, const Project& project, TrainOptions
   return out;
 }
 
+// A mixed fp16 spirals run of 90 steps that starts at 2^28, backs off and
+// regrows every 6 clean steps: the what-if tests' stored run.
+Project backingOffProject() {
+  Project project = parseProject(spiralsJson(90, QStringLiteral("mixed_float16")),
+                                 QStringLiteral("tiny.json"));
+  project.training.loss_scale.mode = LossScaleMode::Dynamic;
+  project.training.loss_scale.init_scale = std::ldexp(1.0, 28);
+  project.training.loss_scale.growth_interval = 6;
+  return project;
+}
+
 // A run of `project` (whose text is `json`) in database `db` with one
 // checkpoint: its initial weights at step 0.
 qint64 storeUntrainedRun(const QString& db, const QString& json, const Project& project) {
@@ -127,11 +138,7 @@ class RunPanelsTest : public QObject {
   void whatIfPanelReplaysAStoredRun() {
     QTemporaryDir dir;
     const QString db = dir.filePath(QStringLiteral("runs.db"));
-    Project project = parseProject(spiralsJson(90, QStringLiteral("mixed_float16")),
-                                   QStringLiteral("tiny.json"));
-    project.training.loss_scale.mode = LossScaleMode::Dynamic;
-    project.training.loss_scale.init_scale = std::ldexp(1.0, 28);
-    project.training.loss_scale.growth_interval = 6;
+    Project project = backingOffProject();
     const StoredTraining trained = trainInto(db, project);
     QCOMPARE(trained.summary.outcome, RunOutcome::Finished);
     const qint64 id = trained.id;
@@ -204,11 +211,7 @@ class RunPanelsTest : public QObject {
   void whatIfPanelBranchesToVerify() {
     QTemporaryDir dir;
     const QString db = dir.filePath(QStringLiteral("runs.db"));
-    Project project = parseProject(spiralsJson(90, QStringLiteral("mixed_float16")),
-                                   QStringLiteral("tiny.json"));
-    project.training.loss_scale.mode = LossScaleMode::Dynamic;
-    project.training.loss_scale.init_scale = std::ldexp(1.0, 28);
-    project.training.loss_scale.growth_interval = 6;
+    Project project = backingOffProject();
     project.training.checkpoint_every = 7;
     // Every checkpoint kept (a run keeps its newest three by default, and a
     // branch needs one before the first differing step).
